@@ -1,0 +1,20 @@
+# graphmd's everyday commands. Each installs what it needs first (scripts/bootstrap).
+.PHONY: bootstrap demo test conformance bench neo4j-start neo4j-stop clean
+
+bootstrap:
+	@scripts/bootstrap
+
+demo: bootstrap
+	.venv/bin/python -m graphmd.demo
+
+test: bootstrap
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+neo4j-start: bootstrap
+	.venv/bin/graphmd neo4j start
+
+neo4j-stop:
+	.venv/bin/graphmd neo4j stop
+
+clean:
+	rm -rf .venv .pytest_cache .hypothesis

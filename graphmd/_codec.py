@@ -1,0 +1,280 @@
+"""How graphmd's models are laid out as Neo4j node and relationship properties.
+
+A node keeps MLMD's attributes under their own names (id, type_id, type, name, uri, ...)
+and each property as one Neo4j property, so Cypher can read and compare it directly:
+
+    p_<name>   a property      (INT -> Integer, DOUBLE -> Float, STRING -> String, BOOLEAN -> Boolean)
+    c_<name>   a custom property, likewise
+    ps_<name> / cs_<name>   a STRUCT value, as JSON text
+    pp_<name> / cp_<name>   a PROTO value, as JSON text {"type_url": ..., "value": <base64>}
+
+Events are EVENT relationships in the direction data flows (artifact -> execution for
+inputs, execution -> artifact for outputs) with ``type``, ``path`` (JSON text of the
+steps) and ``milliseconds_since_epoch``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+from ._errors import InvalidArgumentError
+from ._models import (
+    Artifact,
+    ArtifactBaseType,
+    ArtifactState,
+    ArtifactType,
+    Context,
+    ContextType,
+    Event,
+    EventType,
+    Execution,
+    ExecutionBaseType,
+    ExecutionState,
+    ExecutionType,
+    PropertyType,
+    PropertyValue,
+    ProtoValue,
+)
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+# Neo4j labels per node kind and per type kind.
+NODE_LABEL = {Artifact: "Artifact", Execution: "Execution", Context: "Context"}
+TYPE_LABEL = {ArtifactType: "ArtifactType", ExecutionType: "ExecutionType", ContextType: "ContextType"}
+TYPE_OF_NODE = {Artifact: ArtifactType, Execution: ExecutionType, Context: ContextType}
+
+_PREFIXES = {
+    # (is_custom, kind) -> prefix
+    (False, "native"): "p_",
+    (False, "struct"): "ps_",
+    (False, "proto"): "pp_",
+    (True, "native"): "c_",
+    (True, "struct"): "cs_",
+    (True, "proto"): "cp_",
+}
+_DECODE_PREFIXES = sorted(((p, k) for k, p in _PREFIXES.items()), key=lambda pk: -len(pk[0]))
+
+# Node attributes that are not properties, in the order a model declares them.
+NODE_ATTRIBUTES = (
+    "id",
+    "type_id",
+    "type",
+    "name",
+    "external_id",
+    "uri",
+    "state",
+    "last_known_state",
+    "create_time_since_epoch",
+    "last_update_time_since_epoch",
+)
+
+
+def property_key(name: str, *, custom: bool, kind: str = "native") -> str:
+    """The Neo4j property key holding property ``name``."""
+    return _PREFIXES[(custom, kind)] + name
+
+
+def value_kind(value: PropertyValue) -> str:
+    """'native', 'struct' or 'proto': how a value is stored."""
+    if isinstance(value, ProtoValue):
+        return "proto"
+    if isinstance(value, dict):
+        return "struct"
+    return "native"
+
+
+def property_type_of(value: PropertyValue) -> PropertyType:
+    """The PropertyType a value satisfies."""
+    if isinstance(value, bool):
+        return PropertyType.BOOLEAN
+    if isinstance(value, int):
+        return PropertyType.INT
+    if isinstance(value, float):
+        return PropertyType.DOUBLE
+    if isinstance(value, str):
+        return PropertyType.STRING
+    if isinstance(value, ProtoValue):
+        return PropertyType.PROTO
+    return PropertyType.STRUCT
+
+
+def check_property_name(name: str, field: str) -> None:
+    """Reject property names Neo4j cannot store (empty or containing NUL)."""
+    if not isinstance(name, str) or name == "":
+        raise InvalidArgumentError(f"{field}: property names must be non-empty strings", field=field)
+    if "\x00" in name:
+        raise InvalidArgumentError(f"{field}[{name!r}]: property names cannot contain NUL", field=field)
+
+
+def check_value(value: PropertyValue, field: str) -> None:
+    """Reject values that cannot round-trip: ints beyond int64, structs that are not JSON."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidArgumentError(f"{field}: {value} does not fit in a 64-bit integer", field=field)
+    if isinstance(value, dict):
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise InvalidArgumentError(f"{field}: a STRUCT value must be JSON: {error}", field=field) from error
+
+
+def _encode_value(value: PropertyValue) -> Any:
+    if isinstance(value, ProtoValue):
+        return json.dumps({"type_url": value.type_url, "value": base64.b64encode(value.value).decode("ascii")})
+    if isinstance(value, dict):
+        return json.dumps(value, allow_nan=False)
+    return value
+
+
+def encode_properties(properties: dict[str, PropertyValue], *, custom: bool) -> dict[str, Any]:
+    """The Neo4j properties holding a node's properties (or custom properties)."""
+    return {property_key(name, custom=custom, kind=value_kind(v)): _encode_value(v) for name, v in properties.items()}
+
+
+def decode_properties(props: dict[str, Any]) -> tuple[dict[str, PropertyValue], dict[str, PropertyValue]]:
+    """A node's (properties, custom_properties) from its Neo4j properties."""
+    properties: dict[str, PropertyValue] = {}
+    custom: dict[str, PropertyValue] = {}
+    for key, raw in props.items():
+        for prefix, (is_custom, kind) in _DECODE_PREFIXES:
+            if key.startswith(prefix):
+                name = key[len(prefix) :]
+                if kind == "struct":
+                    value: PropertyValue = json.loads(raw)
+                elif kind == "proto":
+                    data = json.loads(raw)
+                    value = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
+                else:
+                    value = raw
+                (custom if is_custom else properties)[name] = value
+                break
+    return properties, custom
+
+
+def same_value(a: PropertyValue, b: PropertyValue) -> bool:
+    """Equality that tells 1 from 1.0 and True from 1, and NaN from nothing."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def _encode_proto(value: ProtoValue | None) -> str | None:
+    return None if value is None else _encode_value(value)
+
+
+def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict[str, Any]:
+    """All Neo4j properties of a node (id and times must already be set on ``node``)."""
+    props: dict[str, Any] = {
+        "id": node.id,
+        "type_id": node.type_id,
+        "type": type_name,
+        "name": node.name,
+        "external_id": node.external_id,
+        "create_time_since_epoch": node.create_time_since_epoch,
+        "last_update_time_since_epoch": node.last_update_time_since_epoch,
+        "system_metadata": _encode_proto(node.system_metadata),
+    }
+    if isinstance(node, Artifact):
+        props["uri"] = node.uri
+        props["state"] = node.state.value if node.state is not None else None
+    elif isinstance(node, Execution):
+        props["last_known_state"] = node.last_known_state.value if node.last_known_state is not None else None
+    props.update(encode_properties(node.properties, custom=False))
+    props.update(encode_properties(node.custom_properties, custom=True))
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def decode_node(cls: type, props: dict[str, Any]) -> Artifact | Execution | Context:
+    """A node model from its Neo4j properties."""
+    properties, custom = decode_properties(props)
+    fields: dict[str, Any] = {
+        "id": props.get("id"),
+        "type_id": props.get("type_id"),
+        "type": props.get("type"),
+        "name": props.get("name"),
+        "external_id": props.get("external_id"),
+        "create_time_since_epoch": props.get("create_time_since_epoch"),
+        "last_update_time_since_epoch": props.get("last_update_time_since_epoch"),
+        "properties": properties,
+        "custom_properties": custom,
+    }
+    if props.get("system_metadata") is not None:
+        data = json.loads(props["system_metadata"])
+        fields["system_metadata"] = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
+    if cls is Artifact:
+        fields["uri"] = props.get("uri")
+        fields["state"] = ArtifactState(props["state"]) if props.get("state") is not None else None
+    elif cls is Execution:
+        state = props.get("last_known_state")
+        fields["last_known_state"] = ExecutionState(state) if state is not None else None
+    return cls.model_construct(**fields)
+
+
+def encode_type(t: ArtifactType | ExecutionType | ContextType) -> dict[str, Any]:
+    """All Neo4j properties of a type node (its id must already be set)."""
+    names = sorted(t.properties)
+    props: dict[str, Any] = {
+        "id": t.id,
+        "kind": TYPE_LABEL[type(t)],
+        "name": t.name,
+        "version": t.version,
+        # Uniqueness constraints skip nulls, so (kind, name, version) is keyed on ''.
+        "version_key": t.version or "",
+        "description": t.description,
+        "external_id": t.external_id,
+        "property_names": names,
+        "property_types": [t.properties[n].value for n in names],
+    }
+    if isinstance(t, (ArtifactType, ExecutionType)) and t.base_type is not None:
+        props["base_type"] = t.base_type.value
+    if isinstance(t, ExecutionType):
+        props["input_type"] = json.dumps(t.input_type) if t.input_type is not None else None
+        props["output_type"] = json.dumps(t.output_type) if t.output_type is not None else None
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def decode_type(props: dict[str, Any]) -> ArtifactType | ExecutionType | ContextType:
+    """A type model from its Neo4j properties."""
+    cls = {"ArtifactType": ArtifactType, "ExecutionType": ExecutionType, "ContextType": ContextType}[props["kind"]]
+    fields: dict[str, Any] = {
+        "id": props["id"],
+        "name": props["name"],
+        "version": props.get("version"),
+        "description": props.get("description"),
+        "external_id": props.get("external_id"),
+        "properties": {
+            n: PropertyType(t) for n, t in zip(props.get("property_names", []), props.get("property_types", []))
+        },
+    }
+    if cls is ArtifactType and props.get("base_type"):
+        fields["base_type"] = ArtifactBaseType(props["base_type"])
+    if cls is ExecutionType:
+        if props.get("base_type"):
+            fields["base_type"] = ExecutionBaseType(props["base_type"])
+        for key in ("input_type", "output_type"):
+            if props.get(key) is not None:
+                fields[key] = json.loads(props[key])
+    return cls.model_construct(**fields)
+
+
+def encode_path(path: list[int | str]) -> str:
+    """An event path as stored: JSON text of its steps (ints are indexes, strings keys)."""
+    return json.dumps(path)
+
+
+def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> Event:
+    """An Event from an EVENT relationship's properties and its two ends."""
+    return Event.model_construct(
+        artifact_id=artifact_id,
+        execution_id=execution_id,
+        type=EventType(props["type"]),
+        path=json.loads(props.get("path") or "[]"),
+        milliseconds_since_epoch=props.get("milliseconds_since_epoch"),
+    )

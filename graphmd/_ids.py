@@ -1,0 +1,54 @@
+"""Stable int64 ids, like MLMD's, without a hot counter on every insert.
+
+Each kind (Type, Artifact, Execution, Context, Event) has one IdCounter node. A process
+reserves a block of ids from it in a short transaction of its own and hands them out
+locally, so concurrent writers touch the counter once per block, not once per node.
+Ids are unique and increase within a process; across processes they interleave, and a
+block left unused when a process exits leaves a gap (as an aborted SQL insert does).
+Neo4j's internal element ids never leave the store.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import neo4j
+
+from ._queries import RESERVE_IDS
+
+__all__ = ["IdAllocator"]
+
+
+class IdAllocator:
+    """Hands out ids per kind from blocks reserved in Neo4j; thread-safe."""
+
+    def __init__(self, driver: neo4j.Driver, database: str | None, block_size: int = 512) -> None:
+        self._driver = driver
+        self._database = database
+        self._block_size = block_size
+        self._lock = threading.Lock()
+        self._blocks: dict[str, tuple[int, int]] = {}  # kind -> [next, end)
+
+    def allocate(self, kind: str, count: int) -> list[int]:
+        """``count`` fresh ids for nodes of ``kind``."""
+        if count <= 0:
+            return []
+        with self._lock:
+            next_id, end = self._blocks.get(kind, (0, 0))
+            if end - next_id < count:
+                size = max(self._block_size, count)
+                next_id = self._reserve(kind, size)
+                end = next_id + size
+            ids = list(range(next_id, next_id + count))
+            self._blocks[kind] = (next_id + count, end)
+            return ids
+
+    def forget(self) -> None:
+        """Drop reserved blocks (after the database was wiped or restored)."""
+        with self._lock:
+            self._blocks.clear()
+
+    def _reserve(self, kind: str, size: int) -> int:
+        with self._driver.session(database=self._database) as session:
+            record = session.execute_write(lambda tx: tx.run(RESERVE_IDS, kind=kind, size=size).single())
+        return int(record["first"])

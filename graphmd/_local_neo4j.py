@@ -1,0 +1,363 @@
+"""A local Neo4j server for machines without Docker: the Community server's jars from
+Maven Central, started with the machine's Java on loopback, auth always on.
+
+Used by `graphmd neo4j start|stop|status` and by the test fixtures. The jars are resolved
+once with Maven (graphmd/neo4j_server/pom.xml pins the versions) into the cache directory;
+later starts reuse them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from ._config import cache_dir, data_dir, read_config, write_config
+from ._errors import FailedPreconditionError, UnavailableError
+
+__all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION"]
+
+NEO4J_VERSION = "5.26.31"
+BROWSER_VERSION = "5.24.0"
+_POM = Path(__file__).with_name("neo4j_server") / "pom.xml"
+_ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+_DOCKER_HINT = "or run Neo4j with Docker instead: `docker compose up -d neo4j` (see README)"
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerStatus:
+    """What `graphmd neo4j status` reports."""
+
+    running: bool
+    pid: int | None
+    uri: str
+    http_url: str
+    home: Path
+    data_dir: Path
+    version: str
+    log: Path
+
+    def lines(self) -> list[str]:
+        """Human-readable lines, one fact each."""
+        state = f"running (pid {self.pid})" if self.running else "stopped"
+        return [
+            f"Neo4j {self.version}: {state}",
+            f"Bolt URI:      {self.uri}",
+            f"Neo4j Browser: {self.http_url}/browser/",
+            f"data dir:      {self.data_dir}",
+            f"log:           {self.log}",
+        ]
+
+
+def _java_major(java: str) -> int:
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    match = re.search(r'version "(\d+)', out.stderr + out.stdout)
+    return int(match.group(1)) if match else 0
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalNeo4j:
+    """One local Neo4j server: its home directory, ports and password.
+
+    ``home`` holds conf/, data/, logs/ and the pid file (default: <user data dir>/neo4j).
+    The password comes from the argument, GRAPHMD_NEO4J_PASSWORD, or the config file;
+    when none is given the first start generates one and records it in the config file
+    (mode 0600) with the URI, so ``MetadataStore()`` connects without arguments.
+    """
+
+    def __init__(
+        self,
+        home: Path | str | None = None,
+        *,
+        bolt_port: int | None = None,
+        http_port: int | None = None,
+        password: str | None = None,
+        heap: str = "1g",
+        pagecache: str = "512m",
+        record_in_config: bool = True,
+    ) -> None:
+        config = read_config()
+        self.home = Path(home or os.environ.get("GRAPHMD_NEO4J_HOME") or data_dir() / "neo4j").resolve()
+        saved = self._saved()
+        self.bolt_port = int(bolt_port or saved.get("bolt_port") or 7687)
+        self.http_port = int(http_port or saved.get("http_port") or 7474)
+        self._password = password or os.environ.get("GRAPHMD_NEO4J_PASSWORD") or (
+            config.get("password") if record_in_config else None) or saved.get("password")
+        self.heap = heap
+        self.pagecache = pagecache
+        self.record_in_config = record_in_config
+
+    # --- paths --------------------------------------------------------------------------
+
+    @property
+    def uri(self) -> str:
+        """The Bolt URI of this server."""
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP base URL (Neo4j Browser is at /browser/)."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def password(self) -> str | None:
+        """The neo4j user's password (set by the first start when none was given)."""
+        return self._password
+
+    @property
+    def log_file(self) -> Path:
+        """The server's console log."""
+        return self.home / "logs" / "console.log"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.home / "run" / "graphmd-neo4j.pid"
+
+    @property
+    def _state_file(self) -> Path:
+        return self.home / "graphmd-server.json"
+
+    def _saved(self) -> dict:
+        try:
+            return json.loads(self._state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    @staticmethod
+    def jars_dir() -> Path:
+        """Where the server's jars are cached."""
+        return cache_dir() / f"neo4j-{NEO4J_VERSION}" / "lib"
+
+    # --- jars ---------------------------------------------------------------------------
+
+    def ensure_jars(self, say: Callable[[str], None] = lambda _: None) -> Path:
+        """Resolve the server's jars with Maven unless cached; returns their directory.
+
+        Raises:
+            FailedPreconditionError: mvn is missing (and nothing is cached) or Maven failed.
+        """
+        lib = self.jars_dir()
+        marker = lib.parent / "complete"
+        if marker.exists():
+            return lib
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise FailedPreconditionError(
+                "mvn (Apache Maven) is not installed; it fetches Neo4j's jars once. Install it "
+                f"(e.g. `apt-get install maven`) {_DOCKER_HINT}", field="mvn")
+        say(f"resolving Neo4j {NEO4J_VERSION} and Neo4j Browser {BROWSER_VERSION} from Maven Central "
+            "(first start only)...")
+        staging = lib.parent / "lib.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        result = subprocess.run(
+            [mvn, "-q", "-B", "-f", str(_POM), "dependency:copy-dependencies", "-DincludeScope=runtime",
+             f"-DoutputDirectory={staging}"],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            raise FailedPreconditionError(
+                f"Maven could not resolve Neo4j's jars (exit {result.returncode}):\n"
+                f"{(result.stdout + result.stderr)[-2000:]}", field="mvn")
+        shutil.rmtree(lib, ignore_errors=True)
+        staging.rename(lib)
+        marker.write_text(f"{NEO4J_VERSION}\n")
+        say(f"cached {len(list(lib.glob('*.jar')))} jars in {lib}")
+        return lib
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _java(self) -> str:
+        java_home = os.environ.get("JAVA_HOME")
+        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+        if not java or not Path(java).exists():
+            raise FailedPreconditionError(
+                f"java is not installed; Neo4j {NEO4J_VERSION} needs Java 17 or newer. Install one "
+                f"(e.g. `apt-get install openjdk-17-jre-headless`) {_DOCKER_HINT}", field="java")
+        major = _java_major(java)
+        if major < 17:
+            raise FailedPreconditionError(
+                f"{java} is Java {major}; Neo4j {NEO4J_VERSION} needs Java 17 or newer {_DOCKER_HINT}", field="java")
+        return java
+
+    def _write_conf(self) -> Path:
+        conf_dir = self.home / "conf"
+        for sub in ("conf", "data", "logs", "run", "import", "plugins"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        settings = {
+            "server.default_listen_address": "127.0.0.1",
+            "server.bolt.listen_address": f"127.0.0.1:{self.bolt_port}",
+            "server.bolt.advertised_address": f"127.0.0.1:{self.bolt_port}",
+            "server.http.listen_address": f"127.0.0.1:{self.http_port}",
+            "server.http.advertised_address": f"127.0.0.1:{self.http_port}",
+            "server.https.enabled": "false",
+            "server.directories.data": str(self.home / "data"),
+            "server.directories.logs": str(self.home / "logs"),
+            "server.directories.run": str(self.home / "run"),
+            "server.directories.import": str(self.home / "import"),
+            "server.directories.plugins": str(self.home / "plugins"),
+            "dbms.security.auth_enabled": "true",
+            "server.memory.heap.max_size": self.heap,
+            "server.memory.pagecache.size": self.pagecache,
+            "dbms.usage_report.enabled": "false",
+            "db.tx_log.rotation.retention_policy": "1 days",
+        }
+        text = "# Written by graphmd on every start; edit graphmd's options, not this file.\n"
+        text += "".join(f"{k}={v}\n" for k, v in settings.items())
+        (conf_dir / "neo4j.conf").write_text(text)
+        return conf_dir
+
+    def pid(self) -> int | None:
+        """The pid of the server this home's pid file names, if that process is ours and alive."""
+        try:
+            pid = int(self._pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except FileNotFoundError:
+            return None
+        if _ENTRY_POINT not in cmdline or f"--home-dir={self.home}" not in cmdline:
+            return None  # the pid was reused by an unrelated process
+        return pid
+
+    def status(self) -> ServerStatus:
+        """Whether the server runs, and where."""
+        pid = self.pid()
+        return ServerStatus(pid is not None, pid, self.uri, self.http_url, self.home, self.home / "data",
+                            NEO4J_VERSION, self.log_file)
+
+    def start(self, *, timeout: float = 120.0, say: Callable[[str], None] = lambda _: None) -> ServerStatus:
+        """Start the server unless it runs; wait until Bolt accepts the password.
+
+        Raises:
+            FailedPreconditionError: java or mvn missing, a port taken by another program.
+            UnavailableError: the server did not answer within ``timeout`` (its log tail is
+                in the message).
+        """
+        if self.pid() is not None:
+            return self.status()
+        java = self._java()
+        lib = self.ensure_jars(say)
+        for port, name in ((self.bolt_port, "Bolt"), (self.http_port, "HTTP")):
+            if _port_open(port):
+                raise FailedPreconditionError(
+                    f"port {port} ({name}) is in use by another program; choose another with "
+                    f"--{name.lower()}-port", field=f"{name.lower()}_port")
+        conf_dir = self._write_conf()
+        first_start = not (self.home / "data" / "databases").exists()
+        if self._password is None:
+            self._password = secrets.token_urlsafe(18)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_file.open("ab")
+        cmd = [
+            java, f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+            "-Dfile.encoding=UTF-8", "-cp", f"{lib}/*", _ENTRY_POINT,
+            f"--home-dir={self.home}", f"--config-dir={conf_dir}",
+        ]
+        say(f"starting Neo4j {NEO4J_VERSION} on {self.uri} (data in {self.home / 'data'})")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=self.home, start_new_session=True)
+        log.close()
+        self._pid_file.write_text(f"{proc.pid}\n")
+        self._state_file.write_text(json.dumps({"bolt_port": self.bolt_port, "http_port": self.http_port,
+                                                "version": NEO4J_VERSION,
+                                                **({} if self.record_in_config else {"password": self._password})}))
+        os.chmod(self._state_file, 0o600)
+        try:
+            self._wait_ready(proc, timeout, first_start)
+        except BaseException:
+            self.stop()
+            raise
+        if self.record_in_config:
+            write_config({"uri": self.uri, "user": "neo4j", "password": self._password})
+        return self.status()
+
+    def _wait_ready(self, proc: subprocess.Popen, timeout: float, first_start: bool) -> None:
+        deadline = time.monotonic() + timeout
+        while not _port_open(self.bolt_port):
+            if proc.poll() is not None:
+                raise UnavailableError(f"Neo4j exited with code {proc.returncode} during start:\n{self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise UnavailableError(f"Neo4j did not open {self.uri} within {timeout:.0f}s:\n{self._log_tail()}")
+            time.sleep(0.25)
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                self._authenticate(first_start)
+                return
+            except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as error:
+                last_error = error
+                time.sleep(0.5)
+        raise UnavailableError(f"Neo4j at {self.uri} did not accept connections: {last_error}")
+
+    def _authenticate(self, first_start: bool) -> None:
+        """Check the password works; on a new database, set it from neo4j's default."""
+        with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", self._password)) as driver:
+            try:
+                driver.verify_connectivity()
+                return
+            except neo4j_errors.AuthError:
+                pass
+        with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", "neo4j")) as driver:
+            try:
+                driver.execute_query("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO $new",
+                                     new=self._password, database_="system")
+            except neo4j_errors.AuthError as error:
+                raise FailedPreconditionError(
+                    f"the Neo4j in {self.home} has a password other than the one graphmd was given; pass "
+                    "--password or set GRAPHMD_NEO4J_PASSWORD", field="password") from error
+
+    def stop(self, *, timeout: float = 60.0) -> bool:
+        """Stop the server this home started (never another process). Returns whether one ran."""
+        pid = self.pid()
+        if pid is None:
+            self._pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
+    def _log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
+

@@ -1,0 +1,288 @@
+"""graphmd's data: MLMD's types, nodes and edges as plain pydantic models.
+
+The models carry no behaviour; `MetadataStore` stores and reads them. Field names follow
+MLMD's protos (ml_metadata/proto/metadata_store.proto), so an MLMD user reads them as
+they know them. A field left ``None`` is "not set", as an unset proto field is.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr
+
+__all__ = [
+    "PropertyType",
+    "ProtoValue",
+    "PropertyValue",
+    "ArtifactState",
+    "ExecutionState",
+    "ArtifactBaseType",
+    "ExecutionBaseType",
+    "ArtifactType",
+    "ExecutionType",
+    "ContextType",
+    "Artifact",
+    "Execution",
+    "Context",
+    "EventType",
+    "Event",
+    "Attribution",
+    "Association",
+    "ParentContext",
+    "ArtifactAndEvent",
+    "EventEdge",
+    "OrderBy",
+    "ListOptions",
+    "Page",
+    "LineageGraph",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+class PropertyType(str, enum.Enum):
+    """The declared kind of a type's property (MLMD's PropertyType)."""
+
+    INT = "INT"
+    DOUBLE = "DOUBLE"
+    STRING = "STRING"
+    STRUCT = "STRUCT"
+    PROTO = "PROTO"
+    BOOLEAN = "BOOLEAN"
+
+
+class ProtoValue(_Model):
+    """A serialized protocol buffer (google.protobuf.Any): its type URL and its bytes."""
+
+    type_url: str
+    value: StrictBytes = b""
+
+
+# An int stays an int, a float a float, a bool a bool; a dict is a STRUCT value
+# (a JSON object, as google.protobuf.Struct), a ProtoValue a PROTO value.
+PropertyValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr, ProtoValue, dict[str, Any]]
+
+
+class ArtifactState(str, enum.Enum):
+    """Artifact.State: where an artifact is in its life."""
+
+    UNKNOWN = "UNKNOWN"
+    PENDING = "PENDING"
+    LIVE = "LIVE"
+    MARKED_FOR_DELETION = "MARKED_FOR_DELETION"
+    DELETED = "DELETED"
+    ABANDONED = "ABANDONED"
+    REFERENCE = "REFERENCE"
+
+
+class ExecutionState(str, enum.Enum):
+    """Execution.State: the last known state of a run of a component."""
+
+    UNKNOWN = "UNKNOWN"
+    NEW = "NEW"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    CACHED = "CACHED"
+    CANCELED = "CANCELED"
+
+
+class ArtifactBaseType(str, enum.Enum):
+    """ArtifactType.SystemDefinedBaseType: the MLMD system type an artifact type extends."""
+
+    DATASET = "DATASET"
+    MODEL = "MODEL"
+    METRICS = "METRICS"
+    STATISTICS = "STATISTICS"
+
+
+class ExecutionBaseType(str, enum.Enum):
+    """ExecutionType.SystemDefinedBaseType: the MLMD system type an execution type extends."""
+
+    TRAIN = "TRAIN"
+    TRANSFORM = "TRANSFORM"
+    PROCESS = "PROCESS"
+    EVALUATE = "EVALUATE"
+    DEPLOY = "DEPLOY"
+
+
+class _Type(_Model):
+    id: int | None = None
+    name: str
+    version: str | None = None
+    description: str | None = None
+    external_id: str | None = None
+    properties: dict[str, PropertyType] = Field(default_factory=dict)
+
+
+class ArtifactType(_Type):
+    """The type of an artifact: its name, version and property schema."""
+
+    base_type: ArtifactBaseType | None = None
+
+
+class ExecutionType(_Type):
+    """The type of an execution (a component), with its property schema.
+
+    ``input_type`` / ``output_type`` hold MLMD's ArtifactStructType in protobuf's JSON form.
+    """
+
+    base_type: ExecutionBaseType | None = None
+    input_type: dict[str, Any] | None = None
+    output_type: dict[str, Any] | None = None
+
+
+class ContextType(_Type):
+    """The type of a context (a pipeline, a run, an experiment...)."""
+
+
+class _Node(_Model):
+    id: int | None = None
+    type_id: int | None = None
+    # The type's name; filled on read, ignored on write.
+    type: str | None = None
+    name: str | None = None
+    external_id: str | None = None
+    properties: dict[str, PropertyValue] = Field(default_factory=dict)
+    custom_properties: dict[str, PropertyValue] = Field(default_factory=dict)
+    create_time_since_epoch: int | None = None
+    last_update_time_since_epoch: int | None = None
+    system_metadata: ProtoValue | None = None
+
+
+class Artifact(_Node):
+    """A piece of data a step read or wrote: a dataset, a model, metrics..."""
+
+    uri: str | None = None
+    state: ArtifactState | None = None
+
+
+class Execution(_Node):
+    """A run of a component."""
+
+    last_known_state: ExecutionState | None = None
+
+
+class Context(_Node):
+    """A group of artifacts and executions: a pipeline, a run, an experiment. ``name`` is required."""
+
+
+class EventType(str, enum.Enum):
+    """Event.Type: how an execution touched an artifact."""
+
+    DECLARED_OUTPUT = "DECLARED_OUTPUT"
+    DECLARED_INPUT = "DECLARED_INPUT"
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+    INTERNAL_INPUT = "INTERNAL_INPUT"
+    INTERNAL_OUTPUT = "INTERNAL_OUTPUT"
+    PENDING_OUTPUT = "PENDING_OUTPUT"
+
+    @property
+    def is_input(self) -> bool:
+        """True when data flows from the artifact into the execution."""
+        return self in (EventType.INPUT, EventType.DECLARED_INPUT, EventType.INTERNAL_INPUT)
+
+
+# A path step is an index into a list (int) or a key into a map (str).
+PathStep = Union[StrictInt, StrictStr]
+
+
+class Event(_Model):
+    """An execution reading (input) or writing (output) an artifact."""
+
+    artifact_id: int | None = None
+    execution_id: int | None = None
+    type: EventType | None = None
+    path: list[PathStep] = Field(default_factory=list)
+    milliseconds_since_epoch: int | None = None
+
+
+class Attribution(_Model):
+    """An artifact belongs to a context."""
+
+    context_id: int
+    artifact_id: int
+
+
+class Association(_Model):
+    """An execution belongs to a context."""
+
+    context_id: int
+    execution_id: int
+
+
+class ParentContext(_Model):
+    """A context (child) is part of another context (parent)."""
+
+    child_id: int
+    parent_id: int
+
+
+class ArtifactAndEvent(_Model):
+    """An artifact to upsert with put_execution and the event linking it to the execution.
+
+    Either may be omitted: an artifact without an event is only upserted; an event without
+    an artifact must name ``event.artifact_id``.
+    """
+
+    artifact: Artifact | None = None
+    event: Event | None = None
+
+
+class EventEdge(_Model):
+    """An event of put_lineage_subgraph, naming its ends by position in the request's lists
+    (``artifact_index`` / ``execution_index``) or by id in ``event``."""
+
+    event: Event
+    artifact_index: int | None = None
+    execution_index: int | None = None
+
+
+class OrderBy(str, enum.Enum):
+    """The field a listing is sorted by (ties broken by id)."""
+
+    CREATE_TIME = "CREATE_TIME"
+    LAST_UPDATE_TIME = "LAST_UPDATE_TIME"
+    ID = "ID"
+
+
+class ListOptions(_Model):
+    """How to list nodes: MLMD's ListOperationOptions.
+
+    ``max_result_size`` None means no limit (MLMD's default page is 20 on the gRPC API;
+    the Python API lists everything unless asked). ``filter_query`` is MLMD's filter
+    language. ``next_page_token`` continues a listing where the previous page ended.
+    """
+
+    max_result_size: int | None = None
+    order_by: OrderBy = OrderBy.ID
+    is_asc: bool = True
+    filter_query: str | None = None
+    next_page_token: str | None = None
+
+
+class Page(_Model):
+    """One page of a listing and the token for the next one (None on the last page)."""
+
+    items: list[Any]
+    next_page_token: str | None = None
+
+
+class LineageGraph(_Model):
+    """A subgraph of the store: nodes, their types and the edges between them."""
+
+    artifact_types: list[ArtifactType] = Field(default_factory=list)
+    execution_types: list[ExecutionType] = Field(default_factory=list)
+    context_types: list[ContextType] = Field(default_factory=list)
+    artifacts: list[Artifact] = Field(default_factory=list)
+    executions: list[Execution] = Field(default_factory=list)
+    contexts: list[Context] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    attributions: list[Attribution] = Field(default_factory=list)
+    associations: list[Association] = Field(default_factory=list)
+    parent_contexts: list[ParentContext] = Field(default_factory=list)

@@ -1,0 +1,254 @@
+"""Every Cypher statement the store runs, in one place.
+
+Values are always parameters. The only text ever put into a statement is a node label
+or type kind, and those come from the fixed tables below, never from a caller. The
+user-facing lineage and question queries live as files in the repository's cypher/
+folder and are loaded by graphmd._cypher_files.
+"""
+
+from __future__ import annotations
+
+NODE_LABELS = ("Artifact", "Execution", "Context")
+TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
+TYPE_KIND_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
+
+# --- schema -------------------------------------------------------------------------------
+
+CONSTRAINTS = [
+    "CREATE CONSTRAINT type_id IF NOT EXISTS FOR (t:Type) REQUIRE t.id IS UNIQUE",
+    "CREATE CONSTRAINT type_name_version IF NOT EXISTS "
+    "FOR (t:Type) REQUIRE (t.kind, t.name, t.version_key) IS UNIQUE",
+    "CREATE CONSTRAINT type_external_id IF NOT EXISTS FOR (t:Type) REQUIRE t.external_id IS UNIQUE",
+    "CREATE CONSTRAINT id_counter_kind IF NOT EXISTS FOR (c:IdCounter) REQUIRE c.kind IS UNIQUE",
+    "CREATE CONSTRAINT event_key IF NOT EXISTS FOR ()-[e:EVENT]-() REQUIRE e.event_key IS UNIQUE",
+]
+for _label in NODE_LABELS:
+    _lower = _label.lower()
+    CONSTRAINTS += [
+        f"CREATE CONSTRAINT {_lower}_id IF NOT EXISTS FOR (n:{_label}) REQUIRE n.id IS UNIQUE",
+        f"CREATE CONSTRAINT {_lower}_type_name IF NOT EXISTS FOR (n:{_label}) REQUIRE (n.type_id, n.name) IS UNIQUE",
+        f"CREATE CONSTRAINT {_lower}_external_id IF NOT EXISTS FOR (n:{_label}) REQUIRE n.external_id IS UNIQUE",
+    ]
+
+INDEXES = []
+for _label in NODE_LABELS:
+    _lower = _label.lower()
+    INDEXES += [
+        f"CREATE INDEX {_lower}_type_id IF NOT EXISTS FOR (n:{_label}) ON (n.type_id)",
+        f"CREATE INDEX {_lower}_type IF NOT EXISTS FOR (n:{_label}) ON (n.type)",
+        f"CREATE INDEX {_lower}_name IF NOT EXISTS FOR (n:{_label}) ON (n.name)",
+        f"CREATE INDEX {_lower}_create_time IF NOT EXISTS FOR (n:{_label}) ON (n.create_time_since_epoch)",
+        f"CREATE INDEX {_lower}_update_time IF NOT EXISTS FOR (n:{_label}) ON (n.last_update_time_since_epoch)",
+    ]
+INDEXES += [
+    "CREATE INDEX artifact_uri IF NOT EXISTS FOR (n:Artifact) ON (n.uri)",
+    "CREATE INDEX artifact_state IF NOT EXISTS FOR (n:Artifact) ON (n.state)",
+    "CREATE INDEX execution_state IF NOT EXISTS FOR (n:Execution) ON (n.last_known_state)",
+    "CREATE INDEX type_name IF NOT EXISTS FOR (t:Type) ON (t.name)",
+    "CREATE INDEX event_type IF NOT EXISTS FOR ()-[e:EVENT]-() ON (e.type)",
+]
+
+
+READ_SCHEMA_VERSION = "MATCH (m:GraphmdMeta) RETURN m.schema_version AS version"
+WRITE_SCHEMA_VERSION = "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $version"
+AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
+MISSING_SIMPLE_TYPES = """
+UNWIND $types AS t
+OPTIONAL MATCH (existing:Type {kind: t.kind, name: t.name, version_key: ''})
+WITH t WHERE existing IS NULL
+RETURN t.kind AS kind, t.name AS name
+"""
+CREATE_SIMPLE_TYPES = {
+    kind: (
+        "UNWIND $rows AS row "
+        f"MERGE (t:Type:{kind} {{kind: row.kind, name: row.name, version_key: ''}}) "
+        "ON CREATE SET t.id = row.id, t.property_names = [], t.property_types = []"
+    )
+    for kind in TYPE_KINDS
+}
+
+# --- ids ----------------------------------------------------------------------------------
+
+RESERVE_IDS = """
+MERGE (c:IdCounter {kind: $kind})
+ON CREATE SET c.next = 1
+SET c.next = c.next + $size
+RETURN c.next - $size AS first
+"""
+
+# --- types --------------------------------------------------------------------------------
+
+TYPES_BY_NAME_AND_VERSION = """
+UNWIND $keys AS k
+MATCH (t:Type {kind: $kind, name: k.name, version_key: k.version_key})
+RETURN t {.*} AS t
+"""
+TYPES_BY_ID = "MATCH (t:Type) WHERE t.id IN $ids AND t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
+TYPES_BY_EXTERNAL_ID = (
+    "MATCH (t:Type) WHERE t.external_id IN $external_ids AND t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
+)
+TYPES_ALL = "MATCH (t:Type) WHERE t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
+CREATE_TYPES = {kind: f"UNWIND $rows AS row CREATE (t:Type:{kind}) SET t = row" for kind in TYPE_KINDS}
+UPDATE_TYPES = "UNWIND $rows AS row MATCH (t:Type {id: row.id}) SET t = row"
+
+# --- nodes --------------------------------------------------------------------------------
+
+NODES_BY_ID = {label: f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n {{.*}} AS n ORDER BY n.id" for label in NODE_LABELS}
+# Reads nodes about to be updated, taking their write locks first so that concurrent
+# updates of the same node serialise instead of losing each other's changes.
+LOCK_NODES_BY_ID = {
+    label: f"MATCH (n:{label}) WHERE n.id IN $ids SET n._lock = true REMOVE n._lock RETURN n {{.*}} AS n"
+    for label in NODE_LABELS
+}
+LOCK_NODES_BY_EXTERNAL_ID = {
+    label: (
+        f"MATCH (n:{label}) WHERE n.external_id IN $external_ids "
+        "SET n._lock = true REMOVE n._lock RETURN n {.*} AS n"
+    )
+    for label in NODE_LABELS
+}
+NODES_BY_EXTERNAL_ID = {
+    label: f"MATCH (n:{label}) WHERE n.external_id IN $external_ids RETURN n {{.*}} AS n ORDER BY n.id"
+    for label in NODE_LABELS
+}
+LOCK_CONTEXTS_BY_TYPE_AND_NAME = """
+UNWIND $keys AS k
+MATCH (n:Context {type_id: k.type_id, name: k.name})
+SET n._lock = true REMOVE n._lock
+RETURN n {.*} AS n
+"""
+NODE_BY_TYPE_AND_NAME = {
+    label: f"MATCH (n:{label} {{type_id: $type_id, name: $name}}) RETURN n {{.*}} AS n" for label in NODE_LABELS
+}
+ARTIFACTS_BY_URI = "MATCH (n:Artifact) WHERE n.uri IN $uris RETURN n {.*} AS n ORDER BY n.id"
+# Creates nodes only where their type exists: a missing type shows as a short count.
+CREATE_NODES = {
+    label: (
+        "UNWIND $rows AS row "
+        f"MATCH (t:Type {{id: row.type_id}}) WHERE t.kind = '{TYPE_KIND_OF[label]}' "
+        f"CREATE (n:{label}) SET n = row "
+        "RETURN count(n) AS created"
+    )
+    for label in NODE_LABELS
+}
+UPDATE_NODES = {
+    label: f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) SET n = row RETURN count(n) AS updated"
+    for label in NODE_LABELS
+}
+EXISTING_IDS = {label: f"MATCH (n:{label}) WHERE n.id IN $ids RETURN collect(n.id) AS ids" for label in NODE_LABELS}
+
+# --- listing ------------------------------------------------------------------------------
+# The list query is assembled by MetadataStore._list from these parts: a scope that binds
+# `n`, optional filter match/where text from graphmd._filter, and the page condition.
+
+LIST_SCOPE_ALL = {label: f"MATCH (n:{label})" for label in NODE_LABELS}
+LIST_SCOPE_TYPE = {label: f"MATCH (n:{label} {{type_id: $scope_type_id}})" for label in NODE_LABELS}
+LIST_SCOPE_CONTEXT = {
+    "Artifact": "MATCH (:Context {id: $scope_context_id})-[:ATTRIBUTION]->(n:Artifact)",
+    "Execution": "MATCH (:Context {id: $scope_context_id})-[:ASSOCIATION]->(n:Execution)",
+}
+ORDER_FIELDS = {"ID": "id", "CREATE_TIME": "create_time_since_epoch", "LAST_UPDATE_TIME": "last_update_time_since_epoch"}
+
+CONTEXTS_BY_ARTIFACT = """
+MATCH (n:Context)-[:ATTRIBUTION]->(:Artifact {id: $id})
+RETURN n {.*} AS n ORDER BY n.id
+"""
+CONTEXTS_BY_EXECUTION = """
+MATCH (n:Context)-[:ASSOCIATION]->(:Execution {id: $id})
+RETURN n {.*} AS n ORDER BY n.id
+"""
+
+# --- events -------------------------------------------------------------------------------
+
+# Input events point artifact -> execution, output events execution -> artifact.
+CREATE_EVENTS = """
+UNWIND $rows AS row
+MATCH (a:Artifact {id: row.artifact_id})
+MATCH (x:Execution {id: row.execution_id})
+FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END |
+  CREATE (a)-[:EVENT {id: row.id, type: row.type, path: row.path,
+                      milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]->(x))
+FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END |
+  CREATE (x)-[:EVENT {id: row.id, type: row.type, path: row.path,
+                      milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]->(a))
+RETURN count(*) AS created
+"""
+EXISTING_EVENT_KEYS = "MATCH ()-[e:EVENT]->() WHERE e.event_key IN $keys RETURN collect(e.event_key) AS keys"
+EVENTS_BY_ARTIFACT_IDS = """
+MATCH (a:Artifact)-[e:EVENT]-(x:Execution)
+WHERE a.id IN $ids
+RETURN e {.*} AS e, a.id AS artifact_id, x.id AS execution_id
+ORDER BY e.id
+"""
+EVENTS_BY_EXECUTION_IDS = """
+MATCH (x:Execution)-[e:EVENT]-(a:Artifact)
+WHERE x.id IN $ids
+RETURN e {.*} AS e, a.id AS artifact_id, x.id AS execution_id
+ORDER BY e.id
+"""
+
+# --- attributions, associations, parent contexts ------------------------------------------
+
+MERGE_ATTRIBUTIONS = """
+UNWIND $rows AS row
+MATCH (c:Context {id: row.context_id})
+MATCH (a:Artifact {id: row.artifact_id})
+MERGE (c)-[:ATTRIBUTION]->(a)
+RETURN count(*) AS linked
+"""
+MERGE_ASSOCIATIONS = """
+UNWIND $rows AS row
+MATCH (c:Context {id: row.context_id})
+MATCH (x:Execution {id: row.execution_id})
+MERGE (c)-[:ASSOCIATION]->(x)
+RETURN count(*) AS linked
+"""
+EXISTING_PARENT_LINKS = """
+UNWIND $rows AS row
+MATCH (:Context {id: row.child_id})-[:PARENT_CONTEXT]->(:Context {id: row.parent_id})
+RETURN row.child_id AS child_id, row.parent_id AS parent_id
+"""
+CREATE_PARENT_LINKS = """
+UNWIND $rows AS row
+MATCH (c:Context {id: row.child_id})
+MATCH (p:Context {id: row.parent_id})
+CREATE (c)-[:PARENT_CONTEXT]->(p)
+"""
+CONTEXTS_IN_CYCLES = """
+MATCH (c:Context) WHERE c.id IN $ids AND EXISTS { (c)-[:PARENT_CONTEXT*1..]->(c) }
+RETURN collect(c.id) AS ids
+"""
+PARENT_CONTEXTS_BY_CONTEXTS = """
+MATCH (c:Context)-[:PARENT_CONTEXT]->(n:Context)
+WHERE c.id IN $ids
+RETURN c.id AS of, n {.*} AS n ORDER BY n.id
+"""
+CHILD_CONTEXTS_BY_CONTEXTS = """
+MATCH (n:Context)-[:PARENT_CONTEXT]->(c:Context)
+WHERE c.id IN $ids
+RETURN c.id AS of, n {.*} AS n ORDER BY n.id
+"""
+
+# --- maintenance --------------------------------------------------------------------------
+
+COUNT_BY_LABEL = """
+CALL () {
+  MATCH (n:Type) RETURN 'types' AS kind, count(n) AS count
+  UNION ALL MATCH (n:Artifact) RETURN 'artifacts' AS kind, count(n) AS count
+  UNION ALL MATCH (n:Execution) RETURN 'executions' AS kind, count(n) AS count
+  UNION ALL MATCH (n:Context) RETURN 'contexts' AS kind, count(n) AS count
+  UNION ALL MATCH ()-[e:EVENT]->() RETURN 'events' AS kind, count(e) AS count
+  UNION ALL MATCH ()-[e:ATTRIBUTION]->() RETURN 'attributions' AS kind, count(e) AS count
+  UNION ALL MATCH ()-[e:ASSOCIATION]->() RETURN 'associations' AS kind, count(e) AS count
+  UNION ALL MATCH ()-[e:PARENT_CONTEXT]->() RETURN 'parent_contexts' AS kind, count(e) AS count
+}
+RETURN kind, count
+"""
+# Deletes types, nodes and their edges in batches; the schema version and the id
+# counters stay, so ids are never handed out twice.
+DELETE_ALL_BATCH = """
+MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context
+WITH n LIMIT $batch
+DETACH DELETE n
+RETURN count(*) AS deleted
+"""

@@ -1,0 +1,85 @@
+"""The store's shape in Neo4j: constraints, indexes, the schema version and its migrations.
+
+`ensure_schema` runs when a store connects. It is idempotent: every statement is
+``IF NOT EXISTS`` or a MERGE, so concurrent connects are safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import neo4j
+
+from ._errors import FailedPreconditionError
+from ._queries import (
+    AWAIT_INDEXES,
+    CONSTRAINTS,
+    INDEXES,
+    CREATE_SIMPLE_TYPES,
+    MISSING_SIMPLE_TYPES,
+    READ_SCHEMA_VERSION,
+    WRITE_SCHEMA_VERSION,
+)
+
+__all__ = ["SCHEMA_VERSION", "ensure_schema", "SIMPLE_TYPES"]
+
+# Version 1: the layout described in graphmd/_codec.py.
+SCHEMA_VERSION = 1
+
+# MLMD's system types (ml_metadata/simple_types), which base_type refers to.
+SIMPLE_TYPES = {
+    "ArtifactType": ["mlmd.Dataset", "mlmd.Model", "mlmd.Metrics", "mlmd.Statistics"],
+    "ExecutionType": ["mlmd.Train", "mlmd.Transform", "mlmd.Process", "mlmd.Evaluate", "mlmd.Deploy"],
+}
+
+# Migrations from version N-1 to N, keyed by N. Each runs in its own write transaction
+# and must be idempotent (safe to run again after a crash half way).
+MIGRATIONS: dict[int, Callable[[neo4j.ManagedTransaction], None]] = {}
+
+
+def _run_all(session: neo4j.Session, statements: list[str]) -> None:
+    for statement in statements:
+        session.run(statement).consume()
+
+
+def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Callable[[str, int], list[int]]) -> int:
+    """Create constraints, indexes, MLMD's system types and the schema version if missing;
+    migrate an older schema. Returns the schema version.
+
+    Raises FailedPreconditionError when the database holds a newer schema than this graphmd
+    understands: an older graphmd must not write into it.
+    """
+    with driver.session(database=database) as session:
+        found = session.execute_read(lambda tx: tx.run(READ_SCHEMA_VERSION).single())
+        version = found["version"] if found else None
+        if version is not None and version > SCHEMA_VERSION:
+            raise FailedPreconditionError(
+                f"the store's schema version is {version}, newer than this graphmd's ({SCHEMA_VERSION}); "
+                "upgrade graphmd to use this database",
+                field="schema_version",
+            )
+        if version != SCHEMA_VERSION:
+            _run_all(session, CONSTRAINTS + INDEXES)
+            session.run(AWAIT_INDEXES).consume()
+        start = version if version is not None else SCHEMA_VERSION
+        for target in range(start + 1, SCHEMA_VERSION + 1):
+            session.execute_write(MIGRATIONS[target])
+            session.execute_write(lambda tx, v=target: tx.run(WRITE_SCHEMA_VERSION, version=v).consume())
+        _ensure_simple_types(session, allocate_ids)
+        if version != SCHEMA_VERSION:
+            session.execute_write(lambda tx: tx.run(WRITE_SCHEMA_VERSION, version=SCHEMA_VERSION).consume())
+    return SCHEMA_VERSION
+
+
+def _ensure_simple_types(session: neo4j.Session, allocate_ids: Callable[[str, int], list[int]]) -> None:
+    wanted = [{"kind": kind, "name": name} for kind, names in SIMPLE_TYPES.items() for name in names]
+    missing = session.execute_read(lambda tx: tx.run(MISSING_SIMPLE_TYPES, types=wanted).data())
+    if not missing:
+        return
+    rows = [{**m, "id": i} for m, i in zip(missing, allocate_ids("Type", len(missing)))]
+
+    def create(tx: neo4j.ManagedTransaction) -> None:
+        for kind in SIMPLE_TYPES:
+            tx.run(CREATE_SIMPLE_TYPES[kind], rows=[r for r in rows if r["kind"] == kind]).consume()
+
+    session.execute_write(create)

@@ -1,0 +1,1296 @@
+"""MetadataStore: MLMD's operations, with MLMD's semantics, on a Neo4j graph.
+
+Every public method is one Neo4j transaction: a read transaction for reads (so reads
+route to secondaries on a cluster) and a managed write transaction for writes, which the
+driver retries on transient errors (deadlocks, leader switches). A write either commits
+whole or leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple, TypeVar
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from . import _codec as codec
+from . import _queries as q
+from ._config import Settings, resolve_settings
+from ._errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    GraphmdError,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfRangeError,
+    UnavailableError,
+    UnimplementedError,
+    map_driver_errors,
+)
+from ._ids import IdAllocator
+from ._models import (
+    ArtifactAndEvent,
+    Artifact,
+    ArtifactType,
+    Association,
+    Attribution,
+    Context,
+    ContextType,
+    Event,
+    EventEdge,
+    Execution,
+    ExecutionType,
+    ListOptions,
+    OrderBy,
+    Page,
+    ParentContext,
+)
+from ._schema import ensure_schema
+
+__all__ = ["MetadataStore", "PutExecutionResult", "PutLineageSubgraphResult"]
+
+NodeT = TypeVar("NodeT", Artifact, Execution, Context)
+TypeT = TypeVar("TypeT", ArtifactType, ExecutionType, ContextType)
+AnyType = ArtifactType | ExecutionType | ContextType
+AnyNode = Artifact | Execution | Context
+
+_LABEL = {Artifact: "Artifact", Execution: "Execution", Context: "Context"}
+_KIND = {ArtifactType: "ArtifactType", ExecutionType: "ExecutionType", ContextType: "ContextType"}
+_TYPE_CLASS = {Artifact: ArtifactType, Execution: ExecutionType, Context: ContextType}
+_PLURAL = {Artifact: "artifacts", Execution: "executions", Context: "contexts"}
+# Attributes a full (unmasked) update rewrites, per MLMD's RunNodeUpdate: names of
+# artifacts and executions are fixed at creation; a context's name can change.
+_UPDATABLE = {
+    Artifact: ("uri", "state", "external_id"),
+    Execution: ("last_known_state", "external_id"),
+    Context: ("name", "external_id"),
+}
+# Attributes an update mask may name.
+_MASKABLE = {
+    Artifact: ("name", "uri", "state", "external_id", "system_metadata"),
+    Execution: ("name", "last_known_state", "external_id", "system_metadata"),
+    Context: ("name", "external_id", "system_metadata"),
+}
+# Attributes compared to decide whether an update changed anything (MLMD's differencer
+# ignores type_id, properties and the two times).
+_COMPARED = ("name", "type", "external_id", "uri", "state", "last_known_state", "system_metadata")
+_MAX_CONFLICT_RETRIES = 5
+
+
+class PutExecutionResult(NamedTuple):
+    """What put_execution stored: the execution's id, one id per artifact_and_event
+    (-1 where the pair held neither artifact nor event) and the contexts' ids."""
+
+    execution_id: int
+    artifact_ids: list[int]
+    context_ids: list[int]
+
+
+class PutLineageSubgraphResult(NamedTuple):
+    """The ids put_lineage_subgraph assigned, in the order of the request's lists."""
+
+    execution_ids: list[int]
+    artifact_ids: list[int]
+    context_ids: list[int]
+
+
+class _Conflict(Exception):
+    """A concurrent writer created the same unique node first; rerun the transaction.
+
+    Carries the error to raise should every rerun conflict too."""
+
+    def __init__(self, error: GraphmdError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _field(prefix: str, index: int | None, name: str | None = None) -> str:
+    base = prefix if index is None else f"{prefix}[{index}]"
+    return f"{base}.{name}" if name else base
+
+
+class MetadataStore:
+    """ML metadata in Neo4j with MLMD's operations.
+
+    Connects by ``uri``/``user``/``password``/``database`` given here, else from the
+    GRAPHMD_NEO4J_URI / _USER / _PASSWORD / _DATABASE environment variables, else from the
+    config file ``graphmd neo4j start`` writes. Use it as a context manager, or call
+    :meth:`close`.
+
+    Raises:
+        UnavailableError: Neo4j did not answer within ``connect_timeout`` seconds, or
+            rejected the credentials; the message names the URI.
+        FailedPreconditionError: the database holds a newer graphmd schema.
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        *,
+        connect_timeout: float = 10.0,
+        transaction_timeout: float | None = None,
+        driver: neo4j.Driver | None = None,
+    ) -> None:
+        self.settings: Settings = resolve_settings(uri, user, password, database)
+        self._database = self.settings.database
+        self._tx_timeout = transaction_timeout
+        self._owns_driver = driver is None
+        with map_driver_errors(self.settings.uri):
+            if driver is None:
+                auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
+                driver = neo4j.GraphDatabase.driver(
+                    self.settings.uri,
+                    auth=auth,
+                    connection_timeout=connect_timeout,
+                    connection_acquisition_timeout=max(connect_timeout, 1.0) * 2,
+                    max_transaction_retry_time=max(connect_timeout, 5.0),
+                    user_agent="graphmd/0.1",
+                    notifications_min_severity="OFF",
+                )
+            self._driver = driver
+            try:
+                self._driver.verify_connectivity()
+            except Exception:
+                if self._owns_driver:
+                    self._driver.close()
+                raise
+        self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
+        self._ids = IdAllocator(self._driver, self._database)
+        self._type_cache: dict[int, AnyType] = {}
+        with map_driver_errors(self.settings.uri):
+            self.schema_version = ensure_schema(self._driver, self._database, self._ids.allocate)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool (only if this store opened it)."""
+        if self._owns_driver:
+            self._driver.close()
+
+    def __enter__(self) -> MetadataStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MetadataStore(uri={self.settings.uri!r}, database={self._database!r})"
+
+    @property
+    def driver(self) -> neo4j.Driver:
+        """The underlying neo4j driver, for ad-hoc Cypher."""
+        return self._driver
+
+    @property
+    def database(self) -> str | None:
+        """The Neo4j database name (None: the server's default)."""
+        return self._database
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database, bookmark_manager=self._bookmarks)
+
+    def _unit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return neo4j.unit_of_work(timeout=self._tx_timeout)(fn) if self._tx_timeout else fn
+
+    def _read(self, fn: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
+        with map_driver_errors(self.settings.uri), self._session() as session:
+            return session.execute_read(self._unit(fn))
+
+    def _write(self, fn: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
+        """Run ``fn`` in one write transaction. A unique-key race with a concurrent writer
+        (_Conflict) reruns it, so the rerun finds and reuses what the other one created."""
+        for attempt in range(_MAX_CONFLICT_RETRIES):
+            try:
+                with map_driver_errors(self.settings.uri), self._session() as session:
+                    return session.execute_write(self._unit(fn))
+            except _Conflict as conflict:
+                if attempt == _MAX_CONFLICT_RETRIES - 1:
+                    raise conflict.error from None
+                time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _reset_caches(self) -> None:
+        """Forget cached types and reserved ids (after the database was wiped or restored)."""
+        self._type_cache.clear()
+        self._ids.forget()
+
+    # --- types ------------------------------------------------------------------------------
+
+    def put_artifact_type(self, artifact_type: ArtifactType, *, can_add_fields: bool = False,
+                          can_omit_fields: bool = False) -> int:
+        """Insert an artifact type, or check it against the stored type of the same
+        (name, version) and add new properties when ``can_add_fields``.
+
+        Returns:
+            The type's id.
+        Raises:
+            InvalidArgumentError: no name.
+            AlreadyExistsError: the stored type differs (a property's kind changed, new
+                properties without ``can_add_fields``, missing ones without ``can_omit_fields``).
+            UnimplementedError: the stored type has a different base_type.
+        """
+        return self._put_types([artifact_type], can_add_fields, can_omit_fields)[0]
+
+    def put_execution_type(self, execution_type: ExecutionType, *, can_add_fields: bool = False,
+                           can_omit_fields: bool = False) -> int:
+        """Insert or check an execution type; see put_artifact_type."""
+        return self._put_types([execution_type], can_add_fields, can_omit_fields)[0]
+
+    def put_context_type(self, context_type: ContextType, *, can_add_fields: bool = False,
+                         can_omit_fields: bool = False) -> int:
+        """Insert or check a context type; see put_artifact_type."""
+        return self._put_types([context_type], can_add_fields, can_omit_fields)[0]
+
+    def put_types(self, artifact_types: Sequence[ArtifactType] = (), execution_types: Sequence[ExecutionType] = (),
+                  context_types: Sequence[ContextType] = (), *, can_add_fields: bool = False,
+                  can_omit_fields: bool = False) -> tuple[list[int], list[int], list[int]]:
+        """Insert or check several types in one transaction; see put_artifact_type.
+
+        Returns:
+            (artifact type ids, execution type ids, context type ids).
+        """
+        ids = self._put_types([*artifact_types, *execution_types, *context_types], can_add_fields, can_omit_fields)
+        a, e = len(artifact_types), len(execution_types)
+        return ids[:a], ids[a : a + e], ids[a + e :]
+
+    def _put_types(self, types: list[AnyType], can_add_fields: bool, can_omit_fields: bool) -> list[int]:
+        for i, t in enumerate(types):
+            if not isinstance(t, (ArtifactType, ExecutionType, ContextType)):
+                raise InvalidArgumentError(f"types[{i}] must be an ArtifactType, ExecutionType or ContextType",
+                                           field=f"types[{i}]")
+            if not t.name:
+                raise InvalidArgumentError(f"types[{i}].name: no type name is specified", field=f"types[{i}].name")
+            for name in t.properties:
+                codec.check_property_name(name, f"types[{i}].properties")
+        if not types:
+            return []
+
+        def work(tx: neo4j.ManagedTransaction) -> list[int]:
+            ids: list[int] = []
+            created: dict[tuple[str, str, str], AnyType] = {}
+            for i, given in enumerate(types):
+                kind = _KIND[type(given)]
+                key = (kind, given.name, given.version or "")
+                stored = created.get(key) or self._find_type(tx, kind, given.name, given.version)
+                if stored is None:
+                    new = given.model_copy(update={"id": self._ids.allocate("Type", 1)[0],
+                                                   "version": given.version or None})
+                    tx.run(q.CREATE_TYPES[kind], rows=[codec.encode_type(new)]).consume()
+                    created[key] = new
+                    ids.append(new.id)
+                    continue
+                merged = _merge_type(stored, given, can_add_fields, can_omit_fields, f"types[{i}]")
+                if merged != stored:
+                    tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
+                    created[key] = merged
+                ids.append(stored.id)
+            return ids
+
+        ids = self._write(work)
+        self._type_cache.clear()
+        return ids
+
+    @staticmethod
+    def _find_type(tx: neo4j.ManagedTransaction, kind: str, name: str, version: str | None) -> AnyType | None:
+        record = tx.run(q.TYPES_BY_NAME_AND_VERSION, kind=kind,
+                        keys=[{"name": name, "version_key": version or ""}]).single()
+        return codec.decode_type(record["t"]) if record else None
+
+    def _get_type(self, kind: str, name: str, version: str | None) -> AnyType:
+        found = self._read(lambda tx: self._find_type(tx, kind, name, version))
+        if found is None:
+            suffix = f" and version {version!r}" if version else ""
+            raise NotFoundError(f"no {kind} named {name!r}{suffix}", field="type_name")
+        return found
+
+    def get_artifact_type(self, type_name: str, type_version: str | None = None) -> ArtifactType:
+        """The artifact type with this name (and version; None: the unversioned one).
+
+        Raises:
+            NotFoundError: there is none.
+        """
+        return self._get_type("ArtifactType", type_name, type_version)
+
+    def get_execution_type(self, type_name: str, type_version: str | None = None) -> ExecutionType:
+        """The execution type with this name and version; see get_artifact_type."""
+        return self._get_type("ExecutionType", type_name, type_version)
+
+    def get_context_type(self, type_name: str, type_version: str | None = None) -> ContextType:
+        """The context type with this name and version; see get_artifact_type."""
+        return self._get_type("ContextType", type_name, type_version)
+
+    def _types(self, kind: str, query: str, **params: Any) -> list[Any]:
+        return self._read(lambda tx: [codec.decode_type(r["t"]) for r in tx.run(query, kind=kind, **params)])
+
+    def get_artifact_types(self) -> list[ArtifactType]:
+        """Every artifact type (MLMD's system types mlmd.Dataset... included), by id."""
+        return self._types("ArtifactType", q.TYPES_ALL)
+
+    def get_execution_types(self) -> list[ExecutionType]:
+        """Every execution type, by id."""
+        return self._types("ExecutionType", q.TYPES_ALL)
+
+    def get_context_types(self) -> list[ContextType]:
+        """Every context type, by id."""
+        return self._types("ContextType", q.TYPES_ALL)
+
+    def get_artifact_types_by_id(self, type_ids: Iterable[int]) -> list[ArtifactType]:
+        """The artifact types with these ids; unknown ids (or ids of other kinds) are skipped."""
+        return self._types("ArtifactType", q.TYPES_BY_ID, ids=list(type_ids))
+
+    def get_execution_types_by_id(self, type_ids: Iterable[int]) -> list[ExecutionType]:
+        """The execution types with these ids; unknown ids are skipped."""
+        return self._types("ExecutionType", q.TYPES_BY_ID, ids=list(type_ids))
+
+    def get_context_types_by_id(self, type_ids: Iterable[int]) -> list[ContextType]:
+        """The context types with these ids; unknown ids are skipped."""
+        return self._types("ContextType", q.TYPES_BY_ID, ids=list(type_ids))
+
+    def get_artifact_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ArtifactType]:
+        """The artifact types with these external ids; unknown ones are skipped."""
+        return self._types("ArtifactType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
+
+    def get_execution_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ExecutionType]:
+        """The execution types with these external ids; unknown ones are skipped."""
+        return self._types("ExecutionType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
+
+    def get_context_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ContextType]:
+        """The context types with these external ids; unknown ones are skipped."""
+        return self._types("ContextType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
+
+    def _types_by_id(self, tx: neo4j.ManagedTransaction, kind: str, ids: set[int], *, fresh: bool = False) -> dict[int, AnyType]:
+        """Types by id, from the cache unless ``fresh``; missing ids are absent."""
+        found = {} if fresh else {i: self._type_cache[i] for i in ids if i in self._type_cache}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for record in tx.run(q.TYPES_BY_ID, kind=kind, ids=missing):
+                t = codec.decode_type(record["t"])
+                found[t.id] = t
+                self._type_cache[t.id] = t
+        return {i: t for i, t in found.items() if _KIND[type(t)] == kind}
+
+    # --- nodes: writes ----------------------------------------------------------------------
+
+    def put_artifacts(self, artifacts: Sequence[Artifact], *, update_mask: Sequence[str] | None = None,
+                      abort_if_latest_updated_time_changed: bool = False) -> list[int]:
+        """Insert artifacts without an id; update those with one.
+
+        An update replaces the artifact's uri, state, external_id and properties (its name
+        is fixed at creation, as in MLMD); with ``update_mask`` (paths such as ``uri``,
+        ``properties.accuracy``, ``custom_properties``) only the named fields change.
+        ``last_update_time_since_epoch`` changes only when something did.
+
+        Returns:
+            The artifacts' ids, in order.
+        Raises:
+            InvalidArgumentError: no type_id on a new artifact, a property unknown to the type
+                or of the wrong kind, an id that does not exist, a type_id that differs from
+                the stored one.
+            NotFoundError: the type does not exist.
+            AlreadyExistsError: the (type, name) or external_id is taken.
+            FailedPreconditionError: ``abort_if_latest_updated_time_changed`` and the stored
+                artifact's last_update_time_since_epoch differs from the given one.
+        """
+        return self._put_nodes(Artifact, artifacts, update_mask, abort_if_changed=abort_if_latest_updated_time_changed)
+
+    def put_executions(self, executions: Sequence[Execution], *, update_mask: Sequence[str] | None = None) -> list[int]:
+        """Insert executions without an id; update those with one; see put_artifacts."""
+        return self._put_nodes(Execution, executions, update_mask)
+
+    def put_contexts(self, contexts: Sequence[Context], *, update_mask: Sequence[str] | None = None) -> list[int]:
+        """Insert contexts without an id; update those with one; see put_artifacts.
+
+        Raises also InvalidArgumentError for an empty name (contexts need one).
+        """
+        return self._put_nodes(Context, contexts, update_mask)
+
+    def _put_nodes(self, cls: type[NodeT], nodes: Sequence[NodeT], update_mask: Sequence[str] | None,
+                   *, abort_if_changed: bool = False) -> list[int]:
+        plural = _PLURAL[cls]
+        _check_nodes(cls, nodes, plural)
+        mask = _parse_mask(cls, update_mask)
+        if not nodes:
+            return []
+
+        def work(tx: neo4j.ManagedTransaction) -> list[int]:
+            writer = _NodeWriter(self, tx, _now_ms())
+            ids = writer.upsert(cls, list(nodes), plural, mask=mask, abort_if_changed=abort_if_changed)
+            writer.flush()
+            return ids
+
+        return self._write(work)
+
+    def put_events(self, events: Sequence[Event]) -> None:
+        """Insert events.
+
+        Raises:
+            InvalidArgumentError: an event without artifact_id, execution_id or type, or
+                naming an artifact or execution that does not exist.
+            AlreadyExistsError: an event of that type already links that artifact and
+                execution.
+        """
+        for i, event in enumerate(events):
+            _check_event(event, f"events[{i}]")
+        if not events:
+            return
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            _require_ids(tx, "Artifact", [e.artifact_id for e in events], "events[].artifact_id")
+            _require_ids(tx, "Execution", [e.execution_id for e in events], "events[].execution_id")
+            writer = _NodeWriter(self, tx, _now_ms())
+            writer.events.extend(events)
+            writer.flush()
+
+        self._write(work)
+
+    def put_execution(
+        self,
+        execution: Execution,
+        artifact_and_events: Sequence[ArtifactAndEvent | tuple[Artifact | None, Event | None]] = (),
+        contexts: Sequence[Context] = (),
+        *,
+        reuse_context_if_already_exist: bool = False,
+        reuse_artifact_if_already_exist_by_external_id: bool = False,
+        force_reuse_context: bool = False,
+        force_update_time: bool = False,
+    ) -> PutExecutionResult:
+        """Record one step atomically: upsert the execution, its artifacts, the events between
+        them, its contexts, and link everything to every context.
+
+        Args:
+            artifact_and_events: pairs of an artifact to upsert and the event linking it to
+                the execution; the event's execution_id is filled in (and artifact_id, from
+                the artifact).
+            reuse_context_if_already_exist: a context without id whose (type, name) exists
+                is reused instead of raising AlreadyExistsError; safe against concurrent
+                callers creating the same context.
+            reuse_artifact_if_already_exist_by_external_id: an artifact without id whose
+                external_id exists updates that artifact.
+            force_reuse_context: a context with an id is linked as it is stored, not updated.
+            force_update_time: bump the execution's last_update_time even if unchanged.
+
+        Returns:
+            PutExecutionResult(execution_id, artifact_ids, context_ids).
+        Raises:
+            InvalidArgumentError, NotFoundError, AlreadyExistsError: as put_artifacts and
+                put_events, for any part of the request; nothing is stored then.
+        """
+        if not isinstance(execution, Execution):
+            raise InvalidArgumentError("execution: no execution is given", field="execution")
+        pairs = [p if isinstance(p, ArtifactAndEvent) else ArtifactAndEvent(artifact=p[0], event=p[1])
+                 for p in artifact_and_events]
+        _check_nodes(Execution, [execution], "execution")
+        _check_nodes(Artifact, [p.artifact for p in pairs if p.artifact is not None], "artifact_and_events[].artifact")
+        _check_nodes(Context, contexts, "contexts")
+        for i, pair in enumerate(pairs):
+            if pair.event is None:
+                continue
+            f = f"artifact_and_events[{i}].event"
+            if pair.event.execution_id is not None and execution.id is not None and pair.event.execution_id != execution.id:
+                raise InvalidArgumentError(f"{f}.execution_id does not match the execution's id", field=f"{f}.execution_id")
+            if pair.event.execution_id is not None and execution.id is None:
+                raise InvalidArgumentError(f"{f}.execution_id is set but the execution is new", field=f"{f}.execution_id")
+            if pair.artifact is not None:
+                if pair.event.artifact_id is not None and pair.event.artifact_id != pair.artifact.id:
+                    raise InvalidArgumentError(f"{f}.artifact_id is not aligned with the artifact", field=f"{f}.artifact_id")
+            elif pair.event.artifact_id is None:
+                raise InvalidArgumentError(f"{f}: an event without an artifact must have an artifact_id",
+                                           field=f"{f}.artifact_id")
+            if pair.event.type is None:
+                raise InvalidArgumentError(f"{f}.type: no event type is specified", field=f"{f}.type")
+
+        def work(tx: neo4j.ManagedTransaction) -> PutExecutionResult:
+            writer = _NodeWriter(self, tx, _now_ms())
+            with_artifact = [i for i, p in enumerate(pairs) if p.artifact is not None]
+            artifact_ids = writer.upsert(
+                Artifact, [pairs[i].artifact for i in with_artifact], "artifact_and_events[].artifact",
+                reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
+            id_of_pair = dict(zip(with_artifact, artifact_ids))
+            (execution_id,) = writer.upsert(Execution, [execution], "execution", force_update_time=force_update_time)
+            result_artifact_ids: list[int] = []
+            for i, pair in enumerate(pairs):
+                if pair.artifact is not None:
+                    aid = id_of_pair[i]
+                elif pair.event is not None:
+                    aid = pair.event.artifact_id
+                else:
+                    aid = -1
+                result_artifact_ids.append(aid)
+                if pair.event is not None:
+                    writer.events.append(pair.event.model_copy(update={"artifact_id": aid, "execution_id": execution_id}))
+            needs_check = [p.event.artifact_id for p in pairs if p.artifact is None and p.event is not None]
+            _require_ids(tx, "Artifact", needs_check, "artifact_and_events[].event.artifact_id")
+            context_ids = writer.upsert_contexts_for_linking(list(contexts), reuse_context_if_already_exist,
+                                                             force_reuse_context)
+            linked_artifacts = sorted({a for a in result_artifact_ids if a != -1})
+            for cid in dict.fromkeys(context_ids):
+                writer.associations.append((cid, execution_id))
+                writer.attributions.extend((cid, aid) for aid in linked_artifacts)
+            writer.flush()
+            return PutExecutionResult(execution_id, result_artifact_ids, context_ids)
+
+        return self._write(work)
+
+    def put_lineage_subgraph(
+        self,
+        executions: Sequence[Execution] = (),
+        artifacts: Sequence[Artifact] = (),
+        contexts: Sequence[Context] = (),
+        event_edges: Sequence[EventEdge] = (),
+        *,
+        reuse_context_if_already_exist: bool = False,
+        reuse_artifact_if_already_exist_by_external_id: bool = False,
+    ) -> PutLineageSubgraphResult:
+        """Upsert executions, artifacts and contexts, link every node to every context, and
+        insert the events between them, in one transaction.
+
+        An edge names its ends by index into ``executions``/``artifacts`` or by id in its
+        event (both given: they must agree).
+
+        Returns:
+            PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids).
+        Raises:
+            OutOfRangeError: an index outside its list.
+            InvalidArgumentError, NotFoundError, AlreadyExistsError: as the other puts.
+        """
+        _check_nodes(Execution, executions, "executions")
+        _check_nodes(Artifact, artifacts, "artifacts")
+        _check_nodes(Context, contexts, "contexts")
+        for i, edge in enumerate(event_edges):
+            _check_event_edge(edge, i, executions, artifacts)
+
+        def work(tx: neo4j.ManagedTransaction) -> PutLineageSubgraphResult:
+            writer = _NodeWriter(self, tx, _now_ms())
+            context_ids = writer.upsert(Context, list(contexts), "contexts",
+                                        reuse_context=reuse_context_if_already_exist)
+            artifact_ids = writer.upsert(Artifact, list(artifacts), "artifacts",
+                                         reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
+            execution_ids = writer.upsert(Execution, list(executions), "executions")
+            for cid in dict.fromkeys(context_ids):
+                writer.associations.extend((cid, x) for x in dict.fromkeys(execution_ids))
+                writer.attributions.extend((cid, a) for a in dict.fromkeys(artifact_ids))
+            for edge in event_edges:
+                event = edge.event
+                writer.events.append(event.model_copy(update={
+                    "execution_id": event.execution_id if event.execution_id is not None else execution_ids[edge.execution_index],
+                    "artifact_id": event.artifact_id if event.artifact_id is not None else artifact_ids[edge.artifact_index],
+                }))
+            _require_ids(tx, "Artifact", [e.artifact_id for e in writer.events], "event_edges[].event.artifact_id")
+            _require_ids(tx, "Execution", [e.execution_id for e in writer.events], "event_edges[].event.execution_id")
+            writer.flush()
+            return PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids)
+
+        return self._write(work)
+
+    def put_attributions_and_associations(self, attributions: Sequence[Attribution] = (),
+                                          associations: Sequence[Association] = ()) -> None:
+        """Link artifacts (attributions) and executions (associations) to contexts.
+        Links that already exist are left as they are.
+
+        Raises:
+            InvalidArgumentError: a context, artifact or execution id that does not exist.
+        """
+        if not attributions and not associations:
+            return
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            _require_ids(tx, "Context", [a.context_id for a in attributions] + [a.context_id for a in associations],
+                         "context_id")
+            _require_ids(tx, "Artifact", [a.artifact_id for a in attributions], "attributions[].artifact_id")
+            _require_ids(tx, "Execution", [a.execution_id for a in associations], "associations[].execution_id")
+            writer = _NodeWriter(self, tx, _now_ms())
+            writer.attributions.extend((a.context_id, a.artifact_id) for a in attributions)
+            writer.associations.extend((a.context_id, a.execution_id) for a in associations)
+            writer.flush()
+
+        self._write(work)
+
+    def put_parent_contexts(self, parent_contexts: Sequence[ParentContext]) -> None:
+        """Make contexts children of other contexts.
+
+        Raises:
+            InvalidArgumentError: a context id that does not exist, or a link that would
+                make a cycle (a context its own ancestor).
+            AlreadyExistsError: the link exists already (or is given twice).
+        """
+        if not parent_contexts:
+            return
+        rows = [{"child_id": p.child_id, "parent_id": p.parent_id} for p in parent_contexts]
+        seen: set[tuple[int, int]] = set()
+        for i, row in enumerate(rows):
+            key = (row["child_id"], row["parent_id"])
+            if key in seen:
+                raise AlreadyExistsError(f"parent_contexts[{i}]: the link {key} is given twice",
+                                         field=f"parent_contexts[{i}]")
+            seen.add(key)
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            _require_ids(tx, "Context", [r["child_id"] for r in rows] + [r["parent_id"] for r in rows],
+                         "parent_contexts[].child_id/parent_id")
+            existing = tx.run(q.EXISTING_PARENT_LINKS, rows=rows).data()
+            if existing:
+                raise AlreadyExistsError(f"parent_contexts: the link {existing[0]} already exists",
+                                         field="parent_contexts")
+            tx.run(q.CREATE_PARENT_LINKS, rows=rows).consume()
+            cyclic = tx.run(q.CONTEXTS_IN_CYCLES, ids=[r["child_id"] for r in rows]).single()["ids"]
+            if cyclic:
+                raise InvalidArgumentError(f"parent_contexts: a cycle through context {cyclic[0]} would be made",
+                                           field="parent_contexts")
+
+        self._write(work)
+
+    # --- nodes: reads -----------------------------------------------------------------------
+
+    def _nodes(self, cls: type[NodeT], query: str, **params: Any) -> list[NodeT]:
+        return self._read(lambda tx: [codec.decode_node(cls, r["n"]) for r in tx.run(query, **params)])
+
+    def get_artifacts_by_id(self, artifact_ids: Iterable[int]) -> list[Artifact]:
+        """The artifacts with these ids, by id; unknown ids are skipped."""
+        return self._nodes(Artifact, q.NODES_BY_ID["Artifact"], ids=list(artifact_ids))
+
+    def get_executions_by_id(self, execution_ids: Iterable[int]) -> list[Execution]:
+        """The executions with these ids, by id; unknown ids are skipped."""
+        return self._nodes(Execution, q.NODES_BY_ID["Execution"], ids=list(execution_ids))
+
+    def get_contexts_by_id(self, context_ids: Iterable[int]) -> list[Context]:
+        """The contexts with these ids, by id; unknown ids are skipped."""
+        return self._nodes(Context, q.NODES_BY_ID["Context"], ids=list(context_ids))
+
+    def get_artifacts_and_types_by_artifact_ids(self, artifact_ids: Iterable[int]) -> tuple[list[Artifact], list[ArtifactType]]:
+        """The artifacts with these ids and their (distinct) types."""
+        artifacts = self.get_artifacts_by_id(artifact_ids)
+        return artifacts, self.get_artifact_types_by_id(sorted({a.type_id for a in artifacts}))
+
+    def get_artifacts_by_external_ids(self, external_ids: Iterable[str]) -> list[Artifact]:
+        """The artifacts with these external ids; unknown ones are skipped."""
+        return self._nodes(Artifact, q.NODES_BY_EXTERNAL_ID["Artifact"], external_ids=list(external_ids))
+
+    def get_executions_by_external_ids(self, external_ids: Iterable[str]) -> list[Execution]:
+        """The executions with these external ids; unknown ones are skipped."""
+        return self._nodes(Execution, q.NODES_BY_EXTERNAL_ID["Execution"], external_ids=list(external_ids))
+
+    def get_contexts_by_external_ids(self, external_ids: Iterable[str]) -> list[Context]:
+        """The contexts with these external ids; unknown ones are skipped."""
+        return self._nodes(Context, q.NODES_BY_EXTERNAL_ID["Context"], external_ids=list(external_ids))
+
+    def get_artifacts_by_uri(self, uri: str | Iterable[str]) -> list[Artifact]:
+        """The artifacts stored at this uri (or any of these uris), by id."""
+        uris = [uri] if isinstance(uri, str) else list(uri)
+        return self._nodes(Artifact, q.ARTIFACTS_BY_URI, uris=uris)
+
+    def _by_type_and_name(self, cls: type[NodeT], type_name: str, name: str, type_version: str | None) -> NodeT | None:
+        kind = _KIND[_TYPE_CLASS[cls]]
+
+        def work(tx: neo4j.ManagedTransaction) -> NodeT | None:
+            t = self._find_type(tx, kind, type_name, type_version)
+            if t is None:
+                return None
+            record = tx.run(q.NODE_BY_TYPE_AND_NAME[_LABEL[cls]], type_id=t.id, name=name).single()
+            return codec.decode_node(cls, record["n"]) if record else None
+
+        return self._read(work)
+
+    def get_artifact_by_type_and_name(self, type_name: str, artifact_name: str,
+                                      type_version: str | None = None) -> Artifact | None:
+        """The artifact of this type with this name, or None."""
+        return self._by_type_and_name(Artifact, type_name, artifact_name, type_version)
+
+    def get_execution_by_type_and_name(self, type_name: str, execution_name: str,
+                                       type_version: str | None = None) -> Execution | None:
+        """The execution of this type with this name, or None."""
+        return self._by_type_and_name(Execution, type_name, execution_name, type_version)
+
+    def get_context_by_type_and_name(self, type_name: str, context_name: str,
+                                     type_version: str | None = None) -> Context | None:
+        """The context of this type with this name, or None."""
+        return self._by_type_and_name(Context, type_name, context_name, type_version)
+
+    def get_artifacts(self, list_options: ListOptions | None = None) -> list[Artifact]:
+        """Artifacts, all of them or as ``list_options`` filter, order and limit them."""
+        return self._list_all(Artifact, list_options, q.LIST_SCOPE_ALL["Artifact"], {})
+
+    def get_executions(self, list_options: ListOptions | None = None) -> list[Execution]:
+        """Executions, all or as ``list_options`` say; see get_artifacts."""
+        return self._list_all(Execution, list_options, q.LIST_SCOPE_ALL["Execution"], {})
+
+    def get_contexts(self, list_options: ListOptions | None = None) -> list[Context]:
+        """Contexts, all or as ``list_options`` say; see get_artifacts."""
+        return self._list_all(Context, list_options, q.LIST_SCOPE_ALL["Context"], {})
+
+    def _scope_type(self, cls: type[NodeT], type_name: str, type_version: str | None) -> int | None:
+        t = self._read(lambda tx: self._find_type(tx, _KIND[_TYPE_CLASS[cls]], type_name, type_version))
+        return None if t is None else t.id
+
+    def get_artifacts_by_type(self, type_name: str, type_version: str | None = None,
+                              list_options: ListOptions | None = None) -> list[Artifact]:
+        """Artifacts of this type (empty when the type does not exist)."""
+        return self._list_by_type(Artifact, type_name, type_version, list_options)
+
+    def get_executions_by_type(self, type_name: str, type_version: str | None = None,
+                               list_options: ListOptions | None = None) -> list[Execution]:
+        """Executions of this type (empty when the type does not exist)."""
+        return self._list_by_type(Execution, type_name, type_version, list_options)
+
+    def get_contexts_by_type(self, type_name: str, type_version: str | None = None,
+                             list_options: ListOptions | None = None) -> list[Context]:
+        """Contexts of this type (empty when the type does not exist)."""
+        return self._list_by_type(Context, type_name, type_version, list_options)
+
+    def _list_by_type(self, cls: type[NodeT], type_name: str, type_version: str | None,
+                      list_options: ListOptions | None) -> list[NodeT]:
+        type_id = self._scope_type(cls, type_name, type_version)
+        if type_id is None:
+            return []
+        return self._list_all(cls, list_options, q.LIST_SCOPE_TYPE[_LABEL[cls]], {"scope_type_id": type_id})
+
+    def get_artifacts_by_context(self, context_id: int, list_options: ListOptions | None = None) -> list[Artifact]:
+        """Artifacts attributed to the context."""
+        return self._list_all(Artifact, list_options, q.LIST_SCOPE_CONTEXT["Artifact"], {"scope_context_id": context_id})
+
+    def get_executions_by_context(self, context_id: int, list_options: ListOptions | None = None) -> list[Execution]:
+        """Executions associated with the context."""
+        return self._list_all(Execution, list_options, q.LIST_SCOPE_CONTEXT["Execution"], {"scope_context_id": context_id})
+
+    def get_contexts_by_artifact(self, artifact_id: int) -> list[Context]:
+        """Contexts the artifact is attributed to, by id."""
+        return self._nodes(Context, q.CONTEXTS_BY_ARTIFACT, id=artifact_id)
+
+    def get_contexts_by_execution(self, execution_id: int) -> list[Context]:
+        """Contexts the execution is associated with, by id."""
+        return self._nodes(Context, q.CONTEXTS_BY_EXECUTION, id=execution_id)
+
+    def get_parent_contexts_by_context(self, context_id: int) -> list[Context]:
+        """The context's parents, by id."""
+        return self.get_parent_contexts_by_contexts([context_id]).get(context_id, [])
+
+    def get_children_contexts_by_context(self, context_id: int) -> list[Context]:
+        """The context's children, by id."""
+        return self.get_children_contexts_by_contexts([context_id]).get(context_id, [])
+
+    def get_parent_contexts_by_contexts(self, context_ids: Iterable[int]) -> dict[int, list[Context]]:
+        """Parents of each context that has any, by context id."""
+        return self._linked_contexts(q.PARENT_CONTEXTS_BY_CONTEXTS, context_ids)
+
+    def get_children_contexts_by_contexts(self, context_ids: Iterable[int]) -> dict[int, list[Context]]:
+        """Children of each context that has any, by context id."""
+        return self._linked_contexts(q.CHILD_CONTEXTS_BY_CONTEXTS, context_ids)
+
+    def _linked_contexts(self, query: str, context_ids: Iterable[int]) -> dict[int, list[Context]]:
+        def work(tx: neo4j.ManagedTransaction) -> dict[int, list[Context]]:
+            out: dict[int, list[Context]] = {}
+            for record in tx.run(query, ids=list(context_ids)):
+                out.setdefault(record["of"], []).append(codec.decode_node(Context, record["n"]))
+            return out
+
+        return self._read(work)
+
+    def get_events_by_artifact_ids(self, artifact_ids: Iterable[int]) -> list[Event]:
+        """Events touching these artifacts, in the order they were recorded."""
+        return self._events(q.EVENTS_BY_ARTIFACT_IDS, artifact_ids)
+
+    def get_events_by_execution_ids(self, execution_ids: Iterable[int]) -> list[Event]:
+        """Events of these executions, in the order they were recorded."""
+        return self._events(q.EVENTS_BY_EXECUTION_IDS, execution_ids)
+
+    def _events(self, query: str, ids: Iterable[int]) -> list[Event]:
+        return self._read(lambda tx: [codec.decode_event(r["e"], r["artifact_id"], r["execution_id"])
+                                      for r in tx.run(query, ids=list(ids))])
+
+    # --- listing ----------------------------------------------------------------------------
+
+    def list_page(self, cls: type[NodeT], list_options: ListOptions | None = None, *, type_name: str | None = None,
+                  type_version: str | None = None, context_id: int | None = None) -> Page:
+        """One page of artifacts, executions or contexts (``cls``), optionally of one type or
+        one context, with the token for the next page.
+
+        Pages are ordered by the option's field then id, and the token remembers where the
+        page ended, so paging is stable while other writers insert.
+
+        Raises:
+            InvalidArgumentError: a malformed filter_query or next_page_token, or a token
+                from a listing with other options.
+        """
+        scope, params = q.LIST_SCOPE_ALL[_LABEL[cls]], {}
+        if type_name is not None:
+            type_id = self._scope_type(cls, type_name, type_version)
+            if type_id is None:
+                return Page(items=[])
+            scope, params = q.LIST_SCOPE_TYPE[_LABEL[cls]], {"scope_type_id": type_id}
+        elif context_id is not None:
+            scope, params = q.LIST_SCOPE_CONTEXT[_LABEL[cls]], {"scope_context_id": context_id}
+        return self._page(cls, list_options or ListOptions(), scope, params)
+
+    def _list_all(self, cls: type[NodeT], options: ListOptions | None, scope: str, params: dict[str, Any]) -> list[NodeT]:
+        options = options or ListOptions()
+        return list(self._page(cls, options, scope, params).items)
+
+    def _page(self, cls: type[NodeT], options: ListOptions, scope: str, params: dict[str, Any]) -> Page:
+        from ._filter import compile_filter
+
+        label = _LABEL[cls]
+        field = q.ORDER_FIELDS[options.order_by.value]
+        direction = "ASC" if options.is_asc else "DESC"
+        params = dict(params)
+        clauses = [scope]
+        wheres: list[str] = []
+        if options.filter_query:
+            compiled = compile_filter(options.filter_query, label, "n")
+            clauses.extend(compiled.match_clauses)
+            wheres.append(compiled.where)
+            params.update(compiled.params)
+        fingerprint = _fingerprint(options, scope, params)
+        if options.next_page_token:
+            last_value, last_id = _decode_token(options.next_page_token, fingerprint)
+            cmp = ">" if options.is_asc else "<"
+            if field == "id":
+                wheres.append(f"n.id {cmp} $page_id")
+            else:
+                wheres.append(f"(n.{field} {cmp} $page_value OR (n.{field} = $page_value AND n.id {cmp} $page_id))")
+            params.update(page_value=last_value, page_id=last_id)
+        query = "\n".join(clauses)
+        if wheres:
+            query += "\nWITH * WHERE " + " AND ".join(f"({w})" for w in wheres)
+        query += f"\nWITH DISTINCT n\nRETURN n {{.*}} AS n ORDER BY n.{field} {direction}, n.id {direction}"
+        limit = options.max_result_size
+        if limit is not None:
+            if limit <= 0:
+                raise InvalidArgumentError("list_options.max_result_size must be positive", field="max_result_size")
+            query += "\nLIMIT $page_limit"
+            params["page_limit"] = limit + 1
+        items = self._read(lambda tx: [codec.decode_node(cls, r["n"]) for r in tx.run(query, **params)])
+        token = None
+        if limit is not None and len(items) > limit:
+            items = items[:limit]
+            last = items[-1]
+            token = _encode_token(getattr(last, field), last.id, fingerprint)
+        return Page(items=items, next_page_token=token)
+
+    # --- maintenance ------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """How many types, nodes and edges of each kind the store holds."""
+        found = self._read(lambda tx: {r["kind"]: r["count"] for r in tx.run(q.COUNT_BY_LABEL)})
+        kinds = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
+                 "parent_contexts")
+        return {kind: found.get(kind, 0) for kind in kinds}
+
+    def delete_everything(self, *, batch_size: int = 10_000) -> None:
+        """Delete every node and edge in the database (keeping constraints and indexes),
+        then recreate MLMD's system types. Irreversible; meant for tests and resets."""
+        with map_driver_errors(self.settings.uri), self._session() as session:
+            while session.execute_write(lambda tx: tx.run(q.DELETE_ALL_BATCH, batch=batch_size).single()["deleted"]):
+                pass
+        self._reset_caches()
+        with map_driver_errors(self.settings.uri):
+            ensure_schema(self._driver, self._database, self._ids.allocate)
+
+
+# --- helpers: validation --------------------------------------------------------------------
+
+
+def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, field: str) -> AnyType:
+    """The stored type updated by ``given`` under MLMD's consistency rules."""
+    for name, kind in stored.properties.items():
+        if name in given.properties and given.properties[name] != kind:
+            raise AlreadyExistsError(
+                f"{field}.properties[{name!r}]: type {given.name!r} already exists with {name!r} as "
+                f"{kind.value}, not {given.properties[name].value}", field=f"{field}.properties")
+    omitted = [n for n in stored.properties if n not in given.properties]
+    if omitted and not can_omit:
+        raise AlreadyExistsError(
+            f"{field}: type {given.name!r} already exists with properties {omitted} that the given type omits "
+            "(pass can_omit_fields=True)", field=f"{field}.properties")
+    added = {n: k for n, k in given.properties.items() if n not in stored.properties}
+    if added and not can_add:
+        raise AlreadyExistsError(
+            f"{field}: type {given.name!r} already exists without properties {sorted(added)} "
+            "(pass can_add_fields=True)", field=f"{field}.properties")
+    update: dict[str, Any] = {"properties": {**stored.properties, **added}}
+    if given.external_id != stored.external_id:
+        update["external_id"] = given.external_id
+    base = getattr(given, "base_type", None)
+    if base is not None:
+        if getattr(stored, "base_type", None) is None:
+            update["base_type"] = base
+        elif stored.base_type != base:
+            raise UnimplementedError(f"{field}.base_type: changing a type's base_type is not supported",
+                                     field=f"{field}.base_type")
+    return stored.model_copy(update=update)
+
+
+def _check_nodes(cls: type, nodes: Sequence[Any], plural: str) -> None:
+    for i, node in enumerate(nodes):
+        if not isinstance(node, cls):
+            raise InvalidArgumentError(f"{plural}[{i}] must be a {cls.__name__}", field=f"{plural}[{i}]")
+        for attr in ("properties", "custom_properties"):
+            for name, value in getattr(node, attr).items():
+                codec.check_property_name(name, f"{plural}[{i}].{attr}")
+                codec.check_value(value, f"{plural}[{i}].{attr}[{name!r}]")
+
+
+def _parse_mask(cls: type, update_mask: Sequence[str] | None) -> list[str] | None:
+    if not update_mask:
+        return None
+    for path in update_mask:
+        if not isinstance(path, str):
+            raise InvalidArgumentError("update_mask paths must be strings", field="update_mask")
+    return list(update_mask)
+
+
+def _check_event(event: Event, field: str) -> None:
+    if event.artifact_id is None:
+        raise InvalidArgumentError(f"{field}.artifact_id: no artifact id is specified", field=f"{field}.artifact_id")
+    if event.execution_id is None:
+        raise InvalidArgumentError(f"{field}.execution_id: no execution id is specified", field=f"{field}.execution_id")
+    if event.type is None:
+        raise InvalidArgumentError(f"{field}.type: no event type is specified", field=f"{field}.type")
+
+
+def _check_event_edge(edge: EventEdge, i: int, executions: Sequence[Execution], artifacts: Sequence[Artifact]) -> None:
+    f = f"event_edges[{i}]"
+    event = edge.event
+    if event.type is None:
+        raise InvalidArgumentError(f"{f}.event.type: no event type is specified", field=f"{f}.event.type")
+    for end, index, items, id_attr in (("execution", edge.execution_index, executions, "execution_id"),
+                                       ("artifact", edge.artifact_index, artifacts, "artifact_id")):
+        given_id = getattr(event, id_attr)
+        if index is None and given_id is None:
+            raise InvalidArgumentError(f"{f} is missing an {end}: give {end}_index or event.{id_attr}",
+                                       field=f"{f}.{end}_index")
+        if index is not None and not 0 <= index < len(items):
+            raise OutOfRangeError(f"{f}.{end}_index {index} is outside [0, {len(items)})", field=f"{f}.{end}_index")
+        if index is not None and given_id is not None:
+            node_id = items[index].id
+            if node_id is None:
+                raise InvalidArgumentError(f"{f}: the {end} at {end}_index {index} has no id but event.{id_attr} is "
+                                           f"{given_id}", field=f"{f}.event.{id_attr}")
+            if node_id != given_id:
+                raise InvalidArgumentError(f"{f}: {end} id mismatch: {node_id} at {end}_index {index}, "
+                                           f"{given_id} in event.{id_attr}", field=f"{f}.event.{id_attr}")
+
+
+def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | None], field: str) -> None:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return
+    found = set(tx.run(q.EXISTING_IDS[label], ids=list(wanted)).single()["ids"])
+    missing = sorted(wanted - found)
+    if missing:
+        raise InvalidArgumentError(f"{field}: no {label.lower()} with id {missing[0]}", field=field)
+
+
+def _validate_properties(node: AnyNode, node_type: AnyType, field: str, mask_names: set[str] | None) -> None:
+    """MLMD's ValidatePropertiesWithType: each property is declared and of its declared kind."""
+    for name, value in node.properties.items():
+        if mask_names is not None and name not in mask_names:
+            continue
+        declared = node_type.properties.get(name)
+        if declared is None:
+            raise InvalidArgumentError(f"{field}.properties[{name!r}]: unknown property for type {node_type.name!r}",
+                                       field=f"{field}.properties")
+        if codec.property_type_of(value) != declared:
+            raise InvalidArgumentError(
+                f"{field}.properties[{name!r}]: type {node_type.name!r} declares {declared.value}, "
+                f"got {codec.property_type_of(value).value}", field=f"{field}.properties")
+
+
+def _mask_property_names(mask: list[str] | None, prefix: str) -> set[str] | None:
+    """Names the mask selects under ``prefix`` (None: all of them)."""
+    if mask is None or prefix in mask:
+        return None
+    return {p[len(prefix) + 1 :] for p in mask if p.startswith(prefix + ".")}
+
+
+# --- helpers: paging tokens -----------------------------------------------------------------
+
+
+def _fingerprint(options: ListOptions, scope: str, params: dict[str, Any]) -> str:
+    """Identifies a listing, so a token is not used with other options."""
+    raw = json.dumps([options.order_by.value, options.is_asc, options.filter_query or "", scope,
+                      {k: v for k, v in params.items() if k.startswith("scope_")}], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _encode_token(value: Any, node_id: int, fingerprint: str) -> str:
+    raw = json.dumps({"v": value, "i": node_id, "f": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_token(token: str, fingerprint: str) -> tuple[Any, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        value, node_id, fp = data["v"], int(data["i"]), data["f"]
+    except (ValueError, KeyError, TypeError, UnicodeError) as error:
+        raise InvalidArgumentError(f"next_page_token is malformed: {error}", field="next_page_token") from error
+    if fp != fingerprint:
+        raise InvalidArgumentError("next_page_token was issued for a listing with other options "
+                                   "(order, filter or scope)", field="next_page_token")
+    return value, node_id
+
+
+# --- the write builder ----------------------------------------------------------------------
+
+
+class _NodeWriter:
+    """Collects the writes of one transaction and issues them as one UNWIND statement per
+    kind of write. Reads (types, stored nodes) happen as upserts are planned."""
+
+    def __init__(self, store: MetadataStore, tx: neo4j.ManagedTransaction, now: int) -> None:
+        self.store = store
+        self.tx = tx
+        self.now = now
+        self.creates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
+        self.updates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
+        self.events: list[Event] = []
+        self.attributions: list[tuple[int, int]] = []
+        self.associations: list[tuple[int, int]] = []
+        # With reuse options a unique-key violation means a concurrent writer created the
+        # node first: the transaction is rerun to reuse it.
+        self.retry_conflicts = False
+
+    # Types are validated against the cache first; a failure re-reads the type once, in
+    # case another process added properties to it since it was cached.
+    def _validated_type(self, cls: type, node: AnyNode, type_id: int, field: str, mask_names: set[str] | None) -> AnyType:
+        kind = _KIND[_TYPE_CLASS[cls]]
+        types = self.store._types_by_id(self.tx, kind, {type_id})
+        if type_id not in types:
+            raise NotFoundError(f"{field}.type_id: no {kind} with id {type_id}", field=f"{field}.type_id")
+        try:
+            _validate_properties(node, types[type_id], field, mask_names)
+        except InvalidArgumentError:
+            types = self.store._types_by_id(self.tx, kind, {type_id}, fresh=True)
+            _validate_properties(node, types[type_id], field, mask_names)
+        return types[type_id]
+
+    def upsert(self, cls: type[NodeT], nodes: list[NodeT], plural: str, *, mask: list[str] | None = None,
+               abort_if_changed: bool = False, reuse_by_external_id: bool = False, reuse_context: bool = False,
+               force_update_time: bool = False) -> list[int]:
+        """Plan inserts and updates of ``nodes``; returns their ids in order."""
+        label = _LABEL[cls]
+        tx = self.tx
+        self.retry_conflicts |= reuse_by_external_id or reuse_context
+        update_ids = [n.id for n in nodes if n.id is not None]
+        stored: dict[int, dict[str, Any]] = {}
+        if update_ids:
+            stored = {r["n"]["id"]: r["n"] for r in tx.run(q.LOCK_NODES_BY_ID[label], ids=update_ids)}
+        reuse_ids: dict[int, int] = {}  # position -> id of the stored node it reuses
+        if reuse_by_external_id:
+            wanted = [n.external_id for n in nodes if n.id is None and n.external_id]
+            if wanted:
+                by_ext = {r["n"]["external_id"]: r["n"] for r in tx.run(q.LOCK_NODES_BY_EXTERNAL_ID[label], external_ids=wanted)}
+                for i, n in enumerate(nodes):
+                    if n.id is None and n.external_id in by_ext:
+                        reuse_ids[i] = by_ext[n.external_id]["id"]
+                        stored[reuse_ids[i]] = by_ext[n.external_id]
+        if reuse_context:
+            keys = [{"type_id": n.type_id, "name": n.name} for n in nodes if n.id is None and n.name]
+            if keys:
+                found = {(r["n"]["type_id"], r["n"]["name"]): r["n"]["id"] for r in tx.run(q.LOCK_CONTEXTS_BY_TYPE_AND_NAME, keys=keys)}
+                for i, n in enumerate(nodes):
+                    if n.id is None and (n.type_id, n.name) in found:
+                        reuse_ids[i] = found[(n.type_id, n.name)]
+
+        new_positions = [i for i, n in enumerate(nodes) if n.id is None and i not in reuse_ids]
+        new_ids = iter(self.store._ids.allocate(label, len(new_positions)))
+        ids: list[int] = []
+        planned_new: set[tuple[int | None, str]] = set()
+        for i, node in enumerate(nodes):
+            field = _field(plural, i)
+            if node.id is None and i in reuse_ids and reuse_context:
+                ids.append(reuse_ids[i])  # MLMD reuses such a context as it is stored
+                continue
+            if node.id is None and i not in reuse_ids:
+                if node.type_id is None:
+                    raise InvalidArgumentError(f"{field}.type_id: type id is missing", field=f"{field}.type_id")
+                if cls is Context and not node.name:
+                    raise InvalidArgumentError(f"{field}.name: context name should not be empty", field=f"{field}.name")
+                node_type = self._validated_type(cls, node, node.type_id, field, None)
+                if node.name is not None:
+                    key = (node.type_id, node.name)
+                    if key in planned_new:
+                        raise AlreadyExistsError(f"{field}.name: {node.name!r} is given twice for type {node_type.name!r}",
+                                                 field=f"{field}.name")
+                    planned_new.add(key)
+                new_id = next(new_ids)
+                row = codec.encode_node(
+                    node.model_copy(update={"id": new_id, "create_time_since_epoch": self.now,
+                                            "last_update_time_since_epoch": self.now}),
+                    type_name=node_type.name)
+                self.creates[label].append(row)
+                ids.append(new_id)
+                continue
+            node_id = node.id if node.id is not None else reuse_ids[i]
+            old = stored.get(node_id)
+            if old is None:
+                raise InvalidArgumentError(f"{field}.id: cannot find the given id {node_id}", field=f"{field}.id")
+            if node.id is not None and node.type_id is not None and node.type_id != old["type_id"]:
+                raise InvalidArgumentError(
+                    f"{field}.type_id: given type_id {node.type_id} differs from the stored {old['type_id']}",
+                    field=f"{field}.type_id")
+            if abort_if_changed and node.last_update_time_since_epoch != old.get("last_update_time_since_epoch"):
+                raise FailedPreconditionError(
+                    f"{field}: abort_if_latest_updated_time_changed is set and the stored {label.lower()} {node_id} "
+                    f"was updated at {old.get('last_update_time_since_epoch')}, not "
+                    f"{node.last_update_time_since_epoch}", field=f"{field}.last_update_time_since_epoch")
+            node_type = self._validated_type(cls, node, old["type_id"], field, _mask_property_names(mask, "properties"))
+            row = self._updated_row(cls, node, old, node_type, mask, force_update_time, field)
+            if row is not None:
+                self.updates[label].append(row)
+            ids.append(node_id)
+        return ids
+
+    def _updated_row(self, cls: type, node: AnyNode, old: dict[str, Any], node_type: AnyType, mask: list[str] | None,
+                     force_update_time: bool, field: str) -> dict[str, Any] | None:
+        """The node's full new property map, or None when nothing changes."""
+        current = codec.decode_node(cls, old)
+        if mask is None:
+            attrs = {a: getattr(node, a) for a in _UPDATABLE[cls]}
+            if cls is Artifact and attrs["uri"] is None:
+                attrs["uri"] = ""  # MLMD writes the uri column whole: unset becomes ""
+            properties = dict(node.properties)
+            custom = dict(node.custom_properties)
+        else:
+            attrs = {a: getattr(node, a) for a in _MASKABLE[cls] if a in mask}
+            properties = _masked(current.properties, node.properties, _mask_property_names(mask, "properties"))
+            custom = _masked(current.custom_properties, node.custom_properties,
+                             _mask_property_names(mask, "custom_properties"))
+        if cls is Context and "name" in attrs and not attrs["name"]:
+            raise InvalidArgumentError(f"{field}.name: context name should not be empty", field=f"{field}.name")
+        updated = current.model_copy(update={**attrs, "properties": properties, "custom_properties": custom})
+        new_row = codec.encode_node(updated, type_name=node_type.name)
+        changed = new_row != {k: v for k, v in old.items() if not k.startswith("_")}
+        differs = any(getattr(node, a, None) != getattr(current, a, None) for a in _COMPARED if hasattr(node, a))
+        if not (changed or differs or force_update_time):
+            return None
+        new_row["last_update_time_since_epoch"] = max(self.now, (old.get("last_update_time_since_epoch") or 0) + 1)
+        return new_row
+
+    def upsert_contexts_for_linking(self, contexts: list[Context], reuse: bool, force_reuse: bool) -> list[int]:
+        """put_execution's contexts: reused as stored when ``force_reuse`` and they carry an
+        id, else upserted (reusing by (type, name) when ``reuse``)."""
+        ids: list[int | None] = [None] * len(contexts)
+        if force_reuse:
+            given = [c.id for c in contexts if c.id is not None]
+            if given:
+                found = set(self.tx.run(q.EXISTING_IDS["Context"], ids=given).single()["ids"])
+                for i, c in enumerate(contexts):
+                    if c.id is not None:
+                        if c.id not in found:
+                            raise NotFoundError(f"contexts[{i}].id: context {c.id} was not found", field=f"contexts[{i}].id")
+                        ids[i] = c.id
+        rest = [i for i, v in enumerate(ids) if v is None]
+        for i in rest:
+            c = contexts[i]
+            if c.id is None and c.type_id is None:
+                raise InvalidArgumentError(f"contexts[{i}].type_id: context is missing a type_id", field=f"contexts[{i}].type_id")
+            if c.id is None and not c.name:
+                raise InvalidArgumentError(f"contexts[{i}].name: context is missing a name", field=f"contexts[{i}].name")
+        upserted = self.upsert(Context, [contexts[i] for i in rest], "contexts", reuse_context=reuse)
+        for i, cid in zip(rest, upserted):
+            ids[i] = cid
+        return [int(i) for i in ids if i is not None]
+
+    def flush(self) -> None:
+        """Issue the planned writes: one statement per kind of write."""
+        tx = self.tx
+        for label in ("Context", "Artifact", "Execution"):
+            rows = self.creates[label]
+            if rows:
+                created = self._run_write(q.CREATE_NODES[label], rows, label, "created")
+                if created != len(rows):
+                    kind = q.TYPE_KIND_OF[label]
+                    raise NotFoundError(f"{_PLURAL[{'Artifact': Artifact, 'Execution': Execution, 'Context': Context}[label]]}"
+                                        f"[].type_id: a {kind} was deleted or never existed", field="type_id")
+            rows = self.updates[label]
+            if rows:
+                self._run_write(q.UPDATE_NODES[label], rows, label, "updated")
+        if self.events:
+            self._flush_events()
+        if self.attributions:
+            rows = [{"context_id": c, "artifact_id": a} for c, a in dict.fromkeys(self.attributions)]
+            tx.run(q.MERGE_ATTRIBUTIONS, rows=rows).consume()
+        if self.associations:
+            rows = [{"context_id": c, "execution_id": x} for c, x in dict.fromkeys(self.associations)]
+            tx.run(q.MERGE_ASSOCIATIONS, rows=rows).consume()
+
+    def _run_write(self, query: str, rows: list[dict[str, Any]], label: str, counter: str) -> int:
+        try:
+            return self.tx.run(query, rows=rows).single()[counter]
+        except neo4j_errors.ConstraintError as error:
+            message = error.message or ""
+            if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
+                raise  # an id collision is a bug or a wiped database, not a user error
+            domain = _constraint_to_domain(error, label)
+            if self.retry_conflicts:
+                raise _Conflict(domain) from error
+            raise domain from error
+
+    def _flush_events(self) -> None:
+        rows = []
+        keys = []
+        ids = iter(self.store._ids.allocate("Event", len(self.events)))
+        seen: set[str] = set()
+        for i, event in enumerate(self.events):
+            key = f"{event.artifact_id}:{event.execution_id}:{event.type.value}"
+            if key in seen:
+                raise AlreadyExistsError(f"events[{i}]: the {event.type.value} event between artifact "
+                                         f"{event.artifact_id} and execution {event.execution_id} is given twice",
+                                         field=f"events[{i}]")
+            seen.add(key)
+            keys.append(key)
+            rows.append({
+                "id": next(ids),
+                "artifact_id": event.artifact_id,
+                "execution_id": event.execution_id,
+                "is_input": event.type.is_input,
+                "type": event.type.value,
+                "path": codec.encode_path(event.path) if event.path else None,
+                "milliseconds_since_epoch": event.milliseconds_since_epoch if event.milliseconds_since_epoch is not None else self.now,
+                "event_key": key,
+            })
+        existing = self.tx.run(q.EXISTING_EVENT_KEYS, keys=keys).single()["keys"]
+        if existing:
+            raise AlreadyExistsError(f"events: the event {existing[0]} (artifact:execution:type) already exists",
+                                     field="events")
+        try:
+            created = self.tx.run(q.CREATE_EVENTS, rows=rows).single()["created"]
+        except neo4j_errors.ConstraintError as error:
+            raise AlreadyExistsError(f"events: an event already exists: {error.message}", field="events") from error
+        if created != len(rows):
+            raise InvalidArgumentError("events: an event names an artifact or execution that does not exist",
+                                       field="events")
+
+
+def _masked(current: dict[str, Any], given: dict[str, Any], names: set[str] | None) -> dict[str, Any]:
+    """MLMD's masked property update: names in the mask take the given value, or are
+    removed when the given node lacks them; other properties stay."""
+    if names is None:
+        return dict(given)
+    out = dict(current)
+    for name in names:
+        if name in given:
+            out[name] = given[name]
+        else:
+            out.pop(name, None)
+    return out
+
+
+def _constraint_to_domain(error: neo4j_errors.ConstraintError, label: str) -> GraphmdError:
+    message = error.message or str(error)
+    if "`external_id`" in message:
+        return AlreadyExistsError(f"{label.lower()} external_id already exists: {message}", field="external_id")
+    if "`name`" in message:
+        return AlreadyExistsError(f"{label.lower()} name already exists for its type: {message}", field="name")
+    return AlreadyExistsError(f"{label.lower()} already exists: {message}")

@@ -1,0 +1,21 @@
+"""The `graphmd` command line: each concern's commands live in a module of this package."""
+
+from __future__ import annotations
+
+import typer
+
+from . import neo4j_commands
+
+app = typer.Typer(
+    name="graphmd",
+    help="ML metadata (MLMD's data model) in Neo4j: run the local server, read and trace the store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(neo4j_commands.app, name="neo4j")
+
+
+def main() -> None:
+    """Entry point of the `graphmd` script."""
+    app()

@@ -1,0 +1,64 @@
+"""`graphmd neo4j start|stop|status`: the local Neo4j server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .._errors import GraphmdError
+from .._local_neo4j import LocalNeo4j
+
+app = typer.Typer(help="Run a local Neo4j (Community 5.26, from Maven Central) for graphmd.", no_args_is_help=True)
+err = Console(stderr=True)
+
+Home = Annotated[Optional[Path], typer.Option("--home", help="Server home (conf, data, logs); default: "
+                                               "$GRAPHMD_NEO4J_HOME or ~/.local/share/graphmd/neo4j.")]
+BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port (default 7687, or as last started).")]
+HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474).")]
+
+
+def _fail(error: GraphmdError) -> None:
+    err.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = None,
+          password: Annotated[Optional[str], typer.Option(help="Password of the neo4j user (default: "
+                                                          "$GRAPHMD_NEO4J_PASSWORD, the config file, or generated).",
+                                                          show_default=False)] = None,
+          heap: Annotated[str, typer.Option(help="JVM heap size.")] = "1g",
+          pagecache: Annotated[str, typer.Option(help="Neo4j page cache size.")] = "512m",
+          timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt to answer.")] = 120.0) -> None:
+    """Start the server (resolving its jars on first use) and wait until it answers."""
+    server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
+                        pagecache=pagecache)
+    try:
+        with err.status("starting Neo4j...") as status:
+            st = server.start(timeout=timeout, say=lambda m: status.update(m))
+    except GraphmdError as error:
+        _fail(error)
+    for line in st.lines():
+        typer.echo(line)
+
+
+@app.command()
+def stop(home: Home = None) -> None:
+    """Stop the server started from this home (never another process)."""
+    if LocalNeo4j(home).stop():
+        typer.echo("Neo4j stopped")
+    else:
+        typer.echo("Neo4j was not running")
+
+
+@app.command()
+def status(home: Home = None) -> None:
+    """Print whether the server runs, its URI, pid, data directory and version."""
+    st = LocalNeo4j(home).status()
+    for line in st.lines():
+        typer.echo(line)
+    if not st.running:
+        raise typer.Exit(3)
