@@ -587,8 +587,10 @@ class MetadataStore:
                     "execution_id": event.execution_id if event.execution_id is not None else execution_ids[edge.execution_index],
                     "artifact_id": event.artifact_id if event.artifact_id is not None else artifact_ids[edge.artifact_index],
                 }))
-            _require_ids(tx, "Artifact", [e.artifact_id for e in writer.events], "event_edges[].event.artifact_id")
-            _require_ids(tx, "Execution", [e.execution_id for e in writer.events], "event_edges[].event.execution_id")
+            _require_ids(tx, "Artifact", {e.artifact_id for e in writer.events} - set(artifact_ids),
+                         "event_edges[].event.artifact_id")
+            _require_ids(tx, "Execution", {e.execution_id for e in writer.events} - set(execution_ids),
+                         "event_edges[].event.execution_id")
             writer.flush()
             return PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids)
 

@@ -1,0 +1,215 @@
+"""Events, attributions, associations, parent contexts, put_execution and put_lineage_subgraph."""
+
+from __future__ import annotations
+
+import pytest
+
+from _snapshot import snapshot
+from graphmd import (
+    AlreadyExistsError,
+    Artifact,
+    ArtifactAndEvent,
+    ArtifactType,
+    Association,
+    Attribution,
+    Context,
+    ContextType,
+    Event,
+    EventEdge,
+    EventType,
+    Execution,
+    ExecutionState,
+    ExecutionType,
+    InvalidArgumentError,
+    MetadataStore,
+    NotFoundError,
+    OutOfRangeError,
+    ParentContext,
+    PropertyType,
+)
+
+
+@pytest.fixture
+def t(store: MetadataStore) -> dict[str, int]:
+    return {
+        "data": store.put_artifact_type(ArtifactType(name="DataSet", properties={"day": PropertyType.INT})),
+        "model": store.put_artifact_type(ArtifactType(name="Model")),
+        "trainer": store.put_execution_type(ExecutionType(name="Trainer")),
+        "run": store.put_context_type(ContextType(name="Run")),
+    }
+
+
+def test_events_follow_the_data_flow(store: MetadataStore, t: dict[str, int]) -> None:
+    data, model = store.put_artifacts([Artifact(type_id=t["data"]), Artifact(type_id=t["model"])])
+    [run] = store.put_executions([Execution(type_id=t["trainer"])])
+    store.put_events([
+        Event(artifact_id=data, execution_id=run, type=EventType.INPUT, path=[0, "examples"]),
+        Event(artifact_id=model, execution_id=run, type=EventType.OUTPUT, milliseconds_since_epoch=1234),
+    ])
+    events = store.get_events_by_execution_ids([run])
+    assert [(e.artifact_id, e.type, e.path) for e in events] == [
+        (data, EventType.INPUT, [0, "examples"]), (model, EventType.OUTPUT, [])]
+    assert events[1].milliseconds_since_epoch == 1234 and events[0].milliseconds_since_epoch > 0
+    assert [e.type for e in store.get_events_by_artifact_ids([model])] == [EventType.OUTPUT]
+    # Direction: data -> run -> model, so a plain variable-length pattern walks upstream.
+    rows = store.driver.execute_query(
+        "MATCH (m:Artifact {id: $m})<-[:EVENT*]-(up:Artifact) RETURN collect(up.id) AS ids", m=model,
+        database_=store.database).records
+    assert rows[0]["ids"] == [data]
+
+
+@pytest.mark.parametrize("event, error, field", [
+    (Event(execution_id=1, type=EventType.INPUT), InvalidArgumentError, "events[0].artifact_id"),
+    (Event(artifact_id=1, type=EventType.INPUT), InvalidArgumentError, "events[0].execution_id"),
+    (Event(artifact_id=1, execution_id=1), InvalidArgumentError, "events[0].type"),
+    (Event(artifact_id=10**9, execution_id=0, type=EventType.INPUT), InvalidArgumentError, "events[].artifact_id"),
+    (Event(artifact_id=0, execution_id=10**9, type=EventType.INPUT), InvalidArgumentError, "events[].execution_id"),
+    (Event(artifact_id=0, execution_id=0, type=EventType.INPUT), AlreadyExistsError, "events"),
+])
+def test_bad_events(store: MetadataStore, t: dict[str, int], event: Event, error: type, field: str) -> None:
+    [a] = store.put_artifacts([Artifact(type_id=t["data"])])
+    [x] = store.put_executions([Execution(type_id=t["trainer"])])
+    store.put_events([Event(artifact_id=a, execution_id=x, type=EventType.INPUT)])
+    fixed = event.model_copy(update={k: (a if k == "artifact_id" else x) for k in ("artifact_id", "execution_id")
+                                     if getattr(event, k) == 0})
+    before = snapshot(store)
+    with pytest.raises(error) as info:
+        store.put_events([fixed])
+    assert info.value.field == field
+    assert snapshot(store) == before
+
+
+def test_put_execution_records_a_step(store: MetadataStore, t: dict[str, int]) -> None:
+    [data] = store.put_artifacts([Artifact(type_id=t["data"], uri="/data", properties={"day": 1})])
+    [stored_data] = store.get_artifacts_by_id([data])
+    result = store.put_execution(
+        Execution(type_id=t["trainer"], last_known_state=ExecutionState.COMPLETE),
+        [ArtifactAndEvent(artifact=stored_data, event=Event(type=EventType.INPUT)),
+         ArtifactAndEvent(artifact=Artifact(type_id=t["model"], uri="/model"), event=Event(type=EventType.OUTPUT)),
+         (None, None)],
+        [Context(type_id=t["run"], name="run-1")])
+    assert result.artifact_ids[0] == data and result.artifact_ids[2] == -1
+    model = result.artifact_ids[1]
+    [ctx] = result.context_ids
+    assert {e.artifact_id for e in store.get_events_by_execution_ids([result.execution_id])} == {data, model}
+    assert {a.id for a in store.get_artifacts_by_context(ctx)} == {data, model}
+    assert [x.id for x in store.get_executions_by_context(ctx)] == [result.execution_id]
+    assert [c.id for c in store.get_contexts_by_execution(result.execution_id)] == [ctx]
+    assert [c.id for c in store.get_contexts_by_artifact(model)] == [ctx]
+    assert store.get_artifacts_by_id([data])[0].properties == {"day": 1}
+
+
+def test_put_execution_reuses_contexts_and_artifacts(store: MetadataStore, t: dict[str, int]) -> None:
+    def step(uri: str) -> object:
+        return store.put_execution(
+            Execution(type_id=t["trainer"]),
+            [ArtifactAndEvent(artifact=Artifact(type_id=t["data"], uri=uri, external_id="shared-data"),
+                              event=Event(type=EventType.INPUT))],
+            [Context(type_id=t["run"], name="pipeline")],
+            reuse_context_if_already_exist=True, reuse_artifact_if_already_exist_by_external_id=True)
+
+    first, second = step("/v1"), step("/v2")
+    assert first.context_ids == second.context_ids
+    assert first.artifact_ids == second.artifact_ids
+    assert store.get_artifacts_by_id(first.artifact_ids)[0].uri == "/v2"  # reused artifact is updated
+    with pytest.raises(AlreadyExistsError):  # without the option, the name is taken
+        store.put_execution(Execution(type_id=t["trainer"]), [], [Context(type_id=t["run"], name="pipeline")])
+
+
+def test_put_execution_force_reuse_context(store: MetadataStore, t: dict[str, int]) -> None:
+    [cid] = store.put_contexts([Context(type_id=t["run"], name="c")])
+    r = store.put_execution(Execution(type_id=t["trainer"]), [], [Context(id=cid, name="ignored")],
+                            force_reuse_context=True)
+    assert r.context_ids == [cid] and store.get_contexts_by_id([cid])[0].name == "c"
+    with pytest.raises(NotFoundError):
+        store.put_execution(Execution(type_id=t["trainer"]), [], [Context(id=10**9)], force_reuse_context=True)
+
+
+def test_put_execution_is_all_or_nothing(store: MetadataStore, t: dict[str, int]) -> None:
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError):
+        store.put_execution(
+            Execution(type_id=t["trainer"]),
+            [ArtifactAndEvent(artifact=Artifact(type_id=t["data"]), event=Event(type=EventType.INPUT)),
+             ArtifactAndEvent(event=Event(artifact_id=10**9, type=EventType.INPUT))],
+            [Context(type_id=t["run"], name="x")])
+    with pytest.raises(InvalidArgumentError):
+        store.put_execution(Execution(type_id=t["trainer"]),
+                            [ArtifactAndEvent(artifact=Artifact(type_id=t["data"], properties={"day": "bad"}))])
+    with pytest.raises(InvalidArgumentError):
+        store.put_execution(Execution(type_id=t["trainer"]), [], [Context(type_id=t["run"])])
+    assert snapshot(store) == before
+
+
+def test_put_lineage_subgraph(store: MetadataStore, t: dict[str, int]) -> None:
+    [old] = store.put_artifacts([Artifact(type_id=t["model"], uri="/old")])
+    result = store.put_lineage_subgraph(
+        executions=[Execution(type_id=t["trainer"]), Execution(type_id=t["trainer"])],
+        artifacts=[Artifact(type_id=t["data"]), Artifact(type_id=t["model"])],
+        contexts=[Context(type_id=t["run"], name="r")],
+        event_edges=[
+            EventEdge(execution_index=0, artifact_index=0, event=Event(type=EventType.INPUT)),
+            EventEdge(execution_index=0, artifact_index=1, event=Event(type=EventType.OUTPUT)),
+            EventEdge(execution_index=1, event=Event(artifact_id=old, type=EventType.INPUT)),
+        ])
+    x0, x1 = result.execution_ids
+    d, m = result.artifact_ids
+    assert {(e.artifact_id, e.type) for e in store.get_events_by_execution_ids([x0])} == {
+        (d, EventType.INPUT), (m, EventType.OUTPUT)}
+    assert [e.artifact_id for e in store.get_events_by_execution_ids([x1])] == [old]
+    [ctx] = result.context_ids
+    assert {a.id for a in store.get_artifacts_by_context(ctx)} == {d, m}
+    assert {x.id for x in store.get_executions_by_context(ctx)} == {x0, x1}
+
+
+@pytest.mark.parametrize("edge, error", [
+    (EventEdge(execution_index=5, artifact_index=0, event=Event(type=EventType.INPUT)), OutOfRangeError),
+    (EventEdge(execution_index=0, artifact_index=-1, event=Event(type=EventType.INPUT)), OutOfRangeError),
+    (EventEdge(artifact_index=0, event=Event(type=EventType.INPUT)), InvalidArgumentError),
+    (EventEdge(execution_index=0, artifact_index=0, event=Event(type=EventType.INPUT, artifact_id=7)), InvalidArgumentError),
+    (EventEdge(execution_index=0, event=Event(artifact_id=10**9, type=EventType.INPUT)), InvalidArgumentError),
+    (EventEdge(execution_index=0, artifact_index=0, event=Event()), InvalidArgumentError),
+])
+def test_bad_event_edges(store: MetadataStore, t: dict[str, int], edge: EventEdge, error: type) -> None:
+    before = snapshot(store)
+    with pytest.raises(error):
+        store.put_lineage_subgraph(executions=[Execution(type_id=t["trainer"])],
+                                   artifacts=[Artifact(type_id=t["data"])], event_edges=[edge])
+    assert snapshot(store) == before
+
+
+def test_attributions_and_associations(store: MetadataStore, t: dict[str, int]) -> None:
+    [a] = store.put_artifacts([Artifact(type_id=t["data"])])
+    [x] = store.put_executions([Execution(type_id=t["trainer"])])
+    [c] = store.put_contexts([Context(type_id=t["run"], name="c")])
+    for _ in range(2):  # a second time is a no-op
+        store.put_attributions_and_associations([Attribution(context_id=c, artifact_id=a)],
+                                                [Association(context_id=c, execution_id=x)])
+    assert store.counts()["attributions"] == 1 and store.counts()["associations"] == 1
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_attributions_and_associations([Attribution(context_id=c, artifact_id=10**9)])
+    assert "artifact_id" in info.value.field
+    with pytest.raises(InvalidArgumentError):
+        store.put_attributions_and_associations([], [Association(context_id=10**9, execution_id=x)])
+    assert snapshot(store) == before
+
+
+def test_parent_contexts(store: MetadataStore, t: dict[str, int]) -> None:
+    a, b, c = store.put_contexts([Context(type_id=t["run"], name=n) for n in "abc"])
+    store.put_parent_contexts([ParentContext(child_id=b, parent_id=a), ParentContext(child_id=c, parent_id=b)])
+    assert [x.id for x in store.get_parent_contexts_by_context(b)] == [a]
+    assert [x.id for x in store.get_children_contexts_by_context(b)] == [c]
+    assert store.get_parent_contexts_by_contexts([b, c]) == {b: store.get_contexts_by_id([a]),
+                                                             c: store.get_contexts_by_id([b])}
+    before = snapshot(store)
+    with pytest.raises(AlreadyExistsError):
+        store.put_parent_contexts([ParentContext(child_id=b, parent_id=a)])
+    with pytest.raises(InvalidArgumentError) as info:  # a -> c would close a cycle a <- b <- c
+        store.put_parent_contexts([ParentContext(child_id=a, parent_id=c)])
+    assert "cycle" in str(info.value)
+    with pytest.raises(InvalidArgumentError):
+        store.put_parent_contexts([ParentContext(child_id=a, parent_id=a)])
+    with pytest.raises(InvalidArgumentError):
+        store.put_parent_contexts([ParentContext(child_id=a, parent_id=10**9)])
+    assert snapshot(store) == before

@@ -1,0 +1,212 @@
+"""Artifacts, executions and contexts: insert, update (whole and masked), reads, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from _snapshot import snapshot
+from graphmd import (
+    AlreadyExistsError,
+    Artifact,
+    ArtifactState,
+    ArtifactType,
+    Context,
+    ContextType,
+    Execution,
+    ExecutionState,
+    ExecutionType,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    ListOptions,
+    MetadataStore,
+    NotFoundError,
+    OrderBy,
+    PropertyType,
+    ProtoValue,
+)
+
+P = PropertyType
+
+
+@pytest.fixture
+def types(store: MetadataStore) -> dict[str, int]:
+    return {
+        "data": store.put_artifact_type(ArtifactType(name="DataSet", properties={
+            "day": P.INT, "split": P.STRING, "ratio": P.DOUBLE, "ok": P.BOOLEAN, "cfg": P.STRUCT, "pb": P.PROTO})),
+        "model": store.put_artifact_type(ArtifactType(name="Model")),
+        "trainer": store.put_execution_type(ExecutionType(name="Trainer", properties={"lr": P.DOUBLE})),
+        "exp": store.put_context_type(ContextType(name="Experiment", properties={"note": P.STRING})),
+    }
+
+
+def test_values_round_trip_with_their_kinds(store: MetadataStore, types: dict[str, int]) -> None:
+    props = {"day": 1, "split": "train", "ratio": 1.0, "ok": True, "cfg": {"a": 1, "b": [1, 2.5, "x"], "c": None},
+             "pb": ProtoValue(type_url="type.googleapis.com/x.Y", value=b"\x00\x01\xff")}
+    custom = {"i": 0, "f": 0.0, "b": False, "s": "", "u": "üñí\x00code", "nested": {"k": {"v": True}},
+              "big": 2**63 - 1, "neg": -(2**63)}
+    [aid] = store.put_artifacts([Artifact(type_id=types["data"], uri="/d", properties=props, custom_properties=custom)])
+    [got] = store.get_artifacts_by_id([aid])
+    assert got.properties == props and got.custom_properties == custom
+    for name, value in {**props, **custom}.items():
+        stored = got.properties.get(name, got.custom_properties.get(name))
+        assert type(stored) is type(value), name
+    assert got.type == "DataSet" and got.type_id == types["data"]
+    assert got.create_time_since_epoch == got.last_update_time_since_epoch > 0
+
+
+def test_unset_and_empty_are_different(store: MetadataStore, types: dict[str, int]) -> None:
+    a, b = store.put_artifacts([Artifact(type_id=types["model"]), Artifact(type_id=types["model"], uri="", name="")])
+    got = {x.id: x for x in store.get_artifacts_by_id([a, b])}
+    assert got[a].uri is None and got[a].name is None
+    assert got[b].uri == "" and got[b].name == ""
+
+
+def test_reads(store: MetadataStore, types: dict[str, int]) -> None:
+    ids = store.put_artifacts([
+        Artifact(type_id=types["data"], uri="/a", name="a", external_id="ext-a"),
+        Artifact(type_id=types["data"], uri="/b", name="b"),
+        Artifact(type_id=types["model"], uri="/a", name="a"),  # names are unique per type only
+    ])
+    assert [a.id for a in store.get_artifacts()] == ids
+    assert [a.id for a in store.get_artifacts_by_type("DataSet")] == ids[:2]
+    assert store.get_artifacts_by_type("nope") == []
+    assert store.get_artifact_by_type_and_name("Model", "a").id == ids[2]
+    assert store.get_artifact_by_type_and_name("Model", "zz") is None
+    assert [a.id for a in store.get_artifacts_by_uri("/a")] == [ids[0], ids[2]]
+    assert [a.id for a in store.get_artifacts_by_uri(["/a", "/b"])] == ids
+    assert [a.id for a in store.get_artifacts_by_external_ids(["ext-a", "zz"])] == [ids[0]]
+    assert [a.id for a in store.get_artifacts_by_id([ids[1], 10**12])] == [ids[1]]
+    arts, arts_types = store.get_artifacts_and_types_by_artifact_ids(ids)
+    assert len(arts) == 3 and {t.name for t in arts_types} == {"DataSet", "Model"}
+
+
+def test_list_options_order_and_pages(store: MetadataStore, types: dict[str, int]) -> None:
+    ids = store.put_artifacts([Artifact(type_id=types["model"], name=str(i)) for i in range(7)])
+    desc = store.get_artifacts(ListOptions(order_by=OrderBy.ID, is_asc=False))
+    assert [a.id for a in desc] == ids[::-1]
+    page = store.list_page(Artifact, ListOptions(max_result_size=3))
+    seen = [a.id for a in page.items]
+    while page.next_page_token:
+        page = store.list_page(Artifact, ListOptions(max_result_size=3, next_page_token=page.next_page_token))
+        seen += [a.id for a in page.items]
+    assert seen == ids
+    first = store.list_page(Artifact, ListOptions(max_result_size=2, order_by=OrderBy.CREATE_TIME, is_asc=False))
+    with pytest.raises(InvalidArgumentError):  # a token is bound to the listing's options
+        store.list_page(Artifact, ListOptions(max_result_size=2, next_page_token=first.next_page_token))
+    with pytest.raises(InvalidArgumentError):
+        store.list_page(Artifact, ListOptions(next_page_token="garbage!"))
+
+
+def test_full_update_replaces_fields_and_bumps_time(store: MetadataStore, types: dict[str, int]) -> None:
+    [aid] = store.put_artifacts([Artifact(type_id=types["data"], uri="/1", name="n",
+                                          properties={"day": 1, "split": "a"}, custom_properties={"x": 1})])
+    [before] = store.get_artifacts_by_id([aid])
+    store.put_artifacts([Artifact(id=aid, uri="/2", name="renamed", state=ArtifactState.LIVE,
+                                  properties={"day": 2}, custom_properties={"y": "z"})])
+    [after] = store.get_artifacts_by_id([aid])
+    assert after.uri == "/2" and after.state == ArtifactState.LIVE
+    assert after.name == "n"  # as in MLMD, an artifact's name is fixed at creation
+    assert after.properties == {"day": 2} and after.custom_properties == {"y": "z"}
+    assert after.create_time_since_epoch == before.create_time_since_epoch
+    assert after.last_update_time_since_epoch > before.last_update_time_since_epoch
+
+
+def test_update_with_the_stored_node_changes_nothing(store: MetadataStore, types: dict[str, int]) -> None:
+    [aid] = store.put_artifacts([Artifact(type_id=types["data"], uri="/1", properties={"day": 1})])
+    [stored] = store.get_artifacts_by_id([aid])
+    store.put_artifacts([stored])
+    assert store.get_artifacts_by_id([aid]) == [stored]
+
+
+def test_masked_update(store: MetadataStore, types: dict[str, int]) -> None:
+    [aid] = store.put_artifacts([Artifact(type_id=types["data"], uri="/1",
+                                          properties={"day": 1, "split": "a"}, custom_properties={"x": 1, "y": 2})])
+    store.put_artifacts([Artifact(id=aid, uri="/ignored", properties={"day": 5, "split": "ignored"},
+                                  custom_properties={"x": 10})],
+                        update_mask=["properties.day", "custom_properties.y"])
+    [got] = store.get_artifacts_by_id([aid])
+    assert got.uri == "/1"
+    assert got.properties == {"day": 5, "split": "a"}
+    assert got.custom_properties == {"x": 1}  # y masked and absent from the given node: removed
+    store.put_artifacts([Artifact(id=aid, uri="/3")], update_mask=["uri"])
+    assert store.get_artifacts_by_id([aid])[0].uri == "/3"
+
+
+def test_abort_if_latest_updated_time_changed(store: MetadataStore, types: dict[str, int]) -> None:
+    [aid] = store.put_artifacts([Artifact(type_id=types["model"], uri="/1")])
+    [stored] = store.get_artifacts_by_id([aid])
+    store.put_artifacts([stored.model_copy(update={"uri": "/2"})], abort_if_latest_updated_time_changed=True)
+    with pytest.raises(FailedPreconditionError) as info:  # `stored` is now stale
+        store.put_artifacts([stored.model_copy(update={"uri": "/3"})], abort_if_latest_updated_time_changed=True)
+    assert info.value.field.endswith("last_update_time_since_epoch")
+    assert store.get_artifacts_by_id([aid])[0].uri == "/2"
+
+
+def test_executions_and_contexts(store: MetadataStore, types: dict[str, int]) -> None:
+    [xid] = store.put_executions([Execution(type_id=types["trainer"], name="run1", properties={"lr": 0.1},
+                                            last_known_state=ExecutionState.RUNNING)])
+    store.put_executions([Execution(id=xid, properties={"lr": 0.1}, last_known_state=ExecutionState.COMPLETE)])
+    [x] = store.get_executions_by_id([xid])
+    assert x.last_known_state == ExecutionState.COMPLETE and x.name == "run1"
+    assert store.get_execution_by_type_and_name("Trainer", "run1").id == xid
+    assert [e.id for e in store.get_executions_by_type("Trainer")] == [xid]
+    [cid] = store.put_contexts([Context(type_id=types["exp"], name="exp1", properties={"note": "n"})])
+    store.put_contexts([Context(id=cid, name="exp1-renamed")])
+    [c] = store.get_contexts_by_id([cid])
+    assert c.name == "exp1-renamed" and c.properties == {}  # a context's name can change
+    assert store.get_context_by_type_and_name("Experiment", "exp1-renamed").id == cid
+    assert [c.id for c in store.get_contexts()] == [cid]
+
+
+@pytest.mark.parametrize("bad, error, field", [
+    (Artifact(), InvalidArgumentError, "artifacts[1].type_id"),
+    (Artifact(type_id=10**9), NotFoundError, "artifacts[1].type_id"),
+    (Artifact(type_id=-1, properties={"x": 1}), NotFoundError, "artifacts[1].type_id"),
+    (Artifact(id=10**9, uri="/x"), InvalidArgumentError, "artifacts[1].id"),
+    ("unknown-prop", InvalidArgumentError, "artifacts[1].properties"),
+    ("wrong-kind", InvalidArgumentError, "artifacts[1].properties"),
+    ("int-as-double", InvalidArgumentError, "artifacts[1].properties"),
+    ("huge-int", InvalidArgumentError, "artifacts[1].custom_properties['n']"),
+    ("nul-in-name", InvalidArgumentError, "artifacts[1].custom_properties"),
+    ("dup-name", AlreadyExistsError, "name"),
+    ("dup-external-id", AlreadyExistsError, "external_id"),
+    ("changed-type", InvalidArgumentError, "artifacts[1].type_id"),
+])
+def test_bad_artifacts_change_nothing(store: MetadataStore, types: dict[str, int], bad: object,
+                                      error: type, field: str) -> None:
+    [existing] = store.put_artifacts([Artifact(type_id=types["data"], name="taken", external_id="ext")])
+    cases = {
+        "unknown-prop": Artifact(type_id=types["data"], properties={"nope": 1}),
+        "wrong-kind": Artifact(type_id=types["data"], properties={"day": "1"}),
+        "int-as-double": Artifact(type_id=types["data"], properties={"ratio": 1}),
+        "huge-int": Artifact(type_id=types["data"], custom_properties={"n": 2**63}),
+        "nul-in-name": Artifact(type_id=types["data"], custom_properties={"a\x00": 1}),
+        "dup-name": Artifact(type_id=types["data"], name="taken"),
+        "dup-external-id": Artifact(type_id=types["model"], external_id="ext"),
+        "changed-type": Artifact(id=existing, type_id=types["model"]),
+    }
+    bad_artifact = cases.get(bad, bad) if isinstance(bad, str) else bad
+    before = snapshot(store)
+    with pytest.raises(error) as info:
+        # A good artifact first: the whole call must fail, not half of it.
+        store.put_artifacts([Artifact(type_id=types["model"], uri="/good"), bad_artifact])
+    assert info.value.field == field, info.value
+    assert snapshot(store) == before
+
+
+def test_context_needs_a_name(store: MetadataStore, types: dict[str, int]) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_contexts([Context(type_id=types["exp"], name="")])
+    assert info.value.field == "contexts[0].name"
+    [cid] = store.put_contexts([Context(type_id=types["exp"], name="c")])
+    with pytest.raises(InvalidArgumentError):
+        store.put_contexts([Context(id=cid)])
+
+
+def test_type_grown_elsewhere_is_seen(store: MetadataStore, types: dict[str, int], neo4j_server) -> None:
+    # Another process adds a property to a type this store has cached.
+    store.put_artifacts([Artifact(type_id=types["model"])])
+    with MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database) as other:
+        other.put_artifact_type(ArtifactType(name="Model", properties={"acc": P.DOUBLE}), can_add_fields=True)
+    [aid] = store.put_artifacts([Artifact(type_id=types["model"], properties={"acc": 0.9})])
+    assert store.get_artifacts_by_id([aid])[0].properties == {"acc": 0.9}

@@ -1,0 +1,135 @@
+"""Types: put with can_add_fields / can_omit_fields, versions, lookups, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from _snapshot import snapshot
+from graphmd import (
+    AlreadyExistsError,
+    ArtifactBaseType,
+    ArtifactType,
+    ContextType,
+    ExecutionBaseType,
+    ExecutionType,
+    InvalidArgumentError,
+    MetadataStore,
+    NotFoundError,
+    PropertyType,
+    UnimplementedError,
+)
+
+INT, STRING, DOUBLE = PropertyType.INT, PropertyType.STRING, PropertyType.DOUBLE
+
+
+def test_put_and_get_each_kind(store: MetadataStore) -> None:
+    a = store.put_artifact_type(ArtifactType(name="Model", properties={"layers": INT}, description="a model"))
+    e = store.put_execution_type(ExecutionType(name="Trainer", properties={"lr": DOUBLE}))
+    c = store.put_context_type(ContextType(name="Pipeline", external_id="pipe"))
+    assert len({a, e, c}) == 3  # one id space for all types, as MLMD's Type table
+    got = store.get_artifact_type("Model")
+    assert (got.id, got.name, got.properties, got.description) == (a, "Model", {"layers": INT}, "a model")
+    assert store.get_execution_type("Trainer").properties == {"lr": DOUBLE}
+    assert store.get_context_type("Pipeline").external_id == "pipe"
+    assert [t.id for t in store.get_artifact_types_by_id([a, e, 10**9])] == [a]
+    assert [t.id for t in store.get_context_types_by_external_ids(["pipe", "nope"])] == [c]
+    names = [t.name for t in store.get_artifact_types()]
+    assert "Model" in names and "mlmd.Dataset" in names  # MLMD's system types exist too
+    assert [t.name for t in store.get_execution_types() if not t.name.startswith("mlmd.")] == ["Trainer"]
+    assert [t.name for t in store.get_context_types()] == ["Pipeline"]
+
+
+def test_put_same_type_is_idempotent(store: MetadataStore) -> None:
+    t = ArtifactType(name="DataSet", properties={"day": INT, "split": STRING})
+    assert store.put_artifact_type(t) == store.put_artifact_type(t)
+    assert len([x for x in store.get_artifact_types() if x.name == "DataSet"]) == 1
+
+
+def test_can_add_fields(store: MetadataStore) -> None:
+    type_id = store.put_artifact_type(ArtifactType(name="DataSet", properties={"day": INT}))
+    wider = ArtifactType(name="DataSet", properties={"day": INT, "split": STRING})
+    with pytest.raises(AlreadyExistsError) as info:
+        store.put_artifact_type(wider)
+    assert "can_add_fields" in str(info.value)
+    assert store.put_artifact_type(wider, can_add_fields=True) == type_id
+    assert store.get_artifact_type("DataSet").properties == {"day": INT, "split": STRING}
+
+
+def test_can_omit_fields(store: MetadataStore) -> None:
+    type_id = store.put_execution_type(ExecutionType(name="T", properties={"a": INT, "b": INT}))
+    narrower = ExecutionType(name="T", properties={"a": INT})
+    with pytest.raises(AlreadyExistsError):
+        store.put_execution_type(narrower)
+    assert store.put_execution_type(narrower, can_omit_fields=True) == type_id
+    # Omitting never deletes a stored property.
+    assert store.get_execution_type("T").properties == {"a": INT, "b": INT}
+    both = ExecutionType(name="T", properties={"a": INT, "c": STRING})
+    assert store.put_execution_type(both, can_add_fields=True, can_omit_fields=True) == type_id
+    assert store.get_execution_type("T").properties == {"a": INT, "b": INT, "c": STRING}
+
+
+def test_changing_a_property_kind_is_refused(store: MetadataStore) -> None:
+    store.put_artifact_type(ArtifactType(name="X", properties={"p": INT}))
+    before = snapshot(store)
+    with pytest.raises(AlreadyExistsError) as info:
+        store.put_artifact_type(ArtifactType(name="X", properties={"p": STRING}), can_add_fields=True)
+    assert info.value.field.endswith("properties")
+    assert snapshot(store) == before
+
+
+def test_versions_are_distinct_types(store: MetadataStore) -> None:
+    v0 = store.put_artifact_type(ArtifactType(name="M", properties={"a": INT}))
+    v1 = store.put_artifact_type(ArtifactType(name="M", version="v1", properties={"b": STRING}))
+    assert v0 != v1
+    assert store.get_artifact_type("M").properties == {"a": INT}
+    assert store.get_artifact_type("M", "v1").properties == {"b": STRING}
+    assert store.get_artifact_type("M", "v1").version == "v1"
+    with pytest.raises(NotFoundError):
+        store.get_artifact_type("M", "v2")
+
+
+def test_unknown_type(store: MetadataStore) -> None:
+    with pytest.raises(NotFoundError) as info:
+        store.get_context_type("nope")
+    assert info.value.field == "type_name"
+
+
+def test_base_types(store: MetadataStore) -> None:
+    a = store.put_artifact_type(ArtifactType(name="MyModel", base_type=ArtifactBaseType.MODEL))
+    e = store.put_execution_type(ExecutionType(name="MyTrainer", base_type=ExecutionBaseType.TRAIN))
+    assert store.get_artifact_types_by_id([a])[0].base_type == ArtifactBaseType.MODEL
+    assert store.get_execution_types_by_id([e])[0].base_type == ExecutionBaseType.TRAIN
+    with pytest.raises(UnimplementedError):
+        store.put_artifact_type(ArtifactType(name="MyModel", base_type=ArtifactBaseType.DATASET))
+
+
+def test_external_id_update_and_uniqueness(store: MetadataStore) -> None:
+    tid = store.put_artifact_type(ArtifactType(name="A", external_id="ext-a"))
+    store.put_artifact_type(ArtifactType(name="A", external_id="ext-a2"))
+    assert store.get_artifact_types_by_external_ids(["ext-a2"])[0].id == tid
+    with pytest.raises(AlreadyExistsError) as info:
+        store.put_artifact_type(ArtifactType(name="B", external_id="ext-a2"))
+    assert info.value.field == "external_id"
+
+
+def test_put_types_is_one_transaction(store: MetadataStore) -> None:
+    store.put_artifact_type(ArtifactType(name="Existing", properties={"p": INT}))
+    before = snapshot(store)
+    with pytest.raises(AlreadyExistsError):
+        store.put_types(artifact_types=[ArtifactType(name="New1"), ArtifactType(name="Existing", properties={"p": STRING})],
+                        execution_types=[ExecutionType(name="New2")])
+    assert snapshot(store) == before
+    a, e, c = store.put_types([ArtifactType(name="New1")], [ExecutionType(name="New2")], [ContextType(name="New3")])
+    assert len(a) == len(e) == len(c) == 1
+
+
+def test_empty_name_is_invalid(store: MetadataStore) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifact_type(ArtifactType(name=""))
+    assert info.value.field == "types[0].name"
+
+
+def test_property_name_with_nul_is_invalid(store: MetadataStore) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifact_type(ArtifactType(name="T", properties={"a\x00b": INT}))
+    assert "NUL" in str(info.value)
