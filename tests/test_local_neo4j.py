@@ -1,0 +1,109 @@
+"""The local Neo4j launcher and connection settings: what a user without Docker relies on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from graphmd import FailedPreconditionError, MetadataStore, UnavailableError
+from graphmd._config import resolve_settings, write_config
+from graphmd._local_neo4j import LocalNeo4j, free_port
+
+GRAPHMD = [sys.executable, "-m", "graphmd.cli"]
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No user config, env or cache leaks into the test."""
+    monkeypatch.setenv("GRAPHMD_CONFIG", str(tmp_path / "config.toml"))
+    for var in ("GRAPHMD_NEO4J_URI", "GRAPHMD_NEO4J_USER", "GRAPHMD_NEO4J_PASSWORD", "GRAPHMD_NEO4J_DATABASE",
+                "GRAPHMD_NEO4J_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def test_settings_precedence(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_settings().uri == "bolt://127.0.0.1:7687"
+    write_config({"uri": "bolt://from-config:1", "password": "cfg-secret"})
+    assert (os.stat(isolated / "config.toml").st_mode & 0o777) == 0o600
+    s = resolve_settings()
+    assert (s.uri, s.password) == ("bolt://from-config:1", "cfg-secret")
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", "bolt://from-env:2")
+    assert resolve_settings().uri == "bolt://from-env:2"
+    assert resolve_settings(uri="bolt://arg:3").uri == "bolt://arg:3"
+    assert "cfg-secret" not in repr(resolve_settings())
+
+
+def test_missing_java_names_what_to_install(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(isolated / "no-jdk"))
+    with pytest.raises(FailedPreconditionError) as info:
+        LocalNeo4j(isolated / "home", record_in_config=False).start()
+    assert "Java 17" in str(info.value) and "docker compose" in str(info.value)
+    assert info.value.field == "java"
+
+
+def test_missing_maven_names_what_to_install(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRAPHMD_CACHE_DIR", str(isolated / "empty-cache"))
+    monkeypatch.setenv("PATH", str(isolated / "no-bin"))
+    with pytest.raises(FailedPreconditionError) as info:
+        LocalNeo4j(isolated / "home", record_in_config=False).ensure_jars()
+    assert "mvn" in str(info.value) and "docker compose" in str(info.value)
+
+
+def test_stop_never_touches_another_process(isolated: Path) -> None:
+    home = isolated / "home"
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        (home / "run").mkdir(parents=True)
+        (home / "run" / "graphmd-neo4j.pid").write_text(f"{other.pid}\n")
+        server = LocalNeo4j(home, record_in_config=False)
+        assert server.pid() is None and not server.status().running
+        assert server.stop() is False
+        assert other.poll() is None  # still alive
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_store_on_a_closed_port_fails_fast_naming_the_uri(isolated: Path) -> None:
+    uri = f"bolt://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(UnavailableError) as info:
+        MetadataStore(uri, "neo4j", "whatever", connect_timeout=2.0)
+    assert uri in str(info.value)
+    assert time.monotonic() - started < 30
+
+
+def test_cli_start_status_stop(isolated: Path) -> None:
+    """`graphmd neo4j start` gives a server MetadataStore() reaches with no arguments."""
+    home = isolated / "home"
+    env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
+    ports = ["--bolt-port", str(free_port()), "--http-port", str(free_port())]
+    started = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home), *ports], env=env,
+                             capture_output=True, text=True, timeout=300)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert "running (pid" in started.stdout and str(home / "data") in started.stdout
+        status = subprocess.run([*GRAPHMD, "neo4j", "status", "--home", str(home)], env=env, capture_output=True,
+                                text=True)
+        assert status.returncode == 0 and "running" in status.stdout and "5.26" in status.stdout
+        password = resolve_settings().password
+        assert password and password not in started.stdout + started.stderr + status.stdout
+        conf = (home / "conf" / "neo4j.conf").read_text()
+        assert "dbms.security.auth_enabled=true" in conf and "server.default_listen_address=127.0.0.1" in conf
+        with MetadataStore() as store:  # uri and password from the config file `start` wrote
+            assert store.counts()["artifacts"] == 0
+        again = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home)], env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert again.returncode == 0 and "running" in again.stdout  # idempotent
+    finally:
+        stopped = subprocess.run([*GRAPHMD, "neo4j", "stop", "--home", str(home)], env=env, capture_output=True,
+                                 text=True, timeout=120)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    status = subprocess.run([*GRAPHMD, "neo4j", "status", "--home", str(home)], env=env, capture_output=True, text=True)
+    assert status.returncode == 3 and "stopped" in status.stdout
