@@ -3,6 +3,8 @@
 Each kind (Type, Artifact, Execution, Context, Event) has one IdCounter node. A process
 reserves a block of ids from it in a short transaction of its own and hands them out
 locally, so concurrent writers touch the counter once per block, not once per node.
+Blocks start small and double with use (up to ``max_block``), so a light user sees small,
+nearly consecutive ids and a heavy writer rarely touches the counter.
 Ids are unique and increase within a process; across processes they interleave, and a
 block left unused when a process exits leaves a gap (as an aborted SQL insert does).
 Neo4j's internal element ids never leave the store.
@@ -22,12 +24,13 @@ __all__ = ["IdAllocator"]
 class IdAllocator:
     """Hands out ids per kind from blocks reserved in Neo4j; thread-safe."""
 
-    def __init__(self, driver: neo4j.Driver, database: str | None, block_size: int = 512) -> None:
+    def __init__(self, driver: neo4j.Driver, database: str | None, max_block: int = 1024) -> None:
         self._driver = driver
         self._database = database
-        self._block_size = block_size
+        self._max_block = max_block
         self._lock = threading.Lock()
         self._blocks: dict[str, tuple[int, int]] = {}  # kind -> [next, end)
+        self._sizes: dict[str, int] = {}  # kind -> size of the next block
 
     def allocate(self, kind: str, count: int) -> list[int]:
         """``count`` fresh ids for nodes of ``kind``."""
@@ -36,7 +39,8 @@ class IdAllocator:
         with self._lock:
             next_id, end = self._blocks.get(kind, (0, 0))
             if end - next_id < count:
-                size = max(self._block_size, count)
+                size = max(self._sizes.get(kind, 8), count)
+                self._sizes[kind] = min(size * 2, self._max_block)
                 next_id = self._reserve(kind, size)
                 end = next_id + size
             ids = list(range(next_id, next_id + count))
@@ -47,6 +51,7 @@ class IdAllocator:
         """Drop reserved blocks (after the database was wiped or restored)."""
         with self._lock:
             self._blocks.clear()
+            self._sizes.clear()
 
     def _reserve(self, kind: str, size: int) -> int:
         with self._driver.session(database=self._database) as session:
