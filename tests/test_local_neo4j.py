@@ -107,3 +107,15 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     status = subprocess.run([*GRAPHMD, "neo4j", "status", "--home", str(home)], env=env, capture_output=True, text=True)
     assert status.returncode == 3 and "stopped" in status.stdout
+
+
+def test_routing_uri_works(neo4j_server) -> None:
+    """neo4j:// (cluster / Aura style) routes reads and writes through the routing table."""
+    if not neo4j_server.uri.startswith("bolt://"):
+        pytest.skip("the session's Neo4j is not addressed by bolt://")
+    routed = "neo4j://" + neo4j_server.uri[len("bolt://"):]
+    with MetadataStore(routed, neo4j_server.user, neo4j_server.password, neo4j_server.database) as store:
+        from graphmd import ContextType
+
+        type_id = store.put_context_type(ContextType(name="routed"))
+        assert store.get_context_type("routed").id == type_id
