@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -80,6 +81,7 @@ _MASKABLE = {
 # ignores type_id, properties and the two times).
 _COMPARED = ("name", "type", "external_id", "uri", "state", "last_known_state", "system_metadata")
 _MAX_CONFLICT_RETRIES = 5
+_log = logging.getLogger("graphmd")
 
 
 class PutExecutionResult(NamedTuple):
@@ -218,6 +220,7 @@ class MetadataStore:
             except _Conflict as conflict:
                 if attempt == _MAX_CONFLICT_RETRIES - 1:
                     raise conflict.error from None
+                _log.debug("rerunning a write after a unique-key race: %s", conflict.error)
                 time.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")
 
@@ -287,7 +290,14 @@ class MetadataStore:
                 if stored is None:
                     new = given.model_copy(update={"id": self._ids.allocate("Type", 1)[0],
                                                    "version": given.version or None})
-                    tx.run(q.CREATE_TYPES[kind], rows=[codec.encode_type(new)]).consume()
+                    try:
+                        tx.run(q.CREATE_TYPES[kind], rows=[codec.encode_type(new)]).consume()
+                    except neo4j_errors.ConstraintError as error:
+                        if "`name`" not in (error.message or ""):
+                            raise  # an external_id taken by another type: the caller's error
+                        # A concurrent writer created the type first: rerun to check against it.
+                        raise _Conflict(AlreadyExistsError(f"types[{i}].name: {kind} {given.name!r} was created "
+                                                           "concurrently", field=f"types[{i}].name")) from error
                     created[key] = new
                     ids.append(new.id)
                     continue
