@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import neo4j_commands
+from . import neo4j_commands, serve_commands
 
 app = typer.Typer(
     name="graphmd",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(neo4j_commands.app, name="neo4j")
+app.command("serve")(serve_commands.serve)
 
 
 def main() -> None:

@@ -1,0 +1,74 @@
+"""`graphmd serve`: an MLMD-compatible gRPC server (MetadataStoreService) backed by Neo4j."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from .._errors import GraphmdError
+
+err = Console(stderr=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 (or ::) for every interface.")] = "127.0.0.1",
+    grpc_port: Annotated[int, typer.Option("--grpc-port", help="gRPC port (MLMD's default is 8080; 0 picks a free one).")] = 8080,
+    workers: Annotated[int, typer.Option(help="Threads serving calls at once.")] = 16,
+    max_receive_message_length: Annotated[Optional[int], typer.Option(
+        help="Largest request accepted, in bytes (gRPC's grpc.max_receive_message_length; default 4 MiB).")] = None,
+    max_send_message_length: Annotated[Optional[int], typer.Option(
+        help="Largest response sent, in bytes (gRPC's grpc.max_send_message_length; default unlimited).")] = None,
+    tls_cert: Annotated[Optional[Path], typer.Option(help="Server certificate chain (PEM); with --tls-key, serve TLS.")] = None,
+    tls_key: Annotated[Optional[Path], typer.Option(help="Server private key (PEM).")] = None,
+    tls_client_ca: Annotated[Optional[Path], typer.Option(
+        help="CA (PEM) that client certificates must be signed by; clients must then present one.")] = None,
+    shutdown_grace: Annotated[float, typer.Option(
+        help="Seconds in-flight calls get to finish after SIGTERM/SIGINT.")] = 30.0,
+    uri: Annotated[Optional[str], typer.Option(help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
+                                                    "bolt://127.0.0.1:7687).")] = None,
+    user: Annotated[Optional[str], typer.Option(help="Neo4j user (default: $GRAPHMD_NEO4J_USER or neo4j).")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Neo4j password (default: $GRAPHMD_NEO4J_PASSWORD or the "
+                                                         "config file).", show_default=False)] = None,
+    database: Annotated[Optional[str], typer.Option(help="Neo4j database (default: the server's default).")] = None,
+) -> None:
+    """Serve MLMD's gRPC API (ml_metadata's MetadataStoreService) from Neo4j, until SIGTERM.
+
+    Point any MLMD client (TFX, Kubeflow Pipelines, ml_metadata.MetadataStore with a
+    MetadataStoreClientConfig) at HOST:GRPC_PORT. Also serves grpc.health.v1.Health.
+    """
+    try:
+        from ..mlmd.server import ServerOptions
+        from ..mlmd.server import serve as run
+    except ImportError as error:
+        err.print(f"[red]error:[/red] `graphmd serve` needs the mlmd extra (pip install 'graphmd[mlmd]'): {error}")
+        raise typer.Exit(1) from error
+    from .._store import MetadataStore
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    options = ServerOptions(host=host, port=grpc_port, workers=workers,
+                            max_receive_message_length=max_receive_message_length,
+                            max_send_message_length=max_send_message_length, tls_cert=tls_cert, tls_key=tls_key,
+                            tls_client_ca=tls_client_ca, shutdown_grace=shutdown_grace)
+
+    def ready(server: object) -> None:
+        scheme = "TLS" if tls_cert else "plaintext"
+        typer.echo(f"graphmd serve: MLMD gRPC on {server.address} ({scheme}, {workers} workers), "  # type: ignore[attr-defined]
+                   f"Neo4j at {store.settings.uri}")
+        sys.stdout.flush()
+
+    try:
+        store = MetadataStore(uri, user, password, database)
+    except GraphmdError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+    try:
+        run(store, options, ready=ready)
+    except GraphmdError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from error
+    typer.echo("graphmd serve: stopped")

@@ -1,0 +1,572 @@
+"""An MLMD-compatible gRPC server backed by graphmd: MLMD's MetadataStoreService (as generated
+in ml-metadata 1.17.1) on top of the same MetadataStore the Python API uses.
+
+Every RPC converts its request with graphmd.mlmd._convert, calls the store, and converts the
+answer back. graphmd errors go on the wire as MLMD's status codes (NOT_FOUND, ALREADY_EXISTS,
+INVALID_ARGUMENT, ...), so the ml_metadata client raises the errors.* it raises against
+Google's server. Wire-only semantics live here: MLMD's page size defaults and cap (in
+list_options_from_proto), "no options" meaning "everything", empty answers for unknown names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from ml_metadata.proto import metadata_store_service_pb2 as svc
+from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+
+from .. import _models as m
+from .._errors import GraphmdError, InvalidArgumentError, UnavailableError, UnimplementedError
+from .._store import MetadataStore
+from . import _convert as cv
+
+__all__ = ["SERVICE_NAME", "MetadataStoreServicer", "ServerOptions", "MlmdServer", "serve"]
+
+log = logging.getLogger("graphmd.mlmd.server")
+
+SERVICE_NAME = svc.DESCRIPTOR.services_by_name["MetadataStoreService"].full_name
+
+
+def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.ServicerContext], Any]:
+    """Run an RPC body; a graphmd error becomes its MLMD status code, anything else INTERNAL."""
+
+    @functools.wraps(method)
+    def handler(self: MetadataStoreServicer, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request)
+        except GraphmdError as error:
+            code = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
+            context.abort(code, error.message)
+        except Exception as error:  # a bug: report it, never leak a traceback to the client
+            log.exception("%s failed", method.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, f"graphmd internal error in {method.__name__}: {error}")
+
+    return handler
+
+
+def _version(request: Any) -> str | None:
+    """MLMD treats an empty type_version as unset."""
+    return request.type_version or None
+
+
+def _mask(request: Any, name: str = "update_mask") -> list[str] | None:
+    return list(getattr(request, name).paths) or None
+
+
+def _options(request: Any) -> m.ListOptions | None:
+    return cv.list_options_from_proto(request.options) if request.HasField("options") else None
+
+
+class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
+    """MetadataStoreService over a graphmd MetadataStore. Thread-safe: the store is."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    # --- listing helper ---------------------------------------------------------------------
+
+    def _list(self, cls: type, request: Any, response: Any, field: str, **scope: Any) -> Any:
+        """Fill ``response.<field>``: everything without options, one page with them."""
+        options = _options(request)
+        if options is None:
+            options = m.ListOptions()
+        page = self.store.list_page(cls, options, **scope)
+        to_proto = {m.Artifact: cv.artifact_to_proto, m.Execution: cv.execution_to_proto,
+                    m.Context: cv.context_to_proto}[cls]
+        getattr(response, field).extend(to_proto(node) for node in page.items)
+        if page.next_page_token:
+            response.next_page_token = page.next_page_token
+        return response
+
+    # --- types: writes ----------------------------------------------------------------------
+
+    @_rpc
+    def PutArtifactType(self, request: svc.PutArtifactTypeRequest) -> svc.PutArtifactTypeResponse:
+        type_id = self.store.put_artifact_type(cv.artifact_type_from_proto(request.artifact_type),
+                                               can_add_fields=request.can_add_fields,
+                                               can_omit_fields=request.can_omit_fields)
+        return svc.PutArtifactTypeResponse(type_id=type_id)
+
+    @_rpc
+    def PutExecutionType(self, request: svc.PutExecutionTypeRequest) -> svc.PutExecutionTypeResponse:
+        type_id = self.store.put_execution_type(cv.execution_type_from_proto(request.execution_type),
+                                                can_add_fields=request.can_add_fields,
+                                                can_omit_fields=request.can_omit_fields)
+        return svc.PutExecutionTypeResponse(type_id=type_id)
+
+    @_rpc
+    def PutContextType(self, request: svc.PutContextTypeRequest) -> svc.PutContextTypeResponse:
+        type_id = self.store.put_context_type(cv.context_type_from_proto(request.context_type),
+                                              can_add_fields=request.can_add_fields,
+                                              can_omit_fields=request.can_omit_fields)
+        return svc.PutContextTypeResponse(type_id=type_id)
+
+    @_rpc
+    def PutTypes(self, request: svc.PutTypesRequest) -> svc.PutTypesResponse:
+        a, e, c = self.store.put_types(
+            cv.many_from_proto(cv.artifact_type_from_proto, request.artifact_types, "artifact_types"),
+            cv.many_from_proto(cv.execution_type_from_proto, request.execution_types, "execution_types"),
+            cv.many_from_proto(cv.context_type_from_proto, request.context_types, "context_types"),
+            can_add_fields=request.can_add_fields, can_omit_fields=request.can_omit_fields)
+        return svc.PutTypesResponse(artifact_type_ids=a, execution_type_ids=e, context_type_ids=c)
+
+    # --- types: reads -----------------------------------------------------------------------
+
+    @_rpc
+    def GetArtifactType(self, request: svc.GetArtifactTypeRequest) -> svc.GetArtifactTypeResponse:
+        found = self.store.get_artifact_type(request.type_name, _version(request))
+        return svc.GetArtifactTypeResponse(artifact_type=cv.artifact_type_to_proto(found))
+
+    @_rpc
+    def GetExecutionType(self, request: svc.GetExecutionTypeRequest) -> svc.GetExecutionTypeResponse:
+        found = self.store.get_execution_type(request.type_name, _version(request))
+        return svc.GetExecutionTypeResponse(execution_type=cv.execution_type_to_proto(found))
+
+    @_rpc
+    def GetContextType(self, request: svc.GetContextTypeRequest) -> svc.GetContextTypeResponse:
+        found = self.store.get_context_type(request.type_name, _version(request))
+        return svc.GetContextTypeResponse(context_type=cv.context_type_to_proto(found))
+
+    @_rpc
+    def GetArtifactTypes(self, request: svc.GetArtifactTypesRequest) -> svc.GetArtifactTypesResponse:
+        return svc.GetArtifactTypesResponse(
+            artifact_types=[cv.artifact_type_to_proto(t) for t in self.store.get_artifact_types()])
+
+    @_rpc
+    def GetExecutionTypes(self, request: svc.GetExecutionTypesRequest) -> svc.GetExecutionTypesResponse:
+        return svc.GetExecutionTypesResponse(
+            execution_types=[cv.execution_type_to_proto(t) for t in self.store.get_execution_types()])
+
+    @_rpc
+    def GetContextTypes(self, request: svc.GetContextTypesRequest) -> svc.GetContextTypesResponse:
+        return svc.GetContextTypesResponse(
+            context_types=[cv.context_type_to_proto(t) for t in self.store.get_context_types()])
+
+    @_rpc
+    def GetArtifactTypesByID(self, request: svc.GetArtifactTypesByIDRequest) -> svc.GetArtifactTypesByIDResponse:
+        found = self.store.get_artifact_types_by_id(request.type_ids)
+        return svc.GetArtifactTypesByIDResponse(artifact_types=[cv.artifact_type_to_proto(t) for t in found])
+
+    @_rpc
+    def GetExecutionTypesByID(self, request: svc.GetExecutionTypesByIDRequest) -> svc.GetExecutionTypesByIDResponse:
+        found = self.store.get_execution_types_by_id(request.type_ids)
+        return svc.GetExecutionTypesByIDResponse(execution_types=[cv.execution_type_to_proto(t) for t in found])
+
+    @_rpc
+    def GetContextTypesByID(self, request: svc.GetContextTypesByIDRequest) -> svc.GetContextTypesByIDResponse:
+        found = self.store.get_context_types_by_id(request.type_ids)
+        return svc.GetContextTypesByIDResponse(context_types=[cv.context_type_to_proto(t) for t in found])
+
+    @_rpc
+    def GetArtifactTypesByExternalIds(self, request: svc.GetArtifactTypesByExternalIdsRequest
+                                      ) -> svc.GetArtifactTypesByExternalIdsResponse:
+        found = self.store.get_artifact_types_by_external_ids(request.external_ids)
+        return svc.GetArtifactTypesByExternalIdsResponse(artifact_types=[cv.artifact_type_to_proto(t) for t in found])
+
+    @_rpc
+    def GetExecutionTypesByExternalIds(self, request: svc.GetExecutionTypesByExternalIdsRequest
+                                       ) -> svc.GetExecutionTypesByExternalIdsResponse:
+        found = self.store.get_execution_types_by_external_ids(request.external_ids)
+        return svc.GetExecutionTypesByExternalIdsResponse(
+            execution_types=[cv.execution_type_to_proto(t) for t in found])
+
+    @_rpc
+    def GetContextTypesByExternalIds(self, request: svc.GetContextTypesByExternalIdsRequest
+                                     ) -> svc.GetContextTypesByExternalIdsResponse:
+        found = self.store.get_context_types_by_external_ids(request.external_ids)
+        return svc.GetContextTypesByExternalIdsResponse(context_types=[cv.context_type_to_proto(t) for t in found])
+
+    # --- nodes and edges: writes ------------------------------------------------------------
+
+    @_rpc
+    def PutArtifacts(self, request: svc.PutArtifactsRequest) -> svc.PutArtifactsResponse:
+        ids = self.store.put_artifacts(
+            cv.many_from_proto(cv.artifact_from_proto, request.artifacts, "artifacts"),
+            update_mask=_mask(request),
+            abort_if_latest_updated_time_changed=request.options.abort_if_latest_updated_time_changed)
+        return svc.PutArtifactsResponse(artifact_ids=ids)
+
+    @_rpc
+    def PutExecutions(self, request: svc.PutExecutionsRequest) -> svc.PutExecutionsResponse:
+        ids = self.store.put_executions(cv.many_from_proto(cv.execution_from_proto, request.executions, "executions"),
+                                        update_mask=_mask(request))
+        return svc.PutExecutionsResponse(execution_ids=ids)
+
+    @_rpc
+    def PutContexts(self, request: svc.PutContextsRequest) -> svc.PutContextsResponse:
+        ids = self.store.put_contexts(cv.many_from_proto(cv.context_from_proto, request.contexts, "contexts"),
+                                      update_mask=_mask(request))
+        return svc.PutContextsResponse(context_ids=ids)
+
+    @_rpc
+    def PutEvents(self, request: svc.PutEventsRequest) -> svc.PutEventsResponse:
+        self.store.put_events(cv.many_from_proto(cv.event_from_proto, request.events, "events"))
+        return svc.PutEventsResponse()
+
+    @_rpc
+    def PutExecution(self, request: svc.PutExecutionRequest) -> svc.PutExecutionResponse:
+        pairs = []
+        for i, pair in enumerate(request.artifact_event_pairs):
+            field = f"artifact_event_pairs[{i}]"
+            pairs.append(m.ArtifactAndEvent(
+                artifact=cv.artifact_from_proto(pair.artifact, f"{field}.artifact") if pair.HasField("artifact") else None,
+                event=cv.event_from_proto(pair.event, f"{field}.event") if pair.HasField("event") else None))
+        options = request.options
+        result = self.store.put_execution(
+            cv.execution_from_proto(request.execution),
+            pairs,
+            cv.many_from_proto(cv.context_from_proto, request.contexts, "contexts"),
+            reuse_context_if_already_exist=options.reuse_context_if_already_exist,
+            reuse_artifact_if_already_exist_by_external_id=options.reuse_artifact_if_already_exist_by_external_id,
+            force_reuse_context=options.force_reuse_context,
+            force_update_time=options.force_update_time)
+        return svc.PutExecutionResponse(execution_id=result.execution_id, artifact_ids=result.artifact_ids,
+                                        context_ids=result.context_ids)
+
+    @_rpc
+    def PutLineageSubgraph(self, request: svc.PutLineageSubgraphRequest) -> svc.PutLineageSubgraphResponse:
+        edges = []
+        for i, edge in enumerate(request.event_edges):
+            field = f"event_edges[{i}]"
+            if not edge.HasField("event"):
+                raise InvalidArgumentError(f"{field}: No event found for event_edge", field=f"{field}.event")
+            edges.append(m.EventEdge(
+                event=cv.event_from_proto(edge.event, f"{field}.event"),
+                execution_index=edge.execution_index if edge.HasField("execution_index") else None,
+                artifact_index=edge.artifact_index if edge.HasField("artifact_index") else None))
+        options = request.options
+        result = self.store.put_lineage_subgraph(
+            cv.many_from_proto(cv.execution_from_proto, request.executions, "executions"),
+            cv.many_from_proto(cv.artifact_from_proto, request.artifacts, "artifacts"),
+            cv.many_from_proto(cv.context_from_proto, request.contexts, "contexts"),
+            edges,
+            reuse_context_if_already_exist=options.reuse_context_if_already_exist,
+            reuse_artifact_if_already_exist_by_external_id=options.reuse_artifact_if_already_exist_by_external_id)
+        return svc.PutLineageSubgraphResponse(execution_ids=result.execution_ids, artifact_ids=result.artifact_ids,
+                                              context_ids=result.context_ids)
+
+    @_rpc
+    def PutAttributionsAndAssociations(self, request: svc.PutAttributionsAndAssociationsRequest
+                                       ) -> svc.PutAttributionsAndAssociationsResponse:
+        self.store.put_attributions_and_associations(
+            cv.many_from_proto(cv.attribution_from_proto, request.attributions, "attributions"),
+            cv.many_from_proto(cv.association_from_proto, request.associations, "associations"))
+        return svc.PutAttributionsAndAssociationsResponse()
+
+    @_rpc
+    def PutParentContexts(self, request: svc.PutParentContextsRequest) -> svc.PutParentContextsResponse:
+        self.store.put_parent_contexts(
+            cv.many_from_proto(cv.parent_context_from_proto, request.parent_contexts, "parent_contexts"))
+        return svc.PutParentContextsResponse()
+
+    # --- nodes: reads -----------------------------------------------------------------------
+
+    @_rpc
+    def GetArtifacts(self, request: svc.GetArtifactsRequest) -> svc.GetArtifactsResponse:
+        return self._list(m.Artifact, request, svc.GetArtifactsResponse(), "artifacts")
+
+    @_rpc
+    def GetExecutions(self, request: svc.GetExecutionsRequest) -> svc.GetExecutionsResponse:
+        return self._list(m.Execution, request, svc.GetExecutionsResponse(), "executions")
+
+    @_rpc
+    def GetContexts(self, request: svc.GetContextsRequest) -> svc.GetContextsResponse:
+        return self._list(m.Context, request, svc.GetContextsResponse(), "contexts")
+
+    @_rpc
+    def GetArtifactsByType(self, request: svc.GetArtifactsByTypeRequest) -> svc.GetArtifactsByTypeResponse:
+        return self._list(m.Artifact, request, svc.GetArtifactsByTypeResponse(), "artifacts",
+                          type_name=request.type_name, type_version=_version(request))
+
+    @_rpc
+    def GetExecutionsByType(self, request: svc.GetExecutionsByTypeRequest) -> svc.GetExecutionsByTypeResponse:
+        return self._list(m.Execution, request, svc.GetExecutionsByTypeResponse(), "executions",
+                          type_name=request.type_name, type_version=_version(request))
+
+    @_rpc
+    def GetContextsByType(self, request: svc.GetContextsByTypeRequest) -> svc.GetContextsByTypeResponse:
+        return self._list(m.Context, request, svc.GetContextsByTypeResponse(), "contexts",
+                          type_name=request.type_name, type_version=_version(request))
+
+    @_rpc
+    def GetArtifactsByContext(self, request: svc.GetArtifactsByContextRequest) -> svc.GetArtifactsByContextResponse:
+        return self._list(m.Artifact, request, svc.GetArtifactsByContextResponse(), "artifacts",
+                          context_id=request.context_id)
+
+    @_rpc
+    def GetExecutionsByContext(self, request: svc.GetExecutionsByContextRequest
+                               ) -> svc.GetExecutionsByContextResponse:
+        return self._list(m.Execution, request, svc.GetExecutionsByContextResponse(), "executions",
+                          context_id=request.context_id)
+
+    @_rpc
+    def GetArtifactsByID(self, request: svc.GetArtifactsByIDRequest) -> svc.GetArtifactsByIDResponse:
+        if request.populate_artifact_types:
+            artifacts, types = self.store.get_artifacts_and_types_by_artifact_ids(request.artifact_ids)
+        else:
+            artifacts, types = self.store.get_artifacts_by_id(request.artifact_ids), []
+        return svc.GetArtifactsByIDResponse(artifacts=[cv.artifact_to_proto(a) for a in artifacts],
+                                            artifact_types=[cv.artifact_type_to_proto(t) for t in types])
+
+    @_rpc
+    def GetExecutionsByID(self, request: svc.GetExecutionsByIDRequest) -> svc.GetExecutionsByIDResponse:
+        found = self.store.get_executions_by_id(request.execution_ids)
+        return svc.GetExecutionsByIDResponse(executions=[cv.execution_to_proto(x) for x in found])
+
+    @_rpc
+    def GetContextsByID(self, request: svc.GetContextsByIDRequest) -> svc.GetContextsByIDResponse:
+        found = self.store.get_contexts_by_id(request.context_ids)
+        return svc.GetContextsByIDResponse(contexts=[cv.context_to_proto(c) for c in found])
+
+    @_rpc
+    def GetArtifactByTypeAndName(self, request: svc.GetArtifactByTypeAndNameRequest
+                                 ) -> svc.GetArtifactByTypeAndNameResponse:
+        found = self.store.get_artifact_by_type_and_name(request.type_name, request.artifact_name, _version(request))
+        response = svc.GetArtifactByTypeAndNameResponse()
+        if found is not None:
+            response.artifact.CopyFrom(cv.artifact_to_proto(found))
+        return response
+
+    @_rpc
+    def GetExecutionByTypeAndName(self, request: svc.GetExecutionByTypeAndNameRequest
+                                  ) -> svc.GetExecutionByTypeAndNameResponse:
+        found = self.store.get_execution_by_type_and_name(request.type_name, request.execution_name,
+                                                          _version(request))
+        response = svc.GetExecutionByTypeAndNameResponse()
+        if found is not None:
+            response.execution.CopyFrom(cv.execution_to_proto(found))
+        return response
+
+    @_rpc
+    def GetContextByTypeAndName(self, request: svc.GetContextByTypeAndNameRequest
+                                ) -> svc.GetContextByTypeAndNameResponse:
+        found = self.store.get_context_by_type_and_name(request.type_name, request.context_name, _version(request))
+        response = svc.GetContextByTypeAndNameResponse()
+        if found is not None:
+            response.context.CopyFrom(cv.context_to_proto(found))
+        return response
+
+    @_rpc
+    def GetArtifactsByURI(self, request: svc.GetArtifactsByURIRequest) -> svc.GetArtifactsByURIResponse:
+        found = self.store.get_artifacts_by_uri(list(request.uris))
+        return svc.GetArtifactsByURIResponse(artifacts=[cv.artifact_to_proto(a) for a in found])
+
+    @_rpc
+    def GetArtifactsByExternalIds(self, request: svc.GetArtifactsByExternalIdsRequest
+                                  ) -> svc.GetArtifactsByExternalIdsResponse:
+        found = self.store.get_artifacts_by_external_ids(request.external_ids)
+        return svc.GetArtifactsByExternalIdsResponse(artifacts=[cv.artifact_to_proto(a) for a in found])
+
+    @_rpc
+    def GetExecutionsByExternalIds(self, request: svc.GetExecutionsByExternalIdsRequest
+                                   ) -> svc.GetExecutionsByExternalIdsResponse:
+        found = self.store.get_executions_by_external_ids(request.external_ids)
+        return svc.GetExecutionsByExternalIdsResponse(executions=[cv.execution_to_proto(x) for x in found])
+
+    @_rpc
+    def GetContextsByExternalIds(self, request: svc.GetContextsByExternalIdsRequest
+                                 ) -> svc.GetContextsByExternalIdsResponse:
+        found = self.store.get_contexts_by_external_ids(request.external_ids)
+        return svc.GetContextsByExternalIdsResponse(contexts=[cv.context_to_proto(c) for c in found])
+
+    @_rpc
+    def GetEventsByExecutionIDs(self, request: svc.GetEventsByExecutionIDsRequest
+                                ) -> svc.GetEventsByExecutionIDsResponse:
+        found = self.store.get_events_by_execution_ids(request.execution_ids)
+        return svc.GetEventsByExecutionIDsResponse(events=[cv.event_to_proto(e) for e in found])
+
+    @_rpc
+    def GetEventsByArtifactIDs(self, request: svc.GetEventsByArtifactIDsRequest) -> svc.GetEventsByArtifactIDsResponse:
+        found = self.store.get_events_by_artifact_ids(request.artifact_ids)
+        return svc.GetEventsByArtifactIDsResponse(events=[cv.event_to_proto(e) for e in found])
+
+    @_rpc
+    def GetContextsByArtifact(self, request: svc.GetContextsByArtifactRequest) -> svc.GetContextsByArtifactResponse:
+        found = self.store.get_contexts_by_artifact(request.artifact_id)
+        return svc.GetContextsByArtifactResponse(contexts=[cv.context_to_proto(c) for c in found])
+
+    @_rpc
+    def GetContextsByExecution(self, request: svc.GetContextsByExecutionRequest
+                               ) -> svc.GetContextsByExecutionResponse:
+        found = self.store.get_contexts_by_execution(request.execution_id)
+        return svc.GetContextsByExecutionResponse(contexts=[cv.context_to_proto(c) for c in found])
+
+    @_rpc
+    def GetParentContextsByContext(self, request: svc.GetParentContextsByContextRequest
+                                   ) -> svc.GetParentContextsByContextResponse:
+        found = self.store.get_parent_contexts_by_context(request.context_id)
+        return svc.GetParentContextsByContextResponse(contexts=[cv.context_to_proto(c) for c in found])
+
+    @_rpc
+    def GetChildrenContextsByContext(self, request: svc.GetChildrenContextsByContextRequest
+                                     ) -> svc.GetChildrenContextsByContextResponse:
+        found = self.store.get_children_contexts_by_context(request.context_id)
+        return svc.GetChildrenContextsByContextResponse(contexts=[cv.context_to_proto(c) for c in found])
+
+    @_rpc
+    def GetParentContextsByContexts(self, request: svc.GetParentContextsByContextsRequest
+                                    ) -> svc.GetParentContextsByContextsResponse:
+        response = svc.GetParentContextsByContextsResponse()
+        for child_id, parents in self.store.get_parent_contexts_by_contexts(request.context_ids).items():
+            response.contexts[child_id].parent_contexts.extend(cv.context_to_proto(c) for c in parents)
+        return response
+
+    @_rpc
+    def GetChildrenContextsByContexts(self, request: svc.GetChildrenContextsByContextsRequest
+                                      ) -> svc.GetChildrenContextsByContextsResponse:
+        response = svc.GetChildrenContextsByContextsResponse()
+        for parent_id, children in self.store.get_children_contexts_by_contexts(request.context_ids).items():
+            response.contexts[parent_id].children_contexts.extend(cv.context_to_proto(c) for c in children)
+        return response
+
+    # --- lineage ----------------------------------------------------------------------------
+
+    @_rpc
+    def GetLineageGraph(self, request: svc.GetLineageGraphRequest) -> svc.GetLineageGraphResponse:
+        raise UnimplementedError("GetLineageGraph: lineage traversal is not available in this graphmd yet")
+
+    @_rpc
+    def GetLineageSubgraph(self, request: svc.GetLineageSubgraphRequest) -> svc.GetLineageSubgraphResponse:
+        raise UnimplementedError("GetLineageSubgraph: lineage traversal is not available in this graphmd yet")
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerOptions:
+    """How `graphmd serve` listens.
+
+    ``max_receive_message_length`` / ``max_send_message_length`` are gRPC's channel options
+    of the same names (None: gRPC's defaults, 4 MiB received, unlimited sent). With
+    ``tls_cert`` and ``tls_key`` (PEM files) the port speaks TLS; with ``tls_client_ca`` too,
+    clients must present a certificate signed by that CA (MLMD's client_verify).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 16
+    max_receive_message_length: int | None = None
+    max_send_message_length: int | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    shutdown_grace: float = 30.0
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
+    if options.tls_cert is None and options.tls_key is None:
+        if options.tls_client_ca is not None:
+            raise InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key", field="tls_client_ca")
+        return None
+    if options.tls_cert is None or options.tls_key is None:
+        raise InvalidArgumentError("TLS needs both --tls-cert and --tls-key",
+                                   field="tls_cert" if options.tls_cert is None else "tls_key")
+    try:
+        key, cert = Path(options.tls_key).read_bytes(), Path(options.tls_cert).read_bytes()
+        client_ca = Path(options.tls_client_ca).read_bytes() if options.tls_client_ca else None
+    except OSError as error:
+        raise InvalidArgumentError(f"cannot read a TLS file: {error}", field="tls") from error
+    return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
+                                       require_client_auth=client_ca is not None)
+
+
+class MlmdServer:
+    """A running MLMD-compatible gRPC server: the MetadataStoreService and the standard
+    grpc.health.v1 health service, on one port.
+
+    Raises (at construction):
+        InvalidArgumentError: unusable options (workers < 1, half a TLS pair, unreadable files).
+        UnavailableError: the address cannot be bound.
+    """
+
+    def __init__(self, store: MetadataStore, options: ServerOptions) -> None:
+        if options.workers < 1:
+            raise InvalidArgumentError("--workers must be at least 1", field="workers")
+        self.store = store
+        self.options = options
+        channel_options = []
+        if options.max_receive_message_length is not None:
+            channel_options.append(("grpc.max_receive_message_length", options.max_receive_message_length))
+        if options.max_send_message_length is not None:
+            channel_options.append(("grpc.max_send_message_length", options.max_send_message_length))
+        credentials = _credentials(options)
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=options.workers,
+                                                              thread_name_prefix="graphmd-grpc"),
+                                   options=channel_options)
+        svc_grpc.add_MetadataStoreServiceServicer_to_server(MetadataStoreServicer(store), self._server)
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        address = _address(options.host, options.port)
+        try:
+            if credentials is None:
+                self.port = self._server.add_insecure_port(address)
+            else:
+                self.port = self._server.add_secure_port(address, credentials)
+        except RuntimeError as error:
+            raise _unavailable(address, error) from error
+        if self.port == 0:
+            raise _unavailable(address, "the port is taken or the host is not local")
+        self.address = _address(options.host, self.port)
+
+    def start(self) -> MlmdServer:
+        """Start serving and mark both services SERVING."""
+        self._server.start()
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        return self
+
+    def stop(self, grace: float | None = None) -> threading.Event:
+        """Stop taking calls, let in-flight calls finish within ``grace`` seconds (default:
+        the options' shutdown_grace), then cancel the rest. Returns an event set when done."""
+        self.health.enter_graceful_shutdown()
+        done = self._server.stop(self.options.shutdown_grace if grace is None else grace)
+        return done
+
+    def wait(self) -> None:
+        """Block until the server has terminated."""
+        self._server.wait_for_termination()
+
+
+def _unavailable(address: str, why: object) -> UnavailableError:
+    return UnavailableError(f"cannot listen on {address}: {why}", field="grpc_port")
+
+
+def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[MlmdServer], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully: stop taking calls, finish
+    in-flight ones (up to ``options.shutdown_grace`` seconds), close the store.
+
+    Must run in the main thread (it installs the signal handlers). ``ready`` is called once
+    the port is bound and serving.
+    """
+    try:
+        server = MlmdServer(store, options).start()
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("%s: finishing in-flight calls, then stopping", signal.Signals(signum).name)
+            server.stop()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            if ready is not None:
+                ready(server)
+            server.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        store.close()
