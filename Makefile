@@ -10,6 +10,10 @@ demo: bootstrap
 test: bootstrap
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
+# Google's ml-metadata test suite, unmodified, against `graphmd serve` (fresh Neo4j + server).
+conformance: bootstrap
+	scripts/conformance $(CONFORMANCE_ARGS)
+
 neo4j-start: bootstrap
 	.venv/bin/graphmd neo4j start
 
