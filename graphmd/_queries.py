@@ -21,6 +21,8 @@ CONSTRAINTS = [
     "CREATE CONSTRAINT type_external_id IF NOT EXISTS FOR (t:Type) REQUIRE t.external_id IS UNIQUE",
     "CREATE CONSTRAINT id_counter_kind IF NOT EXISTS FOR (c:IdCounter) REQUIRE c.kind IS UNIQUE",
     "CREATE CONSTRAINT event_key IF NOT EXISTS FOR ()-[e:EVENT]-() REQUIRE e.event_key IS UNIQUE",
+    # One GraphmdMeta node, even when several processes open a new database at once.
+    "CREATE CONSTRAINT graphmd_meta IF NOT EXISTS FOR (m:GraphmdMeta) REQUIRE m.singleton IS UNIQUE",
 ]
 for _label in NODE_LABELS:
     _lower = _label.lower()
@@ -52,6 +54,41 @@ INDEXES += [
 READ_SCHEMA_VERSION = "MATCH (m:GraphmdMeta) RETURN m.schema_version AS version"
 WRITE_SCHEMA_VERSION = "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $version"
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
+HAS_DATA = "RETURN EXISTS { MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context } AS has_data"
+
+# Migration to version 1 from version 0: the layout of docs/data-model.md without graphmd's
+# derived keys (what a bulk load such as neo4j-admin import or LOAD CSV writes; graphmd
+# itself has always written version 1). Each statement fixes up to $batch items and
+# returns how many it changed; it is rerun until that is 0, so it is idempotent and a
+# crash half way loses nothing.
+MIGRATE_TO_1 = [
+    # Types: their kind (from the label) and the key that makes (kind, name, version) unique.
+    """
+    MATCH (t:Type) WHERE t.version_key IS NULL
+    WITH t LIMIT $batch
+    SET t.kind = coalesce(t.kind, head([l IN labels(t) WHERE l IN ['ArtifactType', 'ExecutionType', 'ContextType']])),
+        t.version_key = coalesce(t.version, '')
+    RETURN count(t) AS changed
+    """,
+    # Nodes: the name of their type, which listings and filters by type read.
+    *(
+        f"""
+        MATCH (n:{label}) WHERE n.type IS NULL
+        MATCH (t:Type {{id: n.type_id}}) WHERE t.kind = '{TYPE_KIND_OF[label]}'
+        WITH n, t LIMIT $batch
+        SET n.type = t.name
+        RETURN count(n) AS changed
+        """
+        for label in NODE_LABELS
+    ),
+    # Events: the key that allows one event per (artifact, execution, type).
+    """
+    MATCH (a:Artifact)-[e:EVENT]-(x:Execution) WHERE e.event_key IS NULL AND e.type IS NOT NULL
+    WITH a, e, x LIMIT $batch
+    SET e.event_key = toString(a.id) + ':' + toString(x.id) + ':' + e.type
+    RETURN count(e) AS changed
+    """,
+]
 MISSING_SIMPLE_TYPES = """
 UNWIND $types AS t
 OPTIONAL MATCH (existing:Type {kind: t.kind, name: t.name, version_key: ''})
@@ -213,6 +250,7 @@ UNWIND $rows AS row
 MATCH (c:Context {id: row.child_id})
 MATCH (p:Context {id: row.parent_id})
 CREATE (c)-[:PARENT_CONTEXT]->(p)
+RETURN count(*) AS linked
 """
 CONTEXTS_IN_CYCLES = """
 MATCH (c:Context) WHERE c.id IN $ids AND EXISTS { (c)-[:PARENT_CONTEXT*1..]->(c) }
@@ -251,4 +289,46 @@ MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context
 WITH n LIMIT $batch
 DETACH DELETE n
 RETURN count(*) AS deleted
+"""
+
+# --- export and import (graphmd._export) --------------------------------------------------
+# Each export query streams in id order straight from the id indexes (no server-side sort
+# of the whole store): nodes by id, edges grouped by their start node's id.
+
+EXPORT_TYPES = "MATCH (n:Type) WHERE n.id IS NOT NULL WITH n ORDER BY n.id RETURN n {.*} AS n"
+EXPORT_NODES = {
+    label: f"MATCH (n:{label}) WHERE n.id IS NOT NULL WITH n ORDER BY n.id RETURN n {{.*}} AS n"
+    for label in NODE_LABELS
+}
+EXPORT_EVENTS = """
+MATCH (a:Artifact) WHERE a.id IS NOT NULL
+WITH a ORDER BY a.id
+MATCH (a)-[e:EVENT]-(x:Execution)
+RETURN e {.*} AS e, a.id AS artifact_id, x.id AS execution_id
+ORDER BY artifact_id, e.id
+"""
+# (record name in the export, start label, relationship, end label)
+EXPORT_LINK_KINDS = (
+    ("attribution", "Context", "ATTRIBUTION", "Artifact"),
+    ("association", "Context", "ASSOCIATION", "Execution"),
+    ("parent_context", "Context", "PARENT_CONTEXT", "Context"),
+)
+EXPORT_LINKS = {
+    name: (
+        f"MATCH (s:{start}) WHERE s.id IS NOT NULL WITH s ORDER BY s.id "
+        f"MATCH (s)-[:{rel}]->(t:{end}) RETURN s.id AS source, t.id AS target ORDER BY source, target"
+    )
+    for name, start, rel, end in EXPORT_LINK_KINDS
+}
+# Whether the store holds anything but MLMD's system types (import needs an empty store).
+HAS_USER_DATA = """
+RETURN EXISTS { MATCH (n) WHERE n:Artifact OR n:Execution OR n:Context }
+    OR EXISTS { MATCH (t:Type) WHERE NOT (t.name IN $system_types AND t.version_key = '') } AS has_data
+"""
+DELETE_SYSTEM_TYPES = "MATCH (t:Type) WHERE t.name IN $system_types AND t.version_key = '' DETACH DELETE t"
+# Moves an id counter past ids that were written with explicit values (an import).
+ADVANCE_ID_COUNTER = """
+MERGE (c:IdCounter {kind: $kind})
+ON CREATE SET c.next = $next
+SET c.next = CASE WHEN c.next < $next THEN $next ELSE c.next END
 """

@@ -1,7 +1,8 @@
 """The store's shape in Neo4j: constraints, indexes, the schema version and its migrations.
 
 `ensure_schema` runs when a store connects. It is idempotent: every statement is
-``IF NOT EXISTS`` or a MERGE, so concurrent connects are safe.
+``IF NOT EXISTS``, a MERGE or a batched fix-up that skips what is already fixed, so
+concurrent connects are safe and a migration interrupted half way resumes on the next.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from ._queries import (
     CONSTRAINTS,
     INDEXES,
     CREATE_SIMPLE_TYPES,
+    HAS_DATA,
+    MIGRATE_TO_1,
     MISSING_SIMPLE_TYPES,
     READ_SCHEMA_VERSION,
     WRITE_SCHEMA_VERSION,
 )
 
-__all__ = ["SCHEMA_VERSION", "ensure_schema", "SIMPLE_TYPES"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "ensure_schema", "read_schema_version"]
 
-# Version 1: the layout described in graphmd/_codec.py.
+# Version 1: the layout described in graphmd/_codec.py and docs/data-model.md.
+# Version 0: the same without graphmd's derived keys (see _queries.MIGRATE_TO_1); a database
+# holding graphmd's nodes but no GraphmdMeta node is taken to be version 0.
 SCHEMA_VERSION = 1
 
 # MLMD's system types (ml_metadata/simple_types), which base_type refers to.
@@ -32,9 +37,10 @@ SIMPLE_TYPES = {
     "ExecutionType": ["mlmd.Train", "mlmd.Transform", "mlmd.Process", "mlmd.Evaluate", "mlmd.Deploy"],
 }
 
-# Migrations from version N-1 to N, keyed by N. Each runs in its own write transaction
-# and must be idempotent (safe to run again after a crash half way).
-MIGRATIONS: dict[int, Callable[[neo4j.ManagedTransaction], None]] = {}
+# Migrations from version N-1 to N, keyed by N: batched statements (each returns how many
+# items it `changed`), each rerun in its own write transaction until it changes nothing.
+MIGRATIONS: dict[int, list[str]] = {1: MIGRATE_TO_1}
+MIGRATION_BATCH = 10_000
 
 
 def _run_all(session: neo4j.Session, statements: list[str]) -> None:
@@ -42,28 +48,39 @@ def _run_all(session: neo4j.Session, statements: list[str]) -> None:
         session.run(statement).consume()
 
 
+def read_schema_version(driver: neo4j.Driver, database: str | None) -> int | None:
+    """The version the database's GraphmdMeta node records (None: there is none)."""
+    with driver.session(database=database) as session:
+        found = session.execute_read(lambda tx: tx.run(READ_SCHEMA_VERSION).single())
+    return found["version"] if found else None
+
+
 def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Callable[[str, int], list[int]]) -> int:
     """Create constraints, indexes, MLMD's system types and the schema version if missing;
-    migrate an older schema. Returns the schema version.
+    migrate an older schema step by step. Returns the schema version.
 
     Raises FailedPreconditionError when the database holds a newer schema than this graphmd
     understands: an older graphmd must not write into it.
     """
+    version = read_schema_version(driver, database)
+    if version is not None and version > SCHEMA_VERSION:
+        raise FailedPreconditionError(
+            f"the store's schema version is {version}, newer than this graphmd's ({SCHEMA_VERSION}); "
+            "upgrade graphmd to use this database",
+            field="schema_version",
+        )
     with driver.session(database=database) as session:
-        found = session.execute_read(lambda tx: tx.run(READ_SCHEMA_VERSION).single())
-        version = found["version"] if found else None
-        if version is not None and version > SCHEMA_VERSION:
-            raise FailedPreconditionError(
-                f"the store's schema version is {version}, newer than this graphmd's ({SCHEMA_VERSION}); "
-                "upgrade graphmd to use this database",
-                field="schema_version",
-            )
         if version != SCHEMA_VERSION:
             _run_all(session, CONSTRAINTS + INDEXES)
             session.run(AWAIT_INDEXES).consume()
-        start = version if version is not None else SCHEMA_VERSION
+        start = version
+        if start is None:
+            start = 0 if session.execute_read(lambda tx: tx.run(HAS_DATA).single()["has_data"]) else SCHEMA_VERSION
         for target in range(start + 1, SCHEMA_VERSION + 1):
-            session.execute_write(MIGRATIONS[target])
+            for statement in MIGRATIONS[target]:
+                while session.execute_write(
+                        lambda tx, s=statement: tx.run(s, batch=MIGRATION_BATCH).single()["changed"]):
+                    pass
             session.execute_write(lambda tx, v=target: tx.run(WRITE_SCHEMA_VERSION, version=v).consume())
         _ensure_simple_types(session, allocate_ids)
         if version != SCHEMA_VERSION:

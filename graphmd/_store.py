@@ -171,8 +171,12 @@ class MetadataStore:
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._ids = IdAllocator(self._driver, self._database)
         self._type_cache: dict[int, AnyType] = {}
-        with map_driver_errors(self.settings.uri):
-            self.schema_version = ensure_schema(self._driver, self._database, self._ids.allocate)
+        try:
+            with map_driver_errors(self.settings.uri):
+                self.schema_version = ensure_schema(self._driver, self._database, self._ids.allocate)
+        except GraphmdError:
+            self.close()  # e.g. a newer schema: refuse without leaking the connection pool
+            raise
 
     # --- plumbing ---------------------------------------------------------------------------
 
