@@ -39,6 +39,7 @@ from ._models import (
     ProtoValue,
 )
 from ._store import MetadataStore, PutExecutionResult, PutLineageSubgraphResult
+from ._export import export_store, import_store
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,8 @@ __all__ = [
     "MetadataStore",
     "PutExecutionResult",
     "PutLineageSubgraphResult",
+    "export_store",
+    "import_store",
     # models
     "Artifact",
     "ArtifactAndEvent",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import neo4j_commands, serve_commands
+from . import export_commands, neo4j_commands, serve_commands
 
 app = typer.Typer(
     name="graphmd",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 app.add_typer(neo4j_commands.app, name="neo4j")
 app.command("serve")(serve_commands.serve)
+app.command("export")(export_commands.export)
+app.command("import")(export_commands.import_)
 
 
 def main() -> None:

@@ -1,0 +1,333 @@
+"""The whole store as JSON lines, and back: `graphmd export` / `graphmd import`.
+
+An export is one JSON object per line, in an order an import can replay:
+
+    {"graphmd_export": 1, "schema_version": 1, "counts": {...}}     header (counts: expected)
+    {"type": {...}}                                                  every type, by id
+    {"node": "Context" | "Artifact" | "Execution", "props": {...}}   every node, by label then id
+    {"event": {...}, "artifact_id": 1, "execution_id": 2}            every event
+    {"attribution": [context_id, artifact_id]}                       every link
+    {"association": [context_id, execution_id]}
+    {"parent_context": [child_id, parent_id]}
+    {"end": {"counts": {...}}}                                       what was written
+
+Nodes, types and events carry their Neo4j properties exactly as stored (the layout of
+graphmd/_codec.py), so an import restores ids, times and properties unchanged. Floats that
+JSON cannot hold (NaN, +-Infinity) are written as {"$float": "nan" | "inf" | "-inf"}; a Neo4j
+property is never a map, so the form is unambiguous. Lines are ASCII (other characters as JSON
+escapes), so no line separator can hide inside a string.
+
+Export streams from one read transaction; import writes batches of UNWIND statements, each
+its own transaction, into an empty store, then moves the id counters past the imported ids.
+Neither holds the store in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+import neo4j
+
+from . import _queries as q
+from ._errors import FailedPreconditionError, InvalidArgumentError, map_driver_errors
+from ._models import EventType
+from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, ensure_schema
+from ._store import MetadataStore
+
+__all__ = ["EXPORT_FORMAT", "export_store", "import_store"]
+
+EXPORT_FORMAT = 1
+Progress = Callable[[int, int], None]  # (records done, records expected)
+
+_COUNT_OF = {"type": "types", "Artifact": "artifacts", "Execution": "executions", "Context": "contexts",
+             "event": "events", "attribution": "attributions", "association": "associations",
+             "parent_context": "parent_contexts"}
+_SYSTEM_TYPES = [name for names in SIMPLE_TYPES.values() for name in names]
+# Link records -> the store's statement that writes them and its row keys.
+_LINK_WRITES = {
+    "attribution": (q.MERGE_ATTRIBUTIONS, "context_id", "artifact_id"),
+    "association": (q.MERGE_ASSOCIATIONS, "context_id", "execution_id"),
+    "parent_context": (q.CREATE_PARENT_LINKS, "child_id", "parent_id"),
+}
+# Which id counter (graphmd._ids) each kind of record draws from.
+_ID_KIND = {"type": "Type", "Artifact": "Artifact", "Execution": "Execution", "Context": "Context", "event": "Event"}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$float"} and value["$float"] in ("nan", "inf", "-inf"):
+            return float(value["$float"])
+        raise InvalidArgumentError(f"a property value cannot be a map: {value!r}", field="props")
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _props(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: _encode(v) for k, v in raw.items()}
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None = None) -> dict[str, int]:
+    """Write every type, node and edge of the store to ``out`` as JSON lines (see the
+    module docstring), streaming from one read transaction.
+
+    Run it while no one writes for an exact copy: Neo4j reads are read-committed, so a
+    write committed during the export may show in part.
+
+    Returns:
+        How many records of each kind were written (keys as MetadataStore.counts()).
+    Raises:
+        UnavailableError: Neo4j went away during the export (``out`` then holds no end
+            record, and an import of it refuses to finish).
+    """
+    expected = store.counts()
+    total = sum(expected.values())
+    written = dict.fromkeys(expected, 0)
+    done = 0
+
+    def emit(record: dict[str, Any], kind: str) -> None:
+        nonlocal done
+        out.write(_line(record))
+        written[_COUNT_OF[kind]] += 1
+        done += 1
+        if progress is not None and done % 1000 == 0:
+            progress(done, total)
+
+    out.write(_line({"graphmd_export": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "counts": expected}))
+    with map_driver_errors(store.settings.uri), store._session() as session, session.begin_transaction() as tx:
+        for record in tx.run(q.EXPORT_TYPES):
+            emit({"type": _props(record["n"])}, "type")
+        for label in ("Context", "Artifact", "Execution"):
+            for record in tx.run(q.EXPORT_NODES[label]):
+                emit({"node": label, "props": _props(record["n"])}, label)
+        for record in tx.run(q.EXPORT_EVENTS):
+            emit({"event": _props(record["e"]), "artifact_id": record["artifact_id"],
+                  "execution_id": record["execution_id"]}, "event")
+        for name, *_ in q.EXPORT_LINK_KINDS:
+            for record in tx.run(q.EXPORT_LINKS[name]):
+                emit({name: [record["source"], record["target"]]}, name)
+    out.write(_line({"end": {"counts": written}}))
+    if progress is not None:
+        progress(done, done)
+    return written
+
+
+class _Importer:
+    """Replays export records as batched writes, one pending batch at a time."""
+
+    def __init__(self, store: MetadataStore, batch_size: int) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.kind: str | None = None  # "type", a node label, "event" or a link name
+        self.rows: list[dict[str, Any]] = []
+        self.max_id: dict[str, int] = {}
+        self.seen = dict.fromkeys(_COUNT_OF.values(), 0)
+
+    def add(self, kind: str, row: dict[str, Any], record_id: int | None, line_no: int) -> None:
+        if kind != self.kind or len(self.rows) >= self.batch_size:
+            self.flush()
+            self.kind = kind
+        if kind in _ID_KIND:
+            if not isinstance(record_id, int) or isinstance(record_id, bool):
+                raise InvalidArgumentError(f"line {line_no}: the {kind} record has no integer id", field="id")
+            counter = _ID_KIND[kind]
+            self.max_id[counter] = max(self.max_id.get(counter, 0), record_id)
+        self.rows.append(row)
+        self.seen[_COUNT_OF[kind]] += 1
+
+    def flush(self) -> None:
+        kind, rows = self.kind, self.rows
+        if not rows:
+            return
+        self.rows = []
+        if kind == "type":
+            def work(tx: neo4j.ManagedTransaction) -> None:
+                for type_kind in q.TYPE_KINDS:
+                    same = [r for r in rows if r.get("kind") == type_kind]
+                    if same:
+                        tx.run(q.CREATE_TYPES[type_kind], rows=same).consume()
+        elif kind in q.NODE_LABELS:
+            def work(tx: neo4j.ManagedTransaction) -> None:
+                created = tx.run(q.CREATE_NODES[kind], rows=rows).single()["created"]
+                if created != len(rows):
+                    raise InvalidArgumentError(f"{len(rows) - created} {kind} records name a type_id that is not "
+                                               f"a {q.TYPE_KIND_OF[kind]} of the export", field="type_id")
+        elif kind == "event":
+            def work(tx: neo4j.ManagedTransaction) -> None:
+                created = tx.run(q.CREATE_EVENTS, rows=rows).single()["created"]
+                if created != len(rows):
+                    raise InvalidArgumentError(f"{len(rows) - created} events name an artifact or execution "
+                                               "that is not in the export", field="event")
+        else:
+            query = _LINK_WRITES[kind][0]
+
+            def work(tx: neo4j.ManagedTransaction) -> None:
+                linked = tx.run(query, rows=rows).single()["linked"]
+                if linked != len(rows):
+                    raise InvalidArgumentError(f"{len(rows) - linked} {kind} records name a node that is not in "
+                                               "the export", field=kind)
+        self.store._write(work)
+
+    def row(self, record: dict[str, Any], line_no: int) -> tuple[str, dict[str, Any], int | None]:
+        """(kind, statement row, id) of one record; raises on anything malformed."""
+        if "type" in record:
+            props = {k: _decode(v) for k, v in record["type"].items()}
+            if props.get("kind") not in q.TYPE_KINDS:
+                raise InvalidArgumentError(f"line {line_no}: a type's kind must be one of {q.TYPE_KINDS}",
+                                           field="kind")
+            return "type", props, props.get("id")
+        if "node" in record:
+            label = record["node"]
+            if label not in q.NODE_LABELS:
+                raise InvalidArgumentError(f"line {line_no}: node label {label!r} is not one of {q.NODE_LABELS}",
+                                           field="node")
+            props = {k: _decode(v) for k, v in record["props"].items()}
+            return label, props, props.get("id")
+        if "event" in record:
+            props = {k: _decode(v) for k, v in record["event"].items()}
+            try:
+                is_input = EventType(props.get("type")).is_input
+            except ValueError:
+                raise InvalidArgumentError(f"line {line_no}: event type {props.get('type')!r} is not an "
+                                           "Event.Type", field="event.type") from None
+            row = {"path": None, "milliseconds_since_epoch": None, "event_key": None, **props,
+                   "artifact_id": record["artifact_id"], "execution_id": record["execution_id"],
+                   "is_input": is_input}
+            return "event", row, props.get("id")
+        for name, (_, source_key, target_key) in _LINK_WRITES.items():
+            if name in record:
+                source, target = record[name]
+                return name, {source_key: source, target_key: target}, None
+        raise InvalidArgumentError(f"line {line_no}: unknown record {sorted(record)}", field="record")
+
+
+def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progress | None = None,
+                 batch_size: int = 2000) -> dict[str, int]:
+    """Restore an export into an empty store: the same ids, times, properties and edges.
+
+    ``lines`` is the export (an open text file works). Records are written in batches of
+    ``batch_size``, each batch one transaction; afterwards the id counters are moved past
+    the imported ids, so new nodes never reuse one. An export of an older schema version
+    is migrated after loading, as `MetadataStore` migrates an old database.
+
+    Returns:
+        How many records of each kind were imported.
+    Raises:
+        FailedPreconditionError: the store holds data (anything but MLMD's system types),
+            or the export comes from a newer graphmd schema.
+        InvalidArgumentError: the input is not a complete graphmd export (no header, a
+            malformed or unknown record, an edge to a node it does not contain, a missing
+            end record or counts that differ from it). Batches already written stay: empty
+            the store (MetadataStore.delete_everything) before importing again.
+    """
+    if batch_size <= 0:
+        raise InvalidArgumentError("batch_size must be positive", field="batch_size")
+    _check_complete(lines)
+    records = _records(lines)
+    try:
+        line_no, header = next(records)
+    except StopIteration:
+        raise InvalidArgumentError("the input is empty, not a graphmd export", field="header") from None
+    if not isinstance(header.get("graphmd_export"), int) or header.get("graphmd_export") > EXPORT_FORMAT:
+        raise InvalidArgumentError("the first line is not the header of a graphmd export (format "
+                                   f"{EXPORT_FORMAT} or older)", field="header")
+    version = header.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise FailedPreconditionError(f"the export has schema version {version!r}; this graphmd reads versions up "
+                                      f"to {SCHEMA_VERSION}: upgrade graphmd to import it", field="schema_version")
+    if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single()["has_data"]):
+        raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes; empty it "
+                                      "first (MetadataStore.delete_everything)", field="store")
+    # MLMD's system types come with the export, under their exported ids.
+    store._write(lambda tx: tx.run(q.DELETE_SYSTEM_TYPES, system_types=_SYSTEM_TYPES).consume())
+    store._reset_caches()
+    total = sum(v for v in (header.get("counts") or {}).values() if isinstance(v, int))
+    importer = _Importer(store, batch_size)
+    end: dict[str, Any] | None = None
+    done = 0
+    for line_no, record in records:
+        if end is not None:
+            raise InvalidArgumentError(f"line {line_no}: a record after the end record", field="end")
+        if "end" in record:
+            end = record["end"]
+            continue
+        try:
+            kind, row, record_id = importer.row(record, line_no)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidArgumentError(f"line {line_no}: malformed record: {error!r}", field="record") from error
+        importer.add(kind, row, record_id, line_no)
+        done += 1
+        if progress is not None and done % batch_size == 0:
+            progress(done, max(total, done))
+    importer.flush()
+    _advance_counters(store, importer.max_id)
+    if version < SCHEMA_VERSION:
+        store._write(lambda tx: tx.run(q.WRITE_SCHEMA_VERSION, version=version).consume())
+    with map_driver_errors(store.settings.uri):
+        ensure_schema(store.driver, store.database, store._ids.allocate)
+    if progress is not None:
+        progress(done, done)
+    if end is None:
+        raise InvalidArgumentError(f"the export ends without its end record after {done} records: it is "
+                                   "truncated", field="end")
+    if end.get("counts") != importer.seen:
+        raise InvalidArgumentError(f"the export's end record counts {end.get('counts')} but it holds "
+                                   f"{importer.seen}", field="end.counts")
+    return importer.seen
+
+
+def _check_complete(lines: Iterable[str]) -> None:
+    """When ``lines`` is a file on disk, refuse a truncated export before writing anything."""
+    name = getattr(lines, "name", None)
+    if not isinstance(name, (str, os.PathLike)) or not os.path.isfile(name):
+        return
+    with open(name, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, fh.tell() - 65536))
+        tail = fh.read()
+    last = next((line for line in reversed(tail.splitlines()) if line.strip()), b"")
+    try:
+        complete = "end" in json.loads(last)
+    except (ValueError, TypeError):
+        complete = False
+    if not complete:
+        raise InvalidArgumentError(f"{name} does not end with an export's end record: it is truncated "
+                                   "(nothing was imported)", field="end")
+
+
+def _records(lines: Iterable[str]) -> Iterable[tuple[int, dict[str, Any]]]:
+    for line_no, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            raise InvalidArgumentError(f"line {line_no} is not JSON: {error}", field="line") from error
+        if not isinstance(record, dict):
+            raise InvalidArgumentError(f"line {line_no} is not a JSON object", field="line")
+        yield line_no, record
+
+
+def _advance_counters(store: MetadataStore, max_ids: dict[str, int]) -> None:
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        for kind, max_id in max_ids.items():
+            tx.run(q.ADVANCE_ID_COUNTER, kind=kind, next=max_id + 1).consume()
+
+    store._write(work)
+    store._reset_caches()

@@ -1,0 +1,87 @@
+"""`graphmd export` / `graphmd import`: the whole store as JSON lines, and back."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .._errors import GraphmdError
+
+err = Console(stderr=True)
+
+Uri = Annotated[Optional[str], typer.Option(help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
+                                                 "bolt://127.0.0.1:7687).")]
+User = Annotated[Optional[str], typer.Option(help="Neo4j user (default: $GRAPHMD_NEO4J_USER or neo4j).")]
+Password = Annotated[Optional[str], typer.Option(help="Neo4j password (default: $GRAPHMD_NEO4J_PASSWORD or the "
+                                                      "config file).", show_default=False)]
+Database = Annotated[Optional[str], typer.Option(help="Neo4j database (default: the server's default).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+@contextlib.contextmanager
+def _progress(what: str, quiet: bool) -> Iterator[object]:
+    """A rich progress bar on stderr; yields the (done, total) callback graphmd._export calls."""
+    if quiet:
+        yield None
+        return
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=False) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _fail(error: GraphmdError) -> None:
+    err.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(1)
+
+
+def export(
+    file: Annotated[str, typer.Argument(help="Where to write the JSON lines; - for stdout.")] = "-",
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
+) -> None:
+    """Write the whole store (types, nodes, events, links; ids, times, properties) as JSON lines."""
+    from .._export import export_store
+    from .._store import MetadataStore
+
+    try:
+        with MetadataStore(uri, user, password, database) as store:
+            if file == "-":
+                with _progress("exporting", quiet) as progress:
+                    counts = export_store(store, sys.stdout, progress=progress)  # type: ignore[arg-type]
+                sys.stdout.flush()
+            else:
+                path = Path(file)
+                partial = path.with_name(path.name + ".partial")
+                with partial.open("w", encoding="utf-8", newline="\n") as out, _progress("exporting", quiet) as progress:
+                    counts = export_store(store, out, progress=progress)  # type: ignore[arg-type]
+                partial.replace(path)
+    except GraphmdError as error:
+        _fail(error)
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    err.print(f"exported {summary}" + ("" if file == "-" else f" to {file}"))
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="An export written by `graphmd export`.", exists=True, dir_okay=False)],
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
+    batch_size: Annotated[int, typer.Option(help="Records written per transaction.")] = 2000,
+) -> None:
+    """Restore an export into an empty store, with the same ids, times, properties and edges."""
+    from .._export import import_store
+    from .._store import MetadataStore
+
+    try:
+        with MetadataStore(uri, user, password, database) as store, file.open(encoding="utf-8", newline="\n") as fh:
+            with _progress("importing", quiet) as progress:
+                counts = import_store(store, fh, progress=progress, batch_size=batch_size)  # type: ignore[arg-type]
+    except GraphmdError as error:
+        _fail(error)
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    err.print(f"imported {summary} from {file}")

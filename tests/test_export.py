@@ -1,0 +1,139 @@
+"""`graphmd export` / `graphmd import`: the whole store as JSON lines, restored identically."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _sample import populate
+from _snapshot import snapshot
+from graphmd import Artifact, FailedPreconditionError, InvalidArgumentError, MetadataStore, export_store, import_store
+from graphmd._config import Settings
+
+
+def export_text(store: MetadataStore) -> str:
+    out = io.StringIO()
+    export_store(store, out)
+    return out.getvalue()
+
+
+def test_export_then_import_restores_the_store_identically(store: MetadataStore) -> None:
+    populate(store)
+    before_graph = snapshot(store)
+    before = export_text(store)
+    lines = before.splitlines(keepends=True)
+    header, end = json.loads(lines[0]), json.loads(lines[-1])
+    assert header["graphmd_export"] == 1 and header["schema_version"] == store.schema_version
+    assert end["end"]["counts"] == store.counts() == header["counts"]
+    assert any('"$float":"nan"' in line for line in lines)
+
+    store.delete_everything()
+    assert snapshot(store) != before_graph
+    seen: list[tuple[int, int]] = []
+    counts = import_store(store, io.StringIO(before), progress=lambda done, total: seen.append((done, total)),
+                          batch_size=3)
+    assert counts == end["end"]["counts"]
+    assert seen and seen[-1][0] == seen[-1][1] == sum(counts.values())
+    assert snapshot(store) == before_graph  # every node, edge and property, ids and times included
+    assert export_text(store) == before
+    # Reads through the store see the restored values with their kinds.
+    [x] = store.get_executions_by_id([store.get_execution_by_type_and_name("Step", "step-1").id])
+    assert x.custom_properties["nul"] == "a\x00b" and x.custom_properties["nan"] != x.custom_properties["nan"]
+    assert type(x.custom_properties["one"]) is float and type(x.custom_properties["int"]) is int
+
+
+def test_import_moves_id_counters_past_the_imported_ids(store: MetadataStore) -> None:
+    populate(store, n=2)
+    text = export_text(store)
+    max_artifact = max(a.id for a in store.get_artifacts())
+    store.delete_everything()
+    store.driver.execute_query("MATCH (c:IdCounter) DELETE c", database_=store.database)
+    store._reset_caches()
+    import_store(store, io.StringIO(text))
+    type_id = store.get_artifact_type("Data", "v2").id
+    [new] = store.put_artifacts([Artifact(type_id=type_id, uri="/new")])
+    assert new > max_artifact
+    counters = {r["kind"]: r["next"] for r in store.driver.execute_query(
+        "MATCH (c:IdCounter) RETURN c.kind AS kind, c.next AS next", database_=store.database).records}
+    exported = [json.loads(line) for line in text.splitlines()]
+    max_event = max(r["event"]["id"] for r in exported if "event" in r)
+    assert counters["Event"] > max_event and counters["Type"] > max(r["type"]["id"] for r in exported if "type" in r)
+
+
+def test_import_refuses_a_store_with_data_and_leaves_it_unchanged(store: MetadataStore) -> None:
+    populate(store, n=1)
+    text = export_text(store)
+    before = snapshot(store)
+    with pytest.raises(FailedPreconditionError) as info:
+        import_store(store, io.StringIO(text))
+    assert info.value.field == "store" and "empty" in info.value.message
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize(("mutate", "error", "field"), [
+    (lambda lines: [], InvalidArgumentError, "header"),
+    (lambda lines: ["not json\n", *lines], InvalidArgumentError, "line"),
+    (lambda lines: lines[1:], InvalidArgumentError, "header"),
+    (lambda lines: [lines[0].replace('"schema_version":1', '"schema_version":99'), *lines[1:]],
+     FailedPreconditionError, "schema_version"),
+    (lambda lines: [*lines[:-1], '{"node": "Evil`) DETACH DELETE n //", "props": {"id": 1}}\n', lines[-1]],
+     InvalidArgumentError, "node"),
+])
+def test_import_rejects_what_is_not_an_export_before_writing(store: MetadataStore, mutate, error, field) -> None:
+    populate(store, n=1)
+    lines = export_text(store).splitlines(keepends=True)
+    store.delete_everything()
+    before = snapshot(store) if field in ("header", "line", "schema_version") else None
+    with pytest.raises(error) as info:
+        import_store(store, io.StringIO("".join(mutate(lines))))
+    assert info.value.field == field
+    if before is not None:
+        assert snapshot(store) == before
+
+
+def test_a_truncated_file_is_refused_before_anything_is_written(store: MetadataStore, tmp_path: Path) -> None:
+    populate(store, n=2)
+    lines = export_text(store).splitlines(keepends=True)
+    store.delete_everything()
+    before = snapshot(store)
+    path = tmp_path / "cut.jsonl"
+    path.write_text("".join(lines[:-3]), encoding="utf-8")
+    with path.open(encoding="utf-8") as fh, pytest.raises(InvalidArgumentError) as info:
+        import_store(store, fh)
+    assert info.value.field == "end" and "truncated" in info.value.message
+    assert snapshot(store) == before
+    # A truncated stream is only detectable at its end: the import says so.
+    with pytest.raises(InvalidArgumentError) as info:
+        import_store(store, io.StringIO("".join(lines[:-3])))
+    assert info.value.field == "end"
+
+
+def test_cli_export_and_import_round_trip(store: MetadataStore, neo4j_server: Settings, tmp_path: Path) -> None:
+    populate(store, n=2)
+    before = snapshot(store)
+    env = {**os.environ, "GRAPHMD_NEO4J_URI": neo4j_server.uri, "GRAPHMD_NEO4J_USER": neo4j_server.user,
+           "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or "", "GRAPHMD_CONFIG": str(tmp_path / "none.toml")}
+    if neo4j_server.database:
+        env["GRAPHMD_NEO4J_DATABASE"] = neo4j_server.database
+    graphmd = [sys.executable, "-m", "graphmd.cli"]
+    path = tmp_path / "store.jsonl"
+    done = subprocess.run([*graphmd, "export", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "exported" in done.stderr and not (tmp_path / "store.jsonl.partial").exists()
+    streamed = subprocess.run([*graphmd, "export", "-", "-q"], env=env, capture_output=True, text=True, timeout=120)
+    assert streamed.stdout == path.read_text(encoding="utf-8")
+    refused = subprocess.run([*graphmd, "import", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "empty" in refused.stderr
+    store.delete_everything()
+    done = subprocess.run([*graphmd, "import", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "imported" in done.stderr
+    assert snapshot(store) == before
+    for output in (done.stdout, done.stderr, streamed.stderr):
+        assert neo4j_server.password not in output
