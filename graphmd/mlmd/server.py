@@ -499,7 +499,8 @@ class MlmdServer:
             raise InvalidArgumentError("--workers must be at least 1", field="workers")
         self.store = store
         self.options = options
-        channel_options = []
+        # Without SO_REUSEPORT a taken port is an error, not a second server sharing it.
+        channel_options: list[tuple[str, int]] = [("grpc.so_reuseport", 0)]
         if options.max_receive_message_length is not None:
             channel_options.append(("grpc.max_receive_message_length", options.max_receive_message_length))
         if options.max_send_message_length is not None:
