@@ -1,0 +1,18 @@
+# graphmd's MLMD-compatible gRPC server: `docker compose up` (see docker-compose.yml) runs it next
+# to Neo4j; any MLMD client (TFX, Kubeflow Pipelines, ml_metadata) connects to port 8080.
+FROM python:3.11-slim
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY graphmd ./graphmd
+COPY cypher ./cypher
+# ml-metadata ships wheels for CPython 3.9-3.11 on x86_64 Linux (and macOS): build for linux/amd64.
+RUN pip install --no-cache-dir ".[mlmd]" && rm -rf /src
+
+WORKDIR /
+USER nobody
+EXPOSE 8080
+# Neo4j connection: GRAPHMD_NEO4J_URI / _USER / _PASSWORD / _DATABASE (or --uri ... flags).
+# SIGTERM (docker stop) lets in-flight calls finish before the server exits.
+ENTRYPOINT ["graphmd", "serve", "--host", "0.0.0.0"]
+CMD ["--grpc-port", "8080"]
