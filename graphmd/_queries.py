@@ -158,20 +158,12 @@ NODE_BY_TYPE_AND_NAME = {
     label: f"MATCH (n:{label} {{type_id: $type_id, name: $name}}) RETURN n {{.*}} AS n" for label in NODE_LABELS
 }
 ARTIFACTS_BY_URI = "MATCH (n:Artifact) WHERE n.uri IN $uris RETURN n {.*} AS n ORDER BY n.id"
-# Creates nodes only where their type exists: a missing type shows as a short count.
-CREATE_NODES = {
-    label: (
-        "UNWIND $rows AS row "
-        f"MATCH (t:Type {{id: row.type_id}}) WHERE t.kind = '{TYPE_KIND_OF[label]}' "
-        f"CREATE (n:{label}) SET n = row "
-        "RETURN count(n) AS created"
-    )
+# Creates a node from each row only where its type exists: a missing type shows as a short count.
+_CREATE_NODE = {
+    label: f"MATCH (t:Type {{id: row.type_id}}) WHERE t.kind = '{TYPE_KIND_OF[label]}' CREATE (n:{label}) SET n = row"
     for label in NODE_LABELS
 }
-UPDATE_NODES = {
-    label: f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) SET n = row RETURN count(n) AS updated"
-    for label in NODE_LABELS
-}
+CREATE_NODES = {label: f"UNWIND $rows AS row {_CREATE_NODE[label]} RETURN count(n) AS created" for label in NODE_LABELS}
 EXISTING_IDS = {label: f"MATCH (n:{label}) WHERE n.id IN $ids RETURN collect(n.id) AS ids" for label in NODE_LABELS}
 
 # --- listing ------------------------------------------------------------------------------
@@ -198,19 +190,15 @@ RETURN n {.*} AS n ORDER BY n.id
 # --- events -------------------------------------------------------------------------------
 
 # Input events point artifact -> execution, output events execution -> artifact.
-CREATE_EVENTS = """
-UNWIND $rows AS row
-MATCH (a:Artifact {id: row.artifact_id})
-MATCH (x:Execution {id: row.execution_id})
-FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END |
-  CREATE (a)-[:EVENT {id: row.id, type: row.type, path: row.path,
-                      milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]->(x))
-FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END |
-  CREATE (x)-[:EVENT {id: row.id, type: row.type, path: row.path,
-                      milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]->(a))
-RETURN count(*) AS created
+_EVENT = ("[:EVENT {id: row.id, type: row.type, path: row.path, "
+          "milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]")
+_CREATE_EVENT = f"""
+MATCH (a:Artifact {{id: row.artifact_id}})
+MATCH (x:Execution {{id: row.execution_id}})
+FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END | CREATE (a)-{_EVENT}->(x))
+FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END | CREATE (x)-{_EVENT}->(a))
 """
-EXISTING_EVENT_KEYS = "MATCH ()-[e:EVENT]->() WHERE e.event_key IN $keys RETURN collect(e.event_key) AS keys"
+CREATE_EVENTS = f"UNWIND $rows AS row {_CREATE_EVENT} RETURN count(*) AS created"
 EVENTS_BY_ARTIFACT_IDS = """
 MATCH (a:Artifact)-[e:EVENT]-(x:Execution)
 WHERE a.id IN $ids
@@ -226,20 +214,18 @@ ORDER BY e.id
 
 # --- attributions, associations, parent contexts ------------------------------------------
 
-MERGE_ATTRIBUTIONS = """
-UNWIND $rows AS row
+_MERGE_ATTRIBUTION = """
 MATCH (c:Context {id: row.context_id})
 MATCH (a:Artifact {id: row.artifact_id})
 MERGE (c)-[:ATTRIBUTION]->(a)
-RETURN count(*) AS linked
 """
-MERGE_ASSOCIATIONS = """
-UNWIND $rows AS row
+_MERGE_ASSOCIATION = """
 MATCH (c:Context {id: row.context_id})
 MATCH (x:Execution {id: row.execution_id})
 MERGE (c)-[:ASSOCIATION]->(x)
-RETURN count(*) AS linked
 """
+MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS linked"
+MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_MERGE_ASSOCIATION} RETURN count(*) AS linked"
 EXISTING_PARENT_LINKS = """
 UNWIND $rows AS row
 MATCH (:Context {id: row.child_id})-[:PARENT_CONTEXT]->(:Context {id: row.parent_id})
@@ -266,6 +252,34 @@ MATCH (n:Context)-[:PARENT_CONTEXT]->(c:Context)
 WHERE c.id IN $ids
 RETURN c.id AS of, n {.*} AS n ORDER BY n.id
 """
+
+# --- one call's planned writes -------------------------------------------------------------
+# MetadataStore sends everything one call plans as this single statement (one round trip).
+# The blocks run in order, each over its own list (an empty list does nothing): ids of
+# nodes the call refers to that do not exist, creates, updates, events, then links. It
+# returns what the store checks before the transaction commits.
+WRITE_PLANNED = "\n".join(
+    [
+        f"CALL () {{ UNWIND $required_{label} AS id OPTIONAL MATCH (n:{label} {{id: id}}) "
+        f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label} }}"
+        for label in NODE_LABELS
+    ]
+    + [
+        f"CALL () {{ UNWIND $create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label} }}"
+        for label in ("Context", "Artifact", "Execution")
+    ]
+    + [
+        f"CALL () {{ UNWIND $update_{label} AS row MATCH (n:{label} {{id: row.id}}) SET n = row RETURN count(n) AS updated_{label} }}"
+        for label in ("Context", "Artifact", "Execution")
+    ]
+    + [
+        f"CALL () {{ UNWIND $events AS row {_CREATE_EVENT} RETURN count(*) AS created_events }}",
+        f"CALL () {{ UNWIND $attributions AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS attributed }}",
+        f"CALL () {{ UNWIND $associations AS row {_MERGE_ASSOCIATION} RETURN count(*) AS associated }}",
+        "RETURN " + ", ".join([f"missing_{label}, created_{label}" for label in NODE_LABELS] + ["created_events"]),
+    ]
+)
+
 
 # --- maintenance --------------------------------------------------------------------------
 
