@@ -5,7 +5,16 @@ Every RPC converts its request with graphmd.mlmd._convert, calls the store, and 
 answer back. graphmd errors go on the wire as MLMD's status codes (NOT_FOUND, ALREADY_EXISTS,
 INVALID_ARGUMENT, ...), so the ml_metadata client raises the errors.* it raises against
 Google's server. Wire-only semantics live here: MLMD's page size defaults and cap (in
-list_options_from_proto), "no options" meaning "everything", empty answers for unknown names.
+list_options_from_proto), "no options" meaning "everything", empty answers for unknown names,
+and the few places where MLMD's server differs from graphmd's Python API:
+
+- GetArtifactTypes / GetExecutionTypes leave out MLMD's system types (mlmd.Dataset, ...), which
+  MLMD keeps "invisible to users"; the Python API lists them.
+- A new artifact without a uri is stored with uri "" (MLMD writes the column whole); the Python
+  API keeps it unset.
+- Get*ByExternalIds answer NOT_FOUND when nothing matches and INVALID_ARGUMENT for an empty
+  external id; GetContextsByArtifact / GetContextsByExecution answer NOT_FOUND when the node is
+  in no context. The Python API returns empty lists.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
-from .._errors import GraphmdError, InvalidArgumentError, UnavailableError, UnimplementedError
+from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError, UnimplementedError
+from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
 from . import _convert as cv
 
@@ -65,6 +75,40 @@ def _mask(request: Any, name: str = "update_mask") -> list[str] | None:
 
 def _options(request: Any) -> m.ListOptions | None:
     return cv.list_options_from_proto(request.options) if request.HasField("options") else None
+
+
+_SYSTEM_TYPE_NAMES = {name for names in SIMPLE_TYPES.values() for name in names}
+
+
+def _user_types(types: list[Any]) -> list[Any]:
+    """Types without MLMD's system types, as MLMD's Get*Types answer."""
+    return [t for t in types if t.name not in _SYSTEM_TYPE_NAMES]
+
+
+def _artifacts_from_proto(messages: Any, field: str) -> list[m.Artifact]:
+    """Artifacts of a put request; a new one without a uri gets uri "", as MLMD stores it."""
+    return [_new_artifact_uri(cv.artifact_from_proto(message, f"{field}[{i}]")) for i, message in enumerate(messages)]
+
+
+def _new_artifact_uri(artifact: m.Artifact) -> m.Artifact:
+    if artifact.id is None and artifact.uri is None:
+        artifact.uri = ""
+    return artifact
+
+
+def _external_ids(request: Any) -> list[str]:
+    for i, external_id in enumerate(request.external_ids):
+        if not external_id:
+            raise InvalidArgumentError(f"external_ids[{i}]: Invalid argument because at least one empty "
+                                       "external_id exists.", field=f"external_ids[{i}]")
+    return list(request.external_ids)
+
+
+def _found(items: list[Any], request: Any, what: str) -> list[Any]:
+    """MLMD answers NOT_FOUND when a non-empty external id lookup matches nothing."""
+    if not items and len(request.external_ids):
+        raise NotFoundError(f"No {what} found for external_ids.", field="external_ids")
+    return items
 
 
 class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
@@ -140,12 +184,12 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def GetArtifactTypes(self, request: svc.GetArtifactTypesRequest) -> svc.GetArtifactTypesResponse:
         return svc.GetArtifactTypesResponse(
-            artifact_types=[cv.artifact_type_to_proto(t) for t in self.store.get_artifact_types()])
+            artifact_types=[cv.artifact_type_to_proto(t) for t in _user_types(self.store.get_artifact_types())])
 
     @_rpc
     def GetExecutionTypes(self, request: svc.GetExecutionTypesRequest) -> svc.GetExecutionTypesResponse:
         return svc.GetExecutionTypesResponse(
-            execution_types=[cv.execution_type_to_proto(t) for t in self.store.get_execution_types()])
+            execution_types=[cv.execution_type_to_proto(t) for t in _user_types(self.store.get_execution_types())])
 
     @_rpc
     def GetContextTypes(self, request: svc.GetContextTypesRequest) -> svc.GetContextTypesResponse:
@@ -170,20 +214,20 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def GetArtifactTypesByExternalIds(self, request: svc.GetArtifactTypesByExternalIdsRequest
                                       ) -> svc.GetArtifactTypesByExternalIdsResponse:
-        found = self.store.get_artifact_types_by_external_ids(request.external_ids)
+        found = _found(self.store.get_artifact_types_by_external_ids(_external_ids(request)), request, "types")
         return svc.GetArtifactTypesByExternalIdsResponse(artifact_types=[cv.artifact_type_to_proto(t) for t in found])
 
     @_rpc
     def GetExecutionTypesByExternalIds(self, request: svc.GetExecutionTypesByExternalIdsRequest
                                        ) -> svc.GetExecutionTypesByExternalIdsResponse:
-        found = self.store.get_execution_types_by_external_ids(request.external_ids)
+        found = _found(self.store.get_execution_types_by_external_ids(_external_ids(request)), request, "types")
         return svc.GetExecutionTypesByExternalIdsResponse(
             execution_types=[cv.execution_type_to_proto(t) for t in found])
 
     @_rpc
     def GetContextTypesByExternalIds(self, request: svc.GetContextTypesByExternalIdsRequest
                                      ) -> svc.GetContextTypesByExternalIdsResponse:
-        found = self.store.get_context_types_by_external_ids(request.external_ids)
+        found = _found(self.store.get_context_types_by_external_ids(_external_ids(request)), request, "types")
         return svc.GetContextTypesByExternalIdsResponse(context_types=[cv.context_type_to_proto(t) for t in found])
 
     # --- nodes and edges: writes ------------------------------------------------------------
@@ -191,7 +235,7 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def PutArtifacts(self, request: svc.PutArtifactsRequest) -> svc.PutArtifactsResponse:
         ids = self.store.put_artifacts(
-            cv.many_from_proto(cv.artifact_from_proto, request.artifacts, "artifacts"),
+            _artifacts_from_proto(request.artifacts, "artifacts"),
             update_mask=_mask(request),
             abort_if_latest_updated_time_changed=request.options.abort_if_latest_updated_time_changed)
         return svc.PutArtifactsResponse(artifact_ids=ids)
@@ -219,7 +263,8 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
         for i, pair in enumerate(request.artifact_event_pairs):
             field = f"artifact_event_pairs[{i}]"
             pairs.append(m.ArtifactAndEvent(
-                artifact=cv.artifact_from_proto(pair.artifact, f"{field}.artifact") if pair.HasField("artifact") else None,
+                artifact=(_new_artifact_uri(cv.artifact_from_proto(pair.artifact, f"{field}.artifact"))
+                          if pair.HasField("artifact") else None),
                 event=cv.event_from_proto(pair.event, f"{field}.event") if pair.HasField("event") else None))
         options = request.options
         result = self.store.put_execution(
@@ -247,7 +292,7 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
         options = request.options
         result = self.store.put_lineage_subgraph(
             cv.many_from_proto(cv.execution_from_proto, request.executions, "executions"),
-            cv.many_from_proto(cv.artifact_from_proto, request.artifacts, "artifacts"),
+            _artifacts_from_proto(request.artifacts, "artifacts"),
             cv.many_from_proto(cv.context_from_proto, request.contexts, "contexts"),
             edges,
             reuse_context_if_already_exist=options.reuse_context_if_already_exist,
@@ -364,19 +409,19 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def GetArtifactsByExternalIds(self, request: svc.GetArtifactsByExternalIdsRequest
                                   ) -> svc.GetArtifactsByExternalIdsResponse:
-        found = self.store.get_artifacts_by_external_ids(request.external_ids)
+        found = _found(self.store.get_artifacts_by_external_ids(_external_ids(request)), request, "artifacts")
         return svc.GetArtifactsByExternalIdsResponse(artifacts=[cv.artifact_to_proto(a) for a in found])
 
     @_rpc
     def GetExecutionsByExternalIds(self, request: svc.GetExecutionsByExternalIdsRequest
                                    ) -> svc.GetExecutionsByExternalIdsResponse:
-        found = self.store.get_executions_by_external_ids(request.external_ids)
+        found = _found(self.store.get_executions_by_external_ids(_external_ids(request)), request, "executions")
         return svc.GetExecutionsByExternalIdsResponse(executions=[cv.execution_to_proto(x) for x in found])
 
     @_rpc
     def GetContextsByExternalIds(self, request: svc.GetContextsByExternalIdsRequest
                                  ) -> svc.GetContextsByExternalIdsResponse:
-        found = self.store.get_contexts_by_external_ids(request.external_ids)
+        found = _found(self.store.get_contexts_by_external_ids(_external_ids(request)), request, "contexts")
         return svc.GetContextsByExternalIdsResponse(contexts=[cv.context_to_proto(c) for c in found])
 
     @_rpc
@@ -393,12 +438,16 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def GetContextsByArtifact(self, request: svc.GetContextsByArtifactRequest) -> svc.GetContextsByArtifactResponse:
         found = self.store.get_contexts_by_artifact(request.artifact_id)
+        if not found:
+            raise NotFoundError(f"No contexts found for artifact_id: {request.artifact_id}", field="artifact_id")
         return svc.GetContextsByArtifactResponse(contexts=[cv.context_to_proto(c) for c in found])
 
     @_rpc
     def GetContextsByExecution(self, request: svc.GetContextsByExecutionRequest
                                ) -> svc.GetContextsByExecutionResponse:
         found = self.store.get_contexts_by_execution(request.execution_id)
+        if not found:
+            raise NotFoundError(f"No contexts found for execution_id: {request.execution_id}", field="execution_id")
         return svc.GetContextsByExecutionResponse(contexts=[cv.context_to_proto(c) for c in found])
 
     @_rpc

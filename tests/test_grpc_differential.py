@@ -1,0 +1,157 @@
+"""Differential checks: the same ml_metadata client calls against ml-metadata's own SQLite store
+and against `graphmd serve` must give the same answers and raise the same errors, including
+the edge cases (presence of empty fields, updates without a mask, bad ids, duplicate events,
+cycles, MLMD's NOT_FOUND answers for empty lookups, hidden system types)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("ml_metadata")
+
+import ml_metadata as mlmd  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
+
+from _grpc_helpers import client, running_server  # noqa: E402
+
+U = "t"
+VOLATILE = ("id", "type_id", "create_time_since_epoch", "last_update_time_since_epoch", "milliseconds_since_epoch",
+            "artifact_id", "execution_id", "context_id", "child_id", "parent_id")
+
+
+def norm(x):
+    """A result with ids and times dropped (they differ between stores), errors by class."""
+    if isinstance(x, (list, tuple)):
+        return [norm(i) for i in x]
+    if hasattr(x, "DESCRIPTOR"):
+        data = json_format.MessageToDict(x, preserving_proto_field_name=True)
+        for key in VOLATILE:
+            data.pop(key, None)
+        return data
+    if isinstance(x, int) and not isinstance(x, bool):
+        return "<int>"
+    return x
+
+
+def test_same_answers_and_errors_as_mlmds_own_store(store):
+    sq = mlmd.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig()))
+    diffs = []
+    with running_server(store) as server:
+        gr = client(server.port)
+
+        def both(label, fn):
+            out = []
+            for s in (sq, gr):
+                try:
+                    out.append(("ok", norm(fn(s))))
+                except Exception as e:  # compared by class below
+                    out.append(("err", type(e).__name__))
+            if out[0] != out[1]:
+                diffs.append(f"{label}:\n  mlmd:    {out[0]}\n  graphmd: {out[1]}")
+
+        ids = {}
+
+        def setup(s):
+            t = s.put_artifact_type(pb.ArtifactType(name=f"A{U}", properties={"p": pb.INT, "q": pb.STRING}))
+            et = s.put_execution_type(pb.ExecutionType(name=f"E{U}"))
+            ct = s.put_context_type(pb.ContextType(name=f"C{U}"))
+            ids[id(s)] = (t, et, ct)
+            return [t, et, ct]
+        both("setup", setup)
+
+        def T(s):  # noqa: N802 - the (artifact, execution, context) type ids of store s
+            return ids[id(s)]
+
+        both("type versions", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"A{U}", version="v1")))
+        both("get type version empty", lambda s: s.get_artifact_type(f"A{U}", ""))
+        both("get type version v1", lambda s: s.get_artifact_type(f"A{U}", "v1"))
+        both("type with description", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"A{U}", description="d", properties={"p": pb.INT, "q": pb.STRING})))
+        both("get type after desc", lambda s: s.get_artifact_type(f"A{U}"))
+        both("type missing name", lambda s: s.put_artifact_type(pb.ArtifactType()))
+        both("artifact no type", lambda s: s.put_artifacts([pb.Artifact()]))
+        both("artifact bad type", lambda s: s.put_artifacts([pb.Artifact(type_id=999999)]))
+        both("artifact unknown prop", lambda s: s.put_artifacts([pb.Artifact(type_id=T(s)[0], properties={"z": pb.Value(int_value=1)})]))
+        def put_get(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], name="n1", uri="", external_id=f"x{U}", state=pb.Artifact.UNKNOWN,
+                                    properties={"p": pb.Value(int_value=0)}, custom_properties={"c": pb.Value(double_value=0.0), "b": pb.Value(bool_value=False)})])
+            return s.get_artifacts_by_id([a])
+        both("put/get presence", put_get)
+        def update_name(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], name="n2", uri="u")])
+            s.put_artifacts([pb.Artifact(id=a, name="renamed")])
+            return s.get_artifacts_by_id([a])
+        both("update name", update_name)
+        def update_no_uri(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], uri="u", state=pb.Artifact.LIVE, external_id=f"e2{U}")])
+            s.put_artifacts([pb.Artifact(id=a, properties={"p": pb.Value(int_value=3)})])
+            return s.get_artifacts_by_id([a])
+        both("update without uri/state", update_no_uri)
+        def update_mask_state(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], uri="u", state=pb.Artifact.LIVE)])
+            s.put_artifacts([pb.Artifact(id=a)], field_mask_paths=["state"])
+            return s.get_artifacts_by_id([a])
+        both("mask state unset", update_mask_state)
+        def update_wrong_type(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0])])
+            return s.put_artifacts([pb.Artifact(id=a, type_id=T(s)[1])])
+        both("update wrong type", update_wrong_type)
+        def ctx_rename(s):
+            [c] = s.put_contexts([pb.Context(type_id=T(s)[2], name="c1")])
+            s.put_contexts([pb.Context(id=c, name="c2")])
+            return s.get_contexts_by_id([c])
+        both("ctx rename", ctx_rename)
+        both("ctx no name", lambda s: s.put_contexts([pb.Context(type_id=T(s)[2])]))
+        both("ctx empty name", lambda s: s.put_contexts([pb.Context(type_id=T(s)[2], name="")]))
+        def events(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0])])
+            [x] = s.put_executions([pb.Execution(type_id=T(s)[1])])
+            e = pb.Event(artifact_id=a, execution_id=x, type=pb.Event.INPUT)
+            s.put_events([e])
+            try:
+                s.put_events([e])
+            except Exception as err:
+                r = type(err).__name__
+            else:
+                r = "no error"
+            e2 = pb.Event(artifact_id=a, execution_id=x, type=pb.Event.OUTPUT)
+            s.put_events([e2])
+            return [r, s.get_events_by_artifact_ids([a])]
+        both("events dup", events)
+        both("event unknown type", lambda s: s.put_events([pb.Event(artifact_id=1, execution_id=1, type=pb.Event.UNKNOWN)]))
+        both("event bad artifact", lambda s: s.put_events([pb.Event(artifact_id=99999, execution_id=99999, type=pb.Event.INPUT)]))
+        both("attrib bad ctx", lambda s: s.put_attributions_and_associations([pb.Attribution(context_id=99999, artifact_id=1)], []))
+        both("parent self", lambda s: s.put_parent_contexts([pb.ParentContext(child_id=s.put_contexts([pb.Context(type_id=T(s)[2], name="self")])[0], parent_id=s.get_context_by_type_and_name(f"C{U}", "self").id)]))
+        def parent_cycle(s):
+            [a, b] = s.put_contexts([pb.Context(type_id=T(s)[2], name="ca"), pb.Context(type_id=T(s)[2], name="cb")])
+            s.put_parent_contexts([pb.ParentContext(child_id=a, parent_id=b)])
+            return s.put_parent_contexts([pb.ParentContext(child_id=b, parent_id=a)])
+        both("parent cycle", parent_cycle)
+        both("get ctx by type bad version", lambda s: s.get_contexts_by_type(f"C{U}", "nope"))
+        both("get by type and name missing", lambda s: s.get_execution_by_type_and_name(f"E{U}", "nope"))
+        both("list limit 0", lambda s: s.get_artifacts(list_options=mlmd.ListOptions(limit=0)))
+        both("list order create desc", lambda s: [a.uri for a in s.get_artifacts(list_options=mlmd.ListOptions(order_by=mlmd.OrderByField.CREATE_TIME, is_asc=False, limit=3))])
+        both("by context missing", lambda s: s.get_artifacts_by_context(999999))
+        both("contexts by artifact missing", lambda s: s.get_contexts_by_artifact(999999))
+        both("put_execution event mismatch", lambda s: s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=T(s)[0]), pb.Event(type=pb.Event.INPUT, execution_id=5))], []))
+        both("put_execution artifact id mismatch", lambda s: s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=T(s)[0]), pb.Event(type=pb.Event.INPUT, artifact_id=5))], []))
+        both("put_execution no-type event", lambda s: s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=T(s)[0]), pb.Event())], []))
+        def reuse_ext(s):
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], external_id=f"re{U}", uri="one")])
+            r = s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=T(s)[0], external_id=f"re{U}", uri="two"), pb.Event(type=pb.Event.OUTPUT))], [], reuse_artifact_if_already_exist_by_external_id=True)
+            return [r[1][0] == a, s.get_artifacts_by_id([a])]
+        both("reuse by external id", reuse_ext)
+        both("types list", lambda s: [t.name for t in s.get_artifact_types() if t.name.startswith("mlmd")])
+        both("exec types list", lambda s: [t.name for t in s.get_execution_types() if t.name.startswith("mlmd")])
+        both("base type unset", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"B{U}", base_type=pb.ArtifactType.UNSET)))
+        both("base type set + read", lambda s: [s.put_artifact_type(pb.ArtifactType(name=f"B2{U}", base_type=pb.ArtifactType.METRICS)), s.get_artifact_type(f"B2{U}")][1])
+        both("exec type struct", lambda s: [s.put_execution_type(pb.ExecutionType(name=f"S{U}", input_type=pb.ArtifactStructType(any=pb.AnyArtifactStructType()))), s.get_execution_type(f"S{U}")][1])
+        both("artifacts by unknown external ids", lambda s: s.get_artifacts_by_external_ids(["nope"]))
+        both("artifacts by an empty external id", lambda s: s.get_artifacts_by_external_ids([""]))
+        both("artifacts by no external ids", lambda s: s.get_artifacts_by_external_ids([]))
+        both("context types by unknown external ids", lambda s: s.get_context_types_by_external_ids(["nope"]))
+        both("contexts of an artifact in none", lambda s: s.get_contexts_by_artifact(
+            s.put_artifacts([pb.Artifact(type_id=T(s)[0])])[0]))
+        both("contexts of an unknown execution", lambda s: s.get_contexts_by_execution(10**9))
+        both("everything", lambda s: [s.get_artifacts(), s.get_executions(), s.get_contexts()])
+    assert not diffs, "\n".join(diffs)
