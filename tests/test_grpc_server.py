@@ -3,6 +3,7 @@ size limits, TLS, concurrent calls, loopback binding and graceful shutdown on SI
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc  # noq
 from graphmd import InvalidArgumentError, UnavailableError  # noqa: E402
 from graphmd.mlmd.server import SERVICE_NAME, MlmdServer, ServerOptions  # noqa: E402
 
-from _grpc_helpers import client, health_status, running_server, serve_process  # noqa: E402
+from _grpc_helpers import GRAPHMD, client, health_status, running_server, serve_process  # noqa: E402
 
 
 @pytest.fixture
@@ -274,3 +275,14 @@ def test_sigterm_finishes_the_call_in_flight_then_refuses_new_ones(neo4j_server,
         assert proc.wait(60) == 0
         assert "SIGTERM" in proc.stdout.read()
     assert store.counts()["artifacts"] == 20_000
+
+
+def test_serve_without_neo4j_says_where_it_looked_and_exits_1(tmp_path):
+    from graphmd._local_neo4j import free_port
+
+    unused = free_port()
+    env = {**os.environ, "GRAPHMD_CONFIG": str(tmp_path / "none.toml")}
+    done = subprocess.run([GRAPHMD, "serve", "--grpc-port", "0", "--uri", f"bolt://127.0.0.1:{unused}",
+                           "--password", "x" * 8], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"127.0.0.1:{unused}" in done.stderr and "unavailable" in done.stderr.lower()
