@@ -1242,17 +1242,17 @@ class _NodeWriter:
         if not (self.required or self.events or self.attributions or self.associations
                 or any(self.creates.values()) or any(self.updates.values())):
             return
-        params: dict[str, Any] = {
+        planned: dict[str, Any] = {
             "events": events,
             "attributions": [{"context_id": c, "artifact_id": a} for c, a in dict.fromkeys(self.attributions)],
             "associations": [{"context_id": c, "execution_id": x} for c, x in dict.fromkeys(self.associations)],
         }
         for label in q.NODE_LABELS:
-            params[f"required_{label}"] = sorted({i for lbl, ids, _ in self.required if lbl == label for i in ids})
-            params[f"create_{label}"] = self.creates[label]
-            params[f"update_{label}"] = self.updates[label]
+            planned[f"required_{label}"] = sorted({i for lbl, ids, _ in self.required if lbl == label for i in ids})
+            planned[f"create_{label}"] = self.creates[label]
+            planned[f"update_{label}"] = self.updates[label]
         try:
-            record = self.tx.run(q.WRITE_PLANNED, params).single()
+            record = self.tx.run(q.WRITE_PLANNED, planned=planned).single()
         except neo4j_errors.ConstraintError as error:
             raise self._constraint_error(error) from error
         for label, ids, field in self.required:
