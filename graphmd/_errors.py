@@ -85,9 +85,19 @@ class UnimplementedError(GraphmdError):
 
 
 class UnavailableError(GraphmdError):
-    """Neo4j cannot be reached (down, restarting, wrong URI); the call had no effect."""
+    """Neo4j cannot be reached (down, restarting, wrong URI); the call had no effect.
+
+    One exception, as with any database: when the connection drops while Neo4j commits,
+    the call took effect whole or not at all and nobody can tell which. The message then
+    says so (and ``commit_unknown`` is True): read back before retrying a call that is not
+    idempotent.
+    """
 
     code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, field: str | None = None, commit_unknown: bool = False) -> None:
+        super().__init__(message, field=field)
+        self.commit_unknown = commit_unknown
 
 
 class DeadlineExceededError(GraphmdError):
@@ -124,6 +134,11 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
         raise
     except neo4j_errors.ConstraintError as error:
         raise _constraint_error(error) from error
+    except neo4j_errors.IncompleteCommit as error:
+        where = f" at {uri}" if uri else ""
+        raise UnavailableError(f"the connection to Neo4j{where} was lost while committing: the call took effect "
+                               f"whole or not at all, unknown which; read back before retrying ({error})",
+                               commit_unknown=True) from error
     except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as error:
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"Neo4j is unavailable{where}: {error}") from error

@@ -165,7 +165,9 @@ class MetadataStore:
                     self.settings.uri,
                     auth=auth,
                     connection_timeout=connect_timeout,
-                    connection_acquisition_timeout=max(connect_timeout, 1.0) * 2,
+                    # Bounds opening a connection (TCP and Bolt handshake) as a whole, so a
+                    # server that accepts but never answers fails in connect_timeout too.
+                    connection_acquisition_timeout=connect_timeout,
                     max_transaction_retry_time=max(connect_timeout, 5.0),
                     user_agent="graphmd/0.1",
                     notifications_min_severity="OFF",

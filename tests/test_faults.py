@@ -1,0 +1,228 @@
+"""Faults: a client SIGKILLed inside a large write, Neo4j stopped and restarted under a
+stream of writes, a store opened while Neo4j is down or does not answer.
+
+Each write is one transaction, so whatever happens the store holds all of a call or none
+of it, and the same MetadataStore works on once Neo4j is back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import secrets
+import shutil
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from _workers import big_call, register_types, step_request
+from graphmd import MetadataStore, UnavailableError
+from graphmd._config import Settings
+from graphmd._local_neo4j import LocalNeo4j, free_port
+
+pytestmark = pytest.mark.slow
+
+BIG = 3000  # artifacts (and executions) in one killed call: a few seconds of work
+
+# What one big call writes, per kind: executions, artifacts, events, contexts, attributions, associations.
+FULL = {"lineage": (BIG, BIG, BIG, 1, BIG, BIG), "execution": (1, BIG, BIG, 1, BIG, 1)}
+MARKER_COUNTS = """
+CALL () { MATCH (x:Execution) WHERE x.name STARTS WITH $m RETURN count(x) AS executions }
+CALL () { MATCH (a:Artifact) WHERE a.external_id STARTS WITH $m RETURN count(a) AS artifacts }
+CALL () { MATCH (a:Artifact)-[e:EVENT]-() WHERE a.external_id STARTS WITH $m RETURN count(e) AS events }
+CALL () { MATCH (c:Context {name: 'run-' + $m}) RETURN count(c) AS contexts }
+CALL () { MATCH (:Context {name: 'run-' + $m})-[r:ATTRIBUTION]->() RETURN count(r) AS attributions }
+CALL () { MATCH (:Context {name: 'run-' + $m})-[r:ASSOCIATION]->() RETURN count(r) AS associations }
+RETURN [executions, artifacts, events, contexts, attributions, associations] AS counts
+"""
+OTHER_TRANSACTIONS = """
+SHOW TRANSACTIONS YIELD transactionId, currentQuery, status, clientAddress, elapsedTime
+WHERE NOT trim(currentQuery) STARTS WITH 'SHOW TRANSACTIONS'
+RETURN transactionId + ' ' + status + ' ' + clientAddress + ' ' + toString(elapsedTime) + ' ' + left(currentQuery, 60) AS tx
+"""
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str | Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what if isinstance(what, str) else what()}")
+        time.sleep(0.05)
+
+
+def other_transactions(store: MetadataStore) -> list[str]:
+    """Open transactions but the one asking, as text."""
+    return [r["tx"] for r in store.driver.execute_query(OTHER_TRANSACTIONS, database_="system").records]
+
+
+# --- SIGKILL inside a call --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["lineage", "execution"])
+def test_a_client_killed_mid_call_leaves_all_or_nothing(store: MetadataStore, neo4j_server: Settings,
+                                                        kind: str) -> None:
+    register_types(store)
+    connection = (neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database)
+    ctx = multiprocessing.get_context("spawn")
+
+    def launch(marker: str) -> tuple[multiprocessing.process.BaseProcess, object, object]:
+        started, finished = ctx.Event(), ctx.Event()
+        proc = ctx.Process(target=big_call, args=(connection, kind, marker, BIG, started, finished))
+        proc.start()
+        assert started.wait(120), "the child never reached the call"
+        return proc, started, finished
+
+    def counts(marker: str) -> tuple[int, ...]:
+        record = store.driver.execute_query(MARKER_COUNTS, m=marker, database_=store.database).records[0]
+        return tuple(record["counts"])
+
+    # Calibrate: how long the call takes when left alone.
+    proc, _, finished = launch(f"{kind}-calib-")
+    began = time.monotonic()
+    assert finished.wait(300)
+    duration = time.monotonic() - began
+    proc.join(60)
+    assert counts(f"{kind}-calib-") == FULL[kind]
+
+    # Kill at spread moments of the call, and right after its transaction shows on the server.
+    outcomes = []
+    moments = [0.2, 0.6, 1.0, "in-transaction", "in-transaction", "in-transaction"]
+    for i, moment in enumerate(moments):
+        marker = f"{kind}-kill{i}-"
+        proc, _, finished = launch(marker)
+        if moment == "in-transaction":
+            wait_until(lambda: bool(other_transactions(store)) or finished.is_set(), 120, "the call's transaction")
+            time.sleep(0.1 * i)
+        else:
+            time.sleep(duration * moment)
+        in_transaction = bool(other_transactions(store))
+        proc.kill()  # SIGKILL: no cleanup, the socket just closes
+        proc.join(60)
+        assert proc.exitcode == -9 or finished.is_set()
+        # Neo4j rolls back the dead client's transaction and releases its locks.
+        wait_until(lambda: not other_transactions(store), 60,
+                   lambda: f"the killed client's transaction to end: {other_transactions(store)}")
+        found = counts(marker)
+        assert found in (FULL[kind], (0, 0, 0, 0, 0, 0)), f"half-written after a kill at {moment}: {found}"
+        outcomes.append((i, in_transaction, found == FULL[kind]))
+    inside = sum(1 for _, in_tx, _ in outcomes if in_tx)
+    assert inside >= 1, f"no kill landed inside a transaction: {outcomes}"
+    assert any(not committed for _, _, committed in outcomes), outcomes
+    # The store works on: a rolled-back call's names are free, and the call now goes through.
+    rolled_back = next(i for i, _, committed in outcomes if not committed)
+    proc, _, finished = launch(f"{kind}-kill{rolled_back}-")
+    assert finished.wait(300)
+    proc.join(60)
+    assert counts(f"{kind}-kill{rolled_back}-") == FULL[kind]
+    print(f"\nSIGKILL during {kind} ({BIG} nodes, {duration:.1f}s): {len(outcomes)} kills, {inside} inside an open "
+          f"transaction, {sum(c for *_, c in outcomes)} committed whole, "
+          f"{sum(not c for *_, c in outcomes)} rolled back whole, 0 half-written")
+
+
+# --- Neo4j restarting under a stream of writes ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
+    """A local Neo4j this module may stop and start (never the session's server)."""
+    home = Path(tmp_path_factory.mktemp("restartable-neo4j"))
+    server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), password="graphmd-" + secrets.token_hex(8),
+                        heap="512m", pagecache="64m", record_in_config=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_neo4j_restart_during_writes(own_server: LocalNeo4j) -> None:
+    outcomes: list[tuple[int, str, object]] = []  # (step, "ok" | "unavailable" | "other", detail)
+    stop = threading.Event()
+    with MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=2.0) as store:
+        store.delete_everything()
+        types = register_types(store)
+
+        def writer() -> None:
+            step = 0
+            while not stop.is_set():
+                try:
+                    r = store.put_execution(**step_request(types, 0, step), reuse_context_if_already_exist=True,
+                                            reuse_artifact_if_already_exist_by_external_id=True)
+                    outcomes.append((step, "ok", r))
+                except UnavailableError as error:
+                    outcomes.append((step, "unavailable", error))
+                except Exception:  # noqa: BLE001 - the test reports it
+                    outcomes.append((step, "other", traceback.format_exc()))
+                step += 1
+
+        def count(kind: str) -> int:
+            return sum(1 for o in outcomes if o[1] == kind)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: count("ok") >= 20, 120, "20 writes before the stop")
+            own_server.stop()
+            # Opening a store while Neo4j is down fails fast, naming the URI.
+            began = time.monotonic()
+            with pytest.raises(UnavailableError) as info:
+                MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=1.0)
+            assert time.monotonic() - began < 3.0 and own_server.uri in info.value.message
+            wait_until(lambda: count("unavailable") >= 2, 120, "writes to fail while Neo4j is down")
+            own_server.start()
+            before = count("ok")
+            wait_until(lambda: count("ok") >= before + 20, 180, "20 writes after the restart")
+        finally:
+            stop.set()
+            thread.join(120)
+
+        others = [o[2] for o in outcomes if o[1] == "other"]
+        assert not others, f"{len(others)} calls failed with something other than UnavailableError:\n{others[0]}"
+        # Nothing half-written: each call's execution, model, events and links are all there or all absent.
+        executions = {x.name: x for x in store.get_executions()}
+        models = {a.external_id: a for a in store.get_artifacts() if a.external_id.startswith("model-")}
+        for step, kind, detail in outcomes:
+            name, ext = f"w0-s{step}", f"model-w0-s{step}"
+            if kind == "ok":
+                assert executions[name].id == detail.execution_id and models[ext].id == detail.artifact_ids[1]
+            assert (name in executions) == (ext in models), f"step {step} ({kind}) is half-written"
+            if kind == "unavailable" and not detail.commit_unknown:
+                assert name not in executions, f"step {step} raised UnavailableError but was written"
+            if name in executions:
+                x = executions[name].id
+                assert len(store.get_events_by_execution_ids([x])) == 2
+                assert len(store.get_contexts_by_execution(x)) == 2
+        assert len(executions) == len(models)
+        ok, unavailable = count("ok"), count("unavailable")
+        unknown = sum(1 for _, kind, detail in outcomes if kind == "unavailable" and detail.commit_unknown)
+        print(f"\nNeo4j restart under writes: {len(outcomes)} calls, {ok} succeeded, {unavailable} raised "
+              f"UnavailableError ({unknown} lost the connection while committing), 0 other errors, 0 half-written")
+
+
+# --- opening a store when Neo4j cannot be reached ----------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [0.5, 1.5])
+def test_opening_a_store_fails_within_connect_timeout_naming_the_uri(timeout: float) -> None:
+    # A port that accepts TCP but never answers Bolt (a hung server, a firewall), and a closed port.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    closed = free_port()
+    try:
+        for uri in (f"bolt://127.0.0.1:{silent.getsockname()[1]}", f"bolt://127.0.0.1:{closed}",
+                    f"neo4j://127.0.0.1:{silent.getsockname()[1]}"):
+            began = time.monotonic()
+            with pytest.raises(UnavailableError) as info:
+                MetadataStore(uri, "neo4j", "not-the-password", connect_timeout=timeout)
+            elapsed = time.monotonic() - began
+            assert elapsed < timeout + 0.5, f"{uri} took {elapsed:.2f}s with connect_timeout={timeout}"
+            assert uri in info.value.message
+            assert "not-the-password" not in info.value.message
+    finally:
+        silent.close()
