@@ -14,6 +14,10 @@ test: bootstrap
 conformance: bootstrap
 	scripts/conformance $(CONFORMANCE_ARGS)
 
+# graphmd against ml-metadata on the same workloads, one table (bench/; sizes: BENCH_ARGS=--help).
+bench: bootstrap
+	.venv/bin/python -m bench $(BENCH_ARGS)
+
 neo4j-start: bootstrap
 	.venv/bin/graphmd neo4j start
 

@@ -1,0 +1,88 @@
+"""`python -m bench` (or `make bench`): graphmd against ml-metadata on the same workloads.
+
+Starts its own Neo4j (unless --neo4j-uri is given), runs each workload on ml-metadata 1.17.1
+(SQLite file, in-process) and on graphmd, and prints one table; --json and --markdown save it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ._report import machine, markdown_table
+from ._suite import WORKLOADS, Sizes, Suite, bench_neo4j, given_neo4j
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x.replace("_", "")) for x in text.split(",") if x)
+
+
+def _hops(text: str) -> tuple[int | None, ...]:
+    return tuple(None if x == "unlimited" else int(x) for x in text.split(",") if x)
+
+
+def _parser() -> argparse.ArgumentParser:
+    d = Sizes()
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--w1-runs", type=int, default=d.w1_runs, help="W1: pipeline runs recorded by one writer")
+    p.add_argument("--writers", type=int, default=d.writers, help="W1: concurrent writer processes")
+    p.add_argument("--writer-runs", type=int, default=d.writer_runs, help="W1: runs each concurrent writer records")
+    p.add_argument("--runs", type=_ints, default=d.runs, help="W2/W3/W3d: history sizes in runs, comma-separated")
+    p.add_argument("--hops", type=_hops, default=d.hops, help="W3/W3d: hop limits, comma-separated ('unlimited')")
+    p.add_argument("--files", type=int, default=d.files, help="W4: file artifacts in the store")
+    p.add_argument("--datasets", type=int, default=d.datasets, help="W4: Dataset contexts the files belong to")
+    p.add_argument("--repeat", type=int, default=d.repeat, help="timed repetitions of each query (median)")
+    p.add_argument("--only", type=lambda t: tuple(t.split(",")), default=WORKLOADS,
+                   help=f"workloads to run, comma-separated, of {','.join(WORKLOADS)}")
+    p.add_argument("--heap", default="2g", help="heap of the benchmark's own Neo4j")
+    p.add_argument("--pagecache", default="2g", help="page cache of the benchmark's own Neo4j")
+    p.add_argument("--neo4j-uri", help="use this Neo4j instead of starting one; its database must be empty")
+    p.add_argument("--neo4j-user", default="neo4j")
+    p.add_argument("--neo4j-password")
+    p.add_argument("--json", type=Path, help="also write the rows and the machine as JSON here")
+    p.add_argument("--markdown", type=Path, help="also write the table and the machine as Markdown here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    unknown = set(args.only) - set(WORKLOADS)
+    if unknown:
+        print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    sizes = Sizes(args.w1_runs, args.writers, args.writer_runs, args.runs, args.hops, args.files, args.datasets,
+                  args.repeat, args.only)
+    workdir = Path(tempfile.mkdtemp(prefix="graphmd-bench-"))
+    started = time.monotonic()
+    try:
+        server_for_run = (given_neo4j(args.neo4j_uri, args.neo4j_user, args.neo4j_password) if args.neo4j_uri
+                          else bench_neo4j(args.heap, args.pagecache))
+        with server_for_run as (config, server):
+            print(f"graphmd on {server}; ml-metadata on {workdir / 'mlmd.sqlite'}", flush=True)
+            suite = Suite(sizes, config, workdir, say=lambda m: print(m, flush=True))
+            try:
+                rows = suite.run()
+            finally:
+                suite.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    facts = machine(server)
+    facts["wall time of the run"] = f"{time.monotonic() - started:,.0f} s"
+    table = markdown_table(rows)
+    described = "\n".join(f"- {k}: {v}" for k, v in facts.items())
+    print(f"\n{table}\n\n{described}")
+    if args.markdown:
+        args.markdown.write_text(f"{table}\n\n{described}\n")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": facts, "rows": [r.as_json() for r in rows]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

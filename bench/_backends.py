@@ -1,0 +1,184 @@
+"""The two stores under test behind one small interface.
+
+Each operation comes as a ``*_call`` method that builds the store's own request from
+graphmd's models (untimed) and returns a zero-argument callable that sends it (timed).
+So each side pays for its store call, not for turning the workload into its request form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graphmd import (
+    Artifact,
+    ArtifactAndEvent,
+    Context,
+    Event,
+    Execution,
+    ListOptions,
+    MetadataStore,
+)
+
+from ._history import ARTIFACT_TYPES, CONTEXT_TYPES, EXECUTION_TYPES, FILE_TYPES, SubgraphBatch, TypeIds
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphmdConfig:
+    """How a (worker) process connects to graphmd's Neo4j."""
+
+    uri: str
+    user: str
+    password: str | None
+
+    def open(self) -> GraphmdBackend:
+        return GraphmdBackend(MetadataStore(self.uri, self.user, self.password))
+
+
+@dataclasses.dataclass(frozen=True)
+class MlmdConfig:
+    """How a (worker) process opens ml-metadata's SQLite file."""
+
+    path: Path
+
+    def open(self) -> MlmdBackend:
+        return MlmdBackend(self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class LineageSize:
+    """How much a lineage query returned."""
+
+    artifacts: int
+    executions: int
+    events: int
+
+    @property
+    def nodes(self) -> int:
+        return self.artifacts + self.executions
+
+
+PutExecution = Callable[[], tuple[int, list[int], list[int]]]
+PutSubgraph = Callable[[], tuple[list[int], list[int], list[int]]]
+
+
+class GraphmdBackend:
+    """graphmd's MetadataStore on Neo4j."""
+
+    name = "graphmd"
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    def close(self) -> None:
+        self.store.close()
+
+    def register_types(self) -> TypeIds:
+        ids = self.store.put_types(ARTIFACT_TYPES + FILE_TYPES, EXECUTION_TYPES, CONTEXT_TYPES)
+        names = [t.name for t in ARTIFACT_TYPES + FILE_TYPES + EXECUTION_TYPES + CONTEXT_TYPES]
+        return TypeIds(zip(names, [*ids[0], *ids[1], *ids[2]]))
+
+    def put_execution_call(self, execution: Execution, inputs: list[Event], outputs: list[tuple[Artifact, Event]],
+                           context: Context) -> PutExecution:
+        pairs = [ArtifactAndEvent(event=e) for e in inputs] + [ArtifactAndEvent(artifact=a, event=e) for a, e in outputs]
+
+        def call() -> tuple[int, list[int], list[int]]:
+            result = self.store.put_execution(execution, pairs, [context], reuse_context_if_already_exist=True)
+            return result.execution_id, result.artifact_ids, result.context_ids
+
+        return call
+
+    def put_subgraph_call(self, batch: SubgraphBatch) -> PutSubgraph:
+        def call() -> tuple[list[int], list[int], list[int]]:
+            result = self.store.put_lineage_subgraph(batch.executions, batch.artifacts, batch.contexts,
+                                                     batch.event_edges, reuse_context_if_already_exist=True)
+            return result.execution_ids, result.artifact_ids, result.context_ids
+
+        return call
+
+    def get_artifacts_call(self, filter_query: str) -> Callable[[], int]:
+        options = ListOptions(filter_query=filter_query)
+        return lambda: len(self.store.get_artifacts(options))
+
+
+class MlmdBackend:
+    """ml-metadata 1.17.1's in-process store on a SQLite file (TFX's default setup)."""
+
+    name = "ml-metadata"
+
+    def __init__(self, path: Path) -> None:
+        import ml_metadata as mlmd
+        from ml_metadata.proto import metadata_store_pb2 as pb
+
+        from graphmd.mlmd import _convert
+
+        config = pb.ConnectionConfig()
+        config.sqlite.filename_uri = str(path)
+        config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+        self.mlmd = mlmd
+        self.pb = pb
+        self.convert = _convert
+        self.store = mlmd.MetadataStore(config)
+
+    def close(self) -> None:
+        del self.store
+
+    def register_types(self) -> TypeIds:
+        c = self.convert
+        ids: list[int] = []
+        for t in ARTIFACT_TYPES + FILE_TYPES:
+            ids.append(self.store.put_artifact_type(c.artifact_type_to_proto(t)))
+        for t in EXECUTION_TYPES:
+            ids.append(self.store.put_execution_type(c.execution_type_to_proto(t)))
+        for t in CONTEXT_TYPES:
+            ids.append(self.store.put_context_type(c.context_type_to_proto(t)))
+        names = [t.name for t in ARTIFACT_TYPES + FILE_TYPES + EXECUTION_TYPES + CONTEXT_TYPES]
+        return TypeIds(zip(names, ids))
+
+    def put_execution_call(self, execution: Execution, inputs: list[Event], outputs: list[tuple[Artifact, Event]],
+                           context: Context) -> PutExecution:
+        c = self.convert
+        request_execution = c.execution_to_proto(execution)
+        pairs: list[tuple[Any, Any]] = [(None, c.event_to_proto(e)) for e in inputs]
+        pairs += [(c.artifact_to_proto(a), c.event_to_proto(e)) for a, e in outputs]
+        contexts = [c.context_to_proto(context)]
+
+        def call() -> tuple[int, list[int], list[int]]:
+            return self.store.put_execution(request_execution, pairs, contexts, reuse_context_if_already_exist=True)
+
+        return call
+
+    def put_subgraph_call(self, batch: SubgraphBatch) -> PutSubgraph:
+        c = self.convert
+        executions = [c.execution_to_proto(x) for x in batch.executions]
+        artifacts = [c.artifact_to_proto(a) for a in batch.artifacts]
+        contexts = [c.context_to_proto(x) for x in batch.contexts]
+        edges = [(e.execution_index, e.artifact_index, c.event_to_proto(e.event)) for e in batch.event_edges]
+
+        def call() -> tuple[list[int], list[int], list[int]]:
+            return self.store.put_lineage_subgraph(executions, artifacts, contexts, edges,
+                                                   reuse_context_if_already_exist=True)
+
+        return call
+
+    def get_artifacts_call(self, filter_query: str) -> Callable[[], int]:
+        options = self.mlmd.ListOptions(filter_query=filter_query)
+        return lambda: len(self.store.get_artifacts(list_options=options))
+
+    def upstream_call(self, artifact_id: int, hops: int | None) -> Callable[[], LineageSize]:
+        """The whole upstream lineage graph (nodes, types, events, contexts) of one artifact;
+        ml-metadata treats no limit, or one above 100, as 100 hops."""
+        pb = self.pb
+        options = pb.LineageSubgraphQueryOptions(
+            starting_artifacts=pb.LineageSubgraphQueryOptions.StartingNodes(filter_query=f"id = {artifact_id}"),
+            direction=pb.LineageSubgraphQueryOptions.UPSTREAM)
+        if hops is not None:
+            options.max_num_hops = hops
+
+        def call() -> LineageSize:
+            graph = self.store.get_lineage_subgraph(options)
+            return LineageSize(len(graph.artifacts), len(graph.executions), len(graph.events))
+
+        return call

@@ -1,0 +1,178 @@
+"""One benchmark run: every workload on ml-metadata and on graphmd, in the same process and
+on the same machine, side by side.
+
+Both stores receive the same data in the same order: ml-metadata 1.17.1 in-process on one
+SQLite file (TFX's default), graphmd on a local Neo4j. Each workload runs on ml-metadata
+first, then on graphmd, so both meet the same store sizes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from graphmd import MetadataStore
+from graphmd._local_neo4j import NEO4J_VERSION, LocalNeo4j, free_port
+
+from ._backends import GraphmdConfig, MlmdConfig
+from ._history import FILES_PER_BATCH, NODES_PER_RUN
+from ._report import Row
+from ._workloads import Timing, best_of, build_files, build_history, record_concurrently, record_runs
+
+WORKLOADS = ("W1", "W2", "W3", "W3d", "W4", "W5")
+
+
+@dataclasses.dataclass
+class Sizes:
+    """The run's sizes (all flags of ``python -m bench``)."""
+
+    w1_runs: int = 30
+    writers: int = 4
+    writer_runs: int = 15
+    runs: tuple[int, ...] = (3_000, 30_000)
+    hops: tuple[int | None, ...] = (2, 6, 20, 100, None)
+    files: int = 1_000_000
+    datasets: int = 1_000
+    repeat: int = 5
+    workloads: tuple[str, ...] = WORKLOADS
+
+
+@contextlib.contextmanager
+def bench_neo4j(heap: str, pagecache: str) -> Iterator[tuple[GraphmdConfig, str]]:
+    """A fresh local Neo4j for this run in a temporary home, removed afterwards."""
+    home = Path(tempfile.mkdtemp(prefix="graphmd-bench-neo4j-"))
+    server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), password=secrets.token_urlsafe(18),
+                        heap=heap, pagecache=pagecache, record_in_config=False)
+    server.start()
+    try:
+        yield (GraphmdConfig(server.uri, "neo4j", server.password),
+               f"Neo4j Community {NEO4J_VERSION} (local, heap {heap}, page cache {pagecache})")
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def given_neo4j(uri: str, user: str, password: str | None) -> Iterator[tuple[GraphmdConfig, str]]:
+    """A Neo4j the caller runs. Its database must hold no artifacts, executions or contexts:
+    the run fills it and the sizes must be the benchmark's own."""
+    config = GraphmdConfig(uri, user, password)
+    with MetadataStore(uri, user, password) as store:
+        counts = store.counts()
+    if any(counts[kind] for kind in ("artifacts", "executions", "contexts")):
+        raise SystemExit(f"{uri} already holds graphmd data ({counts}); the benchmark needs an empty database")
+    yield config, f"the Neo4j at {uri}"
+
+
+class Suite:
+    """Runs the chosen workloads on both stores and collects the table's rows."""
+
+    def __init__(self, sizes: Sizes, graphmd: GraphmdConfig, workdir: Path, say=print) -> None:
+        self.sizes = sizes
+        self.say = say
+        self.configs = {"ml-metadata": MlmdConfig(workdir / "mlmd.sqlite"), "graphmd": graphmd}
+        self.backends = {name: config.open() for name, config in self.configs.items()}
+        self.type_ids = {name: b.register_types() for name, b in self.backends.items()}
+        self.rows: list[Row] = []
+
+    def close(self) -> None:
+        for backend in self.backends.values():
+            backend.close()
+
+    def _row(self, row: Row) -> None:
+        self.rows.append(row)
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
+        self.say(f"  {row.workload} [{row.size}]: ratio {ratio} {row.note}")
+
+    def run(self) -> list[Row]:
+        chosen = self.sizes.workloads
+        if "W1" in chosen:
+            self.record()
+        if {"W2", "W3", "W5"} & set(chosen):
+            self.pipelines(diamonds=False)
+        if "W3d" in chosen:
+            self.pipelines(diamonds=True)
+        if "W4" in chosen:
+            self.filter_files()
+        return self.rows
+
+    # --- W1 ---------------------------------------------------------------------------------
+
+    def record(self) -> None:
+        s = self.sizes
+        self.say(f"W1: {s.w1_runs} runs of 7 stages, one put_execution per stage")
+        single = {name: record_runs(b, self.type_ids[name], "w1", s.w1_runs) for name, b in self.backends.items()}
+        self._row(Row("W1 record, 1 writer", f"{s.w1_runs} runs = {7 * s.w1_runs} executions",
+                      single["ml-metadata"], single["graphmd"], unit="exec", target=1.0))
+        self.say(f"W1: {s.writers} concurrent writers x {s.writer_runs} runs, separate pipelines")
+        concurrent = {name: record_concurrently(config, "w1c", s.writers, s.writer_runs)
+                      for name, config in self.configs.items()}
+        self._row(Row(f"W1 record, {s.writers} writers", f"{s.writers} x {s.writer_runs} runs = "
+                      f"{7 * s.writers * s.writer_runs} executions", concurrent["ml-metadata"], concurrent["graphmd"],
+                      unit="exec", target=2.0, note=f"{s.writers} processes; ml-metadata's share one SQLite file"))
+
+    # --- W2, W3, W3d ------------------------------------------------------------------------
+
+    def pipelines(self, *, diamonds: bool) -> None:
+        """Grow one pipeline's history to each size in ``runs`` with put_lineage_subgraph
+        batches (W2), querying upstream lineage from its newest model at each size (W3)."""
+        name = "W3d" if diamonds else "W3"
+        prefix = "diamond" if diamonds else "chain"
+        model_ids: dict[str, dict[int, int]] = {side: {} for side in self.backends}
+        done = 0
+        for runs in sorted(self.sizes.runs):
+            self.say(f"{name}: history of {runs:,} runs{' with diamonds' if diamonds else ''} "
+                     f"(put_lineage_subgraph batches of ~1,000 nodes)")
+            builds = {side: build_history(b, self.type_ids[side], prefix, range(done, runs), model_ids[side],
+                                          diamonds=diamonds) for side, b in self.backends.items()}
+            if "W2" in self.sizes.workloads:
+                self._row(Row("W2 bulk, pipeline runs" + (" (diamonds)" if diamonds else ""),
+                              f"runs {done:,}..{runs:,} = {(runs - done) * NODES_PER_RUN:,} nodes",
+                              builds["ml-metadata"], builds["graphmd"], unit="nodes", target=1.0))
+            done = runs
+            if name in self.sizes.workloads:
+                self.lineage(name, runs, {side: ids[runs - 1] for side, ids in model_ids.items()})
+
+    def lineage(self, name: str, runs: int, newest: dict[str, int]) -> None:
+        """Upstream lineage from the newest model at each hop limit, on both stores."""
+        for hops in self.sizes.hops:
+            found = {}
+            for side, b in self.backends.items():
+                seconds, size = best_of(b.upstream_call(newest[side], hops), self.sizes.repeat)
+                found[side] = Timing(seconds, size.nodes, extra=dataclasses.asdict(size))
+            m, g = found["ml-metadata"], found["graphmd"]
+            capped = hops is None or hops > 100
+            note = f"{g.count:,} nodes"
+            if capped:
+                note += f"; ml-metadata stops at its 100-hop cap ({m.count:,} nodes)"
+            elif m.extra != g.extra:
+                note += f"; RESULTS DIFFER: ml-metadata {m.extra}, graphmd {g.extra}"
+            target = 5.0 if runs == max(self.sizes.runs) and (hops is None or hops >= 20) and name == "W3" else 1.0
+            self._row(Row(f"{name} lineage up", f"{runs:,} runs, {'unlimited' if hops is None else hops} hops",
+                          m, g, note=note, target=target))
+
+    # --- W4 ---------------------------------------------------------------------------------
+
+    def filter_files(self) -> None:
+        s = self.sizes
+        self.say(f"W4: {s.files:,} file artifacts in {s.datasets:,} Dataset contexts")
+        builds = {side: build_files(b, self.type_ids[side], s.files, s.datasets) for side, b in self.backends.items()}
+        if "W2" in s.workloads:
+            self._row(Row("W2 bulk, artifacts + attributions", f"{s.files:,} nodes", builds["ml-metadata"],
+                          builds["graphmd"], unit="nodes", target=1.0))
+        # A file type, the top tenth of sizes, and the Dataset context of a batch in the middle.
+        batches = -(-s.files // FILES_PER_BATCH)
+        query = (f"type = 'File1' AND properties.size.int_value > {min(s.files, FILES_PER_BATCH) * 9 // 10} "
+                 f"AND contexts_a.name = 'ds-{batches // 2 % s.datasets}'")
+        found = {}
+        for side, b in self.backends.items():
+            seconds, count = best_of(b.get_artifacts_call(query), s.repeat)
+            found[side] = Timing(seconds, count)
+        m, g = found["ml-metadata"], found["graphmd"]
+        note = f"{g.count} artifacts" + ("" if m.count == g.count else f"; RESULTS DIFFER: ml-metadata {m.count}")
+        self._row(Row("W4 filter get_artifacts", f"{s.files:,} files", m, g, note=note, target=1.0))

@@ -1,0 +1,168 @@
+"""The workloads, each written once against the backend interface and run on both stores.
+
+Timings cover the store calls only (see graphmd's bench/_backends.py); concurrent runs
+are timed wall-clock from the moment all writers are ready until the last one finishes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from graphmd import Context, EventType
+
+from ._backends import GraphmdConfig, MlmdConfig
+from ._history import (
+    NODES_PER_RUN,
+    SubgraphBatch,
+    TypeIds,
+    artifact_of,
+    event,
+    execution_of,
+    file_batches,
+    history_batches,
+    stages,
+)
+
+Backend = Any  # GraphmdBackend | MlmdBackend: the same methods
+
+
+@dataclasses.dataclass
+class Timing:
+    """What one side measured for one workload row."""
+
+    seconds: float
+    count: int = 0  # executions or nodes written, or nodes returned
+    error: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def best_of(call: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median of ``repeat`` timed calls after one warm-up call (plans compiled, caches warm)."""
+    _, result = timed(call)
+    times = []
+    for _ in range(repeat):
+        seconds, result = timed(call)
+        times.append(seconds)
+    return statistics.median(times), result
+
+
+# --- W1: record runs stage by stage --------------------------------------------------------
+
+
+def record_runs(backend: Backend, type_ids: TypeIds, prefix: str, runs: int) -> Timing:
+    """Record ``runs`` runs of the pipeline, one put_execution per stage (inputs by id,
+    outputs new, all in the run's context), and time the put_execution calls. A failing
+    call ends the recording; the Timing then carries its error and what was done before."""
+    seconds = 0.0
+    executions = 0
+    model_ids: dict[int, int] = {}
+    try:
+        for run in range(runs):
+            produced: dict[str, int] = {}
+            context = Context(type_id=type_ids["PipelineRun"], name=f"{prefix}-run-{run}")
+            for stage in stages():
+                inputs = []
+                for key, source in stage.inputs:
+                    artifact_id = produced.get(source) if isinstance(source, str) else model_ids.get(run + source)
+                    if artifact_id is not None:
+                        inputs.append(event(EventType.INPUT, key, artifact_id))
+                outputs = [(artifact_of(key, type_name, run, prefix, type_ids), event(EventType.OUTPUT, key))
+                           for key, type_name in stage.outputs]
+                call = backend.put_execution_call(execution_of(stage, run, prefix, type_ids), inputs, outputs, context)
+                took, (_, artifact_ids, context_ids) = timed(call)
+                seconds += took
+                executions += 1
+                context = context.model_copy(update={"id": context_ids[0]})
+                produced.update(zip((key for key, _ in stage.outputs), artifact_ids[len(inputs):]))
+            model_ids[run] = produced["model"]
+    except Exception as error:  # noqa: BLE001 - reported in the table, as the user would meet it
+        return Timing(seconds, executions, f"{type(error).__name__}: {error}")
+    return Timing(seconds, executions)
+
+
+def _record_worker(config: GraphmdConfig | MlmdConfig, prefix: str, runs: int, barrier: Any, results: Any) -> None:
+    """One concurrent writer: open its own store, wait for the others, record its runs."""
+    start = 0.0
+    try:
+        backend = config.open()
+        type_ids = backend.register_types()
+        barrier.wait(timeout=600)
+        start = time.time()
+        timing = record_runs(backend, type_ids, prefix, runs)
+        results.put((start, time.time(), timing.count, timing.error))
+    except Exception as error:  # noqa: BLE001 - reported to the parent as the row's error
+        barrier.abort()
+        results.put((start, time.time(), 0, f"{type(error).__name__}: {error}"))
+
+
+def record_concurrently(config: GraphmdConfig | MlmdConfig, prefix: str, writers: int, runs: int) -> Timing:
+    """``writers`` processes each record ``runs`` runs of their own pipeline at once;
+    executions per second of wall time from all-ready to last-done."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(writers)
+    results = context.Queue()
+    processes = [context.Process(target=_record_worker, args=(config, f"{prefix}-w{w}", runs, barrier, results))
+                 for w in range(writers)]
+    for p in processes:
+        p.start()
+    outcomes = [results.get(timeout=3600) for _ in processes]
+    for p in processes:
+        p.join()
+    errors = sorted({o[3] for o in outcomes if o[3]})
+    done = sum(o[2] for o in outcomes)
+    started = [o[0] for o in outcomes if o[0]]
+    seconds = max(o[1] for o in outcomes) - min(started) if started else 0.0
+    error = f"{len(errors)} writer(s) failed after {done} executions: {'; '.join(errors)}" if errors else None
+    return Timing(seconds, done, error)
+
+
+# --- W2: bulk writes -----------------------------------------------------------------------
+
+
+def write_batches(backend: Backend, batches: Iterable[SubgraphBatch], model_ids: dict[int, int] | None = None) -> Timing:
+    """Store each batch with one put_lineage_subgraph; nodes per second of store calls.
+    Records each batch's model ids in ``model_ids`` (later batches refer to them)."""
+    seconds = 0.0
+    nodes = 0
+    for batch in batches:
+        took, (_, artifact_ids, _) = timed(backend.put_subgraph_call(batch))
+        seconds += took
+        nodes += batch.node_count
+        if model_ids is not None:
+            model_ids.update((run, artifact_ids[i]) for run, i in batch.model_index.items())
+    return Timing(seconds, nodes)
+
+
+def build_history(backend: Backend, type_ids: TypeIds, prefix: str, runs: range, model_ids: dict[int, int], *,
+                  diamonds: bool) -> Timing:
+    """Extend pipeline ``prefix``'s history by ``runs`` (W2's batches, W3's data)."""
+    return write_batches(backend, history_batches(list(runs), prefix, type_ids, model_ids, diamonds=diamonds),
+                         model_ids)
+
+
+def build_files(backend: Backend, type_ids: TypeIds, count: int, datasets: int) -> Timing:
+    """W4's data: ``count`` file artifacts in Dataset contexts."""
+    return write_batches(backend, file_batches(count, type_ids, datasets=datasets))
+
+
+__all__ = [
+    "NODES_PER_RUN",
+    "Timing",
+    "best_of",
+    "build_files",
+    "build_history",
+    "record_concurrently",
+    "record_runs",
+    "timed",
+]

@@ -1,0 +1,32 @@
+"""The benchmark harness runs every workload end to end at tiny sizes (no timings checked:
+speed targets live in bench/ and docs/performance.md, not in tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.__main__ import main
+from graphmd import MetadataStore
+from graphmd._config import Settings
+
+
+def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: MetadataStore, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    code = main([
+        "--neo4j-uri", neo4j_server.uri, "--neo4j-user", neo4j_server.user,
+        "--neo4j-password", neo4j_server.password or "",
+        "--w1-runs", "2", "--writers", "2", "--writer-runs", "1", "--runs", "4,9", "--hops", "2,20,unlimited",
+        "--files", "300", "--datasets", "3", "--repeat", "1", "--json", str(out), "--only", "W1,W2,W4",
+    ])
+    assert code == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["workload"].split()[0] for r in rows} >= {"W1", "W2", "W4"}
+    for row in rows:
+        for side in ("mlmd", "graphmd"):
+            assert row[side]["error"] is None, row
+            assert row[side]["count"] > 0, row
+        assert "DIFFER" not in row["note"], row  # both stores returned the same result
+    counts = store.counts()
+    assert counts["executions"] == 7 * (2 + 2 * 1 + 9)  # W1 alone, W1 concurrent, the 9-run history
+    assert counts["artifacts"] >= 300
