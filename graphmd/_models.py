@@ -37,6 +37,14 @@ __all__ = [
     "ListOptions",
     "Page",
     "LineageGraph",
+    "LineageDirection",
+    "NodeSelector",
+    "EndingNodes",
+    "LineageSubgraphQueryOptions",
+    "BoundaryConstraint",
+    "LineageGraphQueryOptions",
+    "LineageStep",
+    "LineagePath",
 ]
 
 
@@ -286,3 +294,89 @@ class LineageGraph(_Model):
     attributions: list[Attribution] = Field(default_factory=list)
     associations: list[Association] = Field(default_factory=list)
     parent_contexts: list[ParentContext] = Field(default_factory=list)
+
+
+class LineageDirection(str, enum.Enum):
+    """Which way a lineage traversal follows events (MLMD's LineageSubgraphQueryOptions.Direction;
+    MLMD's DIRECTION_UNSPECIFIED means BIDIRECTIONAL).
+
+    UPSTREAM goes against the data flow (an artifact to the execution that wrote it, an
+    execution to the artifacts it read); DOWNSTREAM goes with it.
+    """
+
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BIDIRECTIONAL = "BIDIRECTIONAL"
+
+
+class NodeSelector(_Model):
+    """Artifacts or executions that satisfy every condition given: MLMD's ``filter_query``,
+    and graphmd's ``ids`` and ``types`` (type names). At least one must be given."""
+
+    filter_query: str | None = None
+    ids: list[int] | None = None
+    types: list[str] | None = None
+
+
+class EndingNodes(NodeSelector):
+    """Nodes where a traversal stops (MLMD's EndingNodes): reached, never expanded, and
+    returned with their edges only when ``include_ending_nodes``. ``types`` gives
+    boundary types, e.g. stop at every ``Examples`` artifact."""
+
+    include_ending_nodes: bool = False
+
+
+class LineageSubgraphQueryOptions(_Model):
+    """MLMD's LineageSubgraphQueryOptions, with graphmd's extensions.
+
+    ``starting_artifacts`` / ``starting_executions``: where the traversal starts (MLMD
+    takes one of them; graphmd accepts both). ``max_num_hops``: how far it goes, a hop
+    being one artifact-execution step; 0 returns the starting nodes only; None means no
+    limit (MLMD caps an unset or larger value at 100, graphmd has no cap).
+    ``ending_artifacts`` / ``ending_executions``: where it stops early.
+    """
+
+    starting_artifacts: NodeSelector | None = None
+    starting_executions: NodeSelector | None = None
+    max_num_hops: int | None = None
+    direction: LineageDirection = LineageDirection.BIDIRECTIONAL
+    ending_artifacts: EndingNodes | None = None
+    ending_executions: EndingNodes | None = None
+
+
+class BoundaryConstraint(_Model):
+    """LineageGraphQueryOptions.BoundaryConstraint: the hop limit (None: no limit) and
+    filters that nodes must satisfy to be visited (the rest prune the traversal)."""
+
+    max_num_hops: int | None = None
+    boundary_artifacts: str | None = None
+    boundary_executions: str | None = None
+
+
+class LineageGraphQueryOptions(_Model):
+    """MLMD's (deprecated) LineageGraphQueryOptions: start from the artifacts listed by
+    ``artifacts_options`` (its filter, order and max_result_size), traverse both ways
+    under ``stop_conditions``, return at most ``max_node_size`` artifacts and executions
+    (MLMD's default 20; None or <= 0: no limit)."""
+
+    artifacts_options: ListOptions | None = None
+    stop_conditions: BoundaryConstraint = Field(default_factory=BoundaryConstraint)
+    max_node_size: int | None = 20
+
+
+class LineageStep(_Model):
+    """One node a streamed lineage traversal reached: the node, its distance in hops from
+    the nearest starting node, and the returned events whose far end it is (so by the time
+    a step arrives, both ends of each of its events have arrived)."""
+
+    distance: int
+    node: Union[Artifact, Execution]
+    events: list[Event] = Field(default_factory=list)
+
+
+class LineagePath(_Model):
+    """A shortest path from a starting node to a reached node: ``nodes`` alternate
+    artifacts and executions, ``events[i]`` links ``nodes[i]`` and ``nodes[i + 1]``."""
+
+    nodes: list[Union[Artifact, Execution]]
+    events: list[Event] = Field(default_factory=list)

@@ -348,3 +348,111 @@ MERGE (c:IdCounter {kind: $kind})
 ON CREATE SET c.next = $next
 SET c.next = CASE WHEN c.next < $next THEN $next ELSE c.next END
 """
+
+# --- lineage ------------------------------------------------------------------------------
+# graphmd._lineage assembles one traversal statement from these parts. Besides labels, the
+# only text put into it is the hop bound of the variable-length pattern (Cypher takes no
+# parameter there; it is a validated int) and node predicates built from fixed fragments,
+# filter_query text from graphmd._filter, and parameters.
+#
+# The traversal is a breadth-first `VarLengthExpand(Pruning, BFS)`: each node is expanded
+# once per starting node, so the cost is linear in the nodes and edges visited, however
+# many paths (diamonds) lead to them. Its rows are `n, min(length(p))`: each reached node
+# with its distance in hops from the nearest starting node.
+
+# Events in the direction of a traversal, as (left, right) of `(from)<left>[:EVENT]<right>(to)`:
+# upstream follows the data flow backwards (edges point the way data flows).
+LINEAGE_ARROWS = {"UPSTREAM": ("<-", "-"), "DOWNSTREAM": ("-", "->"), "BIDIRECTIONAL": ("-", "-")}
+# Whether a traversal may cross `e` leaving node `u`.
+LINEAGE_MAY_LEAVE = {"UPSTREAM": "endNode(e) = {u}", "DOWNSTREAM": "startNode(e) = {u}", "BIDIRECTIONAL": "true"}
+
+LINEAGE_START_BRANCH = "MATCH (s:{label})\n{match}WITH * WHERE {where}\nRETURN DISTINCT s"
+LINEAGE_NO_START_BRANCH = "MATCH (s:{label}) WHERE false RETURN s"
+LINEAGE_LISTED_STARTS = (
+    "MATCH (s:Artifact)\n{match}WITH * WHERE {where}\nWITH DISTINCT s\n"
+    "ORDER BY s.{order} {direction}, s.id {direction}\n{limit}RETURN s"
+)
+# Ending nodes that expanded nodes reach (only for kinds whose ending nodes are returned).
+LINEAGE_ENDING_REACHED = """CALL (*) {{
+  UNWIND reached AS r
+  WITH * WHERE r.x
+  WITH r.n AS from, r.d AS d, starts
+  MATCH (from){left}[:EVENT]{right}(z)
+  WHERE ({ending_z}) AND NOT z IN starts
+  WITH z, min(d) + 1 AS d
+  RETURN collect({{n: z, d: d, x: false}}) AS ending_reached
+}}"""
+LINEAGE_NO_ENDING_REACHED = "WITH *, [] AS ending_reached"
+LINEAGE_ID_SET = "CALL () {{\n  MATCH (n:{label})\n  {match}WITH * WHERE {where}\n  RETURN collect(DISTINCT n.id) AS {name}\n}}"
+
+LINEAGE_TRAVERSE = """
+CALL () {{
+{starts}
+}}
+WITH collect(s) AS starts
+{id_sets}
+WITH *
+CALL (*) {{
+  UNWIND starts AS s
+  WITH * WHERE NOT ({stop_s})
+  MATCH p = (s){left}[:EVENT*0..{max_hops}]{right}(n)
+  WHERE all(x IN nodes(p) WHERE {pass_x})
+  WITH n, min(length(p)) AS d
+  ORDER BY d, n.id
+  RETURN collect({{n: n, d: d, x: {expanded}}}){limit} AS reached
+}}
+{ending_reached}
+WITH reached + ending_reached + [s IN starts WHERE {ending_s} | {{n: s, d: 0, x: false}}] AS returned
+CALL (returned) {{
+{outputs}
+}}
+RETURN k, d, item, owner, a, b, tag
+ORDER BY d, k
+"""
+# The outputs: rows (k, d, item, owner, a, b, tag) of each kind the read mask asks for.
+LINEAGE_OUT_NODES = """  UNWIND returned AS r
+  WITH r.n AS n, r.d AS d
+  RETURN 0 AS k, d, n {.*} AS item, null AS owner, null AS a, null AS b,
+         CASE WHEN n:Artifact THEN 'Artifact' ELSE 'Execution' END AS tag"""
+# An event is returned when both its ends are and the traversal leaves one of them over
+# it; it belongs to the end further from the start (the artifact on a tie).
+LINEAGE_OUT_EVENTS = """  UNWIND returned AS r
+  WITH r, r.n AS w
+  MATCH (w)-[e:EVENT]-()
+  WITH e, collect(r) AS ends
+  WHERE size(ends) = 2
+    AND ((ends[0].x AND {leave0}) OR (ends[1].x AND {leave1}))
+  WITH e, CASE WHEN ends[0].d > ends[1].d OR (ends[0].d = ends[1].d AND ends[0].n:Artifact)
+               THEN ends[0] ELSE ends[1] END AS owner
+  RETURN 1 AS k, owner.d AS d, e {{.*}} AS item, owner.n.id AS owner,
+         CASE WHEN startNode(e):Artifact THEN startNode(e).id ELSE endNode(e).id END AS a,
+         CASE WHEN startNode(e):Artifact THEN endNode(e).id ELSE startNode(e).id END AS b,
+         null AS tag"""
+LINEAGE_OUT_LINKS = """  UNWIND returned AS r
+  WITH r.n AS w
+  MATCH (c:Context)-[l:ATTRIBUTION|ASSOCIATION]->(w)
+  RETURN 2 AS k, null AS d, null AS item, null AS owner, c.id AS a, w.id AS b, type(l) AS tag"""
+LINEAGE_OUT_CONTEXTS = """  UNWIND returned AS r
+  WITH r.n AS w
+  MATCH (c:Context)-[:ATTRIBUTION|ASSOCIATION]->(w)
+  WITH DISTINCT c
+  RETURN 3 AS k, null AS d, c {.*} AS item, null AS owner, null AS a, null AS b, 'Context' AS tag"""
+LINEAGE_OUT_TYPES = """  UNWIND returned AS r
+  WITH DISTINCT r.n.type_id AS type_id
+  MATCH (t:Type {id: type_id})
+  RETURN 4 AS k, null AS d, t {.*} AS item, null AS owner, null AS a, null AS b, t.kind AS tag"""
+LINEAGE_OUT_CONTEXT_TYPES = """  UNWIND returned AS r
+  WITH r.n AS w
+  MATCH (c:Context)-[:ATTRIBUTION|ASSOCIATION]->(w)
+  WITH DISTINCT c.type_id AS type_id
+  MATCH (t:Type {id: type_id})
+  RETURN 4 AS k, null AS d, t {.*} AS item, null AS owner, null AS a, null AS b, t.kind AS tag"""
+
+# --- import from ml-metadata (graphmd.mlmd._import) ---------------------------------------
+# Which ml-metadata store was (or is being) copied into this database, and whether the copy
+# finished: a rerun of the same import resumes; any other import needs an empty store.
+MLMD_IMPORT_STATE = "MATCH (m:GraphmdMeta) RETURN m.mlmd_import_source AS source, m.mlmd_import_state AS state"
+RECORD_MLMD_IMPORT = """
+MERGE (m:GraphmdMeta {singleton: true})
+SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
+"""

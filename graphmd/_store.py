@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import neo4j
@@ -34,6 +34,7 @@ from ._errors import (
     UnimplementedError,
     map_driver_errors,
 )
+from . import _lineage
 from ._ids import IdAllocator
 from ._models import (
     ArtifactAndEvent,
@@ -47,6 +48,11 @@ from ._models import (
     EventEdge,
     Execution,
     ExecutionType,
+    LineageGraph,
+    LineageGraphQueryOptions,
+    LineagePath,
+    LineageStep,
+    LineageSubgraphQueryOptions,
     ListOptions,
     OrderBy,
     Page,
@@ -922,6 +928,61 @@ class MetadataStore:
         self._reset_caches()
         with map_driver_errors(self.settings.uri):
             ensure_schema(self._driver, self._database, self._ids.allocate)
+
+    # --- lineage (graphmd._lineage) ---------------------------------------------------------
+
+    def get_lineage_subgraph(self, query_options: LineageSubgraphQueryOptions,
+                             field_mask_paths: Sequence[str] | None = None) -> LineageGraph:
+        """The lineage around the starting nodes, as MLMD's get_lineage_subgraph: nodes
+        within ``max_num_hops`` in ``direction``, stopping at ending nodes, the events the
+        traversal crossed, the contexts, attributions and associations of the nodes and
+        their types. One Cypher statement, linear in the nodes visited per starting node.
+
+        Args:
+            query_options: where to start (filter_query, ids or type names), how far
+                (None: no limit; MLMD caps at 100), which way, where to stop.
+            field_mask_paths: the LineageGraph fields to fill (artifacts, executions,
+                contexts, artifact_types, execution_types, context_types, events,
+                attributions, associations); empty or None: all.
+        Raises:
+            InvalidArgumentError: no starting nodes given, a negative max_num_hops, a
+                malformed filter_query, an unknown field mask path.
+            NotFoundError: no node matches the starting conditions.
+        """
+        return _lineage.get_lineage_subgraph(self, query_options, field_mask_paths)
+
+    def get_lineage_graph(self, query_options: LineageGraphQueryOptions) -> LineageGraph:
+        """MLMD's (deprecated) get_lineage_graph: from the artifacts ``artifacts_options``
+        lists, both ways, skipping nodes that fail the boundary filters, at most
+        ``max_node_size`` artifacts and executions (nearest first, then by id). Returns
+        nodes, events and the nodes' types (no contexts, as MLMD).
+
+        Raises:
+            InvalidArgumentError: no artifacts_options, a negative max_num_hops, a
+                malformed filter.
+            NotFoundError: no artifact matches artifacts_options.
+        """
+        return _lineage.get_lineage_graph(self, query_options)
+
+    def stream_lineage(self, query_options: LineageSubgraphQueryOptions) -> Iterator[LineageStep]:
+        """The nodes of get_lineage_subgraph as they are read, nearest first: each step is
+        a node, its distance in hops and the events to nodes already streamed. The whole
+        lineage never has to fit in memory (one distance level at a time does). Reads run
+        in one transaction that stays open while the iterator is consumed.
+
+        Raises:
+            InvalidArgumentError: as get_lineage_subgraph.
+        """
+        return _lineage.stream_lineage(self, query_options)
+
+    def lineage_paths(self, query_options: LineageSubgraphQueryOptions) -> Iterator[LineagePath]:
+        """For each node of the lineage, nearest first, one shortest path from a starting
+        node to it (nodes and the events between them).
+
+        Raises:
+            InvalidArgumentError: as get_lineage_subgraph.
+        """
+        return _lineage.lineage_paths(self, query_options)
 
 
 # --- helpers: validation --------------------------------------------------------------------

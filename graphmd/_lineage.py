@@ -1,0 +1,431 @@
+"""Lineage traversal: MLMD's GetLineageSubgraph and GetLineageGraph as one Cypher statement.
+
+MLMD walks the lineage hop by hop, one round of SQL per hop. Here each call is one
+statement: a breadth-first variable-length expansion from the starting nodes that yields
+each reached node with its distance in hops, then the events, contexts and types of the
+result (graphmd._queries, "lineage"). The semantics are MLMD's
+(RDBMSMetadataAccessObject::QueryLineageSubgraph and QueryLineageGraph):
+
+- A hop is one artifact-execution step; ``max_num_hops`` 0 returns the starting nodes.
+- UPSTREAM crosses output events from an artifact and input events from an execution,
+  DOWNSTREAM the reverse, BIDIRECTIONAL any event.
+- Ending nodes are reached but never expanded; they, and the events to them, are returned
+  only with ``include_ending_nodes``. A starting node that is an ending node is not
+  expanded either.
+- The events returned are those the traversal crosses: both ends returned, and one end
+  an expanded node (returned, not ending, nearer than ``max_num_hops``) the traversal
+  leaves over the event.
+- Contexts are those of the returned nodes; attributions and associations are all those
+  of the returned artifacts and executions; types are those of the returned nodes.
+
+graphmd adds: starting and ending nodes by ids and type names as well as filters; both
+starting kinds at once; no cap on hops (None: unlimited) or on starting nodes; streamed
+steps (:func:`stream_lineage`) and shortest paths (:func:`lineage_paths`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import neo4j
+
+from . import _codec as codec
+from . import _queries as q
+from ._errors import GraphmdError, InvalidArgumentError, NotFoundError, map_driver_errors
+from ._filter import compile_filter
+from ._models import (
+    Artifact,
+    Association,
+    Attribution,
+    Context,
+    EndingNodes,
+    Event,
+    Execution,
+    LineageDirection,
+    LineageGraph,
+    LineageGraphQueryOptions,
+    LineagePath,
+    LineageStep,
+    LineageSubgraphQueryOptions,
+    ListOptions,
+    NodeSelector,
+)
+
+if TYPE_CHECKING:
+    from ._store import MetadataStore
+
+__all__ = ["LINEAGE_GRAPH_FIELDS", "get_lineage_subgraph", "get_lineage_graph", "stream_lineage", "lineage_paths"]
+
+# MLMD's read mask paths: the fields of LineageGraph.
+LINEAGE_GRAPH_FIELDS = (
+    "artifacts",
+    "executions",
+    "contexts",
+    "artifact_types",
+    "execution_types",
+    "context_types",
+    "events",
+    "attributions",
+    "associations",
+)
+
+_NODE_CLASS = {"Artifact": Artifact, "Execution": Execution}
+
+
+@dataclasses.dataclass
+class _Statement:
+    """A lineage statement being assembled: its text parts and parameters."""
+
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    id_sets: list[str] = dataclasses.field(default_factory=list)
+    counter: int = 0
+
+    def param(self, value: Any) -> str:
+        self.counter += 1
+        name = f"lin{self.counter}"
+        self.params[name] = value
+        return "$" + name
+
+    def filter(self, expression: str, label: str, var: str, field: str) -> tuple[str, str]:
+        """``expression`` compiled for ``var``: (match clauses, where), parameters renamed
+        so several filters can share the statement."""
+        try:
+            compiled = compile_filter(expression, label, var)
+        except GraphmdError as error:
+            raise type(error)(f"{field}: {error.message}", field=field) from error
+        self.counter += 1
+        prefix = f"f{self.counter}_"
+        renames = {name: prefix + name for name in compiled.params}
+
+        def rename(text: str) -> str:
+            if not renames:
+                return text
+            pattern = re.compile(r"\$(" + "|".join(re.escape(n) for n in sorted(renames, key=len, reverse=True)) + r")(?!\w)")
+            return pattern.sub(lambda m: "$" + renames[m.group(1)], text)
+
+        for name, value in compiled.params.items():
+            self.params[renames[name]] = value
+        match = "".join(rename(clause) + "\n" for clause in compiled.match_clauses)
+        return match, rename(compiled.where)
+
+    def node_condition(self, selector: NodeSelector, label: str, var: str, field: str) -> str:
+        """A predicate on ``var`` (already known to carry ``label``) for a selector. A
+        filter that needs other nodes (contexts_a.name, ...) is evaluated once over the
+        label into an id set; a filter on the node's own fields is inlined."""
+        parts: list[str] = []
+        if selector.ids is not None:
+            parts.append(f"{var}.id IN {self.param(list(selector.ids))}")
+        if selector.types is not None:
+            parts.append(f"{var}.type IN {self.param(list(selector.types))}")
+        if selector.filter_query:
+            match, where = self.filter(selector.filter_query, label, var, f"{field}.filter_query")
+            if match:
+                set_name = f"ids{self.counter}"
+                match_n, where_n = self.filter(selector.filter_query, label, "n", f"{field}.filter_query")
+                self.id_sets.append(q.LINEAGE_ID_SET.format(label=label, match=match_n, where=where_n, name=set_name))
+                parts.append(f"{var}.id IN {set_name}")
+            else:
+                parts.append(f"({where})")
+        return " AND ".join(parts) if parts else "false"
+
+
+def _check_selector(selector: NodeSelector | None, field: str, *, required: bool) -> None:
+    if selector is None:
+        return
+    if required and selector.filter_query is None and selector.ids is None and selector.types is None:
+        raise InvalidArgumentError(f"{field}: give a filter_query, ids or types to select the starting nodes",
+                                   field=f"{field}.filter_query")
+    if selector.filter_query is not None and not selector.filter_query.strip() and required:
+        raise InvalidArgumentError(f"{field}.filter_query: cannot list starting nodes with an empty filter_query",
+                                   field=f"{field}.filter_query")
+
+
+def _check_hops(max_num_hops: int | None, field: str) -> None:
+    if max_num_hops is not None and max_num_hops < 0:
+        raise InvalidArgumentError(f"{field} cannot be negative: {max_num_hops}", field=field)
+
+
+def _kinds_condition(st: _Statement, var: str, artifacts: NodeSelector | None, executions: NodeSelector | None,
+                     fields: tuple[str, str], *, only_included: bool = False) -> str:
+    """``(var:Artifact AND <artifact selector>) OR (var:Execution AND <execution selector>)``."""
+    parts = []
+    for label, selector, field in (("Artifact", artifacts, fields[0]), ("Execution", executions, fields[1])):
+        if selector is None or (selector.filter_query is None and selector.ids is None and selector.types is None):
+            continue
+        if only_included and not (isinstance(selector, EndingNodes) and selector.include_ending_nodes):
+            continue
+        parts.append(f"({var}:{label} AND {st.node_condition(selector, label, var, field)})")
+    return " OR ".join(parts) if parts else "false"
+
+
+def _statement(st: _Statement, *, starts: str, direction: LineageDirection, max_hops: int | None, stop_s: str,
+               pass_x: str, ending_z: str, ending_s: str, outputs: Sequence[str], limit: str = "") -> str:
+    left, right = q.LINEAGE_ARROWS[direction.value]
+    if ending_z == "false":
+        ending_reached = q.LINEAGE_NO_ENDING_REACHED
+    else:
+        ending_reached = q.LINEAGE_ENDING_REACHED.format(left=left, right=right, ending_z=ending_z)
+    expanded = "true" if max_hops is None else f"d < {st.param(max_hops)}"
+    leave = q.LINEAGE_MAY_LEAVE[direction.value]
+    out = [o.format(leave0=leave.format(u="ends[0].n"), leave1=leave.format(u="ends[1].n"))
+           if o is q.LINEAGE_OUT_EVENTS else o for o in outputs]
+    return q.LINEAGE_TRAVERSE.format(
+        starts=starts, id_sets="\n".join(st.id_sets), stop_s=stop_s, left=left, right=right,
+        max_hops="" if max_hops is None else int(max_hops), pass_x=pass_x, expanded=expanded, limit=limit,
+        ending_reached=ending_reached, ending_s=ending_s, outputs="\n  UNION ALL\n".join(out))
+
+
+def _outputs(mask: set[str]) -> list[str]:
+    outputs = []
+    if mask & {"artifacts", "executions", "artifact_types", "execution_types"}:
+        outputs.append(q.LINEAGE_OUT_NODES)
+    if "events" in mask:
+        outputs.append(q.LINEAGE_OUT_EVENTS)
+    if mask & {"attributions", "associations"}:
+        outputs.append(q.LINEAGE_OUT_LINKS)
+    if mask & {"contexts"}:
+        outputs.append(q.LINEAGE_OUT_CONTEXTS)
+    if mask & {"artifact_types", "execution_types"}:
+        outputs.append(q.LINEAGE_OUT_TYPES)
+    if "context_types" in mask:
+        outputs.append(q.LINEAGE_OUT_CONTEXT_TYPES)
+    return outputs
+
+
+def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str]) -> tuple[str, dict[str, Any]]:
+    if not isinstance(options, LineageSubgraphQueryOptions):
+        raise InvalidArgumentError("query_options must be a LineageSubgraphQueryOptions", field="query_options")
+    if options.starting_artifacts is None and options.starting_executions is None:
+        raise InvalidArgumentError("query_options: missing starting_artifacts or starting_executions to start from",
+                                   field="starting_artifacts")
+    _check_selector(options.starting_artifacts, "starting_artifacts", required=True)
+    _check_selector(options.starting_executions, "starting_executions", required=True)
+    _check_hops(options.max_num_hops, "max_num_hops")
+    st = _Statement()
+    branches = []
+    for label, selector, field in (("Artifact", options.starting_artifacts, "starting_artifacts"),
+                                   ("Execution", options.starting_executions, "starting_executions")):
+        if selector is None:
+            branches.append(q.LINEAGE_NO_START_BRANCH.format(label=label))
+            continue
+        match, where = "", []
+        if selector.ids is not None:
+            where.append(f"s.id IN {st.param(list(selector.ids))}")
+        if selector.types is not None:
+            where.append(f"s.type IN {st.param(list(selector.types))}")
+        if selector.filter_query:
+            match, w = st.filter(selector.filter_query, label, "s", f"{field}.filter_query")
+            where.append(f"({w})")
+        branches.append(q.LINEAGE_START_BRANCH.format(label=label, match=match, where=" AND ".join(where)))
+    starts = "\n  UNION\n".join("  " + b.replace("\n", "\n  ") for b in branches)
+    fields = ("ending_artifacts", "ending_executions")
+    ea, ee = options.ending_artifacts, options.ending_executions
+    stop = _kinds_condition(st, "x", ea, ee, fields)
+    stop_s = stop.replace("x.", "s.").replace("(x:", "(s:") if stop != "false" else "false"
+    ending_z = _kinds_condition(st, "z", ea, ee, fields, only_included=True)
+    ending_s = ending_z.replace("z.", "s.").replace("(z:", "(s:") if ending_z != "false" else "false"
+    text = _statement(st, starts=starts, direction=options.direction, max_hops=options.max_num_hops,
+                      stop_s=stop_s, pass_x=f"NOT ({stop})", ending_z=ending_z, ending_s=ending_s,
+                      outputs=_outputs(mask))
+    return text, st.params
+
+
+def _check_mask(field_mask_paths: Sequence[str] | None) -> set[str]:
+    if not field_mask_paths:
+        return set(LINEAGE_GRAPH_FIELDS)
+    if isinstance(field_mask_paths, str):
+        raise InvalidArgumentError("field_mask_paths must be a list of paths, not one string", field="field_mask_paths")
+    mask = set()
+    for path in field_mask_paths:
+        top = str(path).split(".", 1)[0]
+        if top not in LINEAGE_GRAPH_FIELDS:
+            raise InvalidArgumentError(f"field_mask_paths: {path!r} is not a field of LineageGraph "
+                                       f"(one of {', '.join(LINEAGE_GRAPH_FIELDS)})", field="field_mask_paths")
+        if "." not in str(path):  # MLMD does not acknowledge sub-field paths
+            mask.add(top)
+    return mask
+
+
+def _records(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[neo4j.Record]:
+    """The statement's records, streamed from one read transaction as they arrive."""
+    with map_driver_errors(store.settings.uri):
+        with store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
+                                  bookmark_manager=store._bookmarks) as session:
+            with session.begin_transaction(timeout=store._tx_timeout) as tx:
+                yield from tx.run(text, params)
+
+
+def _assemble(records: Iterable[Any], mask: set[str]) -> LineageGraph:
+    nodes: dict[tuple[str, int], Artifact | Execution] = {}
+    events: list[Event] = []
+    contexts: dict[int, Context] = {}
+    attributions: list[Attribution] = []
+    associations: list[Association] = []
+    types: dict[int, Any] = {}
+    for record in records:
+        k = record["k"]
+        if k == 0:
+            cls = _NODE_CLASS[record["tag"]]
+            nodes[(record["tag"], record["item"]["id"])] = codec.decode_node(cls, record["item"])
+        elif k == 1:
+            events.append(codec.decode_event(record["item"], record["a"], record["b"]))
+        elif k == 2:
+            if record["tag"] == "ATTRIBUTION":
+                attributions.append(Attribution.model_construct(context_id=record["a"], artifact_id=record["b"]))
+            else:
+                associations.append(Association.model_construct(context_id=record["a"], execution_id=record["b"]))
+        elif k == 3:
+            c = codec.decode_node(Context, record["item"])
+            contexts[c.id] = c
+        elif k == 4:
+            t = codec.decode_type(record["item"])
+            types[t.id] = t
+    artifacts = sorted((n for (tag, _), n in nodes.items() if tag == "Artifact"), key=lambda n: n.id)
+    executions = sorted((n for (tag, _), n in nodes.items() if tag == "Execution"), key=lambda n: n.id)
+    graph = LineageGraph()
+    if "artifacts" in mask:
+        graph.artifacts = artifacts
+    if "executions" in mask:
+        graph.executions = executions
+    if "contexts" in mask:
+        graph.contexts = sorted(contexts.values(), key=lambda c: c.id)
+    if "events" in mask:
+        graph.events = sorted(events, key=lambda e: (e.artifact_id, e.execution_id, e.type.value))
+    if "attributions" in mask:
+        graph.attributions = sorted(attributions, key=lambda a: (a.context_id, a.artifact_id))
+    if "associations" in mask:
+        graph.associations = sorted(associations, key=lambda a: (a.context_id, a.execution_id))
+    by_kind: dict[str, list[Any]] = {"ArtifactType": [], "ExecutionType": [], "ContextType": []}
+    for t in sorted(types.values(), key=lambda t: t.id):
+        by_kind[type(t).__name__].append(t)
+    artifact_type_ids = {a.type_id for a in artifacts}
+    execution_type_ids = {x.type_id for x in executions}
+    if "artifact_types" in mask:
+        graph.artifact_types = [t for t in by_kind["ArtifactType"] if t.id in artifact_type_ids]
+    if "execution_types" in mask:
+        graph.execution_types = [t for t in by_kind["ExecutionType"] if t.id in execution_type_ids]
+    if "context_types" in mask:
+        graph.context_types = by_kind["ContextType"]
+    return graph
+
+
+def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQueryOptions,
+                         field_mask_paths: Sequence[str] | None = None) -> LineageGraph:
+    """See MetadataStore.get_lineage_subgraph."""
+    mask = _check_mask(field_mask_paths)
+    # Nodes are always read: they tell whether any starting node matched.
+    text, params = _subgraph_statement(query_options, mask | {"artifacts"})
+    records = list(_records(store, text, params))
+    if not any(r["k"] == 0 for r in records):
+        raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
+    return _assemble(records, mask)
+
+
+def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
+    if not isinstance(options, LineageGraphQueryOptions):
+        raise InvalidArgumentError("query_options must be a LineageGraphQueryOptions", field="query_options")
+    listing = options.artifacts_options
+    if listing is None:
+        raise InvalidArgumentError("query_options.artifacts_options: missing query_nodes conditions",
+                                   field="artifacts_options")
+    if listing.next_page_token:
+        raise InvalidArgumentError("artifacts_options.next_page_token: lineage queries are not paged",
+                                   field="artifacts_options.next_page_token")
+    if listing.max_result_size is not None and listing.max_result_size <= 0:
+        raise InvalidArgumentError("artifacts_options.max_result_size must be positive",
+                                   field="artifacts_options.max_result_size")
+    stop = options.stop_conditions
+    _check_hops(stop.max_num_hops, "stop_conditions.max_num_hops")
+    st = _Statement()
+    match, where = "", "true"
+    if listing.filter_query:
+        match, where = st.filter(listing.filter_query, "Artifact", "s", "artifacts_options.filter_query")
+    limits = [v for v in (listing.max_result_size, options.max_node_size) if v is not None and v > 0]
+    limit = f"LIMIT {st.param(min(limits))}\n" if limits else ""
+    starts = "  " + q.LINEAGE_LISTED_STARTS.format(
+        match=match, where=where, order=q.ORDER_FIELDS[listing.order_by.value],
+        direction="ASC" if listing.is_asc else "DESC", limit=limit).replace("\n", "\n  ")
+    boundary = []
+    for label, expression, field in (("Artifact", stop.boundary_artifacts, "stop_conditions.boundary_artifacts"),
+                                     ("Execution", stop.boundary_executions, "stop_conditions.boundary_executions")):
+        if expression:
+            condition = st.node_condition(NodeSelector(filter_query=expression), label, "x", field)
+            boundary.append(f"(x:{label} AND NOT ({condition}))")
+    pass_x = "x = s OR NOT (" + " OR ".join(boundary) + ")" if boundary else "true"
+    node_limit = ""
+    if options.max_node_size is not None and options.max_node_size > 0:
+        node_limit = f"[..{st.param(options.max_node_size)}]"
+    text = _statement(st, starts=starts, direction=LineageDirection.BIDIRECTIONAL, max_hops=stop.max_num_hops,
+                      stop_s="false", pass_x=pass_x, ending_z="false", ending_s="false",
+                      outputs=[q.LINEAGE_OUT_NODES, q.LINEAGE_OUT_EVENTS, q.LINEAGE_OUT_TYPES], limit=node_limit)
+    return text, st.params
+
+
+def get_lineage_graph(store: MetadataStore, query_options: LineageGraphQueryOptions) -> LineageGraph:
+    """See MetadataStore.get_lineage_graph."""
+    text, params = _graph_statement(query_options)
+    records = list(_records(store, text, params))
+    if not any(r["k"] == 0 for r in records):
+        raise NotFoundError("the query_nodes condition does not match any nodes to do traversal",
+                            field="artifacts_options")
+    return _assemble(records, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
+
+
+def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineageStep]:
+    """See MetadataStore.stream_lineage. Validates the options before returning."""
+    text, params = _subgraph_statement(query_options, {"artifacts", "events"})
+    return _steps(store, text, params)
+
+
+def _steps(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[LineageStep]:
+    level: list[LineageStep] = []
+    by_id: dict[tuple[str, int], LineageStep] = {}
+    distance = None
+    for record in _records(store, text, params):
+        if record["d"] != distance:
+            yield from level
+            level, by_id, distance = [], {}, record["d"]
+        if record["k"] == 0:
+            cls = _NODE_CLASS[record["tag"]]
+            step = LineageStep.model_construct(distance=record["d"], node=codec.decode_node(cls, record["item"]),
+                                               events=[])
+            level.append(step)
+            by_id[(record["tag"], record["item"]["id"])] = step
+        elif record["k"] == 1:
+            event = codec.decode_event(record["item"], record["a"], record["b"])
+            owner = by_id.get(("Artifact", record["owner"])) if record["owner"] == event.artifact_id else None
+            if owner is None:
+                owner = by_id[("Execution", record["owner"])]
+            owner.events.append(event)
+    yield from level
+
+
+def lineage_paths(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineagePath]:
+    """See MetadataStore.lineage_paths. Validates the options before returning."""
+    return _paths(stream_lineage(store, query_options))
+
+
+def _paths(steps: Iterator[LineageStep]) -> Iterator[LineagePath]:
+    # Each node keeps its distance and the event to one node a hop nearer (its BFS parent).
+    seen: dict[tuple[str, int], tuple[Artifact | Execution, int, tuple[str, int] | None, Event | None]] = {}
+    for step in steps:
+        key = (type(step.node).__name__, step.node.id)
+        parent: tuple[str, int] | None = None
+        via: Event | None = None
+        for event in step.events:
+            other = ("Execution", event.execution_id) if key[0] == "Artifact" else ("Artifact", event.artifact_id)
+            if other in seen and seen[other][1] == step.distance - 1:
+                parent, via = other, event
+                break
+        seen[key] = (step.node, step.distance, parent, via)
+        nodes: list[Artifact | Execution] = [step.node]
+        events: list[Event] = []
+        cursor = seen[key]
+        while cursor[2] is not None:
+            events.append(cursor[3])
+            cursor = seen[cursor[2]]
+            nodes.append(cursor[0])
+        yield LineagePath.model_construct(nodes=nodes[::-1], events=events[::-1])
