@@ -269,6 +269,27 @@ def encode_path(path: list[int | str]) -> str:
     return json.dumps(path)
 
 
+def event_key(artifact_id: int, execution_id: int, event_type: EventType) -> str:
+    """The key that makes an event unique per (artifact, execution, type), as MLMD's Event table is."""
+    return f"{artifact_id}:{execution_id}:{EventType(event_type).value}"
+
+
+def encode_event(event: Event, event_id: int) -> dict[str, Any]:
+    """The row graphmd._queries.CREATE_EVENTS writes for ``event`` (its two ends and type set):
+    the EVENT relationship's properties, its ends, and which way it points."""
+    event_type = EventType(event.type)
+    return {
+        "id": event_id,
+        "artifact_id": event.artifact_id,
+        "execution_id": event.execution_id,
+        "is_input": event_type.is_input,
+        "type": event_type.value,
+        "path": encode_path(event.path) if event.path else None,
+        "milliseconds_since_epoch": event.milliseconds_since_epoch,
+        "event_key": event_key(event.artifact_id, event.execution_id, event_type),
+    }
+
+
 def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> Event:
     """An Event from an EVENT relationship's properties and its two ends."""
     return Event.model_construct(

@@ -30,9 +30,8 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-import neo4j
-
 from . import _queries as q
+from ._bulk import advance_id_counters, write_rows
 from ._errors import FailedPreconditionError, InvalidArgumentError, map_driver_errors
 from ._models import EventType
 from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, ensure_schema
@@ -47,11 +46,11 @@ _COUNT_OF = {"type": "types", "Artifact": "artifacts", "Execution": "executions"
              "event": "events", "attribution": "attributions", "association": "associations",
              "parent_context": "parent_contexts"}
 _SYSTEM_TYPES = [name for names in SIMPLE_TYPES.values() for name in names]
-# Link records -> the store's statement that writes them and its row keys.
-_LINK_WRITES = {
-    "attribution": (q.MERGE_ATTRIBUTIONS, "context_id", "artifact_id"),
-    "association": (q.MERGE_ASSOCIATIONS, "context_id", "execution_id"),
-    "parent_context": (q.CREATE_PARENT_LINKS, "child_id", "parent_id"),
+# Link records -> the row keys of their two ends (graphmd._bulk.write_rows).
+_LINK_KEYS = {
+    "attribution": ("context_id", "artifact_id"),
+    "association": ("context_id", "execution_id"),
+    "parent_context": ("child_id", "parent_id"),
 }
 # Which id counter (graphmd._ids) each kind of record draws from.
 _ID_KIND = {"type": "Type", "Artifact": "Artifact", "Execution": "Execution", "Context": "Context", "event": "Event"}
@@ -156,33 +155,7 @@ class _Importer:
         if not rows:
             return
         self.rows = []
-        if kind == "type":
-            def work(tx: neo4j.ManagedTransaction) -> None:
-                for type_kind in q.TYPE_KINDS:
-                    same = [r for r in rows if r.get("kind") == type_kind]
-                    if same:
-                        tx.run(q.CREATE_TYPES[type_kind], rows=same).consume()
-        elif kind in q.NODE_LABELS:
-            def work(tx: neo4j.ManagedTransaction) -> None:
-                created = tx.run(q.CREATE_NODES[kind], rows=rows).single()["created"]
-                if created != len(rows):
-                    raise InvalidArgumentError(f"{len(rows) - created} {kind} records name a type_id that is not "
-                                               f"a {q.TYPE_KIND_OF[kind]} of the export", field="type_id")
-        elif kind == "event":
-            def work(tx: neo4j.ManagedTransaction) -> None:
-                created = tx.run(q.CREATE_EVENTS, rows=rows).single()["created"]
-                if created != len(rows):
-                    raise InvalidArgumentError(f"{len(rows) - created} events name an artifact or execution "
-                                               "that is not in the export", field="event")
-        else:
-            query = _LINK_WRITES[kind][0]
-
-            def work(tx: neo4j.ManagedTransaction) -> None:
-                linked = tx.run(query, rows=rows).single()["linked"]
-                if linked != len(rows):
-                    raise InvalidArgumentError(f"{len(rows) - linked} {kind} records name a node that is not in "
-                                               "the export", field=kind)
-        self.store._write(work)
+        self.store._write(lambda tx: write_rows(tx, kind, rows))
 
     def row(self, record: dict[str, Any], line_no: int) -> tuple[str, dict[str, Any], int | None]:
         """(kind, statement row, id) of one record; raises on anything malformed."""
@@ -210,7 +183,7 @@ class _Importer:
                    "artifact_id": record["artifact_id"], "execution_id": record["execution_id"],
                    "is_input": is_input}
             return "event", row, props.get("id")
-        for name, (_, source_key, target_key) in _LINK_WRITES.items():
+        for name, (source_key, target_key) in _LINK_KEYS.items():
             if name in record:
                 source, target = record[name]
                 return name, {source_key: source, target_key: target}, None
@@ -325,9 +298,5 @@ def _records(lines: Iterable[str]) -> Iterable[tuple[int, dict[str, Any]]]:
 
 
 def _advance_counters(store: MetadataStore, max_ids: dict[str, int]) -> None:
-    def work(tx: neo4j.ManagedTransaction) -> None:
-        for kind, max_id in max_ids.items():
-            tx.run(q.ADVANCE_ID_COUNTER, kind=kind, next=max_id + 1).consume()
-
-    store._write(work)
+    store._write(lambda tx: advance_id_counters(tx, max_ids))
     store._reset_caches()

@@ -125,6 +125,7 @@ TYPES_BY_EXTERNAL_ID = (
     "MATCH (t:Type) WHERE t.external_id IN $external_ids AND t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
 )
 TYPES_ALL = "MATCH (t:Type) WHERE t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
+EXISTING_TYPE_IDS = "MATCH (t:Type) WHERE t.id IN $ids RETURN collect(t.id) AS ids"
 CREATE_TYPES = {kind: f"UNWIND $rows AS row CREATE (t:Type:{kind}) SET t = row" for kind in TYPE_KINDS}
 UPDATE_TYPES = "UNWIND $rows AS row MATCH (t:Type {id: row.id}) SET t = row"
 
@@ -199,6 +200,7 @@ FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END | CREATE (a)-{_EVENT}-
 FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END | CREATE (x)-{_EVENT}->(a))
 """
 CREATE_EVENTS = f"UNWIND $rows AS row {_CREATE_EVENT} RETURN count(*) AS created"
+EXISTING_EVENT_KEYS = "MATCH ()-[e:EVENT]->() WHERE e.event_key IN $keys RETURN collect(e.event_key) AS keys"
 EVENTS_BY_ARTIFACT_IDS = """
 MATCH (a:Artifact)-[e:EVENT]-(x:Execution)
 WHERE a.id IN $ids
@@ -226,6 +228,16 @@ MERGE (c)-[:ASSOCIATION]->(x)
 """
 MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS linked"
 MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_MERGE_ASSOCIATION} RETURN count(*) AS linked"
+EXISTING_ATTRIBUTIONS = """
+UNWIND $rows AS row
+MATCH (:Context {id: row.context_id})-[:ATTRIBUTION]->(:Artifact {id: row.artifact_id})
+RETURN row.context_id AS context_id, row.artifact_id AS artifact_id
+"""
+EXISTING_ASSOCIATIONS = """
+UNWIND $rows AS row
+MATCH (:Context {id: row.context_id})-[:ASSOCIATION]->(:Execution {id: row.execution_id})
+RETURN row.context_id AS context_id, row.execution_id AS execution_id
+"""
 EXISTING_PARENT_LINKS = """
 UNWIND $rows AS row
 MATCH (:Context {id: row.child_id})-[:PARENT_CONTEXT]->(:Context {id: row.parent_id})

@@ -1349,22 +1349,15 @@ class _NodeWriter:
         ids = iter(self.store._ids.allocate("Event", len(self.events)))
         seen: set[str] = set()
         for i, event in enumerate(self.events):
-            key = f"{event.artifact_id}:{event.execution_id}:{event.type.value}"
-            if key in seen:
+            row = codec.encode_event(event, next(ids))
+            if row["event_key"] in seen:
                 raise AlreadyExistsError(f"events[{i}]: the {event.type.value} event between artifact "
                                          f"{event.artifact_id} and execution {event.execution_id} is given twice",
                                          field=f"events[{i}]")
-            seen.add(key)
-            rows.append({
-                "id": next(ids),
-                "artifact_id": event.artifact_id,
-                "execution_id": event.execution_id,
-                "is_input": event.type.is_input,
-                "type": event.type.value,
-                "path": codec.encode_path(event.path) if event.path else None,
-                "milliseconds_since_epoch": event.milliseconds_since_epoch if event.milliseconds_since_epoch is not None else self.now,
-                "event_key": key,
-            })
+            seen.add(row["event_key"])
+            if row["milliseconds_since_epoch"] is None:
+                row["milliseconds_since_epoch"] = self.now
+            rows.append(row)
         return rows
 
 
