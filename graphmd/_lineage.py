@@ -241,6 +241,8 @@ def _check_mask(field_mask_paths: Sequence[str] | None) -> set[str]:
     mask = set()
     for path in field_mask_paths:
         top = str(path).split(".", 1)[0]
+        if top == "parent_contexts":  # a LineageGraph field MLMD accepts and never fills (its clients send it)
+            continue
         if top not in LINEAGE_GRAPH_FIELDS:
             raise InvalidArgumentError(f"field_mask_paths: {path!r} is not a field of LineageGraph "
                                        f"(one of {', '.join(LINEAGE_GRAPH_FIELDS)})", field="field_mask_paths")

@@ -468,3 +468,21 @@ RECORD_MLMD_IMPORT = """
 MERGE (m:GraphmdMeta {singleton: true})
 SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
 """
+
+# --- pipeline helpers (graphmd._pipeline) -------------------------------------------------
+
+# TFX's LatestArtifactsResolver: newest by creation time, then id.
+LATEST_ARTIFACT = """
+MATCH (a:Artifact {type: $type_name})
+WHERE a.state = $state AND $context_id IS NULL
+RETURN a {.*} AS a
+ORDER BY a.create_time_since_epoch DESC, a.id DESC
+LIMIT 1
+"""
+LATEST_ARTIFACT_IN_CONTEXT = """
+MATCH (:Context {id: $context_id})-[:ATTRIBUTION]->(a:Artifact {type: $type_name})
+WHERE a.state = $state
+RETURN a {.*} AS a
+ORDER BY a.create_time_since_epoch DESC, a.id DESC
+LIMIT 1
+"""

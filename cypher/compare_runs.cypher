@@ -1,0 +1,20 @@
+// Compare runs: for each run, the properties of its executions (hyperparameters) and of
+// the metrics artifacts (types of base METRICS) its executions wrote.
+// Parameters: $run_type (the run context type, e.g. 'PipelineRun'), $runs (run names).
+// In Neo4j Browser first run:
+//   :param run_type => 'PipelineRun'
+//   :param runs => ['run-0007', 'run-0008']
+UNWIND $runs AS run_name
+MATCH (run:Context {name: run_name})
+WHERE run.type = $run_type
+CALL (run) {
+  MATCH (run)-[:ASSOCIATION]->(x:Execution)
+  RETURN collect(x {.*}) AS executions
+}
+CALL (run) {
+  MATCH (run)-[:ASSOCIATION]->(:Execution)-[:EVENT]->(m:Artifact)
+  MATCH (t:Type {id: m.type_id})
+  WHERE t.base_type = 'METRICS'
+  RETURN collect(DISTINCT m {.*}) AS metrics
+}
+RETURN run.name AS run, executions, metrics

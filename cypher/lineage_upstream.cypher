@@ -1,0 +1,21 @@
+// Lineage upstream: everything an artifact was made from (a model back to its data).
+// Parameters: $artifact_id (the artifact's id), $max_hops (a hop is one artifact-execution
+// step; null for no limit). In Neo4j Browser first run:
+//   :param artifact_id => 42
+//   :param max_hops => null
+// Returns the nodes, their distances in hops and the events the traversal crossed; Browser
+// draws nodes and events as a graph. The expansion is breadth-first: each node is visited
+// once, however many paths lead to it. graphmd's get_lineage_subgraph with direction
+// UPSTREAM returns the same nodes and events.
+MATCH p = (start:Artifact {id: $artifact_id})<-[:EVENT*0..]-(n)
+WITH n, min(length(p)) AS hops
+WHERE $max_hops IS NULL OR hops <= $max_hops
+WITH collect(n) AS nodes, collect(CASE WHEN $max_hops IS NULL OR hops < $max_hops THEN n END) AS expanded,
+     collect({id: n.id, kind: labels(n)[0], hops: hops}) AS distances
+CALL (nodes, expanded) {
+  UNWIND expanded AS x
+  MATCH (y)-[e:EVENT]->(x)
+  WHERE y IN nodes
+  RETURN collect(e) AS events
+}
+RETURN nodes, events, distances

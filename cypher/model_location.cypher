@@ -1,0 +1,9 @@
+// Where is the model stored? The model's URI, and where each Pusher that read it pushed it.
+// Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
+//   :param model_id => 42
+MATCH (model:Artifact {id: $model_id})
+OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
+WHERE pusher.type = 'Pusher'
+WITH model, pushed ORDER BY pushed.id
+RETURN model.name AS model, model.uri AS uri, model.state AS state,
+       collect(pushed.uri) AS pushed_to

@@ -1,0 +1,10 @@
+// When was the model pushed? Each push of the model: the Pusher, the pushed artifact, its
+// destination and time (the pushed artifact's creation). No rows: never pushed.
+// Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
+//   :param model_id => 42
+MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
+WHERE pusher.type = 'Pusher'
+RETURN model.name AS model, pusher.name AS pusher, pushed.uri AS pushed_to,
+       pushed.create_time_since_epoch AS pushed_at_ms,
+       datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at
+ORDER BY pushed_at_ms, pushed.id

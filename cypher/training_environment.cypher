@@ -1,0 +1,9 @@
+// How was the training environment configured? The settings recorded on the execution
+// that trained the model (custom properties: image, versions, accelerator...) and its
+// module file, one row each.
+// Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
+//   :param model_id => 42
+MATCH (model:Artifact {id: $model_id})<-[:EVENT]-(trainer:Execution)
+UNWIND [k IN keys(trainer) WHERE k STARTS WITH 'c_' OR k = 'p_module_file'] AS key
+RETURN model.name AS model, trainer.name AS trainer, substring(key, 2) AS setting, trainer[key] AS value
+ORDER BY setting

@@ -1,0 +1,33 @@
+// What can be reused? Earlier COMPLETE executions of a component that read exactly these
+// input artifacts with these execution properties, newest first, with their outputs: a
+// cache hit for a step about to run with the same inputs and properties.
+// Parameters: $type_name (the execution type), $input_ids (artifact ids, [] for none),
+// $properties (a map of execution properties). In Neo4j Browser first run:
+//   :param type_name => 'Trainer'
+//   :param input_ids => [1, 2, 3]
+//   :param properties => {learning_rate: 0.01, num_steps: 1000}
+CALL () {
+  MATCH (x:Execution {type: $type_name})
+  WHERE size($input_ids) = 0
+  RETURN x
+  UNION
+  MATCH (:Artifact {id: $input_ids[0]})-[:EVENT]->(x:Execution {type: $type_name})
+  RETURN x
+}
+WITH x
+WHERE x.last_known_state = 'COMPLETE'
+  AND size([k IN keys(x) WHERE k STARTS WITH 'p_' OR k STARTS WITH 'ps_' OR k STARTS WITH 'pp_']) = size(keys($properties))
+  AND all(k IN keys($properties) WHERE x['p_' + k] = $properties[k] OR x['ps_' + k] = $properties[k]
+                                        OR x['pp_' + k] = $properties[k])
+CALL (x) {
+  MATCH (a:Artifact)-[e:EVENT]->(x)
+  RETURN collect({artifact_id: a.id, path: e.path}) AS inputs
+}
+WITH x, inputs
+WHERE size(inputs) = size($input_ids) AND all(i IN inputs WHERE i.artifact_id IN $input_ids)
+CALL (x) {
+  MATCH (x)-[e:EVENT]->(a:Artifact)
+  RETURN collect({artifact: a {.*}, path: e.path}) AS outputs
+}
+RETURN x {.*} AS execution, inputs, outputs
+ORDER BY x.create_time_since_epoch DESC, x.id DESC

@@ -1,0 +1,11 @@
+// Who triggered this run? The PipelineRun context of a run, who started it and how, and
+// the executions it holds.
+// Parameters: $run_name (the run context's name). In Neo4j Browser first run:
+//   :param run_name => 'run-0007'
+MATCH (run:Context {name: $run_name})
+WHERE run.type = 'PipelineRun'
+OPTIONAL MATCH (run)-[:ASSOCIATION]->(x:Execution)
+WITH run, x ORDER BY x.id
+RETURN run.name AS run, run.p_triggered_by AS triggered_by, run.p_trigger AS trigger,
+       datetime({epochMillis: run.create_time_since_epoch}) AS started,
+       collect(x.name + ' (' + coalesce(x.last_known_state, 'UNKNOWN') + ')') AS executions

@@ -1,0 +1,86 @@
+"""The Cypher files of cypher/ (lineage and the TFX questions), loaded for the library.
+
+The same text a user pastes into Neo4j Browser or cypher-shell is what graphmd runs: a
+file's parameters are its `$names`, its leading `//` comment says what it answers. In a
+source checkout the files are read from <repo>/cypher; an installed wheel carries them as
+graphmd/cypher.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import InvalidArgumentError, NotFoundError
+
+if TYPE_CHECKING:
+    from ._store import MetadataStore
+
+__all__ = ["cypher_dir", "names", "load", "parameters", "description", "run"]
+
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def cypher_dir() -> Path:
+    """Where the .cypher files are: graphmd/cypher in a wheel, else <repo>/cypher."""
+    packaged = Path(__file__).parent / "cypher"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "cypher"
+
+
+def names() -> list[str]:
+    """The queries' names (file names without .cypher), sorted."""
+    return sorted(p.stem for p in cypher_dir().glob("*.cypher"))
+
+
+@functools.cache
+def load(name: str) -> str:
+    """The text of cypher/<name>.cypher.
+
+    Raises:
+        NotFoundError: there is no such file.
+    """
+    path = cypher_dir() / f"{name}.cypher"
+    if not re.fullmatch(r"[a-z0-9_]+", name) or not path.is_file():
+        raise NotFoundError(f"no Cypher query named {name!r} (one of {', '.join(names())})", field="name")
+    return path.read_text(encoding="utf-8")
+
+
+def _code(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+
+
+def parameters(name: str) -> list[str]:
+    """The parameters the query uses, in order of first use (comments ignored)."""
+    return list(dict.fromkeys(_PARAMETER.findall(_code(load(name)))))
+
+
+def description(name: str) -> str:
+    """The query's leading comment (what it answers, its parameters), without the slashes."""
+    lines = []
+    for line in load(name).splitlines():
+        if not line.startswith("//"):
+            break
+        lines.append(line[2:].strip())
+    return "\n".join(lines).strip()
+
+
+def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run cypher/<name>.cypher in one read transaction; its rows as dicts.
+
+    Raises:
+        InvalidArgumentError: a parameter the query uses is not given, or one it does not
+            use is.
+        NotFoundError: there is no such query.
+    """
+    wanted = parameters(name)
+    missing = [p for p in wanted if p not in params]
+    if missing:
+        raise InvalidArgumentError(f"query {name!r} needs parameter {missing[0]!r}", field=missing[0])
+    extra = sorted(set(params) - set(wanted))
+    if extra:
+        raise InvalidArgumentError(f"query {name!r} has no parameter {extra[0]!r} (it takes {', '.join(wanted)})",
+                                   field=extra[0])
+    text = load(name)
+    return store._read(lambda tx: [r.data() for r in tx.run(text, params)])

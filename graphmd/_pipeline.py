@@ -1,0 +1,247 @@
+"""What a pipeline asks of its metadata: record a step, reuse an earlier one, pick the
+newest artifact to warm-start from, compare runs.
+
+These are the TFX questions as library calls. Each reads with one Cypher statement; the
+reuse lookup and the run comparison run the same statements as cypher/what_can_be_reused
+and cypher/compare_runs (graphmd._cypher_files), so the files and the library agree by
+construction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import _codec as codec
+from . import _cypher_files
+from . import _queries as q
+from ._errors import InvalidArgumentError, NotFoundError
+from ._models import (
+    Artifact,
+    ArtifactAndEvent,
+    ArtifactState,
+    Context,
+    Event,
+    EventType,
+    Execution,
+    ExecutionState,
+    PropertyValue,
+)
+
+if TYPE_CHECKING:
+    from ._store import MetadataStore
+
+__all__ = [
+    "CachedExecution",
+    "RunningExecution",
+    "ComparedValue",
+    "RunComparison",
+    "record_execution",
+    "find_cached_execution",
+    "latest_artifact",
+    "compare_runs",
+]
+
+
+# --- the context manager ------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RunningExecution:
+    """The execution a ``record_execution`` block records: add its outputs with :meth:`output`."""
+
+    execution: Execution
+    inputs: dict[str, list[Artifact]]
+    contexts: list[Context]
+    outputs: dict[str, list[Artifact]] = dataclasses.field(default_factory=dict)
+
+    def output(self, key: str, artifact: Artifact) -> Artifact:
+        """Declare an output under ``key`` (TFX's output dict key); it is written, LIVE
+        unless it has another state, when the block ends without an exception."""
+        self.outputs.setdefault(key, []).append(artifact)
+        return artifact
+
+
+@contextlib.contextmanager
+def record_execution(store: MetadataStore, execution: Execution, inputs: Mapping[str, Sequence[Artifact]] = {},
+                     contexts: Sequence[Context] = ()) -> Iterator[RunningExecution]:
+    """Record a pipeline step around a block, in two transactions.
+
+    On entry one put_execution stores ``execution`` as RUNNING with its input events
+    (``path`` [key, index]) and links it and its inputs to ``contexts`` (reused by type and
+    name). When the block ends, one put_execution stores the declared outputs with their
+    output events and marks the execution COMPLETE; when the block raises, it marks it
+    FAILED with the error in custom properties ``error`` and ``error_type`` (outputs are not
+    written) and the exception propagates. Fewer transactions cannot work: the RUNNING
+    record must be visible while the step runs, and the outcome is known only at the end.
+
+    Yields:
+        The RunningExecution, whose ``execution`` has its id.
+    Raises:
+        InvalidArgumentError, NotFoundError: as put_execution, for the execution, inputs or
+            contexts; nothing is stored then.
+    """
+    for key, artifacts in inputs.items():
+        for i, artifact in enumerate(artifacts):
+            if artifact.id is None:
+                raise InvalidArgumentError(f"inputs[{key!r}][{i}]: an input must be a stored artifact (with an id)",
+                                           field=f"inputs[{key!r}][{i}].id")
+    running = execution.model_copy(update={"last_known_state": ExecutionState.RUNNING})
+    pairs = [ArtifactAndEvent(event=Event(artifact_id=a.id, type=EventType.INPUT, path=[key, i]))
+             for key, artifacts in inputs.items() for i, a in enumerate(artifacts)]
+    result = store.put_execution(running, pairs, list(contexts), reuse_context_if_already_exist=True)
+    stored_contexts = store.get_contexts_by_id(result.context_ids)
+    state = RunningExecution(running.model_copy(update={"id": result.execution_id}),
+                             {k: list(v) for k, v in inputs.items()}, stored_contexts)
+    try:
+        yield state
+    except BaseException as error:
+        failed = state.execution.model_copy(update={
+            "last_known_state": ExecutionState.FAILED,
+            "custom_properties": {**state.execution.custom_properties, "error": str(error) or repr(error),
+                                  "error_type": type(error).__name__,
+                                  "error_traceback": "".join(traceback.format_exception(error))[-4000:]}})
+        store.put_execution(failed, (), stored_contexts, force_reuse_context=True)
+        raise
+    complete = state.execution.model_copy(update={"last_known_state": ExecutionState.COMPLETE})
+    pairs = []
+    for key, artifacts in state.outputs.items():
+        for i, artifact in enumerate(artifacts):
+            if artifact.state is None:
+                artifact = artifact.model_copy(update={"state": ArtifactState.LIVE})
+            pairs.append(ArtifactAndEvent(artifact=artifact, event=Event(type=EventType.OUTPUT, path=[key, i])))
+    done = store.put_execution(complete, pairs, stored_contexts, force_reuse_context=True)
+    written = iter(done.artifact_ids)
+    for key, artifacts in state.outputs.items():
+        state.outputs[key] = [a.model_copy(update={"id": next(written)}) for a in artifacts]
+    state.execution = complete
+
+
+# --- reuse --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedExecution:
+    """An earlier COMPLETE execution whose outputs can be reused, by output key."""
+
+    execution: Execution
+    outputs: dict[str, list[Artifact]]
+
+
+def find_cached_execution(store: MetadataStore, type_name: str, inputs: Mapping[str, Sequence[int]],
+                          properties: Mapping[str, PropertyValue] | None = None) -> CachedExecution | None:
+    """The newest COMPLETE execution of type ``type_name`` that read exactly ``inputs``
+    (artifact ids by input key, as event paths [key, index] record them) and has exactly
+    ``properties``, with its outputs; None when there is none (a cache miss).
+
+    Runs cypher/what_can_be_reused.cypher. Property values compare by kind too: 1 is not 1.0.
+    """
+    wanted = sorted(((key, i), aid) for key, ids in inputs.items() for i, aid in enumerate(ids))
+    given = dict(properties or {})
+    rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
+                             input_ids=sorted({aid for _, aid in wanted}),
+                             properties={k: codec.encode_properties({k: v}, custom=False).popitem()[1]
+                                         for k, v in given.items()})
+    for row in rows:
+        execution = codec.decode_node(Execution, row["execution"])
+        read = sorted((tuple(_path(i["path"])), i["artifact_id"]) for i in row["inputs"])
+        if read != wanted:
+            continue
+        if set(execution.properties) != set(given) or not all(
+                codec.same_value(execution.properties[k], given[k]) for k in given):
+            continue
+        outputs: dict[str, list[Artifact]] = {}
+        for out in sorted(row["outputs"], key=lambda o: _path(o["path"])):
+            path = _path(out["path"])
+            outputs.setdefault(str(path[0]) if path else "", []).append(codec.decode_node(Artifact, out["artifact"]))
+        return CachedExecution(execution, outputs)
+    return None
+
+
+def _path(path: str | None) -> list[Any]:
+    """An event path as stored (JSON text) as its steps; [] when unset."""
+    return json.loads(path) if path else []
+
+
+# --- warm start ---------------------------------------------------------------------------
+
+
+def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | None = None,
+                    state: ArtifactState = ArtifactState.LIVE) -> Artifact | None:
+    """The newest artifact of type ``type_name`` in ``state`` (LIVE by default), within the
+    context ``context_id`` when given: TFX's LatestArtifactsResolver, newest by creation
+    time then id. None when there is none."""
+    query = q.LATEST_ARTIFACT_IN_CONTEXT if context_id is not None else q.LATEST_ARTIFACT
+    record = store._read(lambda tx: tx.run(query, type_name=type_name, state=state.value,
+                                           context_id=context_id).single())
+    return codec.decode_node(Artifact, record["a"]) if record else None
+
+
+# --- comparing runs -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparedValue:
+    """One compared field: where it comes from (``Trainer.learning_rate``,
+    ``ModelEvaluation.accuracy``), its value in each run (None: absent), and whether they differ."""
+
+    field: str
+    values: list[PropertyValue | None]
+    differs: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RunComparison:
+    """Runs side by side: execution properties (hyperparameters) then metrics."""
+
+    runs: list[str]
+    parameters: list[ComparedValue]
+    metrics: list[ComparedValue]
+
+    def table(self) -> list[list[str]]:
+        """Rows for printing: a header, then one row per field, differing ones marked '*'."""
+        rows = [["", "field", *self.runs]]
+        for item in (*self.parameters, *self.metrics):
+            rows.append(["*" if item.differs else "", item.field, *("" if v is None else str(v) for v in item.values)])
+        return rows
+
+
+def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:
+    """Compare runs (contexts of type ``run_type`` by name): every property of their
+    executions, by component, and every property of the METRICS artifacts they wrote.
+
+    Runs cypher/compare_runs.cypher.
+
+    Raises:
+        NotFoundError: a run does not exist.
+    """
+    rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=list(run_names))}
+    missing = [name for name in run_names if name not in rows]
+    if missing:
+        raise NotFoundError(f"no {run_type} context named {missing[0]!r}", field="run_names")
+
+    def side_by_side(kind: str) -> list[ComparedValue]:
+        per_run: list[dict[str, PropertyValue]] = []
+        for name in run_names:
+            fields: dict[str, PropertyValue] = {}
+            for node in rows[name][kind]:
+                cls = Execution if kind == "executions" else Artifact
+                decoded = codec.decode_node(cls, node)
+                for prop, value in decoded.properties.items():
+                    fields[f"{decoded.type}.{prop}"] = value
+            per_run.append(fields)
+        names = sorted({f for fields in per_run for f in fields})
+        out = []
+        for f in names:
+            values = [fields.get(f) for fields in per_run]
+            differs = any(v is None or not codec.same_value(v, values[0]) for v in values[1:]) or (
+                values[0] is None and any(v is not None for v in values))
+            out.append(ComparedValue(f, values, differs))
+        return out
+
+    return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"))
+
