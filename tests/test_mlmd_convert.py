@@ -26,6 +26,7 @@ from graphmd import (  # noqa: E402
     ProtoValue,
     UnimplementedError,
 )
+from graphmd._models import LineageDirection  # noqa: E402
 from graphmd.mlmd import _convert as cv  # noqa: E402
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -195,3 +196,38 @@ def test_list_options_follow_mlmds_server():
     unspecified.order_by_field.field = pb.ListOperationOptions.OrderByField.FIELD_UNSPECIFIED
     with pytest.raises(InvalidArgumentError):
         cv.list_options_from_proto(unspecified)
+
+
+def test_lineage_subgraph_options_follow_mlmds_server():
+    options = pb.LineageSubgraphQueryOptions(
+        starting_artifacts=pb.LineageSubgraphQueryOptions.StartingNodes(filter_query="uri = 'm'"))
+    converted = cv.lineage_subgraph_query_options_from_proto(options)
+    assert converted.starting_artifacts.filter_query == "uri = 'm'" and converted.starting_executions is None
+    assert converted.max_num_hops == 100 and converted.direction is LineageDirection.BIDIRECTIONAL
+    assert converted.ending_artifacts is None
+    options.max_num_hops = 1000
+    options.direction = pb.LineageSubgraphQueryOptions.UPSTREAM
+    options.ending_executions.filter_query = "name = 'x'"
+    options.ending_executions.include_ending_nodes = True
+    converted = cv.lineage_subgraph_query_options_from_proto(options)
+    assert converted.max_num_hops == 100 and converted.direction is LineageDirection.UPSTREAM
+    assert converted.ending_executions.filter_query == "name = 'x'" and converted.ending_executions.include_ending_nodes
+    options.max_num_hops = 0
+    assert cv.lineage_subgraph_query_options_from_proto(options).max_num_hops == 0
+    options.max_num_hops = -1
+    with pytest.raises(InvalidArgumentError):
+        cv.lineage_subgraph_query_options_from_proto(options)
+    with pytest.raises(InvalidArgumentError):
+        cv.lineage_subgraph_query_options_from_proto(pb.LineageSubgraphQueryOptions(max_num_hops=1))
+
+
+def test_lineage_graph_options():
+    options = pb.LineageGraphQueryOptions()
+    options.artifacts_options.filter_query = "uri = 'm'"
+    options.stop_conditions.max_num_hops = 3
+    converted = cv.lineage_graph_query_options_from_proto(options)
+    assert converted.artifacts_options.max_result_size == 20 and converted.artifacts_options.filter_query == "uri = 'm'"
+    assert converted.stop_conditions.max_num_hops == 3 and converted.stop_conditions.boundary_artifacts is None
+    assert converted.max_node_size == 20
+    options.max_node_size = 0
+    assert cv.lineage_graph_query_options_from_proto(options).max_node_size is None

@@ -41,12 +41,18 @@ from .._models import (
     ContextType,
     Event,
     EventType,
+    EndingNodes,
     Execution,
     ExecutionBaseType,
     ExecutionState,
     ExecutionType,
+    BoundaryConstraint,
+    LineageDirection,
     LineageGraph,
+    LineageGraphQueryOptions,
+    LineageSubgraphQueryOptions,
     ListOptions,
+    NodeSelector,
     OrderBy,
     ParentContext,
     PropertyType,
@@ -56,6 +62,7 @@ from .._models import (
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "MAX_LINEAGE_HOPS",
     "value_from_proto",
     "value_to_proto",
     "struct_from_proto",
@@ -85,6 +92,8 @@ __all__ = [
     "lineage_graph_from_proto",
     "lineage_graph_to_proto",
     "list_options_from_proto",
+    "lineage_subgraph_query_options_from_proto",
+    "lineage_graph_query_options_from_proto",
     "from_proto",
     "to_proto",
     "many_from_proto",
@@ -92,6 +101,8 @@ __all__ = [
 
 # MLMD's server answers at most this many nodes per page, whatever max_result_size asks.
 MAX_PAGE_SIZE = 100
+# MLMD's lineage subgraph goes at most this many hops, whatever max_num_hops asks.
+MAX_LINEAGE_HOPS = 100
 
 # --- property values ------------------------------------------------------------------------
 
@@ -534,6 +545,71 @@ def list_options_from_proto(options: pb.ListOperationOptions, field: str = "opti
         is_asc=order.is_asc,
         filter_query=options.filter_query or None,
         next_page_token=options.next_page_token or None,
+    )
+
+
+_DIRECTIONS = {
+    pb.LineageSubgraphQueryOptions.DIRECTION_UNSPECIFIED: LineageDirection.BIDIRECTIONAL,
+    pb.LineageSubgraphQueryOptions.UPSTREAM: LineageDirection.UPSTREAM,
+    pb.LineageSubgraphQueryOptions.DOWNSTREAM: LineageDirection.DOWNSTREAM,
+    pb.LineageSubgraphQueryOptions.BIDIRECTIONAL: LineageDirection.BIDIRECTIONAL,
+}
+
+
+def _ending_nodes(message: Any, name: str) -> EndingNodes | None:
+    if not message.HasField(name):
+        return None
+    ending = getattr(message, name)
+    return EndingNodes(filter_query=_optional(ending, "filter_query"), include_ending_nodes=ending.include_ending_nodes)
+
+
+def lineage_subgraph_query_options_from_proto(message: pb.LineageSubgraphQueryOptions,
+                                              field: str = "lineage_subgraph_query_options"
+                                              ) -> LineageSubgraphQueryOptions:
+    """MLMD's LineageSubgraphQueryOptions as graphmd's, with MLMD's semantics: max_num_hops
+    unset or above MAX_LINEAGE_HOPS (100) is 100; direction unspecified is BIDIRECTIONAL.
+
+    Raises:
+        InvalidArgumentError: neither starting_artifacts nor starting_executions is set, or
+            max_num_hops is negative.
+    """
+    which = message.WhichOneof("starting_nodes")
+    if which is None:
+        raise InvalidArgumentError(f"{field}: Missing arguments for listing starting nodes.",
+                                   field=f"{field}.starting_nodes")
+    hops = message.max_num_hops if message.HasField("max_num_hops") else MAX_LINEAGE_HOPS
+    if hops < 0:
+        raise InvalidArgumentError(f"{field}.max_num_hops cannot be negative: max_num_hops = {hops}",
+                                   field=f"{field}.max_num_hops")
+    starting = NodeSelector(filter_query=getattr(message, which).filter_query)
+    return LineageSubgraphQueryOptions(
+        starting_artifacts=starting if which == "starting_artifacts" else None,
+        starting_executions=starting if which == "starting_executions" else None,
+        max_num_hops=min(hops, MAX_LINEAGE_HOPS),
+        direction=_DIRECTIONS[message.direction],
+        ending_artifacts=_ending_nodes(message, "ending_artifacts"),
+        ending_executions=_ending_nodes(message, "ending_executions"),
+    )
+
+
+def lineage_graph_query_options_from_proto(message: pb.LineageGraphQueryOptions,
+                                           field: str = "options") -> LineageGraphQueryOptions:
+    """MLMD's (deprecated) LineageGraphQueryOptions as graphmd's: artifacts_options with the
+    server's page semantics (list_options_from_proto), stop conditions, max_node_size (default
+    20; <= 0 means no limit).
+
+    Raises:
+        InvalidArgumentError: as list_options_from_proto for artifacts_options.
+    """
+    stop = message.stop_conditions
+    return LineageGraphQueryOptions(
+        artifacts_options=(list_options_from_proto(message.artifacts_options, f"{field}.artifacts_options")
+                           if message.HasField("artifacts_options") else None),
+        stop_conditions=BoundaryConstraint(
+            max_num_hops=_optional(stop, "max_num_hops"),
+            boundary_artifacts=_optional(stop, "boundary_artifacts"),
+            boundary_executions=_optional(stop, "boundary_executions")),
+        max_node_size=message.max_node_size if message.max_node_size > 0 else None,
     )
 
 

@@ -35,7 +35,7 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
-from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError, UnimplementedError
+from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError
 from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
 from . import _convert as cv
@@ -482,11 +482,19 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     @_rpc
     def GetLineageGraph(self, request: svc.GetLineageGraphRequest) -> svc.GetLineageGraphResponse:
-        raise UnimplementedError("GetLineageGraph: lineage traversal is not available in this graphmd yet")
+        graph = self.store.get_lineage_graph(cv.lineage_graph_query_options_from_proto(request.options))
+        response = svc.GetLineageGraphResponse()
+        cv.lineage_graph_to_proto(graph, response.subgraph)
+        return response
 
     @_rpc
     def GetLineageSubgraph(self, request: svc.GetLineageSubgraphRequest) -> svc.GetLineageSubgraphResponse:
-        raise UnimplementedError("GetLineageSubgraph: lineage traversal is not available in this graphmd yet")
+        graph = self.store.get_lineage_subgraph(
+            cv.lineage_subgraph_query_options_from_proto(request.lineage_subgraph_query_options),
+            _mask(request, "read_mask"))
+        response = svc.GetLineageSubgraphResponse()
+        cv.lineage_graph_to_proto(graph, response.lineage_subgraph)
+        return response
 
 
 # --- the server -----------------------------------------------------------------------------
