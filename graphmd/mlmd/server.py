@@ -121,13 +121,8 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     def _list(self, cls: type, request: Any, response: Any, field: str, **scope: Any) -> Any:
         """Fill ``response.<field>``: everything without options, one page with them."""
-        options = _options(request)
-        if options is None:
-            options = m.ListOptions()
-        page = self.store.list_page(cls, options, **scope)
-        to_proto = {m.Artifact: cv.artifact_to_proto, m.Execution: cv.execution_to_proto,
-                    m.Context: cv.context_to_proto}[cls]
-        getattr(response, field).extend(to_proto(node) for node in page.items)
+        page = self.store.list_page(cls, _options(request), **scope)
+        getattr(response, field).extend(cv.to_proto(node) for node in page.items)
         if page.next_page_token:
             response.next_page_token = page.next_page_token
         return response
