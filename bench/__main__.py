@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._report import machine, markdown_table
+from ._report import floor_table, machine, markdown_table, memory_table
 from ._suite import WORKLOADS, Sizes, Suite, bench_neo4j, given_neo4j
 
 
@@ -70,17 +70,25 @@ def main(argv: list[str] | None = None) -> int:
                 rows = suite.run()
             finally:
                 suite.close()
+            tables = [markdown_table(rows)]
+            if suite.floor:
+                tables.append(floor_table(suite.floor))
+            if suite.memory:
+                tables.append(memory_table(suite.memory))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     facts = machine(server)
     facts["wall time of the run"] = f"{time.monotonic() - started:,.0f} s"
-    table = markdown_table(rows)
+    table = "\n\n".join(tables)
     described = "\n".join(f"- {k}: {v}" for k, v in facts.items())
     print(f"\n{table}\n\n{described}")
     if args.markdown:
         args.markdown.write_text(f"{table}\n\n{described}\n")
     if args.json:
-        args.json.write_text(json.dumps({"machine": facts, "rows": [r.as_json() for r in rows]}, indent=2))
+        args.json.write_text(json.dumps({"machine": facts, "rows": [r.as_json() for r in rows],
+                                         "floor": [r.as_json() for r in suite.floor],
+                                         "memory": [{"size": m[0], "steps": m[1], "peak_bytes": m[2]}
+                                                    for m in suite.memory]}, indent=2))
     return 0
 
 

@@ -8,9 +8,12 @@ So each side pays for its store call, not for turning the workload into its requ
 from __future__ import annotations
 
 import dataclasses
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import neo4j
 
 from graphmd import (
     Artifact,
@@ -18,11 +21,15 @@ from graphmd import (
     Context,
     Event,
     Execution,
+    LineageDirection,
+    LineageSubgraphQueryOptions,
     ListOptions,
     MetadataStore,
+    NodeSelector,
 )
+from graphmd import _lineage
 
-from ._history import ARTIFACT_TYPES, CONTEXT_TYPES, EXECUTION_TYPES, FILE_TYPES, SubgraphBatch, TypeIds
+from ._history import ARTIFACT_TYPES, CONTEXT_TYPES, EXECUTION_TYPES, SubgraphBatch, TypeIds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,9 +83,9 @@ class GraphmdBackend:
         self.store.close()
 
     def register_types(self) -> TypeIds:
-        ids = self.store.put_types(ARTIFACT_TYPES + FILE_TYPES, EXECUTION_TYPES, CONTEXT_TYPES)
-        names = [t.name for t in ARTIFACT_TYPES + FILE_TYPES + EXECUTION_TYPES + CONTEXT_TYPES]
-        return TypeIds(zip(names, [*ids[0], *ids[1], *ids[2]]))
+        ids = self.store.put_types(ARTIFACT_TYPES, EXECUTION_TYPES, CONTEXT_TYPES)
+        names = [t.name for t in ARTIFACT_TYPES + EXECUTION_TYPES + CONTEXT_TYPES]
+        return dict(zip(names, [*ids[0], *ids[1], *ids[2]]))
 
     def put_execution_call(self, execution: Execution, inputs: list[Event], outputs: list[tuple[Artifact, Event]],
                            context: Context) -> PutExecution:
@@ -101,6 +108,56 @@ class GraphmdBackend:
     def get_artifacts_call(self, filter_query: str) -> Callable[[], int]:
         options = ListOptions(filter_query=filter_query)
         return lambda: len(self.store.get_artifacts(options))
+
+    @staticmethod
+    def _upstream(artifact_id: int, hops: int | None) -> LineageSubgraphQueryOptions:
+        # The same starting condition ml-metadata gets: a filter_query on the id.
+        return LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(filter_query=f"id = {artifact_id}"),
+                                           max_num_hops=hops, direction=LineageDirection.UPSTREAM)
+
+    def upstream_call(self, artifact_id: int, hops: int | None) -> Callable[[], LineageSize]:
+        """The whole upstream lineage graph (nodes, types, events, contexts) of one artifact."""
+        options = self._upstream(artifact_id, hops)
+
+        def call() -> LineageSize:
+            graph = self.store.get_lineage_subgraph(options)
+            return LineageSize(len(graph.artifacts), len(graph.executions), len(graph.events))
+
+        return call
+
+    def upstream_statement(self, artifact_id: int, hops: int | None) -> tuple[str, dict[str, Any]]:
+        """The Cypher statement and parameters upstream_call runs (with get_lineage_subgraph's
+        default read mask: every field)."""
+        return _lineage._subgraph_statement(self._upstream(artifact_id, hops), set(_lineage.LINEAGE_GRAPH_FIELDS))
+
+    def bare_upstream_call(self, artifact_id: int, hops: int | None) -> Callable[[], int]:
+        """upstream_call's statement through the bare driver (records read, nothing decoded):
+        the floor graphmd's own layer adds to."""
+        text, params = self.upstream_statement(artifact_id, hops)
+        driver, database = self.store.driver, self.store.database
+        return lambda: len(driver.execute_query(text, params, database_=database, routing_=neo4j.RoutingControl.READ)
+                           .records)
+
+    def upstream_db_hits(self, artifact_id: int, hops: int | None) -> int:
+        """Neo4j's database hits for upstream_call's statement (PROFILE, summed over the plan)."""
+        text, params = self.upstream_statement(artifact_id, hops)
+        summary = self.store.driver.execute_query("PROFILE " + text, params, database_=self.store.database,
+                                                  routing_=neo4j.RoutingControl.READ).summary
+
+        def hits(plan: dict[str, Any]) -> int:
+            return plan.get("dbHits", 0) + sum(hits(child) for child in plan.get("children", []))
+
+        return hits(summary.profile)
+
+    def stream_upstream_peak(self, artifact_id: int, hops: int | None) -> tuple[int, int]:
+        """(steps, peak bytes the client allocated) while stream_lineage is consumed and
+        each step dropped: the memory a streaming reader needs."""
+        tracemalloc.start()
+        try:
+            steps = sum(1 for _ in self.store.stream_lineage(self._upstream(artifact_id, hops)))
+            return steps, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
 
 
 class MlmdBackend:
@@ -128,14 +185,14 @@ class MlmdBackend:
     def register_types(self) -> TypeIds:
         c = self.convert
         ids: list[int] = []
-        for t in ARTIFACT_TYPES + FILE_TYPES:
+        for t in ARTIFACT_TYPES:
             ids.append(self.store.put_artifact_type(c.artifact_type_to_proto(t)))
         for t in EXECUTION_TYPES:
             ids.append(self.store.put_execution_type(c.execution_type_to_proto(t)))
         for t in CONTEXT_TYPES:
             ids.append(self.store.put_context_type(c.context_type_to_proto(t)))
-        names = [t.name for t in ARTIFACT_TYPES + FILE_TYPES + EXECUTION_TYPES + CONTEXT_TYPES]
-        return TypeIds(zip(names, ids))
+        names = [t.name for t in ARTIFACT_TYPES + EXECUTION_TYPES + CONTEXT_TYPES]
+        return dict(zip(names, ids))
 
     def put_execution_call(self, execution: Execution, inputs: list[Event], outputs: list[tuple[Artifact, Event]],
                            context: Context) -> PutExecution:

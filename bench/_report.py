@@ -77,6 +77,32 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+FLOOR_TARGET = 1.3  # graphmd's time over the bare driver's, at most
+
+
+def floor_table(rows: list[Row]) -> str:
+    """W5: graphmd's lineage call against its own statement through the bare driver (rows
+    carry the driver in the ml-metadata slot)."""
+    lines = [
+        "| workload | size | bare driver | graphmd | graphmd / driver | target | note |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        overhead = r.graphmd.seconds / r.mlmd.seconds if r.mlmd and r.graphmd and r.mlmd.seconds else None
+        verdict = "" if overhead is None else (
+            f"met (<= {FLOOR_TARGET:g})" if overhead <= FLOOR_TARGET else f"MISSED by {overhead / FLOOR_TARGET - 1:.0%}")
+        lines.append(f"| {r.workload} | {r.size} | {_cell(r.mlmd, None)} | {_cell(r.graphmd, None)} | "
+                     f"{'-' if overhead is None else f'{overhead:.2f}'} | {verdict} | {r.note} |")
+    return "\n".join(lines)
+
+
+def memory_table(memory: list[tuple[str, int, int]]) -> str:
+    """W5: the client's peak allocation while streaming the unlimited lineage."""
+    lines = ["| streamed lineage | steps | client peak (tracemalloc) |", "|---|---:|---:|"]
+    lines += [f"| {size} | {steps:,} | {peak / 2**10:,.0f} KiB |" for size, steps, peak in memory]
+    return "\n".join(lines)
+
+
 def _command(*args: str) -> str:
     try:
         return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from graphmd import MetadataStore
 from graphmd._local_neo4j import NEO4J_VERSION, LocalNeo4j, free_port
+from graphmd._tfx_pipeline import run_name
 
 from ._backends import GraphmdConfig, MlmdConfig
-from ._history import FILES_PER_BATCH, NODES_PER_RUN
+from ._history import FILES_PER_BATCH
 from ._report import Row
 from ._workloads import Timing, best_of, build_files, build_history, record_concurrently, record_runs
 
@@ -79,6 +80,8 @@ class Suite:
         self.backends = {name: config.open() for name, config in self.configs.items()}
         self.type_ids = {name: b.register_types() for name, b in self.backends.items()}
         self.rows: list[Row] = []
+        self.floor: list[Row] = []  # W5: the bare driver in the first column
+        self.memory: list[tuple[str, int, int]] = []  # W5: (size, steps streamed, peak bytes)
 
     def close(self) -> None:
         for backend in self.backends.values():
@@ -123,38 +126,48 @@ class Suite:
         batches (W2), querying upstream lineage from its newest model at each size (W3)."""
         name = "W3d" if diamonds else "W3"
         prefix = "diamond" if diamonds else "chain"
-        model_ids: dict[str, dict[int, int]] = {side: {} for side in self.backends}
+        ids: dict[str, dict[str, int]] = {side: {} for side in self.backends}  # artifact ids by plan name
         done = 0
         for runs in sorted(self.sizes.runs):
             self.say(f"{name}: history of {runs:,} runs{' with diamonds' if diamonds else ''} "
                      f"(put_lineage_subgraph batches of ~1,000 nodes)")
-            builds = {side: build_history(b, self.type_ids[side], prefix, range(done, runs), model_ids[side],
-                                          diamonds=diamonds) for side, b in self.backends.items()}
+            builds = {side: build_history(b, self.type_ids[side], prefix, done, runs, ids[side], diamonds=diamonds)
+                      for side, b in self.backends.items()}
             if "W2" in self.sizes.workloads:
                 self._row(Row("W2 bulk, pipeline runs" + (" (diamonds)" if diamonds else ""),
-                              f"runs {done:,}..{runs:,} = {(runs - done) * NODES_PER_RUN:,} nodes",
+                              f"runs {done:,}..{runs:,} = {builds['graphmd'].count:,} nodes",
                               builds["ml-metadata"], builds["graphmd"], unit="nodes", target=1.0))
             done = runs
             if name in self.sizes.workloads:
-                self.lineage(name, runs, {side: ids[runs - 1] for side, ids in model_ids.items()})
+                newest = f"{run_name(runs - 1)}/model"
+                self.lineage(name, runs, {side: side_ids[newest] for side, side_ids in ids.items()})
 
     def lineage(self, name: str, runs: int, newest: dict[str, int]) -> None:
-        """Upstream lineage from the newest model at each hop limit, on both stores."""
+        """Upstream lineage from the newest model at each hop limit, on both stores; with W5
+        the same statement through the bare driver, and the client's memory while streaming."""
+        graphmd = self.backends["graphmd"]
         for hops in self.sizes.hops:
             found = {}
             for side, b in self.backends.items():
                 seconds, size = best_of(b.upstream_call(newest[side], hops), self.sizes.repeat)
                 found[side] = Timing(seconds, size.nodes, extra=dataclasses.asdict(size))
             m, g = found["ml-metadata"], found["graphmd"]
-            capped = hops is None or hops > 100
             note = f"{g.count:,} nodes"
-            if capped:
+            if hops is None or hops > 100:
                 note += f"; ml-metadata stops at its 100-hop cap ({m.count:,} nodes)"
             elif m.extra != g.extra:
                 note += f"; RESULTS DIFFER: ml-metadata {m.extra}, graphmd {g.extra}"
             target = 5.0 if runs == max(self.sizes.runs) and (hops is None or hops >= 20) and name == "W3" else 1.0
-            self._row(Row(f"{name} lineage up", f"{runs:,} runs, {'unlimited' if hops is None else hops} hops",
-                          m, g, note=note, target=target))
+            label = f"{runs:,} runs, {'unlimited' if hops is None else hops} hops"
+            self._row(Row(f"{name} lineage up", label, m, g, note=note, target=target,
+                          db_hits=graphmd.upstream_db_hits(newest["graphmd"], hops)))
+            if name == "W3" and "W5" in self.sizes.workloads:
+                seconds, records = best_of(graphmd.bare_upstream_call(newest["graphmd"], hops), self.sizes.repeat)
+                self.floor.append(Row("W5 graphmd vs bare driver", label, Timing(seconds, records), g,
+                                      note=f"{g.count:,} nodes"))
+        if name == "W3" and "W5" in self.sizes.workloads:
+            steps, peak = graphmd.stream_upstream_peak(newest["graphmd"], None)
+            self.memory.append((f"{runs:,} runs, unlimited hops", steps, peak))
 
     # --- W4 ---------------------------------------------------------------------------------
 

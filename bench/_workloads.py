@@ -13,20 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from graphmd import Context, EventType
-
 from ._backends import GraphmdConfig, MlmdConfig
-from ._history import (
-    NODES_PER_RUN,
-    SubgraphBatch,
-    TypeIds,
-    artifact_of,
-    event,
-    execution_of,
-    file_batches,
-    history_batches,
-    stages,
-)
+from ._history import SubgraphBatch, TypeIds, file_batches, history_batches, plans, run_context, step_request
 
 Backend = Any  # GraphmdBackend | MlmdBackend: the same methods
 
@@ -61,31 +49,24 @@ def best_of(call: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def record_runs(backend: Backend, type_ids: TypeIds, prefix: str, runs: int) -> Timing:
-    """Record ``runs`` runs of the pipeline, one put_execution per stage (inputs by id,
-    outputs new, all in the run's context), and time the put_execution calls. A failing
-    call ends the recording; the Timing then carries its error and what was done before."""
+    """Record ``runs`` runs of the pipeline, one put_execution per step (inputs by id,
+    outputs new, in the run's PipelineRun context), and time the put_execution calls. A
+    failing call ends the recording; the Timing then carries its error and what was done."""
     seconds = 0.0
     executions = 0
-    model_ids: dict[int, int] = {}
+    ids: dict[str, int] = {}
     try:
-        for run in range(runs):
-            produced: dict[str, int] = {}
-            context = Context(type_id=type_ids["PipelineRun"], name=f"{prefix}-run-{run}")
-            for stage in stages():
-                inputs = []
-                for key, source in stage.inputs:
-                    artifact_id = produced.get(source) if isinstance(source, str) else model_ids.get(run + source)
-                    if artifact_id is not None:
-                        inputs.append(event(EventType.INPUT, key, artifact_id))
-                outputs = [(artifact_of(key, type_name, run, prefix, type_ids), event(EventType.OUTPUT, key))
-                           for key, type_name in stage.outputs]
-                call = backend.put_execution_call(execution_of(stage, run, prefix, type_ids), inputs, outputs, context)
-                took, (_, artifact_ids, context_ids) = timed(call)
+        for run in plans(0, runs, diamonds=False):
+            context = run_context(run, prefix, type_ids)
+            for step in run.steps:
+                execution, inputs, outputs = step_request(step, prefix, type_ids, ids)
+                took, (_, artifact_ids, context_ids) = timed(backend.put_execution_call(execution, inputs, outputs,
+                                                                                        context))
                 seconds += took
                 executions += 1
                 context = context.model_copy(update={"id": context_ids[0]})
-                produced.update(zip((key for key, _ in stage.outputs), artifact_ids[len(inputs):]))
-            model_ids[run] = produced["model"]
+                written = [out.name for outs in step.outputs.values() for out in outs]
+                ids.update(zip(written, artifact_ids[len(inputs):]))
     except Exception as error:  # noqa: BLE001 - reported in the table, as the user would meet it
         return Timing(seconds, executions, f"{type(error).__name__}: {error}")
     return Timing(seconds, executions)
@@ -130,25 +111,26 @@ def record_concurrently(config: GraphmdConfig | MlmdConfig, prefix: str, writers
 # --- W2: bulk writes -----------------------------------------------------------------------
 
 
-def write_batches(backend: Backend, batches: Iterable[SubgraphBatch], model_ids: dict[int, int] | None = None) -> Timing:
+def write_batches(backend: Backend, batches: Iterable[SubgraphBatch], ids: dict[str, int] | None = None) -> Timing:
     """Store each batch with one put_lineage_subgraph; nodes per second of store calls.
-    Records each batch's model ids in ``model_ids`` (later batches refer to them)."""
+    Records the ids of each batch's artifacts in ``ids`` (later batches refer to them)."""
     seconds = 0.0
     nodes = 0
     for batch in batches:
         took, (_, artifact_ids, _) = timed(backend.put_subgraph_call(batch))
         seconds += took
         nodes += batch.node_count
-        if model_ids is not None:
-            model_ids.update((run, artifact_ids[i]) for run, i in batch.model_index.items())
+        if ids is not None:
+            ids.update(zip(batch.artifact_names, artifact_ids))
     return Timing(seconds, nodes)
 
 
-def build_history(backend: Backend, type_ids: TypeIds, prefix: str, runs: range, model_ids: dict[int, int], *,
+def build_history(backend: Backend, type_ids: TypeIds, prefix: str, first: int, end: int, ids: dict[str, int], *,
                   diamonds: bool) -> Timing:
-    """Extend pipeline ``prefix``'s history by ``runs`` (W2's batches, W3's data)."""
-    return write_batches(backend, history_batches(list(runs), prefix, type_ids, model_ids, diamonds=diamonds),
-                         model_ids)
+    """Extend pipeline ``prefix``'s history with runs ``first`` .. ``end - 1`` (W2's
+    batches, W3's data); ``ids`` holds the stored artifacts' ids by plan name."""
+    batches = history_batches(plans(first, end, diamonds=diamonds), prefix, type_ids, ids)
+    return write_batches(backend, batches, ids)
 
 
 def build_files(backend: Backend, type_ids: TypeIds, count: int, datasets: int) -> Timing:
@@ -157,7 +139,6 @@ def build_files(backend: Backend, type_ids: TypeIds, count: int, datasets: int) 
 
 
 __all__ = [
-    "NODES_PER_RUN",
     "Timing",
     "best_of",
     "build_files",

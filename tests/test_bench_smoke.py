@@ -17,16 +17,18 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         "--neo4j-uri", neo4j_server.uri, "--neo4j-user", neo4j_server.user,
         "--neo4j-password", neo4j_server.password or "",
         "--w1-runs", "2", "--writers", "2", "--writer-runs", "1", "--runs", "4,9", "--hops", "2,20,unlimited",
-        "--files", "300", "--datasets", "3", "--repeat", "1", "--json", str(out), "--only", "W1,W2,W4",
+        "--files", "300", "--datasets", "3", "--repeat", "1", "--json", str(out),
     ])
     assert code == 0
-    rows = json.loads(out.read_text())["rows"]
-    assert {r["workload"].split()[0] for r in rows} >= {"W1", "W2", "W4"}
+    data = json.loads(out.read_text())
+    rows = data["rows"]
+    assert {r["workload"].split()[0] for r in rows} == {"W1", "W2", "W3", "W3d", "W4"}
     for row in rows:
         for side in ("mlmd", "graphmd"):
             assert row[side]["error"] is None, row
             assert row[side]["count"] > 0, row
         assert "DIFFER" not in row["note"], row  # both stores returned the same result
+    assert len(data["floor"]) == 2 * 3 and len(data["memory"]) == 2  # W5: each W3 row, and streaming per size
     counts = store.counts()
-    assert counts["executions"] == 7 * (2 + 2 * 1 + 9)  # W1 alone, W1 concurrent, the 9-run history
+    assert counts["executions"] == 7 * (2 + 2 * 1 + 9 + 9)  # W1 alone, W1 concurrent, the two 9-run histories
     assert counts["artifacts"] >= 300
