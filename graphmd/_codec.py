@@ -102,20 +102,50 @@ def property_type_of(value: PropertyValue) -> PropertyType:
     return PropertyType.STRUCT
 
 
+# Neo4j's range indexes hold keys up to about 8 KB, and a type's (kind, name, version) is
+# one key: strings that are indexed (names, versions, uris, external ids) are held to half.
+MAX_INDEXED_BYTES = 4000
+
+
+def check_text(value: str | None, field: str, *, indexed: bool = False) -> None:
+    """Reject strings Neo4j cannot store: not valid Unicode (a lone surrogate), or, when
+    ``indexed``, longer than MAX_INDEXED_BYTES in UTF-8."""
+    if value is None:
+        return
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError as error:
+        raise InvalidArgumentError(f"{field}: not valid Unicode (a lone surrogate at position {error.start})",
+                                   field=field) from None
+    if indexed and size > MAX_INDEXED_BYTES:
+        raise InvalidArgumentError(f"{field}: {size} bytes of UTF-8; at most {MAX_INDEXED_BYTES} are allowed "
+                                   "(it is indexed)", field=field)
+
+
+def check_int64(value: int | None, field: str) -> None:
+    """Reject ids and times outside MLMD's int64."""
+    if value is not None and not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidArgumentError(f"{field}: {value} does not fit in a 64-bit integer", field=field)
+
+
 def check_property_name(name: str, field: str) -> None:
-    """Reject property names Neo4j cannot store (empty or containing NUL)."""
+    """Reject property names Neo4j cannot store (empty, containing NUL, not valid Unicode)."""
     if not isinstance(name, str) or name == "":
         raise InvalidArgumentError(f"{field}: property names must be non-empty strings", field=field)
     if "\x00" in name:
         raise InvalidArgumentError(f"{field}[{name!r}]: property names cannot contain NUL", field=field)
+    check_text(name, field)
 
 
 def check_value(value: PropertyValue, field: str) -> None:
-    """Reject values that cannot round-trip: ints beyond int64, structs that are not JSON."""
+    """Reject values that cannot round-trip: ints beyond int64, strings that are not valid
+    Unicode, structs that are not JSON."""
     if isinstance(value, bool):
         return
-    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-        raise InvalidArgumentError(f"{field}: {value} does not fit in a 64-bit integer", field=field)
+    if isinstance(value, int):
+        check_int64(value, field)
+    if isinstance(value, str):
+        check_text(value, field)
     if isinstance(value, dict):
         try:
             json.dumps(value, allow_nan=False)

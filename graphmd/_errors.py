@@ -155,3 +155,9 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
         raise InternalError(f"Neo4j error: {error.message}") from error
     except OSError as error:
         raise UnavailableError(f"cannot reach Neo4j{' at ' + uri if uri else ''}: {error}") from error
+    # Values the driver cannot send. Writes check their fields first (naming them); this
+    # catches what reads pass on unchecked, e.g. an id beyond int64 or a lone surrogate.
+    except UnicodeEncodeError as error:
+        raise InvalidArgumentError(f"a string argument is not valid Unicode (a lone surrogate): {error}") from error
+    except OverflowError as error:
+        raise InvalidArgumentError(f"a number argument does not fit in a 64-bit integer: {error}") from error

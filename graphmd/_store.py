@@ -296,6 +296,9 @@ class MetadataStore:
                                            field=f"types[{i}]")
             if not t.name:
                 raise InvalidArgumentError(f"types[{i}].name: no type name is specified", field=f"types[{i}].name")
+            for attr in ("name", "version", "external_id"):
+                codec.check_text(getattr(t, attr), f"types[{i}].{attr}", indexed=True)
+            codec.check_text(t.description, f"types[{i}].description")
             for name in t.properties:
                 codec.check_property_name(name, f"types[{i}].properties")
         if not types:
@@ -541,6 +544,7 @@ class MetadataStore:
                                            field=f"{f}.artifact_id")
             if pair.event.type is None:
                 raise InvalidArgumentError(f"{f}.type: no event type is specified", field=f"{f}.type")
+            _check_event_numbers(pair.event, f)
 
         def work(tx: neo4j.ManagedTransaction) -> PutExecutionResult:
             writer = _NodeWriter(self, tx, _now_ms())
@@ -635,6 +639,8 @@ class MetadataStore:
         Raises:
             InvalidArgumentError: a context, artifact or execution id that does not exist.
         """
+        _check_link_ids("attributions", attributions)
+        _check_link_ids("associations", associations)
         if not attributions and not associations:
             return
 
@@ -658,6 +664,7 @@ class MetadataStore:
                 make a cycle (a context its own ancestor).
             AlreadyExistsError: the link exists already (or is given twice).
         """
+        _check_link_ids("parent_contexts", parent_contexts)
         if not parent_contexts:
             return
         rows = [{"child_id": p.child_id, "parent_id": p.parent_id} for p in parent_contexts]
@@ -1022,6 +1029,10 @@ def _check_nodes(cls: type, nodes: Sequence[Any], plural: str) -> None:
     for i, node in enumerate(nodes):
         if not isinstance(node, cls):
             raise InvalidArgumentError(f"{plural}[{i}] must be a {cls.__name__}", field=f"{plural}[{i}]")
+        for attr in ("id", "type_id"):
+            codec.check_int64(getattr(node, attr), f"{plural}[{i}].{attr}")
+        for attr in ("name", "external_id", "uri"):
+            codec.check_text(getattr(node, attr, None), f"{plural}[{i}].{attr}", indexed=True)
         for attr in ("properties", "custom_properties"):
             for name, value in getattr(node, attr).items():
                 codec.check_property_name(name, f"{plural}[{i}].{attr}")
@@ -1044,6 +1055,18 @@ def _check_event(event: Event, field: str) -> None:
         raise InvalidArgumentError(f"{field}.execution_id: no execution id is specified", field=f"{field}.execution_id")
     if event.type is None:
         raise InvalidArgumentError(f"{field}.type: no event type is specified", field=f"{field}.type")
+    _check_event_numbers(event, field)
+
+
+def _check_link_ids(plural: str, links: Sequence[Attribution | Association | ParentContext]) -> None:
+    for i, link in enumerate(links):
+        for attr, value in link:
+            codec.check_int64(value, f"{plural}[{i}].{attr}")
+
+
+def _check_event_numbers(event: Event, field: str) -> None:
+    for attr in ("artifact_id", "execution_id", "milliseconds_since_epoch"):
+        codec.check_int64(getattr(event, attr), f"{field}.{attr}")
 
 
 def _check_event_edge(edge: EventEdge, i: int, executions: Sequence[Execution], artifacts: Sequence[Artifact]) -> None:
@@ -1051,6 +1074,7 @@ def _check_event_edge(edge: EventEdge, i: int, executions: Sequence[Execution], 
     event = edge.event
     if event.type is None:
         raise InvalidArgumentError(f"{f}.event.type: no event type is specified", field=f"{f}.event.type")
+    _check_event_numbers(event, f"{f}.event")
     for end, index, items, id_attr in (("execution", edge.execution_index, executions, "execution_id"),
                                        ("artifact", edge.artifact_index, artifacts, "artifact_id")):
         given_id = getattr(event, id_attr)
