@@ -321,7 +321,7 @@ def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQue
     # Nodes are always read: they tell whether any starting node matched.
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
     records = list(_records(store, text, params))
-    if not any(r["k"] == 0 for r in records):
+    if records[0]["owner"] == 0:
         raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
     return _assemble(records, mask)
 
@@ -370,7 +370,7 @@ def get_lineage_graph(store: MetadataStore, query_options: LineageGraphQueryOpti
     """See MetadataStore.get_lineage_graph."""
     text, params = _graph_statement(query_options)
     records = list(_records(store, text, params))
-    if not any(r["k"] == 0 for r in records):
+    if records[0]["owner"] == 0:
         raise NotFoundError("the query_nodes condition does not match any nodes to do traversal",
                             field="artifacts_options")
     return _assemble(records, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
@@ -386,7 +386,10 @@ def _steps(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[
     level: list[LineageStep] = []
     by_id: dict[tuple[str, int], LineageStep] = {}
     distance = None
-    for record in _records(store, text, params):
+    records = _records(store, text, params)
+    if next(records)["owner"] == 0:
+        raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
+    for record in records:
         if record["d"] != distance:
             yield from level
             level, by_id, distance = [], {}, record["d"]

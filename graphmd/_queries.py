@@ -414,14 +414,18 @@ CALL (*) {{
   RETURN collect({{n: n, d: d, x: {expanded}}}){limit} AS reached
 }}
 {ending_reached}
-WITH reached + ending_reached + [s IN starts WHERE {ending_s} | {{n: s, d: 0, x: false}}] AS returned
-CALL (returned) {{
+WITH size(starts) AS start_count,
+     reached + ending_reached + [s IN starts WHERE {ending_s} | {{n: s, d: 0, x: false}}] AS returned
+CALL (returned, start_count) {{
+  RETURN 5 AS k, -1 AS d, null AS item, start_count AS owner, null AS a, null AS b, null AS tag
+  UNION ALL
 {outputs}
 }}
 RETURN k, d, item, owner, a, b, tag
 ORDER BY d, k
 """
-# The outputs: rows (k, d, item, owner, a, b, tag) of each kind the read mask asks for.
+# The outputs: rows (k, d, item, owner, a, b, tag) of each kind the read mask asks for,
+# after one row (k 5) holding the number of starting nodes found.
 LINEAGE_OUT_NODES = """  UNWIND returned AS r
   WITH r.n AS n, r.d AS d
   RETURN 0 AS k, d, n {.*} AS item, null AS owner, null AS a, null AS b,

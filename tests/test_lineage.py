@@ -1,0 +1,228 @@
+"""Lineage traversal on a generated history: 50 runs of the 7-stage pipeline, each Trainer
+warm-starting from the previous model and also reading the model from two runs back.
+
+Exact node and event sets are checked against ml-metadata's own store holding the same
+history (for hop counts MLMD allows, <= 100) and against MLMD's algorithm transcribed in
+tests/_lineage_reference.py (for more hops, which MLMD caps).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+from graphmd import (
+    EndingNodes,
+    InvalidArgumentError,
+    LineageDirection,
+    LineageSubgraphQueryOptions,
+    MetadataStore,
+    NodeSelector,
+    NotFoundError,
+)
+from graphmd._tfx_pipeline import History, record_history
+from tests._lineage_reference import Reference, mlmd_result, mlmd_store
+
+RUNS = 50
+Q = pb.LineageSubgraphQueryOptions
+
+
+@pytest.fixture(scope="module")
+def history(session_store: MetadataStore) -> History:
+    session_store.delete_everything()
+    return record_history(session_store, RUNS)
+
+
+@pytest.fixture(scope="module")
+def reference(history: History) -> Reference:
+    return Reference(history.plans)
+
+
+@pytest.fixture(scope="module")
+def mlmd(history: History):
+    store, _ = mlmd_store(history.plans)
+    return store
+
+
+def names(history: History, graph) -> tuple[set[str], set[str], set[tuple[str, str, str]]]:
+    artifacts = {a.id: a.name for a in graph.artifacts}
+    executions = {x.id: x.name for x in graph.executions}
+    events = {(artifacts[e.artifact_id], executions[e.execution_id], e.type.value) for e in graph.events}
+    return set(artifacts.values()), set(executions.values()), events
+
+
+def ours(store: MetadataStore, history: History, start: str, kind: str, hops: int | None, direction: str,
+         ending: tuple[str, str, bool] | None = None):
+    selector = NodeSelector(ids=[(history.artifacts if kind == "A" else history.executions)[start]])
+    options = LineageSubgraphQueryOptions(max_num_hops=hops, direction=LineageDirection(direction),
+                                          **{"starting_artifacts" if kind == "A" else "starting_executions": selector})
+    if ending:
+        ending_kind, type_name, include = ending
+        field = "ending_artifacts" if ending_kind == "A" else "ending_executions"
+        options = options.model_copy(update={field: EndingNodes(types=[type_name], include_ending_nodes=include)})
+    return store.get_lineage_subgraph(options)
+
+
+STARTS = [("run-0045/model", "A"), ("run-0020/examples", "A"), ("run-0030/Trainer", "X"), ("run-0049/pushed_model", "A")]
+ENDINGS = [None, ("A", "Examples", False), ("A", "Model", True), ("X", "Evaluator", False), ("X", "Trainer", True)]
+
+
+@pytest.mark.parametrize("direction", ["UPSTREAM", "DOWNSTREAM", "BIDIRECTIONAL"])
+@pytest.mark.parametrize("start,kind", STARTS)
+def test_matches_mlmd_for_each_direction_depth_and_ending(session_store, history, mlmd, direction, start, kind):
+    checked = 0
+    for hops, ending in itertools.product([0, 1, 2, 3, 5, 12, 100], ENDINGS):
+        graph = ours(session_store, history, start, kind, hops, direction, ending)
+        q = Q(max_num_hops=hops, direction=getattr(Q, direction))
+        starting = q.starting_artifacts if kind == "A" else q.starting_executions
+        starting.filter_query = f"name = '{start}'"
+        if ending:
+            end = q.ending_artifacts if ending[0] == "A" else q.ending_executions
+            end.filter_query = f"type = '{ending[1]}'"
+            end.include_ending_nodes = ending[2]
+        expected = mlmd_result(mlmd.get_lineage_subgraph(q))
+        got = names(history, graph)
+        assert got == expected[:3], (hops, ending)
+        assert {c.name for c in graph.contexts} == expected[3], (hops, ending)
+        checked += 1
+    assert checked == 35
+
+
+def test_exact_upstream_of_a_model(session_store, history):
+    """Two hops up from a model: its Trainer, then everything the Trainer read."""
+    graph = ours(session_store, history, "run-0045/model", "A", 2, "UPSTREAM")
+    assert names(history, graph) == (
+        {"run-0045/model", "run-0045/examples", "run-0045/transform_graph", "run-0045/schema", "run-0044/model",
+         "run-0043/model"},
+        {"run-0045/Trainer"},
+        {("run-0045/model", "run-0045/Trainer", "OUTPUT"), ("run-0045/examples", "run-0045/Trainer", "INPUT"),
+         ("run-0045/transform_graph", "run-0045/Trainer", "INPUT"), ("run-0045/schema", "run-0045/Trainer", "INPUT"),
+         ("run-0044/model", "run-0045/Trainer", "INPUT"), ("run-0043/model", "run-0045/Trainer", "INPUT")})
+    assert [t.name for t in graph.artifact_types] == ["Examples", "Schema", "TransformGraph", "Model"]
+    assert [t.name for t in graph.execution_types] == ["Trainer"]
+    # Contexts of the returned nodes (a model is also in the runs that read it).
+    assert {c.id for c in graph.contexts} == (
+        {c.id for a in graph.artifacts for c in session_store.get_contexts_by_artifact(a.id)}
+        | {c.id for x in graph.executions for c in session_store.get_contexts_by_execution(x.id)})
+    assert {"taxi", "run-0043", "run-0045", "run-0047"} <= {c.name for c in graph.contexts}
+    assert len(graph.associations) == 2  # the Trainer in the pipeline and in its run
+    assert len(graph.attributions) == sum(
+        len(session_store.get_contexts_by_artifact(a.id)) for a in graph.artifacts)
+
+
+def test_impact_of_a_dataset_stops_at_boundary_types(session_store, history, reference):
+    """Everything downstream of run 20's examples, not crossing into later models' users."""
+    start = history.artifacts["run-0020/examples"]
+    graph = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[start]), direction=LineageDirection.DOWNSTREAM,
+        ending_artifacts=EndingNodes(types=["Model"], include_ending_nodes=True)))
+    artifacts, executions, _ = names(history, graph)
+    # The model is reached, not expanded; the Pusher is reached through the blessing.
+    assert executions == {f"run-0020/{c}" for c in ("StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator",
+                                                     "Pusher")}
+    assert artifacts == {"run-0020/examples", "run-0020/statistics", "run-0020/schema", "run-0020/transform_graph",
+                         "run-0020/model", "run-0020/evaluation", "run-0020/blessing"} | (
+        {"run-0020/pushed_model"} & set(history.artifacts))
+    assert not any(e.type.value == "INPUT" and e.artifact_id == history.artifacts["run-0020/model"]
+                   for e in graph.events)
+    unbounded = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[start]), direction=LineageDirection.DOWNSTREAM))
+    expected = reference.subgraph(start_artifacts={"run-0020/examples"}, direction="DOWNSTREAM")
+    assert names(history, unbounded) == (expected.artifacts, expected.executions, expected.events)
+    assert "run-0049/model" in expected.artifacts  # through warm starting, every later model
+
+
+def test_read_mask_fills_only_the_named_fields(session_store, history):
+    options = LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[history.artifacts["run-0010/model"]]),
+                                          max_num_hops=3)
+    full = session_store.get_lineage_subgraph(options)
+    for field in ("artifacts", "executions", "contexts", "artifact_types", "execution_types", "context_types",
+                  "events", "attributions", "associations"):
+        part = session_store.get_lineage_subgraph(options, [field])
+        assert getattr(part, field) == getattr(full, field), field
+        assert all(not getattr(part, other) for other in type(part).model_fields if other != field), field
+    skeleton = session_store.get_lineage_subgraph(options, ["events", "associations", "attributions"])
+    assert skeleton.events == full.events and not skeleton.artifacts
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_subgraph(options, ["artefacts"])
+    assert error.value.field == "field_mask_paths"
+
+
+def test_starting_nodes_by_type_and_both_kinds(session_store, history, reference):
+    by_type = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(types=["PushedModel"]), max_num_hops=0))
+    assert {a.name for a in by_type.artifacts} == {n for n, t in reference.artifact_type.items() if t == "PushedModel"}
+    both = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[history.artifacts["run-0003/model"]]),
+        starting_executions=NodeSelector(ids=[history.executions["run-0007/Pusher"]]), max_num_hops=1))
+    # One hop from two starts of different kinds: the union of each start's neighbourhood.
+    one = reference.subgraph(start_artifacts={"run-0003/model"}, max_hops=1)
+    other = reference.subgraph(start_executions={"run-0007/Pusher"}, max_hops=1)
+    assert names(history, both) == (one.artifacts | other.artifacts, one.executions | other.executions,
+                                    one.events | other.events)
+    assert "run-0004/Trainer" in one.executions and "run-0007/model" in other.artifacts
+
+
+def test_errors(session_store, history):
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions())
+    assert error.value.field == "starting_artifacts"
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_artifacts=NodeSelector()))
+    assert error.value.field == "starting_artifacts.filter_query"
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+            starting_artifacts=NodeSelector(ids=[1]), max_num_hops=-1))
+    assert error.value.field == "max_num_hops"
+    with pytest.raises(NotFoundError):
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[-5])))
+
+
+def test_streamed_steps_and_paths(session_store, history):
+    options = LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[history.artifacts["run-0030/model"]]),
+                                          max_num_hops=9)
+    graph = session_store.get_lineage_subgraph(options)
+    steps = list(session_store.stream_lineage(options))
+    distances = [s.distance for s in steps]
+    assert distances == sorted(distances) and distances[0] == 0 and distances[-1] == 9
+    seen: set[tuple[str, int]] = set()
+    events = []
+    for step in steps:
+        seen.add((type(step.node).__name__, step.node.id))
+        for e in step.events:  # both ends already streamed
+            assert ("Artifact", e.artifact_id) in seen and ("Execution", e.execution_id) in seen
+        events.extend(step.events)
+    assert sorted(seen) == sorted([("Artifact", a.id) for a in graph.artifacts] +
+                                  [("Execution", x.id) for x in graph.executions])
+    assert sorted(events, key=lambda e: (e.artifact_id, e.execution_id, e.type.value)) == graph.events
+    paths = list(session_store.lineage_paths(options))
+    assert len(paths) == len(steps)
+    for path, step in zip(paths, steps):
+        assert path.nodes[0].id == history.artifacts["run-0030/model"] and path.nodes[-1] == step.node
+        assert len(path.events) == step.distance == len(path.nodes) - 1
+        for (a, b), e in zip(itertools.pairwise(path.nodes), path.events):
+            assert {e.artifact_id, e.execution_id} == {a.id, b.id}
+
+
+def test_traversal_is_one_breadth_first_statement(session_store, history):
+    """The plan expands with the pruning BFS operator (linear in nodes visited), never by
+    enumerating paths, and the whole call is one statement."""
+    from graphmd import _lineage
+
+    text, params = _lineage._subgraph_statement(
+        LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[1]), direction=LineageDirection.UPSTREAM,
+                                    ending_artifacts=EndingNodes(types=["Examples"], include_ending_nodes=True)),
+        set(_lineage.LINEAGE_GRAPH_FIELDS))
+    with session_store.driver.session(database=session_store.database) as session:
+        plan = session.run("EXPLAIN " + text, params).consume().plan
+
+    def operators(p):
+        yield p["operatorType"]
+        for child in p.get("children", []):
+            yield from operators(child)
+
+    ops = list(operators(plan))
+    assert any(op.startswith("VarLengthExpand(Pruning,BFS") for op in ops), ops
+    assert not any(op.startswith("VarLengthExpand(All)") for op in ops), ops

@@ -1,0 +1,53 @@
+"""Lineage deeper than MLMD's 100-hop cap: 55 runs where each Trainer warm-starts from the
+previous model only, so the warm-start chain is two hops per run (over 100 hops long).
+Expected sets come from MLMD's algorithm transcribed in tests/_lineage_reference.py, which
+tests/test_lineage.py checks against ml-metadata itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmd import LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector
+from graphmd._tfx_pipeline import History, record_history
+from tests._lineage_reference import Reference
+from tests.test_lineage import names, ours
+
+RUNS = 55
+
+
+@pytest.fixture(scope="module")
+def history(session_store: MetadataStore) -> History:
+    session_store.delete_everything()
+    return record_history(session_store, RUNS, diamonds=False)
+
+
+def last_pushed(history: History) -> str:
+    return max(name for name in history.artifacts if name.endswith("/pushed_model"))
+
+
+@pytest.mark.parametrize("direction", ["UPSTREAM", "DOWNSTREAM", "BIDIRECTIONAL"])
+def test_more_than_100_hops(session_store, history, direction):
+    reference = Reference(history.plans)
+    for start in (last_pushed(history), "run-0054/model", "run-0000/examples", "run-0027/model"):
+        for hops in (100, 101, 109, 150, None):
+            graph = ours(session_store, history, start, "A", hops, direction)
+            expected = reference.subgraph(start_artifacts={start}, max_hops=hops, direction=direction)
+            assert names(history, graph) == (expected.artifacts, expected.executions, expected.events), (start, hops)
+
+
+def test_the_chain_is_longer_than_mlmd_allows(session_store, history):
+    """Upstream from the last model, 100 hops stop short of the first run's data;
+    graphmd's unlimited traversal reaches it, at distance > 100."""
+    start = history.artifacts["run-0054/model"]
+    capped = ours(session_store, history, "run-0054/model", "A", 100, "UPSTREAM")
+    full = ours(session_store, history, "run-0054/model", "A", None, "UPSTREAM")
+    assert "run-0000/examples" not in names(history, capped)[0]
+    assert "run-0000/examples" in names(history, full)[0]
+    steps = list(session_store.stream_lineage(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[start]), direction=LineageDirection.UPSTREAM)))
+    distance = {(type(s.node).__name__, s.node.name): s.distance for s in steps}
+    # model 54 <- Trainer 54 <- model 53 ... <- model 0 <- Trainer 0 <- examples 0
+    assert distance[("Artifact", "run-0000/examples")] == 2 * 54 + 2
+    path = list(session_store.lineage_paths(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[start]), direction=LineageDirection.UPSTREAM)))[-1]
+    assert len(path.events) > 100
