@@ -67,7 +67,8 @@ def description(name: str) -> str:
 
 
 def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
-    """Run cypher/<name>.cypher in one read transaction; its rows as dicts.
+    """Run cypher/<name>.cypher in one read transaction; its rows as dicts (nodes and
+    relationships stay neo4j.graph objects).
 
     Raises:
         InvalidArgumentError: a parameter the query uses is not given, or one it does not
@@ -83,4 +84,4 @@ def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
         raise InvalidArgumentError(f"query {name!r} has no parameter {extra[0]!r} (it takes {', '.join(wanted)})",
                                    field=extra[0])
     text = load(name)
-    return store._read(lambda tx: [r.data() for r in tx.run(text, params)])
+    return store._read(lambda tx: [dict(r.items()) for r in tx.run(text, params)])

@@ -55,6 +55,7 @@ __all__ = [
     "plan_runs",
     "run_name",
     "record_history",
+    "record_run",
     "step_events",
     "all_steps",
 ]
@@ -286,6 +287,43 @@ def record_history(store: MetadataStore, runs: int, *, diamonds: bool = True, ba
         store.put_attributions_and_associations(attributions, associations)
         history.plans.extend(batch)
     return history
+
+
+def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | None:
+    """Record one run step by step, as a pipeline does: each step inside
+    graphmd._pipeline.record_execution (RUNNING, then COMPLETE with its outputs), in the
+    Pipeline and PipelineRun contexts, the Trainer's ``base_model`` resolved with
+    latest_artifact (the newest LIVE Model in the pipeline) instead of taken from the plan.
+
+    Returns:
+        The name of the model the Trainer warm-started from (None for the first run).
+    """
+    from ._pipeline import latest_artifact, record_execution
+
+    if not history.type_ids:
+        history.type_ids = register_types(store)
+    type_ids = history.type_ids
+    contexts = [Context(type_id=type_ids["Pipeline"], name=PIPELINE_NAME),
+                Context(type_id=type_ids["PipelineRun"], name=plan.context_name, properties=plan.context_properties)]
+    warm_start: str | None = None
+    for step in plan.steps:
+        inputs = {key: store.get_artifacts_by_id([history.artifacts[n] for n in names])
+                  for key, names in step.inputs.items()}
+        if step.component == "Trainer" and "base_model" in inputs:
+            resolved = latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME])
+            inputs["base_model"] = [resolved]
+            warm_start = resolved.name
+        execution = Execution(type_id=type_ids[step.component], name=step.name, properties=step.properties,
+                              custom_properties=step.custom_properties)
+        with record_execution(store, execution, inputs, contexts) as running:
+            for key, outputs in step.outputs.items():
+                for out in outputs:
+                    running.output(key, _artifact(out, type_ids))
+        history.executions[step.name] = running.execution.id
+        history.artifacts.update({a.name: a.id for outs in running.outputs.values() for a in outs})
+        history.contexts.update({c.name: c.id for c in running.contexts})
+    history.plans.append(plan)
+    return warm_start
 
 
 def step_events(step: StepPlan) -> list[tuple[str, EventType, list[Any]]]:

@@ -1,0 +1,132 @@
+"""Each cypher/ file's results on a generated history, and the lineage files agreeing with
+get_lineage_subgraph. The files run exactly as a user pastes them (graphmd._cypher_files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmd import LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector, InvalidArgumentError
+from graphmd import NotFoundError
+from graphmd import _cypher_files as files
+from graphmd._tfx_pipeline import History, record_history
+
+QUESTIONS = {"who_triggered_run", "model_hyperparameters", "model_location", "model_pushed", "why_model_preferred",
+             "training_environment", "what_can_be_reused", "compare_runs", "lineage_upstream", "lineage_downstream"}
+
+
+@pytest.fixture(scope="module")
+def history(session_store: MetadataStore) -> History:
+    session_store.delete_everything()
+    return record_history(session_store, 50)
+
+
+def blessed_runs(history: History) -> list[int]:
+    return [p.number for p in history.plans if p.step("Pusher").outputs["pushed_model"]]
+
+
+def test_every_file_is_described_and_parameterised():
+    assert set(files.names()) == QUESTIONS
+    for name in files.names():
+        text = files.load(name)
+        assert files.description(name), name
+        for parameter in files.parameters(name):  # the header shows how to set each in Browser
+            assert f":param {parameter} =>" in text, (name, parameter)
+
+
+def test_unknown_file_and_parameters_are_refused(session_store):
+    with pytest.raises(NotFoundError):
+        files.load("../pyproject")
+    with pytest.raises(InvalidArgumentError) as error:
+        files.run(session_store, "model_location")
+    assert error.value.field == "model_id"
+    with pytest.raises(InvalidArgumentError) as error:
+        files.run(session_store, "model_location", model_id=1, extra=2)
+    assert error.value.field == "extra"
+
+
+def test_who_triggered_run(session_store, history):
+    [row] = files.run(session_store, "who_triggered_run", run_name="run-0007")
+    assert (row["run"], row["triggered_by"], row["trigger"]) == ("run-0007", "bob", "manual")
+    assert row["executions"] == [f"run-0007/{c} (COMPLETE)" for c in
+                                 ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator", "Pusher")]
+    assert files.run(session_store, "who_triggered_run", run_name="run-9999") == []
+
+
+def test_model_hyperparameters(session_store, history):
+    rows = files.run(session_store, "model_hyperparameters", model_id=history.artifacts["run-0010/model"])
+    assert [(r["hyperparameter"], r["value"]) for r in rows] == [
+        ("batch_size", 64), ("learning_rate", 0.03), ("module_file", "taxi_utils.py"), ("num_steps", 2000)]
+    assert {(r["trainer"], r["warm_started_from"]) for r in rows} == {("run-0010/Trainer", "run-0009/model")}
+
+
+def test_model_location_and_push(session_store, history):
+    pushed, not_pushed = blessed_runs(history)[-1], next(
+        r for r in range(50) if r not in blessed_runs(history))
+    [row] = files.run(session_store, "model_location", model_id=history.artifacts[f"run-{pushed:04d}/model"])
+    assert (row["uri"], row["pushed_to"]) == (f"/models/taxi/run-{pushed:04d}", [f"/serving/taxi/{pushed}"])
+    [row] = files.run(session_store, "model_location", model_id=history.artifacts[f"run-{not_pushed:04d}/model"])
+    assert row["pushed_to"] == []
+    [push] = files.run(session_store, "model_pushed", model_id=history.artifacts[f"run-{pushed:04d}/model"])
+    artifact = session_store.get_artifacts_by_id([history.artifacts[f"run-{pushed:04d}/pushed_model"]])[0]
+    assert (push["pushed_to"], push["pushed_at_ms"]) == (artifact.uri, artifact.create_time_since_epoch)
+    assert push["pushed_at"].to_native().timestamp() * 1000 == pytest.approx(artifact.create_time_since_epoch)
+    assert files.run(session_store, "model_pushed", model_id=history.artifacts[f"run-{not_pushed:04d}/model"]) == []
+
+
+def test_why_model_preferred(session_store, history):
+    blessed = blessed_runs(history)
+    a = blessed[-1]
+    b = next(r for r in range(a - 1, -1, -1) if r not in blessed)
+    rows = files.run(session_store, "why_model_preferred", model_a=history.artifacts[f"run-{a:04d}/model"],
+                     model_b=history.artifacts[f"run-{b:04d}/model"])
+    by_model = {r["model"]: r for r in rows}
+    plan_a, plan_b = history.plans[a].step("Evaluator"), history.plans[b].step("Evaluator")
+    for run, plan in ((a, plan_a), (b, plan_b)):
+        row = by_model[f"run-{run:04d}/model"]
+        assert dict(row["metrics"]) == plan.outputs["evaluation"][0].properties
+        assert row["baseline"] == plan.outputs["blessing"][0].custom_properties["baseline_model"]
+    assert (by_model[f"run-{a:04d}/model"]["blessed"], by_model[f"run-{a:04d}/model"]["pushed"]) == (True, True)
+    assert (by_model[f"run-{b:04d}/model"]["blessed"], by_model[f"run-{b:04d}/model"]["pushed"]) == (False, False)
+
+
+def test_training_environment(session_store, history):
+    rows = files.run(session_store, "training_environment", model_id=history.artifacts["run-0025/model"])
+    assert {r["setting"]: r["value"] for r in rows} == {
+        "accelerator": "gpu", "image": "tfx/trainer:1.15", "python": "3.11", "tensorflow": "2.15",
+        "module_file": "taxi_utils.py"}
+
+
+def test_what_can_be_reused(session_store, history):
+    trainer = session_store.get_executions_by_id([history.executions["run-0030/Trainer"]])[0]
+    inputs = sorted({e.artifact_id for e in session_store.get_events_by_execution_ids([trainer.id])
+                     if e.type.is_input})
+    [row] = files.run(session_store, "what_can_be_reused", type_name="Trainer", input_ids=inputs,
+                      properties=trainer.properties)
+    assert row["execution"]["id"] == trainer.id
+    assert [o["artifact"]["name"] for o in row["outputs"]] == ["run-0030/model"]
+    assert files.run(session_store, "what_can_be_reused", type_name="Trainer", input_ids=inputs,
+                     properties={**trainer.properties, "learning_rate": 0.5}) == []
+    assert files.run(session_store, "what_can_be_reused", type_name="Trainer", input_ids=inputs[:-1],
+                     properties=trainer.properties) == []
+
+
+def test_compare_runs_file(session_store, history):
+    rows = files.run(session_store, "compare_runs", run_type="PipelineRun", runs=["run-0001", "run-0002"])
+    assert [r["run"] for r in rows] == ["run-0001", "run-0002"]
+    assert all(len(r["executions"]) == 7 and [m["name"] for m in r["metrics"]] == [f"{r['run']}/evaluation"]
+               for r in rows)
+
+
+@pytest.mark.parametrize("name,direction", [("lineage_upstream", LineageDirection.UPSTREAM),
+                                            ("lineage_downstream", LineageDirection.DOWNSTREAM)])
+@pytest.mark.parametrize("start", ["run-0040/model", "run-0010/examples", "run-0030/blessing"])
+def test_lineage_files_agree_with_the_library(session_store, history, name, direction, start):
+    for hops in (0, 1, 4, 9, None):
+        [row] = files.run(session_store, name, artifact_id=history.artifacts[start], max_hops=hops)
+        graph = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+            starting_artifacts=NodeSelector(ids=[history.artifacts[start]]), max_num_hops=hops, direction=direction))
+        assert sorted((list(n.labels)[0], n["id"]) for n in row["nodes"]) == sorted(
+            [("Artifact", a.id) for a in graph.artifacts] + [("Execution", x.id) for x in graph.executions])
+        assert sorted(e["event_key"] for e in row["events"]) == sorted(
+            f"{e.artifact_id}:{e.execution_id}:{e.type.value}" for e in graph.events)
+        assert max(d["hops"] for d in row["distances"]) <= (hops if hops is not None else 10**6)

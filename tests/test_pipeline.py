@@ -1,0 +1,195 @@
+"""The TFX questions as library calls: reuse (cache hits and misses), the latest-artifact
+resolver within and across contexts, the recording context manager, run comparison."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmd import (
+    Artifact,
+    ArtifactState,
+    Context,
+    EventType,
+    Execution,
+    ExecutionState,
+    InvalidArgumentError,
+    MetadataStore,
+    NotFoundError,
+)
+from graphmd._pipeline import compare_runs, find_cached_execution, latest_artifact, record_execution
+from graphmd._tfx_pipeline import History, plan_runs, record_history, record_run
+
+
+@pytest.fixture
+def history(store: MetadataStore) -> History:
+    return record_history(store, 50)
+
+
+def inputs_of(store: MetadataStore, execution_id: int) -> dict[str, list[int]]:
+    found: dict[str, list[tuple[int, int]]] = {}
+    for e in store.get_events_by_execution_ids([execution_id]):
+        if e.type == EventType.INPUT:
+            found.setdefault(e.path[0], []).append((e.path[1], e.artifact_id))
+    return {k: [a for _, a in sorted(v)] for k, v in found.items()}
+
+
+def test_cache_hits_and_misses(store, history):
+    trainer = store.get_executions_by_id([history.executions["run-0030/Trainer"]])[0]
+    inputs = inputs_of(store, trainer.id)
+    hit = find_cached_execution(store, "Trainer", inputs, trainer.properties)
+    assert hit is not None and hit.execution.id == trainer.id
+    assert [a.id for a in hit.outputs["model"]] == [history.artifacts["run-0030/model"]]
+    # Anything different is a miss: a property value, its kind, a missing or extra property,
+    # another input, an input under another key, one input fewer, another component.
+    assert find_cached_execution(store, "Trainer", inputs, {**trainer.properties, "num_steps": 1}) is None
+    assert find_cached_execution(store, "Trainer", inputs, {
+        **trainer.properties, "num_steps": float(trainer.properties["num_steps"])}) is None
+    assert find_cached_execution(store, "Trainer", inputs,
+                                 {k: v for k, v in trainer.properties.items() if k != "batch_size"}) is None
+    assert find_cached_execution(store, "Trainer", inputs, {**trainer.properties, "extra": 1}) is None
+    other = dict(inputs, examples=[history.artifacts["run-0031/examples"]])
+    assert find_cached_execution(store, "Trainer", other, trainer.properties) is None
+    swapped = dict(inputs, examples=inputs["schema"], schema=inputs["examples"])
+    assert find_cached_execution(store, "Trainer", swapped, trainer.properties) is None
+    assert find_cached_execution(store, "Trainer", {k: v for k, v in inputs.items() if k != "teacher_model"},
+                                 trainer.properties) is None
+    assert find_cached_execution(store, "Evaluator", inputs, trainer.properties) is None
+    # A step without inputs (ExampleGen) hits on properties alone.
+    gen = store.get_executions_by_id([history.executions["run-0012/ExampleGen"]])[0]
+    assert find_cached_execution(store, "ExampleGen", {}, gen.properties).execution.id == gen.id
+
+
+def test_cache_ignores_executions_that_did_not_complete_and_prefers_the_newest(store, history):
+    trainer = store.get_executions_by_id([history.executions["run-0030/Trainer"]])[0]
+    inputs = inputs_of(store, trainer.id)
+    with pytest.raises(RuntimeError):
+        with record_execution(store, Execution(type_id=trainer.type_id, properties=trainer.properties),
+                              {k: store.get_artifacts_by_id(v) for k, v in inputs.items()}):
+            raise RuntimeError("out of memory")
+    assert find_cached_execution(store, "Trainer", inputs, trainer.properties).execution.id == trainer.id
+    with record_execution(store, Execution(type_id=trainer.type_id, properties=trainer.properties),
+                          {k: store.get_artifacts_by_id(v) for k, v in inputs.items()}) as rerun:
+        rerun.output("model", Artifact(type_id=history.type_ids["Model"], uri="/models/rerun"))
+    hit = find_cached_execution(store, "Trainer", inputs, trainer.properties)
+    assert hit.execution.id == rerun.execution.id
+    assert [a.uri for a in hit.outputs["model"]] == ["/models/rerun"]
+
+
+def test_latest_artifact_within_and_across_contexts(store, history):
+    assert latest_artifact(store, "Model").id == history.artifacts["run-0049/model"]
+    assert latest_artifact(store, "Model", context_id=history.contexts["run-0020"]).id == \
+        history.artifacts["run-0020/model"]
+    assert latest_artifact(store, "Model", context_id=history.contexts["taxi"]).id == history.artifacts["run-0049/model"]
+    # A later model in another pipeline is the newest overall, not within "taxi".
+    other = store.put_contexts([Context(type_id=history.type_ids["Pipeline"], name="other")])[0]
+    with record_execution(store, Execution(type_id=history.type_ids["Trainer"]),
+                          contexts=[Context(type_id=history.type_ids["Pipeline"], name="other")]) as run:
+        run.output("model", Artifact(type_id=history.type_ids["Model"], uri="/models/other"))
+    newest = run.outputs["model"][0]
+    assert latest_artifact(store, "Model").id == newest.id
+    assert latest_artifact(store, "Model", context_id=other).id == newest.id
+    assert latest_artifact(store, "Model", context_id=history.contexts["taxi"]).id == history.artifacts["run-0049/model"]
+    # Only LIVE artifacts count unless asked: a deleted newest model is skipped.
+    store.put_artifacts([newest.model_copy(update={"state": ArtifactState.DELETED})])
+    assert latest_artifact(store, "Model").id == history.artifacts["run-0049/model"]
+    assert latest_artifact(store, "Model", state=ArtifactState.DELETED).id == newest.id
+    assert latest_artifact(store, "NoSuchType") is None
+    assert latest_artifact(store, "Model", context_id=10**9) is None
+
+
+def test_warm_start_resolves_each_runs_previous_model(store):
+    """Runs recorded step by step: the resolver hands each Trainer the previous run's model,
+    also after a run in another pipeline wrote a newer model."""
+    history = History()
+    plans = plan_runs(6)
+    assert record_run(store, plans[0], history) is None
+    for plan in plans[1:]:
+        if plan.number == 3:
+            with record_execution(store, Execution(type_id=history.type_ids["Trainer"]),
+                                  contexts=[Context(type_id=history.type_ids["Pipeline"], name="other")]) as other:
+                other.output("model", Artifact(type_id=history.type_ids["Model"], uri="/models/other"))
+        assert record_run(store, plan, history) == f"run-{plan.number - 1:04d}/model"
+        trainer = history.executions[plan.step("Trainer").name]
+        assert inputs_of(store, trainer)["base_model"] == [history.artifacts[f"run-{plan.number - 1:04d}/model"]]
+    assert {x.last_known_state for x in store.get_executions_by_context(history.contexts["taxi"])} == {
+        ExecutionState.COMPLETE}
+    assert len(store.get_executions_by_context(history.contexts["taxi"])) == 6 * 7
+
+
+def test_context_manager_records_success(store):
+    from graphmd._tfx_pipeline import register_types
+
+    types = register_types(store)
+    [data] = store.put_artifacts([Artifact(type_id=types["Examples"], uri="/data/0", state=ArtifactState.LIVE)])
+    before = store.counts()
+    run_context = Context(type_id=types["PipelineRun"], name="r1")
+    with record_execution(store, Execution(type_id=types["Trainer"], name="t", properties={"num_steps": 5}),
+                          {"examples": store.get_artifacts_by_id([data])}, [run_context]) as run:
+        stored = store.get_executions_by_id([run.execution.id])[0]
+        assert stored.last_known_state == ExecutionState.RUNNING  # visible while the step runs
+        assert [e.artifact_id for e in store.get_events_by_execution_ids([run.execution.id])] == [data]
+        run.output("model", Artifact(type_id=types["Model"], uri="/m/1"))
+        run.output("model", Artifact(type_id=types["Model"], uri="/m/2"))
+    done = store.get_executions_by_id([run.execution.id])[0]
+    assert done.last_known_state == ExecutionState.COMPLETE and done.properties == {"num_steps": 5}
+    events = store.get_events_by_execution_ids([run.execution.id])
+    outputs = sorted((e.path, e.artifact_id) for e in events if e.type == EventType.OUTPUT)
+    assert outputs == [(["model", 0], run.outputs["model"][0].id), (["model", 1], run.outputs["model"][1].id)]
+    assert all(a.state == ArtifactState.LIVE for a in store.get_artifacts_by_id([a.id for a in run.outputs["model"]]))
+    [ctx] = store.get_contexts_by_execution(run.execution.id)
+    assert ctx.name == "r1"
+    assert {a.id for a in store.get_artifacts_by_context(ctx.id)} == {data, *(a.id for a in run.outputs["model"])}
+    after = store.counts()
+    assert (after["executions"], after["artifacts"], after["events"]) == (
+        before["executions"] + 1, before["artifacts"] + 2, before["events"] + 3)
+
+
+def test_context_manager_records_failure_and_reraises(store):
+    from graphmd._tfx_pipeline import register_types
+
+    types = register_types(store)
+    with pytest.raises(ValueError, match="bad learning rate"):
+        with record_execution(store, Execution(type_id=types["Trainer"], name="t"),
+                              contexts=[Context(type_id=types["PipelineRun"], name="r2")]) as run:
+            run.output("model", Artifact(type_id=types["Model"], uri="/never"))
+            raise ValueError("bad learning rate")
+    failed = store.get_executions_by_id([run.execution.id])[0]
+    assert failed.last_known_state == ExecutionState.FAILED
+    assert failed.custom_properties["error"] == "bad learning rate"
+    assert failed.custom_properties["error_type"] == "ValueError"
+    assert "raise ValueError" in failed.custom_properties["error_traceback"]
+    assert store.get_artifacts() == []  # outputs of a failed step are not written
+    assert [c.name for c in store.get_contexts_by_execution(failed.id)] == ["r2"]
+
+
+def test_context_manager_rejects_bad_input_and_stores_nothing(store):
+    from graphmd._tfx_pipeline import register_types
+
+    types = register_types(store)
+    before = store.counts()
+    with pytest.raises(InvalidArgumentError) as error:
+        with record_execution(store, Execution(type_id=types["Trainer"]),
+                              {"examples": [Artifact(type_id=types["Examples"])]}):
+            pass
+    assert error.value.field == "inputs['examples'][0].id"
+    with pytest.raises(InvalidArgumentError):
+        with record_execution(store, Execution(type_id=types["Trainer"], properties={"no_such": 1})):
+            pass
+    assert store.counts() == before
+
+
+def test_compare_runs_marks_differences(store, history):
+    comparison = compare_runs(store, ["run-0006", "run-0007", "run-0009"])
+    params = {c.field: c for c in comparison.parameters}
+    assert params["Trainer.learning_rate"].values == [0.1, 0.03, 0.1] and params["Trainer.learning_rate"].differs
+    assert params["Trainer.module_file"].values == ["taxi_utils.py"] * 3 and not params["Trainer.module_file"].differs
+    assert params["ExampleGen.span"].differs
+    metrics = {c.field: c for c in comparison.metrics}
+    assert set(metrics) == {"ModelEvaluation.accuracy", "ModelEvaluation.auc"}
+    expected = [history.plans[r].step("Evaluator").outputs["evaluation"][0].properties["accuracy"] for r in (6, 7, 9)]
+    assert metrics["ModelEvaluation.accuracy"].values == expected
+    table = comparison.table()
+    assert table[0] == ["", "field", "run-0006", "run-0007", "run-0009"]
+    assert ["*", "Trainer.learning_rate", "0.1", "0.03", "0.1"] in table
+    with pytest.raises(NotFoundError):
+        compare_runs(store, ["run-0006", "run-9999"])
