@@ -108,6 +108,51 @@ def record_steps(connection: Connection, writer: int, steps: int, barrier: Any, 
     out.put((writer, results, errors, counter.transient, counter.conflicts))
 
 
+def record_steps_grpc(port: int, writer: int, steps: int, barrier: Any, out: Any) -> None:
+    """record_steps through `graphmd serve` on ``port`` with ml_metadata's own gRPC client,
+    as a TFX or Kubeflow pipeline process records its steps."""
+    import ml_metadata as mlmd
+    from ml_metadata.proto import metadata_store_pb2 as pb
+
+    results: list[tuple[int, int, list[int], list[int]]] = []
+    errors: list[str] = []
+    try:
+        client = mlmd.MetadataStore(pb.MetadataStoreClientConfig(host="127.0.0.1", port=port))
+        barrier.wait(timeout=120)
+        v = pb.Value
+        types = {
+            "data": client.put_artifact_type(pb.ArtifactType(name="Data", properties={"day": pb.INT})),
+            "model": client.put_artifact_type(pb.ArtifactType(name="Model", properties={"step": pb.INT})),
+            "step": client.put_execution_type(pb.ExecutionType(name="Step", properties={"n": pb.INT})),
+            "pipeline": client.put_context_type(pb.ContextType(name="Pipeline")),
+            "run": client.put_context_type(pb.ContextType(name="Run")),
+        }
+        for step in range(steps):
+            request = step_request(types, writer, step)
+            x = request["execution"]
+            execution = pb.Execution(type_id=x.type_id, name=x.name, properties={"n": v(int_value=step)},
+                                     last_known_state=pb.Execution.COMPLETE)
+            pairs = []
+            for pair in request["artifact_and_events"]:
+                a, e = pair.artifact, pair.event
+                artifact = pb.Artifact(type_id=a.type_id, uri=a.uri, external_id=a.external_id,
+                                       properties={k: v(int_value=n) for k, n in a.properties.items()})
+                event = pb.Event(type=pb.Event.Type.Value(e.type.value), path=pb.Event.Path(steps=[
+                    pb.Event.Path.Step(index=s) if isinstance(s, int) else pb.Event.Path.Step(key=s) for s in e.path]))
+                pairs.append((artifact, event))
+            contexts = [pb.Context(type_id=c.type_id, name=c.name) for c in request["contexts"]]
+            try:
+                x_id, a_ids, c_ids = client.put_execution(execution, pairs, contexts,
+                                                          reuse_context_if_already_exist=True,
+                                                          reuse_artifact_if_already_exist_by_external_id=True)
+                results.append((step, x_id, list(a_ids), list(c_ids)))
+            except Exception:  # noqa: BLE001 - every failure is reported to the test
+                errors.append(traceback.format_exc())
+    except Exception:  # noqa: BLE001
+        errors.append(traceback.format_exc())
+    out.put((writer, results, errors, 0, 0))
+
+
 def big_call(connection: Connection, kind: str, marker: str, size: int, started: Any, finished: Any) -> None:
     """One large write (``kind``: "lineage" or "execution") tagged with ``marker``, for a
     parent that SIGKILLs this process while it runs. Sets the ``started`` event just before

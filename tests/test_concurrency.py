@@ -1,5 +1,6 @@
 """Pipelines in parallel: 8 processes x 200 put_execution steps sharing contexts by name and
-artifacts by external_id, all at once, against the real Neo4j.
+artifacts by external_id, all at once, against the real Neo4j: through the Python API, and
+through `graphmd serve` with 8 ml_metadata gRPC clients.
 
 Afterwards there is no duplicate type, context or artifact, every event is present, ids are
 unique and every count is exactly what the steps imply. Deadlocks and lock timeouts are
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import signal
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from _workers import RUNS, SHARED_DATA, record_steps
+from _workers import RUNS, SHARED_DATA, record_steps, record_steps_grpc
 from graphmd import EventType, MetadataStore
 from graphmd._config import Settings
 
@@ -24,12 +28,13 @@ STEPS = 200
 pytestmark = pytest.mark.slow
 
 
-def test_parallel_pipelines_leave_no_duplicates(store: MetadataStore, neo4j_server: Settings) -> None:
+def run_writers(target: Callable[..., None], first_arg: Any) -> list[tuple]:
+    """WRITERS processes running ``target(first_arg, writer, STEPS, barrier, queue)`` at once;
+    returns their reports."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
     out = ctx.Queue()
-    connection = (neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database)
-    procs = [ctx.Process(target=record_steps, args=(connection, w, STEPS, barrier, out)) for w in range(WRITERS)]
+    procs = [ctx.Process(target=target, args=(first_arg, w, STEPS, barrier, out)) for w in range(WRITERS)]
     for p in procs:
         p.start()
     reports = []
@@ -41,6 +46,11 @@ def test_parallel_pipelines_leave_no_duplicates(store: MetadataStore, neo4j_serv
     finally:
         for p in procs:
             p.join(timeout=60)
+    return reports
+
+
+def check_no_duplicates_and_exact_counts(store: MetadataStore, reports: list[tuple]) -> int:
+    """Everything the writers' steps imply is in the store exactly once; returns the calls made."""
     errors = [e for r in reports for e in r[2]]
     assert not errors, f"{len(errors)} calls failed; first:\n{errors[0]}"
     results = {(r[0], step): (x, a, c) for r in reports for step, x, a, c in r[1]}
@@ -63,9 +73,6 @@ def test_parallel_pipelines_leave_no_duplicates(store: MetadataStore, neo4j_serv
     assert len({a.external_id for a in artifacts}) == len(artifacts)
     for nodes in (artifacts, executions, contexts):
         assert len({n.id for n in nodes}) == len(nodes)
-    all_ids = [n.id for n in [*artifacts, *executions, *contexts]]
-    assert len(all_ids) == len({("a", a.id) for a in artifacts} | {("x", x.id) for x in executions}
-                               | {("c", c.id) for c in contexts})
     by_ext = {a.external_id: a.id for a in artifacts}
     ctx_id = {c.name: c.id for c in contexts}
     exec_id = {x.name: x.id for x in executions}
@@ -90,8 +97,29 @@ def test_parallel_pipelines_leave_no_duplicates(store: MetadataStore, neo4j_serv
     assert counts["attributions"] == len(expected_attr)
     attributed = {(c, a.id) for c in ctx_id.values() for a in store.get_artifacts_by_context(c)}
     assert attributed == expected_attr
+    return len(results)
 
+
+def test_parallel_pipelines_leave_no_duplicates(store: MetadataStore, neo4j_server: Settings) -> None:
+    connection = (neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database)
+    reports = run_writers(record_steps, connection)
+    calls = check_no_duplicates_and_exact_counts(store, reports)
     transient = sum(r[3] for r in reports)
     conflicts = sum(r[4] for r in reports)
-    print(f"\n{WRITERS} writers x {STEPS} put_execution calls: {len(results)} succeeded, 0 failed, "
+    print(f"\n{WRITERS} writers x {STEPS} put_execution calls: {calls} succeeded, 0 failed, "
           f"0 duplicates; {transient} transient-error retries, {conflicts} unique-key reruns")
+
+
+def test_parallel_mlmd_clients_through_graphmd_serve(store: MetadataStore, neo4j_server: Settings) -> None:
+    pytest.importorskip("ml_metadata")
+    from _grpc_helpers import serve_process
+
+    with serve_process(neo4j_server, "--workers", "16") as (proc, port):
+        reports = run_writers(record_steps_grpc, port)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        log = proc.stdout.read()
+    calls = check_no_duplicates_and_exact_counts(store, reports)
+    transient = log.count("will be retried")
+    print(f"\n{WRITERS} ml_metadata clients x {STEPS} PutExecution calls through graphmd serve: {calls} "
+          f"succeeded, 0 failed, 0 duplicates; {transient} transient-error retries in the server")
