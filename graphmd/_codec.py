@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from ._errors import InvalidArgumentError
 from ._models import (
@@ -39,6 +39,8 @@ from ._models import (
     ProtoValue,
 )
 
+ModelT = TypeVar("ModelT")
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -56,7 +58,13 @@ _PREFIXES = {
     (True, "struct"): "cs_",
     (True, "proto"): "cp_",
 }
-_DECODE_PREFIXES = sorted(((p, k) for k, p in _PREFIXES.items()), key=lambda pk: -len(pk[0]))
+# What a key's head (the text before its first "_") says it holds; node attributes' heads
+# (id, type, name, external, uri, state, last, create, system) are none of these.
+_DECODE_HEADS = {prefix[:-1]: kind for kind, prefix in _PREFIXES.items()}
+# Enum members by value: a dict lookup, cheaper than calling the enum on every read.
+_ARTIFACT_STATES = {s.value: s for s in ArtifactState}
+_EXECUTION_STATES = {s.value: s for s in ExecutionState}
+_EVENT_TYPES = {t.value: t for t in EventType}
 
 # Node attributes that are not properties, in the order a model declares them.
 NODE_ATTRIBUTES = (
@@ -171,18 +179,19 @@ def decode_properties(props: dict[str, Any]) -> tuple[dict[str, PropertyValue], 
     properties: dict[str, PropertyValue] = {}
     custom: dict[str, PropertyValue] = {}
     for key, raw in props.items():
-        for prefix, (is_custom, kind) in _DECODE_PREFIXES:
-            if key.startswith(prefix):
-                name = key[len(prefix) :]
-                if kind == "struct":
-                    value: PropertyValue = json.loads(raw)
-                elif kind == "proto":
-                    data = json.loads(raw)
-                    value = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
-                else:
-                    value = raw
-                (custom if is_custom else properties)[name] = value
-                break
+        head, _, name = key.partition("_")
+        found = _DECODE_HEADS.get(head) if _ else None
+        if found is None:
+            continue
+        is_custom, kind = found
+        if kind == "struct":
+            value: PropertyValue = json.loads(raw)
+        elif kind == "proto":
+            data = json.loads(raw)
+            value = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
+        else:
+            value = raw
+        (custom if is_custom else properties)[name] = value
     return properties, custom
 
 
@@ -221,30 +230,45 @@ def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict
     return {k: v for k, v in props.items() if v is not None}
 
 
+def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
+    """``cls.model_construct(**fields)`` without its generic pass over every field: the model
+    with exactly ``fields``, which must hold every field of ``cls`` in declaration order.
+    Nothing is validated (the values come from the store). Reads build a model per node,
+    event and link, and model_construct was most of their client-side cost."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", fields)
+    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
 def decode_node(cls: type, props: dict[str, Any]) -> Artifact | Execution | Context:
     """A node model from its Neo4j properties."""
     properties, custom = decode_properties(props)
+    system_metadata = props.get("system_metadata")
+    if system_metadata is not None:
+        data = json.loads(system_metadata)
+        system_metadata = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
     fields: dict[str, Any] = {
         "id": props.get("id"),
         "type_id": props.get("type_id"),
         "type": props.get("type"),
         "name": props.get("name"),
         "external_id": props.get("external_id"),
-        "create_time_since_epoch": props.get("create_time_since_epoch"),
-        "last_update_time_since_epoch": props.get("last_update_time_since_epoch"),
         "properties": properties,
         "custom_properties": custom,
+        "create_time_since_epoch": props.get("create_time_since_epoch"),
+        "last_update_time_since_epoch": props.get("last_update_time_since_epoch"),
+        "system_metadata": system_metadata,
     }
-    if props.get("system_metadata") is not None:
-        data = json.loads(props["system_metadata"])
-        fields["system_metadata"] = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
     if cls is Artifact:
         fields["uri"] = props.get("uri")
-        fields["state"] = ArtifactState(props["state"]) if props.get("state") is not None else None
+        fields["state"] = _ARTIFACT_STATES[props["state"]] if props.get("state") is not None else None
     elif cls is Execution:
         state = props.get("last_known_state")
-        fields["last_known_state"] = ExecutionState(state) if state is not None else None
-    return cls.model_construct(**fields)
+        fields["last_known_state"] = _EXECUTION_STATES[state] if state is not None else None
+    return constructed(cls, fields)
 
 
 def encode_type(t: ArtifactType | ExecutionType | ContextType) -> dict[str, Any]:
@@ -322,10 +346,11 @@ def encode_event(event: Event, event_id: int) -> dict[str, Any]:
 
 def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> Event:
     """An Event from an EVENT relationship's properties and its two ends."""
-    return Event.model_construct(
-        artifact_id=artifact_id,
-        execution_id=execution_id,
-        type=EventType(props["type"]),
-        path=json.loads(props.get("path") or "[]"),
-        milliseconds_since_epoch=props.get("milliseconds_since_epoch"),
-    )
+    path = props.get("path")
+    return constructed(Event, {
+        "artifact_id": artifact_id,
+        "execution_id": execution_id,
+        "type": _EVENT_TYPES[props["type"]],
+        "path": json.loads(path) if path else [],
+        "milliseconds_since_epoch": props.get("milliseconds_since_epoch"),
+    })
