@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import export_commands, neo4j_commands, serve_commands
+from . import lineage_commands as read
 
 app = typer.Typer(
     name="graphmd",
@@ -17,6 +18,9 @@ app.add_typer(neo4j_commands.app, name="neo4j")
 app.command("serve")(serve_commands.serve)
 app.command("export")(export_commands.export)
 app.command("import")(export_commands.import_)
+for _read_command in (read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
+                      read.compare):
+    app.command()(_read_command)
 
 
 def main() -> None:

@@ -1,0 +1,361 @@
+"""`graphmd lineage|types|artifacts|executions|contexts|show|query|compare`: read the store.
+
+Each command connects as MetadataStore does (--uri/--user/--password/--database, else the
+GRAPHMD_NEO4J_* variables, else the config file `graphmd neo4j start` wrote).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .._cypher_files import description, names, parameters, run
+from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from .._models import (
+    Artifact,
+    Context,
+    Event,
+    Execution,
+    LineageDirection,
+    LineageGraph,
+    LineagePath,
+    LineageSubgraphQueryOptions,
+    ListOptions,
+    NodeSelector,
+)
+from .._pipeline import compare_runs
+from .._store import MetadataStore
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True)
+
+Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI or the config file).")]
+User = Annotated[Optional[str], typer.Option("--user", help="Neo4j user.")]
+Password = Annotated[Optional[str], typer.Option("--password", help="Neo4j password.", show_default=False)]
+Database = Annotated[Optional[str], typer.Option("--database", help="Neo4j database.")]
+
+
+class Format(str, enum.Enum):
+    tree = "tree"
+    json = "json"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+class ListFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+class Kind(str, enum.Enum):
+    artifact = "artifact"
+    execution = "execution"
+    context = "context"
+
+
+def _store(uri: str | None, user: str | None, password: str | None, database: str | None) -> MetadataStore:
+    return MetadataStore(uri, user, password, database)
+
+
+def _fail(error: GraphmdError) -> None:
+    err.print(f"[red]error:[/red] {error}", highlight=False)
+    raise typer.Exit(1)
+
+
+# --- lineage ------------------------------------------------------------------------------
+
+
+def _label(node: Artifact | Execution) -> str:
+    if isinstance(node, Artifact):
+        where = f" ({node.uri})" if node.uri else ""
+        return f"{node.type} #{node.id} {node.name or ''}{where}".replace("  ", " ")
+    state = f" [{node.last_known_state.value}]" if node.last_known_state else ""
+    return f"{node.type} #{node.id} {node.name or ''}{state}".replace("  ", " ")
+
+
+def _event_label(event: Event) -> str:
+    key = f" {'/'.join(str(s) for s in event.path)}" if event.path else ""
+    return f"{event.type.value}{key}"
+
+
+def tree_lines(paths: Iterator[LineagePath]) -> Iterator[str]:
+    """A lineage as an indented tree: each node under the node one hop nearer on its
+    shortest path, children in the order they were reached."""
+    children: dict[tuple[str, int], list[tuple[tuple[str, int], LineagePath]]] = {}
+    roots: list[tuple[tuple[str, int], LineagePath]] = []
+    for path in paths:
+        node = path.nodes[-1]
+        key = (type(node).__name__, node.id)
+        if len(path.nodes) == 1:
+            roots.append((key, path))
+        else:
+            parent = path.nodes[-2]
+            children.setdefault((type(parent).__name__, parent.id), []).append((key, path))
+
+    def walk(key: tuple[str, int], path: LineagePath, prefix: str, last: bool, root: bool) -> Iterator[str]:
+        node = path.nodes[-1]
+        if root:
+            yield _label(node)
+        else:
+            yield f"{prefix}{'└── ' if last else '├── '}{_label(node)}  <{_event_label(path.events[-1])}>"
+        kids = children.get(key, [])
+        inner = prefix if root else prefix + ("    " if last else "│   ")
+        for i, (child_key, child_path) in enumerate(kids):
+            yield from walk(child_key, child_path, inner, i == len(kids) - 1, False)
+
+    for key, path in roots:
+        yield from walk(key, path, "", True, True)
+
+
+def _node_id(node: Artifact | Execution) -> str:
+    return ("a" if isinstance(node, Artifact) else "x") + str(node.id)
+
+
+def dot_text(graph: LineageGraph) -> str:
+    """A LineageGraph in Graphviz DOT: artifacts as ellipses, executions as boxes, edges
+    the way data flows."""
+    lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    for a in graph.artifacts:
+        label = json.dumps(f"{a.type} #{a.id}\n{a.name or a.uri or ''}")
+        lines.append(f"  {_node_id(a)} [shape=ellipse, label={label}];")
+    for x in graph.executions:
+        label = json.dumps(f"{x.type} #{x.id}\n{x.name or ''}")
+        lines.append(f"  {_node_id(x)} [shape=box, label={label}];")
+    for e in graph.events:
+        a, x = f"a{e.artifact_id}", f"x{e.execution_id}"
+        ends = (a, x) if e.type.is_input else (x, a)
+        lines.append(f"  {ends[0]} -> {ends[1]} [label={json.dumps(e.type.value)}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _mermaid_text(value: str) -> str:
+    return value.replace('"', "#quot;")
+
+
+def mermaid_text(graph: LineageGraph) -> str:
+    """A LineageGraph as a Mermaid flowchart: artifacts rounded, executions square."""
+    lines = ["flowchart LR"]
+    for a in graph.artifacts:
+        label = _mermaid_text(f"{a.type} #{a.id}<br/>{a.name or a.uri or ''}")
+        lines.append(f'  {_node_id(a)}(["{label}"])')
+    for x in graph.executions:
+        label = _mermaid_text(f"{x.type} #{x.id}<br/>{x.name or ''}")
+        lines.append(f'  {_node_id(x)}["{label}"]')
+    for e in graph.events:
+        a, x = f"a{e.artifact_id}", f"x{e.execution_id}"
+        ends = (a, x) if e.type.is_input else (x, a)
+        lines.append(f"  {ends[0]} -->|{e.type.value}| {ends[1]}")
+    return "\n".join(lines)
+
+
+def lineage(
+    node: Annotated[str, typer.Argument(help="The artifact's id or URI (with --execution: an execution id).")],
+    up: Annotated[bool, typer.Option("--up", help="Upstream: what it was made from.")] = False,
+    down: Annotated[bool, typer.Option("--down", help="Downstream: what was made from it.")] = False,
+    both: Annotated[bool, typer.Option("--both", help="Both ways (the default).")] = False,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops to go (default: no limit).")] = None,
+    execution: Annotated[bool, typer.Option("--execution", help="NODE is an execution id.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="tree, or dot/mermaid/json for other tools.")] = Format.tree,
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
+) -> None:
+    """Print the lineage of an artifact (or execution) as a tree, DOT, Mermaid or JSON."""
+    if up + down + both > 1:
+        raise typer.BadParameter("give one of --up, --down, --both")
+    direction = (LineageDirection.UPSTREAM if up else LineageDirection.DOWNSTREAM if down
+                 else LineageDirection.BIDIRECTIONAL)
+    try:
+        with _store(uri, user, password, database) as store:
+            if execution or node.isdigit():
+                if not node.isdigit():
+                    raise InvalidArgumentError(f"{node!r} is not an execution id", field="node")
+                selector = NodeSelector(ids=[int(node)])
+            else:
+                found = store.get_artifacts_by_uri(node)
+                if not found:
+                    raise NotFoundError(f"no artifact has the URI {node!r}", field="node")
+                selector = NodeSelector(ids=[a.id for a in found])
+            start = {"starting_executions" if execution else "starting_artifacts": selector}
+            options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction, **start)
+            if fmt is Format.tree:
+                for line in tree_lines(store.lineage_paths(options)):
+                    out.print(line, markup=False)
+                return
+            graph = store.get_lineage_subgraph(options)
+            if fmt is Format.json:
+                out.print(graph.model_dump_json(indent=2, exclude_none=True), markup=False)
+            elif fmt is Format.dot:
+                out.print(dot_text(graph), markup=False)
+            else:
+                out.print(mermaid_text(graph), markup=False)
+    except GraphmdError as error:
+        _fail(error)
+
+
+# --- listing ------------------------------------------------------------------------------
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
+    if fmt is ListFormat.json:
+        out.print(json.dumps([n.model_dump(mode="json", exclude_none=True) for n in nodes], indent=2), markup=False)
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "type", "name", "uri/state", "properties"):
+        table.add_column(column)
+    for n in nodes:
+        where = getattr(n, "uri", None) or ""
+        state = getattr(n, "state", None) or getattr(n, "last_known_state", None)
+        extra = " ".join(f"{k}={_value(v)}" for k, v in {**n.properties, **n.custom_properties}.items())
+        table.add_row(str(n.id), n.type or "", n.name or "", " ".join(filter(None, [where, state.value if state else ""])),
+                      extra)
+    out.print(table)
+
+
+Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many.")]
+Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query, e.g. \"uri LIKE '/models/%'\".")]
+TypeName = Annotated[Optional[str], typer.Option("--type", help="Only this type.")]
+InContext = Annotated[Optional[int], typer.Option("--context", help="Only those in this context (id).")]
+ListFmt = Annotated[ListFormat, typer.Option("--format", help="table or json.")]
+
+
+def _list(cls: type, type_name: str | None, context: int | None, filter_query: str | None, limit: int | None,
+          fmt: ListFormat, uri: str | None, user: str | None, password: str | None, database: str | None) -> None:
+    try:
+        with _store(uri, user, password, database) as store:
+            options = ListOptions(filter_query=filter_query, max_result_size=limit)
+            page = store.list_page(cls, options, type_name=type_name, context_id=context)
+            _print_nodes(page.items, fmt)
+    except GraphmdError as error:
+        _fail(error)
+
+
+def artifacts(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
+              fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
+              database: Database = None) -> None:
+    """List artifacts, by id."""
+    _list(Artifact, type_name, context, filter_query, limit, fmt, uri, user, password, database)
+
+
+def executions(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
+               fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
+               database: Database = None) -> None:
+    """List executions, by id."""
+    _list(Execution, type_name, context, filter_query, limit, fmt, uri, user, password, database)
+
+
+def contexts(type_name: TypeName = None, filter_query: Filter = None, limit: Limit = None,
+             fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
+             database: Database = None) -> None:
+    """List contexts, by id."""
+    _list(Context, type_name, None, filter_query, limit, fmt, uri, user, password, database)
+
+
+def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
+          database: Database = None) -> None:
+    """List artifact, execution and context types with their properties."""
+    try:
+        with _store(uri, user, password, database) as store:
+            found = [("artifact", t) for t in store.get_artifact_types()] + [
+                ("execution", t) for t in store.get_execution_types()] + [("context", t) for t in store.get_context_types()]
+    except GraphmdError as error:
+        _fail(error)
+    if fmt is ListFormat.json:
+        out.print(json.dumps([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found], indent=2),
+                  markup=False)
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("kind", "id", "name", "version", "base type", "properties"):
+        table.add_column(column)
+    for kind, t in found:
+        base = getattr(t, "base_type", None)
+        table.add_row(kind, str(t.id), t.name, t.version or "", base.value if base else "",
+                      " ".join(f"{n}:{p.value}" for n, p in t.properties.items()))
+    out.print(table)
+
+
+def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or context")],
+         node_id: Annotated[int, typer.Argument(help="Its id.")],
+         uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
+    """Show one node in full (JSON) with its events and contexts."""
+    try:
+        with _store(uri, user, password, database) as store:
+            get = {Kind.artifact: store.get_artifacts_by_id, Kind.execution: store.get_executions_by_id,
+                   Kind.context: store.get_contexts_by_id}[kind]
+            found = get([node_id])
+            if not found:
+                raise NotFoundError(f"no {kind.value} with id {node_id}", field="node_id")
+            data: dict[str, Any] = found[0].model_dump(mode="json", exclude_none=True)
+            if kind is Kind.artifact:
+                data["events"] = [e.model_dump(mode="json") for e in store.get_events_by_artifact_ids([node_id])]
+                data["contexts"] = [c.name for c in store.get_contexts_by_artifact(node_id)]
+            elif kind is Kind.execution:
+                data["events"] = [e.model_dump(mode="json") for e in store.get_events_by_execution_ids([node_id])]
+                data["contexts"] = [c.name for c in store.get_contexts_by_execution(node_id)]
+            else:
+                data["parents"] = [c.name for c in store.get_parent_contexts_by_context(node_id)]
+                data["children"] = [c.name for c in store.get_children_contexts_by_context(node_id)]
+    except GraphmdError as error:
+        _fail(error)
+    out.print(json.dumps(data, indent=2), markup=False)
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise typer.BadParameter(f"{text!r}: write NAME=VALUE")
+    name, raw = text.split("=", 1)
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/ (omit to list them).")] = None,
+          param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE (JSON, else text).")] = None,
+          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
+    """Run one of graphmd's Cypher queries (lineage and the TFX questions) and print its rows."""
+    if name is None:
+        for n in names():
+            first = " ".join(description(n).split()).split(". ")[0].rstrip(".")
+            out.print(f"{n}({', '.join(parameters(n))}): {first}.", markup=False)
+        return
+    try:
+        with _store(uri, user, password, database) as store:
+            rows = run(store, name, **dict(_parse_param(p) for p in param or []))
+    except GraphmdError as error:
+        _fail(error)
+    out.print(json.dumps(rows, indent=2, default=_json_default), markup=False)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "element_id") and hasattr(value, "items"):  # a node or relationship
+        return dict(value.items())
+    return str(value)
+
+
+def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")],
+            run_type: Annotated[str, typer.Option("--run-type", help="The runs' context type.")] = "PipelineRun",
+            uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
+    """Compare runs side by side: execution properties and metrics; '*' marks differences."""
+    try:
+        with _store(uri, user, password, database) as store:
+            comparison = compare_runs(store, runs, run_type=run_type)
+    except GraphmdError as error:
+        _fail(error)
+    header, *rows = comparison.table()
+    table = Table(box=None, pad_edge=False)
+    for column in header:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+

@@ -1,0 +1,101 @@
+"""`graphmd lineage` and the read commands, as a user runs them, in each output format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from graphmd import MetadataStore
+from graphmd._config import Settings
+from graphmd._tfx_pipeline import History, record_history
+from graphmd.cli import app
+
+
+@pytest.fixture
+def history(store: MetadataStore) -> History:
+    return record_history(store, 5)
+
+
+@pytest.fixture
+def cli(neo4j_server: Settings, monkeypatch):
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke
+
+
+def test_lineage_tree_upstream(cli, history):
+    a, x = history.artifacts, history.executions
+    text = cli("lineage", "/models/taxi/run-0003", "--up", "--depth", "2")
+    assert text.splitlines() == [
+        f"Model #{a['run-0003/model']} run-0003/model (/models/taxi/run-0003)",
+        f"└── Trainer #{x['run-0003/Trainer']} run-0003/Trainer [COMPLETE]  <OUTPUT model/0>",
+        f"    ├── Model #{a['run-0001/model']} run-0001/model (/models/taxi/run-0001)  <INPUT teacher_model/0>",
+        f"    ├── Model #{a['run-0002/model']} run-0002/model (/models/taxi/run-0002)  <INPUT base_model/0>",
+        f"    ├── Examples #{a['run-0003/examples']} run-0003/examples (/data/taxi/examples/span-3)  <INPUT examples/0>",
+        f"    ├── Schema #{a['run-0003/schema']} run-0003/schema (/data/taxi/schema/run-0003)  <INPUT schema/0>",
+        f"    └── TransformGraph #{a['run-0003/transform_graph']} run-0003/transform_graph "
+        f"(/data/taxi/transform/run-0003)  <INPUT transform_graph/0>",
+    ]
+    # By id it is the same; --execution starts from an execution.
+    assert cli("lineage", str(a["run-0003/model"]), "--up", "--depth", "2") == text
+    down = cli("lineage", str(x["run-0004/Trainer"]), "--execution", "--down")
+    assert down.splitlines()[0] == f"Trainer #{x['run-0004/Trainer']} run-0004/Trainer [COMPLETE]"
+    assert f"Model #{a['run-0004/model']}" in down
+
+
+def test_lineage_formats(cli, history, store):
+    a = history.artifacts
+    graph = json.loads(cli("lineage", "/data/taxi/examples/span-1", "--down", "--format", "json"))
+    assert {n["name"] for n in graph["artifacts"]} >= {"run-0001/examples", "run-0001/model", "run-0004/model"}
+    assert len(graph["events"]) == len({(e["artifact_id"], e["execution_id"], e["type"]) for e in graph["events"]})
+    dot = cli("lineage", "/models/taxi/run-0002", "--up", "--depth", "1", "--format", "dot")
+    assert dot.startswith("digraph lineage {") and dot.rstrip().endswith("}")
+    assert f'a{a["run-0002/model"]} [shape=ellipse, label="Model #{a["run-0002/model"]}\\nrun-0002/model"];' in dot
+    trainer = history.executions["run-0002/Trainer"]
+    assert f'x{trainer} -> a{a["run-0002/model"]} [label="OUTPUT"];' in dot
+    mermaid = cli("lineage", "/models/taxi/run-0002", "--up", "--depth", "1", "--format", "mermaid")
+    assert mermaid.splitlines()[0] == "flowchart LR"
+    assert f"  x{trainer} -->|OUTPUT| a{a['run-0002/model']}" in mermaid.splitlines()
+    assert f'  a{a["run-0002/model"]}(["Model #{a["run-0002/model"]}<br/>run-0002/model"])' in mermaid.splitlines()
+
+
+def test_lineage_errors(cli, history):
+    assert "no artifact has the URI" in cli("lineage", "/nowhere", code=1)
+    assert "cannot find qualified nodes" in cli("lineage", "999999999", code=1)
+    assert "give one of --up, --down, --both" in cli("lineage", "1", "--up", "--down", code=2)
+
+
+def test_read_commands(cli, history):
+    types = cli("types")
+    assert "Trainer" in types and "learning_rate:DOUBLE" in types
+    models = json.loads(cli("artifacts", "--type", "Model", "--format", "json"))
+    assert [m["name"] for m in models] == [f"run-{r:04d}/model" for r in range(5)]
+    assert len(cli("artifacts", "--type", "Model", "--limit", "2").splitlines()) == 3
+    run = history.contexts["run-0002"]
+    assert len(json.loads(cli("executions", "--context", str(run), "--format", "json"))) == 7
+    assert "run-0004" in cli("contexts", "--type", "PipelineRun")
+    shown = json.loads(cli("show", "execution", str(history.executions["run-0001/Trainer"])))
+    assert shown["properties"]["learning_rate"] == 0.03 and sorted(shown["contexts"]) == ["run-0001", "taxi"]
+    assert "no artifact with id" in cli("show", "artifact", "999999999", code=1)
+
+
+def test_query_and_compare(cli, history):
+    assert "who_triggered_run(run_name)" in cli("query")
+    [row] = json.loads(cli("query", "who_triggered_run", "-p", "run_name=run-0001"))
+    assert row["triggered_by"] == "bob"
+    rows = json.loads(cli("query", "model_hyperparameters", "--param", f"model_id={history.artifacts['run-0001/model']}"))
+    assert {r["hyperparameter"]: r["value"] for r in rows}["num_steps"] == 1500
+    assert "needs parameter 'model_id'" in cli("query", "model_location", code=1)
+    table = cli("compare", "run-0001", "run-0002").splitlines()
+    assert table[0].split() == ["field", "run-0001", "run-0002"]
+    assert any(line.split()[:2] == ["*", "Trainer.learning_rate"] for line in table)
