@@ -97,9 +97,11 @@ def pipeline_types() -> tuple[list[ArtifactType], list[ExecutionType], list[Cont
 
 
 def register_types(store: MetadataStore) -> dict[str, int]:
-    """Register the pipeline's types (idempotent); their ids by name."""
+    """Register the pipeline's types (idempotent; as TFX, adding properties to a stored type
+    of the same name and keeping its others); their ids by name."""
     artifact_types, execution_types, context_types = pipeline_types()
-    a, e, c = store.put_types(artifact_types, execution_types, context_types)
+    a, e, c = store.put_types(artifact_types, execution_types, context_types, can_add_fields=True,
+                              can_omit_fields=True)
     names = [t.name for t in (*artifact_types, *execution_types, *context_types)]
     return dict(zip(names, [*a, *e, *c]))
 

@@ -1,0 +1,331 @@
+"""graphmd's demo (`make demo`, `python -m graphmd.demo`).
+
+1. MLMD's "ML Metadata in action" walk-through, step by step, on graphmd.
+2. Runs of a 7-stage TFX-like pipeline (ExampleGen ... Pusher), recorded step by step as a
+   pipeline records them, the Trainer warm-starting from the newest model.
+3. The TFX questions, each answered from Python and from the Cypher file a user would paste
+   into Neo4j Browser.
+4. Where to look at it in Neo4j Browser.
+
+Without GRAPHMD_NEO4J_URI the demo starts its own local Neo4j (in <user data dir>/demo-neo4j,
+or --home) and leaves it running for Browser; it owns that database and resets it. With
+GRAPHMD_NEO4J_URI it uses that Neo4j, which must hold no artifacts yet (or pass --reset to
+delete everything in it first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import _cypher_files as files
+from ._config import data_dir
+from ._errors import GraphmdError
+from ._local_neo4j import LocalNeo4j, free_port
+from ._models import (
+    Artifact,
+    ArtifactType,
+    Association,
+    Attribution,
+    Context,
+    ContextType,
+    EndingNodes,
+    Event,
+    EventType,
+    Execution,
+    ExecutionState,
+    ExecutionType,
+    LineageDirection,
+    LineageSubgraphQueryOptions,
+    NodeSelector,
+    PropertyType,
+)
+from ._pipeline import compare_runs, find_cached_execution, latest_artifact
+from ._store import MetadataStore
+from ._tfx_pipeline import PIPELINE_NAME, History, plan_runs, record_run
+
+__all__ = ["main", "mlmd_in_action", "run_pipeline", "answer_questions"]
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _title(text: str) -> None:
+    _say()
+    _say(text)
+    _say("=" * len(text))
+
+
+def _question(text: str) -> None:
+    _say()
+    _say(f"## {text}")
+
+
+def _cypher(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
+    return files.run(store, name, **params)
+
+
+def _show_rows(name: str, rows: list[dict[str, Any]], **params: Any) -> None:
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    _say(f"   Cypher  cypher/{name}.cypher ({shown}):")
+    if not rows:
+        _say("           (no rows)")
+    for row in rows:
+        _say("           " + ", ".join(f"{k}={_plain(v)}" for k, v in row.items()))
+
+
+def _plain(value: Any) -> str:
+    if hasattr(value, "iso_format"):
+        return value.iso_format()
+    return repr(value)
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "?"
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+# --- 1. ML Metadata in action -------------------------------------------------------------
+
+
+def mlmd_in_action(store: MetadataStore) -> dict[str, int]:
+    """MLMD's getting-started steps (ml-metadata's "ML Metadata in action"); the ids made."""
+    _title("1. ML Metadata in action (MLMD's walk-through, on graphmd)")
+    data_type = ArtifactType(name="DataSet", properties={"day": PropertyType.INT, "split": PropertyType.STRING})
+    data_type_id = store.put_artifact_type(data_type)
+    model_type_id = store.put_artifact_type(ArtifactType(
+        name="SavedModel", properties={"version": PropertyType.INT, "name": PropertyType.STRING}))
+    _say(f"1. artifact types: DataSet #{data_type_id}, SavedModel #{model_type_id}")
+    trainer_type_id = store.put_execution_type(ExecutionType(name="Trainer", properties={"state": PropertyType.STRING}))
+    _say(f"2. execution type: Trainer #{trainer_type_id}")
+    [data_id] = store.put_artifacts([Artifact(type_id=data_type_id, uri="path/to/data",
+                                              properties={"day": 1, "split": "train"})])
+    _say(f"3. DataSet artifact #{data_id} at path/to/data (day=1, split=train)")
+    [run_id] = store.put_executions([Execution(type_id=trainer_type_id, properties={"state": "RUNNING"})])
+    _say(f"4. Trainer execution #{run_id} (state=RUNNING)")
+    store.put_events([Event(artifact_id=data_id, execution_id=run_id, type=EventType.DECLARED_INPUT)])
+    _say(f"5. input event: DataSet #{data_id} -> Trainer #{run_id}")
+    [model_id] = store.put_artifacts([Artifact(type_id=model_type_id, uri="path/to/model/file",
+                                               properties={"version": 1, "name": "version_1"})])
+    _say(f"6. SavedModel artifact #{model_id} at path/to/model/file (version=1)")
+    store.put_events([Event(artifact_id=model_id, execution_id=run_id, type=EventType.DECLARED_OUTPUT)])
+    _say(f"7. output event: Trainer #{run_id} -> SavedModel #{model_id}")
+    [run] = store.get_executions_by_id([run_id])
+    store.put_executions([run.model_copy(update={"properties": {"state": "COMPLETED"},
+                                                 "last_known_state": ExecutionState.COMPLETE})])
+    _say(f"8. Trainer #{run_id} marked COMPLETE")
+    experiment_type_id = store.put_context_type(ContextType(name="Experiment", properties={"note": PropertyType.STRING}))
+    [experiment_id] = store.put_contexts([Context(type_id=experiment_type_id, name="exp1",
+                                                  properties={"note": "My first experiment."})])
+    store.put_attributions_and_associations([Attribution(context_id=experiment_id, artifact_id=model_id)],
+                                            [Association(context_id=experiment_id, execution_id=run_id)])
+    _say(f"9. Experiment context #{experiment_id} 'exp1' holding the model and the run")
+    _say()
+    _say("Stored:")
+    for artifact in store.get_artifacts_by_id([data_id, model_id]):
+        _say(f"   {artifact.type} #{artifact.id} uri={artifact.uri} properties={artifact.properties}")
+    [run] = store.get_executions_by_id([run_id])
+    _say(f"   {run.type} #{run.id} {run.last_known_state.value} properties={run.properties}")
+    for event in store.get_events_by_execution_ids([run_id]):
+        _say(f"   event {event.type.value}: artifact #{event.artifact_id}, execution #{event.execution_id}")
+    _say(f"   artifacts in exp1: {[a.id for a in store.get_artifacts_by_context(experiment_id)]}, "
+         f"executions in exp1: {[x.id for x in store.get_executions_by_context(experiment_id)]}")
+    upstream = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model_id]), direction=LineageDirection.UPSTREAM))
+    _say(f"   the model's lineage: {[f'{n.type} #{n.id}' for n in (*upstream.artifacts, *upstream.executions)]}")
+    return {"data": data_id, "model": model_id, "run": run_id, "experiment": experiment_id}
+
+
+# --- 2. the pipeline ----------------------------------------------------------------------
+
+
+def run_pipeline(store: MetadataStore, runs: int) -> History:
+    """Record ``runs`` runs step by step; print each run's warm start, blessing and push."""
+    _title(f"2. {runs} runs of a 7-stage TFX-like pipeline ({PIPELINE_NAME})")
+    history = History()
+    for plan in plan_runs(runs):
+        base = record_run(store, plan, history)
+        blessed = plan.step("Evaluator").outputs["blessing"][0].properties["blessed"]
+        accuracy = plan.step("Evaluator").outputs["evaluation"][0].properties["accuracy"]
+        _say(f"{plan.context_name} (by {plan.context_properties['triggered_by']}): 7 executions COMPLETE, "
+             f"warm start from {base or '-'}, accuracy {accuracy}, "
+             f"{'blessed and pushed' if blessed else 'not blessed'}")
+    counts = store.counts()
+    _say(f"store: {counts['artifacts']} artifacts, {counts['executions']} executions, {counts['events']} events, "
+         f"{counts['contexts']} contexts")
+    return history
+
+
+# --- 3. the questions ---------------------------------------------------------------------
+
+def answer_questions(store: MetadataStore, history: History) -> None:
+    """Each TFX question from Python, then from its Cypher file."""
+    _title("3. The questions, from Python and from Cypher")
+    last = history.plans[-1]
+    model = store.get_artifacts_by_id([history.artifacts[f"{last.context_name}/model"]])[0]
+
+    _question(f"Trace the model {model.name} back to the data it was trained on")
+    graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model.id]), direction=LineageDirection.UPSTREAM))
+    data = sorted(a.name for a in graph.artifacts if a.type == "Examples")
+    _say(f"   Python  get_lineage_subgraph(UPSTREAM): {len(graph.artifacts)} artifacts, "
+         f"{len(graph.executions)} executions; Examples: {data}")
+    [row] = _cypher(store, "lineage_upstream", artifact_id=model.id, max_hops=None)
+    cypher_data = sorted(n["name"] for n in row["nodes"] if "Artifact" in n.labels and n["type"] == "Examples")
+    _say(f"   Cypher  cypher/lineage_upstream.cypher: {len(row['nodes'])} nodes, {len(row['events'])} events; "
+         f"Examples: {cypher_data}")
+
+    first_data = store.get_artifacts_by_id([history.artifacts["run-0000/examples"]])[0]
+    _question(f"Impact analysis: what was made from {first_data.name} ({first_data.uri})")
+    graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[first_data.id]), direction=LineageDirection.DOWNSTREAM))
+    models = sorted(a.name for a in graph.artifacts if a.type in ("Model", "PushedModel"))
+    _say(f"   Python  get_lineage_subgraph(DOWNSTREAM): {len(graph.artifacts)} artifacts; models: {models}")
+    near = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[first_data.id]), direction=LineageDirection.DOWNSTREAM,
+        ending_artifacts=EndingNodes(types=["Model"], include_ending_nodes=True)))
+    _say(f"           stopping at the first models: {sorted(a.name for a in near.artifacts)}")
+    [row] = _cypher(store, "lineage_downstream", artifact_id=first_data.id, max_hops=None)
+    _say(f"   Cypher  cypher/lineage_downstream.cypher: {len(row['nodes'])} nodes; models: "
+         f"{sorted(n['name'] for n in row['nodes'] if n.get('type') in ('Model', 'PushedModel'))}")
+
+    runs = [p.context_name for p in history.plans[-3:]]
+    _question(f"Compare runs {', '.join(runs)} ('*' marks what differs)")
+    comparison = compare_runs(store, runs)
+    for cells in comparison.table():
+        _say("   Python  " + f"{cells[0]:1} {cells[1]:28} " + " ".join(f"{c:>14}" for c in cells[2:]))
+    rows = _cypher(store, "compare_runs", run_type="PipelineRun", runs=runs)
+    _say(f"   Cypher  cypher/compare_runs.cypher: {[(r['run'], len(r['executions']), len(r['metrics'])) for r in rows]} "
+         "(run, executions, metrics artifacts)")
+
+    trainer = store.get_executions_by_id([history.executions[last.step("Trainer").name]])[0]
+    inputs: dict[str, list[int]] = {}
+    for event in sorted(store.get_events_by_execution_ids([trainer.id]), key=lambda e: e.path):
+        if event.type.is_input:
+            inputs.setdefault(str(event.path[0]), []).append(event.artifact_id)
+    _question("What can be reused? The Trainer again with the same inputs and hyperparameters")
+    hit = find_cached_execution(store, "Trainer", inputs, trainer.properties)
+    _say(f"   Python  find_cached_execution: cache hit, reuse {hit.execution.name}'s outputs "
+         f"{ {k: [a.uri for a in v] for k, v in hit.outputs.items()} }")
+    changed = {**trainer.properties, "learning_rate": 0.5}
+    _say(f"           with learning_rate=0.5: {find_cached_execution(store, 'Trainer', inputs, changed) or 'miss'}")
+    rows = _cypher(store, "what_can_be_reused", type_name="Trainer", input_ids=sorted({i for v in inputs.values() for i in v}),
+                   properties=trainer.properties)
+    _say(f"   Cypher  cypher/what_can_be_reused.cypher: {[r['execution']['name'] for r in rows]}")
+
+    _question("Warm start: the newest LIVE model (LatestArtifactsResolver)")
+    newest = latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME])
+    in_run = latest_artifact(store, "Model", context_id=history.contexts[history.plans[1].context_name])
+    _say(f"   Python  latest_artifact('Model', pipeline {PIPELINE_NAME}): {newest.name}; "
+         f"within {history.plans[1].context_name}: {in_run.name}")
+
+    _question(f"Who triggered {last.context_name}?")
+    run = store.get_context_by_type_and_name("PipelineRun", last.context_name)
+    _say(f"   Python  PipelineRun context properties: {run.properties}")
+    _show_rows("who_triggered_run", _cypher(store, "who_triggered_run", run_name=last.context_name), run_name=last.context_name)
+
+    _question(f"Which hyperparameters trained {model.name}?")
+    up = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model.id]), direction=LineageDirection.UPSTREAM, max_num_hops=1))
+    _say(f"   Python  {up.executions[0].name}: {up.executions[0].properties}")
+    _show_rows("model_hyperparameters", _cypher(store, "model_hyperparameters", model_id=model.id), model_id=model.id)
+
+    pushed_runs = [p for p in history.plans if p.step("Pusher").outputs["pushed_model"]]
+    pushed_model = store.get_artifacts_by_id([history.artifacts[f"{pushed_runs[-1].context_name}/model"]])[0]
+    _question(f"Where is {pushed_model.name} stored, and when was it pushed?")
+    down = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[pushed_model.id]), direction=LineageDirection.DOWNSTREAM, max_num_hops=2,
+        ending_executions=EndingNodes(types=["Trainer", "Evaluator"])))
+    pushes = [a for a in down.artifacts if a.type == "PushedModel"]
+    _say(f"   Python  uri {pushed_model.uri}; pushed to {[p.uri for p in pushes]} at "
+         f"{[_when(p.create_time_since_epoch) for p in pushes]}")
+    _show_rows("model_location", _cypher(store, "model_location", model_id=pushed_model.id), model_id=pushed_model.id)
+    _show_rows("model_pushed", _cypher(store, "model_pushed", model_id=pushed_model.id), model_id=pushed_model.id)
+
+    not_pushed = [p for p in history.plans if not p.step("Pusher").outputs["pushed_model"]]
+    if not_pushed:
+        other = store.get_artifacts_by_id([history.artifacts[f"{not_pushed[-1].context_name}/model"]])[0]
+        _question(f"Why was {pushed_model.name} preferred over {other.name}?")
+        for m in (pushed_model, other):
+            run_name = m.name.split("/")[0]
+            blessing = store.get_artifact_by_type_and_name("ModelBlessing", f"{run_name}/blessing")
+            evaluation = store.get_artifact_by_type_and_name("ModelEvaluation", f"{run_name}/evaluation")
+            _say(f"   Python  {m.name}: {evaluation.properties}, blessed={blessing.properties['blessed']} "
+                 f"against {blessing.custom_properties['baseline_model'] or 'no baseline'}")
+        _show_rows("why_model_preferred", _cypher(store, "why_model_preferred", model_a=pushed_model.id, model_b=other.id),
+                   model_a=pushed_model.id, model_b=other.id)
+
+    _question(f"How was the training environment of {model.name} configured?")
+    _say(f"   Python  {trainer.name}: {trainer.custom_properties}, module_file={trainer.properties['module_file']}")
+    _show_rows("training_environment", _cypher(store, "training_environment", model_id=model.id), model_id=model.id)
+
+
+# --- 4. Neo4j Browser ---------------------------------------------------------------------
+
+
+def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int) -> None:
+    _title("4. See it in Neo4j Browser")
+    if server is not None:
+        _say(f"Open {server.http_url}/browser/?dbms={server.uri} and connect as neo4j / {server.password}")
+        _say(f"(stop the server with: graphmd neo4j stop --home {server.home})")
+    else:
+        _say(f"Open Neo4j Browser for {store.settings.uri}")
+    style = files.cypher_dir() / "graphmd.grass"
+    _say(f"Load the style: drag {style} onto Browser (or :style with its text), then run:")
+    _say(f"  :param artifact_id => {model_id}")
+    _say("  :param max_hops => 8")
+    _say("and paste cypher/lineage_upstream.cypher (docs/browser.md has the steps and a picture).")
+
+
+def _connect(args: argparse.Namespace) -> tuple[MetadataStore, LocalNeo4j | None]:
+    import os
+
+    if os.environ.get("GRAPHMD_NEO4J_URI"):
+        store = MetadataStore()
+        if store.counts()["artifacts"] and not args.reset:
+            store.close()
+            raise SystemExit(f"the Neo4j at {store.settings.uri} already holds artifacts; point GRAPHMD_NEO4J_URI at "
+                             "an empty database, pass --reset to delete everything in it, or unset it so the demo "
+                             "starts its own")
+        if args.reset:
+            store.delete_everything()
+        return store, None
+    home = Path(args.home) if args.home else data_dir() / "demo-neo4j"
+    server = LocalNeo4j(home, record_in_config=False)
+    if server.pid() is None and not (home / "conf").exists():
+        server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), record_in_config=False)
+    _say(f"Starting graphmd's demo Neo4j in {home} (first start resolves its jars with Maven)...")
+    server.start(say=lambda m: _say(f"  {m}"))
+    store = MetadataStore(server.uri, "neo4j", server.password)
+    store.delete_everything()
+    return store, server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graphmd.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=6, help="pipeline runs to record (default 6)")
+    parser.add_argument("--home", help="home of the demo's own Neo4j (default <user data dir>/demo-neo4j)")
+    parser.add_argument("--reset", action="store_true", help="with GRAPHMD_NEO4J_URI: delete everything in it first")
+    args = parser.parse_args(argv)
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (warm starting needs a previous run)")
+    try:
+        store, server = _connect(args)
+        with store:
+            mlmd_in_action(store)
+            history = run_pipeline(store, args.runs)
+            answer_questions(store, history)
+            browser_hint(server, store, history.artifacts[f"{history.plans[-1].context_name}/model"])
+    except GraphmdError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
