@@ -5,7 +5,7 @@ and each property as one Neo4j property, so Cypher can read and compare it direc
 
     p_<name>   a property      (INT -> Integer, DOUBLE -> Float, STRING -> String, BOOLEAN -> Boolean)
     c_<name>   a custom property, likewise
-    ps_<name> / cs_<name>   a STRUCT value, as JSON text
+    ps_<name> / cs_<name>   a STRUCT value, as JSON text (keys sorted)
     pp_<name> / cp_<name>   a PROTO value, as JSON text {"type_url": ..., "value": <base64>}
 
 Events are EVENT relationships in the direction data flows (artifact -> execution for
@@ -165,7 +165,9 @@ def _encode_value(value: PropertyValue) -> Any:
     if isinstance(value, ProtoValue):
         return json.dumps({"type_url": value.type_url, "value": base64.b64encode(value.value).decode("ascii")})
     if isinstance(value, dict):
-        return json.dumps(value, allow_nan=False)
+        # A STRUCT is an unordered map (as google.protobuf.Struct): stored with sorted keys,
+        # the same value always has the same text, whatever order it arrived in.
+        return json.dumps(value, allow_nan=False, sort_keys=True)
     return value
 
 
