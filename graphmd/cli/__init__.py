@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import export_commands, neo4j_commands, serve_commands
+from . import export_commands, mlmd_commands, neo4j_commands, serve_commands
 from . import lineage_commands as read
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app.add_typer(neo4j_commands.app, name="neo4j")
 app.command("serve")(serve_commands.serve)
 app.command("export")(export_commands.export)
 app.command("import")(export_commands.import_)
+app.command("import-mlmd")(mlmd_commands.import_mlmd)
+app.command("export-mlmd")(mlmd_commands.export_mlmd)
 for _read_command in (read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
                       read.compare):
     app.command()(_read_command)

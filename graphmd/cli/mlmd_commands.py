@@ -1,0 +1,151 @@
+"""`graphmd import-mlmd` / `graphmd export-mlmd`: move metadata from ml-metadata into graphmd and back."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from .._errors import GraphmdError
+from .export_commands import Database, Password, Quiet, Uri, User, _fail, err
+
+Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge, and exit "
+                                                       "with status 1 on any difference.")]
+Sample = Annotated[int, typer.Option(help="Executions whose lineage subgraphs are compared when not --verify.")]
+BatchSize = Annotated[int, typer.Option(help="Nodes read per page and written per transaction.")]
+
+
+class _Rate(ProgressColumn):
+    """Items per second."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+
+@contextlib.contextmanager
+def _phases(quiet: bool) -> Iterator[Any]:
+    """A progress bar per phase on stderr; yields the (phase, done, total) callback."""
+    if quiet:
+        yield None
+        return
+    with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), _Rate(),
+                  TimeElapsedColumn(), console=err) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _report(comparison: Any, written: dict[str, int], written_label: str, full: bool) -> None:
+    """Counts per kind on both sides, then what the comparison found."""
+    table = Table("kind", "ml-metadata", "graphmd", written_label, title="counts", title_justify="left")
+    for kind, count in comparison.mlmd_counts.items():
+        other = comparison.graphmd_counts.get(kind, 0)
+        style = "" if count == other else "red"
+        table.add_row(kind, f"{count:,}", f"{other:,}", f"{written.get(kind, 0):,}", style=style)
+    err.print(table)
+    how = "node by node and edge by edge" if full else "in a sample of lineage subgraphs"
+    compared = sum(comparison.compared.values())
+    if comparison.equal:
+        err.print(f"[green]equal[/green]: {compared:,} types, nodes and edges compared {how}")
+        return
+    err.print(f"[red]{comparison.difference_count:,} differences[/red] among {compared:,} items compared {how}:")
+    for line in comparison.differences:
+        err.print(f"  {line}", markup=False, highlight=False)
+    if comparison.difference_count > len(comparison.differences):
+        err.print(f"  ... and {comparison.difference_count - len(comparison.differences):,} more")
+
+
+def _compare(mlmd_side: Any, graphmd_side: Any, mlmd_counts: dict[str, int], verify: bool, sample: int,
+             as_stored: bool = False) -> Any:
+    from ..mlmd._compare import compare_all, compare_sample
+
+    graphmd_counts = graphmd_side.store.counts()
+    if verify:
+        return compare_all(mlmd_side, graphmd_side, graphmd_counts, as_stored=as_stored)
+    return compare_sample(mlmd_side, graphmd_side, mlmd_counts, graphmd_counts, sample=sample, as_stored=as_stored)
+
+
+def _finish(comparison: Any, verify: bool) -> None:
+    if comparison.equal:
+        return
+    if verify:
+        err.print("[red]verification failed[/red]: the stores differ")
+        raise typer.Exit(1)
+    err.print("[yellow]the stores differ; run with --verify for a full comparison[/yellow]")
+
+
+def import_mlmd(
+    source: Annotated[str, typer.Argument(help="The ml-metadata store: a SQLite file, or "
+                                               "mysql://user@host[:port]/database.")],
+    mlmd_password: Annotated[Optional[str], typer.Option(envvar="GRAPHMD_MLMD_PASSWORD", show_default=False,
+                                                         help="Password of a MySQL source "
+                                                              "(default: $GRAPHMD_MLMD_PASSWORD).")] = None,
+    verify: Verify = False, sample: Sample = 20, batch_size: BatchSize = 1000,
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
+) -> None:
+    """Copy an ml-metadata store into an empty graphmd store, keeping ids, names, external ids,
+    states, properties and times; run it again to resume an interrupted import."""
+    from .._store import MetadataStore
+    from ..mlmd._client import open_store, parse_source
+    from ..mlmd._import import import_from_reader
+    from ..mlmd._reading import GraphmdReader, MlmdReader
+
+    try:
+        mlmd_source = parse_source(source, password=mlmd_password)
+        with MetadataStore(uri, user, password, database) as store:
+            reader = MlmdReader(open_store(mlmd_source), mlmd_source.name, page_size=batch_size)
+            try:
+                with _phases(quiet) as progress:
+                    result = import_from_reader(store, reader, batch_size=batch_size, progress=progress)
+            except KeyboardInterrupt:
+                err.print(f"[yellow]interrupted[/yellow]: run `graphmd import-mlmd {mlmd_source.name}` again to "
+                          "finish the import")
+                raise typer.Exit(130) from None
+            err.print(f"imported {mlmd_source.name}")
+            comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
+    except GraphmdError as error:
+        _fail(error)
+    _report(comparison, result.written, "written now", verify)
+    _finish(comparison, verify)
+
+
+def export_mlmd(
+    target: Annotated[Path, typer.Argument(help="The ml-metadata SQLite file to create (or an empty one).",
+                                           dir_okay=False)],
+    verify: Verify = False, sample: Sample = 20, batch_size: BatchSize = 1000,
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
+) -> None:
+    """Write the graphmd store into a new ml-metadata SQLite store, keeping ids and times."""
+    from .._store import MetadataStore
+    from ..mlmd._client import open_store, sqlite_source
+    from ..mlmd._export import export_mlmd as export
+    from ..mlmd._reading import GraphmdReader, MlmdReader
+
+    try:
+        with MetadataStore(uri, user, password, database) as store:
+            with _phases(quiet) as progress:
+                result = export(store, target, batch_size=batch_size, progress=progress)
+            err.print(f"exported to {target}")
+            if result.rounded:
+                err.print(f"[yellow]note[/yellow]: ml-metadata stores a DOUBLE with six decimals; {result.rounded:,} "
+                          f"values were rounded, e.g. {', '.join(result.rounded_examples)}", highlight=False)
+            written = sqlite_source(target)
+            comparison = _compare(MlmdReader(open_store(written), written.name, page_size=batch_size),
+                                  GraphmdReader(store, page_size=batch_size), result.written, verify, sample,
+                                  as_stored=True)
+    except GraphmdError as error:
+        _fail(error)
+    _report(comparison, result.written, "written", verify)
+    _finish(comparison, verify)

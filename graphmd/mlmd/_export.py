@@ -1,0 +1,306 @@
+"""`graphmd export-mlmd`: a graphmd store into a new ml-metadata SQLite store, ids and times kept.
+
+Everything is written through ml-metadata's own client, so the result is a store ml-metadata
+made itself: types, then contexts, artifacts, executions with their events, then each
+context's attributions, associations and parents, in pages by id (graphmd.mlmd._reading).
+
+ml-metadata's API picks ids and stamps the current time on what it creates. So that nothing
+changes on the way out, two things are set in the SQLite file directly, around the API calls:
+before each run of consecutive ids, SQLite's id sequence for the table (sqlite_sequence) is
+moved so ml-metadata hands out exactly graphmd's ids; after each page, the nodes' two times
+are set to graphmd's, and an artifact without a uri is given none again (the API stores ''
+for it; ml-metadata reads a missing uri as unset). MLMD's system types (which ml-metadata creates in every new store)
+are moved to the ids they have in graphmd the same way. Event ids are ml-metadata's own (its
+API does not show them).
+
+ml-metadata cannot hold everything graphmd can: NaN and infinite doubles (its SQL refuses
+them), strings with NUL characters (it cuts them short), and system_metadata (it does not
+store it). A store holding any of these is refused with an error naming the node and field.
+One change ml-metadata makes to everything it stores is kept, and counted in the result:
+it writes a DOUBLE property into SQL with six decimals, so 0.1 + 0.2 is stored as 0.3
+(graphmd.mlmd._reading.stored_double; compare with ``as_stored=True`` afterwards).
+
+The store is written to ``<target>.partial`` and renamed to ``target`` once complete, so a
+failed or interrupted export leaves no half store behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+from .._errors import FailedPreconditionError, InternalError, InvalidArgumentError
+from .._schema import SIMPLE_TYPES
+from .._store import MetadataStore
+from ._client import open_store, sqlite_source, translate_errors
+from ._import import COUNT_KINDS, Progress
+from ._reading import NODE_KINDS, GraphmdReader, MlmdReader, stored_double
+
+__all__ = ["ExportResult", "export_mlmd"]
+
+_PLURAL = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
+_PUT_TYPE = {"ArtifactType": "put_artifact_type", "ExecutionType": "put_execution_type",
+             "ContextType": "put_context_type"}
+_SYSTEM_TYPES = {(kind, name) for kind, names in SIMPLE_TYPES.items() for name in names}
+# Proto messages whose inside ml-metadata stores as opaque bytes, so any content is fine.
+_OPAQUE = ("google.protobuf.Struct", "google.protobuf.Any")
+
+
+class ExportResult(NamedTuple):
+    """What was written, per kind (the keys of graphmd.mlmd._import.COUNT_KINDS), and how many
+    DOUBLE values ml-metadata rounded to six decimals (the first few named)."""
+
+    written: dict[str, int]
+    rounded: int
+    rounded_examples: list[str]
+
+
+def export_mlmd(store: MetadataStore, target: str | os.PathLike[str], *, batch_size: int = 1000,
+                progress: Progress | None = None) -> ExportResult:
+    """Write ``store`` into a new ml-metadata SQLite store at ``target`` (see the module docstring).
+
+    ``target`` must not exist, or be an ml-metadata store with nothing in it.
+
+    Raises:
+        FailedPreconditionError: ``target`` holds something else.
+        InvalidArgumentError: the store holds what ml-metadata cannot (the error names the
+            node and field), or ``batch_size`` is not positive. ``target`` is left as it was.
+    """
+    if batch_size <= 0:
+        raise InvalidArgumentError("batch_size must be positive", field="batch_size")
+    path = Path(target).absolute()
+    if path.exists():
+        _require_empty(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        with _Export(store, partial, batch_size, progress) as export:
+            export.run()
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return ExportResult(export.written, export.rounded, export.rounded_examples)
+
+
+def _require_empty(path: Path) -> None:
+    source = sqlite_source(path)
+    reader = MlmdReader(open_store(source), source.name)
+    user_types = [t for t in reader.types() if (type(t).__name__, t.name) not in _SYSTEM_TYPES]
+    if user_types or any(reader.max_id(kind) for kind in NODE_KINDS):
+        raise FailedPreconditionError(f"target: {path} already holds an ml-metadata store with data; export-mlmd "
+                                      "writes only into a new or empty one", field="target")
+
+
+class _Export:
+    def __init__(self, store: MetadataStore, partial: Path, batch_size: int, progress: Progress | None) -> None:
+        self.reader = GraphmdReader(store, page_size=batch_size)
+        self.store = store
+        self.partial = partial
+        self.batch_size = batch_size
+        self.progress = progress or (lambda phase, done, total: None)
+        self.written = dict.fromkeys(COUNT_KINDS, 0)
+        self.rounded = 0
+        self.rounded_examples: list[str] = []
+        self.name = str(partial)
+
+    def __enter__(self) -> _Export:
+        self.client = open_store(sqlite_source(self.partial, create=True))
+        self.sql = sqlite3.connect(self.partial)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sql.close()
+        del self.client  # closes ml-metadata's connection
+
+    def _call(self, method: str, *args: Any) -> Any:
+        with translate_errors(self.name):
+            return getattr(self.client, method)(*args)
+
+    def run(self) -> None:
+        self._types()
+        for kind in NODE_KINDS:
+            plural = _PLURAL[kind]
+            total = self.reader.max_id(kind)
+            for page in self.reader.pages(kind):
+                self._nodes(kind, page)
+                self.progress(plural, self.written[plural], max(total, self.written[plural]))
+            self.progress(plural, self.written[plural], self.written[plural])
+        self._links()
+
+    def _check(self, message: Any, field: str) -> None:
+        for rounded in _check_storable(message, field):
+            self.rounded += 1
+            if len(self.rounded_examples) < 5:
+                self.rounded_examples.append(rounded)
+
+    # --- ids and times in the SQLite file ---------------------------------------------------
+
+    def _next_id(self, table: str, wanted: int) -> None:
+        """Make ml-metadata's next insert into ``table`` get id ``wanted``."""
+        highest = self.sql.execute(f"SELECT coalesce(max(id), 0) FROM `{table}`").fetchone()[0]
+        if wanted <= highest:
+            raise InternalError(f"{table} id {wanted} is not above the highest written ({highest}); ids must come "
+                                "in increasing order", field="id")
+        if not self.sql.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (wanted - 1, table)).rowcount:
+            self.sql.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, wanted - 1))
+        self.sql.commit()
+
+    def _move_type(self, old: int, new: int) -> None:
+        """Give the type with id ``old`` the id ``new``, with everything that refers to it."""
+        with self.sql:
+            self.sql.execute("UPDATE `Type` SET id = ? WHERE id = ?", (new, old))
+            self.sql.execute("UPDATE `TypeProperty` SET type_id = ? WHERE type_id = ?", (new, old))
+            self.sql.execute("UPDATE `ParentType` SET type_id = ? WHERE type_id = ?", (new, old))
+            self.sql.execute("UPDATE `ParentType` SET parent_type_id = ? WHERE parent_type_id = ?", (new, old))
+
+    # --- types ------------------------------------------------------------------------------
+
+    def _types(self) -> None:
+        # ml-metadata made its system types in the new store; park them on negative ids, then
+        # write every type in graphmd's id order, moving each system type to graphmd's id.
+        system = {(type(t).__name__, t.name): t.id for t in MlmdReader(self.client, self.name).types()}
+        for type_id in system.values():
+            self._move_type(type_id, -type_id)
+        types = sorted(self.reader.types(), key=lambda t: t.id)
+        for t in types:
+            kind = type(t).__name__
+            field = f"types[id={t.id}]"
+            self._check(t, field)
+            parked = system.pop((kind, t.name), None) if not t.HasField("version") else None
+            if parked is not None:
+                self._move_type(-parked, t.id)
+                continue
+            self._next_id("Type", t.id)
+            message = type(t)()
+            message.CopyFrom(t)
+            message.ClearField("id")
+            self._expect(field, [self._call(_PUT_TYPE[kind], message)], [t.id])
+        for type_id in system.values():  # system types graphmd lacks: after graphmd's ids
+            highest = self.sql.execute("SELECT max(id) FROM `Type`").fetchone()[0]
+            self._move_type(-type_id, max(highest, 0) + 1)
+        self.sql.execute("UPDATE sqlite_sequence SET seq = (SELECT max(id) FROM `Type`) WHERE name = 'Type'")
+        self.sql.commit()
+        self.written["types"] = len(types) + len(system)
+        self.progress("types", len(types), len(types))
+
+    # --- nodes and events -------------------------------------------------------------------
+
+    def _nodes(self, kind: str, page: list[Any]) -> None:
+        plural = _PLURAL[kind]
+        for node in page:
+            self._check(node, f"{plural}[id={node.id}]")
+        for run in _consecutive(page):
+            self._next_id(kind, run[0].id)
+            messages = []
+            for node in run:
+                message = type(node)()
+                message.CopyFrom(node)
+                message.ClearField("id")
+                messages.append(message)
+            self._expect(f"{plural}[id={run[0].id}]", self._call(f"put_{plural}", messages), [n.id for n in run])
+        with self.sql:
+            self.sql.executemany(f"UPDATE `{kind}` SET create_time_since_epoch = ?, last_update_time_since_epoch = ? "
+                                 "WHERE id = ?",
+                                 [(n.create_time_since_epoch, n.last_update_time_since_epoch, n.id) for n in page])
+            if kind == "Artifact":
+                self.sql.executemany("UPDATE `Artifact` SET uri = NULL WHERE id = ?",
+                                     [(n.id,) for n in page if not n.HasField("uri")])
+        self.written[plural] += len(page)
+        if kind == "Execution":
+            events = self.reader.events_by_executions([n.id for n in page])
+            for event in events:
+                self._check(event, f"events[execution_id={event.execution_id}, artifact_id={event.artifact_id}]")
+            for start in range(0, len(events), self.batch_size):
+                self._call("put_events", events[start : start + self.batch_size])
+            self.written["events"] += len(events)
+
+    @staticmethod
+    def _expect(field: str, got: list[int], wanted: list[int]) -> None:
+        if list(got) != wanted:
+            raise InternalError(f"{field}: ml-metadata gave ids {list(got)[:5]}... instead of {wanted[:5]}...",
+                                field=field)
+
+    # --- attributions, associations, parent contexts ----------------------------------------
+
+    def _links(self) -> None:
+        pending: dict[str, list[Any]] = {"attributions": [], "associations": [], "parent_contexts": []}
+
+        def flush() -> None:
+            if pending["attributions"] or pending["associations"]:
+                self._call("put_attributions_and_associations", pending["attributions"], pending["associations"])
+            if pending["parent_contexts"]:
+                self._call("put_parent_contexts", pending["parent_contexts"])
+            for kind, items in pending.items():
+                self.written[kind] += len(items)
+                items.clear()
+
+        total, done = self.written["contexts"], 0
+        for page in self.reader.pages("Context"):
+            for context in page:
+                for ids in self.reader.member_pages(context.id, "Artifact"):
+                    pending["attributions"] += [pb.Attribution(context_id=context.id, artifact_id=i) for i in ids]
+                for ids in self.reader.member_pages(context.id, "Execution"):
+                    pending["associations"] += [pb.Association(context_id=context.id, execution_id=i) for i in ids]
+                pending["parent_contexts"] += [pb.ParentContext(child_id=context.id, parent_id=i)
+                                               for i in self.reader.parent_ids(context.id)]
+                if sum(map(len, pending.values())) >= self.batch_size:
+                    flush()
+                done += 1
+            self.progress("links", done, max(total, done))
+        flush()
+        self.progress("links", done, done)
+
+
+def _consecutive(page: list[Any]) -> Iterator[list[Any]]:
+    """The page (in id order) cut into runs of consecutive ids."""
+    run: list[Any] = []
+    for node in page:
+        if run and node.id != run[-1].id + 1:
+            yield run
+            run = []
+        run.append(node)
+    if run:
+        yield run
+
+
+def _check_storable(message: Any, field: str) -> Iterator[str]:
+    """Refuse what ml-metadata would lose or reject (see the module docstring); yield the
+    fields of DOUBLE values it will round."""
+    for descriptor, value in message.ListFields():
+        name = f"{field}.{descriptor.name}"
+        if descriptor.name == "system_metadata":
+            raise InvalidArgumentError(f"{name}: ml-metadata does not store system_metadata", field=name)
+        if descriptor.message_type is not None and descriptor.message_type.full_name in _OPAQUE:
+            continue
+        if descriptor.message_type is not None and descriptor.message_type.GetOptions().map_entry:
+            items = [(f"{name}[{key!r}]", item) for key, item in value.items()]
+            for key in value:
+                _check_scalar(key, f"{name}[{key!r}]")
+        elif descriptor.label == descriptor.LABEL_REPEATED:
+            items = [(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        else:
+            items = [(name, value)]
+        for item_field, item in items:
+            if hasattr(item, "ListFields"):
+                yield from _check_storable(item, item_field)
+            elif _check_scalar(item, item_field):
+                yield item_field
+
+
+def _check_scalar(value: Any, field: str) -> bool:
+    """Refuse a NUL in a string or a NaN or infinite double; True when ml-metadata will round
+    the double."""
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidArgumentError(f"{field}: ml-metadata cuts strings at a NUL character", field=field)
+    if not isinstance(value, float):
+        return False
+    if not math.isfinite(value):
+        raise InvalidArgumentError(f"{field}: ml-metadata cannot store {value} (NaN or infinite)", field=field)
+    stored = stored_double(value)
+    return stored != value or math.copysign(1, stored) != math.copysign(1, value)

@@ -1,0 +1,219 @@
+"""`graphmd import-mlmd`: copy an ml-metadata store (SQLite or MySQL) into graphmd, as it is.
+
+Every type (versions, base types, property schemas, MLMD's system types), artifact,
+execution, context, event (with its path), attribution, association and parent context is
+copied, keeping ids, names, external ids, states, properties and times. The source is read
+through ml-metadata's own client (graphmd.mlmd._reading.MlmdReader) in pages by id; each
+page is converted by graphmd.mlmd._convert and written as one transaction through
+graphmd._bulk, the write path `graphmd import` uses too. Nothing holds the whole store.
+
+Order: types, then contexts, artifacts, executions with their events, then each context's
+attributions, associations and parents. Event ids are graphmd's own (MLMD keeps its event
+ids out of its API).
+
+Ids and MLMD's system types: the import needs an empty graphmd store (nothing but its system
+types). Its system types (mlmd.Dataset, ...) are deleted and created again under the ids
+MLMD gave them, so every type keeps its MLMD id; the id counters are moved past MLMD's ids
+before any node is written.
+
+Resume: the store records which source it is importing (on its GraphmdMeta node). Running
+the same import again, after an interruption or after it finished, skips every type, node
+and edge already there and writes the rest, so it finishes the job without duplicates.
+Import a store no one is writing to: what changes in the source between runs is not
+revisited (the comparison in graphmd.mlmd._compare shows it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .. import _codec as codec
+from .. import _queries as q
+from .._bulk import advance_id_counters, write_rows
+from .._errors import FailedPreconditionError, InvalidArgumentError, map_driver_errors
+from .._schema import SIMPLE_TYPES, ensure_schema
+from .._store import MetadataStore
+from . import _convert as cv
+from ._client import MlmdSource, open_store
+from ._reading import NODE_KINDS, MlmdReader
+
+__all__ = ["COUNT_KINDS", "Progress", "ImportResult", "import_mlmd", "import_from_reader"]
+
+# The kinds counted on both sides, as MetadataStore.counts() names them.
+COUNT_KINDS = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
+               "parent_contexts")
+# (phase, done, total or None when unknown): phases are "types", "contexts", "artifacts",
+# "executions" (with their events), "links" (contexts whose links were copied).
+Progress = Callable[[str, int, "int | None"], None]
+
+_SYSTEM_TYPES = [name for names in SIMPLE_TYPES.values() for name in names]
+_FROM_PROTO = {"Artifact": cv.artifact_from_proto, "Execution": cv.execution_from_proto,
+               "Context": cv.context_from_proto}
+_TYPE_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
+_COUNT = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
+_LINKS = (("attribution", "attributions"), ("association", "associations"), ("parent_context", "parent_contexts"))
+
+
+class ImportResult(NamedTuple):
+    """What an import found and did, per kind (the keys of COUNT_KINDS)."""
+
+    read: dict[str, int]  # what the ml-metadata store holds, counted while copying it
+    written: dict[str, int]  # what this run wrote: less than read when it resumed a copy
+
+
+def import_mlmd(store: MetadataStore, source: MlmdSource, *, batch_size: int = 1000,
+                progress: Progress | None = None) -> ImportResult:
+    """Copy the ml-metadata store ``source`` into ``store`` (see the module docstring).
+
+    Writes in transactions of about ``batch_size`` rows; ``progress`` hears of each page.
+
+    Raises:
+        FailedPreconditionError: ``store`` holds data and is not an import of this source.
+        UnavailableError: ``source`` or Neo4j cannot be reached.
+        InvalidArgumentError: ``batch_size`` is not positive, or the source holds what graphmd
+            cannot (the error names the node and field). Pages written before stay; rerun
+            after fixing the cause to finish.
+    """
+    if batch_size <= 0:
+        raise InvalidArgumentError("batch_size must be positive", field="batch_size")
+    reader = MlmdReader(open_store(source), source.name, page_size=batch_size)
+    return import_from_reader(store, reader, batch_size=batch_size, progress=progress)
+
+
+def import_from_reader(store: MetadataStore, reader: MlmdReader, *, batch_size: int = 1000,
+                       progress: Progress | None = None) -> ImportResult:
+    """import_mlmd from an open MlmdReader (its ``name`` is what a rerun must match)."""
+    return _Import(store, reader, batch_size, progress).run()
+
+
+def _type_key(props: dict[str, Any]) -> tuple[Any, ...]:
+    return props["kind"], props["id"], props["name"], props.get("version_key", "")
+
+
+class _Import:
+    def __init__(self, store: MetadataStore, reader: MlmdReader, batch_size: int, progress: Progress | None) -> None:
+        self.store = store
+        self.reader = reader
+        self.batch_size = batch_size
+        self.progress = progress or (lambda phase, done, total: None)
+        self.read = dict.fromkeys(COUNT_KINDS, 0)
+        self.written = dict.fromkeys(COUNT_KINDS, 0)
+        self.type_names: dict[tuple[str, int], str] = {}  # (type kind, id) -> name
+        self.max_ids: dict[str, int] = {}
+        self.links: dict[str, list[dict[str, int]]] = {kind: [] for kind, _ in _LINKS}
+
+    def run(self) -> ImportResult:
+        self._types()
+        for kind in NODE_KINDS:
+            total = self.max_ids[kind]
+            for page in self.reader.pages(kind):
+                self._nodes(kind, page)
+                self.progress(_COUNT[kind], self.read[_COUNT[kind]], max(total, self.read[_COUNT[kind]]))
+            self.progress(_COUNT[kind], self.read[_COUNT[kind]], self.read[_COUNT[kind]])
+        self._links()
+        self.store._write(lambda tx: self._finish(tx))
+        self.store._reset_caches()
+        return ImportResult(self.read, self.written)
+
+    # --- types ------------------------------------------------------------------------------
+
+    def _types(self) -> None:
+        types = [cv.from_proto(t) for t in self.reader.types()]
+        rows = [codec.encode_type(t) for t in types]
+        for row in rows:
+            self.type_names[(row["kind"], row["id"])] = row["name"]
+        self.read["types"] = len(rows)
+        self.max_ids = {kind: self.reader.max_id(kind) for kind in NODE_KINDS}
+        counters = {**self.max_ids, "Type": max((r["id"] for r in rows), default=0)}
+
+        source_types = {_type_key(row) for row in rows}
+
+        def work(tx: Any) -> int:
+            has_data = tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single()["has_data"]
+            recorded = tx.run(q.MLMD_IMPORT_STATE).single()
+            # A rerun resumes only a store this source's import wrote: recorded, and no type of its own.
+            resuming = (recorded is not None and recorded["source"] == self.reader.name
+                        and all(_type_key(r["n"]) in source_types for r in tx.run(q.EXPORT_TYPES)))
+            if has_data and not resuming:
+                raise FailedPreconditionError(
+                    f"import-mlmd needs an empty store, or one it was importing {self.reader.name} into; this one "
+                    "holds other data: empty it first (MetadataStore.delete_everything)", field="store")
+            if not has_data:  # MLMD's system types come with the source, under its ids
+                tx.run(q.DELETE_SYSTEM_TYPES, system_types=_SYSTEM_TYPES).consume()
+            written = write_rows(tx, "type", rows, skip_existing=True)
+            advance_id_counters(tx, counters)
+            tx.run(q.RECORD_MLMD_IMPORT, source=self.reader.name, state="running").consume()
+            return written
+
+        self.written["types"] = self.store._write(work)
+        self.store._reset_caches()
+        with map_driver_errors(self.store.settings.uri):  # system types the source lacked
+            ensure_schema(self.store.driver, self.store.database, self.store._ids.allocate)
+        self.progress("types", len(rows), len(rows))
+
+    # --- nodes and events -------------------------------------------------------------------
+
+    def _nodes(self, kind: str, page: list[Any]) -> None:
+        plural = _COUNT[kind]
+        rows = []
+        for message in page:
+            node = _FROM_PROTO[kind](message, f"{plural}[id={message.id}]")
+            name = self.type_names.get((_TYPE_OF[kind], node.type_id))
+            if name is None:
+                raise InvalidArgumentError(f"{plural}[id={node.id}].type_id: {node.type_id} is no "
+                                           f"{_TYPE_OF[kind]} of {self.reader.name}", field=f"{plural}.type_id")
+            rows.append(codec.encode_node(node, type_name=name))
+        self.read[plural] += len(rows)
+        self.max_ids[kind] = max(self.max_ids[kind], page[-1].id)
+        events: list[dict[str, Any]] = []
+        if kind == "Execution":
+            found = [cv.event_from_proto(e, f"events[execution_id={e.execution_id}]")
+                     for e in self.reader.events_by_executions([m.id for m in page])]
+            events = [codec.encode_event(e, i) for e, i in zip(found, self.store._ids.allocate("Event", len(found)))]
+            self.read["events"] += len(events)
+
+        def work(tx: Any) -> tuple[int, int]:
+            return (write_rows(tx, kind, rows, skip_existing=True),
+                    write_rows(tx, "event", events, skip_existing=True))
+
+        nodes, new_events = self.store._write(work)
+        self.written[plural] += nodes
+        self.written["events"] += new_events
+
+    # --- attributions, associations, parent contexts ----------------------------------------
+
+    def _links(self) -> None:
+        total, done = self.read["contexts"], 0
+        for page in self.reader.pages("Context"):
+            for context in page:
+                for ids in self.reader.member_pages(context.id, "Artifact"):
+                    self._link("attribution", [{"context_id": context.id, "artifact_id": i} for i in ids])
+                for ids in self.reader.member_pages(context.id, "Execution"):
+                    self._link("association", [{"context_id": context.id, "execution_id": i} for i in ids])
+                self._link("parent_context", [{"child_id": context.id, "parent_id": i}
+                                              for i in self.reader.parent_ids(context.id)])
+                done += 1
+            self.progress("links", done, max(total, done))
+        self._flush_links()
+        self.progress("links", done, done)
+
+    def _link(self, kind: str, rows: list[dict[str, int]]) -> None:
+        self.links[kind] += rows
+        if sum(len(pending) for pending in self.links.values()) >= self.batch_size:
+            self._flush_links()
+
+    def _flush_links(self) -> None:
+        pending, self.links = self.links, {kind: [] for kind, _ in _LINKS}
+
+        def work(tx: Any) -> dict[str, int]:
+            return {kind: write_rows(tx, kind, rows, skip_existing=True) for kind, rows in pending.items()}
+
+        for kind, written in self.store._write(work).items():
+            plural = dict(_LINKS)[kind]
+            self.read[plural] += len(pending[kind])
+            self.written[plural] += written
+
+    def _finish(self, tx: Any) -> None:
+        advance_id_counters(tx, self.max_ids)
+        tx.run(q.RECORD_MLMD_IMPORT, source=self.reader.name, state="done").consume()

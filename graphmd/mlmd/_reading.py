@@ -1,0 +1,175 @@
+"""Reading an ml-metadata store and a graphmd store the same way: as MLMD protos, in pages.
+
+`MlmdReader` reads through ml-metadata's Python client; `GraphmdReader` through graphmd's
+MetadataStore, converting with graphmd.mlmd._convert. Both offer the same calls, so the
+import, the export and the comparison of the two stores (graphmd.mlmd._compare) walk either
+side with one piece of code. Listings come in pages of ``page_size`` in id order (a keyset:
+each page starts after the last id of the previous one), so no call holds a whole store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+from .._errors import NotFoundError
+from .._models import Artifact, Context, Execution, ListOptions, OrderBy
+from .._schema import SIMPLE_TYPES
+from .._store import MetadataStore
+from . import _convert as cv
+from ._client import translate_errors
+
+__all__ = ["NODE_KINDS", "TYPE_KINDS", "MlmdReader", "GraphmdReader", "stored_double", "event_key"]
+
+# Node labels in the order a copy writes them (contexts first: nothing refers to them).
+NODE_KINDS = ("Context", "Artifact", "Execution")
+TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
+_MODEL = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
+_PLURAL = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
+
+
+class MlmdReader:
+    """An ml-metadata store read through its client (``client``: ml_metadata.MetadataStore)."""
+
+    def __init__(self, client: Any, name: str, page_size: int = 1000) -> None:
+        self.client = client
+        self.name = name
+        self.page_size = page_size
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        with translate_errors(self.name):
+            return getattr(self.client, method)(*args, **kwargs)
+
+    def types(self) -> list[Any]:
+        """Every type: MLMD's system types (which its listings leave out) and the user's.
+
+        Each is read by id: ml-metadata 1.17's type listing leaves out external_id, and its
+        lookup by name leaves out base_type; only get_*_types_by_id answers whole types.
+        """
+        found: list[Any] = []
+        for kind in TYPE_KINDS:
+            ids = {t.id for t in self._call(f"get_{_snake(kind)}s")}
+            for name in SIMPLE_TYPES.get(kind, []):
+                try:
+                    ids.add(self._call(f"get_{_snake(kind)}", name).id)
+                except NotFoundError:
+                    continue  # a store made before MLMD had system types
+            found += sorted(self._call(f"get_{_snake(kind)}s_by_id", sorted(ids)), key=lambda t: t.id)
+        return found
+
+    def max_id(self, kind: str) -> int:
+        """The highest id of ``kind`` nodes (0: none): how far a copy has to go."""
+        options = mlmd.ListOptions(limit=1, order_by=mlmd.OrderByField.ID, is_asc=False)
+        newest = self._call(f"get_{_PLURAL[kind]}", list_options=options)
+        return newest[0].id if newest else 0
+
+    def _keyset(self, method: str, **scope: Any) -> Iterator[list[Any]]:
+        after = 0
+        while True:
+            options = mlmd.ListOptions(limit=self.page_size, order_by=mlmd.OrderByField.ID, is_asc=True,
+                                       filter_query=f"id > {after}")
+            page = self._call(method, list_options=options, **scope)
+            if page:
+                yield page
+            if len(page) < self.page_size:
+                return
+            after = page[-1].id
+
+    def pages(self, kind: str) -> Iterator[list[Any]]:
+        """Every ``kind`` node (a NODE_KINDS label), in pages by id."""
+        return self._keyset(f"get_{_PLURAL[kind]}")
+
+    def member_pages(self, context_id: int, kind: str) -> Iterator[list[int]]:
+        """Ids of the artifacts (kind "Artifact") or executions ("Execution") of a context, in pages."""
+        for page in self._keyset(f"get_{_PLURAL[kind]}_by_context", context_id=context_id):
+            yield [node.id for node in page]
+
+    def parent_ids(self, context_id: int) -> list[int]:
+        return sorted(c.id for c in self._call("get_parent_contexts_by_context", context_id))
+
+    def nodes_by_id(self, kind: str, ids: Iterable[int]) -> list[Any]:
+        return self._call(f"get_{_PLURAL[kind]}_by_id", list(ids))
+
+    def events_by_executions(self, ids: Iterable[int]) -> list[Any]:
+        return self._call("get_events_by_execution_ids", list(ids))
+
+    def events_by_artifacts(self, ids: Iterable[int]) -> list[Any]:
+        return self._call("get_events_by_artifact_ids", list(ids))
+
+    def contexts_of(self, kind: str, node_id: int) -> list[Any]:
+        """The contexts an artifact (kind "Artifact") or execution belongs to."""
+        return self._call(f"get_contexts_by_{kind.lower()}", node_id)
+
+
+class GraphmdReader:
+    """A graphmd store read as ml-metadata would answer: MLMD protos."""
+
+    def __init__(self, store: MetadataStore, page_size: int = 1000) -> None:
+        self.store = store
+        self.name = f"graphmd at {store.settings.uri}"
+        self.page_size = page_size
+
+    def types(self) -> list[Any]:
+        """Every type, MLMD's system types included."""
+        return [cv.to_proto(t) for t in
+                (*self.store.get_artifact_types(), *self.store.get_execution_types(), *self.store.get_context_types())]
+
+    def max_id(self, kind: str) -> int:
+        page = self.store.list_page(_MODEL[kind], ListOptions(max_result_size=1, order_by=OrderBy.ID, is_asc=False))
+        return page.items[0].id if page.items else 0
+
+    def _keyset(self, list_page: Callable[[ListOptions], Any]) -> Iterator[list[Any]]:
+        token = None
+        while True:
+            page = list_page(ListOptions(max_result_size=self.page_size, order_by=OrderBy.ID, next_page_token=token))
+            if page.items:
+                yield page.items
+            token = page.next_page_token
+            if not token:
+                return
+
+    def pages(self, kind: str) -> Iterator[list[Any]]:
+        for items in self._keyset(lambda options: self.store.list_page(_MODEL[kind], options)):
+            yield [cv.to_proto(node) for node in items]
+
+    def member_pages(self, context_id: int, kind: str) -> Iterator[list[int]]:
+        for items in self._keyset(lambda options: self.store.list_page(_MODEL[kind], options, context_id=context_id)):
+            yield [node.id for node in items]
+
+    def parent_ids(self, context_id: int) -> list[int]:
+        return sorted(c.id for c in self.store.get_parent_contexts_by_context(context_id))
+
+    def nodes_by_id(self, kind: str, ids: Iterable[int]) -> list[Any]:
+        getter = {"Artifact": self.store.get_artifacts_by_id, "Execution": self.store.get_executions_by_id,
+                  "Context": self.store.get_contexts_by_id}[kind]
+        return [cv.to_proto(node) for node in getter(ids)]
+
+    def events_by_executions(self, ids: Iterable[int]) -> list[Any]:
+        return [cv.event_to_proto(e) for e in self.store.get_events_by_execution_ids(ids)]
+
+    def events_by_artifacts(self, ids: Iterable[int]) -> list[Any]:
+        return [cv.event_to_proto(e) for e in self.store.get_events_by_artifact_ids(ids)]
+
+    def contexts_of(self, kind: str, node_id: int) -> list[Any]:
+        getter = self.store.get_contexts_by_artifact if kind == "Artifact" else self.store.get_contexts_by_execution
+        return [cv.context_to_proto(c) for c in getter(node_id)]
+
+
+def _snake(kind: str) -> str:
+    """'ArtifactType' -> 'artifact_type'."""
+    return "".join(f"_{ch.lower()}" if ch.isupper() and i else ch.lower() for i, ch in enumerate(kind))
+
+
+def stored_double(value: float) -> float:
+    """The double ml-metadata gives back after storing ``value``: it writes a DOUBLE property
+    into its SQL as C's "%f" (six decimals), so 0.1 + 0.2 comes back as 0.3, 1e-7 as 0.0
+    and -0.0 as 0.0."""
+    return float(f"{value:f}") + 0.0
+
+
+def event_key(event: pb.Event) -> tuple[int, int, int]:
+    """What makes an event unique in both stores: its artifact, execution and type."""
+    return event.artifact_id, event.execution_id, event.type

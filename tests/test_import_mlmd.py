@@ -1,0 +1,345 @@
+"""`graphmd import-mlmd` / `export-mlmd` with a SQLite store that ml-metadata built itself:
+lossless both ways, verifiable, resumable. (The MySQL source: test_import_mlmd_mysql.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ml_metadata")
+
+import ml_metadata as mlmd  # noqa: E402
+from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
+
+from _mlmd_equal import assert_same, graphmd_everything, mlmd_everything  # noqa: E402
+from _mlmd_history import NODES_PER_RUN, build_history  # noqa: E402
+from _sample import populate  # noqa: E402
+from _snapshot import snapshot  # noqa: E402
+from graphmd import (  # noqa: E402
+    Artifact,
+    ArtifactAndEvent,
+    ArtifactState,
+    ArtifactType,
+    Context,
+    ContextType,
+    Event,
+    EventType,
+    Execution,
+    ExecutionState,
+    ExecutionType,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    MetadataStore,
+    NotFoundError,
+    ParentContext,
+    PropertyType,
+    ProtoValue,
+)
+from graphmd._config import Settings  # noqa: E402
+from graphmd.mlmd._client import open_store, parse_source, sqlite_source  # noqa: E402
+from graphmd.mlmd._compare import compare_all, compare_sample  # noqa: E402
+from graphmd.mlmd._export import export_mlmd  # noqa: E402
+from graphmd.mlmd._import import import_mlmd  # noqa: E402
+from graphmd.mlmd._reading import GraphmdReader, MlmdReader  # noqa: E402
+
+RUNS = 100
+
+
+def mlmd_client(path: Path, *, create: bool = False):
+    config = pb.ConnectionConfig()
+    config.sqlite.filename_uri = str(path)
+    config.sqlite.connection_mode = (pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE if create
+                                     else pb.SqliteMetadataSourceConfig.READONLY)
+    return mlmd.MetadataStore(config)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    """An ml-metadata SQLite store holding RUNS runs of the 7-stage pipeline, built by ml-metadata."""
+    path = tmp_path_factory.mktemp("mlmd") / "metadata.sqlite"
+    build_history(mlmd_client(path, create=True), RUNS)
+    return path
+
+
+def readers(store: MetadataStore, path: Path) -> tuple[MlmdReader, GraphmdReader]:
+    source = sqlite_source(path)
+    return MlmdReader(open_store(source), source.name, page_size=97), GraphmdReader(store, page_size=89)
+
+
+def graph(store: MetadataStore) -> dict:
+    """The graph as stored, but for what an import does not keep: event ids (MLMD does not show
+    them) and the GraphmdMeta node (it records the import's source)."""
+    picture = snapshot(store)
+    drop_meta = [n for n in picture["nodes"] if '"GraphmdMeta"' not in n]
+    rels = []
+    for text in picture["relationships"]:
+        rel = json.loads(text)
+        if rel["type"] == "EVENT":
+            rel["props"].pop("id")
+        rels.append(json.dumps(rel, sort_keys=True))
+    return {"nodes": drop_meta, "relationships": sorted(rels)}
+
+
+def test_import_copies_every_type_node_and_edge_as_it_is(store: MetadataStore, history: Path) -> None:
+    phases: dict[str, tuple[int, int | None]] = {}
+    result = import_mlmd(store, sqlite_source(history), batch_size=128,
+                         progress=lambda phase, done, total: phases.__setitem__(phase, (done, total)))
+    assert_same(mlmd_everything(mlmd_client(history)), graphmd_everything(store))
+
+    counts = store.counts()
+    assert result.read == result.written == counts
+    assert counts["executions"] == 7 * RUNS and counts["artifacts"] == 9 * RUNS
+    assert counts["contexts"] == RUNS + 3 and RUNS * NODES_PER_RUN <= sum(counts[k] for k in ("artifacts", "executions", "contexts"))
+    assert phases["artifacts"] == (9 * RUNS, 9 * RUNS) and phases["links"] == (RUNS + 3, RUNS + 3)
+    # The history holds every property kind, event type, path shape and state, and they came through.
+    artifacts, executions, contexts = store.get_artifacts(), store.get_executions(), store.get_contexts()
+    values = [v for n in (*artifacts, *executions, *contexts) for v in (*n.properties.values(), *n.custom_properties.values())]
+    assert {type(v) for v in values} == {int, float, str, bool, dict, ProtoValue}
+    assert {type(v) for c in contexts for v in c.properties.values()} == {int, float, str, bool, dict, ProtoValue}
+    events = store.get_events_by_execution_ids([x.id for x in executions])
+    assert {e.type for e in events} == set(EventType)
+    paths = {tuple(type(step).__name__ for step in e.path) for e in events}
+    assert {(), ("int",), ("str",), ("str", "int"), ("str", "int", "str", "int"), ("str", "int", "str")} <= paths
+    assert {a.state for a in artifacts} == set(ArtifactState)
+    assert {x.last_known_state for x in executions} == set(ExecutionState)
+    assert any(a.name is None for a in artifacts) and any(a.external_id for a in artifacts)
+    # MLMD's system types kept MLMD's ids, and new ids never reuse an imported one.
+    assert store.get_artifact_type("mlmd.Dataset").id == mlmd_client(history).get_artifact_type("mlmd.Dataset").id
+    [new] = store.put_artifacts([Artifact(type_id=store.get_artifact_type("Schema").id, uri="/new")])
+    assert new > max(a.id for a in artifacts)
+    [context_type] = store.put_types(context_types=[ContextType(name="Fresh")])[2]
+    assert context_type > max(t.id for t in store.get_artifact_types() + store.get_execution_types())
+
+
+def test_the_comparisons_find_equal_stores_equal_and_name_each_difference(store: MetadataStore, history: Path) -> None:
+    result = import_mlmd(store, sqlite_source(history))
+    mlmd_side, graphmd_side = readers(store, history)
+    full = compare_all(mlmd_side, graphmd_side, store.counts())
+    assert full.equal and full.mlmd_counts == result.read == full.graphmd_counts
+    assert full.compared["artifact"] == 9 * RUNS and full.compared["event"] == result.read["events"]
+    sample = compare_sample(mlmd_side, graphmd_side, result.read, store.counts(), sample=10)
+    assert sample.equal and sample.compared["execution"] >= 10 and sample.compared["event"] > 10
+
+    # One changed property, one missing event, one extra parent link: each is named.
+    store.driver.execute_query("MATCH (a:Artifact {id: 1}) SET a.c_tfx_version = 'x'", database_=store.database)
+    store.driver.execute_query("MATCH (:Execution {id: 1})-[e:EVENT]->(:Artifact {id: 1}) DELETE e",
+                               database_=store.database)
+    contexts = store.get_contexts()
+    store.put_parent_contexts([ParentContext(child_id=contexts[-1].id, parent_id=contexts[0].id)])
+    full = compare_all(mlmd_side, graphmd_side, store.counts())
+    assert not full.equal and full.difference_count == 5, full.differences
+    text = "\n".join(full.differences)
+    assert "artifact 1: custom_properties['tfx_version']: ml-metadata 'string_value: \"1.14.0\"'" in text
+    assert "event (1, 1, 4): only in ml-metadata" in text  # 4: OUTPUT
+    assert f"parent_context ({contexts[-1].id}, {contexts[0].id}): only in graphmd" in text
+    assert "count of events: 2698 in ml-metadata, 2697 in graphmd" in text and "count of parent_contexts" in text
+    sample = compare_sample(mlmd_side, graphmd_side, result.read, store.counts(), sample=1)  # execution 1
+    assert not sample.equal and any("artifact 1:" in d for d in sample.differences)
+
+
+@pytest.mark.parametrize("phase", ["contexts", "artifacts", "executions", "links"])
+def test_an_interrupted_import_resumes_without_duplicates(store: MetadataStore, history: Path, phase: str) -> None:
+    def interrupt(at: str, done: int, total: int | None) -> None:
+        if at == phase and 0 < done < (total or 0):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_mlmd(store, sqlite_source(history), batch_size=50, progress=interrupt)
+    partial = store.counts()
+    with pytest.raises(FailedPreconditionError):  # another source cannot take over the half-done store
+        import_mlmd(store, sqlite_source(shutil.copy(history, history.with_name("other.sqlite"))))
+
+    result = import_mlmd(store, sqlite_source(history), batch_size=50)
+    assert result.read == store.counts() != partial
+    assert all(result.written[k] == result.read[k] - partial[k] for k in result.read)
+    assert_same(mlmd_everything(mlmd_client(history)), graphmd_everything(store))
+    again = import_mlmd(store, sqlite_source(history))  # a finished import: rerunning writes nothing
+    assert again.read == result.read and not any(again.written.values())
+
+
+def test_refuses_a_store_with_other_data_and_leaves_it_unchanged(store: MetadataStore, history: Path) -> None:
+    store.put_artifact_type(ArtifactType(name="Mine"))
+    before = snapshot(store)
+    with pytest.raises(FailedPreconditionError) as info:
+        import_mlmd(store, sqlite_source(history))
+    assert info.value.field == "store" and "empty" in info.value.message
+    assert snapshot(store) == before
+    with pytest.raises(NotFoundError) as missing:
+        import_mlmd(store, parse_source(str(history) + ".missing"))
+    assert missing.value.field == "source"
+    with pytest.raises(InvalidArgumentError) as bad:
+        parse_source("mysql://nobody@/db")
+    assert bad.value.field == "source"
+
+
+def test_round_trip_mlmd_graphmd_mlmd_graphmd_unchanged(store: MetadataStore, history: Path, tmp_path: Path) -> None:
+    import_mlmd(store, sqlite_source(history))
+    first = graph(store)
+    exported = tmp_path / "exported.sqlite"
+    result = export_mlmd(store, exported, batch_size=64)
+    assert result.written == store.counts()
+    # ml-metadata -> graphmd -> ml-metadata: the same store, as ml-metadata answers it.
+    assert_same(mlmd_everything(mlmd_client(history)), mlmd_everything(mlmd_client(exported)))
+    mlmd_side, graphmd_side = readers(store, exported)
+    assert compare_all(mlmd_side, graphmd_side, store.counts()).equal
+    # ... -> graphmd again: the same graph, node by node, edge by edge, property by property.
+    store.delete_everything()
+    import_mlmd(store, sqlite_source(exported))
+    assert graph(store) == first
+
+
+def native_store(store: MetadataStore) -> None:
+    """A store written through graphmd itself, after a wipe: its system types' ids are not MLMD's."""
+    P = PropertyType
+    store.delete_everything()
+    data_t = store.put_artifact_type(ArtifactType(name="Data", version="v2", description="d", external_id="t-data",
+                                                  base_type="DATASET", properties={
+                                                      "i": P.INT, "f": P.DOUBLE, "s": P.STRING, "b": P.BOOLEAN,
+                                                      "st": P.STRUCT, "pb": P.PROTO}))
+    step_t = store.put_execution_type(ExecutionType(name="Step", base_type="TRAIN", properties={"lr": P.DOUBLE},
+                                                    input_type={"any": {}}, output_type={"none": {}}))
+    run_t = store.put_context_type(ContextType(name="Run", properties={"note": P.STRING}))
+    dataset_t = store.get_artifact_type("mlmd.Dataset").id
+    [root] = store.put_contexts([Context(type_id=run_t, name="root", properties={"note": "üñí"})])
+    for i in range(5):
+        result = store.put_execution(
+            Execution(type_id=step_t, name=f"step-{i}", last_known_state=ExecutionState.COMPLETE,
+                      properties={"lr": 0.25 * i}, custom_properties={"big": 2**63 - 1, "neg": -1.5, "t": True}),
+            [ArtifactAndEvent(artifact=Artifact(type_id=data_t, uri=f"/d/{i}", name=f"d{i}", external_id=f"x-{i}",
+                                                properties={"i": i, "f": 1.0, "s": "", "b": False,
+                                                            "st": {"k": [1.0, 2.5, None, "v"]},
+                                                            "pb": ProtoValue(type_url="u", value=bytes([i, 0]))}),
+                              event=Event(type=EventType.OUTPUT, path=["out", i], milliseconds_since_epoch=1000 + i)),
+             ArtifactAndEvent(artifact=Artifact(type_id=dataset_t, uri=f"/raw/{i}"),
+                              event=Event(type=EventType.INPUT))],
+            [Context(type_id=run_t, name=f"run-{i}")])
+        store.put_parent_contexts([ParentContext(child_id=result.context_ids[0], parent_id=root)])
+
+
+def test_a_graphmd_store_goes_to_mlmd_and_back_unchanged(store: MetadataStore, tmp_path: Path) -> None:
+    native_store(store)
+    assert store.get_artifact_type("mlmd.Dataset").id != 1  # MLMD's new store has it at 1
+    first = graph(store)
+    exported = tmp_path / "native.sqlite"
+    export_mlmd(store, exported)
+    assert_same(mlmd_everything(mlmd_client(exported)), graphmd_everything(store))  # every id kept
+    store.delete_everything()
+    import_mlmd(store, sqlite_source(exported))
+    assert graph(store) == first
+
+
+def test_export_counts_the_doubles_mlmd_rounds_and_verifies_them_as_stored(store: MetadataStore,
+                                                                          tmp_path: Path) -> None:
+    native_store(store)
+    type_id = store.get_artifact_type("Data", "v2").id
+    [odd] = store.put_artifacts([Artifact(type_id=type_id, properties={"f": 0.1 + 0.2},
+                                          custom_properties={"tiny": 1e-7, "minus_zero": -0.0, "fine": 0.5})])
+    target = tmp_path / "rounded.sqlite"
+    result = export_mlmd(store, target)
+    assert result.rounded == 3
+    assert result.rounded_examples == [f"artifacts[id={odd}].properties['f'].double_value",
+                                       f"artifacts[id={odd}].custom_properties['tiny'].double_value",
+                                       f"artifacts[id={odd}].custom_properties['minus_zero'].double_value"]
+    [stored] = mlmd_client(target).get_artifacts_by_id([odd])
+    assert stored.properties["f"].double_value == 0.3 and stored.custom_properties["tiny"].double_value == 0.0
+    mlmd_side, graphmd_side = readers(store, target)
+    strict = compare_all(mlmd_side, graphmd_side, store.counts())
+    assert strict.difference_count == 1 and "0.30000000000000004" in strict.differences[0]
+    assert compare_all(mlmd_side, graphmd_side, store.counts(), as_stored=True).equal
+
+
+def test_export_refuses_what_mlmd_cannot_hold_and_writes_nothing(store: MetadataStore, tmp_path: Path) -> None:
+    populate(store, n=1)  # NaN and infinite doubles, NUL in strings, system_metadata
+    target = tmp_path / "lossy.sqlite"
+    with pytest.raises(InvalidArgumentError) as info:
+        export_mlmd(store, target)
+    assert info.value.field.startswith(("contexts[id=", "artifacts[id=", "executions[id="))
+    assert "ml-metadata" in info.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_refuses_a_target_holding_data(store: MetadataStore, history: Path, tmp_path: Path) -> None:
+    native_store(store)
+    target = Path(shutil.copy(history, tmp_path / "full.sqlite"))
+    before = target.read_bytes()
+    with pytest.raises(FailedPreconditionError) as info:
+        export_mlmd(store, target)
+    assert info.value.field == "target" and target.read_bytes() == before
+    empty = tmp_path / "empty.sqlite"
+    mlmd_client(empty, create=True)  # an empty ml-metadata store is a fine target
+    export_mlmd(store, empty)
+    assert_same(mlmd_everything(mlmd_client(empty)), graphmd_everything(store))
+
+
+def cli_env(neo4j_server: Settings, tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "GRAPHMD_NEO4J_URI": neo4j_server.uri, "GRAPHMD_NEO4J_USER": neo4j_server.user,
+           "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or "", "GRAPHMD_CONFIG": str(tmp_path / "none.toml"),
+           "COLUMNS": "120"}
+    if neo4j_server.database:
+        env["GRAPHMD_NEO4J_DATABASE"] = neo4j_server.database
+    return env
+
+
+GRAPHMD = [sys.executable, "-m", "graphmd.cli"]
+
+
+def test_cli_imports_with_progress_counts_and_verification(store: MetadataStore, history: Path,
+                                                           neo4j_server: Settings, tmp_path: Path) -> None:
+    env = cli_env(neo4j_server, tmp_path)
+    done = subprocess.run([*GRAPHMD, "import-mlmd", str(history)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    for phase in ("types", "contexts", "artifacts", "executions", "links"):
+        assert phase in done.stderr
+    assert f"{9 * RUNS:,}" in done.stderr and "ml-metadata" in done.stderr
+    assert "equal" in done.stderr and "sample of lineage subgraphs" in done.stderr
+    # --verify compares everything; a difference fails loudly.
+    store.driver.execute_query("MATCH (a:Artifact {id: 2}) SET a.uri = '/changed'", database_=store.database)
+    verified = subprocess.run([*GRAPHMD, "import-mlmd", str(history), "--verify", "-q"], env=env,
+                              capture_output=True, text=True, timeout=600)
+    assert verified.returncode == 1
+    assert "verification failed" in verified.stderr and "artifact 2: uri" in verified.stderr
+    assert "/changed" in verified.stderr
+
+    exported = tmp_path / "out.sqlite"
+    store.driver.execute_query("MATCH (a:Artifact {id: 2}) SET a.uri = $uri", database_=store.database,
+                               uri=mlmd_client(history).get_artifacts_by_id([2])[0].uri)
+    done = subprocess.run([*GRAPHMD, "export-mlmd", str(exported), "--verify"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "node by node and edge by edge" in done.stderr and "equal" in done.stderr
+    refused = subprocess.run([*GRAPHMD, "export-mlmd", str(exported), "-q"], env=env, capture_output=True,
+                             text=True, timeout=600)
+    assert refused.returncode == 1 and "already holds" in refused.stderr
+    missing = subprocess.run([*GRAPHMD, "import-mlmd", str(tmp_path / "nope.sqlite")], env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 1 and "no ml-metadata SQLite file" in missing.stderr
+
+
+def test_cli_import_killed_mid_way_finishes_when_run_again(store: MetadataStore, history: Path,
+                                                            neo4j_server: Settings, tmp_path: Path) -> None:
+    env = cli_env(neo4j_server, tmp_path)
+    running = subprocess.Popen([*GRAPHMD, "import-mlmd", str(history), "--batch-size", "20", "-q"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while store.counts()["artifacts"] < 100 and running.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running.poll() is None, "the import ended before it could be killed"
+        running.send_signal(signal.SIGKILL)
+    finally:
+        running.wait(timeout=60)
+    partial = store.counts()
+    assert 100 <= partial["artifacts"] < 9 * RUNS or partial["executions"] < 7 * RUNS
+    done = subprocess.run([*GRAPHMD, "import-mlmd", str(history), "--verify", "-q"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "equal" in done.stderr
+    assert_same(mlmd_everything(mlmd_client(history)), graphmd_everything(store))
