@@ -162,7 +162,8 @@ def _kinds_condition(st: _Statement, var: str, artifacts: NodeSelector | None, e
 
 
 def _statement(st: _Statement, *, starts: str, direction: LineageDirection, max_hops: int | None, stop_s: str,
-               pass_x: str, ending_z: str, ending_s: str, outputs: Sequence[str], limit: str = "") -> str:
+               pass_x: str, ending_z: str, ending_s: str, outputs: Sequence[str], limit: str = "",
+               finish: str = q.LINEAGE_FINISH_ALL) -> str:
     left, right = q.LINEAGE_ARROWS[direction.value]
     if ending_z == "false":
         ending_reached = q.LINEAGE_NO_ENDING_REACHED
@@ -175,7 +176,7 @@ def _statement(st: _Statement, *, starts: str, direction: LineageDirection, max_
     return q.LINEAGE_TRAVERSE.format(
         starts=starts, id_sets="\n".join(st.id_sets), stop_s=stop_s, left=left, right=right,
         max_hops="" if max_hops is None else int(max_hops), pass_x=pass_x, expanded=expanded, limit=limit,
-        ending_reached=ending_reached, ending_s=ending_s, outputs="\n  UNION ALL\n".join(out))
+        ending_reached=ending_reached, ending_s=ending_s, outputs="\n  UNION ALL\n".join(out), finish=finish)
 
 
 def _outputs(mask: set[str]) -> list[str]:
@@ -195,7 +196,8 @@ def _outputs(mask: set[str]) -> list[str]:
     return outputs
 
 
-def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str]) -> tuple[str, dict[str, Any]]:
+def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str],
+                        finish: str = q.LINEAGE_FINISH_ALL) -> tuple[str, dict[str, Any]]:
     if not isinstance(options, LineageSubgraphQueryOptions):
         raise InvalidArgumentError("query_options must be a LineageSubgraphQueryOptions", field="query_options")
     if options.starting_artifacts is None and options.starting_executions is None:
@@ -229,7 +231,7 @@ def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str]) ->
     ending_s = ending_z.replace("z.", "s.").replace("(z:", "(s:") if ending_z != "false" else "false"
     text = _statement(st, starts=starts, direction=options.direction, max_hops=options.max_num_hops,
                       stop_s=stop_s, pass_x=f"NOT ({stop})", ending_z=ending_z, ending_s=ending_s,
-                      outputs=_outputs(mask))
+                      outputs=_outputs(mask), finish=finish)
     return text, st.params
 
 
@@ -251,39 +253,49 @@ def _check_mask(field_mask_paths: Sequence[str] | None) -> set[str]:
     return mask
 
 
-def _records(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[neo4j.Record]:
-    """The statement's records, streamed from one read transaction as they arrive."""
+def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[list[Any]]:
+    """The statement's rows [k, d, item, owner, a, b, tag], read in one read transaction."""
+    return store._read(lambda tx: [row for record in tx.run(text, params) for row in record[0]])
+
+
+def _start_count(rows: list[list[Any]]) -> int:
+    """How many starting nodes the statement found (its k 5 row)."""
+    return next(row[3] for row in rows if row[0] == 5)
+
+
+def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+    """The statement's rows [k, d, item, owner, a, b, tag], streamed from one read
+    transaction (open while the iterator is) as its records arrive."""
     with map_driver_errors(store.settings.uri):
         with store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
                                   bookmark_manager=store._bookmarks) as session:
             with session.begin_transaction(timeout=store._tx_timeout) as tx:
-                yield from tx.run(text, params)
+                for record in tx.run(text, params):
+                    yield from record[0]
 
 
-def _assemble(records: Iterable[Any], mask: set[str]) -> LineageGraph:
+def _assemble(rows: Iterable[list[Any]], mask: set[str]) -> LineageGraph:
     nodes: dict[tuple[str, int], Artifact | Execution] = {}
     events: list[Event] = []
     contexts: dict[int, Context] = {}
     attributions: list[Attribution] = []
     associations: list[Association] = []
     types: dict[int, Any] = {}
-    for record in records:
-        k = record["k"]
+    for k, _, item, _, a, b, tag in rows:
         if k == 0:
-            cls = _NODE_CLASS[record["tag"]]
-            nodes[(record["tag"], record["item"]["id"])] = codec.decode_node(cls, record["item"])
+            nodes[(tag, item["id"])] = codec.decode_node(_NODE_CLASS[tag], item)
         elif k == 1:
-            events.append(codec.decode_event(record["item"], record["a"], record["b"]))
+            events.append(codec.decode_event(item, a, b))
         elif k == 2:
-            if record["tag"] == "ATTRIBUTION":
-                attributions.append(Attribution.model_construct(context_id=record["a"], artifact_id=record["b"]))
+            if tag == "ATTRIBUTION":
+                attributions.append(codec.constructed(Attribution, {"context_id": a, "artifact_id": b}))
             else:
-                associations.append(Association.model_construct(context_id=record["a"], execution_id=record["b"]))
+                associations.append(codec.constructed(Association, {"context_id": a, "execution_id": b}))
         elif k == 3:
-            c = codec.decode_node(Context, record["item"])
+            c = codec.decode_node(Context, item)
             contexts[c.id] = c
         elif k == 4:
-            t = codec.decode_type(record["item"])
+            t = codec.decode_type(item)
             types[t.id] = t
     artifacts = sorted((n for (tag, _), n in nodes.items() if tag == "Artifact"), key=lambda n: n.id)
     executions = sorted((n for (tag, _), n in nodes.items() if tag == "Execution"), key=lambda n: n.id)
@@ -320,10 +332,10 @@ def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQue
     mask = _check_mask(field_mask_paths)
     # Nodes are always read: they tell whether any starting node matched.
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
-    records = list(_records(store, text, params))
-    if records[0]["owner"] == 0:
+    rows = _all_rows(store, text, params)
+    if _start_count(rows) == 0:
         raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
-    return _assemble(records, mask)
+    return _assemble(rows, mask)
 
 
 def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
@@ -369,16 +381,16 @@ def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, 
 def get_lineage_graph(store: MetadataStore, query_options: LineageGraphQueryOptions) -> LineageGraph:
     """See MetadataStore.get_lineage_graph."""
     text, params = _graph_statement(query_options)
-    records = list(_records(store, text, params))
-    if records[0]["owner"] == 0:
+    rows = _all_rows(store, text, params)
+    if _start_count(rows) == 0:
         raise NotFoundError("the query_nodes condition does not match any nodes to do traversal",
                             field="artifacts_options")
-    return _assemble(records, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
+    return _assemble(rows, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
 
 
 def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineageStep]:
     """See MetadataStore.stream_lineage. Validates the options before returning."""
-    text, params = _subgraph_statement(query_options, {"artifacts", "events"})
+    text, params = _subgraph_statement(query_options, {"artifacts", "events"}, q.LINEAGE_FINISH_LEVELS)
     return _steps(store, text, params)
 
 
@@ -386,24 +398,22 @@ def _steps(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[
     level: list[LineageStep] = []
     by_id: dict[tuple[str, int], LineageStep] = {}
     distance = None
-    records = _records(store, text, params)
-    if next(records)["owner"] == 0:
+    rows = _rows(store, text, params)
+    if next(rows)[3] == 0:  # the k 5 row comes first (d -1)
         raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
-    for record in records:
-        if record["d"] != distance:
+    for k, d, item, owner_id, a, b, tag in rows:
+        if d != distance:
             yield from level
-            level, by_id, distance = [], {}, record["d"]
-        if record["k"] == 0:
-            cls = _NODE_CLASS[record["tag"]]
-            step = LineageStep.model_construct(distance=record["d"], node=codec.decode_node(cls, record["item"]),
-                                               events=[])
+            level, by_id, distance = [], {}, d
+        if k == 0:
+            step = LineageStep.model_construct(distance=d, node=codec.decode_node(_NODE_CLASS[tag], item), events=[])
             level.append(step)
-            by_id[(record["tag"], record["item"]["id"])] = step
-        elif record["k"] == 1:
-            event = codec.decode_event(record["item"], record["a"], record["b"])
-            owner = by_id.get(("Artifact", record["owner"])) if record["owner"] == event.artifact_id else None
+            by_id[(tag, item["id"])] = step
+        elif k == 1:
+            event = codec.decode_event(item, a, b)
+            owner = by_id.get(("Artifact", owner_id)) if owner_id == event.artifact_id else None
             if owner is None:
-                owner = by_id[("Execution", record["owner"])]
+                owner = by_id[("Execution", owner_id)]
             owner.events.append(event)
     yield from level
 

@@ -421,9 +421,17 @@ CALL (returned, start_count) {{
   UNION ALL
 {outputs}
 }}
-RETURN k, d, item, owner, a, b, tag
-ORDER BY d, k
+{finish}
 """
+# How the rows (k, d, item, owner, a, b, tag) come back. The driver spends more on a record
+# than on a row inside a record's list, so rows travel in lists: all in one record, or for a
+# streamed read one record per distance level, nearest first (the k 5 row at d -1 first).
+LINEAGE_FINISH_ALL = "RETURN collect([k, d, item, owner, a, b, tag]) AS rows"
+LINEAGE_FINISH_LEVELS = """WITH k, d, item, owner, a, b, tag
+ORDER BY d, k
+WITH d, collect([k, d, item, owner, a, b, tag]) AS rows
+ORDER BY d
+RETURN rows"""
 # The outputs: rows (k, d, item, owner, a, b, tag) of each kind the read mask asks for,
 # after one row (k 5) holding the number of starting nodes found.
 LINEAGE_OUT_NODES = """  UNWIND returned AS r
