@@ -35,9 +35,13 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def best_of(call: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median of ``repeat`` timed calls after one warm-up call (plans compiled, caches warm)."""
-    _, result = timed(call)
+def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0) -> tuple[float, Any]:
+    """Median of ``repeat`` timed calls after one warm-up call (plans compiled, caches warm).
+    A first call over ``long`` seconds is the measurement itself: planning is a rounding
+    error there, and repeating it would make the default run too long."""
+    first, result = timed(call)
+    if first > long:
+        return first, result
     times = []
     for _ in range(repeat):
         seconds, result = timed(call)
