@@ -81,6 +81,7 @@ class _Statement:
 
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     id_sets: list[str] = dataclasses.field(default_factory=list)
+    id_set_names: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     counter: int = 0
 
     def param(self, value: Any) -> str:
@@ -121,14 +122,17 @@ class _Statement:
         if selector.types is not None:
             parts.append(f"{var}.type IN {self.param(list(selector.types))}")
         if selector.filter_query:
-            match, where = self.filter(selector.filter_query, label, var, f"{field}.filter_query")
-            if match:
+            key = (label, selector.filter_query)
+            if key not in self.id_set_names:
+                match, where = self.filter(selector.filter_query, label, var, f"{field}.filter_query")
+                if not match:
+                    parts.append(f"({where})")
+                    return " AND ".join(parts)
                 set_name = f"ids{self.counter}"
                 match_n, where_n = self.filter(selector.filter_query, label, "n", f"{field}.filter_query")
                 self.id_sets.append(q.LINEAGE_ID_SET.format(label=label, match=match_n, where=where_n, name=set_name))
-                parts.append(f"{var}.id IN {set_name}")
-            else:
-                parts.append(f"({where})")
+                self.id_set_names[key] = set_name
+            parts.append(f"{var}.id IN {self.id_set_names[key]}")
         return " AND ".join(parts) if parts else "false"
 
 

@@ -226,3 +226,28 @@ def test_traversal_is_one_breadth_first_statement(session_store, history):
     ops = list(operators(plan))
     assert any(op.startswith("VarLengthExpand(Pruning,BFS") for op in ops), ops
     assert not any(op.startswith("VarLengthExpand(All)") for op in ops), ops
+
+
+def test_filter_queries_select_starting_and_ending_nodes(session_store, history, mlmd):
+    """MLMD's filter_query, on a node's own fields (inlined in the traversal) and through
+    its contexts (evaluated once into an id set), against ml-metadata on the same history."""
+    cases = [
+        ("uri = '/models/taxi/run-0030'", "type = 'Examples'", True),
+        ("name = 'run-0030/model'", "contexts_a.name = 'run-0028'", True),
+        ("contexts_a.name = 'run-0010' AND type = 'Model'", "contexts_a.name = 'run-0007' OR uri LIKE '%span-9'", False),
+    ]
+    for start, ending, include in cases:
+        for direction in ("UPSTREAM", "BIDIRECTIONAL"):
+            graph = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+                starting_artifacts=NodeSelector(filter_query=start), max_num_hops=6,
+                direction=LineageDirection(direction),
+                ending_artifacts=EndingNodes(filter_query=ending, include_ending_nodes=include)))
+            q = Q(max_num_hops=6, direction=getattr(Q, direction))
+            q.starting_artifacts.filter_query = start
+            q.ending_artifacts.filter_query = ending
+            q.ending_artifacts.include_ending_nodes = include
+            assert names(history, graph) == mlmd_result(mlmd.get_lineage_subgraph(q))[:3], (start, ending, direction)
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+            starting_artifacts=NodeSelector(filter_query="no_such_field = 1")))
+    assert error.value.field == "starting_artifacts.filter_query"
