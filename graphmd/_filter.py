@@ -1,13 +1,44 @@
-"""MLMD's filter_query language compiled to parameterised Cypher (being built: issue 5)."""
+"""MLMD's filter_query language compiled to parameterised Cypher.
+
+A filter_query is a boolean expression in ZetaSQL's syntax over a node's attributes, its
+properties and its direct neighbours (docs/filter_query.md lists every form).
+``compile_filter`` tokenises it, parses it by recursive descent with ZetaSQL's operator
+precedence, resolves and type-checks every name against the node kind, and emits Cypher:
+
+* every value, property name and LIKE pattern becomes a parameter ``$f_<i>``; the only text
+  spliced into the query comes from the fixed tables below, so no input can change the
+  query's structure;
+* each neighbour alias (``contexts_a``, ``events_0``, ``parent_contexts_p``...) is one
+  neighbour bound by its own MATCH clause, so the expression must hold for some choice of
+  all aliases together (MLMD joins one row per alias); two aliases are independent;
+* a mentioned property must exist on its node, as MLMD joins the property's row: that
+  requirement is a top-level conjunct, so ``properties.p.int_value IS NULL`` selects nodes
+  whose ``p`` holds no int (a string, say), never nodes without ``p``;
+* comparisons on attributes stay plain ``n.attr <op> $f_i`` conjuncts so Neo4j can use its
+  range indexes (a prefix LIKE becomes ``STARTS WITH``, an IN list one list parameter).
+
+NULLs follow SQL's three-valued logic, which Cypher shares; as in MLMD, ``state != LIVE``
+and ``state NOT IN (...)`` also select nodes without a state.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from typing import Any
+import math
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, Union
 
-from ._errors import UnimplementedError
+from . import _codec as codec
+from ._errors import InvalidArgumentError
+from ._models import ArtifactState, EventType, ExecutionState
 
 __all__ = ["CompiledFilter", "compile_filter"]
+
+_FIELD = "filter_query"
+# Parentheses and NOTs nest at most this deep (the parser and compiler recurse on them).
+MAX_NESTING = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,5 +52,797 @@ class CompiledFilter:
 
 
 def compile_filter(expression: str, label: str, var: str = "n") -> CompiledFilter:
-    """Compile a filter_query for nodes of ``label`` bound to ``var``."""
-    raise UnimplementedError("filter_query is not supported yet", field="filter_query")
+    """Compile a filter_query for nodes of ``label`` ("Artifact", "Execution" or "Context")
+    bound to the Cypher variable ``var``.
+
+    Raises:
+        InvalidArgumentError: the expression is malformed, names a field the node kind does
+            not have, compares values of incompatible types or is not boolean; the message
+            gives the line:column and the offending token, ``field`` is "filter_query".
+    """
+    if label not in _NODE_ATTRIBUTES:
+        raise ValueError(f"unknown node label {label!r}")
+    tree = _Parser(expression).parse()
+    return _Compiler(expression, label, var).compile(tree)
+
+
+# --- the language's vocabulary --------------------------------------------------------------
+
+INT64, DOUBLE, STRING, BOOL, NULL, ENUM = "INT64", "DOUBLE", "STRING", "BOOL", "NULL", "ENUM"
+_NUMERIC = (INT64, DOUBLE)
+
+# Enum values in their proto number order (the position is the number MLMD compares).
+_ARTIFACT_STATES = tuple(s.value for s in ArtifactState)
+_EXECUTION_STATES = tuple(s.value for s in ExecutionState)
+_EVENT_TYPES = ("UNKNOWN",) + tuple(t.value for t in EventType)
+
+_COMMON_ATTRIBUTES: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "id": (INT64, None),
+    "type_id": (INT64, None),
+    "type": (STRING, None),
+    "name": (STRING, None),
+    "external_id": (STRING, None),
+    "create_time_since_epoch": (INT64, None),
+    "last_update_time_since_epoch": (INT64, None),
+}
+# Attribute -> (type, enum values). The attribute is also the Neo4j property's key.
+_NODE_ATTRIBUTES: dict[str, dict[str, tuple[str, tuple[str, ...] | None]]] = {
+    "Artifact": {**_COMMON_ATTRIBUTES, "uri": (STRING, None), "state": (ENUM, _ARTIFACT_STATES)},
+    "Execution": {**_COMMON_ATTRIBUTES, "last_known_state": (ENUM, _EXECUTION_STATES)},
+    "Context": dict(_COMMON_ATTRIBUTES),
+}
+_VALUE_FIELDS = {"int_value": (INT64, "INTEGER"), "double_value": (DOUBLE, "FLOAT"),
+                 "string_value": (STRING, "STRING"), "bool_value": (BOOL, "BOOLEAN")}
+
+
+@dataclasses.dataclass(frozen=True)
+class _AliasKind:
+    """A neighbourhood alias prefix: the Cypher pattern binding one neighbour from the
+    node (``{n}``, ``{v}`` the neighbour, ``{e}`` the event relationship) and its label."""
+
+    pattern: str
+    label: str
+    event_end: str | None = None  # events: the attribute naming the other end's id
+
+
+_ALIASES: dict[str, dict[str, _AliasKind]] = {
+    "Artifact": {
+        "contexts_": _AliasKind("({n})<-[:ATTRIBUTION]-({v}:Context)", "Context"),
+        "events_": _AliasKind("({n})-[{e}:EVENT]-({v}:Execution)", "Execution", "execution_id"),
+    },
+    "Execution": {
+        "contexts_": _AliasKind("({n})<-[:ASSOCIATION]-({v}:Context)", "Context"),
+        "events_": _AliasKind("({n})-[{e}:EVENT]-({v}:Artifact)", "Artifact", "artifact_id"),
+    },
+    "Context": {
+        "parent_contexts_": _AliasKind("({n})-[:PARENT_CONTEXT]->({v}:Context)", "Context"),
+        "child_contexts_": _AliasKind("({n})<-[:PARENT_CONTEXT]-({v}:Context)", "Context"),
+        "artifacts_": _AliasKind("({n})-[:ATTRIBUTION]->({v}:Artifact)", "Artifact"),
+        "executions_": _AliasKind("({n})-[:ASSOCIATION]->({v}:Execution)", "Execution"),
+    },
+}
+_ALIAS_NAME = re.compile(r"[0-9A-Za-z_]+\Z")
+
+# --- tokens ---------------------------------------------------------------------------------
+
+_KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "IS", "NULL", "TRUE", "FALSE", "BETWEEN"}
+_COMPARISONS = {"=", "!=", "<>", "<", "<=", ">", ">="}
+_OPERATORS = sorted(_COMPARISONS | {"(", ")", ",", ".", "+", "-"}, key=len, reverse=True)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_NUMBER = re.compile(r"0[xX][0-9A-Fa-f]+|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+                   "\\": "\\", "?": "?", '"': '"', "'": "'", "`": "`"}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Token:
+    kind: str  # "ident", "int", "float", "string", "op", "kw", "eof"
+    value: Any
+    pos: int
+    text: str
+
+
+def _where(source: str, pos: int) -> str:
+    """1-based line:column of offset ``pos``."""
+    line = source.count("\n", 0, pos) + 1
+    column = pos - (source.rfind("\n", 0, pos) + 1) + 1
+    return f"{line}:{column}"
+
+
+def _error(source: str, pos: int, message: str, token: str | None = None) -> InvalidArgumentError:
+    """InvalidArgumentError naming the line:column of ``pos`` and the offending token."""
+    near = f", near {token!r}" if token else ""
+    return InvalidArgumentError(f"filter_query: {message} (at {_where(source, pos)}{near})", field=_FIELD)
+
+
+def _tokenize(source: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, size = 0, len(source)
+    while True:
+        while i < size:
+            if source[i].isspace():
+                i += 1
+            elif source.startswith("--", i) or source[i] == "#":
+                end = source.find("\n", i)
+                i = size if end < 0 else end + 1
+            elif source.startswith("/*", i):
+                end = source.find("*/", i + 2)
+                if end < 0:
+                    raise _error(source, i, "unterminated comment", "/*")
+                i = end + 2
+            else:
+                break
+        if i >= size:
+            tokens.append(_Token("eof", None, size, ""))
+            return tokens
+        last = tokens[-1] if tokens else None
+        after_dot = last is not None and last.kind == "op" and last.value == "."
+        after_name = last is not None and (last.kind == "ident" or (last.kind == "op" and last.value == ")"))
+        ch = source[i]
+        if ch == "`":
+            end = source.find("`", i + 1)
+            if end < 0:
+                raise _error(source, i, "unterminated quoted name", source[i:i + 20])
+            if end == i + 1:
+                raise _error(source, i, "empty quoted name", "``")
+            tokens.append(_Token("ident", source[i + 1:end], i, source[i:end + 1]))
+            i = end + 1
+            continue
+        if after_dot:
+            # The segment after a dot is a name, even one that starts with a digit
+            # (properties.1st.int_value) or spells a keyword.
+            m = _WORD.match(source, i)
+            if not m:
+                raise _error(source, i, "expected a name after '.'", source[i])
+            tokens.append(_Token("ident", m.group(), i, m.group()))
+            i = m.end()
+            continue
+        m = _string_start(source, i)
+        if m is not None:
+            value, end = _read_string(source, i, m)
+            tokens.append(_Token("string", value, i, source[i:end]))
+            i = end
+            continue
+        if ch.isdigit() or (ch == "." and not after_name and i + 1 < size and source[i + 1].isdigit()):
+            m = _NUMBER.match(source, i)
+            assert m is not None
+            text = m.group()
+            if m.end() < size and (source[m.end()].isalnum() or source[m.end()] == "_"):
+                raise _error(source, i, "malformed number", source[i:m.end() + 1])
+            if text[:2].lower() == "0x":
+                tokens.append(_Token("int", int(text, 16), i, text))
+            elif any(c in text for c in ".eE"):
+                value = float(text)
+                if not math.isfinite(value):
+                    raise _error(source, i, "number out of range", text)
+                tokens.append(_Token("float", value, i, text))
+            else:
+                tokens.append(_Token("int", int(text), i, text))
+            i = m.end()
+            continue
+        m = _IDENT.match(source, i)
+        if m:
+            word = m.group()
+            if word.upper() in _KEYWORDS:
+                tokens.append(_Token("kw", word.upper(), i, word))
+            else:
+                tokens.append(_Token("ident", word, i, word))
+            i = m.end()
+            continue
+        for op in _OPERATORS:
+            if source.startswith(op, i):
+                tokens.append(_Token("op", op, i, op))
+                i += len(op)
+                break
+        else:
+            raise _error(source, i, "unexpected character", ch)
+
+
+def _string_start(source: str, i: int) -> tuple[bool, str] | None:
+    """(raw, quote) when a string literal starts at ``i``: optional r/R prefix, then ', ",
+    ''' or \"\"\"."""
+    raw = source[i] in "rR"
+    j = i + 1 if raw else i
+    if source[i] in "bB" and j + 1 < len(source) and source[i + 1] in "'\"":
+        raise _error(source, i, "bytes literals are not supported", source[i:i + 2])
+    if j >= len(source) or source[j] not in "'\"":
+        return None
+    quote = source[j] * 3 if source.startswith(source[j] * 3, j) else source[j]
+    return raw, quote
+
+
+def _read_string(source: str, start: int, kind: tuple[bool, str]) -> tuple[str, int]:
+    """The value of the string literal at ``start`` and the offset after it."""
+    raw, quote = kind
+    i = start + (1 if raw else 0) + len(quote)
+    out: list[str] = []
+    while True:
+        if i >= len(source):
+            raise _error(source, start, "unterminated string", source[start:start + 20])
+        if source.startswith(quote, i):
+            return "".join(out), i + len(quote)
+        ch = source[i]
+        if ch == "\n" and len(quote) == 1:
+            raise _error(source, start, "unterminated string", source[start:i])
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        if i + 1 >= len(source):
+            raise _error(source, i, "unterminated string", source[start:])
+        nxt = source[i + 1]
+        if raw:
+            # A raw string keeps the backslash; it only stops a quote from ending it.
+            out.append(ch + nxt)
+            i += 2
+            continue
+        if nxt in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[nxt])
+            i += 2
+            continue
+        digits = {"x": 2, "X": 2, "u": 4, "U": 8}.get(nxt)
+        if digits is not None:
+            hex_text = source[i + 2:i + 2 + digits]
+            if len(hex_text) != digits or not all(c in "0123456789abcdefABCDEF" for c in hex_text):
+                raise _error(source, i, "malformed escape", source[i:i + 2 + digits])
+            code = int(hex_text, 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise _error(source, i, "escape is not a Unicode code point", source[i:i + 2 + digits])
+            out.append(chr(code))
+            i += 2 + digits
+            continue
+        octal = source[i + 1:i + 4]
+        if len(octal) == 3 and all(c in "01234567" for c in octal) and int(octal, 8) <= 0xFF:
+            out.append(chr(int(octal, 8)))
+            i += 4
+            continue
+        raise _error(source, i, "unknown escape", source[i:i + 2])
+
+
+# --- syntax tree ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lit:
+    value: Any
+    type: str
+    pos: int
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Path:
+    parts: tuple[str, ...]
+    quoted: tuple[bool, ...]
+    pos: int
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Not:
+    operand: _Node
+    pos: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Logic:
+    op: str  # "AND" | "OR"
+    operands: tuple[_Node, ...]
+    pos: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Compare:
+    op: str
+    left: _Node
+    right: _Node
+    pos: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _In:
+    operand: _Node
+    items: tuple[_Node, ...]
+    negated: bool
+    pos: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Like:
+    operand: _Node
+    pattern: _Node
+    negated: bool
+    pos: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Is:
+    operand: _Node
+    what: bool | None  # None for IS NULL
+    negated: bool
+    pos: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Between:
+    operand: _Node
+    low: _Node
+    high: _Node
+    negated: bool
+    pos: int
+
+
+_Node = Union[_Lit, _Path, _Not, _Logic, _Compare, _In, _Like, _Is, _Between]
+
+
+class _Parser:
+    """Recursive descent over ZetaSQL's precedence, loosest first: OR, AND, NOT, then one
+    (non-chaining) comparison: = != <> < <= > >=, [NOT] IN, [NOT] LIKE, [NOT] BETWEEN,
+    IS [NOT] NULL|TRUE|FALSE."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = _tokenize(source)
+        self.i = 0
+        self.depth = 0
+
+    def parse(self) -> _Node:
+        if self.peek().kind == "eof":
+            raise _error(self.source, 0, "the expression is empty")
+        tree = self.or_expr()
+        if self.peek().kind != "eof":
+            raise self.unexpected()
+        return tree
+
+    # token helpers
+    def peek(self, ahead: int = 0) -> _Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def take(self) -> _Token:
+        token = self.peek()
+        self.i += 1
+        return token
+
+    def at(self, kind: str, value: Any = None, ahead: int = 0) -> bool:
+        token = self.peek(ahead)
+        return token.kind == kind and (value is None or token.value == value)
+
+    def expect(self, kind: str, value: Any) -> _Token:
+        if not self.at(kind, value):
+            raise self.unexpected(f"expected {value!r}")
+        return self.take()
+
+    def unexpected(self, what: str = "syntax error") -> InvalidArgumentError:
+        token = self.peek()
+        if token.kind == "eof":
+            return _error(self.source, token.pos, f"{what}: unexpected end of input")
+        return _error(self.source, token.pos, f"{what}: unexpected {token.text!r}", token.text)
+
+    # grammar
+    def or_expr(self) -> _Node:
+        operands = [self.and_expr()]
+        while self.at("kw", "OR"):
+            self.take()
+            operands.append(self.and_expr())
+        return operands[0] if len(operands) == 1 else _Logic("OR", tuple(operands), operands[0].pos)
+
+    def and_expr(self) -> _Node:
+        operands = [self.not_expr()]
+        while self.at("kw", "AND"):
+            self.take()
+            operands.append(self.not_expr())
+        return operands[0] if len(operands) == 1 else _Logic("AND", tuple(operands), operands[0].pos)
+
+    def not_expr(self) -> _Node:
+        if self.at("kw", "NOT"):
+            pos = self.take().pos
+            with self.nested(pos):
+                return _Not(self.not_expr(), pos)
+        return self.comparison()
+
+    @contextlib.contextmanager
+    def nested(self, pos: int) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _error(self.source, pos, f"nesting deeper than {MAX_NESTING}", self.source[pos:pos + 3])
+        yield
+        self.depth -= 1
+
+    def comparison(self) -> _Node:
+        left = self.operand()
+        token = self.peek()
+        node: _Node
+        if token.kind == "op" and token.value in _COMPARISONS:
+            self.take()
+            node = _Compare(token.value, left, self.operand(), token.pos)
+        elif token.kind == "kw" and token.value == "IS":
+            self.take()
+            negated = self.at("kw", "NOT")
+            if negated:
+                self.take()
+            what = self.take()
+            if what.kind != "kw" or what.value not in ("NULL", "TRUE", "FALSE"):
+                self.i -= 1
+                raise self.unexpected("expected NULL, TRUE or FALSE after IS")
+            node = _Is(left, None if what.value == "NULL" else what.value == "TRUE", negated, token.pos)
+        else:
+            negated = token.kind == "kw" and token.value == "NOT"
+            if negated and not (self.at("kw", "IN", 1) or self.at("kw", "LIKE", 1) or self.at("kw", "BETWEEN", 1)):
+                raise self.unexpected()
+            if negated:
+                self.take()
+            keyword = self.peek()
+            if keyword.kind != "kw" or keyword.value not in ("IN", "LIKE", "BETWEEN"):
+                return left
+            self.take()
+            if keyword.value == "IN":
+                self.expect("op", "(")
+                items = [self.operand()]
+                while self.at("op", ","):
+                    self.take()
+                    items.append(self.operand())
+                self.expect("op", ")")
+                node = _In(left, tuple(items), negated, keyword.pos)
+            elif keyword.value == "LIKE":
+                node = _Like(left, self.operand(), negated, keyword.pos)
+            else:
+                low = self.operand()
+                self.expect("kw", "AND")
+                node = _Between(left, low, self.operand(), negated, keyword.pos)
+        after = self.peek()
+        if (after.kind == "op" and after.value in _COMPARISONS) or (
+                after.kind == "kw" and after.value in ("IS", "IN", "LIKE", "BETWEEN")):
+            raise self.unexpected("comparisons do not chain; add parentheses")
+        return node
+
+    def operand(self) -> _Node:
+        token = self.take()
+        if token.kind == "op" and token.value == "(":
+            with self.nested(token.pos):
+                inner = self.or_expr()
+            self.expect("op", ")")
+            return inner
+        if token.kind == "op" and token.value in "+-" and self.peek().kind in ("int", "float"):
+            number = self.take()
+            value = -number.value if token.value == "-" else number.value
+            return self._number(value, number.kind, token.pos, self.source[token.pos:number.pos + len(number.text)])
+        if token.kind in ("int", "float"):
+            return self._number(token.value, token.kind, token.pos, token.text)
+        if token.kind == "string":
+            return _Lit(token.value, STRING, token.pos, token.text)
+        if token.kind == "kw" and token.value in ("TRUE", "FALSE"):
+            return _Lit(token.value == "TRUE", BOOL, token.pos, token.text)
+        if token.kind == "kw" and token.value == "NULL":
+            return _Lit(None, NULL, token.pos, token.text)
+        if token.kind == "ident":
+            parts, quoted = [token.value], [token.text.startswith("`")]
+            while self.at("op", "."):
+                self.take()
+                part = self.take()
+                parts.append(part.value)
+                quoted.append(part.text.startswith("`"))
+            end = self.tokens[self.i - 1]
+            return _Path(tuple(parts), tuple(quoted), token.pos, self.source[token.pos:end.pos + len(end.text)])
+        self.i -= 1
+        raise self.unexpected()
+
+    def _number(self, value: int | float, kind: str, pos: int, text: str) -> _Lit:
+        if kind == "int":
+            if not codec.INT64_MIN <= value <= codec.INT64_MAX:
+                raise _error(self.source, pos, "integer out of the 64-bit range", text)
+            return _Lit(value, INT64, pos, text)
+        return _Lit(value, DOUBLE, pos, text)
+
+
+# --- compiler -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Val:
+    """A compiled operand: Cypher text (parenthesised unless atomic), its type, the enum
+    values when it is an enum field, the literal when it is one."""
+
+    cypher: str
+    type: str
+    pos: int
+    text: str
+    enum: tuple[str, ...] = ()
+    literal: _Lit | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _EnumName:
+    """A bare name that is no field: valid only as the value of an enum field."""
+
+    name: str
+    pos: int
+
+
+_FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_ORDER_TESTS: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+class _Compiler:
+    """Resolves and type-checks a syntax tree for one node kind and emits its Cypher."""
+
+    def __init__(self, source: str, label: str, var: str) -> None:
+        self.source = source
+        self.label = label
+        self.var = var
+        self.params: dict[str, Any] = {}
+        self.aliases: dict[str, str] = {}  # alias -> Cypher variable of the neighbour
+        self.matches: list[str] = []
+        self.properties: dict[tuple[str, bool, str], str] = {}  # (var, custom, name) -> key param
+        self.required: list[str] = []  # presence of every mentioned property
+
+    def compile(self, tree: _Node) -> CompiledFilter:
+        if isinstance(tree, _Logic) and tree.op == "AND":
+            parts = [self.boolean(operand, "AND") for operand in tree.operands]
+        else:
+            parts = [self.cypher(self.predicate(tree))]
+        # Top-level conjuncts stay separate so the planner sees each (and its index).
+        return CompiledFilter(match_clauses=self.matches, where=" AND ".join(self.required + parts),
+                              params=self.params)
+
+    def error(self, pos: int, message: str, token: str | None) -> InvalidArgumentError:
+        return _error(self.source, pos, message, token)
+
+    def param(self, value: Any) -> str:
+        name = f"f_{len(self.params)}"
+        self.params[name] = value
+        return "$" + name
+
+    # --- names ------------------------------------------------------------------------------
+
+    def resolve(self, path: _Path) -> _Val | _EnumName:
+        first = path.parts[0]
+        if first in ("properties", "custom_properties") and not path.quoted[0]:
+            return self.property(self.var, first == "custom_properties", path.parts[1:], path)
+        if len(path.parts) == 1:
+            attribute = _NODE_ATTRIBUTES[self.label].get(first.lower())
+            if attribute is not None:
+                return _Val(f"{self.var}.{first.lower()}", attribute[0], path.pos, path.text, attribute[1] or ())
+            if path.quoted[0]:
+                raise self.error(path.pos, f"unknown field {first!r} on {self.label}", path.text)
+            return _EnumName(first, path.pos)
+        for prefix, kind in _ALIASES[self.label].items():
+            if first.startswith(prefix) and _ALIAS_NAME.match(first[len(prefix):]):
+                return self.alias_field(first, kind, path)
+        raise self.error(path.pos, f"unknown field {first!r} on {self.label}", path.text)
+
+    def alias_field(self, alias: str, kind: _AliasKind, path: _Path) -> _Val:
+        var = self.bind(alias, kind)
+        rest = path.parts[1:]
+        if kind.event_end is None and rest[0] in ("properties", "custom_properties") and not path.quoted[1]:
+            return self.property(var, rest[0] == "custom_properties", rest[1:], path)
+        field = rest[0].lower()
+        if len(rest) == 1 and kind.event_end is None and field in _NODE_ATTRIBUTES[kind.label]:
+            value_type, values = _NODE_ATTRIBUTES[kind.label][field]
+            return _Val(f"{var}.{field}", value_type, path.pos, path.text, values or ())
+        if len(rest) == 1 and kind.event_end is not None:
+            if field == "type":
+                return _Val(f"{var}_e.type", ENUM, path.pos, path.text, _EVENT_TYPES)
+            if field == "milliseconds_since_epoch":
+                return _Val(f"{var}_e.milliseconds_since_epoch", INT64, path.pos, path.text)
+            if field == kind.event_end:
+                return _Val(f"{var}.id", INT64, path.pos, path.text)
+        raise self.error(path.pos, f"unknown field {'.'.join(rest)!r} of {alias}", path.text)
+
+    def bind(self, alias: str, kind: _AliasKind) -> str:
+        """The variable of the neighbour ``alias`` names, matched once per alias."""
+        if alias not in self.aliases:
+            var = f"f_n{len(self.aliases)}"
+            self.aliases[alias] = var
+            self.matches.append("MATCH " + kind.pattern.format(n=self.var, v=var, e=var + "_e"))
+        return self.aliases[alias]
+
+    def property(self, var: str, custom: bool, rest: tuple[str, ...], path: _Path) -> _Val:
+        if len(rest) != 2 or rest[1].lower() not in _VALUE_FIELDS:
+            raise self.error(path.pos, "a property is read as (properties|custom_properties).<name>."
+                             "(int_value|double_value|string_value|bool_value)", path.text)
+        name = rest[0]
+        value_type, neo4j_type = _VALUE_FIELDS[rest[1].lower()]
+        if (var, custom, name) not in self.properties:
+            keys = [self.param(codec.property_key(name, custom=custom, kind=k)) for k in ("native", "struct", "proto")]
+            self.properties[(var, custom, name)] = keys[0]
+            # MLMD joins the property's row: a node without the property never matches.
+            self.required.append("(" + " OR ".join(f"{var}[{k}] IS NOT NULL" for k in keys) + ")")
+        value = f"{var}[{self.properties[(var, custom, name)]}]"
+        return _Val(f"(CASE WHEN {value} IS :: {neo4j_type} NOT NULL THEN {value} END)", value_type,
+                    path.pos, path.text)
+
+    # --- operands ---------------------------------------------------------------------------
+
+    def operand(self, node: _Node) -> _Val | _EnumName:
+        if isinstance(node, _Path):
+            return self.resolve(node)
+        if isinstance(node, _Lit):
+            return _Val("null" if node.type == NULL else "", node.type, node.pos, node.text, literal=node)
+        return self.predicate(node)
+
+    def cypher(self, val: _Val) -> str:
+        """``val``'s Cypher; a literal becomes a parameter here, when it is used."""
+        return self.param(val.literal.value) if val.literal is not None and val.type != NULL else val.cypher
+
+    def field(self, operand: _Val | _EnumName) -> _Val:
+        """``operand`` as a value: a bare name that is not a field is an unknown field."""
+        if isinstance(operand, _EnumName):
+            raise self.error(operand.pos, f"unknown field {operand.name!r} on {self.label}", operand.name)
+        return operand
+
+    def value(self, node: _Node) -> _Val:
+        return self.field(self.operand(node))
+
+    def no_null(self, val: _Val, op: str) -> None:
+        if val.type == NULL:
+            raise self.error(val.pos, f"operands of {op} cannot be literal NULL", val.text)
+
+    def comparable(self, a: _Val, b: _Val, op: str, pos: int) -> None:
+        if a.type == b.type or (a.type in _NUMERIC and b.type in _NUMERIC) or NULL in (a.type, b.type):
+            return
+        raise self.error(pos, f"cannot compare {a.text} ({a.type}) with {b.text} ({b.type}) using {op}", op)
+
+    def enum_name(self, column: _Val, other: _Val | _EnumName) -> str:
+        if isinstance(other, _EnumName) and other.name in column.enum:
+            return other.name
+        text = other.name if isinstance(other, _EnumName) else other.text
+        raise self.error(other.pos, f"{column.text} takes one of {', '.join(column.enum)}", text)
+
+    def enum_number(self, column: _Val, other: _Val | _EnumName) -> int | float:
+        if isinstance(other, _Val) and other.literal is not None and other.type in _NUMERIC:
+            return other.literal.value
+        text = other.name if isinstance(other, _EnumName) else other.text
+        raise self.error(other.pos, f"{column.text} is ordered by its enum number: compare it with a number", text)
+
+    def enum_subset(self, column: _Val, keep: Callable[[int], bool], pos: int) -> _Val:
+        """``column`` holds one of the enum values whose number passes ``keep``: unknown
+        when it holds none, as SQL's ``state < 0`` is."""
+        names = [name for number, name in enumerate(column.enum) if keep(number)]
+        if not names:  # Cypher's `null IN []` is false, not unknown
+            return _Val(f"(CASE WHEN {column.cypher} IS NULL THEN null ELSE false END)", BOOL, pos, column.text)
+        return _Val(f"({column.cypher} IN {self.param(names)})", BOOL, pos, column.text)
+
+    # --- predicates -------------------------------------------------------------------------
+
+    def predicate(self, node: _Node) -> _Val:
+        if isinstance(node, _Logic):
+            parts = [self.boolean(operand, node.op) for operand in node.operands]
+            return _Val("(" + f" {node.op} ".join(parts) + ")", BOOL, node.pos, node.op)
+        if isinstance(node, _Not):
+            inner = self.value(node.operand)
+            self.no_null(inner, "NOT")
+            if inner.type != BOOL:
+                raise self.error(inner.pos, f"NOT needs a boolean operand, not {inner.type}", inner.text)
+            return _Val(f"(NOT {self.cypher(inner)})", BOOL, node.pos, "NOT")
+        if isinstance(node, _Compare):
+            return self.compare(node)
+        if isinstance(node, _In):
+            return self.in_list(node)
+        if isinstance(node, _Like):
+            return self.like(node)
+        if isinstance(node, _Is):
+            return self.is_test(node)
+        if isinstance(node, _Between):
+            return self.between(node)
+        val = self.value(node)
+        if val.type != BOOL:
+            raise self.error(val.pos, f"the filter must be a boolean expression, not {val.type}", val.text)
+        return val
+
+    def boolean(self, node: _Node, op: str) -> str:
+        val = self.value(node)
+        if val.type not in (BOOL, NULL):
+            raise self.error(val.pos, f"operands of {op} must be boolean, not {val.type}", val.text)
+        return self.cypher(val)
+
+    def compare(self, node: _Compare) -> _Val:
+        left, right, op = self.operand(node.left), self.operand(node.right), node.op
+        if isinstance(right, _Val) and right.type == ENUM and not (isinstance(left, _Val) and left.type == ENUM):
+            left, right, op = right, left, _FLIPPED.get(op, op)
+        if isinstance(left, _Val) and left.type == ENUM:
+            if op == "=":
+                return _Val(f"({left.cypher} = {self.param(self.enum_name(left, right))})", BOOL, node.pos, op)
+            if op in ("!=", "<>"):
+                # MLMD rewrites `state != X` to `(state != X OR state IS NULL)`.
+                name = self.param(self.enum_name(left, right))
+                return _Val(f"({left.cypher} <> {name} OR {left.cypher} IS NULL)", BOOL, node.pos, op)
+            number, test = self.enum_number(left, right), _ORDER_TESTS[op]
+            return self.enum_subset(left, lambda n: test(n, number), node.pos)
+        left, right = self.field(left), self.field(right)
+        self.no_null(left, node.op)
+        self.no_null(right, node.op)
+        self.comparable(left, right, node.op, node.pos)
+        return _Val(f"({self.cypher(left)} {'<>' if op == '!=' else op} {self.cypher(right)})", BOOL, node.pos, op)
+
+    def in_list(self, node: _In) -> _Val:
+        column = self.operand(node.operand)
+        if isinstance(column, _Val) and column.type == ENUM:
+            names = self.param([self.enum_name(column, self.operand(item)) for item in node.items])
+            if node.negated:
+                # As `!=`: MLMD adds `OR state IS NULL` to NOT IN.
+                return _Val(f"(NOT ({column.cypher} IN {names}) OR {column.cypher} IS NULL)", BOOL, node.pos, "IN")
+            return _Val(f"({column.cypher} IN {names})", BOOL, node.pos, "IN")
+        column = self.field(column)
+        values = []
+        for item in node.items:
+            if not isinstance(item, _Lit):
+                raise self.error(item.pos, "IN lists hold literal values", getattr(item, "text", None))
+            self.comparable(column, self.value(item), "IN", item.pos)
+            values.append(item.value)
+        listed = f"({self.cypher(column)} IN {self.param(values)})"
+        return _Val(f"(NOT {listed})" if node.negated else listed, BOOL, node.pos, "IN")
+
+    def like(self, node: _Like) -> _Val:
+        column, pattern = self.value(node.operand), node.pattern
+        self.no_null(column, "LIKE")
+        if column.type != STRING:
+            raise self.error(column.pos, f"LIKE needs a STRING operand, not {column.type}", column.text)
+        if isinstance(pattern, _Lit) and pattern.type == NULL:
+            raise self.error(pattern.pos, "operands of LIKE cannot be literal NULL", pattern.text)
+        if not isinstance(pattern, _Lit) or pattern.type != STRING:
+            raise self.error(pattern.pos, "a LIKE pattern must be a string literal", getattr(pattern, "text", None))
+        pieces = _like_pieces(pattern.value)
+        if pieces is None:
+            raise self.error(pattern.pos, "a LIKE pattern cannot end with an escaping backslash", pattern.text)
+        literal = "".join(text for text, wild in pieces if not wild)
+        wildcards = [text for text, wild in pieces if wild]
+        operand = self.cypher(column)
+        if not wildcards:
+            test = f"({operand} = {self.param(literal)})"
+        elif wildcards == ["%"] and pieces[-1] == ("%", True):
+            test = f"({operand} STARTS WITH {self.param(literal)})"  # a range index seek
+        else:
+            test = f"({operand} =~ {self.param(_like_regex(pieces))})"
+        return _Val(f"(NOT {test})" if node.negated else test, BOOL, node.pos, "LIKE")
+
+    def is_test(self, node: _Is) -> _Val:
+        val = self.value(node.operand)
+        operand = self.cypher(val)
+        if node.what is None:
+            return _Val(f"({operand} IS {'NOT ' if node.negated else ''}NULL)", BOOL, node.pos, "IS")
+        if val.type not in (BOOL, NULL):
+            raise self.error(val.pos, f"IS {'TRUE' if node.what else 'FALSE'} needs a boolean operand, "
+                             f"not {val.type}", val.text)
+        test = f"({operand} IS NOT NULL AND {'' if node.what else 'NOT '}{operand})"
+        return _Val(f"(NOT {test})" if node.negated else test, BOOL, node.pos, "IS")
+
+    def between(self, node: _Between) -> _Val:
+        operand = self.operand(node.operand)
+        if isinstance(operand, _Val) and operand.type == ENUM:
+            low = self.enum_number(operand, self.operand(node.low))
+            high = self.enum_number(operand, self.operand(node.high))
+            return self.enum_subset(operand, lambda n: (low <= n <= high) != node.negated, node.pos)
+        column, low, high = self.field(operand), self.value(node.low), self.value(node.high)
+        for side in (column, low, high):
+            self.no_null(side, "BETWEEN")
+        self.comparable(column, low, "BETWEEN", node.pos)
+        self.comparable(column, high, "BETWEEN", node.pos)
+        operand_cypher = self.cypher(column)
+        test = f"({self.cypher(low)} <= {operand_cypher} AND {operand_cypher} <= {self.cypher(high)})"
+        return _Val(f"(NOT {test})" if node.negated else test, BOOL, node.pos, "BETWEEN")
+
+
+def _like_pieces(pattern: str) -> list[tuple[str, bool]] | None:
+    """A LIKE pattern as (character, is_wildcard) pairs, ``%`` and ``_`` being wildcards
+    unless a backslash escapes them; None when the pattern ends in a lone backslash."""
+    pieces: list[tuple[str, bool]] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            escaped = next(chars, None)
+            if escaped is None:
+                return None
+            pieces.append((escaped, False))
+        else:
+            pieces.append((ch, ch in "%_"))
+    return pieces
+
+
+def _like_regex(pieces: list[tuple[str, bool]]) -> str:
+    """A Java regex matching what the LIKE pattern matches: DOTALL (wildcards match line
+    breaks too), each literal character as a code-point escape."""
+    wildcard = {"%": ".*", "_": "."}
+    return "(?s)" + "".join(wildcard[ch] if wild else f"\\x{{{ord(ch):x}}}" for ch, wild in pieces)

@@ -34,6 +34,7 @@ from ._errors import (
     UnimplementedError,
     map_driver_errors,
 )
+from ._filter import compile_filter
 from . import _lineage
 from ._ids import IdAllocator
 from ._models import (
@@ -233,11 +234,29 @@ class MetadataStore:
 
     def _write(self, fn: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
         """Run ``fn`` in one write transaction. A unique-key race with a concurrent writer
-        (_Conflict) reruns it, so the rerun finds and reuses what the other one created."""
+        (_Conflict) reruns it, so the rerun finds and reuses what the other one created.
+
+        Neo4j losing the connection, or going down, once ``fn`` has run makes the outcome
+        unknown: the commit may have happened (a stopping server can commit and still
+        answer with an error). That UnavailableError says so with ``commit_unknown``."""
         for attempt in range(_MAX_CONFLICT_RETRIES):
+            committing = False
+
+            def unit(tx: neo4j.ManagedTransaction) -> Any:
+                nonlocal committing
+                result = fn(tx)
+                committing = True  # the driver commits next; also on any earlier attempt
+                return result
+
             try:
                 with map_driver_errors(self.settings.uri), self._session() as session, _pipelined_begin(session):
-                    return session.execute_write(self._unit(fn))
+                    return session.execute_write(self._unit(unit))
+            except UnavailableError as error:
+                if not committing or error.commit_unknown:
+                    raise
+                raise UnavailableError(f"{error.message}; this happened while committing, so the call took effect "
+                                       "whole or not at all, unknown which: read back before retrying",
+                                       commit_unknown=True) from error.__cause__
             except _Conflict as conflict:
                 if attempt == _MAX_CONFLICT_RETRIES - 1:
                     raise conflict.error from None
@@ -877,39 +896,10 @@ class MetadataStore:
         return list(self._page(cls, options, scope, params).items)
 
     def _page(self, cls: type[NodeT], options: ListOptions, scope: str, params: dict[str, Any]) -> Page:
-        from ._filter import compile_filter
-
-        label = _LABEL[cls]
-        field = q.ORDER_FIELDS[options.order_by.value]
-        direction = "ASC" if options.is_asc else "DESC"
-        params = dict(params)
-        clauses = [scope]
-        wheres: list[str] = []
-        if options.filter_query:
-            compiled = compile_filter(options.filter_query, label, "n")
-            clauses.extend(compiled.match_clauses)
-            wheres.append(compiled.where)
-            params.update(compiled.params)
-        fingerprint = _fingerprint(options, scope, params)
-        if options.next_page_token:
-            last_value, last_id = _decode_token(options.next_page_token, fingerprint)
-            cmp = ">" if options.is_asc else "<"
-            if field == "id":
-                wheres.append(f"n.id {cmp} $page_id")
-            else:
-                wheres.append(f"(n.{field} {cmp} $page_value OR (n.{field} = $page_value AND n.id {cmp} $page_id))")
-            params.update(page_value=last_value, page_id=last_id)
-        query = "\n".join(clauses)
-        if wheres:
-            query += "\nWITH * WHERE " + " AND ".join(f"({w})" for w in wheres)
-        query += f"\nWITH DISTINCT n\nRETURN n {{.*}} AS n ORDER BY n.{field} {direction}, n.id {direction}"
-        limit = options.max_result_size
-        if limit is not None:
-            if limit <= 0:
-                raise InvalidArgumentError("list_options.max_result_size must be positive", field="max_result_size")
-            query += "\nLIMIT $page_limit"
-            params["page_limit"] = limit + 1
+        query, params, fingerprint = _list_query(cls, options, scope, params)
         items = self._read(lambda tx: [codec.decode_node(cls, r["n"]) for r in tx.run(query, **params)])
+        field = q.ORDER_FIELDS[options.order_by.value]
+        limit = options.max_result_size
         token = None
         if limit is not None and len(items) > limit:
             items = items[:limit]
@@ -1125,7 +1115,48 @@ def _mask_property_names(mask: list[str] | None, prefix: str) -> set[str] | None
     return {p[len(prefix) + 1 :] for p in mask if p.startswith(prefix + ".")}
 
 
-# --- helpers: paging tokens -----------------------------------------------------------------
+# --- helpers: listing and paging tokens -----------------------------------------------------
+
+
+def _list_query(cls: type, options: ListOptions, scope: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+    """The Cypher that lists ``cls`` nodes within ``scope`` (a MATCH binding ``n``) as
+    ``options`` say, its parameters (one more row than the page, to tell if another page
+    follows), and the listing's fingerprint for page tokens.
+
+    Raises:
+        InvalidArgumentError: a malformed filter_query or next_page_token, a token from a
+            listing with other options, or a max_result_size that is not positive.
+    """
+    field = q.ORDER_FIELDS[options.order_by.value]
+    direction = "ASC" if options.is_asc else "DESC"
+    params = dict(params)
+    clauses = [scope]
+    wheres: list[str] = []
+    if options.filter_query:
+        compiled = compile_filter(options.filter_query, _LABEL[cls], "n")
+        clauses.extend(compiled.match_clauses)
+        wheres.append(compiled.where)
+        params.update(compiled.params)
+    fingerprint = _fingerprint(options, scope, params)
+    if options.next_page_token:
+        last_value, last_id = _decode_token(options.next_page_token, fingerprint)
+        cmp = ">" if options.is_asc else "<"
+        if field == "id":
+            wheres.append(f"n.id {cmp} $page_id")
+        else:
+            wheres.append(f"(n.{field} {cmp} $page_value OR (n.{field} = $page_value AND n.id {cmp} $page_id))")
+        params.update(page_value=last_value, page_id=last_id)
+    query = "\n".join(clauses)
+    if wheres:
+        query += "\nWITH * WHERE " + " AND ".join(f"({w})" for w in wheres)
+    query += f"\nWITH DISTINCT n\nRETURN n {{.*}} AS n ORDER BY n.{field} {direction}, n.id {direction}"
+    limit = options.max_result_size
+    if limit is not None:
+        if limit <= 0:
+            raise InvalidArgumentError("list_options.max_result_size must be positive", field="max_result_size")
+        query += "\nLIMIT $page_limit"
+        params["page_limit"] = limit + 1
+    return query, params, fingerprint
 
 
 def _fingerprint(options: ListOptions, scope: str, params: dict[str, Any]) -> str:
