@@ -44,6 +44,12 @@ class Reference:
                         self.artifact_type[out.name] = out.type
                 for name, event_type, _ in step_events(step):
                     self.events.append((name, step.name, event_type))
+        self.creation: dict[str, tuple[int, int]] = {}
+        for plan in plans:
+            for i, step in enumerate(plan.steps):
+                self.creation[step.name] = (plan.number, i)
+                for j, out in enumerate(o for outs in step.outputs.values() for o in outs):
+                    self.creation[out.name] = (plan.number, i * 10 + j)
         self.by_artifact: dict[str, list[tuple[str, str, EventType]]] = {}
         self.by_execution: dict[str, list[tuple[str, str, EventType]]] = {}
         for e in self.events:
@@ -107,6 +113,48 @@ class Reference:
         artifacts = visited_a | (ending_a if include_ending_artifacts else set())
         executions = visited_x | (ending_x if include_ending_executions else set())
         return Result(artifacts, executions, {(a, x, t.value) for a, x, t in kept})
+
+
+    def graph(self, starts: list[str], *, max_hops: int | None = None, max_nodes: int | None = None,
+              boundary_artifact: Any = None, boundary_execution: Any = None) -> Result:
+        """MLMD's QueryLineageGraph (the deprecated get_lineage_graph): both ways from the
+        starting artifacts, nodes failing a boundary predicate never visited, at most
+        ``max_nodes`` artifacts and executions; where MLMD drops extras at random, the
+        highest names go (graphmd keeps the lowest ids, and ids follow names here)."""
+        artifacts, executions = set(starts), set()
+        visited_a: set[str] = set()
+        visited_x: set[str] = set()
+        quota = float("inf") if not max_nodes else max_nodes - len(starts)
+        out_a, out_x = list(starts), []
+        kept: list[Any] = []
+        distance = 0
+        while (max_hops is None or distance < max_hops) and quota > 0:
+            from_artifacts = distance % 2 == 0
+            inputs = out_a if from_artifacts else out_x
+            (visited_a if from_artifacts else visited_x).update(inputs)
+            index = self.by_artifact if from_artifacts else self.by_execution
+            events = [e for n in inputs for e in index.get(n, [])]
+            other = (lambda e: e[1]) if from_artifacts else (lambda e: e[0])
+            visited = visited_x if from_artifacts else visited_a
+            boundary = boundary_execution if from_artifacts else boundary_artifact
+            new = sorted({other(e) for e in events if other(e) not in visited
+                          and (boundary is None or boundary(other(e)))}, key=self.order)
+            new = set(new[: int(min(quota, len(new)))])
+            kept += [e for e in events if other(e) in new]
+            (executions if from_artifacts else artifacts).update(new)
+            if from_artifacts:
+                out_x = sorted(new)
+            else:
+                out_a = sorted(new)
+            if not new:
+                break
+            quota -= len(new)
+            distance += 1
+        return Result(artifacts, executions, {(a, x, t.value) for a, x, t in kept})
+
+    def order(self, name: str) -> tuple[int, int]:
+        """Creation order of a node in the history (run, then stage), which ids follow."""
+        return self.creation[name]
 
 
 def mlmd_store(plans: list[RunPlan]) -> tuple[Any, dict[str, int]]:

@@ -251,3 +251,38 @@ def test_filter_queries_select_starting_and_ending_nodes(session_store, history,
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
             starting_artifacts=NodeSelector(filter_query="no_such_field = 1")))
     assert error.value.field == "starting_artifacts.filter_query"
+
+
+def test_get_lineage_graph(session_store, history, reference):
+    """MLMD's deprecated get_lineage_graph (its QueryLineageGraph transcribed: ml-metadata
+    1.17.1's store answers it UNIMPLEMENTED): listed starting artifacts, boundaries, node cap."""
+    from graphmd import BoundaryConstraint, LineageGraphQueryOptions, ListOptions
+
+    cases = [
+        ("name = 'run-0020/model'", None, None, 4, None),
+        ("name = 'run-0020/model'", None, None, None, 25),
+        ("name = 'run-0020/model'", "type != 'Model'", None, 12, None),
+        ("name = 'run-0020/model'", None, "type != 'Evaluator' AND type != 'Pusher'", 8, 40),
+        ("type = 'PushedModel' AND uri LIKE '%/1_'", None, None, 2, 0),
+    ]
+    for listing, boundary_a, boundary_x, hops, max_nodes in cases:
+        graph = session_store.get_lineage_graph(LineageGraphQueryOptions(
+            artifacts_options=ListOptions(filter_query=listing),
+            stop_conditions=BoundaryConstraint(max_num_hops=hops, boundary_artifacts=boundary_a,
+                                               boundary_executions=boundary_x),
+            max_node_size=max_nodes))
+        starts = [a.name for a in session_store.get_artifacts(ListOptions(filter_query=listing))]
+        expected = reference.graph(
+            starts, max_hops=hops, max_nodes=max_nodes,
+            boundary_artifact=(lambda n: reference.artifact_type[n] != "Model") if boundary_a else None,
+            boundary_execution=(lambda n: reference.execution_type[n] not in ("Evaluator", "Pusher"))
+            if boundary_x else None)
+        assert names(history, graph) == (expected.artifacts, expected.executions, expected.events), listing
+        if max_nodes:
+            assert len(graph.artifacts) + len(graph.executions) <= max_nodes
+        assert not graph.contexts
+    with pytest.raises(NotFoundError):
+        session_store.get_lineage_graph(LineageGraphQueryOptions(artifacts_options=ListOptions(filter_query="id = -1")))
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_graph(LineageGraphQueryOptions())
+    assert error.value.field == "artifacts_options"

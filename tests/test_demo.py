@@ -1,0 +1,38 @@
+"""`make demo` against the test Neo4j: every part runs and prints its answers."""
+
+from __future__ import annotations
+
+from graphmd import MetadataStore
+from graphmd import demo
+
+
+def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeypatch, capsys):
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    assert demo.main(["--runs", "4", "--reset"]) == 0
+    out = capsys.readouterr().out
+    for step in range(1, 10):
+        assert f"\n{step}. " in out
+    assert "run-0003 (by alice): 7 executions COMPLETE, warm start from run-0002/model" in out
+    for name in ("lineage_upstream", "lineage_downstream", "compare_runs", "what_can_be_reused", "who_triggered_run",
+                 "model_hyperparameters", "model_location", "model_pushed", "training_environment"):
+        assert f"cypher/{name}.cypher" in out, name
+    assert "cache hit, reuse run-0003/Trainer's outputs" in out
+    assert ":param artifact_id =>" in out
+    counts = store.counts()
+    assert counts["executions"] == 1 + 4 * 7 and counts["contexts"] == 1 + 1 + 4
+
+
+def test_demo_refuses_a_store_with_data(store: MetadataStore, neo4j_server, monkeypatch):
+    import pytest
+
+    from graphmd._tfx_pipeline import record_history
+
+    record_history(store, 2)
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    with pytest.raises(SystemExit, match="already holds artifacts"):
+        demo.main(["--runs", "2"])
+    assert store.counts()["executions"] == 14
