@@ -50,7 +50,6 @@ from ._models import (
     LineagePath,
     LineageStep,
     LineageSubgraphQueryOptions,
-    ListOptions,
     NodeSelector,
 )
 
@@ -136,14 +135,12 @@ class _Statement:
         return " AND ".join(parts) if parts else "false"
 
 
-def _check_selector(selector: NodeSelector | None, field: str, *, required: bool) -> None:
+def _check_starting(selector: NodeSelector | None, field: str) -> None:
+    """MLMD refuses starting nodes without a filter_query; graphmd also takes ids or types."""
     if selector is None:
         return
-    if required and selector.filter_query is None and selector.ids is None and selector.types is None:
+    if not (selector.filter_query or "").strip() and selector.ids is None and selector.types is None:
         raise InvalidArgumentError(f"{field}: give a filter_query, ids or types to select the starting nodes",
-                                   field=f"{field}.filter_query")
-    if selector.filter_query is not None and not selector.filter_query.strip() and required:
-        raise InvalidArgumentError(f"{field}.filter_query: cannot list starting nodes with an empty filter_query",
                                    field=f"{field}.filter_query")
 
 
@@ -207,8 +204,8 @@ def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str],
     if options.starting_artifacts is None and options.starting_executions is None:
         raise InvalidArgumentError("query_options: missing starting_artifacts or starting_executions to start from",
                                    field="starting_artifacts")
-    _check_selector(options.starting_artifacts, "starting_artifacts", required=True)
-    _check_selector(options.starting_executions, "starting_executions", required=True)
+    _check_starting(options.starting_artifacts, "starting_artifacts")
+    _check_starting(options.starting_executions, "starting_executions")
     _check_hops(options.max_num_hops, "max_num_hops")
     st = _Statement()
     branches = []

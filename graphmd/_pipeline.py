@@ -67,7 +67,7 @@ class RunningExecution:
 
 
 @contextlib.contextmanager
-def record_execution(store: MetadataStore, execution: Execution, inputs: Mapping[str, Sequence[Artifact]] = {},
+def record_execution(store: MetadataStore, execution: Execution, inputs: Mapping[str, Sequence[Artifact]] | None = None,
                      contexts: Sequence[Context] = ()) -> Iterator[RunningExecution]:
     """Record a pipeline step around a block, in two transactions.
 
@@ -85,6 +85,7 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Mapping
         InvalidArgumentError, NotFoundError: as put_execution, for the execution, inputs or
             contexts; nothing is stored then.
     """
+    inputs = inputs or {}
     for key, artifacts in inputs.items():
         for i, artifact in enumerate(artifacts):
             if artifact.id is None:
