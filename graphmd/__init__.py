@@ -48,6 +48,16 @@ from ._models import (
 )
 from ._store import MetadataStore, PutExecutionResult, PutLineageSubgraphResult
 from ._export import export_store, import_store
+from ._pipeline import (
+    CachedExecution,
+    ComparedValue,
+    RunComparison,
+    RunningExecution,
+    compare_runs,
+    find_cached_execution,
+    latest_artifact,
+    record_execution,
+)
 
 __version__ = "0.1.0"
 
@@ -57,6 +67,15 @@ __all__ = [
     "PutLineageSubgraphResult",
     "export_store",
     "import_store",
+    # pipeline helpers
+    "record_execution",
+    "RunningExecution",
+    "find_cached_execution",
+    "CachedExecution",
+    "latest_artifact",
+    "compare_runs",
+    "RunComparison",
+    "ComparedValue",
     # models
     "Artifact",
     "ArtifactAndEvent",
