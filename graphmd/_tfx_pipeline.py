@@ -18,7 +18,6 @@ Tests and benchmarks import both.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._models import (
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PIPELINE_NAME",
-    "STAGES",
     "ArtifactPlan",
     "StepPlan",
     "RunPlan",
@@ -57,11 +55,9 @@ __all__ = [
     "record_history",
     "record_run",
     "step_events",
-    "all_steps",
 ]
 
 PIPELINE_NAME = "taxi"
-STAGES = ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator", "Pusher")
 _USERS = ("alice", "bob", "carol")
 _P = PropertyType
 
@@ -334,7 +330,3 @@ def step_events(step: StepPlan) -> list[tuple[str, EventType, list[Any]]]:
     events += [(out.name, EventType.OUTPUT, [key, i]) for key, outs in step.outputs.items() for i, out in enumerate(outs)]
     return events
 
-
-def all_steps(plans: Sequence[RunPlan]) -> list[StepPlan]:
-    """Every step of these runs, in order."""
-    return [s for p in plans for s in p.steps]
