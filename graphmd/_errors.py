@@ -87,10 +87,10 @@ class UnimplementedError(GraphmdError):
 class UnavailableError(GraphmdError):
     """Neo4j cannot be reached (down, restarting, wrong URI); the call had no effect.
 
-    One exception, as with any database: when the connection drops while Neo4j commits,
-    the call took effect whole or not at all and nobody can tell which. The message then
-    says so (and ``commit_unknown`` is True): read back before retrying a call that is not
-    idempotent.
+    One exception, as with any database: when Neo4j goes away (the connection drops, the
+    server stops) while a call commits, the call took effect whole or not at all and nobody
+    can tell which. The message then says so (and ``commit_unknown`` is True): read back
+    before retrying a call that is not idempotent.
     """
 
     code = "UNAVAILABLE"
@@ -145,6 +145,10 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except neo4j_errors.AuthError as error:
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"Neo4j rejected the credentials{where}: {error.message}") from error
+    except neo4j_errors.DatabaseUnavailable as error:  # a TransientError: starting or stopping
+        where = f" at {uri}" if uri else ""
+        raise UnavailableError(f"the Neo4j database{where} is not available (starting or stopping): "
+                               f"{error.message}") from error
     except neo4j_errors.TransientError as error:
         raise AbortedError(f"transient Neo4j error persisted after retries: {error.message}") from error
     except neo4j_errors.ClientError as error:

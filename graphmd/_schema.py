@@ -43,9 +43,21 @@ MIGRATIONS: dict[int, list[str]] = {1: MIGRATE_TO_1}
 MIGRATION_BATCH = 10_000
 
 
+# What `CREATE ... IF NOT EXISTS` still raises when another process created the same rule
+# between the check and the create: the rule is there, which is all that was asked.
+_ALREADY_THERE = {"Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+                  "Neo.ClientError.Schema.ConstraintAlreadyExists", "Neo.ClientError.Schema.IndexAlreadyExists"}
+
+
 def _run_all(session: neo4j.Session, statements: list[str]) -> None:
+    # Each in a managed transaction: processes opening a new database at once deadlock on
+    # the schema locks, and the driver retries those.
     for statement in statements:
-        session.run(statement).consume()
+        try:
+            session.execute_write(lambda tx, s=statement: tx.run(s).consume())
+        except neo4j.exceptions.ClientError as error:
+            if error.code not in _ALREADY_THERE:
+                raise
 
 
 def read_schema_version(driver: neo4j.Driver, database: str | None) -> int | None:

@@ -108,6 +108,17 @@ def record_steps(connection: Connection, writer: int, steps: int, barrier: Any, 
     out.put((writer, results, errors, counter.transient, counter.conflicts))
 
 
+def open_store(connection: Connection, barrier: Any, out: Any) -> None:
+    """Open a store at the same moment as the other processes; puts ("ok", schema version)
+    or ("error", traceback) on ``out``."""
+    try:
+        barrier.wait(timeout=120)
+        with MetadataStore(*connection) as store:
+            out.put(("ok", store.schema_version))
+    except Exception:  # noqa: BLE001 - reported to the test
+        out.put(("error", traceback.format_exc()))
+
+
 def record_steps_grpc(port: int, writer: int, steps: int, barrier: Any, out: Any) -> None:
     """record_steps through `graphmd serve` on ``port`` with ml_metadata's own gRPC client,
     as a TFX or Kubeflow pipeline process records its steps."""
