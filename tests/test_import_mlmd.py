@@ -98,7 +98,7 @@ def test_import_copies_every_type_node_and_edge_as_it_is(store: MetadataStore, h
     assert result.read == result.written == counts
     assert counts["executions"] == 7 * RUNS and counts["artifacts"] == 9 * RUNS
     assert counts["contexts"] == RUNS + 3 and RUNS * NODES_PER_RUN <= sum(counts[k] for k in ("artifacts", "executions", "contexts"))
-    assert phases["artifacts"] == (9 * RUNS, 9 * RUNS) and phases["links"] == (RUNS + 3, RUNS + 3)
+    assert phases["artifacts"] == (9 * RUNS, 9 * RUNS) and phases["parents"] == (RUNS + 3, RUNS + 3)
     # The history holds every property kind, event type, path shape and state, and they came through.
     artifacts, executions, contexts = store.get_artifacts(), store.get_executions(), store.get_contexts()
     values = [v for n in (*artifacts, *executions, *contexts) for v in (*n.properties.values(), *n.custom_properties.values())]
@@ -145,7 +145,7 @@ def test_the_comparisons_find_equal_stores_equal_and_name_each_difference(store:
     assert not sample.equal and any("artifact 1:" in d for d in sample.differences)
 
 
-@pytest.mark.parametrize("phase", ["contexts", "artifacts", "executions", "links"])
+@pytest.mark.parametrize("phase", ["contexts", "artifacts", "executions", "parents"])
 def test_an_interrupted_import_resumes_without_duplicates(store: MetadataStore, history: Path, phase: str) -> None:
     def interrupt(at: str, done: int, total: int | None) -> None:
         if at == phase and 0 < done < (total or 0):
@@ -296,7 +296,7 @@ def test_cli_imports_with_progress_counts_and_verification(store: MetadataStore,
     env = cli_env(neo4j_server, tmp_path)
     done = subprocess.run([*GRAPHMD, "import-mlmd", str(history)], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    for phase in ("types", "contexts", "artifacts", "executions", "links"):
+    for phase in ("types", "contexts", "artifacts", "executions", "parents"):
         assert phase in done.stderr
     assert f"{9 * RUNS:,}" in done.stderr and "ml-metadata" in done.stderr
     assert "equal" in done.stderr and "sample of lineage subgraphs" in done.stderr

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -17,8 +18,8 @@ from .export_commands import Database, Password, Quiet, Uri, User, _fail, err
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge, and exit "
                                                        "with status 1 on any difference.")]
-Sample = Annotated[int, typer.Option(help="Executions whose lineage subgraphs are compared when not --verify.")]
-BatchSize = Annotated[int, typer.Option(help="Nodes read per page and written per transaction.")]
+Sample = Annotated[int, typer.Option(min=0, help="Executions whose lineage subgraphs are compared when not --verify.")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Nodes read per page and written per transaction.")]
 
 
 class _Rate(ProgressColumn):
@@ -108,12 +109,12 @@ def import_mlmd(
             reader = MlmdReader(open_store(mlmd_source), mlmd_source.name, page_size=batch_size)
             try:
                 with _phases(quiet) as progress:
-                    result = import_from_reader(store, reader, batch_size=batch_size, progress=progress)
+                    result = import_from_reader(store, reader, progress=progress)
             except KeyboardInterrupt:
-                err.print(f"[yellow]interrupted[/yellow]: run `graphmd import-mlmd {mlmd_source.name}` again to "
-                          "finish the import")
+                err.print(f"[yellow]interrupted[/yellow]: run `graphmd import-mlmd {escape(mlmd_source.name)}` "
+                          "again to finish the import")
                 raise typer.Exit(130) from None
-            err.print(f"imported {mlmd_source.name}")
+            err.print(f"imported {escape(mlmd_source.name)}")
             comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
     except GraphmdError as error:
         _fail(error)
@@ -137,10 +138,10 @@ def export_mlmd(
         with MetadataStore(uri, user, password, database) as store:
             with _phases(quiet) as progress:
                 result = export(store, target, batch_size=batch_size, progress=progress)
-            err.print(f"exported to {target}")
+            err.print(f"exported to {escape(str(target))}")
             if result.rounded:
                 err.print(f"[yellow]note[/yellow]: ml-metadata stores a DOUBLE with six decimals; {result.rounded:,} "
-                          f"values were rounded, e.g. {', '.join(result.rounded_examples)}", highlight=False)
+                          f"values were rounded, e.g. {escape(', '.join(result.rounded_examples))}", highlight=False)
             written = sqlite_source(target)
             comparison = _compare(MlmdReader(open_store(written), written.name, page_size=batch_size),
                                   GraphmdReader(store, page_size=batch_size), result.written, verify, sample,

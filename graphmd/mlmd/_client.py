@@ -33,8 +33,8 @@ class MlmdSource:
     (a SQLite file's absolute path or ``mysql://user@host:port/database``), which is what
     graphmd prints and records, so it never holds the password."""
 
-    config: Any  # ml_metadata.proto.ConnectionConfig
-    name: str
+    config: Any = dataclasses.field(repr=False)  # ml_metadata.proto.ConnectionConfig, password included
+    name: str = ""
 
     def __str__(self) -> str:
         return self.name

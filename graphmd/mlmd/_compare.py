@@ -8,8 +8,8 @@ graphmd through MetadataStore), so a difference is what an MLMD client would see
   artifacts, every event of those artifacts and the executions at their other end, the
   contexts of the execution and artifacts, and those contexts' parents.
 - `compare_all`: node by node and edge by edge: both stores' nodes are walked side by side
-  in id order, the events of each page of executions and the members and parents of each
-  context compared, in pages (one context's member ids are held at a time).
+  in id order, in pages; with each page of artifacts their attributions are compared, with
+  each page of executions their events and associations, with each context its parents.
 
 After an export into ml-metadata, compare with ``as_stored=True``: graphmd's DOUBLE values
 are then compared as ml-metadata stores them (six decimals, graphmd.mlmd._reading.stored_double),
@@ -171,18 +171,17 @@ def _subgraph(side: Any, execution_id: int) -> dict[str, dict[Any, Any]]:
     artifact_ids = sorted({e.artifact_id for e in events})
     events += [e for e in side.events_by_artifacts(artifact_ids) if e.execution_id != execution_id]
     execution_ids = sorted({execution_id} | {e.execution_id for e in events})
-    contexts = {("Execution", execution_id, c.id): c for c in side.contexts_of("Execution", execution_id)}
-    for artifact_id in artifact_ids:
-        contexts |= {("Artifact", artifact_id, c.id): c for c in side.contexts_of("Artifact", artifact_id)}
-    parents = {(c.id, parent) for c in contexts.values() for parent in side.parent_ids(c.id)}
+    attributions = side.links_of("Artifact", artifact_ids)
+    associations = side.links_of("Execution", execution_ids)
+    context_ids = sorted({context for context, _ in attributions | associations})
     return {
         "execution": {x.id: x for x in side.nodes_by_id("Execution", execution_ids)},
         "artifact": {a.id: a for a in side.nodes_by_id("Artifact", artifact_ids)},
-        "context": {c.id: c for c in contexts.values()},
+        "context": {c.id: c for c in side.nodes_by_id("Context", context_ids)},
         "event": {event_key(e): e for e in events},
-        "attribution": {(key[2], key[1]): True for key in contexts if key[0] == "Artifact"},
-        "association": {(key[2], key[1]): True for key in contexts if key[0] == "Execution"},
-        "parent_context": {link: True for link in parents},
+        "attribution": dict.fromkeys(attributions, True),
+        "association": dict.fromkeys(associations, True),
+        "parent_context": {(c, parent): True for c in context_ids for parent in side.parent_ids(c)},
     }
 
 
@@ -200,29 +199,24 @@ def compare_all(mlmd_side: Any, graphmd_side: Any, graphmd_counts: dict[str, int
         for left, right in _side_by_side(mlmd_side.pages(kind), graphmd_side.pages(kind)):
             counts[plural] += len(left)
             comparison.check(kind.lower(), left, right)
+            ids = sorted(left.keys() | right.keys())
+            if kind == "Context":
+                for context_id in ids:
+                    links = {(context_id, i): True for i in mlmd_side.parent_ids(context_id)}
+                    counts["parent_contexts"] += len(links)
+                    comparison.check("parent_context", links,
+                                     {(context_id, i): True for i in graphmd_side.parent_ids(context_id)})
+                continue
             if kind == "Execution":
-                ids = list(left.keys() | right.keys())
-                mlmd_events = {event_key(e): e for e in mlmd_side.events_by_executions(ids)}
-                counts["events"] += len(mlmd_events)
-                comparison.check("event", mlmd_events,
-                                 {event_key(e): e for e in graphmd_side.events_by_executions(ids)})
-            elif kind == "Context":
-                for context_id in left.keys() & right.keys():
-                    _members(comparison, counts, mlmd_side, graphmd_side, context_id)
+                events = {event_key(e): e for e in mlmd_side.events_by_executions(ids)}
+                counts["events"] += len(events)
+                comparison.check("event", events, {event_key(e): e for e in graphmd_side.events_by_executions(ids)})
+            what = "attribution" if kind == "Artifact" else "association"
+            links = dict.fromkeys(mlmd_side.links_of(kind, ids), True)
+            counts[what + "s"] += len(links)
+            comparison.check(what, links, dict.fromkeys(graphmd_side.links_of(kind, ids), True))
     comparison.check_counts()
     return comparison
-
-
-def _members(comparison: Comparison, counts: dict[str, int], mlmd_side: Any, graphmd_side: Any,
-             context_id: int) -> None:
-    for kind, what in (("Artifact", "attribution"), ("Execution", "association")):
-        left = {(context_id, i): True for page in mlmd_side.member_pages(context_id, kind) for i in page}
-        right = {(context_id, i): True for page in graphmd_side.member_pages(context_id, kind) for i in page}
-        counts[what + "s"] += len(left)
-        comparison.check(what, left, right)
-    left = {(context_id, i): True for i in mlmd_side.parent_ids(context_id)}
-    counts["parent_contexts"] += len(left)
-    comparison.check("parent_context", left, {(context_id, i): True for i in graphmd_side.parent_ids(context_id)})
 
 
 def _side_by_side(left_pages: Iterator[list[Any]], right_pages: Iterator[list[Any]]

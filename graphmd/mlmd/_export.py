@@ -1,8 +1,8 @@
 """`graphmd export-mlmd`: a graphmd store into a new ml-metadata SQLite store, ids and times kept.
 
 Everything is written through ml-metadata's own client, so the result is a store ml-metadata
-made itself: types, then contexts, artifacts, executions with their events, then each
-context's attributions, associations and parents, in pages by id (graphmd.mlmd._reading).
+made itself: types, then contexts, artifacts with their attributions, executions with their
+events and associations, then each context's parents, in pages by id (graphmd.mlmd._reading).
 
 ml-metadata's API picks ids and stamps the current time on what it creates. So that nothing
 changes on the way out, two things are set in the SQLite file directly, around the API calls:
@@ -102,7 +102,6 @@ class _Export:
         self.reader = GraphmdReader(store, page_size=batch_size)
         self.store = store
         self.partial = partial
-        self.batch_size = batch_size
         self.progress = progress or (lambda phase, done, total: None)
         self.written = dict.fromkeys(COUNT_KINDS, 0)
         self.rounded = 0
@@ -131,7 +130,7 @@ class _Export:
                 self._nodes(kind, page)
                 self.progress(plural, self.written[plural], max(total, self.written[plural]))
             self.progress(plural, self.written[plural], self.written[plural])
-        self._links()
+        self._parents()
 
     def _check(self, message: Any, field: str) -> None:
         for rounded in _check_storable(message, field):
@@ -212,13 +211,21 @@ class _Export:
                 self.sql.executemany("UPDATE `Artifact` SET uri = NULL WHERE id = ?",
                                      [(n.id,) for n in page if not n.HasField("uri")])
         self.written[plural] += len(page)
-        if kind == "Execution":
-            events = self.reader.events_by_executions([n.id for n in page])
+        ids = [n.id for n in page]
+        if kind == "Artifact":
+            attributions = [pb.Attribution(context_id=c, artifact_id=a) for c, a in sorted(self.reader.links_of(kind, ids))]
+            self._call("put_attributions_and_associations", attributions, [])
+            self.written["attributions"] += len(attributions)
+        elif kind == "Execution":
+            events = self.reader.events_by_executions(ids)
             for event in events:
                 self._check(event, f"events[execution_id={event.execution_id}, artifact_id={event.artifact_id}]")
-            for start in range(0, len(events), self.batch_size):
-                self._call("put_events", events[start : start + self.batch_size])
+            self._call("put_events", events)
             self.written["events"] += len(events)
+            associations = [pb.Association(context_id=c, execution_id=x)
+                            for c, x in sorted(self.reader.links_of(kind, ids))]
+            self._call("put_attributions_and_associations", [], associations)
+            self.written["associations"] += len(associations)
 
     @staticmethod
     def _expect(field: str, got: list[int], wanted: list[int]) -> None:
@@ -226,35 +233,18 @@ class _Export:
             raise InternalError(f"{field}: ml-metadata gave ids {list(got)[:5]}... instead of {wanted[:5]}...",
                                 field=field)
 
-    # --- attributions, associations, parent contexts ----------------------------------------
+    # --- parent contexts ---------------------------------------------------------------------
 
-    def _links(self) -> None:
-        pending: dict[str, list[Any]] = {"attributions": [], "associations": [], "parent_contexts": []}
-
-        def flush() -> None:
-            if pending["attributions"] or pending["associations"]:
-                self._call("put_attributions_and_associations", pending["attributions"], pending["associations"])
-            if pending["parent_contexts"]:
-                self._call("put_parent_contexts", pending["parent_contexts"])
-            for kind, items in pending.items():
-                self.written[kind] += len(items)
-                items.clear()
-
+    def _parents(self) -> None:
         total, done = self.written["contexts"], 0
         for page in self.reader.pages("Context"):
-            for context in page:
-                for ids in self.reader.member_pages(context.id, "Artifact"):
-                    pending["attributions"] += [pb.Attribution(context_id=context.id, artifact_id=i) for i in ids]
-                for ids in self.reader.member_pages(context.id, "Execution"):
-                    pending["associations"] += [pb.Association(context_id=context.id, execution_id=i) for i in ids]
-                pending["parent_contexts"] += [pb.ParentContext(child_id=context.id, parent_id=i)
-                                               for i in self.reader.parent_ids(context.id)]
-                if sum(map(len, pending.values())) >= self.batch_size:
-                    flush()
-                done += 1
-            self.progress("links", done, max(total, done))
-        flush()
-        self.progress("links", done, done)
+            parents = [pb.ParentContext(child_id=context.id, parent_id=parent)
+                       for context in page for parent in self.reader.parent_ids(context.id)]
+            self._call("put_parent_contexts", parents)
+            self.written["parent_contexts"] += len(parents)
+            done += len(page)
+            self.progress("parents", done, max(total, done))
+        self.progress("parents", done, done)
 
 
 def _consecutive(page: list[Any]) -> Iterator[list[Any]]:

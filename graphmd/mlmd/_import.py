@@ -7,9 +7,9 @@ through ml-metadata's own client (graphmd.mlmd._reading.MlmdReader) in pages by 
 page is converted by graphmd.mlmd._convert and written as one transaction through
 graphmd._bulk, the write path `graphmd import` uses too. Nothing holds the whole store.
 
-Order: types, then contexts, artifacts, executions with their events, then each context's
-attributions, associations and parents. Event ids are graphmd's own (MLMD keeps its event
-ids out of its API).
+Order: types, then contexts, artifacts with their attributions, executions with their events
+and associations (each page of nodes and its edges in one transaction), then each context's
+parents. Event ids are graphmd's own (MLMD keeps its event ids out of its API).
 
 Ids and MLMD's system types: the import needs an empty graphmd store (nothing but its system
 types). Its system types (mlmd.Dataset, ...) are deleted and created again under the ids
@@ -43,8 +43,9 @@ __all__ = ["COUNT_KINDS", "Progress", "ImportResult", "import_mlmd", "import_fro
 # The kinds counted on both sides, as MetadataStore.counts() names them.
 COUNT_KINDS = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
                "parent_contexts")
-# (phase, done, total or None when unknown): phases are "types", "contexts", "artifacts",
-# "executions" (with their events), "links" (contexts whose links were copied).
+# (phase, done, total or None when unknown): phases are "types", "contexts", "artifacts"
+# (with their attributions), "executions" (with their events and associations), "parents"
+# (contexts whose parent contexts were copied).
 Progress = Callable[[str, int, "int | None"], None]
 
 _SYSTEM_TYPES = [name for names in SIMPLE_TYPES.values() for name in names]
@@ -52,7 +53,7 @@ _FROM_PROTO = {"Artifact": cv.artifact_from_proto, "Execution": cv.execution_fro
                "Context": cv.context_from_proto}
 _TYPE_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
 _COUNT = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
-_LINKS = (("attribution", "attributions"), ("association", "associations"), ("parent_context", "parent_contexts"))
+_EDGE_COUNT = {"event": "events", "attribution": "attributions", "association": "associations"}
 
 
 class ImportResult(NamedTuple):
@@ -66,7 +67,8 @@ def import_mlmd(store: MetadataStore, source: MlmdSource, *, batch_size: int = 1
                 progress: Progress | None = None) -> ImportResult:
     """Copy the ml-metadata store ``source`` into ``store`` (see the module docstring).
 
-    Writes in transactions of about ``batch_size`` rows; ``progress`` hears of each page.
+    Reads pages of ``batch_size`` nodes, each written with its edges in one transaction;
+    ``progress`` hears of each page.
 
     Raises:
         FailedPreconditionError: ``store`` holds data and is not an import of this source.
@@ -78,13 +80,12 @@ def import_mlmd(store: MetadataStore, source: MlmdSource, *, batch_size: int = 1
     if batch_size <= 0:
         raise InvalidArgumentError("batch_size must be positive", field="batch_size")
     reader = MlmdReader(open_store(source), source.name, page_size=batch_size)
-    return import_from_reader(store, reader, batch_size=batch_size, progress=progress)
+    return import_from_reader(store, reader, progress=progress)
 
 
-def import_from_reader(store: MetadataStore, reader: MlmdReader, *, batch_size: int = 1000,
-                       progress: Progress | None = None) -> ImportResult:
-    """import_mlmd from an open MlmdReader (its ``name`` is what a rerun must match)."""
-    return _Import(store, reader, batch_size, progress).run()
+def import_from_reader(store: MetadataStore, reader: MlmdReader, *, progress: Progress | None = None) -> ImportResult:
+    """import_mlmd from an open MlmdReader, in its pages (its ``name`` is what a rerun must match)."""
+    return _Import(store, reader, progress).run()
 
 
 def _type_key(props: dict[str, Any]) -> tuple[Any, ...]:
@@ -92,16 +93,14 @@ def _type_key(props: dict[str, Any]) -> tuple[Any, ...]:
 
 
 class _Import:
-    def __init__(self, store: MetadataStore, reader: MlmdReader, batch_size: int, progress: Progress | None) -> None:
+    def __init__(self, store: MetadataStore, reader: MlmdReader, progress: Progress | None) -> None:
         self.store = store
         self.reader = reader
-        self.batch_size = batch_size
         self.progress = progress or (lambda phase, done, total: None)
         self.read = dict.fromkeys(COUNT_KINDS, 0)
         self.written = dict.fromkeys(COUNT_KINDS, 0)
         self.type_names: dict[tuple[str, int], str] = {}  # (type kind, id) -> name
         self.max_ids: dict[str, int] = {}
-        self.links: dict[str, list[dict[str, int]]] = {kind: [] for kind, _ in _LINKS}
 
     def run(self) -> ImportResult:
         self._types()
@@ -111,7 +110,7 @@ class _Import:
                 self._nodes(kind, page)
                 self.progress(_COUNT[kind], self.read[_COUNT[kind]], max(total, self.read[_COUNT[kind]]))
             self.progress(_COUNT[kind], self.read[_COUNT[kind]], self.read[_COUNT[kind]])
-        self._links()
+        self._parents()
         self.store._write(lambda tx: self._finish(tx))
         self.store._reset_caches()
         return ImportResult(self.read, self.written)
@@ -152,7 +151,7 @@ class _Import:
             ensure_schema(self.store.driver, self.store.database, self.store._ids.allocate)
         self.progress("types", len(rows), len(rows))
 
-    # --- nodes and events -------------------------------------------------------------------
+    # --- nodes and their edges --------------------------------------------------------------
 
     def _nodes(self, kind: str, page: list[Any]) -> None:
         plural = _COUNT[kind]
@@ -166,53 +165,42 @@ class _Import:
             rows.append(codec.encode_node(node, type_name=name))
         self.read[plural] += len(rows)
         self.max_ids[kind] = max(self.max_ids[kind], page[-1].id)
-        events: list[dict[str, Any]] = []
-        if kind == "Execution":
+        edges: dict[str, list[dict[str, Any]]] = {}
+        ids = [m.id for m in page]
+        if kind == "Artifact":
+            edges["attribution"] = [{"context_id": c, "artifact_id": a}
+                                    for c, a in sorted(self.reader.links_of(kind, ids))]
+        elif kind == "Execution":
             found = [cv.event_from_proto(e, f"events[execution_id={e.execution_id}]")
-                     for e in self.reader.events_by_executions([m.id for m in page])]
-            events = [codec.encode_event(e, i) for e, i in zip(found, self.store._ids.allocate("Event", len(found)))]
-            self.read["events"] += len(events)
+                     for e in self.reader.events_by_executions(ids)]
+            edges["event"] = [codec.encode_event(e, i)
+                              for e, i in zip(found, self.store._ids.allocate("Event", len(found)))]
+            edges["association"] = [{"context_id": c, "execution_id": x}
+                                    for c, x in sorted(self.reader.links_of(kind, ids))]
 
-        def work(tx: Any) -> tuple[int, int]:
+        def work(tx: Any) -> tuple[int, dict[str, int]]:
             return (write_rows(tx, kind, rows, skip_existing=True),
-                    write_rows(tx, "event", events, skip_existing=True))
+                    {edge: write_rows(tx, edge, edge_rows, skip_existing=True) for edge, edge_rows in edges.items()})
 
-        nodes, new_events = self.store._write(work)
+        nodes, written = self.store._write(work)
         self.written[plural] += nodes
-        self.written["events"] += new_events
+        for edge, edge_rows in edges.items():
+            self.read[_EDGE_COUNT[edge]] += len(edge_rows)
+            self.written[_EDGE_COUNT[edge]] += written[edge]
 
-    # --- attributions, associations, parent contexts ----------------------------------------
+    # --- parent contexts ---------------------------------------------------------------------
 
-    def _links(self) -> None:
+    def _parents(self) -> None:
         total, done = self.read["contexts"], 0
         for page in self.reader.pages("Context"):
-            for context in page:
-                for ids in self.reader.member_pages(context.id, "Artifact"):
-                    self._link("attribution", [{"context_id": context.id, "artifact_id": i} for i in ids])
-                for ids in self.reader.member_pages(context.id, "Execution"):
-                    self._link("association", [{"context_id": context.id, "execution_id": i} for i in ids])
-                self._link("parent_context", [{"child_id": context.id, "parent_id": i}
-                                              for i in self.reader.parent_ids(context.id)])
-                done += 1
-            self.progress("links", done, max(total, done))
-        self._flush_links()
-        self.progress("links", done, done)
-
-    def _link(self, kind: str, rows: list[dict[str, int]]) -> None:
-        self.links[kind] += rows
-        if sum(len(pending) for pending in self.links.values()) >= self.batch_size:
-            self._flush_links()
-
-    def _flush_links(self) -> None:
-        pending, self.links = self.links, {kind: [] for kind, _ in _LINKS}
-
-        def work(tx: Any) -> dict[str, int]:
-            return {kind: write_rows(tx, kind, rows, skip_existing=True) for kind, rows in pending.items()}
-
-        for kind, written in self.store._write(work).items():
-            plural = dict(_LINKS)[kind]
-            self.read[plural] += len(pending[kind])
-            self.written[plural] += written
+            rows = [{"child_id": context.id, "parent_id": parent}
+                    for context in page for parent in self.reader.parent_ids(context.id)]
+            written = self.store._write(lambda tx: write_rows(tx, "parent_context", rows, skip_existing=True))
+            self.read["parent_contexts"] += len(rows)
+            self.written["parent_contexts"] += written
+            done += len(page)
+            self.progress("parents", done, max(total, done))
+        self.progress("parents", done, done)
 
     def _finish(self, tx: Any) -> None:
         advance_id_counters(tx, self.max_ids)

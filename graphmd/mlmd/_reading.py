@@ -5,18 +5,28 @@ MetadataStore, converting with graphmd.mlmd._convert. Both offer the same calls,
 import, the export and the comparison of the two stores (graphmd.mlmd._compare) walk either
 side with one piece of code. Listings come in pages of ``page_size`` in id order (a keyset:
 each page starts after the last id of the previous one), so no call holds a whole store.
+Attributions and associations are read for a page of nodes at a time (a lineage subgraph of
+zero hops from them), parent contexts one context at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from .._errors import NotFoundError
-from .._models import Artifact, Context, Execution, ListOptions, OrderBy
+from .._models import (
+    Artifact,
+    Context,
+    Execution,
+    LineageSubgraphQueryOptions,
+    ListOptions,
+    NodeSelector,
+    OrderBy,
+)
 from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
 from . import _convert as cv
@@ -29,6 +39,9 @@ NODE_KINDS = ("Context", "Artifact", "Execution")
 TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
 _MODEL = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
 _PLURAL = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
+_LINKS = {"Artifact": "attributions", "Execution": "associations"}
+# ml-metadata's get_lineage_subgraph starts from at most this many nodes.
+_LINEAGE_START_LIMIT = 100
 
 
 class MlmdReader:
@@ -66,26 +79,38 @@ class MlmdReader:
         newest = self._call(f"get_{_PLURAL[kind]}", list_options=options)
         return newest[0].id if newest else 0
 
-    def _keyset(self, method: str, **scope: Any) -> Iterator[list[Any]]:
+    def pages(self, kind: str) -> Iterator[list[Any]]:
+        """Every ``kind`` node (a NODE_KINDS label), in pages by id."""
         after = 0
         while True:
             options = mlmd.ListOptions(limit=self.page_size, order_by=mlmd.OrderByField.ID, is_asc=True,
                                        filter_query=f"id > {after}")
-            page = self._call(method, list_options=options, **scope)
+            page = self._call(f"get_{_PLURAL[kind]}", list_options=options)
             if page:
                 yield page
             if len(page) < self.page_size:
                 return
             after = page[-1].id
 
-    def pages(self, kind: str) -> Iterator[list[Any]]:
-        """Every ``kind`` node (a NODE_KINDS label), in pages by id."""
-        return self._keyset(f"get_{_PLURAL[kind]}")
-
-    def member_pages(self, context_id: int, kind: str) -> Iterator[list[int]]:
-        """Ids of the artifacts (kind "Artifact") or executions ("Execution") of a context, in pages."""
-        for page in self._keyset(f"get_{_PLURAL[kind]}_by_context", context_id=context_id):
-            yield [node.id for node in page]
+    def links_of(self, kind: str, ids: Iterable[int]) -> set[tuple[int, int]]:
+        """(context id, node id) of every attribution of these artifacts (kind "Artifact") or
+        association of these executions ("Execution"): read as MLMD's lineage subgraph of
+        zero hops from them, a hundred at a time (its limit on starting nodes)."""
+        ids = sorted(set(ids))
+        found: set[tuple[int, int]] = set()
+        for start in range(0, len(ids), _LINEAGE_START_LIMIT):
+            options = pb.LineageSubgraphQueryOptions(max_num_hops=0)
+            nodes = options.starting_artifacts if kind == "Artifact" else options.starting_executions
+            nodes.filter_query = f"id IN ({', '.join(map(str, ids[start : start + _LINEAGE_START_LIMIT]))})"
+            try:
+                graph = self._call("get_lineage_subgraph", options, [_LINKS[kind]])
+            except NotFoundError:
+                continue  # none of these ids is there
+            if kind == "Artifact":
+                found |= {(a.context_id, a.artifact_id) for a in graph.attributions}
+            else:
+                found |= {(a.context_id, a.execution_id) for a in graph.associations}
+        return found
 
     def parent_ids(self, context_id: int) -> list[int]:
         return sorted(c.id for c in self._call("get_parent_contexts_by_context", context_id))
@@ -98,10 +123,6 @@ class MlmdReader:
 
     def events_by_artifacts(self, ids: Iterable[int]) -> list[Any]:
         return self._call("get_events_by_artifact_ids", list(ids))
-
-    def contexts_of(self, kind: str, node_id: int) -> list[Any]:
-        """The contexts an artifact (kind "Artifact") or execution belongs to."""
-        return self._call(f"get_contexts_by_{kind.lower()}", node_id)
 
 
 class GraphmdReader:
@@ -121,23 +142,31 @@ class GraphmdReader:
         page = self.store.list_page(_MODEL[kind], ListOptions(max_result_size=1, order_by=OrderBy.ID, is_asc=False))
         return page.items[0].id if page.items else 0
 
-    def _keyset(self, list_page: Callable[[ListOptions], Any]) -> Iterator[list[Any]]:
+    def pages(self, kind: str) -> Iterator[list[Any]]:
         token = None
         while True:
-            page = list_page(ListOptions(max_result_size=self.page_size, order_by=OrderBy.ID, next_page_token=token))
+            options = ListOptions(max_result_size=self.page_size, order_by=OrderBy.ID, next_page_token=token)
+            page = self.store.list_page(_MODEL[kind], options)
             if page.items:
-                yield page.items
+                yield [cv.to_proto(node) for node in page.items]
             token = page.next_page_token
             if not token:
                 return
 
-    def pages(self, kind: str) -> Iterator[list[Any]]:
-        for items in self._keyset(lambda options: self.store.list_page(_MODEL[kind], options)):
-            yield [cv.to_proto(node) for node in items]
-
-    def member_pages(self, context_id: int, kind: str) -> Iterator[list[int]]:
-        for items in self._keyset(lambda options: self.store.list_page(_MODEL[kind], options, context_id=context_id)):
-            yield [node.id for node in items]
+    def links_of(self, kind: str, ids: Iterable[int]) -> set[tuple[int, int]]:
+        ids = sorted(set(ids))
+        if not ids:
+            return set()
+        nodes = NodeSelector(ids=ids)
+        options = (LineageSubgraphQueryOptions(starting_artifacts=nodes, max_num_hops=0) if kind == "Artifact"
+                   else LineageSubgraphQueryOptions(starting_executions=nodes, max_num_hops=0))
+        try:
+            graph = self.store.get_lineage_subgraph(options, [_LINKS[kind]])
+        except NotFoundError:
+            return set()
+        if kind == "Artifact":
+            return {(a.context_id, a.artifact_id) for a in graph.attributions}
+        return {(a.context_id, a.execution_id) for a in graph.associations}
 
     def parent_ids(self, context_id: int) -> list[int]:
         return sorted(c.id for c in self.store.get_parent_contexts_by_context(context_id))
@@ -152,10 +181,6 @@ class GraphmdReader:
 
     def events_by_artifacts(self, ids: Iterable[int]) -> list[Any]:
         return [cv.event_to_proto(e) for e in self.store.get_events_by_artifact_ids(ids)]
-
-    def contexts_of(self, kind: str, node_id: int) -> list[Any]:
-        getter = self.store.get_contexts_by_artifact if kind == "Artifact" else self.store.get_contexts_by_execution
-        return [cv.context_to_proto(c) for c in getter(node_id)]
 
 
 def _snake(kind: str) -> str:
