@@ -62,6 +62,7 @@ def compile_filter(expression: str, label: str, var: str = "n") -> CompiledFilte
     """
     if label not in _NODE_ATTRIBUTES:
         raise ValueError(f"unknown node label {label!r}")
+    codec.check_text(expression, _FIELD)  # a lone surrogate could not travel to Neo4j
     tree = _Parser(expression).parse()
     return _Compiler(expression, label, var).compile(tree)
 
@@ -204,7 +205,8 @@ def _tokenize(source: str) -> list[_Token]:
             tokens.append(_Token("string", value, i, source[i:end]))
             i = end
             continue
-        if ch.isdigit() or (ch == "." and not after_name and i + 1 < size and source[i + 1].isdigit()):
+        # ASCII digits only: str.isdigit() also holds for '¹' or '٣', which no number contains.
+        if "0" <= ch <= "9" or (ch == "." and not after_name and i + 1 < size and "0" <= source[i + 1] <= "9"):
             m = _NUMBER.match(source, i)
             assert m is not None
             text = m.group()
@@ -519,8 +521,10 @@ class _Parser:
             parts, quoted = [token.value], [token.text.startswith("`")]
             while self.at("op", "."):
                 self.take()
+                if self.peek().kind not in ("ident", "kw"):  # `a.` at the end, `a.(`, `a.'x'`...
+                    raise self.unexpected("a name must follow '.'")
                 part = self.take()
-                parts.append(part.value)
+                parts.append(part.value if part.kind == "ident" else part.text)
                 quoted.append(part.text.startswith("`"))
             end = self.tokens[self.i - 1]
             return _Path(tuple(parts), tuple(quoted), token.pos, self.source[token.pos:end.pos + len(end.text)])
