@@ -94,8 +94,10 @@ def strategies(known: list[int]) -> dict[str, Any]:
                        path=st.lists(st.one_of(ints, texts), max_size=3), milliseconds_since_epoch=maybe(ints))
     type_fields = dict(name=texts, version=maybe(texts), description=maybe(texts), external_id=maybe(texts),
                        properties=prop_types)
+    filters = st.one_of(texts, st.sampled_from(["name = 'd0'", "uri LIKE '/d/%'", "properties.i.int_value > 0",
+                                                "contexts_a.name = 'run-0' AND state = LIVE", "id IN (1, 2)"]))
     options = st.builds(ListOptions, max_result_size=maybe(ints), order_by=st.sampled_from(OrderBy),
-                        is_asc=st.booleans(), next_page_token=maybe(texts))
+                        is_asc=st.booleans(), filter_query=maybe(filters), next_page_token=maybe(texts))
     small = lambda s: st.lists(s, max_size=3)  # noqa: E731
     flags = st.booleans()
     return {
