@@ -228,19 +228,25 @@ MERGE (c)-[:ASSOCIATION]->(x)
 """
 MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS linked"
 MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_MERGE_ASSOCIATION} RETURN count(*) AS linked"
+# Which links exist already. Both ends are found first and the link checked between them
+# (Expand(Into), which walks the end with fewer relationships): a path pattern lets the
+# planner expand from a pipeline context holding every run's nodes, once per row.
 EXISTING_ATTRIBUTIONS = """
 UNWIND $rows AS row
-MATCH (:Context {id: row.context_id})-[:ATTRIBUTION]->(:Artifact {id: row.artifact_id})
+MATCH (c:Context {id: row.context_id}), (a:Artifact {id: row.artifact_id})
+WHERE EXISTS { (c)-[:ATTRIBUTION]->(a) }
 RETURN row.context_id AS context_id, row.artifact_id AS artifact_id
 """
 EXISTING_ASSOCIATIONS = """
 UNWIND $rows AS row
-MATCH (:Context {id: row.context_id})-[:ASSOCIATION]->(:Execution {id: row.execution_id})
+MATCH (c:Context {id: row.context_id}), (x:Execution {id: row.execution_id})
+WHERE EXISTS { (c)-[:ASSOCIATION]->(x) }
 RETURN row.context_id AS context_id, row.execution_id AS execution_id
 """
 EXISTING_PARENT_LINKS = """
 UNWIND $rows AS row
-MATCH (:Context {id: row.child_id})-[:PARENT_CONTEXT]->(:Context {id: row.parent_id})
+MATCH (c:Context {id: row.child_id}), (p:Context {id: row.parent_id})
+WHERE EXISTS { (c)-[:PARENT_CONTEXT]->(p) }
 RETURN row.child_id AS child_id, row.parent_id AS parent_id
 """
 CREATE_PARENT_LINKS = """
