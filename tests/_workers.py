@@ -111,6 +111,7 @@ def record_steps(connection: Connection, writer: int, steps: int, barrier: Any, 
 def open_store(connection: Connection, barrier: Any, out: Any) -> None:
     """Open a store at the same moment as the other processes; puts ("ok", schema version)
     or ("error", traceback) on ``out``."""
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # the retried deadlocks are expected here
     try:
         barrier.wait(timeout=120)
         with MetadataStore(*connection) as store:
