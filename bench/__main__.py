@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--files", type=int, default=d.files, help="W4: file artifacts in the store")
     p.add_argument("--datasets", type=int, default=d.datasets, help="W4: Dataset contexts the files belong to")
     p.add_argument("--repeat", type=int, default=d.repeat, help="timed repetitions of each query (median)")
+    p.add_argument("--warm-up-runs", type=int, default=d.warm_up_runs,
+                   help="untimed pipeline runs recorded and bulk-written on each store first")
     p.add_argument("--only", type=lambda t: tuple(t.split(",")), default=WORKLOADS,
                    help=f"workloads to run, comma-separated, of {','.join(WORKLOADS)}")
     p.add_argument("--heap", default="2g", help="heap of the benchmark's own Neo4j")
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     sizes = Sizes(args.w1_runs, args.writers, args.writer_runs, args.runs, args.hops, args.files, args.datasets,
-                  args.repeat, args.only)
+                  args.repeat, args.warm_up_runs, args.only)
     workdir = Path(tempfile.mkdtemp(prefix="graphmd-bench-"))
     started = time.monotonic()
     try:

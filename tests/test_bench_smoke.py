@@ -17,7 +17,7 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         "--neo4j-uri", neo4j_server.uri, "--neo4j-user", neo4j_server.user,
         "--neo4j-password", neo4j_server.password or "",
         "--w1-runs", "2", "--writers", "2", "--writer-runs", "1", "--runs", "4,9", "--hops", "2,20,unlimited",
-        "--files", "300", "--datasets", "3", "--repeat", "1", "--json", str(out),
+        "--files", "300", "--datasets", "3", "--repeat", "1", "--warm-up-runs", "3", "--json", str(out),
     ])
     assert code == 0
     data = json.loads(out.read_text())
@@ -30,6 +30,6 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         assert "DIFFER" not in row["note"], row  # both stores returned the same result
     assert len(data["floor"]) == 2 * 3 and len(data["memory"]) == 2  # W5: each W3 row, and streaming per size
     counts = store.counts()
-    # W1's warm-up and timed runs, the concurrent writers' runs, the two 9-run histories.
-    assert counts["executions"] == 7 * (2 + 2 + 2 * 1 + 9 + 9)
+    # The warm-up's runs (step by step and bulk), W1's runs, the concurrent writers', the two 9-run histories.
+    assert counts["executions"] == 7 * (3 + 3 + 2 + 2 * 1 + 9 + 9)
     assert counts["artifacts"] >= 300
