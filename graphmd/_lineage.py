@@ -25,7 +25,9 @@ steps (:func:`stream_lineage`) and shortest paths (:func:`lineage_paths`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -259,6 +261,20 @@ def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[l
     return store._read(lambda tx: [row for record in tx.run(text, params) for row in record[0]])
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a whole lineage is read and decoded.
+    Every object built is kept, and with hundreds of thousands alive each automatic
+    collection rescans them all: on 100,000 nodes that more than doubled the client's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _start_count(rows: list[list[Any]]) -> int:
     """How many starting nodes the statement found (its k 5 row)."""
     return next(row[3] for row in rows if row[0] == 5)
@@ -333,10 +349,11 @@ def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQue
     mask = _check_mask(field_mask_paths)
     # Nodes are always read: they tell whether any starting node matched.
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
-    rows = _all_rows(store, text, params)
-    if _start_count(rows) == 0:
-        raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
-    return _assemble(rows, mask)
+    with _collector_paused():
+        rows = _all_rows(store, text, params)
+        if _start_count(rows) == 0:
+            raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
+        return _assemble(rows, mask)
 
 
 def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
@@ -382,11 +399,12 @@ def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, 
 def get_lineage_graph(store: MetadataStore, query_options: LineageGraphQueryOptions) -> LineageGraph:
     """See MetadataStore.get_lineage_graph."""
     text, params = _graph_statement(query_options)
-    rows = _all_rows(store, text, params)
-    if _start_count(rows) == 0:
-        raise NotFoundError("the query_nodes condition does not match any nodes to do traversal",
-                            field="artifacts_options")
-    return _assemble(rows, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
+    with _collector_paused():
+        rows = _all_rows(store, text, params)
+        if _start_count(rows) == 0:
+            raise NotFoundError("the query_nodes condition does not match any nodes to do traversal",
+                                field="artifacts_options")
+        return _assemble(rows, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
 
 
 def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineageStep]:
