@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="untimed pipeline runs recorded and bulk-written on each store first")
     p.add_argument("--only", type=lambda t: tuple(t.split(",")), default=WORKLOADS,
                    help=f"workloads to run, comma-separated, of {','.join(WORKLOADS)}")
-    p.add_argument("--heap", default="2g", help="heap of the benchmark's own Neo4j")
+    p.add_argument("--heap", default="4g", help="heap of the benchmark's own Neo4j (the unlimited lineage of 30,000 runs is held whole)")
     p.add_argument("--pagecache", default="2g", help="page cache of the benchmark's own Neo4j")
     p.add_argument("--neo4j-uri", help="use this Neo4j instead of starting one; its database must be empty")
     p.add_argument("--neo4j-user", default="neo4j")
