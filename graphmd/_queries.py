@@ -486,6 +486,7 @@ RECORD_MLMD_IMPORT = """
 MERGE (m:GraphmdMeta {singleton: true})
 SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
 """
+FORGET_MLMD_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state"
 
 # --- pipeline helpers (graphmd._pipeline) -------------------------------------------------
 

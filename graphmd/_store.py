@@ -917,11 +917,13 @@ class MetadataStore:
         return {kind: found.get(kind, 0) for kind in kinds}
 
     def delete_everything(self, *, batch_size: int = 10_000) -> None:
-        """Delete every node and edge in the database (keeping constraints and indexes),
-        then recreate MLMD's system types. Irreversible; meant for tests and resets."""
+        """Delete every node and edge in the database (keeping constraints and indexes, and
+        forgetting which ml-metadata store an import-mlmd copied in), then recreate MLMD's
+        system types. Irreversible; meant for tests and resets."""
         with map_driver_errors(self.settings.uri), self._session() as session:
             while session.execute_write(lambda tx: tx.run(q.DELETE_ALL_BATCH, batch=batch_size).single()["deleted"]):
                 pass
+            session.execute_write(lambda tx: tx.run(q.FORGET_MLMD_IMPORT).consume())
         self._reset_caches()
         with map_driver_errors(self.settings.uri):
             ensure_schema(self._driver, self._database, self._ids.allocate)
