@@ -137,9 +137,10 @@ def check_int64(value: int | None, field: str) -> None:
 
 
 def check_property_name(name: str, field: str) -> None:
-    """Reject property names Neo4j cannot store (empty, containing NUL, not valid Unicode)."""
-    if not isinstance(name, str) or name == "":
-        raise InvalidArgumentError(f"{field}: property names must be non-empty strings", field=field)
+    """Reject property names Neo4j cannot store (containing NUL, not valid Unicode). An empty
+    name is allowed, as in MLMD: its Neo4j key (e.g. ``p_``) is not empty."""
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"{field}: property names must be strings", field=field)
     if "\x00" in name:
         raise InvalidArgumentError(f"{field}[{name!r}]: property names cannot contain NUL", field=field)
     check_text(name, field)

@@ -161,8 +161,6 @@ CASES: list[Case] = [
     ("empty type name", lambda s, i: s.put_context_type(ContextType(name="")), InvalidArgumentError, "types[0].name"),
     ("empty context name", lambda s, i: s.put_contexts([Context(type_id=i["run"], name="")]),
      InvalidArgumentError, "contexts[0].name"),
-    ("empty property name", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], custom_properties={"": 1})]),
-     InvalidArgumentError, "artifacts[0].custom_properties"),
     ("oversized uri", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], uri="u" * 9000)]),
      InvalidArgumentError, "artifacts[0].uri"),
     ("oversized name", lambda s, i: s.put_execution(Execution(type_id=i["step"], name="n" * 9000)),

@@ -43,7 +43,7 @@ def test_values_round_trip_with_their_kinds(store: MetadataStore, types: dict[st
     props = {"day": 1, "split": "train", "ratio": 1.0, "ok": True, "cfg": {"a": 1, "b": [1, 2.5, "x"], "c": None},
              "pb": ProtoValue(type_url="type.googleapis.com/x.Y", value=b"\x00\x01\xff")}
     custom = {"i": 0, "f": 0.0, "b": False, "s": "", "u": "üñí\x00code", "nested": {"k": {"v": True}},
-              "big": 2**63 - 1, "neg": -(2**63)}
+              "big": 2**63 - 1, "neg": -(2**63), "": "empty names are allowed, as in MLMD"}
     [aid] = store.put_artifacts([Artifact(type_id=types["data"], uri="/d", properties=props, custom_properties=custom)])
     [got] = store.get_artifacts_by_id([aid])
     assert got.properties == props and got.custom_properties == custom
