@@ -59,7 +59,7 @@ from ._models import (
     Page,
     ParentContext,
 )
-from ._schema import ensure_schema
+from ._schema import SIMPLE_TYPES, ensure_schema
 
 __all__ = ["MetadataStore", "PutExecutionResult", "PutLineageSubgraphResult"]
 
@@ -387,13 +387,21 @@ class MetadataStore:
     def _types(self, kind: str, query: str, **params: Any) -> list[Any]:
         return self._read(lambda tx: [codec.decode_type(r["t"]) for r in tx.run(query, kind=kind, **params)])
 
-    def get_artifact_types(self) -> list[ArtifactType]:
-        """Every artifact type (MLMD's system types mlmd.Dataset... included), by id."""
-        return self._types("ArtifactType", q.TYPES_ALL)
+    def _all_types(self, kind: str, include_system_types: bool) -> list[Any]:
+        types = self._types(kind, q.TYPES_ALL)
+        if include_system_types:
+            return types
+        system = SIMPLE_TYPES.get(kind, [])
+        return [t for t in types if t.name not in system]
 
-    def get_execution_types(self) -> list[ExecutionType]:
-        """Every execution type, by id."""
-        return self._types("ExecutionType", q.TYPES_ALL)
+    def get_artifact_types(self, *, include_system_types: bool = False) -> list[ArtifactType]:
+        """Every artifact type, by id. As in MLMD, its system types (mlmd.Dataset, mlmd.Model...,
+        which base_type refers to) are left out unless ``include_system_types``."""
+        return self._all_types("ArtifactType", include_system_types)
+
+    def get_execution_types(self, *, include_system_types: bool = False) -> list[ExecutionType]:
+        """Every execution type, by id; MLMD's system types (mlmd.Train...) only if asked."""
+        return self._all_types("ExecutionType", include_system_types)
 
     def get_context_types(self) -> list[ContextType]:
         """Every context type, by id."""

@@ -34,7 +34,8 @@ def mlmd_everything(client: Any) -> dict[str, dict]:
 def graphmd_everything(store: MetadataStore) -> dict[str, dict]:
     """The same for a graphmd store, as MLMD protos."""
     out: dict[str, dict] = {"types": {}}
-    for kind, types in (("ArtifactType", store.get_artifact_types()), ("ExecutionType", store.get_execution_types()),
+    for kind, types in (("ArtifactType", store.get_artifact_types(include_system_types=True)),
+                        ("ExecutionType", store.get_execution_types(include_system_types=True)),
                         ("ContextType", store.get_context_types())):
         out["types"] |= {(kind, t.id): cv.to_proto(t) for t in types}
     out["artifacts"] = {a.id: cv.to_proto(a) for a in store.get_artifacts()}

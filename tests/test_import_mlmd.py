@@ -116,7 +116,8 @@ def test_import_copies_every_type_node_and_edge_as_it_is(store: MetadataStore, h
     [new] = store.put_artifacts([Artifact(type_id=store.get_artifact_type("Schema").id, uri="/new")])
     assert new > max(a.id for a in artifacts)
     [context_type] = store.put_types(context_types=[ContextType(name="Fresh")])[2]
-    assert context_type > max(t.id for t in store.get_artifact_types() + store.get_execution_types())
+    assert context_type > max(t.id for t in store.get_artifact_types(include_system_types=True)
+                              + store.get_execution_types(include_system_types=True))
 
 
 def test_the_comparisons_find_equal_stores_equal_and_name_each_difference(store: MetadataStore, history: Path) -> None:

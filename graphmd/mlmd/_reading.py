@@ -136,7 +136,8 @@ class GraphmdReader:
     def types(self) -> list[Any]:
         """Every type, MLMD's system types included."""
         return [cv.to_proto(t) for t in
-                (*self.store.get_artifact_types(), *self.store.get_execution_types(), *self.store.get_context_types())]
+                (*self.store.get_artifact_types(include_system_types=True),
+                 *self.store.get_execution_types(include_system_types=True), *self.store.get_context_types())]
 
     def max_id(self, kind: str) -> int:
         page = self.store.list_page(_MODEL[kind], ListOptions(max_result_size=1, order_by=OrderBy.ID, is_asc=False))

@@ -36,7 +36,6 @@ from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError
-from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
 from . import _convert as cv
 
@@ -75,14 +74,6 @@ def _mask(request: Any, name: str = "update_mask") -> list[str] | None:
 
 def _options(request: Any) -> m.ListOptions | None:
     return cv.list_options_from_proto(request.options) if request.HasField("options") else None
-
-
-_SYSTEM_TYPE_NAMES = {name for names in SIMPLE_TYPES.values() for name in names}
-
-
-def _user_types(types: list[Any]) -> list[Any]:
-    """Types without MLMD's system types, as MLMD's Get*Types answer."""
-    return [t for t in types if t.name not in _SYSTEM_TYPE_NAMES]
 
 
 def _artifacts_from_proto(messages: Any, field: str) -> list[m.Artifact]:
@@ -179,12 +170,12 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def GetArtifactTypes(self, request: svc.GetArtifactTypesRequest) -> svc.GetArtifactTypesResponse:
         return svc.GetArtifactTypesResponse(
-            artifact_types=[cv.artifact_type_to_proto(t) for t in _user_types(self.store.get_artifact_types())])
+            artifact_types=[cv.artifact_type_to_proto(t) for t in self.store.get_artifact_types()])
 
     @_rpc
     def GetExecutionTypes(self, request: svc.GetExecutionTypesRequest) -> svc.GetExecutionTypesResponse:
         return svc.GetExecutionTypesResponse(
-            execution_types=[cv.execution_type_to_proto(t) for t in _user_types(self.store.get_execution_types())])
+            execution_types=[cv.execution_type_to_proto(t) for t in self.store.get_execution_types()])
 
     @_rpc
     def GetContextTypes(self, request: svc.GetContextTypesRequest) -> svc.GetContextTypesResponse:
