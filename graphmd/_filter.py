@@ -15,7 +15,7 @@ precedence, resolves and type-checks every name against the node kind, and emits
   requirement is a top-level conjunct, so ``properties.p.int_value IS NULL`` selects nodes
   whose ``p`` holds no int (a string, say), never nodes without ``p``;
 * comparisons on attributes stay plain ``n.attr <op> $f_i`` conjuncts so Neo4j can use its
-  range indexes (a prefix LIKE becomes ``STARTS WITH``, an IN list one list parameter).
+  range indexes (a prefix LIKE becomes a range seek, an IN list one list parameter).
 
 NULLs follow SQL's three-valued logic, which Cypher shares; as in MLMD, ``state != LIVE``
 and ``state NOT IN (...)`` also select nodes without a state.
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -794,7 +795,15 @@ class _Compiler:
         literal = "".join(text for text, wild in pieces if not wild)
         wildcards = [text for text, wild in pieces if wild]
         operand = self.cypher(column)
-        if not wildcards:
+        folds = any(ch.isascii() and ch.isalpha() for ch in literal)  # MLMD's LIKE folds ASCII case
+        if folds and wildcards == ["%"] and pieces[-1] == ("%", True):
+            # The case variants of the prefix up to its 4th letter (at most 16) are each an index
+            # seek; the (?i) regex then decides on the whole pattern.
+            seeks = " OR ".join(f"{operand} STARTS WITH {self.param(v)}" for v in _case_variants(literal, 4))
+            test = f"(({seeks}) AND {operand} =~ {self.param(_like_regex(pieces))})"
+        elif folds:
+            test = f"({operand} =~ {self.param(_like_regex(pieces))})"
+        elif not wildcards:
             test = f"({operand} = {self.param(literal)})"
         elif wildcards == ["%"] and pieces[-1] == ("%", True):
             test = f"({operand} STARTS WITH {self.param(literal)})"  # a range index seek
@@ -845,8 +854,17 @@ def _like_pieces(pattern: str) -> list[tuple[str, bool]] | None:
     return pieces
 
 
+def _case_variants(text: str, letters: int) -> list[str]:
+    """Every ASCII-case spelling of ``text`` cut after its ``letters``-th ASCII letter."""
+    positions = [i for i, ch in enumerate(text) if ch.isascii() and ch.isalpha()]
+    head = text[: positions[letters - 1] + 1] if len(positions) > letters else text
+    choices = [(ch.upper(), ch.lower()) if ch.isascii() and ch.isalpha() else (ch,) for ch in head]
+    return sorted({"".join(v) for v in itertools.product(*choices)})
+
+
 def _like_regex(pieces: list[tuple[str, bool]]) -> str:
     """A Java regex matching what the LIKE pattern matches: DOTALL (wildcards match line
-    breaks too), each literal character as a code-point escape."""
+    breaks too), ASCII letters in either case (as MLMD's LIKE), each literal character as a
+    code-point escape."""
     wildcard = {"%": ".*", "_": "."}
-    return "(?s)" + "".join(wildcard[ch] if wild else f"\\x{{{ord(ch):x}}}" for ch, wild in pieces)
+    return "(?si)" + "".join(wildcard[ch] if wild else f"\\x{{{ord(ch):x}}}" for ch, wild in pieces)

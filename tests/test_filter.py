@@ -59,7 +59,7 @@ ARTIFACTS = [
     ("(state > 6) IS NULL", ["a2", "a6"]),
     # LIKE: wildcards, escapes, regex characters in the data, NULLs
     ("name LIKE 'm_'", ["a3", "a4"]), ("name LIKE 'm__'", ["a5"]), ("name LIKE 'm\\\\_3'", ["a5"]),
-    ("name LIKE 'm\\\\_%'", ["a5"]), ("name LIKE '%\\\\_%'", ["a5"]), ("name LIKE 'M%'", []),
+    ("name LIKE 'm\\\\_%'", ["a5"]), ("name LIKE '%\\\\_%'", ["a5"]), ("name LIKE 'M%'", ["a3", "a4", "a5"]),  # ASCII case folds, as in MLMD
     ("name LIKE '%'", ["a0", "a1", "a3", "a4", "a5", "a6"]), ("name LIKE ''", []),
     ("name LIKE 'train'", ["a0"]), ("uri LIKE '/data/ne\"_'", ["a6"]), ("uri LIKE '/%/m%'", ["a3", "a5"]),
     ("name NOT LIKE '%a%'", ["a3", "a4", "a5", "a6"]), ("name LIKE 'odd_s'", ["a6"]),
@@ -493,7 +493,8 @@ SEEKS = [
     ("Artifact", "last_update_time_since_epoch BETWEEN 5 AND 9", "(last_update_time_since_epoch)"),
     ("Artifact", "uri = '/x' AND properties.p.int_value = 1 AND (name = 'a' OR state != LIVE)", "(uri)"),
     ("Artifact", "contexts_a.name = 'run-1'", "context(name)"),
-    ("Artifact", "contexts_a.type = 'Run' AND contexts_a.name = 'run-1' AND events_0.type = INPUT", "context("),
+    # Either conjunct's index may start the plan: the planner picks on small-count statistics.
+    ("Artifact", "contexts_a.type = 'Run' AND contexts_a.name = 'run-1' AND events_0.type = INPUT", "context(|event("),
     ("Execution", "last_known_state = RUNNING", "(last_known_state)"), ("Execution", "name = 'x'", "(name)"),
     ("Context", "name = 'x'", "(name)"), ("Context", "type = 'Run' AND name LIKE 'run%'", "context("),
     ("Context", "parent_contexts_a.name = 'pipe'", "context(name)"),
@@ -506,7 +507,7 @@ def test_filters_on_indexed_attributes_seek_the_index(world: MetadataStore, labe
     plan = _plan(world, label, filter_query)
     seeks = [op for op in plan if "IndexSeek" in op.split(" ")[0]]
     assert seeks, "\n".join(plan)
-    assert any(index.lower() in op.lower() for op in seeks), "\n".join(plan)
+    assert any(choice.lower() in op.lower() for op in seeks for choice in index.split("|")), "\n".join(plan)
     assert not [op for op in plan if op.startswith(("NodeByLabelScan", "AllNodesScan"))], "\n".join(plan)
 
 

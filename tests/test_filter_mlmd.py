@@ -3,8 +3,8 @@ own in-process SQLite store (ml-metadata 1.17.1), must select the same nodes; an
 MLMD rejects, graphmd rejects too.
 
 Where graphmd knowingly differs (docs/filter_query.md, "Differences from MLMD") the case is
-not here: LIKE is case-sensitive in graphmd (SQLite's LIKE folds ASCII case), and graphmd
-accepts a few forms MLMD's SQL cannot run (parent_contexts_a.create_time_since_epoch...).
+not here: graphmd accepts a few forms MLMD's SQL cannot run
+(parent_contexts_a.create_time_since_epoch...).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ ARTIFACT_FILTERS = [
     "{a1} = id", "id BETWEEN {a1} AND {a3}", "id NOT BETWEEN {a1} AND {a3}", "id > {a0}.5",
     "type_id = {t_Model}", "type = 'Model'", "type != 'Model'", "type IN ('Model', 'Nothing')",
     "name = 'train'", "name != 'train'", "name IS NULL", "name IS NOT NULL", "name > 'm'",
-    "name LIKE 'm%'", "name LIKE '%a%'", "name LIKE '_1'", "name LIKE 'm_3'", "name NOT LIKE 'm%'",
+    "name LIKE 'm%'", "name LIKE 'M%'", "name LIKE '%A%'", "uri LIKE '/DATA/%'", "name LIKE '%a%'", "name LIKE '_1'", "name LIKE 'm_3'", "name NOT LIKE 'm%'",
     "name = \"odd's\"", "name = 'odd\\'s'", "uri = '/data/ne\"w'",
     "uri LIKE '/data/%'", "uri = '/models/m1'", "uri = ''", "uri IS NULL", "uri IS NOT NULL", "uri NOT IN ('/data/eval')",
     "external_id = 'ext-a0'", "external_id IS NULL",

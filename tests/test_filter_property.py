@@ -418,7 +418,8 @@ def like(text: str | None, pattern: str) -> bool | None:
             regex += re.escape(next(chars))
         else:
             regex += {"%": ".*", "_": "."}.get(ch, re.escape(ch))
-    return re.fullmatch(regex, text, re.DOTALL) is not None
+    # MLMD's LIKE folds ASCII case only (re.ASCII keeps re.IGNORECASE to ASCII letters).
+    return re.fullmatch(regex, text, re.DOTALL | re.IGNORECASE | re.ASCII) is not None
 
 
 def evaluate(e: tuple[Any, ...], env: dict[Any, dict[str, Any]]) -> bool | None:
