@@ -15,7 +15,7 @@ precedence, resolves and type-checks every name against the node kind, and emits
   requirement is a top-level conjunct, so ``properties.p.int_value IS NULL`` selects nodes
   whose ``p`` holds no int (a string, say), never nodes without ``p``;
 * comparisons on attributes stay plain ``n.attr <op> $f_i`` conjuncts so Neo4j can use its
-  range indexes (a prefix LIKE becomes a range seek, an IN list one list parameter).
+  range indexes (a LIKE with leading text becomes index seeks, an IN list one list parameter).
 
 NULLs follow SQL's three-valued logic, which Cypher shares; as in MLMD, ``state != LIVE``
 and ``state NOT IN (...)`` also select nodes without a state.
@@ -792,23 +792,19 @@ class _Compiler:
         pieces = _like_pieces(pattern.value)
         if pieces is None:
             raise self.error(pattern.pos, "a LIKE pattern cannot end with an escaping backslash", pattern.text)
-        literal = "".join(text for text, wild in pieces if not wild)
-        wildcards = [text for text, wild in pieces if wild]
         operand = self.cypher(column)
-        folds = any(ch.isascii() and ch.isalpha() for ch in literal)  # MLMD's LIKE folds ASCII case
-        if folds and wildcards == ["%"] and pieces[-1] == ("%", True):
-            # The case variants of the prefix up to its 4th letter (at most 16) are each an index
-            # seek; the (?i) regex then decides on the whole pattern.
-            seeks = " OR ".join(f"{operand} STARTS WITH {self.param(v)}" for v in _case_variants(literal, 4))
-            test = f"(({seeks}) AND {operand} =~ {self.param(_like_regex(pieces))})"
-        elif folds:
-            test = f"({operand} =~ {self.param(_like_regex(pieces))})"
-        elif not wildcards:
-            test = f"({operand} = {self.param(literal)})"
-        elif wildcards == ["%"] and pieces[-1] == ("%", True):
-            test = f"({operand} STARTS WITH {self.param(literal)})"  # a range index seek
+        regex = self.param(_like_regex(pieces))
+        if pieces and not pieces[0][1]:
+            # The pattern starts with literal text: each ASCII-case spelling of it (as MLMD's LIKE
+            # folds ASCII case) is an index seek, and the regex decides. Always _SEEK_SLOTS seeks,
+            # padded with a prefix nothing starts with, so no value changes the query's shape.
+            lead = "".join(text for text, _ in itertools.takewhile(lambda piece: not piece[1], pieces))
+            variants = _case_variants(lead, _SEEK_LETTERS)
+            variants += [_NO_PREFIX] * (_SEEK_SLOTS - len(variants))
+            seeks = " OR ".join(f"{operand} STARTS WITH {self.param(v)}" for v in variants)
+            test = f"(({seeks}) AND {operand} =~ {regex})"
         else:
-            test = f"({operand} =~ {self.param(_like_regex(pieces))})"
+            test = f"({operand} =~ {regex})"
         return _Val(f"(NOT {test})" if node.negated else test, BOOL, node.pos, "LIKE")
 
     def is_test(self, node: _Is) -> _Val:
@@ -852,6 +848,12 @@ def _like_pieces(pattern: str) -> list[tuple[str, bool]] | None:
         else:
             pieces.append((ch, ch in "%_"))
     return pieces
+
+
+# A pattern's leading text is sought in every ASCII-case spelling of it up to its 4th letter.
+_SEEK_LETTERS = 4
+_SEEK_SLOTS = 2**_SEEK_LETTERS
+_NO_PREFIX = "\uffff\uffff\uffff\uffff"
 
 
 def _case_variants(text: str, letters: int) -> list[str]:

@@ -109,16 +109,14 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Mapping
         store.put_execution(failed, (), stored_contexts, force_reuse_context=True)
         raise
     complete = state.execution.model_copy(update={"last_known_state": ExecutionState.COMPLETE})
-    pairs = []
-    for key, artifacts in state.outputs.items():
-        for i, artifact in enumerate(artifacts):
-            if artifact.state is None:
-                artifact = artifact.model_copy(update={"state": ArtifactState.LIVE})
-            pairs.append(ArtifactAndEvent(artifact=artifact, event=Event(type=EventType.OUTPUT, path=[key, i])))
+    outputs = {key: [a if a.state is not None else a.model_copy(update={"state": ArtifactState.LIVE})
+                     for a in artifacts] for key, artifacts in state.outputs.items()}
+    pairs = [ArtifactAndEvent(artifact=artifact, event=Event(type=EventType.OUTPUT, path=[key, i]))
+             for key, artifacts in outputs.items() for i, artifact in enumerate(artifacts)]
     done = store.put_execution(complete, pairs, stored_contexts, force_reuse_context=True)
     written = iter(done.artifact_ids)
-    for key, artifacts in state.outputs.items():
-        state.outputs[key] = [a.model_copy(update={"id": next(written)}) for a in artifacts]
+    state.outputs = {key: [a.model_copy(update={"id": next(written)}) for a in artifacts]
+                     for key, artifacts in outputs.items()}
     state.execution = complete
 
 
