@@ -6,23 +6,14 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._errors import GraphmdError
+from ._options import Database, Password, Quiet, Uri, User, err, fail
 
-err = Console(stderr=True)
-
-Uri = Annotated[Optional[str], typer.Option(help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
-                                                 "bolt://127.0.0.1:7687).")]
-User = Annotated[Optional[str], typer.Option(help="Neo4j user (default: $GRAPHMD_NEO4J_USER or neo4j).")]
-Password = Annotated[Optional[str], typer.Option(help="Neo4j password (default: $GRAPHMD_NEO4J_PASSWORD or the "
-                                                      "config file).", show_default=False)]
-Database = Annotated[Optional[str], typer.Option(help="Neo4j database (default: the server's default).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 @contextlib.contextmanager
@@ -35,11 +26,6 @@ def _progress(what: str, quiet: bool) -> Iterator[object]:
                   transient=False) as bar:
         task = bar.add_task(what, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-def _fail(error: GraphmdError) -> None:
-    err.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(1)
 
 
 def export(
@@ -63,7 +49,7 @@ def export(
                     counts = export_store(store, out, progress=progress)  # type: ignore[arg-type]
                 partial.replace(path)
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
     err.print(f"exported {summary}" + ("" if file == "-" else f" to {file}"))
 
@@ -82,6 +68,6 @@ def import_(
             with _progress("importing", quiet) as progress:
                 counts = import_store(store, fh, progress=progress, batch_size=batch_size)  # type: ignore[arg-type]
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
     err.print(f"imported {summary} from {file}")

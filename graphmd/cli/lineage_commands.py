@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from .._cypher_files import description, names, parameters, run
@@ -31,14 +30,8 @@ from .._models import (
 )
 from .._pipeline import compare_runs
 from .._store import MetadataStore
+from ._options import Database, Password, Uri, User, fail, out
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True)
-
-Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI or the config file).")]
-User = Annotated[Optional[str], typer.Option("--user", help="Neo4j user.")]
-Password = Annotated[Optional[str], typer.Option("--password", help="Neo4j password.", show_default=False)]
-Database = Annotated[Optional[str], typer.Option("--database", help="Neo4j database.")]
 
 
 class Format(str, enum.Enum):
@@ -61,11 +54,6 @@ class Kind(str, enum.Enum):
 
 def _store(uri: str | None, user: str | None, password: str | None, database: str | None) -> MetadataStore:
     return MetadataStore(uri, user, password, database)
-
-
-def _fail(error: GraphmdError) -> None:
-    err.print(f"[red]error:[/red] {error}", highlight=False)
-    raise typer.Exit(1)
 
 
 # --- lineage ------------------------------------------------------------------------------
@@ -195,7 +183,7 @@ def lineage(
             else:
                 out.print(mermaid_text(graph), markup=False)
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
 
 
 # --- listing ------------------------------------------------------------------------------
@@ -236,7 +224,7 @@ def _list(cls: type, type_name: str | None, context: int | None, filter_query: s
             page = store.list_page(cls, options, type_name=type_name, context_id=context)
             _print_nodes(page.items, fmt)
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
 
 
 def artifacts(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
@@ -268,7 +256,7 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
             found = [("artifact", t) for t in store.get_artifact_types()] + [
                 ("execution", t) for t in store.get_execution_types()] + [("context", t) for t in store.get_context_types()]
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     if fmt is ListFormat.json:
         out.print(json.dumps([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found], indent=2),
                   markup=False)
@@ -305,7 +293,7 @@ def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or conte
                 data["parents"] = [c.name for c in store.get_parent_contexts_by_context(node_id)]
                 data["children"] = [c.name for c in store.get_children_contexts_by_context(node_id)]
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     out.print(json.dumps(data, indent=2), markup=False)
 
 
@@ -332,7 +320,7 @@ def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/
         with _store(uri, user, password, database) as store:
             rows = run(store, name, **dict(_parse_param(p) for p in param or []))
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     out.print(json.dumps(rows, indent=2, default=_json_default), markup=False)
 
 
@@ -350,7 +338,7 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
         with _store(uri, user, password, database) as store:
             comparison = compare_runs(store, runs, run_type=run_type)
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     header, *rows = comparison.table()
     table = Table(box=None, pad_edge=False)
     for column in header:

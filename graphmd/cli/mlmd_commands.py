@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._errors import GraphmdError
-from .export_commands import Database, Password, Quiet, Uri, User, _fail, err
+from ._options import Database, Password, Quiet, Uri, User, err, fail
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge, and exit "
                                                        "with status 1 on any difference.")]
@@ -117,7 +117,7 @@ def import_mlmd(
             err.print(f"imported {escape(mlmd_source.name)}")
             comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     _report(comparison, result.written, "written now", verify)
     _finish(comparison, verify)
 
@@ -147,6 +147,6 @@ def export_mlmd(
                                   GraphmdReader(store, page_size=batch_size), result.written, verify, sample,
                                   as_stored=True)
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     _report(comparison, result.written, "written", verify)
     _finish(comparison, verify)

@@ -6,23 +6,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from .._errors import GraphmdError
 from .._local_neo4j import LocalNeo4j
+from ._options import err, fail
 
 app = typer.Typer(help="Run a local Neo4j (Community 5.26, from Maven Central) for graphmd.", no_args_is_help=True)
-err = Console(stderr=True)
 
 Home = Annotated[Optional[Path], typer.Option("--home", help="Server home (conf, data, logs); default: "
                                                "$GRAPHMD_NEO4J_HOME or ~/.local/share/graphmd/neo4j.")]
 BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port (default 7687, or as last started).")]
 HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474).")]
-
-
-def _fail(error: GraphmdError) -> None:
-    err.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(1)
 
 
 @app.command()
@@ -40,7 +34,7 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
         with err.status("starting Neo4j...") as status:
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
     except GraphmdError as error:
-        _fail(error)
+        fail(error)
     for line in st.lines():
         typer.echo(line)
 

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from .._errors import GraphmdError
-
-err = Console(stderr=True)
+from ._options import Database, Password, Uri, User, err
 
 
 def serve(
@@ -29,12 +27,10 @@ def serve(
         help="CA (PEM) that client certificates must be signed by; clients must then present one.")] = None,
     shutdown_grace: Annotated[float, typer.Option(
         help="Seconds in-flight calls get to finish after SIGTERM/SIGINT.")] = 30.0,
-    uri: Annotated[Optional[str], typer.Option(help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
-                                                    "bolt://127.0.0.1:7687).")] = None,
-    user: Annotated[Optional[str], typer.Option(help="Neo4j user (default: $GRAPHMD_NEO4J_USER or neo4j).")] = None,
-    password: Annotated[Optional[str], typer.Option(help="Neo4j password (default: $GRAPHMD_NEO4J_PASSWORD or the "
-                                                         "config file).", show_default=False)] = None,
-    database: Annotated[Optional[str], typer.Option(help="Neo4j database (default: the server's default).")] = None,
+    uri: Uri = None,
+    user: User = None,
+    password: Password = None,
+    database: Database = None,
 ) -> None:
     """Serve MLMD's gRPC API (ml_metadata's MetadataStoreService) from Neo4j, until SIGTERM.
 
