@@ -99,3 +99,13 @@ def test_query_and_compare(cli, history):
     table = cli("compare", "run-0001", "run-0002").splitlines()
     assert table[0].split() == ["field", "run-0001", "run-0002"]
     assert any(line.split()[:2] == ["*", "Trainer.learning_rate"] for line in table)
+
+
+def test_unreachable_neo4j_says_how_to_get_one(monkeypatch):
+    from graphmd._local_neo4j import free_port
+
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", f"bolt://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", "unused")
+    result = CliRunner().invoke(app, ["artifacts"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "Neo4j is unavailable" in result.output and "graphmd neo4j start" in result.output

@@ -6,8 +6,9 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from .._errors import GraphmdError
+from .._errors import GraphmdError, UnavailableError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -21,7 +22,14 @@ Database = Annotated[Optional[str], typer.Option("--database", help="Neo4j datab
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
+_UNREACHABLE_HINT = ("hint: `graphmd neo4j start` runs a local Neo4j (`graphmd neo4j status` shows it); for another "
+                     "server pass --uri/--user/--password or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and "
+                     "GRAPHMD_NEO4J_PASSWORD.")
+
+
 def fail(error: GraphmdError) -> NoReturn:
-    """Print the error on stderr and exit 1."""
-    err.print(f"[red]error:[/red] {error}")
+    """Print the error on stderr (with how to reach a Neo4j when none answered) and exit 1."""
+    err.print(f"[red]error:[/red] {escape(str(error))}")
+    if isinstance(error, UnavailableError) and not error.commit_unknown:
+        err.print(_UNREACHABLE_HINT, markup=False)
     raise typer.Exit(1)
