@@ -271,6 +271,37 @@ WHERE c.id IN $ids
 RETURN c.id AS of, n {.*} AS n ORDER BY n.id
 """
 
+# Updates of nodes by id that compare with the stored node on the server, under its write
+# lock, instead of reading it first (a round trip). Each row holds `fixed` (the new node's
+# properties the request decides), `given` (the request's values of the attributes MLMD's
+# differencer compares), `type_id` (must equal the stored one), `force` and `now`. The node
+# is rewritten, with a new last_update_time_since_epoch, only when something differs; the
+# attributes in SYNC_KEPT[label] stay as stored. A row whose node is missing or has another
+# type is not counted: the store then redoes the call the slow way for the exact error.
+SYNC_KEPT = {
+    "Artifact": ("name", "system_metadata"),
+    "Execution": ("name", "system_metadata"),
+    "Context": ("system_metadata",),
+}
+_SYNC_NODE = {
+    label: f"""MATCH (n:{label} {{id: row.id}}) WHERE n.type_id = row.type_id
+SET n._lock = true REMOVE n._lock
+WITH row, n, row.fixed AS fixed
+WITH row, n, fixed {{.*, type_id: n.type_id, create_time_since_epoch: n.create_time_since_epoch,
+  last_update_time_since_epoch: n.last_update_time_since_epoch,
+  {", ".join(f"{k}: n.{k}" for k in SYNC_KEPT[label])}}} AS new
+WITH row, n, new, [k IN keys(new) WHERE new[k] IS NOT NULL] AS new_keys
+WITH row, n, new, row.force
+  OR any(a IN keys(row.given) WHERE NOT coalesce(row.given[a] = n[a], row.given[a] IS NULL AND n[a] IS NULL))
+  OR size(new_keys) <> size([k IN keys(n) WHERE NOT k STARTS WITH '_'])
+  OR any(k IN new_keys WHERE NOT coalesce(valueType(new[k]) = valueType(n[k]) AND new[k] = n[k], false)) AS write
+FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
+  SET n = new {{.*, last_update_time_since_epoch:
+    CASE WHEN coalesce(n.last_update_time_since_epoch, 0) + 1 > row.now
+         THEN coalesce(n.last_update_time_since_epoch, 0) + 1 ELSE row.now END}})"""
+    for label in NODE_LABELS
+}
+
 # --- one call's planned writes -------------------------------------------------------------
 # MetadataStore sends everything one call plans as this single statement (one round trip).
 # The blocks run in order, each over its own list (an empty list does nothing): ids of
@@ -293,10 +324,15 @@ WRITE_PLANNED = "\n".join(
         for label in ("Context", "Artifact", "Execution")
     ]
     + [
+        f"CALL () {{ UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} RETURN count(*) AS synced_{label} }}"
+        for label in ("Context", "Artifact", "Execution")
+    ]
+    + [
         f"CALL () {{ UNWIND $planned.events AS row {_CREATE_EVENT} RETURN count(*) AS created_events }}",
         f"CALL () {{ UNWIND $planned.attributions AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS attributed }}",
         f"CALL () {{ UNWIND $planned.associations AS row {_MERGE_ASSOCIATION} RETURN count(*) AS associated }}",
-        "RETURN " + ", ".join([f"missing_{label}, created_{label}" for label in NODE_LABELS] + ["created_events"]),
+        "RETURN " + ", ".join([f"missing_{label}, created_{label}, synced_{label}" for label in NODE_LABELS]
+                              + ["created_events"]),
     ]
 )
 

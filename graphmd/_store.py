@@ -109,6 +109,12 @@ class PutLineageSubgraphResult(NamedTuple):
     context_ids: list[int]
 
 
+class _SlowPath(Exception):
+    """A call planned with server-side updates met something the slow path must judge (a
+    node that is missing, of another type, or invalid): rerun it reading nodes first, so
+    it raises exactly the error it always did."""
+
+
 class _Conflict(Exception):
     """A concurrent writer created the same unique node first; rerun the transaction.
 
@@ -262,6 +268,24 @@ class MetadataStore:
                     raise conflict.error from None
                 _log.debug("rerunning a write after a unique-key race: %s", conflict.error)
                 time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _write_nodes(self, plan: Callable[[_NodeWriter], Any]) -> Any:
+        """Run ``plan`` with a _NodeWriter in one write transaction, then flush it. Updates
+        of nodes by id are first compared and written on the server in the write statement
+        (no read round trip); should that meet anything unusual (_SlowPath), the call is
+        rerun reading and locking those nodes first, which raises the exact error."""
+        for fast in (True, False):
+            def work(tx: neo4j.ManagedTransaction) -> Any:
+                writer = _NodeWriter(self, tx, _now_ms(), fast=fast)
+                result = plan(writer)
+                writer.flush()
+                return result
+
+            try:
+                return self._write(work)
+            except _SlowPath:
+                _log.debug("rerunning a write reading its nodes first")
         raise AssertionError("unreachable")
 
     def _reset_caches(self) -> None:
@@ -485,13 +509,8 @@ class MetadataStore:
         if not nodes:
             return []
 
-        def work(tx: neo4j.ManagedTransaction) -> list[int]:
-            writer = _NodeWriter(self, tx, _now_ms())
-            ids = writer.upsert(cls, list(nodes), plural, mask=mask, abort_if_changed=abort_if_changed)
-            writer.flush()
-            return ids
-
-        return self._write(work)
+        return self._write_nodes(lambda writer: writer.upsert(cls, list(nodes), plural, mask=mask,
+                                                              abort_if_changed=abort_if_changed))
 
     def put_events(self, events: Sequence[Event]) -> None:
         """Insert events.
@@ -573,8 +592,7 @@ class MetadataStore:
                 raise InvalidArgumentError(f"{f}.type: no event type is specified", field=f"{f}.type")
             _check_event_numbers(pair.event, f)
 
-        def work(tx: neo4j.ManagedTransaction) -> PutExecutionResult:
-            writer = _NodeWriter(self, tx, _now_ms())
+        def plan(writer: _NodeWriter) -> PutExecutionResult:
             with_artifact = [i for i, p in enumerate(pairs) if p.artifact is not None]
             artifact_ids = writer.upsert(
                 Artifact, [pairs[i].artifact for i in with_artifact], "artifact_and_events[].artifact",
@@ -600,10 +618,9 @@ class MetadataStore:
             for cid in dict.fromkeys(context_ids):
                 writer.associations.append((cid, execution_id))
                 writer.attributions.extend((cid, aid) for aid in linked_artifacts)
-            writer.flush()
             return PutExecutionResult(execution_id, result_artifact_ids, context_ids)
 
-        return self._write(work)
+        return self._write_nodes(plan)
 
     def put_lineage_subgraph(
         self,
@@ -633,8 +650,7 @@ class MetadataStore:
         for i, edge in enumerate(event_edges):
             _check_event_edge(edge, i, executions, artifacts)
 
-        def work(tx: neo4j.ManagedTransaction) -> PutLineageSubgraphResult:
-            writer = _NodeWriter(self, tx, _now_ms())
+        def plan(writer: _NodeWriter) -> PutLineageSubgraphResult:
             context_ids = writer.upsert(Context, list(contexts), "contexts",
                                         reuse_context=reuse_context_if_already_exist)
             artifact_ids = writer.upsert(Artifact, list(artifacts), "artifacts",
@@ -653,10 +669,9 @@ class MetadataStore:
                            "event_edges[].event.artifact_id")
             writer.require("Execution", {e.execution_id for e in writer.events} - set(execution_ids),
                            "event_edges[].event.execution_id")
-            writer.flush()
             return PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids)
 
-        return self._write(work)
+        return self._write_nodes(plan)
 
     def put_attributions_and_associations(self, attributions: Sequence[Attribution] = (),
                                           associations: Sequence[Association] = ()) -> None:
@@ -1200,12 +1215,16 @@ class _NodeWriter:
     """Collects the writes of one transaction and issues them as one UNWIND statement per
     kind of write. Reads (types, stored nodes) happen as upserts are planned."""
 
-    def __init__(self, store: MetadataStore, tx: neo4j.ManagedTransaction, now: int) -> None:
+    def __init__(self, store: MetadataStore, tx: neo4j.ManagedTransaction, now: int, *, fast: bool = False) -> None:
         self.store = store
         self.tx = tx
         self.now = now
+        # Whether plain updates by id (no mask, no abort_if_changed) go to the server as
+        # sync rows (q.SYNC_KEPT) instead of being read, locked and compared here first.
+        self.fast = fast
         self.creates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
         self.updates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
+        self.syncs: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
         self.events: list[Event] = []
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
@@ -1235,7 +1254,8 @@ class _NodeWriter:
         label = _LABEL[cls]
         tx = self.tx
         self.retry_conflicts |= reuse_by_external_id or reuse_context
-        update_ids = [n.id for n in nodes if n.id is not None]
+        synced = self.fast and mask is None and not abort_if_changed
+        update_ids = [] if synced else [n.id for n in nodes if n.id is not None]
         stored: dict[int, dict[str, Any]] = {}
         if update_ids:
             stored = {r["n"]["id"]: r["n"] for r in tx.run(q.LOCK_NODES_BY_ID[label], ids=update_ids)}
@@ -1285,6 +1305,10 @@ class _NodeWriter:
                 self.creates[label].append(row)
                 ids.append(new_id)
                 continue
+            if synced and node.id is not None:
+                self.syncs[label].append(self._sync_row(cls, node, field, force_update_time))
+                ids.append(node.id)
+                continue
             node_id = node.id if node.id is not None else reuse_ids[i]
             old = stored.get(node_id)
             if old is None:
@@ -1305,6 +1329,29 @@ class _NodeWriter:
             ids.append(node_id)
         return ids
 
+    def _sync_row(self, cls: type, node: AnyNode, field: str, force_update_time: bool) -> dict[str, Any]:
+        """The row of q.WRITE_PLANNED's sync block for a full update of ``node`` by id: what
+        _updated_row computes, less what only the stored node knows. Anything _updated_row
+        could reject (no type_id, properties the type lacks, an empty context name) raises
+        _SlowPath instead, so the slow path reports it as it always did."""
+        if node.type_id is None or (cls is Context and not node.name):
+            raise _SlowPath()
+        try:
+            node_type = self._validated_type(cls, node, node.type_id, field, None)
+        except GraphmdError:
+            raise _SlowPath() from None
+        attrs: dict[str, Any] = {a: getattr(node, a) for a in _UPDATABLE[cls]}
+        if cls is Artifact and attrs["uri"] is None:
+            attrs["uri"] = ""  # MLMD writes the uri column whole: unset becomes ""
+        kept = dict.fromkeys(("create_time_since_epoch", "last_update_time_since_epoch",
+                              *q.SYNC_KEPT[_LABEL[cls]]))
+        fixed = codec.encode_node(node.model_copy(update={**attrs, **kept}), type_name=node_type.name)
+        # The compared attributes as they are stored (enums by value, protos as JSON text).
+        encoded = codec.encode_node(node, type_name=node.type)
+        given = {a: encoded.get(a) for a in _COMPARED if hasattr(node, a)}
+        return {"id": node.id, "type_id": node.type_id, "fixed": fixed, "given": given,
+                "force": force_update_time, "now": self.now}
+
     def _updated_row(self, cls: type, node: AnyNode, old: dict[str, Any], node_type: AnyType, mask: list[str] | None,
                      force_update_time: bool, field: str) -> dict[str, Any] | None:
         """The node's full new property map, or None when nothing changes."""
@@ -1324,7 +1371,10 @@ class _NodeWriter:
             raise InvalidArgumentError(f"{field}.name: context name should not be empty", field=f"{field}.name")
         updated = current.model_copy(update={**attrs, "properties": properties, "custom_properties": custom})
         new_row = codec.encode_node(updated, type_name=node_type.name)
-        changed = new_row != {k: v for k, v in old.items() if not k.startswith("_")}
+        stored = {k: v for k, v in old.items() if not k.startswith("_")}
+        # Kinds count (1, 1.0 and True are different values), as on the server's sync path.
+        changed = new_row.keys() != stored.keys() or any(
+            type(v) is not type(stored[k]) or v != stored[k] for k, v in new_row.items())
         differs = any(getattr(node, a, None) != getattr(current, a, None) for a in _COMPARED if hasattr(node, a))
         if not (changed or differs or force_update_time):
             return None
@@ -1368,8 +1418,14 @@ class _NodeWriter:
         reports; a failed check raises, so the transaction rolls back."""
         events = self._event_rows()
         if not (self.required or self.events or self.attributions or self.associations
-                or any(self.creates.values()) or any(self.updates.values())):
+                or any(self.creates.values()) or any(self.updates.values()) or any(self.syncs.values())):
             return
+        for label, rows in self.syncs.items():
+            # One node updated twice in a call: each update is judged against the node as
+            # stored before the call, which only the slow path does.
+            ids = [r["id"] for r in rows] + [r["id"] for r in self.updates[label]]
+            if len(set(ids)) != len(ids):
+                raise _SlowPath()
         planned: dict[str, Any] = {
             "events": events,
             "attributions": [{"context_id": c, "artifact_id": a} for c, a in dict.fromkeys(self.attributions)],
@@ -1379,10 +1435,15 @@ class _NodeWriter:
             planned[f"required_{label}"] = sorted({i for lbl, ids, _ in self.required if lbl == label for i in ids})
             planned[f"create_{label}"] = self.creates[label]
             planned[f"update_{label}"] = self.updates[label]
+            planned[f"sync_{label}"] = self.syncs[label]
         try:
             record = self.tx.run(q.WRITE_PLANNED, planned=planned).single()
         except neo4j_errors.ConstraintError as error:
+            if any(self.syncs.values()):
+                raise _SlowPath() from error  # the slow path names the error as it always did
             raise self._constraint_error(error) from error
+        if any(record[f"synced_{label}"] != len(rows) for label, rows in self.syncs.items()):
+            raise _SlowPath()  # a node missing or of another type: the slow path says which
         for label, ids, field in self.required:
             missing = sorted(ids.intersection(record[f"missing_{label}"]))
             if missing:

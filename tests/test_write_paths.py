@@ -1,0 +1,169 @@
+"""Updates by id take two paths: compared and written on the server inside the write
+statement (the fast path), or read, locked and compared in the client first (the slow
+path, also the fallback that names errors). Both must store the same thing and raise
+the same errors; each case here runs through both and compares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from graphmd import (
+    Artifact,
+    ArtifactAndEvent,
+    ArtifactState,
+    ArtifactType,
+    Context,
+    ContextType,
+    Event,
+    EventType,
+    Execution,
+    ExecutionState,
+    ExecutionType,
+    GraphmdError,
+    MetadataStore,
+    PropertyType,
+    ProtoValue,
+)
+from graphmd import _store
+
+P = PropertyType
+SYSTEM = ProtoValue(type_url="type.googleapis.com/x.Y", value=b"\x01")
+
+
+class _SlowWriter(_store._NodeWriter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["fast"] = False
+        super().__init__(*args, **kwargs)
+
+
+class _FastOnlyWriter(_store._NodeWriter):
+    """Fails the test when a call falls back to the slow path."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        assert kwargs.get("fast"), "the call fell back to the slow path"
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture
+def types(store: MetadataStore) -> dict[str, int]:
+    return {
+        "data": store.put_artifact_type(ArtifactType(name="Data", properties={"n": P.INT, "s": P.STRING})),
+        "other": store.put_artifact_type(ArtifactType(name="Other")),
+        "trainer": store.put_execution_type(ExecutionType(name="Trainer", properties={"lr": P.DOUBLE})),
+        "run": store.put_context_type(ContextType(name="Run", properties={"note": P.STRING})),
+    }
+
+
+def _stored(store: MetadataStore, node: Any) -> Any:
+    get = {Artifact: store.get_artifacts_by_id, Execution: store.get_executions_by_id,
+           Context: store.get_contexts_by_id}[type(node)]
+    return get([node.id])[0]
+
+
+def _outcome(store: MetadataStore, monkeypatch: pytest.MonkeyPatch, writer: type, make: Callable[[str], Any],
+             update: Callable[[Any], Any], put: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """Create a node (named by the path), update it, and return what can be compared
+    across paths: the stored node less ids, names and times, whether the update time
+    moved, or the error raised."""
+    tag = writer.__name__
+    base = make(tag)
+    [node_id] = put(base)
+    before = _stored(store, base.model_copy(update={"id": node_id}))
+    monkeypatch.setattr(_store, "_NodeWriter", writer)
+    try:
+        try:
+            put(update(before))
+        except GraphmdError as error:
+            return ("error", type(error).__name__, str(error).replace(str(node_id), "ID"), error.field)
+    finally:
+        monkeypatch.undo()
+    after = _stored(store, before)
+    bumped = after.last_update_time_since_epoch != before.last_update_time_since_epoch
+    kept = after.create_time_since_epoch == before.create_time_since_epoch
+    rest = after.model_dump(exclude={"id", "create_time_since_epoch", "last_update_time_since_epoch"})
+    for key in ("name", "external_id"):
+        if rest.get(key):
+            rest[key] = rest[key].replace(tag, "TAG")
+    return ("stored", bumped, kept, rest)
+
+
+def _context(types: dict[str, int], **fields: Any) -> Callable[[str], Context]:
+    return lambda tag: Context(type_id=types["run"], name=f"c-{tag}", properties={"note": "x"},
+                               custom_properties={"k": 1}, system_metadata=SYSTEM, **fields)
+
+
+def _artifact(types: dict[str, int]) -> Callable[[str], Artifact]:
+    return lambda tag: Artifact(type_id=types["data"], name=f"a-{tag}", uri="/u", state=ArtifactState.LIVE,
+                                properties={"n": 1}, custom_properties={"c": 1.5}, external_id=f"x-{tag}")
+
+
+# (name, node factory, update of the stored node, which put) for each case.
+def _cases(types: dict[str, int]) -> list[tuple[str, Callable, Callable, str]]:
+    ctx, art = _context(types), _artifact(types)
+    execution = lambda tag: Execution(type_id=types["trainer"], name=f"x-{tag}",  # noqa: E731
+                                      last_known_state=ExecutionState.RUNNING, properties={"lr": 0.1})
+    return [
+        ("context as read back, unchanged", ctx, lambda n: n, "contexts"),
+        ("context without its type name", ctx, lambda n: n.model_copy(update={"type": None}), "contexts"),
+        ("context custom 1 -> True", ctx, lambda n: n.model_copy(update={"custom_properties": {"k": True}}), "contexts"),
+        ("context custom 1 -> 1.0", ctx, lambda n: n.model_copy(update={"custom_properties": {"k": 1.0}}), "contexts"),
+        ("context property removed", ctx, lambda n: n.model_copy(update={"properties": {}}), "contexts"),
+        ("context renamed", ctx, lambda n: n.model_copy(update={"name": n.name + "-2"}), "contexts"),
+        ("context system_metadata unset", ctx, lambda n: n.model_copy(update={"system_metadata": None}), "contexts"),
+        ("context empty name", ctx, lambda n: n.model_copy(update={"name": ""}), "contexts"),
+        ("context missing id", ctx, lambda n: n.model_copy(update={"id": n.id + 10_000}), "contexts"),
+        ("context other type", ctx, lambda n: n.model_copy(update={"type_id": types["data"]}), "contexts"),
+        ("context unknown property", ctx, lambda n: n.model_copy(update={"properties": {"zz": 1}}), "contexts"),
+        ("context no type_id", ctx, lambda n: n.model_copy(update={"type_id": None, "name": n.name + "-2"}), "contexts"),
+        ("artifact as read back", art, lambda n: n, "artifacts"),
+        ("artifact uri unset", art, lambda n: n.model_copy(update={"uri": None}), "artifacts"),
+        ("artifact renamed (kept)", art, lambda n: n.model_copy(update={"name": "other"}), "artifacts"),
+        ("artifact state and external_id", art,
+         lambda n: n.model_copy(update={"state": ArtifactState.DELETED, "external_id": None}), "artifacts"),
+        ("artifact of another artifact type", art, lambda n: n.model_copy(update={"type_id": types["other"]}),
+         "artifacts"),
+        ("execution as read back", execution, lambda n: n, "executions"),
+        ("execution state", execution,
+         lambda n: n.model_copy(update={"last_known_state": ExecutionState.COMPLETE}), "executions"),
+        ("execution in put_execution, forced", execution, lambda n: n, "put_execution"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(20))
+def test_both_paths_store_the_same(store: MetadataStore, types: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+                                   index: int) -> None:
+    name, make, update, how = _cases(types)[index]
+    put = {
+        "contexts": lambda n: store.put_contexts([n]),
+        "artifacts": lambda n: store.put_artifacts([n]),
+        "executions": lambda n: store.put_executions([n]),
+        "put_execution": lambda n: [store.put_execution(n, force_update_time=True).execution_id],
+    }[how]
+    slow = _outcome(store, monkeypatch, _SlowWriter, make, update, put)
+    fast = _outcome(store, monkeypatch, _store._NodeWriter, make, update, put)
+    assert fast == slow, name
+
+
+def test_a_steady_put_execution_never_falls_back(store: MetadataStore, types: dict[str, int],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline's usual call (its run context by id, inputs by id, new outputs) stays on
+    the fast path, and leaves the context as it would have been."""
+    context = Context(type_id=types["run"], name="run-1")
+    first = store.put_execution(Execution(type_id=types["trainer"]),
+                                [ArtifactAndEvent(artifact=Artifact(type_id=types["data"], uri="/in"),
+                                                  event=Event(type=EventType.OUTPUT))],
+                                [context], reuse_context_if_already_exist=True)
+    [stored_context] = store.get_contexts_by_id(first.context_ids)
+    monkeypatch.setattr(_store, "_NodeWriter", _FastOnlyWriter)
+    second = store.put_execution(Execution(type_id=types["trainer"]),
+                                 [ArtifactAndEvent(event=Event(type=EventType.INPUT, artifact_id=first.artifact_ids[0])),
+                                  ArtifactAndEvent(artifact=Artifact(type_id=types["data"], uri="/out"),
+                                                   event=Event(type=EventType.OUTPUT))],
+                                 [stored_context], reuse_context_if_already_exist=True)
+    assert second.context_ids == first.context_ids
+    [after] = store.get_contexts_by_id(first.context_ids)
+    assert after == stored_context  # as read back: nothing differs, nothing is rewritten
+    assert {a.id for a in store.get_artifacts_by_context(after.id)} == {first.artifact_ids[0], second.artifact_ids[1]}
