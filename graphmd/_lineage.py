@@ -164,9 +164,14 @@ def _kinds_condition(st: _Statement, var: str, artifacts: NodeSelector | None, e
     return " OR ".join(parts) if parts else "false"
 
 
+# The outputs that read the returned nodes' context links.
+_LINK_OUTPUTS = (q.LINEAGE_OUT_LINKS, q.LINEAGE_OUT_CONTEXTS, q.LINEAGE_OUT_CONTEXT_TYPES)
+
+
 def _statement(st: _Statement, *, starts: str, direction: LineageDirection, max_hops: int | None, stop_s: str,
                pass_x: str, ending_z: str, ending_s: str, outputs: Sequence[str], limit: str = "",
                finish: str = q.LINEAGE_FINISH_ALL) -> str:
+    links = q.LINEAGE_LINKS if any(o in _LINK_OUTPUTS for o in outputs) else q.LINEAGE_NO_LINKS
     left, right = q.LINEAGE_ARROWS[direction.value]
     if ending_z == "false":
         ending_reached = q.LINEAGE_NO_ENDING_REACHED
@@ -179,7 +184,7 @@ def _statement(st: _Statement, *, starts: str, direction: LineageDirection, max_
     return q.LINEAGE_TRAVERSE.format(
         starts=starts, id_sets="\n".join(st.id_sets), stop_s=stop_s, left=left, right=right,
         max_hops="" if max_hops is None else int(max_hops), pass_x=pass_x, expanded=expanded, limit=limit,
-        ending_reached=ending_reached, ending_s=ending_s, outputs="\n  UNION ALL\n".join(out), finish=finish)
+        ending_reached=ending_reached, ending_s=ending_s, links=links, outputs="\n  UNION ALL\n".join(out), finish=finish)
 
 
 def _outputs(mask: set[str]) -> list[str]:

@@ -8,6 +8,8 @@ folder and are loaded by graphmd._cypher_files.
 
 from __future__ import annotations
 
+import functools
+
 NODE_LABELS = ("Artifact", "Execution", "Context")
 TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
 TYPE_KIND_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
@@ -216,18 +218,21 @@ ORDER BY e.id
 
 # --- attributions, associations, parent contexts ------------------------------------------
 
-_MERGE_ATTRIBUTION = """
-MATCH (c:Context {id: row.context_id})
-MATCH (a:Artifact {id: row.artifact_id})
-MERGE (c)-[:ATTRIBUTION]->(a)
-"""
-_MERGE_ASSOCIATION = """
-MATCH (c:Context {id: row.context_id})
-MATCH (x:Execution {id: row.execution_id})
-MERGE (c)-[:ASSOCIATION]->(x)
-"""
-MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS linked"
-MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_MERGE_ASSOCIATION} RETURN count(*) AS linked"
+# (end label, relationship, row key of the end's id) of each kind of link to a context.
+_LINK = {
+    "attributions": ("Artifact", "ATTRIBUTION", "artifact_id"),
+    "associations": ("Execution", "ASSOCIATION", "execution_id"),
+}
+
+
+def _link_rows(verb: str, links: str) -> str:
+    """MERGE or CREATE the link of each `row` (context_id and the end's id)."""
+    end, rel, key = _LINK[links]
+    return f"MATCH (c:Context {{id: row.context_id}}) MATCH (n:{end} {{id: row.{key}}}) {verb} (c)-[:{rel}]->(n)"
+
+
+MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_link_rows('MERGE', 'attributions')} RETURN count(*) AS linked"
+MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_link_rows('MERGE', 'associations')} RETURN count(*) AS linked"
 # Which links exist already. Both ends are found first and the link checked between them
 # (Expand(Into), which walks the end with fewer relationships): a path pattern lets the
 # planner expand from a pipeline context holding every run's nodes, once per row.
@@ -303,38 +308,55 @@ FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
 }
 
 # --- one call's planned writes -------------------------------------------------------------
-# MetadataStore sends everything one call plans as this single statement (one round trip).
-# The blocks run in order, each over its own list (an empty list does nothing): ids of
-# nodes the call refers to that do not exist, creates, updates, events, then links. It
-# returns what the store checks before the transaction commits. The lists come in one map,
-# $planned: Neo4j plans a statement anew for each new combination of parameter types (an
-# empty list is typed apart from a list of maps), and this one takes a second to plan.
-WRITE_PLANNED = "\n".join(
-    [
-        f"CALL () {{ UNWIND $planned.required_{label} AS id OPTIONAL MATCH (n:{label} {{id: id}}) "
-        f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label} }}"
+# MetadataStore sends everything one call plans as one statement (one round trip), built by
+# write_planned from the blocks the call needs, in this order: ids of nodes the call refers
+# to that do not exist, creates, updates, syncs (above), events, then links. Links with an
+# end created by the same call cannot exist yet and are CREATEd; others are MERGEd. Each
+# block reads its list from the one map parameter $planned and returns the column the store
+# checks before the transaction commits. Only the blocks a call uses are sent: empty ones
+# cost server time on every call, and the few combinations calls use are each planned once.
+WRITE_BLOCKS = {
+    **{
+        f"required_{label}": f"UNWIND $planned.required_{label} AS id OPTIONAL MATCH (n:{label} {{id: id}}) "
+        f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label}"
         for label in NODE_LABELS
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label} }}"
+    },
+    **{
+        f"create_{label}": f"UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label}"
         for label in ("Context", "Artifact", "Execution")
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.update_{label} AS row MATCH (n:{label} {{id: row.id}}) SET n = row RETURN count(n) AS updated_{label} }}"
+    },
+    **{
+        f"update_{label}": f"UNWIND $planned.update_{label} AS row MATCH (n:{label} {{id: row.id}}) SET n = row "
+        f"RETURN count(n) AS updated_{label}"
         for label in ("Context", "Artifact", "Execution")
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} RETURN count(*) AS synced_{label} }}"
+    },
+    **{
+        f"sync_{label}": f"UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} RETURN count(*) AS synced_{label}"
         for label in ("Context", "Artifact", "Execution")
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.events AS row {_CREATE_EVENT} RETURN count(*) AS created_events }}",
-        f"CALL () {{ UNWIND $planned.attributions AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS attributed }}",
-        f"CALL () {{ UNWIND $planned.associations AS row {_MERGE_ASSOCIATION} RETURN count(*) AS associated }}",
-        "RETURN " + ", ".join([f"missing_{label}, created_{label}, synced_{label}" for label in NODE_LABELS]
-                              + ["created_events"]),
-    ]
-)
+    },
+    "events": f"UNWIND $planned.events AS row {_CREATE_EVENT} RETURN count(*) AS created_events",
+    **{
+        f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row {_link_rows(verb, links)} "
+        f"RETURN count(*) AS {verb.lower()}d_{links}"
+        for verb in ("CREATE", "MERGE")
+        for links in _LINK
+    },
+}
+# The columns the store checks, by block.
+WRITE_CHECKS = {
+    **{f"required_{label}": f"missing_{label}" for label in NODE_LABELS},
+    **{f"create_{label}": f"created_{label}" for label in NODE_LABELS},
+    **{f"sync_{label}": f"synced_{label}" for label in NODE_LABELS},
+    "events": "created_events",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def write_planned(blocks: tuple[str, ...]) -> str:
+    """The statement for the WRITE_BLOCKS named in ``blocks`` (in WRITE_BLOCKS' order)."""
+    calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks]
+    checked = [WRITE_CHECKS[b] for b in WRITE_BLOCKS if b in blocks and b in WRITE_CHECKS]
+    return "\n".join([*calls, "RETURN " + (", ".join(checked) if checked else "true AS done")])
 
 
 # --- maintenance --------------------------------------------------------------------------
@@ -434,7 +456,7 @@ LINEAGE_ENDING_REACHED = """CALL (*) {{
   MATCH (from){left}[:EVENT]{right}(z)
   WHERE ({ending_z}) AND NOT z IN starts
   WITH z, min(d) + 1 AS d
-  RETURN collect({{n: z, d: d, x: false}}) AS ending_reached
+  RETURN collect({{n: z, id: z.id, a: z:Artifact, d: d, x: false}}) AS ending_reached
 }}"""
 LINEAGE_NO_ENDING_REACHED = "WITH *, [] AS ending_reached"
 LINEAGE_ID_SET = "CALL () {{\n  MATCH (n:{label})\n  {match}WITH * WHERE {where}\n  RETURN collect(DISTINCT n.id) AS {name}\n}}"
@@ -452,19 +474,32 @@ CALL (*) {{
   MATCH p = (s){left}[:EVENT*0..{max_hops}]{right}(n)
   WHERE all(x IN nodes(p) WHERE {pass_x})
   WITH n, min(length(p)) AS d
-  ORDER BY d, n.id
-  RETURN collect({{n: n, d: d, x: {expanded}}}){limit} AS reached
+  WITH n, n.id AS id, d
+  ORDER BY d, id
+  RETURN collect({{n: n, id: id, a: n:Artifact, d: d, x: {expanded}}}){limit} AS reached
 }}
 {ending_reached}
 WITH size(starts) AS start_count,
-     reached + ending_reached + [s IN starts WHERE {ending_s} | {{n: s, d: 0, x: false}}] AS returned
-CALL (returned, start_count) {{
+     reached + ending_reached + [s IN starts WHERE {ending_s} | {{n: s, id: s.id, a: s:Artifact, d: 0, x: false}}] AS returned
+{links}
+CALL (returned, start_count, links) {{
   RETURN 5 AS k, -1 AS d, null AS item, start_count AS owner, null AS a, null AS b, null AS tag
   UNION ALL
 {outputs}
 }}
 {finish}
 """
+# Each returned node is a map {n, id, a (is an Artifact), d (hops), x (expanded)}, so the
+# outputs read a node's id and kind from it rather than from the store again.
+# The context links of the returned nodes, read once for the outputs that need them (only
+# contexts have ATTRIBUTION and ASSOCIATION relationships).
+LINEAGE_LINKS = """CALL (returned) {
+  UNWIND returned AS r
+  WITH r, r.n AS w
+  MATCH (c)-[l:ATTRIBUTION|ASSOCIATION]->(w)
+  RETURN collect({c: c, b: r.id, tag: type(l)}) AS links
+}"""
+LINEAGE_NO_LINKS = "WITH *, [] AS links"
 # How the rows (k, d, item, owner, a, b, tag) come back. The driver spends more on a record
 # than on a row inside a record's list, so rows travel in lists: all in one record, or for a
 # streamed read one record per distance level, nearest first (the k 5 row at d -1 first).
@@ -477,9 +512,9 @@ RETURN rows"""
 # The outputs: rows (k, d, item, owner, a, b, tag) of each kind the read mask asks for,
 # after one row (k 5) holding the number of starting nodes found.
 LINEAGE_OUT_NODES = """  UNWIND returned AS r
-  WITH r.n AS n, r.d AS d
-  RETURN 0 AS k, d, n {.*} AS item, null AS owner, null AS a, null AS b,
-         CASE WHEN n:Artifact THEN 'Artifact' ELSE 'Execution' END AS tag"""
+  WITH r, r.n AS n
+  RETURN 0 AS k, r.d AS d, n {.*} AS item, null AS owner, null AS a, null AS b,
+         CASE WHEN r.a THEN 'Artifact' ELSE 'Execution' END AS tag"""
 # An event is returned when both its ends are and the traversal leaves one of them over
 # it; it belongs to the end further from the start (the artifact on a tie).
 LINEAGE_OUT_EVENTS = """  UNWIND returned AS r
@@ -488,28 +523,23 @@ LINEAGE_OUT_EVENTS = """  UNWIND returned AS r
   WITH e, collect(r) AS ends
   WHERE size(ends) = 2
     AND ((ends[0].x AND {leave0}) OR (ends[1].x AND {leave1}))
-  WITH e, CASE WHEN ends[0].d > ends[1].d OR (ends[0].d = ends[1].d AND ends[0].n:Artifact)
-               THEN ends[0] ELSE ends[1] END AS owner
-  RETURN 1 AS k, owner.d AS d, e {{.*}} AS item, owner.n.id AS owner,
-         CASE WHEN startNode(e):Artifact THEN startNode(e).id ELSE endNode(e).id END AS a,
-         CASE WHEN startNode(e):Artifact THEN endNode(e).id ELSE startNode(e).id END AS b,
+  WITH e, ends, CASE WHEN ends[0].d > ends[1].d OR (ends[0].d = ends[1].d AND ends[0].a)
+                     THEN ends[0] ELSE ends[1] END AS owner
+  RETURN 1 AS k, owner.d AS d, e {{.type, .path, .milliseconds_since_epoch}} AS item, owner.id AS owner,
+         CASE WHEN ends[0].a THEN ends[0].id ELSE ends[1].id END AS a,
+         CASE WHEN ends[0].a THEN ends[1].id ELSE ends[0].id END AS b,
          null AS tag"""
-LINEAGE_OUT_LINKS = """  UNWIND returned AS r
-  WITH r.n AS w
-  MATCH (c:Context)-[l:ATTRIBUTION|ASSOCIATION]->(w)
-  RETURN 2 AS k, null AS d, null AS item, null AS owner, c.id AS a, w.id AS b, type(l) AS tag"""
-LINEAGE_OUT_CONTEXTS = """  UNWIND returned AS r
-  WITH r.n AS w
-  MATCH (c:Context)-[:ATTRIBUTION|ASSOCIATION]->(w)
-  WITH DISTINCT c
+LINEAGE_OUT_LINKS = """  UNWIND links AS l
+  RETURN 2 AS k, null AS d, null AS item, null AS owner, l.c.id AS a, l.b AS b, l.tag AS tag"""
+LINEAGE_OUT_CONTEXTS = """  UNWIND links AS l
+  WITH DISTINCT l.c AS c
   RETURN 3 AS k, null AS d, c {.*} AS item, null AS owner, null AS a, null AS b, 'Context' AS tag"""
 LINEAGE_OUT_TYPES = """  UNWIND returned AS r
   WITH DISTINCT r.n.type_id AS type_id
   MATCH (t:Type {id: type_id})
   RETURN 4 AS k, null AS d, t {.*} AS item, null AS owner, null AS a, null AS b, t.kind AS tag"""
-LINEAGE_OUT_CONTEXT_TYPES = """  UNWIND returned AS r
-  WITH r.n AS w
-  MATCH (c:Context)-[:ATTRIBUTION|ASSOCIATION]->(w)
+LINEAGE_OUT_CONTEXT_TYPES = """  UNWIND links AS l
+  WITH DISTINCT l.c AS c
   WITH DISTINCT c.type_id AS type_id
   MATCH (t:Type {id: type_id})
   RETURN 4 AS k, null AS d, t {.*} AS item, null AS owner, null AS a, null AS b, t.kind AS tag"""
