@@ -66,6 +66,14 @@ _ARTIFACT_STATES = {s.value: s for s in ArtifactState}
 _EXECUTION_STATES = {s.value: s for s in ExecutionState}
 _EVENT_TYPES = {t.value: t for t in EventType}
 
+# Memos for decoding: Neo4j property key -> (is_custom, kind, property name), or None for a
+# key that holds no property; stored event path text -> its steps. Keys and paths repeat
+# across the nodes and events of a read, and a lineage read decodes thousands of them. Each
+# memo stops growing at _MEMO_LIMIT entries (past that, values are decoded each time).
+_MEMO_LIMIT = 4096
+_PROPERTY_KEYS: dict[str, tuple[bool, str, str] | None] = {}
+_PATHS: dict[str, tuple[int | str, ...]] = {}
+
 # Node attributes that are not properties, in the order a model declares them.
 NODE_ATTRIBUTES = (
     "id",
@@ -182,11 +190,13 @@ def decode_properties(props: dict[str, Any]) -> tuple[dict[str, PropertyValue], 
     properties: dict[str, PropertyValue] = {}
     custom: dict[str, PropertyValue] = {}
     for key, raw in props.items():
-        head, _, name = key.partition("_")
-        found = _DECODE_HEADS.get(head) if _ else None
+        try:
+            found = _PROPERTY_KEYS[key]
+        except KeyError:
+            found = _property_key_parts(key)
         if found is None:
             continue
-        is_custom, kind = found
+        is_custom, kind, name = found
         if kind == "struct":
             value: PropertyValue = json.loads(raw)
         elif kind == "proto":
@@ -196,6 +206,16 @@ def decode_properties(props: dict[str, Any]) -> tuple[dict[str, PropertyValue], 
             value = raw
         (custom if is_custom else properties)[name] = value
     return properties, custom
+
+
+def _property_key_parts(key: str) -> tuple[bool, str, str] | None:
+    """(is_custom, kind, property name) of a Neo4j property key holding a property, else None."""
+    head, sep, name = key.partition("_")
+    found = _DECODE_HEADS.get(head) if sep else None
+    parts = None if found is None else (found[0], found[1], name)
+    if len(_PROPERTY_KEYS) < _MEMO_LIMIT:
+        _PROPERTY_KEYS[key] = parts
+    return parts
 
 
 def same_value(a: PropertyValue, b: PropertyValue) -> bool:
@@ -347,6 +367,16 @@ def encode_event(event: Event, event_id: int) -> dict[str, Any]:
     }
 
 
+def _decode_path(text: str) -> list[int | str]:
+    """An event path's steps from its stored JSON text (a new list each time: models are mutable)."""
+    steps = _PATHS.get(text)
+    if steps is None:
+        steps = tuple(json.loads(text))
+        if len(_PATHS) < _MEMO_LIMIT:
+            _PATHS[text] = steps
+    return list(steps)
+
+
 def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> Event:
     """An Event from an EVENT relationship's properties and its two ends."""
     path = props.get("path")
@@ -354,6 +384,6 @@ def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> 
         "artifact_id": artifact_id,
         "execution_id": execution_id,
         "type": _EVENT_TYPES[props["type"]],
-        "path": json.loads(path) if path else [],
+        "path": _decode_path(path) if path else [],
         "milliseconds_since_epoch": props.get("milliseconds_since_epoch"),
     })
