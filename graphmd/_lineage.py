@@ -262,8 +262,23 @@ def _check_mask(field_mask_paths: Sequence[str] | None) -> set[str]:
 
 
 def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[list[Any]]:
-    """The statement's rows [k, d, item, owner, a, b, tag], read in one read transaction."""
-    return store._read(lambda tx: [row for record in tx.run(text, params) for row in record[0]])
+    """The statement's rows [k, d, item, owner, a, b, tag], read in one auto-commit read
+    transaction: one network round trip, where a transaction function takes two (its COMMIT
+    waits for the rows). The statement only reads, so a failure the driver calls retryable
+    (a lost connection, a transient error) reruns it as a transaction function, which
+    retries like every other read."""
+    def rows(records: Iterable[neo4j.Record]) -> list[list[Any]]:
+        return [row for record in records for row in record[0]]
+
+    with map_driver_errors(store.settings.uri):
+        try:
+            with store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
+                                      bookmark_manager=store._bookmarks) as session:
+                return rows(session.run(neo4j.Query(text, timeout=store._tx_timeout or None), params))
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+            if not error.is_retryable():
+                raise
+    return store._read(lambda tx: rows(tx.run(text, params)))
 
 
 @contextlib.contextmanager
