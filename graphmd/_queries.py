@@ -8,6 +8,8 @@ folder and are loaded by graphmd._cypher_files.
 
 from __future__ import annotations
 
+import functools
+
 NODE_LABELS = ("Artifact", "Execution", "Context")
 TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
 TYPE_KIND_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
@@ -216,18 +218,21 @@ ORDER BY e.id
 
 # --- attributions, associations, parent contexts ------------------------------------------
 
-_MERGE_ATTRIBUTION = """
-MATCH (c:Context {id: row.context_id})
-MATCH (a:Artifact {id: row.artifact_id})
-MERGE (c)-[:ATTRIBUTION]->(a)
-"""
-_MERGE_ASSOCIATION = """
-MATCH (c:Context {id: row.context_id})
-MATCH (x:Execution {id: row.execution_id})
-MERGE (c)-[:ASSOCIATION]->(x)
-"""
-MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS linked"
-MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_MERGE_ASSOCIATION} RETURN count(*) AS linked"
+# (end label, relationship, row key of the end's id) of each kind of link to a context.
+_LINK = {
+    "attributions": ("Artifact", "ATTRIBUTION", "artifact_id"),
+    "associations": ("Execution", "ASSOCIATION", "execution_id"),
+}
+
+
+def _link_rows(verb: str, links: str) -> str:
+    """MERGE or CREATE the link of each `row` (context_id and the end's id)."""
+    end, rel, key = _LINK[links]
+    return f"MATCH (c:Context {{id: row.context_id}}) MATCH (n:{end} {{id: row.{key}}}) {verb} (c)-[:{rel}]->(n)"
+
+
+MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_link_rows('MERGE', 'attributions')} RETURN count(*) AS linked"
+MERGE_ASSOCIATIONS = f"UNWIND $rows AS row {_link_rows('MERGE', 'associations')} RETURN count(*) AS linked"
 # Which links exist already. Both ends are found first and the link checked between them
 # (Expand(Into), which walks the end with fewer relationships): a path pattern lets the
 # planner expand from a pipeline context holding every run's nodes, once per row.
@@ -303,38 +308,55 @@ FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
 }
 
 # --- one call's planned writes -------------------------------------------------------------
-# MetadataStore sends everything one call plans as this single statement (one round trip).
-# The blocks run in order, each over its own list (an empty list does nothing): ids of
-# nodes the call refers to that do not exist, creates, updates, events, then links. It
-# returns what the store checks before the transaction commits. The lists come in one map,
-# $planned: Neo4j plans a statement anew for each new combination of parameter types (an
-# empty list is typed apart from a list of maps), and this one takes a second to plan.
-WRITE_PLANNED = "\n".join(
-    [
-        f"CALL () {{ UNWIND $planned.required_{label} AS id OPTIONAL MATCH (n:{label} {{id: id}}) "
-        f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label} }}"
+# MetadataStore sends everything one call plans as one statement (one round trip), built by
+# write_planned from the blocks the call needs, in this order: ids of nodes the call refers
+# to that do not exist, creates, updates, syncs (above), events, then links. Links with an
+# end created by the same call cannot exist yet and are CREATEd; others are MERGEd. Each
+# block reads its list from the one map parameter $planned and returns the column the store
+# checks before the transaction commits. Only the blocks a call uses are sent: empty ones
+# cost server time on every call, and the few combinations calls use are each planned once.
+WRITE_BLOCKS = {
+    **{
+        f"required_{label}": f"UNWIND $planned.required_{label} AS id OPTIONAL MATCH (n:{label} {{id: id}}) "
+        f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label}"
         for label in NODE_LABELS
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label} }}"
+    },
+    **{
+        f"create_{label}": f"UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label}"
         for label in ("Context", "Artifact", "Execution")
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.update_{label} AS row MATCH (n:{label} {{id: row.id}}) SET n = row RETURN count(n) AS updated_{label} }}"
+    },
+    **{
+        f"update_{label}": f"UNWIND $planned.update_{label} AS row MATCH (n:{label} {{id: row.id}}) SET n = row "
+        f"RETURN count(n) AS updated_{label}"
         for label in ("Context", "Artifact", "Execution")
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} RETURN count(*) AS synced_{label} }}"
+    },
+    **{
+        f"sync_{label}": f"UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} RETURN count(*) AS synced_{label}"
         for label in ("Context", "Artifact", "Execution")
-    ]
-    + [
-        f"CALL () {{ UNWIND $planned.events AS row {_CREATE_EVENT} RETURN count(*) AS created_events }}",
-        f"CALL () {{ UNWIND $planned.attributions AS row {_MERGE_ATTRIBUTION} RETURN count(*) AS attributed }}",
-        f"CALL () {{ UNWIND $planned.associations AS row {_MERGE_ASSOCIATION} RETURN count(*) AS associated }}",
-        "RETURN " + ", ".join([f"missing_{label}, created_{label}, synced_{label}" for label in NODE_LABELS]
-                              + ["created_events"]),
-    ]
-)
+    },
+    "events": f"UNWIND $planned.events AS row {_CREATE_EVENT} RETURN count(*) AS created_events",
+    **{
+        f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row {_link_rows(verb, links)} "
+        f"RETURN count(*) AS {verb.lower()}d_{links}"
+        for verb in ("CREATE", "MERGE")
+        for links in _LINK
+    },
+}
+# The columns the store checks, by block.
+WRITE_CHECKS = {
+    **{f"required_{label}": f"missing_{label}" for label in NODE_LABELS},
+    **{f"create_{label}": f"created_{label}" for label in NODE_LABELS},
+    **{f"sync_{label}": f"synced_{label}" for label in NODE_LABELS},
+    "events": "created_events",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def write_planned(blocks: tuple[str, ...]) -> str:
+    """The statement for the WRITE_BLOCKS named in ``blocks`` (in WRITE_BLOCKS' order)."""
+    calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks]
+    checked = [WRITE_CHECKS[b] for b in WRITE_BLOCKS if b in blocks and b in WRITE_CHECKS]
+    return "\n".join([*calls, "RETURN " + (", ".join(checked) if checked else "true AS done")])
 
 
 # --- maintenance --------------------------------------------------------------------------

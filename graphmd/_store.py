@@ -1330,7 +1330,7 @@ class _NodeWriter:
         return ids
 
     def _sync_row(self, cls: type, node: AnyNode, field: str, force_update_time: bool) -> dict[str, Any]:
-        """The row of q.WRITE_PLANNED's sync block for a full update of ``node`` by id: what
+        """The row of q.WRITE_BLOCKS' sync block for a full update of ``node`` by id: what
         _updated_row computes, less what only the stored node knows. Anything _updated_row
         could reject (no type_id, properties the type lacks, an empty context name) raises
         _SlowPath instead, so the slow path reports it as it always did."""
@@ -1426,33 +1426,40 @@ class _NodeWriter:
             ids = [r["id"] for r in rows] + [r["id"] for r in self.updates[label]]
             if len(set(ids)) != len(ids):
                 raise _SlowPath()
-        planned: dict[str, Any] = {
-            "events": events,
-            "attributions": [{"context_id": c, "artifact_id": a} for c, a in dict.fromkeys(self.attributions)],
-            "associations": [{"context_id": c, "execution_id": x} for c, x in dict.fromkeys(self.associations)],
-        }
+        planned: dict[str, Any] = {"events": events}
         for label in q.NODE_LABELS:
             planned[f"required_{label}"] = sorted({i for lbl, ids, _ in self.required if lbl == label for i in ids})
             planned[f"create_{label}"] = self.creates[label]
             planned[f"update_{label}"] = self.updates[label]
             planned[f"sync_{label}"] = self.syncs[label]
+        # A link with an end this call creates cannot exist yet: CREATE, not MERGE.
+        new_contexts = {row["id"] for row in self.creates["Context"]}
+        for links, pairs, label, key in (("attributions", self.attributions, "Artifact", "artifact_id"),
+                                         ("associations", self.associations, "Execution", "execution_id")):
+            new_ends = {row["id"] for row in self.creates[label]}
+            rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
+            for c, n in dict.fromkeys(pairs):
+                rows["create" if c in new_contexts or n in new_ends else "merge"].append({"context_id": c, key: n})
+            for verb, verb_rows in rows.items():
+                planned[f"{verb}_{links}"] = verb_rows
+        planned = {block: rows for block, rows in planned.items() if rows}
         try:
-            record = self.tx.run(q.WRITE_PLANNED, planned=planned).single()
+            record = self.tx.run(q.write_planned(tuple(planned)), planned=planned).single()
         except neo4j_errors.ConstraintError as error:
             if any(self.syncs.values()):
                 raise _SlowPath() from error  # the slow path names the error as it always did
             raise self._constraint_error(error) from error
-        if any(record[f"synced_{label}"] != len(rows) for label, rows in self.syncs.items()):
+        if any(record.get(f"synced_{label}", 0) != len(rows) for label, rows in self.syncs.items()):
             raise _SlowPath()  # a node missing or of another type: the slow path says which
         for label, ids, field in self.required:
-            missing = sorted(ids.intersection(record[f"missing_{label}"]))
+            missing = sorted(ids.intersection(record.get(f"missing_{label}", ())))
             if missing:
                 raise InvalidArgumentError(f"{field}: no {label.lower()} with id {missing[0]}", field=field)
         for label, cls in (("Context", Context), ("Artifact", Artifact), ("Execution", Execution)):
-            if record[f"created_{label}"] != len(self.creates[label]):
+            if record.get(f"created_{label}", 0) != len(self.creates[label]):
                 raise NotFoundError(f"{_PLURAL[cls]}[].type_id: a {q.TYPE_KIND_OF[label]} was deleted or never existed",
                                     field="type_id")
-        if record["created_events"] != len(self.events):
+        if record.get("created_events", 0) != len(self.events):
             raise InvalidArgumentError("events: an event names an artifact or execution that does not exist",
                                        field="events")
 
