@@ -65,6 +65,7 @@ _DECODE_HEADS = {prefix[:-1]: kind for kind, prefix in _PREFIXES.items()}
 _ARTIFACT_STATES = {s.value: s for s in ArtifactState}
 _EXECUTION_STATES = {s.value: s for s in ExecutionState}
 _EVENT_TYPES = {t.value: t for t in EventType}
+_PROPERTY_TYPES = {t.value: t for t in PropertyType}
 
 # Memos for decoding: Neo4j property key -> (is_custom, kind, property name), or None for a
 # key that holds no property; stored event path text -> its steps. Keys and paths repeat
@@ -327,18 +328,17 @@ def decode_type(props: dict[str, Any]) -> ArtifactType | ExecutionType | Context
         "description": props.get("description"),
         "external_id": props.get("external_id"),
         "properties": {
-            n: PropertyType(t) for n, t in zip(props.get("property_names", []), props.get("property_types", []))
+            n: _PROPERTY_TYPES[t] for n, t in zip(props.get("property_names", []), props.get("property_types", []))
         },
     }
-    if cls is ArtifactType and props.get("base_type"):
-        fields["base_type"] = ArtifactBaseType(props["base_type"])
-    if cls is ExecutionType:
-        if props.get("base_type"):
-            fields["base_type"] = ExecutionBaseType(props["base_type"])
+    base_type = props.get("base_type") or None
+    if cls is ArtifactType:
+        fields["base_type"] = ArtifactBaseType(base_type) if base_type else None
+    elif cls is ExecutionType:
+        fields["base_type"] = ExecutionBaseType(base_type) if base_type else None
         for key in ("input_type", "output_type"):
-            if props.get(key) is not None:
-                fields[key] = json.loads(props[key])
-    return cls.model_construct(**fields)
+            fields[key] = json.loads(props[key]) if props.get(key) is not None else None
+    return constructed(cls, fields)
 
 
 def encode_path(path: list[int | str]) -> str:
