@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import math
 import re
@@ -60,9 +61,17 @@ def compile_filter(expression: str, label: str, var: str = "n") -> CompiledFilte
         InvalidArgumentError: the expression is malformed, names a field the node kind does
             not have, compares values of incompatible types or is not boolean; the message
             gives the line:column and the offending token, ``field`` is "filter_query".
+
+    The result depends on the arguments only, so the last compiled filters are kept and
+    shared: treat it as read-only.
     """
     if label not in _NODE_ATTRIBUTES:
         raise ValueError(f"unknown node label {label!r}")
+    return _compile(expression, label, var)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(expression: str, label: str, var: str) -> CompiledFilter:
     codec.check_text(expression, _FIELD)  # a lone surrogate could not travel to Neo4j
     tree = _Parser(expression).parse()
     return _Compiler(expression, label, var).compile(tree)
