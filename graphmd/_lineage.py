@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import operator
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,9 @@ LINEAGE_GRAPH_FIELDS = (
 )
 
 _NODE_CLASS = {"Artifact": Artifact, "Execution": Execution}
+# Sort keys of _assemble's keyed rows: the leading fields, never the model.
+_SORT_KEY2 = operator.itemgetter(0, 1)
+_SORT_KEY3 = operator.itemgetter(0, 1, 2)
 
 
 @dataclasses.dataclass
@@ -312,43 +316,45 @@ def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[l
 
 
 def _assemble(rows: Iterable[list[Any]], mask: set[str]) -> LineageGraph:
-    nodes: dict[tuple[str, int], Artifact | Execution] = {}
-    events: list[Event] = []
+    # Nodes by kind and id; events, attributions and associations keyed by the fields they
+    # are sorted on (an event's type as stored is its EventType's value).
+    nodes: dict[str, dict[int, Artifact | Execution]] = {"Artifact": {}, "Execution": {}}
+    events: list[tuple[int, int, str, Event]] = []
     contexts: dict[int, Context] = {}
-    attributions: list[Attribution] = []
-    associations: list[Association] = []
+    attributions: list[tuple[int, int, Attribution]] = []
+    associations: list[tuple[int, int, Association]] = []
     types: dict[int, Any] = {}
     for k, _, item, _, a, b, tag in rows:
         if k == 0:
-            nodes[(tag, item["id"])] = codec.decode_node(_NODE_CLASS[tag], item)
+            nodes[tag][item["id"]] = codec.decode_node(_NODE_CLASS[tag], item)
         elif k == 1:
-            events.append(codec.decode_event(item, a, b))
+            events.append((a, b, item["type"], codec.decode_event(item, a, b)))
         elif k == 2:
             if tag == "ATTRIBUTION":
-                attributions.append(codec.constructed(Attribution, {"context_id": a, "artifact_id": b}))
+                attributions.append((a, b, codec.constructed(Attribution, {"context_id": a, "artifact_id": b})))
             else:
-                associations.append(codec.constructed(Association, {"context_id": a, "execution_id": b}))
+                associations.append((a, b, codec.constructed(Association, {"context_id": a, "execution_id": b})))
         elif k == 3:
             c = codec.decode_node(Context, item)
             contexts[c.id] = c
         elif k == 4:
             t = codec.decode_type(item)
             types[t.id] = t
-    artifacts = sorted((n for (tag, _), n in nodes.items() if tag == "Artifact"), key=lambda n: n.id)
-    executions = sorted((n for (tag, _), n in nodes.items() if tag == "Execution"), key=lambda n: n.id)
+    artifacts = [nodes["Artifact"][i] for i in sorted(nodes["Artifact"])]
+    executions = [nodes["Execution"][i] for i in sorted(nodes["Execution"])]
     graph = LineageGraph()
     if "artifacts" in mask:
         graph.artifacts = artifacts
     if "executions" in mask:
         graph.executions = executions
     if "contexts" in mask:
-        graph.contexts = sorted(contexts.values(), key=lambda c: c.id)
+        graph.contexts = [contexts[i] for i in sorted(contexts)]
     if "events" in mask:
-        graph.events = sorted(events, key=lambda e: (e.artifact_id, e.execution_id, e.type.value))
+        graph.events = [e[-1] for e in sorted(events, key=_SORT_KEY3)]
     if "attributions" in mask:
-        graph.attributions = sorted(attributions, key=lambda a: (a.context_id, a.artifact_id))
+        graph.attributions = [a[-1] for a in sorted(attributions, key=_SORT_KEY2)]
     if "associations" in mask:
-        graph.associations = sorted(associations, key=lambda a: (a.context_id, a.execution_id))
+        graph.associations = [a[-1] for a in sorted(associations, key=_SORT_KEY2)]
     by_kind: dict[str, list[Any]] = {"ArtifactType": [], "ExecutionType": [], "ContextType": []}
     for t in sorted(types.values(), key=lambda t: t.id):
         by_kind[type(t).__name__].append(t)
