@@ -17,7 +17,8 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         "--neo4j-uri", neo4j_server.uri, "--neo4j-user", neo4j_server.user,
         "--neo4j-password", neo4j_server.password or "",
         "--w1-runs", "2", "--writers", "2", "--writer-runs", "1", "--runs", "4,9", "--hops", "2,20,unlimited",
-        "--files", "300", "--datasets", "3", "--repeat", "1", "--warm-up-runs", "3", "--json", str(out),
+        "--files", "300", "--datasets", "3", "--repeat", "1", "--warm-up-runs", "3", "--warm-up-max-runs", "3",
+        "--json", str(out),
     ])
     assert code == 0
     data = json.loads(out.read_text())
