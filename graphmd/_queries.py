@@ -225,10 +225,10 @@ _LINK = {
 }
 
 
-def _link_rows(verb: str, links: str) -> str:
+def _link_rows(verb: str, links: str, context_id: str = "row.context_id") -> str:
     """MERGE or CREATE the link of each `row` (context_id and the end's id)."""
     end, rel, key = _LINK[links]
-    return f"MATCH (c:Context {{id: row.context_id}}) MATCH (n:{end} {{id: row.{key}}}) {verb} (c)-[:{rel}]->(n)"
+    return f"MATCH (c:Context {{id: {context_id}}}) MATCH (n:{end} {{id: row.{key}}}) {verb} (c)-[:{rel}]->(n)"
 
 
 MERGE_ATTRIBUTIONS = f"UNWIND $rows AS row {_link_rows('MERGE', 'attributions')} RETURN count(*) AS linked"
@@ -321,6 +321,10 @@ WRITE_BLOCKS = {
         f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label}"
         for label in NODE_LABELS
     },
+    # Contexts reused by (type_id, name) when they exist, else created: [planned id, id].
+    "merge_Context": "UNWIND $planned.merge_Context AS row MATCH (t:Type {id: row.type_id}) "
+    "WHERE t.kind = 'ContextType' MERGE (n:Context {type_id: row.type_id, name: row.name}) ON CREATE SET n = row "
+    "RETURN collect([row.id, n.id]) AS merged_Context",
     **{
         f"create_{label}": f"UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label}"
         for label in ("Context", "Artifact", "Execution")
@@ -347,14 +351,30 @@ WRITE_CHECKS = {
     **{f"required_{label}": f"missing_{label}" for label in NODE_LABELS},
     **{f"create_{label}": f"created_{label}" for label in NODE_LABELS},
     **{f"sync_{label}": f"synced_{label}" for label in NODE_LABELS},
+    "merge_Context": "merged_Context",
     "events": "created_events",
+}
+
+
+# The link blocks after a merge_Context block: a planned context id becomes the id of the
+# context the merge found or created.
+_MERGED_LINKS = {
+    f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row "
+    "WITH row, coalesce(head([p IN merged_Context WHERE p[0] = row.context_id | p[1]]), row.context_id) AS context_id "
+    f"{_link_rows(verb, links, 'context_id')} RETURN count(*) AS {verb.lower()}d_{links}"
+    for verb in ("CREATE", "MERGE")
+    for links in _LINK
 }
 
 
 @functools.lru_cache(maxsize=256)
 def write_planned(blocks: tuple[str, ...]) -> str:
     """The statement for the WRITE_BLOCKS named in ``blocks`` (in WRITE_BLOCKS' order)."""
-    calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks]
+    calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks and b not in _MERGED_LINKS]
+    if "merge_Context" in blocks:  # links name merged contexts by their planned ids
+        calls += [f"CALL (merged_Context) {{ {_MERGED_LINKS[b]} }}" for b in _MERGED_LINKS if b in blocks]
+    else:
+        calls += [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in _MERGED_LINKS if b in blocks]
     checked = [WRITE_CHECKS[b] for b in WRITE_BLOCKS if b in blocks and b in WRITE_CHECKS]
     return "\n".join([*calls, "RETURN " + (", ".join(checked) if checked else "true AS done")])
 

@@ -280,6 +280,8 @@ class MetadataStore:
                 writer = _NodeWriter(self, tx, _now_ms(), fast=fast)
                 result = plan(writer)
                 writer.flush()
+                if writer.merged_ids:  # contexts planned with new ids may have been reused
+                    result = result._replace(context_ids=[writer.merged_ids.get(i, i) for i in result.context_ids])
                 return result
 
             try:
@@ -1225,6 +1227,10 @@ class _NodeWriter:
         self.creates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
         self.updates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
         self.syncs: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
+        # Contexts to create or reuse by (type_id, name) (_merge_row), and after flush the
+        # ids they were planned with mapped to the ids they have.
+        self.merges: list[dict[str, Any]] = []
+        self.merged_ids: dict[int, int] = {}
         self.events: list[Event] = []
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
@@ -1268,7 +1274,9 @@ class _NodeWriter:
                     if n.id is None and n.external_id in by_ext:
                         reuse_ids[i] = by_ext[n.external_id]["id"]
                         stored[reuse_ids[i]] = by_ext[n.external_id]
-        if reuse_context:
+        # Fast: new contexts are MERGEd on their (type_id, name) key in the write statement.
+        merged = reuse_context and self.fast
+        if reuse_context and not merged:
             keys = [{"type_id": n.type_id, "name": n.name} for n in nodes if n.id is None and n.name]
             if keys:
                 found = {(r["n"]["type_id"], r["n"]["name"]): r["n"]["id"] for r in tx.run(q.LOCK_CONTEXTS_BY_TYPE_AND_NAME, keys=keys)}
@@ -1284,6 +1292,9 @@ class _NodeWriter:
             field = _field(plural, i)
             if node.id is None and i in reuse_ids and reuse_context:
                 ids.append(reuse_ids[i])  # MLMD reuses such a context as it is stored
+                continue
+            if node.id is None and merged:
+                ids.append(self._merge_row(node, field, next(new_ids)))
                 continue
             if node.id is None and i not in reuse_ids:
                 if node.type_id is None:
@@ -1327,6 +1338,24 @@ class _NodeWriter:
                 self.updates[label].append(row)
             ids.append(node_id)
         return ids
+
+    def _merge_row(self, context: Context, field: str, new_id: int) -> int:
+        """Plan a context that is reused if its (type_id, name) exists, else created with
+        ``new_id``: the write statement MERGEs it on that key, so a concurrent creator of
+        the same context is found, not raced. Anything the creation could reject raises
+        _SlowPath (the slow path reuses a stored context without judging the given one)."""
+        if context.type_id is None or not context.name:
+            raise _SlowPath()
+        try:
+            node_type = self._validated_type(Context, context, context.type_id, field, None)
+        except GraphmdError:
+            raise _SlowPath() from None
+        if any(r["type_id"] == context.type_id and r["name"] == context.name for r in self.merges):
+            raise _SlowPath()  # given twice: reused twice, or "given twice" when new
+        row = codec.encode_node(context, type_name=node_type.name)
+        row.update(id=new_id, create_time_since_epoch=self.now, last_update_time_since_epoch=self.now)
+        self.merges.append(row)
+        return new_id
 
     def _sync_row(self, cls: type, node: AnyNode, field: str, force_update_time: bool) -> dict[str, Any]:
         """The row of q.WRITE_BLOCKS' sync block for a full update of ``node`` by id: what
@@ -1417,7 +1446,8 @@ class _NodeWriter:
         reports; a failed check raises, so the transaction rolls back."""
         events = self._event_rows()
         if not (self.required or self.events or self.attributions or self.associations
-                or any(self.creates.values()) or any(self.updates.values()) or any(self.syncs.values())):
+                or any(self.creates.values()) or any(self.updates.values()) or any(self.syncs.values())
+                or self.merges):
             return
         for label, rows in self.syncs.items():
             # One node updated twice in a call: each update is judged against the node as
@@ -1425,31 +1455,37 @@ class _NodeWriter:
             ids = [r["id"] for r in rows] + [r["id"] for r in self.updates[label]]
             if len(set(ids)) != len(ids):
                 raise _SlowPath()
-        planned: dict[str, Any] = {"events": events}
+        planned: dict[str, Any] = {"events": events, "merge_Context": self.merges}
         for label in q.NODE_LABELS:
             planned[f"required_{label}"] = sorted({i for lbl, ids, _ in self.required if lbl == label for i in ids})
             planned[f"create_{label}"] = self.creates[label]
             planned[f"update_{label}"] = self.updates[label]
             planned[f"sync_{label}"] = self.syncs[label]
-        # A link with an end this call creates cannot exist yet: CREATE, not MERGE.
+        # A link with an end this call creates cannot exist yet: CREATE, not MERGE. A merged
+        # context may turn out to be a stored one, even one the call names by id too.
         new_contexts = {row["id"] for row in self.creates["Context"]}
+        merged = {row["id"] for row in self.merges}
         for links, pairs, label, key in (("attributions", self.attributions, "Artifact", "artifact_id"),
                                          ("associations", self.associations, "Execution", "execution_id")):
             new_ends = {row["id"] for row in self.creates[label]}
             rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
             for c, n in dict.fromkeys(pairs):
-                rows["create" if c in new_contexts or n in new_ends else "merge"].append({"context_id": c, key: n})
+                new = c in new_contexts or (n in new_ends and c not in merged)
+                rows["create" if new else "merge"].append({"context_id": c, key: n})
             for verb, verb_rows in rows.items():
                 planned[f"{verb}_{links}"] = verb_rows
         planned = _Unlogged((block, rows) for block, rows in planned.items() if rows)
         try:
             record = self.tx.run(q.write_planned(tuple(planned)), planned=planned).single()
         except neo4j_errors.ConstraintError as error:
-            if any(self.syncs.values()):
+            if any(self.syncs.values()) or self.merges:
                 raise _SlowPath() from error  # the slow path names the error as it always did
             raise self._constraint_error(error) from error
         if any(record.get(f"synced_{label}", 0) != len(rows) for label, rows in self.syncs.items()):
             raise _SlowPath()  # a node missing or of another type: the slow path says which
+        self.merged_ids = {planned_id: context_id for planned_id, context_id in record.get("merged_Context", ())}
+        if len(self.merged_ids) != len(self.merges):
+            raise _SlowPath()  # a context type that does not exist: the slow path says which
         for label, ids, field in self.required:
             missing = sorted(ids.intersection(record.get(f"missing_{label}", ())))
             if missing:
