@@ -35,13 +35,24 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0) -> tuple[float, Any]:
-    """Median of ``repeat`` timed calls after one warm-up call (plans compiled, caches warm).
-    A first call over ``long`` seconds is the measurement itself: planning is a rounding
-    error there, and repeating it would make the default run too long."""
+def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0, max_warm_up: int = 30) -> tuple[float, Any]:
+    """Median of ``repeat`` timed calls after warm-up calls, repeated until three in a row
+    are not 5% faster than the fastest before them (plans compiled, JIT and caches warm;
+    at most ``max_warm_up`` calls). A first call over ``long`` seconds is the measurement
+    itself: warm-up is a rounding error there, and repeating it would make the default run
+    too long."""
     first, result = timed(call)
     if first > long:
         return first, result
+    fastest, stale = first, 0
+    for _ in range(max_warm_up - 1):
+        if stale >= 3:
+            break
+        seconds, result = timed(call)
+        if seconds < fastest * 0.95:
+            fastest, stale = seconds, 0
+        else:
+            fastest, stale = min(fastest, seconds), stale + 1
     times = []
     for _ in range(repeat):
         seconds, result = timed(call)
