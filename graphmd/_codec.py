@@ -20,6 +20,8 @@ import json
 import math
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from ._errors import InvalidArgumentError
 from ._models import (
     Artifact,
@@ -186,29 +188,6 @@ def encode_properties(properties: dict[str, PropertyValue], *, custom: bool) -> 
     return {property_key(name, custom=custom, kind=value_kind(v)): _encode_value(v) for name, v in properties.items()}
 
 
-def decode_properties(props: dict[str, Any]) -> tuple[dict[str, PropertyValue], dict[str, PropertyValue]]:
-    """A node's (properties, custom_properties) from its Neo4j properties."""
-    properties: dict[str, PropertyValue] = {}
-    custom: dict[str, PropertyValue] = {}
-    for key, raw in props.items():
-        try:
-            found = _PROPERTY_KEYS[key]
-        except KeyError:
-            found = _property_key_parts(key)
-        if found is None:
-            continue
-        is_custom, kind, name = found
-        if kind == "struct":
-            value: PropertyValue = json.loads(raw)
-        elif kind == "proto":
-            data = json.loads(raw)
-            value = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
-        else:
-            value = raw
-        (custom if is_custom else properties)[name] = value
-    return properties, custom
-
-
 def _property_key_parts(key: str) -> tuple[bool, str, str] | None:
     """(is_custom, kind, property name) of a Neo4j property key holding a property, else None."""
     head, sep, name = key.partition("_")
@@ -254,45 +233,81 @@ def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict
     return {k: v for k, v in props.items() if v is not None}
 
 
+# BaseModel's instance slots, set through their descriptors: cheaper than
+# object.__setattr__ by name, which looks each one up again on every call.
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+_new = object.__new__
+_ALL_FIELDS: dict[type, set[str]] = {}
+
+
 def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
     """``cls.model_construct(**fields)`` without its generic pass over every field: the model
     with exactly ``fields``, which must hold every field of ``cls`` in declaration order.
     Nothing is validated (the values come from the store). Reads build a model per node,
     event and link, and model_construct was most of their client-side cost."""
-    model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", fields)
-    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    model = _new(cls)
+    _SET_DICT(model, fields)
+    try:
+        _SET_FIELDS_SET(model, _ALL_FIELDS[cls])
+    except KeyError:
+        _SET_FIELDS_SET(model, _ALL_FIELDS.setdefault(cls, set(cls.model_fields)))  # type: ignore[attr-defined]
+    _SET_EXTRA(model, None)
+    _SET_PRIVATE(model, None)
     return model
 
 
+# Per node class: its fields in declaration order, and the stored keys copied as they are.
+_NODE_FIELDS = {cls: tuple(cls.model_fields) for cls in (Artifact, Execution, Context)}
+_PLAIN_KEYS = {cls: frozenset(fields) - {"properties", "custom_properties", "system_metadata", "state",
+                                         "last_known_state"}
+               for cls, fields in _NODE_FIELDS.items()}
+_STATE_KEYS = {Artifact: ("state", _ARTIFACT_STATES), Execution: ("last_known_state", _EXECUTION_STATES),
+               Context: (None, {})}
+
+
 def decode_node(cls: type, props: dict[str, Any]) -> Artifact | Execution | Context:
-    """A node model from its Neo4j properties."""
-    properties, custom = decode_properties(props)
-    system_metadata = props.get("system_metadata")
-    if system_metadata is not None:
-        data = json.loads(system_metadata)
-        system_metadata = ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
-    fields: dict[str, Any] = {
-        "id": props.get("id"),
-        "type_id": props.get("type_id"),
-        "type": props.get("type"),
-        "name": props.get("name"),
-        "external_id": props.get("external_id"),
-        "properties": properties,
-        "custom_properties": custom,
-        "create_time_since_epoch": props.get("create_time_since_epoch"),
-        "last_update_time_since_epoch": props.get("last_update_time_since_epoch"),
-        "system_metadata": system_metadata,
-    }
-    if cls is Artifact:
-        fields["uri"] = props.get("uri")
-        fields["state"] = _ARTIFACT_STATES[props["state"]] if props.get("state") is not None else None
-    elif cls is Execution:
-        state = props.get("last_known_state")
-        fields["last_known_state"] = _EXECUTION_STATES[state] if state is not None else None
+    """A node model from its Neo4j properties (keys that hold neither an attribute of
+    ``cls`` nor a property are ignored)."""
+    fields: dict[str, Any] = dict.fromkeys(_NODE_FIELDS[cls])
+    properties: dict[str, PropertyValue] = {}
+    custom: dict[str, PropertyValue] = {}
+    plain = _PLAIN_KEYS[cls]
+    state_key, states = _STATE_KEYS[cls]
+    for key, raw in props.items():
+        if key in plain:
+            fields[key] = raw
+            continue
+        if key == state_key:
+            fields[key] = states[raw] if raw is not None else None
+            continue
+        if key == "system_metadata":
+            fields[key] = _decode_proto(raw) if raw is not None else None
+            continue
+        try:
+            found = _PROPERTY_KEYS[key]
+        except KeyError:
+            found = _property_key_parts(key)
+        if found is None:
+            continue
+        is_custom, kind, name = found
+        if kind == "native":
+            value: PropertyValue = raw
+        elif kind == "struct":
+            value = json.loads(raw)
+        else:
+            value = _decode_proto(raw)
+        (custom if is_custom else properties)[name] = value
+    fields["properties"] = properties
+    fields["custom_properties"] = custom
     return constructed(cls, fields)
+
+
+def _decode_proto(text: str) -> ProtoValue:
+    data = json.loads(text)
+    return ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
 
 
 def encode_type(t: ArtifactType | ExecutionType | ContextType) -> dict[str, Any]:

@@ -304,6 +304,22 @@ def _start_count(rows: list[list[Any]]) -> int:
     return next(row[3] for row in rows if row[0] == 5)
 
 
+def _read_graph(store: MetadataStore, text: str, params: dict[str, Any], mask: set[str], not_found: str,
+                field: str) -> LineageGraph:
+    """The LineageGraph of the statement's rows.
+
+    Raises:
+        NotFoundError: no starting node matched (``not_found``, naming ``field``)."""
+    with _collector_paused():
+        rows = _all_rows(store, text, params)
+        if _start_count(rows) == 0:
+            raise NotFoundError(not_found, field=field)
+        graph = _assemble(rows, mask)
+        # Freed before the collector resumes: its first pass would otherwise scan them all.
+        del rows
+    return graph
+
+
 def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[list[Any]]:
     """The statement's rows [k, d, item, owner, a, b, tag], streamed from one read
     transaction (open while the iterator is) as its records arrive."""
@@ -324,18 +340,19 @@ def _assemble(rows: Iterable[list[Any]], mask: set[str]) -> LineageGraph:
     attributions: list[tuple[int, int, Attribution]] = []
     associations: list[tuple[int, int, Association]] = []
     types: dict[int, Any] = {}
+    decode_node, decode_event, constructed = codec.decode_node, codec.decode_event, codec.constructed
     for k, _, item, _, a, b, tag in rows:
-        if k == 0:
-            nodes[tag][item["id"]] = codec.decode_node(_NODE_CLASS[tag], item)
-        elif k == 1:
-            events.append((a, b, item["type"], codec.decode_event(item, a, b)))
+        if k == 1:
+            events.append((a, b, item["type"], decode_event(item, a, b)))
+        elif k == 0:
+            nodes[tag][item["id"]] = decode_node(_NODE_CLASS[tag], item)
         elif k == 2:
             if tag == "ATTRIBUTION":
-                attributions.append((a, b, codec.constructed(Attribution, {"context_id": a, "artifact_id": b})))
+                attributions.append((a, b, constructed(Attribution, {"context_id": a, "artifact_id": b})))
             else:
-                associations.append((a, b, codec.constructed(Association, {"context_id": a, "execution_id": b})))
+                associations.append((a, b, constructed(Association, {"context_id": a, "execution_id": b})))
         elif k == 3:
-            c = codec.decode_node(Context, item)
+            c = decode_node(Context, item)
             contexts[c.id] = c
         elif k == 4:
             t = codec.decode_type(item)
@@ -375,11 +392,8 @@ def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQue
     mask = _check_mask(field_mask_paths)
     # Nodes are always read: they tell whether any starting node matched.
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
-    with _collector_paused():
-        rows = _all_rows(store, text, params)
-        if _start_count(rows) == 0:
-            raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
-        return _assemble(rows, mask)
+    return _read_graph(store, text, params, mask, "cannot find qualified nodes to start the traversal",
+                       "starting_nodes")
 
 
 def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
@@ -425,12 +439,8 @@ def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, 
 def get_lineage_graph(store: MetadataStore, query_options: LineageGraphQueryOptions) -> LineageGraph:
     """See MetadataStore.get_lineage_graph."""
     text, params = _graph_statement(query_options)
-    with _collector_paused():
-        rows = _all_rows(store, text, params)
-        if _start_count(rows) == 0:
-            raise NotFoundError("the query_nodes condition does not match any nodes to do traversal",
-                                field="artifacts_options")
-        return _assemble(rows, {"artifacts", "executions", "events", "artifact_types", "execution_types"})
+    return _read_graph(store, text, params, {"artifacts", "executions", "events", "artifact_types", "execution_types"},
+                       "the query_nodes condition does not match any nodes to do traversal", "artifacts_options")
 
 
 def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineageStep]:

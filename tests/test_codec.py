@@ -49,3 +49,26 @@ def test_decode_event_and_links_match_model_construct() -> None:
     assert codec.decode_event({"type": "OUTPUT"}, 1, 2).path == []
     assert codec.constructed(Attribution, {"context_id": 1, "artifact_id": 2}) == Attribution(context_id=1, artifact_id=2)
     assert codec.constructed(Association, {"context_id": 1, "execution_id": 2}) == Association(context_id=1, execution_id=2)
+
+
+def test_decoded_models_stay_independent_when_changed() -> None:
+    # Read models share one fields-set per class: assigning, copying and updating one must
+    # not change another, nor the set every later read gets.
+    stored = codec.encode_node(Artifact(id=1, type_id=2, uri="/a", properties={"n": 1}, create_time_since_epoch=5,
+                                        last_update_time_since_epoch=5), type_name="Data")
+    first, second = codec.decode_node(Artifact, stored), codec.decode_node(Artifact, stored)
+    first.uri = "/changed"
+    first.properties["n"] = 2
+    copied = second.model_copy(update={"name": "copy"})
+    assert (second.uri, second.properties, second.name) == ("/a", {"n": 1}, None)
+    assert copied.name == "copy" and second.name is None
+    assert codec.decode_node(Artifact, stored).model_fields_set == set(Artifact.model_fields)
+    assert Artifact(uri="/x").model_fields_set == {"uri"}
+
+
+def test_decode_node_ignores_keys_its_kind_does_not_have() -> None:
+    # A key of another node kind, or one holding no property, is not a field of this kind.
+    context = codec.decode_node(Context, {"id": 1, "type_id": 2, "name": "c", "uri": "/a", "state": "LIVE",
+                                          "last_known_state": "COMPLETE", "event_key": "x", "p_n": 1})
+    assert context == Context(id=1, type_id=2, name="c", properties={"n": 1})
+    assert not hasattr(context, "uri")
