@@ -359,31 +359,32 @@ def _assemble(rows: Iterable[list[Any]], mask: set[str]) -> LineageGraph:
             types[t.id] = t
     artifacts = [nodes["Artifact"][i] for i in sorted(nodes["Artifact"])]
     executions = [nodes["Execution"][i] for i in sorted(nodes["Execution"])]
-    graph = LineageGraph()
+    fields: dict[str, list[Any]] = dict.fromkeys(LineageGraph.model_fields, [])  # type: ignore[arg-type]
     if "artifacts" in mask:
-        graph.artifacts = artifacts
+        fields["artifacts"] = artifacts
     if "executions" in mask:
-        graph.executions = executions
+        fields["executions"] = executions
     if "contexts" in mask:
-        graph.contexts = [contexts[i] for i in sorted(contexts)]
+        fields["contexts"] = [contexts[i] for i in sorted(contexts)]
     if "events" in mask:
-        graph.events = [e[-1] for e in sorted(events, key=_SORT_KEY3)]
+        fields["events"] = [e[-1] for e in sorted(events, key=_SORT_KEY3)]
     if "attributions" in mask:
-        graph.attributions = [a[-1] for a in sorted(attributions, key=_SORT_KEY2)]
+        fields["attributions"] = [a[-1] for a in sorted(attributions, key=_SORT_KEY2)]
     if "associations" in mask:
-        graph.associations = [a[-1] for a in sorted(associations, key=_SORT_KEY2)]
+        fields["associations"] = [a[-1] for a in sorted(associations, key=_SORT_KEY2)]
     by_kind: dict[str, list[Any]] = {"ArtifactType": [], "ExecutionType": [], "ContextType": []}
     for t in sorted(types.values(), key=lambda t: t.id):
         by_kind[type(t).__name__].append(t)
     artifact_type_ids = {a.type_id for a in artifacts}
     execution_type_ids = {x.type_id for x in executions}
     if "artifact_types" in mask:
-        graph.artifact_types = [t for t in by_kind["ArtifactType"] if t.id in artifact_type_ids]
+        fields["artifact_types"] = [t for t in by_kind["ArtifactType"] if t.id in artifact_type_ids]
     if "execution_types" in mask:
-        graph.execution_types = [t for t in by_kind["ExecutionType"] if t.id in execution_type_ids]
+        fields["execution_types"] = [t for t in by_kind["ExecutionType"] if t.id in execution_type_ids]
     if "context_types" in mask:
-        graph.context_types = by_kind["ContextType"]
-    return graph
+        fields["context_types"] = by_kind["ContextType"]
+    # Each unset field gets a list of its own (models are mutable).
+    return codec.constructed(LineageGraph, {k: v if v else [] for k, v in fields.items()})
 
 
 def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQueryOptions,
