@@ -35,12 +35,10 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0, max_warm_up: int = 30) -> tuple[float, Any]:
-    """Median of ``repeat`` timed calls after warm-up calls, repeated until three in a row
-    are not 5% faster than the fastest before them (plans compiled, JIT and caches warm;
-    at most ``max_warm_up`` calls). A first call over ``long`` seconds is the measurement
-    itself: warm-up is a rounding error there, and repeating it would make the default run
-    too long."""
+def _warm_up(call: Callable[[], Any], long: float, max_warm_up: int) -> tuple[float, Any]:
+    """Call until three calls in a row are not 5% faster than the fastest before them (at
+    most ``max_warm_up`` calls; just one when the first takes over ``long`` seconds).
+    Returns the first call's seconds and the last call's result."""
     first, result = timed(call)
     if first > long:
         return first, result
@@ -53,11 +51,41 @@ def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0, max_warm
             fastest, stale = seconds, 0
         else:
             fastest, stale = min(fastest, seconds), stale + 1
+    return first, result
+
+
+def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0, max_warm_up: int = 30) -> tuple[float, Any]:
+    """Median of ``repeat`` timed calls after warm-up calls, repeated until three in a row
+    are not 5% faster than the fastest before them (plans compiled, JIT and caches warm;
+    at most ``max_warm_up`` calls). A first call over ``long`` seconds is the measurement
+    itself: warm-up is a rounding error there, and repeating it would make the default run
+    too long."""
+    first, result = _warm_up(call, long, max_warm_up)
+    if first > long:
+        return first, result
     times = []
     for _ in range(repeat):
         seconds, result = timed(call)
         times.append(seconds)
     return statistics.median(times), result
+
+
+def paired(first: Callable[[], Any], second: Callable[[], Any], repeat: int, *, long: float = 2.0,
+           max_warm_up: int = 30) -> tuple[tuple[float, Any], tuple[float, Any]]:
+    """(median seconds, result) of each of two calls, warmed up as best_of warms, then
+    timed alternately ``repeat`` times each. Timed one after the other, a drift in the
+    machine's speed (other load, the JVM compiling or collecting) lands on one side and
+    shows as a ratio of up to 1.5 between identical runs; alternated, both see it."""
+    warmed = [_warm_up(call, long, max_warm_up) for call in (first, second)]
+    if any(seconds > long for seconds, _ in warmed):
+        return warmed[0], warmed[1]
+    times: tuple[list[float], list[float]] = ([], [])
+    results = [warmed[0][1], warmed[1][1]]
+    for _ in range(repeat):
+        for side, call in enumerate((first, second)):
+            seconds, results[side] = timed(call)
+            times[side].append(seconds)
+    return (statistics.median(times[0]), results[0]), (statistics.median(times[1]), results[1])
 
 
 # --- W1: record runs stage by stage --------------------------------------------------------
@@ -156,6 +184,7 @@ def build_files(backend: Backend, type_ids: TypeIds, count: int, datasets: int) 
 __all__ = [
     "Timing",
     "best_of",
+    "paired",
     "build_files",
     "build_history",
     "record_concurrently",

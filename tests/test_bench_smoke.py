@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bench.__main__ import main
+from bench._workloads import paired
 from graphmd import MetadataStore
 from graphmd._config import Settings
 
@@ -34,3 +35,12 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
     # The warm-up's runs (step by step and bulk), W1's runs, the concurrent writers', the two 9-run histories.
     assert counts["executions"] == 7 * (3 + 3 + 2 + 2 * 1 + 9 + 9)
     assert counts["artifacts"] >= 300
+
+
+def test_paired_times_the_two_calls_alternately() -> None:
+    order: list[str] = []
+    (first_s, first), (second_s, second) = paired(lambda: order.append("a") or "A", lambda: order.append("b") or "B",
+                                                  4, max_warm_up=3)
+    assert (first, second) == ("A", "B") and first_s >= 0 and second_s >= 0
+    assert order[:3] == ["a"] * 3 and order[3:6] == ["b"] * 3  # each warmed up on its own first
+    assert order[6:] == ["a", "b"] * 4
