@@ -29,6 +29,10 @@ class Timing:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+# Seconds past which one call is its own measurement (no warm-up, no repeats).
+LONG_CALL = 2.0
+
+
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = call()
@@ -54,7 +58,7 @@ def _warm_up(call: Callable[[], Any], long: float, max_warm_up: int) -> tuple[fl
     return first, result
 
 
-def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0, max_warm_up: int = 30) -> tuple[float, Any]:
+def best_of(call: Callable[[], Any], repeat: int, *, long: float = LONG_CALL, max_warm_up: int = 30) -> tuple[float, Any]:
     """Median of ``repeat`` timed calls after warm-up calls, repeated until three in a row
     are not 5% faster than the fastest before them (plans compiled, JIT and caches warm;
     at most ``max_warm_up`` calls). A first call over ``long`` seconds is the measurement
@@ -70,7 +74,7 @@ def best_of(call: Callable[[], Any], repeat: int, *, long: float = 2.0, max_warm
     return statistics.median(times), result
 
 
-def paired(first: Callable[[], Any], second: Callable[[], Any], repeat: int, *, long: float = 2.0,
+def paired(first: Callable[[], Any], second: Callable[[], Any], repeat: int, *, long: float = LONG_CALL,
            max_warm_up: int = 30) -> tuple[tuple[float, Any], tuple[float, Any]]:
     """(median seconds, result) of each of two calls, warmed up as best_of warms, then
     timed alternately ``repeat`` times each. Timed one after the other, a drift in the
@@ -182,6 +186,7 @@ def build_files(backend: Backend, type_ids: TypeIds, count: int, datasets: int) 
 
 
 __all__ = [
+    "LONG_CALL",
     "Timing",
     "best_of",
     "paired",
