@@ -247,7 +247,11 @@ def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
     """``cls.model_construct(**fields)`` without its generic pass over every field: the model
     with exactly ``fields``, which must hold every field of ``cls`` in declaration order.
     Nothing is validated (the values come from the store). Reads build a model per node,
-    event and link, and model_construct was most of their client-side cost."""
+    event and link, and model_construct was most of their client-side cost.
+
+    The models of one class share one fields-set (``model_fields_set``): every field is set,
+    pydantic only ever adds names already in it, and a copy gets a set of its own. Sharing
+    it saves a set per model, and the cyclic collector's pass over them after a large read."""
     model = _new(cls)
     _SET_DICT(model, fields)
     try:
