@@ -176,8 +176,9 @@ def test_errors(session_store, history):
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
             starting_artifacts=NodeSelector(ids=[1]), max_num_hops=-1))
     assert error.value.field == "max_num_hops"
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as missing:
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[-5])))
+    assert missing.value.field == "starting_nodes"
 
 
 def test_streamed_steps_and_paths(session_store, history):
