@@ -33,16 +33,22 @@ class IdAllocator:
         self._sizes: dict[str, int] = {}  # kind -> size of the next block
 
     def allocate(self, kind: str, count: int) -> list[int]:
-        """``count`` fresh ids for nodes of ``kind``."""
+        """``count`` fresh ids for nodes of ``kind``.
+
+        A reservation for a node kind also reserves a block for each other node kind with
+        no ids left: a writer's first call needs ids of most of them (an execution, its
+        artifacts, events and contexts), and one round trip serves them all."""
         if count <= 0:
             return []
         with self._lock:
             next_id, end = self._blocks.get(kind, (0, 0))
             if end - next_id < count:
-                size = max(self._sizes.get(kind, 8), count)
-                self._sizes[kind] = min(size * 2, self._max_block)
-                next_id = self._reserve(kind, size)
-                end = next_id + size
+                sizes = {kind: self._next_size(kind, count)}
+                if kind in _NODE_KINDS:
+                    sizes |= {k: self._next_size(k, 1) for k in _NODE_KINDS if k != kind and not self._left(k)}
+                for reserved, first in self._reserve(sizes).items():
+                    self._blocks[reserved] = (first, first + sizes[reserved])
+                next_id, end = self._blocks[kind]
             ids = list(range(next_id, next_id + count))
             self._blocks[kind] = (next_id + count, end)
             return ids
@@ -53,7 +59,23 @@ class IdAllocator:
             self._blocks.clear()
             self._sizes.clear()
 
-    def _reserve(self, kind: str, size: int) -> int:
+    def _left(self, kind: str) -> int:
+        next_id, end = self._blocks.get(kind, (0, 0))
+        return end - next_id
+
+    def _next_size(self, kind: str, count: int) -> int:
+        """The size of kind's next block (at least ``count``); the one after doubles."""
+        size = max(self._sizes.get(kind, 8), count)
+        self._sizes[kind] = min(size * 2, self._max_block)
+        return size
+
+    def _reserve(self, sizes: dict[str, int]) -> dict[str, int]:
+        """Reserve a block of ``sizes[kind]`` ids per kind in one transaction; the first id of each."""
+        blocks = [{"kind": kind, "size": size} for kind, size in sorted(sizes.items())]
         with self._driver.session(database=self._database) as session:
-            record = session.execute_write(lambda tx: tx.run(RESERVE_IDS, kind=kind, size=size).single())
-        return int(record["first"])
+            records = session.execute_write(lambda tx: list(tx.run(RESERVE_IDS, blocks=blocks)))
+        return {record["kind"]: int(record["first"]) for record in records}
+
+
+# The kinds of nodes one write call creates together (types are written apart from them).
+_NODE_KINDS = ("Artifact", "Context", "Event", "Execution")

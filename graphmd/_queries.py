@@ -108,11 +108,14 @@ CREATE_SIMPLE_TYPES = {
 
 # --- ids ----------------------------------------------------------------------------------
 
+# Blocks for several kinds at once, rows in kind order: every writer locks the counters in
+# the same order, so two reserving at once cannot deadlock.
 RESERVE_IDS = """
-MERGE (c:IdCounter {kind: $kind})
+UNWIND $blocks AS block
+MERGE (c:IdCounter {kind: block.kind})
 ON CREATE SET c.next = 1
-SET c.next = c.next + $size
-RETURN c.next - $size AS first
+SET c.next = c.next + block.size
+RETURN block.kind AS kind, c.next - block.size AS first
 """
 
 # --- types --------------------------------------------------------------------------------

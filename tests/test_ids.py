@@ -1,0 +1,74 @@
+"""Id blocks: unique across writers, increasing within one, and few round trips."""
+
+from __future__ import annotations
+
+import threading
+
+from graphmd import (Artifact, ArtifactType, Context, ContextType, Event, EventType, Execution, ExecutionType,
+                     MetadataStore)
+from graphmd._config import Settings
+from graphmd._ids import IdAllocator
+
+_KINDS = ("Artifact", "Context", "Event", "Execution")
+
+
+def _counters(store: MetadataStore) -> dict[str, int]:
+    records = store.driver.execute_query("MATCH (c:IdCounter) RETURN c.kind AS kind, c.next AS next",
+                                         database_=store.database).records
+    return {r["kind"]: r["next"] for r in records}
+
+
+def test_a_first_write_reserves_every_node_kind_in_one_round_trip(store: MetadataStore,
+                                                                   neo4j_server: Settings) -> None:
+    at = store.put_artifact_type(ArtifactType(name="Model"))
+    xt = store.put_execution_type(ExecutionType(name="Trainer"))
+    ct = store.put_context_type(ContextType(name="Run"))
+    before = _counters(store)
+    with MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database) as fresh:
+        reservations: list[dict[str, int]] = []
+        reserve = fresh._ids._reserve
+
+        def counted(sizes: dict[str, int]) -> dict[str, int]:
+            reservations.append(dict(sizes))
+            return reserve(sizes)
+
+        fresh._ids._reserve = counted  # type: ignore[method-assign]
+        result = fresh.put_execution(Execution(type_id=xt),
+                                     [(Artifact(type_id=at, uri="/m"), Event(type=EventType.OUTPUT))],
+                                     [Context(type_id=ct, name="run-1")])
+    assert len(reservations) == 1, reservations
+    assert set(reservations[0]) == set(_KINDS)
+    after = _counters(store)
+    for kind in _KINDS:
+        assert after[kind] - before.get(kind, 1) == reservations[0][kind], kind
+    assert before.get("Execution", 1) <= result.execution_id < after["Execution"]
+    assert before.get("Artifact", 1) <= result.artifact_ids[0] < after["Artifact"]
+    assert before.get("Context", 1) <= result.context_ids[0] < after["Context"]
+
+
+def test_writers_reserving_at_once_get_disjoint_increasing_ids(store: MetadataStore, neo4j_server: Settings) -> None:
+    allocators = [IdAllocator(store.driver, store.database, max_block=16) for _ in range(4)]
+    got: list[dict[str, list[int]]] = [{k: [] for k in _KINDS} for _ in allocators]
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        # Each writer asks for the kinds in its own order, so reservations interleave.
+        order = _KINDS[index:] + _KINDS[:index]
+        try:
+            for round_ in range(40):
+                for kind in order:
+                    got[index][kind] += allocators[index].allocate(kind, 1 + (round_ + index) % 5)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(allocators))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    for kind in _KINDS:
+        every = [i for g in got for i in g[kind]]
+        assert len(every) == len(set(every)), kind
+        for g in got:
+            assert g[kind] == sorted(g[kind]) and len(g[kind]) == len(set(g[kind])), kind
