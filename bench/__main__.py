@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _say(started: float, message: str) -> None:
+    """A progress line, stamped with the run's elapsed time (the default run's budget is 15 minutes)."""
+    print(f"[{time.monotonic() - started:5.0f} s] {message}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     unknown = set(args.only) - set(WORKLOADS)
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                           else bench_neo4j(args.heap, args.pagecache))
         with server_for_run as (config, server):
             print(f"graphmd on {server}; ml-metadata on {workdir / 'mlmd.sqlite'}", flush=True)
-            suite = Suite(sizes, config, workdir, say=lambda m: print(m, flush=True))
+            suite = Suite(sizes, config, workdir, say=lambda m: _say(started, m))
             try:
                 rows = suite.run()
             finally:

@@ -231,8 +231,9 @@ class MlmdBackend:
         options = pb.LineageSubgraphQueryOptions(
             starting_artifacts=pb.LineageSubgraphQueryOptions.StartingNodes(filter_query=f"id = {artifact_id}"),
             direction=pb.LineageSubgraphQueryOptions.UPSTREAM)
-        if hops is not None:
-            options.max_num_hops = hops
+        # Its cap, asked for explicitly: the same traversal, without the INFO line per call
+        # ml-metadata logs to stderr when max_num_hops is unset.
+        options.max_num_hops = min(hops, 100) if hops is not None else 100
 
         def call() -> LineageSize:
             graph = self.store.get_lineage_subgraph(options)
