@@ -119,12 +119,22 @@ def record_runs(backend: Backend, type_ids: TypeIds, prefix: str, runs: int) -> 
     return Timing(seconds, executions)
 
 
+# Runs each concurrent writer records untimed before the others are ready: a new process's
+# first calls open its connections and reserve its first id blocks, as the single writer's
+# did during the warm-up.
+WRITER_WARM_UP_RUNS = 2
+
+
 def _record_worker(config: GraphmdConfig | MlmdConfig, prefix: str, runs: int, barrier: Any, results: Any) -> None:
-    """One concurrent writer: open its own store, wait for the others, record its runs."""
+    """One concurrent writer: open its own store, record WRITER_WARM_UP_RUNS runs untimed,
+    wait for the others, record its runs."""
     start = 0.0
     try:
         backend = config.open()
         type_ids = backend.register_types()
+        warm_up = record_runs(backend, type_ids, f"{prefix}-warm-up", WRITER_WARM_UP_RUNS)
+        if warm_up.error:
+            raise RuntimeError(f"failed while warming up: {warm_up.error}")
         barrier.wait(timeout=600)
         start = time.time()
         timing = record_runs(backend, type_ids, prefix, runs)

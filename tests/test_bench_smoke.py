@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bench.__main__ import main
-from bench._workloads import paired
+from bench._workloads import WRITER_WARM_UP_RUNS, paired
 from graphmd import MetadataStore
 from graphmd._config import Settings
 
@@ -32,8 +32,9 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         assert "DIFFER" not in row["note"], row  # both stores returned the same result
     assert len(data["floor"]) == 2 * 3 and len(data["memory"]) == 2  # W5: each W3 row, and streaming per size
     counts = store.counts()
-    # The warm-up's runs (step by step and bulk), W1's runs, the concurrent writers', the two 9-run histories.
-    assert counts["executions"] == 7 * (3 + 3 + 2 + 2 * 1 + 9 + 9)
+    # The warm-up's runs (step by step and bulk), W1's runs, the concurrent writers' (each after its
+    # own untimed warm-up runs), the two 9-run histories.
+    assert counts["executions"] == 7 * (3 + 3 + 2 + 2 * (WRITER_WARM_UP_RUNS + 1) + 9 + 9)
     assert counts["artifacts"] >= 300
 
 
