@@ -476,11 +476,23 @@ def _steps(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[
 
 def lineage_paths(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineagePath]:
     """See MetadataStore.lineage_paths. Validates the options before returning."""
-    return _paths(stream_lineage(store, query_options))
+    return _paths(stream_lineage(store, query_options), query_options.direction)
 
 
-def _paths(steps: Iterator[LineageStep]) -> Iterator[LineagePath]:
-    # Each node keeps its distance and the event to one node a hop nearer (its BFS parent).
+def _crossable(event: Event, from_kind: str, direction: LineageDirection) -> bool:
+    """Whether a traversal in ``direction`` may cross ``event`` from its end of ``from_kind``.
+    Data flows artifact -> execution over an input event, execution -> artifact otherwise;
+    downstream follows the flow, upstream goes against it."""
+    if direction == LineageDirection.BIDIRECTIONAL:
+        return True
+    flows_from_there = (from_kind == "Artifact") == bool(event.type is not None and event.type.is_input)
+    return flows_from_there == (direction == LineageDirection.DOWNSTREAM)
+
+
+def _paths(steps: Iterator[LineageStep], direction: LineageDirection) -> Iterator[LineagePath]:
+    # Each node keeps its distance and the event to one node a hop nearer (its BFS parent),
+    # crossed the way the traversal goes: a step's events also hold ones a traversal would
+    # cross only the other way (a run's trainer reading an older model the same run reaches).
     seen: dict[tuple[str, int], tuple[Artifact | Execution, int, tuple[str, int] | None, Event | None]] = {}
     for step in steps:
         key = (type(step.node).__name__, step.node.id)
@@ -488,7 +500,7 @@ def _paths(steps: Iterator[LineageStep]) -> Iterator[LineagePath]:
         via: Event | None = None
         for event in step.events:
             other = ("Execution", event.execution_id) if key[0] == "Artifact" else ("Artifact", event.artifact_id)
-            if other in seen and seen[other][1] == step.distance - 1:
+            if other in seen and seen[other][1] == step.distance - 1 and _crossable(event, other[0], direction):
                 parent, via = other, event
                 break
         seen[key] = (step.node, step.distance, parent, via)

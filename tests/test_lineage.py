@@ -14,6 +14,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from graphmd import (
+    Artifact,
     EndingNodes,
     InvalidArgumentError,
     LineageDirection,
@@ -205,6 +206,27 @@ def test_streamed_steps_and_paths(session_store, history):
         assert len(path.events) == step.distance == len(path.nodes) - 1
         for (a, b), e in zip(itertools.pairwise(path.nodes), path.events):
             assert {e.artifact_id, e.execution_id} == {a.id, b.id}
+
+
+def _hop_goes(a, event, direction: LineageDirection) -> bool:
+    """Whether stepping from node ``a`` over ``event`` goes ``direction``: downstream with the
+    data flow (artifact -> execution on an input event), upstream against it."""
+    flows_from_a = isinstance(a, Artifact) == event.type.is_input
+    return flows_from_a == (direction == LineageDirection.DOWNSTREAM)
+
+
+@pytest.mark.parametrize("direction, start", [(LineageDirection.UPSTREAM, "run-0030/model"),
+                                              (LineageDirection.DOWNSTREAM, "run-0005/model")])
+def test_paths_go_the_way_of_the_traversal(session_store, history, direction, start):
+    """A path's parent is a node a hop nearer that the traversal crosses from: not one an
+    event joins the wrong way (a trainer reading an older model the traversal also reaches)."""
+    options = LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[history.artifacts[start]]),
+                                          max_num_hops=12, direction=direction)
+    paths = list(session_store.lineage_paths(options))
+    assert len(paths) > 12
+    for path in paths:
+        for (a, _), e in zip(itertools.pairwise(path.nodes), path.events):
+            assert _hop_goes(a, e, direction), (path.nodes, path.events)
 
 
 def test_traversal_is_one_breadth_first_statement(session_store, history):
