@@ -1,5 +1,5 @@
 // Who triggered this run? The PipelineRun context of a run, who started it and how, and
-// the executions it holds.
+// the executions it holds (by name; an unnamed one as its type and id, e.g. 'Trainer #42').
 // Parameters: $run_name (the run context's name). In Neo4j Browser first run:
 //   :param run_name => 'run-0007'
 MATCH (run:Context {name: $run_name})
@@ -8,4 +8,5 @@ OPTIONAL MATCH (run)-[:ASSOCIATION]->(x:Execution)
 WITH run, x ORDER BY x.id
 RETURN run.name AS run, run.p_triggered_by AS triggered_by, run.p_trigger AS trigger,
        datetime({epochMillis: run.create_time_since_epoch}) AS started,
-       collect(x.name + ' (' + coalesce(x.last_known_state, 'UNKNOWN') + ')') AS executions
+       collect(coalesce(x.name, x.type + ' #' + toString(x.id)) + ' (' + coalesce(x.last_known_state, 'UNKNOWN') + ')')
+         AS executions

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graphmd import LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector, InvalidArgumentError
-from graphmd import NotFoundError
+from graphmd import Association, Execution, NotFoundError
 from graphmd import _cypher_files as files
 from graphmd._tfx_pipeline import History, record_history
 
@@ -50,6 +50,20 @@ def test_who_triggered_run(session_store, history):
     assert row["executions"] == [f"run-0007/{c} (COMPLETE)" for c in
                                  ("ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator", "Pusher")]
     assert files.run(session_store, "who_triggered_run", run_name="run-9999") == []
+
+
+def test_who_triggered_run_lists_unnamed_executions(session_store, history):
+    """Executions need no name (MLMD's are often unnamed): one shows as its type and id."""
+    run = session_store.get_context_by_type_and_name("PipelineRun", "run-0008")
+    trainer = session_store.get_execution_type("Trainer")
+    [added] = session_store.put_executions([Execution(type_id=trainer.id)])
+    try:
+        session_store.put_attributions_and_associations([], [Association(context_id=run.id, execution_id=added)])
+        [row] = files.run(session_store, "who_triggered_run", run_name="run-0008")
+        assert len(row["executions"]) == 8 and row["executions"][-1] == f"Trainer #{added} (UNKNOWN)"
+    finally:
+        session_store.driver.execute_query("MATCH (x:Execution {id: $id}) DETACH DELETE x", id=added,
+                                           database_=session_store.database)
 
 
 def test_model_hyperparameters(session_store, history):
