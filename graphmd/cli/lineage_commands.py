@@ -182,6 +182,10 @@ def lineage(
                 out.print(dot_text(graph), markup=False)
             else:
                 out.print(mermaid_text(graph), markup=False)
+    except NotFoundError as error:
+        if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
+            fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
+        fail(error)
     except GraphmdError as error:
         fail(error)
 
