@@ -154,6 +154,9 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except neo4j_errors.ClientError as error:
         raise InternalError(f"Neo4j rejected a graphmd query: {error.message}") from error
     except neo4j_errors.DriverError as error:
+        if str(error) == "Driver closed":  # the driver's own check on a closed driver: not Neo4j's fault
+            raise FailedPreconditionError("this MetadataStore is closed (close() was called, or its `with` block "
+                                          "ended): open a new MetadataStore") from error
         raise UnavailableError(f"Neo4j driver error: {error}") from error
     except neo4j_errors.Neo4jError as error:
         raise InternalError(f"Neo4j error: {error.message}") from error

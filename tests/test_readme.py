@@ -34,18 +34,21 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
         monkeypatch.setenv("GRAPHMD_NEO4J_DATABASE", neo4j_server.database)
     namespace: dict[str, object] = {}
     blocks = _python_blocks()
-    # The first block closes its store on leaving `with`; later blocks continue with an open one.
+    # The blocks run in order in one namespace, as pasted one after another into a REPL.
     exec(compile(blocks[0], "README.md[python 1]", "exec"), namespace)
     printed = capsys.readouterr().out.split()
     assert len(printed) >= 2 and printed[0].isdigit()
-    with MetadataStore() as reopened:
-        namespace["store"] = reopened
+    opened = namespace["store"]
+    assert isinstance(opened, MetadataStore)
+    try:
         for i, block in enumerate(blocks[1:], start=2):
             exec(compile(block, f"README.md[python {i}]", "exec"), namespace)
         graph = namespace["graph"]
         assert {a.uri for a in graph.artifacts} == {"/models/1", "/data/day1"}  # type: ignore[attr-defined]
-        models = reopened.get_artifacts_by_uri("/models/2")
+        models = opened.get_artifacts_by_uri("/models/2")
         assert len(models) == 1
         step = namespace["step"].execution  # type: ignore[attr-defined]
-        [stored] = reopened.get_executions_by_id([step.id])
+        [stored] = opened.get_executions_by_id([step.id])
         assert stored.last_known_state.name == "COMPLETE"
+    finally:
+        opened.close()
