@@ -101,7 +101,10 @@ class LocalNeo4j:
         record_in_config: bool = True,
     ) -> None:
         config = read_config()
-        self.home = Path(home or os.environ.get("GRAPHMD_NEO4J_HOME") or data_dir() / "neo4j").resolve()
+        # The config records the home of the server last started, so status and stop (and a
+        # plain start) find it without --home.
+        self.home = Path(home or os.environ.get("GRAPHMD_NEO4J_HOME")
+                         or (config.get("home") if record_in_config else None) or data_dir() / "neo4j").resolve()
         saved = self._saved()
         self.bolt_port = int(bolt_port or saved.get("bolt_port") or 7687)
         self.http_port = int(http_port or saved.get("http_port") or 7474)
@@ -293,7 +296,7 @@ class LocalNeo4j:
             self.stop()
             raise
         if self.record_in_config:
-            write_config({"uri": self.uri, "user": "neo4j", "password": self._password})
+            write_config({"uri": self.uri, "user": "neo4j", "password": self._password, "home": str(self.home)})
         return self.status()
 
     def _wait_ready(self, proc: subprocess.Popen, timeout: float, first_start: bool) -> None:

@@ -89,9 +89,10 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     try:
         assert started.returncode == 0, started.stderr
         assert "running (pid" in started.stdout and str(home / "data") in started.stdout
-        status = subprocess.run([*GRAPHMD, "neo4j", "status", "--home", str(home)], env=env, capture_output=True,
-                                text=True)
+        # status and stop find the home `start` recorded in the config file, without --home.
+        status = subprocess.run([*GRAPHMD, "neo4j", "status"], env=env, capture_output=True, text=True)
         assert status.returncode == 0 and "running" in status.stdout and "5.26" in status.stdout
+        assert str(home / "data") in status.stdout
         password = resolve_settings().password
         assert password and password not in started.stdout + started.stderr + status.stdout
         conf = (home / "conf" / "neo4j.conf").read_text()
@@ -102,9 +103,8 @@ def test_cli_start_status_stop(isolated: Path) -> None:
                                text=True, timeout=60)
         assert again.returncode == 0 and "running" in again.stdout  # idempotent
     finally:
-        stopped = subprocess.run([*GRAPHMD, "neo4j", "stop", "--home", str(home)], env=env, capture_output=True,
-                                 text=True, timeout=120)
-    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+        stopped = subprocess.run([*GRAPHMD, "neo4j", "stop"], env=env, capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout and str(home) in stopped.stdout
     status = subprocess.run([*GRAPHMD, "neo4j", "status", "--home", str(home)], env=env, capture_output=True, text=True)
     assert status.returncode == 3 and "stopped" in status.stdout
 

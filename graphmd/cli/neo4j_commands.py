@@ -14,7 +14,8 @@ from ._options import err, fail
 app = typer.Typer(help="Run a local Neo4j (Community 5.26, from Maven Central) for graphmd.", no_args_is_help=True)
 
 Home = Annotated[Optional[Path], typer.Option("--home", help="Server home (conf, data, logs); default: "
-                                               "$GRAPHMD_NEO4J_HOME or ~/.local/share/graphmd/neo4j.")]
+                                               "$GRAPHMD_NEO4J_HOME, else the home last started (recorded in "
+                                               "the config file), else ~/.local/share/graphmd/neo4j.")]
 BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port (default 7687, or as last started).")]
 HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474).")]
 
@@ -42,10 +43,11 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
 @app.command()
 def stop(home: Home = None) -> None:
     """Stop the server started from this home (never another process)."""
-    if LocalNeo4j(home).stop():
-        typer.echo("Neo4j stopped")
+    server = LocalNeo4j(home)
+    if server.stop():
+        typer.echo(f"Neo4j stopped (home {server.home})")
     else:
-        typer.echo("Neo4j was not running")
+        typer.echo(f"Neo4j was not running (home {server.home})")
 
 
 @app.command()
