@@ -33,6 +33,20 @@ NEO4J_VERSION = "5.26.31"
 BROWSER_VERSION = "5.24.0"
 _POM = Path(__file__).with_name("neo4j_server") / "pom.xml"
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+# The JVM options Neo4j's own launcher passes (its default neo4j.conf, server.jvm.additional),
+# less -XX:+AlwaysPreTouch (a local server need not commit its whole heap at start). Without
+# the --add-opens lines the page cache and the transaction log fall back to slower paths
+# ("Reflection access to java.nio.DirectByteBuffer is not available, using fallback mode").
+_JVM_OPTIONS = [
+    "-XX:+UseG1GC", "-XX:-OmitStackTraceInFastThrow", "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields", "-XX:+DisableExplicitGC", "-XX:+ExitOnOutOfMemoryError",
+    "-Djdk.nio.maxCachedBufferSize=1024", "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Djdk.tls.ephemeralDHKeySize=2048", "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
+    "-XX:FlightRecorderOptions=stackdepth=256", "-XX:+UnlockDiagnosticVMOptions", "-XX:+DebugNonSafepoints",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
+    "-Dlog4j2.disable.jmx=true", "-Dfile.encoding=UTF-8",
+]
 _DOCKER_HINT = "or run Neo4j with Docker instead: `docker compose up -d neo4j` (see README)"
 
 
@@ -277,8 +291,7 @@ class LocalNeo4j:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
         cmd = [
-            java, f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
-            "-Dfile.encoding=UTF-8", "-cp", f"{lib}/*", _ENTRY_POINT,
+            java, f"-Xmx{self.heap}", f"-Xms{self.heap}", *_JVM_OPTIONS, "-cp", f"{lib}/*", _ENTRY_POINT,
             f"--home-dir={self.home}", f"--config-dir={conf_dir}",
         ]
         say(f"starting Neo4j {NEO4J_VERSION} on {self.uri} (data in {self.home / 'data'})")

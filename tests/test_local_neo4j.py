@@ -99,6 +99,10 @@ def test_cli_start_status_stop(isolated: Path) -> None:
         assert "dbms.security.auth_enabled=true" in conf and "server.default_listen_address=127.0.0.1" in conf
         with MetadataStore() as store:  # uri and password from the config file `start` wrote
             assert store.counts()["artifacts"] == 0
+        # Started with the JVM options Neo4j's own launcher passes: no fallback to slower paths.
+        debug_log = (home / "logs" / "debug.log").read_text()
+        assert "Reflection access to java.nio.DirectByteBuffer is not available" not in debug_log
+        assert "Incorrect file descriptor" not in debug_log
         again = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home)], env=env, capture_output=True,
                                text=True, timeout=60)
         assert again.returncode == 0 and "running" in again.stdout  # idempotent
