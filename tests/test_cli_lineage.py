@@ -91,7 +91,9 @@ def test_read_commands(cli, history):
 
 
 def test_query_and_compare(cli, history):
-    assert "who_triggered_run(run_name)" in cli("query")
+    listing = cli("query")
+    # Each query's first sentence, whole: "e.g." does not end it.
+    assert "who_triggered_run(run_name)" in listing and "e.g. 'Trainer #42')." in listing
     [row] = json.loads(cli("query", "who_triggered_run", "-p", "run_name=run-0001"))
     assert row["triggered_by"] == "bob"
     rows = json.loads(cli("query", "model_hyperparameters", "--param", f"model_id={history.artifacts['run-0001/model']}"))

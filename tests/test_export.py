@@ -137,3 +137,16 @@ def test_cli_export_and_import_round_trip(store: MetadataStore, neo4j_server: Se
     assert snapshot(store) == before
     for output in (done.stdout, done.stderr, streamed.stderr):
         assert neo4j_server.password not in output
+    # From stdin, as `zcat store.jsonl.gz | graphmd import -` does.
+    store.delete_everything()
+    piped = subprocess.run([*graphmd, "import", "-", "-q"], input=path.read_text(encoding="utf-8"), env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "from stdin" in piped.stderr, piped.stderr
+    assert snapshot(store) == before
+    # Paths that cannot be written or read: one line naming them, no traceback.
+    for args in (["export", str(tmp_path / "no-such-dir" / "x.jsonl")], ["import", str(tmp_path / "missing.jsonl")]):
+        bad = subprocess.run([*graphmd, *args, "-q"], env=env, capture_output=True, text=True, timeout=120)
+        said = " ".join(bad.stderr.split())  # rich wraps long lines
+        assert bad.returncode == 1 and "No such file or directory" in said, bad.stderr
+        assert "Traceback" not in said and args[1] in said
+    assert snapshot(store) == before

@@ -11,7 +11,7 @@ from rich.markup import escape
 from .._errors import GraphmdError, UnavailableError
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages unbroken: paths stay copyable
 
 Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
                                                           "bolt://127.0.0.1:7687).")]
@@ -30,6 +30,7 @@ _UNREACHABLE_HINT = ("hint: `graphmd neo4j start` runs a local Neo4j (`graphmd n
 def fail(error: GraphmdError) -> NoReturn:
     """Print the error on stderr (with how to reach a Neo4j when none answered) and exit 1."""
     err.print(f"[red]error:[/red] {escape(str(error))}")
-    if isinstance(error, UnavailableError) and not error.commit_unknown:
+    # An ml-metadata store that cannot be opened (field source/target) is not a Neo4j problem.
+    if isinstance(error, UnavailableError) and not error.commit_unknown and error.field not in ("source", "target"):
         err.print(_UNREACHABLE_HINT, markup=False)
     raise typer.Exit(1)

@@ -11,9 +11,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .._errors import GraphmdError
+from .._errors import GraphmdError, InvalidArgumentError
 from ._options import Database, Password, Quiet, Uri, User, err, fail
-
 
 
 @contextlib.contextmanager
@@ -45,7 +44,11 @@ def export(
             else:
                 path = Path(file)
                 partial = path.with_name(path.name + ".partial")
-                with partial.open("w", encoding="utf-8", newline="\n") as out, _progress("exporting", quiet) as progress:
+                try:
+                    out = partial.open("w", encoding="utf-8", newline="\n")
+                except OSError as error:
+                    fail(InvalidArgumentError(f"file: cannot write {file}: {error.strerror}", field="file"))
+                with out, _progress("exporting", quiet) as progress:
                     counts = export_store(store, out, progress=progress)  # type: ignore[arg-type]
                 partial.replace(path)
     except GraphmdError as error:
@@ -55,7 +58,8 @@ def export(
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(help="An export written by `graphmd export`.", exists=True, dir_okay=False)],
+    file: Annotated[str, typer.Argument(help="An export written by `graphmd export`; - for stdin "
+                                             "(e.g. `zcat store.jsonl.gz | graphmd import -`).")],
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
     batch_size: Annotated[int, typer.Option(help="Records written per transaction.")] = 2000,
 ) -> None:
@@ -63,11 +67,18 @@ def import_(
     from .._export import import_store
     from .._store import MetadataStore
 
+    if file == "-":
+        source = contextlib.nullcontext(sys.stdin)
+    else:
+        try:
+            source = Path(file).open(encoding="utf-8", newline="\n")
+        except OSError as error:
+            fail(InvalidArgumentError(f"file: cannot read {file}: {error.strerror}", field="file"))
     try:
-        with MetadataStore(uri, user, password, database) as store, file.open(encoding="utf-8", newline="\n") as fh:
+        with source as fh, MetadataStore(uri, user, password, database) as store:
             with _progress("importing", quiet) as progress:
                 counts = import_store(store, fh, progress=progress, batch_size=batch_size)  # type: ignore[arg-type]
     except GraphmdError as error:
         fail(error)
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
-    err.print(f"imported {summary} from {file}")
+    err.print(f"imported {summary}" + (" from stdin" if file == "-" else f" from {file}"))

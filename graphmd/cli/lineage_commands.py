@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Optional
 
@@ -317,7 +318,8 @@ def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/
     """Run one of graphmd's Cypher queries (lineage and the TFX questions) and print its rows."""
     if name is None:
         for n in names():
-            first = " ".join(description(n).split()).split(". ")[0].rstrip(".")
+            # Its first sentence: up to a full stop before a capital ("e.g. 'Trainer #42'" goes on).
+            first = re.split(r"\.\s+(?=[A-Z])", " ".join(description(n).split()))[0].rstrip(".")
             out.print(f"{n}({', '.join(parameters(n))}): {first}.", markup=False)
         return
     try:
