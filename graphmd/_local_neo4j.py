@@ -147,7 +147,12 @@ class LocalNeo4j:
 
     @property
     def log_file(self) -> Path:
-        """The server's console log."""
+        """The server's own log (neo4j.log: startup, shutdown, errors)."""
+        return self.home / "logs" / "neo4j.log"
+
+    @property
+    def _console_file(self) -> Path:
+        """What the JVM printed (a JVM that cannot start says why only here)."""
         return self.home / "logs" / "console.log"
 
     @property
@@ -288,8 +293,8 @@ class LocalNeo4j:
         first_start = not (self.home / "data" / "databases").exists()
         if self._password is None:
             self._password = secrets.token_urlsafe(18)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("ab")
+        self._console_file.parent.mkdir(parents=True, exist_ok=True)
+        log = self._console_file.open("ab")
         cmd = [
             java, f"-Xmx{self.heap}", f"-Xms{self.heap}", *_JVM_OPTIONS, "-cp", f"{lib}/*", _ENTRY_POINT,
             f"--home-dir={self.home}", f"--config-dir={conf_dir}",
@@ -314,21 +319,28 @@ class LocalNeo4j:
 
     def _wait_ready(self, proc: subprocess.Popen, timeout: float, first_start: bool) -> None:
         deadline = time.monotonic() + timeout
-        while not _port_open(self.bolt_port):
-            if proc.poll() is not None:
-                raise UnavailableError(f"Neo4j exited with code {proc.returncode} during start:\n{self._log_tail()}")
-            if time.monotonic() > deadline:
-                raise UnavailableError(f"Neo4j did not open {self.uri} within {timeout:.0f}s:\n{self._log_tail()}")
-            time.sleep(0.25)
+        self._wait_port(proc, self.bolt_port, self.uri, deadline, timeout)
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             try:
                 self._authenticate(first_start)
-                return
+                break
             except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as error:
                 last_error = error
                 time.sleep(0.5)
-        raise UnavailableError(f"Neo4j at {self.uri} did not accept connections: {last_error}")
+        else:
+            raise UnavailableError(f"Neo4j at {self.uri} did not accept connections: {last_error}")
+        # HTTP (Neo4j Browser) opens a few seconds after Bolt: "running" means both answer.
+        self._wait_port(proc, self.http_port, self.http_url, deadline, timeout)
+
+    def _wait_port(self, proc: subprocess.Popen, port: int, address: str, deadline: float, timeout: float) -> None:
+        """Wait until ``port`` accepts connections; raise when the server exits or time runs out."""
+        while not _port_open(port):
+            if proc.poll() is not None:
+                raise UnavailableError(f"Neo4j exited with code {proc.returncode} during start:\n{self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise UnavailableError(f"Neo4j did not open {address} within {timeout:.0f}s:\n{self._log_tail()}")
+            time.sleep(0.25)
 
     def _authenticate(self, first_start: bool) -> None:
         """Check the password works; on a new database, set it from neo4j's default."""
@@ -365,10 +377,15 @@ class LocalNeo4j:
         return True
 
     def _log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        tails = []
+        for path in (self._console_file, self.log_file):
+            try:
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+            except FileNotFoundError:
+                continue
+            if tail:
+                tails.append(f"--- {path} ---\n" + "\n".join(tail))
+        return "\n".join(tails) or "(no log)"
 
 
 def _is_zombie(pid: int) -> bool:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,11 @@ def test_cli_start_status_stop(isolated: Path) -> None:
         status = subprocess.run([*GRAPHMD, "neo4j", "status"], env=env, capture_output=True, text=True)
         assert status.returncode == 0 and "running" in status.stdout and "5.26" in status.stdout
         assert str(home / "data") in status.stdout
+        assert str(home / "logs" / "neo4j.log") in status.stdout  # the server's log, not the JVM's console
+        # "running" means Neo4j Browser answers too, not only Bolt.
+        http_port = ports[ports.index("--http-port") + 1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/browser/", timeout=10) as page:
+            assert page.status == 200
         password = resolve_settings().password
         assert password and password not in started.stdout + started.stderr + status.stdout
         conf = (home / "conf" / "neo4j.conf").read_text()
