@@ -273,6 +273,8 @@ def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int)
     if server is not None:
         _say(f"Open {server.http_url}/browser/?dbms={server.uri} and connect as neo4j / {server.password}")
         _say(f"(stop the server with: graphmd neo4j stop --home {server.home})")
+        _say("To read it from Python (MetadataStore()) or the graphmd CLI in this shell:")
+        _say(f"  export GRAPHMD_NEO4J_URI={server.uri} GRAPHMD_NEO4J_PASSWORD={server.password}")
     else:
         _say(f"Open Neo4j Browser for {store.settings.uri}")
     style = files.cypher_dir() / "graphmd.grass"

@@ -144,6 +144,15 @@ def test_the_comparisons_find_equal_stores_equal_and_name_each_difference(store:
     assert "count of events: 2698 in ml-metadata, 2697 in graphmd" in text and "count of parent_contexts" in text
     sample = compare_sample(mlmd_side, graphmd_side, result.read, store.counts(), sample=1)  # execution 1
     assert not sample.equal and any("artifact 1:" in d for d in sample.differences)
+    # Without the event, artifact 1 is outside graphmd's subgraph around execution 1, but it is
+    # in both stores: the sample says where it is missing, not that the store lacks it.
+    assert "event (1, 1, 4): only in ml-metadata's lineage around execution 1" in sample.differences
+    assert not any(d.endswith(": only in ml-metadata") for d in sample.differences), sample.differences
+    # Overlapping subgraphs: each item is counted once, each difference said once.
+    wide = compare_sample(mlmd_side, graphmd_side, result.read, store.counts(), sample=40)
+    assert wide.compared["artifact"] <= full.compared["artifact"]
+    assert wide.compared["event"] <= full.compared["event"]
+    assert len(wide.differences) == len(set(wide.differences)) == wide.difference_count
 
 
 @pytest.mark.parametrize("phase", ["contexts", "artifacts", "executions", "parents"])
@@ -310,6 +319,14 @@ def test_cli_imports_with_progress_counts_and_verification(store: MetadataStore,
     assert verified.returncode == 1
     assert "verification failed" in verified.stderr and "artifact 2: uri" in verified.stderr
     assert "/changed" in verified.stderr
+    # So does the sampled comparison, when its sample holds the difference (execution 1 wrote artifact 1).
+    original = store.get_artifacts_by_id([1])[0].uri
+    store.driver.execute_query("MATCH (a:Artifact {id: 1}) SET a.uri = '/changed-too'", database_=store.database)
+    sampled = subprocess.run([*GRAPHMD, "import-mlmd", str(history), "--sample", "1", "-q"], env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert sampled.returncode == 1, sampled.stderr
+    assert "the stores differ" in sampled.stderr and "artifact 1: uri" in sampled.stderr
+    store.driver.execute_query("MATCH (a:Artifact {id: 1}) SET a.uri = $uri", database_=store.database, uri=original)
 
     exported = tmp_path / "out.sqlite"
     store.driver.execute_query("MATCH (a:Artifact {id: 2}) SET a.uri = $uri", database_=store.database,

@@ -215,7 +215,7 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
 
 
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many.")]
-Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query, e.g. \"uri LIKE '/models/%'\".")]
+Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query (docs/filter_query.md), e.g. \"name LIKE 'run-0005%'\".")]
 TypeName = Annotated[Optional[str], typer.Option("--type", help="Only this type.")]
 InContext = Annotated[Optional[int], typer.Option("--context", help="Only those in this context (id).")]
 ListFmt = Annotated[ListFormat, typer.Option("--format", help="table or json.")]

@@ -16,9 +16,10 @@ from rich.text import Text
 from .._errors import GraphmdError
 from ._options import Database, Password, Quiet, Uri, User, err, fail
 
-Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge, and exit "
-                                                       "with status 1 on any difference.")]
-Sample = Annotated[int, typer.Option(min=0, help="Executions whose lineage subgraphs are compared when not --verify.")]
+Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
+                                                       "(without it: the counts, types and a sample).")]
+Sample = Annotated[int, typer.Option(min=0, help="Executions whose lineage subgraphs are compared when not --verify; "
+                                                 "any difference found exits with status 1.")]
 BatchSize = Annotated[int, typer.Option(min=1, help="Nodes read per page and written per transaction.")]
 
 
@@ -79,12 +80,14 @@ def _compare(mlmd_side: Any, graphmd_side: Any, mlmd_counts: dict[str, int], ver
 
 
 def _finish(comparison: Any, verify: bool) -> None:
+    """Exit 1 when the comparison, sampled or full, found a difference."""
     if comparison.equal:
         return
     if verify:
         err.print("[red]verification failed[/red]: the stores differ")
-        raise typer.Exit(1)
-    err.print("[yellow]the stores differ; run with --verify for a full comparison[/yellow]")
+    else:
+        err.print("[red]the stores differ[/red]; run with --verify for a full comparison")
+    raise typer.Exit(1)
 
 
 def import_mlmd(

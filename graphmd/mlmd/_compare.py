@@ -43,25 +43,39 @@ class Comparison:
     compared: dict[str, int] = dataclasses.field(default_factory=dict)
     differences: list[str] = dataclasses.field(default_factory=list)
     difference_count: int = 0
+    # What was compared and said so far: the sampled subgraphs overlap, and an item or a
+    # difference they share counts once.
+    _seen: dict[str, set[Any]] = dataclasses.field(default_factory=dict, repr=False)
+    _said: set[str] = dataclasses.field(default_factory=set, repr=False)
 
     @property
     def equal(self) -> bool:
         return self.difference_count == 0
 
     def differ(self, text: str) -> None:
+        if text in self._said:
+            return
+        self._said.add(text)
         self.difference_count += 1
         if len(self.differences) < MAX_LISTED:
             self.differences.append(text)
 
-    def check(self, what: str, mlmd_items: dict[Any, Any], graphmd_items: dict[Any, Any]) -> None:
-        """Compare two keyed collections of protos (or of anything comparable)."""
-        self.compared[what] = self.compared.get(what, 0) + len(mlmd_items.keys() | graphmd_items.keys())
-        for key in sorted(mlmd_items.keys() | graphmd_items.keys(), key=repr):
+    def check(self, what: str, mlmd_items: dict[Any, Any], graphmd_items: dict[Any, Any], *,
+              within: str | None = None) -> None:
+        """Compare two keyed collections of protos (or of anything comparable). ``within``
+        names the part of both stores the collections are (a sampled subgraph): an item on
+        one side only is then only in that side's part, not necessarily only in that store."""
+        keys = mlmd_items.keys() | graphmd_items.keys()
+        seen = self._seen.setdefault(what, set())
+        seen |= keys
+        self.compared[what] = len(seen)
+        only = "only in {side}" if within is None else f"only in {{side}}'s {within}"
+        for key in sorted(keys, key=repr):
             left, right = mlmd_items.get(key), graphmd_items.get(key)
             if left is None:
-                self.differ(f"{what} {_key(key)}: only in graphmd")
+                self.differ(f"{what} {_key(key)}: " + only.format(side="graphmd"))
             elif right is None:
-                self.differ(f"{what} {_key(key)}: only in ml-metadata")
+                self.differ(f"{what} {_key(key)}: " + only.format(side="ml-metadata"))
             elif left != right:
                 self.differ(f"{what} {_key(key)}: {_describe(left, right)}")
 
@@ -161,7 +175,7 @@ def compare_sample(mlmd_side: Any, graphmd_side: Any, mlmd_counts: dict[str, int
     for execution in mlmd_side.nodes_by_id("Execution", ids):
         left, right = _subgraph(mlmd_side, execution.id), _subgraph(graphmd_side, execution.id)
         for what in left:
-            comparison.check(what, left[what], right[what])
+            comparison.check(what, left[what], right[what], within=f"lineage around execution {execution.id}")
     return comparison
 
 
