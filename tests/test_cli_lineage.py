@@ -85,6 +85,10 @@ def test_read_commands(cli, history):
     run = history.contexts["run-0002"]
     assert len(json.loads(cli("executions", "--context", str(run), "--format", "json"))) == 7
     assert "run-0004" in cli("contexts", "--type", "PipelineRun")
+    # A --type or --context that does not exist is an error, not an empty table.
+    assert "no ArtifactType named 'Nope'" in cli("artifacts", "--type", "Nope", code=1)
+    assert "no context with id 999999999" in cli("executions", "--context", "999999999", code=1)
+    assert cli("artifacts", "--type", "Model", "--filter", "name = 'none'").splitlines()[1:] == []  # none match: empty
     shown = json.loads(cli("show", "execution", str(history.executions["run-0001/Trainer"])))
     assert shown["properties"]["learning_rate"] == 0.03 and sorted(shown["contexts"]) == ["run-0001", "taxi"]
     assert "no artifact with id" in cli("show", "artifact", "999999999", code=1)

@@ -227,9 +227,21 @@ def _list(cls: type, type_name: str | None, context: int | None, filter_query: s
         with _store(uri, user, password, database) as store:
             options = ListOptions(filter_query=filter_query, max_result_size=limit)
             page = store.list_page(cls, options, type_name=type_name, context_id=context)
+            if not page.items:
+                _check_named(store, cls, type_name, context)
             _print_nodes(page.items, fmt)
     except GraphmdError as error:
         fail(error)
+
+
+def _check_named(store: MetadataStore, cls: type, type_name: str | None, context: int | None) -> None:
+    """Raise NotFoundError when the --type or --context an empty listing was asked for does
+    not exist: an empty table would read as 'none of them'."""
+    if type_name is not None:
+        {Artifact: store.get_artifact_type, Execution: store.get_execution_type,
+         Context: store.get_context_type}[cls](type_name)
+    if context is not None and not store.get_contexts_by_id([context]):
+        raise NotFoundError(f"no context with id {context} (graphmd contexts lists them)", field="context")
 
 
 def artifacts(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
