@@ -30,7 +30,7 @@ class Timing:
 
 
 # Seconds past which one call is its own measurement (no warm-up, no repeats).
-LONG_CALL = 2.0
+LONG_CALL = 1.0
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:
