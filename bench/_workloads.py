@@ -30,7 +30,11 @@ class Timing:
 
 
 # Seconds past which one call is its own measurement (no warm-up, no repeats).
-LONG_CALL = 1.0
+LONG_CALL = 2.0
+# Seconds past which a call is warmed up and repeated at most SLOW_REPEAT times: the default
+# run must stay inside 15 minutes, and such calls vary by a few percent, not by their size.
+SLOW_CALL = 0.5
+SLOW_REPEAT = 3
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:
@@ -46,6 +50,8 @@ def _warm_up(call: Callable[[], Any], long: float, max_warm_up: int) -> tuple[fl
     first, result = timed(call)
     if first > long:
         return first, result
+    if first > SLOW_CALL:
+        max_warm_up = min(max_warm_up, SLOW_REPEAT)
     fastest, stale = first, 0
     for _ in range(max_warm_up - 1):
         if stale >= 3:
@@ -63,12 +69,13 @@ def best_of(call: Callable[[], Any], repeat: int, *, long: float = LONG_CALL, ma
     are not 5% faster than the fastest before them (plans compiled, JIT and caches warm;
     at most ``max_warm_up`` calls). A first call over ``long`` seconds is the measurement
     itself: warm-up is a rounding error there, and repeating it would make the default run
-    too long."""
+    too long. A first call over SLOW_CALL seconds gets at most SLOW_REPEAT warm-up calls and
+    SLOW_REPEAT timed calls."""
     first, result = _warm_up(call, long, max_warm_up)
     if first > long:
         return first, result
     times = []
-    for _ in range(repeat):
+    for _ in range(min(repeat, SLOW_REPEAT) if first > SLOW_CALL else repeat):
         seconds, result = timed(call)
         times.append(seconds)
     return statistics.median(times), result
@@ -79,12 +86,15 @@ def paired(first: Callable[[], Any], second: Callable[[], Any], repeat: int, *, 
     """(median seconds, result) of each of two calls, warmed up as best_of warms, then
     timed alternately ``repeat`` times each. Timed one after the other, a drift in the
     machine's speed (other load, the JVM compiling or collecting) lands on one side and
-    shows as a ratio of up to 1.5 between identical runs; alternated, both see it."""
+    shows as a ratio of up to 1.5 between identical runs; alternated, both see it. Calls over
+    SLOW_CALL seconds are timed SLOW_REPEAT times each."""
     warmed = [_warm_up(call, long, max_warm_up) for call in (first, second)]
     if any(seconds > long for seconds, _ in warmed):
         return warmed[0], warmed[1]
     times: tuple[list[float], list[float]] = ([], [])
     results = [warmed[0][1], warmed[1][1]]
+    if any(seconds > SLOW_CALL for seconds, _ in warmed):
+        repeat = min(repeat, SLOW_REPEAT)
     for _ in range(repeat):
         for side, call in enumerate((first, second)):
             seconds, results[side] = timed(call)
@@ -197,6 +207,7 @@ def build_files(backend: Backend, type_ids: TypeIds, count: int, datasets: int) 
 
 __all__ = [
     "LONG_CALL",
+    "SLOW_CALL",
     "Timing",
     "best_of",
     "paired",
