@@ -126,6 +126,7 @@ def test_the_comparisons_find_equal_stores_equal_and_name_each_difference(store:
     full = compare_all(mlmd_side, graphmd_side, store.counts())
     assert full.equal and full.mlmd_counts == result.read == full.graphmd_counts
     assert full.compared["artifact"] == 9 * RUNS and full.compared["event"] == result.read["events"]
+    assert not full._seen and not full._valued  # a full comparison keeps no per-item sets: flat memory
     sample = compare_sample(mlmd_side, graphmd_side, result.read, store.counts(), sample=10)
     assert sample.equal and sample.compared["execution"] >= 10 and sample.compared["event"] > 10
 

@@ -43,19 +43,17 @@ class Comparison:
     compared: dict[str, int] = dataclasses.field(default_factory=dict)
     differences: list[str] = dataclasses.field(default_factory=list)
     difference_count: int = 0
-    # What was compared and said so far: the sampled subgraphs overlap, and an item or a
-    # difference they share counts once.
+    # Sampled subgraphs overlap: the keys each has compared (counted once) and those whose
+    # two values were compared (said once). A full comparison reads disjoint pages and keeps
+    # neither, so its memory stays flat however large the stores.
     _seen: dict[str, set[Any]] = dataclasses.field(default_factory=dict, repr=False)
-    _said: set[str] = dataclasses.field(default_factory=set, repr=False)
+    _valued: dict[str, set[Any]] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def equal(self) -> bool:
         return self.difference_count == 0
 
     def differ(self, text: str) -> None:
-        if text in self._said:
-            return
-        self._said.add(text)
         self.difference_count += 1
         if len(self.differences) < MAX_LISTED:
             self.differences.append(text)
@@ -64,20 +62,30 @@ class Comparison:
               within: str | None = None) -> None:
         """Compare two keyed collections of protos (or of anything comparable). ``within``
         names the part of both stores the collections are (a sampled subgraph): an item on
-        one side only is then only in that side's part, not necessarily only in that store."""
+        one side only is then only in that side's part, not necessarily only in that store,
+        and items that parts share are counted and compared once."""
         keys = mlmd_items.keys() | graphmd_items.keys()
-        seen = self._seen.setdefault(what, set())
-        seen |= keys
-        self.compared[what] = len(seen)
-        only = "only in {side}" if within is None else f"only in {{side}}'s {within}"
+        if within is None:
+            self.compared[what] = self.compared.get(what, 0) + len(keys)
+            valued: set[Any] = set()
+            only = "only in {side}"
+        else:
+            seen = self._seen.setdefault(what, set())
+            seen |= keys
+            self.compared[what] = len(seen)
+            valued = self._valued.setdefault(what, set())
+            only = f"only in {{side}}'s {within}"
         for key in sorted(keys, key=repr):
             left, right = mlmd_items.get(key), graphmd_items.get(key)
             if left is None:
                 self.differ(f"{what} {_key(key)}: " + only.format(side="graphmd"))
             elif right is None:
                 self.differ(f"{what} {_key(key)}: " + only.format(side="ml-metadata"))
-            elif left != right:
-                self.differ(f"{what} {_key(key)}: {_describe(left, right)}")
+            elif key not in valued:
+                if within is not None:
+                    valued.add(key)
+                if left != right:
+                    self.differ(f"{what} {_key(key)}: {_describe(left, right)}")
 
     def check_counts(self) -> None:
         for kind in self.mlmd_counts.keys() | self.graphmd_counts.keys():
