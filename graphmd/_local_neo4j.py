@@ -18,14 +18,14 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from ._config import cache_dir, data_dir, read_config, write_config
-from ._errors import FailedPreconditionError, UnavailableError
+from ._errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
 
 __all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION"]
 
@@ -101,6 +101,8 @@ class LocalNeo4j:
     The password comes from the argument, GRAPHMD_NEO4J_PASSWORD, or the config file;
     when none is given the first start generates one and records it in the config file
     (mode 0600) with the URI, so ``MetadataStore()`` connects without arguments.
+    ``settings`` adds neo4j.conf settings (e.g. ``{"db.memory.transaction.max": "64m"}``)
+    to the ones graphmd writes, or overrides them.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class LocalNeo4j:
         heap: str = "1g",
         pagecache: str = "512m",
         record_in_config: bool = True,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         config = read_config()
         # The config records the home of the server last started, so status and stop (and a
@@ -127,6 +130,10 @@ class LocalNeo4j:
         self.heap = heap
         self.pagecache = pagecache
         self.record_in_config = record_in_config
+        self.settings = dict(settings or {})
+        for key, value in self.settings.items():
+            if "\n" in key + value or "=" in key or not key.strip():
+                raise InvalidArgumentError(f"settings: {key!r}={value!r} is not one neo4j.conf line", field="settings")
 
     # --- paths --------------------------------------------------------------------------
 
@@ -246,6 +253,7 @@ class LocalNeo4j:
             "server.memory.pagecache.size": self.pagecache,
             "dbms.usage_report.enabled": "false",
             "db.tx_log.rotation.retention_policy": "1 days",
+            **self.settings,
         }
         text = "# Written by graphmd on every start; edit graphmd's options, not this file.\n"
         text += "".join(f"{k}={v}\n" for k, v in settings.items())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from graphmd import FailedPreconditionError, MetadataStore, UnavailableError
+from graphmd import FailedPreconditionError, InvalidArgumentError, MetadataStore, UnavailableError
 from graphmd._config import resolve_settings, write_config
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
@@ -71,6 +71,16 @@ def test_stop_never_touches_another_process(isolated: Path) -> None:
         other.wait()
 
 
+def test_bad_settings_are_refused_before_anything_starts(isolated: Path) -> None:
+    env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
+    bad = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(isolated / "home"), "--setting", "heap"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "--setting: 'heap' is not KEY=VALUE" in bad.stderr
+    assert not (isolated / "home").exists()
+    with pytest.raises(InvalidArgumentError, match="settings"):
+        LocalNeo4j(isolated / "home", settings={"a": "1\nserver.bolt.enabled=false"}, record_in_config=False)
+
+
 def test_store_on_a_closed_port_fails_fast_naming_the_uri(isolated: Path) -> None:
     uri = f"bolt://127.0.0.1:{free_port()}"
     started = time.monotonic()
@@ -85,7 +95,8 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     home = isolated / "home"
     env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
     ports = ["--bolt-port", str(free_port()), "--http-port", str(free_port())]
-    started = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home), *ports], env=env,
+    started = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home), *ports,
+                              "--setting", "db.memory.transaction.max=256m"], env=env,
                              capture_output=True, text=True, timeout=300)
     try:
         assert started.returncode == 0, started.stderr
@@ -105,6 +116,9 @@ def test_cli_start_status_stop(isolated: Path) -> None:
         assert "dbms.security.auth_enabled=true" in conf and "server.default_listen_address=127.0.0.1" in conf
         with MetadataStore() as store:  # uri and password from the config file `start` wrote
             assert store.counts()["artifacts"] == 0
+            [cap] = store.driver.execute_query("SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
+                                               name="db.memory.transaction.max").records
+            assert cap["value"] == "256.00MiB"  # --setting reached neo4j.conf
         # Started with the JVM options Neo4j's own launcher passes: no fallback to slower paths.
         debug_log = (home / "logs" / "debug.log").read_text()
         assert "Reflection access to java.nio.DirectByteBuffer is not available" not in debug_log

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .._errors import GraphmdError
+from .._errors import GraphmdError, InvalidArgumentError
 from .._local_neo4j import LocalNeo4j
 from ._options import err, fail
 
@@ -27,17 +27,29 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
                                                           show_default=False)] = None,
           heap: Annotated[str, typer.Option(help="JVM heap size.")] = "1g",
           pagecache: Annotated[str, typer.Option(help="Neo4j page cache size.")] = "512m",
-          timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt to answer.")] = 120.0) -> None:
+          timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt to answer.")] = 120.0,
+          setting: Annotated[Optional[list[str]], typer.Option(
+              "--setting", metavar="KEY=VALUE", help="A neo4j.conf setting for this start, e.g. "
+              "db.memory.transaction.max=256m (repeatable; neo4j.conf is rewritten on every start, so pass it "
+              "each time).")] = None) -> None:
     """Start the server (resolving its jars on first use) and wait until it answers."""
-    server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
-                        pagecache=pagecache)
     try:
+        settings = dict(_setting(text) for text in setting or [])
+        server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
+                            pagecache=pagecache, settings=settings)
         with err.status("starting Neo4j...") as status:
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
     except GraphmdError as error:
         fail(error)
     for line in st.lines():
         typer.echo(line)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise InvalidArgumentError(f"--setting: {text!r} is not KEY=VALUE", field="setting")
+    return key.strip(), value.strip()
 
 
 @app.command()
