@@ -399,6 +399,14 @@ RETURN kind, count
 """
 # Deletes types, nodes and their edges in batches; the schema version and the id
 # counters stay, so ids are never handed out twice.
+# Edges go first, in batches of their own: a node's DETACH DELETE removes all its edges in
+# one transaction, and a pipeline's context can hold millions of attributions.
+DELETE_ALL_EDGES_BATCH = """
+MATCH ()-[r:EVENT|ATTRIBUTION|ASSOCIATION|PARENT_CONTEXT]->()
+WITH r LIMIT $batch
+DELETE r
+RETURN count(*) AS deleted
+"""
 DELETE_ALL_BATCH = """
 MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context
 WITH n LIMIT $batch
