@@ -1,5 +1,5 @@
 """The benchmark's data as graphmd models: the 7-stage TFX-like pipeline of
-graphmd._tfx_pipeline (its runs planned by ``plan_runs``: Trainer warm-starting from the
+graphmd._tfx_pipeline (its runs planned by ``iter_runs``: Trainer warm-starting from the
 previous model and, with diamonds, also reading the model two runs back), and a flat store
 of files for the filter workload.
 
@@ -11,7 +11,7 @@ pipelines (the chain, the diamonds, the concurrent writers) share one store.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from graphmd import (
     Artifact,
@@ -26,7 +26,7 @@ from graphmd import (
     ExecutionState,
     PropertyType,
 )
-from graphmd._tfx_pipeline import ArtifactPlan, RunPlan, StepPlan, pipeline_types, plan_runs, step_events
+from graphmd._tfx_pipeline import ArtifactPlan, RunPlan, StepPlan, iter_runs, pipeline_types, step_events
 
 # The pipeline's types, and W4's: four file types and the Dataset context.
 _ARTIFACT_TYPES, EXECUTION_TYPES, _CONTEXT_TYPES = pipeline_types()
@@ -39,9 +39,11 @@ FILES_PER_BATCH = 1000
 TypeIds = dict[str, int]  # type name -> id, as one backend registered them
 
 
-def plans(first: int, end: int, *, diamonds: bool) -> list[RunPlan]:
-    """Runs ``first`` .. ``end - 1`` of the pipeline."""
-    return plan_runs(end - first, first=first, diamonds=diamonds)
+def plans(first: int, end: int, *, diamonds: bool) -> Iterator[RunPlan]:
+    """Runs ``first`` .. ``end - 1`` of the pipeline, planned as they are consumed: a
+    30,000-run history held whole is millions of objects that Python's collector rescans,
+    also during the store calls timed while it is alive."""
+    return iter_runs(end - first, first=first, diamonds=diamonds)
 
 
 def execution_of(step: StepPlan, prefix: str, type_ids: TypeIds) -> Execution:
@@ -94,7 +96,7 @@ class SubgraphBatch:
         return len(self.executions) + len(self.artifacts)
 
 
-def history_batches(runs: Sequence[RunPlan], prefix: str, type_ids: TypeIds, ids: dict[str, int], *,
+def history_batches(runs: Iterable[RunPlan], prefix: str, type_ids: TypeIds, ids: dict[str, int], *,
                     nodes_per_batch: int = 1000) -> Iterator[SubgraphBatch]:
     """Whole runs in batches of about ``nodes_per_batch`` nodes, all linked to the
     pipeline's Pipeline context ``prefix``.

@@ -18,6 +18,7 @@ Tests and benchmarks import both.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._models import (
@@ -51,6 +52,7 @@ __all__ = [
     "pipeline_types",
     "register_types",
     "plan_runs",
+    "iter_runs",
     "run_name",
     "record_history",
     "record_run",
@@ -153,7 +155,11 @@ def run_name(run: int) -> str:
 def plan_runs(runs: int, *, first: int = 0, diamonds: bool = True) -> list[RunPlan]:
     """Runs ``first`` .. ``first + runs - 1`` of the pipeline (a plan continues a history
     only from run 0, since warm starting and blessing look back)."""
-    plans: list[RunPlan] = []
+    return list(iter_runs(runs, first=first, diamonds=diamonds))
+
+
+def iter_runs(runs: int, *, first: int = 0, diamonds: bool = True) -> Iterator[RunPlan]:
+    """plan_runs one run at a time, for histories too long to hold at once."""
     blessed_accuracy: float | None = None
     blessed_model: str | None = None
     for r in range(first + runs):
@@ -206,9 +212,8 @@ def plan_runs(runs: int, *, first: int = 0, diamonds: bool = True) -> list[RunPl
         if blessed:
             blessed_accuracy, blessed_model = accuracy, model.name
         if r >= first:
-            plans.append(RunPlan(r, rn, {"triggered_by": _USERS[r % 3], "trigger": "manual" if r % 7 == 0 else "schedule"},
-                                 steps))
-    return plans
+            yield RunPlan(r, rn, {"triggered_by": _USERS[r % 3], "trigger": "manual" if r % 7 == 0 else "schedule"},
+                          steps)
 
 
 @dataclasses.dataclass
