@@ -56,9 +56,12 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str | Callab
         time.sleep(0.05)
 
 
-def writing(store: MetadataStore) -> bool:
-    """Whether a transaction runs a call's write statement."""
-    return any(WRITE_STATEMENT in tx for tx in other_transactions(store))
+HOLD_CONTEXT = "CREATE (c:Context {type_id: $type_id, name: $name})"  # in a transaction left open
+
+
+def blocked_writing(store: MetadataStore) -> bool:
+    """Whether a call's write statement waits on a lock another transaction holds."""
+    return any(WRITE_STATEMENT in tx and "Blocked" in tx for tx in other_transactions(store))
 
 
 def other_transactions(store: MetadataStore) -> list[str]:
@@ -72,7 +75,7 @@ def other_transactions(store: MetadataStore) -> list[str]:
 @pytest.mark.parametrize("kind", ["lineage", "execution"])
 def test_a_client_killed_mid_call_leaves_all_or_nothing(store: MetadataStore, neo4j_server: Settings,
                                                         kind: str) -> None:
-    register_types(store)
+    types = register_types(store)
     connection = (neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database)
     ctx = multiprocessing.get_context("spawn")
 
@@ -97,42 +100,51 @@ def test_a_client_killed_mid_call_leaves_all_or_nothing(store: MetadataStore, ne
         proc.join(60)
         assert counts(f"{kind}-{attempt}-") == FULL[kind]
 
-    # Kill at spread moments of the call, and while its write statement runs on the server:
-    # the client has not sent COMMIT yet, so nothing may remain. (A kill while Neo4j
-    # commits, after COMMIT was sent, leaves the whole call: also all or nothing.)
+    # Kill at spread moments of the call: either outcome, never half. Then kill while the
+    # write statement is held on the server: this test's own open transaction holds the
+    # run context's (type_id, name) key, so the call's statement waits on that lock and the
+    # client cannot have sent COMMIT; nothing may remain once the blocker rolls back.
+    # (Observing a running statement and then killing would race its COMMIT.)
     outcomes = []
-    moments: list[float | str] = [0.2, 0.6, 1.0, "in-statement", "in-statement", "in-statement"]
+    moments: list[float | str] = [0.2, 0.6, 1.0, "blocked", "blocked"]
     for i, moment in enumerate(moments):
         marker = f"{kind}-kill{i}-"
-        proc, _, finished = launch(marker)
-        if moment == "in-statement":
-            wait_until(lambda: writing(store) or finished.is_set(), 120, "the call's write statement")
-            time.sleep(0.05 * (i - 3))
-        else:
-            time.sleep(duration * moment)
-        open_transactions = other_transactions(store)
-        in_statement = any(WRITE_STATEMENT in tx for tx in open_transactions)
-        proc.kill()  # SIGKILL: no cleanup, the socket just closes
-        proc.join(60)
-        assert proc.exitcode == -9 or finished.is_set()
+        with store.driver.session(database=store.database) as session:
+            blocker = session.begin_transaction() if moment == "blocked" else None
+            try:
+                if blocker is not None:
+                    blocker.run(HOLD_CONTEXT, type_id=types["run"], name=f"run-{marker}").consume()
+                proc, _, finished = launch(marker)
+                if blocker is not None:
+                    wait_until(lambda: blocked_writing(store) or finished.is_set(), 120,
+                               "the call's write statement to wait")
+                else:
+                    time.sleep(duration * moment)
+                in_statement = any(WRITE_STATEMENT in tx for tx in other_transactions(store))
+                proc.kill()  # SIGKILL: no cleanup, the socket just closes
+                proc.join(60)
+                assert proc.exitcode == -9 or finished.is_set()
+                assert blocker is None or not finished.is_set(), "the call returned while its context's key was held"
+            finally:
+                if blocker is not None:
+                    blocker.rollback()
         # Neo4j rolls back the dead client's transaction and releases its locks.
         wait_until(lambda: not other_transactions(store), 60,
                    lambda: f"the killed client's transaction to end: {other_transactions(store)}")
         found = counts(marker)
         assert found in (FULL[kind], (0, 0, 0, 0, 0, 0)), f"half-written after a kill at {moment}: {found}"
-        if in_statement:
+        if blocker is not None:
             assert found == (0, 0, 0, 0, 0, 0), f"a kill before COMMIT left {found}"
-        outcomes.append((i, bool(open_transactions), in_statement, found == FULL[kind]))
-    inside = sum(1 for _, in_tx, _, _ in outcomes if in_tx)
-    assert any(in_statement for _, _, in_statement, _ in outcomes), f"no kill landed mid-statement: {outcomes}"
+        outcomes.append((i, in_statement, blocker is not None, found == FULL[kind]))
+    inside = sum(1 for _, in_statement, _, _ in outcomes if in_statement)
     # The store works on: a rolled-back call's names are free, and the call now goes through.
     rolled_back = next(i for i, *_, committed in outcomes if not committed)
     proc, _, finished = launch(f"{kind}-kill{rolled_back}-")
     proc.join(300)
     assert finished.is_set(), f"the rerun of kill {rolled_back} failed (see its traceback above): {outcomes}"
     assert counts(f"{kind}-kill{rolled_back}-") == FULL[kind]
-    print(f"\nSIGKILL during {kind} ({BIG} nodes, {duration:.1f}s): {len(outcomes)} kills, {inside} inside an open "
-          f"transaction ({sum(s for _, _, s, _ in outcomes)} mid-statement), {sum(c for *_, c in outcomes)} committed whole, "
+    print(f"\nSIGKILL during {kind} ({BIG} nodes, {duration:.1f}s): {len(outcomes)} kills, {inside} while its write "
+          f"statement ran ({sum(s for _, _, s, _ in outcomes)} held by a lock), {sum(c for *_, c in outcomes)} committed whole, "
           f"{sum(not c for *_, c in outcomes)} rolled back whole, 0 half-written")
 
 
