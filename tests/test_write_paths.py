@@ -29,6 +29,7 @@ from graphmd import (
     PropertyType,
     ProtoValue,
 )
+from graphmd import _queries as q
 from graphmd import _store
 
 P = PropertyType
@@ -200,3 +201,25 @@ def test_contexts_reused_by_name_in_the_write_statement(store: MetadataStore, ty
                                        reuse_context_if_already_exist=True)
     assert [c.name for c in store.get_contexts_by_id(third.context_ids)] == ["run-2"]
     assert [x.id for x in store.get_executions_by_context(third.context_ids[0])] == third.execution_ids
+
+
+def _operators(plan: dict[str, Any]) -> list[str]:
+    """The operators of an EXPLAIN plan (the driver's dict form), depth first."""
+    return [plan["operatorType"].split("@")[0], *(op for child in plan.get("children", []) for op in _operators(child))]
+
+
+@pytest.mark.parametrize("merge", [True, False], ids=["contexts merged by name", "contexts by id"])
+def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataStore, merge: bool) -> None:
+    """The write statement keeps its cached plan when the store's statistics drift (no
+    replanning stall while a store grows). That is sound only while every node it touches
+    is found through a unique index: a scan or a non-unique seek could deserve another plan
+    on a bigger store."""
+    blocks = tuple(b for b in q.WRITE_BLOCKS if merge or b != "merge_Context")
+    text = q.write_planned(blocks)
+    assert text.startswith(q.WRITE_PREFIX + "\n")
+    with store.driver.session(database=store.database) as session:
+        plan = session.run("EXPLAIN " + text, planned={}).consume().plan
+    operators = _operators(plan)
+    lookups = [op for op in operators if "Scan" in op or "Seek" in op or "ByElementId" in op or "ById" in op]
+    assert len(lookups) >= len(blocks), operators  # every block finds its nodes
+    assert set(lookups) <= {"NodeUniqueIndexSeek(Locking)", "NodeUniqueIndexSeek"}, lookups
