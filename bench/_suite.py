@@ -40,7 +40,7 @@ class Sizes:
 
     w1_runs: int = 30
     writers: int = 4
-    writer_runs: int = 15
+    writer_runs: int = 60
     runs: tuple[int, ...] = (3_000, 30_000)
     hops: tuple[int | None, ...] = (2, 6, 20, 100, None)
     files: int = 1_000_000
