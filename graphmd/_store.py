@@ -1473,15 +1473,19 @@ class _NodeWriter:
             planned[f"update_{label}"] = self.updates[label]
             planned[f"sync_{label}"] = self.syncs[label]
         # A link with an end this call creates cannot exist yet: CREATE, not MERGE. A merged
-        # context may turn out to be a stored one, even one the call names by id too.
+        # context may turn out to be a stored one, even one the call names by id too: a new
+        # node linked to both could get the same link twice, so its link to the merged one
+        # is MERGEd (after the CREATEs). Merged contexts have distinct (type, name) keys, so
+        # they cannot turn out to be each other.
         new_contexts = {row["id"] for row in self.creates["Context"]}
         merged = {row["id"] for row in self.merges}
         for links, pairs, label, key in (("attributions", self.attributions, "Artifact", "artifact_id"),
                                          ("associations", self.associations, "Execution", "execution_id")):
             new_ends = {row["id"] for row in self.creates[label]}
+            with_stored = {n for c, n in pairs if c not in new_contexts and c not in merged}
             rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
             for c, n in dict.fromkeys(pairs):
-                new = c in new_contexts or (n in new_ends and c not in merged)
+                new = c in new_contexts or (n in new_ends and (c not in merged or n not in with_stored))
                 rows["create" if new else "merge"].append({"context_id": c, key: n})
             for verb, verb_rows in rows.items():
                 planned[f"{verb}_{links}"] = verb_rows

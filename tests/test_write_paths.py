@@ -20,6 +20,7 @@ from graphmd import (
     Context,
     ContextType,
     Event,
+    EventEdge,
     EventType,
     Execution,
     ExecutionState,
@@ -223,3 +224,33 @@ def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataSto
     lookups = [op for op in operators if "Scan" in op or "Seek" in op or "ByElementId" in op or "ById" in op]
     assert len(lookups) >= len(blocks), operators  # every block finds its nodes
     assert set(lookups) <= {"NodeUniqueIndexSeek(Locking)", "NodeUniqueIndexSeek"}, lookups
+
+
+def test_new_nodes_in_contexts_reused_by_name_are_linked_once(store: MetadataStore, types: dict[str, int],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """New nodes in contexts found by (type, name) get their links CREATEd, not MERGEd,
+    unless the call also names a context by id that the found one could be: each node is
+    linked to each of its contexts exactly once either way, and the call stays on the fast path."""
+    stored = [store.put_contexts([Context(type_id=types["run"], name=f"ds-{i}")])[0] for i in range(2)]
+    monkeypatch.setattr(_store, "_NodeWriter", _FastOnlyWriter)
+    again = [Context(type_id=types["run"], name=f"ds-{i}") for i in range(2)]
+    artifacts = [Artifact(type_id=types["data"], uri=f"/f/{i}") for i in range(5)]
+    executions = [Execution(type_id=types["trainer"]) for _ in range(2)]
+    edges = [EventEdge(event=Event(type=EventType.OUTPUT), execution_index=i % 2, artifact_index=i) for i in range(5)]
+    statements: list[tuple[str, ...]] = []
+    planned = q.write_planned
+    monkeypatch.setattr(q, "write_planned", lambda blocks: statements.append(blocks) or planned(blocks))
+    first = store.put_lineage_subgraph(executions, artifacts, again, edges, reuse_context_if_already_exist=True)
+    assert first.context_ids == stored
+    assert "create_attributions" in statements[-1] and "merge_attributions" not in statements[-1]
+    # Reused by name and named by id in one call: the links to the found context are MERGEd.
+    second = store.put_lineage_subgraph([], [Artifact(type_id=types["data"], uri="/g")],
+                                        [again[0], store.get_contexts_by_id([stored[0]])[0]], [],
+                                        reuse_context_if_already_exist=True)
+    assert second.context_ids == [stored[0], stored[0]]
+    assert "merge_attributions" in statements[-1]
+    with store.driver.session(database=store.database) as session:
+        counts = session.run("MATCH (c:Context)-[l]->(n) WHERE c.id IN $ids "
+                             "RETURN c.id AS c, n.id AS n, count(l) AS links", ids=stored).data()
+    assert all(row["links"] == 1 for row in counts), counts
+    assert len(counts) == 2 * (5 + 2) + 1
