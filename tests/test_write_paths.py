@@ -251,6 +251,6 @@ def test_new_nodes_in_contexts_reused_by_name_are_linked_once(store: MetadataSto
     assert "merge_attributions" in statements[-1]
     with store.driver.session(database=store.database) as session:
         counts = session.run("MATCH (c:Context)-[l]->(n) WHERE c.id IN $ids "
-                             "RETURN c.id AS c, n.id AS n, count(l) AS links", ids=stored).data()
+                             "RETURN c.id AS c, elementId(n) AS n, count(l) AS links", ids=stored).data()
     assert all(row["links"] == 1 for row in counts), counts
     assert len(counts) == 2 * (5 + 2) + 1
