@@ -286,13 +286,13 @@ RETURN c.id AS of, n {.*} AS n ORDER BY n.id
 # is rewritten, with a new last_update_time_since_epoch, only when something differs; the
 # attributes in SYNC_KEPT[label] stay as stored. A row whose node is missing or has another
 # type is not counted: the store then redoes the call the slow way for the exact error.
-# The hint keeps the plan on the id's unique index: on a small store the planner may find
-# the type_id index as cheap, and the write statement's plan is never replanned.
 SYNC_KEPT = {
     "Artifact": ("name", "system_metadata"),
     "Execution": ("name", "system_metadata"),
     "Context": ("system_metadata",),
 }
+# The hint keeps the plan on the id's unique index: on a small store the planner may find
+# the type_id index as cheap, and the write statement's plan is never replanned.
 _SYNC_NODE = {
     label: f"""MATCH (n:{label} {{id: row.id}}) USING INDEX n:{label}(id) WHERE n.type_id = row.type_id
 SET n._lock = true REMOVE n._lock
