@@ -1057,6 +1057,8 @@ def _check_nodes(cls: type, nodes: Sequence[Any], plural: str) -> None:
     for i, node in enumerate(nodes):
         if not isinstance(node, cls):
             raise InvalidArgumentError(f"{plural}[{i}] must be a {cls.__name__}", field=f"{plural}[{i}]")
+        if codec.plainly_valid(node):
+            continue
         for attr in ("id", "type_id"):
             codec.check_int64(getattr(node, attr), f"{plural}[{i}].{attr}")
         for attr in ("name", "external_id", "uri"):
@@ -1254,7 +1256,9 @@ class _NodeWriter:
     # case another process added properties to it since it was cached.
     def _validated_type(self, cls: type, node: AnyNode, type_id: int, field: str, mask_names: set[str] | None) -> AnyType:
         kind = _KIND[_TYPE_CLASS[cls]]
-        types = self.store._types_by_id(self.tx, kind, {type_id})
+        cached = self.store._type_cache.get(type_id)
+        types = ({type_id: cached} if cached is not None and _KIND[type(cached)] == kind
+                 else self.store._types_by_id(self.tx, kind, {type_id}))
         if type_id not in types:
             raise NotFoundError(f"{field}.type_id: no {kind} with id {type_id}", field=f"{field}.type_id")
         try:

@@ -18,6 +18,7 @@ from graphmd import (
     ProtoValue,
 )
 from graphmd import _codec as codec
+from graphmd._errors import InvalidArgumentError
 
 _PROPERTIES = {"n": 3, "x": 0.5, "s": "text", "b": True, "st": {"a": [1.0, "b"]}, "pr": ProtoValue(type_url="t/x", value=b"\x01")}
 
@@ -72,3 +73,47 @@ def test_decode_node_ignores_keys_its_kind_does_not_have() -> None:
                                           "last_known_state": "COMPLETE", "event_key": "x", "p_n": 1})
     assert context == Context(id=1, type_id=2, name="c", properties={"n": 1})
     assert not hasattr(context, "uri")
+
+
+def _checks_pass(node: Artifact | Context) -> bool:
+    try:
+        for number in (node.id, node.type_id):
+            codec.check_int64(number, "f")
+        for text in (node.name, node.external_id, getattr(node, "uri", None)):
+            codec.check_text(text, "f", indexed=True)
+        for properties in (node.properties, node.custom_properties):
+            for name, value in properties.items():
+                codec.check_property_name(name, "f")
+                codec.check_value(value, "f")
+    except InvalidArgumentError:
+        return False
+    return True
+
+
+_TEXTS = ["", "plain", "é", "\ud800", "a\x00b", "x" * codec.MAX_INDEXED_BYTES, "x" * (codec.MAX_INDEXED_BYTES + 1),
+          "é" * (codec.MAX_INDEXED_BYTES // 2 + 1)]
+_NUMBERS = [None, 0, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1]
+_VALUES = [*_TEXTS, 1, 2**63, -(2**63) - 1, 1.5, float("nan"), True, {"a": 1}, {"a": object()},
+           ProtoValue(type_url="t", value=b"")]
+
+
+def test_plainly_valid_only_vouches_for_nodes_the_checks_pass() -> None:
+    # The store skips the per-value checks of nodes plainly_valid accepts: it must never
+    # accept one the checks reject (it may send a valid one to the checks).
+    nodes: list[Artifact | Context] = []
+    for number in _NUMBERS:
+        nodes.append(Artifact.model_construct(id=number, type_id=1, properties={}, custom_properties={}))
+        nodes.append(Artifact.model_construct(id=1, type_id=number, properties={}, custom_properties={}))
+    for text in _TEXTS:
+        for attr in ("name", "external_id", "uri"):
+            nodes.append(Artifact.model_construct(**{"id": 1, "type_id": 1, attr: text, "properties": {},
+                                                     "custom_properties": {}}))
+        nodes.append(Context.model_construct(id=1, type_id=1, name=text, properties={}, custom_properties={}))
+        nodes.append(Artifact.model_construct(type_id=1, properties={text: 1}, custom_properties={}))
+    for value in _VALUES:
+        nodes.append(Artifact.model_construct(type_id=1, properties={"p": value}, custom_properties={}))
+        nodes.append(Artifact.model_construct(type_id=1, properties={}, custom_properties={"c": value}))
+    accepted = [n for n in nodes if codec.plainly_valid(n)]
+    assert all(_checks_pass(n) for n in accepted)
+    assert len(accepted) > 10 and len(accepted) < len(nodes)
+    assert any(not _checks_pass(n) for n in nodes)
