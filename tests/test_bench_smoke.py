@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bench.__main__ import main
+from bench._suite import warmed_up
 from bench._workloads import WRITER_WARM_UP_RUNS, paired
 from graphmd import MetadataStore
 from graphmd._config import Settings
@@ -45,3 +46,13 @@ def test_paired_times_the_two_calls_alternately() -> None:
     assert (first, second) == ("A", "B") and first_s >= 0 and second_s >= 0
     assert order[:3] == ["a"] * 3 and order[3:6] == ["b"] * 3  # each warmed up on its own first
     assert order[6:] == ["a", "b"] * 4
+
+
+def test_the_warm_up_goes_on_while_calls_keep_getting_faster() -> None:
+    # Each window ~3% faster than the one before: one window never beats the best by 5%,
+    # but three windows together beat the three before them by ~9%.
+    falling = [4.0 * 0.97 ** i for i in range(12)]
+    assert not any(warmed_up(falling[:n]) for n in range(1, 13))
+    flat = falling + [falling[-1]] * 2 + [falling[-1] * 1.04]  # plateau, with one slow window
+    assert warmed_up(flat)
+    assert not warmed_up([9.0, 5.0, 4.0, 3.8, 3.7, 3.8 * 1.3])  # one noisy window while falling fast
