@@ -291,8 +291,10 @@ def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
     return model
 
 
-# Per node class: its fields in declaration order, and the stored keys copied as they are.
+# Per node class: its fields in declaration order (as a dict of Nones: copying it is several
+# times cheaper than dict.fromkeys), and the stored keys copied as they are.
 _NODE_FIELDS = {cls: tuple(cls.model_fields) for cls in (Artifact, Execution, Context)}
+_NODE_TEMPLATE = {cls: dict.fromkeys(fields) for cls, fields in _NODE_FIELDS.items()}
 _PLAIN_KEYS = {cls: frozenset(fields) - {"properties", "custom_properties", "system_metadata", "state",
                                          "last_known_state"}
                for cls, fields in _NODE_FIELDS.items()}
@@ -303,7 +305,7 @@ _STATE_KEYS = {Artifact: ("state", _ARTIFACT_STATES), Execution: ("last_known_st
 def decode_node(cls: type, props: dict[str, Any]) -> Artifact | Execution | Context:
     """A node model from its Neo4j properties (keys that hold neither an attribute of
     ``cls`` nor a property are ignored)."""
-    fields: dict[str, Any] = dict.fromkeys(_NODE_FIELDS[cls])
+    fields: dict[str, Any] = _NODE_TEMPLATE[cls].copy()
     properties: dict[str, PropertyValue] = {}
     custom: dict[str, PropertyValue] = {}
     plain = _PLAIN_KEYS[cls]
