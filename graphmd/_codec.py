@@ -76,6 +76,7 @@ _PROPERTY_TYPES = {t.value: t for t in PropertyType}
 _MEMO_LIMIT = 4096
 _PROPERTY_KEYS: dict[str, tuple[bool, str, str] | None] = {}
 _PATHS: dict[str, tuple[int | str, ...]] = {}
+_PATH_TEXTS: dict[tuple[Any, ...], str] = {}
 
 # Node attributes that are not properties, in the order a model declares them.
 NODE_ATTRIBUTES = (
@@ -392,7 +393,13 @@ def decode_type(props: dict[str, Any]) -> ArtifactType | ExecutionType | Context
 
 def encode_path(path: list[int | str]) -> str:
     """An event path as stored: JSON text of its steps (ints are indexes, strings keys)."""
-    return json.dumps(path)
+    key = (*path, *map(type, path))  # 1 and True are equal keys but different JSON
+    text = _PATH_TEXTS.get(key)
+    if text is None:
+        text = json.dumps(path)
+        if len(_PATH_TEXTS) < _MEMO_LIMIT:
+            _PATH_TEXTS[key] = text
+    return text
 
 
 def event_key(artifact_id: int, execution_id: int, event_type: EventType) -> str:
@@ -400,19 +407,25 @@ def event_key(artifact_id: int, execution_id: int, event_type: EventType) -> str
     return f"{artifact_id}:{execution_id}:{EventType(event_type).value}"
 
 
-def encode_event(event: Event, event_id: int) -> dict[str, Any]:
-    """The row graphmd._queries.CREATE_EVENTS writes for ``event`` (its two ends and type set):
-    the EVENT relationship's properties, its ends, and which way it points."""
+def encode_event(event: Event, event_id: int, artifact_id: int | None = None,
+                 execution_id: int | None = None) -> dict[str, Any]:
+    """The row graphmd._queries.CREATE_EVENTS writes for ``event`` (its type set): the EVENT
+    relationship's properties, its ends (``artifact_id`` and ``execution_id`` when given,
+    else the event's own), and which way it points."""
     event_type = EventType(event.type)
+    if artifact_id is None:
+        artifact_id = event.artifact_id
+    if execution_id is None:
+        execution_id = event.execution_id
     return {
         "id": event_id,
-        "artifact_id": event.artifact_id,
-        "execution_id": event.execution_id,
+        "artifact_id": artifact_id,
+        "execution_id": execution_id,
         "is_input": event_type.is_input,
         "type": event_type.value,
         "path": encode_path(event.path) if event.path else None,
         "milliseconds_since_epoch": event.milliseconds_since_epoch,
-        "event_key": event_key(event.artifact_id, event.execution_id, event_type),
+        "event_key": event_key(artifact_id, execution_id, event_type),
     }
 
 

@@ -537,7 +537,7 @@ class MetadataStore:
             writer = _NodeWriter(self, tx, _now_ms())
             writer.require("Artifact", [e.artifact_id for e in events], "events[].artifact_id")
             writer.require("Execution", [e.execution_id for e in events], "events[].execution_id")
-            writer.events.extend(events)
+            writer.events.extend((e, e.artifact_id, e.execution_id) for e in events)
             writer.flush()
 
         self._write(work)
@@ -616,7 +616,7 @@ class MetadataStore:
                     aid = -1
                 result_artifact_ids.append(aid)
                 if pair.event is not None:
-                    writer.events.append(pair.event.model_copy(update={"artifact_id": aid, "execution_id": execution_id}))
+                    writer.events.append((pair.event, aid, execution_id))
             needs_check = [p.event.artifact_id for p in pairs if p.artifact is None and p.event is not None]
             writer.require("Artifact", needs_check, "artifact_and_events[].event.artifact_id")
             context_ids = writer.upsert_contexts_for_linking(list(contexts), reuse_context_if_already_exist,
@@ -668,13 +668,14 @@ class MetadataStore:
                 writer.attributions.extend((cid, a) for a in dict.fromkeys(artifact_ids))
             for edge in event_edges:
                 event = edge.event
-                writer.events.append(event.model_copy(update={
-                    "execution_id": event.execution_id if event.execution_id is not None else execution_ids[edge.execution_index],
-                    "artifact_id": event.artifact_id if event.artifact_id is not None else artifact_ids[edge.artifact_index],
-                }))
-            writer.require("Artifact", {e.artifact_id for e in writer.events} - set(artifact_ids),
+                writer.events.append((
+                    event,
+                    event.artifact_id if event.artifact_id is not None else artifact_ids[edge.artifact_index],
+                    event.execution_id if event.execution_id is not None else execution_ids[edge.execution_index],
+                ))
+            writer.require("Artifact", {a for _, a, _ in writer.events} - set(artifact_ids),
                            "event_edges[].event.artifact_id")
-            writer.require("Execution", {e.execution_id for e in writer.events} - set(execution_ids),
+            writer.require("Execution", {x for _, _, x in writer.events} - set(execution_ids),
                            "event_edges[].event.execution_id")
             return PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids)
 
@@ -1244,7 +1245,9 @@ class _NodeWriter:
         # ids they were planned with mapped to the ids they have.
         self.merges: list[dict[str, Any]] = []
         self.merged_ids: dict[int, int] = {}
-        self.events: list[Event] = []
+        # Events to create, each with the ids of its artifact and execution (a request's
+        # event may name its ends by position instead).
+        self.events: list[tuple[Event, int, int]] = []
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
         self.required: list[tuple[str, set[int], str]] = []
@@ -1535,11 +1538,11 @@ class _NodeWriter:
         rows = []
         ids = iter(self.store._ids.allocate("Event", len(self.events)))
         seen: set[str] = set()
-        for i, event in enumerate(self.events):
-            row = codec.encode_event(event, next(ids))
+        for i, (event, artifact_id, execution_id) in enumerate(self.events):
+            row = codec.encode_event(event, next(ids), artifact_id, execution_id)
             if row["event_key"] in seen:
                 raise AlreadyExistsError(f"events[{i}]: the {event.type.value} event between artifact "
-                                         f"{event.artifact_id} and execution {event.execution_id} is given twice",
+                                         f"{artifact_id} and execution {execution_id} is given twice",
                                          field=f"events[{i}]")
             seen.add(row["event_key"])
             if row["milliseconds_since_epoch"] is None:

@@ -3,6 +3,8 @@ pydantic's model_construct builds (its fast construction must not drift from pyd
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from graphmd import (
@@ -117,3 +119,10 @@ def test_plainly_valid_only_vouches_for_nodes_the_checks_pass() -> None:
     assert all(_checks_pass(n) for n in accepted)
     assert len(accepted) > 10 and len(accepted) < len(nodes)
     assert any(not _checks_pass(n) for n in nodes)
+
+
+def test_encode_path_is_json_of_the_steps_whatever_was_encoded_before() -> None:
+    # Paths are memoized: equal-comparing steps of other types (1 and True) must not share text.
+    for path in ([1], [True], ["a", 0], ["a", False], [1, "1"], ["1", 1], []):
+        assert codec.encode_path(path) == json.dumps(path)
+    assert codec.encode_path([True]) == "[true]" and codec.encode_path([1]) == "[1]"
