@@ -56,3 +56,4 @@ def test_the_warm_up_goes_on_while_calls_keep_getting_faster() -> None:
     flat = falling + [falling[-1]] * 2 + [falling[-1] * 1.04]  # plateau, with one slow window
     assert warmed_up(flat)
     assert not warmed_up([9.0, 5.0, 4.0, 3.8, 3.7, 3.8 * 1.3])  # one noisy window while falling fast
+    assert not warmed_up([9.1, 4.8, 4.2, 4.0, 3.9, 3.9, 4.5, 4.9])  # getting slower: not settled either
