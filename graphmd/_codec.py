@@ -394,7 +394,10 @@ def decode_type(props: dict[str, Any]) -> ArtifactType | ExecutionType | Context
 def encode_path(path: list[int | str]) -> str:
     """An event path as stored: JSON text of its steps (ints are indexes, strings keys)."""
     key = (*path, *map(type, path))  # 1 and True are equal keys but different JSON
-    text = _PATH_TEXTS.get(key)
+    try:
+        text = _PATH_TEXTS.get(key)
+    except TypeError:  # an unhashable step (a path changed after validation): not memoized
+        return json.dumps(path)
     if text is None:
         text = json.dumps(path)
         if len(_PATH_TEXTS) < _MEMO_LIMIT:

@@ -126,3 +126,4 @@ def test_encode_path_is_json_of_the_steps_whatever_was_encoded_before() -> None:
     for path in ([1], [True], ["a", 0], ["a", False], [1, "1"], ["1", 1], []):
         assert codec.encode_path(path) == json.dumps(path)
     assert codec.encode_path([True]) == "[true]" and codec.encode_path([1]) == "[1]"
+    assert codec.encode_path(["a", [0]]) == '["a", [0]]'  # unhashable: encoded as before, not memoized
