@@ -131,19 +131,19 @@ class Suite:
 
     def warm_up(self) -> None:
         """Untimed: bulk-write a short history and query its lineage on both stores, then
-        record runs step by step until graphmd's put_execution time stops falling, so the
+        record runs step by step until graphmd's put_execution time settles, so the
         measurements see a warm server, as a user's long-running Neo4j is. A fresh Neo4j
         plans every statement and runs its code interpreted at first, then JIT-compiles it:
         measured on 2 cores, its put_execution took ~10 ms per call over the first 50 runs,
         ~3.8 ms after 200, ~3.3 ms after 400 and ~2.7 ms after 700-1,000. Runs are recorded
-        in windows of WARM_UP_WINDOW until warmed_up says the time per call stopped falling
+        in windows of WARM_UP_WINDOW until warmed_up says the time per call has settled
         (at least warm_up_runs runs, at most warm_up_max_runs). ml-metadata then records as
         many runs, so both stores hold the same data."""
         runs = self.sizes.warm_up_runs
         if not runs:
             return
         self.say(f"warm-up (untimed): {runs} runs in bulk on each store, then runs step by step until graphmd's "
-                 f"put_execution stops getting faster (at most {self.sizes.warm_up_max_runs} runs)")
+                 f"put_execution time settles (at most {self.sizes.warm_up_max_runs} runs)")
         for side, b in self.backends.items():
             ids: dict[str, int] = {}
             build_history(b, self.type_ids[side], "warm-up-bulk", 0, runs, ids, diamonds=True)
@@ -238,11 +238,9 @@ class Suite:
         graphmd = self.backends["graphmd"]
         bare, own = graphmd.bare_upstream_call(newest, hops), graphmd.upstream_call(newest, hops)
         if measured.seconds > LONG_CALL:
-            bare_s, records = timed(bare)
-            own_s, size = timed(own)
-            return Row("W5 graphmd vs bare driver", label, Timing(bare_s, records), Timing(own_s, size.nodes),
-                       note=f"{size.nodes:,} nodes")
-        (bare_s, records), (own_s, size) = paired(bare, own, 3 * self.sizes.repeat, long=LONG_CALL)
+            (bare_s, records), (own_s, size) = timed(bare), timed(own)
+        else:
+            (bare_s, records), (own_s, size) = paired(bare, own, 3 * self.sizes.repeat, long=LONG_CALL)
         return Row("W5 graphmd vs bare driver", label, Timing(bare_s, records), Timing(own_s, size.nodes),
                    note=f"{size.nodes:,} nodes")
 
