@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"machine": facts, "rows": [r.as_json() for r in rows],
                                          "floor": [r.as_json() for r in suite.floor],
-                                         "memory": [{"size": m[0], "steps": m[1], "peak_bytes": m[2]}
+                                         "memory": [{"size": m[0], "steps": m[1], "peak_bytes": m[2],
+                                                     "whole_graph_peak_bytes": m[3], "whole_graph_held_bytes": m[4]}
                                                     for m in suite.memory]}, indent=2))
     return 0
 

@@ -159,6 +159,18 @@ class GraphmdBackend:
         finally:
             tracemalloc.stop()
 
+    def whole_upstream_peak(self, artifact_id: int, hops: int | None) -> tuple[int, int]:
+        """(peak bytes the client allocated during upstream_call's get_lineage_subgraph,
+        bytes the returned graph holds): the memory a caller of the whole graph needs."""
+        tracemalloc.start()
+        try:
+            graph = self.store.get_lineage_subgraph(self._upstream(artifact_id, hops))
+            held, peak = tracemalloc.get_traced_memory()
+            del graph
+            return peak, held
+        finally:
+            tracemalloc.stop()
+
 
 class MlmdBackend:
     """ml-metadata 1.17.1's in-process store on a SQLite file (TFX's default setup)."""

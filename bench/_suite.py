@@ -105,7 +105,8 @@ class Suite:
         self.type_ids = {name: b.register_types() for name, b in self.backends.items()}
         self.rows: list[Row] = []
         self.floor: list[Row] = []  # W5: the bare driver in the first column
-        self.memory: list[tuple[str, int, int]] = []  # W5: (size, steps streamed, peak bytes)
+        # W5: (size, steps streamed, streaming peak bytes, whole-graph read peak bytes, graph bytes)
+        self.memory: list[tuple[str, int, int, int, int]] = []
 
     def close(self) -> None:
         for backend in self.backends.values():
@@ -205,7 +206,7 @@ class Suite:
 
     def lineage(self, name: str, runs: int, newest: dict[str, int]) -> None:
         """Upstream lineage from the newest model at each hop limit, on both stores; with W5
-        the same statement through the bare driver, and the client's memory while streaming."""
+        the same statement through the bare driver, and the client's memory while streaming and while reading the whole graph."""
         graphmd = self.backends["graphmd"]
         for hops in self.sizes.hops:
             found = {}
@@ -226,7 +227,8 @@ class Suite:
                 self.floor.append(self._floor_row(label, newest["graphmd"], hops, g))
         if name == "W3" and "W5" in self.sizes.workloads:
             steps, peak = graphmd.stream_upstream_peak(newest["graphmd"], None)
-            self.memory.append((f"{runs:,} runs, unlimited hops", steps, peak))
+            whole_peak, held = graphmd.whole_upstream_peak(newest["graphmd"], None)
+            self.memory.append((f"{runs:,} runs, unlimited hops", steps, peak, whole_peak, held))
 
     def _floor_row(self, label: str, newest: int, hops: int | None, measured: Timing) -> Row:
         """W5: graphmd's upstream call against its statement through the bare driver, timed

@@ -32,6 +32,7 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
             assert row[side]["count"] > 0, row
         assert "DIFFER" not in row["note"], row  # both stores returned the same result
     assert len(data["floor"]) == 2 * 3 and len(data["memory"]) == 2  # W5: each W3 row, and streaming per size
+    assert all(m["whole_graph_peak_bytes"] >= m["whole_graph_held_bytes"] > 0 for m in data["memory"])
     counts = store.counts()
     # The warm-up's runs (step by step and bulk), W1's runs, the concurrent writers' (each after its
     # own untimed warm-up runs), the two 9-run histories.
