@@ -54,7 +54,7 @@ def warmed_up(per_call: list[float]) -> bool:
 class Sizes:
     """The run's sizes (all flags of ``python -m bench``)."""
 
-    w1_runs: int = 30
+    w1_runs: int = 100
     writers: int = 4
     writer_runs: int = 60
     runs: tuple[int, ...] = (3_000, 30_000)
