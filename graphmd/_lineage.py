@@ -332,8 +332,9 @@ def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[l
 def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
     """The LineageGraph of the statement's rows, which it empties: each row is dropped once
     decoded, so the models reuse the rows' memory and the peak stays near the rows' size.
-    Holding all rows to the end, a 30,000-node read peaked at 135 MB instead of ~81 MB
-    and took ~10,000 more fresh pages from the OS per call (30-100 ms of page faults)."""
+    Holding all rows to the end, a 30,000-node read peaked at 135 MB instead of ~86 MB
+    and took ~10,000 more fresh pages from the OS per call (in the benchmark's process,
+    100-200 ms of page faults)."""
     # Nodes by kind and id; events, attributions and associations keyed by the fields they
     # are sorted on (an event's type as stored is its EventType's value).
     nodes: dict[str, dict[int, Artifact | Execution]] = {"Artifact": {}, "Execution": {}}
