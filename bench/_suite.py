@@ -206,7 +206,8 @@ class Suite:
 
     def lineage(self, name: str, runs: int, newest: dict[str, int]) -> None:
         """Upstream lineage from the newest model at each hop limit, on both stores; with W5
-        the same statement through the bare driver, and the client's memory while streaming and while reading the whole graph."""
+        the same statement through the bare driver, and the client's memory while streaming
+        and while reading the whole graph."""
         graphmd = self.backends["graphmd"]
         for hops in self.sizes.hops:
             found = {}
