@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--w1-runs", type=int, default=d.w1_runs, help="W1: pipeline runs recorded by one writer")
     p.add_argument("--writers", type=int, default=d.writers, help="W1: concurrent writer processes")
     p.add_argument("--writer-runs", type=int, default=d.writer_runs, help="W1: runs each concurrent writer records")
+    p.add_argument("--writer-rounds", type=int, default=d.writer_rounds,
+                   help="W1: timed rounds of the concurrent writers on each store, alternated (median)")
     p.add_argument("--runs", type=_ints, default=d.runs, help="W2/W3/W3d: history sizes in runs, comma-separated")
     p.add_argument("--hops", type=_hops, default=d.hops, help="W3/W3d: hop limits, comma-separated ('unlimited')")
     p.add_argument("--files", type=int, default=d.files, help="W4: file artifacts in the store")
@@ -42,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="untimed pipeline runs bulk-written on each store first, and the fewest recorded step by step")
     p.add_argument("--warm-up-max-runs", type=int, default=d.warm_up_max_runs,
                    help="the most untimed runs recorded step by step while graphmd's put_execution still gets faster")
+    p.add_argument("--warm-up-max-rounds", type=int, default=d.warm_up_max_rounds,
+                   help="the most untimed rounds of the concurrent writers while graphmd's rate still changes")
     p.add_argument("--only", type=lambda t: tuple(t.split(",")), default=WORKLOADS,
                    help=f"workloads to run, comma-separated, of {','.join(WORKLOADS)}")
     p.add_argument("--heap", default="4g", help="heap of the benchmark's own Neo4j (the unlimited lineage of 30,000 runs is held whole)")
@@ -66,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     sizes = Sizes(args.w1_runs, args.writers, args.writer_runs, args.runs, args.hops, args.files, args.datasets,
-                  args.repeat, args.warm_up_runs, args.only, args.warm_up_max_runs)
+                  args.repeat, args.warm_up_runs, args.only, args.warm_up_max_runs, args.writer_rounds,
+                  args.warm_up_max_rounds)
     workdir = Path(tempfile.mkdtemp(prefix="graphmd-bench-"))
     started = time.monotonic()
     try:

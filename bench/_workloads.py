@@ -175,6 +175,16 @@ def record_concurrently(config: GraphmdConfig | MlmdConfig, prefix: str, writers
     return Timing(seconds, done, error)
 
 
+def median_round(rounds: list[Timing]) -> Timing:
+    """The round of median throughput (the lower middle one of an even count); a failed
+    round is the result, so its error reaches the table."""
+    failed = [t for t in rounds if t.error or not t.seconds]
+    if failed:
+        return failed[0]
+    ordered = sorted(rounds, key=lambda t: t.count / t.seconds)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 # --- W2: bulk writes -----------------------------------------------------------------------
 
 
@@ -213,6 +223,7 @@ __all__ = [
     "paired",
     "build_files",
     "build_history",
+    "median_round",
     "record_concurrently",
     "record_runs",
     "timed",

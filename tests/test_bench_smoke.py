@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.__main__ import main
 from bench._suite import warmed_up
-from bench._workloads import WRITER_WARM_UP_RUNS, paired
+from bench._workloads import WRITER_WARM_UP_RUNS, Timing, median_round, paired
 from graphmd import MetadataStore
 from graphmd._config import Settings
 
@@ -20,7 +20,7 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         "--neo4j-password", neo4j_server.password or "",
         "--w1-runs", "2", "--writers", "2", "--writer-runs", "1", "--runs", "4,9", "--hops", "2,20,unlimited",
         "--files", "300", "--datasets", "3", "--repeat", "1", "--warm-up-runs", "3", "--warm-up-max-runs", "3",
-        "--json", str(out),
+        "--writer-rounds", "2", "--warm-up-max-rounds", "1", "--json", str(out),
     ])
     assert code == 0
     data = json.loads(out.read_text())
@@ -34,9 +34,13 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
     assert len(data["floor"]) == 2 * 3 and len(data["memory"]) == 2  # W5: each W3 row, and streaming per size
     assert all(m["whole_graph_peak_bytes"] >= m["whole_graph_held_bytes"] > 0 for m in data["memory"])
     counts = store.counts()
-    # The warm-up's runs (step by step and bulk), W1's runs, the concurrent writers' (each after its
-    # own untimed warm-up runs), the two 9-run histories.
-    assert counts["executions"] == 7 * (3 + 3 + 2 + 2 * (WRITER_WARM_UP_RUNS + 1) + 9 + 9)
+    # The warm-up's runs (step by step, bulk, then one round of the 2 concurrent writers), W1's
+    # runs, two timed rounds of the concurrent writers (each writer after its own untimed warm-up
+    # runs), the two 9-run histories.
+    writer_round = 2 * (WRITER_WARM_UP_RUNS + 1)
+    assert counts["executions"] == 7 * (3 + 3 + writer_round + 2 + 2 * writer_round + 9 + 9)
+    w1_writers = next(r for r in rows if r["workload"] == "W1 record, 2 writers")
+    assert "median of 2 rounds" in w1_writers["note"], w1_writers
     assert counts["artifacts"] >= 300
 
 
@@ -58,3 +62,12 @@ def test_the_warm_up_goes_on_while_calls_keep_getting_faster() -> None:
     assert warmed_up(flat)
     assert not warmed_up([9.0, 5.0, 4.0, 3.8, 3.7, 3.8 * 1.3])  # one noisy window while falling fast
     assert not warmed_up([9.1, 4.8, 4.2, 4.0, 3.9, 3.9, 4.5, 4.9])  # getting slower: not settled either
+
+
+def test_the_concurrent_writers_row_takes_the_round_of_median_throughput() -> None:
+    rounds = [Timing(2.0, 1000), Timing(1.0, 1000), Timing(4.0, 1000), Timing(1.5, 1000)]
+    # 500, 1000, 250 and 667 exec/s: of an even count, the lower middle one (500).
+    assert median_round(rounds) is rounds[0]
+    assert median_round(rounds[1:]) is rounds[3]  # 667 of 1000, 250, 667
+    failed = Timing(0.5, 10, error="boom")
+    assert median_round([*rounds, failed]) is failed  # a failed round reaches the table
