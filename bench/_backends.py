@@ -67,6 +67,9 @@ class LineageSize:
         return self.artifacts + self.executions
 
 
+# The most hops ml-metadata's get_lineage_subgraph follows in one query.
+MLMD_HOP_CAP = 100
+
 PutExecution = Callable[[], tuple[int, list[int], list[int]]]
 PutSubgraph = Callable[[], tuple[list[int], list[int], list[int]]]
 
@@ -190,6 +193,7 @@ class MlmdBackend:
         self.pb = pb
         self.convert = _convert
         self.store = mlmd.MetadataStore(config)
+        self.paged_queries = 0  # queries the last call past the hop cap took
 
     def close(self) -> None:
         del self.store
@@ -236,19 +240,65 @@ class MlmdBackend:
         options = self.mlmd.ListOptions(filter_query=filter_query)
         return lambda: len(self.store.get_artifacts(list_options=options))
 
-    def upstream_call(self, artifact_id: int, hops: int | None) -> Callable[[], LineageSize]:
-        """The whole upstream lineage graph (nodes, types, events, contexts) of one artifact;
-        ml-metadata treats no limit, or one above 100, as 100 hops."""
+    def _upstream_options(self, field: str, ids: list[int], hops: int) -> Any:
         pb = self.pb
-        options = pb.LineageSubgraphQueryOptions(
-            starting_artifacts=pb.LineageSubgraphQueryOptions.StartingNodes(filter_query=f"id = {artifact_id}"),
-            direction=pb.LineageSubgraphQueryOptions.UPSTREAM)
-        # Its cap, asked for explicitly: the same traversal, without the INFO line per call
-        # ml-metadata logs to stderr when max_num_hops is unset.
-        options.max_num_hops = min(hops, 100) if hops is not None else 100
+        options = pb.LineageSubgraphQueryOptions(direction=pb.LineageSubgraphQueryOptions.UPSTREAM)
+        where = f"id = {ids[0]}" if len(ids) == 1 else f"id IN ({', '.join(map(str, ids))})"
+        getattr(options, field).filter_query = where
+        # Always explicit: the same traversal, without the INFO line per call ml-metadata logs
+        # to stderr when max_num_hops is unset.
+        options.max_num_hops = hops
+        return options
 
-        def call() -> LineageSize:
-            graph = self.store.get_lineage_subgraph(options)
-            return LineageSize(len(graph.artifacts), len(graph.executions), len(graph.events))
+    def upstream_call(self, artifact_id: int, hops: int | None) -> Callable[[], LineageSize]:
+        """The whole upstream lineage graph (nodes, types, events, contexts) of one artifact.
+        ml-metadata answers at most MLMD_HOP_CAP hops a query (a larger limit, or none, is
+        the cap), so deeper limits page as its users must: see _paged_upstream."""
+        if hops is not None and hops <= MLMD_HOP_CAP:
+            options = self._upstream_options("starting_artifacts", [artifact_id], hops)
 
-        return call
+            def call() -> LineageSize:
+                graph = self.store.get_lineage_subgraph(options)
+                return LineageSize(len(graph.artifacts), len(graph.executions), len(graph.events))
+
+            return call
+        return lambda: self._paged_upstream(artifact_id, hops)
+
+    def _paged_upstream(self, artifact_id: int, hops: int | None) -> LineageSize:
+        """Upstream lineage past ml-metadata's hop cap: query MLMD_HOP_CAP hops, then again
+        from the nodes at the edge of what was found (artifacts whose producer, executions
+        whose inputs, are not in it yet; a node starts a query once), until ``hops`` are
+        covered (None: until nothing new turns up). Each round is one query from the edge
+        artifacts and one from the edge executions, each node at its true distance (every
+        path past the cap crosses the edge), so the union is the lineage graph of ``hops``."""
+        pb = self.pb
+        outputs = {pb.Event.OUTPUT, pb.Event.DECLARED_OUTPUT, pb.Event.INTERNAL_OUTPUT, pb.Event.PENDING_OUTPUT}
+        artifacts: set[int] = set()
+        executions: set[int] = set()
+        events: set[tuple[int, int, int]] = set()
+        produced: set[int] = set()  # artifacts whose producing event is in the union
+        fed: set[int] = set()  # executions with an input event in the union
+        started: set[tuple[str, int]] = set()
+        edge = {"starting_artifacts": [artifact_id], "starting_executions": []}
+        left, queries = hops, 0
+        while any(edge.values()) and (left is None or left > 0):
+            depth = MLMD_HOP_CAP if left is None else min(left, MLMD_HOP_CAP)
+            for field, ids in edge.items():
+                if not ids:
+                    continue
+                started.update((field, i) for i in ids)
+                graph = self.store.get_lineage_subgraph(self._upstream_options(field, sorted(ids), depth))
+                artifacts.update(a.id for a in graph.artifacts)
+                executions.update(x.id for x in graph.executions)
+                queries += 1
+                for e in graph.events:
+                    events.add((e.artifact_id, e.execution_id, e.type))
+                    if e.type in outputs:
+                        produced.add(e.artifact_id)
+                    else:
+                        fed.add(e.execution_id)
+            left = None if left is None else left - depth
+            edge = {"starting_artifacts": [a for a in artifacts - produced if ("starting_artifacts", a) not in started],
+                    "starting_executions": [x for x in executions - fed if ("starting_executions", x) not in started]}
+        self.paged_queries = queries
+        return LineageSize(len(artifacts), len(executions), len(events))

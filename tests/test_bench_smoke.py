@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.__main__ import main
+from bench._backends import MLMD_HOP_CAP, GraphmdBackend, MlmdBackend
 from bench._suite import warmed_up
-from bench._workloads import WRITER_WARM_UP_RUNS, Timing, median_round, paired
+from bench._workloads import WRITER_WARM_UP_RUNS, Timing, build_history, median_round, paired
 from graphmd import MetadataStore
 from graphmd._config import Settings
+from graphmd._tfx_pipeline import run_name
 
 
 def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: MetadataStore, tmp_path: Path) -> None:
@@ -71,3 +75,23 @@ def test_the_concurrent_writers_row_takes_the_round_of_median_throughput() -> No
     assert median_round(rounds[1:]) is rounds[3]  # 667 of 1000, 250, 667
     failed = Timing(0.5, 10, error="boom")
     assert median_round([*rounds, failed]) is failed  # a failed round reaches the table
+
+
+@pytest.mark.parametrize("diamonds", [False, True])
+def test_ml_metadata_pages_past_its_hop_cap_to_the_same_lineage_as_graphmd(
+        store: MetadataStore, tmp_path: Path, diamonds: bool) -> None:
+    # 150 runs are ~750 hops deep: the unlimited read takes ml-metadata several queries of 100 hops.
+    sides = {"graphmd": GraphmdBackend(store), "ml-metadata": MlmdBackend(tmp_path / "mlmd.sqlite")}
+    newest = {}
+    for name, backend in sides.items():
+        ids: dict[str, int] = {}
+        build_history(backend, backend.register_types(), "paged", 0, 150, ids, diamonds=diamonds)
+        newest[name] = ids[f"{run_name(149)}/model"]
+    mlmd = sides["ml-metadata"]
+    for hops in (100, 101, 250, None):
+        want = sides["graphmd"].upstream_call(newest["graphmd"], hops)()
+        got = mlmd.upstream_call(newest["ml-metadata"], hops)()
+        assert got == want, hops
+        if hops is not None and hops > MLMD_HOP_CAP:
+            assert want.nodes > sides["graphmd"].upstream_call(newest["graphmd"], MLMD_HOP_CAP)().nodes
+    assert want.nodes == 150 * 10 and mlmd.paged_queries > 2  # the whole history, over more than one round
