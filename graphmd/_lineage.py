@@ -289,13 +289,24 @@ def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[l
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused while a whole lineage is read and decoded.
     Every object built is kept, and with hundreds of thousands alive each automatic
-    collection rescans them all: on 100,000 nodes that more than doubled the client's time."""
+    collection rescans them all: on 100,000 nodes that more than doubled the client's time.
+
+    On resuming, what was built joins the oldest generation at once (``gc.freeze()`` then
+    ``gc.unfreeze()``: two list splices) instead of waiting in the youngest: the first
+    collection after the call would otherwise scan every model, then the next ones again
+    on their way up (0.72 s on a 300,000-node read of ~9 s). Young objects of the rest of
+    the process move with them, so cyclic garbage among those waits for the next full
+    collection. Skipped when the process has frozen objects of its own (unfreezing would
+    release them)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

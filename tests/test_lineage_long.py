@@ -5,6 +5,7 @@ tests/test_lineage.py checks against ml-metadata itself."""
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 
 import pytest
@@ -77,3 +78,32 @@ def test_a_whole_graph_read_peaks_near_its_rows_not_rows_plus_graph(session_stor
         tracemalloc.stop()
     assert len(graph.artifacts) > 200
     assert peak < 1.3 * max(rows_bytes, held), (peak, rows_bytes, held)
+
+
+def _whole_upstream(store: MetadataStore, history: History):
+    return store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[history.artifacts["run-0054/model"]]),
+        direction=LineageDirection.UPSTREAM))
+
+
+def test_a_whole_graph_read_leaves_its_models_to_the_oldest_collector_generation(session_store, history):
+    """The collector is paused while the graph is built; afterwards the models are in the
+    oldest generation, so no young collection rescans them, and the collector runs again."""
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    graph = _whole_upstream(session_store, history)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    built = [*graph.artifacts, *graph.executions, *graph.events]
+    assert len(built) > 300 and all(id(model) in oldest for model in built)
+
+
+def test_a_whole_graph_read_keeps_objects_the_process_froze_frozen(session_store, history):
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        graph = _whole_upstream(session_store, history)
+        assert gc.isenabled() and gc.get_freeze_count() == frozen  # neither released nor added to
+        assert graph.artifacts
+    finally:
+        gc.unfreeze()
