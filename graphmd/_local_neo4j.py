@@ -33,12 +33,14 @@ NEO4J_VERSION = "5.26.31"
 BROWSER_VERSION = "5.24.0"
 _POM = Path(__file__).with_name("neo4j_server") / "pom.xml"
 _ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
-# The JVM options Neo4j's own launcher passes (its default neo4j.conf, server.jvm.additional),
-# less -XX:+AlwaysPreTouch (a local server need not commit its whole heap at start). Without
-# the --add-opens lines the page cache and the transaction log fall back to slower paths
-# ("Reflection access to java.nio.DirectByteBuffer is not available, using fallback mode").
+# The JVM options Neo4j's own launcher passes (its default neo4j.conf, server.jvm.additional).
+# Without the --add-opens lines the page cache and the transaction log fall back to slower
+# paths ("Reflection access to java.nio.DirectByteBuffer is not available, using fallback
+# mode"). -XX:+AlwaysPreTouch touches the whole heap at start (~0.3 s for 4 GB here), so no
+# query pays for the first use of heap pages: without it, the first 300,000-node lineage read
+# on a new 4 GB server took 13.4 s, with it 12.0 s (the next ones 8-9 s either way).
 _JVM_OPTIONS = [
-    "-XX:+UseG1GC", "-XX:-OmitStackTraceInFastThrow", "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+UseG1GC", "-XX:-OmitStackTraceInFastThrow", "-XX:+AlwaysPreTouch", "-XX:+UnlockExperimentalVMOptions",
     "-XX:+TrustFinalNonStaticFields", "-XX:+DisableExplicitGC", "-XX:+ExitOnOutOfMemoryError",
     "-Djdk.nio.maxCachedBufferSize=1024", "-Dio.netty.tryReflectionSetAccessible=true",
     "-Djdk.tls.ephemeralDHKeySize=2048", "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
