@@ -48,6 +48,7 @@ from ._models import (
 )
 from ._store import MetadataStore, PutExecutionResult, PutLineageSubgraphResult
 from ._export import export_store, import_store
+from ._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from ._pipeline import (
     CachedExecution,
     ComparedValue,
@@ -67,6 +68,11 @@ __all__ = [
     "PutLineageSubgraphResult",
     "export_store",
     "import_store",
+    # drawing a LineageGraph
+    "lineage_html",
+    "lineage_svg",
+    "lineage_dot",
+    "lineage_mermaid",
     # pipeline helpers
     "record_execution",
     "RunningExecution",

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import _cypher_files as files
 from ._config import data_dir
+from ._drawing import lineage_html
 from ._errors import GraphmdError
 from ._local_neo4j import LocalNeo4j, free_port
 from ._models import (
@@ -268,8 +269,22 @@ def answer_questions(store: MetadataStore, history: History) -> None:
 # --- 4. Neo4j Browser ---------------------------------------------------------------------
 
 
+def draw_lineage(store: MetadataStore, model_id: int, page: Path) -> None:
+    """Write the newest model's upstream lineage as an HTML page (what `graphmd lineage
+    --format html` writes)."""
+    _title("4. See it as a page")
+    graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model_id]), direction=LineageDirection.UPSTREAM))
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(lineage_html(graph, highlight=[model_id], title=f"upstream lineage of artifact {model_id}"),
+                    encoding="utf-8")
+    _say("The model's upstream lineage as a page to open in a browser (drag to pan, wheel to zoom, click a node):")
+    _say(f"  {page}")
+    _say(f"  (the same from the command line: graphmd lineage {model_id} --up --format html -o lineage.html)")
+
+
 def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int) -> None:
-    _title("4. See it in Neo4j Browser")
+    _title("5. See it in Neo4j Browser")
     if server is not None:
         _say(f"Open {server.http_url}/browser/?dbms={server.uri} and connect as neo4j / {server.password}")
         _say(f"(stop the server with: graphmd neo4j stop --home {server.home})")
@@ -312,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graphmd.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=6, help="pipeline runs to record (default 6)")
     parser.add_argument("--home", help="home of the demo's own Neo4j (default <user data dir>/demo-neo4j)")
+    parser.add_argument("--page", help="where to write the lineage page (default <user data dir>/demo-lineage.html)")
     parser.add_argument("--reset", action="store_true", help="with GRAPHMD_NEO4J_URI: delete everything in it first")
     args = parser.parse_args(argv)
     if args.runs < 2:
@@ -322,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
             mlmd_in_action(store)
             history = run_pipeline(store, args.runs)
             answer_questions(store, history)
-            browser_hint(server, store, history.artifacts[f"{history.plans[-1].context_name}/model"])
+            model_id = history.artifacts[f"{history.plans[-1].context_name}/model"]
+            draw_lineage(store, model_id, Path(args.page) if args.page else data_dir() / "demo-lineage.html")
+            browser_hint(server, store, model_id)
     except GraphmdError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from typer.testing import CliRunner
@@ -67,6 +69,29 @@ def test_lineage_formats(cli, history, store):
     assert mermaid.splitlines()[0] == "flowchart LR"
     assert f"  x{trainer} -->|OUTPUT| a{a['run-0002/model']}" in mermaid.splitlines()
     assert f'  a{a["run-0002/model"]}(["Model #{a["run-0002/model"]}<br/>run-0002/model"])' in mermaid.splitlines()
+
+
+def test_lineage_page_and_drawing_from_the_store(cli, history, tmp_path):
+    a, x = history.artifacts, history.executions
+    page = tmp_path / "lineage.html"
+    assert "wrote" in cli("lineage", "/models/taxi/run-0003", "--up", "--format", "html", "-o", str(page))
+    text = page.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="lineage-data">(.*?)</script>', text, re.S)[1])
+    # Upstream of model 3: runs 0-3 (teachers and warm starts reach back), never run 4.
+    assert f"a{a['run-0003/model']}" in data["nodes"] and f"a{a['run-0000/examples']}" in data["nodes"]
+    assert f"x{x['run-0004/Trainer']}" not in data["nodes"]
+    assert data["nodes"][f"x{x['run-0003/Trainer']}"]["last_known_state"] == "COMPLETE"
+    assert {c["name"] for c in data["contexts"]} >= {"run-0003", "run-0000"}
+    assert f'id="a{a["run-0003/model"]}"' in text and "<svg" in text
+    svg = cli("lineage", str(x["run-0002/Trainer"]), "--execution", "--down", "--depth", "1", "--format", "svg")
+    root = ET.fromstring(svg)
+    ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("id")}
+    assert ids == {f"x{x['run-0002/Trainer']}", f"a{a['run-0002/model']}"}
+    # A file that cannot be written: a clear error naming it, nothing left behind.
+    missing = tmp_path / "no" / "such" / "dir.html"
+    assert f"cannot write {missing}" in cli("lineage", "/models/taxi/run-0003", "--format", "html", "-o", str(missing),
+                                            code=1)
+    assert not (tmp_path / "no").exists()
 
 
 def test_lineage_errors(cli, history):

@@ -6,11 +6,12 @@ from graphmd import MetadataStore
 from graphmd import demo
 
 
-def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeypatch, capsys):
+def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
     monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
     monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
-    assert demo.main(["--runs", "4", "--reset"]) == 0
+    page = tmp_path / "lineage.html"
+    assert demo.main(["--runs", "4", "--reset", "--page", str(page)]) == 0
     out = capsys.readouterr().out
     for step in range(1, 10):
         assert f"\n{step}. " in out
@@ -20,6 +21,8 @@ def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeyp
         assert f"cypher/{name}.cypher" in out, name
     assert "cache hit, reuse run-0003/Trainer's outputs" in out
     assert ":param artifact_id =>" in out
+    assert f"  {page}\n" in out and 'id="lineage-data"' in page.read_text(encoding="utf-8")
+    assert "run-0003/Trainer" in page.read_text(encoding="utf-8")
     counts = store.counts()
     assert counts["executions"] == 1 + 4 * 7 and counts["contexts"] == 1 + 1 + 4
 

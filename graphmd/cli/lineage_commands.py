@@ -9,13 +9,16 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
 from .._cypher_files import description, names, parameters, run
+from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from .._models import (
     Artifact,
@@ -23,7 +26,6 @@ from .._models import (
     Event,
     Execution,
     LineageDirection,
-    LineageGraph,
     LineagePath,
     LineageSubgraphQueryOptions,
     ListOptions,
@@ -31,7 +33,7 @@ from .._models import (
 )
 from .._pipeline import compare_runs
 from .._store import MetadataStore
-from ._options import Database, Password, Uri, User, fail, out
+from ._options import Database, Password, Uri, User, err, fail, out
 
 
 
@@ -40,6 +42,8 @@ class Format(str, enum.Enum):
     json = "json"
     dot = "dot"
     mermaid = "mermaid"
+    svg = "svg"
+    html = "html"
 
 
 class ListFormat(str, enum.Enum):
@@ -102,46 +106,21 @@ def tree_lines(paths: Iterator[LineagePath]) -> Iterator[str]:
         yield from walk(key, path, "", True, True)
 
 
-def _node_id(node: Artifact | Execution) -> str:
-    return ("a" if isinstance(node, Artifact) else "x") + str(node.id)
-
-
-def dot_text(graph: LineageGraph) -> str:
-    """A LineageGraph in Graphviz DOT: artifacts as ellipses, executions as boxes, edges
-    the way data flows."""
-    lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
-    for a in graph.artifacts:
-        label = json.dumps(f"{a.type} #{a.id}\n{a.name or a.uri or ''}")
-        lines.append(f"  {_node_id(a)} [shape=ellipse, label={label}];")
-    for x in graph.executions:
-        label = json.dumps(f"{x.type} #{x.id}\n{x.name or ''}")
-        lines.append(f"  {_node_id(x)} [shape=box, label={label}];")
-    for e in graph.events:
-        a, x = f"a{e.artifact_id}", f"x{e.execution_id}"
-        ends = (a, x) if e.type.is_input else (x, a)
-        lines.append(f"  {ends[0]} -> {ends[1]} [label={json.dumps(e.type.value)}];")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _mermaid_text(value: str) -> str:
-    return value.replace('"', "#quot;")
-
-
-def mermaid_text(graph: LineageGraph) -> str:
-    """A LineageGraph as a Mermaid flowchart: artifacts rounded, executions square."""
-    lines = ["flowchart LR"]
-    for a in graph.artifacts:
-        label = _mermaid_text(f"{a.type} #{a.id}<br/>{a.name or a.uri or ''}")
-        lines.append(f'  {_node_id(a)}(["{label}"])')
-    for x in graph.executions:
-        label = _mermaid_text(f"{x.type} #{x.id}<br/>{x.name or ''}")
-        lines.append(f'  {_node_id(x)}["{label}"]')
-    for e in graph.events:
-        a, x = f"a{e.artifact_id}", f"x{e.execution_id}"
-        ends = (a, x) if e.type.is_input else (x, a)
-        lines.append(f"  {ends[0]} -->|{e.type.value}| {ends[1]}")
-    return "\n".join(lines)
+def _emit(lines: Iterable[str], output: Path | None) -> None:
+    """Write ``lines`` to ``output`` (a file, written whole or not at all) or standard output."""
+    if output is None:  # as is: no rich markup, emoji codes or wrapping in machine formats
+        for line in lines:
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        return
+    text = "".join(line + "\n" for line in lines)
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise InvalidArgumentError(f"cannot write {output}: {error.strerror or error}", field="output") from error
 
 
 def lineage(
@@ -151,10 +130,15 @@ def lineage(
     both: Annotated[bool, typer.Option("--both", help="Both ways (the default).")] = False,
     depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops to go (default: no limit).")] = None,
     execution: Annotated[bool, typer.Option("--execution", help="NODE is an execution id.")] = False,
-    fmt: Annotated[Format, typer.Option("--format", help="tree, or dot/mermaid/json for other tools.")] = Format.tree,
+    fmt: Annotated[Format, typer.Option(
+        "--format", help="tree; html: a page to open in a browser (pan, zoom, click a node for its details); "
+                         "svg: the drawing alone; dot/mermaid/json for other tools.")] = Format.tree,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write to this file instead of standard output.", dir_okay=False)] = None,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
 ) -> None:
-    """Print the lineage of an artifact (or execution) as a tree, DOT, Mermaid or JSON."""
+    """Print the lineage of an artifact (or execution) as a tree, an HTML page or SVG drawing,
+    DOT, Mermaid or JSON."""
     if up + down + both > 1:
         raise typer.BadParameter("give one of --up, --down, --both")
     direction = (LineageDirection.UPSTREAM if up else LineageDirection.DOWNSTREAM if down
@@ -173,16 +157,22 @@ def lineage(
             start = {"starting_executions" if execution else "starting_artifacts": selector}
             options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction, **start)
             if fmt is Format.tree:
-                for line in tree_lines(store.lineage_paths(options)):
-                    out.print(line, markup=False)
+                _emit(tree_lines(store.lineage_paths(options)), output)
                 return
             graph = store.get_lineage_subgraph(options)
-            if fmt is Format.json:
-                out.print(graph.model_dump_json(indent=2, exclude_none=True), markup=False)
-            elif fmt is Format.dot:
-                out.print(dot_text(graph), markup=False)
-            else:
-                out.print(mermaid_text(graph), markup=False)
+            starts = [] if execution else selector.ids or []
+            title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
+            text = {
+                Format.json: lambda: graph.model_dump_json(indent=2, exclude_none=True),
+                Format.dot: lambda: lineage_dot(graph),
+                Format.mermaid: lambda: lineage_mermaid(graph),
+                Format.svg: lambda: lineage_svg(graph, highlight=starts, title=title),
+                Format.html: lambda: lineage_html(graph, highlight=starts, title=title),
+            }[fmt]()
+            _emit([text], output)
+            if output is not None:
+                err.print(f"wrote {output} ({len(graph.artifacts)} artifacts, {len(graph.executions)} executions)",
+                          markup=False, highlight=False)
     except NotFoundError as error:
         if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))

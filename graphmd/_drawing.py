@@ -1,0 +1,451 @@
+"""A LineageGraph drawn: Graphviz DOT, Mermaid, SVG and a self-contained HTML page.
+
+DOT and Mermaid are text for other tools to lay out. SVG and HTML are laid out here, with no
+dependency and nothing fetched: data flows left to right in layers (each node one layer right
+of the furthest node it was made from), nodes within a layer ordered to keep edges short. The
+HTML page adds pan and zoom, a details panel for the clicked node (every field and property)
+and the graph's contexts, each of which highlights its members.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ._models import Artifact, ArtifactState, Execution, ExecutionState, LineageGraph
+
+__all__ = ["lineage_dot", "lineage_mermaid", "lineage_svg", "lineage_html"]
+
+NodeKey = tuple[str, int]  # ("a", artifact id) or ("x", execution id)
+
+# Geometry of the drawing, in SVG user units.
+_WIDTH, _HEIGHT = 200, 46
+_COLUMN, _ROW = 260, 66
+_MARGIN = 30
+_TEXT_CHARS = 30
+
+_EXECUTION_COLOURS = {  # fill, stroke
+    ExecutionState.COMPLETE: ("#e6f4ea", "#1e8e3e"),
+    ExecutionState.CACHED: ("#eef3ee", "#5f8f6b"),
+    ExecutionState.RUNNING: ("#fef7e0", "#e37400"),
+    ExecutionState.FAILED: ("#fce8e6", "#d93025"),
+    ExecutionState.CANCELED: ("#f1f3f4", "#80868b"),
+}
+_EXECUTION_DEFAULT = ("#f1f3f4", "#5f6368")
+_ARTIFACT_COLOURS = ("#e8f0fe", "#1a73e8")
+
+
+def _key(node: Artifact | Execution) -> NodeKey:
+    return ("a" if isinstance(node, Artifact) else "x", node.id or 0)
+
+
+def _dom_id(key: NodeKey) -> str:
+    return f"{key[0]}{key[1]}"
+
+
+def _edges(graph: LineageGraph) -> dict[tuple[NodeKey, NodeKey], list[str]]:
+    """Data-flow edges (artifact -> execution for inputs, execution -> artifact for outputs)
+    between nodes of the graph, each with the types of the events it stands for."""
+    present = {_key(n) for n in graph.artifacts} | {_key(n) for n in graph.executions}
+    edges: dict[tuple[NodeKey, NodeKey], list[str]] = {}
+    for event in graph.events:
+        a, x = ("a", event.artifact_id or 0), ("x", event.execution_id or 0)
+        if a not in present or x not in present or event.type is None:
+            continue
+        ends = (a, x) if event.type.is_input else (x, a)
+        edges.setdefault(ends, []).append(event.type.value)
+    return edges
+
+
+# --- text for other tools -------------------------------------------------------------------
+
+
+def lineage_dot(graph: LineageGraph) -> str:
+    """The graph in Graphviz DOT: artifacts as ellipses, executions as boxes, edges the way
+    data flows, labelled with their event types."""
+    lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    for a in graph.artifacts:
+        label = json.dumps(f"{a.type} #{a.id}\n{a.name or a.uri or ''}")
+        lines.append(f"  {_dom_id(_key(a))} [shape=ellipse, label={label}];")
+    for x in graph.executions:
+        label = json.dumps(f"{x.type} #{x.id}\n{x.name or ''}")
+        lines.append(f"  {_dom_id(_key(x))} [shape=box, label={label}];")
+    for (start, end), types in _edges(graph).items():
+        for event_type in types:
+            lines.append(f"  {_dom_id(start)} -> {_dom_id(end)} [label={json.dumps(event_type)}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _mermaid_label(value: str) -> str:
+    return value.replace('"', "#quot;")
+
+
+def lineage_mermaid(graph: LineageGraph) -> str:
+    """The graph as a Mermaid flowchart: artifacts rounded, executions square."""
+    lines = ["flowchart LR"]
+    for a in graph.artifacts:
+        label = _mermaid_label(f"{a.type} #{a.id}<br/>{a.name or a.uri or ''}")
+        lines.append(f'  {_dom_id(_key(a))}(["{label}"])')
+    for x in graph.executions:
+        label = _mermaid_label(f"{x.type} #{x.id}<br/>{x.name or ''}")
+        lines.append(f'  {_dom_id(_key(x))}["{label}"]')
+    for (start, end), types in _edges(graph).items():
+        for event_type in types:
+            lines.append(f"  {_dom_id(start)} -->|{event_type}| {_dom_id(end)}")
+    return "\n".join(lines)
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    """Where each node sits: its layer (column) and its place in the layer (row), plus the
+    drawing's size in columns and rows."""
+
+    column: dict[NodeKey, int] = field(default_factory=dict)
+    row: dict[NodeKey, float] = field(default_factory=dict)
+    columns: int = 0
+    rows: int = 0
+
+
+def layout(nodes: Iterable[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]], *, sweeps: int = 4) -> Layout:
+    """Place ``nodes`` in layers so every edge points right, when the edges have no cycle.
+
+    A node's layer is one more than the furthest layer of the nodes with an edge to it
+    (longest path from a source). Edges that close a cycle (an execution that reads and
+    writes one artifact) are left out of the layering and drawn backwards. Within a layer,
+    nodes are ordered by the mean place of their neighbours, sweeping right then left
+    ``sweeps`` times, which keeps most edges short and uncrossed. Cost: linear in nodes and
+    edges per sweep.
+    """
+    order = sorted(set(nodes))
+    out_edges: dict[NodeKey, list[NodeKey]] = {n: [] for n in order}
+    in_edges: dict[NodeKey, list[NodeKey]] = {n: [] for n in order}
+    for start, end in sorted(set(edges)):
+        if start in out_edges and end in out_edges and start != end:
+            out_edges[start].append(end)
+            in_edges[end].append(start)
+    forward = _acyclic(order, out_edges)
+    # Longest path from a source, in a topological order of the forward edges.
+    pending = {n: 0 for n in order}
+    for ends in forward.values():
+        for end in ends:
+            pending[end] += 1
+    column = {n: 0 for n in order}
+    ready = [n for n in order if pending[n] == 0]
+    while ready:
+        node = ready.pop()
+        for end in forward[node]:
+            column[end] = max(column[end], column[node] + 1)
+            pending[end] -= 1
+            if pending[end] == 0:
+                ready.append(end)
+    result = Layout(column=column)
+    if not order:
+        return result
+    result.columns = max(column.values()) + 1
+    layers: list[list[NodeKey]] = [[] for _ in range(result.columns)]
+    for n in order:
+        layers[column[n]].append(n)
+    place = {n: float(i) for layer in layers for i, n in enumerate(layer)}
+
+    def mean_place(n: NodeKey, neighbours: dict[NodeKey, list[NodeKey]]) -> tuple[float, float]:
+        near = [place[m] for m in neighbours[n]]
+        return (sum(near) / len(near) if near else place[n]), place[n]
+
+    for sweep in range(sweeps):
+        rightwards = sweep % 2 == 0
+        neighbours = in_edges if rightwards else out_edges
+        for layer in (layers[1:] if rightwards else reversed(layers[:-1])):
+            keys = {n: mean_place(n, neighbours) for n in layer}
+            layer.sort(key=keys.__getitem__)
+            for i, n in enumerate(layer):
+                place[n] = float(i)
+    result.rows = max(len(layer) for layer in layers)
+    # Centre each layer on the tallest one.
+    for layer in layers:
+        offset = (result.rows - len(layer)) / 2
+        for i, n in enumerate(layer):
+            result.row[n] = i + offset
+    return result
+
+
+def _acyclic(order: list[NodeKey], out_edges: dict[NodeKey, list[NodeKey]]) -> dict[NodeKey, list[NodeKey]]:
+    """The edges minus those that close a cycle (back edges of a depth-first search)."""
+    state: dict[NodeKey, int] = {}  # 1: on the search's stack, 2: done
+    forward: dict[NodeKey, list[NodeKey]] = {n: [] for n in order}
+    for root in order:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(out_edges[root]))]
+        while stack:
+            node, ends = stack[-1]
+            for end in ends:
+                if state.get(end) == 1:
+                    continue  # back edge: closes a cycle
+                forward[node].append(end)
+                if end not in state:
+                    state[end] = 1
+                    stack.append((end, iter(out_edges[end])))
+                    break
+            else:
+                state[node] = 2
+                stack.pop()
+    return forward
+
+
+# --- SVG ------------------------------------------------------------------------------------
+
+
+def _short(text: str, limit: int = _TEXT_CHARS, *, keep_end: bool = False) -> str:
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1):] if keep_end else text[: limit - 1] + "…"
+
+
+def _node_lines(node: Artifact | Execution) -> tuple[str, str]:
+    first = f"{node.type or 'untyped'} #{node.id}"
+    if isinstance(node, Artifact):
+        second = node.name or (_short(node.uri, keep_end=True) if node.uri else "")
+        if node.state and node.state is not ArtifactState.LIVE:
+            second = f"{second} [{node.state.value}]".strip()
+    else:
+        second = node.name or ""
+        if node.last_known_state and node.last_known_state is not ExecutionState.COMPLETE:
+            second = f"{second} [{node.last_known_state.value}]".strip()
+    return _short(first), _short(second)
+
+
+def _tooltip(node: Artifact | Execution) -> str:
+    lines = [f"{'Artifact' if isinstance(node, Artifact) else 'Execution'} {node.id}: {node.type}"]
+    for label, value in (("name", node.name), ("uri", getattr(node, "uri", None)),
+                         ("state", getattr(node, "state", None) or getattr(node, "last_known_state", None))):
+        if value is not None:
+            lines.append(f"{label}: {value.value if hasattr(value, 'value') else value}")
+    for prefix, values in (("", node.properties), ("custom ", node.custom_properties)):
+        for name, value in sorted(values.items()):
+            lines.append(f"{prefix}{name}: {_short(str(value), 80)}")
+    return "\n".join(lines)
+
+
+def _colours(node: Artifact | Execution) -> tuple[str, str]:
+    if isinstance(node, Artifact):
+        return _ARTIFACT_COLOURS
+    return _EXECUTION_COLOURS.get(node.last_known_state, _EXECUTION_DEFAULT) if node.last_known_state \
+        else _EXECUTION_DEFAULT
+
+
+def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), title: str = "lineage") -> str:
+    """The graph drawn as one SVG document: artifacts as rounded boxes (blue; dashed when not
+    LIVE), executions as square boxes coloured by state, edges the way data flows. Each node
+    carries a tooltip with its fields and properties. Artifacts whose ids are in
+    ``highlight`` (the lineage's starting nodes, say) get a heavy border."""
+    nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in [*graph.artifacts, *graph.executions]}
+    edges = _edges(graph)
+    placed = layout(nodes, edges)
+    marked = {("a", i) for i in highlight}
+    width = max(placed.columns, 1) * _COLUMN - (_COLUMN - _WIDTH) + 2 * _MARGIN
+    height = max(placed.rows, 1) * _ROW - (_ROW - _HEIGHT) + 2 * _MARGIN
+
+    def corner(key: NodeKey) -> tuple[float, float]:
+        return _MARGIN + placed.column[key] * _COLUMN, _MARGIN + placed.row[key] * _ROW
+
+    esc = html.escape
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
+        f"<title>{esc(title)}</title>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#80868b"/></marker></defs>',
+        '<g class="edges" fill="none" stroke="#9aa0a6" stroke-width="1.3">',
+    ]
+    for (start, end), types in sorted(edges.items()):
+        (x1, y1), (x2, y2) = corner(start), corner(end)
+        x1, y1, y2 = x1 + _WIDTH, y1 + _HEIGHT / 2, y2 + _HEIGHT / 2
+        bend = max(abs(x2 - x1) / 2, 40)
+        parts.append(
+            f'<path class="edge" data-from="{_dom_id(start)}" data-to="{_dom_id(end)}" marker-end="url(#arrow)" '
+            f'd="M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}">'
+            f"<title>{esc(', '.join(types))}</title></path>")
+    parts.append("</g>")
+    parts.append('<g class="nodes">')
+    for key in sorted(nodes):
+        node = nodes[key]
+        x, y = corner(key)
+        fill, stroke = _colours(node)
+        is_artifact = key[0] == "a"
+        dashed = ' stroke-dasharray="5 3"' if is_artifact and node.state not in (None, ArtifactState.LIVE) else ""
+        heavy = 3 if key in marked else 1.4
+        first, second = _node_lines(node)
+        parts.append(
+            f'<g class="node {"artifact" if is_artifact else "execution"}" id="{_dom_id(key)}" '
+            f'transform="translate({x:.0f},{y:.0f})"><title>{esc(_tooltip(node))}</title>'
+            f'<rect width="{_WIDTH}" height="{_HEIGHT}" rx="{14 if is_artifact else 3}" fill="{fill}" '
+            f'stroke="{stroke}" stroke-width="{heavy}"{dashed}/>'
+            f'<text x="10" y="19" font-weight="bold">{esc(first)}</text>'
+            f'<text x="10" y="36" fill="#3c4043">{esc(second)}</text></g>')
+    parts.append("</g></svg>")
+    return "\n".join(parts)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+def _script_json(value: object) -> str:
+    """JSON safe inside a <script> element: no "</" can end it early."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+
+
+def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), title: str = "lineage") -> str:
+    """A self-contained HTML page of the graph (no network access, opens from a file): the
+    SVG drawing of :func:`lineage_svg` with pan (drag) and zoom (wheel), a panel showing
+    the clicked node's fields, properties, events and contexts, and the graph's contexts,
+    each of which highlights its artifacts and executions when clicked."""
+    highlight = list(highlight)
+    details: dict[str, object] = {}
+    for node in [*graph.artifacts, *graph.executions]:
+        details[_dom_id(_key(node))] = node.model_dump(mode="json", exclude_none=True, exclude={"system_metadata"})
+    members: dict[int, list[str]] = {}
+    for attribution in graph.attributions:
+        members.setdefault(attribution.context_id, []).append(_dom_id(("a", attribution.artifact_id)))
+    for association in graph.associations:
+        members.setdefault(association.context_id, []).append(_dom_id(("x", association.execution_id)))
+    contexts = [{"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
+                for c in sorted(graph.contexts, key=lambda c: (c.type or "", c.name or "", c.id or 0))]
+    data = {"nodes": details, "contexts": contexts}
+    counts = (f"{len(graph.artifacts)} artifacts, {len(graph.executions)} executions, {len(graph.events)} events, "
+              f"{len(graph.contexts)} contexts")
+    esc = html.escape
+    return _PAGE.format(
+        title=esc(title), counts=esc(counts), svg=lineage_svg(graph, highlight=highlight, title=title),
+        data=_script_json(data))
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ margin: 0; font: 13px Helvetica, Arial, sans-serif; color: #202124; display: flex; height: 100vh; }}
+#main {{ flex: 1; display: flex; flex-direction: column; min-width: 0; }}
+header {{ padding: 8px 12px; border-bottom: 1px solid #dadce0; display: flex; gap: 16px; align-items: center; }}
+header h1 {{ font-size: 15px; margin: 0; }}
+.legend span {{ display: inline-block; padding: 1px 7px; margin-right: 4px; border: 1px solid; border-radius: 3px; }}
+#view {{ flex: 1; overflow: hidden; cursor: grab; background: #fafafa; }}
+#view svg {{ width: 100%; height: 100%; }}
+aside {{ width: 340px; border-left: 1px solid #dadce0; overflow: auto; padding: 8px 12px; }}
+aside h2 {{ font-size: 13px; margin: 12px 0 4px; }}
+#details table {{ border-collapse: collapse; width: 100%; }}
+#details td {{ border-top: 1px solid #eee; padding: 2px 4px; vertical-align: top; word-break: break-all; }}
+#details td:first-child {{ color: #5f6368; white-space: nowrap; word-break: normal; }}
+#contexts li {{ cursor: pointer; padding: 2px 0; }}
+#contexts li.on {{ font-weight: bold; }}
+g.node {{ cursor: pointer; }}
+svg.filtered g.node:not(.member), svg.filtered path.edge:not(.member) {{ opacity: 0.15; }}
+g.node.selected rect {{ stroke: #202124; stroke-width: 3; }}
+button {{ font: inherit; }}
+</style></head>
+<body>
+<div id="main">
+<header><h1>{title}</h1><span>{counts}</span>
+<span class="legend"><span style="background:#e8f0fe;border-color:#1a73e8;border-radius:9px">artifact</span><span
+style="background:#e6f4ea;border-color:#1e8e3e">complete</span><span
+style="background:#fef7e0;border-color:#e37400">running</span><span
+style="background:#fce8e6;border-color:#d93025">failed</span><span
+style="background:#f1f3f4;border-color:#5f6368">other</span></span>
+<button id="fit" type="button">fit</button></header>
+<div id="view">
+{svg}
+</div></div>
+<aside><h2>Node</h2><div id="details">Click a node.</div>
+<h2>Contexts</h2><ul id="contexts"></ul></aside>
+<script type="application/json" id="lineage-data">{data}</script>
+<script>
+(function () {{
+  const data = JSON.parse(document.getElementById("lineage-data").textContent);
+  const svg = document.querySelector("#view svg");
+  const full = svg.getAttribute("viewBox").split(" ").map(Number);
+  let box = {{x: full[0], y: full[1], w: full[2], h: full[3]}};
+  const home = Object.assign({{}}, box);
+  svg.removeAttribute("width"); svg.removeAttribute("height");
+  function show() {{ svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" ")); }}
+  document.getElementById("fit").onclick = function () {{ box = Object.assign({{}}, home); show(); }};
+  const view = document.getElementById("view");
+  view.addEventListener("wheel", function (e) {{
+    e.preventDefault();
+    const r = svg.getBoundingClientRect(), k = e.deltaY > 0 ? 1.15 : 1 / 1.15;
+    const scale = Math.max(box.w / r.width, box.h / r.height);
+    const px = box.x + (e.clientX - r.left) * scale, py = box.y + (e.clientY - r.top) * scale;
+    box = {{x: px - (px - box.x) * k, y: py - (py - box.y) * k, w: box.w * k, h: box.h * k}};
+    show();
+  }}, {{passive: false}});
+  let drag = null;
+  view.addEventListener("mousedown", function (e) {{ drag = {{x: e.clientX, y: e.clientY, box: Object.assign({{}}, box)}}; }});
+  window.addEventListener("mouseup", function () {{ drag = null; }});
+  window.addEventListener("mousemove", function (e) {{
+    if (!drag) return;
+    const r = svg.getBoundingClientRect(), scale = Math.max(box.w / r.width, box.h / r.height);
+    box.x = drag.box.x - (e.clientX - drag.x) * scale; box.y = drag.box.y - (e.clientY - drag.y) * scale; show();
+  }});
+  function cell(text) {{ const td = document.createElement("td"); td.textContent = text; return td; }}
+  function row(table, key, value) {{
+    const tr = document.createElement("tr"); tr.append(cell(key), cell(value)); table.append(tr);
+  }}
+  const details = document.getElementById("details");
+  svg.querySelectorAll("g.node").forEach(function (g) {{
+    g.addEventListener("click", function () {{
+      svg.querySelectorAll("g.node.selected").forEach(function (s) {{ s.classList.remove("selected"); }});
+      g.classList.add("selected");
+      const node = data.nodes[g.id], table = document.createElement("table");
+      for (const key of Object.keys(node)) {{
+        const value = node[key];
+        if (key === "properties" || key === "custom_properties") {{
+          for (const name of Object.keys(value).sort())
+            row(table, (key === "properties" ? "" : "custom: ") + name, JSON.stringify(value[name]));
+        }} else if (key.endsWith("_since_epoch")) {{
+          row(table, key, new Date(value).toISOString() + " (" + value + ")");
+        }} else {{
+          row(table, key, typeof value === "string" ? value : JSON.stringify(value));
+        }}
+      }}
+      const inputs = [], outputs = [];
+      function name(id) {{ const n = data.nodes[id]; return n.type + " #" + n.id; }}
+      svg.querySelectorAll("path.edge").forEach(function (p) {{
+        if (p.dataset.to === g.id) inputs.push(name(p.dataset.from) + " (" + p.textContent + ")");
+        if (p.dataset.from === g.id) outputs.push(name(p.dataset.to) + " (" + p.textContent + ")");
+      }});
+      if (inputs.length) row(table, "from", inputs.join(", "));
+      if (outputs.length) row(table, "to", outputs.join(", "));
+      const within = data.contexts.filter(function (c) {{ return c.members.indexOf(g.id) >= 0; }});
+      if (within.length) row(table, "contexts", within.map(function (c) {{ return c.type + " " + c.name; }}).join(", "));
+      details.replaceChildren(table);
+    }});
+  }});
+  const list = document.getElementById("contexts");
+  if (!data.contexts.length) list.textContent = "none";
+  data.contexts.forEach(function (c) {{
+    const li = document.createElement("li");
+    li.textContent = c.type + ": " + c.name + " (" + c.members.length + ")";
+    li.onclick = function () {{
+      const on = !li.classList.contains("on");
+      list.querySelectorAll("li.on").forEach(function (x) {{ x.classList.remove("on"); }});
+      svg.querySelectorAll(".member").forEach(function (x) {{ x.classList.remove("member"); }});
+      svg.classList.toggle("filtered", on);
+      if (!on) return;
+      li.classList.add("on");
+      const ids = new Set(c.members);
+      ids.forEach(function (id) {{ const g = document.getElementById(id); if (g) g.classList.add("member"); }});
+      svg.querySelectorAll("path.edge").forEach(function (p) {{
+        if (ids.has(p.dataset.from) && ids.has(p.dataset.to)) p.classList.add("member");
+      }});
+    }};
+    list.append(li);
+  }});
+}})();
+</script>
+</body></html>
+"""
