@@ -12,6 +12,8 @@ RUN pip install --no-cache-dir ".[mlmd]" && rm -rf /src
 WORKDIR /
 USER nobody
 EXPOSE 8080
+# Prometheus metrics when started with --metrics-port 9464 (docker-compose.yml does).
+EXPOSE 9464
 # Neo4j connection: GRAPHMD_NEO4J_URI / _USER / _PASSWORD / _DATABASE (or --uri ... flags).
 # SIGTERM (docker stop) lets in-flight calls finish before the server exits.
 ENTRYPOINT ["graphmd", "serve", "--host", "0.0.0.0"]

@@ -27,6 +27,11 @@ def serve(
         help="CA (PEM) that client certificates must be signed by; clients must then present one.")] = None,
     shutdown_grace: Annotated[float, typer.Option(
         help="Seconds in-flight calls get to finish after SIGTERM/SIGINT.")] = 30.0,
+    metrics_port: Annotated[Optional[int], typer.Option(
+        help="Serve Prometheus metrics at http://HOST:PORT/metrics (calls by method and status code, latency, "
+             "calls in flight, Neo4j up, store counts). Default: off.", min=0, max=65535)] = None,
+    log_calls: Annotated[bool, typer.Option(
+        "--log-calls", help="Log every call: method, status code, milliseconds.")] = False,
     uri: Uri = None,
     user: User = None,
     password: Password = None,
@@ -49,12 +54,16 @@ def serve(
     options = ServerOptions(host=host, port=grpc_port, workers=workers,
                             max_receive_message_length=max_receive_message_length,
                             max_send_message_length=max_send_message_length, tls_cert=tls_cert, tls_key=tls_key,
-                            tls_client_ca=tls_client_ca, shutdown_grace=shutdown_grace)
+                            tls_client_ca=tls_client_ca, shutdown_grace=shutdown_grace,
+                            metrics_port=metrics_port, log_calls=log_calls)
 
     def ready(server: object) -> None:
         scheme = "TLS" if tls_cert else "plaintext"
         typer.echo(f"graphmd serve: MLMD gRPC on {server.address} ({scheme}, {workers} workers), "  # type: ignore[attr-defined]
                    f"Neo4j at {store.settings.uri}")
+        if server.metrics_port is not None:  # type: ignore[attr-defined]
+            host_part = server.address.rsplit(":", 1)[0]  # type: ignore[attr-defined]
+            typer.echo(f"graphmd serve: metrics on http://{host_part}:{server.metrics_port}/metrics")  # type: ignore[attr-defined]
         sys.stdout.flush()
 
     try:

@@ -24,6 +24,7 @@ import functools
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
@@ -38,6 +39,7 @@ from .. import _models as m
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError
 from .._store import MetadataStore
 from . import _convert as cv
+from ._metrics import CallObserver
 
 __all__ = ["SERVICE_NAME", "MetadataStoreServicer", "ServerOptions", "MlmdServer", "serve"]
 
@@ -49,16 +51,24 @@ SERVICE_NAME = svc.DESCRIPTOR.services_by_name["MetadataStoreService"].full_name
 def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.ServicerContext], Any]:
     """Run an RPC body; a graphmd error becomes its MLMD status code, anything else INTERNAL."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     def handler(self: MetadataStoreServicer, request: Any, context: grpc.ServicerContext) -> Any:
+        observer, code, start = self.observer, "OK", time.perf_counter()
+        observer.started(name)
         try:
             return method(self, request)
         except GraphmdError as error:
-            code = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
-            context.abort(code, error.message)
+            status = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
+            code = status.name
+            context.abort(status, error.message)
         except Exception as error:  # a bug: report it, never leak a traceback to the client
-            log.exception("%s failed", method.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"graphmd internal error in {method.__name__}: {error}")
+            code = "INTERNAL"
+            log.exception("%s failed", name)
+            context.abort(grpc.StatusCode.INTERNAL, f"graphmd internal error in {name}: {error}")
+        finally:
+            observer.finished(name, code, time.perf_counter() - start)
 
     return handler
 
@@ -105,8 +115,9 @@ def _found(items: list[Any], request: Any, what: str) -> list[Any]:
 class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     """MetadataStoreService over a graphmd MetadataStore. Thread-safe: the store is."""
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore, observer: CallObserver | None = None) -> None:
         self.store = store
+        self.observer = observer or CallObserver()
 
     # --- listing helper ---------------------------------------------------------------------
 
@@ -493,7 +504,9 @@ class ServerOptions:
     ``max_receive_message_length`` / ``max_send_message_length`` are gRPC's channel options
     of the same names (None: gRPC's defaults, 4 MiB received, unlimited sent). With
     ``tls_cert`` and ``tls_key`` (PEM files) the port speaks TLS; with ``tls_client_ca`` too,
-    clients must present a certificate signed by that CA (MLMD's client_verify).
+    clients must present a certificate signed by that CA (MLMD's client_verify). With
+    ``metrics_port`` (0: a free one) Prometheus metrics are served at http://host:port/metrics;
+    ``log_calls`` logs each call's method, status code and duration.
     """
 
     host: str = "127.0.0.1"
@@ -505,6 +518,8 @@ class ServerOptions:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     shutdown_grace: float = 30.0
+    metrics_port: int | None = None
+    log_calls: bool = False
 
 
 def _address(host: str, port: int) -> str:
@@ -552,7 +567,14 @@ class MlmdServer:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=options.workers,
                                                               thread_name_prefix="graphmd-grpc"),
                                    options=channel_options)
-        svc_grpc.add_MetadataStoreServiceServicer_to_server(MetadataStoreServicer(store), self._server)
+        if options.metrics_port is not None:
+            from ._metrics import ServerMetrics  # needs prometheus_client, only when asked for
+
+            self.metrics: CallObserver = ServerMetrics(store, log_calls=options.log_calls)
+        else:
+            self.metrics = CallObserver(log_calls=options.log_calls)
+        self.metrics_port: int | None = None
+        svc_grpc.add_MetadataStoreServiceServicer_to_server(MetadataStoreServicer(store, self.metrics), self._server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         address = _address(options.host, options.port)
@@ -568,7 +590,17 @@ class MlmdServer:
         self.address = _address(options.host, self.port)
 
     def start(self) -> MlmdServer:
-        """Start serving and mark both services SERVING."""
+        """Start serving (and /metrics, when asked for) and mark both services SERVING.
+
+        Raises:
+            UnavailableError: the metrics port cannot be bound.
+        """
+        if self.options.metrics_port is not None:
+            try:
+                self.metrics_port = self.metrics.serve(self.options.host, self.options.metrics_port)  # type: ignore[attr-defined]
+            except OSError as error:
+                raise UnavailableError(f"cannot serve metrics on {_address(self.options.host, self.options.metrics_port)}: "
+                                       f"{error.strerror or error}", field="metrics_port") from error
         self._server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -579,6 +611,8 @@ class MlmdServer:
         the options' shutdown_grace), then cancel the rest. Returns an event set when done."""
         self.health.enter_graceful_shutdown()
         done = self._server.stop(self.options.shutdown_grace if grace is None else grace)
+        if self.metrics_port is not None:
+            self.metrics.stop()  # type: ignore[attr-defined]
         return done
 
     def wait(self) -> None:
