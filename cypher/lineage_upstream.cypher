@@ -3,6 +3,8 @@
 // step; null for no limit). In Neo4j Browser first run:
 //   :param artifact_id => 42
 //   :param max_hops => null
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/lineage_upstream.cypher -P "{artifact_id: 42, max_hops: null}"
 // Returns the nodes, their distances in hops and the events the traversal crossed; Browser
 // draws nodes and events as a graph. The expansion is breadth-first: each node is visited
 // once, however many paths lead to it. graphmd's get_lineage_subgraph with direction

@@ -1,6 +1,8 @@
 // Where is the model stored? The model's URI, and where each Pusher that read it pushed it.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/model_location.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE pusher.type = 'Pusher'

@@ -2,6 +2,8 @@
 // destination and time (the pushed artifact's creation). No rows: never pushed.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/model_pushed.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE pusher.type = 'Pusher'
 RETURN model.name AS model, pusher.name AS pusher, pushed.uri AS pushed_to,

@@ -3,6 +3,8 @@
 // module file, one row each.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/training_environment.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})<-[:EVENT]-(trainer:Execution)
 UNWIND [k IN keys(trainer) WHERE k STARTS WITH 'c_' OR k = 'p_module_file'] AS key
 RETURN model.name AS model, trainer.name AS trainer, substring(key, 2) AS setting, trainer[key] AS value

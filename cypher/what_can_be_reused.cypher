@@ -6,6 +6,8 @@
 //   :param type_name => 'Trainer'
 //   :param input_ids => [1, 2, 3]
 //   :param properties => {learning_rate: 0.01, num_steps: 1000}
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/what_can_be_reused.cypher -P "{type_name: 'Trainer', input_ids: [1, 2, 3], properties: {learning_rate: 0.01, num_steps: 1000}}"
 CALL () {
   MATCH (x:Execution {type: $type_name})
   WHERE size($input_ids) = 0

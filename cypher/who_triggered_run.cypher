@@ -2,6 +2,8 @@
 // the executions it holds (by name; an unnamed one as its type and id, e.g. 'Trainer #42').
 // Parameters: $run_name (the run context's name). In Neo4j Browser first run:
 //   :param run_name => 'run-0007'
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/who_triggered_run.cypher -P "{run_name: 'run-0007'}"
 MATCH (run:Context {name: $run_name})
 WHERE run.type = 'PipelineRun'
 OPTIONAL MATCH (run)-[:ASSOCIATION]->(x:Execution)

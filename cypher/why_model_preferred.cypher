@@ -3,6 +3,8 @@
 // Parameters: $model_a, $model_b (model artifact ids). In Neo4j Browser first run:
 //   :param model_a => 42
 //   :param model_b => 43
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
+//   graphmd cypher-shell -f cypher/why_model_preferred.cypher -P "{model_a: 42, model_b: 43}"
 UNWIND [$model_a, $model_b] AS model_id
 MATCH (model:Artifact {id: model_id})
 OPTIONAL MATCH (model)-[input:EVENT]->(evaluator:Execution)

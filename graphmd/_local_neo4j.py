@@ -27,7 +27,7 @@ from neo4j import exceptions as neo4j_errors
 from ._config import cache_dir, data_dir, read_config, write_config
 from ._errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
 
-__all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION"]
+__all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION", "find_java", "resolve_jars"]
 
 NEO4J_VERSION = "5.26.31"
 BROWSER_VERSION = "5.24.0"
@@ -50,6 +50,60 @@ _JVM_OPTIONS = [
     "-Dlog4j2.disable.jmx=true", "-Dfile.encoding=UTF-8",
 ]
 _DOCKER_HINT = "or run Neo4j with Docker instead: `docker compose up -d neo4j` (see README)"
+
+
+def find_java() -> str:
+    """The java to run Neo4j's jars with: $JAVA_HOME/bin/java, else the one on PATH.
+
+    Raises:
+        FailedPreconditionError: no java, or one older than 17.
+    """
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise FailedPreconditionError(
+            f"java is not installed; Neo4j {NEO4J_VERSION} needs Java 17 or newer. Install one "
+            f"(e.g. `apt-get install openjdk-17-jre-headless`) {_DOCKER_HINT}", field="java")
+    major = _java_major(java)
+    if major < 17:
+        raise FailedPreconditionError(
+            f"{java} is Java {major}; Neo4j {NEO4J_VERSION} needs Java 17 or newer {_DOCKER_HINT}", field="java")
+    return java
+
+
+def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] = lambda _: None) -> Path:
+    """Copy the runtime jars ``pom`` depends on into ``lib`` with Maven, once: a ``complete``
+    marker beside ``lib`` makes later calls return at once. A failed or interrupted
+    resolution leaves no half-filled ``lib``.
+
+    Raises:
+        FailedPreconditionError: mvn is missing (and nothing is cached) or Maven failed.
+    """
+    marker = lib.parent / "complete"
+    if marker.exists():
+        return lib
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise FailedPreconditionError(
+            f"mvn (Apache Maven) is not installed; it fetches {what} once. Install it "
+            f"(e.g. `apt-get install maven`) {_DOCKER_HINT}", field="mvn")
+    say(f"resolving {what} from Maven Central (first use only)...")
+    staging = lib.parent / "lib.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    result = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
+         f"-DoutputDirectory={staging}"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise FailedPreconditionError(
+            f"Maven could not resolve the jars of {what} (exit {result.returncode}):\n"
+            f"{(result.stdout + result.stderr)[-2000:]}", field="mvn")
+    shutil.rmtree(lib, ignore_errors=True)
+    staging.rename(lib)
+    marker.write_text(f"{what}\n")
+    say(f"cached {len(list(lib.glob('*.jar')))} jars in {lib}")
+    return lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,48 +245,10 @@ class LocalNeo4j:
         Raises:
             FailedPreconditionError: mvn is missing (and nothing is cached) or Maven failed.
         """
-        lib = self.jars_dir()
-        marker = lib.parent / "complete"
-        if marker.exists():
-            return lib
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise FailedPreconditionError(
-                "mvn (Apache Maven) is not installed; it fetches Neo4j's jars once. Install it "
-                f"(e.g. `apt-get install maven`) {_DOCKER_HINT}", field="mvn")
-        say(f"resolving Neo4j {NEO4J_VERSION} and Neo4j Browser {BROWSER_VERSION} from Maven Central "
-            "(first start only)...")
-        staging = lib.parent / "lib.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        result = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(_POM), "dependency:copy-dependencies", "-DincludeScope=runtime",
-             f"-DoutputDirectory={staging}"],
-            capture_output=True, text=True)
-        if result.returncode != 0:
-            raise FailedPreconditionError(
-                f"Maven could not resolve Neo4j's jars (exit {result.returncode}):\n"
-                f"{(result.stdout + result.stderr)[-2000:]}", field="mvn")
-        shutil.rmtree(lib, ignore_errors=True)
-        staging.rename(lib)
-        marker.write_text(f"{NEO4J_VERSION}\n")
-        say(f"cached {len(list(lib.glob('*.jar')))} jars in {lib}")
-        return lib
+        return resolve_jars(_POM, self.jars_dir(), f"Neo4j {NEO4J_VERSION} and Neo4j Browser {BROWSER_VERSION}",
+                            say=say)
 
     # --- lifecycle ----------------------------------------------------------------------
-
-    def _java(self) -> str:
-        java_home = os.environ.get("JAVA_HOME")
-        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-        if not java or not Path(java).exists():
-            raise FailedPreconditionError(
-                f"java is not installed; Neo4j {NEO4J_VERSION} needs Java 17 or newer. Install one "
-                f"(e.g. `apt-get install openjdk-17-jre-headless`) {_DOCKER_HINT}", field="java")
-        major = _java_major(java)
-        if major < 17:
-            raise FailedPreconditionError(
-                f"{java} is Java {major}; Neo4j {NEO4J_VERSION} needs Java 17 or newer {_DOCKER_HINT}", field="java")
-        return java
 
     def _write_conf(self) -> Path:
         conf_dir = self.home / "conf"
@@ -292,7 +308,7 @@ class LocalNeo4j:
         """
         if self.pid() is not None:
             return self.status()
-        java = self._java()
+        java = find_java()
         lib = self.ensure_jars(say)
         for port, name in ((self.bolt_port, "Bolt"), (self.http_port, "HTTP")):
             if _port_open(port):

@@ -3,6 +3,12 @@ get_lineage_subgraph. The files run exactly as a user pastes them (graphmd._cyph
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from graphmd import LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector, InvalidArgumentError
@@ -31,6 +37,7 @@ def test_every_file_is_described_and_parameterised():
         assert files.description(name), name
         for parameter in files.parameters(name):  # the header shows how to set each in Browser
             assert f":param {parameter} =>" in text, (name, parameter)
+        assert f"graphmd cypher-shell -f cypher/{name}.cypher -P" in text, name  # and how to run it in the shell
 
 
 def test_unknown_file_and_parameters_are_refused(session_store):
@@ -144,3 +151,69 @@ def test_lineage_files_agree_with_the_library(session_store, history, name, dire
         assert sorted(e["event_key"] for e in row["events"]) == sorted(
             f"{e.artifact_id}:{e.execution_id}:{e.type.value}" for e in graph.events)
         assert max(d["hops"] for d in row["distances"]) <= (hops if hops is not None else 10**6)
+
+
+def cypher_literal(value: object) -> str:
+    """A Python value as a Cypher literal, for cypher-shell's -P."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"`{k}`: {cypher_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(value)
+
+
+def file_parameters(store: MetadataStore, history: History) -> dict[str, dict[str, object]]:
+    """Parameters for each file that give it rows on the 50-run history."""
+    model = history.artifacts
+    pushed = blessed_runs(history)[-1]
+    trainer = store.get_executions_by_id([history.executions["run-0030/Trainer"]])[0]
+    inputs = sorted({e.artifact_id for e in store.get_events_by_execution_ids([trainer.id]) if e.type.is_input})
+    return {
+        "who_triggered_run": {"run_name": "run-0007"},
+        "model_hyperparameters": {"model_id": model["run-0010/model"]},
+        "model_location": {"model_id": model[f"run-{pushed:04d}/model"]},
+        "model_pushed": {"model_id": model[f"run-{pushed:04d}/model"]},
+        "training_environment": {"model_id": model["run-0025/model"]},
+        "why_model_preferred": {"model_a": model[f"run-{pushed:04d}/model"], "model_b": model["run-0001/model"]},
+        "what_can_be_reused": {"type_name": "Trainer", "input_ids": inputs, "properties": trainer.properties},
+        "compare_runs": {"run_type": "PipelineRun", "runs": ["run-0001", "run-0002"]},
+        "lineage_upstream": {"artifact_id": model["run-0012/model"], "max_hops": None},
+        "lineage_downstream": {"artifact_id": model["run-0040/examples"], "max_hops": 6},
+    }
+
+
+def test_every_file_runs_as_is_in_cypher_shell(session_store, history, neo4j_server, monkeypatch):
+    """`graphmd cypher-shell -f cypher/<file> -P {...}`, Neo4j's own shell, gives the rows the
+    library gives; the lineage files reach the same nodes at the same distances."""
+    env = {**os.environ, "GRAPHMD_CONFIG": os.devnull, "GRAPHMD_NEO4J_URI": neo4j_server.uri,
+           "GRAPHMD_NEO4J_USER": neo4j_server.user, "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or ""}
+    graphmd = str(Path(sys.executable).with_name("graphmd"))
+    params = file_parameters(session_store, history)
+    assert set(params) == QUESTIONS
+    for name, values in sorted(params.items()):
+        rows = files.run(session_store, name, **values)
+        assert rows, name
+        shell = subprocess.run(
+            [graphmd, "cypher-shell", "--format", "plain", "-f", str(files.cypher_dir() / f"{name}.cypher"),
+             "-P", cypher_literal(values)],
+            env=env, capture_output=True, text=True, timeout=120)
+        assert shell.returncode == 0, (name, shell.stderr)
+        header, *lines = shell.stdout.splitlines()
+        assert [c.strip() for c in header.split(",")] == list(rows[0]), name
+        assert len(lines) == len(rows), (name, shell.stdout[:2000])
+        if name.startswith("lineage_"):
+            distances = [dict(re.findall(r'(\w+): "?(\w+)"?', m)) for m in re.findall(r"\{(kind: [^}]*)\}", lines[0])]
+            reached = {(d["kind"], int(d["id"]), int(d["hops"])) for d in distances}
+            assert reached == {(d["kind"], d["id"], d["hops"]) for d in rows[0]["distances"]}, name
+    who = subprocess.run([graphmd, "cypher-shell", "--format", "plain", "-P", "{run_name: 'run-0007'}",
+                          "-f", str(files.cypher_dir() / "who_triggered_run.cypher")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert '"run-0007", "bob", "manual"' in who.stdout

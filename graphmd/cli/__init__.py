@@ -15,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(neo4j_commands.app, name="neo4j")
+app.command("cypher-shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    neo4j_commands.cypher_shell)
 app.command("serve")(serve_commands.serve)
 app.command("export")(export_commands.export)
 app.command("import")(export_commands.import_)

@@ -1,15 +1,19 @@
-"""`graphmd neo4j start|stop|status`: the local Neo4j server."""
+"""`graphmd neo4j start|stop|status`: the local Neo4j server; `graphmd cypher-shell`: Neo4j's shell
+connected to the store's Neo4j."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from .._config import resolve_settings
+from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
 from .._errors import GraphmdError, InvalidArgumentError
 from .._local_neo4j import LocalNeo4j
-from ._options import err, fail
+from ._options import Database, Password, Uri, User, err, fail
 
 app = typer.Typer(help="Run a local Neo4j (Community 5.26, from Maven Central) for graphmd.", no_args_is_help=True)
 
@@ -70,3 +74,27 @@ def status(home: Home = None) -> None:
         typer.echo(line)
     if not st.running:
         raise typer.Exit(3)
+
+
+
+def cypher_shell(
+    ctx: typer.Context,
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
+) -> None:
+    """Run Neo4j's cypher-shell on the store's Neo4j; every other argument goes to cypher-shell.
+
+    graphmd's Cypher files run as they are, their parameters given as one map:
+
+      graphmd cypher-shell -f cypher/lineage_upstream.cypher -P '{artifact_id: 42, max_hops: null}'
+
+    With no arguments it is interactive (`:param artifact_id => 42`, paste a query, `:exit`).
+    cypher-shell's own options: `graphmd cypher-shell -- --help`. Its jars come from Maven
+    Central on first use (Java 17+ and Maven needed, as for `graphmd neo4j start`).
+    """
+    try:
+        settings = resolve_settings(uri, user, password, database)
+        with err.status(f"starting cypher-shell {CYPHER_SHELL_VERSION}...") as status:
+            command, env = cypher_shell_command(settings, ctx.args, say=status.update)
+    except GraphmdError as error:
+        fail(error)
+    raise typer.Exit(subprocess.run(command, env=env, check=False).returncode)

@@ -1,0 +1,62 @@
+"""Neo4j's cypher-shell, connected the way graphmd connects: `graphmd cypher-shell`.
+
+The cypher/ files run in it as they are (`-f cypher/lineage_upstream.cypher -P '{artifact_id:
+42, max_hops: null}'`). Its jars come from Maven Central once, into graphmd's cache, as the
+local server's do; it needs Java 17+ and, the first time, Maven.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ._config import Settings, cache_dir
+from ._local_neo4j import find_java, resolve_jars
+
+__all__ = ["CYPHER_SHELL_VERSION", "ensure_cypher_shell", "cypher_shell_command", "run_cypher_shell"]
+
+CYPHER_SHELL_VERSION = "5.26.30"
+_POM = Path(__file__).with_name("neo4j_server") / "cypher-shell.xml"
+_MAIN = "org.neo4j.shell.Main"
+
+
+def ensure_cypher_shell(say: Callable[[str], None] = lambda _: None) -> Path:
+    """The directory of cypher-shell's jars, resolving them with Maven on first use.
+
+    Raises:
+        FailedPreconditionError: mvn is missing (and nothing is cached) or Maven failed.
+    """
+    return resolve_jars(_POM, cache_dir() / f"cypher-shell-{CYPHER_SHELL_VERSION}" / "lib",
+                        f"cypher-shell {CYPHER_SHELL_VERSION}", say=say)
+
+
+def cypher_shell_command(settings: Settings, args: Sequence[str], *,
+                         say: Callable[[str], None] = lambda _: None) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run cypher-shell against ``settings``' Neo4j
+    with ``args`` after graphmd's address, user and database. The password goes in the
+    environment (NEO4J_PASSWORD), never on the command line where `ps` shows it.
+
+    Raises:
+        FailedPreconditionError: no Java 17+, or cypher-shell's jars cannot be resolved.
+    """
+    java = find_java()
+    lib = ensure_cypher_shell(say)
+    command = [java, "-cp", f"{lib}/*", _MAIN, "-a", settings.uri, "-u", settings.user]
+    if settings.database:
+        command += ["-d", settings.database]
+    env = {**os.environ, "NEO4J_PASSWORD": settings.password or ""}
+    return [*command, *args], env
+
+
+def run_cypher_shell(settings: Settings, args: Sequence[str], *, say: Callable[[str], None] = lambda _: None,
+                     **run: object) -> subprocess.CompletedProcess:
+    """Run cypher-shell (see :func:`cypher_shell_command`) to completion; ``run`` goes to
+    subprocess.run (e.g. capture_output=True, input=...).
+
+    Raises:
+        FailedPreconditionError: no Java 17+, or cypher-shell's jars cannot be resolved.
+    """
+    command, env = cypher_shell_command(settings, args, say=say)
+    return subprocess.run(command, env=env, check=False, **run)  # type: ignore[call-overload]
