@@ -240,15 +240,17 @@ def _colours(node: Artifact | Execution) -> tuple[str, str]:
         else _EXECUTION_DEFAULT
 
 
-def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), title: str = "lineage") -> str:
+def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
+                title: str = "lineage") -> str:
     """The graph drawn as one SVG document: artifacts as rounded boxes (blue; dashed when not
     LIVE), executions as square boxes coloured by state, edges the way data flows. Each node
     carries a tooltip with its fields and properties. Artifacts whose ids are in
-    ``highlight`` (the lineage's starting nodes, say) get a heavy border."""
+    ``highlight`` and executions whose ids are in ``highlight_executions`` (the lineage's
+    starting nodes, say) get a heavy border."""
     nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in [*graph.artifacts, *graph.executions]}
     edges = _edges(graph)
     placed = layout(nodes, edges)
-    marked = {("a", i) for i in highlight}
+    marked = {("a", i) for i in highlight} | {("x", i) for i in highlight_executions}
     width = max(placed.columns, 1) * _COLUMN - (_COLUMN - _WIDTH) + 2 * _MARGIN
     height = max(placed.rows, 1) * _ROW - (_ROW - _HEIGHT) + 2 * _MARGIN
 
@@ -301,12 +303,13 @@ def _script_json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
 
 
-def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), title: str = "lineage") -> str:
+def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
+                 title: str = "lineage") -> str:
     """A self-contained HTML page of the graph (no network access, opens from a file): the
     SVG drawing of :func:`lineage_svg` with pan (drag) and zoom (wheel), a panel showing
     the clicked node's fields, properties, events and contexts, and the graph's contexts,
-    each of which highlights its artifacts and executions when clicked."""
-    highlight = list(highlight)
+    each of which highlights its artifacts and executions when clicked. ``highlight`` and
+    ``highlight_executions`` as for :func:`lineage_svg`."""
     details: dict[str, object] = {}
     for node in [*graph.artifacts, *graph.executions]:
         details[_dom_id(_key(node))] = node.model_dump(mode="json", exclude_none=True, exclude={"system_metadata"})
@@ -322,7 +325,8 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), title: s
               f"{len(graph.contexts)} contexts")
     esc = html.escape
     return _PAGE.format(
-        title=esc(title), counts=esc(counts), svg=lineage_svg(graph, highlight=highlight, title=title),
+        title=esc(title), counts=esc(counts),
+        svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title),
         data=_script_json(data))
 
 

@@ -87,6 +87,8 @@ def test_lineage_page_and_drawing_from_the_store(cli, history, tmp_path):
     root = ET.fromstring(svg)
     ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("id")}
     assert ids == {f"x{x['run-0002/Trainer']}", f"a{a['run-0002/model']}"}
+    start = next(g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("id") == f"x{x['run-0002/Trainer']}")
+    assert start.find("{http://www.w3.org/2000/svg}rect").get("stroke-width") == "3"  # the starting execution
     # A file that cannot be written: a clear error naming it, nothing left behind.
     missing = tmp_path / "no" / "such" / "dir.html"
     assert f"cannot write {missing}" in cli("lineage", "/models/taxi/run-0003", "--format", "html", "-o", str(missing),

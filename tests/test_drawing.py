@@ -75,7 +75,7 @@ def test_svg_holds_every_node_and_edge_styled_by_kind_and_state():
     graph = chain(3)
     graph.executions[1].last_known_state = ExecutionState.FAILED
     graph.artifacts[0].state = ArtifactState.DELETED
-    root = ET.fromstring(lineage_svg(graph, highlight=[graph.artifacts[-1].id]))
+    root = ET.fromstring(lineage_svg(graph, highlight=[graph.artifacts[-1].id], highlight_executions=[502]))
     groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if "node" in (g.get("class") or "").split()}
     assert set(groups) == {f"a{a.id}" for a in graph.artifacts} | {f"x{x.id}" for x in graph.executions}
     paths = [p for p in root.iter(f"{SVG}path") if p.get("class") == "edge"]
@@ -90,6 +90,7 @@ def test_svg_holds_every_node_and_edge_styled_by_kind_and_state():
     assert rect("x500").get("stroke") == "#1e8e3e"                    # complete: green
     assert rect("a100").get("stroke-dasharray")                        # not LIVE: dashed
     assert rect("a105").get("stroke-width") == "3"                     # highlighted
+    assert rect("x502").get("stroke-width") == "3" and rect("x500").get("stroke-width") != "3"
     texts = ["".join(t.itertext()) for t in groups["x501"].iter(f"{SVG}text")]
     assert texts == ["Trainer #501", "[FAILED]"]
     assert "name: m0" in "".join(groups["a101"].find(f"{SVG}title").itertext())

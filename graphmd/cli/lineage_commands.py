@@ -160,14 +160,14 @@ def lineage(
                 _emit(tree_lines(store.lineage_paths(options)), output)
                 return
             graph = store.get_lineage_subgraph(options)
-            starts = [] if execution else selector.ids or []
+            starts = {"highlight_executions" if execution else "highlight": selector.ids or []}
             title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
             text = {
                 Format.json: lambda: graph.model_dump_json(indent=2, exclude_none=True),
                 Format.dot: lambda: lineage_dot(graph),
                 Format.mermaid: lambda: lineage_mermaid(graph),
-                Format.svg: lambda: lineage_svg(graph, highlight=starts, title=title),
-                Format.html: lambda: lineage_html(graph, highlight=starts, title=title),
+                Format.svg: lambda: lineage_svg(graph, title=title, **starts),
+                Format.html: lambda: lineage_html(graph, title=title, **starts),
             }[fmt]()
             _emit([text], output)
             if output is not None:
