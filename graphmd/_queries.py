@@ -54,6 +54,12 @@ INDEXES += [
 
 
 READ_SCHEMA_VERSION = "MATCH (m:GraphmdMeta) RETURN m.schema_version AS version"
+SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition"
+INDEX_STATES = """
+SHOW INDEXES YIELD name, state
+RETURN count(*) AS total, [n IN collect(CASE WHEN state <> 'ONLINE' THEN name + ' ' + state END) WHERE n IS NOT NULL]
+       AS not_online
+"""
 WRITE_SCHEMA_VERSION = "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $version"
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 HAS_DATA = "RETURN EXISTS { MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context } AS has_data"

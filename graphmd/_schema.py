@@ -7,6 +7,7 @@ concurrent connects are safe and a migration interrupted half way resumes on the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import neo4j
@@ -18,13 +19,16 @@ from ._queries import (
     INDEXES,
     CREATE_SIMPLE_TYPES,
     HAS_DATA,
+    INDEX_STATES,
     MIGRATE_TO_1,
     MISSING_SIMPLE_TYPES,
     READ_SCHEMA_VERSION,
+    SERVER_COMPONENTS,
     WRITE_SCHEMA_VERSION,
 )
 
-__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "ensure_schema", "read_schema_version"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "SchemaState", "ensure_schema", "read_schema_state",
+           "read_schema_version"]
 
 # Version 1: the layout described in graphmd/_codec.py and docs/data-model.md.
 # Version 0: the same without graphmd's derived keys (see _queries.MIGRATE_TO_1); a database
@@ -65,6 +69,30 @@ def read_schema_version(driver: neo4j.Driver, database: str | None) -> int | Non
     with driver.session(database=database) as session:
         found = session.execute_read(lambda tx: tx.run(READ_SCHEMA_VERSION).single())
     return found["version"] if found else None
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaState:
+    """What `graphmd info` reports of the database: the server's version and edition, the
+    schema version graphmd recorded, and its indexes (constraints included) not ONLINE."""
+
+    server: str
+    schema_version: int | None
+    indexes: int
+    not_online: list[str]
+
+
+def read_schema_state(driver: neo4j.Driver, database: str | None) -> SchemaState:
+    """The server's version, the recorded schema version and the indexes' states."""
+    def work(tx: neo4j.ManagedTransaction) -> SchemaState:
+        components = [f"{r['name']} {r['version']} {r['edition']}" for r in tx.run(SERVER_COMPONENTS)]
+        version = tx.run(READ_SCHEMA_VERSION).single()
+        indexes = tx.run(INDEX_STATES).single()
+        return SchemaState(", ".join(components), version["version"] if version else None, indexes["total"],
+                           list(indexes["not_online"]))
+
+    with driver.session(database=database) as session:
+        return session.execute_read(work)
 
 
 def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Callable[[str, int], list[int]]) -> int:

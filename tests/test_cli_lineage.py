@@ -96,6 +96,18 @@ def test_lineage_page_and_drawing_from_the_store(cli, history, tmp_path):
     assert not (tmp_path / "no").exists()
 
 
+def test_info_says_where_it_connects_and_what_it_finds(cli, history, store, neo4j_server):
+    counts = store.counts()
+    text = cli("info")
+    assert f"Neo4j:    {neo4j_server.uri} as {neo4j_server.user}" in text and "(settings from environment)" in text
+    assert "server:   Neo4j Kernel 5.26" in text
+    assert "schema:   version 1 (this graphmd writes 1);" in text and "all ONLINE" in text
+    assert f"{counts['executions']:,} executions" in text and f"{counts['events']:,} events" in text
+    data = json.loads(cli("info", "--format", "json"))
+    assert data["counts"] == counts and data["schema_version"] == 1 and data["indexes_not_online"] == []
+    assert data["indexes"] >= 30 and data["uri"] == neo4j_server.uri
+
+
 def test_lineage_errors(cli, history):
     assert "no artifact has the URI" in cli("lineage", "/nowhere", code=1)
     assert "no artifact with id 999999999" in cli("lineage", "999999999", code=1)

@@ -22,7 +22,7 @@ app.command("export")(export_commands.export)
 app.command("import")(export_commands.import_)
 app.command("import-mlmd")(mlmd_commands.import_mlmd)
 app.command("export-mlmd")(mlmd_commands.export_mlmd)
-for _read_command in (read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
+for _read_command in (read.info, read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
                       read.compare):
     app.command()(_read_command)
 

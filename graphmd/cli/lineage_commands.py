@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .._cypher_files import description, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
+from .. import __version__
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from .._models import (
     Artifact,
@@ -32,6 +33,7 @@ from .._models import (
     NodeSelector,
 )
 from .._pipeline import compare_runs
+from .._schema import SCHEMA_VERSION, read_schema_state
 from .._store import MetadataStore
 from ._options import Database, Password, Uri, User, err, fail, out
 
@@ -253,6 +255,39 @@ def contexts(type_name: TypeName = None, filter_query: Filter = None, limit: Lim
              database: Database = None) -> None:
     """List contexts, by id."""
     _list(Context, type_name, None, filter_query, limit, fmt, uri, user, password, database)
+
+
+def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
+         database: Database = None) -> None:
+    """Where graphmd connects and what it finds: the Neo4j server, the schema, the store's counts."""
+    try:
+        with _store(uri, user, password, database) as store:
+            state = read_schema_state(store.driver, store.database)
+            counts = store.counts()
+            settings = store.settings
+    except GraphmdError as error:
+        fail(error)
+    data = {
+        "graphmd": __version__, "uri": settings.uri, "user": settings.user, "database": settings.database,
+        "settings_from": settings.source, "server": state.server, "schema_version": state.schema_version,
+        "schema_version_written": SCHEMA_VERSION, "indexes": state.indexes, "indexes_not_online": state.not_online,
+        "counts": counts,
+    }
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    indexes = (f"{state.indexes} indexes and constraints, all ONLINE" if not state.not_online
+               else f"{state.indexes} indexes and constraints; not ONLINE: {', '.join(state.not_online)}")
+    lines = [
+        f"graphmd {__version__}",
+        f"Neo4j:    {settings.uri} as {settings.user}, database {settings.database or '(server default)'} "
+        f"(settings from {settings.source})",
+        f"server:   {state.server}",
+        f"schema:   version {state.schema_version} (this graphmd writes {SCHEMA_VERSION}); {indexes}",
+        "store:    " + ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in counts.items()),
+    ]
+    for line in lines:
+        out.print(line, markup=False)
 
 
 def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
