@@ -158,23 +158,26 @@ def lineage(
                 selector = NodeSelector(ids=[a.id for a in found])
             start = {"starting_executions" if execution else "starting_artifacts": selector}
             options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction, **start)
-            if fmt is Format.tree:
-                _emit(tree_lines(store.lineage_paths(options)), output)
-                return
-            graph = store.get_lineage_subgraph(options)
-            starts = {"highlight_executions" if execution else "highlight": selector.ids or []}
-            title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
-            text = {
-                Format.json: lambda: graph.model_dump_json(indent=2, exclude_none=True),
-                Format.dot: lambda: lineage_dot(graph),
-                Format.mermaid: lambda: lineage_mermaid(graph),
-                Format.svg: lambda: lineage_svg(graph, title=title, **starts),
-                Format.html: lambda: lineage_html(graph, title=title, **starts),
-            }[fmt]()
-            _emit([text], output)
-            if output is not None:
-                err.print(f"wrote {output} ({len(graph.artifacts)} artifacts, {len(graph.executions)} executions)",
-                          markup=False, highlight=False)
+            with err.status("reading the lineage...") as status:  # shown on a terminal only
+                if fmt is Format.tree:
+                    lines = list(tree_lines(store.lineage_paths(options)))
+                    summary = f"{len(lines):,} nodes"
+                else:
+                    graph = store.get_lineage_subgraph(options)
+                    summary = f"{len(graph.artifacts):,} artifacts, {len(graph.executions):,} executions"
+                    status.update(f"writing {summary} as {fmt.value}...")
+                    starts = {"highlight_executions" if execution else "highlight": selector.ids or []}
+                    title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
+                    lines = [{
+                        Format.json: lambda: graph.model_dump_json(indent=2, exclude_none=True),
+                        Format.dot: lambda: lineage_dot(graph),
+                        Format.mermaid: lambda: lineage_mermaid(graph),
+                        Format.svg: lambda: lineage_svg(graph, title=title, **starts),
+                        Format.html: lambda: lineage_html(graph, title=title, **starts),
+                    }[fmt]()]
+        _emit(lines, output)
+        if output is not None:
+            err.print(f"wrote {output} ({summary})", markup=False, highlight=False)
     except NotFoundError as error:
         if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
