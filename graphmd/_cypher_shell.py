@@ -1,7 +1,7 @@
 """Neo4j's cypher-shell, connected the way graphmd connects: `graphmd cypher-shell`.
 
 The cypher/ files run in it as they are (`-f cypher/lineage_upstream.cypher -P '{artifact_id:
-42, max_hops: null}'`). Its jars come from Maven Central once, into graphmd's cache, as the
+42, max_hops: null}'`); `-f lineage_upstream` finds graphmd's copy from any directory. Its jars come from Maven Central once, into graphmd's cache, as the
 local server's do; it needs Java 17+ and, the first time, Maven.
 """
 
@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import _cypher_files as cypher_files
 from ._config import Settings, cache_dir
 from ._local_neo4j import find_java, resolve_jars
 
@@ -47,7 +48,19 @@ def cypher_shell_command(settings: Settings, args: Sequence[str], *,
     if settings.database:
         command += ["-d", settings.database]
     env = {**os.environ, "NEO4J_PASSWORD": settings.password or ""}
-    return [*command, *args], env
+    return [*command, *_packaged_files(args)], env
+
+
+def _packaged_files(args: Sequence[str]) -> list[str]:
+    """``args`` with each -f/--file that names no file but one of graphmd's queries (by name,
+    or as cypher/<name>.cypher) pointed at the installed copy, so the files run from anywhere."""
+    result = list(args)
+    for i, arg in enumerate(result):
+        if i and result[i - 1] in ("-f", "--file"):
+            path = Path(arg)
+            if not path.exists() and path.suffix in ("", ".cypher") and path.stem in cypher_files.names():
+                result[i] = str(cypher_files.cypher_dir() / f"{path.stem}.cypher")
+    return result
 
 
 def run_cypher_shell(settings: Settings, args: Sequence[str], *, say: Callable[[str], None] = lambda _: None,

@@ -217,3 +217,22 @@ def test_every_file_runs_as_is_in_cypher_shell(session_store, history, neo4j_ser
                           "-f", str(files.cypher_dir() / "who_triggered_run.cypher")],
                          env=env, capture_output=True, text=True, timeout=120)
     assert '"run-0007", "bob", "manual"' in who.stdout
+
+
+def test_cypher_shell_finds_graphmd_s_files_by_name_from_any_directory(tmp_path, monkeypatch):
+    from graphmd._config import Settings
+    from graphmd._cypher_shell import cypher_shell_command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.cypher").write_text("RETURN 1")
+    settings = Settings("bolt://127.0.0.1:1", "neo4j", "secret-pw", "db1")
+    command, env = cypher_shell_command(
+        settings, ["-f", "lineage_upstream", "-P", "{}", "--file", "cypher/model_pushed.cypher", "-f", "mine.cypher",
+                   "-f", "nowhere.cypher"])
+    assert command[command.index("-a") + 1] == "bolt://127.0.0.1:1" and command[command.index("-d") + 1] == "db1"
+    assert command[command.index("db1") + 1:] == [
+        "-f", str(files.cypher_dir() / "lineage_upstream.cypher"), "-P", "{}",
+        "--file", str(files.cypher_dir() / "model_pushed.cypher"),
+        "-f", "mine.cypher",                                   # a file of the user's: as given
+        "-f", "nowhere.cypher"]                                # not a query's name: left to cypher-shell
+    assert env["NEO4J_PASSWORD"] == "secret-pw" and "secret-pw" not in command

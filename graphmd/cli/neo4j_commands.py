@@ -87,7 +87,8 @@ def cypher_shell(
 
       graphmd cypher-shell -f cypher/lineage_upstream.cypher -P '{artifact_id: 42, max_hops: null}'
 
-    With no arguments it is interactive (`:param artifact_id => 42`, paste a query, `:exit`).
+    `-f lineage_upstream` (a query's name, as `graphmd query` lists them) runs graphmd's copy
+    from any directory. With no arguments it is interactive (`:param artifact_id => 42`, paste a query, `:exit`).
     cypher-shell's own options: `graphmd cypher-shell -- --help`. Its jars come from Maven
     Central on first use (Java 17+ and Maven needed, as for `graphmd neo4j start`).
     """
