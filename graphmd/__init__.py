@@ -47,6 +47,7 @@ from ._models import (
     ProtoValue,
 )
 from ._store import MetadataStore, PutExecutionResult, PutLineageSubgraphResult
+from ._prune import PruneResult
 from ._export import export_store, import_store
 from ._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from ._pipeline import (
@@ -66,6 +67,7 @@ __all__ = [
     "MetadataStore",
     "PutExecutionResult",
     "PutLineageSubgraphResult",
+    "PruneResult",
     "export_store",
     "import_store",
     # drawing a LineageGraph

@@ -618,3 +618,60 @@ RETURN a {.*} AS a
 ORDER BY a.create_time_since_epoch DESC, a.id DESC
 LIMIT 1
 """
+
+
+# --- pruning runs (graphmd._prune) ----------------------------------------------------------
+# Each statement takes ids; PRUNE_LOCK_* write-lock the nodes they return (a property set and
+# removed), so no concurrent write can link to them between the plan and the delete.
+PRUNE_CONTEXTS = "MATCH (c:Context) WHERE c.id IN $ids RETURN c.id AS id"
+PRUNE_LOCK_CONTEXTS = "MATCH (c:Context) WHERE c.id IN $ids SET c.`_prune_lock` = true REMOVE c.`_prune_lock` RETURN c.id AS id"
+PRUNE_EXECUTIONS = """
+MATCH (c:Context)-[:ASSOCIATION]->(x:Execution) WHERE c.id IN $ids
+RETURN DISTINCT x.id AS id
+"""
+# The artifacts the candidate executions wrote, and those of the contexts that nothing wrote.
+PRUNE_ARTIFACTS = """
+CALL () {
+  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN a
+  UNION
+  MATCH (c:Context)-[:ATTRIBUTION]->(a:Artifact) WHERE c.id IN $ids AND NOT EXISTS { (:Execution)-[:EVENT]->(a) }
+  RETURN a
+}
+RETURN a.id AS id, a.state AS state
+"""
+PRUNE_LOCK_NODES = """
+CALL () {
+  MATCH (a:Artifact) WHERE a.id IN $artifact_ids RETURN a AS n
+  UNION
+  MATCH (x:Execution) WHERE x.id IN $execution_ids RETURN x AS n
+}
+SET n.`_prune_lock` = true REMOVE n.`_prune_lock`
+RETURN count(n) AS locked
+"""
+# Data flow out of the candidates: input events artifact -> execution, outputs execution -> artifact.
+PRUNE_FLOW = """
+CALL () {
+  MATCH (a:Artifact)-[:EVENT]->(x:Execution) WHERE a.id IN $artifact_ids RETURN 'a' AS from_kind, a.id AS from_id,
+        'x' AS to_kind, x.id AS to_id
+  UNION
+  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN 'x' AS from_kind, x.id AS from_id,
+        'a' AS to_kind, a.id AS to_id
+}
+RETURN from_kind, from_id, to_kind, to_id
+"""
+PRUNE_MEMBERS = """
+MATCH (c:Context)-[l:ATTRIBUTION|ASSOCIATION]->(n) WHERE c.id IN $ids
+RETURN c.id AS context_id, CASE type(l) WHEN 'ATTRIBUTION' THEN 'a' ELSE 'x' END AS kind, n.id AS id
+"""
+PRUNE_CHILDREN = "MATCH (child:Context)-[:PARENT_CONTEXT]->(c:Context) WHERE c.id IN $ids RETURN DISTINCT c.id AS id"
+PRUNE_DELETE = """
+CALL () {
+  MATCH (a:Artifact) WHERE a.id IN $artifact_ids RETURN a AS n
+  UNION
+  MATCH (x:Execution) WHERE x.id IN $execution_ids RETURN x AS n
+  UNION
+  MATCH (c:Context) WHERE c.id IN $context_ids RETURN c AS n
+}
+DETACH DELETE n
+RETURN count(n) AS deleted
+"""

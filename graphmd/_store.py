@@ -22,6 +22,7 @@ from neo4j import exceptions as neo4j_errors
 
 from . import _codec as codec
 from . import _queries as q
+from ._prune import PruneResult, apply_prune, plan_prune
 from ._config import Settings, resolve_settings
 from ._errors import (
     AlreadyExistsError,
@@ -946,6 +947,40 @@ class MetadataStore:
         kinds = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
                  "parent_contexts")
         return {kind: found.get(kind, 0) for kind in kinds}
+
+    def prune_contexts(self, context_ids: Sequence[int], *, delete_live_artifacts: bool = False,
+                       dry_run: bool = False) -> PruneResult:
+        """Delete pipeline runs (contexts) with their executions and the artifacts they wrote,
+        keeping everything a kept node was made from; one transaction. ml-metadata has no
+        delete; the rules (graphmd._prune, docs/operations.md) keep the lineage of every
+        node that stays whole:
+
+        - only artifacts whose state is DELETED or ABANDONED go, unless
+          ``delete_live_artifacts``;
+        - a node something outside the prune was made from stays, and so does everything
+          it was made from;
+        - a context goes once none of its candidates stays and it has no child context.
+
+        With ``dry_run`` nothing is deleted: the result says what would be. Unknown ids are
+        skipped.
+
+        Raises:
+            InvalidArgumentError: a context id that is not an int.
+        """
+        ids = list(context_ids)
+        for i, context_id in enumerate(ids):
+            if not isinstance(context_id, int) or isinstance(context_id, bool):
+                raise InvalidArgumentError(f"context_ids[{i}] must be an int, got {context_id!r}",
+                                           field=f"context_ids[{i}]")
+        if dry_run:
+            return self._read(lambda tx: plan_prune(tx, ids, delete_live_artifacts=delete_live_artifacts, lock=False))
+
+        def work(tx: neo4j.ManagedTransaction) -> PruneResult:
+            plan = plan_prune(tx, ids, delete_live_artifacts=delete_live_artifacts, lock=True)
+            apply_prune(tx, plan)
+            return plan
+
+        return self._write(work)
 
     def delete_everything(self, *, batch_size: int = 10_000) -> None:
         """Delete every node and edge in the database (keeping constraints and indexes, and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import export_commands, mlmd_commands, neo4j_commands, serve_commands
+from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.command("export")(export_commands.export)
 app.command("import")(export_commands.import_)
 app.command("import-mlmd")(mlmd_commands.import_mlmd)
 app.command("export-mlmd")(mlmd_commands.export_mlmd)
+app.command("prune")(prune_commands.prune)
 for _read_command in (read.info, read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
                       read.compare):
     app.command()(_read_command)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._errors import GraphmdError, UnavailableError
 
@@ -34,3 +37,15 @@ def fail(error: GraphmdError) -> NoReturn:
     if isinstance(error, UnavailableError) and not error.commit_unknown and error.field not in ("source", "target"):
         err.print(_UNREACHABLE_HINT, markup=False)
     raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def progress_bar(what: str, quiet: bool) -> Iterator[object]:
+    """A rich progress bar on stderr; yields a (done, total) callback (None when ``quiet``)."""
+    if quiet:
+        yield None
+        return
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=False) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._errors import GraphmdError, InvalidArgumentError
 from ._options import Database, Password, Quiet, Uri, User, err, fail
-
-
-@contextlib.contextmanager
-def _progress(what: str, quiet: bool) -> Iterator[object]:
-    """A rich progress bar on stderr; yields the (done, total) callback graphmd._export calls."""
-    if quiet:
-        yield None
-        return
-    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  transient=False) as bar:
-        task = bar.add_task(what, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+from ._options import progress_bar as _progress
 
 
 def export(

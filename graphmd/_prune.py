@@ -1,0 +1,97 @@
+"""Deleting old pipeline runs without breaking the lineage of anything kept.
+
+ml-metadata has no delete (google/ml-metadata#69: "deleting some of the nodes may break the
+lineage"); stores grow with every run. graphmd prunes by context (a pipeline run), and keeps
+whatever a kept node was made from:
+
+- Candidates: the contexts given, the executions associated with them, the artifacts those
+  executions wrote, and the artifacts attributed to the contexts that no execution wrote
+  (imported data). An artifact an execution outside the prune wrote (an earlier run's model
+  that this run read) is never a candidate.
+- A candidate artifact is kept while its data may exist: unless ``delete_live_artifacts``,
+  only artifacts whose state is DELETED or ABANDONED go (mark an artifact so when its files
+  are gone, as ml-metadata advises).
+- A candidate is kept when data flows from it to a kept node or to a node outside the
+  candidates (a later run read the model, say), and so is everything it was made from.
+- A context goes when none of its candidate artifacts and executions stays and it has no
+  child context; its links to other nodes (the earlier model it read) go with it.
+
+Everything of one call happens in one write transaction, after the candidates are
+write-locked, so no concurrent write can link to a node between the plan and the delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import neo4j
+
+from . import _queries as q
+
+__all__ = ["PruneResult", "plan_prune", "apply_prune"]
+
+_GONE = ("DELETED", "ABANDONED")
+
+
+class PruneResult(NamedTuple):
+    """What a prune deleted (with ``dry_run``: would delete) and which candidates it kept,
+    ids sorted. Contexts asked for that do not exist are in neither list."""
+
+    deleted_context_ids: list[int]
+    deleted_execution_ids: list[int]
+    deleted_artifact_ids: list[int]
+    kept_context_ids: list[int]
+    kept_execution_ids: list[int]
+    kept_artifact_ids: list[int]
+    dry_run: bool = False
+
+
+def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, delete_live_artifacts: bool,
+               lock: bool) -> PruneResult:
+    """Work out what pruning ``context_ids`` deletes and keeps; with ``lock``, write-lock
+    the candidates first (the plan is then valid until the transaction ends)."""
+    ids = sorted(set(context_ids))
+    contexts = [r["id"] for r in tx.run(q.PRUNE_LOCK_CONTEXTS if lock else q.PRUNE_CONTEXTS, ids=ids)]
+    executions = {r["id"] for r in tx.run(q.PRUNE_EXECUTIONS, ids=contexts)}
+    states = {r["id"]: r["state"] for r in tx.run(q.PRUNE_ARTIFACTS, ids=contexts, execution_ids=sorted(executions))}
+    artifacts = set(states)
+    if lock:
+        tx.run(q.PRUNE_LOCK_NODES, artifact_ids=sorted(artifacts), execution_ids=sorted(executions)).consume()
+    candidates = {("a", i) for i in artifacts} | {("x", i) for i in executions}
+    kept = {("a", i) for i, state in states.items() if not delete_live_artifacts and state not in _GONE}
+    feeds: dict[tuple[str, int], list[tuple[str, int]]] = {}  # node -> candidates it was made from
+    for r in tx.run(q.PRUNE_FLOW, artifact_ids=sorted(artifacts), execution_ids=sorted(executions)):
+        source, target = (r["from_kind"], r["from_id"]), (r["to_kind"], r["to_id"])
+        if target in candidates:
+            feeds.setdefault(target, []).append(source)
+        else:
+            kept.add(source)  # something outside the prune was made from it
+    # Everything a kept node was made from stays too.
+    stack = list(kept)
+    while stack:
+        for source in feeds.get(stack.pop(), ()):
+            if source not in kept:
+                kept.add(source)
+                stack.append(source)
+    kept &= candidates
+    staying_members = {r["context_id"] for r in tx.run(q.PRUNE_MEMBERS, ids=contexts)
+                       if (r["kind"], r["id"]) in kept}
+    parents = {r["id"] for r in tx.run(q.PRUNE_CHILDREN, ids=contexts)}
+    kept_contexts = sorted(staying_members | parents)
+    return PruneResult(
+        deleted_context_ids=sorted(set(contexts) - set(kept_contexts)),
+        deleted_execution_ids=sorted(i for i in executions if ("x", i) not in kept),
+        deleted_artifact_ids=sorted(i for i in artifacts if ("a", i) not in kept),
+        kept_context_ids=kept_contexts,
+        kept_execution_ids=sorted(i for kind, i in kept if kind == "x"),
+        kept_artifact_ids=sorted(i for kind, i in kept if kind == "a"),
+        dry_run=not lock,
+    )
+
+
+def apply_prune(tx: neo4j.ManagedTransaction, plan: PruneResult) -> None:
+    """Delete what ``plan`` (made with lock=True in this transaction) says, with their
+    events, attributions, associations and parent-context links."""
+    tx.run(q.PRUNE_DELETE, artifact_ids=plan.deleted_artifact_ids, execution_ids=plan.deleted_execution_ids,
+           context_ids=plan.deleted_context_ids).consume()

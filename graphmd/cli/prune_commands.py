@@ -1,0 +1,97 @@
+"""`graphmd prune`: delete old pipeline runs without breaking the lineage of what stays."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from .._prune import PruneResult
+from .._store import MetadataStore
+from ._options import Database, Password, Quiet, Uri, User, err, fail, out, progress_bar
+
+
+def _cutoff_ms(before: str) -> int:
+    """Milliseconds since the epoch of an ISO date or date-time (UTC when it names no zone)."""
+    try:
+        when = datetime.datetime.fromisoformat(before)
+    except ValueError as error:
+        raise InvalidArgumentError(f"--before: {before!r} is not an ISO date such as 2026-01-31 or "
+                                   "2026-01-31T12:00", field="before") from error
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return int(when.timestamp() * 1000)
+
+
+def prune(
+    context_type: Annotated[str, typer.Option("--type", help="The run contexts' type, e.g. PipelineRun, TFX's "
+                                              "pipeline_run, KFP's system.PipelineRun.")],
+    name: Annotated[Optional[list[str]], typer.Option("--name", help="A run context's name (repeatable).")] = None,
+    before: Annotated[Optional[str], typer.Option(
+        help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
+    keep_last: Annotated[int, typer.Option(
+        help="With --before: never prune the newest N runs of the type, however old.", min=0)] = 0,
+    delete_live_artifacts: Annotated[bool, typer.Option(
+        "--delete-live-artifacts", help="Also delete artifacts that are not DELETED or ABANDONED (their data may "
+                                        "still exist).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")] = False,
+    batch: Annotated[int, typer.Option(help="Runs per transaction.", min=1)] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
+) -> None:
+    """Delete old pipeline runs (contexts) with their executions and the artifacts they wrote,
+    keeping everything a remaining node was made from (a model a later run warm-started from
+    stays, with its whole lineage). By default only artifacts marked DELETED or ABANDONED go.
+
+    Prints what it would delete unless given --yes. Newest runs go first, each batch of runs in
+    one transaction, so an interrupted prune leaves whole runs and can be run again.
+    """
+    if fmt not in ("text", "json"):
+        fail(InvalidArgumentError(f"--format: {fmt!r} is not text or json", field="format"))
+    if not name and before is None:
+        fail(InvalidArgumentError("say which runs: --name NAME (repeatable) and/or --before DATE", field="name"))
+    try:
+        with MetadataStore(uri, user, password, database) as store:
+            cutoff = _cutoff_ms(before) if before is not None else None
+            try:
+                store.get_context_type(context_type)
+            except NotFoundError:
+                raise NotFoundError(f"no context type named {context_type!r}", field="type") from None
+            contexts = store.get_contexts_by_type(context_type)
+            newest_first = sorted(contexts, key=lambda c: (c.create_time_since_epoch or 0, c.id or 0), reverse=True)
+            protected = {c.id for c in newest_first[:keep_last]}
+            chosen = [c for c in newest_first if c.id not in protected and (
+                (name and c.name in name) or (cutoff is not None and (c.create_time_since_epoch or 0) < cutoff))]
+            missing = sorted(set(name or ()) - {c.name for c in contexts})
+            if missing:
+                raise NotFoundError(f"no {context_type} context named {', '.join(map(repr, missing))}", field="name")
+            results: list[PruneResult] = []
+            with progress_bar("pruning" if yes else "planning", quiet or not chosen) as advance:
+                for start in range(0, len(chosen), batch):
+                    ids = [c.id for c in chosen[start:start + batch]]
+                    results.append(store.prune_contexts(ids, delete_live_artifacts=delete_live_artifacts,
+                                                        dry_run=not yes))
+                    if advance is not None:
+                        advance(min(start + batch, len(chosen)), len(chosen))  # type: ignore[operator]
+    except GraphmdError as error:
+        fail(error)
+    total = {field: sorted(i for r in results for i in getattr(r, field))
+             for field in PruneResult._fields if field != "dry_run"}
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"deleted": yes, "runs": [c.name for c in chosen], **total}, indent=2) + "\n")
+        return
+    verb = "deleted" if yes else "would delete"
+    out.print(f"{len(chosen)} {context_type} runs chosen"
+              + (f" (the newest {len(protected)} protected by --keep-last)" if protected else ""), markup=False)
+    out.print(f"{verb}: {len(total['deleted_context_ids'])} runs, {len(total['deleted_execution_ids'])} executions, "
+              f"{len(total['deleted_artifact_ids'])} artifacts (with their events and links)", markup=False)
+    out.print(f"kept: {len(total['kept_context_ids'])} runs, {len(total['kept_execution_ids'])} executions, "
+              f"{len(total['kept_artifact_ids'])} artifacts that remaining nodes were made from"
+              + ("" if delete_live_artifacts else " or whose data may still exist (not DELETED or ABANDONED)"),
+              markup=False)
+    if not yes:
+        err.print("nothing deleted: add --yes to delete", markup=False)

@@ -1,0 +1,163 @@
+"""Pruning pipeline runs (MetadataStore.prune_contexts, `graphmd prune`): what goes, and that
+every node that stays keeps its whole lineage."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmd import (
+    Artifact,
+    ArtifactState,
+    Context,
+    InvalidArgumentError,
+    LineageDirection,
+    LineageSubgraphQueryOptions,
+    MetadataStore,
+    NodeSelector,
+    ParentContext,
+)
+from graphmd._tfx_pipeline import History, record_history
+
+RUNS = 8
+
+
+@pytest.fixture
+def history(store: MetadataStore) -> History:
+    return record_history(store, RUNS)
+
+
+def run_context(store: MetadataStore, run: int) -> int:
+    return store.get_context_by_type_and_name("PipelineRun", f"run-{run:04d}").id
+
+
+def run_artifacts(store: MetadataStore, run: int) -> list[Artifact]:
+    return [a for a in store.get_artifacts() if a.name and a.name.startswith(f"run-{run:04d}/")]
+
+
+def mark(store: MetadataStore, artifacts: list[Artifact], state: ArtifactState) -> None:
+    store.put_artifacts([a.model_copy(update={"state": state}) for a in artifacts], update_mask=["state"])
+
+
+def upstream(store: MetadataStore, artifact_id: int) -> tuple[list[int], list[int], list[tuple]]:
+    graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[artifact_id]), direction=LineageDirection.UPSTREAM))
+    return (sorted(a.id for a in graph.artifacts), sorted(x.id for x in graph.executions),
+            sorted((e.artifact_id, e.execution_id, e.type.value) for e in graph.events))
+
+
+def every_upstream(store: MetadataStore) -> dict[int, tuple]:
+    return {a.id: upstream(store, a.id) for a in store.get_artifacts()}
+
+
+def test_live_runs_are_kept_whole_by_default(store, history):
+    before = store.counts()
+    result = store.prune_contexts([run_context(store, 1)])
+    assert (result.deleted_artifact_ids, result.deleted_execution_ids, result.deleted_context_ids) == ([], [], [])
+    assert len(result.kept_execution_ids) == 7 and result.kept_context_ids == [run_context(store, 1)]
+    assert store.counts() == before
+
+
+def test_pruning_deleted_artifacts_keeps_every_remaining_node_s_lineage(store, history):
+    for run in (1, 2):
+        mark(store, run_artifacts(store, run), ArtifactState.DELETED)
+    lineage_before = every_upstream(store)
+    dry = store.prune_contexts([run_context(store, 1), run_context(store, 2)], dry_run=True)
+    assert store.counts() == store.counts() and dry.dry_run
+    result = store.prune_contexts([run_context(store, 1), run_context(store, 2)])
+    assert result._replace(dry_run=True) == dry                         # the dry run said what would go
+    names = {x.name for x in store.get_executions_by_id(dry.kept_execution_ids)}
+    # The models were read by later runs, so they and all they were made from stay ...
+    assert {"run-0001/Trainer", "run-0002/Trainer", "run-0001/Transform", "run-0002/ExampleGen"} <= names
+    # ... while what nothing kept was made from goes: each run's evaluation and push.
+    deleted = set(result.deleted_execution_ids)
+    assert {history.executions["run-0001/Pusher"], history.executions["run-0002/Pusher"]} <= deleted
+    assert not store.get_executions_by_id(result.deleted_execution_ids)
+    assert not store.get_artifacts_by_id(result.deleted_artifact_ids) and result.deleted_artifact_ids
+    # The guarantee: every artifact that stays has exactly the lineage it had.
+    lineage_after = every_upstream(store)
+    assert set(lineage_after) == set(lineage_before) - set(result.deleted_artifact_ids)
+    assert all(lineage_after[i] == lineage_before[i] for i in lineage_after)
+    # The run contexts still hold what stayed of them, so they stay.
+    assert result.deleted_context_ids == [] and set(result.kept_context_ids) == {run_context(store, 1),
+                                                                                  run_context(store, 2)}
+
+
+def test_pruning_every_old_run_keeps_the_newest_model_s_lineage_and_deletes_the_rest(store, history):
+    newest = history.artifacts[f"run-{RUNS - 1:04d}/model"]
+    before = upstream(store, newest)
+    old = [run_context(store, run) for run in range(RUNS - 1)]
+    result = store.prune_contexts(old, delete_live_artifacts=True)
+    assert upstream(store, newest) == before
+    kept = set(result.kept_artifact_ids) | set(result.kept_execution_ids)
+    assert kept and result.deleted_artifact_ids and result.deleted_execution_ids
+    # What stayed of the old runs is exactly what the newest run was made from (and that is upstream).
+    assert set(result.kept_artifact_ids) <= set(before[0]) and set(result.kept_execution_ids) <= set(before[1])
+    counts = store.counts()
+    assert counts["executions"] == 7 + len(result.kept_execution_ids)
+
+
+def test_pruning_every_run_empties_the_store_but_the_pipeline_context(store, history):
+    everything = [run_context(store, run) for run in range(RUNS)]
+    result = store.prune_contexts(everything, delete_live_artifacts=True)
+    assert sorted(result.deleted_context_ids) == sorted(everything)
+    counts = store.counts()
+    assert (counts["artifacts"], counts["executions"], counts["events"]) == (0, 0, 0)
+    assert counts["contexts"] == 1 and counts["attributions"] == counts["associations"] == 0
+
+
+def test_a_context_with_a_child_stays(store, history):
+    parent = run_context(store, 0)
+    [child] = store.put_contexts([Context(type_id=history.type_ids["PipelineRun"], name="child-of-0")])
+    store.put_parent_contexts([ParentContext(child_id=child, parent_id=parent)])
+    result = store.prune_contexts([run_context(store, run) for run in range(RUNS)], delete_live_artifacts=True)
+    assert store.counts()["executions"] == 0                     # all its members went, yet
+    assert result.kept_context_ids == [parent] and parent not in result.deleted_context_ids
+    assert store.get_parent_contexts_by_context(child)[0].id == parent
+
+
+def test_bad_ids_are_refused_and_unknown_ones_skipped(store, history):
+    before = store.counts()
+    with pytest.raises(InvalidArgumentError) as error:
+        store.prune_contexts([run_context(store, 1), "run-0002"])  # type: ignore[list-item]
+    assert error.value.field == "context_ids[1]"
+    assert store.prune_contexts([999_999_999]) == store.prune_contexts([], dry_run=True)._replace(dry_run=False)
+    assert store.counts() == before
+
+
+def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_server, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from graphmd.cli import app
+
+    monkeypatch.setenv("GRAPHMD_CONFIG", "/dev/null")
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    runner = CliRunner()
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, ["prune", "--type", "PipelineRun", "-q", *args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    before = store.counts()
+    planned = json.loads(cli("--before", "2999-01-01", "--keep-last", "1", "--delete-live-artifacts",
+                             "--format", "json"))
+    assert planned["deleted"] is False and len(planned["runs"]) == RUNS - 1
+    assert f"run-{RUNS - 1:04d}" not in planned["runs"] and planned["deleted_execution_ids"]
+    assert store.counts() == before                                           # a plan deletes nothing
+    text = cli("--before", "2999-01-01", "--keep-last", "1", "--delete-live-artifacts")
+    assert "would delete:" in text and "add --yes to delete" in text
+    done = json.loads(cli("--before", "2999-01-01", "--keep-last", "1", "--delete-live-artifacts", "--yes",
+                          "--format", "json"))
+    assert {k: v for k, v in done.items() if k != "deleted"} == {k: v for k, v in planned.items() if k != "deleted"}
+    assert store.counts()["executions"] == before["executions"] - len(planned["deleted_execution_ids"])
+    assert not store.get_executions_by_id(planned["deleted_execution_ids"])
+    # By name; and the errors a user meets.
+    assert "1 PipelineRun runs chosen" in cli("--name", f"run-{RUNS - 1:04d}")
+    assert "no PipelineRun context named 'run-9999'" in cli("--name", "run-9999", code=1)
+    assert "no context type named 'Nope'" in runner.invoke(app, ["prune", "--type", "Nope", "--name", "x"]).output
+    assert "say which runs" in cli(code=1)
+    assert "is not an ISO date" in cli("--before", "last week", code=1)
