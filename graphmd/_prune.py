@@ -8,6 +8,8 @@ whatever a kept node was made from:
   executions wrote, and the artifacts attributed to the contexts that no execution wrote
   (imported data). An artifact an execution outside the prune wrote (an earlier run's model
   that this run read) is never a candidate.
+- A candidate that a context of the same type outside the prune also holds (an execution
+  two runs share) stays with that context.
 - A candidate artifact is kept while its data may exist: unless ``delete_live_artifacts``,
   only artifacts whose state is DELETED or ABANDONED go (mark an artifact so when its files
   are gone, as ml-metadata advises).
@@ -60,6 +62,7 @@ def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, dele
         tx.run(q.PRUNE_LOCK_NODES, artifact_ids=sorted(artifacts), execution_ids=sorted(executions)).consume()
     candidates = {("a", i) for i in artifacts} | {("x", i) for i in executions}
     kept = {("a", i) for i, state in states.items() if not delete_live_artifacts and state not in _GONE}
+    kept |= {(r["kind"], r["id"]) for r in tx.run(q.PRUNE_SHARED, ids=contexts)}
     feeds: dict[tuple[str, int], list[tuple[str, int]]] = {}  # node -> candidates it was made from
     for r in tx.run(q.PRUNE_FLOW, artifact_ids=sorted(artifacts), execution_ids=sorted(executions)):
         source, target = (r["from_kind"], r["from_id"]), (r["to_kind"], r["to_id"])

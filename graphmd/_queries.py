@@ -663,6 +663,13 @@ PRUNE_MEMBERS = """
 MATCH (c:Context)-[l:ATTRIBUTION|ASSOCIATION]->(n) WHERE c.id IN $ids
 RETURN c.id AS context_id, CASE type(l) WHEN 'ATTRIBUTION' THEN 'a' ELSE 'x' END AS kind, n.id AS id
 """
+# Members the pruned contexts share with a context of the same type that stays (an execution
+# two runs both hold): they stay with it.
+PRUNE_SHARED = """
+MATCH (c:Context)-[:ATTRIBUTION|ASSOCIATION]->(n)<-[:ATTRIBUTION|ASSOCIATION]-(other:Context)
+WHERE c.id IN $ids AND NOT other.id IN $ids AND other.type_id = c.type_id
+RETURN DISTINCT CASE WHEN n:Artifact THEN 'a' ELSE 'x' END AS kind, n.id AS id
+"""
 PRUNE_CHILDREN = "MATCH (child:Context)-[:PARENT_CONTEXT]->(c:Context) WHERE c.id IN $ids RETURN DISTINCT c.id AS id"
 PRUNE_DELETE = """
 CALL () {

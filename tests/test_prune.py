@@ -161,3 +161,16 @@ def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_
     assert "no context type named 'Nope'" in runner.invoke(app, ["prune", "--type", "Nope", "--name", "x"]).output
     assert "say which runs" in cli(code=1)
     assert "is not an ISO date" in cli("--before", "last week", code=1)
+
+
+def test_a_node_another_run_also_holds_stays(store, history):
+    from graphmd import Association
+
+    shared = history.executions["run-0000/Pusher"]
+    store.put_attributions_and_associations(associations=[Association(context_id=run_context(store, 5),
+                                                                      execution_id=shared)])
+    result = store.prune_contexts([run_context(store, 0)], delete_live_artifacts=True)
+    assert shared in result.kept_execution_ids and store.get_executions_by_id([shared])
+    # ... with what it was made from (the Evaluator's blessing), while what only run 0 needed goes.
+    assert history.executions["run-0000/Evaluator"] in result.kept_execution_ids
+    assert result.deleted_artifact_ids and not store.get_artifacts_by_id(result.deleted_artifact_ids)
