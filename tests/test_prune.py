@@ -174,3 +174,53 @@ def test_a_node_another_run_also_holds_stays(store, history):
     # ... with what it was made from (the Evaluator's blessing), while what only run 0 needed goes.
     assert history.executions["run-0000/Evaluator"] in result.kept_execution_ids
     assert result.deleted_artifact_ids and not store.get_artifacts_by_id(result.deleted_artifact_ids)
+
+
+
+def test_a_step_recorded_while_a_prune_decides_waits_for_it_and_never_loses_its_input(
+        store, history, neo4j_server, monkeypatch):
+    """The prune pauses between its plan and its delete while a pipeline step that reads
+    run 1's model (marked DELETED, read by nothing else) is recorded. The step must not
+    commit in between (the model is locked), so it cannot be left without its input: it
+    fails once the model is gone."""
+    import threading
+
+    from graphmd import ArtifactAndEvent, Event, EventType, Execution, GraphmdError
+    from graphmd import _store
+
+    # Run 1's model read by nothing but the step: prune the runs after it first.
+    store.prune_contexts([run_context(store, r) for r in range(2, RUNS)], delete_live_artifacts=True)
+    model = store.get_artifacts_by_id([history.artifacts["run-0001/model"]])[0]
+    mark(store, run_artifacts(store, 1), ArtifactState.DELETED)
+    model = store.get_artifacts_by_id([model.id])[0]
+    planned, step_done, outcome = threading.Event(), threading.Event(), {}
+    apply = _store.apply_prune
+
+    def paused_apply(tx, plan):
+        planned.set()
+        step_done.wait(1.5)  # the step commits now unless the prune's locks hold it
+        return apply(tx, plan)
+
+    monkeypatch.setattr(_store, "apply_prune", paused_apply)
+    writer = MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password)
+
+    def step() -> None:
+        planned.wait(30)
+        try:
+            outcome["recorded"] = writer.put_execution(
+                Execution(type_id=history.type_ids["Evaluator"]),
+                [ArtifactAndEvent(artifact=model, event=Event(type=EventType.INPUT))]).execution_id
+        except GraphmdError as error:
+            outcome["refused"] = error
+        step_done.set()
+
+    thread = threading.Thread(target=step)
+    thread.start()
+    try:
+        result = store.prune_contexts([run_context(store, 1)], delete_live_artifacts=True)
+    finally:
+        thread.join(60)
+        writer.close()
+    assert model.id in result.deleted_artifact_ids and not store.get_artifacts_by_id([model.id])
+    assert "recorded" not in outcome, "a step committed against a node the prune was deleting"
+    assert "refused" in outcome, outcome
