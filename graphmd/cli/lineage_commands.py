@@ -139,8 +139,7 @@ def lineage(
         "--output", "-o", help="Write to this file instead of standard output.", dir_okay=False)] = None,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
 ) -> None:
-    """Print the lineage of an artifact (or execution) as a tree, an HTML page or SVG drawing,
-    DOT, Mermaid or JSON."""
+    """Print the lineage of an artifact (or execution): a tree, an HTML page, SVG, DOT, Mermaid or JSON."""
     if up + down + both > 1:
         raise typer.BadParameter("give one of --up, --down, --both")
     direction = (LineageDirection.UPSTREAM if up else LineageDirection.DOWNSTREAM if down

@@ -43,9 +43,11 @@ def prune(
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
-    """Delete old pipeline runs (contexts) with their executions and the artifacts they wrote,
-    keeping everything a remaining node was made from (a model a later run warm-started from
-    stays, with its whole lineage). By default only artifacts marked DELETED or ABANDONED go.
+    """Delete old pipeline runs, keeping everything a remaining node was made from.
+
+    A run (context) goes with its executions and the artifacts they wrote, except what a
+    remaining node was made from (a model a later run warm-started from stays, with its whole
+    lineage). By default only artifacts marked DELETED or ABANDONED go.
 
     Prints what it would delete unless given --yes. Newest runs go first, each batch of runs in
     one transaction, so an interrupted prune leaves whole runs and can be run again.
