@@ -45,10 +45,14 @@ def _dom_id(key: NodeKey) -> str:
     return f"{key[0]}{key[1]}"
 
 
+def _lineage_nodes(graph: LineageGraph) -> list[Artifact | Execution]:
+    return [*graph.artifacts, *graph.executions]
+
+
 def _edges(graph: LineageGraph) -> dict[tuple[NodeKey, NodeKey], list[str]]:
     """Data-flow edges (artifact -> execution for inputs, execution -> artifact for outputs)
     between nodes of the graph, each with the types of the events it stands for."""
-    present = {_key(n) for n in graph.artifacts} | {_key(n) for n in graph.executions}
+    present = {_key(n) for n in _lineage_nodes(graph)}
     edges: dict[tuple[NodeKey, NodeKey], list[str]] = {}
     for event in graph.events:
         a, x = ("a", event.artifact_id or 0), ("x", event.execution_id or 0)
@@ -247,7 +251,7 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     carries a tooltip with its fields and properties. Artifacts whose ids are in
     ``highlight`` and executions whose ids are in ``highlight_executions`` (the lineage's
     starting nodes, say) get a heavy border."""
-    nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in [*graph.artifacts, *graph.executions]}
+    nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in _lineage_nodes(graph)}
     edges = _edges(graph)
     placed = layout(nodes, edges)
     marked = {("a", i) for i in highlight} | {("x", i) for i in highlight_executions}
@@ -281,7 +285,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
         x, y = corner(key)
         fill, stroke = _colours(node)
         is_artifact = key[0] == "a"
-        dashed = ' stroke-dasharray="5 3"' if is_artifact and node.state not in (None, ArtifactState.LIVE) else ""
+        dashed = (' stroke-dasharray="5 3"' if isinstance(node, Artifact) and node.state not in (None, ArtifactState.LIVE)
+                  else "")
         heavy = 3 if key in marked else 1.4
         first, second = _node_lines(node)
         parts.append(
@@ -311,7 +316,7 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     each of which highlights its artifacts and executions when clicked. ``highlight`` and
     ``highlight_executions`` as for :func:`lineage_svg`."""
     details: dict[str, object] = {}
-    for node in [*graph.artifacts, *graph.executions]:
+    for node in _lineage_nodes(graph):
         details[_dom_id(_key(node))] = node.model_dump(mode="json", exclude_none=True, exclude={"system_metadata"})
     members: dict[int, list[str]] = {}
     for attribution in graph.attributions:

@@ -74,7 +74,7 @@ def prune(
             results: list[PruneResult] = []
             with progress_bar("pruning" if yes else "planning", quiet or not chosen) as advance:
                 for start in range(0, len(chosen), batch):
-                    ids = [c.id for c in chosen[start:start + batch]]
+                    ids = [c.id for c in chosen[start:start + batch] if c.id is not None]
                     results.append(store.prune_contexts(ids, delete_live_artifacts=delete_live_artifacts,
                                                         dry_run=not yes))
                     if advance is not None:
