@@ -45,6 +45,7 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
             exec(compile(block, f"README.md[python {i}]", "exec"), namespace)
         graph = namespace["graph"]
         assert {a.uri for a in graph.artifacts} == {"/models/1", "/data/day1"}  # type: ignore[attr-defined]
+        assert "<svg" in namespace["page"] and "/models/1" in namespace["page"]  # type: ignore[operator]
         models = opened.get_artifacts_by_uri("/models/2")
         assert len(models) == 1
         step = namespace["step"].execution  # type: ignore[attr-defined]
