@@ -1,11 +1,12 @@
 // Where is the model stored? The model's URI, and where each Pusher that read it pushed it.
+// A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_location.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
-WHERE pusher.type = 'Pusher'
+WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
 WITH model, pushed ORDER BY pushed.id
 RETURN model.name AS model, model.uri AS uri, model.state AS state,
        collect(pushed.uri) AS pushed_to

@@ -1,11 +1,12 @@
 // When was the model pushed? Each push of the model: the Pusher, the pushed artifact, its
 // destination and time (the pushed artifact's creation). No rows: never pushed.
+// A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_pushed.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
-WHERE pusher.type = 'Pusher'
+WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
 RETURN model.name AS model, pusher.name AS pusher, pushed.uri AS pushed_to,
        pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at

@@ -1,11 +1,12 @@
-// Who triggered this run? The PipelineRun context of a run, who started it and how, and
+// Who triggered this run? The run's context (type PipelineRun, TFX's pipeline_run or KFP's
+// system.PipelineRun), who started it and how (graphmd's pipelines record it), and
 // the executions it holds (by name; an unnamed one as its type and id, e.g. 'Trainer #42').
 // Parameters: $run_name (the run context's name). In Neo4j Browser first run:
 //   :param run_name => 'run-0007'
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/who_triggered_run.cypher -P "{run_name: 'run-0007'}"
 MATCH (run:Context {name: $run_name})
-WHERE run.type = 'PipelineRun'
+WHERE run.type IN ['PipelineRun', 'pipeline_run', 'system.PipelineRun']
 OPTIONAL MATCH (run)-[:ASSOCIATION]->(x:Execution)
 WITH run, x ORDER BY x.id
 RETURN run.name AS run, run.p_triggered_by AS triggered_by, run.p_trigger AS trigger,

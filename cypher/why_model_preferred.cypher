@@ -1,5 +1,7 @@
 // Why was model A preferred over model B? For each model: the metrics its Evaluator wrote,
 // whether it was blessed and against which baseline, and whether it was pushed.
+// Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
+// Evaluator, ...); metrics and blessings are TFX's ModelEvaluation and ModelBlessing artifacts.
 // Parameters: $model_a, $model_b (model artifact ids). In Neo4j Browser first run:
 //   :param model_a => 42
 //   :param model_b => 43
@@ -8,7 +10,7 @@
 UNWIND [$model_a, $model_b] AS model_id
 MATCH (model:Artifact {id: model_id})
 OPTIONAL MATCH (model)-[input:EVENT]->(evaluator:Execution)
-WHERE evaluator.type = 'Evaluator' AND input.path STARTS WITH '["model"'
+WHERE (evaluator.type = 'Evaluator' OR evaluator.type ENDS WITH '.Evaluator') AND input.path STARTS WITH '["model"'
 OPTIONAL MATCH (evaluator)-[:EVENT]->(metrics:Artifact)
 WHERE metrics.type = 'ModelEvaluation'
 OPTIONAL MATCH (evaluator)-[:EVENT]->(blessing:Artifact)
@@ -18,4 +20,4 @@ WHERE baseline_input.path STARTS WITH '["baseline_model"'
 RETURN model.id AS model_id, model.name AS model,
        [k IN keys(metrics) WHERE k STARTS WITH 'p_' | [substring(k, 2), metrics[k]]] AS metrics,
        blessing.p_blessed = 1 AS blessed, baseline.name AS baseline,
-       EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(:Artifact) WHERE p.type = 'Pusher' } AS pushed
+       EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(:Artifact) WHERE p.type = 'Pusher' OR p.type ENDS WITH '.Pusher' } AS pushed

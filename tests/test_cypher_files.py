@@ -236,3 +236,45 @@ def test_cypher_shell_finds_graphmd_s_files_by_name_from_any_directory(tmp_path,
         "-f", "mine.cypher",                                   # a file of the user's: as given
         "-f", "nowhere.cypher"]                                # not a query's name: left to cypher-shell
     assert env["NEO4J_PASSWORD"] == "secret-pw" and "secret-pw" not in command
+
+
+def test_the_questions_answer_on_a_store_tfx_wrote(store):
+    """TFX names its types after the component classes and its run contexts pipeline_run;
+    the questions find them as they find graphmd's own names."""
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextType, Event, EventType, Execution,
+                         ExecutionState, ExecutionType, PropertyType)
+
+    def component(name: str) -> int:
+        return store.put_execution_type(ExecutionType(name=f"tfx.components.{name.lower()}.component.{name}"))
+
+    model_t = store.put_artifact_type(ArtifactType(name="Model"))
+    evaluation_t = store.put_artifact_type(ArtifactType(name="ModelEvaluation", properties={"accuracy": PropertyType.DOUBLE}))
+    blessing_t = store.put_artifact_type(ArtifactType(name="ModelBlessing", properties={"blessed": PropertyType.INT}))
+    pushed_t = store.put_artifact_type(ArtifactType(name="PushedModel"))
+    run_t = store.put_context_type(ContextType(name="pipeline_run"))
+    run = [Context(type_id=run_t, name="20261204-101500")]
+    done = ExecutionState.COMPLETE
+
+    def put(kind: int, inputs: list[tuple[Artifact, str]], outputs: list[tuple[Artifact, str]]) -> list[int]:
+        pairs = [ArtifactAndEvent(artifact=a, event=Event(type=EventType.INPUT, path=[key, 0])) for a, key in inputs]
+        pairs += [ArtifactAndEvent(artifact=a, event=Event(type=EventType.OUTPUT, path=[key, 0])) for a, key in outputs]
+        return store.put_execution(Execution(type_id=kind, last_known_state=done), pairs, run,
+                                   reuse_context_if_already_exist=True).artifact_ids
+
+    [model_id] = put(component("Trainer"), [], [(Artifact(type_id=model_t, uri="/m/1"), "model")])
+    model = store.get_artifacts_by_id([model_id])[0]
+    _, evaluation_id, blessing_id = put(component("Evaluator"), [(model, "model")], [
+        (Artifact(type_id=evaluation_t, uri="/e/1", properties={"accuracy": 0.93}), "evaluation"),
+        (Artifact(type_id=blessing_t, uri="/b/1", properties={"blessed": 1}), "blessing")])
+    blessing = store.get_artifacts_by_id([blessing_id])[0]
+    put(component("Pusher"), [(model, "model"), (blessing, "model_blessing")],
+        [(Artifact(type_id=pushed_t, uri="/serving/1"), "pushed_model")])
+
+    [pushed] = files.run(store, "model_pushed", model_id=model_id)
+    assert pushed["pushed_to"] == "/serving/1"
+    [location] = files.run(store, "model_location", model_id=model_id)
+    assert location["pushed_to"] == ["/serving/1"]
+    [why] = files.run(store, "why_model_preferred", model_a=model_id, model_b=model_id)[:1]
+    assert (dict(why["metrics"]), why["blessed"], why["pushed"]) == ({"accuracy": 0.93}, True, True)
+    [who] = files.run(store, "who_triggered_run", run_name="20261204-101500")
+    assert len(who["executions"]) == 3
