@@ -280,7 +280,8 @@ def draw_lineage(store: MetadataStore, model_id: int, page: Path) -> None:
                     encoding="utf-8")
     _say("The model's upstream lineage as a page to open in a browser (drag to pan, wheel to zoom, click a node):")
     _say(f"  {page}")
-    _say(f"  (the same from the command line: graphmd lineage {model_id} --up --format html -o lineage.html)")
+    _say(f"  (the same from the command line, with the export below: graphmd lineage {model_id} --up --format html "
+         "-o lineage.html)")
 
 
 def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int) -> None:
