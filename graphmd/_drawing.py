@@ -366,7 +366,9 @@ style="background:#e6f4ea;border-color:#1e8e3e">complete</span><span
 style="background:#fef7e0;border-color:#e37400">running</span><span
 style="background:#fce8e6;border-color:#d93025">failed</span><span
 style="background:#f1f3f4;border-color:#5f6368">other</span></span>
-<button id="fit" type="button">fit</button></header>
+<button id="fit" type="button">fit</button>
+<input id="find" type="search" placeholder="find: name, uri, type or id (Enter: next)" size="36">
+<span id="found"></span></header>
 <div id="view">
 {svg}
 </div></div>
@@ -433,6 +435,30 @@ style="background:#f1f3f4;border-color:#5f6368">other</span></span>
       if (within.length) row(table, "contexts", within.map(function (c) {{ return c.type + " " + c.name; }}).join(", "));
       details.replaceChildren(table);
     }});
+  }});
+  const find = document.getElementById("find"), found = document.getElementById("found");
+  let matches = [], at = -1;
+  find.addEventListener("input", function () {{ matches = []; at = -1; found.textContent = ""; }});
+  find.addEventListener("keydown", function (e) {{
+    if (e.key !== "Enter") return;
+    const text = find.value.trim().toLowerCase();
+    if (!text) return;
+    if (!matches.length) {{
+      matches = Object.keys(data.nodes).filter(function (id) {{
+        const n = data.nodes[id];
+        return [n.name, n.uri, n.type, String(n.id)].some(function (v) {{
+          return v !== undefined && String(v).toLowerCase().indexOf(text) >= 0; }});
+      }});
+    }}
+    if (!matches.length) {{ found.textContent = "no match"; return; }}
+    at = (at + 1) % matches.length;
+    const g = document.getElementById(matches[at]);
+    const t = /translate\\(([-\\d.]+),([-\\d.]+)\\)/.exec(g.getAttribute("transform"));
+    const w = Math.min(home.w, 1600), h = w * (box.h / box.w);
+    box = {{x: Number(t[1]) + 100 - w / 2, y: Number(t[2]) + 23 - h / 2, w: w, h: h}};
+    show();
+    g.dispatchEvent(new MouseEvent("click"));
+    found.textContent = (at + 1) + " of " + matches.length;
   }});
   const list = document.getElementById("contexts");
   if (!data.contexts.length) list.textContent = "none";
