@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._errors import GraphmdError
-from ._options import Database, Password, Quiet, Uri, User, err, fail
+from ._options import Database, Password, Quiet, Uri, User, err, fail, require_mlmd
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
                                                        "(without it: the counts, types and a sample).")]
@@ -101,6 +101,7 @@ def import_mlmd(
 ) -> None:
     """Copy an ml-metadata store into an empty graphmd store, keeping ids, names, external ids,
     states, properties and times; run it again to resume an interrupted import."""
+    require_mlmd("import-mlmd")
     from .._store import MetadataStore
     from ..mlmd._client import open_store, parse_source
     from ..mlmd._import import import_from_reader
@@ -132,6 +133,7 @@ def export_mlmd(
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Write the graphmd store into a new ml-metadata SQLite store, keeping ids and times."""
+    require_mlmd("export-mlmd")
     from .._store import MetadataStore
     from ..mlmd._client import open_store, sqlite_source
     from ..mlmd._export import export_mlmd as export

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .._errors import GraphmdError
-from ._options import Database, Password, Uri, User, err
+from ._options import Database, Password, Uri, User, err, require_mlmd
 
 
 def serve(
@@ -42,12 +42,9 @@ def serve(
     Point any MLMD client (TFX, Kubeflow Pipelines, ml_metadata.MetadataStore with a
     MetadataStoreClientConfig) at HOST:GRPC_PORT. Also serves grpc.health.v1.Health.
     """
-    try:
-        from ..mlmd.server import ServerOptions
-        from ..mlmd.server import serve as run
-    except ImportError as error:
-        err.print(f"[red]error:[/red] `graphmd serve` needs the mlmd extra (pip install 'graphmd[mlmd]'): {error}")
-        raise typer.Exit(1) from error
+    require_mlmd("serve")
+    from ..mlmd.server import ServerOptions
+    from ..mlmd.server import serve as run
     from .._store import MetadataStore
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

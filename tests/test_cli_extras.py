@@ -1,0 +1,28 @@
+"""Commands that need the mlmd extra say what to install when ml-metadata is missing."""
+
+from __future__ import annotations
+
+import sys
+from collections import namedtuple
+
+import pytest
+from typer.testing import CliRunner
+
+from graphmd.cli import app
+
+
+@pytest.mark.parametrize("args", [["serve"], ["import-mlmd", "x.sqlite"], ["export-mlmd", "y.sqlite"]])
+def test_a_missing_ml_metadata_is_a_clear_error(monkeypatch, args):
+    monkeypatch.setitem(sys.modules, "ml_metadata", None)  # import ml_metadata now raises ImportError
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert f"`graphmd {args[0]}` needs ml-metadata, the mlmd extra: pip install 'graphmd[mlmd]'" in result.output
+
+
+def test_on_python_3_12_it_says_ml_metadata_has_no_wheel_there(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ml_metadata", None)
+    version = namedtuple("version_info", "major minor micro releaselevel serial")
+    monkeypatch.setattr(sys, "version_info", version(3, 12, 1, "final", 0))
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "ships wheels for Python 3.9-3.11 only (this is 3.12)" in result.output
