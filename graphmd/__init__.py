@@ -53,8 +53,10 @@ from ._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from ._pipeline import (
     CachedExecution,
     ComparedValue,
+    LineageComparison,
     RunComparison,
     RunningExecution,
+    compare_lineage,
     compare_runs,
     find_cached_execution,
     latest_artifact,
@@ -82,6 +84,8 @@ __all__ = [
     "CachedExecution",
     "latest_artifact",
     "compare_runs",
+    "compare_lineage",
+    "LineageComparison",
     "RunComparison",
     "ComparedValue",
     # models

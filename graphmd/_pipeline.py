@@ -29,6 +29,9 @@ from ._models import (
     EventType,
     Execution,
     ExecutionState,
+    LineageDirection,
+    LineageSubgraphQueryOptions,
+    NodeSelector,
     PropertyValue,
 )
 
@@ -44,6 +47,8 @@ __all__ = [
     "find_cached_execution",
     "latest_artifact",
     "compare_runs",
+    "LineageComparison",
+    "compare_lineage",
 ]
 
 
@@ -224,23 +229,87 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
         raise NotFoundError(f"no {run_type} context named {missing[0]!r}", field="run_names")
 
     def side_by_side(kind: str) -> list[ComparedValue]:
-        per_run: list[dict[str, PropertyValue]] = []
-        for name in run_names:
-            fields: dict[str, PropertyValue] = {}
-            for node in rows[name][kind]:
-                cls = Execution if kind == "executions" else Artifact
-                decoded = codec.decode_node(cls, node)
-                for prop, value in decoded.properties.items():
-                    fields[f"{decoded.type}.{prop}"] = value
-            per_run.append(fields)
-        names = sorted({f for fields in per_run for f in fields})
-        out = []
-        for f in names:
-            values = [fields.get(f) for fields in per_run]
-            differs = any(v is None or not codec.same_value(v, values[0]) for v in values[1:]) or (
-                values[0] is None and any(v is not None for v in values))
-            out.append(ComparedValue(f, values, differs))
-        return out
+        cls = Execution if kind == "executions" else Artifact
+        return _side_by_side([[codec.decode_node(cls, node) for node in rows[name][kind]] for name in run_names])
 
     return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"))
+
+
+def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[ComparedValue]:
+    """Each column's nodes' properties as ``<type>.<property>`` fields, side by side, marking
+    the fields whose values differ (or are missing somewhere)."""
+    per_column: list[dict[str, PropertyValue]] = []
+    for nodes in columns:
+        fields: dict[str, PropertyValue] = {}
+        for node in nodes:
+            for prop, value in node.properties.items():
+                fields[f"{node.type}.{prop}"] = value
+        per_column.append(fields)
+    out = []
+    for f in sorted({f for fields in per_column for f in fields}):
+        values = [fields.get(f) for fields in per_column]
+        differs = any(v is None or not codec.same_value(v, values[0]) for v in values[1:]) or (
+            values[0] is None and any(v is not None for v in values))
+        out.append(ComparedValue(f, values, differs))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class LineageComparison:
+    """How artifacts (models, say) were made, side by side: what their upstream lineages
+    share, what only one of them has, and the properties of the nearest execution of each
+    type in each lineage."""
+
+    artifacts: list[Artifact]
+    shared: list[Artifact | Execution]
+    only: list[list[Artifact | Execution]]
+    parameters: list[ComparedValue]
+
+    def table(self) -> list[list[str]]:
+        """Rows for printing: a header, then one row per execution property, differing ones marked '*'."""
+        rows = [["", "field", *(f"{a.type} #{a.id}" for a in self.artifacts)]]
+        for item in self.parameters:
+            rows.append(["*" if item.differs else "", item.field, *("" if v is None else str(v) for v in item.values)])
+        return rows
+
+
+def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_hops: int | None = None
+                    ) -> LineageComparison:
+    """Compare how the artifacts ``artifact_ids`` were made: their upstream lineages (to
+    ``max_hops``, default all), which nodes they share, which only one has (the data and
+    runs that differ), and the properties of the nearest execution of each type upstream of
+    each (hyperparameters), marked where they differ.
+
+    Raises:
+        InvalidArgumentError: fewer than two ids.
+        NotFoundError: an id that is no artifact.
+    """
+    ids = list(artifact_ids)
+    if len(ids) < 2:
+        raise InvalidArgumentError("compare at least two artifacts", field="artifact_ids")
+    found = {a.id: a for a in store.get_artifacts_by_id(ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFoundError(f"no artifact with id {missing[0]}", field="artifact_ids")
+    lineages: list[dict[tuple[str, int], tuple[int, Artifact | Execution]]] = []
+    for artifact_id in ids:
+        steps = store.stream_lineage(LineageSubgraphQueryOptions(
+            starting_artifacts=NodeSelector(ids=[artifact_id]), direction=LineageDirection.UPSTREAM,
+            max_num_hops=max_hops))
+        lineages.append({(type(s.node).__name__, s.node.id or 0): (s.distance, s.node) for s in steps})
+    shared_keys = set.intersection(*(set(lineage) for lineage in lineages)) - {("Artifact", i) for i in ids}
+
+    def ordered(keys: set[tuple[str, int]], lineage: dict[tuple[str, int], tuple[int, Artifact | Execution]]
+                ) -> list[Artifact | Execution]:
+        return [lineage[k][1] for k in sorted(keys, key=lambda k: (lineage[k][0], k))]
+
+    only = [ordered(set(lineage) - shared_keys - {("Artifact", i)}, lineage) for lineage, i in zip(lineages, ids, strict=True)]
+    nearest: list[list[Artifact | Execution]] = []
+    for lineage in lineages:
+        by_type: dict[str | None, tuple[int, Execution]] = {}
+        for distance, node in lineage.values():
+            if isinstance(node, Execution) and (node.type not in by_type or distance < by_type[node.type][0]):
+                by_type[node.type] = (distance, node)
+        nearest.append([node for _, node in by_type.values()])
+    return LineageComparison([found[i] for i in ids], ordered(shared_keys, lineages[0]), only, _side_by_side(nearest))
 

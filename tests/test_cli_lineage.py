@@ -108,6 +108,22 @@ def test_info_says_where_it_connects_and_what_it_finds(cli, history, store, neo4
     assert data["indexes"] >= 30 and data["uri"] == neo4j_server.uri
 
 
+def test_diff_compares_how_two_models_were_made(cli, history):
+    a, b = history.artifacts["run-0003/model"], history.artifacts["run-0004/model"]
+    text = cli("diff", str(a), "/models/taxi/run-0004", "--depth", "2")
+    assert f"  A  Model #{a} run-0003/model" in text and f"  B  Model #{b} run-0004/model" in text
+    assert "only B:" in text and "run-0004/examples" in text
+    rates = [history.plans[r].step("Trainer").properties["learning_rate"] for r in (3, 4)]
+    mark = r"\*" if rates[0] != rates[1] else ""
+    assert re.search(rf"{mark}\s+Trainer\.learning_rate\s+{rates[0]}\s+{rates[1]}", text), text
+    data = json.loads(cli("diff", str(a), str(b), "--format", "json"))
+    assert [n["id"] for n in data["artifacts"]] == [a, b] and data["only"][0] == []
+    spans = next(p for p in data["parameters"] if p["field"] == "ExampleGen.span")
+    assert spans["values"] == [3, 4] and spans["differs"] is True
+    assert "compare at least two artifacts" in cli("diff", str(a), code=1)
+    assert "no artifact has the URI '/nowhere'" in cli("diff", str(a), "/nowhere", code=1)
+
+
 def test_lineage_errors(cli, history):
     assert "no artifact has the URI" in cli("lineage", "/nowhere", code=1)
     assert "no artifact with id 999999999" in cli("lineage", "999999999", code=1)

@@ -193,3 +193,37 @@ def test_compare_runs_marks_differences(store, history):
     assert ["*", "Trainer.learning_rate", "0.1", "0.03", "0.1"] in table
     with pytest.raises(NotFoundError):
         compare_runs(store, ["run-0006", "run-9999"])
+
+
+def test_compare_lineage_shows_what_differs_in_how_two_models_were_made(store, history):
+    from graphmd import compare_lineage
+
+    a, b = history.artifacts["run-0010/model"], history.artifacts["run-0011/model"]
+    near = compare_lineage(store, [a, b], max_hops=2)
+    params = {c.field: c for c in near.parameters}
+    for field in ("learning_rate", "batch_size", "num_steps"):
+        expected = [history.plans[r].step("Trainer").properties[field] for r in (10, 11)]
+        assert params[f"Trainer.{field}"].values == expected
+        assert params[f"Trainer.{field}"].differs == (expected[0] != expected[1])
+    only_a, only_b = ({n.name for n in nodes} for nodes in near.only)
+    assert {"run-0010/examples", "run-0010/Trainer"} <= only_a and "run-0011/examples" not in only_a
+    assert {"run-0011/examples", "run-0010/model"} <= only_b                   # 11 warm-started from 10
+    assert {n.name for n in near.shared} & {"run-0009/model"}                   # both read model 9
+    assert [x.id for x in near.artifacts] == [a, b]
+    table = near.table()
+    assert table[0] == ["", "field", f"Model #{a}", f"Model #{b}"]
+    # Unlimited: model 11 was made from model 10, so 10's whole lineage is part of 11's.
+    full = compare_lineage(store, [a, b])
+    assert full.only[0] == [] and len(full.shared) > len(near.shared)
+    spans = {c.field: c for c in full.parameters}["ExampleGen.span"]
+    assert spans.values == [10, 11] and spans.differs
+
+
+def test_compare_lineage_errors(store, history):
+    from graphmd import InvalidArgumentError, NotFoundError, compare_lineage
+
+    with pytest.raises(InvalidArgumentError) as error:
+        compare_lineage(store, [history.artifacts["run-0010/model"]])
+    assert error.value.field == "artifact_ids"
+    with pytest.raises(NotFoundError, match="no artifact with id 999999999"):
+        compare_lineage(store, [history.artifacts["run-0010/model"], 999_999_999])

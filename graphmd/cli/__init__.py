@@ -24,7 +24,7 @@ app.command("import-mlmd")(mlmd_commands.import_mlmd)
 app.command("export-mlmd")(mlmd_commands.export_mlmd)
 app.command("prune")(prune_commands.prune)
 for _read_command in (read.info, read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
-                      read.compare):
+                      read.compare, read.diff):
     app.command()(_read_command)
 
 

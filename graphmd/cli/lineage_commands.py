@@ -32,7 +32,7 @@ from .._models import (
     ListOptions,
     NodeSelector,
 )
-from .._pipeline import compare_runs
+from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, read_schema_state
 from .._store import MetadataStore
 from ._options import Database, Password, Uri, User, err, fail, out
@@ -392,3 +392,65 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
         table.add_row(*row)
     out.print(table)
 
+
+
+def _node_summary(node: Artifact | Execution) -> str:
+    name = f" {node.name}" if node.name else ""
+    where = f" ({node.uri})" if isinstance(node, Artifact) and node.uri and not node.name else ""
+    return f"{node.type} #{node.id}{name}{where}"
+
+
+def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifact ids or URIs (a model each, say).")],
+         depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops upstream (default: no limit).")] = None,
+         fmt: ListFmt = ListFormat.table,
+         uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
+    """Compare how artifacts were made: shared and differing upstream nodes, and the properties
+    of each lineage's nearest execution of each type; '*' marks differences."""
+    try:
+        with _store(uri, user, password, database) as store:
+            ids = []
+            for given in artifacts:
+                if given.isdigit():
+                    ids.append(int(given))
+                    continue
+                found = store.get_artifacts_by_uri(given)
+                if len(found) != 1:
+                    raise (NotFoundError(f"no artifact has the URI {given!r}", field="artifacts") if not found else
+                           InvalidArgumentError(f"{len(found)} artifacts have the URI {given!r}: give one of their ids "
+                                                f"({', '.join(str(a.id) for a in found)})", field="artifacts"))
+                ids.append(found[0].id or 0)
+            comparison = compare_lineage(store, ids, max_hops=depth)
+    except GraphmdError as error:
+        fail(error)
+    letters = [chr(ord("A") + i) if i < 26 else str(i) for i in range(len(comparison.artifacts))]
+    if fmt is ListFormat.json:
+        dump = lambda nodes: [{"kind": type(n).__name__.lower(), **n.model_dump(mode="json", exclude_none=True)}  # noqa: E731
+                              for n in nodes]
+        sys.stdout.write(json.dumps({
+            "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
+            "only": [dump(nodes) for nodes in comparison.only],
+            "parameters": [{"field": p.field, "values": p.values, "differs": p.differs}
+                           for p in comparison.parameters]}, indent=2, default=str) + "\n")
+        return
+    out.print(f"how these were made (upstream lineage, {'all hops' if depth is None else f'{depth} hops'}):",
+              markup=False)
+    for letter, artifact in zip(letters, comparison.artifacts, strict=True):
+        out.print(f"  {letter}  {_node_summary(artifact)}", markup=False)
+
+    def counted(nodes: list[Artifact | Execution]) -> str:
+        artifacts_n = sum(isinstance(n, Artifact) for n in nodes)
+        return f"{artifacts_n} artifacts, {len(nodes) - artifacts_n} executions"
+
+    out.print(f"shared: {counted(comparison.shared)}", markup=False)
+    for letter, nodes in zip(letters, comparison.only, strict=True):
+        shown = [_node_summary(n) for n in nodes if isinstance(n, Artifact)][:8]
+        more = "" if len(shown) == sum(isinstance(n, Artifact) for n in nodes) else ", ..."
+        out.print(f"only {letter}: {counted(nodes)}" + (f"; artifacts: {', '.join(shown)}{more}" if shown else ""),
+                  markup=False)
+    header, *rows = comparison.table()
+    table = Table(box=None, pad_edge=False)
+    for column in ["", "field", *letters]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
