@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ._errors import InvalidArgumentError
 from ._models import Artifact, ArtifactState, Execution, ExecutionState, LineageGraph
 
 __all__ = ["lineage_dot", "lineage_mermaid", "lineage_svg", "lineage_html"]
@@ -35,6 +37,7 @@ _EXECUTION_COLOURS = {  # fill, stroke
 }
 _EXECUTION_DEFAULT = ("#f1f3f4", "#5f6368")
 _ARTIFACT_COLOURS = ("#e8f0fe", "#1a73e8")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def _key(node: Artifact | Execution) -> NodeKey:
@@ -244,13 +247,30 @@ def _colours(node: Artifact | Execution) -> tuple[str, str]:
         else _EXECUTION_DEFAULT
 
 
+def _tints(tint: Mapping[tuple[str, int], str] | None) -> dict[NodeKey, str]:
+    keys = {"artifact": "a", "execution": "x"}
+    out = {}
+    for (kind, node_id), colour in (tint or {}).items():
+        if kind not in keys or not _COLOUR.fullmatch(colour):
+            raise InvalidArgumentError(f"tint: ({kind!r}, {node_id!r}) -> {colour!r}: keys are ('artifact' or "
+                                       "'execution', id), colours #rrggbb", field="tint")
+        out[(keys[kind], node_id)] = colour
+    return out
+
+
 def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
-                title: str = "lineage") -> str:
+                title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None) -> str:
     """The graph drawn as one SVG document: artifacts as rounded boxes (blue; dashed when not
     LIVE), executions as square boxes coloured by state, edges the way data flows. Each node
     carries a tooltip with its fields and properties. Artifacts whose ids are in
     ``highlight`` and executions whose ids are in ``highlight_executions`` (the lineage's
-    starting nodes, say) get a heavy border."""
+    starting nodes, say) get a heavy border. ``tint`` fills nodes with other colours:
+    {("artifact" or "execution", id): "#rrggbb"} (a comparison's sides, say).
+
+    Raises:
+        InvalidArgumentError: a tint key or colour of another form.
+    """
+    tints = _tints(tint)
     nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in _lineage_nodes(graph)}
     edges = _edges(graph)
     placed = layout(nodes, edges)
@@ -284,6 +304,7 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
         node = nodes[key]
         x, y = corner(key)
         fill, stroke = _colours(node)
+        fill = tints.get(key, fill)
         is_artifact = key[0] == "a"
         dashed = (' stroke-dasharray="5 3"' if isinstance(node, Artifact) and node.state not in (None, ArtifactState.LIVE)
                   else "")
@@ -309,12 +330,21 @@ def _script_json(value: object) -> str:
 
 
 def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
-                 title: str = "lineage") -> str:
+                 title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None,
+                 legend: Sequence[tuple[str, str]] = ()) -> str:
     """A self-contained HTML page of the graph (no network access, opens from a file): the
     SVG drawing of :func:`lineage_svg` with pan (drag) and zoom (wheel), a panel showing
     the clicked node's fields, properties, events and contexts, and the graph's contexts,
-    each of which highlights its artifacts and executions when clicked. ``highlight`` and
-    ``highlight_executions`` as for :func:`lineage_svg`."""
+    each of which highlights its artifacts and executions when clicked. ``highlight``,
+    ``highlight_executions`` and ``tint`` as for :func:`lineage_svg`; ``legend`` adds
+    (label, "#rrggbb") entries to the page's legend (what the tints mean).
+
+    Raises:
+        InvalidArgumentError: a tint or legend colour of another form.
+    """
+    for label, colour in legend:
+        if not _COLOUR.fullmatch(colour):
+            raise InvalidArgumentError(f"legend: {label!r} -> {colour!r}: colours are #rrggbb", field="legend")
     details: dict[str, object] = {}
     for node in _lineage_nodes(graph):
         details[_dom_id(_key(node))] = node.model_dump(mode="json", exclude_none=True, exclude={"system_metadata"})
@@ -329,9 +359,11 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     counts = (f"{len(graph.artifacts)} artifacts, {len(graph.executions)} executions, {len(graph.events)} events, "
               f"{len(graph.contexts)} contexts")
     esc = html.escape
+    extra = "".join(f'<span style="background:{colour};border-color:#5f6368">{esc(label)}</span>'
+                    for label, colour in legend)
     return _PAGE.format(
-        title=esc(title), counts=esc(counts),
-        svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title),
+        title=esc(title), counts=esc(counts), legend=extra,
+        svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title, tint=tint),
         data=_script_json(data))
 
 
@@ -365,7 +397,7 @@ button {{ font: inherit; }}
 style="background:#e6f4ea;border-color:#1e8e3e">complete</span><span
 style="background:#fef7e0;border-color:#e37400">running</span><span
 style="background:#fce8e6;border-color:#d93025">failed</span><span
-style="background:#f1f3f4;border-color:#5f6368">other</span></span>
+style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
 <button id="fit" type="button">fit</button>
 <input id="find" type="search" placeholder="find: name, uri, type or id (Enter: next)" size="36">
 <span id="found"></span></header>

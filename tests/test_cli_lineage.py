@@ -120,6 +120,14 @@ def test_diff_compares_how_two_models_were_made(cli, history):
     assert [n["id"] for n in data["artifacts"]] == [a, b] and data["only"][0] == []
     spans = next(p for p in data["parameters"] if p["field"] == "ExampleGen.span")
     assert spans["values"] == [3, 4] and spans["differs"] is True
+    page = cli("diff", str(a), str(b), "--depth", "2", "--format", "svg")
+    fills = {g.get("id"): g.find("{http://www.w3.org/2000/svg}rect").get("fill")
+             for g in ET.fromstring(page).iter("{http://www.w3.org/2000/svg}g") if g.get("id")}
+    assert fills[f"a{history.artifacts['run-0003/examples']}"] == "#ffd8a8"     # only A's lineage
+    assert fills[f"a{history.artifacts['run-0004/examples']}"] == "#d0bfff"     # only B's
+    assert fills[f"a{history.artifacts['run-0002/model']}"] == "#e8f0fe"        # both: as drawn alone
+    assert fills[f"a{a}"] == "#e8f0fe"                                          # the compared ones: untinted
+    assert f"only A: Model #{a}" in cli("diff", str(a), str(b), "--format", "html")
     assert "compare at least two artifacts" in cli("diff", str(a), code=1)
     assert "no artifact has the URI '/nowhere'" in cli("diff", str(a), "/nowhere", code=1)
 

@@ -144,3 +144,20 @@ def test_tiny_graphs_draw(runs):
     graph = chain(runs)
     ET.fromstring(lineage_svg(graph))
     assert "<svg" in lineage_html(graph)
+
+
+def test_tints_and_legend_are_checked_and_drawn():
+    from graphmd import InvalidArgumentError
+
+    graph = chain(2)
+    root = ET.fromstring(lineage_svg(graph, tint={("artifact", 101): "#ffd8a8", ("execution", 500): "#d0bfff"}))
+    fills = {g.get("id"): g.find(f"{SVG}rect").get("fill") for g in root.iter(f"{SVG}g") if g.get("id")}
+    assert (fills["a101"], fills["x500"], fills["a100"]) == ("#ffd8a8", "#d0bfff", "#e8f0fe")
+    page = lineage_html(graph, tint={("artifact", 101): "#ffd8a8"}, legend=[("only <A>", "#ffd8a8")])
+    assert "only &lt;A&gt;</span>" in page
+    for bad in ({("model", 1): "#ffffff"}, {("artifact", 1): "red"}, {("artifact", 1): "#fff\" onload=\"x"}):
+        with pytest.raises(InvalidArgumentError) as error:
+            lineage_svg(graph, tint=bad)
+        assert error.value.field == "tint"
+    with pytest.raises(InvalidArgumentError):
+        lineage_html(graph, legend=[("x", "url(javascript:1)")])

@@ -400,9 +400,23 @@ def _node_summary(node: Artifact | Execution) -> str:
     return f"{node.type} #{node.id}{name}{where}"
 
 
+class DiffFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    html = "html"
+    svg = "svg"
+
+
+# Fills of the nodes only one compared artifact's lineage has: A, B, C, ...
+_SIDE_TINTS = ("#ffd8a8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#fff3bf", "#c3fae8")
+
+
 def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifact ids or URIs (a model each, say).")],
          depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops upstream (default: no limit).")] = None,
-         fmt: ListFmt = ListFormat.table,
+         fmt: Annotated[DiffFormat, typer.Option(
+             "--format", help="table or json; html/svg: both lineages drawn, what only one has tinted.")] = DiffFormat.table,
+         output: Annotated[Optional[Path], typer.Option(
+             "--output", "-o", help="Write to this file instead of standard output.", dir_okay=False)] = None,
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Compare how artifacts were made: shared and differing upstream nodes, and the properties
     of each lineage's nearest execution of each type; '*' marks differences."""
@@ -420,10 +434,25 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
                                                 f"({', '.join(str(a.id) for a in found)})", field="artifacts"))
                 ids.append(found[0].id or 0)
             comparison = compare_lineage(store, ids, max_hops=depth)
+            letters = [chr(ord("A") + i) if i < 26 else str(i) for i in range(len(comparison.artifacts))]
+            if fmt in (DiffFormat.html, DiffFormat.svg):
+                graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+                    starting_artifacts=NodeSelector(ids=ids), direction=LineageDirection.UPSTREAM, max_num_hops=depth))
+                tint = {(type(n).__name__.lower(), n.id or 0): _SIDE_TINTS[i % len(_SIDE_TINTS)]
+                        for i, nodes in enumerate(comparison.only) for n in nodes
+                        if not (isinstance(n, Artifact) and n.id in ids)}  # the compared ones: heavy border
+                legend = [(f"only {letter}: {a.type} #{a.id}", _SIDE_TINTS[i % len(_SIDE_TINTS)])
+                          for i, (letter, a) in enumerate(zip(letters, comparison.artifacts, strict=True))]
+                title = "how " + " and ".join(f"{a.type} #{a.id}" for a in comparison.artifacts) + " were made"
+                text = (lineage_html(graph, highlight=ids, title=title, tint=tint, legend=legend)
+                        if fmt is DiffFormat.html else lineage_svg(graph, highlight=ids, title=title, tint=tint))
+                _emit([text], output)
+                if output is not None:
+                    err.print(f"wrote {output}", markup=False, highlight=False)
+                return
     except GraphmdError as error:
         fail(error)
-    letters = [chr(ord("A") + i) if i < 26 else str(i) for i in range(len(comparison.artifacts))]
-    if fmt is ListFormat.json:
+    if fmt is DiffFormat.json:
         dump = lambda nodes: [{"kind": type(n).__name__.lower(), **n.model_dump(mode="json", exclude_none=True)}  # noqa: E731
                               for n in nodes]
         sys.stdout.write(json.dumps({
