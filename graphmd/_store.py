@@ -56,7 +56,6 @@ from ._models import (
     LineageStep,
     LineageSubgraphQueryOptions,
     ListOptions,
-    OrderBy,
     Page,
     ParentContext,
 )
