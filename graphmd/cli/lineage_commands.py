@@ -108,8 +108,13 @@ def tree_lines(paths: Iterator[LineagePath]) -> Iterator[str]:
         yield from walk(key, path, "", True, True)
 
 
-def _emit(lines: Iterable[str], output: Path | None) -> None:
-    """Write ``lines`` to ``output`` (a file, written whole or not at all) or standard output."""
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.",
+                                                dir_okay=False)]
+
+
+def _emit(lines: Iterable[str], output: Path | None, summary: str = "") -> None:
+    """Write ``lines`` to ``output`` (a file, written whole or not at all, then reported on
+    stderr with ``summary``) or standard output."""
     if output is None:  # as is: no rich markup, emoji codes or wrapping in machine formats
         for line in lines:
             sys.stdout.write(line + "\n")
@@ -123,6 +128,7 @@ def _emit(lines: Iterable[str], output: Path | None) -> None:
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise InvalidArgumentError(f"cannot write {output}: {error.strerror or error}", field="output") from error
+    err.print(f"wrote {output}" + (f" ({summary})" if summary else ""), markup=False, highlight=False)
 
 
 def lineage(
@@ -135,8 +141,7 @@ def lineage(
     fmt: Annotated[Format, typer.Option(
         "--format", help="tree; html: a page to open in a browser (pan, zoom, click a node for its details); "
                          "svg: the drawing alone; dot/mermaid/json for other tools.")] = Format.tree,
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Write to this file instead of standard output.", dir_okay=False)] = None,
+    output: Output = None,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
 ) -> None:
     """Print the lineage of an artifact (or execution): a tree, an HTML page, SVG, DOT, Mermaid or JSON."""
@@ -174,9 +179,7 @@ def lineage(
                         Format.svg: lambda: lineage_svg(graph, title=title, **starts),
                         Format.html: lambda: lineage_html(graph, title=title, **starts),
                     }[fmt]()]
-        _emit(lines, output)
-        if output is not None:
-            err.print(f"wrote {output} ({summary})", markup=False, highlight=False)
+        _emit(lines, output, summary)
     except NotFoundError as error:
         if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
@@ -415,8 +418,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
          depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops upstream (default: no limit).")] = None,
          fmt: Annotated[DiffFormat, typer.Option(
              "--format", help="table or json; html/svg: both lineages drawn, what only one has tinted.")] = DiffFormat.table,
-         output: Annotated[Optional[Path], typer.Option(
-             "--output", "-o", help="Write to this file instead of standard output.", dir_okay=False)] = None,
+         output: Output = None,
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Compare how artifacts were made: shared and differing upstream nodes, and the properties
     of each lineage's nearest execution of each type; '*' marks differences."""
@@ -447,8 +449,6 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
                 text = (lineage_html(graph, highlight=ids, title=title, tint=tint, legend=legend)
                         if fmt is DiffFormat.html else lineage_svg(graph, highlight=ids, title=title, tint=tint))
                 _emit([text], output)
-                if output is not None:
-                    err.print(f"wrote {output}", markup=False, highlight=False)
                 return
     except GraphmdError as error:
         fail(error)
