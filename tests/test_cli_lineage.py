@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from graphmd import MetadataStore
+from graphmd import Artifact, MetadataStore
 from graphmd._config import Settings
 from graphmd._tfx_pipeline import History, record_history
 from graphmd.cli import app
@@ -108,7 +108,7 @@ def test_info_says_where_it_connects_and_what_it_finds(cli, history, store, neo4
     assert data["indexes"] >= 30 and data["uri"] == neo4j_server.uri
 
 
-def test_diff_compares_how_two_models_were_made(cli, history):
+def test_diff_compares_how_two_models_were_made(cli, history, store):
     a, b = history.artifacts["run-0003/model"], history.artifacts["run-0004/model"]
     text = cli("diff", str(a), "/models/taxi/run-0004", "--depth", "2")
     assert f"  A  Model #{a} run-0003/model" in text and f"  B  Model #{b} run-0004/model" in text
@@ -130,6 +130,10 @@ def test_diff_compares_how_two_models_were_made(cli, history):
     assert f"only A: Model #{a}" in cli("diff", str(a), str(b), "--format", "html")
     assert "compare at least two artifacts" in cli("diff", str(a), code=1)
     assert "no artifact has the URI '/nowhere'" in cli("diff", str(a), "/nowhere", code=1)
+    twin = store.get_artifacts_by_id([a])[0]
+    [copy] = store.put_artifacts([Artifact(type_id=twin.type_id, uri=twin.uri)])   # a second artifact, same URI
+    assert f"2 artifacts have the URI '{twin.uri}': give one of their ids ({a}, {copy})" in cli(
+        "diff", twin.uri or "", str(b), code=1)
 
 
 def test_lineage_errors(cli, history):

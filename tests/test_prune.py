@@ -155,11 +155,15 @@ def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_
     assert {k: v for k, v in done.items() if k != "deleted"} == {k: v for k, v in planned.items() if k != "deleted"}
     assert store.counts()["executions"] == before["executions"] - len(planned["deleted_execution_ids"])
     assert not store.get_executions_by_id(planned["deleted_execution_ids"])
+    after = store.counts()
     # By name; and the errors a user meets.
     assert "1 PipelineRun runs chosen" in cli("--name", f"run-{RUNS - 1:04d}")
     assert "no PipelineRun context named 'run-9999'" in cli("--name", "run-9999", code=1)
     assert "no context type named 'Nope'" in runner.invoke(app, ["prune", "--type", "Nope", "--name", "x"]).output
     assert "say which runs" in cli(code=1)
+    assert "--format: 'yaml' is not text or json" in cli("--name", "run-0001", "--yes", "--format", "yaml", code=1)
+    assert "--before" in cli("--before", "2999-13-01", "--yes", code=1)
+    assert store.counts() == after                                          # refused calls change nothing
     assert "is not an ISO date" in cli("--before", "last week", code=1)
 
 
