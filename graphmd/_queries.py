@@ -386,16 +386,36 @@ _MERGED_LINKS = {
 WRITE_PREFIX = "CYPHER replan=skip"
 
 
+# What each checked column must hold for the call to stand (q.WRITE_CHECKS' columns): every
+# required node found, every planned node created, synced and merged, every event created.
+_WRITE_HOLDS = {
+    **{f"missing_{label}": f"size(missing_{label}) = 0" for label in NODE_LABELS},
+    **{f"created_{label}": f"created_{label} = size($planned.create_{label})" for label in NODE_LABELS},
+    **{f"synced_{label}": f"synced_{label} = size($planned.sync_{label})" for label in NODE_LABELS},
+    "merged_Context": "size(merged_Context) = size($planned.merge_Context)",
+    "created_events": "created_events = size($planned.events)",
+}
+# A statement sent as its own (auto-commit) transaction cannot be rolled back by the client
+# after it has read the checks: guarded, it fails on the server instead when one does not
+# hold. The division by zero is the failure: Neo4j reports it as WRITE_GUARD_FAILED.
+WRITE_GUARD_FAILED = "Neo.ClientError.Statement.ArithmeticError"
+
+
 @functools.lru_cache(maxsize=256)
-def write_planned(blocks: tuple[str, ...]) -> str:
-    """The statement for the WRITE_BLOCKS named in ``blocks`` (in WRITE_BLOCKS' order)."""
+def write_planned(blocks: tuple[str, ...], guarded: bool = False) -> str:
+    """The statement for the WRITE_BLOCKS named in ``blocks`` (in WRITE_BLOCKS' order);
+    ``guarded``: one that fails with WRITE_GUARD_FAILED unless every check holds."""
     calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks and b not in _MERGED_LINKS]
     if "merge_Context" in blocks:  # links name merged contexts by their planned ids
         calls += [f"CALL (merged_Context) {{ {_MERGED_LINKS[b]} }}" for b in _MERGED_LINKS if b in blocks]
     else:
         calls += [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in _MERGED_LINKS if b in blocks]
     checked = [WRITE_CHECKS[b] for b in WRITE_BLOCKS if b in blocks and b in WRITE_CHECKS]
-    return "\n".join([WRITE_PREFIX, *calls, "RETURN " + (", ".join(checked) if checked else "true AS done")])
+    columns = checked or ["true AS done"]
+    if guarded and checked:
+        holds = " AND ".join(_WRITE_HOLDS[c] for c in checked)
+        columns = [*checked, f"1 / CASE WHEN {holds} THEN 1 ELSE 0 END AS holds"]
+    return "\n".join([WRITE_PREFIX, *calls, "RETURN " + ", ".join(columns)])
 
 
 # --- maintenance --------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ._errors import (
     FailedPreconditionError,
     GraphmdError,
     InvalidArgumentError,
+    InternalError,
     NotFoundError,
     OutOfRangeError,
     UnavailableError,
@@ -113,6 +114,21 @@ class _SlowPath(Exception):
     """A call planned with server-side updates met something the slow path must judge (a
     node that is missing, of another type, or invalid): rerun it reading nodes first, so
     it raises exactly the error it always did."""
+
+
+class _NeedsTransaction(Exception):
+    """A call planned for one auto-commit statement needs a managed transaction instead."""
+
+
+class _NoTransaction:
+    """What a call planned for one auto-commit statement reads with: nothing, so a read
+    while planning (a type not cached, nodes to lock) means it needs a transaction."""
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        raise _NeedsTransaction()
+
+
+_NO_TRANSACTION = _NoTransaction()
 
 
 class _Conflict(Exception):
@@ -276,24 +292,113 @@ class MetadataStore:
         raise AssertionError("unreachable")
 
     def _write_nodes(self, plan: Callable[[_NodeWriter], Any]) -> Any:
-        """Run ``plan`` with a _NodeWriter in one write transaction, then flush it. Updates
-        of nodes by id are first compared and written on the server in the write statement
-        (no read round trip); should that meet anything unusual (_SlowPath), the call is
-        rerun reading and locking those nodes first, which raises the exact error."""
-        for fast in (True, False):
+        """Run ``plan`` with a _NodeWriter in one write transaction, then flush it.
+
+        A call that creates nodes and reads nothing first is sent as one guarded
+        auto-commit statement (_write_autocommit). Else, or should the server refuse that
+        statement, it runs in a managed transaction: updates of nodes by id first compared
+        and written on the server in the write statement (no read round trip); should that
+        meet anything unusual (_SlowPath), the call is rerun reading and locking those
+        nodes first, which raises the exact error."""
+        modes: tuple[bool, ...] = (True, False)
+        try:
+            return self._write_autocommit(plan)
+        except _NeedsTransaction:
+            pass
+        except _SlowPath:
+            modes = (False,)
+        for fast in modes:
             def work(tx: neo4j.ManagedTransaction) -> Any:
                 writer = _NodeWriter(self, tx, _now_ms(), fast=fast)
                 result = plan(writer)
                 writer.flush()
-                if writer.merged_ids:  # contexts planned with new ids may have been reused
-                    result = result._replace(context_ids=[writer.merged_ids.get(i, i) for i in result.context_ids])
-                return result
+                return writer.result(result)
 
             try:
                 return self._write(work)
             except _SlowPath:
                 _log.debug("rerunning a write reading its nodes first")
         raise AssertionError("unreachable")
+
+    def _write_autocommit(self, plan: Callable[[_NodeWriter], Any]) -> Any:
+        """Run ``plan`` as one auto-commit statement: the statement and its commit take one
+        round trip, where a managed transaction takes two (~12% of a put_execution).
+
+        The statement is guarded (q.write_planned): it fails on the server, so nothing of
+        it stays, unless every check the client would make holds. Should its answer be
+        lost (the connection drops, Neo4j stops), _settle_lost_write finds out whether it
+        committed. That needs a node the call creates, whose id this store reserved.
+
+        Raises:
+            _NeedsTransaction: the call reads before it writes (a type not cached, nodes
+                to lock), creates no node, or Neo4j refused the statement (rolled back:
+                a check failed, a unique key was taken, a transient error): the managed
+                path runs it, and raises the exact error.
+            UnavailableError: the answer was lost and Neo4j could not be reached to
+                find out whether the call committed (``commit_unknown``).
+        """
+        writer = _NodeWriter(self, _NO_TRANSACTION, _now_ms(), fast=True)
+        result = plan(writer)
+        planned = writer.planned()
+        created = writer.a_created_node()
+        if planned is None or created is None:
+            raise _NeedsTransaction()
+        statement = q.write_planned(tuple(planned), guarded=True)
+        with map_driver_errors(self.settings.uri):
+            try:
+                with self._session() as session:
+                    answer = session.run(neo4j.Query(statement, timeout=self._tx_timeout), planned=planned)
+                    record = answer.single(strict=True)
+                    answer.consume()  # the commit's success, or its failure
+            except (neo4j_errors.ClientError, neo4j_errors.TransientError) as error:
+                if isinstance(error, neo4j_errors.DatabaseUnavailable):
+                    record = self._settle_lost_write(writer, statement, planned, created, error)
+                else:
+                    raise _NeedsTransaction() from error  # refused and rolled back
+            except (neo4j_errors.DriverError, neo4j_errors.Neo4jError, OSError) as error:
+                if isinstance(error, neo4j_errors.DriverError) and str(error) == "Driver closed":
+                    raise
+                record = self._settle_lost_write(writer, statement, planned, created, error)
+        if record is not None:
+            writer.check(record)
+        return writer.result(result)
+
+    def _settle_lost_write(self, writer: _NodeWriter, statement: str, planned: dict[str, Any],
+                           created: tuple[str, int], lost: Exception) -> neo4j.Record | None:
+        """The answer to an auto-commit write was lost: it may have committed or not.
+        Rerun the same statement (the same reserved ids) in a managed transaction, which
+        retries while Neo4j is unreachable. Only one of the two can commit, as both create
+        a node with the same id under a unique constraint (should the first still be
+        running, the rerun waits for its locks). If the rerun is refused and ``created``
+        is stored, the first committed. Returns the rerun's record, or None (and the
+        merged contexts' ids noted) when the first committed.
+
+        Raises:
+            _NeedsTransaction: the rerun was refused and the first did not commit.
+            UnavailableError: Neo4j stayed unreachable (``commit_unknown``).
+        """
+        _log.debug("settling an auto-commit write whose answer was lost: %s", lost)
+        try:
+            with self._session() as session, _pipelined_begin(session):
+                return session.execute_write(
+                    self._unit(lambda tx: tx.run(statement, planned=planned).single(strict=True)))
+        except neo4j_errors.ClientError as error:
+            refused: Exception = error
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, neo4j_errors.DatabaseUnavailable,
+                OSError) as error:
+            raise UnavailableError(
+                f"the connection to Neo4j at {self.settings.uri} was lost while a write was in flight ({lost}), and "
+                f"Neo4j could not be reached to settle it ({error}): the call took effect whole or not at all, "
+                "unknown which; read back before retrying", commit_unknown=True) from error
+        label, node_id = created
+        stored = self._read(lambda tx: tx.run(q.EXISTING_IDS[label], ids=[node_id]).single(strict=True)["ids"])
+        if not stored:
+            raise _NeedsTransaction() from refused
+        for row in writer.merges:
+            found = self._read(lambda tx, row=row: tx.run(q.NODE_BY_TYPE_AND_NAME["Context"], type_id=row["type_id"],
+                                                          name=row["name"]).single(strict=True)["n"])
+            writer.merged_ids[row["id"]] = found["id"]
+        return None
 
     def _reset_caches(self) -> None:
         """Forget cached types and reserved ids (after the database was wiped or restored)."""
@@ -1265,7 +1370,8 @@ class _NodeWriter:
     """Collects the writes of one transaction and issues them as one UNWIND statement per
     kind of write. Reads (types, stored nodes) happen as upserts are planned."""
 
-    def __init__(self, store: MetadataStore, tx: neo4j.ManagedTransaction, now: int, *, fast: bool = False) -> None:
+    def __init__(self, store: MetadataStore, tx: neo4j.ManagedTransaction | _NoTransaction, now: int, *,
+                 fast: bool = False) -> None:
         self.store = store
         self.tx = tx
         self.now = now
@@ -1496,11 +1602,25 @@ class _NodeWriter:
     def flush(self) -> None:
         """Send the planned writes as one statement (one round trip), then check what it
         reports; a failed check raises, so the transaction rolls back."""
+        planned = self.planned()
+        if planned is None:
+            return
+        try:
+            record = self.tx.run(q.write_planned(tuple(planned)), planned=planned).single()
+        except neo4j_errors.ConstraintError as error:
+            if any(self.syncs.values()) or self.merges:
+                raise _SlowPath() from error  # the slow path names the error as it always did
+            raise self._constraint_error(error) from error
+        self.check(record)
+
+    def planned(self) -> _Unlogged | None:
+        """The planned writes as the write statement's $planned map (its non-empty blocks),
+        or None when the call writes nothing."""
         events = self._event_rows()
         if not (self.required or self.events or self.attributions or self.associations
                 or any(self.creates.values()) or any(self.updates.values()) or any(self.syncs.values())
                 or self.merges):
-            return
+            return None
         for label, rows in self.syncs.items():
             # One node updated twice in a call: each update is judged against the node as
             # stored before the call, which only the slow path does.
@@ -1530,13 +1650,13 @@ class _NodeWriter:
                 rows["create" if new else "merge"].append({"context_id": c, key: n})
             for verb, verb_rows in rows.items():
                 planned[f"{verb}_{links}"] = verb_rows
-        planned = _Unlogged((block, rows) for block, rows in planned.items() if rows)
-        try:
-            record = self.tx.run(q.write_planned(tuple(planned)), planned=planned).single()
-        except neo4j_errors.ConstraintError as error:
-            if any(self.syncs.values()) or self.merges:
-                raise _SlowPath() from error  # the slow path names the error as it always did
-            raise self._constraint_error(error) from error
+        return _Unlogged((block, rows) for block, rows in planned.items() if rows)
+
+    def check(self, record: neo4j.Record | None) -> None:
+        """Raise unless the write statement's ``record`` shows every planned write done;
+        note the ids merged contexts turned out to have."""
+        if record is None:
+            raise InternalError("the write statement returned no row")
         if any(record.get(f"synced_{label}", 0) != len(rows) for label, rows in self.syncs.items()):
             raise _SlowPath()  # a node missing or of another type: the slow path says which
         self.merged_ids = {planned_id: context_id for planned_id, context_id in record.get("merged_Context", ())}
@@ -1553,6 +1673,18 @@ class _NodeWriter:
         if record.get("created_events", 0) != len(self.events):
             raise InvalidArgumentError("events: an event names an artifact or execution that does not exist",
                                        field="events")
+
+    def result(self, planned_result: Any) -> Any:
+        """The plan's result with its context ids as stored: contexts planned with new ids
+        may have been merged into stored ones."""
+        if self.merged_ids:
+            return planned_result._replace(context_ids=[self.merged_ids.get(i, i) for i in planned_result.context_ids])
+        return planned_result
+
+    def a_created_node(self) -> tuple[str, int] | None:
+        """(label, id) of one node the planned writes create, if any: its id was reserved
+        by this store, so finding it stored proves the statement committed."""
+        return next(((label, rows[0]["id"]) for label, rows in self.creates.items() if rows), None)
 
     def _constraint_error(self, error: neo4j_errors.ConstraintError) -> Exception:
         """The error to raise for a uniqueness violation in the planned writes."""

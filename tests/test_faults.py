@@ -102,9 +102,10 @@ def test_a_client_killed_mid_call_leaves_all_or_nothing(store: MetadataStore, ne
 
     # Kill at spread moments of the call: either outcome, never half. Then kill while the
     # write statement is held on the server: this test's own open transaction holds the
-    # run context's (type_id, name) key, so the call's statement waits on that lock and the
-    # client cannot have sent COMMIT; nothing may remain once the blocker rolls back.
-    # (Observing a running statement and then killing would race its COMMIT.)
+    # run context's (type_id, name) key, so the call's statement waits on that lock and
+    # cannot have committed; Neo4j must terminate it with its closed connection, so nothing
+    # may remain once the blocker rolls back.
+    # (Observing a running statement and then killing would race its commit.)
     outcomes = []
     moments: list[float | str] = [0.2, 0.6, 1.0, "blocked", "blocked"]
     for i, moment in enumerate(moments):
@@ -134,7 +135,7 @@ def test_a_client_killed_mid_call_leaves_all_or_nothing(store: MetadataStore, ne
         found = counts(marker)
         assert found in (FULL[kind], (0, 0, 0, 0, 0, 0)), f"half-written after a kill at {moment}: {found}"
         if blocker is not None:
-            assert found == (0, 0, 0, 0, 0, 0), f"a kill before COMMIT left {found}"
+            assert found == (0, 0, 0, 0, 0, 0), f"a kill while the statement waited left {found}"
         outcomes.append((i, in_statement, blocker is not None, found == FULL[kind]))
     inside = sum(1 for _, in_statement, _, _ in outcomes if in_statement)
     # The store works on: a rolled-back call's names are free, and the call now goes through.

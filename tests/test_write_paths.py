@@ -209,14 +209,15 @@ def _operators(plan: dict[str, Any]) -> list[str]:
     return [plan["operatorType"].split("@")[0], *(op for child in plan.get("children", []) for op in _operators(child))]
 
 
+@pytest.mark.parametrize("guarded", [False, True], ids=["managed", "auto-commit"])
 @pytest.mark.parametrize("merge", [True, False], ids=["contexts merged by name", "contexts by id"])
-def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataStore, merge: bool) -> None:
+def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataStore, merge: bool, guarded: bool) -> None:
     """The write statement keeps its cached plan when the store's statistics drift (no
     replanning stall while a store grows). That is sound only while every node it touches
     is found through a unique index: a scan or a non-unique seek could deserve another plan
     on a bigger store."""
     blocks = tuple(b for b in q.WRITE_BLOCKS if merge or b != "merge_Context")
-    text = q.write_planned(blocks)
+    text = q.write_planned(blocks, guarded=guarded)
     assert text.startswith(q.WRITE_PREFIX + "\n")
     with store.driver.session(database=store.database) as session:
         plan = session.run("EXPLAIN " + text, planned={}).consume().plan
@@ -239,7 +240,8 @@ def test_new_nodes_in_contexts_reused_by_name_are_linked_once(store: MetadataSto
     edges = [EventEdge(event=Event(type=EventType.OUTPUT), execution_index=i % 2, artifact_index=i) for i in range(5)]
     statements: list[tuple[str, ...]] = []
     planned = q.write_planned
-    monkeypatch.setattr(q, "write_planned", lambda blocks: statements.append(blocks) or planned(blocks))
+    monkeypatch.setattr(q, "write_planned",
+                        lambda blocks, **kw: statements.append(blocks) or planned(blocks, **kw))
     first = store.put_lineage_subgraph(executions, artifacts, again, edges, reuse_context_if_already_exist=True)
     assert first.context_ids == stored
     assert "create_attributions" in statements[-1] and "merge_attributions" not in statements[-1]
