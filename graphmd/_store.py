@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -151,6 +152,11 @@ def _pipelined_begin(session: neo4j.Session) -> contextlib.AbstractContextManage
     execute_query; on a driver without the switch, transactions begin as usual."""
     switch = getattr(session, "_pipelined_begin", None)
     return contextlib.nullcontext() if switch is None else switch
+
+
+def _context_id(tx: neo4j.ManagedTransaction, type_id: int, name: str) -> int:
+    """The id of the context of type ``type_id`` named ``name`` (it must exist)."""
+    return int(tx.run(q.NODE_BY_TYPE_AND_NAME["Context"], type_id=type_id, name=name).single(strict=True)["n"]["id"])
 
 
 def _delete_batch(tx: neo4j.ManagedTransaction, statement: str, batch_size: int) -> int:
@@ -344,6 +350,7 @@ class MetadataStore:
         if planned is None or created is None:
             raise _NeedsTransaction()
         statement = q.write_planned(tuple(planned), guarded=True)
+        record: neo4j.Record | None
         with map_driver_errors(self.settings.uri):
             try:
                 with self._session() as session:
@@ -395,9 +402,8 @@ class MetadataStore:
         if not stored:
             raise _NeedsTransaction() from refused
         for row in writer.merges:
-            found = self._read(lambda tx, row=row: tx.run(q.NODE_BY_TYPE_AND_NAME["Context"], type_id=row["type_id"],
-                                                          name=row["name"]).single(strict=True)["n"])
-            writer.merged_ids[row["id"]] = found["id"]
+            writer.merged_ids[row["id"]] = self._read(functools.partial(_context_id, type_id=row["type_id"],
+                                                                        name=row["name"]))
         return None
 
     def _reset_caches(self) -> None:
@@ -1621,10 +1627,10 @@ class _NodeWriter:
                 or any(self.creates.values()) or any(self.updates.values()) or any(self.syncs.values())
                 or self.merges):
             return None
-        for label, rows in self.syncs.items():
+        for label, synced in self.syncs.items():
             # One node updated twice in a call: each update is judged against the node as
             # stored before the call, which only the slow path does.
-            ids = [r["id"] for r in rows] + [r["id"] for r in self.updates[label]]
+            ids = [r["id"] for r in synced] + [r["id"] for r in self.updates[label]]
             if len(set(ids)) != len(ids):
                 raise _SlowPath()
         planned: dict[str, Any] = {"events": events, "merge_Context": self.merges}
