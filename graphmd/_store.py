@@ -382,29 +382,30 @@ class MetadataStore:
 
         Raises:
             _NeedsTransaction: the rerun was refused and the first did not commit.
-            UnavailableError: Neo4j stayed unreachable (``commit_unknown``).
+            UnavailableError: Neo4j stayed unreachable, or failed otherwise before it
+                told (``commit_unknown``).
         """
         _log.debug("settling an auto-commit write whose answer was lost: %s", lost)
         try:
-            with self._session() as session, _pipelined_begin(session):
-                return session.execute_write(
-                    self._unit(lambda tx: tx.run(statement, planned=planned).single(strict=True)))
-        except neo4j_errors.ClientError as error:
-            refused: Exception = error
-        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, neo4j_errors.DatabaseUnavailable,
-                OSError) as error:
+            try:
+                with self._session() as session, _pipelined_begin(session):
+                    return session.execute_write(
+                        self._unit(lambda tx: tx.run(statement, planned=planned).single(strict=True)))
+            except neo4j_errors.ClientError as error:
+                refused: Exception = error
+            label, node_id = created
+            stored = self._read(lambda tx: tx.run(q.EXISTING_IDS[label], ids=[node_id]).single(strict=True)["ids"])
+            if not stored:
+                raise _NeedsTransaction() from refused
+            for row in writer.merges:
+                writer.merged_ids[row["id"]] = self._read(functools.partial(_context_id, type_id=row["type_id"],
+                                                                            name=row["name"]))
+            return None
+        except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, GraphmdError, OSError) as error:
             raise UnavailableError(
                 f"the connection to Neo4j at {self.settings.uri} was lost while a write was in flight ({lost}), and "
                 f"Neo4j could not be reached to settle it ({error}): the call took effect whole or not at all, "
                 "unknown which; read back before retrying", commit_unknown=True) from error
-        label, node_id = created
-        stored = self._read(lambda tx: tx.run(q.EXISTING_IDS[label], ids=[node_id]).single(strict=True)["ids"])
-        if not stored:
-            raise _NeedsTransaction() from refused
-        for row in writer.merges:
-            writer.merged_ids[row["id"]] = self._read(functools.partial(_context_id, type_id=row["type_id"],
-                                                                        name=row["name"]))
-        return None
 
     def _reset_caches(self) -> None:
         """Forget cached types and reserved ids (after the database was wiped or restored)."""

@@ -216,8 +216,14 @@ def test_an_answer_lost_after_the_commit(store: MetadataStore, types: dict[str, 
     assert [a.uri for a in store.get_artifacts_by_id(result.artifact_ids)] == ["/data/step", "/models/step"]
 
 
+@pytest.mark.parametrize("then", [neo4j_errors.ServiceUnavailable("connection refused (injected)"),
+                                  neo4j_errors.DatabaseError("the server failed (injected)")],
+                         ids=["unreachable", "failing"])
 def test_an_answer_lost_with_neo4j_gone_says_the_outcome_is_unknown(store: MetadataStore, types: dict[str, int],
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     then: Exception) -> None:
+    """The answer is lost, and the rerun that would settle it fails too (Neo4j gone, or
+    failing): whether the first committed is unknown, and the error says so."""
     _step(store, types, "warm")
 
     def run(real: neo4j.Session, query: Any, *args: Any, **kwargs: Any) -> Any:
@@ -226,7 +232,7 @@ def test_an_answer_lost_with_neo4j_gone_says_the_outcome_is_unknown(store: Metad
         return real.run(query, *args, **kwargs)
 
     def execute_write(*args: Any, **kwargs: Any) -> Any:
-        raise neo4j_errors.ServiceUnavailable("connection refused (injected)")
+        raise then
 
     _wrap_sessions(store, monkeypatch, run, execute_write)
     with pytest.raises(UnavailableError) as caught:
