@@ -3,8 +3,9 @@
 Each kind (Type, Artifact, Execution, Context, Event) has one IdCounter node. A process
 reserves a block of ids from it in a short transaction of its own and hands them out
 locally, so concurrent writers touch the counter once per block, not once per node.
-Blocks start small and double with use (up to ``max_block``), so a light user sees small,
-nearly consecutive ids and a heavy writer rarely touches the counter.
+Blocks start small and double with use, up to ``max_block`` or, for a caller asking for
+more ids at once, eight of its requests: a light user sees small, nearly consecutive ids, and
+a heavy writer (bulk loads of thousands of nodes a call) rarely touches the counter.
 Ids are unique and increase within a process; across processes they interleave, and a
 block left unused when a process exits leaves a gap (as an aborted SQL insert does).
 Neo4j's internal element ids never leave the store.
@@ -31,21 +32,25 @@ class IdAllocator:
         self._lock = threading.Lock()
         self._blocks: dict[str, tuple[int, int]] = {}  # kind -> [next, end)
         self._sizes: dict[str, int] = {}  # kind -> size of the next block
+        self._wanted: dict[str, int] = {}  # kind -> how many ids its latest request took
 
     def allocate(self, kind: str, count: int) -> list[int]:
         """``count`` fresh ids for nodes of ``kind``.
 
-        A reservation for a node kind also reserves a block for each other node kind with
-        no ids left: a writer's first call needs ids of most of them (an execution, its
-        artifacts, events and contexts), and one round trip serves them all."""
+        A reservation for a node kind also reserves a block for each other node kind whose
+        ids left would not serve a request as large as its latest one: a write call takes ids
+        of most kinds (an execution, its artifacts, events and contexts), so one round trip
+        serves them all, on a writer's first call and whenever its blocks run out."""
         if count <= 0:
             return []
         with self._lock:
+            self._wanted[kind] = count
             next_id, end = self._blocks.get(kind, (0, 0))
             if end - next_id < count:
                 sizes = {kind: self._next_size(kind, count)}
                 if kind in _NODE_KINDS:
-                    sizes |= {k: self._next_size(k, 1) for k in _NODE_KINDS if k != kind and not self._left(k)}
+                    sizes |= {k: self._next_size(k, self._wanted.get(k, 1)) for k in _NODE_KINDS
+                              if k != kind and self._left(k) < self._wanted.get(k, 1)}
                 for reserved, first in self._reserve(sizes).items():
                     self._blocks[reserved] = (first, first + sizes[reserved])
                 next_id, end = self._blocks[kind]
@@ -58,15 +63,17 @@ class IdAllocator:
         with self._lock:
             self._blocks.clear()
             self._sizes.clear()
+            self._wanted.clear()
 
     def _left(self, kind: str) -> int:
         next_id, end = self._blocks.get(kind, (0, 0))
         return end - next_id
 
     def _next_size(self, kind: str, count: int) -> int:
-        """The size of kind's next block (at least ``count``); the one after doubles."""
+        """The size of kind's next block (at least ``count``); the one after doubles, up to
+        max_block or eight requests of ``count``, whichever is larger."""
         size = max(self._sizes.get(kind, 8), count)
-        self._sizes[kind] = min(size * 2, self._max_block)
+        self._sizes[kind] = min(size * 2, max(self._max_block, 8 * count))
         return size
 
     def _reserve(self, sizes: dict[str, int]) -> dict[str, int]:

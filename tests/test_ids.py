@@ -72,3 +72,30 @@ def test_writers_reserving_at_once_get_disjoint_increasing_ids(store: MetadataSt
         assert len(every) == len(set(every)), kind
         for g in got:
             assert g[kind] == sorted(g[kind]) and len(g[kind]) == len(set(g[kind])), kind
+
+
+def test_a_bulk_writer_reserves_blocks_that_grow_with_its_requests(store: MetadataStore) -> None:
+    # put_lineage_subgraph batches take ~1,500 event ids and ~500 artifact and execution ids
+    # a call: with blocks capped at max_block each call would reserve (two round trips of
+    # ~2-4 ms), where blocks sized to the requests serve several calls each.
+    allocator = IdAllocator(store.driver, store.database, max_block=1024)
+    reservations: list[dict[str, int]] = []
+    reserve = allocator._reserve
+
+    def counted(sizes: dict[str, int]) -> dict[str, int]:
+        reservations.append(dict(sizes))
+        return reserve(sizes)
+
+    allocator._reserve = counted  # type: ignore[method-assign]
+    got: dict[str, list[int]] = {k: [] for k in _KINDS}
+    for _ in range(40):
+        for kind, count in (("Artifact", 505), ("Execution", 497), ("Context", 1), ("Event", 1428)):
+            got[kind] += allocator.allocate(kind, count)
+    assert len(reservations) <= 16, reservations
+    for kind, ids in got.items():
+        assert ids == sorted(set(ids)), kind
+    # A light writer still gets small blocks, so its ids stay nearly consecutive.
+    light = IdAllocator(store.driver, store.database, max_block=1024)
+    first = light.allocate("Artifact", 1)[0]
+    assert light.allocate("Artifact", 7) == list(range(first + 1, first + 8))
+    assert light._sizes["Artifact"] <= 16
