@@ -326,36 +326,61 @@ FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
 # block reads its list from the one map parameter $planned and returns the column the store
 # checks before the transaction commits. Only the blocks a call uses are sent: empty ones
 # cost server time on every call, and the few combinations calls use are each planned once.
+#
+# Each node block also returns the nodes it found, created or wrote, in its rows' order
+# (`<block>_nodes`), joined per label in NODE_LISTS' order: events and links name their ends
+# by position in their label's list (row.a, row.x; row.c, row.n), so the server does not
+# seek by id what the statement already holds (a 1,000-node batch has ~2,400 events and
+# links, two seeks each). An end that is not there (null) leaves its row out, as a MATCH by
+# id of a missing node did.
+NODE_LISTS = {
+    label: (f"create_{label}", *(("merge_Context",) if label == "Context" else ()), f"sync_{label}",
+            f"update_{label}", f"required_{label}")
+    for label in NODE_LABELS
+}
 WRITE_BLOCKS = {
     **{
         f"required_{label}": f"UNWIND $planned.required_{label} AS id OPTIONAL MATCH (n:{label} {{id: id}}) "
-        f"WITH id, n WHERE n IS NULL RETURN collect(id) AS missing_{label}"
+        "WITH collect([id, n]) AS found "
+        f"RETURN [f IN found WHERE f[1] IS NULL | f[0]] AS missing_{label}, [f IN found | f[1]] AS required_{label}_nodes"
         for label in NODE_LABELS
     },
     # Contexts reused by (type_id, name) when they exist, else created: [planned id, id].
     "merge_Context": "UNWIND $planned.merge_Context AS row MATCH (t:Type {id: row.type_id}) "
     "WHERE t.kind = 'ContextType' MERGE (n:Context {type_id: row.type_id, name: row.name}) ON CREATE SET n = row "
-    "RETURN collect([row.id, n.id]) AS merged_Context",
+    "RETURN collect([row.id, n.id]) AS merged_Context, collect(n) AS merge_Context_nodes",
     **{
-        f"create_{label}": f"UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} RETURN count(n) AS created_{label}"
+        f"create_{label}": f"UNWIND $planned.create_{label} AS row {_CREATE_NODE[label]} "
+        f"RETURN count(n) AS created_{label}, collect(n) AS create_{label}_nodes"
         for label in ("Context", "Artifact", "Execution")
     },
     **{
         f"update_{label}": f"UNWIND $planned.update_{label} AS row MATCH (n:{label} {{id: row.id}}) SET n = row "
-        f"RETURN count(n) AS updated_{label}"
+        f"RETURN count(n) AS updated_{label}, collect(n) AS update_{label}_nodes"
         for label in ("Context", "Artifact", "Execution")
     },
     **{
-        f"sync_{label}": f"UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} RETURN count(*) AS synced_{label}"
+        f"sync_{label}": f"UNWIND $planned.sync_{label} AS row {_SYNC_NODE[label]} "
+        f"RETURN count(*) AS synced_{label}, collect(n) AS sync_{label}_nodes"
         for label in ("Context", "Artifact", "Execution")
     },
-    "events": f"UNWIND $planned.events AS row {_CREATE_EVENT} RETURN count(*) AS created_events",
+    "events": "UNWIND $planned.events AS row WITH row, Artifact_nodes[row.a] AS a, Execution_nodes[row.x] AS x "
+    "WHERE a IS NOT NULL AND x IS NOT NULL\n"
+    f"FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END | CREATE (a)-{_EVENT}->(x))\n"
+    f"FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END | CREATE (x)-{_EVENT}->(a))\n"
+    "RETURN count(*) AS created_events",
     **{
-        f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row {_link_rows(verb, links)} "
-        f"RETURN count(*) AS {verb.lower()}d_{links}"
+        f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row "
+        f"WITH Context_nodes[row.c] AS c, {_LINK[links][0]}_nodes[row.n] AS n WHERE c IS NOT NULL AND n IS NOT NULL "
+        f"{verb} (c)-[:{_LINK[links][1]}]->(n) RETURN count(*) AS {verb.lower()}d_{links}"
         for verb in ("CREATE", "MERGE")
         for links in _LINK
     },
+}
+# The node lists each block after the node blocks reads.
+READS_NODE_LISTS = {
+    "events": ("Artifact", "Execution"),
+    **{f"{verb}_{links}": ("Context", _LINK[links][0]) for verb in ("create", "merge") for links in _LINK},
 }
 # The columns the store checks, by block.
 WRITE_CHECKS = {
@@ -364,17 +389,6 @@ WRITE_CHECKS = {
     **{f"sync_{label}": f"synced_{label}" for label in NODE_LABELS},
     "merge_Context": "merged_Context",
     "events": "created_events",
-}
-
-
-# The link blocks after a merge_Context block: a planned context id becomes the id of the
-# context the merge found or created.
-_MERGED_LINKS = {
-    f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row "
-    "WITH row, coalesce(head([p IN merged_Context WHERE p[0] = row.context_id | p[1]]), row.context_id) AS context_id "
-    f"{_link_rows(verb, links, 'context_id')} RETURN count(*) AS {verb.lower()}d_{links}"
-    for verb in ("CREATE", "MERGE")
-    for links in _LINK
 }
 
 
@@ -405,11 +419,14 @@ WRITE_GUARD_FAILED = "Neo.ClientError.Statement.ArithmeticError"
 def write_planned(blocks: tuple[str, ...], guarded: bool = False) -> str:
     """The statement for the WRITE_BLOCKS named in ``blocks`` (in WRITE_BLOCKS' order);
     ``guarded``: one that fails with WRITE_GUARD_FAILED unless every check holds."""
-    calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks and b not in _MERGED_LINKS]
-    if "merge_Context" in blocks:  # links name merged contexts by their planned ids
-        calls += [f"CALL (merged_Context) {{ {_MERGED_LINKS[b]} }}" for b in _MERGED_LINKS if b in blocks]
-    else:
-        calls += [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in _MERGED_LINKS if b in blocks]
+    calls = [f"CALL () {{ {WRITE_BLOCKS[b]} }}" for b in WRITE_BLOCKS if b in blocks and b not in READS_NODE_LISTS]
+    readers = [b for b in WRITE_BLOCKS if b in blocks and b in READS_NODE_LISTS]
+    labels = [label for label in NODE_LABELS if any(label in READS_NODE_LISTS[b] for b in readers)]
+    if labels:
+        lists = [" + ".join(f"{b}_nodes" for b in NODE_LISTS[label] if b in blocks) or "[]" for label in labels]
+        calls.append("WITH *, " + ", ".join(f"{joined} AS {label}_nodes" for joined, label in zip(lists, labels)))
+    calls += [f"CALL ({', '.join(f'{label}_nodes' for label in READS_NODE_LISTS[b])}) {{ {WRITE_BLOCKS[b]} }}"
+              for b in readers]
     checked = [WRITE_CHECKS[b] for b in WRITE_BLOCKS if b in blocks and b in WRITE_CHECKS]
     columns = checked or ["true AS done"]
     if guarded and checked:

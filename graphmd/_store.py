@@ -1634,12 +1634,36 @@ class _NodeWriter:
             ids = [r["id"] for r in synced] + [r["id"] for r in self.updates[label]]
             if len(set(ids)) != len(ids):
                 raise _SlowPath()
-        planned: dict[str, Any] = {"events": events, "merge_Context": self.merges}
+        planned: dict[str, Any] = {"merge_Context": self.merges}
         for label in q.NODE_LABELS:
-            planned[f"required_{label}"] = sorted({i for lbl, ids, _ in self.required if lbl == label for i in ids})
             planned[f"create_{label}"] = self.creates[label]
             planned[f"update_{label}"] = self.updates[label]
             planned[f"sync_{label}"] = self.syncs[label]
+        # Events and links name their ends by position in the statement's node lists
+        # (q.NODE_LISTS): the rows of the node blocks, then the required ids, to which the
+        # ends no node block holds are added.
+        required = {label: {i for lbl, ids, _ in self.required if lbl == label for i in ids} for label in q.NODE_LABELS}
+        at: dict[str, dict[int, int]] = {label: {} for label in q.NODE_LABELS}
+        listed: dict[str, int] = {}
+        for label, blocks in q.NODE_LISTS.items():
+            rows = [row["id"] for block in blocks[:-1] for row in planned[block]]
+            for position, node_id in enumerate(rows):
+                at[label].setdefault(node_id, position)
+            listed[label] = len(rows)
+        links = {"attributions": self.attributions, "associations": self.associations}
+        ends = {"Artifact": [e["artifact_id"] for e in events] + [n for _, n in self.attributions],
+                "Execution": [e["execution_id"] for e in events] + [n for _, n in self.associations],
+                "Context": [c for c, _ in self.attributions] + [c for c, _ in self.associations]}
+        for label in q.NODE_LABELS:
+            required[label].update(i for i in ends[label] if i not in at[label])
+            planned[f"required_{label}"] = sorted(required[label])
+            for position, node_id in enumerate(planned[f"required_{label}"], start=listed[label]):
+                at[label].setdefault(node_id, position)
+        artifacts_at, executions_at = at["Artifact"], at["Execution"]
+        for e in events:  # rows of their own (_event_rows): the ends go by position only
+            e["a"] = artifacts_at[e.pop("artifact_id")]
+            e["x"] = executions_at[e.pop("execution_id")]
+        planned["events"] = events
         # A link with an end this call creates cannot exist yet: CREATE, not MERGE. A merged
         # context may turn out to be a stored one, even one the call names by id too: a new
         # node linked to both could get the same link twice, so its link to the merged one
@@ -1647,16 +1671,16 @@ class _NodeWriter:
         # they cannot turn out to be each other.
         new_contexts = {row["id"] for row in self.creates["Context"]}
         merged = {row["id"] for row in self.merges}
-        for links, pairs, label, key in (("attributions", self.attributions, "Artifact", "artifact_id"),
-                                         ("associations", self.associations, "Execution", "execution_id")):
+        for kind, label in (("attributions", "Artifact"), ("associations", "Execution")):
             new_ends = {row["id"] for row in self.creates[label]}
+            pairs = links[kind]
             with_stored = {n for c, n in pairs if c not in new_contexts and c not in merged}
-            rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
+            verb_rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
             for c, n in dict.fromkeys(pairs):
                 new = c in new_contexts or (n in new_ends and (c not in merged or n not in with_stored))
-                rows["create" if new else "merge"].append({"context_id": c, key: n})
-            for verb, verb_rows in rows.items():
-                planned[f"{verb}_{links}"] = verb_rows
+                verb_rows["create" if new else "merge"].append({"c": at["Context"][c], "n": at[label][n]})
+            for verb, rows in verb_rows.items():
+                planned[f"{verb}_{kind}"] = rows
         return _Unlogged((block, rows) for block, rows in planned.items() if rows)
 
     def check(self, record: neo4j.Record | None) -> None:

@@ -219,12 +219,18 @@ def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataSto
     blocks = tuple(b for b in q.WRITE_BLOCKS if merge or b != "merge_Context")
     text = q.write_planned(blocks, guarded=guarded)
     assert text.startswith(q.WRITE_PREFIX + "\n")
-    with store.driver.session(database=store.database) as session:
-        plan = session.run("EXPLAIN " + text, planned={}).consume().plan
-    operators = _operators(plan)
-    lookups = [op for op in operators if "Scan" in op or "Seek" in op or "ByElementId" in op or "ById" in op]
-    assert len(lookups) >= len(blocks), operators  # every block finds its nodes
-    assert set(lookups) <= {"NodeUniqueIndexSeek(Locking)", "NodeUniqueIndexSeek"}, lookups
+    node_blocks = tuple(b for b in blocks if b not in q.READS_NODE_LISTS)
+
+    def lookups(statement: str) -> list[str]:
+        with store.driver.session(database=store.database) as session:
+            operators = _operators(session.run("EXPLAIN " + statement, planned={}).consume().plan)
+        return [op for op in operators if "Scan" in op or "Seek" in op or "ByElementId" in op or "ById" in op]
+
+    found = lookups(text)
+    assert len(found) >= len(node_blocks), found  # every node block finds its nodes
+    assert set(found) <= {"NodeUniqueIndexSeek(Locking)", "NodeUniqueIndexSeek"}, found
+    # Events and links take their ends from the node blocks' lists: they look nothing up.
+    assert len(found) == len(lookups(q.write_planned(node_blocks, guarded=guarded)))
 
 
 def test_new_nodes_in_contexts_reused_by_name_are_linked_once(store: MetadataStore, types: dict[str, int],
@@ -256,3 +262,41 @@ def test_new_nodes_in_contexts_reused_by_name_are_linked_once(store: MetadataSto
                              "RETURN c.id AS c, elementId(n) AS n, count(l) AS links", ids=stored).data()
     assert all(row["links"] == 1 for row in counts), counts
     assert len(counts) == 2 * (5 + 2) + 1
+
+
+@pytest.mark.parametrize("writer", [_store._NodeWriter, _SlowWriter], ids=["fast", "slow"])
+def test_events_and_links_land_on_the_nodes_they_name(store: MetadataStore, types: dict[str, int],
+                                                      monkeypatch: pytest.MonkeyPatch, writer: type) -> None:
+    """The write statement's events and links take their ends by position in the lists of
+    the nodes its blocks created, merged, synced, updated or looked up: one call whose ends
+    come from every kind of block gets each event and link between the nodes it names."""
+    monkeypatch.setattr(_store, "_NodeWriter", writer)
+    a_input, a_changed = store.put_artifacts([Artifact(type_id=types["data"], uri="/in"),
+                                              Artifact(type_id=types["data"], uri="/old")])
+    (x_id,) = store.put_executions([Execution(type_id=types["trainer"], properties={"lr": 0.1})])
+    by_id, by_name = store.put_contexts([Context(type_id=types["run"], name="by-id"),
+                                         Context(type_id=types["run"], name="by-name")])
+    result = store.put_execution(
+        Execution(id=x_id, type_id=types["trainer"], properties={"lr": 0.2}),
+        [(None, Event(type=EventType.INPUT, artifact_id=a_input)),
+         (Artifact(id=a_changed, type_id=types["data"], uri="/new"), Event(type=EventType.INPUT)),
+         (Artifact(type_id=types["data"], uri="/out-1"), Event(type=EventType.OUTPUT)),
+         (Artifact(type_id=types["other"], uri="/out-2"), Event(type=EventType.OUTPUT))],
+        [Context(id=by_id, type_id=types["run"], name="by-id"), Context(type_id=types["run"], name="by-name"),
+         Context(type_id=types["run"], name="new")],
+        reuse_context_if_already_exist=True, force_reuse_context=True)
+    outputs = result.artifact_ids[2:]
+    assert result.context_ids[:2] == [by_id, by_name]
+    with store.driver.session(database=store.database) as session:
+        events = {(r["a"], r["x"], r["type"]) for r in session.run(
+            "MATCH (a:Artifact)-[e:EVENT]-(x:Execution) RETURN a.id AS a, x.id AS x, e.type AS type")}
+        attributions = {(r["c"], r["n"]) for r in session.run(
+            "MATCH (c:Context)-[:ATTRIBUTION]->(n:Artifact) RETURN c.id AS c, n.id AS n")}
+        associations = {(r["c"], r["n"]) for r in session.run(
+            "MATCH (c:Context)-[:ASSOCIATION]->(n:Execution) RETURN c.id AS c, n.id AS n")}
+    assert events == {(a_input, x_id, "INPUT"), (a_changed, x_id, "INPUT"),
+                      (outputs[0], x_id, "OUTPUT"), (outputs[1], x_id, "OUTPUT")}
+    artifacts = [a_input, a_changed, *outputs]
+    assert attributions == {(c, a) for c in result.context_ids for a in artifacts}
+    assert associations == {(c, x_id) for c in result.context_ids}
+    assert _stored(store, Artifact(id=a_changed)).uri == "/new"
