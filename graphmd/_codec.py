@@ -405,9 +405,18 @@ def encode_path(path: list[int | str]) -> str:
     return text
 
 
+# Each event type's stored name and direction (a member or its value finds it: EventType is a
+# str enum): a dict lookup per event, where EventType(...) and .value cost more per call.
+_EVENT_TYPE_ROW = {t: (t.value, t.is_input) for t in EventType}
+
+
 def event_key(artifact_id: int, execution_id: int, event_type: EventType) -> str:
     """The key that makes an event unique per (artifact, execution, type), as MLMD's Event table is."""
-    return f"{artifact_id}:{execution_id}:{EventType(event_type).value}"
+    return _event_key(artifact_id, execution_id, EventType(event_type).value)
+
+
+def _event_key(artifact_id: int, execution_id: int, type_value: str) -> str:
+    return f"{artifact_id}:{execution_id}:{type_value}"
 
 
 def encode_event(event: Event, event_id: int, artifact_id: int | None = None,
@@ -415,7 +424,11 @@ def encode_event(event: Event, event_id: int, artifact_id: int | None = None,
     """The row graphmd._queries.CREATE_EVENTS writes for ``event`` (its type set): the EVENT
     relationship's properties, its ends (``artifact_id`` and ``execution_id`` when given,
     else the event's own), and which way it points."""
-    event_type = EventType(event.type)
+    known = _EVENT_TYPE_ROW.get(event.type)
+    if known is None:
+        event_type = EventType(event.type)  # ValueError for what is no event type
+        known = event_type.value, event_type.is_input
+    type_value, is_input = known
     if artifact_id is None:
         artifact_id = event.artifact_id
     if execution_id is None:
@@ -424,11 +437,11 @@ def encode_event(event: Event, event_id: int, artifact_id: int | None = None,
         "id": event_id,
         "artifact_id": artifact_id,
         "execution_id": execution_id,
-        "is_input": event_type.is_input,
-        "type": event_type.value,
+        "is_input": is_input,
+        "type": type_value,
         "path": encode_path(event.path) if event.path else None,
         "milliseconds_since_epoch": event.milliseconds_since_epoch,
-        "event_key": event_key(artifact_id, execution_id, event_type),
+        "event_key": _event_key(artifact_id, execution_id, type_value),
     }
 
 

@@ -14,13 +14,15 @@ from graphmd import (
     Attribution,
     Context,
     Event,
+    EventEdge,
     EventType,
     Execution,
     ExecutionState,
     ProtoValue,
 )
 from graphmd import _codec as codec
-from graphmd._errors import InvalidArgumentError
+from graphmd._errors import GraphmdError, InvalidArgumentError
+from graphmd._store import _check_event_edge_fully, _plain_event_edge
 
 _PROPERTIES = {"n": 3, "x": 0.5, "s": "text", "b": True, "st": {"a": [1.0, "b"]}, "pr": ProtoValue(type_url="t/x", value=b"\x01")}
 
@@ -127,3 +129,32 @@ def test_encode_path_is_json_of_the_steps_whatever_was_encoded_before() -> None:
         assert codec.encode_path(path) == json.dumps(path)
     assert codec.encode_path([True]) == "[true]" and codec.encode_path([1]) == "[1]"
     assert codec.encode_path(["a", [0]]) == '["a", [0]]'  # unhashable: encoded as before, not memoized
+
+
+def test_the_event_edge_shortcut_only_vouches_for_edges_the_checks_pass() -> None:
+    # put_lineage_subgraph skips the full check (and its field names) of edges
+    # _plain_event_edge accepts: it must never accept one the full check rejects.
+    executions = [Execution(type_id=1), Execution(id=7, type_id=1)]
+    artifacts = [Artifact(type_id=1), Artifact(id=8, type_id=1)]
+    edges = []
+    for kind in (EventType.INPUT, EventType.OUTPUT, None):
+        for number in _NUMBERS:
+            for ends in ({"execution_index": 0, "artifact_index": 0}, {"execution_index": 1},
+                         {"artifact_index": 1}, {}, {"execution_index": 2, "artifact_index": -1}):
+                for ids in ({}, {"artifact_id": number}, {"execution_id": number}, {"artifact_id": 8, "execution_id": 7},
+                            {"milliseconds_since_epoch": number}):
+                    event = Event.model_construct(type=kind, path=[], **{"artifact_id": None, "execution_id": None,
+                                                                          "milliseconds_since_epoch": None, **ids})
+                    edges.append(EventEdge.model_construct(event=event, execution_index=ends.get("execution_index"),
+                                                           artifact_index=ends.get("artifact_index")))
+
+    def passes(edge: EventEdge) -> bool:
+        try:
+            _check_event_edge_fully(edge, 0, executions, artifacts)
+        except GraphmdError:
+            return False
+        return True
+
+    accepted = [e for e in edges if _plain_event_edge(e, len(executions), len(artifacts))]
+    assert all(passes(e) for e in accepted)
+    assert len(accepted) > 10 and any(not passes(e) for e in edges)
