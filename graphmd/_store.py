@@ -1659,7 +1659,9 @@ class _NodeWriter:
             ids = [r["id"] for r in synced] + [r["id"] for r in self.updates[label]]
             if len(set(ids)) != len(ids):
                 raise _SlowPath()
-        planned: dict[str, Any] = {"merge_Context": self.merges}
+        planned: dict[str, Any] = {"merge_Context": self.merges, "types": [
+            {"id": type_id, "kind": kind} for type_id, kind in dict.fromkeys(
+                (row["type_id"], q.TYPE_KIND_OF[label]) for label, rows in self.creates.items() for row in rows)]}
         for label in q.NODE_LABELS:
             planned[f"create_{label}"] = self.creates[label]
             planned[f"update_{label}"] = self.updates[label]
@@ -1722,8 +1724,11 @@ class _NodeWriter:
             missing = sorted(ids.intersection(record.get(f"missing_{label}", ())))
             if missing:
                 raise InvalidArgumentError(f"{field}: no {label.lower()} with id {missing[0]}", field=field)
+        missing_types = {(type_id, kind) for type_id, kind in record.get("missing_types", ())}
         for label, cls in (("Context", Context), ("Artifact", Artifact), ("Execution", Execution)):
-            if record.get(f"created_{label}", 0) != len(self.creates[label]):
+            kind = q.TYPE_KIND_OF[label]
+            if (record.get(f"created_{label}", 0) != len(self.creates[label])
+                    or any((row["type_id"], kind) in missing_types for row in self.creates[label])):
                 raise NotFoundError(f"{_PLURAL[cls]}[].type_id: a {q.TYPE_KIND_OF[label]} was deleted or never existed",
                                     field="type_id")
         if record.get("created_events", 0) != len(self.events):

@@ -219,7 +219,9 @@ def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataSto
     blocks = tuple(b for b in q.WRITE_BLOCKS if merge or b != "merge_Context")
     text = q.write_planned(blocks, guarded=guarded)
     assert text.startswith(q.WRITE_PREFIX + "\n")
-    node_blocks = tuple(b for b in blocks if b not in q.READS_NODE_LISTS)
+    # Creates (their types are checked once, in the types block), events and links (their
+    # ends come from the node blocks' lists) look nothing up.
+    seeking = tuple(b for b in blocks if b not in q.READS_NODE_LISTS and not b.startswith("create_"))
 
     def lookups(statement: str) -> list[str]:
         with store.driver.session(database=store.database) as session:
@@ -227,10 +229,9 @@ def test_the_write_statement_plan_cannot_depend_on_statistics(store: MetadataSto
         return [op for op in operators if "Scan" in op or "Seek" in op or "ByElementId" in op or "ById" in op]
 
     found = lookups(text)
-    assert len(found) >= len(node_blocks), found  # every node block finds its nodes
+    assert len(found) >= len(seeking), found  # every other block finds its nodes
     assert set(found) <= {"NodeUniqueIndexSeek(Locking)", "NodeUniqueIndexSeek"}, found
-    # Events and links take their ends from the node blocks' lists: they look nothing up.
-    assert len(found) == len(lookups(q.write_planned(node_blocks, guarded=guarded)))
+    assert len(found) == len(lookups(q.write_planned(seeking, guarded=guarded)))
 
 
 def test_new_nodes_in_contexts_reused_by_name_are_linked_once(store: MetadataStore, types: dict[str, int],
@@ -300,3 +301,27 @@ def test_events_and_links_land_on_the_nodes_they_name(store: MetadataStore, type
     assert attributions == {(c, a) for c in result.context_ids for a in artifacts}
     assert associations == {(c, x_id) for c in result.context_ids}
     assert _stored(store, Artifact(id=a_changed)).uri == "/new"
+
+
+@pytest.mark.parametrize("call", ["put_artifacts", "put_lineage_subgraph"])
+def test_a_type_deleted_after_it_was_cached_stops_the_write(store: MetadataStore, types: dict[str, int],
+                                                            call: str) -> None:
+    """The write statement checks the created nodes' types once per type: one deleted
+    behind the store's back (its cache still holds it) fails the call, naming type_id,
+    and nothing of it is stored."""
+    doomed = store.put_artifact_type(ArtifactType(name="Doomed"))
+    store.put_artifacts([Artifact(type_id=doomed, uri="/cached")])  # the type is cached now
+    with store.driver.session(database=store.database) as session:
+        session.run("MATCH (t:Type {id: $id}) DETACH DELETE t", id=doomed).consume()
+        before = session.run("MATCH (n) RETURN count(n) AS n").single()["n"]
+    artifacts = [Artifact(type_id=types["data"], uri="/ok"), Artifact(type_id=doomed, uri="/orphan")]
+    with pytest.raises(GraphmdError) as info:
+        if call == "put_artifacts":
+            store.put_artifacts(artifacts)
+        else:
+            store.put_lineage_subgraph([Execution(type_id=types["trainer"])], artifacts, [],
+                                       [EventEdge(event=Event(type=EventType.OUTPUT), execution_index=0,
+                                                  artifact_index=1)])
+    assert info.value.field == "type_id"
+    with store.driver.session(database=store.database) as session:
+        assert session.run("MATCH (n) RETURN count(n) AS n").single()["n"] == before
