@@ -204,12 +204,14 @@ RETURN n {.*} AS n ORDER BY n.id
 # Input events point artifact -> execution, output events execution -> artifact.
 _EVENT = ("[:EVENT {id: row.id, type: row.type, path: row.path, "
           "milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]")
-_CREATE_EVENT = f"""
-MATCH (a:Artifact {{id: row.artifact_id}})
-MATCH (x:Execution {{id: row.execution_id}})
+# The EVENT of `row` between the bound `a` and `x`, pointing the way its data flows.
+_EVENT_BETWEEN = f"""
 FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END | CREATE (a)-{_EVENT}->(x))
 FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END | CREATE (x)-{_EVENT}->(a))
 """
+_CREATE_EVENT = f"""
+MATCH (a:Artifact {{id: row.artifact_id}})
+MATCH (x:Execution {{id: row.execution_id}}){_EVENT_BETWEEN}"""
 CREATE_EVENTS = f"UNWIND $rows AS row {_CREATE_EVENT} RETURN count(*) AS created"
 EXISTING_EVENT_KEYS = "MATCH ()-[e:EVENT]->() WHERE e.event_key IN $keys RETURN collect(e.event_key) AS keys"
 EVENTS_BY_ARTIFACT_IDS = """
@@ -323,10 +325,10 @@ FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
 # write_planned from the blocks the call needs, in this order: ids of nodes the call refers
 # to that do not exist, types of the nodes it creates that do not exist, creates, updates,
 # syncs (above), events, then links. Links with an end created by the same call cannot exist
-# yet and are CREATEd; others are MERGEd. Each
-# block reads its list from the one map parameter $planned and returns the column the store
-# checks before the transaction commits. Only the blocks a call uses are sent: empty ones
-# cost server time on every call, and the few combinations calls use are each planned once.
+# yet and are CREATEd; others are MERGEd. Each block reads its list from the one map
+# parameter $planned and returns the column the store checks before the transaction
+# commits. Only the blocks a call uses are sent: empty ones cost server time on every call,
+# and the few combinations calls use are each planned once.
 #
 # Each node block also returns the nodes it found, created or wrote, in its rows' order
 # (`<block>_nodes`), joined per label in NODE_LISTS' order: events and links name their ends
@@ -370,10 +372,7 @@ WRITE_BLOCKS = {
         for label in ("Context", "Artifact", "Execution")
     },
     "events": "UNWIND $planned.events AS row WITH row, Artifact_nodes[row.a] AS a, Execution_nodes[row.x] AS x "
-    "WHERE a IS NOT NULL AND x IS NOT NULL\n"
-    f"FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END | CREATE (a)-{_EVENT}->(x))\n"
-    f"FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END | CREATE (x)-{_EVENT}->(a))\n"
-    "RETURN count(*) AS created_events",
+    f"WHERE a IS NOT NULL AND x IS NOT NULL{_EVENT_BETWEEN}RETURN count(*) AS created_events",
     **{
         f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row "
         f"WITH Context_nodes[row.c] AS c, {_LINK[links][0]}_nodes[row.n] AS n WHERE c IS NOT NULL AND n IS NOT NULL "

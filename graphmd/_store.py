@@ -1677,7 +1677,6 @@ class _NodeWriter:
             for position, node_id in enumerate(rows):
                 at[label].setdefault(node_id, position)
             listed[label] = len(rows)
-        links = {"attributions": self.attributions, "associations": self.associations}
         ends = {"Artifact": [e["artifact_id"] for e in events] + [n for _, n in self.attributions],
                 "Execution": [e["execution_id"] for e in events] + [n for _, n in self.associations],
                 "Context": [c for c, _ in self.attributions] + [c for c, _ in self.associations]}
@@ -1698,9 +1697,9 @@ class _NodeWriter:
         # they cannot turn out to be each other.
         new_contexts = {row["id"] for row in self.creates["Context"]}
         merged = {row["id"] for row in self.merges}
-        for kind, label in (("attributions", "Artifact"), ("associations", "Execution")):
+        for kind, label, pairs in (("attributions", "Artifact", self.attributions),
+                                   ("associations", "Execution", self.associations)):
             new_ends = {row["id"] for row in self.creates[label]}
-            pairs = links[kind]
             with_stored = {n for c, n in pairs if c not in new_contexts and c not in merged}
             verb_rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
             for c, n in dict.fromkeys(pairs):
@@ -1729,7 +1728,7 @@ class _NodeWriter:
             kind = q.TYPE_KIND_OF[label]
             if (record.get(f"created_{label}", 0) != len(self.creates[label])
                     or any((row["type_id"], kind) in missing_types for row in self.creates[label])):
-                raise NotFoundError(f"{_PLURAL[cls]}[].type_id: a {q.TYPE_KIND_OF[label]} was deleted or never existed",
+                raise NotFoundError(f"{_PLURAL[cls]}[].type_id: a {kind} was deleted or never existed",
                                     field="type_id")
         if record.get("created_events", 0) != len(self.events):
             raise InvalidArgumentError("events: an event names an artifact or execution that does not exist",
