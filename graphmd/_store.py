@@ -38,7 +38,7 @@ from ._errors import (
     map_driver_errors,
 )
 from ._filter import compile_filter
-from . import _lineage
+from . import _driver_guard, _lineage
 from ._ids import IdAllocator
 from ._models import (
     ArtifactAndEvent,
@@ -62,6 +62,9 @@ from ._models import (
     ParentContext,
 )
 from ._schema import SIMPLE_TYPES, ensure_schema
+
+# Threads share a driver here (graphmd serve's workers): see graphmd/_driver_guard.py.
+_driver_guard.install()
 
 __all__ = ["MetadataStore", "PutExecutionResult", "PutLineageSubgraphResult"]
 
