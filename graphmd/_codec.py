@@ -107,8 +107,17 @@ def value_kind(value: PropertyValue) -> str:
     return "native"
 
 
+# The PropertyType of a value of exactly these Python types (bool before int: a bool is an
+# int to isinstance); anything else goes through property_type_of's checks.
+_PLAIN_PROPERTY_TYPES = {bool: PropertyType.BOOLEAN, int: PropertyType.INT, float: PropertyType.DOUBLE,
+                         str: PropertyType.STRING}
+
+
 def property_type_of(value: PropertyValue) -> PropertyType:
     """The PropertyType a value satisfies."""
+    plain = _PLAIN_PROPERTY_TYPES.get(type(value))
+    if plain is not None:
+        return plain
     if isinstance(value, bool):
         return PropertyType.BOOLEAN
     if isinstance(value, int):
@@ -165,23 +174,25 @@ def plainly_valid(node: Artifact | Execution | Context) -> bool:
     property values. Callers then skip those checks: on a batch of plain nodes, building
     each check's field name cost more than the checks. False says nothing is wrong, only
     that the checks must run."""
-    for number in (node.id, node.type_id):
+    fields = node.__dict__
+    for number in (fields["id"], fields["type_id"]):
         if number is not None and not INT64_MIN <= number <= INT64_MAX:
             return False
-    for text in (node.name, node.external_id, getattr(node, "uri", None)):
+    for text in (fields["name"], fields["external_id"], fields.get("uri")):
         if text is not None and not (text.isascii() and len(text) <= MAX_INDEXED_BYTES):
             return False
-    for properties in (node.properties, node.custom_properties):
+    for properties in (fields["properties"], fields["custom_properties"]):
         for name, value in properties.items():
-            if not (isinstance(name, str) and name.isascii() and "\x00" not in name):
+            if not (type(name) is str and name.isascii() and "\x00" not in name):
                 return False
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
                 if not value.isascii():
                     return False
-            elif isinstance(value, int):
+            elif kind is int:
                 if not INT64_MIN <= value <= INT64_MAX:
                     return False
-            elif not isinstance(value, float):
+            elif kind is not float and kind is not bool:
                 return False
     return True
 
@@ -217,6 +228,27 @@ def encode_properties(properties: dict[str, PropertyValue], *, custom: bool) -> 
     return {property_key(name, custom=custom, kind=value_kind(v)): _encode_value(v) for name, v in properties.items()}
 
 
+# Values stored as they are (value_kind "native"), by their exact Python type.
+_NATIVE_TYPES = frozenset((bool, int, float, str))
+# Memos for encoding native values: property name -> its Neo4j key, one per prefix.
+_NATIVE_KEYS: dict[bool, dict[str, str]] = {False: {}, True: {}}
+
+
+def _add_properties(props: dict[str, Any], properties: dict[str, PropertyValue], custom: bool) -> None:
+    """Add what encode_properties returns to ``props``, native values by memoized key."""
+    keys = _NATIVE_KEYS[custom]
+    for name, value in properties.items():
+        if type(value) in _NATIVE_TYPES:
+            key = keys.get(name)
+            if key is None:
+                key = _PREFIXES[(custom, "native")] + name
+                if len(keys) < _MEMO_LIMIT:
+                    keys[name] = key
+            props[key] = value
+        else:
+            props[property_key(name, custom=custom, kind=value_kind(value))] = _encode_value(value)
+
+
 def _property_key_parts(key: str) -> tuple[bool, str, str] | None:
     """(is_custom, kind, property name) of a Neo4j property key holding a property, else None."""
     head, sep, name = key.partition("_")
@@ -242,24 +274,33 @@ def _encode_proto(value: ProtoValue | None) -> str | None:
 
 def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict[str, Any]:
     """All Neo4j properties of a node (id and times must already be set on ``node``)."""
-    props: dict[str, Any] = {
-        "id": node.id,
-        "type_id": node.type_id,
-        "type": type_name,
-        "name": node.name,
-        "external_id": node.external_id,
-        "create_time_since_epoch": node.create_time_since_epoch,
-        "last_update_time_since_epoch": node.last_update_time_since_epoch,
-        "system_metadata": _encode_proto(node.system_metadata),
-    }
-    if isinstance(node, Artifact):
-        props["uri"] = node.uri
-        props["state"] = node.state.value if node.state is not None else None
-    elif isinstance(node, Execution):
-        props["last_known_state"] = node.last_known_state.value if node.last_known_state is not None else None
-    props.update(encode_properties(node.properties, custom=False))
-    props.update(encode_properties(node.custom_properties, custom=True))
-    return {k: v for k, v in props.items() if v is not None}
+    fields = node.__dict__
+    cls = _NODE_CLASS[type(node)] if type(node) in _NODE_CLASS else next(c for c in _NODE_CLASS if isinstance(node, c))
+    props: dict[str, Any] = {"type": type_name}
+    for attr in _ENCODED_AS_IS[cls]:
+        value = fields[attr]
+        if value is not None:
+            props[attr] = value
+    state_attr = _STATE_ATTRIBUTE.get(cls)
+    if state_attr is not None and fields[state_attr] is not None:
+        state = fields[state_attr]
+        props[state_attr] = _STATE_VALUES.get(state) or state.value
+    if fields["system_metadata"] is not None:
+        props["system_metadata"] = _encode_proto(fields["system_metadata"])
+    _add_properties(props, fields["properties"], False)
+    _add_properties(props, fields["custom_properties"], True)
+    return props
+
+
+# What encode_node copies as it is, per node class; and the enum attribute stored by value.
+_ENCODED_AS_IS = {
+    cls: ("id", "type_id", "name", "external_id", "create_time_since_epoch", "last_update_time_since_epoch",
+          *(("uri",) if cls is Artifact else ()))
+    for cls in (Artifact, Execution, Context)
+}
+_NODE_CLASS = {Artifact: Artifact, Execution: Execution, Context: Context}
+_STATE_ATTRIBUTE = {Artifact: "state", Execution: "last_known_state"}
+_STATE_VALUES = {**{s: s.value for s in ArtifactState}, **{s: s.value for s in ExecutionState}}
 
 
 # BaseModel's instance slots, set through their descriptors: cheaper than

@@ -769,8 +769,10 @@ class MetadataStore:
         _check_nodes(Execution, executions, "executions")
         _check_nodes(Artifact, artifacts, "artifacts")
         _check_nodes(Context, contexts, "contexts")
+        n_executions, n_artifacts = len(executions), len(artifacts)
         for i, edge in enumerate(event_edges):
-            _check_event_edge(edge, i, executions, artifacts)
+            if not _plain_event_edge(edge, n_executions, n_artifacts):
+                _check_event_edge_fully(edge, i, executions, artifacts)
 
         def plan(writer: _NodeWriter) -> PutLineageSubgraphResult:
             context_ids = writer.upsert(Context, list(contexts), "contexts",
@@ -1250,31 +1252,36 @@ def _check_event_numbers(event: Event, field: str) -> None:
 
 
 def _plain_event_edge(edge: EventEdge, executions: int, artifacts: int) -> bool:
-    """Whether _check_event_edge would pass ``edge`` without looking further: a type, ids
+    """Whether _check_event_edge_fully would pass ``edge`` without looking: a type, ids
     and time in int64, each end given once, by an index in range or by id. Most edges of a
     bulk write are, and this builds no field names (a batch has thousands of edges)."""
-    event = edge.event
-    if event.type is None:
+    event = edge.event.__dict__
+    if event["type"] is None:
         return False
-    for value in (event.artifact_id, event.execution_id, event.milliseconds_since_epoch):
-        if value is not None and not codec.INT64_MIN <= value <= codec.INT64_MAX:
+    execution_id, artifact_id, ms = event["execution_id"], event["artifact_id"], event["milliseconds_since_epoch"]
+    if ms is not None and not _INT64_MIN <= ms <= _INT64_MAX:
+        return False
+    execution_index, artifact_index = edge.execution_index, edge.artifact_index
+    if execution_index is None:
+        if execution_id is None or not _INT64_MIN <= execution_id <= _INT64_MAX:
             return False
-    for index, given_id, count in ((edge.execution_index, event.execution_id, executions),
-                                   (edge.artifact_index, event.artifact_id, artifacts)):
-        if (index is None) == (given_id is None) or (index is not None and not 0 <= index < count):
+    elif execution_id is not None or not 0 <= execution_index < executions:
+        return False
+    if artifact_index is None:
+        if artifact_id is None or not _INT64_MIN <= artifact_id <= _INT64_MAX:
             return False
+    elif artifact_id is not None or not 0 <= artifact_index < artifacts:
+        return False
     return True
 
 
-def _check_event_edge(edge: EventEdge, i: int, executions: Sequence[Execution], artifacts: Sequence[Artifact]) -> None:
-    """Raise unless ``edge`` (the i-th) has a type, int64 numbers and ends that exist in the
-    request or are given by id (both given: they must agree)."""
-    if not _plain_event_edge(edge, len(executions), len(artifacts)):
-        _check_event_edge_fully(edge, i, executions, artifacts)
+_INT64_MIN, _INT64_MAX = codec.INT64_MIN, codec.INT64_MAX
 
 
 def _check_event_edge_fully(edge: EventEdge, i: int, executions: Sequence[Execution],
                             artifacts: Sequence[Artifact]) -> None:
+    """Raise unless ``edge`` (the i-th) has a type, int64 numbers and ends that exist in the
+    request or are given by id (both given: they must agree)."""
     f = f"event_edges[{i}]"
     event = edge.event
     if event.type is None:
@@ -1310,10 +1317,11 @@ def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | N
 
 def _validate_properties(node: AnyNode, node_type: AnyType, field: str, mask_names: set[str] | None) -> None:
     """MLMD's ValidatePropertiesWithType: each property is declared and of its declared kind."""
+    declared_types = node_type.properties
     for name, value in node.properties.items():
         if mask_names is not None and name not in mask_names:
             continue
-        declared = node_type.properties.get(name)
+        declared = declared_types.get(name)
         if declared is None:
             raise InvalidArgumentError(f"{field}.properties[{name!r}]: unknown property for type {node_type.name!r}",
                                        field=f"{field}.properties")
@@ -1434,17 +1442,17 @@ class _NodeWriter:
     # case another process added properties to it since it was cached.
     def _validated_type(self, cls: type, node: AnyNode, type_id: int, field: str, mask_names: set[str] | None) -> AnyType:
         kind = _KIND[_TYPE_CLASS[cls]]
-        cached = self.store._type_cache.get(type_id)
-        types = ({type_id: cached} if cached is not None and _KIND[type(cached)] == kind
-                 else self.store._types_by_id(self.tx, kind, {type_id}))
-        if type_id not in types:
-            raise NotFoundError(f"{field}.type_id: no {kind} with id {type_id}", field=f"{field}.type_id")
+        node_type = self.store._type_cache.get(type_id)
+        if node_type is None or _KIND[type(node_type)] != kind:
+            node_type = self.store._types_by_id(self.tx, kind, {type_id}).get(type_id)
+            if node_type is None:
+                raise NotFoundError(f"{field}.type_id: no {kind} with id {type_id}", field=f"{field}.type_id")
         try:
-            _validate_properties(node, types[type_id], field, mask_names)
+            _validate_properties(node, node_type, field, mask_names)
         except InvalidArgumentError:
-            types = self.store._types_by_id(self.tx, kind, {type_id}, fresh=True)
-            _validate_properties(node, types[type_id], field, mask_names)
-        return types[type_id]
+            node_type = self.store._types_by_id(self.tx, kind, {type_id}, fresh=True)[type_id]
+            _validate_properties(node, node_type, field, mask_names)
+        return node_type
 
     def upsert(self, cls: type[NodeT], nodes: list[NodeT], plural: str, *, mask: list[str] | None = None,
                abort_if_changed: bool = False, reuse_by_external_id: bool = False, reuse_context: bool = False,
