@@ -225,20 +225,21 @@ def _encode_value(value: PropertyValue) -> Any:
 
 def encode_properties(properties: dict[str, PropertyValue], *, custom: bool) -> dict[str, Any]:
     """The Neo4j properties holding a node's properties (or custom properties)."""
-    return {property_key(name, custom=custom, kind=value_kind(v)): _encode_value(v) for name, v in properties.items()}
+    props: dict[str, Any] = {}
+    _add_properties(props, properties, custom)
+    return props
 
 
-# Values stored as they are (value_kind "native"), by their exact Python type.
-_NATIVE_TYPES = frozenset((bool, int, float, str))
-# Memos for encoding native values: property name -> its Neo4j key, one per prefix.
+# Memos for encoding plain values (stored as they are): property name -> its Neo4j key, one
+# per prefix.
 _NATIVE_KEYS: dict[bool, dict[str, str]] = {False: {}, True: {}}
 
 
 def _add_properties(props: dict[str, Any], properties: dict[str, PropertyValue], custom: bool) -> None:
-    """Add what encode_properties returns to ``props``, native values by memoized key."""
+    """Add the Neo4j properties holding ``properties`` to ``props``."""
     keys = _NATIVE_KEYS[custom]
     for name, value in properties.items():
-        if type(value) in _NATIVE_TYPES:
+        if type(value) in _PLAIN_PROPERTY_TYPES:
             key = keys.get(name)
             if key is None:
                 key = _PREFIXES[(custom, "native")] + name
@@ -275,7 +276,7 @@ def _encode_proto(value: ProtoValue | None) -> str | None:
 def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict[str, Any]:
     """All Neo4j properties of a node (id and times must already be set on ``node``)."""
     fields = node.__dict__
-    cls = _NODE_CLASS[type(node)] if type(node) in _NODE_CLASS else next(c for c in _NODE_CLASS if isinstance(node, c))
+    cls = type(node) if type(node) in _ENCODED_AS_IS else next(c for c in _ENCODED_AS_IS if isinstance(node, c))
     props: dict[str, Any] = {"type": type_name}
     for attr in _ENCODED_AS_IS[cls]:
         value = fields[attr]
@@ -298,7 +299,6 @@ _ENCODED_AS_IS = {
           *(("uri",) if cls is Artifact else ()))
     for cls in (Artifact, Execution, Context)
 }
-_NODE_CLASS = {Artifact: Artifact, Execution: Execution, Context: Context}
 _STATE_ATTRIBUTE = {Artifact: "state", Execution: "last_known_state"}
 _STATE_VALUES = {**{s: s.value for s in ArtifactState}, **{s: s.value for s in ExecutionState}}
 
