@@ -7,7 +7,9 @@ Blocks start small and double with use, up to ``max_block`` or, for a caller ask
 more ids at once, eight of its requests: a light user sees small, nearly consecutive ids, and
 a heavy writer (bulk loads of thousands of nodes a call) rarely touches the counter.
 Ids are unique and increase within a process; across processes they interleave, and a
-block left unused when a process exits leaves a gap (as an aborted SQL insert does).
+block left unused when a process exits leaves a gap (as an aborted SQL insert does). A call
+that fails before anything commits gives its ids back (IdAllocator.release), so a write that
+is planned twice (first for one auto-commit statement, then in a transaction) uses one set.
 Neo4j's internal element ids never leave the store.
 """
 
@@ -57,6 +59,18 @@ class IdAllocator:
             ids = list(range(next_id, next_id + count))
             self._blocks[kind] = (next_id + count, end)
             return ids
+
+    def release(self, kind: str, ids: list[int]) -> None:
+        """Give back ``ids``, an answer of ``allocate(kind, ...)`` that no transaction
+        committed (the call failed before it sent them, or Neo4j rolled it back): the next
+        request gets them again, so a call that had to be rerun leaves no gap. Ids already
+        followed by another request's stay unused (a gap), as before."""
+        if not ids:
+            return
+        with self._lock:
+            next_id, end = self._blocks.get(kind, (0, 0))
+            if next_id == ids[-1] + 1 <= end:
+                self._blocks[kind] = (ids[0], end)
 
     def forget(self) -> None:
         """Drop reserved blocks (after the database was wiped or restored)."""

@@ -319,9 +319,13 @@ class MetadataStore:
         for fast in modes:
             def work(tx: neo4j.ManagedTransaction) -> Any:
                 writer = _NodeWriter(self, tx, _now_ms(), fast=fast)
-                result = plan(writer)
-                writer.flush()
-                return writer.result(result)
+                try:
+                    result = plan(writer)
+                    writer.flush()
+                    return writer.result(result)
+                except BaseException:
+                    writer.release_ids()  # the driver commits only after work returns
+                    raise
 
             try:
                 return self._write(work)
@@ -347,10 +351,15 @@ class MetadataStore:
                 find out whether the call committed (``commit_unknown``).
         """
         writer = _NodeWriter(self, _NO_TRANSACTION, _now_ms(), fast=True)
-        result = plan(writer)
-        planned = writer.planned()
+        try:
+            result = plan(writer)
+            planned = writer.planned()
+        except BaseException:
+            writer.release_ids()  # nothing was sent
+            raise
         created = writer.a_created_node()
         if planned is None or created is None:
+            writer.release_ids()
             raise _NeedsTransaction()
         statement = q.write_planned(tuple(planned), guarded=True)
         record: neo4j.Record | None
@@ -364,6 +373,7 @@ class MetadataStore:
                 if isinstance(error, neo4j_errors.DatabaseUnavailable):
                     record = self._settle_lost_write(writer, statement, planned, created, error)
                 else:
+                    writer.release_ids()
                     raise _NeedsTransaction() from error  # refused and rolled back
             except (neo4j_errors.DriverError, neo4j_errors.Neo4jError, OSError) as error:
                 if isinstance(error, neo4j_errors.DriverError) and str(error) == "Driver closed":
@@ -1437,6 +1447,18 @@ class _NodeWriter:
         # With reuse options a unique-key violation means a concurrent writer created the
         # node first: the transaction is rerun to reuse it.
         self.retry_conflicts = False
+        # The ids this writer took, by kind, in order: given back should nothing commit.
+        self.allocated: list[tuple[str, list[int]]] = []
+
+    def _allocate(self, kind: str, count: int) -> list[int]:
+        ids = self.store._ids.allocate(kind, count)
+        self.allocated.append((kind, ids))
+        return ids
+
+    def release_ids(self) -> None:
+        """Give back every id this writer took: its call failed before anything committed."""
+        while self.allocated:
+            self.store._ids.release(*self.allocated.pop())
 
     # Types are validated against the cache first; a failure re-reads the type once, in
     # case another process added properties to it since it was cached.
@@ -1486,7 +1508,7 @@ class _NodeWriter:
                         reuse_ids[i] = found[(n.type_id, n.name)]
 
         new_positions = [i for i, n in enumerate(nodes) if n.id is None and i not in reuse_ids]
-        new_ids = iter(self.store._ids.allocate(label, len(new_positions)))
+        new_ids = iter(self._allocate(label, len(new_positions)))
         ids: list[int] = []
         planned_new: set[tuple[int | None, str]] = set()
         for i, node in enumerate(nodes):
@@ -1773,7 +1795,7 @@ class _NodeWriter:
         if not self.events:
             return []
         rows = []
-        ids = iter(self.store._ids.allocate("Event", len(self.events)))
+        ids = iter(self._allocate("Event", len(self.events)))
         seen: set[str] = set()
         for i, (event, artifact_id, execution_id) in enumerate(self.events):
             row = codec.encode_event(event, next(ids), artifact_id, execution_id)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
-from graphmd import (Artifact, ArtifactType, Context, ContextType, Event, EventType, Execution, ExecutionType,
-                     MetadataStore)
+import pytest
+
+from graphmd import (AlreadyExistsError, Artifact, ArtifactType, Context, ContextType, Event, EventEdge, EventType,
+                     Execution, ExecutionType, MetadataStore)
 from graphmd._config import Settings
 from graphmd._ids import IdAllocator
 
@@ -99,3 +101,44 @@ def test_a_bulk_writer_reserves_blocks_that_grow_with_its_requests(store: Metada
     first = light.allocate("Artifact", 1)[0]
     assert light.allocate("Artifact", 7) == list(range(first + 1, first + 8))
     assert light._sizes["Artifact"] <= 16
+
+
+def test_a_call_planned_twice_uses_one_set_of_ids(store: MetadataStore, neo4j_server: Settings) -> None:
+    # A process's first write with a type it has not cached is planned for one auto-commit
+    # statement, needs a read, and is planned again in a transaction: its ids must not be
+    # taken twice (MLMD's first artifacts are 1, 2, 3, not 2, 4, 6).
+    with MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database) as fresh:
+        ids = []
+        for name in ("A", "B", "C"):
+            type_id = store.put_artifact_type(ArtifactType(name=f"planned-twice-{name}"))  # not in fresh's cache
+            assert type_id not in fresh._type_cache
+            ids += fresh.put_artifacts([Artifact(type_id=type_id, uri=f"/{name}")])
+        xt = store.put_execution_type(ExecutionType(name="planned-twice-step"))
+        result = fresh.put_execution(Execution(type_id=xt),
+                                     [(Artifact(type_id=type_id, uri="/out"), Event(type=EventType.OUTPUT))])
+    assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+    assert result.artifact_ids == [ids[0] + 3]
+
+
+def test_a_failed_call_gives_its_ids_back(store: MetadataStore) -> None:
+    at = store.put_artifact_type(ArtifactType(name="Model"))
+    xt = store.put_execution_type(ExecutionType(name="Trainer"))
+    [first] = store.put_artifacts([Artifact(type_id=at, uri="/first")])
+    # The same event twice is refused after the call's artifact and execution got ids.
+    twice = EventEdge(event=Event(type=EventType.OUTPUT), artifact_index=0, execution_index=0)
+    with pytest.raises(AlreadyExistsError):
+        store.put_lineage_subgraph([Execution(type_id=xt)], [Artifact(type_id=at, uri="/x")], [], [twice, twice])
+    [second] = store.put_artifacts([Artifact(type_id=at, uri="/second")])
+    assert second == first + 1
+    assert [a.uri for a in store.get_artifacts()] == ["/first", "/second"]
+
+
+def test_released_ids_come_back_only_if_nothing_was_handed_out_since(store: MetadataStore) -> None:
+    allocator = IdAllocator(store.driver, store.database)
+    a = allocator.allocate("Artifact", 3)
+    allocator.release("Artifact", a)
+    assert allocator.allocate("Artifact", 3) == a
+    b = allocator.allocate("Artifact", 1)
+    allocator.release("Artifact", a)  # b came after: a stays a gap
+    assert allocator.allocate("Artifact", 1) == [b[0] + 1]
+    allocator.release("Artifact", [])
