@@ -24,7 +24,7 @@ from neo4j import exceptions as neo4j_errors
 from . import _codec as codec
 from . import _queries as q
 from ._prune import PruneResult, apply_prune, plan_prune
-from ._config import Settings, resolve_settings
+from ._config import Settings, config_path, resolve_settings
 from ._errors import (
     AlreadyExistsError,
     FailedPreconditionError,
@@ -217,7 +217,7 @@ class MetadataStore:
                 )
             self._driver = driver
             try:
-                self._driver.verify_connectivity()
+                self._connect()
             except Exception:
                 if self._owns_driver:
                     self._driver.close()
@@ -233,6 +233,27 @@ class MetadataStore:
             raise
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        """Check that Neo4j answers at the resolved URI.
+
+        Raises:
+            UnavailableError: it does not (or refused the credentials); the message says
+                where the settings came from and how to get a server, without the driver's
+                traceback.
+        """
+        try:
+            with map_driver_errors(self.settings.uri):
+                self._driver.verify_connectivity()
+        except UnavailableError as error:
+            source = self.settings.source
+            if source == "defaults":
+                source = (f"graphmd's defaults (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} "
+                          "gave any)")
+            hint = (f"; the connection settings came from {source}. A local Neo4j: "
+                    "`graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, user and "
+                    "password, or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and GRAPHMD_NEO4J_PASSWORD")
+            raise UnavailableError(error.message + hint) from None
 
     def close(self) -> None:
         """Close the connection pool (only if this store opened it)."""

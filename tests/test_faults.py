@@ -251,6 +251,9 @@ def test_opening_a_store_fails_within_connect_timeout_naming_the_uri(timeout: fl
             assert elapsed < timeout + 0.5, f"{uri} took {elapsed:.2f}s with connect_timeout={timeout}"
             assert uri in info.value.message
             assert "not-the-password" not in info.value.message
+            # What to do about it, and no driver traceback chained to it.
+            assert "came from arguments" in info.value.message and "graphmd neo4j start" in info.value.message
+            assert info.value.__suppress_context__ and info.value.__cause__ is None
     finally:
         silent.close()
 
