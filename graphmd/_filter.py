@@ -161,6 +161,13 @@ def _where(source: str, pos: int) -> str:
     return f"{line}:{column}"
 
 
+def _unknown_field(name: str, label: str) -> str:
+    """The message for a name that is no field of ``label``, with how a property and a
+    string are written (the two things such a name usually meant)."""
+    return (f"unknown field {name!r} on {label} (a property is properties.{name}.int_value, .double_value, "
+            f".string_value or .bool_value, custom_properties.{name}.* likewise; a string is quoted: '{name}')")
+
+
 def _error(source: str, pos: int, message: str, token: str | None = None) -> InvalidArgumentError:
     """InvalidArgumentError naming the line:column of ``pos`` and the offending token."""
     near = f", near {token!r}" if token else ""
@@ -620,12 +627,12 @@ class _Compiler:
             if attribute is not None:
                 return _Val(f"{self.var}.{first.lower()}", attribute[0], path.pos, path.text, attribute[1] or ())
             if path.quoted[0]:
-                raise self.error(path.pos, f"unknown field {first!r} on {self.label}", path.text)
+                raise self.error(path.pos, _unknown_field(first, self.label), path.text)
             return _EnumName(first, path.pos)
         for prefix, kind in _ALIASES[self.label].items():
             if first.startswith(prefix) and _ALIAS_NAME.match(first[len(prefix):]):
                 return self.alias_field(first, kind, path)
-        raise self.error(path.pos, f"unknown field {first!r} on {self.label}", path.text)
+        raise self.error(path.pos, _unknown_field(first, self.label), path.text)
 
     def alias_field(self, alias: str, kind: _AliasKind, path: _Path) -> _Val:
         var = self.bind(alias, kind)
@@ -684,7 +691,7 @@ class _Compiler:
     def field(self, operand: _Val | _EnumName) -> _Val:
         """``operand`` as a value: a bare name that is not a field is an unknown field."""
         if isinstance(operand, _EnumName):
-            raise self.error(operand.pos, f"unknown field {operand.name!r} on {self.label}", operand.name)
+            raise self.error(operand.pos, _unknown_field(operand.name, self.label), operand.name)
         return operand
 
     def value(self, node: _Node) -> _Val:

@@ -234,6 +234,7 @@ ERRORS = [
     ("Artifact", "id IN ()", ["1:8", "')'"]),
     ("Artifact", "id BETWEEN 1 OR 2", ["expected 'AND'", "1:14"]),
     ("Artifact", "nme = 'a'", ["unknown field 'nme' on Artifact", "1:1", "'nme'"]),
+    ("Artifact", "day = 1", ["unknown field 'day' on Artifact", "properties.day.int_value", "quoted: 'day'"]),
     ("Artifact", "`nme` = 'a'", ["unknown field", "1:1", "'`nme`'"]),
     ("Artifact", "last_known_state = NEW", ["unknown field 'last_known_state' on Artifact", "1:1"]),
     ("Artifact", "name = LIVE", ["unknown field 'LIVE'", "1:8", "'LIVE'"]),
