@@ -317,7 +317,10 @@ def _connect(args: argparse.Namespace) -> tuple[MetadataStore, LocalNeo4j | None
     server = LocalNeo4j(home, record_in_config=False)
     if server.pid() is None and not (home / "conf").exists():
         server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), record_in_config=False)
-    _say(f"Starting graphmd's demo Neo4j in {home} (first start resolves its jars with Maven)...")
+    if server.pid() is not None:
+        _say(f"Using graphmd's demo Neo4j, already running in {home} (its store is emptied first)")
+    else:
+        _say(f"Starting graphmd's demo Neo4j in {home} (the first start resolves its jars with Maven)...")
     server.start(say=lambda m: _say(f"  {m}"))
     store = MetadataStore(server.uri, "neo4j", server.password)
     store.delete_everything()

@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from graphmd import Artifact, MetadataStore
+from graphmd import (Artifact, ArtifactType, Context, ContextType, Event, EventType, Execution, ExecutionType,
+                     MetadataStore)
 from graphmd._config import Settings
 from graphmd._tfx_pipeline import History, record_history
 from graphmd.cli import app
@@ -129,6 +130,10 @@ def test_diff_compares_how_two_models_were_made(cli, history, store):
     assert fills[f"a{a}"] == "#e8f0fe"                                          # the compared ones: untinted
     assert f"only A: Model #{a}" in cli("diff", str(a), str(b), "--format", "html")
     assert "compare at least two artifacts" in cli("diff", str(a), code=1)
+    # A compared model upstream of the other (run 3 warm-started from run 2's) is named as such.
+    base = history.artifacts["run-0002/model"]
+    assert re.search(rf"only B: .*Model #{base} run-0002/model \(= A\)", cli("diff", str(base), str(a))), \
+        cli("diff", str(base), str(a))
     assert "no artifact has the URI '/nowhere'" in cli("diff", str(a), "/nowhere", code=1)
     twin = store.get_artifacts_by_id([a])[0]
     [copy] = store.put_artifacts([Artifact(type_id=twin.type_id, uri=twin.uri)])   # a second artifact, same URI
@@ -173,6 +178,17 @@ def test_query_and_compare(cli, history):
     table = cli("compare", "run-0001", "run-0002").splitlines()
     assert table[0].split() == ["field", "run-0001", "run-0002"]
     assert any(line.split()[:2] == ["*", "Trainer.learning_rate"] for line in table)
+
+
+def test_compare_and_diff_say_when_there_is_nothing_to_compare(cli, store):
+    xt = store.put_execution_type(ExecutionType(name="Bare"))
+    at = store.put_artifact_type(ArtifactType(name="Thing"))
+    rt = store.put_context_type(ContextType(name="PipelineRun"))
+    for uri, contexts in (("/t1", [Context(type_id=rt, name="bare-run")]), ("/t2", [])):
+        store.put_execution(Execution(type_id=xt), [(Artifact(type_id=at, uri=uri), Event(type=EventType.OUTPUT))],
+                            contexts)
+    assert "no properties to compare" in cli("compare", "bare-run")
+    assert "no execution properties upstream to compare" in cli("diff", "/t1", "/t2")
 
 
 def test_unreachable_neo4j_says_how_to_get_one(monkeypatch):

@@ -33,7 +33,7 @@ from .._models import (
     NodeSelector,
 )
 from .._pipeline import compare_lineage, compare_runs
-from .._schema import SCHEMA_VERSION, read_schema_state
+from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore
 from ._options import Database, Password, Uri, User, err, fail, out
 
@@ -290,6 +290,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         f"server:   {state.server}",
         f"schema:   version {state.schema_version} (this graphmd writes {SCHEMA_VERSION}); {indexes}",
         "store:    " + ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in counts.items()),
+        f"          (the types include MLMD's {sum(map(len, SIMPLE_TYPES.values()))} system types, mlmd.Dataset "
+        "and the like, which `graphmd types` leaves out)",
     ]
     for line in lines:
         out.print(line, markup=False)
@@ -388,6 +390,10 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
     except GraphmdError as error:
         fail(error)
     header, *rows = comparison.table()
+    if not rows:
+        out.print(f"no properties to compare: the executions of {', '.join(runs)} have none, and no METRICS "
+                  "artifact has any", markup=False)
+        return
     table = Table(box=None, pad_edge=False)
     for column in header:
         table.add_column(column)
@@ -471,12 +477,18 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
         return f"{artifacts_n} artifacts, {len(nodes) - artifacts_n} executions"
 
     out.print(f"shared: {counted(comparison.shared)}", markup=False)
+    # A compared artifact upstream of another (a warm start's base model, say) is named so.
+    letter_of = {a.id: letter for letter, a in zip(letters, comparison.artifacts, strict=True)}
     for letter, nodes in zip(letters, comparison.only, strict=True):
-        shown = [_node_summary(n) for n in nodes if isinstance(n, Artifact)][:8]
+        shown = [_node_summary(n) + (f" (= {letter_of[n.id]})" if n.id in letter_of else "")
+                 for n in nodes if isinstance(n, Artifact)][:8]
         more = "" if len(shown) == sum(isinstance(n, Artifact) for n in nodes) else ", ..."
         out.print(f"only {letter}: {counted(nodes)}" + (f"; artifacts: {', '.join(shown)}{more}" if shown else ""),
                   markup=False)
     header, *rows = comparison.table()
+    if not rows:
+        out.print("no execution properties upstream to compare", markup=False)
+        return
     table = Table(box=None, pad_edge=False)
     for column in ["", "field", *letters]:
         table.add_column(column)
