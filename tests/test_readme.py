@@ -48,6 +48,10 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
         assert "<svg" in namespace["page"] and "/models/1" in namespace["page"]  # type: ignore[operator]
         models = opened.get_artifacts_by_uri("/models/2")
         assert len(models) == 1
+        # The warm start found the LIVE model of the first block, and read it.
+        assert namespace["base"].uri == "/models/1"  # type: ignore[attr-defined]
+        inputs = opened.get_events_by_execution_ids([namespace["step"].execution.id])  # type: ignore[attr-defined]
+        assert {e.path[0] for e in inputs if e.type.name == "INPUT"} == {"examples", "base_model"}
         step = namespace["step"].execution  # type: ignore[attr-defined]
         [stored] = opened.get_executions_by_id([step.id])
         assert stored.last_known_state.name == "COMPLETE"
