@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from graphmd import (Artifact, ArtifactType, Context, ContextType, Event, EventType, Execution, ExecutionType,
-                     MetadataStore)
+                     LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector)
 from graphmd._config import Settings
 from graphmd._tfx_pipeline import History, record_history
 from graphmd.cli import app
@@ -54,6 +54,21 @@ def test_lineage_tree_upstream(cli, history):
     down = cli("lineage", str(x["run-0004/Trainer"]), "--execution", "--down")
     assert down.splitlines()[0] == f"Trainer #{x['run-0004/Trainer']} run-0004/Trainer [COMPLETE]"
     assert f"Model #{a['run-0004/model']}" in down
+
+
+def test_lineage_tree_shows_every_edge_once_and_every_node_in_full_once(cli, history, store):
+    a, x = history.artifacts, history.executions
+    lines = cli("lineage", "/models/taxi/run-0001", "--up").splitlines()
+    full = [line for line in lines if not line.endswith(("(see above)", "(see below)"))]
+    graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[a["run-0001/model"]]), direction=LineageDirection.UPSTREAM))
+    assert len(full) == len(graph.artifacts) + len(graph.executions)
+    assert len(lines) == len(graph.events) + 1  # one line per event crossed, plus the root
+    # Transform read the examples and schema drawn in full under StatisticsGen and Trainer.
+    at = next(i for i, line in enumerate(lines) if f"Transform #{x['run-0001/Transform']}" in line)
+    under = lines[at + 1:at + 3]
+    assert f"Examples #{a['run-0001/examples']}" in under[0] and under[0].endswith("<INPUT examples/0>  (see above)")
+    assert f"Schema #{a['run-0001/schema']}" in under[1] and under[1].endswith("(see above)")
 
 
 def test_lineage_formats(cli, history, store):

@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from graphmd import MetadataStore
 from graphmd._config import Settings
+from graphmd.cli import app
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -55,5 +57,11 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
         step = namespace["step"].execution  # type: ignore[attr-defined]
         [stored] = opened.get_executions_by_id([step.id])
         assert stored.last_known_state.name == "COMPLETE"
+        # The tree the README prints for /models/2 is what the CLI prints (ids aside: this
+        # store is shared with other tests).
+        [printed] = re.findall(r"```text\n(SavedModel .*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+        result = CliRunner().invoke(app, ["lineage", "/models/2", "--up"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert re.sub(r"#\d+", "#", result.output) == re.sub(r"#\d+", "#", printed)
     finally:
         opened.close()

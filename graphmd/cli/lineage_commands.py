@@ -21,13 +21,14 @@ from .._cypher_files import description, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from .._lineage import _crossable
 from .._models import (
     Artifact,
     Context,
     Event,
     Execution,
     LineageDirection,
-    LineagePath,
+    LineageStep,
     LineageSubgraphQueryOptions,
     ListOptions,
     NodeSelector,
@@ -79,33 +80,53 @@ def _event_label(event: Event) -> str:
     return f"{event.type.value}{key}"
 
 
-def tree_lines(paths: Iterator[LineagePath]) -> Iterator[str]:
-    """A lineage as an indented tree: each node under the node one hop nearer on its
-    shortest path, children in the order they were reached."""
-    children: dict[tuple[str, int], list[tuple[tuple[str, int], LineagePath]]] = {}
-    roots: list[tuple[tuple[str, int], LineagePath]] = []
-    for path in paths:
-        node = path.nodes[-1]
-        key = (type(node).__name__, node.id)
-        if len(path.nodes) == 1:
-            roots.append((key, path))
-        else:
-            parent = path.nodes[-2]
-            children.setdefault((type(parent).__name__, parent.id), []).append((key, path))
+_NodeKey = tuple[str, int]
 
-    def walk(key: tuple[str, int], path: LineagePath, prefix: str, last: bool, root: bool) -> Iterator[str]:
-        node = path.nodes[-1]
-        if root:
-            yield _label(node)
-        else:
-            yield f"{prefix}{'└── ' if last else '├── '}{_label(node)}  <{_event_label(path.events[-1])}>"
+
+def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tuple[list[str], int]:
+    """A lineage as an indented tree, and how many nodes it holds. Each node is drawn in
+    full once, under a node one hop nearer on a shortest path (children in the order they
+    were reached); every other edge the traversal crosses between two drawn nodes (a step's
+    second input, a diamond's other side) is a one-line reference under its other end,
+    marked "(see above)" or "(see below)", so no input or output is missing from the tree."""
+    nodes: dict[_NodeKey, tuple[Artifact | Execution, int]] = {}
+    children: dict[_NodeKey, list[tuple[_NodeKey, Event, bool]]] = {}  # (child, event, is a reference)
+    roots: list[_NodeKey] = []
+    for step in steps:
+        key = (type(step.node).__name__, step.node.id or 0)
+        crossed = []  # (the other end, event, whether the traversal goes from it to this node)
+        for event in step.events:
+            other = ("Execution", event.execution_id or 0) if key[0] == "Artifact" else ("Artifact", event.artifact_id or 0)
+            if other in nodes and other != key:
+                crossed.append((other, event, _crossable(event, other[0], direction)))
+        parent = next((c for c in crossed if c[2] and nodes[c[0]][1] == step.distance - 1), None)
+        nodes[key] = (step.node, step.distance)
+        if parent is None:
+            roots.append(key)
+        for other, event, toward_this in crossed:
+            if toward_this:
+                children.setdefault(other, []).append((key, event, (other, event) != parent[:2] if parent else True))
+            elif _crossable(event, key[0], direction):
+                children.setdefault(key, []).append((other, event, True))
+    lines: list[str] = []
+    drawn: set[_NodeKey] = set()
+
+    def walk(key: _NodeKey, prefix: str, last: bool, via: Event | None, reference: bool) -> None:
+        branch = "" if via is None else prefix + ("└── " if last else "├── ")
+        event = "" if via is None else f"  <{_event_label(via)}>"
+        if reference:
+            lines.append(f"{branch}{_label(nodes[key][0])}{event}  ({'see above' if key in drawn else 'see below'})")
+            return
+        lines.append(f"{branch}{_label(nodes[key][0])}{event}")
+        drawn.add(key)
         kids = children.get(key, [])
-        inner = prefix if root else prefix + ("    " if last else "│   ")
-        for i, (child_key, child_path) in enumerate(kids):
-            yield from walk(child_key, child_path, inner, i == len(kids) - 1, False)
+        inner = prefix if via is None else prefix + ("    " if last else "│   ")
+        for i, (child, child_via, child_reference) in enumerate(kids):
+            walk(child, inner, i == len(kids) - 1, child_via, child_reference)
 
-    for key, path in roots:
-        yield from walk(key, path, "", True, True)
+    for key in roots:
+        walk(key, "", True, None, False)
+    return lines, len(nodes)
 
 
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.",
@@ -164,8 +185,8 @@ def lineage(
             options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction, **start)
             with err.status("reading the lineage...") as status:  # shown on a terminal only
                 if fmt is Format.tree:
-                    lines = list(tree_lines(store.lineage_paths(options)))
-                    summary = f"{len(lines):,} nodes"
+                    lines, count = tree_lines(store.stream_lineage(options), direction)
+                    summary = f"{count:,} nodes"
                 else:
                     graph = store.get_lineage_subgraph(options)
                     summary = f"{len(graph.artifacts):,} artifacts, {len(graph.executions):,} executions"
