@@ -101,6 +101,7 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     try:
         assert started.returncode == 0, started.stderr
         assert "running (pid" in started.stdout and str(home / "data") in started.stdout
+        assert f"password in {isolated / 'config.toml'} (mode 0600)" in started.stdout  # where, not what
         # status and stop find the home `start` recorded in the config file, without --home.
         status = subprocess.run([*GRAPHMD, "neo4j", "status"], env=env, capture_output=True, text=True)
         assert status.returncode == 0 and "running" in status.stdout and "5.26" in status.stdout

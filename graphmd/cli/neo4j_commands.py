@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .._config import resolve_settings
+from .._config import config_path, resolve_settings
 from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
 from .._errors import GraphmdError, InvalidArgumentError
 from .._local_neo4j import LocalNeo4j
@@ -47,6 +47,9 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
         fail(error)
     for line in st.lines():
         typer.echo(line)
+    if server.record_in_config:
+        typer.echo(f"credentials:   user neo4j, password in {config_path()} (mode 0600); MetadataStore() and "
+                   "the graphmd CLI read them from there")
 
 
 def _setting(text: str) -> tuple[str, str]:
