@@ -505,26 +505,58 @@ def _crossable(event: Event, from_kind: str, direction: LineageDirection) -> boo
     return flows_from_there == (direction == LineageDirection.DOWNSTREAM)
 
 
-def _paths(steps: Iterator[LineageStep], direction: LineageDirection) -> Iterator[LineagePath]:
-    # Each node keeps its distance and the event to one node a hop nearer (its BFS parent),
-    # crossed the way the traversal goes: a step's events also hold ones a traversal would
-    # cross only the other way (a run's trainer reading an older model the same run reaches).
-    seen: dict[tuple[str, int], tuple[Artifact | Execution, int, tuple[str, int] | None, Event | None]] = {}
+NodeKey = tuple[str, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class StepEdges:
+    """A streamed step with the traversal's edges to nodes that arrived before it: ``parent``
+    is the event to one node a hop nearer (its BFS parent; None for a starting node),
+    ``inward`` every event the traversal crosses from an earlier node to this one (the
+    parent's included), ``outward`` every event it crosses from this node to an earlier one
+    (a step reading an input already reached another way). A step's events also hold ones
+    the traversal would cross only the other way (a run's trainer reading an older model the
+    same run reaches); each lands in the list of the way it is crossed."""
+
+    step: LineageStep
+    key: NodeKey
+    parent: tuple[NodeKey, Event] | None
+    inward: list[tuple[NodeKey, Event]]
+    outward: list[tuple[NodeKey, Event]]
+
+
+def step_edges(steps: Iterable[LineageStep], direction: LineageDirection) -> Iterator[StepEdges]:
+    """Each step of ``steps`` (in arrival order) with its edges to earlier steps' nodes."""
+    distance: dict[NodeKey, int] = {}
     for step in steps:
-        key = (type(step.node).__name__, step.node.id)
-        parent: tuple[str, int] | None = None
-        via: Event | None = None
+        key = (type(step.node).__name__, step.node.id or 0)
+        inward: list[tuple[NodeKey, Event]] = []
+        outward: list[tuple[NodeKey, Event]] = []
+        parent: tuple[NodeKey, Event] | None = None
         for event in step.events:
-            other = ("Execution", event.execution_id) if key[0] == "Artifact" else ("Artifact", event.artifact_id)
-            if other in seen and seen[other][1] == step.distance - 1 and _crossable(event, other[0], direction):
-                parent, via = other, event
-                break
-        seen[key] = (step.node, step.distance, parent, via)
-        nodes: list[Artifact | Execution] = [step.node]
+            other = ("Execution", event.execution_id or 0) if key[0] == "Artifact" else ("Artifact", event.artifact_id or 0)
+            if other not in distance:
+                continue
+            if _crossable(event, other[0], direction):
+                inward.append((other, event))
+                if parent is None and distance[other] == step.distance - 1:
+                    parent = (other, event)
+            elif _crossable(event, key[0], direction):
+                outward.append((other, event))
+        distance[key] = step.distance
+        yield StepEdges(step, key, parent, inward, outward)
+
+
+def _paths(steps: Iterator[LineageStep], direction: LineageDirection) -> Iterator[LineagePath]:
+    # Each node keeps itself and its BFS parent, so its path is followed back to the start.
+    seen: dict[NodeKey, tuple[Artifact | Execution, tuple[NodeKey, Event] | None]] = {}
+    for edges in step_edges(steps, direction):
+        seen[edges.key] = (edges.step.node, edges.parent)
+        nodes: list[Artifact | Execution] = [edges.step.node]
         events: list[Event] = []
-        cursor = seen[key]
-        while cursor[2] is not None:
-            events.append(cursor[3])
-            cursor = seen[cursor[2]]
-            nodes.append(cursor[0])
+        link = edges.parent
+        while link is not None:
+            events.append(link[1])
+            node, link = seen[link[0]]
+            nodes.append(node)
         yield LineagePath.model_construct(nodes=nodes[::-1], events=events[::-1])

@@ -10,7 +10,7 @@ import enum
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -21,7 +21,7 @@ from .._cypher_files import description, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
-from .._lineage import _crossable
+from .._lineage import NodeKey, step_edges
 from .._models import (
     Artifact,
     Context,
@@ -80,44 +80,34 @@ def _event_label(event: Event) -> str:
     return f"{event.type.value}{key}"
 
 
-_NodeKey = tuple[str, int]
-
-
 def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tuple[list[str], int]:
     """A lineage as an indented tree, and how many nodes it holds. Each node is drawn in
     full once, under a node one hop nearer on a shortest path (children in the order they
     were reached); every other edge the traversal crosses between two drawn nodes (a step's
     second input, a diamond's other side) is a one-line reference under its other end,
     marked "(see above)" or "(see below)", so no input or output is missing from the tree."""
-    nodes: dict[_NodeKey, tuple[Artifact | Execution, int]] = {}
-    children: dict[_NodeKey, list[tuple[_NodeKey, Event, bool]]] = {}  # (child, event, is a reference)
-    roots: list[_NodeKey] = []
-    for step in steps:
-        key = (type(step.node).__name__, step.node.id or 0)
-        crossed = []  # (the other end, event, whether the traversal goes from it to this node)
-        for event in step.events:
-            other = ("Execution", event.execution_id or 0) if key[0] == "Artifact" else ("Artifact", event.artifact_id or 0)
-            if other in nodes and other != key:
-                crossed.append((other, event, _crossable(event, other[0], direction)))
-        parent = next((c for c in crossed if c[2] and nodes[c[0]][1] == step.distance - 1), None)
-        nodes[key] = (step.node, step.distance)
-        if parent is None:
-            roots.append(key)
-        for other, event, toward_this in crossed:
-            if toward_this:
-                children.setdefault(other, []).append((key, event, (other, event) != parent[:2] if parent else True))
-            elif _crossable(event, key[0], direction):
-                children.setdefault(key, []).append((other, event, True))
+    nodes: dict[NodeKey, Artifact | Execution] = {}
+    children: dict[NodeKey, list[tuple[NodeKey, Event, bool]]] = {}  # (child, event, is a reference)
+    roots: list[NodeKey] = []
+    for edges in step_edges(steps, direction):
+        nodes[edges.key] = edges.step.node
+        if edges.parent is None:
+            roots.append(edges.key)
+        parent_event = edges.parent[1] if edges.parent else None
+        for other, event in edges.inward:
+            children.setdefault(other, []).append((edges.key, event, event is not parent_event))
+        for other, event in edges.outward:
+            children.setdefault(edges.key, []).append((other, event, True))
     lines: list[str] = []
-    drawn: set[_NodeKey] = set()
+    drawn: set[NodeKey] = set()
 
-    def walk(key: _NodeKey, prefix: str, last: bool, via: Event | None, reference: bool) -> None:
+    def walk(key: NodeKey, prefix: str, last: bool, via: Event | None, reference: bool) -> None:
         branch = "" if via is None else prefix + ("└── " if last else "├── ")
         event = "" if via is None else f"  <{_event_label(via)}>"
         if reference:
-            lines.append(f"{branch}{_label(nodes[key][0])}{event}  ({'see above' if key in drawn else 'see below'})")
+            lines.append(f"{branch}{_label(nodes[key])}{event}  ({'see above' if key in drawn else 'see below'})")
             return
-        lines.append(f"{branch}{_label(nodes[key][0])}{event}")
+        lines.append(f"{branch}{_label(nodes[key])}{event}")
         drawn.add(key)
         kids = children.get(key, [])
         inner = prefix if via is None else prefix + ("    " if last else "│   ")
