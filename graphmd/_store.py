@@ -238,9 +238,9 @@ class MetadataStore:
         """Check that Neo4j answers at the resolved URI.
 
         Raises:
-            UnavailableError: it does not (or refused the credentials); the message says
-                where the settings came from and how to get a server, without the driver's
-                traceback.
+            UnavailableError: it does not (field ``uri``) or refused the credentials (field
+                ``password``); the message says where the settings came from and how to get
+                a server, without the driver's traceback.
         """
         try:
             with map_driver_errors(self.settings.uri):
@@ -253,7 +253,8 @@ class MetadataStore:
             hint = (f"; the connection settings came from {source}. A local Neo4j: "
                     "`graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, user and "
                     "password, or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and GRAPHMD_NEO4J_PASSWORD")
-            raise UnavailableError(error.message + hint) from None
+            field = "password" if isinstance(error.__cause__, neo4j_errors.AuthError) else "uri"
+            raise UnavailableError(error.message + hint, field=field) from None
 
     def close(self) -> None:
         """Close the connection pool (only if this store opened it)."""

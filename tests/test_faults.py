@@ -254,6 +254,7 @@ def test_opening_a_store_fails_within_connect_timeout_naming_the_uri(timeout: fl
             # What to do about it, and no driver traceback chained to it.
             assert "came from arguments" in info.value.message and "graphmd neo4j start" in info.value.message
             assert info.value.__suppress_context__ and info.value.__cause__ is None
+            assert info.value.field == "uri"
     finally:
         silent.close()
 
@@ -284,3 +285,11 @@ def test_processes_opening_a_new_database_at_once_all_succeed(own_server: LocalN
         assert one("MATCH (m:GraphmdMeta) RETURN count(m) AS n") == 1
         assert one("MATCH (t:Type) RETURN count(t) AS n") == 9  # MLMD's system types, once each
         assert one("SHOW CONSTRAINTS YIELD name RETURN count(*) AS n") >= 14
+
+
+def test_refused_credentials_name_the_password(neo4j_server: Settings) -> None:
+    # An unknown user (a wrong password for `neo4j` would lock it for the other tests).
+    with pytest.raises(UnavailableError) as info:
+        MetadataStore(neo4j_server.uri, "nobody-" + secrets.token_hex(4), "not-the-password")
+    assert info.value.field == "password" and "rejected the credentials" in info.value.message
+    assert "not-the-password" not in info.value.message
