@@ -875,9 +875,17 @@ class MetadataStore:
                                          field=f"parent_contexts[{i}]")
             seen.add(key)
 
+        ends = sorted({r["child_id"] for r in rows} | {r["parent_id"] for r in rows})
+
         def work(tx: neo4j.ManagedTransaction) -> None:
-            _require_ids(tx, "Context", [r["child_id"] for r in rows] + [r["parent_id"] for r in rows],
-                         "parent_contexts[].child_id/parent_id")
+            # Locking both ends first makes concurrent calls naming the same link (or its
+            # reverse) take turns, so the later one sees the first's link: one succeeds,
+            # the rest raise AlreadyExistsError (or find the cycle).
+            found = {r["n"]["id"] for r in tx.run(q.LOCK_NODES_BY_ID["Context"], ids=ends)}
+            missing = [i for i in ends if i not in found]
+            if missing:
+                field = "parent_contexts[].child_id/parent_id"
+                raise InvalidArgumentError(f"{field}: no context with id {missing[0]}", field=field)
             existing = tx.run(q.EXISTING_PARENT_LINKS, rows=rows).data()
             if existing:
                 raise AlreadyExistsError(f"parent_contexts: the link {existing[0]} already exists",

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from _workers import RUNS, SHARED_DATA, record_steps, record_steps_grpc
-from graphmd import ArtifactType, ContextType, EventType, MetadataStore, PropertyType
+from graphmd import (AlreadyExistsError, ArtifactType, Context, ContextType, EventType, MetadataStore, ParentContext,
+                     PropertyType)
 from graphmd._config import Settings
 
 WRITERS = 8
@@ -165,3 +166,42 @@ def test_threads_sharing_a_store_race_on_the_same_types(store: MetadataStore) ->
     assert len(ids) == 2 * 3 * rounds and all(len(v) == 1 for v in ids.values())
     stored = Counter(t.name for t in store.get_artifact_types() if t.name.startswith("race-"))
     assert len(stored) == 3 * rounds and max(stored.values()) == 1
+
+
+def test_threads_racing_on_the_same_parent_link_store_it_once(store: MetadataStore) -> None:
+    """8 threads put the same new parent link at once (as Kubeflow Pipelines' parallel drivers
+    do for a run's context), round after round: exactly one call succeeds, the others raise
+    AlreadyExistsError as ml-metadata's do, and the child has one parent. Without the lock on
+    both ends, each thread's existence check passed before any had committed, and the child
+    got up to 8 parents."""
+    threads, rounds = 8, 10
+    ctype = store.put_context_type(ContextType(name="race-run"))
+    outcomes: list[list[str]] = []
+    lock = threading.Lock()
+
+    def worker(barrier: threading.Barrier, child: int, parent: int, seen: list[str]) -> None:
+        barrier.wait(timeout=60)
+        try:
+            store.put_parent_contexts([ParentContext(child_id=child, parent_id=parent)])
+            outcome = "ok"
+        except AlreadyExistsError:
+            outcome = "exists"
+        except Exception as error:  # noqa: BLE001 - every other failure is the finding
+            outcome = repr(error)
+        with lock:
+            seen.append(outcome)
+
+    for r in range(rounds):
+        parent, child = store.put_contexts([Context(type_id=ctype, name=f"p-{r}"), Context(type_id=ctype, name=f"c-{r}")])
+        barrier = threading.Barrier(threads)
+        seen: list[str] = []
+        workers = [threading.Thread(target=worker, args=(barrier, child, parent, seen), daemon=True)
+                   for _ in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in workers), f"round {r}: a thread is stuck"
+        outcomes.append(seen)
+        assert sorted(seen) == ["exists"] * (threads - 1) + ["ok"], f"round {r}: {seen}"
+        assert [c.id for c in store.get_parent_contexts_by_context(child)] == [parent]
