@@ -112,17 +112,44 @@ class InternalError(GraphmdError):
     code = "INTERNAL"
 
 
-_CONSTRAINT_PROPS = re.compile(r"`(\w+)` = ")
+# A uniqueness violation names its label and the clashing key:
+#   Node(148221) already exists with label `Context` and properties `type_id` = 13, `name` = 'run-1'
+# (Node(N) is Neo4j's internal id, which never leaves graphmd.)
+_CONSTRAINT_LABEL = re.compile(r"label `(\w+)`")
+# Each key of graphmd's unique constraints as `key` = value. A value is shown with its own
+# quotes unescaped, so it runs to the next key (the last one to the end).
+_CONSTRAINT_KEY = re.compile(r"(?:^|, )`(id|type_id|name|external_id|kind|version_key|event_key)` = ")
+# Keys that only scope another one's uniqueness: the error names the field the user chose.
+_SCOPING_KEYS = ("type_id", "kind", "version_key")
 
 
-def _constraint_error(error: neo4j_errors.ConstraintError) -> AlreadyExistsError:
-    """Turn a uniqueness violation into AlreadyExistsError naming the unique fields."""
+def unique_clash(error: neo4j_errors.ConstraintError) -> AlreadyExistsError:
+    """AlreadyExistsError for a uniqueness violation: what already exists, by the key it
+    clashed on, with ``field`` the key the caller chose (``name`` rather than the
+    ``type_id`` that scopes it). Neo4j's internal id in its message is left out."""
     message = error.message or str(error)
-    fields = _CONSTRAINT_PROPS.findall(message)
-    # type_id only scopes the uniqueness of `name`; name the field the user chose.
-    named = [f for f in fields if f not in ("type_id", "kind", "version_key")] or fields
-    field = ", ".join(named) if named else None
-    return AlreadyExistsError(f"already exists: {message}", field=field)
+    found = _CONSTRAINT_LABEL.search(message)
+    what = found.group(1).lower() if found else "node"
+    at = message.find("propert")
+    tail = message[message.index("`", at):] if at >= 0 and "`" in message[at:] else ""
+    parts = _CONSTRAINT_KEY.split(tail)
+    values = dict(zip(parts[1::2], (v.strip() for v in parts[2::2])))
+    version = values.pop("version_key", "''")  # a type's version, '' for none
+    if version not in ("''", '""'):
+        values["version"] = version
+    if "kind" in values:  # types: ArtifactType, ExecutionType, ContextType
+        what = values.pop("kind").strip("'\"")
+    if "event_key" in values:  # artifact id:execution id:event type (graphmd._codec.event_key)
+        artifact, execution, kind = (values["event_key"].strip("'\"").split(":", 2) + ["?", "?"])[:3]
+        return AlreadyExistsError(f"the {kind} event between artifact {artifact} and execution {execution} "
+                                  "already exists", field="events")
+    if "name" in values and "type_id" in values:
+        key = f" named {values['name']} of type {values['type_id']}"
+    else:
+        key = "".join(f" {'with' if i == 0 else 'and'} {k} {v}" for i, (k, v) in enumerate(values.items()))
+    chosen = [k for k in values if k not in _SCOPING_KEYS]
+    article = "an" if what[:1] in "aeiou" else "a"
+    return AlreadyExistsError(f"{article} {what}{key} already exists", field=", ".join(chosen) or None)
 
 
 @contextlib.contextmanager
@@ -133,7 +160,7 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except GraphmdError:
         raise
     except neo4j_errors.ConstraintError as error:
-        raise _constraint_error(error) from error
+        raise unique_clash(error) from error
     except neo4j_errors.IncompleteCommit as error:
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"the connection to Neo4j{where} was lost while committing: the call took effect "

@@ -36,6 +36,7 @@ from ._errors import (
     UnavailableError,
     UnimplementedError,
     map_driver_errors,
+    unique_clash,
 )
 from ._filter import compile_filter
 from . import _driver_guard, _lineage
@@ -1813,11 +1814,11 @@ class _NodeWriter:
         """The error to raise for a uniqueness violation in the planned writes."""
         message = error.message or ""
         if "`event_key`" in message:
-            return AlreadyExistsError(f"events: an event already exists: {message}", field="events")
+            clash = unique_clash(error)
+            return AlreadyExistsError(f"events: {clash.message}", field="events")
         if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
             return error  # an id collision is a bug or a wiped database, not a user error
-        label = next((lbl for lbl in q.NODE_LABELS if f"label `{lbl}`" in message), "node")
-        domain = _constraint_to_domain(error, label)
+        domain = unique_clash(error)
         return _Conflict(domain) if self.retry_conflicts else domain
 
     def _event_rows(self) -> list[dict[str, Any]]:
@@ -1861,12 +1862,3 @@ def _masked(current: dict[str, Any], given: dict[str, Any], names: set[str] | No
         else:
             out.pop(name, None)
     return out
-
-
-def _constraint_to_domain(error: neo4j_errors.ConstraintError, label: str) -> GraphmdError:
-    message = error.message or str(error)
-    if "`external_id`" in message:
-        return AlreadyExistsError(f"{label.lower()} external_id already exists: {message}", field="external_id")
-    if "`name`" in message:
-        return AlreadyExistsError(f"{label.lower()} name already exists for its type: {message}", field="name")
-    return AlreadyExistsError(f"{label.lower()} already exists: {message}")

@@ -7,6 +7,7 @@ else.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -199,6 +200,8 @@ def test_bad_input_gets_a_typed_error_naming_the_field_and_changes_nothing(
     with pytest.raises(error) as info:
         call(store, ids)
     assert type(info.value).__module__ == "graphmd._errors"
+    # Neo4j's internal node ids never leave the store, not even in an error.
+    assert not re.search(r"(Node|Relationship)\(\d+\)", info.value.message), info.value.message
     if field:
         assert info.value.field is not None and field in info.value.field, (info.value.field, info.value.message)
     assert full_export(store) == before
