@@ -214,17 +214,20 @@ MATCH (a:Artifact {{id: row.artifact_id}})
 MATCH (x:Execution {{id: row.execution_id}}){_EVENT_BETWEEN}"""
 CREATE_EVENTS = f"UNWIND $rows AS row {_CREATE_EVENT} RETURN count(*) AS created"
 EXISTING_EVENT_KEYS = "MATCH ()-[e:EVENT]->() WHERE e.event_key IN $keys RETURN collect(e.event_key) AS keys"
+# In ml-metadata's order: by artifact, then execution, then event type (its unique index
+# on the three, types by their enum number); by execution, then as recorded.
 EVENTS_BY_ARTIFACT_IDS = """
 MATCH (a:Artifact)-[e:EVENT]-(x:Execution)
 WHERE a.id IN $ids
 RETURN e {.*} AS e, a.id AS artifact_id, x.id AS execution_id
-ORDER BY e.id
+ORDER BY a.id, x.id, {DECLARED_OUTPUT: 1, DECLARED_INPUT: 2, INPUT: 3, OUTPUT: 4, INTERNAL_INPUT: 5,
+                      INTERNAL_OUTPUT: 6, PENDING_OUTPUT: 7}[e.type]
 """
 EVENTS_BY_EXECUTION_IDS = """
 MATCH (x:Execution)-[e:EVENT]-(a:Artifact)
 WHERE x.id IN $ids
 RETURN e {.*} AS e, a.id AS artifact_id, x.id AS execution_id
-ORDER BY e.id
+ORDER BY x.id, e.id
 """
 
 # --- attributions, associations, parent contexts ------------------------------------------

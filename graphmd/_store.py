@@ -587,16 +587,22 @@ class MetadataStore:
         return self._types("ContextType", q.TYPES_ALL)
 
     def get_artifact_types_by_id(self, type_ids: Iterable[int]) -> list[ArtifactType]:
-        """The artifact types with these ids; unknown ids (or ids of other kinds) are skipped."""
-        return self._types("ArtifactType", q.TYPES_BY_ID, ids=list(type_ids))
+        """The artifact types with these ids, in the order asked (an id asked twice, twice), as
+        ml-metadata returns them; unknown ids (or ids of other kinds) are skipped."""
+        return self._types_in_order("ArtifactType", type_ids)
 
     def get_execution_types_by_id(self, type_ids: Iterable[int]) -> list[ExecutionType]:
-        """The execution types with these ids; unknown ids are skipped."""
-        return self._types("ExecutionType", q.TYPES_BY_ID, ids=list(type_ids))
+        """The execution types with these ids, in the order asked; unknown ids are skipped."""
+        return self._types_in_order("ExecutionType", type_ids)
 
     def get_context_types_by_id(self, type_ids: Iterable[int]) -> list[ContextType]:
-        """The context types with these ids; unknown ids are skipped."""
-        return self._types("ContextType", q.TYPES_BY_ID, ids=list(type_ids))
+        """The context types with these ids, in the order asked; unknown ids are skipped."""
+        return self._types_in_order("ContextType", type_ids)
+
+    def _types_in_order(self, kind: str, type_ids: Iterable[int]) -> list[Any]:
+        ids = list(type_ids)
+        found = {t.id: t for t in self._types(kind, q.TYPES_BY_ID, ids=list(dict.fromkeys(ids)))}
+        return [found[i] for i in ids if i in found]
 
     def get_artifact_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ArtifactType]:
         """The artifact types with these external ids; unknown ones are skipped."""
@@ -1045,11 +1051,12 @@ class MetadataStore:
         return self._read(work)
 
     def get_events_by_artifact_ids(self, artifact_ids: Iterable[int]) -> list[Event]:
-        """Events touching these artifacts, in the order they were recorded."""
+        """Events touching these artifacts, as ml-metadata orders them: by artifact id, then
+        execution id, then event type (DECLARED_OUTPUT first, as the enum numbers them)."""
         return self._events(q.EVENTS_BY_ARTIFACT_IDS, artifact_ids)
 
     def get_events_by_execution_ids(self, execution_ids: Iterable[int]) -> list[Event]:
-        """Events of these executions, in the order they were recorded."""
+        """Events of these executions, by execution id, then in the order recorded."""
         return self._events(q.EVENTS_BY_EXECUTION_IDS, execution_ids)
 
     def _events(self, query: str, ids: Iterable[int]) -> list[Event]:

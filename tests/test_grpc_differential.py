@@ -155,3 +155,35 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
         both("contexts of an unknown execution", lambda s: s.get_contexts_by_execution(10**9))
         both("everything", lambda s: [s.get_artifacts(), s.get_executions(), s.get_contexts()])
     assert not diffs, "\n".join(diffs)
+
+
+def test_results_come_in_mlmds_order(store):
+    """Where ml-metadata's answers have an order callers may rely on, graphmd's match it:
+    types by id in the order asked (an id asked twice comes twice), events by artifact
+    grouped by artifact, then execution, then event type, and events by execution grouped
+    by execution, then as recorded. Ids differ between the stores, so each answer is
+    compared by the position its nodes were created at."""
+    sq = mlmd.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig()))
+    answers = []
+    with running_server(store) as server:
+        for s in (sq, client(server.port)):
+            types = [s.put_artifact_type(pb.ArtifactType(name=f"order-{i}")) for i in range(4)]
+            et = s.put_execution_type(pb.ExecutionType(name="order-step"))
+            arts = s.put_artifacts([pb.Artifact(type_id=types[0], uri=f"/a{i}") for i in range(4)])
+            execs = s.put_executions([pb.Execution(type_id=et, name=f"x{i}") for i in range(3)])
+            E = pb.Event  # noqa: N806
+            recorded = [(3, 1, E.INPUT), (1, 2, E.OUTPUT), (2, 0, E.INPUT), (1, 0, E.INPUT), (1, 0, E.DECLARED_OUTPUT),
+                        (3, 0, E.OUTPUT), (2, 2, E.INTERNAL_INPUT), (1, 0, E.OUTPUT)]
+            s.put_events([E(artifact_id=arts[a], execution_id=execs[x], type=t) for a, x, t in recorded])
+            at, xt = {v: i for i, v in enumerate(arts)}, {v: i for i, v in enumerate(execs)}
+            answers.append({
+                "types by id": [t.name for t in s.get_artifact_types_by_id(
+                    [types[3], types[1], types[3], 10**9, types[2]])],
+                "events by artifact": [(at[e.artifact_id], xt[e.execution_id], e.type)
+                                       for e in s.get_events_by_artifact_ids([arts[3], arts[1], arts[2]])],
+                "events by execution": [(at[e.artifact_id], xt[e.execution_id], e.type)
+                                        for e in s.get_events_by_execution_ids([execs[2], execs[0]])],
+            })
+    mlmd_answer, graphmd_answer = answers
+    assert mlmd_answer["types by id"] == ["order-3", "order-1", "order-3", "order-2"]
+    assert graphmd_answer == mlmd_answer
