@@ -188,6 +188,10 @@ LIST_SCOPE_CONTEXT = {
     "Artifact": "MATCH (:Context {id: $scope_context_id})-[:ATTRIBUTION]->(n:Artifact)",
     "Execution": "MATCH (:Context {id: $scope_context_id})-[:ASSOCIATION]->(n:Execution)",
 }
+LIST_SCOPE_CONTEXT_AND_TYPE = {
+    "Artifact": "MATCH (:Context {id: $scope_context_id})-[:ATTRIBUTION]->(n:Artifact {type_id: $scope_type_id})",
+    "Execution": "MATCH (:Context {id: $scope_context_id})-[:ASSOCIATION]->(n:Execution {type_id: $scope_type_id})",
+}
 ORDER_FIELDS = {"ID": "id", "CREATE_TIME": "create_time_since_epoch", "LAST_UPDATE_TIME": "last_update_time_since_epoch"}
 
 CONTEXTS_BY_ARTIFACT = """

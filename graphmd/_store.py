@@ -1067,24 +1067,31 @@ class MetadataStore:
 
     def list_page(self, cls: type[NodeT], list_options: ListOptions | None = None, *, type_name: str | None = None,
                   type_version: str | None = None, context_id: int | None = None) -> Page:
-        """One page of artifacts, executions or contexts (``cls``), optionally of one type or
-        one context, with the token for the next page.
+        """One page of artifacts, executions or contexts (``cls``), optionally only those of
+        one type and/or in one context (both given: both hold), with the token for the next
+        page.
 
         Pages are ordered by the option's field then id, and the token remembers where the
         page ended, so paging is stable while other writers insert.
 
         Raises:
-            InvalidArgumentError: a malformed filter_query or next_page_token, or a token
-                from a listing with other options.
+            InvalidArgumentError: a malformed filter_query or next_page_token, a token from
+                a listing with other options, or ``context_id`` with ``cls`` Context.
         """
-        scope, params = q.LIST_SCOPE_ALL[_LABEL[cls]], {}
+        label = _LABEL[cls]
+        scope, params = q.LIST_SCOPE_ALL[label], {}
+        if context_id is not None and label not in q.LIST_SCOPE_CONTEXT:
+            raise InvalidArgumentError("context_id: contexts are not listed by context (see "
+                                       "get_children_contexts_by_context)", field="context_id")
         if type_name is not None:
             type_id = self._scope_type(cls, type_name, type_version)
             if type_id is None:
                 return Page(items=[])
-            scope, params = q.LIST_SCOPE_TYPE[_LABEL[cls]], {"scope_type_id": type_id}
+            scope, params = q.LIST_SCOPE_TYPE[label], {"scope_type_id": type_id}
+            if context_id is not None:
+                scope, params = q.LIST_SCOPE_CONTEXT_AND_TYPE[label], {**params, "scope_context_id": context_id}
         elif context_id is not None:
-            scope, params = q.LIST_SCOPE_CONTEXT[_LABEL[cls]], {"scope_context_id": context_id}
+            scope, params = q.LIST_SCOPE_CONTEXT[label], {"scope_context_id": context_id}
         return self._page(cls, list_options or ListOptions(), scope, params)
 
     def _list_all(self, cls: type[NodeT], options: ListOptions | None, scope: str, params: dict[str, Any]) -> list[NodeT]:

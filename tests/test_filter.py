@@ -201,6 +201,12 @@ def test_filters_combine_with_type_and_context_scopes(store: MetadataStore) -> N
                 ids, "Execution") == ["e1", "e4"]
     page = store.list_page(Artifact, ListOptions(filter_query="type = 'Model'", max_result_size=2), context_id=ids["p1"])
     assert keys(page.items, ids, "Artifact") == ["a3"] and page.next_page_token is None
+    # A type and a context together: both hold (the CLI's --type with --context).
+    assert keys(store.list_page(Artifact, type_name="Model", context_id=ids["p1"]).items, ids, "Artifact") == ["a3"]
+    assert keys(store.list_page(Artifact, type_name="Model", context_id=ids["p2"]).items, ids, "Artifact") == ["a4"]
+    assert keys(store.list_page(Artifact, type_name="Dataset", context_id=ids["p2"]).items, ids, "Artifact") == []
+    with pytest.raises(InvalidArgumentError):
+        store.list_page(Context, context_id=ids["p1"])
 
 
 # --- errors ---------------------------------------------------------------------------------
