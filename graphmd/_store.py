@@ -1156,7 +1156,8 @@ class MetadataStore:
     def delete_everything(self, *, batch_size: int = 10_000) -> None:
         """Delete every node and edge in the database (keeping constraints and indexes, and
         forgetting which ml-metadata store an import-mlmd copied in), then recreate MLMD's
-        system types. Irreversible; meant for tests and resets.
+        system types. Irreversible; meant for tests and resets. Ids go on from where they
+        were (the id counters stay), so an id seen before never names a new node.
 
         Works in transactions of ``batch_size`` edges, then nodes, so a context with
         millions of attributions stays inside Neo4j's per-transaction memory cap (about
@@ -1811,6 +1812,10 @@ class _NodeWriter:
         if record.get("created_events", 0) != len(self.events):
             raise InvalidArgumentError("events: an event names an artifact or execution that does not exist",
                                        field="events")
+        # A context reused by (type, name) kept its stored id: the one planned for it goes
+        # back, so the next new context gets it, as in ml-metadata.
+        for planned_id in sorted((p for p, stored in self.merged_ids.items() if p != stored), reverse=True):
+            self.store._ids.release("Context", [planned_id])
 
     def result(self, planned_result: Any) -> Any:
         """The plan's result with its context ids as stored: contexts planned with new ids

@@ -133,6 +133,24 @@ def test_a_failed_call_gives_its_ids_back(store: MetadataStore) -> None:
     assert [a.uri for a in store.get_artifacts()] == ["/first", "/second"]
 
 
+
+def test_a_context_reused_by_name_leaves_no_gap(store: MetadataStore) -> None:
+    # Each step of a run names the run's context; reusing the stored one must not use up the
+    # id planned for it: ml-metadata's next new context is the next id.
+    ct = store.put_context_type(ContextType(name="Run"))
+    xt = store.put_execution_type(ExecutionType(name="Trainer"))
+    [first] = store.put_contexts([Context(type_id=ct, name="run-1")])
+    for _ in range(3):
+        result = store.put_execution(Execution(type_id=xt), [], [Context(type_id=ct, name="run-1")],
+                                     reuse_context_if_already_exist=True)
+        assert result.context_ids == [first]
+    result = store.put_lineage_subgraph([Execution(type_id=xt)], [], [Context(type_id=ct, name="run-1")],
+                                        reuse_context_if_already_exist=True)
+    assert result.context_ids == [first]
+    [second] = store.put_contexts([Context(type_id=ct, name="run-2")])
+    assert second == first + 1
+
+
 def test_released_ids_come_back_only_if_nothing_was_handed_out_since(store: MetadataStore) -> None:
     allocator = IdAllocator(store.driver, store.database)
     a = allocator.allocate("Artifact", 3)
