@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -189,6 +190,26 @@ def test_refuses_a_store_with_other_data_and_leaves_it_unchanged(store: Metadata
     with pytest.raises(InvalidArgumentError) as bad:
         parse_source("mysql://nobody@/db")
     assert bad.value.field == "source"
+
+
+
+def test_an_event_to_an_artifact_the_source_lacks_is_named_and_the_import_resumes_once_it_is_gone(
+        store: MetadataStore, history: Path, tmp_path: Path) -> None:
+    # ml-metadata's SQLite backend stores an event whose artifact does not exist (a
+    # put_execution naming artifact_id 404 succeeds); graphmd's events are edges.
+    source = Path(shutil.copy(history, tmp_path / "dangling.sqlite"))
+    with sqlite3.connect(source) as db:
+        execution_id = db.execute("SELECT MIN(id) FROM Execution").fetchone()[0]
+        db.execute("INSERT INTO Event (artifact_id, execution_id, type, milliseconds_since_epoch) "
+                   "VALUES (404404, ?, 3, 1)", (execution_id,))
+    with pytest.raises(InvalidArgumentError) as info:
+        import_mlmd(store, sqlite_source(source))
+    assert info.value.field == f"events[execution_id={execution_id}].artifact_id"
+    assert "404404" in info.value.message and "DELETE FROM Event WHERE artifact_id = 404404" in info.value.message
+    with sqlite3.connect(source) as db:
+        db.execute("DELETE FROM Event WHERE artifact_id = 404404")
+    result = import_mlmd(store, sqlite_source(source))
+    assert result.read["events"] == store.counts()["events"] > 0
 
 
 def test_round_trip_mlmd_graphmd_mlmd_graphmd_unchanged(store: MetadataStore, history: Path, tmp_path: Path) -> None:

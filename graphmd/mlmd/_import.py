@@ -182,11 +182,32 @@ class _Import:
             return (write_rows(tx, kind, rows, skip_existing=True),
                     {edge: write_rows(tx, edge, edge_rows, skip_existing=True) for edge, edge_rows in edges.items()})
 
-        nodes, written = self.store._write(work)
+        try:
+            nodes, written = self.store._write(work)
+        except InvalidArgumentError as error:
+            if error.field == "event":
+                self._name_dangling_event(edges["event"])
+            raise
         self.written[plural] += nodes
         for edge, edge_rows in edges.items():
             self.read[_EDGE_COUNT[edge]] += len(edge_rows)
             self.written[_EDGE_COUNT[edge]] += written[edge]
+
+    def _name_dangling_event(self, events: list[dict[str, Any]]) -> None:
+        """Raise an error naming an event of ``events`` whose artifact the source does not hold
+        (ml-metadata's SQLite backend stores such events; a graphmd event is an edge and
+        needs both ends), if there is one."""
+        wanted = sorted({e["artifact_id"] for e in events})
+        found = set(self.store._read(lambda tx: tx.run(q.EXISTING_IDS["Artifact"], ids=wanted).single()["ids"]))
+        for e in events:
+            if e["artifact_id"] not in found:
+                field = f"events[execution_id={e['execution_id']}].artifact_id"
+                raise InvalidArgumentError(
+                    f"{field}: {self.reader.name} holds an event of execution {e['execution_id']} to artifact "
+                    f"{e['artifact_id']}, which it does not hold (ml-metadata's SQLite backend stores such events; "
+                    "in graphmd an event is an edge and needs both ends). Back the source up, delete such events "
+                    f"in it (DELETE FROM Event WHERE artifact_id = {e['artifact_id']}), and run the same import "
+                    "again: it resumes where it stopped", field=field)
 
     # --- parent contexts ---------------------------------------------------------------------
 
