@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 from . import _queries as q
@@ -137,6 +137,7 @@ class _Importer:
         self.rows: list[dict[str, Any]] = []
         self.max_id: dict[str, int] = {}
         self.seen = dict.fromkeys(_COUNT_OF.values(), 0)
+        self.written = 0  # records committed so far
 
     def add(self, kind: str, row: dict[str, Any], record_id: int | None, line_no: int) -> None:
         if kind != self.kind or len(self.rows) >= self.batch_size:
@@ -156,6 +157,7 @@ class _Importer:
             return
         self.rows = []
         self.store._write(lambda tx: write_rows(tx, kind, rows))
+        self.written += len(rows)
 
     def row(self, record: dict[str, Any], line_no: int) -> tuple[str, dict[str, Any], int | None]:
         """(kind, statement row, id) of one record; raises on anything malformed."""
@@ -232,6 +234,20 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
     store._reset_caches()
     total = sum(v for v in (header.get("counts") or {}).values() if isinstance(v, int))
     importer = _Importer(store, batch_size)
+    try:
+        return _import_records(store, records, importer, version, total, progress)
+    except InvalidArgumentError as error:
+        if not importer.written:
+            raise
+        raise InvalidArgumentError(
+            f"{error.message}. The {importer.written} records before it were written: empty the store before "
+            "importing again (python -c \"import graphmd; graphmd.MetadataStore().delete_everything()\")",
+            field=error.field) from error
+
+
+def _import_records(store: MetadataStore, records: Iterator[tuple[int, dict[str, Any]]], importer: _Importer,
+                    version: int, total: int, progress: Progress | None) -> dict[str, int]:
+    """import_store's records after the header, written in the importer's batches."""
     end: dict[str, Any] | None = None
     done = 0
     for line_no, record in records:
@@ -246,7 +262,7 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
             raise InvalidArgumentError(f"line {line_no}: malformed record: {error!r}", field="record") from error
         importer.add(kind, row, record_id, line_no)
         done += 1
-        if progress is not None and done % batch_size == 0:
+        if progress is not None and done % importer.batch_size == 0:
             progress(done, max(total, done))
     importer.flush()
     _advance_counters(store, importer.max_id)

@@ -108,10 +108,14 @@ def test_a_truncated_file_is_refused_before_anything_is_written(store: MetadataS
         import_store(store, fh)
     assert info.value.field == "end" and "truncated" in info.value.message
     assert snapshot(store) == before
-    # A truncated stream is only detectable at its end: the import says so.
+    # A truncated stream is only detectable at its end: the import says so, and what to do
+    # about the records it wrote.
     with pytest.raises(InvalidArgumentError) as info:
         import_store(store, io.StringIO("".join(lines[:-3])))
     assert info.value.field == "end"
+    written = len(lines) - 4  # less the header and the three lines cut
+    assert f"The {written} records before it were written" in info.value.message
+    assert "delete_everything()" in info.value.message
 
 
 def test_cli_export_and_import_round_trip(store: MetadataStore, neo4j_server: Settings, tmp_path: Path) -> None:
