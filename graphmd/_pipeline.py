@@ -71,38 +71,99 @@ class RunningExecution:
         return artifact
 
 
+#: A step's inputs by input key (TFX's input dict key): stored artifacts or their ids, in order.
+Inputs = Mapping[str, Sequence[Artifact | int]]
+
+
+def _input_ids(inputs: Inputs | None) -> dict[str, list[int]]:
+    """The artifact ids of ``inputs``, by input key.
+
+    Raises:
+        InvalidArgumentError: ``inputs`` does not map string keys to lists, or an input is
+            neither a stored Artifact (one with an id) nor an artifact id; ``field`` names
+            it as written (``inputs['base_model'][0]``, ``.id`` for an artifact without one).
+    """
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, Mapping):
+        raise InvalidArgumentError(f"inputs must map input keys to lists of artifacts or artifact ids, "
+                                   f"not {type(inputs).__name__}", field="inputs")
+    ids: dict[str, list[int]] = {}
+    for key, items in inputs.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"inputs: key {key!r} is not a string", field="inputs")
+        where = f"inputs[{key!r}]"
+        if isinstance(items, (str, bytes, Artifact)) or not isinstance(items, Sequence):
+            raise InvalidArgumentError(f"{where} must be a list of artifacts or artifact ids, "
+                                       f"not {type(items).__name__}", field=where)
+        ids[key] = [_input_id(item, f"{where}[{i}]") for i, item in enumerate(items)]
+    return ids
+
+
+def _input_id(item: Artifact | int, field: str) -> int:
+    """The artifact id of one input (an Artifact or an id) at ``field``; see _input_ids."""
+    if isinstance(item, Artifact):
+        if item.id is None:
+            raise InvalidArgumentError(f"{field}: an input must be a stored artifact (with an id)", field=f"{field}.id")
+        codec.check_int64(item.id, f"{field}.id")
+        return item.id
+    if isinstance(item, int) and not isinstance(item, bool):
+        codec.check_int64(item, field)
+        return item
+    raise InvalidArgumentError(f"{field}: an input is an Artifact or an artifact id, not {type(item).__name__}",
+                               field=field)
+
+
+def _stored_inputs(store: MetadataStore, inputs: Inputs, ids: dict[str, list[int]]) -> dict[str, list[Artifact]]:
+    """``inputs`` as artifacts: those given as they are, ids as stored (one read).
+
+    Raises:
+        InvalidArgumentError: an id names no artifact (as put_execution would say), with
+            ``field`` the input as written.
+    """
+    wanted = sorted({aid for key_ids in ids.values() for aid in key_ids})
+    stored = {a.id: a for a in store.get_artifacts_by_id(wanted)} if wanted else {}
+    artifacts: dict[str, list[Artifact]] = {}
+    for key, key_ids in ids.items():
+        for i, (item, aid) in enumerate(zip(inputs[key], key_ids, strict=True)):
+            if aid not in stored:
+                field = f"inputs[{key!r}][{i}]" + (".id" if isinstance(item, Artifact) else "")
+                raise InvalidArgumentError(f"{field}: no artifact with id {aid}", field=field)
+            artifacts.setdefault(key, []).append(item if isinstance(item, Artifact) else stored[aid])
+    return artifacts
+
+
 @contextlib.contextmanager
-def record_execution(store: MetadataStore, execution: Execution, inputs: Mapping[str, Sequence[Artifact]] | None = None,
+def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs | None = None,
                      contexts: Sequence[Context] = ()) -> Iterator[RunningExecution]:
     """Record a pipeline step around a block, in two transactions.
 
-    On entry one put_execution stores ``execution`` as RUNNING with its input events
-    (``path`` [key, index]) and links it and its inputs to ``contexts`` (reused by type and
-    name). When the block ends, one put_execution stores the declared outputs with their
+    ``inputs`` maps input keys to stored artifacts or their ids (as find_cached_execution
+    takes them); one read checks that they exist. On entry one put_execution stores
+    ``execution`` as RUNNING with its input events (``path`` [key, index]) and links it and
+    its inputs to ``contexts`` (reused by type and name). When the block ends, one put_execution stores the declared outputs with their
     output events and marks the execution COMPLETE; when the block raises, it marks it
     FAILED with the error in custom properties ``error`` and ``error_type`` (outputs are not
     written) and the exception propagates. Fewer transactions cannot work: the RUNNING
     record must be visible while the step runs, and the outcome is known only at the end.
 
     Yields:
-        The RunningExecution, whose ``execution`` has its id.
+        The RunningExecution, whose ``execution`` has its id and whose ``inputs`` are
+        artifacts (ids given are read as stored).
     Raises:
-        InvalidArgumentError, NotFoundError: as put_execution, for the execution, inputs or
+        InvalidArgumentError: an input is neither a stored Artifact nor the id of one,
+            ``field`` naming it as written (``inputs['base_model'][0]``).
+        InvalidArgumentError, NotFoundError: as put_execution, for the execution or
             contexts; nothing is stored then.
     """
-    inputs = inputs or {}
-    for key, artifacts in inputs.items():
-        for i, artifact in enumerate(artifacts):
-            if artifact.id is None:
-                raise InvalidArgumentError(f"inputs[{key!r}][{i}]: an input must be a stored artifact (with an id)",
-                                           field=f"inputs[{key!r}][{i}].id")
+    ids = _input_ids(inputs)
+    artifacts = _stored_inputs(store, inputs or {}, ids)
     running = execution.model_copy(update={"last_known_state": ExecutionState.RUNNING})
-    pairs = [ArtifactAndEvent(event=Event(artifact_id=a.id, type=EventType.INPUT, path=[key, i]))
-             for key, artifacts in inputs.items() for i, a in enumerate(artifacts)]
+    pairs = [ArtifactAndEvent(event=Event(artifact_id=aid, type=EventType.INPUT, path=[key, i]))
+             for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
     result = store.put_execution(running, pairs, list(contexts), reuse_context_if_already_exist=True)
     stored_contexts = store.get_contexts_by_id(result.context_ids)
-    state = RunningExecution(running.model_copy(update={"id": result.execution_id}),
-                             {k: list(v) for k, v in inputs.items()}, stored_contexts)
+    state = RunningExecution(running.model_copy(update={"id": result.execution_id}), artifacts, stored_contexts)
     try:
         yield state
     except BaseException as error:
@@ -136,15 +197,20 @@ class CachedExecution:
     outputs: dict[str, list[Artifact]]
 
 
-def find_cached_execution(store: MetadataStore, type_name: str, inputs: Mapping[str, Sequence[int]],
+def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
                           properties: Mapping[str, PropertyValue] | None = None) -> CachedExecution | None:
     """The newest COMPLETE execution of type ``type_name`` that read exactly ``inputs``
-    (artifact ids by input key, as event paths [key, index] record them) and has exactly
-    ``properties``, with its outputs; None when there is none (a cache miss).
+    (stored artifacts or their ids by input key, as record_execution takes them and event
+    paths [key, index] record them) and has exactly ``properties``, with its outputs; None
+    when there is none (a cache miss; also when an id names no artifact).
 
     Runs cypher/what_can_be_reused.cypher. Property values compare by kind too: 1 is not 1.0.
+
+    Raises:
+        InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
+            ``field`` naming it as written (``inputs['base_model'][0]``).
     """
-    wanted = sorted(((key, i), aid) for key, ids in inputs.items() for i, aid in enumerate(ids))
+    wanted = sorted(((key, i), aid) for key, ids in _input_ids(inputs).items() for i, aid in enumerate(ids))
     given = dict(properties or {})
     rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
                              input_ids=sorted({aid for _, aid in wanted}),

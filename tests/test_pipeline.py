@@ -227,3 +227,69 @@ def test_compare_lineage_errors(store, history):
     assert error.value.field == "artifact_ids"
     with pytest.raises(NotFoundError, match="no artifact with id 999999999"):
         compare_lineage(store, [history.artifacts["run-0010/model"], 999_999_999])
+
+
+def _trainer_setup(store: MetadataStore) -> tuple[dict[str, int], list[Artifact]]:
+    """The TFX types, and two stored artifacts: examples and a base model."""
+    from graphmd._tfx_pipeline import register_types
+
+    types = register_types(store)
+    ids = store.put_artifacts([Artifact(type_id=types["Examples"], uri="/data/0", state=ArtifactState.LIVE),
+                               Artifact(type_id=types["Model"], uri="/m/0", state=ArtifactState.LIVE)])
+    return types, store.get_artifacts_by_id(ids)
+
+
+def test_both_helpers_take_inputs_as_artifacts_or_ids(store):
+    """The dict record_execution is given also looks the step up, and ids do as well."""
+    types, (examples, base) = _trainer_setup(store)
+    inputs = {"examples": [examples], "base_model": [base]}
+    assert find_cached_execution(store, "Trainer", inputs) is None
+    with record_execution(store, Execution(type_id=types["Trainer"]), inputs) as step:
+        step.output("model", Artifact(type_id=types["Model"], uri="/m/1"))
+    for shape in (inputs, {"examples": [examples.id], "base_model": [base.id]},
+                  {"examples": (examples,), "base_model": [base.id]}):
+        hit = find_cached_execution(store, "Trainer", shape)
+        assert hit is not None and hit.execution.id == step.execution.id
+    # record_execution takes ids too, and hands back the stored artifacts they name.
+    with record_execution(store, Execution(type_id=types["Trainer"]),
+                          {"examples": [examples.id], "base_model": [base]}) as again:
+        assert again.inputs == {"examples": [examples], "base_model": [base]}
+    assert inputs_of(store, again.execution.id) == {"examples": [examples.id], "base_model": [base.id]}
+
+
+@pytest.mark.parametrize(("value", "field"), [
+    ([Artifact(type_id=1)], "inputs['base_model'][0].id"),  # not stored
+    (["/m/0"], "inputs['base_model'][0]"),
+    ([True], "inputs['base_model'][0]"),
+    ([None], "inputs['base_model'][0]"),
+    ([2**63], "inputs['base_model'][0]"),
+    ("not a list", "inputs['base_model']"),
+    (Artifact(id=1, type_id=1), "inputs['base_model']"),  # one artifact, not a list of them
+])
+def test_both_helpers_reject_other_inputs_naming_the_field(store, value, field):
+    types, (examples, _) = _trainer_setup(store)
+    inputs = {"examples": [examples], "base_model": value}
+    before = store.counts()
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "Trainer", inputs)
+    assert error.value.field == field
+    with pytest.raises(InvalidArgumentError) as error:
+        with record_execution(store, Execution(type_id=types["Trainer"]), inputs):
+            pass
+    assert error.value.field == field
+    assert store.counts() == before
+
+
+def test_an_input_id_that_names_no_artifact(store):
+    """A miss for the lookup (nothing read it); for the record, an error naming the input."""
+    types, (examples, base) = _trainer_setup(store)
+    assert find_cached_execution(store, "Trainer", {"examples": [examples], "base_model": [10**9]}) is None
+    before = store.counts()
+    for stale, field in ((10**9, "inputs['base_model'][0]"),
+                         (base.model_copy(update={"id": 10**9}), "inputs['base_model'][0].id")):
+        with pytest.raises(InvalidArgumentError, match=f"no artifact with id {10**9}") as error:
+            with record_execution(store, Execution(type_id=types["Trainer"]),
+                                  {"examples": [examples], "base_model": [stale]}):
+                pass
+        assert error.value.field == field
+    assert store.counts() == before
