@@ -209,6 +209,8 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     Raises:
         InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
             ``field`` naming it as written (``inputs['base_model'][0]``).
+        NotFoundError: there is no execution type named ``type_name`` (in any version), so
+            a misspelt name is not a cache miss forever.
     """
     wanted = sorted(((key, i), aid) for key, ids in _input_ids(inputs).items() for i, aid in enumerate(ids))
     given = dict(properties or {})
@@ -229,7 +231,29 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             path = _path(out["path"])
             outputs.setdefault(str(path[0]) if path else "", []).append(codec.decode_node(Artifact, out["artifact"]))
         return CachedExecution(execution, outputs)
+    _require_names(store, "ExecutionType", type_name)
     return None
+
+
+def _require_names(store: MetadataStore, kind: str, type_name: str, *, context_id: int | None = None,
+                   type_field: str = "type_name") -> None:
+    """Check, in one read, that a ``kind`` (ExecutionType, ...) named ``type_name`` exists in
+    any version (nodes record their type by name only) and, when given, the context
+    ``context_id``: a helper that found nothing says None only for "nothing there yet".
+
+    Raises:
+        InvalidArgumentError: ``type_name`` is not a string (``field`` ``type_field``).
+        NotFoundError: there is no such type (``field`` ``type_field``) or context
+            (``context_id``).
+    """
+    if not isinstance(type_name, str):
+        raise InvalidArgumentError(f"{type_field} must be a string, not {type(type_name).__name__}", field=type_field)
+    found = store._read(lambda tx: tx.run(q.TYPE_AND_CONTEXT_EXIST, kind=kind, name=type_name,
+                                          context_id=context_id).single())
+    if not found["type_found"]:
+        raise NotFoundError(f"no {kind} named {type_name!r}", field=type_field)
+    if not found["context_found"]:
+        raise NotFoundError(f"no context with id {context_id}", field="context_id")
 
 
 def _path(path: str | None) -> list[Any]:
@@ -244,11 +268,21 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
                     state: ArtifactState = ArtifactState.LIVE) -> Artifact | None:
     """The newest artifact of type ``type_name`` in ``state`` (LIVE by default), within the
     context ``context_id`` when given: TFX's LatestArtifactsResolver, newest by creation
-    time then id. None when there is none."""
+    time then id. None when there is none.
+
+    Raises:
+        NotFoundError: there is no artifact type named ``type_name`` (in any version), or no
+            context ``context_id``; a misspelt name is not "no artifact yet".
+        InvalidArgumentError: ``context_id`` does not fit in 64 bits.
+    """
+    codec.check_int64(context_id, "context_id")
     query = q.LATEST_ARTIFACT_IN_CONTEXT if context_id is not None else q.LATEST_ARTIFACT
     record = store._read(lambda tx: tx.run(query, type_name=type_name, state=state.value,
                                            context_id=context_id).single())
-    return codec.decode_node(Artifact, record["a"]) if record else None
+    if record:
+        return codec.decode_node(Artifact, record["a"])
+    _require_names(store, "ArtifactType", type_name, context_id=context_id)
+    return None
 
 
 # --- comparing runs -----------------------------------------------------------------------
@@ -287,11 +321,13 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     Runs cypher/compare_runs.cypher.
 
     Raises:
-        NotFoundError: a run does not exist.
+        NotFoundError: there is no context type ``run_type`` (field ``run_type``), or a run
+            does not exist (``run_names``).
     """
     rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=list(run_names))}
     missing = [name for name in run_names if name not in rows]
     if missing:
+        _require_names(store, "ContextType", run_type, type_field="run_type")
         raise NotFoundError(f"no {run_type} context named {missing[0]!r}", field="run_names")
 
     def side_by_side(kind: str) -> list[ComparedValue]:

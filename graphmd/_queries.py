@@ -668,6 +668,13 @@ RETURN a {.*} AS a
 ORDER BY a.create_time_since_epoch DESC, a.id DESC
 LIMIT 1
 """
+# Whether a type of $kind named $name exists in any version (nodes record their type by
+# name only), and the context $context_id (true when null): a helper's None then means
+# "nothing there yet", not a misspelt name.
+TYPE_AND_CONTEXT_EXIST = """
+RETURN EXISTS { MATCH (t:Type {kind: $kind, name: $name}) } AS type_found,
+       $context_id IS NULL OR EXISTS { MATCH (:Context {id: $context_id}) } AS context_found
+"""
 
 
 # --- pruning runs (graphmd._prune) ----------------------------------------------------------

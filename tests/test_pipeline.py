@@ -93,8 +93,14 @@ def test_latest_artifact_within_and_across_contexts(store, history):
     store.put_artifacts([newest.model_copy(update={"state": ArtifactState.DELETED})])
     assert latest_artifact(store, "Model").id == history.artifacts["run-0049/model"]
     assert latest_artifact(store, "Model", state=ArtifactState.DELETED).id == newest.id
-    assert latest_artifact(store, "NoSuchType") is None
-    assert latest_artifact(store, "Model", context_id=10**9) is None
+    # Nothing there is None; a name or context that does not exist is an error, not a miss.
+    assert latest_artifact(store, "Model", state=ArtifactState.PENDING) is None
+    with pytest.raises(NotFoundError, match="NoSuchType") as error:
+        latest_artifact(store, "NoSuchType")
+    assert error.value.field == "type_name"
+    with pytest.raises(NotFoundError, match=str(10**9)) as error:
+        latest_artifact(store, "Model", context_id=10**9)
+    assert error.value.field == "context_id"
 
 
 def test_warm_start_resolves_each_runs_previous_model(store):
@@ -293,3 +299,26 @@ def test_an_input_id_that_names_no_artifact(store):
                 pass
         assert error.value.field == field
     assert store.counts() == before
+
+
+def test_a_misspelt_type_name_is_not_found_rather_than_a_miss(store):
+    from graphmd import ExecutionType
+
+    types, (examples, _) = _trainer_setup(store)
+    with pytest.raises(NotFoundError, match="'Traner'") as error:
+        find_cached_execution(store, "Traner", {"examples": [examples]})
+    assert error.value.field == "type_name"
+    assert find_cached_execution(store, "Trainer", {"examples": [examples]}) is None  # the type exists
+    # Executions record their type by name only: a type that exists only with a version counts.
+    store.put_execution_type(ExecutionType(name="Tuner", version="v2"))
+    assert find_cached_execution(store, "Tuner", {}) is None
+    with pytest.raises(NotFoundError, match="'Nope'") as error:
+        latest_artifact(store, "Nope")
+    assert error.value.field == "type_name"
+    assert latest_artifact(store, "PushedModel") is None  # the type exists
+    with pytest.raises(NotFoundError, match="'PipelineRn'") as error:
+        compare_runs(store, ["run-1"], run_type="PipelineRn")
+    assert error.value.field == "run_type"
+    with pytest.raises(NotFoundError) as error:
+        compare_runs(store, ["run-1"])
+    assert error.value.field == "run_names"
