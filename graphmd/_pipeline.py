@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import _codec as codec
 from . import _cypher_files
 from . import _queries as q
-from ._errors import InvalidArgumentError, NotFoundError
+from ._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from ._models import (
     Artifact,
     ArtifactAndEvent,
@@ -66,7 +67,17 @@ class RunningExecution:
 
     def output(self, key: str, artifact: Artifact) -> Artifact:
         """Declare an output under ``key`` (TFX's output dict key); it is written, LIVE
-        unless it has another state, when the block ends without an exception."""
+        unless it has another state, when the block ends without an exception.
+
+        Raises:
+            InvalidArgumentError: ``key`` is not a string, or ``artifact`` is not an Artifact
+                (``field`` ``outputs['model'][1]``); raised in the block, it fails the step.
+        """
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"outputs: key {key!r} is not a string", field="outputs")
+        where = f"outputs[{key!r}][{len(self.outputs.get(key, ()))}]"
+        if not isinstance(artifact, Artifact):
+            raise InvalidArgumentError(f"{where} must be an Artifact, not {type(artifact).__name__}", field=where)
         self.outputs.setdefault(key, []).append(artifact)
         return artifact
 
@@ -141,11 +152,14 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     ``inputs`` maps input keys to stored artifacts or their ids (as find_cached_execution
     takes them); one read checks that they exist. On entry one put_execution stores
     ``execution`` as RUNNING with its input events (``path`` [key, index]) and links it and
-    its inputs to ``contexts`` (reused by type and name). When the block ends, one put_execution stores the declared outputs with their
-    output events and marks the execution COMPLETE; when the block raises, it marks it
-    FAILED with the error in custom properties ``error`` and ``error_type`` (outputs are not
-    written) and the exception propagates. Fewer transactions cannot work: the RUNNING
-    record must be visible while the step runs, and the outcome is known only at the end.
+    its inputs to ``contexts`` (reused by type and name). When the block ends, one
+    put_execution stores the declared outputs with their output events and marks the
+    execution COMPLETE. When the block raises, or the outputs cannot be written, one
+    put_execution marks it FAILED with the error in custom properties ``error``,
+    ``error_type`` and ``error_traceback`` (no output is written) and the error propagates;
+    an output the error is about is named as declared (``outputs['model'][0].type_id``).
+    Fewer transactions cannot work: the RUNNING record must be visible while the step runs,
+    and the outcome is known only at the end.
 
     Yields:
         The RunningExecution, whose ``execution`` has its id and whose ``inputs`` are
@@ -154,7 +168,8 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
         InvalidArgumentError: an input is neither a stored Artifact nor the id of one,
             ``field`` naming it as written (``inputs['base_model'][0]``).
         InvalidArgumentError, NotFoundError: as put_execution, for the execution or
-            contexts; nothing is stored then.
+            contexts on entry (nothing is stored then), or for the outputs at the end (the
+            execution is FAILED then).
     """
     ids = _input_ids(inputs)
     artifacts = _stored_inputs(store, inputs or {}, ids)
@@ -167,23 +182,61 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     try:
         yield state
     except BaseException as error:
-        failed = state.execution.model_copy(update={
-            "last_known_state": ExecutionState.FAILED,
-            "custom_properties": {**state.execution.custom_properties, "error": str(error) or repr(error),
-                                  "error_type": type(error).__name__,
-                                  "error_traceback": "".join(traceback.format_exception(error))[-4000:]}})
-        store.put_execution(failed, (), stored_contexts, force_reuse_context=True)
+        _record_failure(store, state.execution, stored_contexts, error)
         raise
     complete = state.execution.model_copy(update={"last_known_state": ExecutionState.COMPLETE})
     outputs = {key: [a if a.state is not None else a.model_copy(update={"state": ArtifactState.LIVE})
                      for a in artifacts] for key, artifacts in state.outputs.items()}
     pairs = [ArtifactAndEvent(artifact=artifact, event=Event(type=EventType.OUTPUT, path=[key, i]))
              for key, artifacts in outputs.items() for i, artifact in enumerate(artifacts)]
-    done = store.put_execution(complete, pairs, stored_contexts, force_reuse_context=True)
+    try:
+        done = store.put_execution(complete, pairs, stored_contexts, force_reuse_context=True)
+    except Exception as error:
+        if getattr(error, "commit_unknown", False):
+            raise  # COMPLETE may have been stored: FAILED could be false
+        if isinstance(error, GraphmdError):
+            _name_outputs_as_declared(error, [f"outputs[{key!r}][{i}]" for key, artifacts in outputs.items()
+                                              for i in range(len(artifacts))])
+        _record_failure(store, state.execution, stored_contexts, error)
+        raise
     written = iter(done.artifact_ids)
     state.outputs = {key: [a.model_copy(update={"id": next(written)}) for a in artifacts]
                      for key, artifacts in outputs.items()}
     state.execution = complete
+
+
+def _record_failure(store: MetadataStore, execution: Execution, contexts: Sequence[Context],
+                    error: BaseException) -> None:
+    """Store ``execution`` FAILED, with ``error`` in its custom properties ``error``,
+    ``error_type`` and ``error_traceback`` (its last 4000 characters), in one put_execution.
+
+    Raises:
+        GraphmdError: as put_execution (the store is unavailable, say).
+    """
+    failed = execution.model_copy(update={
+        "last_known_state": ExecutionState.FAILED,
+        "custom_properties": {**execution.custom_properties, "error": str(error) or repr(error),
+                              "error_type": type(error).__name__,
+                              "error_traceback": "".join(traceback.format_exception(error))[-4000:]}})
+    store.put_execution(failed, (), contexts, force_reuse_context=True)
+
+
+# put_execution names the artifact of its i-th pair that has one "artifact_and_events[].artifact[i]":
+# every output pair has an artifact, so i is the output's position among the pairs.
+_PAIR_ARTIFACT = re.compile(r"artifact_and_events\[\]\.artifact\[(\d+)\]")
+
+
+def _name_outputs_as_declared(error: GraphmdError, declared: Sequence[str]) -> None:
+    """Rename, in place, the outputs ``error`` (from writing them) names as put_execution's
+    pairs (``artifact_and_events[].artifact[1].type_id``) to the names the block declared
+    them by (``outputs['m'][0].type_id``); ``declared`` lists those in pair order."""
+    def rename(text: str) -> str:
+        return _PAIR_ARTIFACT.sub(lambda m: declared[int(m[1])] if int(m[1]) < len(declared) else m[0], text)
+
+    error.message = rename(error.message)
+    error.args = (error.message, *error.args[1:])
+    if error.field is not None:
+        error.field = rename(error.field)
 
 
 # --- reuse --------------------------------------------------------------------------------

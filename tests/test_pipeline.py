@@ -322,3 +322,39 @@ def test_a_misspelt_type_name_is_not_found_rather_than_a_miss(store):
     with pytest.raises(NotFoundError) as error:
         compare_runs(store, ["run-1"])
     assert error.value.field == "run_names"
+
+
+def test_outputs_that_cannot_be_written_fail_the_execution(store):
+    """The output write at the block's end fails: the execution ends FAILED with the error,
+    which names the output as the block declared it, and is raised; no output is written."""
+    types, _ = _trainer_setup(store)
+    before = store.counts()
+    with pytest.raises(NotFoundError) as error:
+        with record_execution(store, Execution(type_id=types["Trainer"])) as step:
+            step.output("model", Artifact(type_id=types["Model"], uri="/m/ok"))
+            step.output("m", Artifact(type_id=99999))
+    assert error.value.field == "outputs['m'][0].type_id"
+    assert "outputs['m'][0].type_id" in str(error.value) and "artifact_and_events" not in str(error.value)
+    failed = store.get_executions_by_id([step.execution.id])[0]
+    assert failed.last_known_state == ExecutionState.FAILED
+    assert failed.custom_properties["error_type"] == "NotFoundError"
+    assert failed.custom_properties["error"] == str(error.value)
+    assert store.counts()["artifacts"] == before["artifacts"]
+    with pytest.raises(InvalidArgumentError) as error:
+        with record_execution(store, Execution(type_id=types["Trainer"])) as step:
+            step.output("model", Artifact(type_id=types["Model"], uri="/m/ok"))
+            step.output("model", Artifact(type_id=types["Model"], properties={"no_such": 1}))
+    assert error.value.field == "outputs['model'][1].properties"
+    assert store.get_executions_by_id([step.execution.id])[0].last_known_state == ExecutionState.FAILED
+
+
+def test_output_rejects_what_is_not_an_artifact(store):
+    types, _ = _trainer_setup(store)
+    with pytest.raises(InvalidArgumentError) as error:
+        with record_execution(store, Execution(type_id=types["Trainer"])) as step:
+            step.output("model", Artifact(type_id=types["Model"], uri="/m/ok"))
+            step.output("model", "/m/1")
+    assert error.value.field == "outputs['model'][1]"
+    failed = store.get_executions_by_id([step.execution.id])[0]
+    assert failed.last_known_state == ExecutionState.FAILED and failed.custom_properties["error_type"] == \
+        "InvalidArgumentError"
