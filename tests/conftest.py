@@ -13,7 +13,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +70,25 @@ def store(session_store: MetadataStore) -> MetadataStore:
     """A store over an empty graph with the schema (and MLMD's system types) in place."""
     session_store.delete_everything()
     return session_store
+
+
+@pytest.fixture
+def cli(neo4j_server: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """Runs `graphmd ARGS...` against the test Neo4j, as a pipe would (no terminal width), and
+    returns what it printed; ``code=`` is the exit code it must end with (default 0)."""
+    from typer.testing import CliRunner
+
+    from graphmd.cli import app
+
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from graphmd import (Artifact, ArtifactType, Context, ContextType, Event, EventType, Execution, ExecutionType,
                      LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector)
-from graphmd._config import Settings
 from graphmd._tfx_pipeline import History, record_history
 from graphmd.cli import app
 
@@ -19,21 +18,6 @@ from graphmd.cli import app
 @pytest.fixture
 def history(store: MetadataStore) -> History:
     return record_history(store, 5)
-
-
-@pytest.fixture
-def cli(neo4j_server: Settings, monkeypatch):
-    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
-    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
-    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
 
 
 def test_lineage_tree_upstream(cli, history):

@@ -13,6 +13,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help, not Rich's panels: Rich cuts long option names (--max-receive-message…)
+    # to fit a narrow terminal; click puts a long one on its own line and rewraps docstrings.
+    rich_markup_mode=None,
 )
 app.add_typer(neo4j_commands.app, name="neo4j")
 app.command("cypher-shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(

@@ -11,11 +11,34 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from .._errors import GraphmdError, UnavailableError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages unbroken: paths stay copyable
+
+# Piped or redirected, a table is as wide as its longest row: Rich would otherwise fit it to
+# 80 columns and cut the values a user greps for.
+_UNBOUNDED_WIDTH = 1_000_000
+
+
+def table(*columns: str) -> Table:
+    """A borderless table with these column headers whose cells fold (never cut) a long value."""
+    made = Table(box=None, pad_edge=False)
+    for column in columns:
+        made.add_column(column, overflow="fold")
+    return made
+
+
+def print_table(made: Table) -> None:
+    """Print a table on stdout: on a terminal, folded to its width; piped or redirected, one
+    line per row however long, so that no value is cut or wrapped."""
+    if out.is_terminal:
+        out.print(made)
+    else:  # Console.print(width=) cannot widen past the console's own width
+        Console(highlight=False, width=_UNBOUNDED_WIDTH).print(made)
+
 
 Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
                                                           "bolt://127.0.0.1:7687).")]

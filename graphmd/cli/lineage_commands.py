@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 from .._cypher_files import description, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
@@ -36,7 +35,7 @@ from .._models import (
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore
-from ._options import Database, Password, Uri, User, err, fail, out
+from ._options import Database, Password, Uri, User, err, fail, out, print_table, table
 
 
 
@@ -210,16 +209,14 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
     if fmt is ListFormat.json:
         out.print(json.dumps([n.model_dump(mode="json", exclude_none=True) for n in nodes], indent=2), markup=False)
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("id", "type", "name", "uri/state", "properties"):
-        table.add_column(column)
+    listing = table("id", "type", "name", "uri/state", "properties")
     for n in nodes:
         where = getattr(n, "uri", None) or ""
         state = getattr(n, "state", None) or getattr(n, "last_known_state", None)
         extra = " ".join(f"{k}={_value(v)}" for k, v in {**n.properties, **n.custom_properties}.items())
-        table.add_row(str(n.id), n.type or "", n.name or "", " ".join(filter(None, [where, state.value if state else ""])),
-                      extra)
-    out.print(table)
+        listing.add_row(str(n.id), n.type or "", n.name or "",
+                        " ".join(filter(None, [where, state.value if state else ""])), extra)
+    print_table(listing)
 
 
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many.")]
@@ -321,14 +318,12 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
         out.print(json.dumps([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found], indent=2),
                   markup=False)
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("kind", "id", "name", "version", "base type", "properties"):
-        table.add_column(column)
+    listing = table("kind", "id", "name", "version", "base type", "properties")
     for kind, t in found:
         base = getattr(t, "base_type", None)
-        table.add_row(kind, str(t.id), t.name, t.version or "", base.value if base else "",
-                      " ".join(f"{n}:{p.value}" for n, p in t.properties.items()))
-    out.print(table)
+        listing.add_row(kind, str(t.id), t.name, t.version or "", base.value if base else "",
+                        " ".join(f"{n}:{p.value}" for n, p in t.properties.items()))
+    print_table(listing)
 
 
 def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or context")],
@@ -405,12 +400,10 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
         out.print(f"no properties to compare: the executions of {', '.join(runs)} have none, and no METRICS "
                   "artifact has any", markup=False)
         return
-    table = Table(box=None, pad_edge=False)
-    for column in header:
-        table.add_column(column)
+    side_by_side = table(*header)
     for row in rows:
-        table.add_row(*row)
-    out.print(table)
+        side_by_side.add_row(*row)
+    print_table(side_by_side)
 
 
 
@@ -500,9 +493,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
     if not rows:
         out.print("no execution properties upstream to compare", markup=False)
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ["", "field", *letters]:
-        table.add_column(column)
+    side_by_side = table("", "field", *letters)
     for row in rows:
-        table.add_row(*row)
-    out.print(table)
+        side_by_side.add_row(*row)
+    print_table(side_by_side)

@@ -88,7 +88,9 @@ def cypher_shell(
 
     graphmd's Cypher files run as they are, their parameters given as one map:
 
-      graphmd cypher-shell -f cypher/lineage_upstream.cypher -P '{artifact_id: 42, max_hops: null}'
+    \b
+      graphmd cypher-shell -f cypher/lineage_upstream.cypher \\
+          -P '{artifact_id: 42, max_hops: null}'
 
     `-f lineage_upstream` (a query's name, as `graphmd query` lists them) runs graphmd's copy
     from any directory. With no arguments it is interactive (`:param artifact_id => 42`, paste a query, `:exit`).
