@@ -344,11 +344,18 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
 @dataclasses.dataclass(frozen=True)
 class ComparedValue:
     """One compared field: where it comes from (``Trainer.learning_rate``,
-    ``ModelEvaluation.accuracy``), its value in each run (None: absent), and whether they differ."""
+    ``ModelEvaluation.accuracy``), its value in each run (None: absent), whether they differ,
+    and whether it is a custom property (one the node's type does not declare)."""
 
     field: str
     values: list[PropertyValue | None]
     differs: bool
+    custom: bool = False
+
+    def row(self) -> list[str]:
+        """For a printed table: '*' when the values differ, the field (marked when custom), the values."""
+        return ["*" if self.differs else "", self.field + (" (custom)" if self.custom else ""),
+                *("" if v is None else str(v) for v in self.values)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -361,15 +368,12 @@ class RunComparison:
 
     def table(self) -> list[list[str]]:
         """Rows for printing: a header, then one row per field, differing ones marked '*'."""
-        rows = [["", "field", *self.runs]]
-        for item in (*self.parameters, *self.metrics):
-            rows.append(["*" if item.differs else "", item.field, *("" if v is None else str(v) for v in item.values)])
-        return rows
+        return [["", "field", *self.runs], *(item.row() for item in (*self.parameters, *self.metrics))]
 
 
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:
-    """Compare runs (contexts of type ``run_type`` by name): every property of their
-    executions, by component, and every property of the METRICS artifacts they wrote.
+    """Compare runs (contexts of type ``run_type`` by name): every property and custom
+    property of their executions, by component, and of the METRICS artifacts they wrote.
 
     Runs cypher/compare_runs.cypher.
 
@@ -391,21 +395,22 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
 
 
 def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[ComparedValue]:
-    """Each column's nodes' properties as ``<type>.<property>`` fields, side by side, marking
-    the fields whose values differ (or are missing somewhere)."""
-    per_column: list[dict[str, PropertyValue]] = []
+    """Each column's nodes' properties, then their custom properties, as ``<type>.<property>``
+    fields side by side, marking the fields whose values differ (or are missing somewhere)."""
+    per_column: list[dict[tuple[bool, str], PropertyValue]] = []
     for nodes in columns:
-        fields: dict[str, PropertyValue] = {}
+        fields: dict[tuple[bool, str], PropertyValue] = {}
         for node in nodes:
-            for prop, value in node.properties.items():
-                fields[f"{node.type}.{prop}"] = value
+            for custom, properties in ((False, node.properties), (True, node.custom_properties)):
+                for prop, value in properties.items():
+                    fields[(custom, f"{node.type}.{prop}")] = value
         per_column.append(fields)
     out = []
-    for f in sorted({f for fields in per_column for f in fields}):
-        values = [fields.get(f) for fields in per_column]
+    for key in sorted({key for fields in per_column for key in fields}):
+        values = [fields.get(key) for fields in per_column]
         differs = any(v is None or not codec.same_value(v, values[0]) for v in values[1:]) or (
             values[0] is None and any(v is not None for v in values))
-        out.append(ComparedValue(f, values, differs))
+        out.append(ComparedValue(key[1], values, differs, custom=key[0]))
     return out
 
 
@@ -422,18 +427,15 @@ class LineageComparison:
 
     def table(self) -> list[list[str]]:
         """Rows for printing: a header, then one row per execution property, differing ones marked '*'."""
-        rows = [["", "field", *(f"{a.type} #{a.id}" for a in self.artifacts)]]
-        for item in self.parameters:
-            rows.append(["*" if item.differs else "", item.field, *("" if v is None else str(v) for v in item.values)])
-        return rows
+        return [["", "field", *(f"{a.type} #{a.id}" for a in self.artifacts)], *(item.row() for item in self.parameters)]
 
 
 def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_hops: int | None = None
                     ) -> LineageComparison:
     """Compare how the artifacts ``artifact_ids`` were made: their upstream lineages (to
     ``max_hops``, default all), which nodes they share, which only one has (the data and
-    runs that differ), and the properties of the nearest execution of each type upstream of
-    each (hyperparameters), marked where they differ.
+    runs that differ), and the properties and custom properties of the nearest execution of
+    each type upstream of each (hyperparameters), marked where they differ.
 
     Raises:
         InvalidArgumentError: fewer than two ids.

@@ -389,7 +389,8 @@ def _json_default(value: Any) -> Any:
 def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")],
             run_type: Annotated[str, typer.Option("--run-type", help="The runs' context type.")] = "PipelineRun",
             uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
-    """Compare runs side by side: execution properties and metrics; '*' marks differences."""
+    """Compare runs side by side: execution properties and custom properties, and metrics;
+    '*' marks differences."""
     try:
         with _store(uri, user, password, database) as store:
             comparison = compare_runs(store, runs, run_type=run_type)
@@ -397,8 +398,8 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
         fail(error)
     header, *rows = comparison.table()
     if not rows:
-        out.print(f"no properties to compare: the executions of {', '.join(runs)} have none, and no METRICS "
-                  "artifact has any", markup=False)
+        out.print(f"no properties to compare: the executions of {', '.join(runs)} have none (nor custom ones), "
+                  "and no METRICS artifact has any", markup=False)
         return
     side_by_side = table(*header)
     for row in rows:
@@ -431,7 +432,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
          output: Output = None,
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Compare how artifacts were made: shared and differing upstream nodes, and the properties
-    of each lineage's nearest execution of each type; '*' marks differences."""
+    and custom properties of each lineage's nearest execution of each type; '*' marks differences."""
     try:
         with _store(uri, user, password, database) as store:
             ids = []
@@ -468,7 +469,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
         sys.stdout.write(json.dumps({
             "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
             "only": [dump(nodes) for nodes in comparison.only],
-            "parameters": [{"field": p.field, "values": p.values, "differs": p.differs}
+            "parameters": [{"field": p.field, "custom": p.custom, "values": p.values, "differs": p.differs}
                            for p in comparison.parameters]}, indent=2, default=str) + "\n")
         return
     out.print(f"how these were made (upstream lineage, {'all hops' if depth is None else f'{depth} hops'}):",
