@@ -8,6 +8,7 @@ later starts reuse them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -25,7 +26,7 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from ._config import cache_dir, data_dir, read_config, write_config
-from ._errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
+from ._errors import DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError
 
 __all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION", "find_java", "resolve_jars"]
 
@@ -226,6 +227,10 @@ class LocalNeo4j:
     def _state_file(self) -> Path:
         return self.home / "graphmd-server.json"
 
+    def has_home(self) -> bool:
+        """Whether a server was ever set up in ``home`` (a start writes its neo4j.conf there)."""
+        return (self.home / "conf" / "neo4j.conf").exists() or self._state_file.exists()
+
     def _saved(self) -> dict:
         try:
             return json.loads(self._state_file.read_text())
@@ -385,20 +390,26 @@ class LocalNeo4j:
                     f"the Neo4j in {self.home} has a password other than the one graphmd was given; pass "
                     "--password or set GRAPHMD_NEO4J_PASSWORD", field="password") from error
 
-    def stop(self, *, timeout: float = 60.0) -> bool:
-        """Stop the server this home started (never another process). Returns whether one ran."""
+    def stop(self, *, timeout: float = 60.0, say: Callable[[str], None] = lambda _: None) -> bool:
+        """Stop the server this home started (never another process) and return once its
+        process has exited: SIGTERM, then SIGKILL (said through ``say``) when it still runs
+        ``timeout`` seconds later. Returns whether one ran.
+
+        Raises:
+            DeadlineExceededError: the process outlived SIGKILL by 10 seconds (field timeout).
+        """
         pid = self.pid()
         if pid is None:
             self._pid_file.unlink(missing_ok=True)
             return False
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-                break
-            time.sleep(0.2)
-        else:
-            os.kill(pid, signal.SIGKILL)
+        if not _wait_exit(pid, timeout):
+            say(f"Neo4j (pid {pid}) did not exit within {timeout:g}s of SIGTERM: sending SIGKILL")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if not _wait_exit(pid, 10.0):
+                raise DeadlineExceededError(f"Neo4j (pid {pid}) still runs {timeout:g}s after SIGTERM and 10s "
+                                            "after SIGKILL", field="timeout")
         self._pid_file.unlink(missing_ok=True)
         return True
 
@@ -414,9 +425,29 @@ class LocalNeo4j:
         return "\n".join(tails) or "(no log)"
 
 
-def _is_zombie(pid: int) -> bool:
+def _has_exited(pid: int) -> bool:
+    """Whether every thread of process ``pid`` has ended; a zombie waiting to be reaped has (it
+    holds no port, file or memory). The first thread alone does not tell: a JVM's main thread
+    can end while its other threads go on shutting the server down."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except (FileNotFoundError, IndexError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
         return True
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue  # that thread has just gone
+        if state not in ("Z", "X"):
+            return False
+    return True
 
+
+def _wait_exit(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for process ``pid`` to exit; whether it did."""
+    deadline = time.monotonic() + timeout
+    while not _has_exited(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

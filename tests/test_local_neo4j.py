@@ -126,7 +126,7 @@ def test_cli_start_status_stop(isolated: Path) -> None:
         assert "Incorrect file descriptor" not in debug_log
         again = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home)], env=env, capture_output=True,
                                text=True, timeout=60)
-        assert again.returncode == 0 and "running" in again.stdout  # idempotent
+        assert again.returncode == 0 and f"already running in {home}" in again.stdout  # idempotent
     finally:
         stopped = subprocess.run([*GRAPHMD, "neo4j", "stop"], env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0 and "stopped" in stopped.stdout and str(home) in stopped.stdout

@@ -11,7 +11,7 @@ import typer
 
 from .._config import config_path, resolve_settings
 from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
-from .._errors import GraphmdError, InvalidArgumentError
+from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from .._local_neo4j import LocalNeo4j
 from ._options import Database, Password, Uri, User, err, fail
 
@@ -37,6 +37,14 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
               "db.memory.transaction.max=256m (repeatable; neo4j.conf is rewritten on every start, so pass it "
               "each time).")] = None) -> None:
     """Start the server (resolving its jars on first use) and wait until it answers."""
+    running = LocalNeo4j(home)  # with the ports it was started with, not the ones given now
+    pid = running.pid()
+    if pid is not None:
+        typer.echo(f"Neo4j is already running in {running.home} (pid {pid}); nothing started. To start it with "
+                   "other options, run `graphmd neo4j stop` first.")
+        for line in running.status().lines():
+            typer.echo(line)
+        return
     try:
         settings = dict(_setting(text) for text in setting or [])
         server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
@@ -59,20 +67,33 @@ def _setting(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-@app.command()
-def stop(home: Home = None) -> None:
-    """Stop the server started from this home (never another process)."""
+def _server_in(home: Path | None) -> LocalNeo4j:
+    """The server of ``home`` (default as for --home); exit 1 when no server was ever set up there."""
     server = LocalNeo4j(home)
-    if server.stop():
-        typer.echo(f"Neo4j stopped (home {server.home})")
-    else:
-        typer.echo(f"Neo4j was not running (home {server.home})")
+    if not server.has_home():
+        fail(NotFoundError(f"no Neo4j home at {server.home} (no conf/neo4j.conf there); `graphmd neo4j start "
+                           f"--home {server.home}` makes one", field="home"))
+    return server
+
+
+@app.command()
+def stop(home: Home = None,
+         timeout: Annotated[float, typer.Option(help="Seconds to wait for it to exit after SIGTERM, before "
+                                                     "SIGKILL.")] = 60.0) -> None:
+    """Stop the server started from this home (never another process); return once it has exited."""
+    server = _server_in(home)
+    try:
+        with err.status("stopping Neo4j..."):
+            stopped = server.stop(timeout=timeout, say=lambda m: err.print(m, markup=False))
+    except GraphmdError as error:
+        fail(error)
+    typer.echo(f"Neo4j {'stopped' if stopped else 'was not running'} (home {server.home})")
 
 
 @app.command()
 def status(home: Home = None) -> None:
-    """Print whether the server runs, its URI, pid, data directory and version."""
-    st = LocalNeo4j(home).status()
+    """Print whether the server runs, its URI, pid, data directory and version; exit 3 when it is stopped."""
+    st = _server_in(home).status()
     for line in st.lines():
         typer.echo(line)
     if not st.running:

@@ -1,0 +1,108 @@
+"""`graphmd neo4j status|start|stop` on a home that is not there, one that runs, one slow to exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from graphmd.cli import app
+
+# Stands in for Neo4j's JVM: its command line names the entry point and the home, as
+# LocalNeo4j.pid() checks. On SIGTERM its main thread ends (the process then shows as a
+# zombie) while another thread goes on for LINGER seconds, as a JVM shutting down does;
+# with --ignore-term it never exits on SIGTERM.
+FAKE_SERVER = textwrap.dedent("""
+    import ctypes, os, signal, sys, threading, time
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    terminated = threading.Event()
+    def linger():
+        terminated.wait()
+        time.sleep(float(sys.argv[1]))
+        os._exit(0)
+    threading.Thread(target=linger).start()
+    print("ready", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    while "--ignore-term" in sys.argv:
+        signal.sigwait({signal.SIGTERM})
+    terminated.set()
+    ctypes.CDLL(None).pthread_exit(None)
+""")
+LINGER = 2.0
+
+
+@pytest.fixture
+def neo4j_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GRAPHMD_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("GRAPHMD_NEO4J_HOME", raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+
+    def invoke(*args: str, code: int = 0) -> tuple[str, str]:
+        result = CliRunner().invoke(app, ["neo4j", *args], catch_exceptions=False)
+        assert result.exit_code == code, result.stdout + result.stderr
+        return result.stdout, result.stderr
+
+    return invoke
+
+
+def _fake_server(home: Path, *extra: str) -> subprocess.Popen:
+    """A process that LocalNeo4j(home) takes for its running server."""
+    for sub in ("conf", "run"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    (home / "conf" / "neo4j.conf").write_text("# fake\n")
+    fake = subprocess.Popen([sys.executable, "-c", FAKE_SERVER, str(LINGER), *extra,
+                             "org.neo4j.server.CommunityEntryPoint", f"--home-dir={home}"], stdout=subprocess.PIPE)
+    assert fake.stdout is not None and fake.stdout.readline() == b"ready\n"
+    (home / "run" / "graphmd-neo4j.pid").write_text(f"{fake.pid}\n")
+    return fake
+
+
+def test_status_and_stop_of_a_home_that_is_not_there_say_so(neo4j_cli, tmp_path):
+    typo = tmp_path / "typo"
+    for command in ("status", "stop"):
+        out, err = neo4j_cli(command, "--home", str(typo), code=1)
+        assert f"no Neo4j home at {typo}" in err and f"graphmd neo4j start --home {typo}" in err
+        assert "stopped" not in out and "7687" not in out
+    assert not typo.exists()
+
+
+def test_start_on_a_running_home_says_it_already_runs_and_where(neo4j_cli, tmp_path):
+    home = (tmp_path / "home").resolve()
+    fake = _fake_server(home)
+    try:
+        out, _ = neo4j_cli("start", "--home", str(home), "--bolt-port", "1")
+        assert f"Neo4j is already running in {home} (pid {fake.pid}); nothing started" in out
+        assert "bolt://127.0.0.1:1" not in out  # the ports it runs on, not the ones given now
+    finally:
+        fake.kill()
+        fake.wait()
+
+
+def test_stop_returns_once_the_process_has_exited(neo4j_cli, tmp_path):
+    home = (tmp_path / "home").resolve()
+    fake = _fake_server(home)
+    try:
+        out, _ = neo4j_cli("stop", "--home", str(home))
+        assert out == f"Neo4j stopped (home {home})\n"
+        assert fake.wait(timeout=0.5) == 0  # already over: only the zombie was left to reap
+    finally:
+        fake.kill()
+        fake.wait()
+
+
+def test_stop_kills_a_server_that_outlives_its_timeout_and_says_so(neo4j_cli, tmp_path):
+    home = (tmp_path / "home").resolve()
+    fake = _fake_server(home, "--ignore-term")
+    try:
+        out, err = neo4j_cli("stop", "--home", str(home), "--timeout", "0.5")
+        assert f"Neo4j (pid {fake.pid}) did not exit within 0.5s of SIGTERM: sending SIGKILL" in err
+        assert "stopped" in out
+        assert fake.wait(timeout=0.5) == -9
+    finally:
+        fake.kill()
+        fake.wait()
+
