@@ -106,3 +106,8 @@ def test_stop_kills_a_server_that_outlives_its_timeout_and_says_so(neo4j_cli, tm
         fake.kill()
         fake.wait()
 
+
+def test_start_help_names_the_config_file(neo4j_cli):
+    out, _ = neo4j_cli("start", "--help")
+    text = " ".join(out.split())
+    assert "$GRAPHMD_CONFIG" in text and "~/.config/graphmd/config.toml" in text

@@ -19,7 +19,9 @@ app = typer.Typer(help="Run a local Neo4j (Community 5.26, from Maven Central) f
 
 Home = Annotated[Optional[Path], typer.Option("--home", help="Server home (conf, data, logs); default: "
                                                "$GRAPHMD_NEO4J_HOME, else the home last started (recorded in "
-                                               "the config file), else ~/.local/share/graphmd/neo4j.")]
+                                               "the config file: $GRAPHMD_CONFIG, else "
+                                               "$XDG_CONFIG_HOME/graphmd/config.toml, by default "
+                                               "~/.config/graphmd/config.toml), else ~/.local/share/graphmd/neo4j.")]
 BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port (default 7687, or as last started).")]
 HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474).")]
 
@@ -36,7 +38,12 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
               "--setting", metavar="KEY=VALUE", help="A neo4j.conf setting for this start, e.g. "
               "db.memory.transaction.max=256m (repeatable; neo4j.conf is rewritten on every start, so pass it "
               "each time).")] = None) -> None:
-    """Start the server (resolving its jars on first use) and wait until it answers."""
+    """Start the server (resolving its jars on first use) and wait until it answers.
+
+    It records its URI, password and home in the config file ($GRAPHMD_CONFIG, else
+    $XDG_CONFIG_HOME/graphmd/config.toml, by default ~/.config/graphmd/config.toml), where
+    MetadataStore(), the other commands and `graphmd neo4j status|stop` find them.
+    """
     running = LocalNeo4j(home)  # with the ports it was started with, not the ones given now
     pid = running.pid()
     if pid is not None:
