@@ -18,9 +18,18 @@ from ._errors import InvalidArgumentError, NotFoundError
 if TYPE_CHECKING:
     from ._store import MetadataStore
 
-__all__ = ["cypher_dir", "names", "load", "parameters", "description", "run"]
+__all__ = ["cypher_dir", "names", "load", "parameters", "description", "examples", "explain", "run"]
 
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_EXAMPLE = re.compile(r"^//\s*:param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=>\s*(.+?)\s*$", re.MULTILINE)
+# What a parameter takes, told by the kind of its example value in the header.
+_KINDS: list[tuple[str, str, Any]] = [
+    (r"-?\d+", "an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    (r"'.*'", "text", lambda v: isinstance(v, str)),
+    (r"\[.*\]", "a list", lambda v: isinstance(v, list)),
+    (r"\{.*\}", "a map", lambda v: isinstance(v, dict)),
+]
+_KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list: "list", dict: "map"}
 
 
 def cypher_dir() -> Path:
@@ -66,13 +75,40 @@ def description(name: str) -> str:
     return "\n".join(lines).strip()
 
 
+def examples(name: str) -> dict[str, str]:
+    """Each parameter's example value as the header gives it (``:param model_id => 42``), in
+    Cypher's syntax: ``42``, ``'run-0007'``, ``null``."""
+    return dict(_EXAMPLE.findall(load(name)))
+
+
+def explain(name: str, parameter: str) -> str:
+    """What the header says a parameter is (``the artifact's id``), or "" when it says nothing."""
+    text = " ".join(description(name).split())
+    match = re.search(rf"\${re.escape(parameter)} \(((?:[^()]|\([^()]*\))*)\)", text)
+    return match.group(1) if match else ""
+
+
+def _check_kind(name: str, parameter: str, value: Any) -> None:
+    """Raise InvalidArgumentError when ``value`` is not of the kind of the header's example
+    (a text where the query compares an id finds nothing, silently)."""
+    example = examples(name).get(parameter)
+    for pattern, kind, fits in _KINDS:
+        if example is not None and re.fullmatch(pattern, example) and not fits(value):
+            given = "null" if value is None else f"{_KIND_OF.get(type(value), type(value).__name__)} {value!r}"
+            what = explain(name, parameter)
+            raise InvalidArgumentError(
+                f"query {name!r}: {parameter} takes {kind}" + (f" ({what})" if what else "")
+                + f" such as {example}, not the {given}", field=parameter)
+
+
 def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
     """Run cypher/<name>.cypher in one read transaction; its rows as dicts (nodes and
     relationships stay neo4j.graph objects).
 
     Raises:
         InvalidArgumentError: a parameter the query uses is not given, or one it does not
-            use is.
+            use is, or one is not of the kind its example in the file's header is (an
+            integer id, text, a list, a map).
         NotFoundError: there is no such query.
     """
     wanted = parameters(name)
@@ -83,5 +119,7 @@ def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
     if extra:
         raise InvalidArgumentError(f"query {name!r} has no parameter {extra[0]!r} (it takes {', '.join(wanted)})",
                                    field=extra[0])
+    for parameter, value in params.items():
+        _check_kind(name, parameter, value)
     text = load(name)
     return store._read(lambda tx: [dict(r.items()) for r in tx.run(text, params)])

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .._cypher_files import description, names, parameters, run
+from .._cypher_files import description, examples, explain, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
@@ -372,12 +372,33 @@ def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/
             first = re.split(r"\.\s+(?=[A-Z])", " ".join(description(n).split()))[0].rstrip(".")
             out.print(f"{n}({', '.join(parameters(n))}): {first}.", markup=False)
         return
+    given = dict(_parse_param(p) for p in param or [])
     try:
+        missing = [p for p in parameters(name) if p not in given]
+        if missing:
+            what = explain(name, missing[0])
+            raise InvalidArgumentError(
+                f"query {name!r} needs parameter {missing[0]!r}" + (f" ({what})" if what else "")
+                + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}", field=missing[0])
         with _store(uri, user, password, database) as store:
-            rows = run(store, name, **dict(_parse_param(p) for p in param or []))
+            rows = run(store, name, **given)
     except GraphmdError as error:
         fail(error)
     out.print(json.dumps(rows, indent=2, default=_json_default), markup=False)
+    if not rows:
+        err.print(f"no rows for {', '.join(f'{k}={json.dumps(v)}' for k, v in given.items()) or 'these parameters'}: "
+                  "check that each names something in the store (ids: `graphmd artifacts`, `graphmd executions`; "
+                  "run names: `graphmd contexts`)", markup=False)
+
+
+def _cli_value(example: str) -> str:
+    """A header's Cypher example value (``'run-0007'``, ``{learning_rate: 0.01}``) as -p takes it."""
+    if example.startswith("'") and example.endswith("'"):
+        return example[1:-1]
+    if example.startswith(("[", "{")):  # JSON: double quotes, quoted keys; quoted for the shell
+        text = re.sub(r"([{,]\s*)([A-Za-z_]\w*)\s*:", r'\1"\2":', example.replace("'", '"'))
+        return f"'{text}'"
+    return example
 
 
 def _json_default(value: Any) -> Any:
