@@ -1455,7 +1455,9 @@ def _decode_token(token: str, fingerprint: str) -> tuple[Any, int]:
         data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
         value, node_id, fp = data["v"], int(data["i"]), data["f"]
     except (ValueError, KeyError, TypeError, UnicodeError) as error:
-        raise InvalidArgumentError(f"next_page_token is malformed: {error}", field="next_page_token") from error
+        raise InvalidArgumentError(f"next_page_token {token[:40]!r} is not a token this store handed out (pass "
+                                   "back the next_page_token of the previous page as it came)",
+                                   field="next_page_token") from error
     if fp != fingerprint:
         raise InvalidArgumentError("next_page_token was issued for a listing with other options "
                                    "(order, filter or scope)", field="next_page_token")

@@ -23,6 +23,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages unbroken
 _UNBOUNDED_WIDTH = 1_000_000
 
 
+def count_of(n: int, kind: str) -> str:
+    """``n`` of a store's ``kind`` (a plural such as ``parent_contexts``), in words: "1 context",
+    "1,234 parent contexts"."""
+    words = kind.replace("_", " ")
+    return f"{n:,} {words[:-1] if n == 1 and words.endswith('s') else words}"
+
+
 def table(*columns: str) -> Table:
     """A borderless table with these column headers whose cells fold (never cut) a long value."""
     made = Table(box=None, pad_edge=False)

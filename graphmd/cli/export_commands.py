@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .._errors import GraphmdError, InvalidArgumentError
-from ._options import Database, Password, Quiet, Uri, User, err, fail
+from ._options import Database, Password, Quiet, Uri, User, count_of, err, fail
 from ._options import progress_bar as _progress
 
 
@@ -40,7 +40,7 @@ def export(
                 partial.replace(path)
     except GraphmdError as error:
         fail(error)
-    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    summary = ", ".join(count_of(n, kind) for kind, n in counts.items())
     err.print(f"exported {summary}" + ("" if file == "-" else f" to {file}"))
 
 
@@ -67,5 +67,5 @@ def import_(
                 counts = import_store(store, fh, progress=progress, batch_size=batch_size)  # type: ignore[arg-type]
     except GraphmdError as error:
         fail(error)
-    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    summary = ", ".join(count_of(n, kind) for kind, n in counts.items())
     err.print(f"imported {summary}" + (" from stdin" if file == "-" else f" from {file}"))

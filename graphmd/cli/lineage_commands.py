@@ -35,7 +35,7 @@ from .._models import (
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore
-from ._options import Database, Password, Uri, User, err, fail, out, print_table, table
+from ._options import Database, Password, Uri, User, count_of, err, fail, out, print_table, table
 
 
 
@@ -297,7 +297,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         f"(settings from {settings.source})",
         f"server:   {state.server}",
         f"schema:   version {state.schema_version} (this graphmd writes {SCHEMA_VERSION}); {indexes}",
-        "store:    " + ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in counts.items()),
+        "store:    " + ", ".join(count_of(n, kind) for kind, n in counts.items()),
         f"          (the types include MLMD's {sum(map(len, SIMPLE_TYPES.values()))} system types, mlmd.Dataset "
         "and the like, which `graphmd types` leaves out)",
     ]

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._errors import GraphmdError
+from .._errors import GraphmdError, InvalidArgumentError
 from ._options import Database, Password, Quiet, Uri, User, err, fail, require_mlmd
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
@@ -134,6 +134,8 @@ def export_mlmd(
 ) -> None:
     """Write the graphmd store into a new ml-metadata SQLite store, keeping ids and times."""
     require_mlmd("export-mlmd")
+    if not target.absolute().parent.is_dir():
+        fail(InvalidArgumentError(f"target: the directory {target.absolute().parent} does not exist", field="target"))
     from .._store import MetadataStore
     from ..mlmd._client import open_store, sqlite_source
     from ..mlmd._export import export_mlmd as export

@@ -243,8 +243,9 @@ class _Export:
             self._call("put_parent_contexts", parents)
             self.written["parent_contexts"] += len(parents)
             done += len(page)
-            self.progress("parents", done, max(total, done))
-        self.progress("parents", done, done)
+            # Contexts looked at, under a name that does not read as parent links written.
+            self.progress("contexts' parents", done, max(total, done))
+        self.progress("contexts' parents", done, done)
 
 
 def _consecutive(page: list[Any]) -> Iterator[list[Any]]:
