@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from graphmd import InvalidArgumentError, MetadataStore
+from graphmd import (InvalidArgumentError, LineageDirection, LineageSubgraphQueryOptions, MetadataStore,
+                     NodeSelector)
 from graphmd._cypher_files import run
 from graphmd._tfx_pipeline import History, record_history
 
@@ -43,3 +44,21 @@ def test_a_missing_parameter_says_how_to_pass_it(cli):
     assert "needs parameter 'max_hops' (a hop is one artifact-execution step; null for no limit), " \
            "e.g. -p max_hops=null" in text
     assert "e.g. -p runs='[\"run-0007\", \"run-0008\"]'" in cli("query", "compare_runs", "-p", "run_type=x", code=1)
+
+
+def test_graph_rows_print_as_graphmd_reads_them(cli, history, store):
+    """Nodes and events a query returns print decoded, as `graphmd show` prints them:
+    properties by name (not their p_/c_ storage keys), each event with its two ends."""
+    model = history.artifacts["run-0001/model"]
+    [row] = json.loads(cli("query", "lineage_upstream", "-p", f"artifact_id={model}", "-p", "max_hops=2"))
+    lineage = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model]), max_num_hops=2, direction=LineageDirection.UPSTREAM))
+    expected = {(a.id, "Artifact"): a for a in lineage.artifacts} | {(x.id, "Execution"): x for x in lineage.executions}
+    assert {(n["id"], n["kind"]) for n in row["nodes"]} == set(expected)
+    for node in row["nodes"]:
+        want = expected[(node["id"], node["kind"])]
+        assert node["properties"] == want.model_dump(mode="json")["properties"]
+        assert node["custom_properties"] == want.model_dump(mode="json")["custom_properties"]
+        assert not any(key.startswith(("p_", "c_")) for key in node)
+    assert sorted((e["artifact_id"], e["execution_id"], e["type"], tuple(e["path"])) for e in row["events"]) == sorted(
+        (e.artifact_id, e.execution_id, e.type.value, tuple(e.path)) for e in lineage.events)

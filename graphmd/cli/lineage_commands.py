@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import neo4j
 import typer
 
+from .. import _codec as codec
 from .._cypher_files import description, examples, explain, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
@@ -401,9 +403,27 @@ def _cli_value(example: str) -> str:
     return example
 
 
+_NODE_MODELS = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
+
+
 def _json_default(value: Any) -> Any:
-    if hasattr(value, "element_id") and hasattr(value, "items"):  # a node or relationship
-        return dict(value.items())
+    """Nodes and relationships a query returns, as `graphmd show` prints them: nodes decoded
+    (``properties`` and ``custom_properties`` by name, not their storage keys) with their
+    ``kind``, events with the ids of their two ends, other links by the ids they join."""
+    if isinstance(value, neo4j.graph.Node):
+        kind = next((label for label in value.labels if label in _NODE_MODELS), None)
+        if kind is None:  # a type, or graphmd's own bookkeeping
+            return {"labels": sorted(value.labels), **dict(value.items())}
+        node = codec.decode_node(_NODE_MODELS[kind], dict(value.items()))
+        return {"kind": kind, **node.model_dump(mode="json", exclude_none=True)}
+    if isinstance(value, neo4j.graph.Relationship):
+        props = dict(value.items())
+        if value.type == "EVENT" and isinstance(props.get("event_key"), str):
+            artifact_id, execution_id, _ = props["event_key"].split(":", 2)  # see graphmd._codec.event_key
+            event = codec.decode_event(props, int(artifact_id), int(execution_id))
+            return {"kind": "Event", **event.model_dump(mode="json", exclude_none=True)}
+        ends = [node.get("id") if node is not None else None for node in value.nodes]
+        return {"kind": value.type, "from_id": ends[0], "to_id": ends[1], **props}
     return str(value)
 
 
