@@ -368,7 +368,9 @@ class LocalNeo4j:
         """Wait until ``port`` accepts connections; raise when the server exits or time runs out."""
         while not _port_open(port):
             if proc.poll() is not None:
-                raise UnavailableError(f"Neo4j exited with code {proc.returncode} during start:\n{self._log_tail()}")
+                cause = self._start_failure()
+                raise UnavailableError(f"Neo4j exited with code {proc.returncode} during start"
+                                       + (f": {cause}" if cause else "") + f"\n{self._log_tail()}", field="home")
             if time.monotonic() > deadline:
                 raise UnavailableError(f"Neo4j did not open {address} within {timeout:.0f}s:\n{self._log_tail()}")
             time.sleep(0.25)
@@ -413,6 +415,20 @@ class LocalNeo4j:
         self._pid_file.unlink(missing_ok=True)
         return True
 
+    def _start_failure(self) -> str | None:
+        """The first exception or ERROR line a failed start logged (an unknown --setting, a
+        port taken, a store it cannot open), to lead its error with."""
+        for path in (self._console_file, self.log_file):
+            try:
+                text = path.read_text(errors="replace")
+            except FileNotFoundError:
+                continue
+            for line in text.splitlines():
+                found = _FAILURE_LINE.search(line)
+                if found:
+                    return found.group(1) or found.group(2)
+        return None
+
     def _log_tail(self, lines: int = 30) -> str:
         tails = []
         for path in (self._console_file, self.log_file):
@@ -423,6 +439,11 @@ class LocalNeo4j:
             if tail:
                 tails.append(f"--- {path} ---\n" + "\n".join(tail))
         return "\n".join(tails) or "(no log)"
+
+
+# `Exception in thread "main" java.lang.IllegalArgumentException: Unrecognized setting ...`, or
+# `2026-12-04 ... ERROR [o.n.s.CommunityBootstrapper] Failed to start Neo4j ...`.
+_FAILURE_LINE = re.compile(r"^(?:Exception in thread \S+ )?[\w.$]+(?:Exception|Error): (.+)$|\bERROR\s+(?:\[[^\]]*\]\s+)?(.+)$")
 
 
 def _has_exited(pid: int) -> bool:

@@ -81,6 +81,20 @@ def test_bad_settings_are_refused_before_anything_starts(isolated: Path) -> None
         LocalNeo4j(isolated / "home", settings={"a": "1\nserver.bolt.enabled=false"}, record_in_config=False)
 
 
+
+def test_a_start_neo4j_refuses_leads_with_its_reason(isolated: Path) -> None:
+    """Neo4j itself refuses an unknown setting: the error starts with Neo4j's reason, not the
+    log dump, and gives no hint about reaching another server (none was meant)."""
+    env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
+    ports = ["--bolt-port", str(free_port()), "--http-port", str(free_port())]
+    failed = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(isolated / "home"), *ports,
+                             "--setting", "nonsense.key=1"], env=env, capture_output=True, text=True, timeout=300)
+    first = failed.stderr.splitlines()[0]
+    assert failed.returncode == 1
+    assert first.startswith("error: Neo4j exited with code 1 during start: Unrecognized setting") and "nonsense.key" in first
+    assert "GRAPHMD_NEO4J_URI" not in failed.stderr
+
+
 def test_store_on_a_closed_port_fails_fast_naming_the_uri(isolated: Path) -> None:
     uri = f"bolt://127.0.0.1:{free_port()}"
     started = time.monotonic()

@@ -65,7 +65,9 @@ def fail(error: GraphmdError) -> NoReturn:
     """Print the error on stderr (with how to reach a Neo4j when none answered) and exit 1."""
     err.print(f"[red]error:[/red] {escape(str(error))}")
     # An ml-metadata store that cannot be opened (field source/target) is not a Neo4j problem.
-    if (isinstance(error, UnavailableError) and not error.commit_unknown and error.field not in ("source", "target")
+    # Nor is a local server that failed to start (field home): its own log says why.
+    if (isinstance(error, UnavailableError) and not error.commit_unknown
+            and error.field not in ("source", "target", "home")
             and "graphmd neo4j start" not in error.message):  # MetadataStore's own hint says it
         err.print(_UNREACHABLE_HINT, markup=False)
     raise typer.Exit(1)
