@@ -147,7 +147,7 @@ def test_lineage_errors(cli, history):
     assert "give one of --up, --down, --both" in cli("lineage", "1", "--up", "--down", code=2)
 
 
-def test_read_commands(cli, history):
+def test_read_commands(cli, history, store):
     types = cli("types")
     assert "Trainer" in types and "learning_rate:DOUBLE" in types
     models = json.loads(cli("artifacts", "--type", "Model", "--format", "json"))
@@ -163,6 +163,13 @@ def test_read_commands(cli, history):
     shown = json.loads(cli("show", "execution", str(history.executions["run-0001/Trainer"])))
     assert shown["properties"]["learning_rate"] == 0.03 and sorted(shown["contexts"]) == ["run-0001", "taxi"]
     assert "no artifact with id" in cli("show", "artifact", "999999999", code=1)
+    # A context shows its members; --type with --context keeps both conditions.
+    shown = json.loads(cli("show", "context", str(run)))
+    assert len(shown["executions"]) == 7 and {"id", "type", "name"} <= set(shown["executions"][0])
+    assert "run-0002/model" in [a.get("name") for a in shown["artifacts"]] and "more_artifacts" not in shown
+    models = json.loads(cli("artifacts", "--context", str(run), "--type", "Model", "--format", "json"))
+    in_run = [a.name for a in store.get_artifacts_by_context(run) if a.type == "Model"]  # inputs too: warm starts
+    assert [m["name"] for m in models] == in_run and "run-0004/model" not in in_run
 
 
 def test_query_and_compare(cli, history):

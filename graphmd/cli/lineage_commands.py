@@ -328,10 +328,14 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
     print_table(listing)
 
 
+_SHOWN_MEMBERS = 100  # a context's artifacts and executions `show` lists
+
+
 def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or context")],
          node_id: Annotated[int, typer.Argument(help="Its id.")],
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
-    """Show one node in full (JSON) with its events and contexts."""
+    """Show one node in full (JSON) with its events and contexts; a context with its parents,
+    children, and first 100 artifacts and executions."""
     try:
         with _store(uri, user, password, database) as store:
             get = {Kind.artifact: store.get_artifacts_by_id, Kind.execution: store.get_executions_by_id,
@@ -349,6 +353,14 @@ def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or conte
             else:
                 data["parents"] = [c.name for c in store.get_parent_contexts_by_context(node_id)]
                 data["children"] = [c.name for c in store.get_children_contexts_by_context(node_id)]
+                for cls, key in ((Artifact, "artifacts"), (Execution, "executions")):
+                    page = store.list_page(cls, ListOptions(max_result_size=_SHOWN_MEMBERS), context_id=node_id)
+                    data[key] = [{k: v for k, v in (("id", n.id), ("type", n.type), ("name", n.name),
+                                                    ("uri", getattr(n, "uri", None))) if v is not None}
+                                 for n in page.items]
+                    if page.next_page_token:
+                        data[f"more_{key}"] = (f"the first {_SHOWN_MEMBERS} are shown: `graphmd {key} --context "
+                                               f"{node_id}` lists them all")
     except GraphmdError as error:
         fail(error)
     out.print(json.dumps(data, indent=2), markup=False)
