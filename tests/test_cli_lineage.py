@@ -205,3 +205,29 @@ def test_unreachable_neo4j_says_how_to_get_one(monkeypatch):
     result = CliRunner().invoke(app, ["artifacts"], catch_exceptions=False)
     assert result.exit_code == 1
     assert "Neo4j is unavailable" in result.output and "graphmd neo4j start" in result.output
+
+
+def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store):
+    """A model warm-started from the one before, 1,200 times: 2,400 levels of tree (each
+    run a Trainer and its model), beyond Python's recursion limit of 1,000. It prints, with
+    a note that --depth keeps it readable."""
+    from graphmd import Artifact, ArtifactType, Event, EventEdge, EventType, Execution, ExecutionType
+    model_t = store.put_artifact_type(ArtifactType(name="ChainModel"))
+    trainer_t = store.put_execution_type(ExecutionType(name="ChainTrainer"))
+    [previous] = store.put_artifacts([Artifact(type_id=model_t, uri="/chain/0")])
+    runs, per_batch = 1_200, 300
+    for start in range(0, runs, per_batch):
+        artifacts = [Artifact(type_id=model_t, uri=f"/chain/{start + i + 1}") for i in range(per_batch)]
+        edges = []
+        for i in range(per_batch):
+            edges.append(EventEdge(execution_index=i, artifact_index=i, event=Event(type=EventType.OUTPUT)))
+            edges.append(EventEdge(execution_index=i, artifact_index=i - 1, event=Event(type=EventType.INPUT))
+                         if i else EventEdge(execution_index=0, event=Event(type=EventType.INPUT, artifact_id=previous)))
+        result = store.put_lineage_subgraph([Execution(type_id=trainer_t) for _ in range(per_batch)], artifacts, [],
+                                            edges)
+        previous = result.artifact_ids[-1]
+    text = cli("lineage", str(previous), "--up")
+    tree = [line for line in text.splitlines() if "/chain/" in line or "ChainTrainer" in line]
+    assert len(tree) == 2 * runs + 1 and "/chain/0" in tree[-1] and f"/chain/{runs}" in tree[0]
+    assert "note: 2,401 nodes" in text and "--depth N" in text
+    assert "note:" not in cli("lineage", str(previous), "--up", "--depth", "4")

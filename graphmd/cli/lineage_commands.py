@@ -101,24 +101,27 @@ def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tup
             children.setdefault(edges.key, []).append((other, event, True))
     lines: list[str] = []
     drawn: set[NodeKey] = set()
-
-    def walk(key: NodeKey, prefix: str, last: bool, via: Event | None, reference: bool) -> None:
+    # Depth first, children in order, with a stack of its own: a chain of warm-started
+    # models is thousands of levels deep, beyond Python's recursion limit.
+    stack: list[tuple[NodeKey, str, bool, Event | None, bool]] = [(key, "", True, None, False) for key in reversed(roots)]
+    while stack:
+        key, prefix, last, via, reference = stack.pop()
         branch = "" if via is None else prefix + ("└── " if last else "├── ")
         event = "" if via is None else f"  <{_event_label(via)}>"
         if reference:
             lines.append(f"{branch}{_label(nodes[key])}{event}  ({'see above' if key in drawn else 'see below'})")
-            return
+            continue
         lines.append(f"{branch}{_label(nodes[key])}{event}")
         drawn.add(key)
         kids = children.get(key, [])
         inner = prefix if via is None else prefix + ("    " if last else "│   ")
-        for i, (child, child_via, child_reference) in enumerate(kids):
-            walk(child, inner, i == len(kids) - 1, child_via, child_reference)
-
-    for key in roots:
-        walk(key, "", True, None, False)
+        stack.extend((child, inner, i == len(kids) - 1, child_via, child_reference)
+                     for i, (child, child_via, child_reference) in reversed(list(enumerate(kids))))
     return lines, len(nodes)
 
+
+# Beyond this many nodes an unlimited lineage gets a note suggesting --depth.
+_LARGE_LINEAGE = 2_000
 
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.",
                                                 dir_okay=False)]
@@ -191,7 +194,11 @@ def lineage(
                         Format.svg: lambda: lineage_svg(graph, title=title, **starts),
                         Format.html: lambda: lineage_html(graph, title=title, **starts),
                     }[fmt]()]
+                    count = len(graph.artifacts) + len(graph.executions)
         _emit(lines, output, summary)
+        if depth is None and count > _LARGE_LINEAGE:
+            err.print(f"note: {count:,} nodes, too many to read as one {fmt.value}: --depth N keeps the N hops "
+                      "nearest the start", markup=False, highlight=False)
     except NotFoundError as error:
         if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
