@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 from . import _queries as q
 from ._bulk import advance_id_counters, write_rows
-from ._errors import FailedPreconditionError, InvalidArgumentError, map_driver_errors
+from ._errors import FailedPreconditionError, GraphmdError, InvalidArgumentError, map_driver_errors
 from ._models import EventType
 from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, ensure_schema
 from ._store import MetadataStore
@@ -236,13 +236,14 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
     importer = _Importer(store, batch_size)
     try:
         return _import_records(store, records, importer, version, total, progress)
-    except InvalidArgumentError as error:
+    except GraphmdError as error:
         if not importer.written:
             raise
-        raise InvalidArgumentError(
-            f"{error.message}. The {importer.written} records before it were written: empty the store before "
-            "importing again (python -c \"import graphmd; graphmd.MetadataStore().delete_everything()\")",
-            field=error.field) from error
+        # Whatever stopped it (bad input, Neo4j gone), the batches written stay: say so first.
+        raise type(error)(
+            f"the import stopped with {importer.written} records written, so the store holds part of the export: "
+            "empty it (python -c \"import graphmd; graphmd.MetadataStore().delete_everything()\") and import "
+            f"again. What stopped it: {error.message}", field=error.field) from error
 
 
 def _import_records(store: MetadataStore, records: Iterator[tuple[int, dict[str, Any]]], importer: _Importer,

@@ -114,8 +114,8 @@ def test_a_truncated_file_is_refused_before_anything_is_written(store: MetadataS
         import_store(store, io.StringIO("".join(lines[:-3])))
     assert info.value.field == "end"
     written = len(lines) - 4  # less the header and the three lines cut
-    assert f"The {written} records before it were written" in info.value.message
-    assert "delete_everything()" in info.value.message
+    assert info.value.message.startswith(f"the import stopped with {written} records written")
+    assert "delete_everything()" in info.value.message and "truncated" in info.value.message
 
 
 def test_cli_export_and_import_round_trip(store: MetadataStore, neo4j_server: Settings, tmp_path: Path) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
+
+# The driver logs a lost connection itself; every command reports its failure as a graphmd
+# error, so without a handler Python's last-resort one printed the driver's line as well.
+# (`graphmd serve` configures logging, and the driver's lines reach its log.)
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
 
 app = typer.Typer(
     name="graphmd",
