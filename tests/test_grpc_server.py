@@ -189,6 +189,18 @@ def test_bad_options_are_typed_errors(store, pki, tmp_path):
         with pytest.raises(UnavailableError):
             MlmdServer(store, ServerOptions(port=taken.port))
 
+    # TLS files gRPC would only refuse by failing to bind (read as a port conflict): named.
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    for cert, key, ca, field, words in [
+            ("server.crt", "client.key", None, "tls_key", "is not the key of the certificate"),
+            ("server.key", "server.key", None, "tls_cert", "holds no PEM certificate"),
+            ("server.crt", "server.crt", None, "tls_key", "holds no PEM private key"),
+            ("server.crt", "server.key", "junk", "tls_client_ca", "holds no PEM certificate")]:
+        with pytest.raises(InvalidArgumentError) as error:
+            MlmdServer(store, ServerOptions(port=0, tls_cert=pki / cert, tls_key=pki / key,
+                                            tls_client_ca=tmp_path / "junk.pem" if ca else None))
+        assert error.value.field == field and words in error.value.message, (cert, key, error.value.message)
+
 
 def test_concurrent_calls_are_served_by_the_pool(store):
     with running_server(store, workers=4) as server:
@@ -238,10 +250,13 @@ def test_serve_binds_loopback_by_default(neo4j_server, store):
         assert addresses and set(addresses) <= loopback, addresses
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+        assert "warning" not in proc.stdout.read()
     with serve_process(neo4j_server, "--host", "0.0.0.0") as (proc, port):
         assert set(_listening_addresses(port)) & {"00000000", "0" * 32}  # every interface (IPv4, or dual-stack)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+        said = proc.stdout.read()  # unauthenticated on every interface: said, with what to do
+        assert "warning:" in said and "plaintext" in said and "--tls-client-ca" in said
 
 
 def test_sigterm_finishes_the_call_in_flight_then_refuses_new_ones(neo4j_server, store):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -61,6 +62,11 @@ def serve(
         if server.metrics_port is not None:  # type: ignore[attr-defined]
             host_part = server.address.rsplit(":", 1)[0]  # type: ignore[attr-defined]
             typer.echo(f"graphmd serve: metrics on http://{host_part}:{server.metrics_port}/metrics")  # type: ignore[attr-defined]
+        if not _loopback(host) and not tls_client_ca:
+            who = "any client that reaches the port" if tls_cert else "anyone on the network, in plaintext"
+            typer.echo(f"graphmd serve: warning: {server.address} serves {who}, with no client authentication "  # type: ignore[attr-defined]
+                       "(MLMD's API has none): use --tls-cert/--tls-key with --tls-client-ca, or a private network "
+                       "(docs/operations.md)", err=True)
         sys.stdout.flush()
 
     try:
@@ -74,3 +80,11 @@ def serve(
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error
     typer.echo("graphmd serve: stopped")
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (an address to listen on) is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import logging
 import signal
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -526,6 +527,35 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
+def _check_tls_files(options: ServerOptions) -> None:
+    """Refuse TLS files gRPC would only reject by failing to bind the port (which reads as a
+    port conflict): a certificate or key that is not PEM, a key of another certificate, a
+    client CA that holds no certificate.
+
+    Raises:
+        InvalidArgumentError: naming the option (tls_cert, tls_key or tls_client_ca).
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(options.tls_cert), str(options.tls_key))
+    except ssl.SSLError as error:
+        if "MISMATCH" in (error.reason or str(error)).upper():
+            raise InvalidArgumentError(f"--tls-key {options.tls_key} is not the key of the certificate in "
+                                       f"{options.tls_cert}", field="tls_key") from error
+        for field, marker, what in (("tls_cert", b"-----BEGIN CERTIFICATE-----", "certificate"),
+                                    ("tls_key", b"PRIVATE KEY-----", "private key")):
+            if marker not in Path(getattr(options, field)).read_bytes():
+                raise InvalidArgumentError(f"--{field.replace('_', '-')} {getattr(options, field)} holds no PEM {what}",
+                                           field=field) from error
+        raise InvalidArgumentError(f"the TLS certificate and key cannot be used: {error}", field="tls_cert") from error
+    if options.tls_client_ca is not None:
+        try:
+            context.load_verify_locations(cafile=str(options.tls_client_ca))
+        except ssl.SSLError as error:
+            raise InvalidArgumentError(f"--tls-client-ca {options.tls_client_ca} holds no PEM certificate "
+                                       f"({error.reason})", field="tls_client_ca") from error
+
+
 def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
     if options.tls_cert is None and options.tls_key is None:
         if options.tls_client_ca is not None:
@@ -539,6 +569,7 @@ def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
         client_ca = Path(options.tls_client_ca).read_bytes() if options.tls_client_ca else None
     except OSError as error:
         raise InvalidArgumentError(f"cannot read a TLS file: {error}", field="tls") from error
+    _check_tls_files(options)
     return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
                                        require_client_auth=client_ca is not None)
 
