@@ -75,7 +75,10 @@ def _decode(value: Any) -> Any:
 
 
 def _props(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: _encode(v) for k, v in raw.items()}
+    """A node's or edge's properties for its record, keys sorted: Neo4j returns a node's keys
+    in the order they were written, which an import changes, and exports of the same store
+    must be byte-identical (for checksums of backups)."""
+    return {k: _encode(raw[k]) for k in sorted(raw)}
 
 
 def _line(record: dict[str, Any]) -> str:
