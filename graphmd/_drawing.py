@@ -250,10 +250,12 @@ def _colours(node: Artifact | Execution) -> tuple[str, str]:
 def _tints(tint: Mapping[tuple[str, int], str] | None) -> dict[NodeKey, str]:
     keys = {"artifact": "a", "execution": "x"}
     out = {}
-    for (kind, node_id), colour in (tint or {}).items():
-        if kind not in keys or not _COLOUR.fullmatch(colour):
-            raise InvalidArgumentError(f"tint: ({kind!r}, {node_id!r}) -> {colour!r}: keys are ('artifact' or "
-                                       "'execution', id), colours #rrggbb", field="tint")
+    for key, colour in (tint or {}).items():
+        kind, node_id = key if isinstance(key, tuple) and len(key) == 2 else (None, None)
+        if (kind not in keys or not isinstance(node_id, int) or isinstance(node_id, bool)
+                or not isinstance(colour, str) or not _COLOUR.fullmatch(colour)):
+            raise InvalidArgumentError(f"tint: {key!r} -> {colour!r}: keys are ('artifact' or 'execution', id), "
+                                       "colours #rrggbb", field="tint")
         out[(keys[kind], node_id)] = colour
     return out
 

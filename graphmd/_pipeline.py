@@ -378,9 +378,12 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     Runs cypher/compare_runs.cypher.
 
     Raises:
+        InvalidArgumentError: ``run_names`` is a string, not a list of names.
         NotFoundError: there is no context type ``run_type`` (field ``run_type``), or a run
             does not exist (``run_names``).
     """
+    if isinstance(run_names, str):
+        raise InvalidArgumentError(f"run_names: a list of run names, not the string {run_names!r}", field="run_names")
     rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=list(run_names))}
     missing = [name for name in run_names if name not in rows]
     if missing:

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import logging
+import operator
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -911,16 +912,28 @@ class MetadataStore:
         return self._read(lambda tx: [codec.decode_node(cls, r["n"]) for r in tx.run(query, **params)])
 
     def get_artifacts_by_id(self, artifact_ids: Iterable[int]) -> list[Artifact]:
-        """The artifacts with these ids, by id; unknown ids are skipped."""
-        return self._nodes(Artifact, q.NODES_BY_ID["Artifact"], ids=list(artifact_ids))
+        """The artifacts with these ids, by id; unknown ids are skipped.
+
+        Raises:
+            InvalidArgumentError: an id that is not an integer (naming its position).
+        """
+        return self._nodes(Artifact, q.NODES_BY_ID["Artifact"], ids=_id_list(artifact_ids, "artifact_ids"))
 
     def get_executions_by_id(self, execution_ids: Iterable[int]) -> list[Execution]:
-        """The executions with these ids, by id; unknown ids are skipped."""
-        return self._nodes(Execution, q.NODES_BY_ID["Execution"], ids=list(execution_ids))
+        """The executions with these ids, by id; unknown ids are skipped.
+
+        Raises:
+            InvalidArgumentError: an id that is not an integer (naming its position).
+        """
+        return self._nodes(Execution, q.NODES_BY_ID["Execution"], ids=_id_list(execution_ids, "execution_ids"))
 
     def get_contexts_by_id(self, context_ids: Iterable[int]) -> list[Context]:
-        """The contexts with these ids, by id; unknown ids are skipped."""
-        return self._nodes(Context, q.NODES_BY_ID["Context"], ids=list(context_ids))
+        """The contexts with these ids, by id; unknown ids are skipped.
+
+        Raises:
+            InvalidArgumentError: an id that is not an integer (naming its position).
+        """
+        return self._nodes(Context, q.NODES_BY_ID["Context"], ids=_id_list(context_ids, "context_ids"))
 
     def get_artifacts_and_types_by_artifact_ids(self, artifact_ids: Iterable[int]) -> tuple[list[Artifact], list[ArtifactType]]:
         """The artifacts with these ids and their (distinct) types."""
@@ -1078,6 +1091,8 @@ class MetadataStore:
             InvalidArgumentError: a malformed filter_query or next_page_token, a token from
                 a listing with other options, or ``context_id`` with ``cls`` Context.
         """
+        if cls not in _LABEL:
+            raise InvalidArgumentError(f"cls: Artifact, Execution or Context, not {cls!r}", field="cls")
         label = _LABEL[cls]
         scope, params = q.LIST_SCOPE_ALL[label], {}
         if context_id is not None and label not in q.LIST_SCOPE_CONTEXT:
@@ -1359,6 +1374,27 @@ def _check_event_edge_fully(edge: EventEdge, i: int, executions: Sequence[Execut
             if node_id != given_id:
                 raise InvalidArgumentError(f"{f}: {end} id mismatch: {node_id} at {end}_index {index}, "
                                            f"{given_id} in event.{id_attr}", field=f"{f}.event.{id_attr}")
+
+
+def _id_list(ids: Iterable[int], field: str) -> list[int]:
+    """``ids`` as a list of ints (numpy's integers too); anything else, "7" say, would match
+    nothing and read as an unknown id.
+
+    Raises:
+        InvalidArgumentError: ``ids`` is a string, or holds something that is not an integer.
+    """
+    if isinstance(ids, (str, bytes)):
+        raise InvalidArgumentError(f"{field}: a list of ids, not the string {ids!r}", field=field)
+    out = []
+    for i, value in enumerate(ids):
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            out.append(operator.index(value))
+        except TypeError:
+            raise InvalidArgumentError(f"{field}[{i}]: an id is an integer, not {value!r}",
+                                       field=f"{field}[{i}]") from None
+    return out
 
 
 def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | None], field: str) -> None:

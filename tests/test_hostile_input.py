@@ -30,13 +30,16 @@ from graphmd import (
     ExecutionType,
     GraphmdError,
     InvalidArgumentError,
+    LineageGraph,
     ListOptions,
     MetadataStore,
     NotFoundError,
     ParentContext,
     PropertyType,
     ProtoValue,
+    compare_runs,
     export_store,
+    lineage_svg,
 )
 
 P = PropertyType
@@ -189,6 +192,14 @@ CASES: list[Case] = [
     ("id beyond int64 in a read", lambda s, i: s.get_executions_by_id([2**63]), InvalidArgumentError, ""),
     ("bad page token", lambda s, i: s.get_artifacts(ListOptions(max_result_size=1, next_page_token="`}) //")),
      InvalidArgumentError, "next_page_token"),
+    # Arguments of the wrong shape, which would otherwise read as "nothing found".
+    ("an id as text in a read", lambda s, i: s.get_artifacts_by_id([i["artifact"], "7"]), InvalidArgumentError,
+     "artifact_ids[1]"),
+    ("a string for a list of ids", lambda s, i: s.get_executions_by_id("12"), InvalidArgumentError, "execution_ids"),
+    ("list_page of something else", lambda s, i: s.list_page(int), InvalidArgumentError, "cls"),
+    ("compare_runs given one name", lambda s, i: compare_runs(s, "root"), InvalidArgumentError, "run_names"),
+    ("a tint keyed by id alone", lambda s, i: lineage_svg(LineageGraph(), tint={1: "#ffffff"}), InvalidArgumentError,
+     "tint"),
 ]
 
 
