@@ -1129,10 +1129,7 @@ class MetadataStore:
 
     def counts(self) -> dict[str, int]:
         """How many types, nodes and edges of each kind the store holds."""
-        found = self._read(lambda tx: {r["kind"]: r["count"] for r in tx.run(q.COUNT_BY_LABEL)})
-        kinds = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
-                 "parent_contexts")
-        return {kind: found.get(kind, 0) for kind in kinds}
+        return self._read(count_kinds)
 
     def prune_contexts(self, context_ids: Sequence[int], *, delete_live_artifacts: bool = False,
                        dry_run: bool = False) -> PruneResult:
@@ -1374,6 +1371,15 @@ def _check_event_edge_fully(edge: EventEdge, i: int, executions: Sequence[Execut
             if node_id != given_id:
                 raise InvalidArgumentError(f"{f}: {end} id mismatch: {node_id} at {end}_index {index}, "
                                            f"{given_id} in event.{id_attr}", field=f"{f}.event.{id_attr}")
+
+
+def count_kinds(tx: neo4j.ManagedTransaction) -> dict[str, int]:
+    """How many types, nodes and edges of each kind the database holds (MetadataStore.counts;
+    `graphmd info` reads it also where MetadataStore refuses a newer schema)."""
+    found = {r["kind"]: r["count"] for r in tx.run(q.COUNT_BY_LABEL)}
+    kinds = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
+             "parent_contexts")
+    return {kind: found.get(kind, 0) for kind in kinds}
 
 
 def _id_list(ids: Iterable[int], field: str) -> list[int]:

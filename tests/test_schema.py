@@ -3,6 +3,7 @@ also after an interrupted migration) and refuses a newer one."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -96,4 +97,18 @@ def test_a_newer_schema_is_refused_with_a_clear_message(store: MetadataStore, ne
         open_store(neo4j_server)
     assert info.value.field == "schema_version"
     assert f"schema version is {SCHEMA_VERSION + 1}" in info.value.message and "upgrade graphmd" in info.value.message
+    assert snapshot(store) == before
+
+
+def test_info_still_reports_a_newer_schemas_store(store: MetadataStore, cli, restore_version: None) -> None:
+    """`graphmd info` is how one finds out what a store is: it reports a store a newer graphmd
+    wrote (with a note) instead of refusing, and writes nothing."""
+    populate(store, n=1)
+    counts = store.counts()
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v", v=SCHEMA_VERSION + 1)
+    before = snapshot(store)
+    data = json.loads(cli("info", "--format", "json"))
+    assert data["schema_version"] == SCHEMA_VERSION + 1 and data["counts"] == counts
+    assert "upgrade graphmd" in data["note"]
+    assert f"note:     the store's schema version is {SCHEMA_VERSION + 1}" in cli("info")
     assert snapshot(store) == before

@@ -21,7 +21,9 @@ from .. import _codec as codec
 from .._cypher_files import description, examples, explain, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
-from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from .._config import resolve_settings
+from .._errors import (FailedPreconditionError, GraphmdError, InvalidArgumentError, NotFoundError,
+                       map_driver_errors)
 from .._lineage import NodeKey, step_edges
 from .._models import (
     Artifact,
@@ -36,7 +38,7 @@ from .._models import (
 )
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
-from .._store import MetadataStore
+from .._store import MetadataStore, count_kinds
 from ._options import Database, Password, Uri, User, count_of, err, fail, out, print_table, table
 
 
@@ -282,11 +284,27 @@ def contexts(type_name: TypeName = None, filter_query: Filter = None, limit: Lim
 def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
          database: Database = None) -> None:
     """Where graphmd connects and what it finds: the Neo4j server, the schema, the store's counts."""
+    note = None
     try:
         with _store(uri, user, password, database) as store:
             state = read_schema_state(store.driver, store.database)
             counts = store.counts()
             settings = store.settings
+    except FailedPreconditionError as error:
+        if error.field != "schema_version":
+            fail(error)
+        # A newer graphmd's store: MetadataStore refuses to write into it, but what it holds
+        # is still worth reporting (that is what info is for).
+        note = error.message
+        settings = resolve_settings(uri, user, password, database)
+        try:
+            with map_driver_errors(settings.uri), neo4j.GraphDatabase.driver(
+                    settings.uri, auth=(settings.user, settings.password or "")) as driver:
+                state = read_schema_state(driver, settings.database)
+                with driver.session(database=settings.database) as session:
+                    counts = session.execute_read(count_kinds)
+        except GraphmdError as unreadable:
+            fail(unreadable)
     except GraphmdError as error:
         fail(error)
     data = {
@@ -295,6 +313,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         "schema_version_written": SCHEMA_VERSION, "indexes": state.indexes, "indexes_not_online": state.not_online,
         "counts": counts,
     }
+    if note:
+        data["note"] = note
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
@@ -310,6 +330,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         f"          (the types include MLMD's {sum(map(len, SIMPLE_TYPES.values()))} system types, mlmd.Dataset "
         "and the like, which `graphmd types` leaves out)",
     ]
+    if note:
+        lines.append(f"note:     {note}")
     for line in lines:
         out.print(line, markup=False)
 
