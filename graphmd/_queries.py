@@ -132,6 +132,9 @@ MATCH (t:Type {kind: $kind, name: k.name, version_key: k.version_key})
 RETURN t {.*} AS t
 """
 TYPES_BY_ID = "MATCH (t:Type) WHERE t.id IN $ids AND t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
+# A stored type about to be changed, read again under its write lock: concurrent changes of
+# one type (each adding a property) take turns, each merging into the other's result.
+LOCK_TYPE = "MATCH (t:Type {id: $id}) SET t._lock = true REMOVE t._lock RETURN t {.*} AS t"
 TYPES_BY_EXTERNAL_ID = (
     "MATCH (t:Type) WHERE t.external_id IN $external_ids AND t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
 )
@@ -279,6 +282,10 @@ MATCH (p:Context {id: row.parent_id})
 CREATE (c)-[:PARENT_CONTEXT]->(p)
 RETURN count(*) AS linked
 """
+# Parent links are written one call at a time (a lock on the one GraphmdMeta node): a cycle
+# can close through links two calls add at once whose contexts do not overlap (A->B and C->D
+# stored; B->C and D->A put together), which neither call's cycle check could see.
+LOCK_PARENT_LINKS = "MATCH (m:GraphmdMeta) SET m._lock = true REMOVE m._lock RETURN count(m) AS locked"
 CONTEXTS_IN_CYCLES = """
 MATCH (c:Context) WHERE c.id IN $ids AND EXISTS { (c)-[:PARENT_CONTEXT*1..]->(c) }
 RETURN collect(c.id) AS ids

@@ -525,6 +525,10 @@ class MetadataStore:
                     ids.append(new.id)
                     continue
                 merged = _merge_type(stored, given, can_add_fields, can_omit_fields, f"types[{i}]")
+                if merged != stored and key not in created:
+                    # Read under the type's lock: a concurrent change may have committed since.
+                    stored = codec.decode_type(tx.run(q.LOCK_TYPE, id=stored.id).single(strict=True)["t"])
+                    merged = _merge_type(stored, given, can_add_fields, can_omit_fields, f"types[{i}]")
                 if merged != stored:
                     tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
                     created[key] = merged
@@ -886,9 +890,10 @@ class MetadataStore:
         ends = sorted({r["child_id"] for r in rows} | {r["parent_id"] for r in rows})
 
         def work(tx: neo4j.ManagedTransaction) -> None:
-            # Locking both ends first makes concurrent calls naming the same link (or its
-            # reverse) take turns, so the later one sees the first's link: one succeeds,
-            # the rest raise AlreadyExistsError (or find the cycle).
+            # Concurrent calls take turns (q.LOCK_PARENT_LINKS), so the later one sees the
+            # first's links: of calls putting one link, one succeeds and the rest raise
+            # AlreadyExistsError; a cycle closed by two calls is found by the second.
+            tx.run(q.LOCK_PARENT_LINKS).consume()
             found = {r["n"]["id"] for r in tx.run(q.LOCK_NODES_BY_ID["Context"], ids=ends)}
             missing = [i for i in ends if i not in found]
             if missing:

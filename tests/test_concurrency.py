@@ -205,3 +205,64 @@ def test_threads_racing_on_the_same_parent_link_store_it_once(store: MetadataSto
         outcomes.append(seen)
         assert sorted(seen) == ["exists"] * (threads - 1) + ["ok"], f"round {r}: {seen}"
         assert [c.id for c in store.get_parent_contexts_by_context(child)] == [parent]
+
+
+def _race(threads: int, call: Callable[[int], Any]) -> list[str]:
+    """``call(i)`` in ``threads`` threads released at once; each one's outcome: "ok" or the
+    error's class name."""
+    barrier = threading.Barrier(threads)
+    outcomes: list[str] = [""] * threads
+
+    def worker(i: int) -> None:
+        barrier.wait(timeout=60)
+        try:
+            call(i)
+            outcomes[i] = "ok"
+        except Exception as error:  # noqa: BLE001 - the outcome is the finding
+            outcomes[i] = type(error).__name__
+
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in workers), "a thread is stuck"
+    return outcomes
+
+
+def test_threads_adding_properties_to_one_type_at_once_keep_every_one(store: MetadataStore) -> None:
+    """8 threads each add a property to the same type (can_add_fields, as TFX components
+    registering their types do): ml-metadata keeps all 8. Each read the stored type and
+    wrote it back whole, so the last one won and 7 properties were lost. Adding one name
+    with two kinds at once: the first wins, the other kind is refused."""
+    for r in range(5):
+        name = f"grown-{r}"
+        store.put_artifact_type(ArtifactType(name=name, properties={"base": PropertyType.INT}))
+        outcomes = _race(8, lambda i: store.put_artifact_type(
+            ArtifactType(name=name, properties={"base": PropertyType.INT, f"p{i}": PropertyType.STRING}),
+            can_add_fields=True, can_omit_fields=True))
+        assert outcomes == ["ok"] * 8
+        assert sorted(store.get_artifact_type(name).properties) == ["base"] + [f"p{i}" for i in range(8)]
+        kinds = [PropertyType.INT, PropertyType.STRING]
+        outcomes = _race(2, lambda i: store.put_artifact_type(
+            ArtifactType(name=name, properties={"x": kinds[i]}), can_add_fields=True, can_omit_fields=True))
+        assert sorted(outcomes) == ["AlreadyExistsError", "ok"]
+        assert store.get_artifact_type(name).properties["x"] == kinds[outcomes.index("ok")]
+
+
+def test_two_calls_closing_a_parent_cycle_together_are_refused_one(store: MetadataStore) -> None:
+    """With A->B and C->D stored, B->C and D->A put at once close a cycle through contexts the
+    two calls do not share: one succeeds, the other is refused (InvalidArgumentError), as
+    ml-metadata refuses the second; no cycle is stored."""
+    ctype = store.put_context_type(ContextType(name="cycle-run"))
+    for r in range(10):
+        a, b, c, d = store.put_contexts([Context(type_id=ctype, name=f"{k}-{r}") for k in "abcd"])
+        store.put_parent_contexts([ParentContext(child_id=a, parent_id=b), ParentContext(child_id=c, parent_id=d)])
+        links = [(b, c), (d, a)]
+        outcomes = _race(2, lambda i: store.put_parent_contexts([ParentContext(child_id=links[i][0],
+                                                                               parent_id=links[i][1])]))
+        assert sorted(outcomes) == ["InvalidArgumentError", "ok"], (r, outcomes)
+        cyclic = store.driver.execute_query(
+            "MATCH (x:Context) WHERE x.id IN $ids AND EXISTS { (x)-[:PARENT_CONTEXT*1..]->(x) } RETURN count(x) AS n",
+            ids=[a, b, c, d], database_=store.database).records[0]["n"]
+        assert cyclic == 0
