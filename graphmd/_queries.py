@@ -147,15 +147,18 @@ UPDATE_TYPES = "UNWIND $rows AS row MATCH (t:Type {id: row.id}) SET t = row"
 
 NODES_BY_ID = {label: f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n {{.*}} AS n ORDER BY n.id" for label in NODE_LABELS}
 # Reads nodes about to be updated, taking their write locks first so that concurrent
-# updates of the same node serialise instead of losing each other's changes.
+# updates of the same node serialise instead of losing each other's changes. A node deleted
+# (pruned) while the lock was awaited comes back without properties: it is left out, as a
+# node that was never there.
+_STILL_THERE = "WITH n WHERE n.id IS NOT NULL"
 LOCK_NODES_BY_ID = {
-    label: f"MATCH (n:{label}) WHERE n.id IN $ids SET n._lock = true REMOVE n._lock RETURN n {{.*}} AS n"
+    label: f"MATCH (n:{label}) WHERE n.id IN $ids SET n._lock = true REMOVE n._lock {_STILL_THERE} RETURN n {{.*}} AS n"
     for label in NODE_LABELS
 }
 LOCK_NODES_BY_EXTERNAL_ID = {
     label: (
         f"MATCH (n:{label}) WHERE n.external_id IN $external_ids "
-        "SET n._lock = true REMOVE n._lock RETURN n {.*} AS n"
+        f"SET n._lock = true REMOVE n._lock {_STILL_THERE} RETURN n {{.*}} AS n"
     )
     for label in NODE_LABELS
 }
@@ -167,6 +170,7 @@ LOCK_CONTEXTS_BY_TYPE_AND_NAME = """
 UNWIND $keys AS k
 MATCH (n:Context {type_id: k.type_id, name: k.name})
 SET n._lock = true REMOVE n._lock
+WITH n WHERE n.id IS NOT NULL
 RETURN n {.*} AS n
 """
 NODE_BY_TYPE_AND_NAME = {

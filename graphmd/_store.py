@@ -147,6 +147,10 @@ class _Conflict(Exception):
         self.error = error
 
 
+# Neo4j's code for a statement that meets a node deleted after it matched it.
+_ENTITY_GONE = "Neo.ClientError.Statement.EntityNotFound"
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -304,7 +308,14 @@ class MetadataStore:
 
             def unit(tx: neo4j.ManagedTransaction) -> Any:
                 nonlocal committing
-                result = fn(tx)
+                try:
+                    result = fn(tx)
+                except neo4j_errors.ClientError as error:
+                    if error.code != _ENTITY_GONE:
+                        raise
+                    # A node this call found was deleted (a prune) before the call could
+                    # lock it: rerun, so the call sees it gone and answers as for a missing node.
+                    raise _Conflict(InternalError(f"a node was deleted under this call: {error.message}")) from error
                 committing = True  # the driver commits next; also on any earlier attempt
                 return result
 

@@ -3,12 +3,23 @@ every node that stays keeps its whole lineage."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from graphmd import (
     Artifact,
     ArtifactState,
+    ArtifactType,
+    Attribution,
     Context,
+    ContextType,
+    Event,
+    EventType,
+    Execution,
+    ExecutionType,
+    GraphmdError,
     InvalidArgumentError,
     LineageDirection,
     LineageSubgraphQueryOptions,
@@ -16,6 +27,7 @@ from graphmd import (
     NodeSelector,
     ParentContext,
 )
+from graphmd._prune import apply_prune, plan_prune
 from graphmd._tfx_pipeline import History, record_history
 
 RUNS = 8
@@ -228,3 +240,55 @@ def test_a_step_recorded_while_a_prune_decides_waits_for_it_and_never_loses_its_
     assert model.id in result.deleted_artifact_ids and not store.get_artifacts_by_id([model.id])
     assert "recorded" not in outcome, "a step committed against a node the prune was deleting"
     assert "refused" in outcome, outcome
+
+
+def test_a_call_meeting_a_run_pruned_under_it_gets_a_typed_answer(store: MetadataStore) -> None:
+    """A prune of a run commits while a step is writing into it: the step waits for the prune's
+    locks, then finds its nodes gone. It used to raise InternalError ("Unable to load NODE")
+    or a bare KeyError; now it answers as for nodes that were never there (or, naming the run
+    by name with reuse, records into a new run)."""
+    xt = store.put_execution_type(ExecutionType(name="PruneRaceStep"))
+    ct = store.put_context_type(ContextType(name="PruneRaceRun"))
+    at = store.put_artifact_type(ArtifactType(name="PruneRaceData"))
+    calls = {
+        "link by id": lambda run, out: store.put_attributions_and_associations(
+            [Attribution(context_id=run, artifact_id=store.put_artifacts([Artifact(type_id=at)])[0])]),
+        "masked update": lambda run, out: store.put_contexts(
+            [Context(id=run, type_id=ct, name=f"r{run}", custom_properties={"k": 1})], update_mask=["custom_properties.k"]),
+        "event": lambda run, out: store.put_events([Event(type=EventType.INPUT, artifact_id=out,
+                                                          execution_id=store.put_executions([Execution(type_id=xt)])[0])]),
+        "reuse by external id": lambda run, out: store.put_execution(
+            Execution(type_id=xt), [(Artifact(type_id=at, external_id=f"x{run}"), Event(type=EventType.OUTPUT))],
+            reuse_artifact_if_already_exist_by_external_id=True),
+        "run by name": lambda run, out: store.put_execution(Execution(type_id=xt), [], [Context(type_id=ct, name=f"r{run}")],
+                                                            reuse_context_if_already_exist=True),
+    }
+    outcomes = {}
+    for label, call in calls.items():
+        [run] = store.put_contexts([Context(type_id=ct, name=f"r{time.time_ns()}")])
+        store.put_contexts([Context(id=run, type_id=ct, name=f"r{run}")])
+        out = store.put_execution(Execution(type_id=xt), [(Artifact(type_id=at, external_id=f"x{run}"),
+                                                           Event(type=EventType.OUTPUT))],
+                                  [Context(id=run, type_id=ct, name=f"r{run}")]).artifact_ids[0]
+        seen: list[object] = []
+
+        def step() -> None:
+            try:
+                call(run, out)
+                seen.append("ok")
+            except GraphmdError as error:
+                seen.append(type(error).__name__)
+            except Exception as error:  # noqa: BLE001 - an untyped failure is the finding
+                seen.append(repr(error))
+
+        with store.driver.session(database=store.database) as session:
+            tx = session.begin_transaction()
+            apply_prune(tx, plan_prune(tx, [run], delete_live_artifacts=True, lock=True))
+            writer = threading.Thread(target=step)
+            writer.start()
+            time.sleep(0.8)  # the step is waiting for the prune's locks
+            tx.commit()
+        writer.join(60)
+        outcomes[label] = seen[0]
+    assert outcomes == {"link by id": "InvalidArgumentError", "masked update": "InvalidArgumentError",
+                        "event": "InvalidArgumentError", "reuse by external id": "ok", "run by name": "ok"}
