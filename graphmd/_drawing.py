@@ -52,9 +52,10 @@ def _lineage_nodes(graph: LineageGraph) -> list[Artifact | Execution]:
     return [*graph.artifacts, *graph.executions]
 
 
-def _edges(graph: LineageGraph) -> dict[tuple[NodeKey, NodeKey], list[str]]:
+def _edges(graph: LineageGraph, *, with_paths: bool = False) -> dict[tuple[NodeKey, NodeKey], list[str]]:
     """Data-flow edges (artifact -> execution for inputs, execution -> artifact for outputs)
-    between nodes of the graph, each with the types of the events it stands for."""
+    between nodes of the graph, each with the types of the events it stands for (and, with
+    ``with_paths``, their paths: "INPUT base_model/0", so a step's inputs tell apart)."""
     present = {_key(n) for n in _lineage_nodes(graph)}
     edges: dict[tuple[NodeKey, NodeKey], list[str]] = {}
     for event in graph.events:
@@ -62,7 +63,8 @@ def _edges(graph: LineageGraph) -> dict[tuple[NodeKey, NodeKey], list[str]]:
         if a not in present or x not in present or event.type is None:
             continue
         ends = (a, x) if event.type.is_input else (x, a)
-        edges.setdefault(ends, []).append(event.type.value)
+        path = "/".join(str(step) for step in event.path) if with_paths and event.path else ""
+        edges.setdefault(ends, []).append(f"{event.type.value} {path}".strip())
     return edges
 
 
@@ -274,7 +276,7 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     """
     tints = _tints(tint)
     nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in _lineage_nodes(graph)}
-    edges = _edges(graph)
+    edges = _edges(graph, with_paths=True)  # titled with paths, which the page's panel shows
     placed = layout(nodes, edges)
     marked = {("a", i) for i in highlight} | {("x", i) for i in highlight_executions}
     width = max(placed.columns, 1) * _COLUMN - (_COLUMN - _WIDTH) + 2 * _MARGIN
@@ -422,10 +424,12 @@ style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
   const view = document.getElementById("view");
   view.addEventListener("wheel", function (e) {{
     e.preventDefault();
-    const r = svg.getBoundingClientRect(), k = e.deltaY > 0 ? 1.15 : 1 / 1.15;
-    const scale = Math.max(box.w / r.width, box.h / r.height);
-    const px = box.x + (e.clientX - r.left) * scale, py = box.y + (e.clientY - r.top) * scale;
-    box = {{x: px - (px - box.x) * k, y: py - (py - box.y) * k, w: box.w * k, h: box.h * k}};
+    const k = e.deltaY > 0 ? 1.15 : 1 / 1.15;
+    // The drawing point under the cursor, through the SVG's own transform: a wide drawing is
+    // letterboxed (centred), which a plain scale from the element's corner misses.
+    const at = svg.createSVGPoint(); at.x = e.clientX; at.y = e.clientY;
+    const p = at.matrixTransform(svg.getScreenCTM().inverse());
+    box = {{x: p.x - (p.x - box.x) * k, y: p.y - (p.y - box.y) * k, w: box.w * k, h: box.h * k}};
     show();
   }}, {{passive: false}});
   let drag = null;

@@ -20,7 +20,9 @@ from graphmd import (
     Execution,
     ExecutionState,
     LineageGraph,
+    lineage_dot,
     lineage_html,
+    lineage_mermaid,
     lineage_svg,
 )
 from graphmd._drawing import layout
@@ -161,3 +163,19 @@ def test_tints_and_legend_are_checked_and_drawn():
         assert error.value.field == "tint"
     with pytest.raises(InvalidArgumentError):
         lineage_html(graph, legend=[("x", "url(javascript:1)")])
+
+
+def test_svg_edges_name_each_event_with_its_path():
+    """The page's panel lists a node's inputs from the edges' titles: with the paths a
+    Trainer's base_model and teacher_model tell apart (the DOT and Mermaid labels stay the
+    event types)."""
+    graph = LineageGraph(
+        artifacts=[Artifact(id=1, type="Model", name="m1"), Artifact(id=2, type="Model", name="m2"),
+                   Artifact(id=3, type="Model", name="m3")],
+        executions=[Execution(id=9, type="Trainer")],
+        events=[Event(artifact_id=1, execution_id=9, type=EventType.INPUT, path=["base_model", 0]),
+                Event(artifact_id=2, execution_id=9, type=EventType.INPUT, path=["teacher_model", 0]),
+                Event(artifact_id=3, execution_id=9, type=EventType.OUTPUT)])
+    titles = re.findall(r'<path class="edge"[^>]*><title>([^<]*)</title>', lineage_svg(graph))
+    assert sorted(titles) == ["INPUT base_model/0", "INPUT teacher_model/0", "OUTPUT"]
+    assert '[label="INPUT"]' in lineage_dot(graph) and "-->|INPUT|" in lineage_mermaid(graph)
