@@ -898,18 +898,13 @@ class MetadataStore:
                                          field=f"parent_contexts[{i}]")
             seen.add(key)
 
-        ends = sorted({r["child_id"] for r in rows} | {r["parent_id"] for r in rows})
-
         def work(tx: neo4j.ManagedTransaction) -> None:
             # Concurrent calls take turns (q.LOCK_PARENT_LINKS), so the later one sees the
             # first's links: of calls putting one link, one succeeds and the rest raise
             # AlreadyExistsError; a cycle closed by two calls is found by the second.
             tx.run(q.LOCK_PARENT_LINKS).consume()
-            found = {r["n"]["id"] for r in tx.run(q.LOCK_NODES_BY_ID["Context"], ids=ends)}
-            missing = [i for i in ends if i not in found]
-            if missing:
-                field = "parent_contexts[].child_id/parent_id"
-                raise InvalidArgumentError(f"{field}: no context with id {missing[0]}", field=field)
+            _require_ids(tx, "Context", [r["child_id"] for r in rows] + [r["parent_id"] for r in rows],
+                         "parent_contexts[].child_id/parent_id")
             existing = tx.run(q.EXISTING_PARENT_LINKS, rows=rows).data()
             if existing:
                 raise AlreadyExistsError(f"parent_contexts: the link {existing[0]} already exists",
