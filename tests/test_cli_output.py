@@ -56,3 +56,13 @@ def test_help_paragraphs_are_rewrapped_not_broken_where_the_docstring_breaks(mon
             assert len(line) + 3 + len(following.split()[0]) > 78, f"{line!r} is broken early:\n{text}"
     if command == "cypher-shell":
         assert "    graphmd cypher-shell -f cypher/lineage_upstream.cypher \\\n" in text
+
+
+@pytest.mark.parametrize("group", [[], ["neo4j"]])
+def test_command_lists_give_each_summary_whole(monkeypatch, group):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = CliRunner().invoke(app, [*group, "--help"]).output
+    listed = text.split("Commands:", 1)[1].strip().splitlines()
+    assert len(listed) >= 3, text
+    for line in listed:
+        assert not line.rstrip().endswith("..."), f"a summary cut short: {line!r}"

@@ -24,19 +24,37 @@ app = typer.Typer(
     # to fit a narrow terminal; click puts a long one on its own line and rewraps docstrings.
     rich_markup_mode=None,
 )
-app.add_typer(neo4j_commands.app, name="neo4j")
-app.command("cypher-shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
-    neo4j_commands.cypher_shell)
-app.command("serve")(serve_commands.serve)
-app.command("export")(export_commands.export)
-app.command("import")(export_commands.import_)
-app.command("import-mlmd")(mlmd_commands.import_mlmd)
-app.command("export-mlmd")(mlmd_commands.export_mlmd)
-app.command("prune")(prune_commands.prune)
-for _read_command in (read.info, read.lineage, read.types, read.artifacts, read.executions, read.contexts, read.show, read.query,
-                      read.compare, read.diff):
-    app.command()(_read_command)
-
+# Click cuts a command's docstring to fit the command list ("..."), mid-clause; these fit whole.
+_SUMMARIES = {
+    "cypher-shell": "Neo4j's cypher-shell on the store's Neo4j.",
+    "serve": "Serve MLMD's gRPC API (MetadataStoreService).",
+    "export": "Write the whole store as JSON lines.",
+    "import": "Restore an export into an empty store.",
+    "import-mlmd": "Copy an ml-metadata store into graphmd.",
+    "export-mlmd": "Write the store into a new ml-metadata SQLite file.",
+    "prune": "Delete old pipeline runs, keeping what others came from.",
+    "info": "Where graphmd connects, the schema, the store's counts.",
+    "lineage": "Lineage of a node: tree, HTML, SVG, DOT, Mermaid, JSON.",
+    "types": "List types with their properties.",
+    "artifacts": "List artifacts, by id.",
+    "executions": "List executions, by id.",
+    "contexts": "List contexts, by id.",
+    "show": "Show one node in full, with its events and contexts.",
+    "query": "Run one of graphmd's Cypher queries; print its rows.",
+    "compare": "Compare runs' properties and metrics side by side.",
+    "diff": "Compare how artifacts were made: upstream and settings.",
+    "neo4j": "Run a local Neo4j for graphmd: start, stop, status.",
+}
+app.add_typer(neo4j_commands.app, name="neo4j", short_help=_SUMMARIES["neo4j"])
+app.command("cypher-shell", short_help=_SUMMARIES["cypher-shell"],
+            context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(neo4j_commands.cypher_shell)
+for _name, _command in (("serve", serve_commands.serve), ("export", export_commands.export),
+                        ("import", export_commands.import_), ("import-mlmd", mlmd_commands.import_mlmd),
+                        ("export-mlmd", mlmd_commands.export_mlmd), ("prune", prune_commands.prune),
+                        *((c.__name__, c) for c in (read.info, read.lineage, read.types, read.artifacts,
+                                                    read.executions, read.contexts, read.show, read.query,
+                                                    read.compare, read.diff))):
+    app.command(_name, short_help=_SUMMARIES[_name])(_command)
 
 def main() -> None:
     """Entry point of the `graphmd` script."""

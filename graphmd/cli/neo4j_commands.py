@@ -26,7 +26,7 @@ BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port 
 HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474).")]
 
 
-@app.command()
+@app.command(short_help="Start the local Neo4j (fetching its jars once); wait for Bolt.")
 def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = None,
           password: Annotated[Optional[str], typer.Option(help="Password of the neo4j user (default: "
                                                           "$GRAPHMD_NEO4J_PASSWORD, the config file, or generated).",
@@ -83,7 +83,7 @@ def _server_in(home: Path | None) -> LocalNeo4j:
     return server
 
 
-@app.command()
+@app.command(short_help="Stop the Neo4j started from this home.")
 def stop(home: Home = None,
          timeout: Annotated[float, typer.Option(help="Seconds to wait for it to exit after SIGTERM, before "
                                                      "SIGKILL.")] = 60.0) -> None:
@@ -97,7 +97,7 @@ def stop(home: Home = None,
     typer.echo(f"Neo4j {'stopped' if stopped else 'was not running'} (home {server.home})")
 
 
-@app.command()
+@app.command(short_help="Is it running: URI, pid, data directory, version.")
 def status(home: Home = None) -> None:
     """Print whether the server runs, its URI, pid, data directory and version; exit 3 when it is stopped."""
     st = _server_in(home).status()
