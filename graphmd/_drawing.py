@@ -328,6 +328,11 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
 # --- HTML -----------------------------------------------------------------------------------
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 context", "2 contexts"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _script_json(value: object) -> str:
     """JSON safe inside a <script> element: no "</" can end it early."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
@@ -360,13 +365,18 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     contexts = [{"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
                 for c in sorted(graph.contexts, key=lambda c: (c.type or "", c.name or "", c.id or 0))]
     data = {"nodes": details, "contexts": contexts}
-    counts = (f"{len(graph.artifacts)} artifacts, {len(graph.executions)} executions, {len(graph.events)} events, "
-              f"{len(graph.contexts)} contexts")
+    counts = ", ".join(_count(len(items), noun) for items, noun in (
+        (graph.artifacts, "artifact"), (graph.executions, "execution"), (graph.events, "event"),
+        (graph.contexts, "context")))
     esc = html.escape
+    # The list is in the page itself, so it reads without scripts; the script makes each entry
+    # a filter (buttons: reachable by keyboard).
+    items = "".join(f'<li><button type="button" data-context="{i}">{esc(str(c["type"]))}: {esc(str(c["name"]))} '
+                    f'({len(c["members"])})</button></li>' for i, c in enumerate(contexts)) or "<li>none</li>"
     extra = "".join(f'<span style="background:{colour};border-color:#5f6368">{esc(label)}</span>'
                     for label, colour in legend)
     return _PAGE.format(
-        title=esc(title), counts=esc(counts), legend=extra,
+        title=esc(title), counts=esc(counts), legend=extra, contexts=items,
         svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title, tint=tint),
         data=_script_json(data))
 
@@ -387,9 +397,12 @@ aside h2 {{ font-size: 13px; margin: 12px 0 4px; }}
 #details table {{ border-collapse: collapse; width: 100%; }}
 #details td {{ border-top: 1px solid #eee; padding: 2px 4px; vertical-align: top; word-break: break-all; }}
 #details td:first-child {{ color: #5f6368; white-space: nowrap; word-break: normal; }}
-#contexts li {{ cursor: pointer; padding: 2px 0; }}
-#contexts li.on {{ font-weight: bold; }}
+#contexts {{ padding-left: 16px; }}
+#contexts button {{ border: 0; background: none; padding: 2px 0; cursor: pointer; text-align: left; color: inherit; }}
+#contexts button.on {{ font-weight: bold; }}
 g.node {{ cursor: pointer; }}
+g.node:focus {{ outline: none; }}
+g.node:focus rect {{ stroke: #1a73e8; stroke-width: 3; }}
 svg.filtered g.node:not(.member), svg.filtered path.edge:not(.member) {{ opacity: 0.15; }}
 g.node.selected rect {{ stroke: #202124; stroke-width: 3; }}
 button {{ font: inherit; }}
@@ -408,8 +421,10 @@ style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
 <div id="view">
 {svg}
 </div></div>
-<aside><h2>Node</h2><div id="details">Click a node.</div>
-<h2>Contexts</h2><ul id="contexts"></ul></aside>
+<aside><h2>Node</h2><div id="details">Click a node (or Tab to it and press Enter).</div>
+<noscript><p>Scripts are off: the drawing is static. A node's details, the find box and the
+context filters need JavaScript.</p></noscript>
+<h2>Contexts</h2><ul id="contexts">{contexts}</ul></aside>
 <script type="application/json" id="lineage-data">{data}</script>
 <script>
 (function () {{
@@ -432,11 +447,15 @@ style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
     box = {{x: p.x - (p.x - box.x) * k, y: p.y - (p.y - box.y) * k, w: box.w * k, h: box.h * k}};
     show();
   }}, {{passive: false}});
-  let drag = null;
-  view.addEventListener("mousedown", function (e) {{ drag = {{x: e.clientX, y: e.clientY, box: Object.assign({{}}, box)}}; }});
+  let drag = null, dragged = false;
+  view.addEventListener("mousedown", function (e) {{
+    drag = {{x: e.clientX, y: e.clientY, box: Object.assign({{}}, box)}}; dragged = false;
+  }});
   window.addEventListener("mouseup", function () {{ drag = null; }});
   window.addEventListener("mousemove", function (e) {{
     if (!drag) return;
+    // A pan that starts on a node must not select it when the button comes up.
+    if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 3) dragged = true;
     const r = svg.getBoundingClientRect(), scale = Math.max(box.w / r.width, box.h / r.height);
     box.x = drag.box.x - (e.clientX - drag.x) * scale; box.y = drag.box.y - (e.clientY - drag.y) * scale; show();
   }});
@@ -446,7 +465,13 @@ style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
   }}
   const details = document.getElementById("details");
   svg.querySelectorAll("g.node").forEach(function (g) {{
-    g.addEventListener("click", function () {{
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("role", "button");
+    g.addEventListener("keydown", function (e) {{
+      if (e.key === "Enter" || e.key === " ") {{ e.preventDefault(); select(); }}
+    }});
+    g.addEventListener("click", function () {{ if (!dragged) select(); }});
+    function select() {{
       svg.querySelectorAll("g.node.selected").forEach(function (s) {{ s.classList.remove("selected"); }});
       g.classList.add("selected");
       const node = data.nodes[g.id], table = document.createElement("table");
@@ -472,7 +497,8 @@ style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
       const within = data.contexts.filter(function (c) {{ return c.members.indexOf(g.id) >= 0; }});
       if (within.length) row(table, "contexts", within.map(function (c) {{ return c.type + " " + c.name; }}).join(", "));
       details.replaceChildren(table);
-    }});
+    }}
+    g.select = select;
   }});
   const find = document.getElementById("find"), found = document.getElementById("found");
   let matches = [], at = -1;
@@ -495,28 +521,27 @@ style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>
     const w = Math.min(home.w, 1600), h = w * (box.h / box.w);
     box = {{x: Number(t[1]) + 100 - w / 2, y: Number(t[2]) + 23 - h / 2, w: w, h: h}};
     show();
-    g.dispatchEvent(new MouseEvent("click"));
+    g.select();
     found.textContent = (at + 1) + " of " + matches.length;
   }});
   const list = document.getElementById("contexts");
-  if (!data.contexts.length) list.textContent = "none";
-  data.contexts.forEach(function (c) {{
-    const li = document.createElement("li");
-    li.textContent = c.type + ": " + c.name + " (" + c.members.length + ")";
+  list.querySelectorAll("button[data-context]").forEach(function (li) {{
+    const c = data.contexts[Number(li.dataset.context)];
+    li.setAttribute("aria-pressed", "false");
     li.onclick = function () {{
       const on = !li.classList.contains("on");
-      list.querySelectorAll("li.on").forEach(function (x) {{ x.classList.remove("on"); }});
+      list.querySelectorAll("button.on").forEach(function (x) {{
+        x.classList.remove("on"); x.setAttribute("aria-pressed", "false"); }});
       svg.querySelectorAll(".member").forEach(function (x) {{ x.classList.remove("member"); }});
       svg.classList.toggle("filtered", on);
       if (!on) return;
-      li.classList.add("on");
+      li.classList.add("on"); li.setAttribute("aria-pressed", "true");
       const ids = new Set(c.members);
       ids.forEach(function (id) {{ const g = document.getElementById(id); if (g) g.classList.add("member"); }});
       svg.querySelectorAll("path.edge").forEach(function (p) {{
         if (ids.has(p.dataset.from) && ids.has(p.dataset.to)) p.classList.add("member");
       }});
     }};
-    list.append(li);
   }});
 }})();
 </script>

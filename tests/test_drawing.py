@@ -138,7 +138,11 @@ def test_html_page_is_self_contained_and_escapes_what_users_wrote():
     assert data["nodes"]["a101"]["custom_properties"] == {"note": hostile, "score": 0.5}
     assert data["contexts"] == [{"id": 7, "type": "Run", "name": "run </script> 1", "members": ["a101", "x500"]}]
     assert "<title>lineage &lt;of&gt; m0</title>" in page
-    assert "2 artifacts" not in page and "4 artifacts, 2 executions, 5 events, 1 contexts" in page
+    assert "2 artifacts" not in page and "4 artifacts, 2 executions, 5 events, 1 context<" in page
+    # The contexts are listed in the page itself (read without scripts), escaped, as buttons.
+    assert '<button type="button" data-context="0">Run: run &lt;/script&gt; 1 (2)</button>' in page
+    assert "<noscript>" in page
+    assert ">none</li>" in lineage_html(chain(1))
 
 
 @pytest.mark.parametrize("runs", [0, 1])
