@@ -3,7 +3,7 @@
 FROM python:3.11-slim
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY graphmd ./graphmd
 COPY cypher ./cypher
 # ml-metadata ships wheels for CPython 3.9-3.11 on x86_64 Linux (and macOS): build for linux/amd64.
