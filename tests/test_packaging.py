@@ -101,6 +101,16 @@ def test_unpacked_wheel_finds_its_queries_from_any_directory(dist: Path, tmp_pat
                          timeout=60, check=True).stdout.split("\n")
     assert out[0].startswith(str(site)) and out[1] == str(site / "graphmd" / "cypher"), out
     assert out[2] == "True" and int(out[3]) == len(list((ROOT / "cypher").glob("*.cypher")))
+    version = subprocess.run([sys.executable, "-m", "graphmd.cli", "--version"], cwd=elsewhere, env=env,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    assert version == f"graphmd {graphmd.__version__}\n"
+
+
+def test_one_version_everywhere() -> None:
+    """pyproject takes graphmd.__version__ (the wheel test checks it arrives); the image
+    docker-compose builds is tagged with it too."""
+    assert re.search(r'^dynamic = \[.*"version"', (ROOT / "pyproject.toml").read_text(), flags=re.M)
+    assert f"image: graphmd:{graphmd.__version__}\n" in (ROOT / "docker-compose.yml").read_text()
 
 
 def test_the_files_the_dockerfile_copies_build_the_same_wheel(dist: Path, tmp_path: Path) -> None:

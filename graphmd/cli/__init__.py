@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import typer
 
+from .. import __version__
 from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
 
@@ -24,6 +26,20 @@ app = typer.Typer(
     # to fit a narrow terminal; click puts a long one on its own line and rewraps docstrings.
     rich_markup_mode=None,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"graphmd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print graphmd's version and exit.")] = False) -> None:
+    pass
+
+
 # Click cuts a command's docstring to fit the command list ("..."), mid-clause; these fit whole.
 _SUMMARIES = {
     "cypher-shell": "Neo4j's cypher-shell on the store's Neo4j.",
