@@ -68,6 +68,7 @@ def test_wheel_metadata_is_what_pypi_and_pip_show(dist: Path) -> None:
     assert (meta["Name"], meta["Version"]) == ("graphmd", graphmd.__version__)
     assert meta["License-Expression"] == "Apache-2.0" and meta["Requires-Python"] == ">=3.11"
     assert meta["Description-Content-Type"] == "text/markdown"
+    assert "Programming Language :: Python :: 3.11" in (meta.get_all("Classifier") or [])
     assert meta.get_payload().strip() == README.read_text(encoding="utf-8").strip()
     # Every extra the README tells a user to install exists.
     extras = set(meta.get_all("Provides-Extra") or [])
