@@ -50,7 +50,10 @@ _JVM_OPTIONS = [
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
     "-Dlog4j2.disable.jmx=true", "-Dfile.encoding=UTF-8",
 ]
-_DOCKER_HINT = "or run Neo4j with Docker instead: `docker compose up -d neo4j` (see README)"
+# Works wherever graphmd is installed (docker-compose.yml is only in a clone of the repository).
+_DOCKER_HINT = ("or run Neo4j in Docker instead: `docker run -d -p 127.0.0.1:7687:7687 -p 127.0.0.1:7474:7474 "
+                "-e NEO4J_AUTH=neo4j/PASSWORD neo4j:5.26-community` (PASSWORD: 8+ characters), then "
+                "`export GRAPHMD_NEO4J_URI=bolt://127.0.0.1:7687 GRAPHMD_NEO4J_PASSWORD=PASSWORD`")
 
 
 def find_java() -> str:
@@ -60,8 +63,12 @@ def find_java() -> str:
         FailedPreconditionError: no java, or one older than 17.
     """
     java_home = os.environ.get("JAVA_HOME")
+    if java_home and not (Path(java_home) / "bin" / "java").exists():
+        raise FailedPreconditionError(
+            f"JAVA_HOME is {java_home}, which has no bin/java; point it at a Java 17 or newer installation, "
+            f"or unset it to use the java on PATH, {_DOCKER_HINT}", field="java")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-    if not java or not Path(java).exists():
+    if not java:
         raise FailedPreconditionError(
             f"java is not installed; Neo4j {NEO4J_VERSION} needs Java 17 or newer. Install one "
             f"(e.g. `apt-get install openjdk-17-jre-headless`) {_DOCKER_HINT}", field="java")

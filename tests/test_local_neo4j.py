@@ -41,11 +41,22 @@ def test_settings_precedence(isolated: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_missing_java_names_what_to_install(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(isolated / "no-bin"))
+    with pytest.raises(FailedPreconditionError) as info:
+        LocalNeo4j(isolated / "home", record_in_config=False).start()
+    assert "java is not installed" in str(info.value) and "Java 17" in str(info.value)
+    # The Docker way works for a pip install too: no docker-compose.yml needed.
+    assert "docker run" in str(info.value) and "GRAPHMD_NEO4J_URI" in str(info.value)
+    assert info.value.field == "java"
+
+
+def test_a_java_home_without_java_is_named(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JAVA_HOME", str(isolated / "no-jdk"))
     with pytest.raises(FailedPreconditionError) as info:
         LocalNeo4j(isolated / "home", record_in_config=False).start()
-    assert "Java 17" in str(info.value) and "docker compose" in str(info.value)
-    assert info.value.field == "java"
+    assert f"JAVA_HOME is {isolated / 'no-jdk'}, which has no bin/java" in str(info.value)
+    assert "Java 17" in str(info.value) and info.value.field == "java"
 
 
 def test_missing_maven_names_what_to_install(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,7 +64,7 @@ def test_missing_maven_names_what_to_install(isolated: Path, monkeypatch: pytest
     monkeypatch.setenv("PATH", str(isolated / "no-bin"))
     with pytest.raises(FailedPreconditionError) as info:
         LocalNeo4j(isolated / "home", record_in_config=False).ensure_jars()
-    assert "mvn" in str(info.value) and "docker compose" in str(info.value)
+    assert "mvn" in str(info.value) and "docker run" in str(info.value)
 
 
 def test_stop_never_touches_another_process(isolated: Path) -> None:
