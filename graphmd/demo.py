@@ -297,7 +297,7 @@ def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int)
     _say(f"Load the style: drag {style} onto Browser (or :style with its text), then run:")
     _say(f"  :param artifact_id => {model_id}")
     _say("  :param max_hops => 8")
-    _say("and paste cypher/lineage_upstream.cypher (docs/browser.md has the steps and a picture).")
+    _say(f"and paste {files.cypher_dir() / 'lineage_upstream.cypher'} (docs/browser.md has the steps and a picture).")
 
 
 def _connect(args: argparse.Namespace) -> tuple[MetadataStore, LocalNeo4j | None]:

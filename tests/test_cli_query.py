@@ -8,7 +8,7 @@ import pytest
 
 from graphmd import (InvalidArgumentError, LineageDirection, LineageSubgraphQueryOptions, MetadataStore,
                      NodeSelector)
-from graphmd._cypher_files import run
+from graphmd._cypher_files import cypher_dir, run
 from graphmd._tfx_pipeline import History, record_history
 
 
@@ -62,3 +62,11 @@ def test_graph_rows_print_as_graphmd_reads_them(cli, history, store):
         assert not any(key.startswith(("p_", "c_")) for key in node)
     assert sorted((e["artifact_id"], e["execution_id"], e["type"], tuple(e["path"])) for e in row["events"]) == sorted(
         (e.artifact_id, e.execution_id, e.type.value, tuple(e.path)) for e in lineage.events)
+
+
+def test_the_list_says_where_the_files_are(cli):
+    # Installed with pip the files are in site-packages, not a cypher/ a user can see.
+    listed = cli("query")
+    assert "who_triggered_run(run_name): Who triggered this run?" in listed
+    assert f"files: {cypher_dir()} (NAME.cypher; graphmd.grass styles Neo4j Browser)" in listed
+    assert (cypher_dir() / "graphmd.grass").is_file()

@@ -18,7 +18,7 @@ import neo4j
 import typer
 
 from .. import _codec as codec
-from .._cypher_files import description, examples, explain, names, parameters, run
+from .._cypher_files import cypher_dir, description, examples, explain, names, parameters, run
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
 from .._config import resolve_settings
@@ -414,6 +414,9 @@ def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/
             # Its first sentence: up to a full stop before a capital ("e.g. 'Trainer #42'" goes on).
             first = re.split(r"\.\s+(?=[A-Z])", " ".join(description(n).split()))[0].rstrip(".")
             out.print(f"{n}({', '.join(parameters(n))}): {first}.", markup=False)
+        # A pip install keeps them in site-packages: say where, for Browser and cypher-shell.
+        err.print(f"files: {cypher_dir()} (NAME.cypher; graphmd.grass styles Neo4j Browser)", markup=False,
+                  highlight=False)
         return
     given = dict(_parse_param(p) for p in param or [])
     try:
