@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 from collections.abc import Iterator
 from typing import Annotated, NoReturn, Optional
@@ -85,17 +86,23 @@ def progress_bar(what: str, quiet: bool) -> Iterator[object]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def require_mlmd(command: str) -> None:
-    """Exit 1 with what to install when ml-metadata (the mlmd extra) is missing."""
-    try:
-        import ml_metadata  # noqa: F401
-        import grpc  # noqa: F401
-    except ImportError as error:
-        hint = "pip install 'graphmd[mlmd]'"
-        if sys.version_info >= (3, 12):
-            hint = (f"ml-metadata 1.17.1 ships wheels for Python 3.9-3.11 only (this is "
-                    f"{sys.version_info.major}.{sys.version_info.minor}): run it from a Python 3.11 environment "
-                    f"with {hint}, or use graphmd's Docker image")
-        err.print(f"[red]error:[/red] `graphmd {command}` needs ml-metadata, the mlmd extra: {escape(hint)} "
-                  f"({escape(str(error))})")
-        raise typer.Exit(1) from error
+# The mlmd extra's modules, each with the distribution pip installs it from.
+_MLMD_EXTRA = {"ml_metadata": "ml-metadata", "grpc": "grpcio", "grpc_health": "grpcio-health-checking",
+               "prometheus_client": "prometheus-client"}
+
+
+def require_mlmd(command: str, *also: str) -> None:
+    """Exit 1 with what to install when ml-metadata, or another of the mlmd extra's modules
+    ``command`` imports (``also``), is missing: ml-metadata alone (TFX brings it) is not the extra."""
+    for module in ("ml_metadata", "grpc", *also):
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            hint = "pip install 'graphmd[mlmd]'"
+            if module == "ml_metadata" and sys.version_info >= (3, 12):
+                hint = (f"ml-metadata 1.17.1 ships wheels for Python 3.9-3.11 only (this is "
+                        f"{sys.version_info.major}.{sys.version_info.minor}): run it from a Python 3.11 environment "
+                        f"with {hint}, or use graphmd's Docker image")
+            err.print(f"[red]error:[/red] `graphmd {command}` needs {_MLMD_EXTRA[module]}, of the mlmd extra: "
+                      f"{escape(hint)} ({escape(str(error))})")
+            raise typer.Exit(1) from error

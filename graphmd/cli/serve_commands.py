@@ -43,7 +43,7 @@ def serve(
     Point any MLMD client (TFX, Kubeflow Pipelines, ml_metadata.MetadataStore with a
     MetadataStoreClientConfig) at HOST:GRPC_PORT. Also serves grpc.health.v1.Health.
     """
-    require_mlmd("serve")
+    require_mlmd("serve", "grpc_health", "prometheus_client")
     from ..mlmd.server import ServerOptions
     from ..mlmd.server import serve as run
     from .._store import MetadataStore
