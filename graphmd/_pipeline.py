@@ -344,18 +344,34 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
 @dataclasses.dataclass(frozen=True)
 class ComparedValue:
     """One compared field: where it comes from (``Trainer.learning_rate``,
-    ``ModelEvaluation.accuracy``), its value in each run (None: absent), whether they differ,
-    and whether it is a custom property (one the node's type does not declare)."""
+    ``ModelEvaluation.accuracy``), its value in each column (None: absent), whether they
+    differ, and whether it is a custom property (one the node's type does not declare).
+
+    A column (a run) that holds several nodes of the field's type (a retried Trainer, two
+    candidate models' evaluations) has a list there: the values of those that have the field,
+    in id order, with ``sources`` naming each one (``#42``, ``#41 FAILED``: an execution in
+    another state than COMPLETE says which); ``sources`` is empty when no column has several.
+    The values differ when one column has a value another has not."""
 
     field: str
-    values: list[PropertyValue | None]
+    values: list[PropertyValue | list[PropertyValue] | None]
     differs: bool
     custom: bool = False
+    sources: list[list[str]] = dataclasses.field(default_factory=list)
 
     def row(self) -> list[str]:
-        """For a printed table: '*' when the values differ, the field (marked when custom), the values."""
+        """For a printed table: '*' when the values differ, the field (marked when custom), the
+        values; several in a column each followed by the node it came from."""
+        def cell(value: PropertyValue | list[PropertyValue] | None, sources: list[str]) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, list):
+                return "; ".join(f"{v} ({source})" for v, source in zip(value, sources, strict=True))
+            return str(value)
+
+        sources = self.sources or [[] for _ in self.values]
         return ["*" if self.differs else "", self.field + (" (custom)" if self.custom else ""),
-                *("" if v is None else str(v) for v in self.values)]
+                *(cell(v, s) for v, s in zip(self.values, sources, strict=True))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -373,7 +389,9 @@ class RunComparison:
 
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:
     """Compare runs (contexts of type ``run_type`` by name): every property and custom
-    property of their executions, by component, and of the METRICS artifacts they wrote.
+    property of their executions, by component, and of the METRICS artifacts they wrote. A
+    run with several executions of a component (a retry, candidate models) or several
+    metrics artifacts of a type has each one's value, with its id (see ComparedValue).
 
     Runs cypher/compare_runs.cypher.
 
@@ -399,22 +417,52 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
 
 def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[ComparedValue]:
     """Each column's nodes' properties, then their custom properties, as ``<type>.<property>``
-    fields side by side, marking the fields whose values differ (or are missing somewhere)."""
-    per_column: list[dict[tuple[bool, str], PropertyValue]] = []
+    fields side by side, marking the fields whose values differ (or are missing somewhere).
+    A column with several nodes of one type has all their values (see ComparedValue)."""
+    per_column: list[dict[tuple[bool, str], list[tuple[str, PropertyValue]]]] = []
+    several: list[set[str | None]] = []
+    type_of: dict[tuple[bool, str], str | None] = {}
     for nodes in columns:
-        fields: dict[tuple[bool, str], PropertyValue] = {}
-        for node in nodes:
+        fields: dict[tuple[bool, str], list[tuple[str, PropertyValue]]] = {}
+        for node in sorted(nodes, key=lambda n: n.id or 0):
+            state = getattr(node, "last_known_state", None)
+            source = f"#{node.id}" + (f" {state.value}" if state not in (None, ExecutionState.COMPLETE) else "")
             for custom, properties in ((False, node.properties), (True, node.custom_properties)):
                 for prop, value in properties.items():
-                    fields[(custom, f"{node.type}.{prop}")] = value
+                    key = (custom, f"{node.type}.{prop}")
+                    type_of[key] = node.type
+                    fields.setdefault(key, []).append((source, value))
         per_column.append(fields)
+        types = [node.type for node in nodes]
+        several.append({t for t in types if types.count(t) > 1})
     out = []
     for key in sorted({key for fields in per_column for key in fields}):
-        values = [fields.get(key) for fields in per_column]
-        differs = any(v is None or not codec.same_value(v, values[0]) for v in values[1:]) or (
-            values[0] is None and any(v is not None for v in values))
-        out.append(ComparedValue(key[1], values, differs, custom=key[0]))
+        values: list[PropertyValue | list[PropertyValue] | None] = []
+        sources: list[list[str]] = []
+        for fields, repeated in zip(per_column, several, strict=True):
+            found = fields.get(key, [])
+            if type_of[key] in repeated:
+                values.append([v for _, v in found] if found else None)
+                sources.append([s for s, _ in found])
+            else:
+                values.append(found[0][1] if found else None)
+                sources.append([])
+        out.append(ComparedValue(key[1], values, _differ(values), custom=key[0],
+                                 sources=sources if any(sources) else []))
     return out
+
+
+def _differ(values: Sequence[PropertyValue | list[PropertyValue] | None]) -> bool:
+    """Whether a value is in one column and not in another (a missing one differs from any;
+    a run's two Evaluators with the same threshold as another run's one do not)."""
+    def distinct(value: PropertyValue | list[PropertyValue] | None) -> list[PropertyValue]:
+        return [] if value is None else value if isinstance(value, list) else [value]
+
+    def within(a: list[PropertyValue], b: list[PropertyValue]) -> bool:
+        return all(any(codec.same_value(x, y) for y in b) for x in a)
+
+    first = distinct(values[0])
+    return any(not (within(first, other) and within(other, first)) for other in map(distinct, values[1:]))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -201,6 +201,40 @@ def test_compare_runs_marks_differences(store, history):
         compare_runs(store, ["run-0006", "run-9999"])
 
 
+def test_compare_runs_shows_every_execution_of_a_component_in_a_run(store):
+    """A run that retried its Trainer and trained a second candidate holds three Trainers and
+    two evaluations: each value is shown with the node it came from, none silently dropped."""
+    history = record_history(store, 2)
+    types = history.type_ids
+    run = Context(type_id=types["PipelineRun"], name="run-0001")
+    with pytest.raises(RuntimeError):
+        with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": 0.5}), {}, [run]):
+            raise RuntimeError("OOM")
+    with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": 0.2}), {},
+                          [run]) as second:
+        pass
+    with record_execution(store, Execution(type_id=types["Evaluator"]), {}, [run]) as evaluator:
+        evaluator.output("evaluation", Artifact(type_id=types["ModelEvaluation"], properties={"accuracy": 0.5}))
+    first = history.executions["run-0001/Trainer"]
+    [failed] = [x.id for x in store.get_executions_by_type("Trainer") if x.last_known_state == ExecutionState.FAILED]
+    accuracy = [history.plans[r].step("Evaluator").outputs["evaluation"][0].properties["accuracy"] for r in (0, 1)]
+
+    comparison = compare_runs(store, ["run-0000", "run-0001"])
+    params = {c.field: c for c in comparison.parameters}
+    assert params["Trainer.learning_rate"].values == [0.1, [0.03, 0.5, 0.2]] and params["Trainer.learning_rate"].differs
+    assert params["Trainer.error"].values == [None, ["OOM"]]
+    metrics = {c.field: c for c in comparison.metrics}
+    assert metrics["ModelEvaluation.accuracy"].values == [accuracy[0], [accuracy[1], 0.5]]
+    table = comparison.table()
+    assert ["*", "Trainer.learning_rate", "0.1",
+            f"0.03 (#{first}); 0.5 (#{failed} FAILED); 0.2 (#{second.execution.id})"] in table
+    assert ["*", "Trainer.error (custom)", "", f"OOM (#{failed} FAILED)"] in table
+    module = params["Trainer.module_file"]  # one Trainer had it in each run, and the same: no '*'
+    assert module.values == ["taxi_utils.py", ["taxi_utils.py"]] and not module.differs
+    same = {c.field: c for c in compare_runs(store, ["run-0001", "run-0001"]).parameters}
+    assert not same["Trainer.learning_rate"].differs
+
+
 def test_compare_lineage_shows_what_differs_in_how_two_models_were_made(store, history):
     from graphmd import compare_lineage
 
