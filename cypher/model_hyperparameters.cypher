@@ -1,14 +1,30 @@
-// Which hyperparameters trained this model? The properties of the execution that wrote
-// the model (its Trainer), one row each, and the model it warm-started from.
+// Which data and hyperparameters trained this model? The execution that wrote the model (its
+// Trainer; an unnamed one as its type and id, e.g. 'Trainer #42'), the artifacts it read with
+// their input keys (trained_on), the model it warm-started from, and its properties, one row
+// each: declared ones first, then custom ones (custom: true; TFX records a component's
+// parameters as custom properties unless its type declares them). A Trainer without
+// properties gives one row, its hyperparameter null.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_hyperparameters.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})<-[:EVENT]-(trainer:Execution)
-OPTIONAL MATCH (base:Artifact)-[b:EVENT]->(trainer)
-WHERE b.path STARTS WITH '["base_model"'
-WITH model, trainer, base
-UNWIND [k IN keys(trainer) WHERE k STARTS WITH 'p_'] AS key
-RETURN model.name AS model, trainer.name AS trainer, substring(key, 2) AS hyperparameter,
-       trainer[key] AS value, base.name AS warm_started_from
-ORDER BY hyperparameter
+CALL (trainer) {
+  MATCH (input:Artifact)-[e:EVENT]->(trainer)
+  WITH input, e ORDER BY e.path, input.id
+  RETURN collect(CASE WHEN e.path STARTS WITH '["' THEN split(substring(e.path, 2), '"')[0] + ': ' ELSE '' END
+                 + input.type + ' #' + toString(input.id) + coalesce(' ' + input.name, '')
+                 + coalesce(' (' + input.uri + ')', '')) AS trained_on,
+         head(collect(CASE WHEN e.path STARTS WITH '["base_model"' THEN coalesce(input.name, input.uri) END))
+           AS warm_started_from
+}
+WITH model, trainer, trained_on, warm_started_from,
+     [k IN keys(trainer) WHERE k STARTS WITH 'p_' OR k STARTS WITH 'ps_' OR k STARTS WITH 'pp_'
+        OR k STARTS WITH 'c_' OR k STARTS WITH 'cs_' OR k STARTS WITH 'cp_'] AS stored
+UNWIND CASE WHEN stored = [] THEN [null] ELSE stored END AS key
+WITH model, trainer, trained_on, warm_started_from, key, key STARTS WITH 'c' AS custom,
+     CASE WHEN key STARTS WITH 'p_' OR key STARTS WITH 'c_' THEN substring(key, 2) ELSE substring(key, 3) END AS name
+ORDER BY trainer.id, custom, name
+RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
+       coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer,
+       name AS hyperparameter, trainer[key] AS value, custom, warm_started_from, trained_on

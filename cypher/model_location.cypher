@@ -1,4 +1,5 @@
-// Where is the model stored? The model's URI, and where each Pusher that read it pushed it.
+// Where is the model stored? The model's URI, and where each Pusher that read it pushed it
+// (an unnamed model shows as its type and id, 'Model #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
@@ -8,5 +9,5 @@ MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
 WITH model, pushed ORDER BY pushed.id
-RETURN model.name AS model, model.uri AS uri, model.state AS state,
+RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model, model.uri AS uri, model.state AS state,
        collect(pushed.uri) AS pushed_to

@@ -1,5 +1,6 @@
 // When was the model pushed? Each push of the model: the Pusher, the pushed artifact, its
-// destination and time (the pushed artifact's creation). No rows: never pushed.
+// destination and time (the pushed artifact's creation). No rows: never pushed. An unnamed
+// model or Pusher shows as its type and id ('Pusher #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
@@ -7,7 +8,8 @@
 //   graphmd cypher-shell -f cypher/model_pushed.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
-RETURN model.name AS model, pusher.name AS pusher, pushed.uri AS pushed_to,
+RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
+       coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher, pushed.uri AS pushed_to,
        pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at
 ORDER BY pushed_at_ms, pushed.id

@@ -1,5 +1,6 @@
 // Why was model A preferred over model B? For each model: the metrics its Evaluator wrote,
-// whether it was blessed and against which baseline, and whether it was pushed.
+// whether it was blessed and against which baseline, and whether it was pushed. An unnamed
+// model or baseline shows as its type and id ('Model #42'); baseline null: none.
 // Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
 // Evaluator, ...); metrics and blessings are TFX's ModelEvaluation and ModelBlessing artifacts.
 // Parameters: $model_a, $model_b (model artifact ids). In Neo4j Browser first run:
@@ -17,7 +18,8 @@ OPTIONAL MATCH (evaluator)-[:EVENT]->(blessing:Artifact)
 WHERE blessing.type = 'ModelBlessing'
 OPTIONAL MATCH (evaluator)<-[baseline_input:EVENT]-(baseline:Artifact)
 WHERE baseline_input.path STARTS WITH '["baseline_model"'
-RETURN model.id AS model_id, model.name AS model,
+RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        [k IN keys(metrics) WHERE k STARTS WITH 'p_' | [substring(k, 2), metrics[k]]] AS metrics,
-       blessing.p_blessed = 1 AS blessed, baseline.name AS baseline,
+       blessing.p_blessed = 1 AS blessed,
+       coalesce(baseline.name, baseline.type + ' #' + toString(baseline.id)) AS baseline,
        EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(:Artifact) WHERE p.type = 'Pusher' OR p.type ENDS WITH '.Pusher' } AS pushed

@@ -75,9 +75,19 @@ def test_who_triggered_run_lists_unnamed_executions(session_store, history):
 
 def test_model_hyperparameters(session_store, history):
     rows = files.run(session_store, "model_hyperparameters", model_id=history.artifacts["run-0010/model"])
-    assert [(r["hyperparameter"], r["value"]) for r in rows] == [
-        ("batch_size", 64), ("learning_rate", 0.03), ("module_file", "taxi_utils.py"), ("num_steps", 2000)]
+    assert [(r["hyperparameter"], r["value"], r["custom"]) for r in rows] == [
+        ("batch_size", 64, False), ("learning_rate", 0.03, False), ("module_file", "taxi_utils.py", False),
+        ("num_steps", 2000, False), ("accelerator", "gpu", True), ("image", "tfx/trainer:1.14", True),
+        ("python", "3.11", True), ("tensorflow", "2.15", True)]
     assert {(r["trainer"], r["warm_started_from"]) for r in rows} == {("run-0010/Trainer", "run-0009/model")}
+    ids = history.artifacts
+    assert rows[0]["trained_on"] == [  # the data it was trained on, by input key
+        f"base_model: Model #{ids['run-0009/model']} run-0009/model (/models/taxi/run-0009)",
+        f"examples: Examples #{ids['run-0010/examples']} run-0010/examples (/data/taxi/examples/span-10)",
+        f"schema: Schema #{ids['run-0010/schema']} run-0010/schema (/data/taxi/schema/run-0010)",
+        f"teacher_model: Model #{ids['run-0008/model']} run-0008/model (/models/taxi/run-0008)",
+        f"transform_graph: TransformGraph #{ids['run-0010/transform_graph']} run-0010/transform_graph "
+        "(/data/taxi/transform/run-0010)"]
 
 
 def test_model_location_and_push(session_store, history):
@@ -239,8 +249,9 @@ def test_cypher_shell_finds_graphmd_s_files_by_name_from_any_directory(tmp_path,
 
 
 def test_the_questions_answer_on_a_store_tfx_wrote(store):
-    """TFX names its types after the component classes and its run contexts pipeline_run;
-    the questions find them as they find graphmd's own names."""
+    """TFX names its types after the component classes and its run contexts pipeline_run,
+    leaves executions unnamed and records a component's parameters as custom properties;
+    the questions find them as they find graphmd's own names, and name nodes by type and id."""
     from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextType, Event, EventType, Execution,
                          ExecutionState, ExecutionType, PropertyType)
 
@@ -255,14 +266,32 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     run = [Context(type_id=run_t, name="20261204-101500")]
     done = ExecutionState.COMPLETE
 
-    def put(kind: int, inputs: list[tuple[Artifact, str]], outputs: list[tuple[Artifact, str]]) -> list[int]:
+    def put(kind: int, inputs: list[tuple[Artifact, str]], outputs: list[tuple[Artifact, str]],
+            **custom: object) -> list[int]:
         pairs = [ArtifactAndEvent(artifact=a, event=Event(type=EventType.INPUT, path=[key, 0])) for a, key in inputs]
         pairs += [ArtifactAndEvent(artifact=a, event=Event(type=EventType.OUTPUT, path=[key, 0])) for a, key in outputs]
-        return store.put_execution(Execution(type_id=kind, last_known_state=done), pairs, run,
+        return store.put_execution(Execution(type_id=kind, last_known_state=done, custom_properties=custom), pairs, run,
                                    reuse_context_if_already_exist=True).artifact_ids
 
-    [model_id] = put(component("Trainer"), [], [(Artifact(type_id=model_t, uri="/m/1"), "model")])
+    examples_t = store.put_artifact_type(ArtifactType(name="Examples"))
+    [examples_id] = store.put_artifacts([Artifact(type_id=examples_t, uri="/data/1")])
+    examples = store.get_artifacts_by_id([examples_id])[0]
+    trainer_t = component("Trainer")
+    _, model_id = put(trainer_t, [(examples, "examples")], [(Artifact(type_id=model_t, uri="/m/1"), "model")],
+                      train_steps=100, module_file="taxi.py")
     model = store.get_artifacts_by_id([model_id])[0]
+    [trainer] = store.get_executions_by_type("tfx.components.trainer.component.Trainer")
+    rows = files.run(store, "model_hyperparameters", model_id=model_id)
+    assert [(r["hyperparameter"], r["value"], r["custom"]) for r in rows] == [
+        ("module_file", "taxi.py", True), ("train_steps", 100, True)]
+    assert {(r["model"], r["trainer"]) for r in rows} == {
+        (f"Model #{model_id}", f"tfx.components.trainer.component.Trainer #{trainer.id}")}
+    assert rows[0]["trained_on"] == [f"examples: Examples #{examples_id} (/data/1)"]
+    [bare_model_id] = put(trainer_t, [], [(Artifact(type_id=model_t, uri="/m/0"), "model")])
+    [bare] = files.run(store, "model_hyperparameters", model_id=bare_model_id)  # nothing to list: still its Trainer
+    assert (bare["hyperparameter"], bare["trained_on"], bare["warm_started_from"]) == (None, [], None)
+    assert {r["trainer"] for r in files.run(store, "training_environment", model_id=model_id)} == {
+        f"tfx.components.trainer.component.Trainer #{trainer.id}"}
     _, evaluation_id, blessing_id = put(component("Evaluator"), [(model, "model")], [
         (Artifact(type_id=evaluation_t, uri="/e/1", properties={"accuracy": 0.93}), "evaluation"),
         (Artifact(type_id=blessing_t, uri="/b/1", properties={"blessed": 1}), "blessing")])
@@ -272,9 +301,11 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
 
     [pushed] = files.run(store, "model_pushed", model_id=model_id)
     assert pushed["pushed_to"] == "/serving/1"
+    assert re.fullmatch(r"tfx\.components\.pusher\.component\.Pusher #\d+", pushed["pusher"]), pushed
     [location] = files.run(store, "model_location", model_id=model_id)
     assert location["pushed_to"] == ["/serving/1"]
     [why] = files.run(store, "why_model_preferred", model_a=model_id, model_b=model_id)[:1]
     assert (dict(why["metrics"]), why["blessed"], why["pushed"]) == ({"accuracy": 0.93}, True, True)
+    assert why["model"] == f"Model #{model_id}"
     [who] = files.run(store, "who_triggered_run", run_name="20261204-101500")
-    assert len(who["executions"]) == 3
+    assert len(who["executions"]) == 4
