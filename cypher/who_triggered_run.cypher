@@ -1,5 +1,6 @@
 // Who triggered this run? The run's context (type PipelineRun, TFX's pipeline_run or KFP's
-// system.PipelineRun), who started it and how (graphmd's pipelines record it), and
+// system.PipelineRun), who started it and how (its properties triggered_by and trigger:
+// record them on the run context, as graphmd's demo does; TFX and Kubeflow record neither), and
 // the executions it holds (by name; an unnamed one as its type and id, e.g. 'Trainer #42').
 // Parameters: $run_name (the run context's name). In Neo4j Browser first run:
 //   :param run_name => 'run-0007'

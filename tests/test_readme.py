@@ -57,6 +57,9 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
         step = namespace["step"].execution  # type: ignore[attr-defined]
         [stored] = opened.get_executions_by_id([step.id])
         assert stored.last_known_state.name == "COMPLETE"
+        # Who triggered run-2 is what the run context recorded, as the Lineage section says.
+        result = CliRunner().invoke(app, ["query", "who_triggered_run", "-p", "run_name=run-2"], catch_exceptions=False)
+        assert '"triggered_by": "alice"' in result.output and '"trigger": "manual"' in result.output, result.output
         # The tree the README prints for /models/2 is what the CLI prints (ids aside: this
         # store is shared with other tests).
         [printed] = re.findall(r"```text\n(SavedModel .*?)```", README.read_text(encoding="utf-8"), flags=re.S)
