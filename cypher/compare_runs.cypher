@@ -1,5 +1,6 @@
 // Compare runs: for each run, the properties of its executions (hyperparameters) and of
 // the metrics artifacts (types of base METRICS) its executions wrote.
+// No rows: no run of those names is of that type.
 // Parameters: $run_type (the run context type, e.g. 'PipelineRun'), $runs (run names).
 // In Neo4j Browser first run:
 //   :param run_type => 'PipelineRun'

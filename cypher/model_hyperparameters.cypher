@@ -3,7 +3,7 @@
 // their input keys (trained_on), the model it warm-started from, and its properties, one row
 // each: declared ones first, then custom ones (custom: true; TFX records a component's
 // parameters as custom properties unless its type declares them). A Trainer without
-// properties gives one row, its hyperparameter null.
+// properties gives one row, its hyperparameter null. No rows: no execution wrote the model.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):

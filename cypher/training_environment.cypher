@@ -1,6 +1,7 @@
 // How was the training environment configured? The settings recorded on the execution
 // that trained the model (custom properties: image, versions, accelerator...) and its
 // module file, one row each; an unnamed model or Trainer as its type and id ('Trainer #42').
+// No rows: no execution wrote the model, or it recorded neither.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):

@@ -1,6 +1,7 @@
 // What can be reused? Earlier COMPLETE executions of a component that read exactly these
 // input artifacts with these execution properties, newest first, with their outputs: a
-// cache hit for a step about to run with the same inputs and properties.
+// cache hit for a step about to run with the same inputs and properties. No rows: nothing to
+// reuse (a cache miss).
 // Parameters: $type_name (the execution type), $input_ids (artifact ids, [] for none),
 // $properties (a map of execution properties). In Neo4j Browser first run:
 //   :param type_name => 'Trainer'

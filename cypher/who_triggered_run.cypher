@@ -2,6 +2,7 @@
 // system.PipelineRun), who started it and how (its properties triggered_by and trigger:
 // record them on the run context, as graphmd's demo does; TFX and Kubeflow record neither), and
 // the executions it holds (by name; an unnamed one as its type and id, e.g. 'Trainer #42').
+// No rows: the context of that name is no run (of none of those types).
 // Parameters: $run_name (the run context's name). In Neo4j Browser first run:
 //   :param run_name => 'run-0007'
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):

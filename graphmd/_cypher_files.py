@@ -13,12 +13,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _queries as q
 from ._errors import InvalidArgumentError, NotFoundError
 
 if TYPE_CHECKING:
     from ._store import MetadataStore
 
-__all__ = ["cypher_dir", "names", "load", "parameters", "description", "examples", "explain", "run"]
+__all__ = ["cypher_dir", "names", "load", "parameters", "description", "examples", "explain", "run",
+           "check_names", "no_rows_reason"]
 
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _EXAMPLE = re.compile(r"^//\s*:param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=>\s*(.+?)\s*$", re.MULTILINE)
@@ -30,6 +32,13 @@ _KINDS: list[tuple[str, str, Any]] = [
     (r"\{.*\}", "a map", lambda v: isinstance(v, dict)),
 ]
 _KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list: "list", dict: "map"}
+# What the files' parameters name in the store: an artifact by id, a context by name, a type
+# by name; with where to look them up.
+_NAMES = {"artifact_id": "artifact", "model_id": "artifact", "model_a": "artifact", "model_b": "artifact",
+          "input_ids": "artifact", "run_name": "context", "runs": "context", "type_name": "execution_type",
+          "run_type": "context_type"}
+_LISTED_BY = {"artifact": "`graphmd artifacts` lists them", "context": "`graphmd contexts` lists them",
+              "execution_type": "`graphmd types` lists them", "context_type": "`graphmd types` lists them"}
 
 
 def cypher_dir() -> Path:
@@ -123,3 +132,36 @@ def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
         _check_kind(name, parameter, value)
     text = load(name)
     return store._read(lambda tx: [dict(r.items()) for r in tx.run(text, params)])
+
+
+def check_names(store: MetadataStore, name: str, params: dict[str, Any]) -> None:
+    """Check, in one read, that each parameter of the query that names something in the
+    store (an artifact id, a run name, a type name) names something: a query finds no rows
+    for a misspelt name as it does for a question with no answer.
+
+    Raises:
+        NotFoundError: the first parameter that names nothing, ``field`` the parameter.
+    """
+    wanted: dict[str, list[Any]] = {kind: [] for kind in _LISTED_BY}
+    for parameter, value in params.items():
+        kind = _NAMES.get(parameter)
+        if kind is not None and parameter in parameters(name):
+            wanted[kind] += value if isinstance(value, list) else [value]
+    record = store._read(lambda tx: tx.run(q.UNKNOWN_NAMES, artifact_ids=wanted["artifact"],
+                                           context_names=wanted["context"],
+                                           execution_types=wanted["execution_type"],
+                                           context_types=wanted["context_type"]).single())
+    for parameter, value in params.items():
+        kind = _NAMES.get(parameter)
+        unknown = [v for v in (value if isinstance(value, list) else [value]) if kind and v in record[kind]]
+        if unknown:
+            what = {"artifact": f"no artifact with id {unknown[0]}", "context": f"no context named {unknown[0]!r}",
+                    "execution_type": f"no execution type named {unknown[0]!r}",
+                    "context_type": f"no context type named {unknown[0]!r}"}[kind]
+            raise NotFoundError(f"query {name!r}: {parameter}: {what} ({_LISTED_BY[kind]})", field=parameter)
+
+
+def no_rows_reason(name: str) -> str:
+    """What no rows means for the query, as its header says (``No rows: never pushed.``), or ""."""
+    match = re.search(r"No rows: ([^.]*)\.", " ".join(description(name).split()))
+    return match.group(1) if match else ""

@@ -687,6 +687,14 @@ RETURN EXISTS { MATCH (t:Type {kind: $kind, name: $name}) } AS type_found,
        $context_id IS NULL OR EXISTS { MATCH (:Context {id: $context_id}) } AS context_found
 """
 
+# The values of a cypher/ query's parameters that name nothing in the store (graphmd._cypher_files).
+UNKNOWN_NAMES = """
+RETURN [i IN $artifact_ids WHERE NOT EXISTS { MATCH (:Artifact {id: i}) }] AS artifact,
+       [n IN $context_names WHERE NOT EXISTS { MATCH (:Context {name: n}) }] AS context,
+       [n IN $execution_types WHERE NOT EXISTS { MATCH (:Type {kind: 'ExecutionType', name: n}) }] AS execution_type,
+       [n IN $context_types WHERE NOT EXISTS { MATCH (:Type {kind: 'ContextType', name: n}) }] AS context_type
+"""
+
 
 # --- pruning runs (graphmd._prune) ----------------------------------------------------------
 # Each statement takes ids; PRUNE_LOCK_* write-lock the nodes they return (a property set and

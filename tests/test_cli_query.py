@@ -14,7 +14,7 @@ from graphmd._tfx_pipeline import History, record_history
 
 @pytest.fixture
 def history(store: MetadataStore) -> History:
-    return record_history(store, 2)
+    return record_history(store, 4)  # run-0003 is not blessed, so not pushed
 
 
 def test_text_where_the_query_compares_an_id_is_an_error(cli, history):
@@ -31,10 +31,31 @@ def test_the_library_checks_the_kind_too(store):
     assert info.value.field == "model_id"
 
 
-def test_no_rows_is_said_with_a_hint_about_the_parameters(cli, history):
-    text = cli("query", "model_location", "-p", "model_id=999999")
+def test_no_rows_says_which_parameter_names_nothing_or_what_no_rows_means(cli, history, store):
+    """A wrong id or a misspelt name is an error naming the parameter, not an empty answer
+    that looks like "never pushed"; no rows for names that exist says what it means."""
+    assert "query 'model_location': model_id: no artifact with id 999999 (`graphmd artifacts` lists them)" in cli(
+        "query", "model_location", "-p", "model_id=999999", code=1)
+    assert "no artifact with id 999999" in cli("query", "why_model_preferred", "-p", "model_a=999999",
+                                               "-p", f"model_b={history.artifacts['run-0001/model']}", code=1)
+    assert "run_name: no context named 'run-9'" in cli("query", "who_triggered_run", "-p", "run_name=run-9", code=1)
+    assert "runs: no context named 'run-0009'" in cli("query", "compare_runs", "-p", "run_type=PipelineRun",
+                                                      "-p", 'runs=["run-0001", "run-0009"]', code=1)
+    assert "run_type: no context type named 'PipelinRun'" in cli(
+        "query", "compare_runs", "-p", "run_type=PipelinRun", "-p", 'runs=["run-0001"]', code=1)
+    assert "type_name: no execution type named 'Trainr'" in cli(
+        "query", "what_can_be_reused", "-p", "type_name=Trainr", "-p", "input_ids=[]", "-p", "properties={}", code=1)
+    assert "input_ids: no artifact with id 999999" in cli(
+        "query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", "input_ids=[999999]", "-p", "properties={}",
+        code=1)
+    before = store.counts()
+    never_pushed = next(p for p in history.plans if not p.step("Pusher").outputs["pushed_model"])
+    text = cli("query", "model_pushed", "-p", f"model_id={history.artifacts[never_pushed.context_name + '/model']}")
     assert text.startswith("[]\n")  # still JSON on stdout
-    assert "no rows for model_id=999999: check that each names something in the store" in text
+    assert f"no rows for model_id={history.artifacts[never_pushed.context_name + '/model']}: never pushed" in text
+    text = cli("query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", "input_ids=[]", "-p", "properties={}")
+    assert "nothing to reuse (a cache miss)" in text
+    assert store.counts() == before
     rows = cli("query", "model_location", "-p", f"model_id={history.artifacts['run-0001/model']}")
     assert json.loads(rows)[0]["model"] == "run-0001/model" and "no rows" not in rows
 

@@ -18,7 +18,8 @@ import neo4j
 import typer
 
 from .. import _codec as codec
-from .._cypher_files import cypher_dir, description, examples, explain, names, parameters, run
+from .._cypher_files import (check_names, cypher_dir, description, examples, explain, names, no_rows_reason,
+                             parameters, run)
 from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
 from .._config import resolve_settings
@@ -428,13 +429,14 @@ def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/
                 + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}", field=missing[0])
         with _store(uri, user, password, database) as store:
             rows = run(store, name, **given)
+            check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
     except GraphmdError as error:
         fail(error)
     out.print(json.dumps(rows, indent=2, default=_json_default), markup=False)
     if not rows:
+        reason = no_rows_reason(name) or "each parameter names something in the store; the query has no answer for it"
         err.print(f"no rows for {', '.join(f'{k}={json.dumps(v)}' for k, v in given.items()) or 'these parameters'}: "
-                  "check that each names something in the store (ids: `graphmd artifacts`, `graphmd executions`; "
-                  "run names: `graphmd contexts`)", markup=False)
+                  f"{reason}", markup=False)
 
 
 def _cli_value(example: str) -> str:
