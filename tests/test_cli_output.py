@@ -31,6 +31,27 @@ def test_piped_listings_never_cut_or_wrap_a_value(cli, store: MetadataStore):
     assert all(f"infer_feature_shape_{i}:BOOLEAN" in schema_gen for i in range(6)), types
 
 
+def test_piped_tables_print_stored_text_as_it_is_one_line_per_row(cli, store: MetadataStore):
+    """A value is text, not Rich markup ('[/tmp]' crashed the listing, '[bold]' vanished),
+    and its line breaks (a FAILED step's traceback) print as \\n, so a row stays one line."""
+    from graphmd import Context, ContextType, Execution, ExecutionState
+
+    type_id = store.put_artifact_type(ArtifactType(name="Odd"))
+    store.put_artifacts([Artifact(type_id=type_id, uri="/odd/1",
+                                  custom_properties={"note": "[/tmp] and [bold]x[/bold]", "trace": "line 1\nline 2"})])
+    text = cli("artifacts", "--type", "Odd")
+    [row] = text.splitlines()[1:]
+    assert "note=[/tmp] and [bold]x[/bold]" in row and "trace=line 1\\nline 2" in row, text
+    step_t = store.put_execution_type(ExecutionType(name="Step"))
+    run_t = store.put_context_type(ContextType(name="PipelineRun"))
+    for name in ("run-a", "run-b"):
+        store.put_execution(Execution(type_id=step_t, last_known_state=ExecutionState.FAILED,
+                                      custom_properties={"error": f"[/{name}]\nboom"}), [],
+                            [Context(type_id=run_t, name=name)])
+    [_, row] = cli("compare", "run-a", "run-b").splitlines()
+    assert "[/run-a]\\nboom" in row and "[/run-b]\\nboom" in row
+
+
 @pytest.mark.parametrize("command, option", [("serve", "--max-receive-message-length"),
                                              ("serve", "--max-send-message-length"),
                                              ("prune", "--delete-live-artifacts")])

@@ -6,13 +6,14 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Iterator
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .._errors import GraphmdError, UnavailableError
 
@@ -31,9 +32,18 @@ def count_of(n: int, kind: str) -> str:
     return f"{n:,} {words[:-1] if n == 1 and words.endswith('s') else words}"
 
 
+class _TextTable(Table):
+    """A table of stored values: each cell is text as it is (not Rich markup, where a value
+    such as '[/tmp]' is a closing tag), its line breaks written as \\n so a row stays one line."""
+
+    def add_row(self, *cells: Any, **options: Any) -> None:
+        super().add_row(*(Text(cell.replace("\n", "\\n")) if isinstance(cell, str) else cell for cell in cells),
+                        **options)
+
+
 def table(*columns: str) -> Table:
     """A borderless table with these column headers whose cells fold (never cut) a long value."""
-    made = Table(box=None, pad_edge=False)
+    made = _TextTable(box=None, pad_edge=False)
     for column in columns:
         made.add_column(column, overflow="fold")
     return made
