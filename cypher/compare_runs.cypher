@@ -12,12 +12,12 @@ MATCH (run:Context {name: run_name})
 WHERE run.type = $run_type
 CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(x:Execution)
-  RETURN collect(x {.*}) AS executions
+  RETURN collect(x) AS executions
 }
 CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(:Execution)-[:EVENT]->(m:Artifact)
   MATCH (t:Type {id: m.type_id})
   WHERE t.base_type = 'METRICS'
-  RETURN collect(DISTINCT m {.*}) AS metrics
+  RETURN collect(DISTINCT m) AS metrics
 }
 RETURN run.name AS run, executions, metrics

@@ -30,7 +30,7 @@ WITH x, inputs
 WHERE size(inputs) = size($input_ids) AND all(i IN inputs WHERE i.artifact_id IN $input_ids)
 CALL (x) {
   MATCH (x)-[e:EVENT]->(a:Artifact)
-  RETURN collect({artifact: a {.*}, path: e.path}) AS outputs
+  RETURN collect({artifact: a, path: e.path}) AS outputs
 }
-RETURN x {.*} AS execution, inputs, outputs
+RETURN x AS execution, inputs, outputs
 ORDER BY x.create_time_since_epoch DESC, x.id DESC

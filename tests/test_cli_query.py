@@ -60,6 +60,22 @@ def test_no_rows_says_which_parameter_names_nothing_or_what_no_rows_means(cli, h
     assert json.loads(rows)[0]["model"] == "run-0001/model" and "no rows" not in rows
 
 
+def test_the_reuse_and_compare_files_print_their_nodes_decoded(cli, history, store):
+    """what_can_be_reused and compare_runs return nodes (Browser draws them), so graphmd query
+    prints their properties by name, not the p_/c_ keys they are stored under."""
+    trainer = store.get_executions_by_id([history.executions["run-0001/Trainer"]])[0]
+    inputs = sorted({e.artifact_id for e in store.get_events_by_execution_ids([trainer.id]) if e.type.is_input})
+    [row] = json.loads(cli("query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", f"input_ids={inputs}",
+                           "-p", f"properties={json.dumps(trainer.properties)}"))
+    assert row["execution"]["kind"] == "Execution" and row["execution"]["properties"] == trainer.properties
+    assert row["execution"]["custom_properties"] == trainer.custom_properties
+    [output] = row["outputs"]
+    assert output["artifact"]["kind"] == "Artifact" and output["artifact"]["name"] == "run-0001/model"
+    rows = json.loads(cli("query", "compare_runs", "-p", "run_type=PipelineRun", "-p", 'runs=["run-0001"]'))
+    assert {x["type"]: x["properties"] for x in rows[0]["executions"]}["Trainer"] == trainer.properties
+    assert not any(key.startswith(("p_", "c_")) for x in rows[0]["executions"] for key in x)
+
+
 def test_a_missing_parameter_says_how_to_pass_it(cli):
     text = cli("query", "lineage_upstream", "-p", "artifact_id=1", code=1)
     assert "needs parameter 'max_hops' (a hop is one artifact-execution step; null for no limit), " \
