@@ -1,13 +1,15 @@
 // Where is the model stored? The model's URI, and where each Pusher that read it pushed it
 // (an unnamed model shows as its type and id, 'Model #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
+// A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_location.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
-WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
+WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
+  AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
 WITH model, pushed ORDER BY pushed.id
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model, model.uri AS uri, model.state AS state,
        collect(pushed.uri) AS pushed_to

@@ -3,6 +3,7 @@
 // model or baseline shows as its type and id ('Model #42'); baseline null: none.
 // Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
 // Evaluator, ...); metrics and blessings are TFX's ModelEvaluation and ModelBlessing artifacts.
+// A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
 // Parameters: $model_a, $model_b (model artifact ids). In Neo4j Browser first run:
 //   :param model_a => 42
 //   :param model_b => 43
@@ -22,4 +23,6 @@ RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(m
        [k IN keys(metrics) WHERE k STARTS WITH 'p_' | [substring(k, 2), metrics[k]]] AS metrics,
        blessing.p_blessed = 1 AS blessed,
        coalesce(baseline.name, baseline.type + ' #' + toString(baseline.id)) AS baseline,
-       EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(:Artifact) WHERE p.type = 'Pusher' OR p.type ENDS WITH '.Pusher' } AS pushed
+       EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(pm:Artifact)
+               WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher')
+                 AND NOT coalesce(pm.c_pushed, pm.p_pushed, 1) IN [0, false] } AS pushed

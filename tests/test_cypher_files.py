@@ -297,7 +297,7 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
         (Artifact(type_id=blessing_t, uri="/b/1", properties={"blessed": 1}), "blessing")])
     blessing = store.get_artifacts_by_id([blessing_id])[0]
     put(component("Pusher"), [(model, "model"), (blessing, "model_blessing")],
-        [(Artifact(type_id=pushed_t, uri="/serving/1"), "pushed_model")])
+        [(Artifact(type_id=pushed_t, uri="/serving/1", custom_properties={"pushed": 1}), "pushed_model")])
 
     [pushed] = files.run(store, "model_pushed", model_id=model_id)
     assert pushed["pushed_to"] == "/serving/1"
@@ -309,3 +309,11 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     assert why["model"] == f"Model #{model_id}"
     [who] = files.run(store, "who_triggered_run", run_name="20261204-101500")
     assert len(who["executions"]) == 4
+    # TFX's Pusher writes a PushedModel for a model it did not push too, marked pushed = 0: no push.
+    [unpushed_id] = put(trainer_t, [], [(Artifact(type_id=model_t, uri="/m/2"), "model")])
+    unpushed = store.get_artifacts_by_id([unpushed_id])[0]
+    put(component("Pusher"), [(unpushed, "model")],
+        [(Artifact(type_id=pushed_t, uri="/serving/2", custom_properties={"pushed": 0}), "pushed_model")])
+    assert files.run(store, "model_pushed", model_id=unpushed_id) == []
+    assert files.run(store, "model_location", model_id=unpushed_id)[0]["pushed_to"] == []
+    assert files.run(store, "why_model_preferred", model_a=unpushed_id, model_b=model_id)[0]["pushed"] is False
