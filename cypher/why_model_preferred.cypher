@@ -1,6 +1,8 @@
-// Why was model A preferred over model B? For each model: the metrics its Evaluator wrote,
-// whether it was blessed and against which baseline, and whether it was pushed. An unnamed
-// model or baseline shows as its type and id ('Model #42'); baseline null: none.
+// Why was model A preferred over model B? For each model: the metrics its Evaluator wrote
+// (properties and custom properties; TFX keeps its metrics in files, not in the store),
+// whether it was blessed (blessed = 1, a property or, as TFX records it, a custom one) and
+// against which baseline, and whether it was pushed. An unnamed model or baseline shows as
+// its type and id ('Model #42'); baseline null: none.
 // Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
 // Evaluator, ...); metrics and blessings are TFX's ModelEvaluation and ModelBlessing artifacts.
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
@@ -20,8 +22,8 @@ WHERE blessing.type = 'ModelBlessing'
 OPTIONAL MATCH (evaluator)<-[baseline_input:EVENT]-(baseline:Artifact)
 WHERE baseline_input.path STARTS WITH '["baseline_model"'
 RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
-       [k IN keys(metrics) WHERE k STARTS WITH 'p_' | [substring(k, 2), metrics[k]]] AS metrics,
-       blessing.p_blessed = 1 AS blessed,
+       [k IN keys(metrics) WHERE k STARTS WITH 'p_' OR k STARTS WITH 'c_' | [substring(k, 2), metrics[k]]] AS metrics,
+       coalesce(blessing.p_blessed, blessing.c_blessed) = 1 AS blessed,
        coalesce(baseline.name, baseline.type + ' #' + toString(baseline.id)) AS baseline,
        EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(pm:Artifact)
                WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher')

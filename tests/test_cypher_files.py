@@ -316,4 +316,10 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
         [(Artifact(type_id=pushed_t, uri="/serving/2", custom_properties={"pushed": 0}), "pushed_model")])
     assert files.run(store, "model_pushed", model_id=unpushed_id) == []
     assert files.run(store, "model_location", model_id=unpushed_id)[0]["pushed_to"] == []
-    assert files.run(store, "why_model_preferred", model_a=unpushed_id, model_b=model_id)[0]["pushed"] is False
+    # TFX records blessed as a custom property; metrics may be custom properties too.
+    put(component("Evaluator"), [(unpushed, "model"), (model, "baseline_model")], [
+        (Artifact(type_id=evaluation_t, uri="/e/2", custom_properties={"loss": 0.5}), "evaluation"),
+        (Artifact(type_id=blessing_t, uri="/b/2", custom_properties={"blessed": 0}), "blessing")])
+    why_not = files.run(store, "why_model_preferred", model_a=unpushed_id, model_b=model_id)[0]
+    assert (why_not["metrics"], why_not["blessed"], why_not["baseline"], why_not["pushed"]) == (
+        [["loss", 0.5]], False, f"Model #{model_id}", False)
