@@ -223,6 +223,14 @@ def _encode_value(value: PropertyValue) -> Any:
     return value
 
 
+def sorted_struct_text(text: str) -> str:
+    """A stored STRUCT value's text as _encode_value writes it, keys sorted (graphmd before
+    schema version 2 kept the order of the caller's dict). Text holding no JSON object is
+    returned as it is; text that is not JSON raises ValueError (TypeError for a non-string)."""
+    value = json.loads(text)
+    return _encode_value(value) if isinstance(value, dict) else text
+
+
 def encode_properties(properties: dict[str, PropertyValue], *, custom: bool) -> dict[str, Any]:
     """The Neo4j properties holding a node's properties (or custom properties)."""
     props: dict[str, Any] = {}

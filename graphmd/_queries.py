@@ -66,7 +66,7 @@ HAS_DATA = "RETURN EXISTS { MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution 
 
 # Migration to version 1 from version 0: the layout of docs/data-model.md without graphmd's
 # derived keys (what a bulk load such as neo4j-admin import or LOAD CSV writes; graphmd
-# itself has always written version 1). Each statement fixes up to $batch items and
+# itself has always written them). Each statement fixes up to $batch items and
 # returns how many it changed; it is rerun until that is 0, so it is idempotent and a
 # crash half way loses nothing.
 MIGRATE_TO_1 = [
@@ -97,6 +97,34 @@ MIGRATE_TO_1 = [
     RETURN count(e) AS changed
     """,
 ]
+# Migration to version 2 from version 1: STRUCT values (the ps_ and cs_ keys) with their keys
+# sorted, as graphmd._codec writes them. The first graphmd releases (until 2026-11-26, also
+# version 1) kept the order of the caller's dict, so one value could be stored as two texts,
+# and what compares stored text (what_can_be_reused.cypher, _SYNC_NODE's "did anything
+# change") told them apart: a cache miss, an unchanged node rewritten. Cypher cannot parse
+# JSON, so graphmd._schema re-encodes the texts: it reads each label's nodes in id order,
+# $batch after $after at a time, and writes back the texts that change, each only while the
+# node still holds the text read.
+STRUCT_VALUES_AFTER = {
+    label: f"""
+    MATCH (n:{label}) WHERE n.id > $after
+    WITH n ORDER BY n.id LIMIT $batch
+    WITH collect(n) AS nodes
+    RETURN nodes[-1].id AS last,
+           [n IN nodes WHERE any(k IN keys(n) WHERE k STARTS WITH 'ps_' OR k STARTS WITH 'cs_')
+            | {{id: n.id, structs: [k IN keys(n) WHERE k STARTS WITH 'ps_' OR k STARTS WITH 'cs_' | [k, n[k]]]}}]
+           AS rows
+    """
+    for label in NODE_LABELS
+}
+REWRITE_STRUCT_VALUES = {
+    label: f"""
+    UNWIND $rows AS row
+    MATCH (n:{label} {{id: row.id}}) WHERE all(k IN keys(row.old) WHERE n[k] = row.old[k])
+    SET n += row.new
+    """
+    for label in NODE_LABELS
+}
 MISSING_SIMPLE_TYPES = """
 UNWIND $types AS t
 OPTIONAL MATCH (existing:Type {kind: t.kind, name: t.name, version_key: ''})

@@ -8,10 +8,12 @@ concurrent connects are safe and a migration interrupted half way resumes on the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 
 import neo4j
 
+from . import _codec as codec
 from ._errors import FailedPreconditionError
 from ._queries import (
     AWAIT_INDEXES,
@@ -22,18 +24,28 @@ from ._queries import (
     INDEX_STATES,
     MIGRATE_TO_1,
     MISSING_SIMPLE_TYPES,
+    NODE_LABELS,
     READ_SCHEMA_VERSION,
+    REWRITE_STRUCT_VALUES,
     SERVER_COMPONENTS,
+    STRUCT_VALUES_AFTER,
     WRITE_SCHEMA_VERSION,
 )
 
-__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "SchemaState", "ensure_schema", "read_schema_state",
-           "read_schema_version"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "Migration", "SchemaState", "ensure_schema",
+           "read_schema_state", "read_schema_version"]
 
-# Version 1: the layout described in graphmd/_codec.py and docs/data-model.md.
-# Version 0: the same without graphmd's derived keys (see _queries.MIGRATE_TO_1); a database
+logger = logging.getLogger("graphmd.schema")
+
+# Version 2: the layout described in graphmd/_codec.py and docs/data-model.md.
+# Version 1: the same, but STRUCT values may hold their keys in any order (the first graphmd
+# releases wrote them so) and the GraphmdMeta uniqueness constraint may be missing.
+# Version 0: version 1 without graphmd's derived keys (see _queries.MIGRATE_TO_1); a database
 # holding graphmd's nodes but no GraphmdMeta node is taken to be version 0.
-SCHEMA_VERSION = 1
+# A change to what graphmd stores, or a new constraint or index, takes a new version and a
+# migration: a store at the current version skips CONSTRAINTS and INDEXES when it opens, and
+# an older graphmd refuses a newer version instead of writing the old layout into it.
+SCHEMA_VERSION = 2
 
 # MLMD's system types (ml_metadata/simple_types), which base_type refers to.
 SIMPLE_TYPES = {
@@ -41,9 +53,57 @@ SIMPLE_TYPES = {
     "ExecutionType": ["mlmd.Train", "mlmd.Transform", "mlmd.Process", "mlmd.Evaluate", "mlmd.Deploy"],
 }
 
-# Migrations from version N-1 to N, keyed by N: batched statements (each returns how many
-# items it `changed`), each rerun in its own write transaction until it changes nothing.
-MIGRATIONS: dict[int, list[str]] = {1: MIGRATE_TO_1}
+# A migration step fixes up to `batch` items per write transaction and is idempotent, so an
+# interrupted migration resumes on the next open: a Cypher statement (run with $batch,
+# returning how many items it `changed`, rerun until that is 0), or a function given a
+# session and the batch size, for a fix Cypher cannot compute.
+MigrationStep = str | Callable[[neo4j.Session, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    """What the migration to a version does (for its announcement), and its steps."""
+
+    what: str
+    steps: Sequence[MigrationStep]
+
+
+def _sort_struct_keys(session: neo4j.Session, batch: int) -> None:
+    """Re-encode STRUCT values with their keys sorted (_queries.STRUCT_VALUES_AFTER), ``batch``
+    nodes of a label per transaction, in id order."""
+    for label in NODE_LABELS:
+        after: int | None = codec.INT64_MIN
+        while after is not None:
+            after = session.execute_write(_sort_struct_keys_after, label, after, batch)
+
+
+def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int, batch: int) -> int | None:
+    """Sort the STRUCT values' keys of the ``batch`` ``label`` nodes after id ``after``; the
+    last id read (None: none was left). Text that is not JSON (a bulk load's) stays as it is."""
+    found = tx.run(STRUCT_VALUES_AFTER[label], after=after, batch=batch).single(strict=True)
+    rows = []
+    for node in found["rows"]:
+        old: dict[str, str] = {}
+        new: dict[str, str] = {}
+        for key, text in node["structs"]:
+            try:
+                canonical = codec.sorted_struct_text(text)
+            except (TypeError, ValueError):
+                continue
+            if canonical != text:
+                old[key], new[key] = text, canonical
+        if new:
+            rows.append({"id": node["id"], "old": old, "new": new})
+    if rows:
+        tx.run(REWRITE_STRUCT_VALUES[label], rows=rows).consume()
+    return found["last"]
+
+
+# The migration to version N from N-1, keyed by N.
+MIGRATIONS: dict[int, Migration] = {
+    1: Migration("graphmd's derived keys: type kinds and version keys, node type names, event keys", MIGRATE_TO_1),
+    2: Migration("STRUCT values re-encoded with their keys sorted", [_sort_struct_keys]),
+}
 MIGRATION_BATCH = 10_000
 
 
@@ -116,16 +176,29 @@ def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Call
         start = version
         if start is None:
             start = 0 if session.execute_read(lambda tx: tx.run(HAS_DATA).single()["has_data"]) else SCHEMA_VERSION
+        if start < SCHEMA_VERSION:
+            logger.warning("graphmd: migrating the store's schema from version %d to %d (%s). An interrupted "
+                           "migration resumes when the store is next opened; a graphmd older than this one "
+                           "refuses the migrated store.", start, SCHEMA_VERSION,
+                           "; ".join(f"{v}: {MIGRATIONS[v].what}" for v in range(start + 1, SCHEMA_VERSION + 1)))
         for target in range(start + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                while session.execute_write(
-                        lambda tx, s=statement: tx.run(s, batch=MIGRATION_BATCH).single()["changed"]):
-                    pass
+            for step in MIGRATIONS[target].steps:
+                _run_step(session, step)
             session.execute_write(lambda tx, v=target: tx.run(WRITE_SCHEMA_VERSION, version=v).consume())
+        if start < SCHEMA_VERSION:
+            logger.warning("graphmd: the store's schema is now version %d", SCHEMA_VERSION)
         _ensure_simple_types(session, allocate_ids)
         if version != SCHEMA_VERSION:
             session.execute_write(lambda tx: tx.run(WRITE_SCHEMA_VERSION, version=SCHEMA_VERSION).consume())
     return SCHEMA_VERSION
+
+
+def _run_step(session: neo4j.Session, step: MigrationStep) -> None:
+    if callable(step):
+        step(session, MIGRATION_BATCH)
+        return
+    while session.execute_write(lambda tx: tx.run(step, batch=MIGRATION_BATCH).single(strict=True)["changed"]):
+        pass
 
 
 def _ensure_simple_types(session: neo4j.Session, allocate_ids: Callable[[str, int], list[int]]) -> None:

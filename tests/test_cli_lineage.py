@@ -101,10 +101,10 @@ def test_info_says_where_it_connects_and_what_it_finds(cli, history, store, neo4
     text = cli("info")
     assert f"Neo4j:    {neo4j_server.uri} as {neo4j_server.user}" in text and "(settings from environment)" in text
     assert "server:   Neo4j Kernel 5.26" in text
-    assert "schema:   version 1 (this graphmd writes 1);" in text and "all ONLINE" in text
+    assert "schema:   version 2 (this graphmd writes 2);" in text and "all ONLINE" in text
     assert f"{counts['executions']:,} executions" in text and f"{counts['events']:,} events" in text
     data = json.loads(cli("info", "--format", "json"))
-    assert data["counts"] == counts and data["schema_version"] == 1 and data["indexes_not_online"] == []
+    assert data["counts"] == counts and data["schema_version"] == 2 and data["indexes_not_online"] == []
     assert data["indexes"] >= 30 and data["uri"] == neo4j_server.uri
 
 

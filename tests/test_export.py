@@ -16,6 +16,7 @@ from _snapshot import snapshot
 from graphmd import (Artifact, ArtifactType, FailedPreconditionError, InvalidArgumentError, MetadataStore, PropertyType,
                      export_store, import_store)
 from graphmd._config import Settings
+from graphmd._schema import SCHEMA_VERSION
 
 
 def export_text(store: MetadataStore) -> str:
@@ -67,6 +68,28 @@ def test_import_moves_id_counters_past_the_imported_ids(store: MetadataStore) ->
     assert counters["Event"] > max_event and counters["Type"] > max(r["type"]["id"] for r in exported if "type" in r)
 
 
+def test_an_export_of_schema_version_1_is_migrated_on_import(store: MetadataStore) -> None:
+    """An export the first graphmd releases wrote (version 1) holds STRUCT values with their
+    keys in the caller's order; the import stores them sorted, as graphmd writes them now."""
+    model_t = store.put_artifact_type(ArtifactType(name="Model", properties={"config": PropertyType.STRUCT}))
+    [model] = store.put_artifacts([Artifact(type_id=model_t, uri="/m", properties={"config": {"b": 1, "a": [2]}},
+                                            custom_properties={"meta": {"z": {"y": 1, "x": 2}, "w": None}})])
+    before = snapshot(store)
+    lines = export_text(store).splitlines(keepends=True)
+    old = [lines[0].replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":1')]
+    for line in lines[1:]:  # the text the first releases stored for the same values
+        old.append(line.replace(json.dumps(json.dumps({"a": [2], "b": 1}))[1:-1],
+                                json.dumps(json.dumps({"b": 1, "a": [2]}))[1:-1])
+                   .replace(json.dumps(json.dumps({"w": None, "z": {"x": 2, "y": 1}}))[1:-1],
+                            json.dumps(json.dumps({"z": {"y": 1, "x": 2}, "w": None}))[1:-1]))
+    assert sum(a != b for a, b in zip(old[1:], lines[1:])) == 1  # the artifact's line
+    store.delete_everything()
+    import_store(store, io.StringIO("".join(old)))
+    assert snapshot(store) == before and store.schema_version == SCHEMA_VERSION
+    [back] = store.get_artifacts_by_id([model])
+    assert back.properties["config"] == {"a": [2], "b": 1}
+
+
 def test_import_refuses_a_store_with_data_and_leaves_it_unchanged(store: MetadataStore) -> None:
     populate(store, n=1)
     text = export_text(store)
@@ -81,7 +104,7 @@ def test_import_refuses_a_store_with_data_and_leaves_it_unchanged(store: Metadat
     (lambda lines: [], InvalidArgumentError, "header"),
     (lambda lines: ["not json\n", *lines], InvalidArgumentError, "line"),
     (lambda lines: lines[1:], InvalidArgumentError, "header"),
-    (lambda lines: [lines[0].replace('"schema_version":1', '"schema_version":99'), *lines[1:]],
+    (lambda lines: [lines[0].replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":99'), *lines[1:]],
      FailedPreconditionError, "schema_version"),
     (lambda lines: [*lines[:-1], '{"node": "Evil`) DETACH DELETE n //", "props": {"id": 1}}\n', lines[-1]],
      InvalidArgumentError, "node"),

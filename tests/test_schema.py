@@ -1,17 +1,24 @@
 """The store's own shape: it records its schema version, migrates an older one (idempotently,
-also after an interrupted migration) and refuses a newer one."""
+also after an interrupted migration, and announced) and refuses a newer one."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
+from typing import Any
 
+import neo4j
 import pytest
 
+import graphmd._schema
 from _sample import populate
 from _snapshot import snapshot
-from graphmd import FailedPreconditionError, MetadataStore
+from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextType, Event, EventType, Execution,
+                     ExecutionState, ExecutionType, FailedPreconditionError, MetadataStore, PropertyType,
+                     UnavailableError, find_cached_execution)
 from graphmd._config import Settings
+from graphmd._queries import CONSTRAINTS
 from graphmd._schema import MIGRATIONS, SCHEMA_VERSION, read_schema_version
 
 # What a version-0 database lacks: graphmd's derived keys (see graphmd._queries.MIGRATE_TO_1).
@@ -21,6 +28,13 @@ DOWNGRADE_TO_0 = [
     "MATCH (n) WHERE n:Artifact OR n:Execution OR n:Context REMOVE n.type",
     "MATCH ()-[e:EVENT]->() REMOVE e.event_key",
 ]
+GRAPHMD_META_CONSTRAINT = next(c for c in CONSTRAINTS if "GraphmdMeta" in c)
+STRUCT_VALUES = """
+MATCH (n) WHERE n:Artifact OR n:Execution OR n:Context
+UNWIND [k IN keys(n) WHERE k STARTS WITH 'ps_' OR k STARTS WITH 'cs_'] AS key
+RETURN labels(n)[0] AS label, n.id AS id, key, n[key] AS text
+"""
+HPARAMS = {"lr": 0.01, "batch": 32, "arch": {"width": 4, "depth": 2}}
 
 
 def run(store: MetadataStore, *statements: str, **params: object) -> list[dict]:
@@ -39,6 +53,7 @@ def restore_version(store: MetadataStore) -> Iterator[None]:
     """Whatever a test does to GraphmdMeta, later tests find the current version."""
     yield
     run(store, "MATCH (m:GraphmdMeta) DETACH DELETE m")
+    run(store, GRAPHMD_META_CONSTRAINT)
     run(store, "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $v", v=SCHEMA_VERSION)
 
 
@@ -72,10 +87,105 @@ def test_an_interrupted_migration_completes_on_the_next_open(store: MetadataStor
     current = snapshot(store)
     run(store, *DOWNGRADE_TO_0)
     # A migration that died after some batches: the first statement ran on one item only.
-    first = MIGRATIONS[1][0]
+    first = MIGRATIONS[1].steps[0]
     assert run(store, first, batch=1) == [{"changed": 1}]
     assert read_schema_version(store.driver, store.database) is None
     with open_store(neo4j_server):
+        assert snapshot(store) == current
+
+
+def _reversed_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _reversed_keys(v) for k, v in reversed(value.items())}
+    return [_reversed_keys(v) for v in value] if isinstance(value, list) else value
+
+
+def downgrade_to_1(store: MetadataStore) -> int:
+    """The store as the first graphmd releases left it at version 1: STRUCT values with their
+    keys in the caller's order (here reversed) and no GraphmdMeta constraint. Returns how
+    many texts changed."""
+    changed = 0
+    for row in run(store, STRUCT_VALUES):
+        text = json.dumps(_reversed_keys(json.loads(row["text"])), allow_nan=False)
+        if text != row["text"]:
+            run(store, f"MATCH (n:{row['label']} {{id: $id}}) SET n += $props", id=row["id"],
+                props={row["key"]: text})
+            changed += 1
+    run(store, "DROP CONSTRAINT graphmd_meta IF EXISTS")
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = 1")
+    return changed
+
+
+def record_runs_with_structs(store: MetadataStore, n: int) -> dict[str, list[int]]:
+    """``n`` Trainer runs with a STRUCT property (and STRUCT custom properties on their input
+    and run context), each reading an artifact of its own."""
+    trainer_t = store.put_execution_type(ExecutionType(name="Trainer", properties={"hparams": PropertyType.STRUCT}))
+    data_t = store.put_artifact_type(ArtifactType(name="Examples"))
+    run_t = store.put_context_type(ContextType(name="PipelineRun"))
+    data = store.put_artifacts([Artifact(type_id=data_t, uri=f"/data/{i}",
+                                         custom_properties={"meta": {"zeta": i, "alpha": {"b": 2, "a": 1}}})
+                                for i in range(n)])
+    for i, artifact in enumerate(store.get_artifacts_by_id(data)):
+        store.put_execution(
+            Execution(type_id=trainer_t, last_known_state=ExecutionState.COMPLETE, properties={"hparams": HPARAMS}),
+            [ArtifactAndEvent(artifact=artifact, event=Event(type=EventType.INPUT, path=["examples", 0]))],
+            [Context(type_id=run_t, name=f"run-{i}", custom_properties={"owner": {"team": "ml", "name": "al"}})])
+    return {"data": data}
+
+
+def test_struct_values_the_first_releases_wrote_are_migrated(store: MetadataStore, neo4j_server: Settings,
+                                                            restore_version: None,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """A version-1 store of the first releases holds STRUCT values with their keys unsorted,
+    where today's graphmd compares stored text: without the migration to version 2,
+    find_cached_execution misses an identical run and an unchanged update rewrites the node."""
+    populate(store, n=2)
+    data = record_runs_with_structs(store, n=3)["data"]
+    current = snapshot(store)
+    assert downgrade_to_1(store) == 3 + 3 + 3  # hparams, the inputs' meta, the runs' owner
+    with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server) as migrated:
+        # Every text sorted again, the constraint back, times and everything else untouched.
+        assert snapshot(store) == current
+        assert run(store, "SHOW CONSTRAINTS YIELD name WHERE name = 'graphmd_meta' RETURN count(*) AS n") == [{"n": 1}]
+        hit = find_cached_execution(migrated, "Trainer", {"examples": [data[1]]}, {"hparams": HPARAMS})
+        assert hit is not None and hit.execution.properties["hparams"] == HPARAMS
+        [execution] = migrated.get_executions_by_id([hit.execution.id])
+        migrated.put_executions([execution])
+        assert snapshot(store) == current  # an unchanged update changes nothing
+        assert migrated.schema_version == SCHEMA_VERSION == 2
+    assert "migrating the store's schema from version 1 to 2" in caplog.text
+    assert "STRUCT values re-encoded with their keys sorted" in caplog.text
+    assert "schema is now version 2" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server):
+        assert snapshot(store) == current
+    assert caplog.text == ""  # nothing to migrate, nothing announced
+
+
+def test_an_interrupted_struct_migration_completes_on_the_next_open(store: MetadataStore, neo4j_server: Settings,
+                                                                   restore_version: None,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    record_runs_with_structs(store, n=3)
+    current = snapshot(store)
+    downgrade_to_1(store)
+    fix_batch = graphmd._schema._sort_struct_keys_after
+    calls = []
+
+    def dies_after_two_batches(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) > 2:
+            raise neo4j.exceptions.ServiceUnavailable("Neo4j went away")
+        return fix_batch(*args)
+
+    monkeypatch.setattr(graphmd._schema, "MIGRATION_BATCH", 1)
+    monkeypatch.setattr(graphmd._schema, "_sort_struct_keys_after", dies_after_two_batches)
+    with pytest.raises(UnavailableError):
+        open_store(neo4j_server)
+    assert read_schema_version(store.driver, store.database) == 1
+    assert snapshot(store) != current
+    monkeypatch.undo()
+    with open_store(neo4j_server) as migrated:
+        assert migrated.schema_version == SCHEMA_VERSION
         assert snapshot(store) == current
 
 
