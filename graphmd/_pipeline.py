@@ -221,14 +221,14 @@ def _record_failure(store: MetadataStore, execution: Execution, contexts: Sequen
     store.put_execution(failed, (), contexts, force_reuse_context=True)
 
 
-# put_execution names the artifact of its i-th pair that has one "artifact_and_events[].artifact[i]":
-# every output pair has an artifact, so i is the output's position among the pairs.
-_PAIR_ARTIFACT = re.compile(r"artifact_and_events\[\]\.artifact\[(\d+)\]")
+# put_execution names the artifact of its i-th pair "artifact_and_events[i].artifact"; the
+# outputs are the call's only pairs, so i is the output's position.
+_PAIR_ARTIFACT = re.compile(r"artifact_and_events\[(\d+)\]\.artifact")
 
 
 def _name_outputs_as_declared(error: GraphmdError, declared: Sequence[str]) -> None:
     """Rename, in place, the outputs ``error`` (from writing them) names as put_execution's
-    pairs (``artifact_and_events[].artifact[1].type_id``) to the names the block declared
+    pairs (``artifact_and_events[1].artifact.type_id``) to the names the block declared
     them by (``outputs['m'][0].type_id``); ``declared`` lists those in pair order."""
     def rename(text: str) -> str:
         return _PAIR_ARTIFACT.sub(lambda m: declared[int(m[1])] if int(m[1]) < len(declared) else m[0], text)

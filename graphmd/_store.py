@@ -748,8 +748,10 @@ class MetadataStore:
             raise InvalidArgumentError("execution: no execution is given", field="execution")
         pairs = [p if isinstance(p, ArtifactAndEvent) else ArtifactAndEvent(artifact=p[0], event=p[1])
                  for p in artifact_and_events]
-        _check_nodes(Execution, [execution], "execution")
-        _check_nodes(Artifact, [p.artifact for p in pairs if p.artifact is not None], "artifact_and_events[].artifact")
+        _check_nodes(Execution, [execution], "execution", lambda _: "execution")
+        given = [i for i, p in enumerate(pairs) if p.artifact is not None]
+        _check_nodes(Artifact, [pairs[i].artifact for i in given], "artifact_and_events",
+                     lambda n: f"artifact_and_events[{given[n]}].artifact")
         _check_nodes(Context, contexts, "contexts")
         for i, pair in enumerate(pairs):
             if pair.event is None:
@@ -772,10 +774,11 @@ class MetadataStore:
         def plan(writer: _NodeWriter) -> PutExecutionResult:
             with_artifact = [i for i, p in enumerate(pairs) if p.artifact is not None]
             artifact_ids = writer.upsert(
-                Artifact, [pairs[i].artifact for i in with_artifact], "artifact_and_events[].artifact",
-                reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
+                Artifact, [pairs[i].artifact for i in with_artifact], "artifact_and_events",
+                field_of=lambda n: f"artifact_and_events[{with_artifact[n]}].artifact", reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
             id_of_pair = dict(zip(with_artifact, artifact_ids))
-            (execution_id,) = writer.upsert(Execution, [execution], "execution", force_update_time=force_update_time)
+            (execution_id,) = writer.upsert(Execution, [execution], "execution", force_update_time=force_update_time,
+                                            field_of=lambda _: "execution")
             result_artifact_ids: list[int] = []
             for i, pair in enumerate(pairs):
                 if pair.artifact is not None:
@@ -1284,20 +1287,23 @@ def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, 
     return stored.model_copy(update=update)
 
 
-def _check_nodes(cls: type, nodes: Sequence[Any], plural: str) -> None:
+def _check_nodes(cls: type, nodes: Sequence[Any], plural: str,
+                 field_of: Callable[[int], str] | None = None) -> None:
+    """Check each node's values; errors name ``plural[i]``, or ``field_of(i)`` when given."""
     for i, node in enumerate(nodes):
+        at = field_of(i) if field_of else f"{plural}[{i}]"
         if not isinstance(node, cls):
-            raise InvalidArgumentError(f"{plural}[{i}] must be a {cls.__name__}", field=f"{plural}[{i}]")
+            raise InvalidArgumentError(f"{at} must be a {cls.__name__}", field=at)
         if codec.plainly_valid(node):
             continue
         for attr in ("id", "type_id"):
-            codec.check_int64(getattr(node, attr), f"{plural}[{i}].{attr}")
+            codec.check_int64(getattr(node, attr), f"{at}.{attr}")
         for attr in ("name", "external_id", "uri"):
-            codec.check_text(getattr(node, attr, None), f"{plural}[{i}].{attr}", indexed=True)
+            codec.check_text(getattr(node, attr, None), f"{at}.{attr}", indexed=True)
         for attr in ("properties", "custom_properties"):
             for name, value in getattr(node, attr).items():
-                codec.check_property_name(name, f"{plural}[{i}].{attr}")
-                codec.check_value(value, f"{plural}[{i}].{attr}[{name!r}]")
+                codec.check_property_name(name, f"{at}.{attr}")
+                codec.check_value(value, f"{at}.{attr}[{name!r}]")
 
 
 def _parse_mask(cls: type, update_mask: Sequence[str] | None) -> list[str] | None:
@@ -1579,8 +1585,9 @@ class _NodeWriter:
 
     def upsert(self, cls: type[NodeT], nodes: list[NodeT], plural: str, *, mask: list[str] | None = None,
                abort_if_changed: bool = False, reuse_by_external_id: bool = False, reuse_context: bool = False,
-               force_update_time: bool = False) -> list[int]:
-        """Plan inserts and updates of ``nodes``; returns their ids in order."""
+               force_update_time: bool = False, field_of: Callable[[int], str] | None = None) -> list[int]:
+        """Plan inserts and updates of ``nodes``; returns their ids in order. Errors name
+        ``plural[i]``, or ``field_of(i)`` when given."""
         label = _LABEL[cls]
         tx = self.tx
         self.retry_conflicts |= reuse_by_external_id or reuse_context
@@ -1613,7 +1620,7 @@ class _NodeWriter:
         ids: list[int] = []
         planned_new: set[tuple[int | None, str]] = set()
         for i, node in enumerate(nodes):
-            field = _field(plural, i)
+            field = field_of(i) if field_of else _field(plural, i)
             if node.id is None and i in reuse_ids and reuse_context:
                 ids.append(reuse_ids[i])  # MLMD reuses such a context as it is stored
                 continue

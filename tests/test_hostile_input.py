@@ -132,6 +132,18 @@ CASES: list[Case] = [
     ("put_execution event to a missing artifact", lambda s, i: s.put_execution(
         Execution(type_id=i["step"]), [ArtifactAndEvent(event=Event(artifact_id=MISSING, type=EventType.INPUT))]),
      InvalidArgumentError, "artifact_id"),
+    ("bad property of a put_execution pair's artifact", lambda s, i: s.put_execution(
+        Execution(type_id=i["step"]), [ArtifactAndEvent(event=Event(artifact_id=i["artifact"], type=EventType.INPUT)),
+                                       ArtifactAndEvent(artifact=Artifact(type_id=i["data"], properties={"nope": 1}),
+                                                        event=Event(type=EventType.OUTPUT))]),
+     InvalidArgumentError, "artifact_and_events[1].artifact.properties"),
+    ("bad value of a put_execution pair's artifact", lambda s, i: s.put_execution(
+        Execution(type_id=i["step"]), [ArtifactAndEvent(event=Event(artifact_id=i["artifact"], type=EventType.INPUT)),
+                                       ArtifactAndEvent(artifact=Artifact(type_id=i["data"], uri="u" * 9000),
+                                                        event=Event(type=EventType.OUTPUT))]),
+     InvalidArgumentError, "artifact_and_events[1].artifact.uri"),
+    ("put_execution's execution with an unknown property", lambda s, i: s.put_execution(
+        Execution(type_id=i["step"], properties={"nope": 1})), InvalidArgumentError, "execution.properties"),
     ("lineage edge to a missing execution", lambda s, i: s.put_lineage_subgraph(
         [], [Artifact(type_id=i["data"])], [],
         [EventEdge(event=Event(type=EventType.INPUT, execution_id=MISSING), artifact_index=0)]),
@@ -168,7 +180,7 @@ CASES: list[Case] = [
     ("oversized uri", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], uri="u" * 9000)]),
      InvalidArgumentError, "artifacts[0].uri"),
     ("oversized name", lambda s, i: s.put_execution(Execution(type_id=i["step"], name="n" * 9000)),
-     InvalidArgumentError, "execution[0].name"),
+     InvalidArgumentError, "execution.name"),
     ("oversized external id", lambda s, i: s.put_contexts([Context(type_id=i["run"], name="c", external_id="é" * 2001)]),
      InvalidArgumentError, "contexts[0].external_id"),
     ("oversized type name", lambda s, i: s.put_artifact_type(ArtifactType(name="t" * 4001)),
@@ -185,7 +197,7 @@ CASES: list[Case] = [
      InvalidArgumentError, "contexts[0].properties['note']"),
     ("lone surrogate in a property name", lambda s, i: s.put_execution(
         Execution(type_id=i["step"], custom_properties={"\ud800": 1})),
-     InvalidArgumentError, "execution[0].custom_properties"),
+     InvalidArgumentError, "execution.custom_properties"),
     ("lone surrogate in a type name", lambda s, i: s.put_execution_type(ExecutionType(name="\ud800")),
      InvalidArgumentError, "types[0].name"),
     ("lone surrogate in a read", lambda s, i: s.get_artifacts_by_uri("\ud800"), InvalidArgumentError, ""),
