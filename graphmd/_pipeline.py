@@ -309,6 +309,15 @@ def _require_names(store: MetadataStore, kind: str, type_name: str, *, context_i
         raise NotFoundError(f"no context with id {context_id}", field="context_id")
 
 
+def _check_id(value: int | None, field: str) -> None:
+    """Raise InvalidArgumentError (``field``) unless ``value`` is None or an id: an int, not
+    a bool, that fits in 64 bits (a text id would find nothing, silently)."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise InvalidArgumentError(f"{field} must be an integer id, not the {type(value).__name__} {value!r}",
+                                   field=field)
+    codec.check_int64(value, field)
+
+
 def _path(path: str | None) -> list[Any]:
     """An event path as stored (JSON text) as its steps; [] when unset."""
     return json.loads(path) if path else []
@@ -326,9 +335,10 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
     Raises:
         NotFoundError: there is no artifact type named ``type_name`` (in any version), or no
             context ``context_id``; a misspelt name is not "no artifact yet".
-        InvalidArgumentError: ``context_id`` does not fit in 64 bits.
+        InvalidArgumentError: ``context_id`` is not an integer (``'7'``, ``True``) or does
+            not fit in 64 bits.
     """
-    codec.check_int64(context_id, "context_id")
+    _check_id(context_id, "context_id")
     query = q.LATEST_ARTIFACT_IN_CONTEXT if context_id is not None else q.LATEST_ARTIFACT
     record = store._read(lambda tx: tx.run(query, type_name=type_name, state=state.value,
                                            context_id=context_id).single())

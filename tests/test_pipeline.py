@@ -101,6 +101,11 @@ def test_latest_artifact_within_and_across_contexts(store, history):
     with pytest.raises(NotFoundError, match=str(10**9)) as error:
         latest_artifact(store, "Model", context_id=10**9)
     assert error.value.field == "context_id"
+    # An id that is not one is the caller's error, not a TypeError nor "no such context".
+    for bad in (str(history.contexts["taxi"]), True, 1.0, 2**63):
+        with pytest.raises(InvalidArgumentError) as error:
+            latest_artifact(store, "Model", context_id=bad)
+        assert error.value.field == "context_id"
 
 
 def test_warm_start_resolves_each_runs_previous_model(store):
