@@ -60,6 +60,7 @@ from ._pipeline import (
     compare_runs,
     find_cached_execution,
     latest_artifact,
+    latest_blessed_model,
     record_execution,
 )
 
@@ -83,6 +84,7 @@ __all__ = [
     "find_cached_execution",
     "CachedExecution",
     "latest_artifact",
+    "latest_blessed_model",
     "compare_runs",
     "compare_lineage",
     "LineageComparison",

@@ -35,10 +35,12 @@ _KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list:
 # What the files' parameters name in the store: an artifact by id, a context by name, a type
 # by name; with where to look them up.
 _NAMES = {"artifact_id": "artifact", "model_id": "artifact", "model_a": "artifact", "model_b": "artifact",
-          "input_ids": "artifact", "run_name": "context", "runs": "context", "type_name": "execution_type",
-          "run_type": "context_type"}
+          "input_ids": "artifact", "run_name": "context", "runs": "context", "context_id": "context_id",
+          "type_name": "execution_type", "run_type": "context_type", "model_type": "artifact_type",
+          "blessing_type": "artifact_type"}
 _LISTED_BY = {"artifact": "`graphmd artifacts` lists them", "context": "`graphmd contexts` lists them",
-              "execution_type": "`graphmd types` lists them", "context_type": "`graphmd types` lists them"}
+              "context_id": "`graphmd contexts` lists them", "execution_type": "`graphmd types` lists them",
+              "context_type": "`graphmd types` lists them", "artifact_type": "`graphmd types` lists them"}
 
 
 def cypher_dir() -> Path:
@@ -147,17 +149,21 @@ def check_names(store: MetadataStore, name: str, params: dict[str, Any]) -> None
         kind = _NAMES.get(parameter)
         if kind is not None and parameter in parameters(name):
             wanted[kind] += value if isinstance(value, list) else [value]
+    wanted["context_id"] = [v for v in wanted["context_id"] if v is not None]  # null: no context
     record = store._read(lambda tx: tx.run(q.UNKNOWN_NAMES, artifact_ids=wanted["artifact"],
-                                           context_names=wanted["context"],
+                                           context_names=wanted["context"], context_ids=wanted["context_id"],
                                            execution_types=wanted["execution_type"],
-                                           context_types=wanted["context_type"]).single())
+                                           context_types=wanted["context_type"],
+                                           artifact_types=wanted["artifact_type"]).single())
     for parameter, value in params.items():
         kind = _NAMES.get(parameter)
         unknown = [v for v in (value if isinstance(value, list) else [value]) if kind and v in record[kind]]
         if unknown:
             what = {"artifact": f"no artifact with id {unknown[0]}", "context": f"no context named {unknown[0]!r}",
+                    "context_id": f"no context with id {unknown[0]}",
                     "execution_type": f"no execution type named {unknown[0]!r}",
-                    "context_type": f"no context type named {unknown[0]!r}"}[kind]
+                    "context_type": f"no context type named {unknown[0]!r}",
+                    "artifact_type": f"no artifact type named {unknown[0]!r}"}[kind]
             raise NotFoundError(f"query {name!r}: {parameter}: {what} ({_LISTED_BY[kind]})", field=parameter)
 
 

@@ -1,10 +1,10 @@
 """What a pipeline asks of its metadata: record a step, reuse an earlier one, pick the
-newest artifact to warm-start from, compare runs.
+newest (or newest blessed) model to warm-start from, compare runs.
 
 These are the TFX questions as library calls. Each reads with one Cypher statement; the
-reuse lookup and the run comparison run the same statements as cypher/what_can_be_reused
-and cypher/compare_runs (graphmd._cypher_files), so the files and the library agree by
-construction.
+reuse lookup, the blessed model and the run comparison run the same statements as
+cypher/what_can_be_reused, cypher/latest_blessed_model and cypher/compare_runs
+(graphmd._cypher_files), so the files and the library agree by construction.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ __all__ = [
     "record_execution",
     "find_cached_execution",
     "latest_artifact",
+    "latest_blessed_model",
     "compare_runs",
     "LineageComparison",
     "compare_lineage",
@@ -284,27 +285,30 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             path = _path(out["path"])
             outputs.setdefault(str(path[0]) if path else "", []).append(codec.decode_node(Artifact, out["artifact"]))
         return CachedExecution(execution, outputs)
-    _require_names(store, "ExecutionType", type_name)
+    _require_names(store, "ExecutionType", {"type_name": type_name})
     return None
 
 
-def _require_names(store: MetadataStore, kind: str, type_name: str, *, context_id: int | None = None,
-                   type_field: str = "type_name") -> None:
-    """Check, in one read, that a ``kind`` (ExecutionType, ...) named ``type_name`` exists in
-    any version (nodes record their type by name only) and, when given, the context
-    ``context_id``: a helper that found nothing says None only for "nothing there yet".
+def _require_names(store: MetadataStore, kind: str, names: Mapping[str, str], *,
+                   context_id: int | None = None) -> None:
+    """Check, in one read, that each name of ``names`` (by the field that gave it) is of a
+    ``kind`` (ExecutionType, ...) that exists in any version (nodes record their type by name
+    only) and, when given, that the context ``context_id`` exists: a helper that found nothing
+    says None only for "nothing there yet".
 
     Raises:
-        InvalidArgumentError: ``type_name`` is not a string (``field`` ``type_field``).
-        NotFoundError: there is no such type (``field`` ``type_field``) or context
+        InvalidArgumentError: a name is not a string (``field`` the field that gave it).
+        NotFoundError: there is no such type (``field`` the first such field) or context
             (``context_id``).
     """
-    if not isinstance(type_name, str):
-        raise InvalidArgumentError(f"{type_field} must be a string, not {type(type_name).__name__}", field=type_field)
-    found = store._read(lambda tx: tx.run(q.TYPE_AND_CONTEXT_EXIST, kind=kind, name=type_name,
+    for field, name in names.items():
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"{field} must be a string, not {type(name).__name__}", field=field)
+    found = store._read(lambda tx: tx.run(q.TYPES_AND_CONTEXT_EXIST, kind=kind, names=list(names.values()),
                                           context_id=context_id).single())
-    if not found["type_found"]:
-        raise NotFoundError(f"no {kind} named {type_name!r}", field=type_field)
+    for field, name in names.items():
+        if name in found["missing_types"]:
+            raise NotFoundError(f"no {kind} named {name!r}", field=field)
     if not found["context_found"]:
         raise NotFoundError(f"no context with id {context_id}", field="context_id")
 
@@ -344,7 +348,44 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
                                            context_id=context_id).single())
     if record:
         return codec.decode_node(Artifact, record["a"])
-    _require_names(store, "ArtifactType", type_name, context_id=context_id)
+    _require_names(store, "ArtifactType", {"type_name": type_name}, context_id=context_id)
+    return None
+
+
+def latest_blessed_model(store: MetadataStore, model_type: str = "Model", *, blessing_type: str = "ModelBlessing",
+                         context_id: int | None = None) -> Artifact | None:
+    """The newest LIVE artifact of type ``model_type`` (newest by creation time, then id)
+    that an Evaluator blessed, within the context ``context_id`` when given: TFX's latest
+    blessed model resolution, a baseline to evaluate against or a model to warm-start from
+    when the newest model (latest_artifact) may be one that was not blessed. None when there
+    is none.
+
+    What counts as a blessing: an artifact of type ``blessing_type``, LIVE or with no state
+    (unset or UNKNOWN; not PENDING, ABANDONED, MARKED_FOR_DELETION, DELETED nor REFERENCE), whose ``blessed``
+    is 1 (or true), a property or a custom one (TFX records it as a custom one). It blesses
+    the artifact its ``current_model_id`` (a property or custom one; TFX's Evaluator sets it)
+    names; without one, the artifact the execution that wrote it read under input key
+    ``model`` (event path ``["model", i]``; not ``baseline_model``, which it compared with).
+    A blessing of 0 blesses nothing, nor does it take back another blessing of the same
+    model (TFX's resolver reads them the same way). ``context_id`` narrows the models, not
+    the blessings: a model of the context blessed by an Evaluator outside it counts.
+
+    Runs cypher/latest_blessed_model.cypher.
+
+    Raises:
+        NotFoundError: there is no artifact type named ``model_type`` or ``blessing_type``
+            (in any version), or no context ``context_id``; a misspelt name is not "no
+            model yet".
+        InvalidArgumentError: a type name is not a string, or ``context_id`` is not an
+            integer or does not fit in 64 bits.
+    """
+    _check_id(context_id, "context_id")
+    rows = _cypher_files.run(store, "latest_blessed_model", model_type=model_type, blessing_type=blessing_type,
+                             context_id=context_id)
+    if rows:
+        return codec.decode_node(Artifact, rows[0]["model"])
+    _require_names(store, "ArtifactType", {"model_type": model_type, "blessing_type": blessing_type},
+                   context_id=context_id)
     return None
 
 
@@ -415,7 +456,7 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=list(run_names))}
     missing = [name for name in run_names if name not in rows]
     if missing:
-        _require_names(store, "ContextType", run_type, type_field="run_type")
+        _require_names(store, "ContextType", {"run_type": run_type})
         raise NotFoundError(f"no {run_type} context named {missing[0]!r}", field="run_names")
 
     def side_by_side(kind: str) -> list[ComparedValue]:

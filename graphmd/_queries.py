@@ -707,11 +707,11 @@ RETURN a {.*} AS a
 ORDER BY a.create_time_since_epoch DESC, a.id DESC
 LIMIT 1
 """
-# Whether a type of $kind named $name exists in any version (nodes record their type by
-# name only), and the context $context_id (true when null): a helper's None then means
-# "nothing there yet", not a misspelt name.
-TYPE_AND_CONTEXT_EXIST = """
-RETURN EXISTS { MATCH (t:Type {kind: $kind, name: $name}) } AS type_found,
+# Which of $names no type of $kind has in any version (nodes record their type by name
+# only), and whether the context $context_id exists (true when null): a helper's None then
+# means "nothing there yet", not a misspelt name.
+TYPES_AND_CONTEXT_EXIST = """
+RETURN [n IN $names WHERE NOT EXISTS { MATCH (:Type {kind: $kind, name: n}) }] AS missing_types,
        $context_id IS NULL OR EXISTS { MATCH (:Context {id: $context_id}) } AS context_found
 """
 
@@ -719,8 +719,10 @@ RETURN EXISTS { MATCH (t:Type {kind: $kind, name: $name}) } AS type_found,
 UNKNOWN_NAMES = """
 RETURN [i IN $artifact_ids WHERE NOT EXISTS { MATCH (:Artifact {id: i}) }] AS artifact,
        [n IN $context_names WHERE NOT EXISTS { MATCH (:Context {name: n}) }] AS context,
+       [i IN $context_ids WHERE NOT EXISTS { MATCH (:Context {id: i}) }] AS context_id,
        [n IN $execution_types WHERE NOT EXISTS { MATCH (:Type {kind: 'ExecutionType', name: n}) }] AS execution_type,
-       [n IN $context_types WHERE NOT EXISTS { MATCH (:Type {kind: 'ContextType', name: n}) }] AS context_type
+       [n IN $context_types WHERE NOT EXISTS { MATCH (:Type {kind: 'ContextType', name: n}) }] AS context_type,
+       [n IN $artifact_types WHERE NOT EXISTS { MATCH (:Type {kind: 'ArtifactType', name: n}) }] AS artifact_type
 """
 
 

@@ -60,6 +60,23 @@ def test_no_rows_says_which_parameter_names_nothing_or_what_no_rows_means(cli, h
     assert json.loads(rows)[0]["model"] == "run-0001/model" and "no rows" not in rows
 
 
+def test_latest_blessed_model_names_a_misspelt_type_or_unknown_context(cli, history):
+    """Its type names and context id name things in the store: a misspelt one is an error
+    naming the parameter, not "no model blessed"; null is every model."""
+    base = ("query", "latest_blessed_model", "-p", "blessing_type=ModelBlessing")
+    assert "model_type: no artifact type named 'Modle' (`graphmd types` lists them)" in cli(
+        *base, "-p", "model_type=Modle", "-p", "context_id=null", code=1)
+    assert "blessing_type: no artifact type named 'Blessing'" in cli(
+        "query", "latest_blessed_model", "-p", "model_type=Model", "-p", "blessing_type=Blessing",
+        "-p", "context_id=null", code=1)
+    assert "context_id: no context with id 999999 (`graphmd contexts` lists them)" in cli(
+        *base, "-p", "model_type=Model", "-p", "context_id=999999", code=1)
+    [row] = json.loads(cli(*base, "-p", "model_type=Model", "-p", "context_id=null"))
+    assert (row["model"]["name"], row["blessing"]["properties"]) == ("run-0002/model", {"blessed": 1})
+    text = cli(*base, "-p", "model_type=Examples", "-p", "context_id=null")
+    assert text.startswith("[]\n") and "no LIVE model of that type (in that context) is blessed" in text
+
+
 def test_the_reuse_and_compare_files_print_their_nodes_decoded(cli, history, store):
     """what_can_be_reused and compare_runs return nodes (Browser draws them), so graphmd query
     prints their properties by name, not the p_/c_ keys they are stored under."""

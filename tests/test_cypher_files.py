@@ -17,7 +17,8 @@ from graphmd import _cypher_files as files
 from graphmd._tfx_pipeline import History, record_history
 
 QUESTIONS = {"who_triggered_run", "model_hyperparameters", "model_location", "model_pushed", "why_model_preferred",
-             "training_environment", "what_can_be_reused", "compare_runs", "lineage_upstream", "lineage_downstream"}
+             "training_environment", "what_can_be_reused", "compare_runs", "lineage_upstream", "lineage_downstream",
+             "latest_blessed_model"}
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,20 @@ def test_what_can_be_reused(session_store, history):
                      properties=trainer.properties) == []
 
 
+def test_latest_blessed_model_file(session_store, history):
+    """The newest blessed model with its blessing, as latest_blessed_model answers; within a
+    run, among the models that run holds."""
+    newest = f"run-{blessed_runs(history)[-1]:04d}"
+    [row] = files.run(session_store, "latest_blessed_model", model_type="Model", blessing_type="ModelBlessing",
+                      context_id=None)
+    assert (row["model"]["name"], row["blessing"]["name"]) == (f"{newest}/model", f"{newest}/blessing")
+    [row] = files.run(session_store, "latest_blessed_model", model_type="Model", blessing_type="ModelBlessing",
+                      context_id=history.contexts["run-0003"])
+    assert (row["model"]["name"], row["blessing"]["name"]) == ("run-0002/model", "run-0002/blessing")
+    assert files.run(session_store, "latest_blessed_model", model_type="Examples", blessing_type="ModelBlessing",
+                     context_id=None) == []
+
+
 def test_compare_runs_file(session_store, history):
     rows = files.run(session_store, "compare_runs", run_type="PipelineRun", runs=["run-0001", "run-0002"])
     assert [r["run"] for r in rows] == ["run-0001", "run-0002"]
@@ -195,6 +210,7 @@ def file_parameters(store: MetadataStore, history: History) -> dict[str, dict[st
         "why_model_preferred": {"model_a": model[f"run-{pushed:04d}/model"], "model_b": model["run-0001/model"]},
         "what_can_be_reused": {"type_name": "Trainer", "input_ids": inputs, "properties": trainer.properties},
         "compare_runs": {"run_type": "PipelineRun", "runs": ["run-0001", "run-0002"]},
+        "latest_blessed_model": {"model_type": "Model", "blessing_type": "ModelBlessing", "context_id": None},
         "lineage_upstream": {"artifact_id": model["run-0012/model"], "max_hops": None},
         "lineage_downstream": {"artifact_id": model["run-0040/examples"], "max_hops": 6},
     }
@@ -252,8 +268,8 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     """TFX names its types after the component classes and its run contexts pipeline_run,
     leaves executions unnamed and records a component's parameters as custom properties;
     the questions find them as they find graphmd's own names, and name nodes by type and id."""
-    from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextType, Event, EventType, Execution,
-                         ExecutionState, ExecutionType, PropertyType)
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactState, ArtifactType, Context, ContextType, Event,
+                         EventType, Execution, ExecutionState, ExecutionType, PropertyType)
 
     def component(name: str) -> int:
         return store.put_execution_type(ExecutionType(name=f"tfx.components.{name.lower()}.component.{name}"))
@@ -323,3 +339,10 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     why_not = files.run(store, "why_model_preferred", model_a=unpushed_id, model_b=model_id)[0]
     assert (why_not["metrics"], why_not["blessed"], why_not["baseline"], why_not["pushed"]) == (
         [["loss", 0.5]], False, f"Model #{model_id}", False)
+    # The newest blessed model: LIVE models only (these were written without a state), and
+    # not the newer unpushed one, whose blessing is 0.
+    latest = {"model_type": "Model", "blessing_type": "ModelBlessing", "context_id": None}
+    assert files.run(store, "latest_blessed_model", **latest) == []
+    store.put_artifacts([a.model_copy(update={"state": ArtifactState.LIVE}) for a in (model, unpushed)])
+    [found] = files.run(store, "latest_blessed_model", **latest)
+    assert (found["model"]["id"], found["blessing"]["id"]) == (model_id, blessing_id)

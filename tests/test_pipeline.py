@@ -1,5 +1,6 @@
 """The TFX questions as library calls: reuse (cache hits and misses), the latest-artifact
-resolver within and across contexts, the recording context manager, run comparison."""
+and latest-blessed-model resolvers within and across contexts, the recording context
+manager, run comparison."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from graphmd import (
     Artifact,
     ArtifactState,
     Context,
+    Event,
     EventType,
     Execution,
     ExecutionState,
@@ -16,7 +18,8 @@ from graphmd import (
     MetadataStore,
     NotFoundError,
 )
-from graphmd._pipeline import compare_runs, find_cached_execution, latest_artifact, record_execution
+from graphmd._pipeline import (compare_runs, find_cached_execution, latest_artifact, latest_blessed_model,
+                               record_execution)
 from graphmd._tfx_pipeline import History, plan_runs, record_history, record_run
 
 
@@ -106,6 +109,196 @@ def test_latest_artifact_within_and_across_contexts(store, history):
         with pytest.raises(InvalidArgumentError) as error:
             latest_artifact(store, "Model", context_id=bad)
         assert error.value.field == "context_id"
+
+
+class _Evaluations:
+    """A store as TFX writes one: Model and ModelBlessing types without declared properties
+    (blessed and current_model_id are custom ones), a Trainer and an Evaluator (TFX's type
+    names), each step a put_execution in the pipeline's and its run's contexts."""
+
+    def __init__(self, store: MetadataStore):
+        from graphmd import ArtifactType, ContextType, ExecutionType
+
+        self.store = store
+        self.model_t = store.put_artifact_type(ArtifactType(name="Model"))
+        self.blessing_t = store.put_artifact_type(ArtifactType(name="ModelBlessing"))
+        self.trainer_t = store.put_execution_type(ExecutionType(name="tfx.components.trainer.component.Trainer"))
+        self.evaluator_t = store.put_execution_type(ExecutionType(name="tfx.components.evaluator.component.Evaluator"))
+        self.pipeline_t = store.put_context_type(ContextType(name="pipeline"))
+        self.run_t = store.put_context_type(ContextType(name="pipeline_run"))
+        self.runs = 0
+
+    def contexts(self, pipeline: str) -> list[Context]:
+        self.runs += 1
+        return [Context(type_id=self.pipeline_t, name=pipeline), Context(type_id=self.run_t, name=f"run-{self.runs}")]
+
+    def step(self, kind: int, inputs: dict[str, Artifact], outputs: dict[str, Artifact], pipeline: str) -> list[int]:
+        from graphmd import ArtifactAndEvent, Event
+
+        pairs = [ArtifactAndEvent(event=Event(artifact_id=a.id, type=EventType.INPUT, path=[key, 0]))
+                 for key, a in inputs.items()]
+        pairs += [ArtifactAndEvent(artifact=a, event=Event(type=EventType.OUTPUT, path=[key, 0]))
+                  for key, a in outputs.items()]
+        result = self.store.put_execution(Execution(type_id=kind, last_known_state=ExecutionState.COMPLETE), pairs,
+                                          self.contexts(pipeline), reuse_context_if_already_exist=True)
+        return result.artifact_ids[len(inputs):]
+
+    def train(self, uri: str, pipeline: str = "taxi") -> Artifact:
+        [model_id] = self.step(self.trainer_t, {}, {"model": Artifact(type_id=self.model_t, uri=uri,
+                                                                      state=ArtifactState.LIVE)}, pipeline)
+        return self.store.get_artifacts_by_id([model_id])[0]
+
+    def evaluate(self, model: Artifact, blessed: object, *, baseline: Artifact | None = None, name_model: bool = True,
+                 state: ArtifactState | None = ArtifactState.LIVE, pipeline: str = "taxi", **custom: object) -> int:
+        """An Evaluator run on ``model``: its blessing, blessed = ``blessed``, naming the
+        model in current_model_id as TFX does unless ``name_model`` is false."""
+        if name_model:
+            custom.setdefault("current_model_id", model.id)
+        blessing = Artifact(type_id=self.blessing_t, uri=f"/blessing/{self.runs}", state=state,
+                            custom_properties={"blessed": blessed, **custom})
+        inputs = {"model": model, **({"baseline_model": baseline} if baseline else {})}
+        [blessing_id] = self.step(self.evaluator_t, inputs, {"blessing": blessing}, pipeline)
+        return blessing_id
+
+
+def test_latest_blessed_model_skips_a_newer_model_that_was_not_blessed(store):
+    """The audit's case: a run trains two candidates, A blessed (and pushed), B not; the
+    newest model is B, the newest blessed one A."""
+    tfx = _Evaluations(store)
+    assert latest_blessed_model(store) is None  # no model yet: None, the types exist
+    a, b = tfx.train("/m/a"), tfx.train("/m/b")
+    assert latest_blessed_model(store) is None  # models, none evaluated
+    tfx.evaluate(a, 1)
+    tfx.evaluate(b, 0, baseline=a)
+    assert latest_artifact(store, "Model").id == b.id
+    assert latest_blessed_model(store) == a
+    assert latest_blessed_model(store, "Model", blessing_type="ModelBlessing", context_id=None) == a
+    # The Evaluator blesses what it read as "model", not its baseline: C blessed against
+    # baseline D blesses C only (without current_model_id the input key decides).
+    c, d = tfx.train("/m/c"), tfx.train("/m/d")
+    tfx.evaluate(c, 1, baseline=d, name_model=False)
+    assert latest_blessed_model(store).id == c.id
+    # A later blessing of a newer model (its creation is what orders) moves it on.
+    tfx.evaluate(d, 1, name_model=False)
+    assert latest_blessed_model(store).id == d.id
+
+
+def test_a_blessing_is_blessed_1_of_a_live_or_unset_blessing(store):
+    """blessed 0 blesses nothing; 1 or true does, as a custom property or a declared one;
+    the blessing must be LIVE or have no state (a failed Evaluator's ABANDONED one does not
+    count, nor does a DELETED one); the model must be LIVE."""
+    from graphmd import ArtifactType, PropertyType
+
+    tfx = _Evaluations(store)
+    old = tfx.train("/m/old")
+    tfx.evaluate(old, 1)
+    newer = [tfx.train(f"/m/{i}") for i in range(7)]
+    tfx.evaluate(newer[0], 0)
+    tfx.evaluate(newer[1], 1, state=ArtifactState.ABANDONED)
+    tfx.evaluate(newer[2], 1, state=ArtifactState.DELETED)
+    tfx.evaluate(newer[3], 1, state=ArtifactState.PENDING)
+    tfx.evaluate(newer[4], "1")  # text is no blessing
+    tfx.evaluate(newer[5], 1.0, current_model_id=newer[6].id)  # names another model: blesses that one only
+    assert latest_blessed_model(store).id == newer[6].id
+    store.put_artifacts([newer[6].model_copy(update={"state": ArtifactState.DELETED})])  # the model no longer LIVE
+    assert latest_blessed_model(store).id == old.id
+    tfx.evaluate(newer[4], True, state=None)  # no state, blessed true
+    assert latest_blessed_model(store).id == newer[4].id
+    # A blessing type declaring blessed (as graphmd's demo pipeline does) counts the same.
+    store.put_artifact_type(ArtifactType(name="Blessing", properties={"blessed": PropertyType.INT}))
+    latest = tfx.train("/m/latest")
+    blessing_t = store.get_artifact_type("Blessing").id
+    store.put_execution(Execution(type_id=tfx.evaluator_t), [
+        (None, Event(artifact_id=latest.id, type=EventType.INPUT, path=["model", 0])),
+        (Artifact(type_id=blessing_t, properties={"blessed": 1}, state=ArtifactState.LIVE),
+         Event(type=EventType.OUTPUT, path=["blessing", 0]))])
+    assert latest_blessed_model(store, blessing_type="Blessing").id == latest.id
+    assert latest_blessed_model(store).id == newer[4].id  # a Blessing is no ModelBlessing
+
+
+def test_two_evaluations_of_one_model(store):
+    """An Evaluator run twice on a model: a blessing of 0 does not take back one of 1 (TFX's
+    resolver reads them so), and a model blessed twice is one answer."""
+    tfx = _Evaluations(store)
+    a, b, c = tfx.train("/m/a"), tfx.train("/m/b"), tfx.train("/m/c")
+    tfx.evaluate(a, 1)
+    tfx.evaluate(b, 1)
+    tfx.evaluate(b, 0, baseline=a)
+    assert latest_blessed_model(store).id == b.id
+    tfx.evaluate(c, 0)
+    tfx.evaluate(c, 1, name_model=False)
+    tfx.evaluate(c, 1)
+    assert latest_blessed_model(store).id == c.id
+    # Creation time orders, then id: a model created earlier is older whatever its id.
+    store.driver.execute_query("MATCH (m:Artifact {id: $id}) SET m.create_time_since_epoch = 0", id=c.id,
+                               database_=store.database)
+    assert latest_blessed_model(store).id == b.id
+
+
+def test_latest_blessed_model_within_a_context(store):
+    """context_id narrows the models: a newer blessed model of another pipeline is the
+    newest overall, not within "taxi"; a model of "taxi" blessed by an Evaluator outside it
+    counts there."""
+    tfx = _Evaluations(store)
+    mine, theirs = tfx.train("/m/mine"), tfx.train("/m/theirs", pipeline="other")
+    tfx.evaluate(mine, 1)
+    tfx.evaluate(theirs, 1, pipeline="other")
+    taxi = store.get_context_by_type_and_name("pipeline", "taxi").id
+    other = store.get_context_by_type_and_name("pipeline", "other").id
+    assert latest_blessed_model(store).id == theirs.id
+    assert latest_blessed_model(store, context_id=taxi).id == mine.id
+    assert latest_blessed_model(store, context_id=other).id == theirs.id
+    newer = tfx.train("/m/newer")
+    assert latest_blessed_model(store, context_id=taxi).id == mine.id
+    tfx.evaluate(newer, 1, pipeline="other")
+    assert latest_blessed_model(store, context_id=taxi).id == newer.id
+    run_1 = store.get_context_by_type_and_name("pipeline_run", "run-1").id  # the run that trained "mine"
+    assert latest_blessed_model(store, context_id=run_1).id == mine.id
+    run_2 = store.get_context_by_type_and_name("pipeline_run", "run-2").id  # trained "theirs", blessed nothing
+    assert latest_blessed_model(store, context_id=run_2).id == theirs.id
+    empty = store.put_contexts([Context(type_id=tfx.run_t, name="empty")])[0]
+    assert latest_blessed_model(store, context_id=empty) is None
+
+
+def test_latest_blessed_model_errors(store):
+    """A misspelt type or a context that does not exist is an error, not "no model yet";
+    an id that is not one is the caller's error."""
+    tfx = _Evaluations(store)
+    tfx.evaluate(tfx.train("/m/a"), 1)
+    with pytest.raises(NotFoundError, match="'Modle'") as error:
+        latest_blessed_model(store, "Modle")
+    assert error.value.field == "model_type"
+    with pytest.raises(NotFoundError, match="'ModelBlesing'") as error:
+        latest_blessed_model(store, blessing_type="ModelBlesing")
+    assert error.value.field == "blessing_type"
+    with pytest.raises(NotFoundError, match=str(10**9)) as error:
+        latest_blessed_model(store, context_id=10**9)
+    assert error.value.field == "context_id"
+    for bad in ("1", True, 2.0, 2**63, -(2**63) - 1):
+        with pytest.raises(InvalidArgumentError) as error:
+            latest_blessed_model(store, context_id=bad)
+        assert error.value.field == "context_id"
+    for field, given in (("model_type", {"model_type": 7}), ("blessing_type", {"blessing_type": None})):
+        with pytest.raises(InvalidArgumentError) as error:
+            latest_blessed_model(store, **given)
+        assert error.value.field == field
+
+
+def test_latest_blessed_model_on_the_demo_history(store):
+    """In the generated history (blessed as a declared property, no current_model_id) the
+    newest blessed model is the last one the Pusher pushed, though run 9's is newer."""
+    history = record_history(store, 10)
+    blessed = [p.context_name for p in history.plans if p.step("Pusher").outputs["pushed_model"]]
+    assert blessed[-1] == "run-0008"  # run-0009's model was not blessed
+    newest = history.artifacts["run-0008/model"]
+    assert latest_artifact(store, "Model").id == history.artifacts["run-0009/model"]
+    assert latest_blessed_model(store).id == newest
+    assert latest_blessed_model(store, context_id=history.contexts["taxi"]).id == newest
+    # A run's context holds its inputs too (TFX attributes them so): in run 9, its Evaluator's
+    # baseline, run 8's model, is the blessed one.
+    assert latest_blessed_model(store, context_id=history.contexts["run-0009"]).id == newest
+    assert latest_blessed_model(store, context_id=history.contexts["run-0003"]).id == \
+        history.artifacts["run-0002/model"]
 
 
 def test_warm_start_resolves_each_runs_previous_model(store):
