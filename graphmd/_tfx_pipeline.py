@@ -296,12 +296,14 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
     """Record one run step by step, as a pipeline does: each step inside
     graphmd._pipeline.record_execution (RUNNING, then COMPLETE with its outputs), in the
     Pipeline and PipelineRun contexts, the Trainer's ``base_model`` resolved with
-    latest_artifact (the newest LIVE Model in the pipeline) instead of taken from the plan.
+    latest_artifact (the newest LIVE Model in the pipeline) and the Evaluator's
+    ``baseline_model`` with latest_blessed_model (the newest blessed one) instead of taken
+    from the plan.
 
     Returns:
         The name of the model the Trainer warm-started from (None for the first run).
     """
-    from ._pipeline import latest_artifact, record_execution
+    from ._pipeline import latest_artifact, latest_blessed_model, record_execution
 
     if not history.type_ids:
         history.type_ids = register_types(store)
@@ -316,6 +318,8 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
             resolved = latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME])
             inputs["base_model"] = [resolved]
             warm_start = resolved.name
+        if step.component == "Evaluator" and "baseline_model" in inputs:
+            inputs["baseline_model"] = [latest_blessed_model(store, "Model", context_id=history.contexts[PIPELINE_NAME])]
         execution = Execution(type_id=type_ids[step.component], name=step.name, properties=step.properties,
                               custom_properties=step.custom_properties)
         with record_execution(store, execution, inputs, contexts) as running:

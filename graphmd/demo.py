@@ -44,7 +44,7 @@ from ._models import (
     NodeSelector,
     PropertyType,
 )
-from ._pipeline import compare_runs, find_cached_execution, latest_artifact
+from ._pipeline import compare_runs, find_cached_execution, latest_artifact, latest_blessed_model
 from ._store import MetadataStore
 from ._tfx_pipeline import PIPELINE_NAME, History, plan_runs, record_run
 
@@ -219,11 +219,19 @@ def answer_questions(store: MetadataStore, history: History) -> None:
                    properties=trainer.properties)
     _say(f"   Cypher  cypher/what_can_be_reused.cypher: {[r['execution']['name'] for r in rows]}")
 
-    _question("Warm start: the newest LIVE model (LatestArtifactsResolver)")
-    newest = latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME])
+    _question("Warm start: the newest LIVE model (LatestArtifactsResolver), and the newest blessed one "
+              "(LatestBlessedModelStrategy)")
+    pipeline = history.contexts[PIPELINE_NAME]
+    newest = latest_artifact(store, "Model", context_id=pipeline)
     in_run = latest_artifact(store, "Model", context_id=history.contexts[history.plans[1].context_name])
     _say(f"   Python  latest_artifact('Model', pipeline {PIPELINE_NAME}): {newest.name}; "
          f"within {history.plans[1].context_name}: {in_run.name}")
+    blessed = latest_blessed_model(store, "Model", context_id=pipeline)
+    _say(f"   Python  latest_blessed_model('Model', pipeline {PIPELINE_NAME}): {blessed.name}")
+    [row] = _cypher(store, "latest_blessed_model", model_type="Model", blessing_type="ModelBlessing",
+                    context_id=pipeline)
+    _say(f"   Cypher  cypher/latest_blessed_model.cypher: {row['model']['name']}, "
+         f"blessed by {row['blessing']['name']}")
 
     _question(f"Who triggered {last.context_name}?")
     run = store.get_context_by_type_and_name("PipelineRun", last.context_name)

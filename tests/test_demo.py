@@ -17,9 +17,13 @@ def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeyp
         assert f"\n{step}. " in out
     assert "run-0003 (by alice): 7 executions COMPLETE, warm start from run-0002/model" in out
     for name in ("lineage_upstream", "lineage_downstream", "compare_runs", "what_can_be_reused", "who_triggered_run",
-                 "model_hyperparameters", "model_location", "model_pushed", "training_environment"):
+                 "model_hyperparameters", "model_location", "model_pushed", "training_environment",
+                 "latest_blessed_model"):
         assert f"cypher/{name}.cypher" in out, name
     assert "cache hit, reuse run-0003/Trainer's outputs" in out
+    # Run 3's model is the newest but was not blessed: the baseline and blessed model is run 2's.
+    assert "latest_blessed_model('Model', pipeline taxi): run-0002/model" in out
+    assert "cypher/latest_blessed_model.cypher: run-0002/model, blessed by run-0002/blessing" in out
     assert ":param artifact_id =>" in out
     assert f"  {page}\n" in out and 'id="lineage-data"' in page.read_text(encoding="utf-8")
     assert "run-0003/Trainer" in page.read_text(encoding="utf-8")

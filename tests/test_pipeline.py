@@ -303,7 +303,8 @@ def test_latest_blessed_model_on_the_demo_history(store):
 
 def test_warm_start_resolves_each_runs_previous_model(store):
     """Runs recorded step by step: the resolver hands each Trainer the previous run's model,
-    also after a run in another pipeline wrote a newer model."""
+    also after a run in another pipeline wrote a newer model; each Evaluator gets the newest
+    blessed model as its baseline, which after run 3 (not blessed) is not the newest."""
     history = History()
     plans = plan_runs(6)
     assert record_run(store, plans[0], history) is None
@@ -315,6 +316,10 @@ def test_warm_start_resolves_each_runs_previous_model(store):
         assert record_run(store, plan, history) == f"run-{plan.number - 1:04d}/model"
         trainer = history.executions[plan.step("Trainer").name]
         assert inputs_of(store, trainer)["base_model"] == [history.artifacts[f"run-{plan.number - 1:04d}/model"]]
+        evaluator = history.executions[plan.step("Evaluator").name]
+        assert inputs_of(store, evaluator)["baseline_model"] == [
+            history.artifacts[name] for name in plan.step("Evaluator").inputs["baseline_model"]]
+    assert plans[4].step("Evaluator").inputs["baseline_model"] == ["run-0002/model"]
     assert {x.last_known_state for x in store.get_executions_by_context(history.contexts["taxi"])} == {
         ExecutionState.COMPLETE}
     assert len(store.get_executions_by_context(history.contexts["taxi"])) == 6 * 7
