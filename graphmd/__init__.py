@@ -61,6 +61,7 @@ from ._pipeline import (
     find_cached_execution,
     latest_artifact,
     latest_blessed_model,
+    record_cached_execution,
     record_execution,
 )
 
@@ -83,6 +84,7 @@ __all__ = [
     "RunningExecution",
     "find_cached_execution",
     "CachedExecution",
+    "record_cached_execution",
     "latest_artifact",
     "latest_blessed_model",
     "compare_runs",

@@ -46,6 +46,7 @@ __all__ = [
     "RunComparison",
     "record_execution",
     "find_cached_execution",
+    "record_cached_execution",
     "latest_artifact",
     "latest_blessed_model",
     "compare_runs",
@@ -87,42 +88,44 @@ class RunningExecution:
 Inputs = Mapping[str, Sequence[Artifact | int]]
 
 
-def _input_ids(inputs: Inputs | None) -> dict[str, list[int]]:
-    """The artifact ids of ``inputs``, by input key.
+def _input_ids(inputs: Inputs | None, what: str = "inputs") -> dict[str, list[int]]:
+    """The artifact ids of ``inputs`` (a step's ``what``: inputs, or the outputs it reuses),
+    by key.
 
     Raises:
-        InvalidArgumentError: ``inputs`` does not map string keys to lists, or an input is
+        InvalidArgumentError: ``inputs`` does not map string keys to lists, or an item is
             neither a stored Artifact (one with an id) nor an artifact id; ``field`` names
             it as written (``inputs['base_model'][0]``, ``.id`` for an artifact without one).
     """
     if inputs is None:
         return {}
+    one = what[:-1]  # input, output
     if not isinstance(inputs, Mapping):
-        raise InvalidArgumentError(f"inputs must map input keys to lists of artifacts or artifact ids, "
-                                   f"not {type(inputs).__name__}", field="inputs")
+        raise InvalidArgumentError(f"{what} must map {one} keys to lists of artifacts or artifact ids, "
+                                   f"not {type(inputs).__name__}", field=what)
     ids: dict[str, list[int]] = {}
     for key, items in inputs.items():
         if not isinstance(key, str):
-            raise InvalidArgumentError(f"inputs: key {key!r} is not a string", field="inputs")
-        where = f"inputs[{key!r}]"
+            raise InvalidArgumentError(f"{what}: key {key!r} is not a string", field=what)
+        where = f"{what}[{key!r}]"
         if isinstance(items, (str, bytes, Artifact)) or not isinstance(items, Sequence):
             raise InvalidArgumentError(f"{where} must be a list of artifacts or artifact ids, "
                                        f"not {type(items).__name__}", field=where)
-        ids[key] = [_input_id(item, f"{where}[{i}]") for i, item in enumerate(items)]
+        ids[key] = [_input_id(item, f"{where}[{i}]", one) for i, item in enumerate(items)]
     return ids
 
 
-def _input_id(item: Artifact | int, field: str) -> int:
-    """The artifact id of one input (an Artifact or an id) at ``field``; see _input_ids."""
+def _input_id(item: Artifact | int, field: str, one: str = "input") -> int:
+    """The artifact id of one ``one`` (an input: an Artifact or an id) at ``field``; see _input_ids."""
     if isinstance(item, Artifact):
         if item.id is None:
-            raise InvalidArgumentError(f"{field}: an input must be a stored artifact (with an id)", field=f"{field}.id")
+            raise InvalidArgumentError(f"{field}: an {one} must be a stored artifact (with an id)", field=f"{field}.id")
         codec.check_int64(item.id, f"{field}.id")
         return item.id
     if isinstance(item, int) and not isinstance(item, bool):
         codec.check_int64(item, field)
         return item
-    raise InvalidArgumentError(f"{field}: an input is an Artifact or an artifact id, not {type(item).__name__}",
+    raise InvalidArgumentError(f"{field}: an {one} is an Artifact or an artifact id, not {type(item).__name__}",
                                field=field)
 
 
@@ -133,16 +136,32 @@ def _stored_inputs(store: MetadataStore, inputs: Inputs, ids: dict[str, list[int
         InvalidArgumentError: an id names no artifact (as put_execution would say), with
             ``field`` the input as written.
     """
-    wanted = sorted({aid for key_ids in ids.values() for aid in key_ids})
-    stored = {a.id: a for a in store.get_artifacts_by_id(wanted)} if wanted else {}
-    artifacts: dict[str, list[Artifact]] = {}
-    for key, key_ids in ids.items():
-        for i, (item, aid) in enumerate(zip(inputs[key], key_ids, strict=True)):
-            if aid not in stored:
-                field = f"inputs[{key!r}][{i}]" + (".id" if isinstance(item, Artifact) else "")
-                raise InvalidArgumentError(f"{field}: no artifact with id {aid}", field=field)
-            artifacts.setdefault(key, []).append(item if isinstance(item, Artifact) else stored[aid])
-    return artifacts
+    stored = _stored_artifacts(store, _ids_by_field("inputs", inputs, ids))
+    return {key: [item if isinstance(item, Artifact) else stored[aid]
+                  for item, aid in zip(inputs[key], key_ids, strict=True)]
+            for key, key_ids in ids.items()}
+
+
+def _ids_by_field(what: str, given: Inputs, ids: dict[str, list[int]]) -> dict[str, int]:
+    """The artifact ids _input_ids read from ``given``, by the field that names each as
+    written: ``inputs['base_model'][0]``, with ``.id`` for an Artifact."""
+    return {f"{what}[{key!r}][{i}]" + (".id" if isinstance(item, Artifact) else ""): aid
+            for key, key_ids in ids.items() for i, (item, aid) in enumerate(zip(given[key], key_ids, strict=True))}
+
+
+def _stored_artifacts(store: MetadataStore, ids_by_field: dict[str, int]) -> dict[int, Artifact]:
+    """The artifacts of these ids, by id, in one read.
+
+    Raises:
+        InvalidArgumentError: the first id that names no artifact (as put_execution would
+            say), ``field`` its field.
+    """
+    wanted = sorted(set(ids_by_field.values()))
+    stored = {a.id or 0: a for a in store.get_artifacts_by_id(wanted)} if wanted else {}
+    for field, aid in ids_by_field.items():
+        if aid not in stored:
+            raise InvalidArgumentError(f"{field}: no artifact with id {aid}", field=field)
+    return stored
 
 
 @contextlib.contextmanager
@@ -287,6 +306,41 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
         return CachedExecution(execution, outputs)
     _require_names(store, "ExecutionType", {"type_name": type_name})
     return None
+
+
+def record_cached_execution(store: MetadataStore, execution: Execution, inputs: Inputs | None,
+                            outputs: Inputs, contexts: Sequence[Context] = ()) -> Execution:
+    """Record a step that reused an earlier execution's outputs (a cache hit), as TFX and
+    MLMD record one: ``execution`` stored CACHED (whatever state it has), with INPUT events
+    to ``inputs`` and OUTPUT events to ``outputs`` (paths [key, index]), it and those
+    artifacts linked to ``contexts`` (reused by type and name: this run's). The outputs are
+    linked as they are stored, not rewritten: no artifact is added or changed. One read checks
+    that every input and output exists, then one put_execution writes it all.
+
+    ``inputs`` and ``outputs`` map keys to stored artifacts or their ids, as record_execution
+    takes inputs; the outputs of a hit are ``find_cached_execution(...).outputs``.
+    find_cached_execution keeps answering the COMPLETE execution that made the outputs.
+
+    Returns:
+        ``execution`` with its id and state CACHED.
+    Raises:
+        InvalidArgumentError: ``execution`` is not an Execution; an input or output is neither
+            a stored Artifact nor the id of one, ``field`` naming it as written
+            (``outputs['model'][0]``, ``.id`` for an Artifact).
+        InvalidArgumentError, NotFoundError, AlreadyExistsError: as put_execution, for the
+            execution or contexts. Nothing is stored then.
+    """
+    if not isinstance(execution, Execution):
+        raise InvalidArgumentError(f"execution must be an Execution, not {type(execution).__name__}", field="execution")
+    input_ids, output_ids = _input_ids(inputs), _input_ids(outputs, "outputs")
+    _stored_artifacts(store, {**_ids_by_field("inputs", inputs or {}, input_ids),
+                              **_ids_by_field("outputs", outputs, output_ids)})
+    cached = execution.model_copy(update={"last_known_state": ExecutionState.CACHED})
+    pairs = [ArtifactAndEvent(event=Event(artifact_id=aid, type=event_type, path=[key, i]))
+             for ids, event_type in ((input_ids, EventType.INPUT), (output_ids, EventType.OUTPUT))
+             for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
+    result = store.put_execution(cached, pairs, list(contexts), reuse_context_if_already_exist=True)
+    return cached.model_copy(update={"id": result.execution_id})
 
 
 def _require_names(store: MetadataStore, kind: str, names: Mapping[str, str], *,

@@ -15,11 +15,14 @@ from graphmd import (
     Execution,
     ExecutionState,
     InvalidArgumentError,
+    LineageDirection,
+    LineageSubgraphQueryOptions,
     MetadataStore,
+    NodeSelector,
     NotFoundError,
 )
 from graphmd._pipeline import (compare_runs, find_cached_execution, latest_artifact, latest_blessed_model,
-                               record_execution)
+                               record_cached_execution, record_execution)
 from graphmd._tfx_pipeline import History, plan_runs, record_history, record_run
 
 
@@ -595,3 +598,72 @@ def test_output_rejects_what_is_not_an_artifact(store):
     failed = store.get_executions_by_id([step.execution.id])[0]
     assert failed.last_known_state == ExecutionState.FAILED and failed.custom_properties["error_type"] == \
         "InvalidArgumentError"
+
+
+def test_a_cache_hit_is_recorded_cached_with_the_outputs_it_reused(store):
+    """A step that reuses an earlier one's outputs is one execution, CACHED, reading its
+    inputs and with OUTPUT events to those outputs, in its run's context; no artifact is
+    written, and the lookup keeps answering the execution that made them."""
+    from graphmd import ContextType
+
+    types, (examples, base) = _trainer_setup(store)
+    run_t = store.put_context_type(ContextType(name="Run"))
+    inputs = {"examples": [examples], "base_model": [base]}
+    with record_execution(store, Execution(type_id=types["Trainer"], properties={"num_steps": 10}), inputs,
+                          [Context(type_id=run_t, name="run-1")]) as made:
+        made.output("model", Artifact(type_id=types["Model"], uri="/m/1"))
+    [model] = made.outputs["model"]
+    hit = find_cached_execution(store, "Trainer", inputs, {"num_steps": 10})
+    before, [stored_model] = store.counts(), store.get_artifacts_by_id([model.id])
+    cached = record_cached_execution(store, Execution(type_id=types["Trainer"], properties={"num_steps": 10}),
+                                     inputs, hit.outputs, [Context(type_id=run_t, name="run-2")])
+    assert cached.last_known_state == ExecutionState.CACHED and cached.id not in (None, made.execution.id)
+    [stored] = store.get_executions_by_id([cached.id])
+    assert (stored.last_known_state, stored.properties) == (ExecutionState.CACHED, {"num_steps": 10})
+    events = {(e.type, tuple(e.path), e.artifact_id) for e in store.get_events_by_execution_ids([cached.id])}
+    assert events == {(EventType.INPUT, ("examples", 0), examples.id), (EventType.INPUT, ("base_model", 0), base.id),
+                      (EventType.OUTPUT, ("model", 0), model.id)}
+    after = store.counts()
+    assert (after["artifacts"], after["executions"], after["contexts"]) == (
+        before["artifacts"], before["executions"] + 1, before["contexts"] + 1)
+    assert store.get_artifacts_by_id([model.id]) == [stored_model]  # linked, not rewritten
+    run_2 = store.get_context_by_type_and_name("Run", "run-2").id
+    assert [x.id for x in store.get_executions_by_context(run_2)] == [cached.id]
+    assert {a.id for a in store.get_artifacts_by_context(run_2)} == {examples.id, base.id, model.id}
+    assert find_cached_execution(store, "Trainer", inputs, {"num_steps": 10}).execution.id == made.execution.id
+    # The model was made by one execution and reused by another: both are upstream of it.
+    upstream = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model.id]), direction=LineageDirection.UPSTREAM, max_num_hops=1))
+    assert {(x.id, x.last_known_state) for x in upstream.executions} == {
+        (made.execution.id, ExecutionState.COMPLETE), (cached.id, ExecutionState.CACHED)}
+    # Ids do as well as artifacts, and a step without inputs has none.
+    again = record_cached_execution(store, Execution(type_id=types["Trainer"], last_known_state=ExecutionState.RUNNING),
+                                    None, {"model": [model.id]})
+    assert store.get_executions_by_id([again.id])[0].last_known_state == ExecutionState.CACHED
+    assert [(e.type, e.path, e.artifact_id) for e in store.get_events_by_execution_ids([again.id])] == [
+        (EventType.OUTPUT, ["model", 0], model.id)]
+
+
+@pytest.mark.parametrize(("outputs", "field"), [
+    ({"model": [10**9]}, "outputs['model'][0]"),
+    ({"model": [Artifact(id=10**9, type_id=1)]}, "outputs['model'][0].id"),
+    ({"model": [Artifact(type_id=1)]}, "outputs['model'][0].id"),  # not stored
+    ({"model": ["/m/1"]}, "outputs['model'][0]"),
+    ({"model": 7}, "outputs['model']"),
+    ([7], "outputs"),
+])
+def test_a_cache_hit_with_outputs_that_are_not_stored_artifacts_stores_nothing(store, outputs, field):
+    types, (examples, _) = _trainer_setup(store)
+    before = store.counts()
+    with pytest.raises(InvalidArgumentError) as error:
+        record_cached_execution(store, Execution(type_id=types["Trainer"]), {"examples": [examples]}, outputs)
+    assert error.value.field == field
+    with pytest.raises(InvalidArgumentError) as error:
+        record_cached_execution(store, Execution(type_id=types["Trainer"]), {"examples": [10**9]}, {})
+    assert error.value.field == "inputs['examples'][0]"
+    with pytest.raises(InvalidArgumentError) as error:
+        record_cached_execution(store, "Trainer", {}, {})
+    assert error.value.field == "execution"
+    with pytest.raises(NotFoundError):
+        record_cached_execution(store, Execution(type_id=10**9), {"examples": [examples]}, {})
+    assert store.counts() == before
