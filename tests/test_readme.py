@@ -52,11 +52,17 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
         assert len(models) == 1
         # The warm start found the LIVE model of the first block, and read it.
         assert namespace["base"].uri == "/models/1"  # type: ignore[attr-defined]
-        inputs = opened.get_events_by_execution_ids([namespace["step"].execution.id])  # type: ignore[attr-defined]
-        assert {e.path[0] for e in inputs if e.type.name == "INPUT"} == {"examples", "base_model"}
-        step = namespace["step"].execution  # type: ignore[attr-defined]
-        [stored] = opened.get_executions_by_id([step.id])
-        assert stored.last_known_state.name == "COMPLETE"
+        # run-2 trained /models/2 from it; run-3, on the same inputs, reused /models/2: CACHED.
+        trainers = {}
+        for run_name in ("run-2", "run-3"):
+            run = opened.get_context_by_type_and_name("PipelineRun", run_name)
+            [trainers[run_name]] = opened.get_executions_by_context(run.id)  # type: ignore[union-attr]
+        assert (trainers["run-2"].last_known_state.name, trainers["run-3"].last_known_state.name) == (
+            "COMPLETE", "CACHED")
+        for trainer in trainers.values():
+            events = opened.get_events_by_execution_ids([trainer.id])
+            assert {e.path[0] for e in events if e.type.name == "INPUT"} == {"examples", "base_model"}
+            assert [e.artifact_id for e in events if e.type.name == "OUTPUT"] == [models[0].id]
         # Who triggered run-2 is what the run context recorded, as the Lineage section says.
         result = CliRunner().invoke(app, ["query", "who_triggered_run", "-p", "run_name=run-2"], catch_exceptions=False)
         assert '"triggered_by": "alice"' in result.output and '"trigger": "manual"' in result.output, result.output
