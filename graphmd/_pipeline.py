@@ -9,6 +9,7 @@ cypher/what_can_be_reused, cypher/latest_blessed_model and cypher/compare_runs
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -34,6 +35,7 @@ from ._models import (
     LineageSubgraphQueryOptions,
     NodeSelector,
     PropertyValue,
+    ProtoValue,
 )
 
 if TYPE_CHECKING:
@@ -478,6 +480,24 @@ class ComparedValue:
         return ["*" if self.differs else "", self.field + (" (custom)" if self.custom else ""),
                 *(cell(v, s) for v, s in zip(self.values, sources, strict=True))]
 
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON types, the same keys whatever the values: ``field``, ``custom``,
+        ``differs``, ``values`` (one per column: the value as stored, a list where the column
+        has several nodes of the type, None where absent; a STRUCT value an object, a PROTO
+        value ``{"type_url": ..., "value": <base64>}``) and ``sources`` (one list per column,
+        empty unless it has several)."""
+        return {"field": self.field, "custom": self.custom, "differs": self.differs,
+                "values": [[_json_value(v) for v in value] if isinstance(value, list) else _json_value(value)
+                           for value in self.values],
+                "sources": self.sources or [[] for _ in self.values]}
+
+
+def _json_value(value: PropertyValue | None) -> Any:
+    """A property value as JSON holds it: a PROTO value's bytes in base64, as graphmd stores them."""
+    if isinstance(value, ProtoValue):
+        return {"type_url": value.type_url, "value": base64.b64encode(value.value).decode("ascii")}
+    return value
+
 
 @dataclasses.dataclass(frozen=True)
 class RunComparison:
@@ -490,6 +510,12 @@ class RunComparison:
     def table(self) -> list[list[str]]:
         """Rows for printing: a header, then one row per field, differing ones marked '*'."""
         return [["", "field", *self.runs], *(item.row() for item in (*self.parameters, *self.metrics))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON types: ``runs``, then ``parameters`` and ``metrics``, each a list of
+        ComparedValue.to_dict()."""
+        return {"runs": list(self.runs), "parameters": [p.to_dict() for p in self.parameters],
+                "metrics": [m.to_dict() for m in self.metrics]}
 
 
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:

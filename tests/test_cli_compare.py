@@ -1,4 +1,4 @@
-"""`graphmd compare` and `graphmd diff` compare custom properties too."""
+"""`graphmd compare` and `graphmd diff` compare custom properties too; `compare --format json`."""
 
 from __future__ import annotations
 
@@ -39,3 +39,51 @@ def test_diff_shows_custom_properties_and_marks_the_differing_ones(cli, history)
     assert accelerator == {"field": "Trainer.accelerator", "custom": True, "values": [cpu, gpu], "differs": True}
     rate = next(p for p in data["parameters"] if p["field"] == "Trainer.learning_rate")
     assert rate["custom"] is False
+
+
+def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, store):
+    """--format json: every field with the same keys, the values as stored (an int stays an
+    int, a float a float; a STRUCT an object, a PROTO its bytes in base64), a run's several
+    executions of a component as a list with their sources, a value a run lacks as null."""
+    from graphmd import Context, Execution, ProtoValue
+    from graphmd._pipeline import record_execution
+
+    run_5 = store.get_context_by_type_and_name("PipelineRun", "run-0005")
+    trainer_t = history.type_ids["Trainer"]
+    with pytest.raises(RuntimeError):  # a retried Trainer in run-0005: FAILED, other values
+        with record_execution(store, Execution(type_id=trainer_t, properties={"learning_rate": 0.5}, custom_properties={
+                "accelerator": "tpu", "flags": {"mixed_precision": True, "layers": [1, 2]},
+                "config": ProtoValue(type_url="type.googleapis.com/x.Config", value=b"\xff\x00\x01")}),
+                contexts=[Context(type_id=run_5.type_id, name="run-0005")]) as retry:
+            raise RuntimeError("preempted")
+    retried = retry.execution.id
+    table = cli("compare", "run-0004", "run-0005")
+    data = json.loads(cli("compare", "run-0004", "run-0005", "--format", "json"))
+    assert list(data) == ["runs", "parameters", "metrics"] and data["runs"] == ["run-0004", "run-0005"]
+    fields = {f["field"]: f for f in data["parameters"] + data["metrics"]}
+    assert all(list(f) == ["field", "custom", "differs", "values", "sources"] for f in fields.values())
+    assert len(fields) == len(table.strip().splitlines()) - 1  # every row of the table, header aside
+    plan_4, plan_5 = (history.plans[r].step("Trainer") for r in (4, 5))
+    trainer_5 = history.executions["run-0005/Trainer"]
+    rate = fields["Trainer.learning_rate"]
+    assert rate == {"field": "Trainer.learning_rate", "custom": False, "differs": True,
+                    "values": [plan_4.properties["learning_rate"], [plan_5.properties["learning_rate"], 0.5]],
+                    "sources": [[], [f"#{trainer_5}", f"#{retried} FAILED"]]}
+    steps = fields["Trainer.num_steps"]
+    assert steps["values"][0] == plan_4.properties["num_steps"] and type(steps["values"][0]) is int
+    assert steps["values"][1] == [plan_5.properties["num_steps"]]  # the FAILED retry has none
+    accuracy = fields["ModelEvaluation.accuracy"]
+    assert type(accuracy["values"][0]) is float and accuracy["custom"] is False and accuracy["sources"] == [[], []]
+    assert fields["Trainer.accelerator"]["custom"] is True
+    assert fields["Trainer.flags"]["values"] == [None, [{"mixed_precision": True, "layers": [1, 2]}]]
+    assert fields["Trainer.config"]["values"] == [None, [{"type_url": "type.googleapis.com/x.Config",
+                                                          "value": "/wAB"}]]
+    assert fields["Trainer.error_type"]["values"] == [None, ["RuntimeError"]]
+    assert re.search(r"^\*\s+Trainer\.config \(custom\)", table, re.MULTILINE), table
+    # Nothing to compare is still the same object, with empty lists.
+    empty = store.put_contexts([Context(type_id=run_5.type_id, name="empty")])
+    assert empty and json.loads(cli("compare", "empty", "--format", "json")) == {
+        "runs": ["empty"], "parameters": [], "metrics": []}
+    # Errors stay on stderr with exit 1, as for the table.
+    assert "no PipelineRun context named 'run-9999'" in cli("compare", "run-0004", "run-9999", "--format", "json",
+                                                            code=1)

@@ -475,6 +475,7 @@ def _json_default(value: Any) -> Any:
 
 def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")],
             run_type: Annotated[str, typer.Option("--run-type", help="The runs' context type.")] = "PipelineRun",
+            fmt: ListFmt = ListFormat.table,
             uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Compare runs side by side: execution properties and custom properties, and metrics;
     '*' marks differences."""
@@ -483,6 +484,9 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
             comparison = compare_runs(store, runs, run_type=run_type)
     except GraphmdError as error:
         fail(error)
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(comparison.to_dict(), indent=2) + "\n")
+        return
     header, *rows = comparison.table()
     if not rows:
         out.print(f"no properties to compare: the executions of {', '.join(runs)} have none (nor custom ones), "
