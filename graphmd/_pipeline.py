@@ -118,7 +118,8 @@ def _input_ids(inputs: Inputs | None, what: str = "inputs") -> dict[str, list[in
 
 
 def _input_id(item: Artifact | int, field: str, one: str = "input") -> int:
-    """The artifact id of one ``one`` (an input: an Artifact or an id) at ``field``; see _input_ids."""
+    """The artifact id of one item (``one``: an input, or an output) given as an Artifact or an
+    id, at ``field``; see _input_ids."""
     if isinstance(item, Artifact):
         if item.id is None:
             raise InvalidArgumentError(f"{field}: an {one} must be a stored artifact (with an id)", field=f"{field}.id")
