@@ -328,8 +328,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
 # --- HTML -----------------------------------------------------------------------------------
 
 
-def _count(n: int, noun: str) -> str:
-    """"1 context", "2 contexts"."""
+def counted(n: int, noun: str) -> str:
+    """"1 context", "2 contexts", "1,200 artifacts": a count with its noun, singular for 1."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
@@ -365,7 +365,7 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     contexts = [{"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
                 for c in sorted(graph.contexts, key=lambda c: (c.type or "", c.name or "", c.id or 0))]
     data = {"nodes": details, "contexts": contexts}
-    counts = ", ".join(_count(len(items), noun) for items, noun in (
+    counts = ", ".join(counted(len(items), noun) for items, noun in (
         (graph.artifacts, "artifact"), (graph.executions, "execution"), (graph.events, "event"),
         (graph.contexts, "context")))
     esc = html.escape

@@ -7,10 +7,13 @@ they know them. A field left ``None`` is "not set", as an unset proto field is.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from typing import Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr,
+                      ValidationInfo, field_serializer, field_validator)
 
 __all__ = [
     "PropertyType",
@@ -68,6 +71,22 @@ class ProtoValue(_Model):
 
     type_url: str
     value: StrictBytes = b""
+
+    # JSON holds the bytes in base64, as graphmd stores them: serialized protos are rarely
+    # UTF-8, which pydantic's default JSON form of bytes requires.
+    @field_serializer("value", when_used="json")
+    def _value_as_base64(self, value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_from_base64(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.mode == "json" and isinstance(value, str):
+            try:
+                return base64.b64decode(value, validate=True)
+            except binascii.Error as error:
+                raise ValueError(f"PROTO value bytes in JSON are base64: {error}") from None
+        return value
 
 
 # An int stays an int, a float a float, a bool a bool; a dict is a STRUCT value

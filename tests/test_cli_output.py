@@ -87,3 +87,24 @@ def test_command_lists_give_each_summary_whole(monkeypatch, group):
     assert len(listed) >= 3, text
     for line in listed:
         assert not line.rstrip().endswith("..."), f"a summary cut short: {line!r}"
+
+
+def test_proto_values_that_are_not_utf8_print_as_base64_in_json(cli, store: MetadataStore, tmp_path):
+    """A serialized protobuf is rarely UTF-8: JSON output holds its bytes in base64, as the
+    store does, and a model read back from that JSON is the same."""
+    import base64
+    import json
+
+    from graphmd import ProtoValue
+
+    raw = b"\x08\x96\x01\xff\xfe"
+    type_id = store.put_artifact_type(ArtifactType(name="Anomalies"))
+    [aid] = store.put_artifacts([Artifact(type_id=type_id, uri="/a", custom_properties={
+        "proto": ProtoValue(type_url="type.googleapis.com/tfdv.Anomalies", value=raw)})])
+    shown = json.loads(cli("show", "artifact", str(aid)))
+    assert base64.b64decode(shown["custom_properties"]["proto"]["value"]) == raw
+    [listed] = json.loads(cli("artifacts", "--type", "Anomalies", "--format", "json"))
+    assert listed["custom_properties"] == shown["custom_properties"]
+    assert "1 artifact, 0 executions" in cli("lineage", str(aid), "--format", "html", "-o", str(tmp_path / "p.html"))
+    [stored] = store.get_artifacts_by_id([aid])
+    assert Artifact.model_validate_json(stored.model_dump_json()) == stored

@@ -20,7 +20,7 @@ import typer
 from .. import _codec as codec
 from .._cypher_files import (check_names, cypher_dir, description, examples, explain, names, no_rows_reason,
                              parameters, run)
-from .._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
+from .._drawing import counted, lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from .. import __version__
 from .._config import resolve_settings
 from .._errors import (FailedPreconditionError, GraphmdError, InvalidArgumentError, NotFoundError,
@@ -183,10 +183,11 @@ def lineage(
             with err.status("reading the lineage...") as status:  # shown on a terminal only
                 if fmt is Format.tree:
                     lines, count = tree_lines(store.stream_lineage(options), direction)
-                    summary = f"{count:,} nodes"
+                    summary = counted(count, "node")
                 else:
                     graph = store.get_lineage_subgraph(options)
-                    summary = f"{len(graph.artifacts):,} artifacts, {len(graph.executions):,} executions"
+                    summary = (f"{counted(len(graph.artifacts), 'artifact')}, "
+                               f"{counted(len(graph.executions), 'execution')}")
                     status.update(f"writing {summary} as {fmt.value}...")
                     starts = {"highlight_executions" if execution else "highlight": selector.ids or []}
                     title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
@@ -568,18 +569,18 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
     for letter, artifact in zip(letters, comparison.artifacts, strict=True):
         out.print(f"  {letter}  {_node_summary(artifact)}", markup=False)
 
-    def counted(nodes: list[Artifact | Execution]) -> str:
+    def kinds(nodes: list[Artifact | Execution]) -> str:
         artifacts_n = sum(isinstance(n, Artifact) for n in nodes)
-        return f"{artifacts_n} artifacts, {len(nodes) - artifacts_n} executions"
+        return f"{counted(artifacts_n, 'artifact')}, {counted(len(nodes) - artifacts_n, 'execution')}"
 
-    out.print(f"shared: {counted(comparison.shared)}", markup=False)
+    out.print(f"shared: {kinds(comparison.shared)}", markup=False)
     # A compared artifact upstream of another (a warm start's base model, say) is named so.
     letter_of = {a.id: letter for letter, a in zip(letters, comparison.artifacts, strict=True)}
     for letter, nodes in zip(letters, comparison.only, strict=True):
         shown = [_node_summary(n) + (f" (= {letter_of[n.id]})" if n.id in letter_of else "")
                  for n in nodes if isinstance(n, Artifact)][:8]
         more = "" if len(shown) == sum(isinstance(n, Artifact) for n in nodes) else ", ..."
-        out.print(f"only {letter}: {counted(nodes)}" + (f"; artifacts: {', '.join(shown)}{more}" if shown else ""),
+        out.print(f"only {letter}: {kinds(nodes)}" + (f"; artifacts: {', '.join(shown)}{more}" if shown else ""),
                   markup=False)
     header, *rows = comparison.table()
     if not rows:
