@@ -60,19 +60,19 @@ def write_rows(tx: neo4j.ManagedTransaction, kind: str, rows: list[dict[str, Any
                 tx.run(q.CREATE_TYPES[type_kind], rows=same).consume()
         return len(rows)
     if kind in q.NODE_LABELS:
-        created = tx.run(q.CREATE_NODES[kind], rows=rows).single()["created"]
+        created = tx.run(q.CREATE_NODES[kind], rows=rows).single(strict=True)["created"]
         if created != len(rows):
             raise InvalidArgumentError(f"{len(rows) - created} {kind} rows name a type_id that is not a "
                                        f"{q.TYPE_KIND_OF[kind]} in the store", field="type_id")
         return created
     if kind == "event":
-        created = tx.run(q.CREATE_EVENTS, rows=rows).single()["created"]
+        created = tx.run(q.CREATE_EVENTS, rows=rows).single(strict=True)["created"]
         if created != len(rows):
             raise InvalidArgumentError(f"{len(rows) - created} events name an artifact or execution that is not "
                                        "in the store", field="event")
         return created
     query = _LINKS[kind][0]
-    linked = tx.run(query, rows=rows).single()["linked"]
+    linked = tx.run(query, rows=rows).single(strict=True)["linked"]
     if linked != len(rows):
         raise InvalidArgumentError(f"{len(rows) - linked} {kind} rows name a node that is not in the store",
                                    field=kind)
@@ -82,13 +82,13 @@ def write_rows(tx: neo4j.ManagedTransaction, kind: str, rows: list[dict[str, Any
 def _new_rows(tx: neo4j.ManagedTransaction, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows whose type, node, event or link is not in the store yet."""
     if kind == "type":
-        found = set(tx.run(q.EXISTING_TYPE_IDS, ids=[r["id"] for r in rows]).single()["ids"])
+        found = set(tx.run(q.EXISTING_TYPE_IDS, ids=[r["id"] for r in rows]).single(strict=True)["ids"])
         return [r for r in rows if r["id"] not in found]
     if kind in q.NODE_LABELS:
-        found = set(tx.run(q.EXISTING_IDS[kind], ids=[r["id"] for r in rows]).single()["ids"])
+        found = set(tx.run(q.EXISTING_IDS[kind], ids=[r["id"] for r in rows]).single(strict=True)["ids"])
         return [r for r in rows if r["id"] not in found]
     if kind == "event":
-        found = set(tx.run(q.EXISTING_EVENT_KEYS, keys=[r["event_key"] for r in rows]).single()["keys"])
+        found = set(tx.run(q.EXISTING_EVENT_KEYS, keys=[r["event_key"] for r in rows]).single(strict=True)["keys"])
         return [r for r in rows if r["event_key"] not in found]
     _, source, target, existing = _LINKS[kind]
     found = {(r[source], r[target]) for r in tx.run(existing, rows=rows)}

@@ -24,6 +24,8 @@ from pydantic import BaseModel
 
 from ._errors import InvalidArgumentError
 from ._models import (
+    AnyNode,
+    AnyType,
     Artifact,
     ArtifactBaseType,
     ArtifactState,
@@ -41,7 +43,9 @@ from ._models import (
     ProtoValue,
 )
 
-ModelT = TypeVar("ModelT")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+# A node class, or a choice of them (decode_node(cls, ...) with cls Artifact or Execution).
+NodeModelT = TypeVar("NodeModelT", bound=AnyNode)
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -167,7 +171,7 @@ def check_property_name(name: str, field: str) -> None:
     check_text(name, field)
 
 
-def plainly_valid(node: Artifact | Execution | Context) -> bool:
+def plainly_valid(node: AnyNode) -> bool:
     """Whether every value of ``node`` that check_int64, check_text and check_value look at
     is of a kind they always pass: ids in int64, ASCII names, uris and external ids within
     MAX_INDEXED_BYTES, ASCII property names without NUL, and bool, int64, float or ASCII
@@ -272,7 +276,7 @@ def same_value(a: PropertyValue, b: PropertyValue) -> bool:
     """Equality that tells 1 from 1.0 and True from 1, and NaN from nothing."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a == b
 
@@ -281,7 +285,7 @@ def _encode_proto(value: ProtoValue | None) -> str | None:
     return None if value is None else _encode_value(value)
 
 
-def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict[str, Any]:
+def encode_node(node: AnyNode, *, type_name: str | None) -> dict[str, Any]:
     """All Neo4j properties of a node (id and times must already be set on ``node``)."""
     fields = node.__dict__
     cls = type(node) if type(node) in _ENCODED_AS_IS else next(c for c in _ENCODED_AS_IS if isinstance(node, c))
@@ -302,13 +306,13 @@ def encode_node(node: Artifact | Execution | Context, *, type_name: str) -> dict
 
 
 # What encode_node copies as it is, per node class; and the enum attribute stored by value.
-_ENCODED_AS_IS = {
+_ENCODED_AS_IS: dict[type[AnyNode], tuple[str, ...]] = {
     cls: ("id", "type_id", "name", "external_id", "create_time_since_epoch", "last_update_time_since_epoch",
           *(("uri",) if cls is Artifact else ()))
     for cls in (Artifact, Execution, Context)
 }
-_STATE_ATTRIBUTE = {Artifact: "state", Execution: "last_known_state"}
-_STATE_VALUES = {**{s: s.value for s in ArtifactState}, **{s: s.value for s in ExecutionState}}
+_STATE_ATTRIBUTE: dict[type[AnyNode], str] = {Artifact: "state", Execution: "last_known_state"}
+_STATE_VALUES: dict[ArtifactState | ExecutionState, str] = {**{s: s.value for s in ArtifactState}, **{s: s.value for s in ExecutionState}}
 
 
 # BaseModel's instance slots, set through their descriptors: cheaper than
@@ -318,7 +322,7 @@ _SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
 _SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 _new = object.__new__
-_ALL_FIELDS: dict[type, set[str]] = {}
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
 
 def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
@@ -335,7 +339,7 @@ def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
     try:
         _SET_FIELDS_SET(model, _ALL_FIELDS[cls])
     except KeyError:
-        _SET_FIELDS_SET(model, _ALL_FIELDS.setdefault(cls, set(cls.model_fields)))  # type: ignore[attr-defined]
+        _SET_FIELDS_SET(model, _ALL_FIELDS.setdefault(cls, set(cls.model_fields)))
     _SET_EXTRA(model, None)
     _SET_PRIVATE(model, None)
     return model
@@ -343,16 +347,16 @@ def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
 
 # Per node class: its fields in declaration order (as a dict of Nones: copying it is several
 # times cheaper than dict.fromkeys), and the stored keys copied as they are.
-_NODE_FIELDS = {cls: tuple(cls.model_fields) for cls in (Artifact, Execution, Context)}
+_NODE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {cls: tuple(cls.model_fields) for cls in (Artifact, Execution, Context)}
 _NODE_TEMPLATE = {cls: dict.fromkeys(fields) for cls, fields in _NODE_FIELDS.items()}
 _PLAIN_KEYS = {cls: frozenset(fields) - {"properties", "custom_properties", "system_metadata", "state",
                                          "last_known_state"}
                for cls, fields in _NODE_FIELDS.items()}
-_STATE_KEYS = {Artifact: ("state", _ARTIFACT_STATES), Execution: ("last_known_state", _EXECUTION_STATES),
+_STATE_KEYS: dict[type[BaseModel], tuple[str | None, dict[str, Any]]] = {Artifact: ("state", _ARTIFACT_STATES), Execution: ("last_known_state", _EXECUTION_STATES),
                Context: (None, {})}
 
 
-def decode_node(cls: type, props: dict[str, Any]) -> Artifact | Execution | Context:
+def decode_node(cls: type[NodeModelT], props: dict[str, Any]) -> NodeModelT:
     """A node model from its Neo4j properties (keys that hold neither an attribute of
     ``cls`` nor a property are ignored)."""
     fields: dict[str, Any] = _NODE_TEMPLATE[cls].copy()
@@ -394,7 +398,7 @@ def _decode_proto(text: str) -> ProtoValue:
     return ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
 
 
-def encode_type(t: ArtifactType | ExecutionType | ContextType) -> dict[str, Any]:
+def encode_type(t: AnyType) -> dict[str, Any]:
     """All Neo4j properties of a type node (its id must already be set)."""
     names = sorted(t.properties)
     props: dict[str, Any] = {
@@ -417,9 +421,13 @@ def encode_type(t: ArtifactType | ExecutionType | ContextType) -> dict[str, Any]
     return {k: v for k, v in props.items() if v is not None}
 
 
-def decode_type(props: dict[str, Any]) -> ArtifactType | ExecutionType | ContextType:
+_TYPE_CLASS: dict[str, type[AnyType]] = {"ArtifactType": ArtifactType, "ExecutionType": ExecutionType,
+                                          "ContextType": ContextType}
+
+
+def decode_type(props: dict[str, Any]) -> AnyType:
     """A type model from its Neo4j properties."""
-    cls = {"ArtifactType": ArtifactType, "ExecutionType": ExecutionType, "ContextType": ContextType}[props["kind"]]
+    cls = _TYPE_CLASS[props["kind"]]
     fields: dict[str, Any] = {
         "id": props["id"],
         "name": props["name"],
@@ -456,7 +464,8 @@ def encode_path(path: list[int | str]) -> str:
 
 # Each event type's stored name and direction (a member or its value finds it: EventType is a
 # str enum): a dict lookup per event, where EventType(...) and .value cost more per call.
-_EVENT_TYPE_ROW = {t: (t.value, t.is_input) for t in EventType}
+# Keyed by what Event.type may hold (None finds nothing).
+_EVENT_TYPE_ROW: dict[EventType | str | None, tuple[str, bool]] = {t: (t.value, t.is_input) for t in EventType}
 
 
 def event_key(artifact_id: int, execution_id: int, event_type: EventType) -> str:
@@ -464,7 +473,7 @@ def event_key(artifact_id: int, execution_id: int, event_type: EventType) -> str
     return _event_key(artifact_id, execution_id, EventType(event_type).value)
 
 
-def _event_key(artifact_id: int, execution_id: int, type_value: str) -> str:
+def _event_key(artifact_id: int | None, execution_id: int | None, type_value: str) -> str:
     return f"{artifact_id}:{execution_id}:{type_value}"
 
 

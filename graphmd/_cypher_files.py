@@ -154,10 +154,12 @@ def check_names(store: MetadataStore, name: str, params: dict[str, Any]) -> None
                                            context_names=wanted["context"], context_ids=wanted["context_id"],
                                            execution_types=wanted["execution_type"],
                                            context_types=wanted["context_type"],
-                                           artifact_types=wanted["artifact_type"]).single())
+                                           artifact_types=wanted["artifact_type"]).single(strict=True))
     for parameter, value in params.items():
         kind = _NAMES.get(parameter)
-        unknown = [v for v in (value if isinstance(value, list) else [value]) if kind and v in record[kind]]
+        if kind is None:
+            continue
+        unknown = [v for v in (value if isinstance(value, list) else [value]) if v in record[kind]]
         if unknown:
             what = {"artifact": f"no artifact with id {unknown[0]}", "context": f"no context named {unknown[0]!r}",
                     "context_id": f"no context with id {unknown[0]}",

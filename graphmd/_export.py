@@ -229,7 +229,7 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise FailedPreconditionError(f"the export has schema version {version!r}; this graphmd reads versions up "
                                       f"to {SCHEMA_VERSION}: upgrade graphmd to import it", field="schema_version")
-    if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single()["has_data"]):
+    if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single(strict=True)["has_data"]):
         raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes; empty it "
                                       "first (MetadataStore.delete_everything)", field="store")
     # MLMD's system types come with the export, under their exported ids.

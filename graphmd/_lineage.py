@@ -74,7 +74,7 @@ LINEAGE_GRAPH_FIELDS = (
     "associations",
 )
 
-_NODE_CLASS = {"Artifact": Artifact, "Execution": Execution}
+_NODE_CLASS: dict[str, type[Artifact] | type[Execution]] = {"Artifact": Artifact, "Execution": Execution}
 # Sort keys of _assemble's keyed rows: the leading fields, never the model.
 _SORT_KEY2 = operator.itemgetter(0, 1)
 _SORT_KEY3 = operator.itemgetter(0, 1, 2)
@@ -368,14 +368,12 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
             else:
                 associations.append((a, b, constructed(Association, {"context_id": a, "execution_id": b})))
         elif k == 3:
-            c = decode_node(Context, item)
-            contexts[c.id] = c
+            contexts[item["id"]] = decode_node(Context, item)
         elif k == 4:
-            t = codec.decode_type(item)
-            types[t.id] = t
+            types[item["id"]] = codec.decode_type(item)
     artifacts = [nodes["Artifact"][i] for i in sorted(nodes["Artifact"])]
     executions = [nodes["Execution"][i] for i in sorted(nodes["Execution"])]
-    fields: dict[str, list[Any]] = dict.fromkeys(LineageGraph.model_fields, [])  # type: ignore[arg-type]
+    fields: dict[str, list[Any]] = dict.fromkeys(LineageGraph.model_fields, [])
     if "artifacts" in mask:
         fields["artifacts"] = artifacts
     if "executions" in mask:

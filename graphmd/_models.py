@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr,
                       ValidationInfo, field_serializer, field_validator)
@@ -196,6 +196,13 @@ class Execution(_Node):
 
 class Context(_Node):
     """A group of artifacts and executions: a pipeline, a run, an experiment. ``name`` is required."""
+
+
+# For annotations across graphmd (not exported): any node or type model, and one kind of it.
+AnyNode = Union[Artifact, Execution, Context]
+AnyType = Union[ArtifactType, ExecutionType, ContextType]
+NodeT = TypeVar("NodeT", Artifact, Execution, Context)
+TypeT = TypeVar("TypeT", ArtifactType, ExecutionType, ContextType)
 
 
 class EventType(str, enum.Enum):

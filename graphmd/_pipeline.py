@@ -362,7 +362,7 @@ def _require_names(store: MetadataStore, kind: str, names: Mapping[str, str], *,
         if not isinstance(name, str):
             raise InvalidArgumentError(f"{field} must be a string, not {type(name).__name__}", field=field)
     found = store._read(lambda tx: tx.run(q.TYPES_AND_CONTEXT_EXIST, kind=kind, names=list(names.values()),
-                                          context_id=context_id).single())
+                                          context_id=context_id).single(strict=True))
     for field, name in names.items():
         if name in found["missing_types"]:
             raise NotFoundError(f"no {kind} named {name!r}", field=field)
@@ -541,7 +541,7 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
         raise NotFoundError(f"no {run_type} context named {missing[0]!r}", field="run_names")
 
     def side_by_side(kind: str) -> list[ComparedValue]:
-        cls = Execution if kind == "executions" else Artifact
+        cls: type[Artifact] | type[Execution] = Execution if kind == "executions" else Artifact
         return _side_by_side([[codec.decode_node(cls, node) for node in rows[name][kind]] for name in run_names])
 
     return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"))

@@ -175,7 +175,7 @@ def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Call
             session.run(AWAIT_INDEXES).consume()
         start = version
         if start is None:
-            start = 0 if session.execute_read(lambda tx: tx.run(HAS_DATA).single()["has_data"]) else SCHEMA_VERSION
+            start = 0 if session.execute_read(lambda tx: tx.run(HAS_DATA).single(strict=True)["has_data"]) else SCHEMA_VERSION
         if start < SCHEMA_VERSION:
             logger.warning("graphmd: migrating the store's schema from version %d to %d (%s). An interrupted "
                            "migration resumes when the store is next opened; a graphmd older than this one "

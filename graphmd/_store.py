@@ -43,6 +43,8 @@ from ._filter import compile_filter
 from . import _driver_guard, _lineage
 from ._ids import IdAllocator
 from ._models import (
+    AnyNode,
+    AnyType,
     ArtifactAndEvent,
     Artifact,
     ArtifactType,
@@ -61,7 +63,9 @@ from ._models import (
     LineageSubgraphQueryOptions,
     ListOptions,
     Page,
+    NodeT,
     ParentContext,
+    TypeT,
 )
 from ._schema import SIMPLE_TYPES, ensure_schema
 
@@ -70,24 +74,23 @@ _driver_guard.install()
 
 __all__ = ["MetadataStore", "PutExecutionResult", "PutLineageSubgraphResult"]
 
-NodeT = TypeVar("NodeT", Artifact, Execution, Context)
-TypeT = TypeVar("TypeT", ArtifactType, ExecutionType, ContextType)
-AnyType = ArtifactType | ExecutionType | ContextType
-AnyNode = Artifact | Execution | Context
+ResultT = TypeVar("ResultT")
 
-_LABEL = {Artifact: "Artifact", Execution: "Execution", Context: "Context"}
-_KIND = {ArtifactType: "ArtifactType", ExecutionType: "ExecutionType", ContextType: "ContextType"}
-_TYPE_CLASS = {Artifact: ArtifactType, Execution: ExecutionType, Context: ContextType}
-_PLURAL = {Artifact: "artifacts", Execution: "executions", Context: "contexts"}
+_LABEL: dict[type[AnyNode], str] = {Artifact: "Artifact", Execution: "Execution", Context: "Context"}
+_KIND: dict[type[AnyType], str] = {ArtifactType: "ArtifactType", ExecutionType: "ExecutionType",
+                                   ContextType: "ContextType"}
+_TYPE_CLASS: dict[type[AnyNode], type[AnyType]] = {Artifact: ArtifactType, Execution: ExecutionType,
+                                                   Context: ContextType}
+_PLURAL: dict[type[AnyNode], str] = {Artifact: "artifacts", Execution: "executions", Context: "contexts"}
 # Attributes a full (unmasked) update rewrites, per MLMD's RunNodeUpdate: names of
 # artifacts and executions are fixed at creation; a context's name can change.
-_UPDATABLE = {
+_UPDATABLE: dict[type[AnyNode], tuple[str, ...]] = {
     Artifact: ("uri", "state", "external_id"),
     Execution: ("last_known_state", "external_id"),
     Context: ("name", "external_id"),
 }
 # Attributes an update mask may name.
-_MASKABLE = {
+_MASKABLE: dict[type[AnyNode], tuple[str, ...]] = {
     Artifact: ("name", "uri", "state", "external_id", "system_metadata"),
     Execution: ("name", "last_known_state", "external_id", "system_metadata"),
     Context: ("name", "external_id", "system_metadata"),
@@ -135,6 +138,8 @@ class _NoTransaction:
 
 
 _NO_TRANSACTION = _NoTransaction()
+# What a _NodeWriter plans with.
+_Transaction = neo4j.ManagedTransaction | _NoTransaction
 
 
 class _Conflict(Exception):
@@ -292,11 +297,11 @@ class MetadataStore:
     def _unit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return neo4j.unit_of_work(timeout=self._tx_timeout)(fn) if self._tx_timeout else fn
 
-    def _read(self, fn: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
+    def _read(self, fn: Callable[[neo4j.ManagedTransaction], ResultT]) -> ResultT:
         with map_driver_errors(self.settings.uri), self._session() as session, _pipelined_begin(session):
             return session.execute_read(self._unit(fn))
 
-    def _write(self, fn: Callable[[neo4j.ManagedTransaction], Any]) -> Any:
+    def _write(self, fn: Callable[[neo4j.ManagedTransaction], ResultT]) -> ResultT:
         """Run ``fn`` in one write transaction. A unique-key race with a concurrent writer
         (_Conflict) reruns it, so the rerun finds and reuses what the other one created.
 
@@ -306,7 +311,7 @@ class MetadataStore:
         for attempt in range(_MAX_CONFLICT_RETRIES):
             committing = False
 
-            def unit(tx: neo4j.ManagedTransaction) -> Any:
+            def unit(tx: neo4j.ManagedTransaction) -> ResultT:
                 nonlocal committing
                 try:
                     result = fn(tx)
@@ -335,7 +340,7 @@ class MetadataStore:
                 time.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _write_nodes(self, plan: Callable[[_NodeWriter], Any]) -> Any:
+    def _write_nodes(self, plan: Callable[[_NodeWriter], ResultT]) -> ResultT:
         """Run ``plan`` with a _NodeWriter in one write transaction, then flush it.
 
         A call that creates nodes and reads nothing first is sent as one guarded
@@ -352,7 +357,7 @@ class MetadataStore:
         except _SlowPath:
             modes = (False,)
         for fast in modes:
-            def work(tx: neo4j.ManagedTransaction) -> Any:
+            def work(tx: neo4j.ManagedTransaction) -> ResultT:
                 writer = _NodeWriter(self, tx, _now_ms(), fast=fast)
                 try:
                     result = plan(writer)
@@ -368,7 +373,7 @@ class MetadataStore:
                 _log.debug("rerunning a write reading its nodes first")
         raise AssertionError("unreachable")
 
-    def _write_autocommit(self, plan: Callable[[_NodeWriter], Any]) -> Any:
+    def _write_autocommit(self, plan: Callable[[_NodeWriter], ResultT]) -> ResultT:
         """Run ``plan`` as one auto-commit statement: the statement and its commit take one
         round trip, where a managed transaction takes two (~12% of a put_execution).
 
@@ -522,8 +527,8 @@ class MetadataStore:
                 key = (kind, given.name, given.version or "")
                 stored = created.get(key) or self._find_type(tx, kind, given.name, given.version)
                 if stored is None:
-                    new = given.model_copy(update={"id": self._ids.allocate("Type", 1)[0],
-                                                   "version": given.version or None})
+                    new_id = self._ids.allocate("Type", 1)[0]
+                    new = given.model_copy(update={"id": new_id, "version": given.version or None})
                     try:
                         tx.run(q.CREATE_TYPES[kind], rows=[codec.encode_type(new)]).consume()
                     except neo4j_errors.ConstraintError as error:
@@ -533,7 +538,7 @@ class MetadataStore:
                         raise _Conflict(AlreadyExistsError(f"types[{i}].name: {kind} {given.name!r} was created "
                                                            "concurrently", field=f"types[{i}].name")) from error
                     created[key] = new
-                    ids.append(new.id)
+                    ids.append(new_id)
                     continue
                 merged = _merge_type(stored, given, can_add_fields, can_omit_fields, f"types[{i}]")
                 if merged != stored and key not in created:
@@ -543,6 +548,7 @@ class MetadataStore:
                 if merged != stored:
                     tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
                     created[key] = merged
+                assert stored.id is not None  # read from the store, or created above with one
                 ids.append(stored.id)
             return ids
 
@@ -556,9 +562,10 @@ class MetadataStore:
                         keys=[{"name": name, "version_key": version or ""}]).single()
         return codec.decode_type(record["t"]) if record else None
 
-    def _get_type(self, kind: str, name: str, version: str | None) -> AnyType:
+    def _get_type(self, cls: type[TypeT], name: str, version: str | None) -> TypeT:
+        kind = _KIND[cls]
         found = self._read(lambda tx: self._find_type(tx, kind, name, version))
-        if found is None:
+        if not isinstance(found, cls):  # None: the query reads types of this kind only
             suffix = f" and version {version!r}" if version else ""
             raise NotFoundError(f"no {kind} named {name!r}{suffix}", field="type_name")
         return found
@@ -569,15 +576,15 @@ class MetadataStore:
         Raises:
             NotFoundError: there is none.
         """
-        return self._get_type("ArtifactType", type_name, type_version)
+        return self._get_type(ArtifactType, type_name, type_version)
 
     def get_execution_type(self, type_name: str, type_version: str | None = None) -> ExecutionType:
         """The execution type with this name and version; see get_artifact_type."""
-        return self._get_type("ExecutionType", type_name, type_version)
+        return self._get_type(ExecutionType, type_name, type_version)
 
     def get_context_type(self, type_name: str, type_version: str | None = None) -> ContextType:
         """The context type with this name and version; see get_artifact_type."""
-        return self._get_type("ContextType", type_name, type_version)
+        return self._get_type(ContextType, type_name, type_version)
 
     def _types(self, kind: str, query: str, **params: Any) -> list[Any]:
         return self._read(lambda tx: [codec.decode_type(r["t"]) for r in tx.run(query, kind=kind, **params)])
@@ -632,15 +639,14 @@ class MetadataStore:
         """The context types with these external ids; unknown ones are skipped."""
         return self._types("ContextType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
 
-    def _types_by_id(self, tx: neo4j.ManagedTransaction, kind: str, ids: set[int], *, fresh: bool = False) -> dict[int, AnyType]:
+    def _types_by_id(self, tx: _Transaction, kind: str, ids: set[int], *, fresh: bool = False) -> dict[int, AnyType]:
         """Types by id, from the cache unless ``fresh``; missing ids are absent."""
         found = {} if fresh else {i: self._type_cache[i] for i in ids if i in self._type_cache}
         missing = [i for i in ids if i not in found]
         if missing:
             for record in tx.run(q.TYPES_BY_ID, kind=kind, ids=missing):
-                t = codec.decode_type(record["t"])
-                found[t.id] = t
-                self._type_cache[t.id] = t
+                props = record["t"]
+                found[props["id"]] = self._type_cache[props["id"]] = codec.decode_type(props)
         return {i: t for i, t in found.items() if _KIND[type(t)] == kind}
 
     # --- nodes: writes ----------------------------------------------------------------------
@@ -774,7 +780,7 @@ class MetadataStore:
         def plan(writer: _NodeWriter) -> PutExecutionResult:
             with_artifact = [i for i, p in enumerate(pairs) if p.artifact is not None]
             artifact_ids = writer.upsert(
-                Artifact, [pairs[i].artifact for i in with_artifact], "artifact_and_events",
+                Artifact, [p.artifact for p in pairs if p.artifact is not None], "artifact_and_events",
                 field_of=lambda n: f"artifact_and_events[{with_artifact[n]}].artifact", reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
             id_of_pair = dict(zip(with_artifact, artifact_ids))
             (execution_id,) = writer.upsert(Execution, [execution], "execution", force_update_time=force_update_time,
@@ -783,7 +789,7 @@ class MetadataStore:
             for i, pair in enumerate(pairs):
                 if pair.artifact is not None:
                     aid = id_of_pair[i]
-                elif pair.event is not None:
+                elif pair.event is not None and pair.event.artifact_id is not None:  # checked above
                     aid = pair.event.artifact_id
                 else:
                     aid = -1
@@ -843,11 +849,8 @@ class MetadataStore:
                 writer.attributions.extend((cid, a) for a in dict.fromkeys(artifact_ids))
             for edge in event_edges:
                 event = edge.event
-                writer.events.append((
-                    event,
-                    event.artifact_id if event.artifact_id is not None else artifact_ids[edge.artifact_index],
-                    event.execution_id if event.execution_id is not None else execution_ids[edge.execution_index],
-                ))
+                writer.events.append((event, _edge_end(event.artifact_id, edge.artifact_index, artifact_ids),
+                                      _edge_end(event.execution_id, edge.execution_index, execution_ids)))
             writer.require("Artifact", {a for _, a, _ in writer.events} - set(artifact_ids),
                            "event_edges[].event.artifact_id")
             writer.require("Execution", {x for _, _, x in writer.events} - set(execution_ids),
@@ -913,7 +916,7 @@ class MetadataStore:
                 raise AlreadyExistsError(f"parent_contexts: the link {existing[0]} already exists",
                                          field="parent_contexts")
             tx.run(q.CREATE_PARENT_LINKS, rows=rows).consume()
-            cyclic = tx.run(q.CONTEXTS_IN_CYCLES, ids=[r["child_id"] for r in rows]).single()["ids"]
+            cyclic = tx.run(q.CONTEXTS_IN_CYCLES, ids=[r["child_id"] for r in rows]).single(strict=True)["ids"]
             if cyclic:
                 raise InvalidArgumentError(f"parent_contexts: a cycle through context {cyclic[0]} would be made",
                                            field="parent_contexts")
@@ -952,7 +955,7 @@ class MetadataStore:
     def get_artifacts_and_types_by_artifact_ids(self, artifact_ids: Iterable[int]) -> tuple[list[Artifact], list[ArtifactType]]:
         """The artifacts with these ids and their (distinct) types."""
         artifacts = self.get_artifacts_by_id(artifact_ids)
-        return artifacts, self.get_artifact_types_by_id(sorted({a.type_id for a in artifacts}))
+        return artifacts, self.get_artifact_types_by_id(sorted({a.type_id for a in artifacts if a.type_id is not None}))
 
     def get_artifacts_by_external_ids(self, external_ids: Iterable[str]) -> list[Artifact]:
         """The artifacts with these external ids; unknown ones are skipped."""
@@ -1136,6 +1139,7 @@ class MetadataStore:
         if limit is not None and len(items) > limit:
             items = items[:limit]
             last = items[-1]
+            assert last.id is not None  # read from the store
             token = _encode_token(getattr(last, field), last.id, fingerprint)
         return Page(items=items, next_page_token=token)
 
@@ -1279,15 +1283,16 @@ def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, 
         update["external_id"] = given.external_id
     base = getattr(given, "base_type", None)
     if base is not None:
-        if getattr(stored, "base_type", None) is None:
+        stored_base = getattr(stored, "base_type", None)
+        if stored_base is None:
             update["base_type"] = base
-        elif stored.base_type != base:
+        elif stored_base != base:
             raise UnimplementedError(f"{field}.base_type: changing a type's base_type is not supported",
                                      field=f"{field}.base_type")
     return stored.model_copy(update=update)
 
 
-def _check_nodes(cls: type, nodes: Sequence[Any], plural: str,
+def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
                  field_of: Callable[[int], str] | None = None) -> None:
     """Check each node's values; errors name ``plural[i]``, or ``field_of(i)`` when given."""
     for i, node in enumerate(nodes):
@@ -1306,7 +1311,7 @@ def _check_nodes(cls: type, nodes: Sequence[Any], plural: str,
                 codec.check_value(value, f"{at}.{attr}[{name!r}]")
 
 
-def _parse_mask(cls: type, update_mask: Sequence[str] | None) -> list[str] | None:
+def _parse_mask(cls: type[AnyNode], update_mask: Sequence[str] | None) -> list[str] | None:
     if not update_mask:
         return None
     for path in update_mask:
@@ -1361,6 +1366,14 @@ def _plain_event_edge(edge: EventEdge, executions: int, artifacts: int) -> bool:
 
 
 _INT64_MIN, _INT64_MAX = codec.INT64_MIN, codec.INT64_MAX
+
+
+def _edge_end(given_id: int | None, index: int | None, ids: list[int]) -> int | None:
+    """An event edge's end: the id its event gives, else the id of the request's node at
+    ``index`` (the edge's checks made sure one of them is given)."""
+    if given_id is not None:
+        return given_id
+    return None if index is None else ids[index]
 
 
 def _check_event_edge_fully(edge: EventEdge, i: int, executions: Sequence[Execution],
@@ -1424,7 +1437,7 @@ def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | N
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return
-    found = set(tx.run(q.EXISTING_IDS[label], ids=list(wanted)).single()["ids"])
+    found = set(tx.run(q.EXISTING_IDS[label], ids=list(wanted)).single(strict=True)["ids"])
     missing = sorted(wanted - found)
     if missing:
         raise InvalidArgumentError(f"{field}: no {label.lower()} with id {missing[0]}", field=field)
@@ -1456,7 +1469,7 @@ def _mask_property_names(mask: list[str] | None, prefix: str) -> set[str] | None
 # --- helpers: listing and paging tokens -----------------------------------------------------
 
 
-def _list_query(cls: type, options: ListOptions, scope: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+def _list_query(cls: type[AnyNode], options: ListOptions, scope: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
     """The Cypher that lists ``cls`` nodes within ``scope`` (a MATCH binding ``n``) as
     ``options`` say, its parameters (one more row than the page, to tell if another page
     follows), and the listing's fingerprint for page tokens.
@@ -1530,7 +1543,7 @@ class _NodeWriter:
     """Collects the writes of one transaction and issues them as one UNWIND statement per
     kind of write. Reads (types, stored nodes) happen as upserts are planned."""
 
-    def __init__(self, store: MetadataStore, tx: neo4j.ManagedTransaction | _NoTransaction, now: int, *,
+    def __init__(self, store: MetadataStore, tx: _Transaction, now: int, *,
                  fast: bool = False) -> None:
         self.store = store
         self.tx = tx
@@ -1546,8 +1559,9 @@ class _NodeWriter:
         self.merges: list[dict[str, Any]] = []
         self.merged_ids: dict[int, int] = {}
         # Events to create, each with the ids of its artifact and execution (a request's
-        # event may name its ends by position instead).
-        self.events: list[tuple[Event, int, int]] = []
+        # event may name its ends by position instead; None: the event's own, as
+        # codec.encode_event takes them).
+        self.events: list[tuple[Event, int | None, int | None]] = []
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
         self.required: list[tuple[str, set[int], str]] = []
@@ -1569,7 +1583,7 @@ class _NodeWriter:
 
     # Types are validated against the cache first; a failure re-reads the type once, in
     # case another process added properties to it since it was cached.
-    def _validated_type(self, cls: type, node: AnyNode, type_id: int, field: str, mask_names: set[str] | None) -> AnyType:
+    def _validated_type(self, cls: type[AnyNode], node: AnyNode, type_id: int, field: str, mask_names: set[str] | None) -> AnyType:
         kind = _KIND[_TYPE_CLASS[cls]]
         node_type = self.store._type_cache.get(type_id)
         if node_type is None or _KIND[type(node_type)] != kind:
@@ -1624,7 +1638,7 @@ class _NodeWriter:
             if node.id is None and i in reuse_ids and reuse_context:
                 ids.append(reuse_ids[i])  # MLMD reuses such a context as it is stored
                 continue
-            if node.id is None and merged:
+            if node.id is None and merged and isinstance(node, Context):
                 ids.append(self._merge_row(node, field, next(new_ids)))
                 continue
             if node.id is None and i not in reuse_ids:
@@ -1664,9 +1678,9 @@ class _NodeWriter:
                     f"was updated at {old.get('last_update_time_since_epoch')}, not "
                     f"{node.last_update_time_since_epoch}", field=f"{field}.last_update_time_since_epoch")
             node_type = self._validated_type(cls, node, old["type_id"], field, _mask_property_names(mask, "properties"))
-            row = self._updated_row(cls, node, old, node_type, mask, force_update_time, field)
-            if row is not None:
-                self.updates[label].append(row)
+            updated = self._updated_row(cls, node, old, node_type, mask, force_update_time, field)
+            if updated is not None:
+                self.updates[label].append(updated)
             ids.append(node_id)
         return ids
 
@@ -1688,7 +1702,7 @@ class _NodeWriter:
         self.merges.append(row)
         return new_id
 
-    def _sync_row(self, cls: type, node: AnyNode, field: str, force_update_time: bool) -> dict[str, Any]:
+    def _sync_row(self, cls: type[AnyNode], node: AnyNode, field: str, force_update_time: bool) -> dict[str, Any]:
         """The row of q.WRITE_BLOCKS' sync block for a full update of ``node`` by id: what
         _updated_row computes, less what only the stored node knows. Anything _updated_row
         could reject (no type_id, properties the type lacks, an empty context name) raises
@@ -1711,7 +1725,7 @@ class _NodeWriter:
         return {"id": node.id, "type_id": node.type_id, "fixed": fixed, "given": given,
                 "force": force_update_time, "now": self.now}
 
-    def _updated_row(self, cls: type, node: AnyNode, old: dict[str, Any], node_type: AnyType, mask: list[str] | None,
+    def _updated_row(self, cls: type[NodeT], node: NodeT, old: dict[str, Any], node_type: AnyType, mask: list[str] | None,
                      force_update_time: bool, field: str) -> dict[str, Any] | None:
         """The node's full new property map, or None when nothing changes."""
         current = codec.decode_node(cls, old)
@@ -1747,7 +1761,7 @@ class _NodeWriter:
         if force_reuse:
             given = [c.id for c in contexts if c.id is not None]
             if given:
-                found = set(self.tx.run(q.EXISTING_IDS["Context"], ids=given).single()["ids"])
+                found = set(self.tx.run(q.EXISTING_IDS["Context"], ids=given).single(strict=True)["ids"])
                 for i, c in enumerate(contexts):
                     if c.id is not None:
                         if c.id not in found:
@@ -1912,7 +1926,7 @@ class _NodeWriter:
         for i, (event, artifact_id, execution_id) in enumerate(self.events):
             row = codec.encode_event(event, next(ids), artifact_id, execution_id)
             if row["event_key"] in seen:
-                raise AlreadyExistsError(f"events[{i}]: the {event.type.value} event between artifact "
+                raise AlreadyExistsError(f"events[{i}]: the {row['type']} event between artifact "
                                          f"{artifact_id} and execution {execution_id} is given twice",
                                          field=f"events[{i}]")
             seen.add(row["event_key"])

@@ -129,7 +129,7 @@ class _Import:
         source_types = {_type_key(row) for row in rows}
 
         def work(tx: Any) -> int:
-            has_data = tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single()["has_data"]
+            has_data = tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single(strict=True)["has_data"]
             recorded = tx.run(q.MLMD_IMPORT_STATE).single()
             # A rerun resumes only a store this source's import wrote: recorded, and no type of its own.
             resuming = (recorded is not None and recorded["source"] == self.reader.name
@@ -198,7 +198,7 @@ class _Import:
         (ml-metadata's SQLite backend stores such events; a graphmd event is an edge and
         needs both ends), if there is one."""
         wanted = sorted({e["artifact_id"] for e in events})
-        found = set(self.store._read(lambda tx: tx.run(q.EXISTING_IDS["Artifact"], ids=wanted).single()["ids"]))
+        found = set(self.store._read(lambda tx: tx.run(q.EXISTING_IDS["Artifact"], ids=wanted).single(strict=True)["ids"]))
         for e in events:
             if e["artifact_id"] not in found:
                 field = f"events[execution_id={e['execution_id']}].artifact_id"
