@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._errors import InvalidArgumentError
 from ._models import Artifact, ArtifactState, Execution, ExecutionState, LineageGraph
@@ -362,7 +363,8 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
         members.setdefault(attribution.context_id, []).append(_dom_id(("a", attribution.artifact_id)))
     for association in graph.associations:
         members.setdefault(association.context_id, []).append(_dom_id(("x", association.execution_id)))
-    contexts = [{"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
+    # The page's data, as JSON.
+    contexts: list[dict[str, Any]] = [{"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
                 for c in sorted(graph.contexts, key=lambda c: (c.type or "", c.name or "", c.id or 0))]
     data = {"nodes": details, "contexts": contexts}
     counts = ", ".join(counted(len(items), noun) for items, noun in (

@@ -55,7 +55,8 @@ def install() -> bool:
             return None
         return roll_back(self)
 
-    TransactionBase._error_handler = _error_handler
-    TransactionBase._rollback = _rollback
-    TransactionBase._graphmd_guarded = True
+    # Set by name, as they are read: the driver's private methods, replaced on purpose.
+    setattr(TransactionBase, "_error_handler", _error_handler)
+    setattr(TransactionBase, "_rollback", _rollback)
+    setattr(TransactionBase, "_graphmd_guarded", True)
     return True

@@ -156,7 +156,7 @@ class _Importer:
 
     def flush(self) -> None:
         kind, rows = self.kind, self.rows
-        if not rows:
+        if not rows or kind is None:  # rows come with their kind
             return
         self.rows = []
         self.store._write(lambda tx: write_rows(tx, kind, rows))
@@ -222,7 +222,8 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
         line_no, header = next(records)
     except StopIteration:
         raise InvalidArgumentError("the input is empty, not a graphmd export", field="header") from None
-    if not isinstance(header.get("graphmd_export"), int) or header.get("graphmd_export") > EXPORT_FORMAT:
+    export_format = header.get("graphmd_export")
+    if not isinstance(export_format, int) or export_format > EXPORT_FORMAT:
         raise InvalidArgumentError("the first line is not the header of a graphmd export (format "
                                    f"{EXPORT_FORMAT} or older)", field="header")
     version = header.get("schema_version")
@@ -304,7 +305,7 @@ def _check_complete(lines: Iterable[str]) -> None:
                                    "(nothing was imported)", field="end")
 
 
-def _records(lines: Iterable[str]) -> Iterable[tuple[int, dict[str, Any]]]:
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for line_no, line in enumerate(lines, 1):
         if not line.strip():
             continue

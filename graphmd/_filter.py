@@ -216,10 +216,10 @@ def _tokenize(source: str) -> list[_Token]:
             tokens.append(_Token("ident", m.group(), i, m.group()))
             i = m.end()
             continue
-        m = _string_start(source, i)
-        if m is not None:
-            value, end = _read_string(source, i, m)
-            tokens.append(_Token("string", value, i, source[i:end]))
+        quote = _string_start(source, i)
+        if quote is not None:
+            text, end = _read_string(source, i, quote)
+            tokens.append(_Token("string", text, i, source[i:end]))
             i = end
             continue
         # ASCII digits only: str.isdigit() also holds for '¹' or '٣', which no number contains.
@@ -232,10 +232,10 @@ def _tokenize(source: str) -> list[_Token]:
             if text[:2].lower() == "0x":
                 tokens.append(_Token("int", int(text, 16), i, text))
             elif any(c in text for c in ".eE"):
-                value = float(text)
-                if not math.isfinite(value):
+                number = float(text)
+                if not math.isfinite(number):
                     raise _error(source, i, "number out of range", text)
-                tokens.append(_Token("float", value, i, text))
+                tokens.append(_Token("float", number, i, text))
             else:
                 tokens.append(_Token("int", int(text), i, text))
             i = m.end()
@@ -837,9 +837,9 @@ class _Compiler:
     def between(self, node: _Between) -> _Val:
         operand = self.operand(node.operand)
         if isinstance(operand, _Val) and operand.type == ENUM:
-            low = self.enum_number(operand, self.operand(node.low))
-            high = self.enum_number(operand, self.operand(node.high))
-            return self.enum_subset(operand, lambda n: (low <= n <= high) != node.negated, node.pos)
+            first = self.enum_number(operand, self.operand(node.low))
+            last = self.enum_number(operand, self.operand(node.high))
+            return self.enum_subset(operand, lambda n: (first <= n <= last) != node.negated, node.pos)
         column, low, high = self.field(operand), self.value(node.low), self.value(node.high)
         for side in (column, low, high):
             self.no_null(side, "BETWEEN")

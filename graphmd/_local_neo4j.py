@@ -328,9 +328,9 @@ class LocalNeo4j:
                     f"port {port} ({name}) is in use by another program; choose another with "
                     f"--{name.lower()}-port", field=f"{name.lower()}_port")
         conf_dir = self._write_conf()
-        first_start = not (self.home / "data" / "databases").exists()
         if self._password is None:
             self._password = secrets.token_urlsafe(18)
+        password = self._password
         self._console_file.parent.mkdir(parents=True, exist_ok=True)
         log = self._console_file.open("ab")
         cmd = [
@@ -347,7 +347,7 @@ class LocalNeo4j:
                                                 **({} if self.record_in_config else {"password": self._password})}))
         os.chmod(self._state_file, 0o600)
         try:
-            self._wait_ready(proc, timeout, first_start)
+            self._wait_ready(proc, timeout, password)
         except BaseException:
             self.stop()
             raise
@@ -355,13 +355,13 @@ class LocalNeo4j:
             write_config({"uri": self.uri, "user": "neo4j", "password": self._password, "home": str(self.home)})
         return self.status()
 
-    def _wait_ready(self, proc: subprocess.Popen, timeout: float, first_start: bool) -> None:
+    def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float, password: str) -> None:
         deadline = time.monotonic() + timeout
         self._wait_port(proc, self.bolt_port, self.uri, deadline, timeout)
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             try:
-                self._authenticate(first_start)
+                self._authenticate(password)
                 break
             except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as error:
                 last_error = error
@@ -371,7 +371,7 @@ class LocalNeo4j:
         # HTTP (Neo4j Browser) opens a few seconds after Bolt: "running" means both answer.
         self._wait_port(proc, self.http_port, self.http_url, deadline, timeout)
 
-    def _wait_port(self, proc: subprocess.Popen, port: int, address: str, deadline: float, timeout: float) -> None:
+    def _wait_port(self, proc: subprocess.Popen[bytes], port: int, address: str, deadline: float, timeout: float) -> None:
         """Wait until ``port`` accepts connections; raise when the server exits or time runs out."""
         while not _port_open(port):
             if proc.poll() is not None:
@@ -382,9 +382,9 @@ class LocalNeo4j:
                 raise UnavailableError(f"Neo4j did not open {address} within {timeout:.0f}s:\n{self._log_tail()}")
             time.sleep(0.25)
 
-    def _authenticate(self, first_start: bool) -> None:
+    def _authenticate(self, password: str) -> None:
         """Check the password works; on a new database, set it from neo4j's default."""
-        with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", self._password)) as driver:
+        with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", password)) as driver:
             try:
                 driver.verify_connectivity()
                 return
@@ -393,7 +393,7 @@ class LocalNeo4j:
         with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", "neo4j")) as driver:
             try:
                 driver.execute_query("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO $new",
-                                     new=self._password, database_="system")
+                                     new=password, database_="system")
             except neo4j_errors.AuthError as error:
                 raise FailedPreconditionError(
                     f"the Neo4j in {self.home} has a password other than the one graphmd was given; pass "

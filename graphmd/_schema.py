@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import neo4j
 
@@ -113,12 +114,16 @@ _ALREADY_THERE = {"Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
                   "Neo.ClientError.Schema.ConstraintAlreadyExists", "Neo.ClientError.Schema.IndexAlreadyExists"}
 
 
+def _consume(tx: neo4j.ManagedTransaction, statement: str, **params: Any) -> None:
+    tx.run(statement, **params).consume()
+
+
 def _run_all(session: neo4j.Session, statements: list[str]) -> None:
     # Each in a managed transaction: processes opening a new database at once deadlock on
     # the schema locks, and the driver retries those.
     for statement in statements:
         try:
-            session.execute_write(lambda tx, s=statement: tx.run(s).consume())
+            session.execute_write(_consume, statement)
         except neo4j.exceptions.ClientError as error:
             if error.code not in _ALREADY_THERE:
                 raise
@@ -147,7 +152,7 @@ def read_schema_state(driver: neo4j.Driver, database: str | None) -> SchemaState
     def work(tx: neo4j.ManagedTransaction) -> SchemaState:
         components = [f"{r['name']} {r['version']} {r['edition']}" for r in tx.run(SERVER_COMPONENTS)]
         version = tx.run(READ_SCHEMA_VERSION).single()
-        indexes = tx.run(INDEX_STATES).single()
+        indexes = tx.run(INDEX_STATES).single(strict=True)
         return SchemaState(", ".join(components), version["version"] if version else None, indexes["total"],
                            list(indexes["not_online"]))
 
@@ -184,7 +189,7 @@ def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Call
         for target in range(start + 1, SCHEMA_VERSION + 1):
             for step in MIGRATIONS[target].steps:
                 _run_step(session, step)
-            session.execute_write(lambda tx, v=target: tx.run(WRITE_SCHEMA_VERSION, version=v).consume())
+            session.execute_write(_consume, WRITE_SCHEMA_VERSION, version=target)
         if start < SCHEMA_VERSION:
             logger.warning("graphmd: the store's schema is now version %d", SCHEMA_VERSION)
         _ensure_simple_types(session, allocate_ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, NoReturn, Optional
 
 import typer
@@ -85,7 +85,7 @@ def fail(error: GraphmdError) -> NoReturn:
 
 
 @contextlib.contextmanager
-def progress_bar(what: str, quiet: bool) -> Iterator[object]:
+def progress_bar(what: str, quiet: bool) -> Iterator[Callable[[int, int | None], None] | None]:
     """A rich progress bar on stderr; yields a (done, total) callback (None when ``quiet``)."""
     if quiet:
         yield None

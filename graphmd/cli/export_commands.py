@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -26,7 +26,7 @@ def export(
         with MetadataStore(uri, user, password, database) as store:
             if file == "-":
                 with _progress("exporting", quiet) as progress:
-                    counts = export_store(store, sys.stdout, progress=progress)  # type: ignore[arg-type]
+                    counts = export_store(store, sys.stdout, progress=progress)
                 sys.stdout.flush()
             else:
                 path = Path(file)
@@ -36,7 +36,7 @@ def export(
                 except OSError as error:
                     fail(InvalidArgumentError(f"file: cannot write {file}: {error.strerror}", field="file"))
                 with out, _progress("exporting", quiet) as progress:
-                    counts = export_store(store, out, progress=progress)  # type: ignore[arg-type]
+                    counts = export_store(store, out, progress=progress)
                 partial.replace(path)
     except GraphmdError as error:
         fail(error)
@@ -54,6 +54,7 @@ def import_(
     from .._export import import_store
     from .._store import MetadataStore
 
+    source: contextlib.AbstractContextManager[TextIO]
     if file == "-":
         source = contextlib.nullcontext(sys.stdin)
     else:
@@ -64,7 +65,7 @@ def import_(
     try:
         with source as fh, MetadataStore(uri, user, password, database) as store:
             with _progress("importing", quiet) as progress:
-                counts = import_store(store, fh, progress=progress, batch_size=batch_size)  # type: ignore[arg-type]
+                counts = import_store(store, fh, progress=progress, batch_size=batch_size)
     except GraphmdError as error:
         fail(error)
     summary = ", ".join(count_of(n, kind) for kind, n in counts.items())

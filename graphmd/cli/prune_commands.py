@@ -78,7 +78,7 @@ def prune(
                     results.append(store.prune_contexts(ids, delete_live_artifacts=delete_live_artifacts,
                                                         dry_run=not yes))
                     if advance is not None:
-                        advance(min(start + batch, len(chosen)), len(chosen))  # type: ignore[operator]
+                        advance(min(start + batch, len(chosen)), len(chosen))
     except GraphmdError as error:
         fail(error)
     total = {field: sorted(i for r in results for i in getattr(r, field))
