@@ -205,6 +205,14 @@ NodeT = TypeVar("NodeT", Artifact, Execution, Context)
 TypeT = TypeVar("TypeT", ArtifactType, ExecutionType, ContextType)
 
 
+def stored_id(model: AnyNode | AnyType) -> int:
+    """The id of a model the store returned or wrote, where it is always set (the field is
+    optional only for a model not yet written)."""
+    if model.id is None:
+        raise ValueError(f"{type(model).__name__} {model.name!r} has no id: it was not written to the store")
+    return model.id
+
+
 class EventType(str, enum.Enum):
     """Event.Type: how an execution touched an artifact."""
 

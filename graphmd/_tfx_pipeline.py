@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._errors import FailedPreconditionError
 from ._models import (
     Artifact,
     ArtifactBaseType,
@@ -38,6 +39,7 @@ from ._models import (
     ExecutionState,
     ExecutionType,
     PropertyType,
+    stored_id,
 )
 
 if TYPE_CHECKING:
@@ -276,8 +278,9 @@ def record_history(store: MetadataStore, runs: int, *, diamonds: bool = True, ba
         result = store.put_lineage_subgraph(executions, artifacts, [pipeline], edges,
                                             reuse_context_if_already_exist=True)
         history.contexts[PIPELINE_NAME] = result.context_ids[0]
-        history.executions.update({e.name: i for e, i in zip(executions, result.execution_ids)})
-        history.artifacts.update({a.name: i for a, i in zip(artifacts, result.artifact_ids)})
+        # Every node here is named (by its plan).
+        history.executions.update({e.name: i for e, i in zip(executions, result.execution_ids) if e.name is not None})
+        history.artifacts.update({a.name: i for a, i in zip(artifacts, result.artifact_ids) if a.name is not None})
         attributions: list[Attribution] = []
         associations: list[Association] = []
         for plan in batch:
@@ -316,6 +319,9 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
                   for key, names in step.inputs.items()}
         if step.component == "Trainer" and "base_model" in inputs:
             resolved = latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME])
+            if resolved is None:
+                raise FailedPreconditionError(f"{step.name}: no LIVE Model in {PIPELINE_NAME} to warm-start from",
+                                              field="history")
             inputs["base_model"] = [resolved]
             warm_start = resolved.name
         if step.component == "Evaluator" and "baseline_model" in inputs:
@@ -326,9 +332,11 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
             for key, outputs in step.outputs.items():
                 for out in outputs:
                     running.output(key, _artifact(out, type_ids))
-        history.executions[step.name] = running.execution.id
-        history.artifacts.update({a.name: a.id for outs in running.outputs.values() for a in outs})
-        history.contexts.update({c.name: c.id for c in running.contexts})
+        history.executions[step.name] = stored_id(running.execution)
+        # Every output is named by its plan, every context has a name.
+        history.artifacts.update({a.name: stored_id(a) for outs in running.outputs.values() for a in outs
+                                  if a.name is not None})
+        history.contexts.update({c.name: stored_id(c) for c in running.contexts if c.name is not None})
     history.plans.append(plan)
     return warm_start
 

@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import enum
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _cypher_files as files
 from ._config import data_dir
 from ._drawing import lineage_html
-from ._errors import GraphmdError
+from ._errors import GraphmdError, NotFoundError
 from ._local_neo4j import LocalNeo4j, free_port
 from ._models import (
+    AnyNode,
     Artifact,
     ArtifactType,
     Association,
@@ -49,6 +52,8 @@ from ._store import MetadataStore
 from ._tfx_pipeline import PIPELINE_NAME, History, plan_runs, record_run
 
 __all__ = ["main", "mlmd_in_action", "run_pipeline", "answer_questions"]
+
+_T = TypeVar("_T")
 
 
 def _say(text: str = "") -> None:
@@ -91,6 +96,22 @@ def _when(ms: int | None) -> str:
     return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def _value(member: enum.Enum | None) -> str:
+    return "?" if member is None else str(member.value)
+
+
+def _names(nodes: Iterable[AnyNode]) -> list[str]:
+    """The nodes' names, sorted (every node the pipeline writes has one)."""
+    return sorted(n.name for n in nodes if n.name is not None)
+
+
+def _stored(found: _T | None, what: str) -> _T:
+    """What a lookup found of what the demo wrote."""
+    if found is None:
+        raise NotFoundError(f"{what} is not in the store")
+    return found
+
+
 # --- 1. ML Metadata in action -------------------------------------------------------------
 
 
@@ -131,9 +152,9 @@ def mlmd_in_action(store: MetadataStore) -> dict[str, int]:
     for artifact in store.get_artifacts_by_id([data_id, model_id]):
         _say(f"   {artifact.type} #{artifact.id} uri={artifact.uri} properties={artifact.properties}")
     [run] = store.get_executions_by_id([run_id])
-    _say(f"   {run.type} #{run.id} {run.last_known_state.value} properties={run.properties}")
+    _say(f"   {run.type} #{run.id} {_value(run.last_known_state)} properties={run.properties}")
     for event in store.get_events_by_execution_ids([run_id]):
-        _say(f"   event {event.type.value}: artifact #{event.artifact_id}, execution #{event.execution_id}")
+        _say(f"   event {_value(event.type)}: artifact #{event.artifact_id}, execution #{event.execution_id}")
     _say(f"   artifacts in exp1: {[a.id for a in store.get_artifacts_by_context(experiment_id)]}, "
          f"executions in exp1: {[x.id for x in store.get_executions_by_context(experiment_id)]}")
     upstream = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
@@ -168,30 +189,32 @@ def answer_questions(store: MetadataStore, history: History) -> None:
     """Each TFX question from Python, then from its Cypher file."""
     _title("3. The questions, from Python and from Cypher")
     last = history.plans[-1]
-    model = store.get_artifacts_by_id([history.artifacts[f"{last.context_name}/model"]])[0]
+    model_id = history.artifacts[f"{last.context_name}/model"]
+    model = store.get_artifacts_by_id([model_id])[0]
 
     _question(f"Trace the model {model.name} back to the data it was trained on")
     graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-        starting_artifacts=NodeSelector(ids=[model.id]), direction=LineageDirection.UPSTREAM))
-    data = sorted(a.name for a in graph.artifacts if a.type == "Examples")
+        starting_artifacts=NodeSelector(ids=[model_id]), direction=LineageDirection.UPSTREAM))
+    data = _names(a for a in graph.artifacts if a.type == "Examples")
     _say(f"   Python  get_lineage_subgraph(UPSTREAM): {len(graph.artifacts)} artifacts, "
          f"{len(graph.executions)} executions; Examples: {data}")
-    [row] = _cypher(store, "lineage_upstream", artifact_id=model.id, max_hops=None)
+    [row] = _cypher(store, "lineage_upstream", artifact_id=model_id, max_hops=None)
     cypher_data = sorted(n["name"] for n in row["nodes"] if "Artifact" in n.labels and n["type"] == "Examples")
     _say(f"   Cypher  cypher/lineage_upstream.cypher: {len(row['nodes'])} nodes, {len(row['events'])} events; "
          f"Examples: {cypher_data}")
 
-    first_data = store.get_artifacts_by_id([history.artifacts["run-0000/examples"]])[0]
+    first_data_id = history.artifacts["run-0000/examples"]
+    first_data = store.get_artifacts_by_id([first_data_id])[0]
     _question(f"Impact analysis: what was made from {first_data.name} ({first_data.uri})")
     graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-        starting_artifacts=NodeSelector(ids=[first_data.id]), direction=LineageDirection.DOWNSTREAM))
-    models = sorted(a.name for a in graph.artifacts if a.type in ("Model", "PushedModel"))
+        starting_artifacts=NodeSelector(ids=[first_data_id]), direction=LineageDirection.DOWNSTREAM))
+    models = _names(a for a in graph.artifacts if a.type in ("Model", "PushedModel"))
     _say(f"   Python  get_lineage_subgraph(DOWNSTREAM): {len(graph.artifacts)} artifacts; models: {models}")
     near = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-        starting_artifacts=NodeSelector(ids=[first_data.id]), direction=LineageDirection.DOWNSTREAM,
+        starting_artifacts=NodeSelector(ids=[first_data_id]), direction=LineageDirection.DOWNSTREAM,
         ending_artifacts=EndingNodes(types=["Model"], include_ending_nodes=True)))
-    _say(f"           stopping at the first models: {sorted(a.name for a in near.artifacts)}")
-    [row] = _cypher(store, "lineage_downstream", artifact_id=first_data.id, max_hops=None)
+    _say(f"           stopping at the first models: {_names(near.artifacts)}")
+    [row] = _cypher(store, "lineage_downstream", artifact_id=first_data_id, max_hops=None)
     _say(f"   Cypher  cypher/lineage_downstream.cypher: {len(row['nodes'])} nodes; models: "
          f"{sorted(n['name'] for n in row['nodes'] if n.get('type') in ('Model', 'PushedModel'))}")
 
@@ -204,13 +227,15 @@ def answer_questions(store: MetadataStore, history: History) -> None:
     _say(f"   Cypher  cypher/compare_runs.cypher: {[(r['run'], len(r['executions']), len(r['metrics'])) for r in rows]} "
          "(run, executions, metrics artifacts)")
 
-    trainer = store.get_executions_by_id([history.executions[last.step("Trainer").name]])[0]
+    trainer_id = history.executions[last.step("Trainer").name]
+    trainer = store.get_executions_by_id([trainer_id])[0]
     inputs: dict[str, list[int]] = {}
-    for event in sorted(store.get_events_by_execution_ids([trainer.id]), key=lambda e: e.path):
-        if event.type.is_input:
+    for event in sorted(store.get_events_by_execution_ids([trainer_id]), key=lambda e: e.path):
+        # A stored event has its type and ends.
+        if event.type is not None and event.type.is_input and event.artifact_id is not None:
             inputs.setdefault(str(event.path[0]), []).append(event.artifact_id)
     _question("What can be reused? The Trainer again with the same inputs and hyperparameters")
-    hit = find_cached_execution(store, "Trainer", inputs, trainer.properties)
+    hit = _stored(find_cached_execution(store, "Trainer", inputs, trainer.properties), "the cached Trainer")
     _say(f"   Python  find_cached_execution: cache hit, reuse {hit.execution.name}'s outputs "
          f"{ {k: [a.uri for a in v] for k, v in hit.outputs.items()} }")
     changed = {**trainer.properties, "learning_rate": 0.5}
@@ -222,11 +247,12 @@ def answer_questions(store: MetadataStore, history: History) -> None:
     _question("Warm start: the newest LIVE model (LatestArtifactsResolver), and the newest blessed one "
               "(LatestBlessedModelStrategy)")
     pipeline = history.contexts[PIPELINE_NAME]
-    newest = latest_artifact(store, "Model", context_id=pipeline)
-    in_run = latest_artifact(store, "Model", context_id=history.contexts[history.plans[1].context_name])
+    newest = _stored(latest_artifact(store, "Model", context_id=pipeline), "a LIVE Model")
+    in_run = _stored(latest_artifact(store, "Model", context_id=history.contexts[history.plans[1].context_name]),
+                     f"a LIVE Model of {history.plans[1].context_name}")
     _say(f"   Python  latest_artifact('Model', pipeline {PIPELINE_NAME}): {newest.name}; "
          f"within {history.plans[1].context_name}: {in_run.name}")
-    blessed = latest_blessed_model(store, "Model", context_id=pipeline)
+    blessed = _stored(latest_blessed_model(store, "Model", context_id=pipeline), "a blessed Model")
     _say(f"   Python  latest_blessed_model('Model', pipeline {PIPELINE_NAME}): {blessed.name}")
     [row] = _cypher(store, "latest_blessed_model", model_type="Model", blessing_type="ModelBlessing",
                     context_id=pipeline)
@@ -234,44 +260,47 @@ def answer_questions(store: MetadataStore, history: History) -> None:
          f"blessed by {row['blessing']['name']}")
 
     _question(f"Who triggered {last.context_name}?")
-    run = store.get_context_by_type_and_name("PipelineRun", last.context_name)
+    run = _stored(store.get_context_by_type_and_name("PipelineRun", last.context_name), last.context_name)
     _say(f"   Python  PipelineRun context properties: {run.properties}")
     _show_rows("who_triggered_run", _cypher(store, "who_triggered_run", run_name=last.context_name), run_name=last.context_name)
 
     _question(f"Which hyperparameters trained {model.name}?")
     up = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-        starting_artifacts=NodeSelector(ids=[model.id]), direction=LineageDirection.UPSTREAM, max_num_hops=1))
+        starting_artifacts=NodeSelector(ids=[model_id]), direction=LineageDirection.UPSTREAM, max_num_hops=1))
     _say(f"   Python  {up.executions[0].name}: {up.executions[0].properties}")
-    _show_rows("model_hyperparameters", _cypher(store, "model_hyperparameters", model_id=model.id), model_id=model.id)
+    _show_rows("model_hyperparameters", _cypher(store, "model_hyperparameters", model_id=model_id), model_id=model_id)
 
     pushed_runs = [p for p in history.plans if p.step("Pusher").outputs["pushed_model"]]
-    pushed_model = store.get_artifacts_by_id([history.artifacts[f"{pushed_runs[-1].context_name}/model"]])[0]
+    pushed_model_id = history.artifacts[f"{pushed_runs[-1].context_name}/model"]
+    pushed_model = store.get_artifacts_by_id([pushed_model_id])[0]
     _question(f"Where is {pushed_model.name} stored, and when was it pushed?")
     down = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-        starting_artifacts=NodeSelector(ids=[pushed_model.id]), direction=LineageDirection.DOWNSTREAM, max_num_hops=2,
+        starting_artifacts=NodeSelector(ids=[pushed_model_id]), direction=LineageDirection.DOWNSTREAM, max_num_hops=2,
         ending_executions=EndingNodes(types=["Trainer", "Evaluator"])))
     pushes = [a for a in down.artifacts if a.type == "PushedModel"]
     _say(f"   Python  uri {pushed_model.uri}; pushed to {[p.uri for p in pushes]} at "
          f"{[_when(p.create_time_since_epoch) for p in pushes]}")
-    _show_rows("model_location", _cypher(store, "model_location", model_id=pushed_model.id), model_id=pushed_model.id)
-    _show_rows("model_pushed", _cypher(store, "model_pushed", model_id=pushed_model.id), model_id=pushed_model.id)
+    _show_rows("model_location", _cypher(store, "model_location", model_id=pushed_model_id), model_id=pushed_model_id)
+    _show_rows("model_pushed", _cypher(store, "model_pushed", model_id=pushed_model_id), model_id=pushed_model_id)
 
     not_pushed = [p for p in history.plans if not p.step("Pusher").outputs["pushed_model"]]
     if not_pushed:
-        other = store.get_artifacts_by_id([history.artifacts[f"{not_pushed[-1].context_name}/model"]])[0]
+        other_id = history.artifacts[f"{not_pushed[-1].context_name}/model"]
+        other = store.get_artifacts_by_id([other_id])[0]
         _question(f"Why was {pushed_model.name} preferred over {other.name}?")
-        for m in (pushed_model, other):
-            run_name = m.name.split("/")[0]
-            blessing = store.get_artifact_by_type_and_name("ModelBlessing", f"{run_name}/blessing")
-            evaluation = store.get_artifact_by_type_and_name("ModelEvaluation", f"{run_name}/evaluation")
+        for m, run_name in ((pushed_model, pushed_runs[-1].context_name), (other, not_pushed[-1].context_name)):
+            blessing = _stored(store.get_artifact_by_type_and_name("ModelBlessing", f"{run_name}/blessing"),
+                               f"{run_name}/blessing")
+            evaluation = _stored(store.get_artifact_by_type_and_name("ModelEvaluation", f"{run_name}/evaluation"),
+                                 f"{run_name}/evaluation")
             _say(f"   Python  {m.name}: {evaluation.properties}, blessed={blessing.properties['blessed']} "
                  f"against {blessing.custom_properties['baseline_model'] or 'no baseline'}")
-        _show_rows("why_model_preferred", _cypher(store, "why_model_preferred", model_a=pushed_model.id, model_b=other.id),
-                   model_a=pushed_model.id, model_b=other.id)
+        _show_rows("why_model_preferred", _cypher(store, "why_model_preferred", model_a=pushed_model_id, model_b=other_id),
+                   model_a=pushed_model_id, model_b=other_id)
 
     _question(f"How was the training environment of {model.name} configured?")
     _say(f"   Python  {trainer.name}: {trainer.custom_properties}, module_file={trainer.properties['module_file']}")
-    _show_rows("training_environment", _cypher(store, "training_environment", model_id=model.id), model_id=model.id)
+    _show_rows("training_environment", _cypher(store, "training_environment", model_id=model_id), model_id=model_id)
 
 
 # --- 4. Neo4j Browser ---------------------------------------------------------------------
