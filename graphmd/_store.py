@@ -1013,7 +1013,7 @@ class MetadataStore:
         """Contexts, all or as ``list_options`` say; see get_artifacts."""
         return self._list_all(Context, list_options, q.LIST_SCOPE_ALL["Context"], {})
 
-    def _scope_type(self, cls: type[NodeT], type_name: str, type_version: str | None) -> int | None:
+    def _scope_type(self, cls: type[AnyNode], type_name: str, type_version: str | None) -> int | None:
         t = self._read(lambda tx: self._find_type(tx, _KIND[_TYPE_CLASS[cls]], type_name, type_version))
         return None if t is None else t.id
 
@@ -1095,7 +1095,7 @@ class MetadataStore:
 
     # --- listing ----------------------------------------------------------------------------
 
-    def list_page(self, cls: type[NodeT], list_options: ListOptions | None = None, *, type_name: str | None = None,
+    def list_page(self, cls: type[AnyNode], list_options: ListOptions | None = None, *, type_name: str | None = None,
                   type_version: str | None = None, context_id: int | None = None) -> Page:
         """One page of artifacts, executions or contexts (``cls``), optionally only those of
         one type and/or in one context (both given: both hold), with the token for the next
@@ -1130,7 +1130,7 @@ class MetadataStore:
         options = options or ListOptions()
         return list(self._page(cls, options, scope, params).items)
 
-    def _page(self, cls: type[NodeT], options: ListOptions, scope: str, params: dict[str, Any]) -> Page:
+    def _page(self, cls: type[AnyNode], options: ListOptions, scope: str, params: dict[str, Any]) -> Page:
         query, params, fingerprint = _list_query(cls, options, scope, params)
         items = self._read(lambda tx: [codec.decode_node(cls, r["n"]) for r in tx.run(query, **params)])
         field = q.ORDER_FIELDS[options.order_by.value]
@@ -1936,7 +1936,7 @@ class _NodeWriter:
         return rows
 
 
-class _Unlogged(dict):
+class _Unlogged(dict[str, Any]):
     """A statement's parameter map that prints as its size. The driver formats every RUN's
     parameters for a debug log line before it checks the log level: for a bulk write that
     was milliseconds of repr() per call, and it would put user data in debug logs."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -64,12 +65,14 @@ _SUMMARIES = {
 app.add_typer(neo4j_commands.app, name="neo4j", short_help=_SUMMARIES["neo4j"])
 app.command("cypher-shell", short_help=_SUMMARIES["cypher-shell"],
             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(neo4j_commands.cypher_shell)
-for _name, _command in (("serve", serve_commands.serve), ("export", export_commands.export),
-                        ("import", export_commands.import_), ("import-mlmd", mlmd_commands.import_mlmd),
-                        ("export-mlmd", mlmd_commands.export_mlmd), ("prune", prune_commands.prune),
-                        *((c.__name__, c) for c in (read.info, read.lineage, read.types, read.artifacts,
-                                                    read.executions, read.contexts, read.show, read.query,
-                                                    read.compare, read.diff))):
+_COMMANDS: list[tuple[str, Callable[..., Any]]] = [
+    ("serve", serve_commands.serve), ("export", export_commands.export), ("import", export_commands.import_),
+    ("import-mlmd", mlmd_commands.import_mlmd), ("export-mlmd", mlmd_commands.export_mlmd),
+    ("prune", prune_commands.prune),
+    *((c.__name__, c) for c in (read.info, read.lineage, read.types, read.artifacts, read.executions, read.contexts,
+                                read.show, read.query, read.compare, read.diff)),
+]
+for _name, _command in _COMMANDS:
     app.command(_name, short_help=_SUMMARIES[_name])(_command)
 
 def main() -> None:

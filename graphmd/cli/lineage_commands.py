@@ -10,7 +10,7 @@ import enum
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -27,6 +27,8 @@ from .._errors import (FailedPreconditionError, GraphmdError, InvalidArgumentErr
                        map_driver_errors)
 from .._lineage import NodeKey, step_edges
 from .._models import (
+    AnyNode,
+    AnyType,
     Artifact,
     Context,
     Event,
@@ -36,6 +38,7 @@ from .._models import (
     LineageSubgraphQueryOptions,
     ListOptions,
     NodeSelector,
+    stored_id,
 )
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
@@ -81,7 +84,7 @@ def _label(node: Artifact | Execution) -> str:
 
 def _event_label(event: Event) -> str:
     key = f" {'/'.join(str(s) for s in event.path)}" if event.path else ""
-    return f"{event.type.value}{key}"
+    return f"{event.type.value if event.type is not None else ''}{key}"  # a stored event has one
 
 
 def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tuple[list[str], int]:
@@ -110,11 +113,11 @@ def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tup
     while stack:
         key, prefix, last, via, reference = stack.pop()
         branch = "" if via is None else prefix + ("└── " if last else "├── ")
-        event = "" if via is None else f"  <{_event_label(via)}>"
+        via_text = "" if via is None else f"  <{_event_label(via)}>"
         if reference:
-            lines.append(f"{branch}{_label(nodes[key])}{event}  ({'see above' if key in drawn else 'see below'})")
+            lines.append(f"{branch}{_label(nodes[key])}{via_text}  ({'see above' if key in drawn else 'see below'})")
             continue
-        lines.append(f"{branch}{_label(nodes[key])}{event}")
+        lines.append(f"{branch}{_label(nodes[key])}{via_text}")
         drawn.add(key)
         kids = children.get(key, [])
         inner = prefix if via is None else prefix + ("    " if last else "│   ")
@@ -177,9 +180,10 @@ def lineage(
                 found = store.get_artifacts_by_uri(node)
                 if not found:
                     raise NotFoundError(f"no artifact has the URI {node!r}", field="node")
-                selector = NodeSelector(ids=[a.id for a in found])
-            start = {"starting_executions" if execution else "starting_artifacts": selector}
-            options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction, **start)
+                selector = NodeSelector(ids=[stored_id(a) for a in found])
+            options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction,
+                                                  starting_artifacts=None if execution else selector,
+                                                  starting_executions=selector if execution else None)
             with err.status("reading the lineage...") as status:  # shown on a terminal only
                 if fmt is Format.tree:
                     lines, count = tree_lines(store.stream_lineage(options), direction)
@@ -189,14 +193,17 @@ def lineage(
                     summary = (f"{counted(len(graph.artifacts), 'artifact')}, "
                                f"{counted(len(graph.executions), 'execution')}")
                     status.update(f"writing {summary} as {fmt.value}...")
-                    starts = {"highlight_executions" if execution else "highlight": selector.ids or []}
+                    ids = selector.ids or []
+                    highlight, highlight_executions = ([], ids) if execution else (ids, [])
                     title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
                     lines = [{
                         Format.json: lambda: graph.model_dump_json(indent=2, exclude_none=True),
                         Format.dot: lambda: lineage_dot(graph),
                         Format.mermaid: lambda: lineage_mermaid(graph),
-                        Format.svg: lambda: lineage_svg(graph, title=title, **starts),
-                        Format.html: lambda: lineage_html(graph, title=title, **starts),
+                        Format.svg: lambda: lineage_svg(graph, title=title, highlight=highlight,
+                                                        highlight_executions=highlight_executions),
+                        Format.html: lambda: lineage_html(graph, title=title, highlight=highlight,
+                                                          highlight_executions=highlight_executions),
                     }[fmt]()]
                     count = len(graph.artifacts) + len(graph.executions)
         _emit(lines, output, summary)
@@ -252,12 +259,13 @@ def _list(cls: type, type_name: str | None, context: int | None, filter_query: s
         fail(error)
 
 
-def _check_named(store: MetadataStore, cls: type, type_name: str | None, context: int | None) -> None:
+def _check_named(store: MetadataStore, cls: type[AnyNode], type_name: str | None, context: int | None) -> None:
     """Raise NotFoundError when the --type or --context an empty listing was asked for does
     not exist: an empty table would read as 'none of them'."""
     if type_name is not None:
-        {Artifact: store.get_artifact_type, Execution: store.get_execution_type,
-         Context: store.get_context_type}[cls](type_name)
+        get_type: dict[type[AnyNode], Callable[[str], AnyType]] = {
+            Artifact: store.get_artifact_type, Execution: store.get_execution_type, Context: store.get_context_type}
+        get_type[cls](type_name)
     if context is not None and not store.get_contexts_by_id([context]):
         raise NotFoundError(f"no context with id {context} (graphmd contexts lists them)", field="context")
 
@@ -369,9 +377,10 @@ def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or conte
     children, and first 100 artifacts and executions."""
     try:
         with _store(uri, user, password, database) as store:
-            get = {Kind.artifact: store.get_artifacts_by_id, Kind.execution: store.get_executions_by_id,
-                   Kind.context: store.get_contexts_by_id}[kind]
-            found = get([node_id])
+            get: dict[Kind, Callable[[Iterable[int]], Sequence[AnyNode]]] = {
+                Kind.artifact: store.get_artifacts_by_id, Kind.execution: store.get_executions_by_id,
+                Kind.context: store.get_contexts_by_id}
+            found = get[kind]([node_id])
             if not found:
                 raise NotFoundError(f"no {kind.value} with id {node_id}", field="node_id")
             data: dict[str, Any] = found[0].model_dump(mode="json", exclude_none=True)
@@ -384,8 +393,9 @@ def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or conte
             else:
                 data["parents"] = [c.name for c in store.get_parent_contexts_by_context(node_id)]
                 data["children"] = [c.name for c in store.get_children_contexts_by_context(node_id)]
-                for cls, key in ((Artifact, "artifacts"), (Execution, "executions")):
-                    page = store.list_page(cls, ListOptions(max_result_size=_SHOWN_MEMBERS), context_id=node_id)
+                first = ListOptions(max_result_size=_SHOWN_MEMBERS)
+                for key, page in (("artifacts", store.list_page(Artifact, first, context_id=node_id)),
+                                  ("executions", store.list_page(Execution, first, context_id=node_id))):
                     data[key] = [{k: v for k, v in (("id", n.id), ("type", n.type), ("name", n.name),
                                                     ("uri", getattr(n, "uri", None))) if v is not None}
                                  for n in page.items]
@@ -450,7 +460,7 @@ def _cli_value(example: str) -> str:
     return example
 
 
-_NODE_MODELS = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
+_NODE_MODELS: dict[str, type[AnyNode]] = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
 
 
 def _json_default(value: Any) -> Any:
@@ -556,8 +566,9 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
     except GraphmdError as error:
         fail(error)
     if fmt is DiffFormat.json:
-        dump = lambda nodes: [{"kind": type(n).__name__.lower(), **n.model_dump(mode="json", exclude_none=True)}  # noqa: E731
-                              for n in nodes]
+        def dump(nodes: Iterable[Artifact | Execution]) -> list[dict[str, Any]]:
+            return [{"kind": type(n).__name__.lower(), **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
+
         sys.stdout.write(json.dumps({
             "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
             "only": [dump(nodes) for nodes in comparison.only],

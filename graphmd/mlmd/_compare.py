@@ -250,13 +250,13 @@ def _side_by_side(left_pages: Iterator[list[Any]], right_pages: Iterator[list[An
     chunk_left: dict[int, Any] = {}
     chunk_right: dict[int, Any] = {}
     while a is not None or b is not None:
-        if b is None or (a is not None and a.id <= b.id):
+        if a is not None and (b is None or a.id <= b.id):
             chunk_left[a.id] = a
             if b is not None and b.id == a.id:
                 chunk_right[b.id] = b
                 b = next(right, None)
             a = next(left, None)
-        else:
+        elif b is not None:  # always here: the loop runs while one side has a node
             chunk_right[b.id] = b
             b = next(right, None)
         if len(chunk_left) + len(chunk_right) >= 2000:

@@ -23,7 +23,7 @@ message kind; ``from_proto`` / ``to_proto`` dispatch on the argument's class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from google.protobuf import any_pb2, json_format, struct_pb2
@@ -495,7 +495,7 @@ def parent_context_to_proto(parent_context: ParentContext) -> pb.ParentContext:
 
 # --- graphs and options ---------------------------------------------------------------------
 
-_GRAPH_PARTS = (
+_GRAPH_PARTS: tuple[tuple[str, Callable[[Any, str], Any], Callable[[Any], Any]], ...] = (
     # (LineageGraph field, from_proto, to_proto)
     ("artifact_types", artifact_type_from_proto, artifact_type_to_proto),
     ("execution_types", execution_type_from_proto, execution_type_to_proto),
@@ -615,7 +615,8 @@ def lineage_graph_query_options_from_proto(message: pb.LineageGraphQueryOptions,
 
 # --- dispatch -------------------------------------------------------------------------------
 
-_FROM_PROTO = {
+# Message class -> its converter, and model class -> its converter.
+_FROM_PROTO: dict[type, Callable[[Any], Any]] = {
     pb.ArtifactType: artifact_type_from_proto,
     pb.ExecutionType: execution_type_from_proto,
     pb.ContextType: context_type_from_proto,
@@ -629,7 +630,7 @@ _FROM_PROTO = {
     pb.LineageGraph: lineage_graph_from_proto,
     pb.Value: value_from_proto,
 }
-_TO_PROTO = {
+_TO_PROTO: dict[type, Callable[[Any], Any]] = {
     ArtifactType: artifact_type_to_proto,
     ExecutionType: execution_type_to_proto,
     ContextType: context_type_to_proto,

@@ -32,6 +32,7 @@ from .. import _codec as codec
 from .. import _queries as q
 from .._bulk import advance_id_counters, write_rows
 from .._errors import FailedPreconditionError, InvalidArgumentError, map_driver_errors
+from .._models import AnyNode
 from .._schema import SIMPLE_TYPES, ensure_schema
 from .._store import MetadataStore
 from . import _convert as cv
@@ -49,7 +50,7 @@ COUNT_KINDS = ("types", "artifacts", "executions", "contexts", "events", "attrib
 Progress = Callable[[str, int, "int | None"], None]
 
 _SYSTEM_TYPES = [name for names in SIMPLE_TYPES.values() for name in names]
-_FROM_PROTO = {"Artifact": cv.artifact_from_proto, "Execution": cv.execution_from_proto,
+_FROM_PROTO: dict[str, Callable[[Any, str], AnyNode]] = {"Artifact": cv.artifact_from_proto, "Execution": cv.execution_from_proto,
                "Context": cv.context_from_proto}
 _TYPE_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
 _COUNT = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
@@ -158,7 +159,7 @@ class _Import:
         rows = []
         for message in page:
             node = _FROM_PROTO[kind](message, f"{plural}[id={message.id}]")
-            name = self.type_names.get((_TYPE_OF[kind], node.type_id))
+            name = None if node.type_id is None else self.type_names.get((_TYPE_OF[kind], node.type_id))
             if name is None:
                 raise InvalidArgumentError(f"{plural}[id={node.id}].type_id: {node.type_id} is no "
                                            f"{_TYPE_OF[kind]} of {self.reader.name}", field=f"{plural}.type_id")

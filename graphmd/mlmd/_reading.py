@@ -11,7 +11,7 @@ zero hops from them), parent contexts one context at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import ml_metadata as mlmd
@@ -19,6 +19,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from .._errors import NotFoundError
 from .._models import (
+    AnyNode,
     Artifact,
     Context,
     Execution,
@@ -26,6 +27,7 @@ from .._models import (
     ListOptions,
     NodeSelector,
     OrderBy,
+    stored_id,
 )
 from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
@@ -37,7 +39,7 @@ __all__ = ["NODE_KINDS", "TYPE_KINDS", "MlmdReader", "GraphmdReader", "stored_do
 # Node labels in the order a copy writes them (contexts first: nothing refers to them).
 NODE_KINDS = ("Context", "Artifact", "Execution")
 TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
-_MODEL = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
+_MODEL: dict[str, type[AnyNode]] = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
 _PLURAL = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
 _LINKS = {"Artifact": "attributions", "Execution": "associations"}
 # ml-metadata's get_lineage_subgraph starts from at most this many nodes.
@@ -170,12 +172,13 @@ class GraphmdReader:
         return {(a.context_id, a.execution_id) for a in graph.associations}
 
     def parent_ids(self, context_id: int) -> list[int]:
-        return sorted(c.id for c in self.store.get_parent_contexts_by_context(context_id))
+        return sorted(stored_id(c) for c in self.store.get_parent_contexts_by_context(context_id))
 
     def nodes_by_id(self, kind: str, ids: Iterable[int]) -> list[Any]:
-        getter = {"Artifact": self.store.get_artifacts_by_id, "Execution": self.store.get_executions_by_id,
-                  "Context": self.store.get_contexts_by_id}[kind]
-        return [cv.to_proto(node) for node in getter(ids)]
+        getters: dict[str, Callable[[Iterable[int]], Sequence[AnyNode]]] = {
+            "Artifact": self.store.get_artifacts_by_id, "Execution": self.store.get_executions_by_id,
+            "Context": self.store.get_contexts_by_id}
+        return [cv.to_proto(node) for node in getters[kind](ids)]
 
     def events_by_executions(self, ids: Iterable[int]) -> list[Any]:
         return [cv.event_to_proto(e) for e in self.store.get_events_by_execution_ids(ids)]
