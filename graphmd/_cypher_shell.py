@@ -11,6 +11,7 @@ import os
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import _cypher_files as cypher_files
 from ._config import Settings, cache_dir
@@ -64,7 +65,7 @@ def _packaged_files(args: Sequence[str]) -> list[str]:
 
 
 def run_cypher_shell(settings: Settings, args: Sequence[str], *, say: Callable[[str], None] = lambda _: None,
-                     **run: object) -> subprocess.CompletedProcess:
+                     **run: Any) -> subprocess.CompletedProcess[Any]:
     """Run cypher-shell (see :func:`cypher_shell_command`) to completion; ``run`` goes to
     subprocess.run (e.g. capture_output=True, input=...).
 
@@ -72,4 +73,4 @@ def run_cypher_shell(settings: Settings, args: Sequence[str], *, say: Callable[[
         FailedPreconditionError: no Java 17+, or cypher-shell's jars cannot be resolved.
     """
     command, env = cypher_shell_command(settings, args, say=say)
-    return subprocess.run(command, env=env, check=False, **run)  # type: ignore[call-overload]
+    return subprocess.run(command, env=env, check=False, **run)

@@ -6,12 +6,15 @@ import ipaddress
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from .._errors import GraphmdError
 from ._options import Database, Password, Uri, User, err, require_mlmd
+
+if TYPE_CHECKING:  # imported when the command runs: it needs the mlmd extra
+    from ..mlmd.server import MlmdServer
 
 
 def serve(
@@ -55,16 +58,16 @@ def serve(
                             tls_client_ca=tls_client_ca, shutdown_grace=shutdown_grace,
                             metrics_port=metrics_port, log_calls=log_calls)
 
-    def ready(server: object) -> None:
+    def ready(server: MlmdServer) -> None:
         scheme = "TLS" if tls_cert else "plaintext"
-        typer.echo(f"graphmd serve: MLMD gRPC on {server.address} ({scheme}, {workers} workers), "  # type: ignore[attr-defined]
+        typer.echo(f"graphmd serve: MLMD gRPC on {server.address} ({scheme}, {workers} workers), "
                    f"Neo4j at {store.settings.uri}")
-        if server.metrics_port is not None:  # type: ignore[attr-defined]
-            host_part = server.address.rsplit(":", 1)[0]  # type: ignore[attr-defined]
-            typer.echo(f"graphmd serve: metrics on http://{host_part}:{server.metrics_port}/metrics")  # type: ignore[attr-defined]
+        if server.metrics_port is not None:
+            host_part = server.address.rsplit(":", 1)[0]
+            typer.echo(f"graphmd serve: metrics on http://{host_part}:{server.metrics_port}/metrics")
         if not _loopback(host) and not tls_client_ca:
             who = "any client that reaches the port" if tls_cert else "anyone on the network, in plaintext"
-            typer.echo(f"graphmd serve: warning: {server.address} serves {who}, with no client authentication "  # type: ignore[attr-defined]
+            typer.echo(f"graphmd serve: warning: {server.address} serves {who}, with no client authentication "
                        "(MLMD's API has none): use --tls-cert/--tls-key with --tls-client-ca, or a private network "
                        "(docs/operations.md)", err=True)
         sys.stdout.flush()

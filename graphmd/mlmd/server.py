@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -41,6 +41,9 @@ from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, Unavail
 from .._store import MetadataStore
 from . import _convert as cv
 from ._metrics import CallObserver
+
+if TYPE_CHECKING:
+    from ._metrics import ServerMetrics
 
 __all__ = ["SERVICE_NAME", "MetadataStoreServicer", "ServerOptions", "MlmdServer", "serve"]
 
@@ -598,12 +601,14 @@ class MlmdServer:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=options.workers,
                                                               thread_name_prefix="graphmd-grpc"),
                                    options=channel_options)
+        # Metrics served over HTTP, when asked for; metrics_port is theirs once started.
+        self._served_metrics: ServerMetrics | None = None
         if options.metrics_port is not None:
             from ._metrics import ServerMetrics  # needs prometheus_client, only when asked for
 
-            self.metrics: CallObserver = ServerMetrics(store, log_calls=options.log_calls)
-        else:
-            self.metrics = CallObserver(log_calls=options.log_calls)
+            self._served_metrics = ServerMetrics(store, log_calls=options.log_calls)
+        self.metrics: CallObserver = (self._served_metrics if self._served_metrics is not None
+                                      else CallObserver(log_calls=options.log_calls))
         self.metrics_port: int | None = None
         svc_grpc.add_MetadataStoreServiceServicer_to_server(MetadataStoreServicer(store, self.metrics), self._server)
         self.health = health.HealthServicer()
@@ -626,11 +631,12 @@ class MlmdServer:
         Raises:
             UnavailableError: the metrics port cannot be bound.
         """
-        if self.options.metrics_port is not None:
+        port = self.options.metrics_port
+        if self._served_metrics is not None and port is not None:
             try:
-                self.metrics_port = self.metrics.serve(self.options.host, self.options.metrics_port)  # type: ignore[attr-defined]
+                self.metrics_port = self._served_metrics.serve(self.options.host, port)
             except OSError as error:
-                raise UnavailableError(f"cannot serve metrics on {_address(self.options.host, self.options.metrics_port)}: "
+                raise UnavailableError(f"cannot serve metrics on {_address(self.options.host, port)}: "
                                        f"{error.strerror or error}", field="metrics_port") from error
         self._server.start()
         for name in ("", SERVICE_NAME):
@@ -642,8 +648,8 @@ class MlmdServer:
         the options' shutdown_grace), then cancel the rest. Returns an event set when done."""
         self.health.enter_graceful_shutdown()
         done = self._server.stop(self.options.shutdown_grace if grace is None else grace)
-        if self.metrics_port is not None:
-            self.metrics.stop()  # type: ignore[attr-defined]
+        if self._served_metrics is not None and self.metrics_port is not None:
+            self._served_metrics.stop()
         return done
 
     def wait(self) -> None:
