@@ -21,6 +21,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
@@ -238,7 +239,7 @@ class LocalNeo4j:
         """Whether a server was ever set up in ``home`` (a start writes its neo4j.conf there)."""
         return (self.home / "conf" / "neo4j.conf").exists() or self._state_file.exists()
 
-    def _saved(self) -> dict:
+    def _saved(self) -> dict[str, Any]:
         try:
             return json.loads(self._state_file.read_text())
         except (FileNotFoundError, ValueError):

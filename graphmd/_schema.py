@@ -114,7 +114,7 @@ _ALREADY_THERE = {"Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
                   "Neo.ClientError.Schema.ConstraintAlreadyExists", "Neo.ClientError.Schema.IndexAlreadyExists"}
 
 
-def _consume(tx: neo4j.ManagedTransaction, statement: str, **params: Any) -> None:
+def _consume(tx: neo4j.ManagedTransaction, /, statement: str, **params: Any) -> None:
     tx.run(statement, **params).consume()
 
 
