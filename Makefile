@@ -1,11 +1,15 @@
 # graphmd's everyday commands. Each installs what it needs first (scripts/bootstrap).
-.PHONY: bootstrap demo test conformance bench neo4j-start neo4j-stop clean
+.PHONY: bootstrap demo lint test conformance bench neo4j-start neo4j-stop clean
 
 bootstrap:
 	@scripts/bootstrap
 
 demo: bootstrap
 	.venv/bin/python -m graphmd.demo
+
+# Type-check the package (mypy, configured in pyproject.toml): it ships py.typed.
+lint: bootstrap
+	.venv/bin/python -m mypy
 
 test: bootstrap
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
@@ -25,4 +29,4 @@ neo4j-stop:
 	.venv/bin/graphmd neo4j stop
 
 clean:
-	rm -rf .venv .pytest_cache .hypothesis
+	rm -rf .venv .pytest_cache .hypothesis .mypy_cache
