@@ -312,7 +312,8 @@ _ENCODED_AS_IS: dict[type[AnyNode], tuple[str, ...]] = {
     for cls in (Artifact, Execution, Context)
 }
 _STATE_ATTRIBUTE: dict[type[AnyNode], str] = {Artifact: "state", Execution: "last_known_state"}
-_STATE_VALUES: dict[ArtifactState | ExecutionState, str] = {**{s: s.value for s in ArtifactState}, **{s: s.value for s in ExecutionState}}
+_STATE_VALUES: dict[ArtifactState | ExecutionState, str] = {**{s: s.value for s in ArtifactState},
+                                                            **{s: s.value for s in ExecutionState}}
 
 
 # BaseModel's instance slots, set through their descriptors: cheaper than
@@ -347,13 +348,14 @@ def constructed(cls: type[ModelT], fields: dict[str, Any]) -> ModelT:
 
 # Per node class: its fields in declaration order (as a dict of Nones: copying it is several
 # times cheaper than dict.fromkeys), and the stored keys copied as they are.
-_NODE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {cls: tuple(cls.model_fields) for cls in (Artifact, Execution, Context)}
+_NODE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {cls: tuple(cls.model_fields)
+                                                         for cls in (Artifact, Execution, Context)}
 _NODE_TEMPLATE = {cls: dict.fromkeys(fields) for cls, fields in _NODE_FIELDS.items()}
 _PLAIN_KEYS = {cls: frozenset(fields) - {"properties", "custom_properties", "system_metadata", "state",
                                          "last_known_state"}
                for cls, fields in _NODE_FIELDS.items()}
-_STATE_KEYS: dict[type[BaseModel], tuple[str | None, dict[str, Any]]] = {Artifact: ("state", _ARTIFACT_STATES), Execution: ("last_known_state", _EXECUTION_STATES),
-               Context: (None, {})}
+_STATE_KEYS: dict[type[BaseModel], tuple[str | None, dict[str, Any]]] = {
+    Artifact: ("state", _ARTIFACT_STATES), Execution: ("last_known_state", _EXECUTION_STATES), Context: (None, {})}
 
 
 def decode_node(cls: type[NodeModelT], props: dict[str, Any]) -> NodeModelT:

@@ -364,8 +364,9 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     for association in graph.associations:
         members.setdefault(association.context_id, []).append(_dom_id(("x", association.execution_id)))
     # The page's data, as JSON.
-    contexts: list[dict[str, Any]] = [{"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
-                for c in sorted(graph.contexts, key=lambda c: (c.type or "", c.name or "", c.id or 0))]
+    contexts: list[dict[str, Any]] = [
+        {"id": c.id, "type": c.type, "name": c.name, "members": members.get(c.id or 0, [])}
+        for c in sorted(graph.contexts, key=lambda c: (c.type or "", c.name or "", c.id or 0))]
     data = {"nodes": details, "contexts": contexts}
     counts = ", ".join(counted(len(items), noun) for items, noun in (
         (graph.artifacts, "artifact"), (graph.executions, "execution"), (graph.events, "event"),

@@ -66,6 +66,7 @@ from ._models import (
     NodeT,
     ParentContext,
     TypeT,
+    stored_id,
 )
 from ._schema import SIMPLE_TYPES, ensure_schema
 
@@ -548,8 +549,7 @@ class MetadataStore:
                 if merged != stored:
                     tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
                     created[key] = merged
-                assert stored.id is not None  # read from the store, or created above with one
-                ids.append(stored.id)
+                ids.append(stored_id(stored))
             return ids
 
         ids = self._write(work)
@@ -1139,8 +1139,7 @@ class MetadataStore:
         if limit is not None and len(items) > limit:
             items = items[:limit]
             last = items[-1]
-            assert last.id is not None  # read from the store
-            token = _encode_token(getattr(last, field), last.id, fingerprint)
+            token = _encode_token(getattr(last, field), stored_id(last), fingerprint)
         return Page(items=items, next_page_token=token)
 
     # --- maintenance ------------------------------------------------------------------------

@@ -50,8 +50,8 @@ COUNT_KINDS = ("types", "artifacts", "executions", "contexts", "events", "attrib
 Progress = Callable[[str, int, "int | None"], None]
 
 _SYSTEM_TYPES = [name for names in SIMPLE_TYPES.values() for name in names]
-_FROM_PROTO: dict[str, Callable[[Any, str], AnyNode]] = {"Artifact": cv.artifact_from_proto, "Execution": cv.execution_from_proto,
-               "Context": cv.context_from_proto}
+_FROM_PROTO: dict[str, Callable[[Any, str], AnyNode]] = {
+    "Artifact": cv.artifact_from_proto, "Execution": cv.execution_from_proto, "Context": cv.context_from_proto}
 _TYPE_OF = {"Artifact": "ArtifactType", "Execution": "ExecutionType", "Context": "ContextType"}
 _COUNT = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
 _EDGE_COUNT = {"event": "events", "attribution": "attributions", "association": "associations"}
