@@ -305,6 +305,9 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
 
     Returns:
         The name of the model the Trainer warm-started from (None for the first run).
+    Raises:
+        FailedPreconditionError: the store lacks the model a resolver should find (``history``
+            is not this store's).
     """
     from ._pipeline import latest_artifact, latest_blessed_model, record_execution
 
@@ -318,14 +321,14 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
         inputs = {key: store.get_artifacts_by_id([history.artifacts[n] for n in names])
                   for key, names in step.inputs.items()}
         if step.component == "Trainer" and "base_model" in inputs:
-            resolved = latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME])
-            if resolved is None:
-                raise FailedPreconditionError(f"{step.name}: no LIVE Model in {PIPELINE_NAME} to warm-start from",
-                                              field="history")
+            resolved = _resolved(latest_artifact(store, "Model", context_id=history.contexts[PIPELINE_NAME]),
+                                 step, "LIVE Model to warm-start from")
             inputs["base_model"] = [resolved]
             warm_start = resolved.name
         if step.component == "Evaluator" and "baseline_model" in inputs:
-            inputs["baseline_model"] = [latest_blessed_model(store, "Model", context_id=history.contexts[PIPELINE_NAME])]
+            inputs["baseline_model"] = [_resolved(
+                latest_blessed_model(store, "Model", context_id=history.contexts[PIPELINE_NAME]), step,
+                "blessed Model to compare with")]
         execution = Execution(type_id=type_ids[step.component], name=step.name, properties=step.properties,
                               custom_properties=step.custom_properties)
         with record_execution(store, execution, inputs, contexts) as running:
@@ -339,6 +342,13 @@ def record_run(store: MetadataStore, plan: RunPlan, history: History) -> str | N
         history.contexts.update({c.name: stored_id(c) for c in running.contexts if c.name is not None})
     history.plans.append(plan)
     return warm_start
+
+
+def _resolved(found: Artifact | None, step: StepPlan, what: str) -> Artifact:
+    """What a resolver found for ``step``: the plan asks only for models earlier runs wrote."""
+    if found is None:
+        raise FailedPreconditionError(f"{step.name}: no {what} in {PIPELINE_NAME}", field="history")
+    return found
 
 
 def step_events(step: StepPlan) -> list[tuple[str, EventType, list[Any]]]:
