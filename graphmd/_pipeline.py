@@ -466,6 +466,8 @@ class ComparedValue:
     differs: bool
     custom: bool = False
     sources: list[list[str]] = dataclasses.field(default_factory=list)
+    type_name: str | None = None  # the field's two parts: a type name may itself hold dots
+    property: str | None = None
 
     def row(self) -> list[str]:
         """For a printed table: '*' when the values differ, the field (marked when custom), the
@@ -482,12 +484,13 @@ class ComparedValue:
                 *(cell(v, s) for v, s in zip(self.values, sources, strict=True))]
 
     def to_dict(self) -> dict[str, Any]:
-        """As JSON types, the same keys whatever the values: ``field``, ``custom``,
-        ``differs``, ``values`` (one per column: the value as stored, a list where the column
+        """As JSON types, the same keys whatever the values: ``field``, its ``type`` and
+        ``property`` (a type name may hold dots), ``custom``, ``differs``, ``values`` (one per column: the value as stored, a list where the column
         has several nodes of the type, None where absent; a STRUCT value an object, a PROTO
         value ``{"type_url": ..., "value": <base64>}``) and ``sources`` (one list per column,
         empty unless it has several)."""
-        return {"field": self.field, "custom": self.custom, "differs": self.differs,
+        return {"field": self.field, "type": self.type_name, "property": self.property, "custom": self.custom,
+                "differs": self.differs,
                 "values": [[_json_value(v) for v in value] if isinstance(value, list) else _json_value(value)
                            for value in self.values],
                 "sources": self.sources or [[] for _ in self.values]}
@@ -554,6 +557,7 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
     per_column: list[dict[tuple[bool, str], list[tuple[str, PropertyValue]]]] = []
     several: list[set[str | None]] = []
     type_of: dict[tuple[bool, str], str | None] = {}
+    property_of: dict[tuple[bool, str], str] = {}
     for nodes in columns:
         fields: dict[tuple[bool, str], list[tuple[str, PropertyValue]]] = {}
         for node in sorted(nodes, key=lambda n: n.id or 0):
@@ -563,6 +567,7 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
                 for prop, value in properties.items():
                     key = (custom, f"{node.type}.{prop}")
                     type_of[key] = node.type
+                    property_of[key] = prop
                     fields.setdefault(key, []).append((source, value))
         per_column.append(fields)
         types = [node.type for node in nodes]
@@ -580,7 +585,8 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
                 values.append(found[0][1] if found else None)
                 sources.append([])
         out.append(ComparedValue(key[1], values, _differ(values), custom=key[0],
-                                 sources=sources if any(sources) else []))
+                                 sources=sources if any(sources) else [], type_name=type_of[key],
+                                 property=property_of[key]))
     return out
 
 

@@ -36,7 +36,8 @@ def test_diff_shows_custom_properties_and_marks_the_differing_ones(cli, history)
     assert re.search(rf"^\*\s+Trainer\.accelerator \(custom\)\s+{cpu}\s+{gpu}", text, re.MULTILINE), text
     data = json.loads(cli("diff", str(a), str(b), "--format", "json"))
     accelerator = next(p for p in data["parameters"] if p["field"] == "Trainer.accelerator")
-    assert accelerator == {"field": "Trainer.accelerator", "custom": True, "values": [cpu, gpu], "differs": True}
+    assert accelerator == {"field": "Trainer.accelerator", "type": "Trainer", "property": "accelerator",
+                           "custom": True, "differs": True, "values": [cpu, gpu], "sources": [[], []]}
     rate = next(p for p in data["parameters"] if p["field"] == "Trainer.learning_rate")
     assert rate["custom"] is False
 
@@ -61,12 +62,15 @@ def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, s
     data = json.loads(cli("compare", "run-0004", "run-0005", "--format", "json"))
     assert list(data) == ["runs", "parameters", "metrics"] and data["runs"] == ["run-0004", "run-0005"]
     fields = {f["field"]: f for f in data["parameters"] + data["metrics"]}
-    assert all(list(f) == ["field", "custom", "differs", "values", "sources"] for f in fields.values())
+    assert all(list(f) == ["field", "type", "property", "custom", "differs", "values", "sources"]
+               for f in fields.values())
+    assert all(f["field"] == f"{f['type']}.{f['property']}" for f in fields.values())
     assert len(fields) == len(table.strip().splitlines()) - 1  # every row of the table, header aside
     plan_4, plan_5 = (history.plans[r].step("Trainer") for r in (4, 5))
     trainer_5 = history.executions["run-0005/Trainer"]
     rate = fields["Trainer.learning_rate"]
-    assert rate == {"field": "Trainer.learning_rate", "custom": False, "differs": True,
+    assert rate == {"field": "Trainer.learning_rate", "type": "Trainer", "property": "learning_rate",
+                    "custom": False, "differs": True,
                     "values": [plan_4.properties["learning_rate"], [plan_5.properties["learning_rate"], 0.5]],
                     "sources": [[], [f"#{trainer_5}", f"#{retried} FAILED"]]}
     steps = fields["Trainer.num_steps"]

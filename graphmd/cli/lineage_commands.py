@@ -572,8 +572,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
         sys.stdout.write(json.dumps({
             "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
             "only": [dump(nodes) for nodes in comparison.only],
-            "parameters": [{"field": p.field, "custom": p.custom, "values": p.values, "differs": p.differs}
-                           for p in comparison.parameters]}, indent=2, default=str) + "\n")
+            "parameters": [p.to_dict() for p in comparison.parameters]}, indent=2) + "\n")
         return
     out.print(f"how these were made (upstream lineage, {'all hops' if depth is None else f'{depth} hops'}):",
               markup=False)
