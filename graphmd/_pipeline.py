@@ -9,7 +9,6 @@ cypher/what_can_be_reused, cypher/latest_blessed_model and cypher/compare_runs
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import json
@@ -499,7 +498,7 @@ class ComparedValue:
 def _json_value(value: PropertyValue | None) -> Any:
     """A property value as JSON holds it: a PROTO value's bytes in base64, as graphmd stores them."""
     if isinstance(value, ProtoValue):
-        return {"type_url": value.type_url, "value": base64.b64encode(value.value).decode("ascii")}
+        return value.model_dump(mode="json")
     return value
 
 
