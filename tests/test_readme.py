@@ -74,3 +74,15 @@ def test_readme_python_examples_run(store: MetadataStore, neo4j_server: Settings
         assert re.sub(r"#\d+", "#", result.output) == re.sub(r"#\d+", "#", printed)
     finally:
         opened.close()
+
+
+DOCS = [README, *sorted((README.parent / "docs").glob("*.md"))]
+
+
+def test_every_pip_install_of_graphmd_names_a_clone() -> None:
+    # graphmd is installed from a clone (README, "Install it into your own environment"):
+    # a bare `pip install 'graphmd[mlmd]'` asks PyPI for a package of that name instead.
+    for doc in DOCS:
+        for target in re.findall(r"pip install\s+['\"]?([^\s'\"`;]+)", doc.read_text(encoding="utf-8")):
+            if re.match(r"graphmd\b", target):
+                raise AssertionError(f"{doc.name}: `pip install {target}` installs from PyPI, not a clone")
