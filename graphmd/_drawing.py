@@ -72,15 +72,21 @@ def _edges(graph: LineageGraph, *, with_paths: bool = False) -> dict[tuple[NodeK
 # --- text for other tools -------------------------------------------------------------------
 
 
+def _label_lines(node: Artifact | Execution, second: str | None, br: str) -> str:
+    """A node's label: its type and id, then its name (an artifact's uri when unnamed) on a
+    second line, which an unnamed execution does without rather than ending in a blank one."""
+    return f"{node.type} #{node.id}{br}{second}" if second else f"{node.type} #{node.id}"
+
+
 def lineage_dot(graph: LineageGraph) -> str:
     """The graph in Graphviz DOT: artifacts as ellipses, executions as boxes, edges the way
     data flows, labelled with their event types."""
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for a in graph.artifacts:
-        label = json.dumps(f"{a.type} #{a.id}\n{a.name or a.uri or ''}")
+        label = json.dumps(_label_lines(a, a.name or a.uri, "\n"))
         lines.append(f"  {_dom_id(_key(a))} [shape=ellipse, label={label}];")
     for x in graph.executions:
-        label = json.dumps(f"{x.type} #{x.id}\n{x.name or ''}")
+        label = json.dumps(_label_lines(x, x.name, "\n"))
         lines.append(f"  {_dom_id(_key(x))} [shape=box, label={label}];")
     for (start, end), types in _edges(graph).items():
         for event_type in types:
@@ -97,10 +103,10 @@ def lineage_mermaid(graph: LineageGraph) -> str:
     """The graph as a Mermaid flowchart: artifacts rounded, executions square."""
     lines = ["flowchart LR"]
     for a in graph.artifacts:
-        label = _mermaid_label(f"{a.type} #{a.id}<br/>{a.name or a.uri or ''}")
+        label = _mermaid_label(_label_lines(a, a.name or a.uri, "<br/>"))
         lines.append(f'  {_dom_id(_key(a))}(["{label}"])')
     for x in graph.executions:
-        label = _mermaid_label(f"{x.type} #{x.id}<br/>{x.name or ''}")
+        label = _mermaid_label(_label_lines(x, x.name, "<br/>"))
         lines.append(f'  {_dom_id(_key(x))}["{label}"]')
     for (start, end), types in _edges(graph).items():
         for event_type in types:

@@ -183,3 +183,17 @@ def test_svg_edges_name_each_event_with_its_path():
     titles = re.findall(r'<path class="edge"[^>]*><title>([^<]*)</title>', lineage_svg(graph))
     assert sorted(titles) == ["INPUT base_model/0", "INPUT teacher_model/0", "OUTPUT"]
     assert '[label="INPUT"]' in lineage_dot(graph) and "-->|INPUT|" in lineage_mermaid(graph)
+
+
+def test_dot_and_mermaid_labels_end_with_the_name_or_the_id():
+    """An unnamed execution's label is its type and id, not those and an empty line."""
+    graph = LineageGraph(
+        artifacts=[Artifact(id=1, type="Data", uri="/data/1"), Artifact(id=2, type="Model", name="m2")],
+        executions=[Execution(id=9, type="Trainer"), Execution(id=8, type="Pusher", name="push")],
+        events=[Event(artifact_id=1, execution_id=9, type=EventType.INPUT),
+                Event(artifact_id=2, execution_id=9, type=EventType.OUTPUT)])
+    mermaid = lineage_mermaid(graph).splitlines()
+    assert '  x9["Trainer #9"]' in mermaid and '  x8["Pusher #8<br/>push"]' in mermaid
+    assert '  a1(["Data #1<br/>/data/1"])' in mermaid and '  a2(["Model #2<br/>m2"])' in mermaid
+    dot = lineage_dot(graph)
+    assert 'label="Trainer #9"' in dot and 'label="Pusher #8\\npush"' in dot and 'label="Data #1\\n/data/1"' in dot
