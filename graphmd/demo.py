@@ -329,7 +329,8 @@ def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int)
         _say("To read it from Python (MetadataStore()) or the graphmd CLI in this shell:")
         _say(f"  export GRAPHMD_NEO4J_URI={server.uri} GRAPHMD_NEO4J_PASSWORD={server.password}")
     else:
-        _say(f"Open Neo4j Browser for {store.settings.uri}")
+        _say(f"Open your server's Neo4j Browser (its HTTP port: http://HOST:7474/browser/ by default) and "
+             f"connect to {store.settings.uri}")
     style = files.cypher_dir() / "graphmd.grass"
     _say(f"Load the style: drag {style} onto Browser (or :style with its text), then run:")
     _say(f"  :param artifact_id => {model_id}")
