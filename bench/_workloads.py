@@ -175,12 +175,14 @@ def record_concurrently(config: GraphmdConfig | MlmdConfig, prefix: str, writers
     return Timing(seconds, done, error)
 
 
-def median_round(rounds: list[Timing]) -> Timing:
-    """The round of median throughput (the lower middle one of an even count); a failed
-    round is the result, so its error reaches the table."""
+def median_round(rounds: list[Timing], *, skip_failed: bool = False) -> Timing:
+    """The round of median throughput (the lower middle one of an even count). A failed
+    round is the result, so its error reaches the table; with ``skip_failed``, only when
+    every round failed (the caller notes the others)."""
     failed = [t for t in rounds if t.error or not t.seconds]
-    if failed:
+    if failed and (not skip_failed or len(failed) == len(rounds)):
         return failed[0]
+    rounds = [t for t in rounds if t not in failed]
     ordered = sorted(rounds, key=lambda t: t.count / t.seconds)
     return ordered[(len(ordered) - 1) // 2]
 
