@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import operator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -159,6 +160,23 @@ def check_int64(value: int | None, field: str) -> None:
     """Reject ids and times outside MLMD's int64."""
     if value is not None and not INT64_MIN <= value <= INT64_MAX:
         raise InvalidArgumentError(f"{field}: {value} does not fit in a 64-bit integer", field=field)
+
+
+def as_id(value: Any, field: str) -> int:
+    """``value`` as an id: an int (numpy's integers too), not a bool, within int64. Anything
+    else ("7" say) would match nothing and read as an unknown id.
+
+    Raises:
+        InvalidArgumentError: ``value`` is not an integer, or does not fit in 64 bits.
+    """
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{field}: an id is an integer, not {value!r}", field=field) from None
+    check_int64(number, field)
+    return number
 
 
 def check_property_name(name: str, field: str) -> None:

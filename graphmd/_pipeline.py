@@ -370,12 +370,10 @@ def _require_names(store: MetadataStore, kind: str, names: Mapping[str, str], *,
 
 
 def _check_id(value: int | None, field: str) -> None:
-    """Raise InvalidArgumentError (``field``) unless ``value`` is None or an id: an int, not
-    a bool, that fits in 64 bits (a text id would find nothing, silently)."""
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise InvalidArgumentError(f"{field} must be an integer id, not the {type(value).__name__} {value!r}",
-                                   field=field)
-    codec.check_int64(value, field)
+    """Raise InvalidArgumentError (``field``) unless ``value`` is None or an id (codec.as_id):
+    a text id would find nothing, silently."""
+    if value is not None:
+        codec.as_id(value, field)
 
 
 def _path(path: str | None) -> list[Any]:

@@ -14,7 +14,6 @@ import functools
 import hashlib
 import json
 import logging
-import operator
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -1420,16 +1419,7 @@ def _id_list(ids: Iterable[int], field: str) -> list[int]:
     """
     if isinstance(ids, (str, bytes)):
         raise InvalidArgumentError(f"{field}: a list of ids, not the string {ids!r}", field=field)
-    out = []
-    for i, value in enumerate(ids):
-        try:
-            if isinstance(value, bool):
-                raise TypeError
-            out.append(operator.index(value))
-        except TypeError:
-            raise InvalidArgumentError(f"{field}[{i}]: an id is an integer, not {value!r}",
-                                       field=f"{field}[{i}]") from None
-    return out
+    return [codec.as_id(value, f"{field}[{i}]") for i, value in enumerate(ids)]
 
 
 def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | None], field: str) -> None:
