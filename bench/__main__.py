@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="untimed pipeline runs bulk-written on each store first, and the fewest recorded step by step")
     p.add_argument("--warm-up-max-runs", type=int, default=d.warm_up_max_runs,
                    help="the most untimed runs recorded step by step while graphmd's put_execution still gets faster")
+    p.add_argument("--warm-up-max-bulk-runs", type=int, default=d.warm_up_max_bulk_runs,
+                   help="the most untimed runs bulk-written while graphmd's put_lineage_subgraph still gets faster")
     p.add_argument("--warm-up-max-rounds", type=int, default=d.warm_up_max_rounds,
                    help="the most untimed rounds of the concurrent writers while graphmd's rate still changes")
     p.add_argument("--only", type=lambda t: tuple(t.split(",")), default=WORKLOADS,
@@ -69,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
-    sizes = Sizes(args.w1_runs, args.writers, args.writer_runs, args.runs, args.hops, args.files, args.datasets,
-                  args.repeat, args.warm_up_runs, args.only, args.warm_up_max_runs, args.writer_rounds,
-                  args.warm_up_max_rounds)
+    sizes = Sizes(w1_runs=args.w1_runs, writers=args.writers, writer_runs=args.writer_runs, runs=args.runs,
+                  hops=args.hops, files=args.files, datasets=args.datasets, repeat=args.repeat,
+                  warm_up_runs=args.warm_up_runs, workloads=args.only, warm_up_max_runs=args.warm_up_max_runs,
+                  warm_up_max_bulk_runs=args.warm_up_max_bulk_runs, writer_rounds=args.writer_rounds,
+                  warm_up_max_rounds=args.warm_up_max_rounds)
     workdir = Path(tempfile.mkdtemp(prefix="graphmd-bench-"))
     started = time.monotonic()
     try:

@@ -24,7 +24,7 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         "--neo4j-password", neo4j_server.password or "",
         "--w1-runs", "2", "--writers", "2", "--writer-runs", "1", "--runs", "4,9", "--hops", "2,20,unlimited",
         "--files", "300", "--datasets", "3", "--repeat", "1", "--warm-up-runs", "3", "--warm-up-max-runs", "3",
-        "--writer-rounds", "2", "--warm-up-max-rounds", "1", "--json", str(out),
+        "--warm-up-max-bulk-runs", "4", "--writer-rounds", "2", "--warm-up-max-rounds", "1", "--json", str(out),
     ])
     assert code == 0
     data = json.loads(out.read_text())
@@ -38,11 +38,11 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
     assert len(data["floor"]) == 2 * 3 and len(data["memory"]) == 2  # W5: each W3 row, and streaming per size
     assert all(m["whole_graph_peak_bytes"] >= m["whole_graph_held_bytes"] > 0 for m in data["memory"])
     counts = store.counts()
-    # The warm-up's runs (step by step, bulk, then one round of the 2 concurrent writers), W1's
-    # runs, two timed rounds of the concurrent writers (each writer after its own untimed warm-up
-    # runs), the two 9-run histories.
+    # The warm-up's runs (bulk, more bulk until its time settles: one window here, step by step,
+    # then one round of the 2 concurrent writers), W1's runs, two timed rounds of the concurrent
+    # writers (each writer after its own untimed warm-up runs), the two 9-run histories.
     writer_round = 2 * (WRITER_WARM_UP_RUNS + 1)
-    assert counts["executions"] == 7 * (3 + 3 + writer_round + 2 + 2 * writer_round + 9 + 9)
+    assert counts["executions"] == 7 * (3 + 4 + 3 + writer_round + 2 + 2 * writer_round + 9 + 9)
     w1_writers = next(r for r in rows if r["workload"] == "W1 record, 2 writers")
     assert "median of 2 rounds" in w1_writers["note"], w1_writers
     assert counts["artifacts"] >= 300
