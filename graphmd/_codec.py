@@ -497,30 +497,40 @@ def _event_key(artifact_id: int | None, execution_id: int | None, type_value: st
     return f"{artifact_id}:{execution_id}:{type_value}"
 
 
-def encode_event(event: Event, event_id: int, artifact_id: int | None = None,
-                 execution_id: int | None = None) -> dict[str, Any]:
-    """The row graphmd._queries.CREATE_EVENTS writes for ``event`` (its type set): the EVENT
-    relationship's properties, its ends (``artifact_id`` and ``execution_id`` when given,
-    else the event's own), and which way it points."""
+# An event's write row (encode_event_row): the EVENT relationship's stored properties, then
+# which way it points. graphmd._queries' write statement reads the fields by position.
+EVENT_PROPERTIES = ("id", "type", "path", "milliseconds_since_epoch", "event_key")
+EVENT_ROW = (*EVENT_PROPERTIES, "is_input")
+
+
+def encode_event_row(event: Event, event_id: int, artifact_id: int | None, execution_id: int | None) -> list[Any]:
+    """The fields of EVENT_ROW for ``event`` (its type set) between these ends, in that
+    order: a list, since a bulk write sends thousands and a map repeats every key.
+
+    Raises:
+        ValueError: the event's type is no EventType.
+    """
     known = _EVENT_TYPE_ROW.get(event.type)
     if known is None:
         event_type = EventType(event.type)  # ValueError for what is no event type
         known = event_type.value, event_type.is_input
     type_value, is_input = known
+    return [event_id, type_value, encode_path(event.path) if event.path else None, event.milliseconds_since_epoch,
+            _event_key(artifact_id, execution_id, type_value), is_input]
+
+
+def encode_event(event: Event, event_id: int, artifact_id: int | None = None,
+                 execution_id: int | None = None) -> dict[str, Any]:
+    """The row graphmd._queries.CREATE_EVENTS writes for ``event`` (its type set): the EVENT
+    relationship's properties, its ends (``artifact_id`` and ``execution_id`` when given,
+    else the event's own), and which way it points."""
     if artifact_id is None:
         artifact_id = event.artifact_id
     if execution_id is None:
         execution_id = event.execution_id
-    return {
-        "id": event_id,
-        "artifact_id": artifact_id,
-        "execution_id": execution_id,
-        "is_input": is_input,
-        "type": type_value,
-        "path": encode_path(event.path) if event.path else None,
-        "milliseconds_since_epoch": event.milliseconds_since_epoch,
-        "event_key": _event_key(artifact_id, execution_id, type_value),
-    }
+    row = dict(zip(EVENT_ROW, encode_event_row(event, event_id, artifact_id, execution_id)))
+    row["artifact_id"], row["execution_id"] = artifact_id, execution_id
+    return row
 
 
 def _decode_path(text: str) -> list[int | str]:

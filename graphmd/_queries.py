@@ -9,6 +9,9 @@ folder and are loaded by graphmd._cypher_files.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+
+from ._codec import EVENT_PROPERTIES, EVENT_ROW
 
 NODE_LABELS = ("Artifact", "Execution", "Context")
 TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
@@ -240,14 +243,19 @@ RETURN n {.*} AS n ORDER BY n.id
 
 # --- events -------------------------------------------------------------------------------
 
-# Input events point artifact -> execution, output events execution -> artifact.
-_EVENT = ("[:EVENT {id: row.id, type: row.type, path: row.path, "
-          "milliseconds_since_epoch: row.milliseconds_since_epoch, event_key: row.event_key}]")
-# The EVENT of `row` between the bound `a` and `x`, pointing the way its data flows.
-_EVENT_BETWEEN = f"""
-FOREACH (_ IN CASE WHEN row.is_input THEN [1] ELSE [] END | CREATE (a)-{_EVENT}->(x))
-FOREACH (_ IN CASE WHEN row.is_input THEN [] ELSE [1] END | CREATE (x)-{_EVENT}->(a))
+def _event_between(field: Callable[[str], str]) -> str:
+    """Cypher creating the EVENT of `row` between the bound `a` and `x`, pointing the way its
+    data flows (input events artifact -> execution, outputs execution -> artifact);
+    ``field(name)`` is the expression that reads a field of `row`."""
+    event = "[:EVENT {" + ", ".join(f"{name}: {field(name)}" for name in EVENT_PROPERTIES) + "}]"
+    is_input = field("is_input")
+    return f"""
+FOREACH (_ IN CASE WHEN {is_input} THEN [1] ELSE [] END | CREATE (a)-{event}->(x))
+FOREACH (_ IN CASE WHEN {is_input} THEN [] ELSE [1] END | CREATE (x)-{event}->(a))
 """
+
+
+_EVENT_BETWEEN = _event_between(lambda name: f"row.{name}")
 _CREATE_EVENT = f"""
 MATCH (a:Artifact {{id: row.artifact_id}})
 MATCH (x:Execution {{id: row.execution_id}}){_EVENT_BETWEEN}"""
@@ -378,10 +386,14 @@ FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
 #
 # Each node block also returns the nodes it found, created or wrote, in its rows' order
 # (`<block>_nodes`), joined per label in NODE_LISTS' order: events and links name their ends
-# by position in their label's list (row.a, row.x; row.c, row.n), so the server does not
-# seek by id what the statement already holds (a 1,000-node batch has ~2,400 events and
-# links, two seeks each). An end that is not there (null) leaves its row out, as a MATCH by
-# id of a missing node did.
+# by position in their label's list (an event's a and x; a link's [context, node]), so the
+# server does not seek by id what the statement already holds (a 1,000-node batch has ~2,400
+# events and links, two seeks each). An end that is not there (null) leaves its row out, as a
+# MATCH by id of a missing node did.
+#
+# Event and link rows are lists, their fields by position (WRITE_EVENT_ROW; [c, n]), not
+# maps: a 1,000-node batch sends ~2,400 of them, each map repeating its keys.
+WRITE_EVENT_ROW = (*EVENT_ROW, "a", "x")
 NODE_LISTS = {
     label: (f"create_{label}", *(("merge_Context",) if label == "Context" else ()), f"sync_{label}",
             f"update_{label}", f"required_{label}")
@@ -417,11 +429,13 @@ WRITE_BLOCKS = {
         f"RETURN count(*) AS synced_{label}, collect(n) AS sync_{label}_nodes"
         for label in ("Context", "Artifact", "Execution")
     },
-    "events": "UNWIND $planned.events AS row WITH row, Artifact_nodes[row.a] AS a, Execution_nodes[row.x] AS x "
-    f"WHERE a IS NOT NULL AND x IS NOT NULL{_EVENT_BETWEEN}RETURN count(*) AS created_events",
+    "events": f"UNWIND $planned.events AS row WITH row, Artifact_nodes[row[{WRITE_EVENT_ROW.index('a')}]] AS a, "
+    f"Execution_nodes[row[{WRITE_EVENT_ROW.index('x')}]] AS x "
+    f"WHERE a IS NOT NULL AND x IS NOT NULL{_event_between(lambda name: f'row[{WRITE_EVENT_ROW.index(name)}]')}"
+    "RETURN count(*) AS created_events",
     **{
         f"{verb.lower()}_{links}": f"UNWIND $planned.{verb.lower()}_{links} AS row "
-        f"WITH Context_nodes[row.c] AS c, {_LINK[links][0]}_nodes[row.n] AS n WHERE c IS NOT NULL AND n IS NOT NULL "
+        f"WITH Context_nodes[row[0]] AS c, {_LINK[links][0]}_nodes[row[1]] AS n WHERE c IS NOT NULL AND n IS NOT NULL "
         f"{verb} (c)-[:{_LINK[links][1]}]->(n) RETURN count(*) AS {verb.lower()}d_{links}"
         for verb in ("CREATE", "MERGE")
         for links in _LINK

@@ -1821,8 +1821,8 @@ class _NodeWriter:
             for position, node_id in enumerate(rows):
                 at[label].setdefault(node_id, position)
             listed[label] = len(rows)
-        ends = {"Artifact": [e["artifact_id"] for e in events] + [n for _, n in self.attributions],
-                "Execution": [e["execution_id"] for e in events] + [n for _, n in self.associations],
+        ends = {"Artifact": [a for _, a, _ in events] + [n for _, n in self.attributions],
+                "Execution": [x for _, _, x in events] + [n for _, n in self.associations],
                 "Context": [c for c, _ in self.attributions] + [c for c, _ in self.associations]}
         for label in q.NODE_LABELS:
             required[label].update(i for i in ends[label] if i not in at[label])
@@ -1830,10 +1830,8 @@ class _NodeWriter:
             for position, node_id in enumerate(planned[f"required_{label}"], start=listed[label]):
                 at[label].setdefault(node_id, position)
         artifacts_at, executions_at = at["Artifact"], at["Execution"]
-        for e in events:  # rows of their own (_event_rows): the ends go by position only
-            e["a"] = artifacts_at[e.pop("artifact_id")]
-            e["x"] = executions_at[e.pop("execution_id")]
-        planned["events"] = events
+        planned["events"] = [  # q.WRITE_EVENT_ROW: the ends go by position only
+            [*row, artifacts_at[artifact_id], executions_at[execution_id]] for row, artifact_id, execution_id in events]
         # A link with an end this call creates cannot exist yet: CREATE, not MERGE. A merged
         # context may turn out to be a stored one, even one the call names by id too: a new
         # node linked to both could get the same link twice, so its link to the merged one
@@ -1845,10 +1843,10 @@ class _NodeWriter:
                                    ("associations", "Execution", self.associations)):
             new_ends = {row["id"] for row in self.creates[label]}
             with_stored = {n for c, n in pairs if c not in new_contexts and c not in merged}
-            verb_rows: dict[str, list[dict[str, int]]] = {"create": [], "merge": []}
+            verb_rows: dict[str, list[list[int]]] = {"create": [], "merge": []}
             for c, n in dict.fromkeys(pairs):
                 new = c in new_contexts or (n in new_ends and (c not in merged or n not in with_stored))
-                verb_rows["create" if new else "merge"].append({"c": at["Context"][c], "n": at[label][n]})
+                verb_rows["create" if new else "merge"].append([at["Context"][c], at[label][n]])
             for verb, rows in verb_rows.items():
                 planned[f"{verb}_{kind}"] = rows
         return _Unlogged((block, rows) for block, rows in planned.items() if rows)
@@ -1905,23 +1903,30 @@ class _NodeWriter:
         domain = unique_clash(error)
         return _Conflict(domain) if self.retry_conflicts else domain
 
-    def _event_rows(self) -> list[dict[str, Any]]:
-        """The planned events as rows with fresh ids; the same event twice is an error."""
+    def _event_rows(self) -> list[tuple[list[Any], int, int]]:
+        """The planned events as codec.EVENT_ROW rows with fresh ids, each with the ids of
+        its artifact and execution; the same event twice is an error."""
         if not self.events:
             return []
         rows = []
         ids = iter(self._allocate("Event", len(self.events)))
         seen: set[str] = set()
-        for i, (event, artifact_id, execution_id) in enumerate(self.events):
-            row = codec.encode_event(event, next(ids), artifact_id, execution_id)
-            if row["event_key"] in seen:
-                raise AlreadyExistsError(f"events[{i}]: the {row['type']} event between artifact "
+        key_at, type_at = codec.EVENT_ROW.index("event_key"), codec.EVENT_ROW.index("type")
+        time_at = codec.EVENT_ROW.index("milliseconds_since_epoch")
+        for i, (event, given_artifact, given_execution) in enumerate(self.events):
+            artifact_id = event.artifact_id if given_artifact is None else given_artifact
+            execution_id = event.execution_id if given_execution is None else given_execution
+            if artifact_id is None or execution_id is None:
+                raise InternalError(f"events[{i}]: planned without its artifact or execution")
+            row = codec.encode_event_row(event, next(ids), artifact_id, execution_id)
+            if row[key_at] in seen:
+                raise AlreadyExistsError(f"events[{i}]: the {row[type_at]} event between artifact "
                                          f"{artifact_id} and execution {execution_id} is given twice",
                                          field=f"events[{i}]")
-            seen.add(row["event_key"])
-            if row["milliseconds_since_epoch"] is None:
-                row["milliseconds_since_epoch"] = self.now
-            rows.append(row)
+            seen.add(row[key_at])
+            if row[time_at] is None:
+                row[time_at] = self.now
+            rows.append((row, artifact_id, execution_id))
         return rows
 
 
