@@ -108,3 +108,27 @@ def test_proto_values_that_are_not_utf8_print_as_base64_in_json(cli, store: Meta
     assert "1 artifact, 0 executions" in cli("lineage", str(aid), "--format", "html", "-o", str(tmp_path / "p.html"))
     [stored] = store.get_artifacts_by_id([aid])
     assert Artifact.model_validate_json(stored.model_dump_json()) == stored
+
+
+def test_json_output_is_json_when_a_value_is_nan_or_infinite(cli, store: MetadataStore):
+    """Python writes NaN and Infinity as bare tokens, which are not JSON (jq and strict
+    parsers reject the whole output); graphmd writes them as protobuf's JSON mapping does."""
+    import json
+
+    type_id = store.put_artifact_type(ArtifactType(name="Metrics", properties={"auc": PropertyType.DOUBLE}))
+    [artifact_id] = store.put_artifacts([Artifact(
+        type_id=type_id, uri="/metrics/odd", properties={"auc": float("nan")},
+        custom_properties={"loss": float("inf"), "floor": float("-inf"), "steps": 3})])
+
+    def strict(text: str) -> object:
+        def refuse(token: str) -> object:
+            raise AssertionError(f"bare {token} in the output")
+        return json.loads(text, parse_constant=refuse)
+
+    [listed] = strict(cli("artifacts", "--type", "Metrics", "--format", "json"))
+    assert listed["properties"] == {"auc": "NaN"}
+    assert listed["custom_properties"] == {"loss": "Infinity", "floor": "-Infinity", "steps": 3}
+    shown = strict(cli("show", "artifact", str(artifact_id)))
+    assert shown["custom_properties"]["loss"] == "Infinity", shown
+    graph = strict(cli("lineage", str(artifact_id), "--up", "--format", "json"))
+    assert graph["artifacts"][0]["properties"] == {"auc": "NaN"}, graph

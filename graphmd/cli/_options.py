@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, NoReturn, Optional
@@ -23,6 +25,29 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages unbroken
 # Piped or redirected, a table is as wide as its longest row: Rich would otherwise fit it to
 # 80 columns and cut the values a user greps for.
 _UNBOUNDED_WIDTH = 1_000_000
+
+
+# Non-finite floats as protobuf's JSON mapping writes them (MLMD's own JSON): Python's bare
+# NaN and Infinity tokens are not JSON, and jq and strict parsers reject the whole output.
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[repr(value)]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(data: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """``data`` as indented JSON for a command's output, NaN and infinities as the strings
+    "NaN", "Infinity" and "-Infinity"; ``default`` turns what JSON cannot hold into what it
+    can, as json.dumps' does."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False,
+                      default=None if default is None else (lambda value: _finite(default(value))))
 
 
 def count_of(n: int, kind: str) -> str:

@@ -43,7 +43,8 @@ from .._models import (
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
-from ._options import Database, Password, Uri, User, count_of, err, fail, out, print_table, table
+from ._options import (Database, Password, Uri, User, count_of, err, fail, json_text, out, print_table,
+                       table)
 
 
 
@@ -197,7 +198,7 @@ def lineage(
                     highlight, highlight_executions = ([], ids) if execution else (ids, [])
                     title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
                     lines = [{
-                        Format.json: lambda: graph.model_dump_json(indent=2, exclude_none=True),
+                        Format.json: lambda: json_text(graph.model_dump(mode="json", exclude_none=True)),
                         Format.dot: lambda: lineage_dot(graph),
                         Format.mermaid: lambda: lineage_mermaid(graph),
                         Format.svg: lambda: lineage_svg(graph, title=title, highlight=highlight,
@@ -227,7 +228,7 @@ def _value(value: Any) -> str:
 
 def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
     if fmt is ListFormat.json:
-        out.print(json.dumps([n.model_dump(mode="json", exclude_none=True) for n in nodes], indent=2), markup=False)
+        out.print(json_text([n.model_dump(mode="json", exclude_none=True) for n in nodes]), markup=False)
         return
     listing = table("id", "type", "name", "uri/state", "properties")
     for n in nodes:
@@ -326,7 +327,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     if note:
         data["note"] = note
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(json_text(data) + "\n")
         return
     indexes = (f"{state.indexes} indexes and constraints, all ONLINE" if not state.not_online
                else f"{state.indexes} indexes and constraints; not ONLINE: {', '.join(state.not_online)}")
@@ -356,7 +357,7 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
     except GraphmdError as error:
         fail(error)
     if fmt is ListFormat.json:
-        out.print(json.dumps([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found], indent=2),
+        out.print(json_text([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found]),
                   markup=False)
         return
     listing = table("kind", "id", "name", "version", "base type", "properties")
@@ -404,7 +405,7 @@ def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or conte
                                                f"{node_id}` lists them all")
     except GraphmdError as error:
         fail(error)
-    out.print(json.dumps(data, indent=2), markup=False)
+    out.print(json_text(data), markup=False)
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -443,7 +444,7 @@ def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
     except GraphmdError as error:
         fail(error)
-    out.print(json.dumps(rows, indent=2, default=_json_default), markup=False)
+    out.print(json_text(rows, default=_json_default), markup=False)
     if not rows:
         reason = no_rows_reason(name) or "each parameter names something in the store; the query has no answer for it"
         err.print(f"no rows for {', '.join(f'{k}={json.dumps(v)}' for k, v in given.items()) or 'these parameters'}: "
@@ -496,7 +497,7 @@ def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")
     except GraphmdError as error:
         fail(error)
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(comparison.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json_text(comparison.to_dict()) + "\n")
         return
     header, *rows = comparison.table()
     if not rows:
@@ -569,10 +570,10 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
         def dump(nodes: Iterable[Artifact | Execution]) -> list[dict[str, Any]]:
             return [{"kind": type(n).__name__.lower(), **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
 
-        sys.stdout.write(json.dumps({
+        sys.stdout.write(json_text({
             "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
             "only": [dump(nodes) for nodes in comparison.only],
-            "parameters": [p.to_dict() for p in comparison.parameters]}, indent=2) + "\n")
+            "parameters": [p.to_dict() for p in comparison.parameters]}) + "\n")
         return
     out.print(f"how these were made (upstream lineage, {'all hops' if depth is None else f'{depth} hops'}):",
               markup=False)

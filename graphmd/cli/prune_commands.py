@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import sys
 from typing import Annotated, Optional
 
@@ -12,7 +11,7 @@ import typer
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from .._prune import PruneResult
 from .._store import MetadataStore
-from ._options import Database, Password, Quiet, Uri, User, err, fail, out, progress_bar
+from ._options import Database, Password, Quiet, Uri, User, err, fail, json_text, out, progress_bar
 
 
 def _cutoff_ms(before: str) -> int:
@@ -84,7 +83,7 @@ def prune(
     total = {field: sorted(i for r in results for i in getattr(r, field))
              for field in PruneResult._fields if field != "dry_run"}
     if fmt == "json":
-        sys.stdout.write(json.dumps({"deleted": yes, "runs": [c.name for c in chosen], **total}, indent=2) + "\n")
+        sys.stdout.write(json_text({"deleted": yes, "runs": [c.name for c in chosen], **total}) + "\n")
         return
     verb = "deleted" if yes else "would delete"
     out.print(f"{len(chosen)} {context_type} runs chosen"
