@@ -184,8 +184,9 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     and the outcome is known only at the end.
 
     Yields:
-        The RunningExecution, whose ``execution`` has its id and whose ``inputs`` are
-        artifacts (ids given are read as stored).
+        The RunningExecution, whose ``execution`` and ``inputs`` are as stored (ids given
+        are read); after the block, its ``execution`` and ``outputs`` are as stored too,
+        with their ids and times.
     Raises:
         InvalidArgumentError: an input is neither a stored Artifact nor the id of one,
             ``field`` naming it as written (``inputs['base_model'][0]``).
@@ -200,7 +201,8 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
              for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
     result = store.put_execution(running, pairs, list(contexts), reuse_context_if_already_exist=True)
     stored_contexts = store.get_contexts_by_id(result.context_ids)
-    state = RunningExecution(running.model_copy(update={"id": result.execution_id}), artifacts, stored_contexts)
+    [stored_execution] = store.get_executions_by_id([result.execution_id])
+    state = RunningExecution(stored_execution, artifacts, stored_contexts)
     try:
         yield state
     except BaseException as error:
@@ -221,10 +223,10 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
                                               for i in range(len(artifacts))])
         _record_failure(store, state.execution, stored_contexts, error)
         raise
+    stored = {a.id: a for a in store.get_artifacts_by_id(done.artifact_ids)}
     written = iter(done.artifact_ids)
-    state.outputs = {key: [a.model_copy(update={"id": next(written)}) for a in artifacts]
-                     for key, artifacts in outputs.items()}
-    state.execution = complete
+    state.outputs = {key: [stored[next(written)] for _ in artifacts] for key, artifacts in outputs.items()}
+    [state.execution] = store.get_executions_by_id([done.execution_id])
 
 
 def _record_failure(store: MetadataStore, execution: Execution, contexts: Sequence[Context],

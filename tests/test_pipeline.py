@@ -344,6 +344,10 @@ def test_context_manager_records_success(store):
         run.output("model", Artifact(type_id=types["Model"], uri="/m/2"))
     done = store.get_executions_by_id([run.execution.id])[0]
     assert done.last_known_state == ExecutionState.COMPLETE and done.properties == {"num_steps": 5}
+    # What the block hands back is as stored: ids, times, the type's name.
+    assert run.execution == done and run.execution.create_time_since_epoch
+    assert run.outputs["model"] == store.get_artifacts_by_id([a.id for a in run.outputs["model"]])
+    assert all(a.create_time_since_epoch and a.type == "Model" for a in run.outputs["model"])
     events = store.get_events_by_execution_ids([run.execution.id])
     outputs = sorted((e.path, e.artifact_id) for e in events if e.type == EventType.OUTPUT)
     assert outputs == [(["model", 0], run.outputs["model"][0].id), (["model", 1], run.outputs["model"][1].id)]
