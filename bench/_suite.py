@@ -31,9 +31,10 @@ WORKLOADS = ("W1", "W2", "W3", "W3d", "W4", "W5")
 # time per call of the last WARM_UP_SPAN windows is within WARM_UP_GAIN of the mean of the
 # WARM_UP_SPAN windows before them (see Suite.warm_up and warmed_up).
 WARM_UP_WINDOW = 50
-# The bulk warm-up writes history runs in windows of this many (~1,400 nodes, 1-2 batches),
-# by the same rule.
-BULK_WARM_UP_WINDOW = 100
+# The bulk warm-up writes history runs in windows of this many (~4,200 nodes, 4-5 batches:
+# windows of one or two batches let one slow batch end it while the server was still
+# warming up), by the same rule.
+BULK_WARM_UP_WINDOW = 300
 WARM_UP_GAIN = 0.03
 WARM_UP_SPAN = 3
 
