@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +35,7 @@ from .._models import (
     Event,
     Execution,
     LineageDirection,
+    LineageGraph,
     LineageStep,
     LineageSubgraphQueryOptions,
     ListOptions,
@@ -198,7 +200,7 @@ def lineage(
                     highlight, highlight_executions = ([], ids) if execution else (ids, [])
                     title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
                     lines = [{
-                        Format.json: lambda: json_text(graph.model_dump(mode="json", exclude_none=True)),
+                        Format.json: lambda: _graph_json(graph),
                         Format.dot: lambda: lineage_dot(graph),
                         Format.mermaid: lambda: lineage_mermaid(graph),
                         Format.svg: lambda: lineage_svg(graph, title=title, highlight=highlight,
@@ -224,6 +226,17 @@ def lineage(
 
 def _value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def _graph_json(graph: LineageGraph) -> str:
+    """``graph`` as `lineage --format json` prints it. pydantic writes it ~10x faster than
+    json_text (a 20,000-node graph: 0.13 s against 1.35 s) but writes NaN and infinities as
+    null, so json_text writes a graph holding one."""
+    nodes: list[Artifact | Execution | Context] = [*graph.artifacts, *graph.executions, *graph.contexts]
+    if any(isinstance(v, float) and not math.isfinite(v)
+           for n in nodes for values in (n.properties, n.custom_properties) for v in values.values()):
+        return json_text(graph.model_dump(mode="json", exclude_none=True))
+    return graph.model_dump_json(indent=2, exclude_none=True)
 
 
 def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
