@@ -145,8 +145,12 @@ class Suite:
         measured on 2 cores, its put_execution took ~10 ms per call over the first 50 runs,
         ~3.8 ms after 200, ~3.3 ms after 400 and ~2.7 ms after 700-1,000. Runs are recorded
         in windows of WARM_UP_WINDOW until warmed_up says the time per call has settled
-        (at least warm_up_runs runs, at most warm_up_max_runs). ml-metadata then records as
-        many runs, so both stores hold the same data."""
+        (at least warm_up_runs runs, at most warm_up_max_runs). ml-metadata then writes the
+        same runs (these and the writers' rounds: each window and each writer's share its
+        own pipeline from run 0), so both stores hold as many nodes and events. It writes
+        them with put_lineage_subgraph, each pipeline's nodes linked to one Pipeline context
+        rather than to a context per run: recording them call by call took ~90 s of a
+        ~1,250 s default run on 2 cores, for no measurement (SQLite has no JIT to warm)."""
         runs = self.sizes.warm_up_runs
         if not runs:
             return
@@ -160,22 +164,24 @@ class Suite:
                 b.upstream_call(ids[side][f"{run_name(runs - 1)}/model"], hops)()
         self.warm_up_bulk(runs, ids)
         graphmd, recorded, per_call = self.backends["graphmd"], 0, []
+        pipelines: list[int] = []  # the runs of each pipeline recorded step by step
         window = min(WARM_UP_WINDOW, runs)
         while recorded < self.sizes.warm_up_max_runs:
             timing = record_runs(graphmd, self.type_ids["graphmd"], f"warm-up-steps-{recorded}", window)
             if timing.error:
                 raise RuntimeError(f"graphmd failed during the warm-up: {timing.error}")
             recorded += window
+            pipelines.append(window)
             per_call.append(timing.seconds / timing.count)
             if recorded >= runs and warmed_up(per_call):
                 break
         self.say(f"  graphmd put_execution per call over each {window} warm-up runs: "
                  + ", ".join(f"{1000 * t:.1f} ms" for t in per_call))
         if "W1" in self.sizes.workloads:
-            recorded += self.warm_up_writers()
-        timing = record_runs(self.backends["ml-metadata"], self.type_ids["ml-metadata"], "warm-up-steps", recorded)
-        if timing.error:
-            raise RuntimeError(f"ml-metadata failed during the warm-up: {timing.error}")
+            pipelines += self.warm_up_writers()
+        for k, pipeline_runs in enumerate(pipelines):
+            build_history(self.backends["ml-metadata"], self.type_ids["ml-metadata"], f"warm-up-steps-{k}", 0,
+                          pipeline_runs, {}, diamonds=False)
 
     def warm_up_bulk(self, first: int, ids: dict[str, dict[str, int]]) -> None:
         """Untimed: extend the warm-up's bulk history on graphmd in windows of
@@ -202,16 +208,17 @@ class Suite:
             build_history(self.backends["ml-metadata"], self.type_ids["ml-metadata"], "warm-up-bulk", first, end,
                           ids["ml-metadata"], diamonds=True)
 
-    def warm_up_writers(self) -> int:
+    def warm_up_writers(self) -> list[int]:
         """Untimed: rounds of W1's concurrent writers on graphmd until their executions per
         second settle (warmed_up over rounds, at most warm_up_max_rounds); returns the runs
-        recorded, for ml-metadata to record as many. A server warmed by one writer is not yet
-        warm for several: on a fresh bench server after the step-by-step warm-up, six 4 x 60
-        rounds in a row reached 443, 486, 566, 628, 634 and 677 exec/s (2 cores), so a single
-        timed round measured the server's warm-up, not its speed."""
+        of each pipeline they recorded, for ml-metadata to write the same. A server warmed by
+        one writer is not yet warm for several: on a fresh bench server after the
+        step-by-step warm-up, six 4 x 60 rounds in a row reached 443, 486, 566, 628, 634 and
+        677 exec/s (2 cores), so a single timed round measured the server's warm-up, not its
+        speed."""
         s = self.sizes
         if s.warm_up_max_rounds <= 0 or s.writers <= 0:
-            return 0
+            return []
         per_call: list[float] = []
         while len(per_call) < s.warm_up_max_rounds:
             timing = record_concurrently(self.configs["graphmd"], f"warm-up-writers-{len(per_call)}", s.writers,
@@ -223,7 +230,7 @@ class Suite:
                 break
         self.say(f"  graphmd with {s.writers} writers, executions per second over each warm-up round: "
                  + ", ".join(f"{1 / t:.0f}" for t in per_call))
-        return len(per_call) * s.writers * (s.writer_runs + WRITER_WARM_UP_RUNS)
+        return len(per_call) * s.writers * [WRITER_WARM_UP_RUNS, s.writer_runs]
 
     # --- W1 ---------------------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench._backends import MLMD_HOP_CAP, GraphmdBackend, MlmdBackend
-from bench._suite import warmed_up
+from bench._backends import MLMD_HOP_CAP, GraphmdBackend, GraphmdConfig, MlmdBackend
+from bench._suite import Sizes, Suite, warmed_up
 from bench._workloads import WRITER_WARM_UP_RUNS, Timing, build_history, median_round, paired
 from graphmd import MetadataStore
 from graphmd._config import Settings
@@ -46,6 +46,24 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
     w1_writers = next(r for r in rows if r["workload"] == "W1 record, 2 writers")
     assert "median of 2 rounds" in w1_writers["note"], w1_writers
     assert counts["artifacts"] >= 300
+
+
+def test_the_warm_up_leaves_both_stores_with_the_same_numbers_of_nodes_and_events(
+        neo4j_server: Settings, store: MetadataStore, tmp_path: Path) -> None:
+    # graphmd records runs call by call; ml-metadata writes as many in bulk.
+    suite = Suite(Sizes(warm_up_runs=3, warm_up_max_runs=6, warm_up_max_bulk_runs=4, writers=2, writer_runs=1,
+                        warm_up_max_rounds=1),
+                  GraphmdConfig(neo4j_server.uri, neo4j_server.user, neo4j_server.password), tmp_path)
+    try:
+        suite.warm_up()
+        mlmd = suite.backends["ml-metadata"].store
+        counts = store.counts()
+        artifacts = mlmd.get_artifacts()
+        assert counts["executions"] == len(mlmd.get_executions()) > 7 * 3
+        assert counts["artifacts"] == len(artifacts)
+        assert counts["events"] == len(mlmd.get_events_by_artifact_ids([a.id for a in artifacts]))
+    finally:
+        suite.close()
 
 
 def test_paired_times_the_two_calls_alternately() -> None:
