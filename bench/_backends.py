@@ -270,27 +270,31 @@ class MlmdBackend:
         whose inputs, are not in it yet; a node starts a query once), until ``hops`` are
         covered (None: until nothing new turns up). Each round is one query from the edge
         artifacts and one from the edge executions, each node at its true distance (every
-        path past the cap crosses the edge), so the union is the lineage graph of ``hops``."""
+        path past the cap crosses the edge), so the union is the lineage graph of ``hops``.
+
+        The bookkeeping costs what a round returns, not what all rounds found: every node
+        at the edge starts the next round, so the edge after a round can only hold nodes
+        that round found first. (Recomputed from all the nodes found, it took ~14 s of
+        ml-metadata's ~106 s for the 300,000-node read on the AMD VM.)"""
         pb = self.pb
         outputs = {pb.Event.OUTPUT, pb.Event.DECLARED_OUTPUT, pb.Event.INTERNAL_OUTPUT, pb.Event.PENDING_OUTPUT}
-        artifacts: set[int] = set()
-        executions: set[int] = set()
+        found: dict[str, set[int]] = {"starting_artifacts": set(), "starting_executions": set()}
         events: set[tuple[int, int, int]] = set()
         produced: set[int] = set()  # artifacts whose producing event is in the union
         fed: set[int] = set()  # executions with an input event in the union
-        started: set[tuple[str, int]] = set()
-        edge = {"starting_artifacts": [artifact_id], "starting_executions": []}
+        started: dict[str, set[int]] = {"starting_artifacts": {artifact_id}, "starting_executions": set()}
+        edge: dict[str, list[int]] = {"starting_artifacts": [artifact_id], "starting_executions": []}
         left, queries = hops, 0
         while any(edge.values()) and (left is None or left > 0):
             depth = MLMD_HOP_CAP if left is None else min(left, MLMD_HOP_CAP)
+            fresh: dict[str, set[int]] = {"starting_artifacts": set(), "starting_executions": set()}
             for field, ids in edge.items():
                 if not ids:
                     continue
-                started.update((field, i) for i in ids)
                 graph = self.store.get_lineage_subgraph(self._upstream_options(field, sorted(ids), depth))
-                artifacts.update(a.id for a in graph.artifacts)
-                executions.update(x.id for x in graph.executions)
                 queries += 1
+                fresh["starting_artifacts"].update(a.id for a in graph.artifacts)
+                fresh["starting_executions"].update(x.id for x in graph.executions)
                 for e in graph.events:
                     events.add((e.artifact_id, e.execution_id, e.type))
                     if e.type in outputs:
@@ -298,7 +302,11 @@ class MlmdBackend:
                     else:
                         fed.add(e.execution_id)
             left = None if left is None else left - depth
-            edge = {"starting_artifacts": [a for a in artifacts - produced if ("starting_artifacts", a) not in started],
-                    "starting_executions": [x for x in executions - fed if ("starting_executions", x) not in started]}
+            done = {"starting_artifacts": produced, "starting_executions": fed}
+            for field, ids in fresh.items():
+                first_found = [i for i in ids if i not in found[field]]
+                found[field].update(first_found)
+                edge[field] = [i for i in first_found if i not in done[field] and i not in started[field]]
+                started[field].update(edge[field])
         self.paged_queries = queries
-        return LineageSize(len(artifacts), len(executions), len(events))
+        return LineageSize(len(found["starting_artifacts"]), len(found["starting_executions"]), len(events))
