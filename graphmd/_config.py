@@ -11,10 +11,12 @@ import dataclasses
 import os
 import sys
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Settings", "resolve_settings", "config_path", "data_dir", "cache_dir", "write_config"]
+__all__ = ["Settings", "URI_SCHEMES", "check_uri", "resolve_settings", "config_path", "data_dir", "cache_dir",
+           "write_config"]
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
@@ -85,13 +87,54 @@ def write_config(values: dict[str, Any], path: Path | None = None) -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """A resolved Neo4j connection. ``repr`` hides the password."""
+    """A resolved Neo4j connection. ``repr`` hides the password. ``sources`` says where
+    each value came from (``uri``, ``user``, ``password``, ``database``: "arguments", an
+    environment variable's name, the config file's path or "defaults"); ``source`` lists
+    them once each."""
 
     uri: str
     user: str
     password: str | None = dataclasses.field(repr=False)
     database: str | None = None
     source: str = "defaults"
+    sources: dict[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    # The config file's server when its credentials were left out (the URI names another).
+    config_server: str | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def described(self) -> str:
+        """Where the values came from, for messages: "the URI from GRAPHMD_NEO4J_URI, the
+        user from defaults, no password"."""
+        parts = []
+        for key, name in (("uri", "the URI"), ("user", "the user"), ("password", "the password")):
+            origin = self.sources.get(key, self.source)
+            if key == "password" and self.password is None:
+                parts.append("no password")
+            else:
+                parts.append(f"{name} from {origin}")
+        if self.config_server is not None:
+            parts.append(f"not the config file's credentials, which are for {self.config_server}")
+        return ", ".join(parts)
+
+
+# Bolt URI schemes the driver accepts (+s: TLS verified, +ssc: TLS with a self-signed certificate).
+URI_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+
+
+def check_uri(uri: str, origin: str) -> None:
+    """Raise InvalidArgumentError (field ``uri``) unless ``uri`` is a Bolt address with a
+    host, naming where it came from; Neo4j Browser's http address is the usual slip."""
+    from ._errors import InvalidArgumentError
+
+    scheme, sep, rest = uri.partition("://")
+    if sep and scheme.lower() in URI_SCHEMES and rest.split("/", 1)[0].rsplit("@", 1)[-1]:
+        return
+    hint = ""
+    if scheme.lower() in ("http", "https"):
+        hint = (" An http(s) address is Neo4j Browser's (port 7474); the driver speaks Bolt, by default on "
+                "port 7687.")
+    raise InvalidArgumentError(
+        f"uri {uri!r} (from {origin}) is not a Neo4j Bolt address: give bolt://HOST:PORT or neo4j://HOST:PORT "
+        f"(or their +s and +ssc forms for TLS), e.g. {DEFAULT_URI}.{hint}", field="uri")
 
 
 def resolve_settings(
@@ -100,26 +143,58 @@ def resolve_settings(
     password: str | None = None,
     database: str | None = None,
 ) -> Settings:
-    """The connection to use, each value from the first of: argument, env, config file."""
+    """The connection to use, each value from the first of: argument, env, config file.
+
+    The config file records one server: its user, password and database are used only
+    with its URI (or when it records none), never sent to a server named elsewhere.
+
+    Raises:
+        InvalidArgumentError: the URI is not a Bolt address (field ``uri``).
+    """
     env = os.environ
     config = read_config()
-    sources = []
+    config_name = str(config_path())
+    sources: dict[str, str] = {}
 
-    def pick(arg: Any, env_key: str, config_key: str, default: Any) -> Any:
+    def pick(key: str, arg: Any, env_key: str, default: Any, *, use_config: bool = True) -> Any:
         if arg is not None:
-            sources.append("arguments")
+            sources[key] = "arguments"
             return arg
         if env.get(env_key):
-            sources.append("environment")
+            sources[key] = env_key
             return env[env_key]
-        if config.get(config_key) is not None:
-            sources.append(str(config_path()))
-            return config[config_key]
+        if use_config and config.get(key) is not None:
+            sources[key] = config_name
+            return config[key]
+        sources[key] = "defaults"
         return default
 
-    resolved_uri = pick(uri, "GRAPHMD_NEO4J_URI", "uri", DEFAULT_URI)
-    resolved_user = pick(user, "GRAPHMD_NEO4J_USER", "user", DEFAULT_USER)
-    resolved_password = pick(password, "GRAPHMD_NEO4J_PASSWORD", "password", None)
-    resolved_db = pick(database, "GRAPHMD_NEO4J_DATABASE", "database", None)
-    source = ", ".join(dict.fromkeys(sources)) or "defaults"
-    return Settings(resolved_uri, resolved_user, resolved_password, resolved_db, source)
+    resolved_uri = pick("uri", uri, "GRAPHMD_NEO4J_URI", DEFAULT_URI)
+    same_server = config.get("uri") is None or _same_server(str(config["uri"]), resolved_uri)
+    resolved_user = pick("user", user, "GRAPHMD_NEO4J_USER", DEFAULT_USER, use_config=same_server)
+    resolved_password = pick("password", password, "GRAPHMD_NEO4J_PASSWORD", None, use_config=same_server)
+    resolved_db = pick("database", database, "GRAPHMD_NEO4J_DATABASE", None, use_config=same_server)
+    check_uri(resolved_uri, sources["uri"])
+    kinds = {"arguments" if v == "arguments" else "environment" if v.startswith("GRAPHMD_") else v
+             for v in sources.values() if v != "defaults"}
+    order = [k for k in ("arguments", "environment", config_name) if k in kinds]
+    skipped = not same_server and any(config.get(k) is not None for k in ("user", "password", "database"))
+    return Settings(resolved_uri, resolved_user, resolved_password, resolved_db, ", ".join(order) or "defaults",
+                    sources, str(config["uri"]) if skipped else None)
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _same_server(a: str, b: str) -> bool:
+    """Whether two Bolt URIs name one server: the same host (any loopback name for another)
+    and port (7687 when none is given), whatever the scheme."""
+    def where(uri: str) -> tuple[str, int | None]:
+        try:
+            parts = urllib.parse.urlsplit(uri)
+            host, port = (parts.hostname or "").lower(), parts.port or 7687
+        except ValueError:  # a port that is not a number: compare as written
+            return uri, None
+        return ("loopback" if host in _LOOPBACK else host), port
+
+    return where(a) == where(b)

@@ -179,6 +179,11 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except neo4j_errors.TransientError as error:
         raise AbortedError(f"transient Neo4j error persisted after retries: {error.message}") from error
     except neo4j_errors.ClientError as error:
+        if error.code == "Neo.ClientError.Database.DatabaseNotFound":
+            where = f" at {uri}" if uri else ""
+            raise NotFoundError(f"Neo4j{where} has no such database: {error.message} (leave the database unset for "
+                                "the server's default; Community Edition has one user database, `neo4j`)",
+                                field="database") from error
         raise InternalError(f"Neo4j rejected a graphmd query: {error.message}") from error
     except neo4j_errors.DriverError as error:
         if str(error) == "Driver closed":  # the driver's own check on a closed driver: not Neo4j's fault

@@ -257,15 +257,14 @@ class MetadataStore:
             with map_driver_errors(self.settings.uri):
                 self._driver.verify_connectivity()
         except UnavailableError as error:
-            source = self.settings.source
-            if source == "defaults":
-                source = (f"graphmd's defaults (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} "
-                          "gave any)")
-            hint = (f"; the connection settings came from {source}. A local Neo4j: "
+            source = self.settings.described()
+            if self.settings.source == "defaults":
+                source += f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any)"
+            hint = (f"; settings used: {source}. A local Neo4j: "
                     "`graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, user and "
                     "password, or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and GRAPHMD_NEO4J_PASSWORD")
             field = "password" if isinstance(error.__cause__, neo4j_errors.AuthError) else "uri"
-            raise UnavailableError(error.message + hint, field=field) from None
+            raise UnavailableError(error.message.rstrip(".") + hint, field=field) from None
 
     def close(self) -> None:
         """Close the connection pool (only if this store opened it)."""

@@ -99,13 +99,14 @@ def test_lineage_page_and_drawing_from_the_store(cli, history, tmp_path):
 def test_info_says_where_it_connects_and_what_it_finds(cli, history, store, neo4j_server):
     counts = store.counts()
     text = cli("info")
-    assert f"Neo4j:    {neo4j_server.uri} as {neo4j_server.user}" in text and "(settings from environment)" in text
+    assert f"Neo4j:    {neo4j_server.uri} as {neo4j_server.user}" in text and "(the URI from GRAPHMD_NEO4J_URI" in text
     assert "server:   Neo4j Kernel 5.26" in text
     assert "schema:   version 2 (this graphmd writes 2);" in text and "all ONLINE" in text
     assert f"{counts['executions']:,} executions" in text and f"{counts['events']:,} events" in text
     data = json.loads(cli("info", "--format", "json"))
     assert data["counts"] == counts and data["schema_version"] == 2 and data["indexes_not_online"] == []
     assert data["indexes"] >= 30 and data["uri"] == neo4j_server.uri
+    assert data["settings_from"] == "environment" and data["sources"]["uri"] == "GRAPHMD_NEO4J_URI"
 
 
 def test_diff_compares_how_two_models_were_made(cli, history, store):

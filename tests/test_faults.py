@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from _workers import big_call, open_store, register_types, step_request
-from graphmd import MetadataStore, UnavailableError
+from graphmd import MetadataStore, NotFoundError, UnavailableError
 from graphmd._config import Settings
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
@@ -293,3 +293,11 @@ def test_refused_credentials_name_the_password(neo4j_server: Settings) -> None:
         MetadataStore(neo4j_server.uri, "nobody-" + secrets.token_hex(4), "not-the-password")
     assert info.value.field == "password" and "rejected the credentials" in info.value.message
     assert "not-the-password" not in info.value.message
+    # Where each value came from, so a user knows which to fix.
+    assert "the URI from arguments, the user from arguments, the password from arguments" in info.value.message
+
+
+def test_an_unknown_database_is_not_found_naming_the_field(neo4j_server: Settings) -> None:
+    with pytest.raises(NotFoundError) as info:
+        MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, "no-such-db")
+    assert info.value.field == "database" and "no-such-db" in info.value.message

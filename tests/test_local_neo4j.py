@@ -40,6 +40,45 @@ def test_settings_precedence(isolated: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert "cfg-secret" not in repr(resolve_settings())
 
 
+
+def test_the_config_file_s_credentials_go_only_to_its_own_server(isolated: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config({"uri": "bolt://127.0.0.1:7687", "password": "local-secret", "database": "neo4j"})
+    s = resolve_settings()
+    assert (s.password, s.database, s.sources["password"]) == ("local-secret", "neo4j", str(isolated / "config.toml"))
+    # Another server named by argument or environment: the local password is not sent there.
+    for elsewhere in (lambda: resolve_settings(uri="bolt://other-host:7687"),
+                      lambda: (monkeypatch.setenv("GRAPHMD_NEO4J_URI", "bolt://other-host:7687"), resolve_settings())[1]):
+        s = elsewhere()
+        assert (s.uri, s.password, s.database) == ("bolt://other-host:7687", None, None)
+        assert s.described() == ("the URI from " + ("arguments" if s.sources["uri"] == "arguments"
+                                                    else "GRAPHMD_NEO4J_URI") + ", the user from defaults, no password, "
+                                 "not the config file's credentials, which are for bolt://127.0.0.1:7687")
+    monkeypatch.delenv("GRAPHMD_NEO4J_URI")
+    # The same server named again (any loopback name, any Bolt scheme), or a password given
+    # with the other server, is used.
+    for same in ("bolt://127.0.0.1:7687", "neo4j://localhost", "bolt://localhost:7687"):
+        assert resolve_settings(uri=same).password == "local-secret", same
+    assert resolve_settings(uri="bolt://127.0.0.1:7688").password is None
+    s = resolve_settings(password="given")
+    assert (s.password, s.sources["password"]) == ("given", "arguments")
+
+
+@pytest.mark.parametrize("uri,hint", [("http://127.0.0.1:7474", "Neo4j Browser's"), ("localhost:7687", ""),
+                                      ("bolt://", ""), ("ftp://host:21", "")])
+def test_a_uri_that_is_not_bolt_is_refused_naming_where_it_came_from(isolated: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     uri: str, hint: str) -> None:
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", uri)
+    with pytest.raises(InvalidArgumentError) as info:
+        MetadataStore()
+    assert info.value.field == "uri" and repr(uri) in info.value.message
+    assert "from GRAPHMD_NEO4J_URI" in info.value.message and hint in info.value.message
+    done = subprocess.run([*GRAPHMD, "info"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr and "not a Neo4j Bolt address" in done.stderr
+    for good in ("bolt://h:1", "neo4j+s://user@h", "bolt+ssc://h:7687/", "NEO4J://h"):
+        assert resolve_settings(uri=good).uri == good
+
+
 def test_missing_java_names_what_to_install(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(isolated / "no-bin"))

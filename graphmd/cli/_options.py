@@ -85,10 +85,14 @@ def print_table(made: Table) -> None:
 
 Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
                                                           "bolt://127.0.0.1:7687).")]
-User = Annotated[Optional[str], typer.Option("--user", help="Neo4j user (default: $GRAPHMD_NEO4J_USER or neo4j).")]
+User = Annotated[Optional[str], typer.Option("--user", help="Neo4j user (default: $GRAPHMD_NEO4J_USER, the config "
+                                                            "file, neo4j).")]
 Password = Annotated[Optional[str], typer.Option("--password", help="Neo4j password (default: $GRAPHMD_NEO4J_PASSWORD "
-                                                                    "or the config file).", show_default=False)]
-Database = Annotated[Optional[str], typer.Option("--database", help="Neo4j database (default: the server's default).")]
+                                                                    "or, for the URI it records, the config file).",
+                                                  show_default=False)]
+Database = Annotated[Optional[str], typer.Option("--database", help="Neo4j database (default: "
+                                                                    "$GRAPHMD_NEO4J_DATABASE, the config file, "
+                                                                    "the server's default).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 

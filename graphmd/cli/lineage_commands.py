@@ -333,7 +333,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         fail(error)
     data = {
         "graphmd": __version__, "uri": settings.uri, "user": settings.user, "database": settings.database,
-        "settings_from": settings.source, "server": state.server, "schema_version": state.schema_version,
+        "settings_from": settings.source, "sources": settings.sources, "server": state.server,
+        "schema_version": state.schema_version,
         "schema_version_written": SCHEMA_VERSION, "indexes": state.indexes, "indexes_not_online": state.not_online,
         "counts": counts,
     }
@@ -347,7 +348,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     lines = [
         f"graphmd {__version__}",
         f"Neo4j:    {settings.uri} as {settings.user}, database {settings.database or '(server default)'} "
-        f"(settings from {settings.source})",
+        f"({settings.described()})",
         f"server:   {state.server}",
         f"schema:   version {state.schema_version} (this graphmd writes {SCHEMA_VERSION}); {indexes}",
         "store:    " + ", ".join(count_of(n, kind) for kind, n in counts.items()),
