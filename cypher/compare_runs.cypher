@@ -20,4 +20,4 @@ CALL (run) {
   WHERE t.base_type = 'METRICS'
   RETURN collect(DISTINCT m) AS metrics
 }
-RETURN run.name AS run, executions, metrics
+RETURN run.name AS run, executions, metrics;

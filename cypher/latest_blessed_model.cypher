@@ -37,4 +37,4 @@ WHERE model.type = $model_type AND model.state = 'LIVE'
 RETURN model, blessing
 ORDER BY model.create_time_since_epoch DESC, model.id DESC,
          blessing.create_time_since_epoch DESC, blessing.id DESC
-LIMIT 1
+LIMIT 1;

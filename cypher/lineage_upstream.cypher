@@ -20,4 +20,4 @@ CALL (nodes, expanded) {
   WHERE y IN nodes
   RETURN collect(e) AS events
 }
-RETURN nodes, events, distances
+RETURN nodes, events, distances;

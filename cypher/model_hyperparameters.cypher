@@ -27,4 +27,4 @@ WITH model, trainer, trained_on, warm_started_from, key, key STARTS WITH 'c' AS 
 ORDER BY trainer.id, custom, name
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer,
-       name AS hyperparameter, trainer[key] AS value, custom, warm_started_from, trained_on
+       name AS hyperparameter, trainer[key] AS value, custom, warm_started_from, trained_on;

@@ -12,4 +12,4 @@ WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
 WITH model, pushed ORDER BY pushed.id
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model, model.uri AS uri, model.state AS state,
-       collect(pushed.uri) AS pushed_to
+       collect(pushed.uri) AS pushed_to;

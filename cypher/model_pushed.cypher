@@ -14,4 +14,4 @@ RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher, pushed.uri AS pushed_to,
        pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at
-ORDER BY pushed_at_ms, pushed.id
+ORDER BY pushed_at_ms, pushed.id;

@@ -10,4 +10,4 @@ MATCH (model:Artifact {id: $model_id})<-[:EVENT]-(trainer:Execution)
 UNWIND [k IN keys(trainer) WHERE k STARTS WITH 'c_' OR k = 'p_module_file'] AS key
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer, substring(key, 2) AS setting, trainer[key] AS value
-ORDER BY setting
+ORDER BY setting;

@@ -33,4 +33,4 @@ CALL (x) {
   RETURN collect({artifact: a, path: e.path}) AS outputs
 }
 RETURN x AS execution, inputs, outputs
-ORDER BY x.create_time_since_epoch DESC, x.id DESC
+ORDER BY x.create_time_since_epoch DESC, x.id DESC;

@@ -14,4 +14,4 @@ WITH run, x ORDER BY x.id
 RETURN run.name AS run, run.p_triggered_by AS triggered_by, run.p_trigger AS trigger,
        datetime({epochMillis: run.create_time_since_epoch}) AS started,
        collect(coalesce(x.name, x.type + ' #' + toString(x.id)) + ' (' + coalesce(x.last_known_state, 'UNKNOWN') + ')')
-         AS executions
+         AS executions;

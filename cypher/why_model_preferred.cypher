@@ -27,4 +27,4 @@ RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(m
        coalesce(baseline.name, baseline.type + ' #' + toString(baseline.id)) AS baseline,
        EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(pm:Artifact)
                WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher')
-                 AND NOT coalesce(pm.c_pushed, pm.p_pushed, 1) IN [0, false] } AS pushed
+                 AND NOT coalesce(pm.c_pushed, pm.p_pushed, 1) IN [0, false] } AS pushed;

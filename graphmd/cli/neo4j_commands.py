@@ -121,7 +121,7 @@ def cypher_shell(
           -P '{artifact_id: 42, max_hops: null}'
 
     `-f lineage_upstream` (a query's name, as `graphmd query` lists them) runs graphmd's copy
-    from any directory. With no arguments it is interactive (`:param artifact_id => 42`, paste a query, `:exit`).
+    from any directory. With no arguments it is interactive (`:param artifact_id => 42`, paste a query and end it with `;`, then `:exit`).
     cypher-shell's own options: `graphmd cypher-shell -- --help`. Its jars come from Maven
     Central on first use (Java 17+ and Maven needed, as for `graphmd neo4j start`).
     """
