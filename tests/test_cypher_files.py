@@ -178,6 +178,21 @@ def test_lineage_files_agree_with_the_library(session_store, history, name, dire
         assert max(d["hops"] for d in row["distances"]) <= (hops if hops is not None else 10**6)
 
 
+def test_the_data_model_doc_s_upstream_query_returns_each_node_once_at_its_distance(session_store, history):
+    # docs/data-model.md's one-line "everything upstream", run as the doc prints it, on a
+    # history whose Trainers warm-start (paths multiply with each run; nodes do not).
+    doc = (Path(__file__).parent.parent / "docs" / "data-model.md").read_text(encoding="utf-8")
+    [query] = re.findall(r"`(MATCH p = \(m:Artifact \{id: \$id\}\)<-\[:EVENT\*\]-\(up\)[^`]*)`", doc)
+    model = history.artifacts["run-0040/model"]
+    rows = session_store.driver.execute_query(query, id=model, database_=session_store.database).records
+    graph = session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[model]), max_num_hops=None, direction=LineageDirection.UPSTREAM))
+    expected = sorted([("Artifact", a.id) for a in graph.artifacts if a.id != model]
+                      + [("Execution", x.id) for x in graph.executions])
+    assert sorted((list(r["up"].labels)[0], r["up"]["id"]) for r in rows) == expected
+    assert min(r["hops"] for r in rows) == 1 and max(r["hops"] for r in rows) > 40
+
+
 def cypher_literal(value: object) -> str:
     """A Python value as a Cypher literal, for cypher-shell's -P."""
     if value is None:
@@ -346,3 +361,4 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     store.put_artifacts([a.model_copy(update={"state": ArtifactState.LIVE}) for a in (model, unpushed)])
     [found] = files.run(store, "latest_blessed_model", **latest)
     assert (found["model"]["id"], found["blessing"]["id"]) == (model_id, blessing_id)
+
