@@ -479,17 +479,17 @@ class MetadataStore:
                 properties without ``can_add_fields``, missing ones without ``can_omit_fields``).
             UnimplementedError: the stored type has a different base_type.
         """
-        return self._put_types([artifact_type], can_add_fields, can_omit_fields)[0]
+        return self._put_types([artifact_type], can_add_fields, can_omit_fields, ["artifact_type"])[0]
 
     def put_execution_type(self, execution_type: ExecutionType, *, can_add_fields: bool = False,
                            can_omit_fields: bool = False) -> int:
         """Insert or check an execution type; see put_artifact_type."""
-        return self._put_types([execution_type], can_add_fields, can_omit_fields)[0]
+        return self._put_types([execution_type], can_add_fields, can_omit_fields, ["execution_type"])[0]
 
     def put_context_type(self, context_type: ContextType, *, can_add_fields: bool = False,
                          can_omit_fields: bool = False) -> int:
         """Insert or check a context type; see put_artifact_type."""
-        return self._put_types([context_type], can_add_fields, can_omit_fields)[0]
+        return self._put_types([context_type], can_add_fields, can_omit_fields, ["context_type"])[0]
 
     def put_types(self, artifact_types: Sequence[ArtifactType] = (), execution_types: Sequence[ExecutionType] = (),
                   context_types: Sequence[ContextType] = (), *, can_add_fields: bool = False,
@@ -499,29 +499,35 @@ class MetadataStore:
         Returns:
             (artifact type ids, execution type ids, context type ids).
         """
-        ids = self._put_types([*artifact_types, *execution_types, *context_types], can_add_fields, can_omit_fields)
+        fields = [f"{name}[{i}]" for name, given in (("artifact_types", artifact_types),
+                                                     ("execution_types", execution_types),
+                                                     ("context_types", context_types)) for i in range(len(given))]
+        ids = self._put_types([*artifact_types, *execution_types, *context_types], can_add_fields, can_omit_fields,
+                              fields)
         a, e = len(artifact_types), len(execution_types)
         return ids[:a], ids[a : a + e], ids[a + e :]
 
-    def _put_types(self, types: list[AnyType], can_add_fields: bool, can_omit_fields: bool) -> list[int]:
-        for i, t in enumerate(types):
+    def _put_types(self, types: list[AnyType], can_add_fields: bool, can_omit_fields: bool,
+                   fields: list[str]) -> list[int]:
+        """Insert or check ``types``, each named ``fields[i]`` in errors (as the caller passed it)."""
+        for t, field in zip(types, fields, strict=True):
             if not isinstance(t, (ArtifactType, ExecutionType, ContextType)):
-                raise InvalidArgumentError(f"types[{i}] must be an ArtifactType, ExecutionType or ContextType",
-                                           field=f"types[{i}]")
+                raise InvalidArgumentError(f"{field} must be an ArtifactType, ExecutionType or ContextType",
+                                           field=field)
             if not t.name:
-                raise InvalidArgumentError(f"types[{i}].name: no type name is specified", field=f"types[{i}].name")
+                raise InvalidArgumentError(f"{field}.name: no type name is specified", field=f"{field}.name")
             for attr in ("name", "version", "external_id"):
-                codec.check_text(getattr(t, attr), f"types[{i}].{attr}", indexed=True)
-            codec.check_text(t.description, f"types[{i}].description")
+                codec.check_text(getattr(t, attr), f"{field}.{attr}", indexed=True)
+            codec.check_text(t.description, f"{field}.description")
             for name in t.properties:
-                codec.check_property_name(name, f"types[{i}].properties")
+                codec.check_property_name(name, f"{field}.properties")
         if not types:
             return []
 
         def work(tx: neo4j.ManagedTransaction) -> list[int]:
             ids: list[int] = []
             created: dict[tuple[str, str, str], AnyType] = {}
-            for i, given in enumerate(types):
+            for given, field in zip(types, fields, strict=True):
                 kind = _KIND[type(given)]
                 key = (kind, given.name, given.version or "")
                 stored = created.get(key) or self._find_type(tx, kind, given.name, given.version)
@@ -534,16 +540,16 @@ class MetadataStore:
                         if "`name`" not in (error.message or ""):
                             raise  # an external_id taken by another type: the caller's error
                         # A concurrent writer created the type first: rerun to check against it.
-                        raise _Conflict(AlreadyExistsError(f"types[{i}].name: {kind} {given.name!r} was created "
-                                                           "concurrently", field=f"types[{i}].name")) from error
+                        raise _Conflict(AlreadyExistsError(f"{field}.name: {kind} {given.name!r} was created "
+                                                           "concurrently", field=f"{field}.name")) from error
                     created[key] = new
                     ids.append(new_id)
                     continue
-                merged = _merge_type(stored, given, can_add_fields, can_omit_fields, f"types[{i}]")
+                merged = _merge_type(stored, given, can_add_fields, can_omit_fields, field)
                 if merged != stored and key not in created:
                     # Read under the type's lock: a concurrent change may have committed since.
                     stored = codec.decode_type(tx.run(q.LOCK_TYPE, id=stored.id).single(strict=True)["t"])
-                    merged = _merge_type(stored, given, can_add_fields, can_omit_fields, f"types[{i}]")
+                    merged = _merge_type(stored, given, can_add_fields, can_omit_fields, field)
                 if merged != stored:
                     tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
                     created[key] = merged
@@ -794,7 +800,7 @@ class MetadataStore:
                 result_artifact_ids.append(aid)
                 if pair.event is not None:
                     writer.events.append((pair.event, aid, execution_id))
-            needs_check = [p.event.artifact_id for p in pairs if p.artifact is None and p.event is not None]
+            needs_check = [p.event.artifact_id if p.artifact is None and p.event is not None else None for p in pairs]
             writer.require("Artifact", needs_check, "artifact_and_events[].event.artifact_id")
             context_ids = writer.upsert_contexts_for_linking(list(contexts), reuse_context_if_already_exist,
                                                              force_reuse_context)
@@ -849,9 +855,10 @@ class MetadataStore:
                 event = edge.event
                 writer.events.append((event, _edge_end(event.artifact_id, edge.artifact_index, artifact_ids),
                                       _edge_end(event.execution_id, edge.execution_index, execution_ids)))
-            writer.require("Artifact", {a for _, a, _ in writer.events} - set(artifact_ids),
+            new_artifacts, new_executions = set(artifact_ids), set(execution_ids)
+            writer.require("Artifact", [None if a in new_artifacts else a for _, a, _ in writer.events],
                            "event_edges[].event.artifact_id")
-            writer.require("Execution", {x for _, _, x in writer.events} - set(execution_ids),
+            writer.require("Execution", [None if x in new_executions else x for _, _, x in writer.events],
                            "event_edges[].event.execution_id")
             return PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids)
 
@@ -1264,7 +1271,7 @@ def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, 
         if name in given.properties and given.properties[name] != kind:
             raise AlreadyExistsError(
                 f"{field}.properties[{name!r}]: type {given.name!r} already exists with {name!r} as "
-                f"{kind.value}, not {given.properties[name].value}", field=f"{field}.properties")
+                f"{kind.value}, not {given.properties[name].value}", field=f"{field}.properties[{name!r}]")
     omitted = [n for n in stored.properties if n not in given.properties]
     if omitted and not can_omit:
         raise AlreadyExistsError(
@@ -1440,11 +1447,11 @@ def _validate_properties(node: AnyNode, node_type: AnyType, field: str, mask_nam
         declared = declared_types.get(name)
         if declared is None:
             raise InvalidArgumentError(f"{field}.properties[{name!r}]: unknown property for type {node_type.name!r}",
-                                       field=f"{field}.properties")
+                                       field=f"{field}.properties[{name!r}]")
         if codec.property_type_of(value) != declared:
             raise InvalidArgumentError(
                 f"{field}.properties[{name!r}]: type {node_type.name!r} declares {declared.value}, "
-                f"got {codec.property_type_of(value).value}", field=f"{field}.properties")
+                f"got {codec.property_type_of(value).value}", field=f"{field}.properties[{name!r}]")
 
 
 def _mask_property_names(mask: list[str] | None, prefix: str) -> set[str] | None:
@@ -1553,6 +1560,7 @@ class _NodeWriter:
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
         self.required: list[tuple[str, set[int], str]] = []
+        self.required_order: dict[str, list[int | None]] = {}  # each required field's ids, as given
         # With reuse options a unique-key violation means a concurrent writer created the
         # node first: the transaction is rerun to reuse it.
         self.retry_conflicts = False
@@ -1769,10 +1777,14 @@ class _NodeWriter:
 
     def require(self, label: str, ids: Iterable[int | None], field: str) -> None:
         """Check, as the writes are sent, that nodes of ``label`` with these ids exist;
-        flush raises InvalidArgumentError naming ``field`` for the first that does not."""
-        wanted = {i for i in ids if i is not None}
+        flush raises InvalidArgumentError naming ``field`` for the first that does not.
+        A ``field`` with ``[]`` (``events[].artifact_id``) names the request's item: ``ids``
+        are then in the request's order, None where an item needs no check."""
+        given = list(ids)
+        wanted = {i for i in given if i is not None}
         if wanted:
             self.required.append((label, wanted, field))
+            self.required_order[field] = given
 
     def flush(self) -> None:
         """Send the planned writes as one statement (one round trip), then check what it
@@ -1861,9 +1873,12 @@ class _NodeWriter:
         if len(self.merged_ids) != len(self.merges):
             raise _SlowPath()  # a context type that does not exist: the slow path says which
         for label, ids, field in self.required:
-            missing = sorted(ids.intersection(record.get(f"missing_{label}", ())))
+            missing = set(ids.intersection(record.get(f"missing_{label}", ())))
             if missing:
-                raise InvalidArgumentError(f"{field}: no {label.lower()} with id {missing[0]}", field=field)
+                given = self.required_order[field]
+                at = next(i for i, given_id in enumerate(given) if given_id in missing)
+                named = field.replace("[]", f"[{at}]", 1)
+                raise InvalidArgumentError(f"{named}: no {label.lower()} with id {given[at]}", field=named)
         missing_types = {(type_id, kind) for type_id, kind in record.get("missing_types", ())}
         for label, cls in (("Context", Context), ("Artifact", Artifact), ("Execution", Execution)):
             kind = q.TYPE_KIND_OF[label]

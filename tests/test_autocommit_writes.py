@@ -160,7 +160,7 @@ def test_a_failed_check_rolls_the_statement_back_on_the_server(store: MetadataSt
              ArtifactAndEvent(artifact=Artifact(type_id=types["model"], uri="/models/bad"),
                               event=Event(type=EventType.OUTPUT))],
             [Context(type_id=types["run"], name="run-1")], reuse_context_if_already_exist=True)
-    assert caught.value.field == "artifact_and_events[].event.artifact_id"
+    assert caught.value.field == "artifact_and_events[0].event.artifact_id"
     assert refused == [q.WRITE_GUARD_FAILED]
     assert _counts(store) == before
 

@@ -62,8 +62,8 @@ def test_events_follow_the_data_flow(store: MetadataStore, t: dict[str, int]) ->
     (Event(execution_id=1, type=EventType.INPUT), InvalidArgumentError, "events[0].artifact_id"),
     (Event(artifact_id=1, type=EventType.INPUT), InvalidArgumentError, "events[0].execution_id"),
     (Event(artifact_id=1, execution_id=1), InvalidArgumentError, "events[0].type"),
-    (Event(artifact_id=10**9, execution_id=0, type=EventType.INPUT), InvalidArgumentError, "events[].artifact_id"),
-    (Event(artifact_id=0, execution_id=10**9, type=EventType.INPUT), InvalidArgumentError, "events[].execution_id"),
+    (Event(artifact_id=10**9, execution_id=0, type=EventType.INPUT), InvalidArgumentError, "events[0].artifact_id"),
+    (Event(artifact_id=0, execution_id=10**9, type=EventType.INPUT), InvalidArgumentError, "events[0].execution_id"),
     (Event(artifact_id=0, execution_id=0, type=EventType.INPUT), AlreadyExistsError, "events"),
 ])
 def test_bad_events(store: MetadataStore, t: dict[str, int], event: Event, error: type, field: str) -> None:

@@ -133,7 +133,7 @@ def test_types_round_trip():
 def test_type_errors():
     with pytest.raises(InvalidArgumentError) as error:
         cv.artifact_type_from_proto(pb.ArtifactType(name="t", properties={"p": pb.UNKNOWN}))
-    assert error.value.field == "artifact_type.properties"
+    assert error.value.field == "artifact_type.properties['p']"
     with pytest.raises(UnimplementedError):
         cv.artifact_type_from_proto(pb.ArtifactType(name="t", base_type=pb.ArtifactType.UNSET))
     with pytest.raises(UnimplementedError):

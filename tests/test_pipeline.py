@@ -588,7 +588,7 @@ def test_outputs_that_cannot_be_written_fail_the_execution(store):
         with record_execution(store, Execution(type_id=types["Trainer"])) as step:
             step.output("model", Artifact(type_id=types["Model"], uri="/m/ok"))
             step.output("model", Artifact(type_id=types["Model"], properties={"no_such": 1}))
-    assert error.value.field == "outputs['model'][1].properties"
+    assert error.value.field == "outputs['model'][1].properties['no_such']"
     assert store.get_executions_by_id([step.execution.id])[0].last_known_state == ExecutionState.FAILED
 
 

@@ -216,7 +216,7 @@ def _type_fields(message: Any, field: str) -> dict[str, Any]:
     for name, kind in message.properties.items():
         if kind == pb.UNKNOWN:
             raise InvalidArgumentError(f"{field}.properties[{name!r}]: property type UNKNOWN is not a type",
-                                       field=f"{field}.properties")
+                                       field=f"{field}.properties[{name!r}]")
         properties[name] = PropertyType(pb.PropertyType.Name(kind))
     return {
         "id": _optional(message, "id"),
