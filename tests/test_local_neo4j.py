@@ -184,6 +184,13 @@ def test_cli_start_status_stop(isolated: Path) -> None:
             [cap] = store.driver.execute_query("SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
                                                name="db.memory.transaction.max").records
             assert cap["value"] == "256.00MiB"  # --setting reached neo4j.conf
+            kept = dict(store.driver.execute_query(
+                "SHOW SETTINGS YIELD name, value WHERE name STARTS WITH 'db.tx_log.rotation.' RETURN name, value"
+            ).records)
+            assert kept == {"db.tx_log.rotation.size": "64.00MiB", "db.tx_log.rotation.retention_policy": "1G size"}
+        # An empty home takes ~130 MB, not Neo4j's default 0.5 GB of preallocated logs.
+        logs = sum(f.stat().st_size for f in (home / "data" / "transactions").rglob("*") if f.is_file())
+        assert logs < 200 * 2**20, logs
         # Started with the JVM options Neo4j's own launcher passes: no fallback to slower paths.
         debug_log = (home / "logs" / "debug.log").read_text()
         assert "Reflection access to java.nio.DirectByteBuffer is not available" not in debug_log
