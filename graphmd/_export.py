@@ -232,7 +232,8 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
                                       f"to {SCHEMA_VERSION}: upgrade graphmd to import it", field="schema_version")
     if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single(strict=True)["has_data"]):
         raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes; empty it "
-                                      "first (MetadataStore.delete_everything)", field="store")
+                                      "first (`graphmd reset --yes`, or MetadataStore.delete_everything())",
+                                      field="store")
     # MLMD's system types come with the export, under their exported ids.
     store._write(lambda tx: tx.run(q.DELETE_SYSTEM_TYPES, system_types=_SYSTEM_TYPES).consume())
     store._reset_caches()

@@ -292,3 +292,23 @@ def test_a_call_meeting_a_run_pruned_under_it_gets_a_typed_answer(store: Metadat
         outcomes[label] = seen[0]
     assert outcomes == {"link by id": "InvalidArgumentError", "masked update": "InvalidArgumentError",
                         "event": "InvalidArgumentError", "reuse by external id": "ok", "run by name": "ok"}
+
+
+def test_reset_command_says_what_it_would_delete_then_deletes_everything(store, history, cli):
+    import json
+
+    before = store.counts()
+    user_types = len(store.get_artifact_types()) + len(store.get_execution_types()) + len(store.get_context_types())
+    planned = json.loads(cli("reset", "--format", "json"))
+    assert planned == {"deleted": False, "types": user_types,
+                       **{k: before[k] for k in ("artifacts", "executions", "contexts", "events", "attributions",
+                                                 "associations", "parent_contexts")}}
+    assert store.counts() == before                                           # a plan deletes nothing
+    text = cli("reset")
+    assert f"would delete: {user_types} types, {before['artifacts']:,} artifacts" in text
+    assert "add --yes to delete" in text
+    assert f"deleted: {user_types} types" in cli("reset", "--yes")
+    after = store.counts()
+    assert after["artifacts"] == after["executions"] == after["contexts"] == after["events"] == 0
+    assert not store.get_artifact_types() and len(store.get_artifact_types(include_system_types=True)) == 4
+    assert "--format: 'yaml'" in cli("reset", "--format", "yaml", code=1)

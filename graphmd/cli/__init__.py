@@ -50,6 +50,7 @@ _SUMMARIES = {
     "import-mlmd": "Copy an ml-metadata store into graphmd.",
     "export-mlmd": "Write the store into a new ml-metadata SQLite file.",
     "prune": "Delete old pipeline runs, keeping what others came from.",
+    "reset": "Delete everything in the store (prints what first).",
     "info": "Where graphmd connects, the schema, the store's counts.",
     "lineage": "Lineage of a node: tree, HTML, SVG, DOT, Mermaid, JSON.",
     "types": "List types with their properties.",
@@ -68,7 +69,7 @@ app.command("cypher-shell", short_help=_SUMMARIES["cypher-shell"],
 _COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("serve", serve_commands.serve), ("export", export_commands.export), ("import", export_commands.import_),
     ("import-mlmd", mlmd_commands.import_mlmd), ("export-mlmd", mlmd_commands.export_mlmd),
-    ("prune", prune_commands.prune),
+    ("prune", prune_commands.prune), ("reset", prune_commands.reset),
     *((c.__name__, c) for c in (read.info, read.lineage, read.types, read.artifacts, read.executions, read.contexts,
                                 read.show, read.query, read.compare, read.diff)),
 ]

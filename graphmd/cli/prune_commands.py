@@ -1,4 +1,5 @@
-"""`graphmd prune`: delete old pipeline runs without breaking the lineage of what stays."""
+"""`graphmd prune` and `graphmd reset`: delete old pipeline runs without breaking the lineage
+of what stays, or everything."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import typer
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from .._prune import PruneResult
 from .._store import MetadataStore
-from ._options import Database, Password, Quiet, Uri, User, err, fail, json_text, out, progress_bar
+from ._options import Database, Password, Quiet, Uri, User, count_of, err, fail, json_text, out, progress_bar
 
 
 def _cutoff_ms(before: str) -> int:
@@ -94,5 +95,44 @@ def prune(
               f"{len(total['kept_artifact_ids'])} artifacts that remaining nodes were made from"
               + ("" if delete_live_artifacts else " or whose data may still exist (not DELETED or ABANDONED)"),
               markup=False)
+    if not yes:
+        err.print("nothing deleted: add --yes to delete", markup=False)
+
+
+# What `graphmd reset` reports, in this order (store.counts()'s keys).
+_RESET_KINDS = ("artifacts", "executions", "contexts", "events", "attributions", "associations", "parent_contexts")
+
+
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
+) -> None:
+    """Delete everything in the store: every type, node and edge (MLMD's system types come back;
+    ids go on from where they were). For a fresh start, or before `graphmd import`; `graphmd
+    export` first keeps a copy.
+
+    Prints what it would delete unless given --yes. Deletes in batches of 10,000 edges, then
+    nodes, so a store of millions fits Neo4j's memory cap; interrupted, it leaves part of the
+    store: run it again.
+    """
+    if fmt not in ("text", "json"):
+        fail(InvalidArgumentError(f"--format: {fmt!r} is not text or json", field="format"))
+    try:
+        with MetadataStore(uri, user, password, database) as store:
+            counts = store.counts()
+            user_types = len(store.get_artifact_types()) + len(store.get_execution_types()) + len(
+                store.get_context_types())
+            if yes:
+                with err.status(f"deleting everything in {store.settings.uri}..."):
+                    store.delete_everything()
+    except GraphmdError as error:
+        fail(error)
+    found = {"types": user_types, **{kind: counts.get(kind, 0) for kind in _RESET_KINDS}}
+    if fmt == "json":
+        sys.stdout.write(json_text({"deleted": yes, **found}) + "\n")
+        return
+    verb = "deleted" if yes else "would delete"
+    out.print(f"{verb}: " + ", ".join(count_of(n, kind) for kind, n in found.items()), markup=False)
     if not yes:
         err.print("nothing deleted: add --yes to delete", markup=False)
