@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -186,8 +187,9 @@ def test_bad_options_are_typed_errors(store, pki, tmp_path):
         MlmdServer(store, ServerOptions(port=0, workers=0))
     assert error.value.field == "workers"
     with running_server(store) as taken:
-        with pytest.raises(UnavailableError):
+        with pytest.raises(UnavailableError) as unavailable:
             MlmdServer(store, ServerOptions(port=taken.port))
+        assert unavailable.value.field == "grpc_port" and "the port is taken" in unavailable.value.message
 
     # TLS files gRPC would only refuse by failing to bind (read as a port conflict): named.
     (tmp_path / "junk.pem").write_text("not a certificate\n")
@@ -301,3 +303,17 @@ def test_serve_without_neo4j_says_where_it_looked_and_exits_1(tmp_path):
                            "--password", "x" * 8], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"127.0.0.1:{unused}" in done.stderr and "unavailable" in done.stderr.lower()
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(neo4j_server, store):
+    env = {**os.environ, "GRAPHMD_NEO4J_URI": neo4j_server.uri, "GRAPHMD_NEO4J_USER": neo4j_server.user,
+           "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or ""}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([GRAPHMD, "serve", "--grpc-port", str(port)], env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in done.stderr
+    assert "add_port" not in done.stderr and "Traceback" not in done.stderr  # no gRPC core log line

@@ -20,9 +20,11 @@ and the few places where MLMD's server differs from graphmd's Python API:
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import logging
 import signal
+import socket
 import ssl
 import threading
 import time
@@ -614,6 +616,7 @@ class MlmdServer:
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         address = _address(options.host, options.port)
+        _check_bindable(options.host, options.port, address)
         try:
             if credentials is None:
                 self.port = self._server.add_insecure_port(address)
@@ -659,6 +662,26 @@ class MlmdServer:
 
 def _unavailable(address: str, why: object) -> UnavailableError:
     return UnavailableError(f"cannot listen on {address}: {why}", field="grpc_port")
+
+
+def _check_bindable(host: str, port: int, address: str) -> None:
+    """Raise UnavailableError when ``port`` on ``host`` cannot be bound (taken by another
+    process, or the host is not this machine's): gRPC's own failure also writes a line of
+    its C core's log to stderr, which is noise next to graphmd's error. Port 0 (any free
+    port) is left to gRPC."""
+    if not port:
+        return
+    try:
+        found = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise _unavailable(address, f"unknown host ({error.strerror})") from error
+    family, kind, proto, _, where = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(where)
+        except OSError as error:
+            why = "the port is taken" if error.errno == errno.EADDRINUSE else (error.strerror or error)
+            raise _unavailable(address, why) from error
 
 
 def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[MlmdServer], None] | None = None) -> None:
