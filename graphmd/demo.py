@@ -306,9 +306,10 @@ def answer_questions(store: MetadataStore, history: History) -> None:
 # --- 4. Neo4j Browser ---------------------------------------------------------------------
 
 
-def draw_lineage(store: MetadataStore, model_id: int, page: Path) -> None:
+def draw_lineage(store: MetadataStore, model_id: int, page: Path, *, own_server: bool) -> None:
     """Write the newest model's upstream lineage as an HTML page (what `graphmd lineage
-    --format html` writes)."""
+    --format html` writes); ``own_server``: the demo started its Neo4j, and the shell needs
+    the export line printed after this to reach it."""
     _title("4. See it as a page")
     graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
         starting_artifacts=NodeSelector(ids=[model_id]), direction=LineageDirection.UPSTREAM))
@@ -317,8 +318,8 @@ def draw_lineage(store: MetadataStore, model_id: int, page: Path) -> None:
                     encoding="utf-8")
     _say("The model's upstream lineage as a page to open in a browser (drag to pan, wheel to zoom, click a node):")
     _say(f"  {page}")
-    _say(f"  (the same from the command line, with the export below: graphmd lineage {model_id} --up --format html "
-         "-o lineage.html)")
+    via = ", with the export below" if own_server else ""
+    _say(f"  (the same from the command line{via}: graphmd lineage {model_id} --up --format html -o lineage.html)")
 
 
 def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int) -> None:
@@ -381,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
             history = run_pipeline(store, args.runs)
             answer_questions(store, history)
             model_id = history.artifacts[f"{history.plans[-1].context_name}/model"]
-            draw_lineage(store, model_id, Path(args.page) if args.page else data_dir() / "demo-lineage.html")
+            draw_lineage(store, model_id, Path(args.page) if args.page else data_dir() / "demo-lineage.html",
+                         own_server=server is not None)
             browser_hint(server, store, model_id)
     except GraphmdError as error:
         print(f"error: {error}", file=sys.stderr)

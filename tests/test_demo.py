@@ -26,6 +26,8 @@ def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeyp
     assert "cypher/latest_blessed_model.cypher: run-0002/model, blessed by run-0002/blessing" in out
     assert ":param artifact_id =>" in out
     assert f"  {page}\n" in out and 'id="lineage-data"' in page.read_text(encoding="utf-8")
+    # On a server of the user's (no export line printed), the hint points at no export line.
+    assert "(the same from the command line: graphmd lineage" in out and "export below" not in out
     assert "run-0003/Trainer" in page.read_text(encoding="utf-8")
     counts = store.counts()
     assert counts["executions"] == 1 + 4 * 7 and counts["contexts"] == 1 + 1 + 4
