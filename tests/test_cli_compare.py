@@ -40,6 +40,9 @@ def test_diff_shows_custom_properties_and_marks_the_differing_ones(cli, history)
                            "custom": True, "differs": True, "values": [cpu, gpu], "sources": [[], []]}
     rate = next(p for p in data["parameters"] if p["field"] == "Trainer.learning_rate")
     assert rate["custom"] is False
+    # Nodes carry their kind as every JSON output of the CLI spells it (`graphmd query`, `show`).
+    assert [n["kind"] for n in data["artifacts"]] == ["Artifact", "Artifact"]
+    assert {n["kind"] for n in data["shared"]} == {"Artifact", "Execution"}
 
 
 def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, store):

@@ -129,7 +129,7 @@ def test_diff_compares_how_two_models_were_made(cli, history, store):
     assert fills[f"a{history.artifacts['run-0002/model']}"] == "#e8f0fe"        # both: as drawn alone
     assert fills[f"a{a}"] == "#e8f0fe"                                          # the compared ones: untinted
     assert f"only A: Model #{a}" in cli("diff", str(a), str(b), "--format", "html")
-    assert "compare at least two artifacts" in cli("diff", str(a), code=1)
+    assert "compare at least two artifacts" in cli("diff", str(a), code=2)  # a usage mistake
     # A compared model upstream of the other (run 3 warm-started from run 2's) is named as such.
     base = history.artifacts["run-0002/model"]
     assert re.search(rf"only B: .*Model #{base} run-0002/model \(= A\)", cli("diff", str(base), str(a))), \

@@ -13,7 +13,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -115,14 +115,28 @@ def fail(error: GraphmdError) -> NoReturn:
 
 @contextlib.contextmanager
 def progress_bar(what: str, quiet: bool) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A rich progress bar on stderr; yields a (done, total) callback (None when ``quiet``)."""
+    """A rich progress bar on stderr; yields a (done, total) callback (None when ``quiet``).
+    The bar appears with the first report, so a call refused before any work (a store that
+    is not empty, a file that is not an export) prints its error alone."""
     if quiet:
         yield None
         return
-    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  transient=False) as bar:
-        task = bar.add_task(what, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+    shown: list[tuple[Progress, TaskID]] = []
+
+    def report(done: int, total: int | None) -> None:
+        if not shown:
+            bar = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                           transient=False)
+            bar.start()
+            shown.append((bar, bar.add_task(what, total=None)))
+        bar, task = shown[0]
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield report
+    finally:
+        for bar, _ in shown:
+            bar.stop()
 
 
 # The mlmd extra's modules, each with the distribution pip installs it from.

@@ -15,7 +15,7 @@ from ._options import progress_bar as _progress
 
 
 def export(
-    file: Annotated[str, typer.Argument(help="Where to write the JSON lines; - for stdout.")] = "-",
+    file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the JSON lines; - for stdout.")] = "-",
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Write the whole store (types, nodes, events, links; ids, times, properties) as JSON lines."""
@@ -45,7 +45,7 @@ def export(
 
 
 def import_(
-    file: Annotated[str, typer.Argument(help="An export written by `graphmd export`; - for stdin "
+    file: Annotated[str, typer.Argument(metavar="FILE", help="An export written by `graphmd export`; - for stdin "
                                              "(e.g. `zcat store.jsonl.gz | graphmd import -`).")],
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
     batch_size: Annotated[int, typer.Option(help="Records written per transaction.")] = 2000,

@@ -156,7 +156,7 @@ def _emit(lines: Iterable[str], output: Path | None, summary: str = "") -> None:
 
 
 def lineage(
-    node: Annotated[str, typer.Argument(help="The artifact's id or URI (with --execution: an execution id).")],
+    node: Annotated[str, typer.Argument(metavar="NODE", help="The artifact's id or URI (with --execution: an execution id).")],
     up: Annotated[bool, typer.Option("--up", help="Upstream: what it was made from.")] = False,
     down: Annotated[bool, typer.Option("--down", help="Downstream: what was made from it.")] = False,
     both: Annotated[bool, typer.Option("--both", help="Both ways (the default).")] = False,
@@ -385,8 +385,8 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
 _SHOWN_MEMBERS = 100  # a context's artifacts and executions `show` lists
 
 
-def show(kind: Annotated[Kind, typer.Argument(help="artifact, execution or context")],
-         node_id: Annotated[int, typer.Argument(help="Its id.")],
+def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, execution or context")],
+         node_id: Annotated[int, typer.Argument(metavar="ID", help="Its id.")],
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Show one node in full (JSON) with its events and contexts; a context with its parents,
     children, and first 100 artifacts and executions."""
@@ -432,8 +432,9 @@ def _parse_param(text: str) -> tuple[str, Any]:
         return name, raw
 
 
-def query(name: Annotated[Optional[str], typer.Argument(help="A query of cypher/ (omit to list them).")] = None,
-          param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE (JSON, else text).")] = None,
+def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A query of cypher/ (omit to list them).")] = None,
+          param: Annotated[Optional[list[str]], typer.Option("--param", "-p", metavar="NAME=VALUE",
+                                                          help="A parameter, repeatable; VALUE is JSON, else text.")] = None,
           uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Run one of graphmd's Cypher queries (lineage and the TFX questions) and print its rows."""
     if name is None:
@@ -499,7 +500,7 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def compare(runs: Annotated[list[str], typer.Argument(help="Run context names.")],
+def compare(runs: Annotated[list[str], typer.Argument(metavar="RUN", help="Run context names.")],
             run_type: Annotated[str, typer.Option("--run-type", help="The runs' context type.")] = "PipelineRun",
             fmt: ListFmt = ListFormat.table,
             uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
@@ -542,7 +543,7 @@ class DiffFormat(str, enum.Enum):
 _SIDE_TINTS = ("#ffd8a8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#fff3bf", "#c3fae8")
 
 
-def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifact ids or URIs (a model each, say).")],
+def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help="Two or more artifact ids or URIs (a model each, say).")],
          depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops upstream (default: no limit).")] = None,
          fmt: Annotated[DiffFormat, typer.Option(
              "--format", help="table or json; html/svg: both lineages drawn, what only one has tinted.")] = DiffFormat.table,
@@ -550,6 +551,8 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Compare how artifacts were made: shared and differing upstream nodes, and the properties
     and custom properties of each lineage's nearest execution of each type; '*' marks differences."""
+    if len(artifacts) < 2:
+        raise typer.BadParameter("compare at least two artifacts (ids or URIs)", param_hint="ARTIFACT")
     try:
         with _store(uri, user, password, database) as store:
             ids = []
@@ -582,7 +585,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(help="Two or more artifa
         fail(error)
     if fmt is DiffFormat.json:
         def dump(nodes: Iterable[Artifact | Execution]) -> list[dict[str, Any]]:
-            return [{"kind": type(n).__name__.lower(), **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
+            return [{"kind": type(n).__name__, **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
 
         sys.stdout.write(json_text({
             "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),

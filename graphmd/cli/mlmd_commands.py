@@ -91,7 +91,7 @@ def _finish(comparison: Any, verify: bool) -> None:
 
 
 def import_mlmd(
-    source: Annotated[str, typer.Argument(help="The ml-metadata store: a SQLite file, or "
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="The ml-metadata store: a SQLite file, or "
                                                "mysql://user@host[:port]/database.")],
     mlmd_password: Annotated[Optional[str], typer.Option(envvar="GRAPHMD_MLMD_PASSWORD", show_default=False,
                                                          help="Password of a MySQL source "
@@ -127,7 +127,7 @@ def import_mlmd(
 
 
 def export_mlmd(
-    target: Annotated[Path, typer.Argument(help="The ml-metadata SQLite file to create (or an empty one).",
+    target: Annotated[Path, typer.Argument(metavar="TARGET", help="The ml-metadata SQLite file to create (or an empty one).",
                                            dir_okay=False)],
     verify: Verify = False, sample: Sample = 20, batch_size: BatchSize = 1000,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,

@@ -23,7 +23,8 @@ Home = Annotated[Optional[Path], typer.Option("--home", help="Server home (conf,
                                                "$XDG_CONFIG_HOME/graphmd/config.toml, by default "
                                                "~/.config/graphmd/config.toml), else ~/.local/share/graphmd/neo4j.")]
 BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port (default 7687, or as last started).")]
-HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474).")]
+HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474, or as "
+                                                                  "last started).")]
 
 
 @app.command(short_help="Start the local Neo4j (fetching its jars once); wait for Bolt.")
