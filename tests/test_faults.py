@@ -252,7 +252,7 @@ def test_opening_a_store_fails_within_connect_timeout_naming_the_uri(timeout: fl
             assert uri in info.value.message
             assert "not-the-password" not in info.value.message
             # What to do about it, and no driver traceback chained to it.
-            assert "came from arguments" in info.value.message and "graphmd neo4j start" in info.value.message
+            assert "settings used: the URI from arguments" in info.value.message and "graphmd neo4j start" in info.value.message
             assert info.value.__suppress_context__ and info.value.__cause__ is None
             assert info.value.field == "uri"
     finally:
