@@ -89,10 +89,11 @@ _UPDATABLE: dict[type[AnyNode], tuple[str, ...]] = {
     Execution: ("last_known_state", "external_id"),
     Context: ("name", "external_id"),
 }
-# Attributes an update mask may name.
+# Attributes an update mask changes: as without a mask, an artifact's or execution's name
+# stays as created (MLMD accepts "name" in the mask and keeps the stored name).
 _MASKABLE: dict[type[AnyNode], tuple[str, ...]] = {
-    Artifact: ("name", "uri", "state", "external_id", "system_metadata"),
-    Execution: ("name", "last_known_state", "external_id", "system_metadata"),
+    Artifact: ("uri", "state", "external_id", "system_metadata"),
+    Execution: ("last_known_state", "external_id", "system_metadata"),
     Context: ("name", "external_id", "system_metadata"),
 }
 # Attributes compared to decide whether an update changed anything (MLMD's differencer
@@ -1664,9 +1665,11 @@ class _NodeWriter:
             old = stored.get(node_id)
             if old is None:
                 raise InvalidArgumentError(f"{field}.id: cannot find the given id {node_id}", field=f"{field}.id")
-            if node.id is not None and node.type_id is not None and node.type_id != old["type_id"]:
+            if node.type_id is not None and node.type_id != old["type_id"]:
+                # Also for a node reused by external_id: it names a node of another type.
+                reused = "" if node.id is not None else f" ({label.lower()} {node_id}, reused by its external_id)"
                 raise InvalidArgumentError(
-                    f"{field}.type_id: given type_id {node.type_id} differs from the stored {old['type_id']}",
+                    f"{field}.type_id: given type_id {node.type_id} differs from the stored {old['type_id']}{reused}",
                     field=f"{field}.type_id")
             if abort_if_changed and node.last_update_time_since_epoch != old.get("last_update_time_since_epoch"):
                 raise FailedPreconditionError(

@@ -141,6 +141,29 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
             r = s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=T(s)[0], external_id=f"re{U}", uri="two"), pb.Event(type=pb.Event.OUTPUT))], [], reuse_artifact_if_already_exist_by_external_id=True)
             return [r[1][0] == a, s.get_artifacts_by_id([a])]
         both("reuse by external id", reuse_ext)
+        def reuse_ext_other_type(s):
+            # The external id names an artifact of another type: refused, the stored one untouched.
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], external_id=f"ro{U}", uri="one")])
+            other = s.put_artifact_type(pb.ArtifactType(name=f"O{U}"))
+            try:
+                s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=other, external_id=f"ro{U}",
+                                                                             uri="two"),
+                                                                 pb.Event(type=pb.Event.OUTPUT))], [],
+                                reuse_artifact_if_already_exist_by_external_id=True)
+            except Exception as err:
+                r = type(err).__name__
+            else:
+                r = "no error"
+            return [r, s.get_artifacts_by_id([a]), len(s.get_executions())]
+        both("reuse by external id of another type", reuse_ext_other_type)
+        def masked_name(s):
+            # A masked update naming "name": accepted, and the name stays as created.
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], name=f"mn{U}", uri="u")])
+            s.put_artifacts([pb.Artifact(id=a, type_id=T(s)[0], name="renamed", uri="v")], field_mask_paths=["name", "uri"])
+            [x] = s.put_executions([pb.Execution(type_id=T(s)[1], name=f"mx{U}")])
+            s.put_executions([pb.Execution(id=x, type_id=T(s)[1], name="renamed")], field_mask_paths=["name"])
+            return [(y.name, y.uri) for y in s.get_artifacts_by_id([a])] + [y.name for y in s.get_executions_by_id([x])]
+        both("masked name update", masked_name)
         both("types list", lambda s: [t.name for t in s.get_artifact_types() if t.name.startswith("mlmd")])
         both("exec types list", lambda s: [t.name for t in s.get_execution_types() if t.name.startswith("mlmd")])
         both("base type unset", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"B{U}", base_type=pb.ArtifactType.UNSET)))
