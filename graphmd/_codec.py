@@ -230,9 +230,12 @@ def check_value(value: PropertyValue, field: str) -> None:
         check_text(value, field)
     if isinstance(value, dict):
         try:
-            json.dumps(value, allow_nan=False)
+            text = json.dumps(value, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as error:
             raise InvalidArgumentError(f"{field}: a STRUCT value must be JSON: {error}", field=field) from error
+        # Stored escaped, a lone surrogate would come back as one, in a model that cannot be
+        # serialised: refused as in any other string.
+        check_text(text, field)
 
 
 def _encode_value(value: PropertyValue) -> Any:

@@ -195,6 +195,12 @@ CASES: list[Case] = [
     ("lone surrogate in a value", lambda s, i: s.put_contexts([Context(type_id=i["run"], name="c",
                                                                        properties={"note": "\udfff"})]),
      InvalidArgumentError, "contexts[0].properties['note']"),
+    ("lone surrogate in a STRUCT key", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"],
+                                                                              properties={"st": {"\udc00": 1}})]),
+     InvalidArgumentError, "artifacts[0].properties['st']"),
+    ("lone surrogate in a STRUCT value", lambda s, i: s.put_artifacts([Artifact(
+        type_id=i["data"], custom_properties={"st": {"k": ["ok", "\ud800"]}})]),
+     InvalidArgumentError, "artifacts[0].custom_properties['st']"),
     ("lone surrogate in a property name", lambda s, i: s.put_execution(
         Execution(type_id=i["step"], custom_properties={"\ud800": 1})),
      InvalidArgumentError, "execution.custom_properties"),
