@@ -273,6 +273,10 @@ def _add_properties(props: dict[str, Any], properties: dict[str, PropertyValue],
     keys = _NATIVE_KEYS[custom]
     for name, value in properties.items():
         if type(value) in _PLAIN_PROPERTY_TYPES:
+            if type(value) is float and value == 0.0:
+                # -0.0 is stored as 0.0, as ml-metadata stores it: Neo4j orders a stored -0.0
+                # below 0 while also finding it equal to 0, so filters gave it both answers.
+                value = 0.0
             key = keys.get(name)
             if key is None:
                 key = _PREFIXES[(custom, "native")] + name

@@ -24,6 +24,7 @@ from graphmd import (
     ListOptions,
     MetadataStore,
     OrderBy,
+    PropertyType,
 )
 from graphmd import _queries as q
 from graphmd._filter import compile_filter
@@ -183,6 +184,23 @@ def test_unset_uri_is_null_and_empty_uri_is_not(store: MetadataStore) -> None:
     assert [a.id for a in store.get_artifacts(ListOptions(filter_query="uri IS NULL"))] == [unset]
     assert [a.id for a in store.get_artifacts(ListOptions(filter_query="uri = ''"))] == [empty]
     assert [a.id for a in store.get_artifacts(ListOptions(filter_query="uri LIKE '%'"))] == [empty]
+
+
+
+def test_a_negative_zero_is_zero_in_filters_and_reads_as_mlmd_stores_it(store: MetadataStore) -> None:
+    t = store.put_artifact_type(ArtifactType(name="Scored", properties={"score": PropertyType.DOUBLE}))
+    ids = store.put_artifacts([Artifact(type_id=t, properties={"score": v}, custom_properties={"c": v})
+                               for v in (-1.5, -0.0, 0.0, 0.5)])
+    below, minus_zero, zero, _ = ids
+
+    def found(query: str) -> list[int]:
+        return [a.id for a in store.get_artifacts(ListOptions(filter_query=query))]
+
+    assert found("properties.score.double_value < 0") == [below]  # MLMD's answer; -0.0 is not below 0
+    assert found("properties.score.double_value = 0") == [minus_zero, zero]
+    assert found("custom_properties.c.double_value < 0.0") == [below]
+    [read] = store.get_artifacts_by_id([minus_zero])
+    assert str(read.properties["score"]) == "0.0" and str(read.custom_properties["c"]) == "0.0"
 
 
 def test_filters_combine_with_type_and_context_scopes(store: MetadataStore) -> None:

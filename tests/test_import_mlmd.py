@@ -278,10 +278,11 @@ def test_export_counts_the_doubles_mlmd_rounds_and_verifies_them_as_stored(store
                                           custom_properties={"tiny": 1e-7, "minus_zero": -0.0, "fine": 0.5})])
     target = tmp_path / "rounded.sqlite"
     result = export_mlmd(store, target)
-    assert result.rounded == 3
+    # -0.0 is stored as 0.0 by graphmd too, so ml-metadata rounds only the other two.
+    assert store.get_artifacts_by_id([odd])[0].custom_properties["minus_zero"] == 0.0
+    assert result.rounded == 2
     assert result.rounded_examples == [f"artifacts[id={odd}].properties['f'].double_value",
-                                       f"artifacts[id={odd}].custom_properties['tiny'].double_value",
-                                       f"artifacts[id={odd}].custom_properties['minus_zero'].double_value"]
+                                       f"artifacts[id={odd}].custom_properties['tiny'].double_value"]
     [stored] = mlmd_client(target).get_artifacts_by_id([odd])
     assert stored.properties["f"].double_value == 0.3 and stored.custom_properties["tiny"].double_value == 0.0
     mlmd_side, graphmd_side = readers(store, target)
