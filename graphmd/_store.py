@@ -100,6 +100,14 @@ _MASKABLE: dict[type[AnyNode], tuple[str, ...]] = {
 # ignores type_id, properties and the two times).
 _COMPARED = ("name", "type", "external_id", "uri", "state", "last_known_state", "system_metadata")
 _MAX_CONFLICT_RETRIES = 5
+
+
+def _compared(cls: type[AnyNode], node: AnyNode) -> list[str]:
+    """The attributes of ``node`` an update compares with the stored node: _COMPARED, less
+    the type name when the node carries none (one built by hand) and an artifact's or
+    execution's name, which an update never changes."""
+    return [a for a in _COMPARED if hasattr(node, a) and not (a == "type" and node.type is None)
+            and not (a == "name" and cls is not Context)]
 _log = logging.getLogger("graphmd")
 
 
@@ -1720,7 +1728,7 @@ class _NodeWriter:
         fixed = codec.encode_node(node.model_copy(update={**attrs, **kept}), type_name=node_type.name)
         # The compared attributes as they are stored (enums by value, protos as JSON text).
         encoded = codec.encode_node(node, type_name=node.type)
-        given = {a: encoded.get(a) for a in _COMPARED if hasattr(node, a)}
+        given = {a: encoded.get(a) for a in _compared(cls, node)}
         return {"id": node.id, "type_id": node.type_id, "fixed": fixed, "given": given,
                 "force": force_update_time, "now": self.now}
 
@@ -1747,7 +1755,7 @@ class _NodeWriter:
         # Kinds count (1, 1.0 and True are different values), as on the server's sync path.
         changed = new_row.keys() != stored.keys() or any(
             type(v) is not type(stored[k]) or v != stored[k] for k, v in new_row.items())
-        differs = any(getattr(node, a, None) != getattr(current, a, None) for a in _COMPARED if hasattr(node, a))
+        differs = any(getattr(node, a, None) != getattr(current, a, None) for a in _compared(cls, node))
         if not (changed or differs or force_update_time):
             return None
         new_row["last_update_time_since_epoch"] = max(self.now, (old.get("last_update_time_since_epoch") or 0) + 1)

@@ -109,6 +109,11 @@ def test_full_update_replaces_fields_and_bumps_time(store: MetadataStore, types:
     assert after.properties == {"day": 2} and after.custom_properties == {"y": "z"}
     assert after.create_time_since_epoch == before.create_time_since_epoch
     assert after.last_update_time_since_epoch > before.last_update_time_since_epoch
+    # The same update again, built by hand (no type name): nothing changes, nor the time.
+    store.put_artifacts([Artifact(id=aid, uri="/2", state=ArtifactState.LIVE, properties={"day": 2},
+                                  custom_properties={"y": "z"})])
+    [again] = store.get_artifacts_by_id([aid])
+    assert again.last_update_time_since_epoch == after.last_update_time_since_epoch
 
 
 def test_update_with_the_stored_node_changes_nothing(store: MetadataStore, types: dict[str, int]) -> None:
