@@ -148,6 +148,8 @@ def _check_starting(selector: NodeSelector | None, field: str) -> None:
     if not (selector.filter_query or "").strip() and selector.ids is None and selector.types is None:
         raise InvalidArgumentError(f"{field}: give a filter_query, ids or types to select the starting nodes",
                                    field=f"{field}.filter_query")
+    for i, node_id in enumerate(selector.ids or ()):
+        codec.check_int64(node_id, f"{field}.ids[{i}]")
 
 
 def _check_hops(max_num_hops: int | None, field: str) -> None:

@@ -274,6 +274,30 @@ class CachedExecution:
     outputs: dict[str, list[Artifact]]
 
 
+
+def _checked_properties(properties: Mapping[str, PropertyValue] | None) -> dict[str, PropertyValue]:
+    """``properties`` as a dict, each value one an execution can hold (a value no execution
+    can hold would only ever be a cache miss).
+
+    Raises:
+        InvalidArgumentError: not a mapping, a name that is not text, or a value that is not
+            an int, float, str, bool, STRUCT dict or ProtoValue (``properties['lr']``)."""
+    if properties is None:
+        return {}
+    if not isinstance(properties, Mapping):
+        raise InvalidArgumentError(f"properties: a mapping of names to values, not {type(properties).__name__}",
+                                   field="properties")
+    for name, value in properties.items():
+        field = f"properties[{name!r}]"
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"{field}: property names are text", field="properties")
+        if not isinstance(value, (int, float, str, dict, ProtoValue)):
+            raise InvalidArgumentError(f"{field}: an int, float, str, bool, STRUCT dict or ProtoValue, not "
+                                       f"{type(value).__name__}", field=field)
+        codec.check_value(value, field)
+    return dict(properties)
+
+
 def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
                           properties: Mapping[str, PropertyValue] | None = None) -> CachedExecution | None:
     """The newest COMPLETE execution of type ``type_name`` that read exactly ``inputs``
@@ -285,12 +309,13 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
 
     Raises:
         InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
-            ``field`` naming it as written (``inputs['base_model'][0]``).
+            ``field`` naming it as written (``inputs['base_model'][0]``); ``properties`` is
+            not a mapping of names to property values (``properties['lr']``).
         NotFoundError: there is no execution type named ``type_name`` (in any version), so
             a misspelt name is not a cache miss forever.
     """
     wanted = sorted(((key, i), aid) for key, ids in _input_ids(inputs).items() for i, aid in enumerate(ids))
-    given = dict(properties or {})
+    given = _checked_properties(properties)
     rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
                              input_ids=sorted({aid for _, aid in wanted}),
                              properties={k: codec.encode_properties({k: v}, custom=False).popitem()[1]

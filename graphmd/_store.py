@@ -1509,6 +1509,9 @@ def _list_query(cls: type[AnyNode], options: ListOptions, scope: str, params: di
     if limit is not None:
         if limit <= 0:
             raise InvalidArgumentError("list_options.max_result_size must be positive", field="max_result_size")
+        if limit >= codec.INT64_MAX:  # one more row is read, to know whether a page follows
+            raise InvalidArgumentError(f"list_options.max_result_size: {limit} is too large (at most "
+                                       f"{codec.INT64_MAX - 1})", field="max_result_size")
         query += "\nLIMIT $page_limit"
         params["page_limit"] = limit + 1
     return query, params, fingerprint

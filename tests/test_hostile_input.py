@@ -33,6 +33,8 @@ from graphmd import (
     LineageGraph,
     ListOptions,
     MetadataStore,
+    NodeSelector,
+    LineageSubgraphQueryOptions,
     NotFoundError,
     ParentContext,
     PropertyType,
@@ -210,6 +212,10 @@ CASES: list[Case] = [
     ("id beyond int64 in a read", lambda s, i: s.get_executions_by_id([2**63]), InvalidArgumentError, ""),
     ("bad page token", lambda s, i: s.get_artifacts(ListOptions(max_result_size=1, next_page_token="`}) //")),
      InvalidArgumentError, "next_page_token"),
+    ("page size beyond int64", lambda s, i: s.get_artifacts(ListOptions(max_result_size=2**63)),
+     InvalidArgumentError, "max_result_size"),
+    ("lineage start id beyond int64", lambda s, i: s.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(ids=[1, 2**70]))), InvalidArgumentError, "starting_artifacts.ids[1]"),
     # Arguments of the wrong shape, which would otherwise read as "nothing found".
     ("an id as text in a read", lambda s, i: s.get_artifacts_by_id([i["artifact"], "7"]), InvalidArgumentError,
      "artifact_ids[1]"),

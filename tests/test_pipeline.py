@@ -48,6 +48,12 @@ def test_cache_hits_and_misses(store, history):
     # Anything different is a miss: a property value, its kind, a missing or extra property,
     # another input, an input under another key, one input fewer, another component.
     assert find_cached_execution(store, "Trainer", inputs, {**trainer.properties, "num_steps": 1}) is None
+    # Properties no execution can hold are errors naming them, not cache misses forever.
+    for bad, field in [({"lr": object()}, "properties['lr']"), ({"lr": [1, 2]}, "properties['lr']"),
+                       ({"lr": None}, "properties['lr']"), ("notamap", "properties")]:
+        with pytest.raises(InvalidArgumentError) as error:
+            find_cached_execution(store, "Trainer", inputs, bad)  # type: ignore[arg-type]
+        assert error.value.field == field, bad
     assert find_cached_execution(store, "Trainer", inputs, {
         **trainer.properties, "num_steps": float(trainer.properties["num_steps"])}) is None
     assert find_cached_execution(store, "Trainer", inputs,
