@@ -15,6 +15,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from ._errors import InvalidArgumentError
+
 __all__ = ["Settings", "URI_SCHEMES", "check_uri", "resolve_settings", "config_path", "data_dir", "cache_dir",
            "write_config"]
 
@@ -123,13 +125,15 @@ URI_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 def check_uri(uri: str, origin: str) -> None:
     """Raise InvalidArgumentError (field ``uri``) unless ``uri`` is a Bolt address with a
     host, naming where it came from; Neo4j Browser's http address is the usual slip."""
-    from ._errors import InvalidArgumentError
-
-    scheme, sep, rest = uri.partition("://")
-    if sep and scheme.lower() in URI_SCHEMES and rest.split("/", 1)[0].rsplit("@", 1)[-1]:
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        scheme, host = "", None
+    if scheme in URI_SCHEMES and host:
         return
     hint = ""
-    if scheme.lower() in ("http", "https"):
+    if scheme in ("http", "https"):
         hint = (" An http(s) address is Neo4j Browser's (port 7474); the driver speaks Bolt, by default on "
                 "port 7687.")
     raise InvalidArgumentError(
