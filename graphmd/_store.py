@@ -751,9 +751,10 @@ class MetadataStore:
                 the artifact).
             reuse_context_if_already_exist: a context without id whose (type, name) exists
                 is reused instead of raising AlreadyExistsError; safe against concurrent
-                callers creating the same context.
+                callers creating the same context. A new context given twice is created once.
             reuse_artifact_if_already_exist_by_external_id: an artifact without id whose
-                external_id exists updates that artifact.
+                external_id exists, or is an earlier new artifact's in the call, updates
+                that artifact (as MLMD, which upserts them one by one).
             force_reuse_context: a context with an id is linked as it is stored, not updated.
             force_update_time: bump the execution's last_update_time even if unchanged.
 
@@ -794,7 +795,8 @@ class MetadataStore:
             with_artifact = [i for i, p in enumerate(pairs) if p.artifact is not None]
             artifact_ids = writer.upsert(
                 Artifact, [p.artifact for p in pairs if p.artifact is not None], "artifact_and_events",
-                field_of=lambda n: f"artifact_and_events[{with_artifact[n]}].artifact", reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
+                field_of=lambda n: f"artifact_and_events[{with_artifact[n]}].artifact",
+                reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id, one_by_one=True)
             id_of_pair = dict(zip(with_artifact, artifact_ids))
             (execution_id,) = writer.upsert(Execution, [execution], "execution", force_update_time=force_update_time,
                                             field_of=lambda _: "execution")
@@ -1607,9 +1609,16 @@ class _NodeWriter:
 
     def upsert(self, cls: type[NodeT], nodes: list[NodeT], plural: str, *, mask: list[str] | None = None,
                abort_if_changed: bool = False, reuse_by_external_id: bool = False, reuse_context: bool = False,
-               force_update_time: bool = False, field_of: Callable[[int], str] | None = None) -> list[int]:
+               force_update_time: bool = False, field_of: Callable[[int], str] | None = None,
+               one_by_one: bool = False) -> list[int]:
         """Plan inserts and updates of ``nodes``; returns their ids in order. Errors name
-        ``plural[i]``, or ``field_of(i)`` when given."""
+        ``plural[i]``, or ``field_of(i)`` when given.
+
+        With ``reuse_context``, a new context given twice is created once (both get its id).
+        With ``reuse_by_external_id`` and ``one_by_one`` (put_execution, which MLMD upserts
+        node by node), a new node whose external_id an earlier new node of the call has
+        updates that node, as if that one were stored; without ``one_by_one`` the two clash
+        (AlreadyExistsError), as in MLMD's put_lineage_subgraph."""
         label = _LABEL[cls]
         tx = self.tx
         self.retry_conflicts |= reuse_by_external_id or reuse_context
@@ -1637,7 +1646,19 @@ class _NodeWriter:
                     if n.id is None and (n.type_id, n.name) in found:
                         reuse_ids[i] = found[(n.type_id, n.name)]
 
-        new_positions = [i for i, n in enumerate(nodes) if n.id is None and i not in reuse_ids]
+        # New nodes that an earlier new node of the call stands for: position -> its position.
+        same_as: dict[int, int] = {}
+        if reuse_context or (reuse_by_external_id and one_by_one):
+            first: dict[Any, int] = {}
+            for i, n in enumerate(nodes):
+                if n.id is not None or i in reuse_ids:
+                    continue
+                key = ((n.type_id, n.name) if reuse_context and n.name
+                       else n.external_id if reuse_by_external_id and n.external_id else None)
+                if key is not None:
+                    same_as[i] = first.setdefault(key, i)
+            same_as = {i: j for i, j in same_as.items() if i != j}
+        new_positions = [i for i, n in enumerate(nodes) if n.id is None and i not in reuse_ids and i not in same_as]
         new_ids = iter(self._allocate(label, len(new_positions)))
         ids: list[int] = []
         planned_new: set[tuple[int | None, str]] = set()
@@ -1645,6 +1666,11 @@ class _NodeWriter:
             field = field_of(i) if field_of else _field(plural, i)
             if node.id is None and i in reuse_ids and reuse_context:
                 ids.append(reuse_ids[i])  # MLMD reuses such a context as it is stored
+                continue
+            if i in same_as:
+                if not reuse_context:
+                    self._update_planned(cls, nodes[same_as[i]], node, ids[same_as[i]], field)
+                ids.append(ids[same_as[i]])  # a context is reused as first given
                 continue
             if node.id is None and merged and isinstance(node, Context):
                 ids.append(self._merge_row(node, field, next(new_ids)))
@@ -1693,6 +1719,32 @@ class _NodeWriter:
                 self.updates[label].append(updated)
             ids.append(node_id)
         return ids
+
+    def _update_planned(self, cls: type[NodeT], created: NodeT, node: NodeT, node_id: int, field: str) -> None:
+        """Apply ``node`` to the planned creation of ``created`` (id ``node_id``) as a full
+        update of it would apply to it stored: put_execution's second artifact with the
+        external_id of a new one.
+
+        Raises:
+            InvalidArgumentError: ``node`` names another type, or has properties its type lacks.
+        """
+        if node.type_id is not None and node.type_id != created.type_id:
+            raise InvalidArgumentError(
+                f"{field}.type_id: given type_id {node.type_id} differs from {created.type_id}, the type of the "
+                f"{_LABEL[cls].lower()} with external_id {node.external_id!r} earlier in the call",
+                field=f"{field}.type_id")
+        assert created.type_id is not None  # a created node's type was checked
+        node_type = self._validated_type(cls, node, created.type_id, field, None)
+        attrs = {a: getattr(node, a) for a in _UPDATABLE[cls]}
+        if cls is Artifact and attrs["uri"] is None:
+            attrs["uri"] = ""  # as _updated_row: MLMD writes the uri column whole
+        updated = created.model_copy(update={**attrs, "properties": dict(node.properties),
+                                             "custom_properties": dict(node.custom_properties)})
+        rows = self.creates[_LABEL[cls]]
+        at = next(k for k, row in enumerate(rows) if row["id"] == node_id)
+        row = codec.encode_node(updated, type_name=node_type.name)
+        row.update(id=node_id, create_time_since_epoch=self.now, last_update_time_since_epoch=self.now)
+        rows[at] = row
 
     def _merge_row(self, context: Context, field: str, new_id: int) -> int:
         """Plan a context that is reused if its (type_id, name) exists, else created with

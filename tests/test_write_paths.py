@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from graphmd import (
+    AlreadyExistsError,
     Artifact,
     ArtifactAndEvent,
     ArtifactState,
@@ -325,3 +326,48 @@ def test_a_type_deleted_after_it_was_cached_stops_the_write(store: MetadataStore
     assert info.value.field == "type_id"
     with store.driver.session(database=store.database) as session:
         assert session.run("MATCH (n) RETURN count(n) AS n").single()["n"] == before
+
+
+@pytest.mark.parametrize("writer", [_store._NodeWriter, _SlowWriter], ids=["fast", "slow"])
+def test_a_new_node_given_twice_for_reuse_is_created_once(store: MetadataStore, types: dict[str, int],
+                                                          monkeypatch: pytest.MonkeyPatch, writer: type) -> None:
+    """As ml-metadata: with reuse_context_if_already_exist a new context listed twice is
+    created once, its first version kept; put_execution, which MLMD upserts artifact by
+    artifact, lets a second new artifact with the same external_id update the first."""
+    monkeypatch.setattr(_store, "_NodeWriter", writer)
+    run = lambda note: Context(type_id=types["run"], name="twice", properties={"note": note})  # noqa: E731
+    result = store.put_execution(
+        Execution(type_id=types["trainer"]),
+        [(Artifact(type_id=types["data"], external_id="ext", uri="/in", properties={"n": 1}),
+          Event(type=EventType.INPUT)),
+         (Artifact(type_id=types["data"], external_id="ext", uri="/out", custom_properties={"c": 2}),
+          Event(type=EventType.OUTPUT))],
+        [run("first"), run("second")], reuse_context_if_already_exist=True,
+        reuse_artifact_if_already_exist_by_external_id=True)
+    [context_id, again] = result.context_ids
+    [artifact_id, same] = result.artifact_ids
+    assert again == context_id and same == artifact_id
+    [context] = store.get_contexts_by_id([context_id])
+    assert context.properties == {"note": "first"} and len(store.get_contexts()) == 1
+    [artifact] = store.get_artifacts()
+    assert (artifact.uri, artifact.properties, artifact.custom_properties) == ("/out", {}, {"c": 2})
+    assert {e.type for e in store.get_events_by_artifact_ids([artifact_id])} == {EventType.INPUT, EventType.OUTPUT}
+    assert [a.id for a in store.get_artifacts_by_context(context_id)] == [artifact_id]
+    subgraph = store.put_lineage_subgraph([Execution(type_id=types["trainer"])], [], [run("x"), run("y")] * 2, [],
+                                          reuse_context_if_already_exist=True)
+    assert subgraph.context_ids == [context_id] * 4
+    fresh = store.put_lineage_subgraph([], [], [Context(type_id=types["run"], name="new")] * 2, [],
+                                       reuse_context_if_already_exist=True)
+    assert fresh.context_ids[0] == fresh.context_ids[1] != context_id
+    # Without the reuse flags the same requests clash, and store nothing.
+    before = store.counts()
+    with pytest.raises(AlreadyExistsError):
+        store.put_execution(Execution(type_id=types["trainer"]), [],
+                            [Context(type_id=types["run"], name="other")] * 2)
+    with pytest.raises(AlreadyExistsError):
+        store.put_execution(Execution(type_id=types["trainer"]),
+                            [(Artifact(type_id=types["data"], external_id="e2"), None)] * 2)
+    with pytest.raises(AlreadyExistsError):  # put_lineage_subgraph: also with the flag, as MLMD
+        store.put_lineage_subgraph([], [Artifact(type_id=types["data"], external_id="e3")] * 2, [], [],
+                                   reuse_artifact_if_already_exist_by_external_id=True)
+    assert store.counts() == before
