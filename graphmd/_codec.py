@@ -221,7 +221,8 @@ def plainly_valid(node: AnyNode) -> bool:
 
 def check_value(value: PropertyValue, field: str) -> None:
     """Reject values that cannot round-trip: ints beyond int64, strings that are not valid
-    Unicode, structs that are not JSON."""
+    Unicode, structs that are not JSON (NaN and infinities excepted: google.protobuf.Struct
+    holds them, so ml-metadata does)."""
     if isinstance(value, bool):
         return
     if isinstance(value, int):
@@ -230,7 +231,7 @@ def check_value(value: PropertyValue, field: str) -> None:
         check_text(value, field)
     if isinstance(value, dict):
         try:
-            text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+            text = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError) as error:
             raise InvalidArgumentError(f"{field}: a STRUCT value must be JSON: {error}", field=field) from error
         # Stored escaped, a lone surrogate would come back as one, in a model that cannot be
@@ -243,8 +244,10 @@ def _encode_value(value: PropertyValue) -> Any:
         return json.dumps({"type_url": value.type_url, "value": base64.b64encode(value.value).decode("ascii")})
     if isinstance(value, dict):
         # A STRUCT is an unordered map (as google.protobuf.Struct): stored with sorted keys,
-        # the same value always has the same text, whatever order it arrived in.
-        return json.dumps(value, allow_nan=False, sort_keys=True)
+        # the same value always has the same text, whatever order it arrived in. A NaN or
+        # infinite number is written as Python's json module writes it (NaN, Infinity,
+        # -Infinity: not strict JSON), and read back the same.
+        return json.dumps(value, sort_keys=True)
     return value
 
 

@@ -102,7 +102,7 @@ CASES: list[Case] = [
     ("update with a wrong kind",
      lambda s, i: s.put_artifacts([Artifact(id=i["artifact"], type_id=i["data"], properties={"s": 5})]),
      InvalidArgumentError, "artifacts[0].properties"),
-    ("STRUCT that is not JSON", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], properties={"st": {"f": float("nan")}})]),
+    ("STRUCT that is not JSON", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], properties={"st": {"f": {1, 2}}})]),
      InvalidArgumentError, "artifacts[0].properties['st']"),
     ("int beyond int64", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], custom_properties={"big": 2**63})]),
      InvalidArgumentError, "artifacts[0].custom_properties['big']"),

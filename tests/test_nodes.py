@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from _snapshot import snapshot
@@ -52,6 +54,17 @@ def test_values_round_trip_with_their_kinds(store: MetadataStore, types: dict[st
         assert type(stored) is type(value), name
     assert got.type == "DataSet" and got.type_id == types["data"]
     assert got.create_time_since_epoch == got.last_update_time_since_epoch > 0
+
+
+def test_struct_numbers_may_be_nan_or_infinite(store: MetadataStore, types: dict[str, int]) -> None:
+    # google.protobuf.Struct holds them and ml-metadata stores them (a metrics dict with a NaN loss).
+    metrics = {"loss": math.nan, "best": math.inf, "worst": -math.inf, "ok": 0.25}
+    [aid] = store.put_artifacts([Artifact(type_id=types["data"], properties={"cfg": metrics},
+                                          custom_properties={"m": {"nested": [math.nan]}})])
+    [got] = store.get_artifacts_by_id([aid])
+    loss, best, worst = (got.properties["cfg"][k] for k in ("loss", "best", "worst"))
+    assert math.isnan(loss) and best == math.inf and worst == -math.inf and got.properties["cfg"]["ok"] == 0.25
+    assert math.isnan(got.custom_properties["m"]["nested"][0])
 
 
 def test_unset_and_empty_are_different(store: MetadataStore, types: dict[str, int]) -> None:
