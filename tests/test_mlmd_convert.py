@@ -152,10 +152,11 @@ def test_events_round_trip_with_paths():
     _roundtrip_proto(pb.Event(type=pb.Event.INPUT))
     assert cv.event_from_proto(pb.Event(type=pb.Event.UNKNOWN)).type is None
     assert cv.event_to_proto(Event(artifact_id=1, execution_id=2, type=EventType.INPUT)).HasField("path") is False
-    bad = pb.Event()
-    bad.path.steps.add()
-    with pytest.raises(InvalidArgumentError):
-        cv.event_from_proto(bad)
+    gappy = pb.Event()  # a step with neither index nor key is dropped, as MLMD stores the path
+    gappy.path.steps.add(key="model")
+    gappy.path.steps.add()
+    gappy.path.steps.add(index=0)
+    assert cv.event_from_proto(gappy).path == ["model", 0]
 
 
 def test_links_require_both_ends():

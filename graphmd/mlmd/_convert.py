@@ -407,18 +407,13 @@ def context_to_proto(context: Context, field: str = "context") -> pb.Context:
 
 def event_from_proto(message: pb.Event, field: str = "event") -> Event:
     """An MLMD Event as a graphmd Event. Type UNKNOWN is no type (as MLMD treats it); the
-    event's system_metadata is dropped, as MLMD does not store it either.
-
-    Raises:
-        InvalidArgumentError: a path step that sets neither index nor key.
-    """
+    event's system_metadata is dropped, as MLMD does not store it either, and so is a path
+    step that sets neither index nor key (MLMD stores the path without it)."""
     path: list[int | str] = []
-    for i, step in enumerate(message.path.steps):
+    for step in message.path.steps:
         which = step.WhichOneof("value")
-        if which is None:
-            raise InvalidArgumentError(f"{field}.path.steps[{i}]: a step needs an index or a key",
-                                       field=f"{field}.path.steps[{i}]")
-        path.append(getattr(step, which))
+        if which is not None:
+            path.append(getattr(step, which))
     event_type = None
     if message.HasField("type") and message.type != pb.Event.UNKNOWN:
         event_type = EventType(pb.Event.Type.Name(message.type))
