@@ -126,7 +126,9 @@ class _Statement:
             parts.append(f"{var}.id IN {self.param(list(selector.ids))}")
         if selector.types is not None:
             parts.append(f"{var}.type IN {self.param(list(selector.types))}")
-        if selector.filter_query:
+        if selector.filter_query == "":
+            parts.append("true")  # an empty filter selects every node, as in MLMD's ending nodes
+        elif selector.filter_query:
             key = (label, selector.filter_query)
             if key not in self.id_set_names:
                 match, where = self.filter(selector.filter_query, label, var, f"{field}.filter_query")

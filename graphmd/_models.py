@@ -355,7 +355,8 @@ class NodeSelector(_Model):
 class EndingNodes(NodeSelector):
     """Nodes where a traversal stops (MLMD's EndingNodes): reached, never expanded, and
     returned with their edges only when ``include_ending_nodes``. ``types`` gives
-    boundary types, e.g. stop at every ``Examples`` artifact."""
+    boundary types, e.g. stop at every ``Examples`` artifact. An empty ``filter_query``
+    ("") selects every node of its kind, as in MLMD (None selects none)."""
 
     include_ending_nodes: bool = False
 
