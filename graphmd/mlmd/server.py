@@ -35,11 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from ml_metadata.proto import metadata_store_pb2 as pb
 from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
-from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError
+from .._errors import (AlreadyExistsError, GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError,
+                       UnimplementedError)
 from .._store import MetadataStore
 from . import _convert as cv
 from ._metrics import CallObserver
@@ -137,8 +139,41 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     # --- types: writes ----------------------------------------------------------------------
 
+    def _check_type_request(self, request: Any, types: list[tuple[str, Any, str]]) -> None:
+        """MLMD's answers to what graphmd's types cannot express: all_fields_match=false
+        (UNIMPLEMENTED) and properties of type UNKNOWN. ``types``: (kind, message, field).
+
+        Raises:
+            UnimplementedError: all_fields_match is false.
+            AlreadyExistsError: an UNKNOWN property the stored type declares, or one it
+                lacks without can_add_fields (the stored type differs, as MLMD judges first).
+            InvalidArgumentError: an UNKNOWN property otherwise.
+        """
+        if request.HasField("all_fields_match") and not request.all_fields_match:
+            raise UnimplementedError("Must match all fields.", field="all_fields_match")
+        for kind, message, field in types:
+            unknown = [name for name, value in message.properties.items() if value == pb.UNKNOWN]
+            if not unknown:
+                continue
+            get = {"ArtifactType": self.store.get_artifact_type, "ExecutionType": self.store.get_execution_type,
+                   "ContextType": self.store.get_context_type}[kind]
+            try:
+                stored = get(message.name, message.version if message.HasField("version") else None)
+            except NotFoundError:
+                stored = None
+            name = unknown[0]
+            at = f"{field}.properties[{name!r}]"
+            if stored is not None and name in stored.properties:
+                raise AlreadyExistsError(f"{at}: type {message.name!r} already exists with {name!r} of type "
+                                         f"{stored.properties[name].value}, not UNKNOWN", field=at)
+            if stored is not None and not request.can_add_fields:
+                raise AlreadyExistsError(f"{at}: type {message.name!r} already exists without {name!r} "
+                                         "(and can_add_fields is false)", field=at)
+            raise InvalidArgumentError(f"{at}: property type UNKNOWN is not a type", field=at)
+
     @_rpc
     def PutArtifactType(self, request: svc.PutArtifactTypeRequest) -> svc.PutArtifactTypeResponse:
+        self._check_type_request(request, [("ArtifactType", request.artifact_type, "artifact_type")])
         type_id = self.store.put_artifact_type(cv.artifact_type_from_proto(request.artifact_type),
                                                can_add_fields=request.can_add_fields,
                                                can_omit_fields=request.can_omit_fields)
@@ -146,6 +181,7 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     @_rpc
     def PutExecutionType(self, request: svc.PutExecutionTypeRequest) -> svc.PutExecutionTypeResponse:
+        self._check_type_request(request, [("ExecutionType", request.execution_type, "execution_type")])
         type_id = self.store.put_execution_type(cv.execution_type_from_proto(request.execution_type),
                                                 can_add_fields=request.can_add_fields,
                                                 can_omit_fields=request.can_omit_fields)
@@ -153,6 +189,7 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     @_rpc
     def PutContextType(self, request: svc.PutContextTypeRequest) -> svc.PutContextTypeResponse:
+        self._check_type_request(request, [("ContextType", request.context_type, "context_type")])
         type_id = self.store.put_context_type(cv.context_type_from_proto(request.context_type),
                                               can_add_fields=request.can_add_fields,
                                               can_omit_fields=request.can_omit_fields)
@@ -160,6 +197,11 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     @_rpc
     def PutTypes(self, request: svc.PutTypesRequest) -> svc.PutTypesResponse:
+        self._check_type_request(request, [
+            (kind, message, f"{plural}[{i}]")
+            for kind, plural in (("ArtifactType", "artifact_types"), ("ExecutionType", "execution_types"),
+                                 ("ContextType", "context_types"))
+            for i, message in enumerate(getattr(request, plural))])
         a, e, c = self.store.put_types(
             cv.many_from_proto(cv.artifact_type_from_proto, request.artifact_types, "artifact_types"),
             cv.many_from_proto(cv.execution_type_from_proto, request.execution_types, "execution_types"),
