@@ -12,6 +12,7 @@ pytest.importorskip("ml_metadata")
 import ml_metadata as mlmd  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
+from ml_metadata.proto import metadata_store_service_pb2 as svc  # noqa: E402
 
 from _grpc_helpers import client, running_server  # noqa: E402
 
@@ -164,6 +165,80 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
             s.put_executions([pb.Execution(id=x, type_id=T(s)[1], name="renamed")], field_mask_paths=["name"])
             return [(y.name, y.uri) for y in s.get_artifacts_by_id([a])] + [y.name for y in s.get_executions_by_id([x])]
         both("masked name update", masked_name)
+        # The same new context (reuse_context_if_already_exist) or the same new external id
+        # (put_execution's reuse by external id) twice in one call: created once.
+        both("same new context twice, reused", lambda s: [s.put_execution(
+            pb.Execution(type_id=T(s)[1]), [], [pb.Context(type_id=T(s)[2], name="twice")] * 2,
+            reuse_context_if_already_exist=True)[2], [c.name for c in s.get_contexts() if c.name == "twice"]])
+        both("same new context twice, not reused", lambda s: s.put_execution(
+            pb.Execution(type_id=T(s)[1]), [], [pb.Context(type_id=T(s)[2], name="twice-no")] * 2))
+        def same_external_id_twice(s):
+            r = s.put_execution(pb.Execution(type_id=T(s)[1]), [
+                (pb.Artifact(type_id=T(s)[0], external_id=f"tw{U}", uri="/in"), pb.Event(type=pb.Event.INPUT)),
+                (pb.Artifact(type_id=T(s)[0], external_id=f"tw{U}", uri="/out"), pb.Event(type=pb.Event.OUTPUT))],
+                [], reuse_artifact_if_already_exist_by_external_id=True)
+            return [r[1][0] == r[1][1], s.get_artifacts_by_id(r[1][:1]),
+                    sorted(e.type for e in s.get_events_by_artifact_ids(r[1][:1]))]
+        both("same new external id twice, reused", same_external_id_twice)
+        def subgraph_twice(s):
+            r = s.put_lineage_subgraph([pb.Execution(type_id=T(s)[1])], [pb.Artifact(type_id=T(s)[0])],
+                                       [pb.Context(type_id=T(s)[2], name="sg-twice")] * 2, [(0, 0, pb.Event(type=pb.Event.OUTPUT))],
+                                       reuse_context_if_already_exist=True)
+            return [r[2][0] == r[2][1], len(s.get_artifacts_by_context(r[2][0]))]
+        both("put_lineage_subgraph, same new context twice", subgraph_twice)
+        both("put_lineage_subgraph, same new external id twice", lambda s: s.put_lineage_subgraph(
+            [], [pb.Artifact(type_id=T(s)[0], external_id=f"sg{U}")] * 2, [], [],
+            reuse_artifact_if_already_exist_by_external_id=True))
+        # What graphmd's types cannot express: all_fields_match=false and UNKNOWN properties.
+        for method in ("PutArtifactType", "PutTypes"):
+            def all_fields(s, method=method):
+                request = getattr(svc, method + "Request")(all_fields_match=False)
+                if method == "PutTypes":
+                    request.artifact_types.add(name=f"AF{U}")
+                else:
+                    request.artifact_type.name = f"AF{U}"
+                response = getattr(svc, method + "Response")()
+                s._call(method, request, response)  # the clients' own dispatch: in-process or gRPC
+                return response
+            both(f"{method}, all_fields_match false", all_fields)
+        both("redeclare a property as UNKNOWN", lambda s: s.put_artifact_type(
+            pb.ArtifactType(name=f"A{U}", properties={"p": pb.UNKNOWN, "q": pb.STRING}), can_add_fields=True))
+        both("add an UNKNOWN property", lambda s: s.put_artifact_type(
+            pb.ArtifactType(name=f"A{U}", properties={"p": pb.INT, "q": pb.STRING, "u": pb.UNKNOWN}), can_add_fields=True))
+        both("add an UNKNOWN property without can_add_fields", lambda s: s.put_artifact_type(
+            pb.ArtifactType(name=f"A{U}", properties={"p": pb.INT, "q": pb.STRING, "u": pb.UNKNOWN})))
+        both("new type with an UNKNOWN property", lambda s: s.put_execution_type(
+            pb.ExecutionType(name=f"UN{U}", properties={"u": pb.UNKNOWN})))
+        # Values MLMD takes that graphmd once refused.
+        def struct_nan(s):
+            from google.protobuf import struct_pb2
+            metrics = struct_pb2.Struct()
+            metrics.update({"loss": float("inf"), "ok": 0.5})
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], custom_properties={"m": pb.Value(struct_value=metrics)})])
+            return s.get_artifacts_by_id([a])
+        both("struct holding an infinity", struct_nan)
+        def empty_path_step(s):
+            event = pb.Event(type=pb.Event.OUTPUT)
+            event.path.steps.add(key="model")
+            event.path.steps.add()
+            event.path.steps.add(index=0)
+            r = s.put_execution(pb.Execution(type_id=T(s)[1]), [(pb.Artifact(type_id=T(s)[0]), event)], [])
+            return s.get_events_by_execution_ids([r[0]])
+        both("event path step with neither index nor key", empty_path_step)
+        def ending_everywhere(s):
+            r = s.put_execution(pb.Execution(type_id=T(s)[1]), [
+                (pb.Artifact(type_id=T(s)[0], uri="/end-in"), pb.Event(type=pb.Event.INPUT)),
+                (pb.Artifact(type_id=T(s)[0], uri="/end-out"), pb.Event(type=pb.Event.OUTPUT))], [])
+            found = []
+            for which, include in (("ending_artifacts", False), ("ending_artifacts", True), ("ending_executions", False)):
+                options = pb.LineageSubgraphQueryOptions(max_num_hops=3)
+                options.starting_artifacts.filter_query = f"id = {r[1][0]}"
+                getattr(options, which).filter_query = ""
+                getattr(options, which).include_ending_nodes = include
+                graph = s.get_lineage_subgraph(options, ["artifacts", "executions", "events"])
+                found.append([sorted(a.uri for a in graph.artifacts), len(graph.executions), len(graph.events)])
+            return found
+        both("ending nodes with an empty filter", ending_everywhere)
         both("types list", lambda s: [t.name for t in s.get_artifact_types() if t.name.startswith("mlmd")])
         both("exec types list", lambda s: [t.name for t in s.get_execution_types() if t.name.startswith("mlmd")])
         both("base type unset", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"B{U}", base_type=pb.ArtifactType.UNSET)))
