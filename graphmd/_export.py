@@ -97,21 +97,44 @@ def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None
     Raises:
         UnavailableError: Neo4j went away during the export (``out`` then holds no end
             record, and an import of it refuses to finish).
+        OSError: writing to ``out`` failed (a full disk, a closed pipe), as ``out`` raised it.
     """
+    try:
+        return _export(store, out, progress)
+    except _OutputError as failed:
+        raise failed.error from None
+
+
+class _OutputError(Exception):
+    """An OSError from the export's output, carried past map_driver_errors, which takes an
+    OSError for a lost connection to Neo4j."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _export(store: MetadataStore, out: TextIO, progress: Progress | None) -> dict[str, int]:
     expected = store.counts()
     total = sum(expected.values())
     written = dict.fromkeys(expected, 0)
     done = 0
 
+    def write(record: dict[str, Any]) -> None:
+        try:
+            out.write(_line(record))
+        except OSError as error:
+            raise _OutputError(error) from error
+
     def emit(record: dict[str, Any], kind: str) -> None:
         nonlocal done
-        out.write(_line(record))
+        write(record)
         written[_COUNT_OF[kind]] += 1
         done += 1
         if progress is not None and done % 1000 == 0:
             progress(done, total)
 
-    out.write(_line({"graphmd_export": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "counts": expected}))
+    write({"graphmd_export": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "counts": expected})
     with map_driver_errors(store.settings.uri), store._session() as session, session.begin_transaction() as tx:
         for record in tx.run(q.EXPORT_TYPES):
             emit({"type": _props(record["n"])}, "type")
@@ -124,7 +147,7 @@ def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None
         for name, *_ in q.EXPORT_LINK_KINDS:
             for record in tx.run(q.EXPORT_LINKS[name]):
                 emit({name: [record["source"], record["target"]]}, name)
-    out.write(_line({"end": {"counts": written}}))
+    write({"end": {"counts": written}})
     if progress is not None:
         progress(done, done)
     return written

@@ -25,6 +25,15 @@ def export_text(store: MetadataStore) -> str:
     return out.getvalue()
 
 
+def cli_env(server: Settings, tmp_path: Path) -> dict[str, str]:
+    """The environment that points the graphmd command at the test server, and nowhere else."""
+    env = {**os.environ, "GRAPHMD_NEO4J_URI": server.uri, "GRAPHMD_NEO4J_USER": server.user,
+           "GRAPHMD_NEO4J_PASSWORD": server.password or "", "GRAPHMD_CONFIG": str(tmp_path / "none.toml")}
+    if server.database:
+        env["GRAPHMD_NEO4J_DATABASE"] = server.database
+    return env
+
+
 def test_export_then_import_restores_the_store_identically(store: MetadataStore) -> None:
     populate(store)
     before_graph = snapshot(store)
@@ -194,3 +203,30 @@ def test_exports_of_the_same_store_are_byte_identical_however_it_was_written(sto
     store.delete_everything()
     import_store(store, io.StringIO(first))
     assert export_text(store) == first
+
+
+def test_cli_export_output_failures_are_not_blamed_on_neo4j(store: MetadataStore, neo4j_server: Settings,
+                                                              tmp_path: Path) -> None:
+    """A full disk (here a file size limit) is the output's failure: one line saying so, no
+    traceback, no half file left; a reader that stops early (`| head`) ends the export quietly."""
+    import resource
+
+    type_id = store.put_artifact_type(ArtifactType(name="Bulk"))
+    store.put_artifacts([Artifact(type_id=type_id, uri=f"/bulk/{i}", name=f"b{i}") for i in range(3000)])
+    env = cli_env(neo4j_server, tmp_path)
+    graphmd = [sys.executable, "-m", "graphmd.cli"]
+    path = tmp_path / "big.jsonl"
+    limited = subprocess.run(
+        [*graphmd, "export", str(path), "-q"], env=env, capture_output=True, text=True, timeout=120,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000)))
+    said = " ".join(limited.stderr.split())
+    assert limited.returncode == 1 and "cannot write" in said and "File too large" in said, limited.stderr
+    assert "Traceback" not in said and "reach Neo4j" not in said and "neo4j start" not in said
+    assert not path.exists() and not (tmp_path / "big.jsonl.partial").exists()
+    reader = subprocess.Popen([*graphmd, "export", "-", "-q"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.read(10)
+    reader.stdout.close()  # as `| head -c 10` does
+    errors = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 1 and errors == "", errors  # click's rule for a closed pipe

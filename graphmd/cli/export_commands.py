@@ -22,6 +22,7 @@ def export(
     from .._export import export_store
     from .._store import MetadataStore
 
+    partial = None
     try:
         with MetadataStore(uri, user, password, database) as store:
             if file == "-":
@@ -34,12 +35,22 @@ def export(
                 try:
                     out = partial.open("w", encoding="utf-8", newline="\n")
                 except OSError as error:
+                    partial = None
                     fail(InvalidArgumentError(f"file: cannot write {file}: {error.strerror}", field="file"))
                 with out, _progress("exporting", quiet) as progress:
                     counts = export_store(store, out, progress=progress)
                 partial.replace(path)
+                partial = None
     except GraphmdError as error:
         fail(error)
+    except BrokenPipeError:
+        raise  # the reader stopped reading (`| head`): click leaves quietly
+    except OSError as error:  # the output's own failure (a full disk, a size limit), not Neo4j's
+        fail(InvalidArgumentError(f"file: cannot write {'stdout' if file == '-' else file}: "
+                                  f"{error.strerror or error}; the export is incomplete", field="file"))
+    finally:
+        if partial is not None:  # an export that did not finish leaves nothing behind
+            partial.unlink(missing_ok=True)
     summary = ", ".join(count_of(n, kind) for kind, n in counts.items())
     err.print(f"exported {summary}" + ("" if file == "-" else f" to {file}"))
 
