@@ -37,7 +37,7 @@ from ._models import EventType
 from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, ensure_schema
 from ._store import MetadataStore
 
-__all__ = ["EXPORT_FORMAT", "export_store", "import_store"]
+__all__ = ["EXPORT_FORMAT", "describe_unfinished_import", "export_store", "import_store", "unfinished_import"]
 
 EXPORT_FORMAT = 1
 Progress = Callable[[int, int], None]  # (records done, records expected)
@@ -178,11 +178,20 @@ class _Importer:
         self.seen[_COUNT_OF[kind]] += 1
 
     def flush(self) -> None:
+        """Write the pending batch, and move its kind's id counter past the ids so far in
+        the same transaction: a store an import left half way still hands out new ids."""
         kind, rows = self.kind, self.rows
         if not rows or kind is None:  # rows come with their kind
             return
         self.rows = []
-        self.store._write(lambda tx: write_rows(tx, kind, rows))
+        counter = _ID_KIND.get(kind)
+        passed = {counter: self.max_id[counter]} if counter in self.max_id else {}
+
+        def work(tx: Any) -> None:
+            write_rows(tx, kind, rows)
+            advance_id_counters(tx, passed)
+
+        self.store._write(work)
         self.written += len(rows)
 
     def row(self, record: dict[str, Any], line_no: int) -> tuple[str, dict[str, Any], int | None]:
@@ -234,8 +243,9 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
             or the export comes from a newer graphmd schema.
         InvalidArgumentError: the input is not a complete graphmd export (no header, a
             malformed or unknown record, an edge to a node it does not contain, a missing
-            end record or counts that differ from it). Batches already written stay: empty
-            the store (MetadataStore.delete_everything) before importing again.
+            end record or counts that differ from it). Batches already written stay, and
+            the store records that the import did not finish (`graphmd info` says so):
+            empty it (MetadataStore.delete_everything) before importing again.
     """
     if batch_size <= 0:
         raise InvalidArgumentError("batch_size must be positive", field="batch_size")
@@ -254,24 +264,54 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
         raise FailedPreconditionError(f"the export has schema version {version!r}; this graphmd reads versions up "
                                       f"to {SCHEMA_VERSION}: upgrade graphmd to import it", field="schema_version")
     if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single(strict=True)["has_data"]):
-        raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes; empty it "
-                                      "first (`graphmd reset --yes`, or MetadataStore.delete_everything())",
-                                      field="store")
-    # MLMD's system types come with the export, under their exported ids.
-    store._write(lambda tx: tx.run(q.DELETE_SYSTEM_TYPES, system_types=_SYSTEM_TYPES).consume())
+        unfinished = unfinished_import(store)
+        raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes"
+                                      + (f" ({unfinished})" if unfinished else "") + "; empty it first (`graphmd "
+                                      "reset --yes` with the same connection options, or delete_everything() on "
+                                      "this MetadataStore)", field="store")
+    source = str(getattr(lines, "name", "") or "a stream")
+
+    def begin(tx: Any) -> None:
+        # MLMD's system types come with the export, under their exported ids.
+        tx.run(q.DELETE_SYSTEM_TYPES, system_types=_SYSTEM_TYPES).consume()
+        tx.run(q.RECORD_IMPORT, source=source).consume()
+
+    store._write(begin)
     store._reset_caches()
     total = sum(v for v in (header.get("counts") or {}).values() if isinstance(v, int))
     importer = _Importer(store, batch_size)
     try:
-        return _import_records(store, records, importer, version, total, progress)
+        counts = _import_records(store, records, importer, version, total, progress)
     except GraphmdError as error:
         if not importer.written:
             raise
         # Whatever stopped it (bad input, Neo4j gone), the batches written stay: say so first.
         raise type(error)(
             f"the import stopped with {importer.written} records written, so the store holds part of the export: "
-            "empty it (python -c \"import graphmd; graphmd.MetadataStore().delete_everything()\") and import "
-            f"again. What stopped it: {error.message}", field=error.field) from error
+            "empty it (`graphmd reset --yes` with the same connection options as the import, or "
+            f"delete_everything() on this MetadataStore) and import again. What stopped it: {error.message}",
+            field=error.field) from error
+    store._write(lambda tx: tx.run(q.FORGET_IMPORT).consume())
+    return counts
+
+
+def unfinished_import(store: MetadataStore) -> str | None:
+    """What an import that started on this store and did not finish left recorded (a
+    `graphmd import` stopped half way, or an `import-mlmd` not yet rerun to its end), as
+    words for a message; None when there is none."""
+    found = store._read(lambda tx: tx.run(q.IMPORT_STATES).single())
+    return describe_unfinished_import(found.data() if found else {})
+
+
+def describe_unfinished_import(state: dict[str, Any]) -> str | None:
+    """unfinished_import's words for q.IMPORT_STATES' row (for readers without a MetadataStore)."""
+    if state.get("import_source"):
+        return (f"an import of {state['import_source']} did not finish: the store holds part of it; empty it "
+                "(`graphmd reset --yes`) and import again")
+    if state.get("mlmd_import_state") == "running":
+        return (f"an import-mlmd of {state['mlmd_import_source']} did not finish: run `graphmd import-mlmd "
+                f"{state['mlmd_import_source']}` again to finish it")
+    return None
 
 
 def _import_records(store: MetadataStore, records: Iterator[tuple[int, dict[str, Any]]], importer: _Importer,

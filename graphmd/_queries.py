@@ -703,6 +703,14 @@ MERGE (m:GraphmdMeta {singleton: true})
 SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
 """
 FORGET_MLMD_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state"
+# `graphmd import` records the export it is loading until it finishes (unfinished_import).
+RECORD_IMPORT = "MERGE (m:GraphmdMeta {singleton: true}) SET m.import_source = $source"
+FORGET_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.import_source"
+IMPORT_STATES = """
+MATCH (m:GraphmdMeta)
+RETURN m.import_source AS import_source, m.mlmd_import_source AS mlmd_import_source,
+       m.mlmd_import_state AS mlmd_import_state
+"""
 
 # --- pipeline helpers (graphmd._pipeline) -------------------------------------------------
 

@@ -182,6 +182,10 @@ def _context_id(tx: neo4j.ManagedTransaction, type_id: int, name: str) -> int:
     return int(tx.run(q.NODE_BY_TYPE_AND_NAME["Context"], type_id=type_id, name=name).single(strict=True)["n"]["id"])
 
 
+def _consume_statement(tx: neo4j.ManagedTransaction, statement: str) -> None:
+    tx.run(statement).consume()
+
+
 def _delete_batch(tx: neo4j.ManagedTransaction, statement: str, batch_size: int) -> int:
     """How many items one batch of a delete_everything statement deleted."""
     return tx.run(statement, batch=batch_size).single(strict=True)["deleted"]
@@ -1200,9 +1204,10 @@ class MetadataStore:
 
     def delete_everything(self, *, batch_size: int = 10_000) -> None:
         """Delete every node and edge in the database (keeping constraints and indexes, and
-        forgetting which ml-metadata store an import-mlmd copied in), then recreate MLMD's
-        system types. Irreversible; meant for tests and resets. Ids go on from where they
-        were (the id counters stay), so an id seen before never names a new node.
+        forgetting which ml-metadata store an import-mlmd copied in and any import that did
+        not finish), then recreate MLMD's system types. Irreversible; meant for tests and
+        resets. Ids go on from where they were (the id counters stay), so an id seen before
+        never names a new node.
 
         Works in transactions of ``batch_size`` edges, then nodes, so a context with
         millions of attributions stays inside Neo4j's per-transaction memory cap (about
@@ -1212,7 +1217,8 @@ class MetadataStore:
             for statement in (q.DELETE_ALL_EDGES_BATCH, q.DELETE_ALL_BATCH):
                 while session.execute_write(_delete_batch, statement, batch_size):
                     pass
-            session.execute_write(lambda tx: tx.run(q.FORGET_MLMD_IMPORT).consume())
+            for forget in (q.FORGET_MLMD_IMPORT, q.FORGET_IMPORT):
+                session.execute_write(_consume_statement, forget)
         self._reset_caches()
         with map_driver_errors(self.settings.uri):
             ensure_schema(self._driver, self._database, self._ids.allocate)

@@ -16,6 +16,7 @@ from _snapshot import snapshot
 from graphmd import (Artifact, ArtifactType, FailedPreconditionError, InvalidArgumentError, MetadataStore, PropertyType,
                      export_store, import_store)
 from graphmd._config import Settings
+from graphmd._export import unfinished_import
 from graphmd._schema import SCHEMA_VERSION
 
 
@@ -149,15 +150,46 @@ def test_a_truncated_file_is_refused_before_anything_is_written(store: MetadataS
     written = len(lines) - 4  # less the header and the three lines cut
     assert info.value.message.startswith(f"the import stopped with {written} records written")
     assert "delete_everything()" in info.value.message and "truncated" in info.value.message
+    # The hint names the store the import ran on, not the default one MetadataStore() finds.
+    assert "graphmd reset --yes` with the same connection options" in info.value.message
+    assert "MetadataStore()" not in info.value.message
+
+
+def test_a_half_done_import_is_recorded_and_its_ids_stay_taken(store: MetadataStore, neo4j_server: Settings,
+                                                                tmp_path: Path) -> None:
+    """An import that stops part way (here a truncated stream) leaves its batches, records
+    that it did not finish (`graphmd info` warns, a second import says why the store is not
+    empty), and has moved the id counters past what it wrote, so new nodes get new ids."""
+    populate(store, n=2)
+    text = export_text(store)
+    lines = text.splitlines(keepends=True)
+    max_artifact = max(a.id for a in store.get_artifacts())
+    store.delete_everything()
+    store.driver.execute_query("MATCH (c:IdCounter) DELETE c", database_=store.database)
+    store._reset_caches()
+    with pytest.raises(InvalidArgumentError):
+        import_store(store, io.StringIO("".join(lines[:-3])), batch_size=2)
+    assert "did not finish" in (unfinished_import(store) or "")
+    with pytest.raises(FailedPreconditionError) as info:
+        import_store(store, io.StringIO(text))
+    assert "did not finish" in info.value.message
+    env = cli_env(neo4j_server, tmp_path)
+    shown = subprocess.run([sys.executable, "-m", "graphmd.cli", "info"], env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert shown.returncode == 0 and "warning:  an import of a stream did not finish" in shown.stdout, shown.stdout
+    type_id = store.put_artifact_type(ArtifactType(name="Fresh"))  # a new type id, past the imported ones
+    [new_id] = store.put_artifacts([Artifact(type_id=type_id, uri="/after")])
+    assert new_id > max_artifact
+    store.delete_everything()
+    assert unfinished_import(store) is None
+    import_store(store, io.StringIO(text))
+    assert unfinished_import(store) is None and export_text(store) == text
 
 
 def test_cli_export_and_import_round_trip(store: MetadataStore, neo4j_server: Settings, tmp_path: Path) -> None:
     populate(store, n=2)
     before = snapshot(store)
-    env = {**os.environ, "GRAPHMD_NEO4J_URI": neo4j_server.uri, "GRAPHMD_NEO4J_USER": neo4j_server.user,
-           "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or "", "GRAPHMD_CONFIG": str(tmp_path / "none.toml")}
-    if neo4j_server.database:
-        env["GRAPHMD_NEO4J_DATABASE"] = neo4j_server.database
+    env = cli_env(neo4j_server, tmp_path)
     graphmd = [sys.executable, "-m", "graphmd.cli"]
     path = tmp_path / "store.jsonl"
     done = subprocess.run([*graphmd, "export", str(path)], env=env, capture_output=True, text=True, timeout=120)

@@ -79,5 +79,9 @@ def import_(
                 counts = import_store(store, fh, progress=progress, batch_size=batch_size)
     except GraphmdError as error:
         fail(error)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]: the store may hold part of the export; empty it (`graphmd reset "
+                  "--yes` with the same connection options) and import again")
+        raise typer.Exit(130) from None
     summary = ", ".join(count_of(n, kind) for kind, n in counts.items())
     err.print(f"imported {summary}" + (" from stdin" if file == "-" else f" from {file}"))

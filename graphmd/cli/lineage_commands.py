@@ -19,6 +19,7 @@ import neo4j
 import typer
 
 from .. import _codec as codec
+from .. import _queries as q
 from .._cypher_files import (check_names, cypher_dir, description, examples, explain, names, no_rows_reason,
                              parameters, run)
 from .._drawing import counted, lineage_dot, lineage_html, lineage_mermaid, lineage_svg
@@ -308,12 +309,15 @@ def contexts(type_name: TypeName = None, filter_query: Filter = None, limit: Lim
 def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
          database: Database = None) -> None:
     """Where graphmd connects and what it finds: the Neo4j server, the schema, the store's counts."""
-    note = None
+    from .._export import describe_unfinished_import, unfinished_import
+
+    note = unfinished = None
     try:
         with _store(uri, user, password, database) as store:
             state = read_schema_state(store.driver, store.database)
             counts = store.counts()
             settings = store.settings
+            unfinished = unfinished_import(store)
     except FailedPreconditionError as error:
         if error.field != "schema_version":
             fail(error)
@@ -327,6 +331,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
                 state = read_schema_state(driver, settings.database)
                 with driver.session(database=settings.database) as session:
                     counts = session.execute_read(count_kinds)
+                    found = session.execute_read(lambda tx: tx.run(q.IMPORT_STATES).single())
+                    unfinished = describe_unfinished_import(found.data() if found else {})
         except GraphmdError as unreadable:
             fail(unreadable)
     except GraphmdError as error:
@@ -340,6 +346,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     }
     if note:
         data["note"] = note
+    if unfinished:
+        data["unfinished_import"] = unfinished
     if fmt is ListFormat.json:
         sys.stdout.write(json_text(data) + "\n")
         return
@@ -357,6 +365,8 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     ]
     if note:
         lines.append(f"note:     {note}")
+    if unfinished:
+        lines.append(f"warning:  {unfinished}")
     for line in lines:
         out.print(line, markup=False)
 
