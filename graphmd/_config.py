@@ -153,7 +153,8 @@ def resolve_settings(
     with its URI (or when it records none), never sent to a server named elsewhere.
 
     Raises:
-        InvalidArgumentError: the URI is not a Bolt address (field ``uri``).
+        InvalidArgumentError: the URI is not a Bolt address (field ``uri``), or the
+            database is Neo4j's ``system`` database (field ``database``).
     """
     env = os.environ
     config = read_config()
@@ -179,6 +180,11 @@ def resolve_settings(
     resolved_password = pick("password", password, "GRAPHMD_NEO4J_PASSWORD", None, use_config=same_server)
     resolved_db = pick("database", database, "GRAPHMD_NEO4J_DATABASE", None, use_config=same_server)
     check_uri(resolved_uri, sources["uri"])
+    if isinstance(resolved_db, str) and resolved_db.lower() == "system":
+        raise InvalidArgumentError(
+            f"database 'system' (from {sources['database']}) is Neo4j's own database of users and databases; "
+            "graphmd's data lives in a user database: leave the database unset for the server's default "
+            "(`neo4j`)", field="database")
     kinds = {"arguments" if v == "arguments" else "environment" if v.startswith("GRAPHMD_") else v
              for v in sources.values() if v != "defaults"}
     order = [k for k in ("arguments", "environment", config_name) if k in kinds]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from _workers import big_call, open_store, register_types, step_request
-from graphmd import MetadataStore, NotFoundError, UnavailableError
+from graphmd import InvalidArgumentError, MetadataStore, NotFoundError, UnavailableError
 from graphmd._config import Settings
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
@@ -301,3 +301,27 @@ def test_an_unknown_database_is_not_found_naming_the_field(neo4j_server: Setting
     with pytest.raises(NotFoundError) as info:
         MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, "no-such-db")
     assert info.value.field == "database" and "no-such-db" in info.value.message
+    # Neo4j's own system database exists, but holds users and databases, not graphmd's data.
+    with pytest.raises(InvalidArgumentError) as refused:
+        MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, "system")
+    assert refused.value.field == "database" and "Neo4j's own database" in refused.value.message
+
+
+def test_an_interruption_inside_the_driver_exits_130_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the middle of the driver's socket code can surface as another error (a
+    BufferError raised while handling the KeyboardInterrupt): still exit 130, no traceback."""
+    import graphmd.cli as cli
+
+    def interrupted() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise BufferError("Existing exports of data: object cannot be re-sized")
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 130
+    monkeypatch.setattr(cli, "app", lambda: (_ for _ in ()).throw(BufferError("not an interruption")))
+    with pytest.raises(BufferError):
+        cli.main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -13,9 +14,11 @@ from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, se
 from . import lineage_commands as read
 
 # The driver logs a lost connection itself; every command reports its failure as a graphmd
-# error, so without a handler Python's last-resort one printed the driver's line as well.
-# (`graphmd serve` configures logging, and the driver's lines reach its log.)
+# error, so without a handler Python's last-resort one printed the driver's line as well, and
+# so did the root handler ml-metadata's first log call installs (import-mlmd, export-mlmd).
+# (`graphmd serve` configures logging and lets the driver's lines through to its log.)
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
+logging.getLogger("neo4j").propagate = False
 
 app = typer.Typer(
     name="graphmd",
@@ -76,6 +79,27 @@ _COMMANDS: list[tuple[str, Callable[..., Any]]] = [
 for _name, _command in _COMMANDS:
     app.command(_name, short_help=_SUMMARIES[_name])(_command)
 
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is, or was raised while handling or because of, a ``kind``."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def main() -> None:
-    """Entry point of the `graphmd` script."""
-    app()
+    """Entry point of the `graphmd` script. Ctrl-C exits 130 quietly (typer's rule), also when
+    the interruption surfaced as another error inside the driver (a BufferError from its
+    socket buffer, say). (A closed output, `graphmd export - | head`, exits 1 quietly: click's rule.)"""
+    try:
+        app()
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:
+        if _caused_by(error, KeyboardInterrupt):
+            sys.exit(130)
+        raise

@@ -101,8 +101,9 @@ _UNREACHABLE_HINT = ("hint: `graphmd neo4j start` runs a local Neo4j (`graphmd n
                      "GRAPHMD_NEO4J_PASSWORD.")
 
 
-def fail(error: GraphmdError) -> NoReturn:
-    """Print the error on stderr (with how to reach a Neo4j when none answered) and exit 1."""
+def fail(error: GraphmdError, *, then: str | None = None) -> NoReturn:
+    """Print the error on stderr (with how to reach a Neo4j when none answered, and ``then``,
+    what to do next, when given) and exit 1."""
     err.print(f"[red]error:[/red] {escape(str(error))}")
     # An ml-metadata store that cannot be opened (field source/target) is not a Neo4j problem.
     # Nor is a local server that failed to start (field home): its own log says why.
@@ -110,6 +111,8 @@ def fail(error: GraphmdError) -> NoReturn:
             and error.field not in ("source", "target", "home")
             and "graphmd neo4j start" not in error.message):  # MetadataStore's own hint says it
         err.print(_UNREACHABLE_HINT, markup=False)
+    if then:
+        err.print(then)
     raise typer.Exit(1)
 
 

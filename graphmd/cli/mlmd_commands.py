@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._errors import GraphmdError, InvalidArgumentError
+from .._errors import AbortedError, GraphmdError, InvalidArgumentError, UnavailableError
 from ._options import Database, Password, Quiet, Uri, User, err, fail, require_mlmd
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
@@ -120,6 +120,9 @@ def import_mlmd(
                 raise typer.Exit(130) from None
             err.print(f"imported {escape(mlmd_source.name)}")
             comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
+    except (UnavailableError, AbortedError) as error:
+        # Neo4j (or the source) went away: what was written stays, and a rerun resumes from it.
+        fail(error, then=f"then run `graphmd import-mlmd {escape(source)}` again: the import resumes where it stopped")
     except GraphmdError as error:
         fail(error)
     _report(comparison, result.written, "written now", verify)

@@ -52,6 +52,7 @@ def serve(
     from .._store import MetadataStore
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("neo4j").propagate = True  # the driver's lines belong in the server's log
     options = ServerOptions(host=host, port=grpc_port, workers=workers,
                             max_receive_message_length=max_receive_message_length,
                             max_send_message_length=max_send_message_length, tls_cert=tls_cert, tls_key=tls_key,
