@@ -1,7 +1,9 @@
 // What can be reused? Earlier COMPLETE executions of a component that read exactly these
-// input artifacts with these execution properties, newest first, with their outputs: a
-// cache hit for a step about to run with the same inputs and properties. No rows: nothing to
-// reuse (a cache miss).
+// input artifacts with these execution properties (values of the same kind: 1 is not 1.0),
+// newest first, with their outputs, none of them deleted or abandoned since: a cache hit for a
+// step about to run with the same inputs and properties. No rows: nothing to reuse (a cache
+// miss). graphmd.find_cached_execution runs this file and also requires each input under the
+// same key (an event path [key, index]) and, when it is given them, custom properties.
 // Parameters: $type_name (the execution type), $input_ids (artifact ids, [] for none),
 // $properties (a map of execution properties). In Neo4j Browser first run:
 //   :param type_name => 'Trainer'
@@ -20,8 +22,10 @@ CALL () {
 WITH x
 WHERE x.last_known_state = 'COMPLETE'
   AND size([k IN keys(x) WHERE k STARTS WITH 'p_' OR k STARTS WITH 'ps_' OR k STARTS WITH 'pp_']) = size(keys($properties))
-  AND all(k IN keys($properties) WHERE x['p_' + k] = $properties[k] OR x['ps_' + k] = $properties[k]
-                                        OR x['pp_' + k] = $properties[k])
+  AND all(k IN keys($properties) WHERE valueType(coalesce(x['p_' + k], x['ps_' + k], x['pp_' + k]))
+                                          = valueType($properties[k])
+                                        AND (x['p_' + k] = $properties[k] OR x['ps_' + k] = $properties[k]
+                                             OR x['pp_' + k] = $properties[k]))
 CALL (x) {
   MATCH (a:Artifact)-[e:EVENT]->(x)
   RETURN collect({artifact_id: a.id, path: e.path}) AS inputs
@@ -32,5 +36,7 @@ CALL (x) {
   MATCH (x)-[e:EVENT]->(a:Artifact)
   RETURN collect({artifact: a, path: e.path}) AS outputs
 }
+WITH x, inputs, outputs
+WHERE none(o IN outputs WHERE o.artifact.state IN ['MARKED_FOR_DELETION', 'DELETED', 'ABANDONED'])
 RETURN x AS execution, inputs, outputs
 ORDER BY x.create_time_since_epoch DESC, x.id DESC;

@@ -1,6 +1,6 @@
 // Why was model A preferred over model B? For each model: the metrics its Evaluator wrote
 // (properties and custom properties; TFX keeps its metrics in files, not in the store),
-// whether it was blessed (blessed = 1, a property or, as TFX records it, a custom one) and
+// whether it was blessed (blessed = 1 or true, a property or, as TFX records it, a custom one) and
 // against which baseline, and whether it was pushed. An unnamed model or baseline shows as
 // its type and id ('Model #42'); baseline null: none.
 // Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
@@ -23,7 +23,7 @@ OPTIONAL MATCH (evaluator)<-[baseline_input:EVENT]-(baseline:Artifact)
 WHERE baseline_input.path STARTS WITH '["baseline_model"'
 RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        [k IN keys(metrics) WHERE k STARTS WITH 'p_' OR k STARTS WITH 'c_' | [substring(k, 2), metrics[k]]] AS metrics,
-       coalesce(blessing.p_blessed, blessing.c_blessed) = 1 AS blessed,
+       coalesce(blessing.p_blessed, blessing.c_blessed) IN [1, true] AS blessed,
        coalesce(baseline.name, baseline.type + ' #' + toString(baseline.id)) AS baseline,
        EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(pm:Artifact)
                WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher')

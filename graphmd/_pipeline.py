@@ -116,6 +116,25 @@ def _input_ids(inputs: Inputs | None, what: str = "inputs") -> dict[str, list[in
     return ids
 
 
+def _one_event_each(ids: dict[str, list[int]], what: str) -> None:
+    """Refuse an artifact given twice among a step's ``what`` (inputs or outputs): MLMD
+    records one event of a kind per artifact and execution, so the second could not be
+    stored, and put_execution would name it only by its place in its own request.
+
+    Raises:
+        InvalidArgumentError: naming the second place (``inputs['baseline_model'][0]``).
+    """
+    seen: dict[int, str] = {}
+    for key, key_ids in ids.items():
+        for i, aid in enumerate(key_ids):
+            at = f"{what}[{key!r}][{i}]"
+            if aid in seen:
+                raise InvalidArgumentError(
+                    f"{at}: artifact {aid} is already one of the {what} as {seen[aid]}; ML Metadata records one "
+                    f"{what[:-1].upper()} event per artifact and execution", field=at)
+            seen[aid] = at
+
+
 def _input_id(item: Artifact | int, field: str, one: str = "input") -> int:
     """The artifact id of one item (``one``: an input, or an output) given as an Artifact or an
     id, at ``field``; see _input_ids."""
@@ -188,13 +207,17 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
         are read); after the block, its ``execution`` and ``outputs`` are as stored too,
         with their ids and times.
     Raises:
-        InvalidArgumentError: an input is neither a stored Artifact nor the id of one,
-            ``field`` naming it as written (``inputs['base_model'][0]``).
+        InvalidArgumentError: ``execution`` is not an Execution; an input is neither a
+            stored Artifact nor the id of one, ``field`` naming it as written
+            (``inputs['base_model'][0]``).
         InvalidArgumentError, NotFoundError: as put_execution, for the execution or
             contexts on entry (nothing is stored then), or for the outputs at the end (the
             execution is FAILED then).
     """
+    if not isinstance(execution, Execution):
+        raise InvalidArgumentError(f"execution must be an Execution, not {type(execution).__name__}", field="execution")
     ids = _input_ids(inputs)
+    _one_event_each(ids, "inputs")
     artifacts = _stored_inputs(store, inputs or {}, ids)
     running = execution.model_copy(update={"last_known_state": ExecutionState.RUNNING})
     pairs = [ArtifactAndEvent(event=Event(artifact_id=aid, type=EventType.INPUT, path=[key, i]))
@@ -275,9 +298,10 @@ class CachedExecution:
 
 
 
-def _checked_properties(properties: Mapping[str, PropertyValue] | None) -> dict[str, PropertyValue]:
-    """``properties`` as a dict, each value one an execution can hold (a value no execution
-    can hold would only ever be a cache miss).
+def _checked_properties(properties: Mapping[str, PropertyValue] | None,
+                        what: str = "properties") -> dict[str, PropertyValue]:
+    """``properties`` (the argument named ``what``) as a dict, each value one an execution
+    can hold (a value no execution can hold would only ever be a cache miss).
 
     Raises:
         InvalidArgumentError: not a mapping, a name that is not text, or a value that is not
@@ -285,12 +309,12 @@ def _checked_properties(properties: Mapping[str, PropertyValue] | None) -> dict[
     if properties is None:
         return {}
     if not isinstance(properties, Mapping):
-        raise InvalidArgumentError(f"properties: a mapping of names to values, not {type(properties).__name__}",
-                                   field="properties")
+        raise InvalidArgumentError(f"{what}: a mapping of names to values, not {type(properties).__name__}",
+                                   field=what)
     for name, value in properties.items():
-        field = f"properties[{name!r}]"
+        field = f"{what}[{name!r}]"
         if not isinstance(name, str):
-            raise InvalidArgumentError(f"{field}: property names are text", field="properties")
+            raise InvalidArgumentError(f"{field}: property names are text", field=what)
         if not isinstance(value, (int, float, str, dict, ProtoValue)):
             raise InvalidArgumentError(f"{field}: an int, float, str, bool, STRUCT dict or ProtoValue, not "
                                        f"{type(value).__name__}", field=field)
@@ -299,23 +323,32 @@ def _checked_properties(properties: Mapping[str, PropertyValue] | None) -> dict[
 
 
 def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
-                          properties: Mapping[str, PropertyValue] | None = None) -> CachedExecution | None:
+                          properties: Mapping[str, PropertyValue] | None = None, *,
+                          custom_properties: Mapping[str, PropertyValue] | None = None) -> CachedExecution | None:
     """The newest COMPLETE execution of type ``type_name`` that read exactly ``inputs``
     (stored artifacts or their ids by input key, as record_execution takes them and event
-    paths [key, index] record them) and has exactly ``properties``, with its outputs; None
-    when there is none (a cache miss; also when an id names no artifact).
+    paths [key, index] record them), has exactly ``properties`` (its type's declared ones)
+    and, for each of ``custom_properties``, the same custom property (others it has, say a
+    display name, do not count), with its outputs, none of them since marked for deletion,
+    deleted or abandoned; None when there is none (a cache miss; also when an id names no
+    artifact).
 
-    Runs cypher/what_can_be_reused.cypher. Property values compare by kind too: 1 is not 1.0.
+    Pass what identifies the step's work: hyperparameters kept as custom properties (TFX's
+    convention for a component's parameters) count only when given as ``custom_properties``.
+
+    Runs cypher/what_can_be_reused.cypher. Values compare by kind too: 1 is not 1.0.
 
     Raises:
         InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
-            ``field`` naming it as written (``inputs['base_model'][0]``); ``properties`` is
-            not a mapping of names to property values (``properties['lr']``).
+            ``field`` naming it as written (``inputs['base_model'][0]``); ``properties`` or
+            ``custom_properties`` is not a mapping of names to property values
+            (``properties['lr']``).
         NotFoundError: there is no execution type named ``type_name`` (in any version), so
             a misspelt name is not a cache miss forever.
     """
     wanted = sorted(((key, i), aid) for key, ids in _input_ids(inputs).items() for i, aid in enumerate(ids))
     given = _checked_properties(properties)
+    given_custom = _checked_properties(custom_properties, "custom_properties")
     rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
                              input_ids=sorted({aid for _, aid in wanted}),
                              properties={k: codec.encode_properties({k: v}, custom=False).popitem()[1]
@@ -327,6 +360,9 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             continue
         if set(execution.properties) != set(given) or not all(
                 codec.same_value(execution.properties[k], given[k]) for k in given):
+            continue
+        if not all(k in execution.custom_properties and codec.same_value(execution.custom_properties[k], v)
+                   for k, v in given_custom.items()):
             continue
         outputs: dict[str, list[Artifact]] = {}
         for out in sorted(row["outputs"], key=lambda o: _path(o["path"])):
@@ -362,6 +398,8 @@ def record_cached_execution(store: MetadataStore, execution: Execution, inputs: 
     if not isinstance(execution, Execution):
         raise InvalidArgumentError(f"execution must be an Execution, not {type(execution).__name__}", field="execution")
     input_ids, output_ids = _input_ids(inputs), _input_ids(outputs, "outputs")
+    _one_event_each(input_ids, "inputs")
+    _one_event_each(output_ids, "outputs")
     _stored_artifacts(store, {**_ids_by_field("inputs", inputs or {}, input_ids),
                               **_ids_by_field("outputs", outputs, output_ids)})
     cached = execution.model_copy(update={"last_known_state": ExecutionState.CACHED})
@@ -421,9 +459,14 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
         NotFoundError: there is no artifact type named ``type_name`` (in any version), or no
             context ``context_id``; a misspelt name is not "no artifact yet".
         InvalidArgumentError: ``context_id`` is not an integer (``'7'``, ``True``) or does
-            not fit in 64 bits.
+            not fit in 64 bits; ``state`` is no ArtifactState (its name, ``"LIVE"``, will do).
     """
     _check_id(context_id, "context_id")
+    try:
+        state = ArtifactState(state)
+    except ValueError:
+        raise InvalidArgumentError(f"state: {state!r} is no artifact state; one of "
+                                   f"{', '.join(s.value for s in ArtifactState)}", field="state") from None
     query = q.LATEST_ARTIFACT_IN_CONTEXT if context_id is not None else q.LATEST_ARTIFACT
     record = store._read(lambda tx: tx.run(query, type_name=type_name, state=state.value,
                                            context_id=context_id).single())

@@ -362,3 +362,19 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     [found] = files.run(store, "latest_blessed_model", **latest)
     assert (found["model"]["id"], found["blessing"]["id"]) == (model_id, blessing_id)
 
+    # A blessing recorded as a boolean counts in both files that read it.
+    [true_model_id] = put(trainer_t, [], [(Artifact(type_id=model_t, uri="/m/3"), "model")])
+    true_model = store.get_artifacts_by_id([true_model_id])[0]
+    put(component("Evaluator"), [(true_model, "model")],
+        [(Artifact(type_id=blessing_t, uri="/b/3", custom_properties={"blessed": True}), "blessing")])
+    assert files.run(store, "why_model_preferred", model_a=true_model_id, model_b=true_model_id)[0]["blessed"] is True
+    # A later step that reused the model (a cache hit, CACHED, linked to it by an OUTPUT event
+    # as TFX records one) trained nothing: the files name the Trainer that did.
+    put(trainer_t, [(examples, "examples")], [(model, "model")], train_steps=999, module_file="other.py")
+    cached = [x for x in store.get_executions_by_type("tfx.components.trainer.component.Trainer")
+              if x.custom_properties.get("train_steps") == 999]
+    store.put_executions([x.model_copy(update={"last_known_state": ExecutionState.CACHED}) for x in cached])
+    rows = files.run(store, "model_hyperparameters", model_id=model_id)
+    assert {r["trainer"] for r in rows} == {f"tfx.components.trainer.component.Trainer #{trainer.id}"}
+    assert {r["trainer"] for r in files.run(store, "training_environment", model_id=model_id)} == {
+        f"tfx.components.trainer.component.Trainer #{trainer.id}"}

@@ -677,3 +677,63 @@ def test_a_cache_hit_with_outputs_that_are_not_stored_artifacts_stores_nothing(s
     with pytest.raises(NotFoundError):
         record_cached_execution(store, Execution(type_id=10**9), {"examples": [examples]}, {})
     assert store.counts() == before
+
+
+def test_the_cache_skips_outputs_deleted_since_and_checks_custom_properties_when_given(store):
+    """A hit's outputs must still be there: an earlier run whose model was since marked
+    DELETED (or for deletion, or ABANDONED) is no hit. Hyperparameters kept as custom
+    properties (TFX's convention) count when given as custom_properties, and only then."""
+    from graphmd import _cypher_files
+
+    types, (examples, base) = _trainer_setup(store)
+    inputs = {"examples": [examples.id], "base_model": [base.id]}
+    with record_execution(store, Execution(type_id=types["Trainer"], custom_properties={"lr": 0.1, "note": "a"}),
+                          inputs) as first:
+        first.output("model", Artifact(type_id=types["Model"], uri="/m/first"))
+    with record_execution(store, Execution(type_id=types["Trainer"], custom_properties={"lr": 0.2}), inputs) as second:
+        second.output("model", Artifact(type_id=types["Model"], uri="/m/second"))
+    assert find_cached_execution(store, "Trainer", inputs).execution.id == second.execution.id
+    hit = find_cached_execution(store, "Trainer", inputs, custom_properties={"lr": 0.1})
+    assert hit is not None and hit.execution.id == first.execution.id  # "note" is not asked about
+    assert find_cached_execution(store, "Trainer", inputs, custom_properties={"lr": 0.3}) is None
+    assert find_cached_execution(store, "Trainer", inputs, custom_properties={"lr": 1}) is None  # 1 is not 0.1
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "Trainer", inputs, custom_properties={"lr": None})  # type: ignore[dict-item]
+    assert error.value.field == "custom_properties['lr']"
+    for state in (ArtifactState.DELETED, ArtifactState.MARKED_FOR_DELETION, ArtifactState.ABANDONED):
+        [model] = second.outputs["model"]
+        store.put_artifacts([model.model_copy(update={"state": state})])
+        assert find_cached_execution(store, "Trainer", inputs).execution.id == first.execution.id, state
+    # The file alone answers as the library does on kinds: a DOUBLE property is no INT one.
+    with record_execution(store, Execution(type_id=types["Trainer"], properties={"num_steps": 3}), inputs) as third:
+        third.output("model", Artifact(type_id=types["Model"], uri="/m/third"))
+    rows = _cypher_files.run(store, "what_can_be_reused", type_name="Trainer",
+                             input_ids=sorted({examples.id, base.id}), properties={"num_steps": 3.0})
+    assert rows == []
+    rows = _cypher_files.run(store, "what_can_be_reused", type_name="Trainer",
+                             input_ids=sorted({examples.id, base.id}), properties={"num_steps": 3})
+    assert [r["execution"]["id"] for r in rows] == [third.execution.id]
+
+
+def test_pipeline_helpers_name_wrong_arguments(store):
+    types, (examples, base) = _trainer_setup(store)
+    before = store.counts()
+    with pytest.raises(InvalidArgumentError) as error:
+        with record_execution(store, "Trainer", {}):  # type: ignore[arg-type]
+            pass
+    assert error.value.field == "execution"
+    # One artifact under two keys: named where it is given the second time, nothing stored.
+    with pytest.raises(InvalidArgumentError) as error:
+        with record_execution(store, Execution(type_id=types["Trainer"]),
+                              {"model": [base], "baseline_model": [base.id]}):
+            pass
+    assert error.value.field == "inputs['baseline_model'][0]" and "inputs['model'][0]" in error.value.message
+    with pytest.raises(InvalidArgumentError) as error:
+        record_cached_execution(store, Execution(type_id=types["Trainer"]), {}, {"a": [base], "b": [base]})
+    assert error.value.field == "outputs['b'][0]"
+    assert store.counts() == before
+    # A state by its name does; anything else is named.
+    assert latest_artifact(store, "Model", state="LIVE").id == base.id  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError) as error:
+        latest_artifact(store, "Model", state="ALIVE")  # type: ignore[arg-type]
+    assert error.value.field == "state"
