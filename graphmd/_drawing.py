@@ -78,19 +78,36 @@ def _label_lines(node: Artifact | Execution, second: str | None, br: str) -> str
     return f"{node.type} #{node.id}{br}{second}" if second else f"{node.type} #{node.id}"
 
 
+def _dot_string(text: str) -> str:
+    """``text`` as a DOT double-quoted string: quotes and backslashes escaped, a line break
+    as DOT's \\n, other control characters as spaces, and everything else as it is (DOT
+    files are UTF-8; JSON's \\u00e8 escapes would print literally)."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def lineage_dot(graph: LineageGraph) -> str:
     """The graph in Graphviz DOT: artifacts as ellipses, executions as boxes, edges the way
     data flows, labelled with their event types."""
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for a in graph.artifacts:
-        label = json.dumps(_label_lines(a, a.name or a.uri, "\n"))
+        label = _dot_string(_label_lines(a, a.name or a.uri, "\n"))
         lines.append(f"  {_dom_id(_key(a))} [shape=ellipse, label={label}];")
     for x in graph.executions:
-        label = json.dumps(_label_lines(x, x.name, "\n"))
+        label = _dot_string(_label_lines(x, x.name, "\n"))
         lines.append(f"  {_dom_id(_key(x))} [shape=box, label={label}];")
     for (start, end), types in _edges(graph).items():
         for event_type in types:
-            lines.append(f"  {_dom_id(start)} -> {_dom_id(end)} [label={json.dumps(event_type)}];")
+            lines.append(f"  {_dom_id(start)} -> {_dom_id(end)} [label={_dot_string(event_type)}];")
     lines.append("}")
     return "\n".join(lines)
 
@@ -341,8 +358,10 @@ def counted(n: int, noun: str) -> str:
 
 
 def _script_json(value: object) -> str:
-    """JSON safe inside a <script> element: no "</" can end it early."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    """JSON safe inside a <script> element: no "<" at all (it is written \\u003c, as every
+    JSON parser reads it), so neither "</script" nor "<!--" in a name can end the element or
+    change how the browser parses it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
 
 
 def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),

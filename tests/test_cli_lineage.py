@@ -232,3 +232,12 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
     assert len(tree) == 2 * runs + 1 and "/chain/0" in tree[-1] and f"/chain/{runs}" in tree[0]
     assert "note: 2,401 nodes" in text and "--depth N" in text
     assert "note:" not in cli("lineage", str(previous), "--up", "--depth", "4")
+
+
+def test_a_line_break_in_a_name_stays_on_its_tree_line() -> None:
+    from graphmd import Artifact, Execution, ExecutionState
+    from graphmd.cli.lineage_commands import _label
+
+    assert _label(Artifact(id=1, type="Data", name="line1\nline2", uri="/d\r\n")) == r"Data #1 line1\nline2 (/d\r\n)"
+    assert _label(Execution(id=2, type="Step", name="a\nb", last_known_state=ExecutionState.COMPLETE)) == (
+        r"Step #2 a\nb [COMPLETE]")

@@ -120,7 +120,7 @@ class _Page(HTMLParser):
 
 
 def test_html_page_is_self_contained_and_escapes_what_users_wrote():
-    hostile = "</script><script>alert(1)</script><b>"
+    hostile = "<!--<script></script><script>alert(1)</script><b>"
     graph = chain(2)
     graph.artifacts[1].name = hostile
     graph.artifacts[1].custom_properties = {"note": hostile, "score": 0.5}
@@ -133,6 +133,9 @@ def test_html_page_is_self_contained_and_escapes_what_users_wrote():
     # Two scripts: the data and the code; the hostile text never opens a third or a <b>.
     assert len(parsed.scripts) == 2 and "b" not in parsed.tags
     assert not re.search(r"(src|href)=\"?https?:", page)              # nothing fetched
+    # No "<" at all in the data: "<!--<script>" would switch a browser's parser into the
+    # script element's escaped states, where its end tag no longer ends it (jsdom showed it).
+    assert "<" not in parsed.scripts[0]
     data = json.loads(parsed.scripts[0])
     assert data["nodes"]["a101"]["name"] == hostile
     assert data["nodes"]["a101"]["custom_properties"] == {"note": hostile, "score": 0.5}
@@ -197,3 +200,7 @@ def test_dot_and_mermaid_labels_end_with_the_name_or_the_id():
     assert '  a1(["Data #1<br/>/data/1"])' in mermaid and '  a2(["Model #2<br/>m2"])' in mermaid
     dot = lineage_dot(graph)
     assert 'label="Trainer #9"' in dot and 'label="Pusher #8\\npush"' in dot and 'label="Data #1\\n/data/1"' in dot
+    # DOT is UTF-8 and has no \\u escapes: other scripts stay as they are; quotes, backslashes
+    # and line breaks are escaped as DOT reads them.
+    graph.artifacts[1].name = 'modèle "v2" a\\b\nzwei'
+    assert 'label="Model #2\\nmodèle \\"v2\\" a\\\\b\\nzwei"' in lineage_dot(graph)

@@ -79,11 +79,14 @@ def _store(uri: str | None, user: str | None, password: str | None, database: st
 
 
 def _label(node: Artifact | Execution) -> str:
+    """The node on one tree line: a line break in a name or URI is written \\n, as tables do."""
     if isinstance(node, Artifact):
         where = f" ({node.uri})" if node.uri else ""
-        return f"{node.type} #{node.id} {node.name or ''}{where}".replace("  ", " ")
-    state = f" [{node.last_known_state.value}]" if node.last_known_state else ""
-    return f"{node.type} #{node.id} {node.name or ''}{state}".replace("  ", " ")
+        text = f"{node.type} #{node.id} {node.name or ''}{where}"
+    else:
+        state = f" [{node.last_known_state.value}]" if node.last_known_state else ""
+        text = f"{node.type} #{node.id} {node.name or ''}{state}"
+    return text.replace("  ", " ").replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _event_label(event: Event) -> str:
