@@ -57,6 +57,7 @@ INDEXES += [
 
 
 READ_SCHEMA_VERSION = "MATCH (m:GraphmdMeta) RETURN m.schema_version AS version"
+PING = "RETURN 1"  # does Neo4j answer? (graphmd serve's readiness)
 SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition"
 INDEX_STATES = """
 SHOW INDEXES YIELD name, state

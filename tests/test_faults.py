@@ -231,6 +231,28 @@ def test_neo4j_restart_during_writes(own_server: LocalNeo4j) -> None:
               f"UnavailableError ({unknown} of them while committing: outcome unknown), 0 other errors, 0 half-written")
 
 
+def test_serve_readiness_follows_neo4j(own_server: LocalNeo4j) -> None:
+    """graphmd serve reports ml_metadata.MetadataStoreService NOT_SERVING while Neo4j does not
+    answer and SERVING again once it does (readiness); "" stays SERVING (liveness)."""
+    pytest.importorskip("ml_metadata")
+    from grpc_health.v1 import health_pb2
+
+    from _grpc_helpers import health_status, running_server
+    from graphmd.mlmd.server import SERVICE_NAME
+
+    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    with MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=1.0) as store, \
+            running_server(store, health_interval=0.2) as server:
+        assert health_status(server.port, SERVICE_NAME) == serving
+        own_server.stop()
+        try:
+            wait_until(lambda: health_status(server.port, SERVICE_NAME) == not_serving, 60, "NOT_SERVING")
+            assert health_status(server.port) == serving
+        finally:
+            own_server.start()
+        wait_until(lambda: health_status(server.port, SERVICE_NAME) == serving, 120, "SERVING again")
+
+
 # --- opening a store when Neo4j cannot be reached ----------------------------------------
 
 

@@ -41,7 +41,8 @@ from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
 from .._errors import (AlreadyExistsError, GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError,
-                       UnimplementedError)
+                       UnimplementedError, map_driver_errors)
+from .._queries import PING
 from .._store import MetadataStore
 from . import _convert as cv
 from ._metrics import CallObserver
@@ -554,7 +555,10 @@ class ServerOptions:
     ``tls_cert`` and ``tls_key`` (PEM files) the port speaks TLS; with ``tls_client_ca`` too,
     clients must present a certificate signed by that CA (MLMD's client_verify). With
     ``metrics_port`` (0: a free one) Prometheus metrics are served at http://host:port/metrics;
-    ``log_calls`` logs each call's method, status code and duration.
+    ``log_calls`` logs each call's method, status code and duration. Every
+    ``health_interval`` seconds the server checks that Neo4j answers and reports
+    ``ml_metadata.MetadataStoreService`` SERVING or NOT_SERVING accordingly (readiness);
+    the overall status ``""`` stays SERVING while the process serves (liveness).
     """
 
     host: str = "127.0.0.1"
@@ -568,6 +572,7 @@ class ServerOptions:
     shutdown_grace: float = 30.0
     metrics_port: int | None = None
     log_calls: bool = False
+    health_interval: float = 5.0
 
 
 def _address(host: str, port: int) -> str:
@@ -657,6 +662,8 @@ class MlmdServer:
         svc_grpc.add_MetadataStoreServiceServicer_to_server(MetadataStoreServicer(store, self.metrics), self._server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        self._store = store
+        self._stopping = threading.Event()
         address = _address(options.host, options.port)
         _check_bindable(options.host, options.port, address)
         try:
@@ -686,11 +693,40 @@ class MlmdServer:
         self._server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        threading.Thread(target=self._watch_neo4j, name="graphmd-health", daemon=True).start()
         return self
+
+    def _neo4j_answers(self) -> bool:
+        """Whether Neo4j runs a trivial statement now (one auto-commit try: a managed read
+        would retry for up to 30 s before saying no)."""
+        try:
+            with map_driver_errors(self._store.settings.uri), self._store._session() as session:
+                session.run(PING).consume()
+        except GraphmdError:
+            return False
+        return True
+
+    def _watch_neo4j(self) -> None:
+        """Until stop(): every health_interval seconds, report the MLMD service SERVING while
+        Neo4j answers and NOT_SERVING while it does not (a readiness probe then takes this
+        server out of rotation instead of sending it calls that fail UNAVAILABLE)."""
+        up = True
+        while not self._stopping.wait(self.options.health_interval):
+            now = self._neo4j_answers()
+            if now == up or self._stopping.is_set():
+                continue
+            up = now
+            if up:
+                log.warning("Neo4j answers again: %s is SERVING", SERVICE_NAME)
+            else:
+                log.warning("Neo4j does not answer: %s is NOT_SERVING until it does", SERVICE_NAME)
+            self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING if up
+                            else health_pb2.HealthCheckResponse.NOT_SERVING)
 
     def stop(self, grace: float | None = None) -> threading.Event:
         """Stop taking calls, let in-flight calls finish within ``grace`` seconds (default:
         the options' shutdown_grace), then cancel the rest. Returns an event set when done."""
+        self._stopping.set()
         self.health.enter_graceful_shutdown()
         done = self._server.stop(self.options.shutdown_grace if grace is None else grace)
         if self._served_metrics is not None and self.metrics_port is not None:
