@@ -177,8 +177,8 @@ class LocalNeo4j:
         bolt_port: int | None = None,
         http_port: int | None = None,
         password: str | None = None,
-        heap: str = "1g",
-        pagecache: str = "512m",
+        heap: str | None = None,
+        pagecache: str | None = None,
         record_in_config: bool = True,
         settings: Mapping[str, str] | None = None,
     ) -> None:
@@ -192,8 +192,9 @@ class LocalNeo4j:
         self.http_port = int(http_port or saved.get("http_port") or 7474)
         self._password = password or os.environ.get("GRAPHMD_NEO4J_PASSWORD") or (
             config.get("password") if record_in_config else None) or saved.get("password")
-        self.heap = heap
-        self.pagecache = pagecache
+        # Sizes, as ports, are those of the last start unless given (1g and 512m at first).
+        self.heap = str(heap or saved.get("heap") or "1g")
+        self.pagecache = str(pagecache or saved.get("pagecache") or "512m")
         self.record_in_config = record_in_config
         self.settings = dict(settings or {})
         for key, value in self.settings.items():
@@ -350,6 +351,7 @@ class LocalNeo4j:
         log.close()
         self._pid_file.write_text(f"{proc.pid}\n")
         self._state_file.write_text(json.dumps({"bolt_port": self.bolt_port, "http_port": self.http_port,
+                                                "heap": self.heap, "pagecache": self.pagecache,
                                                 "version": NEO4J_VERSION,
                                                 **({} if self.record_in_config else {"password": self._password})}))
         os.chmod(self._state_file, 0o600)

@@ -159,7 +159,7 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     home = isolated / "home"
     env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
     ports = ["--bolt-port", str(free_port()), "--http-port", str(free_port())]
-    started = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home), *ports,
+    started = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home), *ports, "--heap", "768m",
                               "--setting", "db.memory.transaction.max=256m"], env=env,
                              capture_output=True, text=True, timeout=300)
     try:
@@ -203,6 +203,9 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     assert stopped.returncode == 0 and "stopped" in stopped.stdout and str(home) in stopped.stdout
     status = subprocess.run([*GRAPHMD, "neo4j", "status", "--home", str(home)], env=env, capture_output=True, text=True)
     assert status.returncode == 3 and "stopped" in status.stdout
+    # A later plain start of the home keeps the sizes of the last one, as it keeps the ports.
+    later = LocalNeo4j(home)
+    assert (later.heap, later.pagecache, later.bolt_port) == ("768m", "512m", int(ports[1]))
 
 
 def test_routing_uri_works(neo4j_server) -> None:

@@ -32,8 +32,10 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
           password: Annotated[Optional[str], typer.Option(help="Password of the neo4j user (default: "
                                                           "$GRAPHMD_NEO4J_PASSWORD, the config file, or generated).",
                                                           show_default=False)] = None,
-          heap: Annotated[str, typer.Option(help="JVM heap size.")] = "1g",
-          pagecache: Annotated[str, typer.Option(help="Neo4j page cache size.")] = "512m",
+          heap: Annotated[Optional[str], typer.Option(help="JVM heap size (default 1g, or as last started).",
+                                                      show_default=False)] = None,
+          pagecache: Annotated[Optional[str], typer.Option(help="Neo4j page cache size (default 512m, or as last "
+                                                           "started).", show_default=False)] = None,
           timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt to answer.")] = 120.0,
           setting: Annotated[Optional[list[str]], typer.Option(
               "--setting", metavar="KEY=VALUE", help="A neo4j.conf setting for this start, e.g. "
