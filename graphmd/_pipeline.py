@@ -525,8 +525,9 @@ class ComparedValue:
     A column (a run) that holds several nodes of the field's type (a retried Trainer, two
     candidate models' evaluations) has a list there: the values of those that have the field,
     in id order, with ``sources`` naming each one (``#42``, ``#41 FAILED``: an execution in
-    another state than COMPLETE says which); ``sources`` is empty when no column has several.
-    The values differ when one column has a value another has not."""
+    another state than COMPLETE says which). A column's single value from an execution in
+    another state than COMPLETE is named too (``["#41 FAILED"]``); ``sources`` is empty when
+    no column has either. The values differ when one column has a value another has not."""
 
     field: str
     values: list[PropertyValue | list[PropertyValue] | None]
@@ -544,7 +545,7 @@ class ComparedValue:
                 return ""
             if isinstance(value, list):
                 return "; ".join(f"{v} ({source})" for v, source in zip(value, sources, strict=True))
-            return str(value)
+            return f"{value} ({sources[0]})" if sources else str(value)
 
         sources = self.sources or [[] for _ in self.values]
         return ["*" if self.differs else "", self.field + (" (custom)" if self.custom else ""),
@@ -555,7 +556,7 @@ class ComparedValue:
         ``property`` (a type name may hold dots), ``custom``, ``differs``, ``values`` (one per column: the value as stored, a list where the column
         has several nodes of the type, None where absent; a STRUCT value an object, a PROTO
         value ``{"type_url": ..., "value": <base64>}``) and ``sources`` (one list per column,
-        empty unless it has several)."""
+        empty unless it has several, or one from an execution not COMPLETE)."""
         return {"field": self.field, "type": self.type_name, "property": self.property, "custom": self.custom,
                 "differs": self.differs,
                 "values": [[_json_value(v) for v in value] if isinstance(value, list) else _json_value(value)
@@ -650,7 +651,8 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
                 sources.append([s for s, _ in found])
             else:
                 values.append(found[0][1] if found else None)
-                sources.append([])
+                # A lone execution not COMPLETE (a run whose only Trainer FAILED) says so too.
+                sources.append([found[0][0]] if found and " " in found[0][0] else [])
         out.append(ComparedValue(key[1], values, _differ(values), custom=key[0],
                                  sources=sources if any(sources) else [], type_name=type_of[key],
                                  property=property_of[key]))

@@ -451,6 +451,22 @@ def test_compare_runs_shows_every_execution_of_a_component_in_a_run(store):
     assert not same["Trainer.learning_rate"].differs
 
 
+def test_compare_runs_marks_a_run_s_only_execution_when_it_did_not_complete(store):
+    """A run whose only Trainer FAILED: its values say so, in the table and in sources."""
+    history = record_history(store, 1)
+    types = history.type_ids
+    run = Context(type_id=types["PipelineRun"], name="run-failed")
+    with pytest.raises(RuntimeError):
+        with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": 0.7}), {}, [run]):
+            raise RuntimeError("OOM")
+    [failed] = [x.id for x in store.get_executions_by_type("Trainer") if x.last_known_state == ExecutionState.FAILED]
+    params = {c.field: c for c in compare_runs(store, ["run-0000", "run-failed"]).parameters}
+    rate = params["Trainer.learning_rate"]
+    assert rate.values == [0.1, 0.7] and rate.sources == [[], [f"#{failed} FAILED"]]
+    assert rate.row() == ["*", "Trainer.learning_rate", "0.1", f"0.7 (#{failed} FAILED)"]
+    assert rate.to_dict()["sources"] == [[], [f"#{failed} FAILED"]]
+
+
 def test_compare_lineage_shows_what_differs_in_how_two_models_were_made(store, history):
     from graphmd import compare_lineage
 
