@@ -417,15 +417,21 @@ def test_compare_runs_marks_differences(store, history):
         compare_runs(store, ["run-0006", "run-9999"])
 
 
+def _run_with_a_failed_trainer(store: MetadataStore, types: dict[str, int], name: str, rate: float) -> Context:
+    """The run context ``name`` (made if new) with a Trainer at ``rate`` that raised OOM."""
+    run = Context(type_id=types["PipelineRun"], name=name)
+    with pytest.raises(RuntimeError):
+        with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": rate}), {}, [run]):
+            raise RuntimeError("OOM")
+    return run
+
+
 def test_compare_runs_shows_every_execution_of_a_component_in_a_run(store):
     """A run that retried its Trainer and trained a second candidate holds three Trainers and
     two evaluations: each value is shown with the node it came from, none silently dropped."""
     history = record_history(store, 2)
     types = history.type_ids
-    run = Context(type_id=types["PipelineRun"], name="run-0001")
-    with pytest.raises(RuntimeError):
-        with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": 0.5}), {}, [run]):
-            raise RuntimeError("OOM")
+    run = _run_with_a_failed_trainer(store, types, "run-0001", 0.5)
     with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": 0.2}), {},
                           [run]) as second:
         pass
@@ -453,12 +459,7 @@ def test_compare_runs_shows_every_execution_of_a_component_in_a_run(store):
 
 def test_compare_runs_marks_a_run_s_only_execution_when_it_did_not_complete(store):
     """A run whose only Trainer FAILED: its values say so, in the table and in sources."""
-    history = record_history(store, 1)
-    types = history.type_ids
-    run = Context(type_id=types["PipelineRun"], name="run-failed")
-    with pytest.raises(RuntimeError):
-        with record_execution(store, Execution(type_id=types["Trainer"], properties={"learning_rate": 0.7}), {}, [run]):
-            raise RuntimeError("OOM")
+    _run_with_a_failed_trainer(store, record_history(store, 1).type_ids, "run-failed", 0.7)
     [failed] = [x.id for x in store.get_executions_by_type("Trainer") if x.last_known_state == ExecutionState.FAILED]
     params = {c.field: c for c in compare_runs(store, ["run-0000", "run-failed"]).parameters}
     rate = params["Trainer.learning_rate"]
