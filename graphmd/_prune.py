@@ -7,7 +7,7 @@ whatever a kept node was made from:
 - Candidates: the contexts given, the executions associated with them, the artifacts those
   executions wrote, and the artifacts attributed to the contexts that no execution wrote
   (imported data). An artifact an execution outside the prune wrote (an earlier run's model
-  that this run read) is never a candidate.
+  that this run read, or one a later cache hit output again) stays.
 - A candidate that a context of the same type outside the prune also holds (an execution
   two runs share) stays with that context.
 - A candidate artifact is kept while its data may exist: unless ``delete_live_artifacts``,
@@ -15,8 +15,8 @@ whatever a kept node was made from:
   are gone, as ml-metadata advises).
 - A candidate is kept when data flows from it to a kept node or to a node outside the
   candidates (a later run read the model, say), and so is everything it was made from.
-- A context goes when none of its candidate artifacts and executions stays and it has no
-  child context; its links to other nodes (the earlier model it read) go with it.
+- A context goes when none of its candidate artifacts and executions stays and no child
+  context of it stays; its links to other nodes (the earlier model it read) go with it.
 
 Everything of one call happens in one write transaction, after the candidates are
 write-locked, so no concurrent write can link to a node between the plan and the delete.
@@ -25,7 +25,7 @@ write-locked, so no concurrent write can link to a node between the plan and the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import neo4j
 
@@ -50,26 +50,37 @@ class PruneResult(NamedTuple):
 
 
 def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, delete_live_artifacts: bool,
-               lock: bool) -> PruneResult:
+               lock: bool, gone: PruneResult | None = None) -> PruneResult:
     """Work out what pruning ``context_ids`` deletes and keeps; with ``lock``, write-lock
-    the candidates first (the plan is then valid until the transaction ends)."""
+    the candidates first (the plan is then valid until the transaction ends). ``gone``: what
+    earlier batches of the same dry run would have deleted, treated as deleted already, so
+    a dry run in batches plans what the real one then deletes batch by batch."""
+    gone_params: dict[str, Any] = {"gone_contexts": gone.deleted_context_ids if gone else [],
+                   "gone_executions": gone.deleted_execution_ids if gone else [],
+                   "gone_artifacts": gone.deleted_artifact_ids if gone else []}
     ids = sorted(set(context_ids))
-    contexts = [r["id"] for r in tx.run(q.PRUNE_LOCK_CONTEXTS if lock else q.PRUNE_CONTEXTS, ids=ids)]
-    executions = {r["id"] for r in tx.run(q.PRUNE_EXECUTIONS, ids=contexts)}
-    states = {r["id"]: r["state"] for r in tx.run(q.PRUNE_ARTIFACTS, ids=contexts, execution_ids=sorted(executions))}
+    contexts = [r["id"] for r in tx.run(q.PRUNE_LOCK_CONTEXTS if lock else q.PRUNE_CONTEXTS, ids=ids, **gone_params)]
+    executions = {r["id"] for r in tx.run(q.PRUNE_EXECUTIONS, ids=contexts, **gone_params)}
+    states = {r["id"]: r["state"] for r in tx.run(q.PRUNE_ARTIFACTS, ids=contexts, execution_ids=sorted(executions),
+                                                  **gone_params)}
+    if lock:  # another prune may have deleted some while this one waited for their locks
+        there = {(r["kind"], r["id"]) for r in tx.run(q.PRUNE_LOCK_NODES, artifact_ids=sorted(states),
+                                                       execution_ids=sorted(executions))}
+        executions = {i for i in executions if ("x", i) in there}
+        states = {i: state for i, state in states.items() if ("a", i) in there}
     artifacts = set(states)
-    if lock:
-        tx.run(q.PRUNE_LOCK_NODES, artifact_ids=sorted(artifacts), execution_ids=sorted(executions)).consume()
     candidates = {("a", i) for i in artifacts} | {("x", i) for i in executions}
     kept = {("a", i) for i, state in states.items() if not delete_live_artifacts and state not in _GONE}
-    kept |= {(r["kind"], r["id"]) for r in tx.run(q.PRUNE_SHARED, ids=contexts)}
+    kept |= {(r["kind"], r["id"]) for r in tx.run(q.PRUNE_SHARED, ids=contexts, **gone_params)}
     feeds: dict[tuple[str, int], list[tuple[str, int]]] = {}  # node -> candidates it was made from
-    for r in tx.run(q.PRUNE_FLOW, artifact_ids=sorted(artifacts), execution_ids=sorted(executions)):
+    for r in tx.run(q.PRUNE_FLOW, artifact_ids=sorted(artifacts), execution_ids=sorted(executions), **gone_params):
         source, target = (r["from_kind"], r["from_id"]), (r["to_kind"], r["to_id"])
-        if target in candidates:
-            feeds.setdefault(target, []).append(source)
-        else:
+        if target not in candidates:
             kept.add(source)  # something outside the prune was made from it
+        elif source not in candidates:
+            kept.add(target)  # something outside the prune wrote it (a cache hit's output)
+        else:
+            feeds.setdefault(target, []).append(source)
     # Everything a kept node was made from stays too.
     stack = list(kept)
     while stack:
@@ -78,15 +89,20 @@ def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, dele
                 kept.add(source)
                 stack.append(source)
     kept &= candidates
-    staying_members = {r["context_id"] for r in tx.run(q.PRUNE_MEMBERS, ids=contexts)
-                       if (r["kind"], r["id"]) in kept}
-    parents = {r["id"] for r in tx.run(q.PRUNE_CHILDREN, ids=contexts)}
-    kept_contexts = sorted(staying_members | parents)
+    kept_contexts = {r["context_id"] for r in tx.run(q.PRUNE_MEMBERS, ids=contexts) if (r["kind"], r["id"]) in kept}
+    # A context stays while a child of it stays: one outside the prune, or one that keeps a member.
+    children = [(r["parent"], r["child"]) for r in tx.run(q.PRUNE_CHILDREN, ids=contexts, **gone_params)]
+    pruned = set(contexts)
+    changed = True
+    while changed:
+        staying = {parent for parent, child in children if child not in pruned or child in kept_contexts}
+        changed = not staying <= kept_contexts
+        kept_contexts |= staying
     return PruneResult(
-        deleted_context_ids=sorted(set(contexts) - set(kept_contexts)),
+        deleted_context_ids=sorted(pruned - kept_contexts),
         deleted_execution_ids=sorted(i for i in executions if ("x", i) not in kept),
         deleted_artifact_ids=sorted(i for i in artifacts if ("a", i) not in kept),
-        kept_context_ids=kept_contexts,
+        kept_context_ids=sorted(kept_contexts),
         kept_execution_ids=sorted(i for kind, i in kept if kind == "x"),
         kept_artifact_ids=sorted(i for kind, i in kept if kind == "a"),
         dry_run=not lock,

@@ -752,10 +752,20 @@ RETURN [i IN $artifact_ids WHERE NOT EXISTS { MATCH (:Artifact {id: i}) }] AS ar
 # --- pruning runs (graphmd._prune) ----------------------------------------------------------
 # Each statement takes ids; PRUNE_LOCK_* write-lock the nodes they return (a property set and
 # removed), so no concurrent write can link to them between the plan and the delete.
-PRUNE_CONTEXTS = "MATCH (c:Context) WHERE c.id IN $ids RETURN c.id AS id"
-PRUNE_LOCK_CONTEXTS = "MATCH (c:Context) WHERE c.id IN $ids SET c.`_prune_lock` = true REMOVE c.`_prune_lock` RETURN c.id AS id"
+# Every prune query takes $gone_contexts, $gone_executions and $gone_artifacts: nodes an
+# earlier batch of the same dry run would have deleted, which it then treats as gone ([] in a
+# real prune, where they are).
+PRUNE_CONTEXTS = "MATCH (c:Context) WHERE c.id IN $ids AND NOT c.id IN $gone_contexts RETURN c.id AS id"
+# A context another prune deleted while this one waited for its lock comes back without its
+# properties: left out.
+PRUNE_LOCK_CONTEXTS = """
+MATCH (c:Context) WHERE c.id IN $ids
+SET c.`_prune_lock` = true REMOVE c.`_prune_lock`
+WITH c WHERE c.id IS NOT NULL
+RETURN c.id AS id
+"""
 PRUNE_EXECUTIONS = """
-MATCH (c:Context)-[:ASSOCIATION]->(x:Execution) WHERE c.id IN $ids
+MATCH (c:Context)-[:ASSOCIATION]->(x:Execution) WHERE c.id IN $ids AND NOT x.id IN $gone_executions
 RETURN DISTINCT x.id AS id
 """
 # The artifacts the candidate executions wrote, and those of the contexts that nothing wrote.
@@ -763,28 +773,39 @@ PRUNE_ARTIFACTS = """
 CALL () {
   MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN a
   UNION
-  MATCH (c:Context)-[:ATTRIBUTION]->(a:Artifact) WHERE c.id IN $ids AND NOT EXISTS { (:Execution)-[:EVENT]->(a) }
+  MATCH (c:Context)-[:ATTRIBUTION]->(a:Artifact)
+  WHERE c.id IN $ids AND NOT EXISTS { MATCH (w:Execution)-[:EVENT]->(a) WHERE NOT w.id IN $gone_executions }
   RETURN a
 }
+WITH a WHERE NOT a.id IN $gone_artifacts
 RETURN a.id AS id, a.state AS state
 """
+# Locks the candidates; returns those still there (another prune may have deleted some while
+# this one waited).
 PRUNE_LOCK_NODES = """
 CALL () {
-  MATCH (a:Artifact) WHERE a.id IN $artifact_ids RETURN a AS n
+  MATCH (a:Artifact) WHERE a.id IN $artifact_ids RETURN a AS n, 'a' AS kind
   UNION
-  MATCH (x:Execution) WHERE x.id IN $execution_ids RETURN x AS n
+  MATCH (x:Execution) WHERE x.id IN $execution_ids RETURN x AS n, 'x' AS kind
 }
 SET n.`_prune_lock` = true REMOVE n.`_prune_lock`
-RETURN count(n) AS locked
+WITH n, kind WHERE n.id IS NOT NULL
+RETURN kind, n.id AS id
 """
-# Data flow out of the candidates: input events artifact -> execution, outputs execution -> artifact.
+# Data flow at the candidates: out of them (input events artifact -> execution, outputs
+# execution -> artifact), and into a candidate artifact from an execution that is not one (a
+# later cache hit that output the model, say): that artifact must stay with its writer.
 PRUNE_FLOW = """
 CALL () {
-  MATCH (a:Artifact)-[:EVENT]->(x:Execution) WHERE a.id IN $artifact_ids RETURN 'a' AS from_kind, a.id AS from_id,
-        'x' AS to_kind, x.id AS to_id
+  MATCH (a:Artifact)-[:EVENT]->(x:Execution) WHERE a.id IN $artifact_ids AND NOT x.id IN $gone_executions
+  RETURN 'a' AS from_kind, a.id AS from_id, 'x' AS to_kind, x.id AS to_id
   UNION
-  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN 'x' AS from_kind, x.id AS from_id,
-        'a' AS to_kind, a.id AS to_id
+  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids AND NOT a.id IN $gone_artifacts
+  RETURN 'x' AS from_kind, x.id AS from_id, 'a' AS to_kind, a.id AS to_id
+  UNION
+  MATCH (x:Execution)-[:EVENT]->(a:Artifact)
+  WHERE a.id IN $artifact_ids AND NOT x.id IN $execution_ids AND NOT x.id IN $gone_executions
+  RETURN 'x' AS from_kind, x.id AS from_id, 'a' AS to_kind, a.id AS to_id
 }
 RETURN from_kind, from_id, to_kind, to_id
 """
@@ -796,10 +817,14 @@ RETURN c.id AS context_id, CASE type(l) WHEN 'ATTRIBUTION' THEN 'a' ELSE 'x' END
 # two runs both hold): they stay with it.
 PRUNE_SHARED = """
 MATCH (c:Context)-[:ATTRIBUTION|ASSOCIATION]->(n)<-[:ATTRIBUTION|ASSOCIATION]-(other:Context)
-WHERE c.id IN $ids AND NOT other.id IN $ids AND other.type_id = c.type_id
+WHERE c.id IN $ids AND NOT other.id IN $ids AND NOT other.id IN $gone_contexts AND other.type_id = c.type_id
 RETURN DISTINCT CASE WHEN n:Artifact THEN 'a' ELSE 'x' END AS kind, n.id AS id
 """
-PRUNE_CHILDREN = "MATCH (child:Context)-[:PARENT_CONTEXT]->(c:Context) WHERE c.id IN $ids RETURN DISTINCT c.id AS id"
+# The pruned contexts' child contexts (a context stays while a child of it stays).
+PRUNE_CHILDREN = """
+MATCH (child:Context)-[:PARENT_CONTEXT]->(c:Context) WHERE c.id IN $ids AND NOT child.id IN $gone_contexts
+RETURN c.id AS parent, child.id AS child
+"""
 PRUNE_DELETE = """
 CALL () {
   MATCH (a:Artifact) WHERE a.id IN $artifact_ids RETURN a AS n

@@ -1169,7 +1169,7 @@ class MetadataStore:
         return self._read(count_kinds)
 
     def prune_contexts(self, context_ids: Sequence[int], *, delete_live_artifacts: bool = False,
-                       dry_run: bool = False) -> PruneResult:
+                       dry_run: bool = False, after: PruneResult | None = None) -> PruneResult:
         """Delete pipeline runs (contexts) with their executions and the artifacts they wrote,
         keeping everything a kept node was made from; one transaction. ml-metadata has no
         delete; the rules (graphmd._prune, docs/operations.md) keep the lineage of every
@@ -1177,23 +1177,29 @@ class MetadataStore:
 
         - only artifacts whose state is DELETED or ABANDONED go, unless
           ``delete_live_artifacts``;
-        - a node something outside the prune was made from stays, and so does everything
-          it was made from;
-        - a context goes once none of its candidates stays and it has no child context.
+        - a node something outside the prune was made from, or that an execution outside it
+          also wrote (a cache hit's output), stays, and so does everything it was made from;
+        - a context goes once none of its candidates stays and no child context of it stays.
 
         With ``dry_run`` nothing is deleted: the result says what would be. Unknown ids are
-        skipped.
+        skipped. ``after`` (dry runs only): the dry run of earlier batches, whose deletions
+        this one takes as done, so a prune planned in batches says what deleting them one
+        after another does.
 
         Raises:
-            InvalidArgumentError: a context id that is not an int.
+            InvalidArgumentError: a context id that is not an int, or ``after`` without
+                ``dry_run``.
         """
         ids = list(context_ids)
         for i, context_id in enumerate(ids):
             if not isinstance(context_id, int) or isinstance(context_id, bool):
                 raise InvalidArgumentError(f"context_ids[{i}] must be an int, got {context_id!r}",
                                            field=f"context_ids[{i}]")
+        if after is not None and not dry_run:
+            raise InvalidArgumentError("after: only a dry run takes earlier batches as done", field="after")
         if dry_run:
-            return self._read(lambda tx: plan_prune(tx, ids, delete_live_artifacts=delete_live_artifacts, lock=False))
+            return self._read(lambda tx: plan_prune(tx, ids, delete_live_artifacts=delete_live_artifacts, lock=False,
+                                                    gone=after))
 
         def work(tx: neo4j.ManagedTransaction) -> PruneResult:
             plan = plan_prune(tx, ids, delete_live_artifacts=delete_live_artifacts, lock=True)

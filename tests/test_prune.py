@@ -312,3 +312,54 @@ def test_reset_command_says_what_it_would_delete_then_deletes_everything(store, 
     assert after["artifacts"] == after["executions"] == after["contexts"] == after["events"] == 0
     assert not store.get_artifact_types() and len(store.get_artifact_types(include_system_types=True)) == 4
     assert "--format: 'yaml'" in cli("reset", "--format", "yaml", code=1)
+
+
+def test_a_dry_run_in_batches_plans_what_the_real_run_then_deletes(store, history, neo4j_server, monkeypatch):
+    """Newest first, each batch its own transaction: a batch's models that a newer run read go
+    once that run's batch went. The dry run takes each earlier batch's deletions as done, so
+    it says what --yes then deletes, each node once."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from graphmd.cli import app
+
+    monkeypatch.setenv("GRAPHMD_CONFIG", "/dev/null")
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    args = ["prune", "--type", "PipelineRun", "-q", "--before", "2999-01-01", "--delete-live-artifacts", "--batch", "2",
+            "--format", "json"]
+    planned = json.loads(CliRunner().invoke(app, args, catch_exceptions=False).output)
+    done = json.loads(CliRunner().invoke(app, [*args, "--yes"], catch_exceptions=False).output)
+    assert {k: v for k, v in done.items() if k != "deleted"} == {k: v for k, v in planned.items() if k != "deleted"}
+    assert len(planned["deleted_context_ids"]) == RUNS and planned["kept_context_ids"] == []
+    for ids in planned.values():
+        if isinstance(ids, list):
+            assert len(ids) == len(set(ids)), ids
+    assert store.counts()["executions"] == 0
+
+
+def test_an_artifact_a_kept_execution_also_wrote_stays(store, history):
+    """A later cache hit recorded outside any run (record_cached_execution's default: no
+    contexts) output the newest run's model again (no later run read it): pruning that run
+    keeps the model, and the hit keeps its output, whatever the model's state."""
+    from graphmd import record_cached_execution
+
+    last = RUNS - 1
+    [model] = [a for a in run_artifacts(store, last) if a.name.endswith("/model")]
+    hit = record_cached_execution(store, Execution(type_id=history.type_ids["Trainer"]), {}, {"model": [model]})
+    mark(store, [model], ArtifactState.DELETED)
+    result = store.prune_contexts([run_context(store, last)], delete_live_artifacts=True)
+    assert model.id in result.kept_artifact_ids and model.id not in result.deleted_artifact_ids
+    assert [(e.artifact_id, e.type) for e in store.get_events_by_execution_ids([hit.id])] == [
+        (model.id, EventType.OUTPUT)]
+
+
+def test_a_parent_pruned_with_its_only_child_goes_too(store, history):
+    parent, child = run_context(store, RUNS - 2), run_context(store, RUNS - 1)  # nothing newer read them
+    store.put_parent_contexts([ParentContext(child_id=child, parent_id=parent)])
+    planned = store.prune_contexts([parent, child], delete_live_artifacts=True, dry_run=True)
+    done = store.prune_contexts([parent, child], delete_live_artifacts=True)
+    assert done._replace(dry_run=True) == planned
+    assert child in done.deleted_context_ids and parent in done.deleted_context_ids

@@ -75,14 +75,16 @@ def prune(
             with progress_bar("pruning" if yes else "planning", quiet or not chosen) as advance:
                 for start in range(0, len(chosen), batch):
                     ids = [c.id for c in chosen[start:start + batch] if c.id is not None]
+                    # A dry run's later batches take the earlier ones' deletions as done, as
+                    # the real prune's batches find them.
                     results.append(store.prune_contexts(ids, delete_live_artifacts=delete_live_artifacts,
-                                                        dry_run=not yes))
+                                                        dry_run=not yes, after=None if yes else _totals(results)))
                     if advance is not None:
                         advance(min(start + batch, len(chosen)), len(chosen))
     except GraphmdError as error:
         fail(error)
-    total = {field: sorted(i for r in results for i in getattr(r, field))
-             for field in PruneResult._fields if field != "dry_run"}
+    summed = _totals(results)
+    total = {field: getattr(summed, field) for field in PruneResult._fields if field != "dry_run"}
     if fmt == "json":
         sys.stdout.write(json_text({"deleted": yes, "runs": [c.name for c in chosen], **total}) + "\n")
         return
@@ -97,6 +99,20 @@ def prune(
               markup=False)
     if not yes:
         err.print("nothing deleted: add --yes to delete", markup=False)
+
+
+def _totals(results: list[PruneResult]) -> PruneResult:
+    """The batches' results as one: each node deleted by one of them, or kept by one and
+    deleted by none (a node an earlier batch kept because a later run read it can go with
+    that run's batch), each once."""
+    deleted = {kind: {i for r in results for i in getattr(r, f"deleted_{kind}_ids")}
+               for kind in ("context", "execution", "artifact")}
+    kept = {kind: {i for r in results for i in getattr(r, f"kept_{kind}_ids")} - deleted[kind] for kind in deleted}
+    return PruneResult(
+        deleted_context_ids=sorted(deleted["context"]), deleted_execution_ids=sorted(deleted["execution"]),
+        deleted_artifact_ids=sorted(deleted["artifact"]), kept_context_ids=sorted(kept["context"]),
+        kept_execution_ids=sorted(kept["execution"]), kept_artifact_ids=sorted(kept["artifact"]),
+        dry_run=all(r.dry_run for r in results))
 
 
 # What `graphmd reset` reports, in this order (store.counts()'s keys).
