@@ -363,3 +363,29 @@ def test_a_parent_pruned_with_its_only_child_goes_too(store, history):
     done = store.prune_contexts([parent, child], delete_live_artifacts=True)
     assert done._replace(dry_run=True) == planned
     assert child in done.deleted_context_ids and parent in done.deleted_context_ids
+
+
+def test_an_interrupted_prune_says_what_it_deleted_and_how_to_go_on(store, history, neo4j_server, monkeypatch):
+    from typer.testing import CliRunner
+
+    from graphmd.cli import app
+
+    monkeypatch.setenv("GRAPHMD_CONFIG", "/dev/null")
+    monkeypatch.setenv("GRAPHMD_NEO4J_URI", neo4j_server.uri)
+    monkeypatch.setenv("GRAPHMD_NEO4J_USER", neo4j_server.user)
+    monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", neo4j_server.password or "")
+    real, calls = MetadataStore.prune_contexts, []
+
+    def ctrl_c_on_the_second_batch(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(MetadataStore, "prune_contexts", ctrl_c_on_the_second_batch)
+    result = CliRunner().invoke(app, ["prune", "--type", "PipelineRun", "-q", "--before", "2999-01-01",
+                                      "--delete-live-artifacts", "--batch", "2", "--yes"])
+    assert result.exit_code == 130
+    said = " ".join(result.output.split())
+    assert "interrupted after 1 of 4 batches: deleted 2 runs" in said and "run the same command again" in said
+    assert len(store.get_contexts_by_type("PipelineRun")) == RUNS - 2

@@ -72,15 +72,24 @@ def prune(
             if missing:
                 raise NotFoundError(f"no {context_type} context named {', '.join(map(repr, missing))}", field="name")
             results: list[PruneResult] = []
-            with progress_bar("pruning" if yes else "planning", quiet or not chosen) as advance:
-                for start in range(0, len(chosen), batch):
-                    ids = [c.id for c in chosen[start:start + batch] if c.id is not None]
-                    # A dry run's later batches take the earlier ones' deletions as done, as
-                    # the real prune's batches find them.
-                    results.append(store.prune_contexts(ids, delete_live_artifacts=delete_live_artifacts,
-                                                        dry_run=not yes, after=None if yes else _totals(results)))
-                    if advance is not None:
-                        advance(min(start + batch, len(chosen)), len(chosen))
+            try:
+                with progress_bar("pruning" if yes else "planning", quiet or not chosen) as advance:
+                    for start in range(0, len(chosen), batch):
+                        ids = [c.id for c in chosen[start:start + batch] if c.id is not None]
+                        # A dry run's later batches take the earlier ones' deletions as done,
+                        # as the real prune's batches find them.
+                        results.append(store.prune_contexts(ids, delete_live_artifacts=delete_live_artifacts,
+                                                            dry_run=not yes, after=None if yes else _totals(results)))
+                        if advance is not None:
+                            advance(min(start + batch, len(chosen)), len(chosen))
+            except KeyboardInterrupt:
+                if yes:  # the batches that committed are gone: say which, and how to go on
+                    done = _totals(results)
+                    err.print(f"interrupted after {len(results)} of {-(-len(chosen) // batch)} batches: deleted "
+                              f"{len(done.deleted_context_ids)} runs, {len(done.deleted_execution_ids)} executions, "
+                              f"{len(done.deleted_artifact_ids)} artifacts; run the same command again to go on",
+                              markup=False)
+                raise typer.Exit(130) from None
     except GraphmdError as error:
         fail(error)
     summed = _totals(results)
