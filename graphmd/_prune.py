@@ -56,8 +56,8 @@ def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, dele
     earlier batches of the same dry run would have deleted, treated as deleted already, so
     a dry run in batches plans what the real one then deletes batch by batch."""
     gone_params: dict[str, Any] = {"gone_contexts": gone.deleted_context_ids if gone else [],
-                   "gone_executions": gone.deleted_execution_ids if gone else [],
-                   "gone_artifacts": gone.deleted_artifact_ids if gone else []}
+                                   "gone_executions": gone.deleted_execution_ids if gone else [],
+                                   "gone_artifacts": gone.deleted_artifact_ids if gone else []}
     ids = sorted(set(context_ids))
     contexts = [r["id"] for r in tx.run(q.PRUNE_LOCK_CONTEXTS if lock else q.PRUNE_CONTEXTS, ids=ids, **gone_params)]
     executions = {r["id"] for r in tx.run(q.PRUNE_EXECUTIONS, ids=contexts, **gone_params)}

@@ -703,7 +703,8 @@ RECORD_MLMD_IMPORT = """
 MERGE (m:GraphmdMeta {singleton: true})
 SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
 """
-FORGET_MLMD_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state"
+# delete_everything forgets both kinds of import (import-mlmd's and graphmd import's).
+FORGET_IMPORTS = "MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state, m.import_source"
 # `graphmd import` records the export it is loading until it finishes (unfinished_import).
 RECORD_IMPORT = "MERGE (m:GraphmdMeta {singleton: true}) SET m.import_source = $source"
 FORGET_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.import_source"

@@ -182,10 +182,6 @@ def _context_id(tx: neo4j.ManagedTransaction, type_id: int, name: str) -> int:
     return int(tx.run(q.NODE_BY_TYPE_AND_NAME["Context"], type_id=type_id, name=name).single(strict=True)["n"]["id"])
 
 
-def _consume_statement(tx: neo4j.ManagedTransaction, statement: str) -> None:
-    tx.run(statement).consume()
-
-
 def _delete_batch(tx: neo4j.ManagedTransaction, statement: str, batch_size: int) -> int:
     """How many items one batch of a delete_everything statement deleted."""
     return tx.run(statement, batch=batch_size).single(strict=True)["deleted"]
@@ -1223,8 +1219,7 @@ class MetadataStore:
             for statement in (q.DELETE_ALL_EDGES_BATCH, q.DELETE_ALL_BATCH):
                 while session.execute_write(_delete_batch, statement, batch_size):
                     pass
-            for forget in (q.FORGET_MLMD_IMPORT, q.FORGET_IMPORT):
-                session.execute_write(_consume_statement, forget)
+            session.execute_write(lambda tx: tx.run(q.FORGET_IMPORTS).consume())
         self._reset_caches()
         with map_driver_errors(self.settings.uri):
             ensure_schema(self._driver, self._database, self._ids.allocate)
