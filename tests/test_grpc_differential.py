@@ -201,6 +201,7 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
                 s._call(method, request, response)  # the clients' own dispatch: in-process or gRPC
                 return response
             both(f"{method}, all_fields_match false", all_fields)
+        both("a type refused for all_fields_match is not stored", lambda s: s.get_artifact_type(f"AF{U}"))
         both("redeclare a property as UNKNOWN", lambda s: s.put_artifact_type(
             pb.ArtifactType(name=f"A{U}", properties={"p": pb.UNKNOWN, "q": pb.STRING}), can_add_fields=True))
         both("add an UNKNOWN property", lambda s: s.put_artifact_type(
@@ -209,6 +210,8 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
             pb.ArtifactType(name=f"A{U}", properties={"p": pb.INT, "q": pb.STRING, "u": pb.UNKNOWN})))
         both("new type with an UNKNOWN property", lambda s: s.put_execution_type(
             pb.ExecutionType(name=f"UN{U}", properties={"u": pb.UNKNOWN})))
+        both("types after the refused UNKNOWN ones", lambda s: [s.get_artifact_type(f"A{U}"),
+                                                                 [t.name for t in s.get_execution_types()]])
         # Values MLMD takes that graphmd once refused.
         def struct_nan(s):
             from google.protobuf import struct_pb2

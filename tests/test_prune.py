@@ -360,6 +360,9 @@ def test_a_parent_pruned_with_its_only_child_goes_too(store, history):
     parent, child = run_context(store, RUNS - 2), run_context(store, RUNS - 1)  # nothing newer read them
     store.put_parent_contexts([ParentContext(child_id=child, parent_id=parent)])
     planned = store.prune_contexts([parent, child], delete_live_artifacts=True, dry_run=True)
+    with pytest.raises(InvalidArgumentError) as error:  # earlier batches taken as done: dry runs only
+        store.prune_contexts([parent, child], after=planned)
+    assert error.value.field == "after"
     done = store.prune_contexts([parent, child], delete_live_artifacts=True)
     assert done._replace(dry_run=True) == planned
     assert child in done.deleted_context_ids and parent in done.deleted_context_ids

@@ -27,6 +27,7 @@ from graphmd import (
     ExecutionState,
     ExecutionType,
     GraphmdError,
+    InvalidArgumentError,
     MetadataStore,
     PropertyType,
     ProtoValue,
@@ -367,6 +368,12 @@ def test_a_new_node_given_twice_for_reuse_is_created_once(store: MetadataStore, 
     with pytest.raises(AlreadyExistsError):
         store.put_execution(Execution(type_id=types["trainer"]),
                             [(Artifact(type_id=types["data"], external_id="e2"), None)] * 2)
+    with pytest.raises(InvalidArgumentError) as error:  # the second names another type: refused, as if stored
+        store.put_execution(Execution(type_id=types["trainer"]),
+                            [(Artifact(type_id=types["data"], external_id="e4"), Event(type=EventType.INPUT)),
+                             (Artifact(type_id=types["other"], external_id="e4"), Event(type=EventType.OUTPUT))],
+                            reuse_artifact_if_already_exist_by_external_id=True)
+    assert error.value.field == "artifact_and_events[1].artifact.type_id"
     with pytest.raises(AlreadyExistsError):  # put_lineage_subgraph: also with the flag, as MLMD
         store.put_lineage_subgraph([], [Artifact(type_id=types["data"], external_id="e3")] * 2, [], [],
                                    reuse_artifact_if_already_exist_by_external_id=True)
