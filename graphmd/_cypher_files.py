@@ -32,6 +32,9 @@ _KINDS: list[tuple[str, str, Any]] = [
     (r"\{.*\}", "a map", lambda v: isinstance(v, dict)),
 ]
 _KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list: "list", dict: "map"}
+# Parameters whose example is null (no limit) but that take a count when given: the header's
+# example cannot say so, and a query compares a text or -1 with the hop count silently.
+_LIMITS = {"max_hops"}
 # What the files' parameters name in the store: an artifact by id, a context by name, a type
 # by name; with where to look them up.
 _NAMES = {"artifact_id": "artifact", "model_id": "artifact", "model_a": "artifact", "model_b": "artifact",
@@ -103,6 +106,12 @@ def _check_kind(name: str, parameter: str, value: Any) -> None:
     """Raise InvalidArgumentError when ``value`` is not of the kind of the header's example
     (a text where the query compares an id finds nothing, silently)."""
     example = examples(name).get(parameter)
+    if parameter in _LIMITS:
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            return
+        given = f"{_KIND_OF.get(type(value), type(value).__name__)} {value!r}"
+        raise InvalidArgumentError(f"query {name!r}: {parameter} takes null (no limit) or an integer >= 0, "
+                                   f"not the {given}", field=parameter)
     for pattern, kind, fits in _KINDS:
         if example is not None and re.fullmatch(pattern, example) and not fits(value):
             given = "null" if value is None else f"{_KIND_OF.get(type(value), type(value).__name__)} {value!r}"

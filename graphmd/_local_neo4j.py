@@ -159,6 +159,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _port(value: object, field: str) -> int:
+    """``value`` as a TCP port.
+
+    Raises:
+        InvalidArgumentError: it is no integer in 1..65535 (``field`` named).
+    """
+    port = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if port is None and isinstance(value, str) and value.isdigit():
+        port = int(value)
+    if port is None or not 1 <= port <= 65535:
+        raise InvalidArgumentError(f"{field}: {value!r} is not a TCP port (1-65535)", field=field)
+    return port
+
+
+_SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")
+
+
+def _size(value: object, field: str) -> str:
+    """``value`` as a JVM/Neo4j memory size (``512m``, ``4g``, ``1073741824``).
+
+    Raises:
+        InvalidArgumentError: it is not a number with an optional k, m or g (``field`` named).
+    """
+    text = str(value)
+    if not _SIZE.fullmatch(text):
+        raise InvalidArgumentError(f"{field}: {text!r} is not a memory size such as 512m or 4g", field=field)
+    return text
+
+
+def _last_setting(saved: dict[str, Any], key: str, default: Any) -> Any:
+    """The setting ``key`` of the last start, or ``default`` when none or an invalid one is saved."""
+    check = _port if key.endswith("_port") else _size
+    try:
+        return check(saved[key], key) if key in saved else default
+    except InvalidArgumentError:
+        return default
+
+
 class LocalNeo4j:
     """One local Neo4j server: its home directory, ports and password.
 
@@ -188,13 +226,17 @@ class LocalNeo4j:
         self.home = Path(home or os.environ.get("GRAPHMD_NEO4J_HOME")
                          or (config.get("home") if record_in_config else None) or data_dir() / "neo4j").resolve()
         saved = self._saved()
-        self.bolt_port = int(bolt_port or saved.get("bolt_port") or 7687)
-        self.http_port = int(http_port or saved.get("http_port") or 7474)
+        # A value given is checked; one saved by an earlier start is used only if it is valid.
+        self.bolt_port = (_port(bolt_port, "bolt_port") if bolt_port is not None
+                          else _last_setting(saved, "bolt_port", 7687))
+        self.http_port = (_port(http_port, "http_port") if http_port is not None
+                          else _last_setting(saved, "http_port", 7474))
         self._password = password or os.environ.get("GRAPHMD_NEO4J_PASSWORD") or (
             config.get("password") if record_in_config else None) or saved.get("password")
         # Sizes, as ports, are those of the last start unless given (1g and 512m at first).
-        self.heap = str(heap or saved.get("heap") or "1g")
-        self.pagecache = str(pagecache or saved.get("pagecache") or "512m")
+        self.heap = _size(heap, "heap") if heap is not None else _last_setting(saved, "heap", "1g")
+        self.pagecache = (_size(pagecache, "pagecache") if pagecache is not None
+                          else _last_setting(saved, "pagecache", "512m"))
         self.record_in_config = record_in_config
         self.settings = dict(settings or {})
         for key, value in self.settings.items():
@@ -350,6 +392,7 @@ class LocalNeo4j:
                                 cwd=self.home, start_new_session=True)
         log.close()
         self._pid_file.write_text(f"{proc.pid}\n")
+        before = self._state_file.read_text() if self._state_file.exists() else None
         self._state_file.write_text(json.dumps({"bolt_port": self.bolt_port, "http_port": self.http_port,
                                                 "heap": self.heap, "pagecache": self.pagecache,
                                                 "version": NEO4J_VERSION,
@@ -359,6 +402,11 @@ class LocalNeo4j:
             self._wait_ready(proc, timeout, password)
         except BaseException:
             self.stop()
+            # A start that failed leaves the settings of the last good one for the next start.
+            if before is None:
+                self._state_file.unlink(missing_ok=True)
+            else:
+                self._state_file.write_text(before)
             raise
         if self.record_in_config:
             write_config({"uri": self.uri, "user": "neo4j", "password": self._password, "home": str(self.home)})

@@ -111,3 +111,29 @@ def test_start_help_names_the_config_file(neo4j_cli):
     out, _ = neo4j_cli("start", "--help")
     text = " ".join(out.split())
     assert "$GRAPHMD_CONFIG" in text and "~/.config/graphmd/config.toml" in text
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--bolt-port", "99999", "bolt_port: 99999 is not a TCP port (1-65535)"),
+    ("--bolt-port", "0", "bolt_port: 0 is not a TCP port (1-65535)"),
+    ("--http-port", "70000", "http_port: 70000 is not a TCP port (1-65535)"),
+    ("--heap", "lots", "heap: 'lots' is not a memory size such as 512m or 4g"),
+    ("--pagecache", "1.5g", "pagecache: '1.5g' is not a memory size such as 512m or 4g"),
+])
+def test_start_refuses_a_bad_port_or_size_before_it_records_anything(neo4j_cli, tmp_path, option, value, message):
+    """Port 99999 was a traceback, 0 meant 7687, and a bad heap was saved for every later
+    plain start to fail on."""
+    home = tmp_path / "home"
+    _, err = neo4j_cli("start", "--home", str(home), option, value, code=1)
+    assert message in err and "Traceback" not in err
+    assert not home.exists() and not (tmp_path / "config.toml").exists()
+
+
+def test_a_bad_setting_saved_by_an_older_start_falls_back_to_the_default(tmp_path):
+    from graphmd._local_neo4j import LocalNeo4j
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "graphmd-server.json").write_text('{"bolt_port": 21001, "heap": "lots", "http_port": 0}')
+    server = LocalNeo4j(home, record_in_config=False)
+    assert (server.bolt_port, server.http_port, server.heap) == (21001, 7474, "1g")

@@ -132,3 +132,16 @@ def test_json_output_is_json_when_a_value_is_nan_or_infinite(cli, store: Metadat
     assert shown["custom_properties"]["loss"] == "Infinity", shown
     graph = strict(cli("lineage", str(artifact_id), "--up", "--format", "json"))
     assert graph["artifacts"][0]["properties"] == {"auc": "NaN"}, graph
+
+
+def test_messages_print_user_text_as_given_not_as_emoji(cli, store: MetadataStore):
+    """rich turned ':smile:' in a type name, and ':-1:' in a listen address, into emoji."""
+    assert "no ArtifactType named ':smile:'" in cli("artifacts", "--type", ":smile:", code=1)
+
+
+@pytest.mark.parametrize("port", ["99999", "70000", "-1"])
+def test_serve_refuses_a_port_outside_tcp_s_range(port):
+    """gRPC bound port % 65536: --grpc-port 99999 served on 34463."""
+    pytest.importorskip("ml_metadata")
+    result = CliRunner().invoke(app, ["serve", "--grpc-port", port])
+    assert result.exit_code == 2 and "--grpc-port" in result.output

@@ -31,6 +31,16 @@ def test_the_library_checks_the_kind_too(store):
     assert info.value.field == "model_id"
 
 
+@pytest.mark.parametrize("given", ["abc", "-1", "1.5", "true"])
+def test_max_hops_takes_null_or_a_count(cli, history, given):
+    """max_hops's example is null, so its kind cannot come from the header: a text or a
+    negative count compared with the hop count would return an empty lineage, exit 0."""
+    model = history.artifacts["run-0001/model"]
+    text = cli("query", "lineage_upstream", "-p", f"artifact_id={model}", "-p", f"max_hops={given}", code=1)
+    assert "max_hops takes null (no limit) or an integer >= 0" in text
+    assert json.loads(cli("query", "lineage_upstream", "-p", f"artifact_id={model}", "-p", "max_hops=0"))[0]["nodes"]
+
+
 def test_no_rows_says_which_parameter_names_nothing_or_what_no_rows_means(cli, history, store):
     """A wrong id or a misspelt name is an error naming the parameter, not an empty answer
     that looks like "never pushed"; no rows for names that exist says what it means."""

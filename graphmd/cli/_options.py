@@ -19,8 +19,8 @@ from rich.text import Text
 
 from .._errors import GraphmdError, UnavailableError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages unbroken: paths stay copyable
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # messages unbroken: paths stay copyable
 
 # Piped or redirected, a table is as wide as its longest row: Rich would otherwise fit it to
 # 80 columns and cut the values a user greps for.
@@ -80,7 +80,7 @@ def print_table(made: Table) -> None:
     if out.is_terminal:
         out.print(made)
     else:  # Console.print(width=) cannot widen past the console's own width
-        Console(highlight=False, width=_UNBOUNDED_WIDTH).print(made)
+        Console(highlight=False, width=_UNBOUNDED_WIDTH, emoji=False).print(made)
 
 
 Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "

@@ -638,6 +638,12 @@ class MlmdServer:
     def __init__(self, store: MetadataStore, options: ServerOptions) -> None:
         if options.workers < 1:
             raise InvalidArgumentError("--workers must be at least 1", field="workers")
+        for field in ("port", "metrics_port"):
+            port = getattr(options, field)
+            if port is not None and not 0 <= port <= 65535:  # gRPC would bind port % 65536
+                flag = "--grpc-port" if field == "port" else "--metrics-port"
+                raise InvalidArgumentError(f"{flag} {port} is not a TCP port (0-65535; 0 picks a free one)",
+                                           field=field)
         self.store = store
         self.options = options
         # Without SO_REUSEPORT a taken port is an error, not a second server sharing it.
