@@ -350,12 +350,23 @@ def _import_records(store: MetadataStore, records: Iterator[tuple[int, dict[str,
     return importer.seen
 
 
+def _starts_like_an_export(first_line: bytes) -> bool:
+    """Whether a file's first line is a graphmd export's header."""
+    try:
+        header = json.loads(first_line)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(header, dict) and "graphmd_export" in header
+
+
 def _check_complete(lines: Iterable[str]) -> None:
     """When ``lines`` is a file on disk, refuse a truncated export before writing anything."""
     name = getattr(lines, "name", None)
     if not isinstance(name, (str, os.PathLike)) or not os.path.isfile(name):
         return
     with open(name, "rb") as fh:
+        if not _starts_like_an_export(fh.readline(65536)):
+            return  # not an export at all: the header check says so, rather than "truncated"
         fh.seek(0, os.SEEK_END)
         fh.seek(max(0, fh.tell() - 65536))
         tail = fh.read()

@@ -16,7 +16,8 @@ def test_a_missing_ml_metadata_is_a_clear_error(monkeypatch, args):
     monkeypatch.setitem(sys.modules, "ml_metadata", None)  # import ml_metadata now raises ImportError
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
-    assert f"`graphmd {args[0]}` needs ml-metadata, of the mlmd extra: pip install 'graphmd[mlmd]'" in result.output
+    assert (f"`graphmd {args[0]}` needs ml-metadata, of the mlmd extra: "
+            "pip install '/path/to/graphmd-clone[mlmd]'") in result.output
 
 
 @pytest.mark.parametrize("module, distribution", [("grpc_health", "grpcio-health-checking"),
@@ -26,7 +27,8 @@ def test_serve_with_ml_metadata_but_not_the_extra_says_what_is_missing(monkeypat
     monkeypatch.setitem(sys.modules, module, None)
     result = CliRunner().invoke(app, ["serve", "--grpc-port", "0"])
     assert result.exit_code == 1
-    assert f"`graphmd serve` needs {distribution}, of the mlmd extra: pip install 'graphmd[mlmd]'" in result.output
+    assert (f"`graphmd serve` needs {distribution}, of the mlmd extra: "
+            "pip install '/path/to/graphmd-clone[mlmd]'") in result.output
 
 
 def test_on_python_3_12_it_says_ml_metadata_has_no_wheel_there(monkeypatch):

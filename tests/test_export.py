@@ -262,3 +262,11 @@ def test_cli_export_output_failures_are_not_blamed_on_neo4j(store: MetadataStore
     reader.stdout.close()  # as `| head -c 10` does
     errors = reader.stderr.read().decode()
     assert reader.wait(timeout=120) == 1 and errors == "", errors  # click's rule for a closed pipe
+
+
+def test_a_file_that_is_no_export_is_called_that_not_truncated(store: MetadataStore, tmp_path: Path) -> None:
+    path = tmp_path / "other.jsonl"
+    path.write_text('{"foo": 1}\n', encoding="utf-8")
+    with path.open(encoding="utf-8") as fh, pytest.raises(InvalidArgumentError) as info:
+        import_store(store, fh)
+    assert info.value.field == "header" and "not the header of a graphmd export" in info.value.message

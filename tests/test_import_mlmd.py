@@ -391,3 +391,28 @@ def test_cli_import_killed_mid_way_finishes_when_run_again(store: MetadataStore,
     assert done.returncode == 0, done.stderr
     assert "equal" in done.stderr
     assert_same(mlmd_everything(mlmd_client(history)), graphmd_everything(store))
+
+
+@pytest.mark.parametrize("content, said", [(b"", "is empty"), (b"{\"foo\": 1}\n", "is not a SQLite database")])
+def test_a_source_that_is_no_sqlite_store_is_named_and_no_resume_is_promised(
+        store: MetadataStore, neo4j_server: Settings, tmp_path: Path, content: bytes, said: str) -> None:
+    """A JSON file or an empty .sqlite printed ml-metadata's raw CREATE TABLE error and
+    "run it again: the import resumes where it stopped", for an import that never began."""
+    source = tmp_path / "store.sqlite"
+    source.write_bytes(content)
+    with pytest.raises(InvalidArgumentError) as info:
+        parse_source(str(source))
+    assert info.value.field == "source" and said in info.value.message
+    assert source.read_bytes() == content
+    done = subprocess.run([*GRAPHMD, "import-mlmd", str(source)], env=cli_env(neo4j_server, tmp_path),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1 and f"{source} {said}, so it holds no ml-metadata store" in done.stderr
+    assert "resumes" not in done.stderr and "CREATE TABLE" not in done.stderr
+
+
+def test_a_store_holding_other_data_is_refused_with_the_cli_s_way_to_empty_it(
+        store: MetadataStore, history: Path) -> None:
+    store.put_artifact_type(ArtifactType(name="Mine"))
+    with pytest.raises(FailedPreconditionError) as info:
+        import_mlmd(store, sqlite_source(history))
+    assert info.value.field == "store" and "`graphmd reset --yes` with the same connection options" in info.value.message

@@ -121,7 +121,9 @@ def import_mlmd(
             err.print(f"imported {escape(mlmd_source.name)}")
             comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
     except (UnavailableError, AbortedError) as error:
-        # Neo4j (or the source) went away: what was written stays, and a rerun resumes from it.
+        if error.field == "source":  # the source could not be opened or read: nothing to resume, maybe
+            fail(error)
+        # Neo4j went away: what was written stays, and a rerun resumes from it.
         fail(error, then=f"then run `graphmd import-mlmd {escape(source)}` again: the import resumes where it stopped")
     except GraphmdError as error:
         fail(error)

@@ -21,7 +21,8 @@ Home = Annotated[Optional[Path], typer.Option("--home", help="Server home (conf,
                                                "$GRAPHMD_NEO4J_HOME, else the home last started (recorded in "
                                                "the config file: $GRAPHMD_CONFIG, else "
                                                "$XDG_CONFIG_HOME/graphmd/config.toml, by default "
-                                               "~/.config/graphmd/config.toml), else ~/.local/share/graphmd/neo4j.")]
+                                               "~/.config/graphmd/config.toml), else $XDG_DATA_HOME/graphmd/neo4j "
+                                               "(by default ~/.local/share/graphmd/neo4j).")]
 BoltPort = Annotated[Optional[int], typer.Option("--bolt-port", help="Bolt port (default 7687, or as last started).")]
 HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port for Neo4j Browser (default 7474, or as "
                                                                   "last started).")]

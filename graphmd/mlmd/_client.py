@@ -54,6 +54,12 @@ def sqlite_source(path: str | os.PathLike[str], *, create: bool = False) -> Mlmd
     else:
         if not os.path.isfile(path):
             raise _errors.NotFoundError(f"source: no ml-metadata SQLite file at {path}", field="source")
+        with open(path, "rb") as fh:
+            header = fh.read(16)
+        if header != b"SQLite format 3\x00":  # ml-metadata would try to create its tables in it
+            what = "is empty" if not header else "is not a SQLite database"
+            raise _errors.InvalidArgumentError(f"source: {path} {what}, so it holds no ml-metadata store",
+                                               field="source")
         config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READONLY
     return MlmdSource(config, path)
 
@@ -64,7 +70,8 @@ def parse_source(source: str, *, password: str | None = None) -> MlmdSource:
     opened read only.
 
     Raises:
-        InvalidArgumentError: a ``mysql://`` source that does not parse.
+        InvalidArgumentError: a ``mysql://`` source that does not parse; a SQLite path that
+            is empty or not a SQLite database.
         NotFoundError: a SQLite path that is not a file.
     """
     if not source.startswith("mysql://"):

@@ -138,7 +138,8 @@ class _Import:
             if has_data and not resuming:
                 raise FailedPreconditionError(
                     f"import-mlmd needs an empty store, or one it was importing {self.reader.name} into; this one "
-                    "holds other data: empty it first (MetadataStore.delete_everything)", field="store")
+                    "holds other data: empty it first (`graphmd reset --yes` with the same connection options, "
+                    "or MetadataStore.delete_everything())", field="store")
             if not has_data:  # MLMD's system types come with the source, under its ids
                 tx.run(q.DELETE_SYSTEM_TYPES, system_types=_SYSTEM_TYPES).consume()
             written = write_rows(tx, "type", rows, skip_existing=True)
