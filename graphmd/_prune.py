@@ -15,8 +15,9 @@ whatever a kept node was made from:
   are gone, as ml-metadata advises).
 - A candidate is kept when data flows from it to a kept node or to a node outside the
   candidates (a later run read the model, say), and so is everything it was made from.
-- A context goes when none of its candidate artifacts and executions stays and no child
-  context of it stays; its links to other nodes (the earlier model it read) go with it.
+- A context goes when none of its candidate executions, nor an artifact they wrote, stays
+  and no child context of it stays; its links to other nodes (the earlier model it read, a
+  dataset no execution wrote that stays) go with it.
 
 Everything of one call happens in one write transaction, after the candidates are
 write-locked, so no concurrent write can link to a node between the plan and the delete.
@@ -61,8 +62,9 @@ def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, dele
     ids = sorted(set(context_ids))
     contexts = [r["id"] for r in tx.run(q.PRUNE_LOCK_CONTEXTS if lock else q.PRUNE_CONTEXTS, ids=ids, **gone_params)]
     executions = {r["id"] for r in tx.run(q.PRUNE_EXECUTIONS, ids=contexts, **gone_params)}
-    states = {r["id"]: r["state"] for r in tx.run(q.PRUNE_ARTIFACTS, ids=contexts, execution_ids=sorted(executions),
-                                                  **gone_params)}
+    rows = list(tx.run(q.PRUNE_ARTIFACTS, ids=contexts, execution_ids=sorted(executions), **gone_params))
+    states = {r["id"]: r["state"] for r in rows}
+    unwritten = {r["id"] for r in rows if not r["written"]}  # data the runs hold that no execution wrote
     if lock:  # another prune may have deleted some while this one waited for their locks
         there = {(r["kind"], r["id"]) for r in tx.run(q.PRUNE_LOCK_NODES, artifact_ids=sorted(states),
                                                        execution_ids=sorted(executions))}
@@ -89,7 +91,10 @@ def plan_prune(tx: neo4j.ManagedTransaction, context_ids: Sequence[int], *, dele
                 kept.add(source)
                 stack.append(source)
     kept &= candidates
-    kept_contexts = {r["context_id"] for r in tx.run(q.PRUNE_MEMBERS, ids=contexts) if (r["kind"], r["id"]) in kept}
+    # Data no execution wrote that stays (a dataset registered by hand, still LIVE or read by
+    # another run) does not keep a run: it stays without its link to the run.
+    kept_contexts = {r["context_id"] for r in tx.run(q.PRUNE_MEMBERS, ids=contexts)
+                     if (r["kind"], r["id"]) in kept and not (r["kind"] == "a" and r["id"] in unwritten)}
     # A context stays while a child of it stays: one outside the prune, or one that keeps a member.
     children = [(r["parent"], r["child"]) for r in tx.run(q.PRUNE_CHILDREN, ids=contexts, **gone_params)]
     pruned = set(contexts)

@@ -772,14 +772,14 @@ RETURN DISTINCT x.id AS id
 # The artifacts the candidate executions wrote, and those of the contexts that nothing wrote.
 PRUNE_ARTIFACTS = """
 CALL () {
-  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN a
+  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN a, true AS written
   UNION
   MATCH (c:Context)-[:ATTRIBUTION]->(a:Artifact)
   WHERE c.id IN $ids AND NOT EXISTS { MATCH (w:Execution)-[:EVENT]->(a) WHERE NOT w.id IN $gone_executions }
-  RETURN a
+  RETURN a, false AS written
 }
-WITH a WHERE NOT a.id IN $gone_artifacts
-RETURN a.id AS id, a.state AS state
+WITH a, written WHERE NOT a.id IN $gone_artifacts
+RETURN a.id AS id, a.state AS state, written
 """
 # Locks the candidates; returns those still there (another prune may have deleted some while
 # this one waited).

@@ -1175,7 +1175,8 @@ class MetadataStore:
           ``delete_live_artifacts``;
         - a node something outside the prune was made from, or that an execution outside it
           also wrote (a cache hit's output), stays, and so does everything it was made from;
-        - a context goes once none of its candidates stays and no child context of it stays.
+        - a context goes once none of its executions, nor an artifact they wrote, stays and no
+          child context of it stays (data no execution wrote that stays loses its link to it).
 
         With ``dry_run`` nothing is deleted: the result says what would be. Unknown ids are
         skipped. ``after`` (dry runs only): the dry run of earlier batches, whose deletions

@@ -158,6 +158,13 @@ def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_
     planned = json.loads(cli("--before", "2999-01-01", "--keep-last", "1", "--delete-live-artifacts",
                              "--format", "json"))
     assert planned["deleted"] is False and len(planned["runs"]) == RUNS - 1
+    assert planned["spared_by_keep_last"] == [f"run-{RUNS - 1:04d}"]
+    assert "(1 more spared: among the newest 1, --keep-last)" in cli("--before", "2999-01-01", "--keep-last", "1")
+    # Only the runs the selection matched count as spared: none is older than 1970.
+    assert "spared" not in cli("--before", "1970-01-02", "--keep-last", "2")
+    # --keep-last protects the newest runs from --name too.
+    named = json.loads(cli("--name", f"run-{RUNS - 1:04d}", "--keep-last", "1", "--format", "json"))
+    assert named["runs"] == [] and named["spared_by_keep_last"] == [f"run-{RUNS - 1:04d}"]
     assert f"run-{RUNS - 1:04d}" not in planned["runs"] and planned["deleted_execution_ids"]
     assert store.counts() == before                                           # a plan deletes nothing
     text = cli("--before", "2999-01-01", "--keep-last", "1", "--delete-live-artifacts")
@@ -392,3 +399,32 @@ def test_an_interrupted_prune_says_what_it_deleted_and_how_to_go_on(store, histo
     said = " ".join(result.output.split())
     assert "interrupted after 1 of 4 batches: deleted 2 runs" in said and "run the same command again" in said
     assert len(store.get_contexts_by_type("PipelineRun")) == RUNS - 2
+
+
+def test_a_run_that_read_a_dataset_registered_by_hand_can_be_pruned(store: MetadataStore) -> None:
+    """A LIVE dataset put with put_artifacts (no execution wrote it) that three runs read is
+    attributed to each run (as MLMD links inputs). It stays, but it no longer keeps the runs:
+    before, pruning two of them deleted their steps and models and kept both runs forever."""
+    from graphmd import record_execution
+
+    data_type = store.put_artifact_type(ArtifactType(name="Dataset"))
+    model_type = store.put_artifact_type(ArtifactType(name="ModelX"))
+    trainer = store.put_execution_type(ExecutionType(name="TrainerX"))
+    run_type = store.put_context_type(ContextType(name="RunX"))
+    [dataset] = store.put_artifacts([Artifact(type_id=data_type, uri="/data/day1", state=ArtifactState.LIVE)])
+    models = {}
+    for run in range(3):
+        with record_execution(store, Execution(type_id=trainer), {"examples": [dataset]},
+                              [Context(type_id=run_type, name=f"old-{run}")]) as step:
+            step.output("model", Artifact(type_id=model_type, uri=f"/m/{run}", state=ArtifactState.ABANDONED))
+        models[run] = step.outputs["model"][0].id
+    contexts = {c.name: c.id for c in store.get_contexts_by_type("RunX")}
+    result = store.prune_contexts([contexts["old-0"], contexts["old-1"]])
+    assert result.deleted_context_ids == sorted([contexts["old-0"], contexts["old-1"]])
+    assert result.kept_context_ids == [] and result.kept_artifact_ids == [dataset]
+    assert sorted(result.deleted_artifact_ids) == sorted([models[0], models[1]])
+    assert store.get_artifacts_by_id([dataset])[0].uri == "/data/day1"
+    assert [c.name for c in store.get_contexts_by_artifact(dataset)] == ["old-2"]
+    # The run that stays still reads it.
+    [kept_step] = store.get_executions_by_context(contexts["old-2"])
+    assert dataset in [e.artifact_id for e in store.get_events_by_execution_ids([kept_step.id]) if e.type.is_input]

@@ -34,7 +34,7 @@ def prune(
     before: Annotated[Optional[str], typer.Option(
         help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
     keep_last: Annotated[int, typer.Option(
-        help="With --before: never prune the newest N runs of the type, however old.", min=0)] = 0,
+        help="Never prune the newest N runs of the type, however old, even when --name names one.", min=0)] = 0,
     delete_live_artifacts: Annotated[bool, typer.Option(
         "--delete-live-artifacts", help="Also delete artifacts that are not DELETED or ABANDONED (their data may "
                                         "still exist).")] = False,
@@ -66,8 +66,10 @@ def prune(
             contexts = store.get_contexts_by_type(context_type)
             newest_first = sorted(contexts, key=lambda c: (c.create_time_since_epoch or 0, c.id or 0), reverse=True)
             protected = {c.id for c in newest_first[:keep_last]}
-            chosen = [c for c in newest_first if c.id not in protected and (
-                (name and c.name in name) or (cutoff is not None and (c.create_time_since_epoch or 0) < cutoff))]
+            matching = [c for c in newest_first if (name and c.name in name)
+                        or (cutoff is not None and (c.create_time_since_epoch or 0) < cutoff)]
+            chosen = [c for c in matching if c.id not in protected]
+            spared = [c for c in matching if c.id in protected]
             missing = sorted(set(name or ()) - {c.name for c in contexts})
             if missing:
                 raise NotFoundError(f"no {context_type} context named {', '.join(map(repr, missing))}", field="name")
@@ -95,11 +97,13 @@ def prune(
     summed = _totals(results)
     total = {field: getattr(summed, field) for field in PruneResult._fields if field != "dry_run"}
     if fmt == "json":
-        sys.stdout.write(json_text({"deleted": yes, "runs": [c.name for c in chosen], **total}) + "\n")
+        sys.stdout.write(json_text({"deleted": yes, "runs": [c.name for c in chosen],
+                                    "spared_by_keep_last": [c.name for c in spared], **total}) + "\n")
         return
     verb = "deleted" if yes else "would delete"
     out.print(f"{len(chosen)} {context_type} runs chosen"
-              + (f" (the newest {len(protected)} protected by --keep-last)" if protected else ""), markup=False)
+              + (f" ({len(spared)} more spared: among the newest {keep_last}, --keep-last)" if spared else ""),
+              markup=False)
     out.print(f"{verb}: {len(total['deleted_context_ids'])} runs, {len(total['deleted_execution_ids'])} executions, "
               f"{len(total['deleted_artifact_ids'])} artifacts (with their events and links)", markup=False)
     out.print(f"kept: {len(total['kept_context_ids'])} runs, {len(total['kept_execution_ids'])} executions, "
