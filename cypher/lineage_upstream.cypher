@@ -9,6 +9,8 @@
 // draws nodes and events as a graph. The expansion is breadth-first: each node is visited
 // once, however many paths lead to it. graphmd's get_lineage_subgraph with direction
 // UPSTREAM returns the same nodes and events.
+// $max_hops bounds the answer; to bound the work too on a long history, write the count into
+// the pattern as well (Cypher takes no parameter there): *0..6 for 6 hops. graphmd query does.
 MATCH p = (start:Artifact {id: $artifact_id})<-[:EVENT*0..]-(n)
 WITH n, min(length(p)) AS hops
 WHERE $max_hops IS NULL OR hops <= $max_hops

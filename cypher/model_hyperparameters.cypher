@@ -4,13 +4,14 @@
 // each: declared ones first, then custom ones (custom: true; TFX records a component's
 // parameters as custom properties unless its type declares them). A Trainer without
 // properties gives one row, its hyperparameter null. A CACHED execution (a later step that
-// reused the model) trained nothing and is left out. No rows: no execution wrote the model.
+// reused the model) trained nothing and is left out, as is one that wrote it as an
+// INTERNAL_OUTPUT (TFX's Importer and Resolver). No rows: no execution wrote the model.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_hyperparameters.cypher -P "{model_id: 42}"
-MATCH (model:Artifact {id: $model_id})<-[:EVENT]-(trainer:Execution)
-WHERE coalesce(trainer.last_known_state, '') <> 'CACHED'
+MATCH (model:Artifact {id: $model_id})<-[out:EVENT]-(trainer:Execution)
+WHERE coalesce(trainer.last_known_state, '') <> 'CACHED' AND out.type <> 'INTERNAL_OUTPUT'
 CALL (trainer) {
   MATCH (input:Artifact)-[e:EVENT]->(trainer)
   WITH input, e ORDER BY e.path, input.id

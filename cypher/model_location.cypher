@@ -1,7 +1,9 @@
 // Where is the model stored? The model's URI, and where each Pusher that read it pushed it
 // (an unnamed model shows as its type and id, 'Model #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
-// A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
+// A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
+// a CACHED Pusher (a rerun that reused an earlier push) adds none; a destination whose pushed
+// artifact is MARKED_FOR_DELETION or DELETED holds the model no longer. Each destination once.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
@@ -9,7 +11,9 @@
 MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
+  AND coalesce(pusher.last_known_state, '') <> 'CACHED'
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
+  AND NOT coalesce(pushed.state, '') IN ['MARKED_FOR_DELETION', 'DELETED']
 WITH model, pushed ORDER BY pushed.id
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model, model.uri AS uri, model.state AS state,
-       collect(pushed.uri) AS pushed_to;
+       collect(DISTINCT pushed.uri) AS pushed_to;

@@ -1,17 +1,20 @@
 // When was the model pushed? Each push of the model: the Pusher, the pushed artifact, its
-// destination and time (the pushed artifact's creation). No rows: never pushed. An unnamed
+// destination, time (the pushed artifact's creation) and the pushed artifact's state now
+// (DELETED: no longer there). No rows: never pushed. An unnamed
 // model or Pusher shows as its type and id ('Pusher #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
-// A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
+// A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
+// a CACHED Pusher (a rerun that reused an earlier push) is no new push.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_pushed.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
+  AND coalesce(pusher.last_known_state, '') <> 'CACHED'
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher, pushed.uri AS pushed_to,
-       pushed.create_time_since_epoch AS pushed_at_ms,
+       pushed.state AS state, pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at
 ORDER BY pushed_at_ms, pushed.id;

@@ -1,15 +1,17 @@
 // How was the training environment configured? The settings recorded on the execution
 // that trained the model (custom properties: image, versions, accelerator...) and its
 // module file, one row each; an unnamed model or Trainer as its type and id ('Trainer #42').
-// A CACHED execution (a later step that reused the model) trained nothing and is left out.
+// A CACHED execution (a later step that reused the model) trained nothing and is left out, as
+// is one that wrote it as an INTERNAL_OUTPUT (TFX's Importer and Resolver).
 // No rows: no execution wrote the model, or it recorded neither.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/training_environment.cypher -P "{model_id: 42}"
-MATCH (model:Artifact {id: $model_id})<-[:EVENT]-(trainer:Execution)
-WHERE coalesce(trainer.last_known_state, '') <> 'CACHED'
-UNWIND [k IN keys(trainer) WHERE k STARTS WITH 'c_' OR k = 'p_module_file'] AS key
+MATCH (model:Artifact {id: $model_id})<-[out:EVENT]-(trainer:Execution)
+WHERE coalesce(trainer.last_known_state, '') <> 'CACHED' AND out.type <> 'INTERNAL_OUTPUT'
+UNWIND [k IN keys(trainer) WHERE k =~ 'c[sp]?_.*' OR k = 'p_module_file'] AS key
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
-       coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer, substring(key, 2) AS setting, trainer[key] AS value
-ORDER BY setting;
+       coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer,
+       CASE WHEN key =~ '[pc]_.*' THEN substring(key, 2) ELSE substring(key, 3) END AS setting, trainer[key] AS value
+ORDER BY trainer, setting;

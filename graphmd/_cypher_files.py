@@ -35,6 +35,8 @@ _KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list:
 # Parameters whose example is null (no limit) but that take a count when given: the header's
 # example cannot say so, and a query compares a text or -1 with the hop count silently.
 _LIMITS = {"max_hops"}
+# The lineage files' walk, which run() bounds by max_hops.
+_UNBOUNDED_WALK = "[:EVENT*0..]"
 # What the files' parameters name in the store: an artifact by id, a context by name, a type
 # by name; with where to look them up.
 _NAMES = {"artifact_id": "artifact", "model_id": "artifact", "model_a": "artifact", "model_b": "artifact",
@@ -121,15 +123,13 @@ def _check_kind(name: str, parameter: str, value: Any) -> None:
                 + f" such as {example}, not the {given}", field=parameter)
 
 
-def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
-    """Run cypher/<name>.cypher in one read transaction; its rows as dicts (nodes and
-    relationships stay neo4j.graph objects).
+def statement(name: str, params: dict[str, Any]) -> str:
+    """The text run() sends for cypher/<name>.cypher with ``params``: the file as it is,
+    but for a lineage file's walk bounded by an integer ``max_hops`` (Cypher takes no
+    parameter as a path length's bound: written in, it bounds the walk, not only the answer).
 
     Raises:
-        InvalidArgumentError: a parameter the query uses is not given, or one it does not
-            use is, or one is not of the kind its example in the file's header is (an
-            integer id, text, a list, a map).
-        NotFoundError: there is no such query.
+        InvalidArgumentError, NotFoundError: as run().
     """
     wanted = parameters(name)
     missing = [p for p in wanted if p not in params]
@@ -142,6 +142,23 @@ def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
     for parameter, value in params.items():
         _check_kind(name, parameter, value)
     text = load(name)
+    hops = params.get("max_hops")
+    if isinstance(hops, int) and _UNBOUNDED_WALK in text:  # an integer >= 0: checked above
+        text = text.replace(_UNBOUNDED_WALK, f"[:EVENT*0..{hops}]")
+    return text
+
+
+def run(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run cypher/<name>.cypher in one read transaction; its rows as dicts (nodes and
+    relationships stay neo4j.graph objects).
+
+    Raises:
+        InvalidArgumentError: a parameter the query uses is not given, or one it does not
+            use is, or one is not of the kind its example in the file's header is (an
+            integer id, text, a list, a map).
+        NotFoundError: there is no such query.
+    """
+    text = statement(name, params)
     return store._read(lambda tx: [dict(r.items()) for r in tx.run(text, params)])
 
 

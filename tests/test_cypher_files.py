@@ -178,6 +178,27 @@ def test_lineage_files_agree_with_the_library(session_store, history, name, dire
         assert max(d["hops"] for d in row["distances"]) <= (hops if hops is not None else 10**6)
 
 
+@pytest.mark.parametrize("name, start", [("lineage_upstream", "run-0049/model"),
+                                         ("lineage_downstream", "run-0001/model")])
+def test_max_hops_bounds_the_walk_not_only_the_answer(session_store, history, name, start):
+    """With max_hops only in the WHERE, a 2-hop read walked the whole history first (30,000
+    nodes expanded on 3,000 runs): the bound is written into the pattern, the file's own
+    text unbounded for null."""
+    params = {"artifact_id": history.artifacts[start]}  # 49 runs of warm starts away from the other end
+    assert "[:EVENT*0..2]" in files.statement(name, {**params, "max_hops": 2})
+    assert "[:EVENT*0..]" in files.statement(name, {**params, "max_hops": None})
+    bounded = session_store.driver.execute_query("PROFILE " + files.statement(name, {**params, "max_hops": 2}),
+                                                 {**params, "max_hops": 2}, database_=session_store.database)
+    unbounded = session_store.driver.execute_query("PROFILE " + files.load(name), {**params, "max_hops": 2},
+                                                   database_=session_store.database)
+    assert bounded.records[0]["nodes"] and bounded.records[0].data() == unbounded.records[0].data()
+
+    def hits(plan) -> int:
+        return plan.get("dbHits", 0) + sum(hits(child) for child in plan.get("children", []))
+
+    assert hits(bounded.summary.profile) * 3 < hits(unbounded.summary.profile)
+
+
 def test_the_data_model_doc_s_upstream_query_returns_each_node_once_at_its_distance(session_store, history):
     # docs/data-model.md's one-line "everything upstream", run as the doc prints it, on a
     # history whose Trainers warm-start (paths multiply with each run; nodes do not).
@@ -378,3 +399,62 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     assert {r["trainer"] for r in rows} == {f"tfx.components.trainer.component.Trainer #{trainer.id}"}
     assert {r["trainer"] for r in files.run(store, "training_environment", model_id=model_id)} == {
         f"tfx.components.trainer.component.Trainer #{trainer.id}"}
+
+
+def test_cache_hits_importers_and_failed_steps_do_not_count_twice(store):
+    """A TFX rerun served from cache records CACHED Evaluator and Pusher executions with
+    OUTPUT events to the old artifacts; TFX's Importer and Resolver publish a model as an
+    INTERNAL_OUTPUT; a FAILED Evaluator wrote nothing. None of them is a second push, a
+    second evaluation or the Trainer (the files listed the push twice, the Importer as the
+    Trainer and the failed Evaluator as an all-null row)."""
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactState, ArtifactType, Event, EventType, Execution,
+                         ExecutionState, ExecutionType)
+
+    def kind(name: str) -> int:
+        return store.put_execution_type(ExecutionType(name=name))
+
+    model_t, evaluation_t, blessing_t, pushed_t = (store.put_artifact_type(ArtifactType(name=n)) for n in (
+        "Model", "ModelEvaluation", "ModelBlessing", "PushedModel"))
+
+    def put(kind_id: int, state: ExecutionState, inputs: list[tuple[int, str]], outputs: list[tuple[object, str]],
+            event: EventType = EventType.OUTPUT, **custom: object) -> list[int]:
+        pairs = [ArtifactAndEvent(event=Event(artifact_id=a, type=EventType.INPUT, path=[key, 0])) for a, key in inputs]
+        pairs += [ArtifactAndEvent(artifact=a, event=Event(type=event, path=[key, 0])) if isinstance(a, Artifact)
+                  else ArtifactAndEvent(event=Event(artifact_id=a, type=event, path=[key, 0])) for a, key in outputs]
+        return store.put_execution(Execution(type_id=kind_id, last_known_state=state, custom_properties=custom),
+                                   pairs).artifact_ids
+
+    done, cached = ExecutionState.COMPLETE, ExecutionState.CACHED
+    [model] = put(kind("Trainer"), done, [], [(Artifact(type_id=model_t, uri="/m/1"), "model")],
+                  image="tfx:1", resources={"gpus": 1})
+    put(kind("Importer"), done, [], [(model, "result")], EventType.INTERNAL_OUTPUT, artifact_uri="/m/1")
+    _, evaluation, blessing = put(kind("Evaluator"), done, [(model, "model")], [
+        (Artifact(type_id=evaluation_t, uri="/e/1", custom_properties={"auc": 0.9, "slices": {"all": 0.9}}),
+         "evaluation"),
+        (Artifact(type_id=blessing_t, uri="/b/1", custom_properties={"blessed": 1}), "blessing")])
+    put(kind("Evaluator"), ExecutionState.FAILED, [(model, "model")], [])
+    put(kind("Evaluator"), cached, [(model, "model")], [(evaluation, "evaluation"), (blessing, "blessing")])
+    pusher = kind("Pusher")
+    _, _, pushed = put(pusher, done, [(model, "model"), (blessing, "model_blessing")],
+                       [(Artifact(type_id=pushed_t, uri="/serving/1", state=ArtifactState.LIVE), "pushed_model")])
+    put(pusher, cached, [(model, "model"), (blessing, "model_blessing")], [(pushed, "pushed_model")])
+
+    [push] = files.run(store, "model_pushed", model_id=model)
+    assert (push["pushed_to"], push["state"]) == ("/serving/1", "LIVE")
+    assert files.run(store, "model_location", model_id=model)[0]["pushed_to"] == ["/serving/1"]
+    [why] = files.run(store, "why_model_preferred", model_a=model, model_b=model)[:1]
+    assert why["evaluator"].startswith("Evaluator #") and (why["blessed"], why["pushed"]) == (True, True)
+    assert dict(why["metrics"]) == {"auc": 0.9, "slices": '{"all": 0.9}'}  # STRUCT: its JSON text
+    assert len(files.run(store, "why_model_preferred", model_a=model, model_b=model)) == 2  # one row per model
+    assert {r["trainer"].split(" #")[0] for r in files.run(store, "model_hyperparameters", model_id=model)} == {
+        "Trainer"}
+    environment = files.run(store, "training_environment", model_id=model)
+    assert {(r["trainer"].split(" #")[0], r["setting"]) for r in environment} == {
+        ("Trainer", "image"), ("Trainer", "resources")}
+    # A model never evaluated is not blessed (false, not null); a deleted push is no longer
+    # where the model is stored.
+    [other] = put(kind("Trainer"), done, [], [(Artifact(type_id=model_t, uri="/m/2"), "model")])
+    assert files.run(store, "why_model_preferred", model_a=other, model_b=other)[0]["blessed"] is False
+    store.put_artifacts([store.get_artifacts_by_id([pushed])[0].model_copy(update={"state": ArtifactState.DELETED})])
+    assert files.run(store, "model_location", model_id=model)[0]["pushed_to"] == []
+    assert files.run(store, "model_pushed", model_id=model)[0]["state"] == "DELETED"
