@@ -1,5 +1,7 @@
 // Compare runs: for each run, the properties of its executions (hyperparameters) and of
-// the metrics artifacts (types of base METRICS) its executions wrote.
+// the metrics artifacts its executions wrote: of a type of base METRICS, TFX's ModelEvaluation
+// or Kubeflow's system.Metrics, system.ClassificationMetrics, system.SlicedClassificationMetrics
+// (neither declares a base type). Each list in id order.
 // No rows: no run of those names is of that type.
 // Parameters: $run_type (the run context type, e.g. 'PipelineRun'), $runs (run names).
 // In Neo4j Browser first run:
@@ -12,12 +14,15 @@ MATCH (run:Context {name: run_name})
 WHERE run.type = $run_type
 CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(x:Execution)
+  WITH x ORDER BY x.id
   RETURN collect(x) AS executions
 }
 CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(:Execution)-[:EVENT]->(m:Artifact)
   MATCH (t:Type {id: m.type_id})
-  WHERE t.base_type = 'METRICS'
-  RETURN collect(DISTINCT m) AS metrics
+  WHERE t.base_type = 'METRICS' OR t.name IN ['ModelEvaluation', 'system.Metrics', 'system.ClassificationMetrics',
+                                             'system.SlicedClassificationMetrics']
+  WITH DISTINCT m ORDER BY m.id
+  RETURN collect(m) AS metrics
 }
 RETURN run.name AS run, executions, metrics;

@@ -592,9 +592,10 @@ class RunComparison:
 
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:
     """Compare runs (contexts of type ``run_type`` by name): every property and custom
-    property of their executions, by component, and of the METRICS artifacts they wrote. A
-    run with several executions of a component (a retry, candidate models) or several
-    metrics artifacts of a type has each one's value, with its id (see ComparedValue).
+    property of their executions, by component, and of the metrics artifacts they wrote (types
+    of base METRICS, TFX's ModelEvaluation, Kubeflow's system.Metrics, ...). A run with
+    several executions of a component (a retry, candidate models) or several metrics
+    artifacts of a type has each one's value, with its id (see ComparedValue).
 
     Runs cypher/compare_runs.cypher.
 

@@ -278,7 +278,7 @@ def test_every_file_runs_as_is_in_cypher_shell(session_store, history, neo4j_ser
     who = subprocess.run([graphmd, "cypher-shell", "--format", "plain", "-P", "{run_name: 'run-0007'}",
                           "-f", str(files.cypher_dir() / "who_triggered_run.cypher")],
                          env=env, capture_output=True, text=True, timeout=120)
-    assert '"run-0007", "bob", "manual"' in who.stdout
+    assert '"run-0007", "PipelineRun", "bob", "manual"' in who.stdout
 
 
 def test_cypher_shell_finds_graphmd_s_files_by_name_from_any_directory(tmp_path, monkeypatch):
@@ -458,3 +458,24 @@ def test_cache_hits_importers_and_failed_steps_do_not_count_twice(store):
     store.put_artifacts([store.get_artifacts_by_id([pushed])[0].model_copy(update={"state": ArtifactState.DELETED})])
     assert files.run(store, "model_location", model_id=model)[0]["pushed_to"] == []
     assert files.run(store, "model_pushed", model_id=model)[0]["state"] == "DELETED"
+
+
+def test_compare_runs_finds_tfx_and_kubeflow_metrics_and_who_triggered_says_the_run_s_type(store):
+    """TFX's ModelEvaluation and Kubeflow's system.Metrics types declare no base type: only
+    the demo's own METRICS types were found, so both stores compared no metrics."""
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextType, Event, EventType, Execution,
+                         ExecutionType, compare_runs)
+
+    evaluator = store.put_execution_type(ExecutionType(name="Evaluator"))
+    run_types = {name: store.put_context_type(ContextType(name=name)) for name in ("pipeline_run", "system.PipelineRun")}
+    for type_name, run_type in (("ModelEvaluation", "pipeline_run"), ("system.Metrics", "system.PipelineRun")):
+        metrics_t = store.put_artifact_type(ArtifactType(name=type_name))
+        store.put_execution(Execution(type_id=evaluator), [ArtifactAndEvent(
+            artifact=Artifact(type_id=metrics_t, custom_properties={"auc": 0.8}), event=Event(type=EventType.OUTPUT))],
+            [Context(type_id=run_types[run_type], name="run-1")])
+        [row] = files.run(store, "compare_runs", run_type=run_type, runs=["run-1"])
+        assert [m["type"] for m in row["metrics"]] == [type_name]
+        assert [(m.field, m.values) for m in compare_runs(store, ["run-1"], run_type=run_type).metrics] == [
+            (f"{type_name}.auc", [0.8])]
+    rows = files.run(store, "who_triggered_run", run_name="run-1")
+    assert sorted(r["run_type"] for r in rows) == ["pipeline_run", "system.PipelineRun"]
