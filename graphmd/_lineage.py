@@ -405,12 +405,34 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
     return codec.constructed(LineageGraph, {k: v if v else [] for k, v in fields.items()})
 
 
+def _check_type_names(store: MetadataStore, options: LineageSubgraphQueryOptions) -> None:
+    """Raise NotFoundError for the first type name a selector of ``options`` gives that no
+    type of its kind has: a misspelt ending type would not stop the walk, and a misspelt
+    starting one would read as "no such node". One read, only when names are given."""
+    wanted = [(f"{field}.types[{i}]", kind, name)
+              for field, kind in (("starting_artifacts", "ArtifactType"), ("starting_executions", "ExecutionType"),
+                                  ("ending_artifacts", "ArtifactType"), ("ending_executions", "ExecutionType"))
+              for i, name in enumerate(getattr(getattr(options, field, None), "types", None) or ())]
+    if not wanted:
+        return
+    for field, kind, name in wanted:
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"{field} must be a type name, not {type(name).__name__}", field=field)
+    missing = store._read(lambda tx: {(kind, name) for kind in {k for _, k, _ in wanted} for name in tx.run(
+        q.TYPES_AND_CONTEXT_EXIST, kind=kind, names=[n for _, k, n in wanted if k == kind],
+        context_id=None).single(strict=True)["missing_types"]})
+    for field, kind, name in wanted:
+        if (kind, name) in missing:
+            raise NotFoundError(f"{field}: no {kind} named {name!r}", field=field)
+
+
 def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQueryOptions,
                          field_mask_paths: Sequence[str] | None = None) -> LineageGraph:
     """See MetadataStore.get_lineage_subgraph."""
     mask = _check_mask(field_mask_paths)
     # Nodes are always read: they tell whether any starting node matched.
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
+    _check_type_names(store, query_options)
     return _read_graph(store, text, params, mask, "cannot find qualified nodes to start the traversal",
                        "starting_nodes")
 
@@ -465,6 +487,7 @@ def get_lineage_graph(store: MetadataStore, query_options: LineageGraphQueryOpti
 def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOptions) -> Iterator[LineageStep]:
     """See MetadataStore.stream_lineage. Validates the options before returning."""
     text, params = _subgraph_statement(query_options, {"artifacts", "events"}, q.LINEAGE_FINISH_LEVELS)
+    _check_type_names(store, query_options)
     return _steps(store, text, params)
 
 

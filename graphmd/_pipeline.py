@@ -330,8 +330,7 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     paths [key, index] record them), has exactly ``properties`` (its type's declared ones)
     and, for each of ``custom_properties``, the same custom property (others it has, say a
     display name, do not count), with its outputs, none of them since marked for deletion,
-    deleted or abandoned; None when there is none (a cache miss; also when an id names no
-    artifact).
+    deleted or abandoned; None when there is none (a cache miss).
 
     Pass what identifies the step's work: hyperparameters kept as custom properties (TFX's
     convention for a component's parameters) count only when given as ``custom_properties``.
@@ -342,9 +341,11 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
         InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
             ``field`` naming it as written (``inputs['base_model'][0]``); ``properties`` or
             ``custom_properties`` is not a mapping of names to property values
-            (``properties['lr']``).
-        NotFoundError: there is no execution type named ``type_name`` (in any version), so
-            a misspelt name is not a cache miss forever.
+            (``properties['lr']``). On a miss also: an input id that names no artifact, or a
+            property no version of the type declares (so a request that can never hit is
+            not a cache miss forever).
+        NotFoundError: there is no execution type named ``type_name`` (in any version), for
+            the same reason.
     """
     wanted = sorted(((key, i), aid) for key, ids in _input_ids(inputs).items() for i, aid in enumerate(ids))
     given = _checked_properties(properties)
@@ -369,7 +370,17 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             path = _path(out["path"])
             outputs.setdefault(str(path[0]) if path else "", []).append(codec.decode_node(Artifact, out["artifact"]))
         return CachedExecution(execution, outputs)
+    # A miss: say so only for "nothing there yet", not for a request that can never hit.
     _require_names(store, "ExecutionType", {"type_name": type_name})
+    if wanted:
+        _stored_artifacts(store, _ids_by_field("inputs", inputs, _input_ids(inputs)))
+    declared = {name for t in store.get_execution_types() if t.name == type_name for name in t.properties}
+    for name in given:
+        if name not in declared:
+            raise InvalidArgumentError(
+                f"properties[{name!r}]: no version of ExecutionType {type_name!r} declares {name!r}, so no "
+                "execution of it has that property (a custom property? pass it in custom_properties)",
+                field=f"properties[{name!r}]")
     return None
 
 

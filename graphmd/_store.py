@@ -1243,7 +1243,8 @@ class MetadataStore:
         Raises:
             InvalidArgumentError: no starting nodes given, a negative max_num_hops, a
                 malformed filter_query, an unknown field mask path.
-            NotFoundError: no node matches the starting conditions.
+            NotFoundError: no node matches the starting conditions; a selector's type name
+                names no type of its kind (``field`` e.g. ``ending_artifacts.types[0]``).
         """
         return _lineage.get_lineage_subgraph(self, query_options, field_mask_paths)
 
@@ -1268,6 +1269,8 @@ class MetadataStore:
 
         Raises:
             InvalidArgumentError: as get_lineage_subgraph.
+            NotFoundError: a selector's type name names no type (before returning); no
+                starting node matched (when iterated).
         """
         return _lineage.stream_lineage(self, query_options)
 

@@ -113,6 +113,23 @@ def test_exact_upstream_of_a_model(session_store, history):
         len(session_store.get_contexts_by_artifact(a.id)) for a in graph.artifacts)
 
 
+@pytest.mark.parametrize("field, options", [
+    ("ending_artifacts.types[1]", {"ending_artifacts": EndingNodes(types=["Examples", "Modle"])}),
+    ("starting_artifacts.types[0]", {"starting_artifacts": NodeSelector(types=["Modle"])}),
+    ("ending_executions.types[0]", {"ending_executions": EndingNodes(types=["Model"])}),  # an ArtifactType
+])
+def test_a_misspelt_type_name_is_named_not_an_unbounded_walk(session_store, history, field, options):
+    """EndingNodes(types=["Modle"]) returned the whole lineage, as if no boundary was given;
+    NodeSelector(types=["Modle"]) said only that no starting node matched."""
+    query = LineageSubgraphQueryOptions(**{"starting_artifacts": NodeSelector(ids=[history.artifacts["run-0040/model"]]),
+                                           **options})
+    for read in (session_store.get_lineage_subgraph, lambda o: list(session_store.stream_lineage(o)),
+                 lambda o: list(session_store.lineage_paths(o))):
+        with pytest.raises(NotFoundError) as error:
+            read(query)
+        assert error.value.field == field and "named 'Mod" in error.value.message
+
+
 def test_impact_of_a_dataset_stops_at_boundary_types(session_store, history, reference):
     """Everything downstream of run 20's examples, not crossing into later models' users."""
     start = history.artifacts["run-0020/examples"]

@@ -58,14 +58,22 @@ def test_cache_hits_and_misses(store, history):
         **trainer.properties, "num_steps": float(trainer.properties["num_steps"])}) is None
     assert find_cached_execution(store, "Trainer", inputs,
                                  {k: v for k, v in trainer.properties.items() if k != "batch_size"}) is None
-    assert find_cached_execution(store, "Trainer", inputs, {**trainer.properties, "extra": 1}) is None
+    # A property the type does not declare, or an input id that names no artifact, can never
+    # hit: an error naming it, as record_execution's, not a miss forever.
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "Trainer", inputs, {**trainer.properties, "extra": 1})
+    assert error.value.field == "properties['extra']" and "custom_properties" in error.value.message
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "Trainer", dict(inputs, examples=[10**9]), trainer.properties)
+    assert error.value.field == "inputs['examples'][0]" and "no artifact with id 1000000000" in error.value.message
     other = dict(inputs, examples=[history.artifacts["run-0031/examples"]])
     assert find_cached_execution(store, "Trainer", other, trainer.properties) is None
     swapped = dict(inputs, examples=inputs["schema"], schema=inputs["examples"])
     assert find_cached_execution(store, "Trainer", swapped, trainer.properties) is None
     assert find_cached_execution(store, "Trainer", {k: v for k, v in inputs.items() if k != "teacher_model"},
                                  trainer.properties) is None
-    assert find_cached_execution(store, "Evaluator", inputs, trainer.properties) is None
+    evaluator = store.get_executions_by_id([history.executions["run-0030/Evaluator"]])[0]
+    assert find_cached_execution(store, "Evaluator", inputs, evaluator.properties) is None
     # A step without inputs (ExampleGen) hits on properties alone.
     gen = store.get_executions_by_id([history.executions["run-0012/ExampleGen"]])[0]
     assert find_cached_execution(store, "ExampleGen", {}, gen.properties).execution.id == gen.id
@@ -554,9 +562,11 @@ def test_both_helpers_reject_other_inputs_naming_the_field(store, value, field):
 
 
 def test_an_input_id_that_names_no_artifact(store):
-    """A miss for the lookup (nothing read it); for the record, an error naming the input."""
+    """An error naming the input, for the lookup (it was a miss, forever) as for the record."""
     types, (examples, base) = _trainer_setup(store)
-    assert find_cached_execution(store, "Trainer", {"examples": [examples], "base_model": [10**9]}) is None
+    with pytest.raises(InvalidArgumentError, match=f"no artifact with id {10**9}") as error:
+        find_cached_execution(store, "Trainer", {"examples": [examples], "base_model": [10**9]})
+    assert error.value.field == "inputs['base_model'][0]"
     before = store.counts()
     for stale, field in ((10**9, "inputs['base_model'][0]"),
                          (base.model_copy(update={"id": 10**9}), "inputs['base_model'][0].id")):
