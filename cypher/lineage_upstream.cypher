@@ -5,8 +5,8 @@
 //   :param max_hops => null
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/lineage_upstream.cypher -P "{artifact_id: 42, max_hops: null}"
-// Returns the nodes, their distances in hops and the events the traversal crossed; Browser
-// draws nodes and events as a graph. The expansion is breadth-first: each node is visited
+// Returns the nodes, their distances in hops and the events the traversal crossed (no row: no
+// artifact has that id); Browser draws nodes and events as a graph. The expansion is breadth-first: each node is visited
 // once, however many paths lead to it. graphmd's get_lineage_subgraph with direction
 // UPSTREAM returns the same nodes and events.
 // $max_hops bounds the answer; to bound the work too on a long history, write the count into
@@ -16,6 +16,7 @@ WITH n, min(length(p)) AS hops
 WHERE $max_hops IS NULL OR hops <= $max_hops
 WITH collect(n) AS nodes, collect(CASE WHEN $max_hops IS NULL OR hops < $max_hops THEN n END) AS expanded,
      collect({id: n.id, kind: labels(n)[0], hops: hops}) AS distances
+WHERE size(nodes) > 0  // no such artifact: no row
 CALL (nodes, expanded) {
   UNWIND expanded AS x
   MATCH (y)-[e:EVENT]->(x)

@@ -176,6 +176,8 @@ def test_lineage_files_agree_with_the_library(session_store, history, name, dire
         assert sorted(e["event_key"] for e in row["events"]) == sorted(
             f"{e.artifact_id}:{e.execution_id}:{e.type.value}" for e in graph.events)
         assert max(d["hops"] for d in row["distances"]) <= (hops if hops is not None else 10**6)
+    # No such artifact: no row (it was one row of empty lists).
+    assert files.run(session_store, name, artifact_id=10**9, max_hops=None) == []
 
 
 @pytest.mark.parametrize("name, start", [("lineage_upstream", "run-0049/model"),
