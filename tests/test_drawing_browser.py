@@ -1,5 +1,6 @@
-"""The lineage page's script in a real browser (headless Chromium, when the machine has one):
-select by click or keyboard, a pan that starts on a node does not select it, context filters."""
+"""The lineage page's script in a real browser (headless Chromium; Debian's is installed when
+the machine lacks one and allows it): select by click or keyboard, a pan that starts on a node
+does not select it, context filters."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import pytest
 from graphmd import lineage_html
 from graphmd._models import Association, Attribution, Context
 
+from _debian import ensure_packages
 from test_drawing import chain
 
-CHROMIUM = next((path for path in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if path),
-                None)
+
+
+def _chromium() -> str | None:
+    return next((path for path in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if path), None)
 
 # Drives the page as a user would and writes what it saw into the body's data-probe attribute.
 PROBE = """<script>
@@ -48,15 +52,17 @@ window.addEventListener("load", function () {
 </script>"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine")
 def test_page_script_selects_pans_and_filters_in_a_browser(tmp_path):
+    ensure_packages(["chromium"], lambda: _chromium() is not None, "Chromium")
+    chromium = _chromium()
+    assert chromium is not None
     graph = chain(3)
     graph.contexts = [Context(id=7, type="Run", name="run-1")]
     graph.attributions = [Attribution(context_id=7, artifact_id=101)]
     graph.associations = [Association(context_id=7, execution_id=500)]
     page = tmp_path / "page.html"
     page.write_text(lineage_html(graph).replace("</body>", PROBE + "</body>"))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
     probe = re.search(r'data-probe="([^"]*)"', dom)
     assert probe, dom[-2000:]

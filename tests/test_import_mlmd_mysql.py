@@ -25,6 +25,7 @@ pytest.importorskip("ml_metadata")
 import ml_metadata as mlmd  # noqa: E402
 from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 
+from _debian import ensure_packages  # noqa: E402
 from _mlmd_equal import assert_same, graphmd_everything, mlmd_everything  # noqa: E402
 from _mlmd_history import build_history  # noqa: E402
 from graphmd import MetadataStore, UnavailableError  # noqa: E402
@@ -49,22 +50,8 @@ def _binaries() -> dict[str, str | None]:
 
 def _ensure_mariadb() -> dict[str, str]:
     """The MariaDB programs, installing Debian's mariadb-server first if need be (idempotent)."""
-    found = _binaries()
-    if all(found.values()):
-        return found  # type: ignore[return-value]
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip("MariaDB is not installed and cannot be installed here (needs root and apt-get): "
-                    "apt-get install mariadb-server")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "mariadb-server", "mariadb-client"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:  # a stale package list: refresh it once
-        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=900)
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-    found = _binaries()
-    if not all(found.values()):
-        pytest.skip(f"apt-get could not install mariadb-server: {done.stderr.strip()[-500:]}")
-    return found  # type: ignore[return-value]
+    ensure_packages(["mariadb-server", "mariadb-client"], lambda: all(_binaries().values()), "MariaDB")
+    return _binaries()  # type: ignore[return-value]
 
 
 class MariaDB:
