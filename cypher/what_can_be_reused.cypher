@@ -12,12 +12,20 @@
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/what_can_be_reused.cypher -P "{type_name: 'Trainer', input_ids: [1, 2, 3], properties: {learning_rate: 0.01, num_steps: 1000}}"
 CALL () {
-  // Without inputs, every execution of the type; with them, only those that read the first.
+  // Without inputs, every execution of the type.
   UNWIND CASE WHEN size($input_ids) = 0 THEN [true] ELSE [] END AS no_inputs
   MATCH (x:Execution {type: $type_name})
   RETURN x
   UNION
-  MATCH (:Artifact {id: $input_ids[0]})-[:EVENT]->(x:Execution {type: $type_name})
+  // With inputs, from the one the fewest executions read (a model, not a dataset every run reads).
+  UNWIND $input_ids AS input_id
+  MATCH (a:Artifact {id: input_id})
+  WITH a ORDER BY COUNT { (a)-[:EVENT]->() } LIMIT 1
+  CALL (a) {
+    MATCH (a)-[:EVENT]->(x:Execution)
+    WHERE x.type = $type_name
+    RETURN x
+  }
   RETURN x
 }
 WITH x

@@ -481,3 +481,32 @@ def test_compare_runs_finds_tfx_and_kubeflow_metrics_and_who_triggered_says_the_
             (f"{type_name}.auc", [0.8])]
     rows = files.run(store, "who_triggered_run", run_name="run-1")
     assert sorted(r["run_type"] for r in rows) == ["pipeline_run", "system.PipelineRun"]
+
+
+def test_what_can_be_reused_starts_from_the_least_read_input(store):
+    """A dataset every run reads has the lowest id; starting from it sought each of its
+    readers. The lookup starts from the input the fewest executions read."""
+    from graphmd import Artifact, ArtifactType, Event, EventEdge, EventType, Execution, ExecutionState, ExecutionType
+
+    data_t = store.put_artifact_type(ArtifactType(name="Data"))
+    model_t = store.put_artifact_type(ArtifactType(name="ModelY"))
+    trainer = store.put_execution_type(ExecutionType(name="TrainerY"))
+    [dataset] = store.put_artifacts([Artifact(type_id=data_t, uri="/data")])
+    readers = 300
+    result = store.put_lineage_subgraph(
+        [Execution(type_id=trainer, last_known_state=ExecutionState.COMPLETE) for _ in range(readers)],
+        [Artifact(type_id=model_t, uri=f"/m/{i}") for i in range(readers)],
+        event_edges=[EventEdge(event=Event(type=EventType.INPUT, artifact_id=dataset), execution_index=i)
+                     for i in range(readers)]
+        + [EventEdge(event=Event(type=EventType.INPUT), execution_index=i, artifact_index=i) for i in range(readers)])
+    model = result.artifact_ids[7]
+    params = {"type_name": "TrainerY", "input_ids": [dataset, model], "properties": {}}
+    [row] = files.run(store, "what_can_be_reused", **params)
+    assert row["execution"]["id"] == result.execution_ids[7]
+    profiled = store.driver.execute_query("PROFILE " + files.load("what_can_be_reused"), params,
+                                          database_=store.database).summary.profile
+
+    def hits(plan) -> int:
+        return plan.get("dbHits", 0) + sum(hits(child) for child in plan.get("children", []))
+
+    assert hits(profiled) < readers, hits(profiled)
