@@ -416,3 +416,14 @@ def test_a_store_holding_other_data_is_refused_with_the_cli_s_way_to_empty_it(
     with pytest.raises(FailedPreconditionError) as info:
         import_mlmd(store, sqlite_source(history))
     assert info.value.field == "store" and "`graphmd reset --yes` with the same connection options" in info.value.message
+
+
+def test_sample_0_says_only_counts_and_types_were_compared(store: MetadataStore, history: Path,
+                                                           neo4j_server: Settings, tmp_path: Path) -> None:
+    """With --sample 0 no lineage subgraph is compared; the line said "types, nodes and edges
+    compared in a sample of lineage subgraphs"."""
+    done = subprocess.run([*GRAPHMD, "import-mlmd", str(history), "--sample", "0"], env=cli_env(neo4j_server, tmp_path),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "types compared with the counts (--sample 0: no lineage subgraph compared)" in done.stderr
+    assert "nodes and edges" not in done.stderr

@@ -49,8 +49,9 @@ def _phases(quiet: bool) -> Iterator[Any]:
         yield update
 
 
-def _report(comparison: Any, written: dict[str, int], written_label: str, full: bool) -> None:
-    """Counts per kind on both sides, then what the comparison found."""
+def _report(comparison: Any, written: dict[str, int], written_label: str, full: bool, sample: int) -> None:
+    """Counts per kind on both sides, then what the comparison found (``full``: everything;
+    else ``sample`` lineage subgraphs, none at 0)."""
     table = Table("kind", "ml-metadata", "graphmd", written_label, title="counts", title_justify="left")
     for kind, count in comparison.mlmd_counts.items():
         other = comparison.graphmd_counts.get(kind, 0)
@@ -58,9 +59,12 @@ def _report(comparison: Any, written: dict[str, int], written_label: str, full: 
         table.add_row(kind, f"{count:,}", f"{other:,}", f"{written.get(kind, 0):,}", style=style)
     err.print(table)
     how = "node by node and edge by edge" if full else "in a sample of lineage subgraphs"
+    if not full and sample == 0:
+        how = "with the counts (--sample 0: no lineage subgraph compared)"
     compared = sum(comparison.compared.values())
     if comparison.equal:
-        err.print(f"[green]equal[/green]: {compared:,} types, nodes and edges compared {how}")
+        what = "types" if not full and sample == 0 else "types, nodes and edges"
+        err.print(f"[green]equal[/green]: {compared:,} {what} compared {how}")
         return
     err.print(f"[red]{comparison.difference_count:,} differences[/red] among {compared:,} items compared {how}:")
     for line in comparison.differences:
@@ -127,7 +131,7 @@ def import_mlmd(
         fail(error, then=f"then run `graphmd import-mlmd {escape(source)}` again: the import resumes where it stopped")
     except GraphmdError as error:
         fail(error)
-    _report(comparison, result.written, "written now", verify)
+    _report(comparison, result.written, "written now", verify, sample)
     _finish(comparison, verify)
 
 
@@ -160,5 +164,5 @@ def export_mlmd(
                                   as_stored=True)
     except GraphmdError as error:
         fail(error)
-    _report(comparison, result.written, "written", verify)
+    _report(comparison, result.written, "written", verify, sample)
     _finish(comparison, verify)
