@@ -14,6 +14,7 @@
 CALL () {
   // Without inputs, every execution of the type.
   UNWIND CASE WHEN size($input_ids) = 0 THEN [true] ELSE [] END AS no_inputs
+  WITH no_inputs
   MATCH (x:Execution {type: $type_name})
   RETURN x
   UNION
@@ -21,11 +22,10 @@ CALL () {
   UNWIND $input_ids AS input_id
   MATCH (a:Artifact {id: input_id})
   WITH a ORDER BY COUNT { (a)-[:EVENT]->() } LIMIT 1
-  CALL (a) {
-    MATCH (a)-[:EVENT]->(x:Execution)
-    WHERE x.type = $type_name
-    RETURN x
-  }
+  MATCH (a)-[:EVENT]->(x)
+  // Filtered after the expansion: a filter in the MATCH lets the planner seek every execution
+  // of the type and join it to the input, when its statistics say the type is rare.
+  WITH x WHERE x:Execution AND x.type = $type_name
   RETURN x
 }
 WITH x
