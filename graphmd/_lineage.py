@@ -418,9 +418,9 @@ def _check_type_names(store: MetadataStore, options: LineageSubgraphQueryOptions
     for field, kind, name in wanted:
         if not isinstance(name, str):
             raise InvalidArgumentError(f"{field} must be a type name, not {type(name).__name__}", field=field)
-    missing = store._read(lambda tx: {(kind, name) for kind in {k for _, k, _ in wanted} for name in tx.run(
-        q.TYPES_AND_CONTEXT_EXIST, kind=kind, names=[n for _, k, n in wanted if k == kind],
-        context_id=None).single(strict=True)["missing_types"]})
+    pairs = [[kind, name] for _, kind, name in wanted]
+    missing = {tuple(pair) for pair in store._read(
+        lambda tx: tx.run(q.MISSING_TYPE_NAMES, wanted=pairs).single(strict=True)["missing"])}
     for field, kind, name in wanted:
         if (kind, name) in missing:
             raise NotFoundError(f"{field}: no {kind} named {name!r}", field=field)

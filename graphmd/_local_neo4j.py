@@ -165,12 +165,9 @@ def _port(value: object, field: str) -> int:
     Raises:
         InvalidArgumentError: it is no integer in 1..65535 (``field`` named).
     """
-    port = value if isinstance(value, int) and not isinstance(value, bool) else None
-    if port is None and isinstance(value, str) and value.isdigit():
-        port = int(value)
-    if port is None or not 1 <= port <= 65535:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
         raise InvalidArgumentError(f"{field}: {value!r} is not a TCP port (1-65535)", field=field)
-    return port
+    return value
 
 
 _SIZE = re.compile(r"[1-9][0-9]*[kKmMgG]?")

@@ -347,7 +347,8 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
         NotFoundError: there is no execution type named ``type_name`` (in any version), for
             the same reason.
     """
-    wanted = sorted(((key, i), aid) for key, ids in _input_ids(inputs).items() for i, aid in enumerate(ids))
+    input_ids = _input_ids(inputs)
+    wanted = sorted(((key, i), aid) for key, ids in input_ids.items() for i, aid in enumerate(ids))
     given = _checked_properties(properties)
     given_custom = _checked_properties(custom_properties, "custom_properties")
     rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
@@ -373,7 +374,7 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     # A miss: say so only for "nothing there yet", not for a request that can never hit.
     _require_names(store, "ExecutionType", {"type_name": type_name})
     if wanted:
-        _stored_artifacts(store, _ids_by_field("inputs", inputs, _input_ids(inputs)))
+        _stored_artifacts(store, _ids_by_field("inputs", inputs, input_ids))
     declared = {name for t in store.get_execution_types() if t.name == type_name for name in t.properties}
     for name in given:
         if name not in declared:

@@ -734,6 +734,12 @@ LIMIT 1
 # Which of $names no type of $kind has in any version (nodes record their type by name
 # only), and whether the context $context_id exists (true when null): a helper's None then
 # means "nothing there yet", not a misspelt name.
+# The [kind, name] pairs of $wanted that name no type (lineage selectors' type names).
+MISSING_TYPE_NAMES = """
+UNWIND $wanted AS w
+WITH w WHERE NOT EXISTS { MATCH (:Type {kind: w[0], name: w[1]}) }
+RETURN collect(w) AS missing
+"""
 TYPES_AND_CONTEXT_EXIST = """
 RETURN [n IN $names WHERE NOT EXISTS { MATCH (:Type {kind: $kind, name: n}) }] AS missing_types,
        $context_id IS NULL OR EXISTS { MATCH (:Context {id: $context_id}) } AS context_found

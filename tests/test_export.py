@@ -267,6 +267,8 @@ def test_cli_export_output_failures_are_not_blamed_on_neo4j(store: MetadataStore
 def test_a_file_that_is_no_export_is_called_that_not_truncated(store: MetadataStore, tmp_path: Path) -> None:
     path = tmp_path / "other.jsonl"
     path.write_text('{"foo": 1}\n', encoding="utf-8")
+    before = snapshot(store)
     with path.open(encoding="utf-8") as fh, pytest.raises(InvalidArgumentError) as info:
         import_store(store, fh)
     assert info.value.field == "header" and "not the header of a graphmd export" in info.value.message
+    assert snapshot(store) == before

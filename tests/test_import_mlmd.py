@@ -400,6 +400,7 @@ def test_a_source_that_is_no_sqlite_store_is_named_and_no_resume_is_promised(
     "run it again: the import resumes where it stopped", for an import that never began."""
     source = tmp_path / "store.sqlite"
     source.write_bytes(content)
+    before = snapshot(store)
     with pytest.raises(InvalidArgumentError) as info:
         parse_source(str(source))
     assert info.value.field == "source" and said in info.value.message
@@ -408,6 +409,7 @@ def test_a_source_that_is_no_sqlite_store_is_named_and_no_resume_is_promised(
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 1 and f"{source} {said}, so it holds no ml-metadata store" in done.stderr
     assert "resumes" not in done.stderr and "CREATE TABLE" not in done.stderr
+    assert snapshot(store) == before
 
 
 def test_a_store_holding_other_data_is_refused_with_the_cli_s_way_to_empty_it(
