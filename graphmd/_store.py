@@ -14,7 +14,10 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import time
+import traceback
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -71,6 +74,19 @@ from ._schema import SIMPLE_TYPES, ensure_schema
 
 # Threads share a driver here (graphmd serve's workers): see graphmd/_driver_guard.py.
 _driver_guard.install()
+
+# Open stores, so a forked child gets its own connections and id blocks (os.fork, and
+# multiprocessing's "fork" start method): see MetadataStore._after_fork_in_child.
+_OPEN_STORES: weakref.WeakSet[MetadataStore] = weakref.WeakSet()
+
+
+def _reopen_stores_in_child() -> None:
+    for store in list(_OPEN_STORES):
+        store._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reopen_stores_in_child)
 
 __all__ = ["MetadataStore", "PutExecutionResult", "PutLineageSubgraphResult"]
 
@@ -192,15 +208,40 @@ def _field(prefix: str, index: int | None, name: str | None = None) -> str:
     return f"{base}.{name}" if name else base
 
 
+def _abandon_connections(driver: neo4j.Driver) -> None:
+    """Close this process's copies of ``driver``'s sockets without sending anything: in a
+    forked child they are the parent's connections too (closing a copy does not close
+    the parent's). Marked closed, the connections never send their GOODBYE."""
+    pool = getattr(driver, "_pool", None)
+    for connections in list(getattr(pool, "connections", {}).values()):
+        for connection in list(connections):
+            kill = getattr(connection, "kill", None)
+            if kill is not None:
+                with contextlib.suppress(Exception):
+                    kill()
+
+
+def _raised_while_connecting(error: BaseException) -> bool:
+    """Whether the driver raised ``error`` while opening a session's connection, that is
+    before it sent anything: the frames of its Session._connect are on the traceback."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(f.name == "_connect" and f.filename.replace(os.sep, "/").endswith("/work/session.py") for f in frames)
+
+
 class MetadataStore:
     """ML metadata in Neo4j with MLMD's operations.
 
     Connects by ``uri``/``user``/``password``/``database`` given here, else from the
     GRAPHMD_NEO4J_URI / _USER / _PASSWORD / _DATABASE environment variables, else from the
     config file ``graphmd neo4j start`` writes. Use it as a context manager, or call
-    :meth:`close`.
+    :meth:`close`. Threads may share one store. A process forked from one that holds a
+    store (``os.fork``, multiprocessing's "fork" start method) may use it too: the child
+    opens its own connections and reserves its own ids (with ``driver`` given, replacing
+    the driver in the child is the caller's business).
 
     Raises:
+        InvalidArgumentError: ``connect_timeout`` or ``transaction_timeout`` is not a
+            positive number of seconds, or the URI is not a Neo4j URI.
         UnavailableError: Neo4j did not answer within ``connect_timeout`` seconds, or
             rejected the credentials; the message names the URI.
         FailedPreconditionError: the database holds a newer graphmd schema.
@@ -219,23 +260,16 @@ class MetadataStore:
     ) -> None:
         self.settings: Settings = resolve_settings(uri, user, password, database)
         self._database = self.settings.database
+        for name, seconds in (("connect_timeout", connect_timeout), ("transaction_timeout", transaction_timeout)):
+            if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)
+                                        or not seconds > 0 or seconds == float("inf")):
+                raise InvalidArgumentError(f"{name}: {seconds!r} is not a positive number of seconds", field=name)
+        self._connect_timeout = float(connect_timeout)
         self._tx_timeout = transaction_timeout
         self._owns_driver = driver is None
+        self._closed = False
         with map_driver_errors(self.settings.uri):
-            if driver is None:
-                auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
-                driver = neo4j.GraphDatabase.driver(
-                    self.settings.uri,
-                    auth=auth,
-                    connection_timeout=connect_timeout,
-                    # Bounds opening a connection (TCP and Bolt handshake) as a whole, so a
-                    # server that accepts but never answers fails in connect_timeout too.
-                    connection_acquisition_timeout=connect_timeout,
-                    max_transaction_retry_time=max(connect_timeout, 5.0),
-                    user_agent="graphmd/0.1",
-                    notifications_min_severity="OFF",
-                )
-            self._driver = driver
+            self._driver = driver if driver is not None else self._new_driver()
             try:
                 self._connect()
             except Exception:
@@ -245,6 +279,7 @@ class MetadataStore:
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._ids = IdAllocator(self._driver, self._database)
         self._type_cache: dict[int, AnyType] = {}
+        _OPEN_STORES.add(self)
         try:
             with map_driver_errors(self.settings.uri):
                 self.schema_version = ensure_schema(self._driver, self._database, self._ids.allocate)
@@ -253,6 +288,36 @@ class MetadataStore:
             raise
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _new_driver(self) -> neo4j.Driver:
+        auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
+        return neo4j.GraphDatabase.driver(
+            self.settings.uri,
+            auth=auth,
+            connection_timeout=self._connect_timeout,
+            # Bounds opening a connection (TCP and Bolt handshake) as a whole, so a
+            # server that accepts but never answers fails in connect_timeout too.
+            connection_acquisition_timeout=self._connect_timeout,
+            max_transaction_retry_time=max(self._connect_timeout, 5.0),
+            user_agent="graphmd/0.1",
+            notifications_min_severity="OFF",
+        )
+
+    def _after_fork_in_child(self) -> None:
+        """Make this store usable in a forked child: its own connections and id blocks.
+
+        The child's copy of the parent's connections shares their sockets with the parent;
+        they are dropped without a word to Neo4j (a GOODBYE would end the parent's session)
+        and the child opens its own. The parent's reserved id blocks are the parent's: the
+        child reserves its own, so the two never hand out the same id. A driver given to
+        the constructor is the caller's to replace; the id blocks are dropped all the same."""
+        if self._closed:
+            return
+        if self._owns_driver:
+            _abandon_connections(self._driver)
+            self._driver = self._new_driver()
+        self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
+        self._ids = IdAllocator(self._driver, self._database)
 
     def _connect(self) -> None:
         """Check that Neo4j answers at the resolved URI.
@@ -277,6 +342,7 @@ class MetadataStore:
 
     def close(self) -> None:
         """Close the connection pool (only if this store opened it)."""
+        self._closed = True
         if self._owns_driver:
             self._driver.close()
 
@@ -400,7 +466,8 @@ class MetadataStore:
         """
         writer = _NodeWriter(self, _NO_TRANSACTION, _now_ms(), fast=True)
         try:
-            result = plan(writer)
+            with map_driver_errors(self.settings.uri):  # reserving ids is a round trip of its own
+                result = plan(writer)
             planned = writer.planned()
         except BaseException:
             writer.release_ids()  # nothing was sent
@@ -426,6 +493,11 @@ class MetadataStore:
             except (neo4j_errors.DriverError, neo4j_errors.Neo4jError, OSError) as error:
                 if isinstance(error, neo4j_errors.DriverError) and str(error) == "Driver closed":
                     raise
+                if _raised_while_connecting(error):
+                    # Nothing was sent: the managed path retries while Neo4j is unreachable,
+                    # and a call that never reached it did not take effect.
+                    writer.release_ids()
+                    raise _NeedsTransaction() from error
                 record = self._settle_lost_write(writer, statement, planned, created, error)
         if record is not None:
             writer.check(record)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from _workers import RUNS, SHARED_DATA, record_steps, record_steps_grpc
-from graphmd import (AlreadyExistsError, ArtifactType, Context, ContextType, EventType, MetadataStore, ParentContext,
+from graphmd import (AlreadyExistsError, Artifact, ArtifactType, Context, ContextType, EventType, MetadataStore, ParentContext,
                      PropertyType)
 from graphmd._config import Settings
 
@@ -266,3 +266,37 @@ def test_two_calls_closing_a_parent_cycle_together_are_refused_one(store: Metada
             "MATCH (x:Context) WHERE x.id IN $ids AND EXISTS { (x)-[:PARENT_CONTEXT*1..]->(x) } RETURN count(x) AS n",
             ids=[a, b, c, d], database_=store.database).records[0]["n"]
         assert cyclic == 0
+
+
+# --- a store used in forked children ---------------------------------------------------------
+
+
+_FORKED: dict[str, Any] = {}  # the parent's store, inherited by the forked children (a store does not pickle)
+
+
+def _forked_child_writes(type_id: int, child: int) -> tuple[list[int], int]:
+    store: MetadataStore = _FORKED["store"]
+    ids = store.put_artifacts([Artifact(type_id=type_id, uri=f"/forked/{child}/{i}") for i in range(3)])
+    return ids, len(store.get_artifacts_by_id(ids))
+
+
+def test_a_store_used_in_forked_children_gets_its_own_connections_and_ids(store: MetadataStore) -> None:
+    """multiprocessing's "fork" children using the parent's MetadataStore: each gets its
+    own connections (the parent's stay the parent's) and its own id blocks (no id is
+    handed out twice), and the parent goes on working."""
+    type_id = store.put_artifact_type(ArtifactType(name="Forked"))
+    [first] = store.put_artifacts([Artifact(type_id=type_id, uri="/forked/parent")])  # the parent holds id blocks
+    _FORKED["store"] = store
+    try:
+        with multiprocessing.get_context("fork").Pool(3) as pool:
+            # Bounded: with the parent's connections shared, the children hung.
+            results = pool.starmap_async(_forked_child_writes, [(type_id, child) for child in range(6)],
+                                         chunksize=1).get(timeout=120)
+    finally:
+        _FORKED.clear()
+    ids = [i for written, _ in results for i in written]
+    assert all(found == 3 for _, found in results)
+    assert len(set(ids)) == len(ids) == 18 and first not in ids
+    [after] = store.put_artifacts([Artifact(type_id=type_id, uri="/forked/parent-after")])
+    assert after not in ids
+    assert len(store.get_artifacts_by_type("Forked")) == 20

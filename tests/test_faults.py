@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from _workers import big_call, open_store, register_types, step_request
-from graphmd import InvalidArgumentError, MetadataStore, NotFoundError, UnavailableError
+from graphmd import Artifact, InvalidArgumentError, MetadataStore, NotFoundError, UnavailableError
 from graphmd._config import Settings
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
@@ -169,7 +169,8 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]
 def test_neo4j_restart_during_writes(own_server: LocalNeo4j) -> None:
     outcomes: list[tuple[int, str, object]] = []  # (step, "ok" | "unavailable" | "other", detail)
     stop = threading.Event()
-    with MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=2.0) as store:
+    with MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=2.0) as store, \
+            MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=2.0) as idle:
         store.delete_everything()
         types = register_types(store)
 
@@ -194,6 +195,12 @@ def test_neo4j_restart_during_writes(own_server: LocalNeo4j) -> None:
         try:
             wait_until(lambda: count("ok") >= 20, 120, "20 writes before the stop")
             own_server.stop()
+            # A call made while Neo4j is down never reached it: UnavailableError, known not to
+            # have taken effect, also from a store that has yet to reserve ids.
+            for down in (store, idle):
+                with pytest.raises(UnavailableError) as refused:
+                    down.put_artifacts([Artifact(type_id=types["data"], uri="/while-down")])
+                assert not refused.value.commit_unknown, refused.value
             # Opening a store while Neo4j is down fails fast, naming the URI.
             began = time.monotonic()
             with pytest.raises(UnavailableError) as info:
@@ -347,3 +354,11 @@ def test_an_interruption_inside_the_driver_exits_130_quietly(monkeypatch: pytest
     monkeypatch.setattr(cli, "app", lambda: (_ for _ in ()).throw(BufferError("not an interruption")))
     with pytest.raises(BufferError):
         cli.main()
+
+
+@pytest.mark.parametrize("field,value", [("connect_timeout", -1), ("connect_timeout", 0), ("transaction_timeout", "5"),
+                                         ("transaction_timeout", float("nan"))])
+def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_refused_naming_it(field: str, value: object) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        MetadataStore("bolt://127.0.0.1:1", "neo4j", "unused", **{field: value})  # type: ignore[arg-type]
+    assert info.value.field == field
