@@ -152,6 +152,15 @@ def unique_clash(error: neo4j_errors.ConstraintError) -> AlreadyExistsError:
     return AlreadyExistsError(f"{article} {what}{key} already exists", field=", ".join(chosen) or None)
 
 
+# Neo4j's codes for a transaction it ended: past its timeout (the client's, or the
+# server's db.transaction.timeout), or terminated. A transaction waiting on a lock when
+# its timeout fires ends with LockClientStopped.
+_TIMED_OUT = frozenset({"Neo.ClientError.Transaction.TransactionTimedOut",
+                        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+                        "Neo.ClientError.Transaction.LockClientStopped",
+                        "Neo.ClientError.Transaction.Terminated"})
+
+
 @contextlib.contextmanager
 def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     """Re-raise neo4j driver exceptions as graphmd errors; nothing from the driver leaks."""
@@ -179,12 +188,22 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except neo4j_errors.TransientError as error:
         raise AbortedError(f"transient Neo4j error persisted after retries: {error.message}") from error
     except neo4j_errors.ClientError as error:
+        if error.code in _TIMED_OUT:
+            raise DeadlineExceededError(
+                "Neo4j ended the call's transaction and rolled it back: it ran past its timeout (MetadataStore's "
+                "transaction_timeout, or the server's db.transaction.timeout), or an operator or a shutdown "
+                f"terminated it ({error.code})") from error
         if error.code == "Neo.ClientError.Database.DatabaseNotFound":
             where = f" at {uri}" if uri else ""
             raise NotFoundError(f"Neo4j{where} has no such database: {error.message} (leave the database unset for "
                                 "the server's default; Community Edition has one user database, `neo4j`)",
                                 field="database") from error
         raise InternalError(f"Neo4j rejected a graphmd query: {error.message}") from error
+    except neo4j_errors.ConnectionAcquisitionTimeoutError as error:
+        where = f" to Neo4j at {uri}" if uri else " to Neo4j"
+        raise UnavailableError(f"no connection{where} came free in time ({error}): Neo4j did not answer, or every "
+                               "connection of this store's pool (100) is in use, e.g. by unfinished stream_lineage "
+                               "iterators (close them, or read them to the end)") from error
     except neo4j_errors.DriverError as error:
         if str(error) == "Driver closed":  # the driver's own check on a closed driver: not Neo4j's fault
             raise FailedPreconditionError("this MetadataStore is closed (close() was called, or its `with` block "

@@ -203,6 +203,32 @@ def _delete_batch(tx: neo4j.ManagedTransaction, statement: str, batch_size: int)
     return tx.run(statement, batch=batch_size).single(strict=True)["deleted"]
 
 
+def _artifact_and_event(pair: object, field: str) -> ArtifactAndEvent:
+    """``pair`` as an ArtifactAndEvent: one, or an (artifact or None, event or None) pair.
+
+    Raises:
+        InvalidArgumentError: anything else (``field``, or its artifact or event).
+    """
+    if isinstance(pair, ArtifactAndEvent):
+        return pair
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        raise InvalidArgumentError(f"{field}: an ArtifactAndEvent or an (artifact, event) pair is expected, not "
+                                   f"{type(pair).__name__}{'' if not isinstance(pair, tuple) else f' of {len(pair)}'}",
+                                   field=field)
+    for part, cls, name in ((pair[0], Artifact, "artifact"), (pair[1], Event, "event")):
+        if part is not None and not isinstance(part, cls):
+            raise InvalidArgumentError(f"{field}.{name}: an {cls.__name__} or None is expected, not "
+                                       f"{type(part).__name__}", field=f"{field}.{name}")
+    return ArtifactAndEvent(artifact=pair[0], event=pair[1])
+
+
+def _check_type_class(given: object, cls: type[AnyType], field: str) -> None:
+    """Raise InvalidArgumentError (``field``) unless ``given`` is a ``cls``: an
+    ExecutionType given to put_artifact_type would otherwise be stored as what it is."""
+    if not isinstance(given, cls):
+        raise InvalidArgumentError(f"{field} must be a {cls.__name__}, not {type(given).__name__}", field=field)
+
+
 def _field(prefix: str, index: int | None, name: str | None = None) -> str:
     base = prefix if index is None else f"{prefix}[{index}]"
     return f"{base}.{name}" if name else base
@@ -560,16 +586,19 @@ class MetadataStore:
                 properties without ``can_add_fields``, missing ones without ``can_omit_fields``).
             UnimplementedError: the stored type has a different base_type.
         """
+        _check_type_class(artifact_type, ArtifactType, "artifact_type")
         return self._put_types([artifact_type], can_add_fields, can_omit_fields, ["artifact_type"])[0]
 
     def put_execution_type(self, execution_type: ExecutionType, *, can_add_fields: bool = False,
                            can_omit_fields: bool = False) -> int:
         """Insert or check an execution type; see put_artifact_type."""
+        _check_type_class(execution_type, ExecutionType, "execution_type")
         return self._put_types([execution_type], can_add_fields, can_omit_fields, ["execution_type"])[0]
 
     def put_context_type(self, context_type: ContextType, *, can_add_fields: bool = False,
                          can_omit_fields: bool = False) -> int:
         """Insert or check a context type; see put_artifact_type."""
+        _check_type_class(context_type, ContextType, "context_type")
         return self._put_types([context_type], can_add_fields, can_omit_fields, ["context_type"])[0]
 
     def put_types(self, artifact_types: Sequence[ArtifactType] = (), execution_types: Sequence[ExecutionType] = (),
@@ -580,6 +609,14 @@ class MetadataStore:
         Returns:
             (artifact type ids, execution type ids, context type ids).
         """
+        for name, given, cls in (("artifact_types", artifact_types, ArtifactType),
+                                 ("execution_types", execution_types, ExecutionType),
+                                 ("context_types", context_types, ContextType)):
+            if not isinstance(given, Sequence) or isinstance(given, str):
+                raise InvalidArgumentError(f"{name}: a list of {cls.__name__} is expected, not "
+                                           f"{type(given).__name__}", field=name)
+            for i, t in enumerate(given):
+                _check_type_class(t, cls, f"{name}[{i}]")
         fields = [f"{name}[{i}]" for name, given in (("artifact_types", artifact_types),
                                                      ("execution_types", execution_types),
                                                      ("context_types", context_types)) for i in range(len(given))]
@@ -838,8 +875,7 @@ class MetadataStore:
         """
         if not isinstance(execution, Execution):
             raise InvalidArgumentError("execution: no execution is given", field="execution")
-        pairs = [p if isinstance(p, ArtifactAndEvent) else ArtifactAndEvent(artifact=p[0], event=p[1])
-                 for p in artifact_and_events]
+        pairs = [_artifact_and_event(p, f"artifact_and_events[{i}]") for i, p in enumerate(artifact_and_events)]
         _check_nodes(Execution, [execution], "execution", lambda _: "execution")
         given = [i for i, p in enumerate(pairs) if p.artifact is not None]
         _check_nodes(Artifact, [pairs[i].artifact for i in given], "artifact_and_events",
@@ -1287,7 +1323,13 @@ class MetadataStore:
         Works in transactions of ``batch_size`` edges, then nodes, so a context with
         millions of attributions stays inside Neo4j's per-transaction memory cap (about
         1.6 KiB per edge: 10,000 edges need ~16 MiB). Unlike every other write it is not
-        one transaction: interrupted, it leaves part of the store; run it again."""
+        one transaction: interrupted, it leaves part of the store; run it again.
+
+        Raises:
+            InvalidArgumentError: ``batch_size`` is not a positive integer.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidArgumentError(f"batch_size: {batch_size!r} is not a positive integer", field="batch_size")
         with map_driver_errors(self.settings.uri), self._session() as session:
             for statement in (q.DELETE_ALL_EDGES_BATCH, q.DELETE_ALL_BATCH):
                 while session.execute_write(_delete_batch, statement, batch_size):

@@ -1,0 +1,91 @@
+"""A caller's mistakes the models cannot catch on their own: a type of the wrong kind, a
+malformed (artifact, event) pair, a non-positive batch size, a call past its transaction
+timeout. Each gets a typed error naming the field, and the store is unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from _snapshot import snapshot
+from graphmd import (
+    Artifact,
+    ArtifactType,
+    Context,
+    ContextType,
+    DeadlineExceededError,
+    Event,
+    EventType,
+    Execution,
+    ExecutionType,
+    InvalidArgumentError,
+    MetadataStore,
+)
+from graphmd._config import Settings
+
+
+@pytest.mark.parametrize("call,given,field", [
+    ("put_artifact_type", ExecutionType(name="Trainer"), "artifact_type"),
+    ("put_execution_type", ContextType(name="Run"), "execution_type"),
+    ("put_context_type", ArtifactType(name="Model"), "context_type"),
+])
+def test_a_type_of_another_kind_is_refused(store: MetadataStore, call: str, given: Any, field: str) -> None:
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError) as info:
+        getattr(store, call)(given)
+    assert info.value.field == field and type(given).__name__ in info.value.message
+    assert snapshot(store) == before
+
+
+def test_put_types_refuses_a_type_in_the_wrong_list(store: MetadataStore) -> None:
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_types([ArtifactType(name="Model")], [ArtifactType(name="Data")])
+    assert info.value.field == "execution_types[0]"
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_types(ArtifactType(name="Model"))  # type: ignore[arg-type]
+    assert info.value.field == "artifact_types"
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("pair,field", [
+    (("x", "y"), "artifact_and_events[0].artifact"),
+    ((None, "y"), "artifact_and_events[0].event"),
+    ((None, Event(type=EventType.INPUT), None), "artifact_and_events[0]"),
+    ("pair", "artifact_and_events[0]"),
+])
+def test_a_malformed_artifact_and_event_pair_is_refused_naming_it(store: MetadataStore, pair: Any, field: str) -> None:
+    x = store.put_execution_type(ExecutionType(name="Step"))
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_execution(Execution(type_id=x), [pair])
+    assert info.value.field == field
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("size", [0, -5, True, 2.5])
+def test_delete_everything_refuses_a_batch_size_that_is_not_positive(store: MetadataStore, size: Any) -> None:
+    t = store.put_artifact_type(ArtifactType(name="Kept"))
+    store.put_artifacts([Artifact(type_id=t, uri="/kept")])
+    with pytest.raises(InvalidArgumentError) as info:
+        store.delete_everything(batch_size=size)
+    assert info.value.field == "batch_size"
+    assert len(store.get_artifacts_by_type("Kept")) == 1
+
+
+def test_a_write_past_its_transaction_timeout_is_deadline_exceeded(store: MetadataStore,
+                                                                   neo4j_server: Settings) -> None:
+    """A write blocked on a lock past ``transaction_timeout``: Neo4j rolls it back, and the
+    caller gets DeadlineExceededError, not an internal error."""
+    run_t = store.put_context_type(ContextType(name="Held"))
+    with MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database,
+                       transaction_timeout=1.0) as impatient, store.driver.session(database=store.database) as held:
+        tx = held.begin_transaction()
+        try:
+            tx.run("CREATE (c:Context {type_id: $type_id, name: $name})", type_id=run_t, name="run-1").consume()
+            with pytest.raises(DeadlineExceededError):
+                impatient.put_contexts([Context(type_id=run_t, name="run-1")])
+        finally:
+            tx.rollback()
+    assert store.get_contexts_by_type("Held") == []
