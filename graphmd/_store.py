@@ -685,6 +685,8 @@ class MetadataStore:
         return codec.decode_type(record["t"]) if record else None
 
     def _get_type(self, cls: type[TypeT], name: str, version: str | None) -> TypeT:
+        _check_str(name, "type_name")
+        _check_str(version, "type_version", optional=True)
         kind = _KIND[cls]
         found = self._read(lambda tx: self._find_type(tx, kind, name, version))
         if not isinstance(found, cls):  # None: the query reads types of this kind only
@@ -696,6 +698,7 @@ class MetadataStore:
         """The artifact type with this name (and version; None: the unversioned one).
 
         Raises:
+            InvalidArgumentError: the name or version is not a string.
             NotFoundError: there is none.
         """
         return self._get_type(ArtifactType, type_name, type_version)
@@ -745,21 +748,21 @@ class MetadataStore:
         return self._types_in_order("ContextType", type_ids)
 
     def _types_in_order(self, kind: str, type_ids: Iterable[int]) -> list[Any]:
-        ids = list(type_ids)
+        ids = _id_list(type_ids, "type_ids")
         found = {t.id: t for t in self._types(kind, q.TYPES_BY_ID, ids=list(dict.fromkeys(ids)))}
         return [found[i] for i in ids if i in found]
 
     def get_artifact_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ArtifactType]:
         """The artifact types with these external ids; unknown ones are skipped."""
-        return self._types("ArtifactType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
+        return self._types("ArtifactType", q.TYPES_BY_EXTERNAL_ID, external_ids=_text_list(external_ids, "external_ids"))
 
     def get_execution_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ExecutionType]:
         """The execution types with these external ids; unknown ones are skipped."""
-        return self._types("ExecutionType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
+        return self._types("ExecutionType", q.TYPES_BY_EXTERNAL_ID, external_ids=_text_list(external_ids, "external_ids"))
 
     def get_context_types_by_external_ids(self, external_ids: Iterable[str]) -> list[ContextType]:
         """The context types with these external ids; unknown ones are skipped."""
-        return self._types("ContextType", q.TYPES_BY_EXTERNAL_ID, external_ids=list(external_ids))
+        return self._types("ContextType", q.TYPES_BY_EXTERNAL_ID, external_ids=_text_list(external_ids, "external_ids"))
 
     def _types_by_id(self, tx: _Transaction, kind: str, ids: set[int], *, fresh: bool = False) -> dict[int, AnyType]:
         """Types by id, from the cache unless ``fresh``; missing ids are absent."""
@@ -1083,22 +1086,25 @@ class MetadataStore:
 
     def get_artifacts_by_external_ids(self, external_ids: Iterable[str]) -> list[Artifact]:
         """The artifacts with these external ids; unknown ones are skipped."""
-        return self._nodes(Artifact, q.NODES_BY_EXTERNAL_ID["Artifact"], external_ids=list(external_ids))
+        return self._nodes(Artifact, q.NODES_BY_EXTERNAL_ID["Artifact"], external_ids=_text_list(external_ids, "external_ids"))
 
     def get_executions_by_external_ids(self, external_ids: Iterable[str]) -> list[Execution]:
         """The executions with these external ids; unknown ones are skipped."""
-        return self._nodes(Execution, q.NODES_BY_EXTERNAL_ID["Execution"], external_ids=list(external_ids))
+        return self._nodes(Execution, q.NODES_BY_EXTERNAL_ID["Execution"], external_ids=_text_list(external_ids, "external_ids"))
 
     def get_contexts_by_external_ids(self, external_ids: Iterable[str]) -> list[Context]:
         """The contexts with these external ids; unknown ones are skipped."""
-        return self._nodes(Context, q.NODES_BY_EXTERNAL_ID["Context"], external_ids=list(external_ids))
+        return self._nodes(Context, q.NODES_BY_EXTERNAL_ID["Context"], external_ids=_text_list(external_ids, "external_ids"))
 
     def get_artifacts_by_uri(self, uri: str | Iterable[str]) -> list[Artifact]:
         """The artifacts stored at this uri (or any of these uris), by id."""
-        uris = [uri] if isinstance(uri, str) else list(uri)
+        uris = [uri] if isinstance(uri, str) else _text_list(uri, "uri")
         return self._nodes(Artifact, q.ARTIFACTS_BY_URI, uris=uris)
 
     def _by_type_and_name(self, cls: type[NodeT], type_name: str, name: str, type_version: str | None) -> NodeT | None:
+        _check_str(type_name, "type_name")
+        _check_str(name, f"{_LABEL[cls].lower()}_name")
+        _check_str(type_version, "type_version", optional=True)
         kind = _KIND[_TYPE_CLASS[cls]]
 
         def work(tx: neo4j.ManagedTransaction) -> NodeT | None:
@@ -1138,6 +1144,8 @@ class MetadataStore:
         return self._list_all(Context, list_options, q.LIST_SCOPE_ALL["Context"], {})
 
     def _scope_type(self, cls: type[AnyNode], type_name: str, type_version: str | None) -> int | None:
+        _check_str(type_name, "type_name")
+        _check_str(type_version, "type_version", optional=True)
         t = self._read(lambda tx: self._find_type(tx, _KIND[_TYPE_CLASS[cls]], type_name, type_version))
         return None if t is None else t.id
 
@@ -1165,26 +1173,28 @@ class MetadataStore:
 
     def get_artifacts_by_context(self, context_id: int, list_options: ListOptions | None = None) -> list[Artifact]:
         """Artifacts attributed to the context."""
-        return self._list_all(Artifact, list_options, q.LIST_SCOPE_CONTEXT["Artifact"], {"scope_context_id": context_id})
+        return self._list_all(Artifact, list_options, q.LIST_SCOPE_CONTEXT["Artifact"], {"scope_context_id": codec.as_id(context_id, "context_id")})
 
     def get_executions_by_context(self, context_id: int, list_options: ListOptions | None = None) -> list[Execution]:
         """Executions associated with the context."""
-        return self._list_all(Execution, list_options, q.LIST_SCOPE_CONTEXT["Execution"], {"scope_context_id": context_id})
+        return self._list_all(Execution, list_options, q.LIST_SCOPE_CONTEXT["Execution"], {"scope_context_id": codec.as_id(context_id, "context_id")})
 
     def get_contexts_by_artifact(self, artifact_id: int) -> list[Context]:
         """Contexts the artifact is attributed to, by id."""
-        return self._nodes(Context, q.CONTEXTS_BY_ARTIFACT, id=artifact_id)
+        return self._nodes(Context, q.CONTEXTS_BY_ARTIFACT, id=codec.as_id(artifact_id, "artifact_id"))
 
     def get_contexts_by_execution(self, execution_id: int) -> list[Context]:
         """Contexts the execution is associated with, by id."""
-        return self._nodes(Context, q.CONTEXTS_BY_EXECUTION, id=execution_id)
+        return self._nodes(Context, q.CONTEXTS_BY_EXECUTION, id=codec.as_id(execution_id, "execution_id"))
 
     def get_parent_contexts_by_context(self, context_id: int) -> list[Context]:
         """The context's parents, by id."""
+        context_id = codec.as_id(context_id, "context_id")
         return self.get_parent_contexts_by_contexts([context_id]).get(context_id, [])
 
     def get_children_contexts_by_context(self, context_id: int) -> list[Context]:
         """The context's children, by id."""
+        context_id = codec.as_id(context_id, "context_id")
         return self.get_children_contexts_by_contexts([context_id]).get(context_id, [])
 
     def get_parent_contexts_by_contexts(self, context_ids: Iterable[int]) -> dict[int, list[Context]]:
@@ -1196,9 +1206,11 @@ class MetadataStore:
         return self._linked_contexts(q.CHILD_CONTEXTS_BY_CONTEXTS, context_ids)
 
     def _linked_contexts(self, query: str, context_ids: Iterable[int]) -> dict[int, list[Context]]:
+        ids = _id_list(context_ids, "context_ids")
+
         def work(tx: neo4j.ManagedTransaction) -> dict[int, list[Context]]:
             out: dict[int, list[Context]] = {}
-            for record in tx.run(query, ids=list(context_ids)):
+            for record in tx.run(query, ids=ids):
                 out.setdefault(record["of"], []).append(codec.decode_node(Context, record["n"]))
             return out
 
@@ -1207,15 +1219,15 @@ class MetadataStore:
     def get_events_by_artifact_ids(self, artifact_ids: Iterable[int]) -> list[Event]:
         """Events touching these artifacts, as ml-metadata orders them: by artifact id, then
         execution id, then event type (DECLARED_OUTPUT first, as the enum numbers them)."""
-        return self._events(q.EVENTS_BY_ARTIFACT_IDS, artifact_ids)
+        return self._events(q.EVENTS_BY_ARTIFACT_IDS, _id_list(artifact_ids, "artifact_ids"))
 
     def get_events_by_execution_ids(self, execution_ids: Iterable[int]) -> list[Event]:
         """Events of these executions, by execution id, then in the order recorded."""
-        return self._events(q.EVENTS_BY_EXECUTION_IDS, execution_ids)
+        return self._events(q.EVENTS_BY_EXECUTION_IDS, _id_list(execution_ids, "execution_ids"))
 
-    def _events(self, query: str, ids: Iterable[int]) -> list[Event]:
+    def _events(self, query: str, ids: list[int]) -> list[Event]:
         return self._read(lambda tx: [codec.decode_event(r["e"], r["artifact_id"], r["execution_id"])
-                                      for r in tx.run(query, ids=list(ids))])
+                                      for r in tx.run(query, ids=ids)])
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -1239,6 +1251,8 @@ class MetadataStore:
         if context_id is not None and label not in q.LIST_SCOPE_CONTEXT:
             raise InvalidArgumentError("context_id: contexts are not listed by context (see "
                                        "get_children_contexts_by_context)", field="context_id")
+        if context_id is not None:
+            context_id = codec.as_id(context_id, "context_id")
         if type_name is not None:
             type_id = self._scope_type(cls, type_name, type_version)
             if type_id is None:
@@ -1557,11 +1571,35 @@ def _id_list(ids: Iterable[int], field: str) -> list[int]:
     nothing and read as an unknown id.
 
     Raises:
-        InvalidArgumentError: ``ids`` is a string, or holds something that is not an integer.
+        InvalidArgumentError: ``ids`` is a string or not a collection, or holds something
+            that is not an integer.
     """
-    if isinstance(ids, (str, bytes)):
-        raise InvalidArgumentError(f"{field}: a list of ids, not the string {ids!r}", field=field)
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise InvalidArgumentError(f"{field}: a list of ids is expected, not {ids!r}", field=field)
     return [codec.as_id(value, f"{field}[{i}]") for i, value in enumerate(ids)]
+
+
+def _text_list(values: Iterable[str], field: str) -> list[str]:
+    """``values`` as a list of strings (external ids, uris); a string on its own would be
+    read as its characters, and a number would match nothing.
+
+    Raises:
+        InvalidArgumentError: ``values`` is a string or not a collection, or holds
+            something that is not a string.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidArgumentError(f"{field}: a list of strings is expected, not {values!r}", field=field)
+    out = list(values)
+    for i, value in enumerate(out):
+        _check_str(value, f"{field}[{i}]")
+    return out
+
+
+def _check_str(value: object, field: str, *, optional: bool = False) -> None:
+    """Raise InvalidArgumentError (``field``) unless ``value`` is a string (or None when
+    ``optional``): a name given as a number would match nothing."""
+    if not isinstance(value, str) and not (optional and value is None):
+        raise InvalidArgumentError(f"{field}: a string is expected, not {value!r}", field=field)
 
 
 def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | None], field: str) -> None:

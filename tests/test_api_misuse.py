@@ -89,3 +89,33 @@ def test_a_write_past_its_transaction_timeout_is_deadline_exceeded(store: Metada
         finally:
             tx.rollback()
     assert store.get_contexts_by_type("Held") == []
+
+
+@pytest.mark.parametrize("call,args,field", [
+    ("get_artifacts_by_context", ("33",), "context_id"),
+    ("get_executions_by_context", (None,), "context_id"),
+    ("get_contexts_by_artifact", ("1",), "artifact_id"),
+    ("get_contexts_by_execution", (1.5,), "execution_id"),
+    ("get_parent_contexts_by_context", ("x",), "context_id"),
+    ("get_children_contexts_by_context", ("x",), "context_id"),
+    ("get_parent_contexts_by_contexts", (["1"],), "context_ids[0]"),
+    ("get_events_by_execution_ids", (["1"],), "execution_ids[0]"),
+    ("get_events_by_artifact_ids", ([2**64],), "artifact_ids[0]"),
+    ("get_artifact_types_by_id", (["1"],), "type_ids[0]"),
+    ("get_artifacts_by_id", (None,), "artifact_ids"),
+    ("get_artifacts_by_type", (5,), "type_name"),
+    ("get_artifact_type", (5,), "type_name"),
+    ("get_context_by_type_and_name", ("Run", 7), "context_name"),
+    ("get_artifacts_by_external_ids", ("ext-d1",), "external_ids"),
+    ("get_contexts_by_external_ids", ([1],), "external_ids[0]"),
+    ("get_artifact_types_by_external_ids", ("ext",), "external_ids"),
+    ("get_artifacts_by_uri", (5,), "uri"),
+    ("get_artifacts_by_uri", (["/a", 5],), "uri[1]"),
+])
+def test_a_read_given_the_wrong_kind_of_value_says_so(store: MetadataStore, call: str, args: tuple[Any, ...],
+                                                       field: str) -> None:
+    """A value that could match nothing ("33" for an id, a bare string for a list of
+    external ids, which would be read as its characters) is refused, not answered with []."""
+    with pytest.raises(InvalidArgumentError) as info:
+        getattr(store, call)(*args)
+    assert info.value.field == field, info.value
