@@ -782,15 +782,17 @@ class MetadataStore:
 
         An update replaces the artifact's uri, state, external_id and properties (its name
         is fixed at creation, as in MLMD); with ``update_mask`` (paths such as ``uri``,
-        ``properties.accuracy``, ``custom_properties``) only the named fields change.
-        ``last_update_time_since_epoch`` changes only when something did.
+        ``properties.accuracy``, ``custom_properties``; paths naming no field are ignored, as
+        in MLMD) only the named fields change. ``last_update_time_since_epoch`` changes only
+        when the given artifact differs from the stored one; as in ml-metadata 1.17.1, a
+        field outside the mask that differs counts, though it is not written.
 
         Returns:
             The artifacts' ids, in order.
         Raises:
             InvalidArgumentError: no type_id on a new artifact, a property unknown to the type
                 or of the wrong kind, an id that does not exist, a type_id that differs from
-                the stored one.
+                the stored one, ``update_mask`` given as one string.
             NotFoundError: the type does not exist.
             AlreadyExistsError: the (type, name) or external_id is taken.
             FailedPreconditionError: ``abort_if_latest_updated_time_changed`` and the stored
@@ -1466,6 +1468,9 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
 
 
 def _parse_mask(cls: type[AnyNode], update_mask: Sequence[str] | None) -> list[str] | None:
+    if isinstance(update_mask, str):  # would read as its characters, each a path naming nothing
+        raise InvalidArgumentError(f"update_mask: a list of paths is expected, not the string {update_mask!r} "
+                                   f"(e.g. [{update_mask!r}])", field="update_mask")
     if not update_mask:
         return None
     for path in update_mask:
@@ -1973,6 +1978,8 @@ class _NodeWriter:
         # Kinds count (1, 1.0 and True are different values), as on the server's sync path.
         changed = new_row.keys() != stored.keys() or any(
             type(v) is not type(stored[k]) or v != stored[k] for k, v in new_row.items())
+        # A field outside the mask that differs from the stored one still moves the update
+        # time, though it is not written: ml-metadata 1.17.1 does the same.
         differs = any(getattr(node, a, None) != getattr(current, a, None) for a in _compared(cls, node))
         if not (changed or differs or force_update_time):
             return None

@@ -119,3 +119,13 @@ def test_a_read_given_the_wrong_kind_of_value_says_so(store: MetadataStore, call
     with pytest.raises(InvalidArgumentError) as info:
         getattr(store, call)(*args)
     assert info.value.field == field, info.value
+
+
+def test_an_update_mask_given_as_one_string_is_refused(store: MetadataStore) -> None:
+    """update_mask="uri" would read as the paths "u", "r", "i": nothing updated, no error."""
+    t = store.put_artifact_type(ArtifactType(name="Masked"))
+    [a] = store.put_artifacts([Artifact(type_id=t, uri="/before")])
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifacts([Artifact(id=a, type_id=t, uri="/after")], update_mask="uri")  # type: ignore[arg-type]
+    assert info.value.field == "update_mask"
+    assert store.get_artifacts_by_id([a])[0].uri == "/before"
