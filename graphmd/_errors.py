@@ -123,17 +123,23 @@ _CONSTRAINT_KEY = re.compile(r"(?:^|, )`(id|type_id|name|external_id|kind|versio
 _SCOPING_KEYS = ("type_id", "kind", "version_key")
 
 
+def clash_key(error: neo4j_errors.ConstraintError) -> tuple[str | None, dict[str, str]]:
+    """The label and the clashing key of a uniqueness violation, each key's value as Neo4j
+    prints it (strings in single quotes, unescaped; numbers as digits)."""
+    message = error.message or str(error)
+    found = _CONSTRAINT_LABEL.search(message)
+    at = message.find("propert")
+    tail = message[message.index("`", at):] if at >= 0 and "`" in message[at:] else ""
+    parts = _CONSTRAINT_KEY.split(tail)
+    return (found.group(1) if found else None), dict(zip(parts[1::2], (v.strip() for v in parts[2::2])))
+
+
 def unique_clash(error: neo4j_errors.ConstraintError) -> AlreadyExistsError:
     """AlreadyExistsError for a uniqueness violation: what already exists, by the key it
     clashed on, with ``field`` the key the caller chose (``name`` rather than the
     ``type_id`` that scopes it). Neo4j's internal id in its message is left out."""
-    message = error.message or str(error)
-    found = _CONSTRAINT_LABEL.search(message)
-    what = found.group(1).lower() if found else "node"
-    at = message.find("propert")
-    tail = message[message.index("`", at):] if at >= 0 and "`" in message[at:] else ""
-    parts = _CONSTRAINT_KEY.split(tail)
-    values = dict(zip(parts[1::2], (v.strip() for v in parts[2::2])))
+    label, values = clash_key(error)
+    what = label.lower() if label else "node"
     version = values.pop("version_key", "''")  # a type's version, '' for none
     if version not in ("''", '""'):
         values["version"] = version

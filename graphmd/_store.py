@@ -38,6 +38,7 @@ from ._errors import (
     OutOfRangeError,
     UnavailableError,
     UnimplementedError,
+    clash_key,
     map_driver_errors,
     unique_clash,
 )
@@ -1734,6 +1735,7 @@ class _NodeWriter:
         # Contexts to create or reuse by (type_id, name) (_merge_row), and after flush the
         # ids they were planned with mapped to the ids they have.
         self.merges: list[dict[str, Any]] = []
+        self.fields: dict[tuple[str, int], str] = {}  # (label, id) -> the request's field of a planned row
         self.merged_ids: dict[int, int] = {}
         # Events to create, each with the ids of its artifact and execution (a request's
         # event may name its ends by position instead; None: the event's own, as
@@ -1860,10 +1862,12 @@ class _NodeWriter:
                 row = codec.encode_node(node, type_name=node_type.name)
                 row.update(id=new_id, create_time_since_epoch=self.now, last_update_time_since_epoch=self.now)
                 self.creates[label].append(row)
+                self.fields[label, new_id] = field
                 ids.append(new_id)
                 continue
             if synced and node.id is not None:
                 self.syncs[label].append(self._sync_row(cls, node, field, force_update_time))
+                self.fields[label, node.id] = field
                 ids.append(node.id)
                 continue
             node_id = node.id if node.id is not None else reuse_ids[i]
@@ -1885,6 +1889,7 @@ class _NodeWriter:
             updated = self._updated_row(cls, node, old, node_type, mask, force_update_time, field)
             if updated is not None:
                 self.updates[label].append(updated)
+                self.fields[label, node_id] = field
             ids.append(node_id)
         return ids
 
@@ -1930,6 +1935,7 @@ class _NodeWriter:
         row = codec.encode_node(context, type_name=node_type.name)
         row.update(id=new_id, create_time_since_epoch=self.now, last_update_time_since_epoch=self.now)
         self.merges.append(row)
+        self.fields["Context", new_id] = field
         return new_id
 
     def _sync_row(self, cls: type[AnyNode], node: AnyNode, field: str, force_update_time: bool) -> dict[str, Any]:
@@ -2151,7 +2157,25 @@ class _NodeWriter:
         if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
             return error  # an id collision is a bug or a wiped database, not a user error
         domain = unique_clash(error)
+        field = self._clashing_field(error)
+        if field is not None and domain.field:
+            domain = AlreadyExistsError(f"{field}.{domain.field}: {domain.message}", field=f"{field}.{domain.field}")
         return _Conflict(domain) if self.retry_conflicts else domain
+
+    def _clashing_field(self, error: neo4j_errors.ConstraintError) -> str | None:
+        """The request's field (``artifacts[2]``) of the planned node whose unique key
+        clashed, found by the key's values as Neo4j printed them; None if none matches."""
+        label, values = clash_key(error)
+        keys = {k: v for k, v in values.items() if k != "id"}
+        if label not in self.creates or not keys:
+            return None
+        rows = [*self.creates[label], *self.updates[label], *self.syncs[label],
+                *(self.merges if label == "Context" else [])]
+        for row in rows:
+            values = {**row, **row.get("fixed", {}), "id": row["id"]}  # a sync row holds its fields in "fixed"
+            if all(_printed(values.get(k)) == v for k, v in keys.items()):
+                return self.fields.get((label, row["id"]))
+        return None
 
     def _event_rows(self) -> list[tuple[list[Any], int, int]]:
         """The planned events as codec.EVENT_ROW rows with fresh ids, each with the ids of
@@ -2178,6 +2202,13 @@ class _NodeWriter:
                 row[time_at] = self.now
             rows.append((row, artifact_id, execution_id))
         return rows
+
+
+def _printed(value: Any) -> str | None:
+    """``value`` as Neo4j prints a key's value in a constraint violation."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    return None if value is None or isinstance(value, bool) else str(value)
 
 
 class _Unlogged(dict[str, Any]):

@@ -129,3 +129,29 @@ def test_an_update_mask_given_as_one_string_is_refused(store: MetadataStore) -> 
         store.put_artifacts([Artifact(id=a, type_id=t, uri="/after")], update_mask="uri")  # type: ignore[arg-type]
     assert info.value.field == "update_mask"
     assert store.get_artifacts_by_id([a])[0].uri == "/before"
+
+
+def test_a_unique_key_clash_names_the_item_that_clashed(store: MetadataStore) -> None:
+    """In a batch, an AlreadyExistsError says which item's name or external_id is taken."""
+    t = store.put_artifact_type(ArtifactType(name="Clashing"))
+    run = store.put_context_type(ContextType(name="ClashRun"))
+    store.put_artifacts([Artifact(type_id=t, name="taken", uri="/0"), Artifact(type_id=t, external_id="ext-taken")])
+    store.put_contexts([Context(type_id=run, name="run-1")])
+    step = store.put_execution_type(ExecutionType(name="ClashStep"))
+    cases: list[tuple[Any, str]] = [
+        (lambda: store.put_artifacts([Artifact(type_id=t, uri="/1"), Artifact(type_id=t, uri="/2"),
+                                      Artifact(type_id=t, name="taken", uri="/3")]), "artifacts[2].name"),
+        (lambda: store.put_artifacts([Artifact(type_id=t, uri="/1"), Artifact(type_id=t, external_id="ext-taken")]),
+         "artifacts[1].external_id"),
+        (lambda: store.put_contexts([Context(type_id=run, name="run-2"), Context(type_id=run, name="run-3"),
+                                     Context(type_id=run, name="run-1")]), "contexts[2].name"),
+        (lambda: store.put_execution(Execution(type_id=step), [], [Context(type_id=run, name="run-1")]),
+         "contexts[0].name"),
+    ]
+    before = snapshot(store)
+    for call, field in cases:
+        with pytest.raises(Exception) as info:
+            call()
+        assert getattr(info.value, "field", None) == field, info.value
+        assert field in str(info.value)
+    assert snapshot(store) == before

@@ -186,8 +186,8 @@ def test_executions_and_contexts(store: MetadataStore, types: dict[str, int]) ->
     ("int-as-double", InvalidArgumentError, "artifacts[1].properties['ratio']"),
     ("huge-int", InvalidArgumentError, "artifacts[1].custom_properties['n']"),
     ("nul-in-name", InvalidArgumentError, "artifacts[1].custom_properties"),
-    ("dup-name", AlreadyExistsError, "name"),
-    ("dup-external-id", AlreadyExistsError, "external_id"),
+    ("dup-name", AlreadyExistsError, "artifacts[1].name"),
+    ("dup-external-id", AlreadyExistsError, "artifacts[1].external_id"),
     ("changed-type", InvalidArgumentError, "artifacts[1].type_id"),
 ])
 def test_bad_artifacts_change_nothing(store: MetadataStore, types: dict[str, int], bad: object,
@@ -228,3 +228,86 @@ def test_type_grown_elsewhere_is_seen(store: MetadataStore, types: dict[str, int
         other.put_artifact_type(ArtifactType(name="Model", properties={"acc": P.DOUBLE}), can_add_fields=True)
     [aid] = store.put_artifacts([Artifact(type_id=types["model"], properties={"acc": 0.9})])
     assert store.get_artifacts_by_id([aid])[0].properties == {"acc": 0.9}
+
+
+def _deep_struct(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ([1, 2], "list is no property value"),
+    (None, "None is no property value"),
+    ((1, "x"), "tuple is no property value"),
+    (b"\x00\x01", "bytes is no property value"),
+    ({1}, "set is no property value"),
+    (object(), "object is no property value"),
+    ({"a": {1: 2}}, "a key is int 1, not a string"),
+    (_deep_struct(5000), "nested more than 100 levels deep"),
+    ({"$proto": True, "type_url": "t", "value": "AA=="}, "is a PROTO value's, not a STRUCT"),
+], ids=["list", "None", "tuple", "bytes", "set", "object", "int-key", "deep", "proto-form"])
+@pytest.mark.parametrize("how", ["mutated", "model_construct", "execution", "declared"])
+def test_values_no_model_would_hold_are_refused_at_write(store: MetadataStore, types: dict[str, int], value: object,
+                                                        said: str, how: str) -> None:
+    # pydantic validates a model when it is built and when a field is assigned, not when a
+    # dict it holds is changed in place, nor under model_construct: the write checks again.
+    if how == "execution":
+        node: Artifact | Execution = Execution(type_id=types["trainer"])
+        node.custom_properties["x"] = value  # type: ignore[assignment]
+        put, field = store.put_executions, "executions[1].custom_properties['x']"
+        first: Artifact | Execution = Execution(type_id=types["trainer"])
+    else:
+        if how == "model_construct":
+            node = Artifact.model_construct(type_id=types["data"], properties={}, custom_properties={"x": value})
+        else:
+            node = Artifact(type_id=types["data"])
+            (node.properties if how == "declared" else node.custom_properties)["x"] = value  # type: ignore[assignment]
+        put = store.put_artifacts  # type: ignore[assignment]
+        field = f"artifacts[1].{'properties' if how == 'declared' else 'custom_properties'}['x']"
+        first = Artifact(type_id=types["model"], uri="/good")
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError) as info:
+        put([first, node])  # type: ignore[list-item]
+    assert info.value.field == field and said in str(info.value), info.value
+    assert snapshot(store) == before
+
+
+def test_nan_and_proto_values_read_back_round_trip_through_json(store: MetadataStore,
+                                                                 types: dict[str, int]) -> None:
+    # What the store returns serialises and validates back to the same model: NaN and the
+    # infinities (written as NaN, Infinity, -Infinity), a PROTO value (with its marker) and
+    # a STRUCT shaped like a PROTO value's fields (a STRUCT, without the marker).
+    lookalike = {"type_url": "x", "value": "AA=="}
+    [aid] = store.put_artifacts([Artifact(
+        type_id=types["data"], properties={"ratio": math.nan, "cfg": lookalike,
+                                           "pb": ProtoValue(type_url="t", value=b"\xff\x00")},
+        custom_properties={"inf": math.inf, "m": {"loss": -math.inf}},
+        system_metadata=ProtoValue(type_url="t/s", value=b"\x01"))])
+    [got] = store.get_artifacts_by_id([aid])
+    for back in (Artifact.model_validate_json(got.model_dump_json()), Artifact.model_validate(got.model_dump()),
+                 Artifact.model_validate(got.model_dump(mode="json"))):
+        assert math.isnan(back.properties["ratio"])  # type: ignore[arg-type]
+        assert back.properties["cfg"] == lookalike and type(back.properties["cfg"]) is dict
+        assert back.properties["pb"] == ProtoValue(type_url="t", value=b"\xff\x00")
+        assert back.custom_properties == {"inf": math.inf, "m": {"loss": -math.inf}}
+        assert back.system_metadata == got.system_metadata
+    # Read back and written again unchanged, the values pass the write's checks.
+    assert store.put_artifacts([got]) == [aid]
+
+
+def test_enum_numbers_as_mlmd_numbers_them(store: MetadataStore, types: dict[str, int]) -> None:
+    [aid] = store.put_artifacts([Artifact(type_id=types["model"], state=ArtifactState(2))])
+    [eid] = store.put_executions([Execution(type_id=types["trainer"], last_known_state=ExecutionState(3))])
+    assert store.get_artifacts_by_id([aid])[0].state is ArtifactState.LIVE
+    assert store.get_executions_by_id([eid])[0].last_known_state is ExecutionState.COMPLETE
+
+
+def test_a_page_of_a_listing_holds_its_kind(store: MetadataStore, types: dict[str, int]) -> None:
+    store.put_artifacts([Artifact(type_id=types["model"], uri=f"/m{i}") for i in range(3)])
+    page = store.list_page(Artifact, ListOptions(max_result_size=2))
+    assert [type(a) for a in page.items] == [Artifact, Artifact] and page.next_page_token
+    from graphmd import Page
+
+    assert Page[Artifact].model_validate_json(page.model_dump_json()) == page
