@@ -363,7 +363,7 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
     while rows:
         k, _, item, _, a, b, tag = pop()
         if k == 1:
-            events.append((a, b, item["type"], decode_event(item, a, b)))
+            events.append((item.get("id") or 0, a, b, decode_event(item, a, b)))
         elif k == 0:
             nodes[tag][item["id"]] = decode_node(_NODE_CLASS[tag], item)
         elif k == 2:
@@ -385,6 +385,8 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
     if "contexts" in mask:
         fields["contexts"] = [contexts[i] for i in sorted(contexts)]
     if "events" in mask:
+        # In the order recorded (event ids grow), as ml-metadata returns them: TFX's resolver
+        # walks its adjacency lists in this order.
         fields["events"] = [e[-1] for e in sorted(events, key=_SORT_KEY3)]
     if "attributions" in mask:
         fields["attributions"] = [a[-1] for a in sorted(attributions, key=_SORT_KEY2)]

@@ -676,7 +676,7 @@ LINEAGE_OUT_EVENTS = """  UNWIND returned AS r
     AND ((ends[0].x AND {leave0}) OR (ends[1].x AND {leave1}))
   WITH e, ends, CASE WHEN ends[0].d > ends[1].d OR (ends[0].d = ends[1].d AND ends[0].a)
                      THEN ends[0] ELSE ends[1] END AS owner
-  RETURN 1 AS k, owner.d AS d, e {{.type, .path, .milliseconds_since_epoch}} AS item, owner.id AS owner,
+  RETURN 1 AS k, owner.d AS d, e {{.id, .type, .path, .milliseconds_since_epoch}} AS item, owner.id AS owner,
          CASE WHEN ends[0].a THEN ends[0].id ELSE ends[1].id END AS a,
          CASE WHEN ends[0].a THEN ends[1].id ELSE ends[0].id END AS b,
          null AS tag"""
