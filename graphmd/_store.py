@@ -382,6 +382,10 @@ class MetadataStore:
     def __repr__(self) -> str:
         return f"MetadataStore(uri={self.settings.uri!r}, database={self._database!r})"
 
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("a MetadataStore holds open connections and cannot be pickled: open one in the other "
+                        "process (MetadataStore() reads the same settings), or fork after opening it")
+
     @property
     def driver(self) -> neo4j.Driver:
         """The underlying neo4j driver, for ad-hoc Cypher."""

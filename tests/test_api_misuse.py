@@ -155,3 +155,10 @@ def test_a_unique_key_clash_names_the_item_that_clashed(store: MetadataStore) ->
         assert getattr(info.value, "field", None) == field, info.value
         assert field in str(info.value)
     assert snapshot(store) == before
+
+
+def test_pickling_a_store_says_what_to_do_instead(store: MetadataStore) -> None:
+    import pickle
+
+    with pytest.raises(TypeError, match="open one in the other process"):
+        pickle.dumps(store)
