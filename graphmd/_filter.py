@@ -580,6 +580,9 @@ class _EnumName:
     pos: int
 
 
+# What an enum number that numbers no value stands for: no stored enum value is this text.
+_NO_VALUE = "#none"
+
 _FLIPPED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _ORDER_TESTS: dict[str, Callable[[float, float], bool]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
@@ -594,6 +597,7 @@ class _Compiler:
         self.label = label
         self.var = var
         self.params: dict[str, Any] = {}
+        self.next_param = 0  # parameters are $f_0, $f_1...; a folded OR drops some (see disjuncts)
         self.aliases: dict[str, str] = {}  # alias -> Cypher variable of the neighbour
         self.matches: list[str] = []
         self.properties: dict[tuple[str, bool, str], str] = {}  # (var, custom, name) -> key param
@@ -612,7 +616,8 @@ class _Compiler:
         return _error(self.source, pos, message, token)
 
     def param(self, value: Any) -> str:
-        name = f"f_{len(self.params)}"
+        name = f"f_{self.next_param}"
+        self.next_param += 1
         self.params[name] = value
         return "$" + name
 
@@ -707,10 +712,18 @@ class _Compiler:
         raise self.error(pos, f"cannot compare {a.text} ({a.type}) with {b.text} ({b.type}) using {op}", op)
 
     def enum_name(self, column: _Val, other: _Val | _EnumName) -> str:
+        """The stored value ``other`` stands for in the enum ``column``: a name of the enum, or
+        a number, MLMD's proto enum number (TFX writes ``state IN (2)``; 2.0 is 2 as well), for
+        the name it numbers; a number no value has stands for a text no node holds, so it
+        matches nothing (``state IN (9)``) as in MLMD."""
         if isinstance(other, _EnumName) and other.name in column.enum:
             return other.name
+        if isinstance(other, _Val) and other.literal is not None and other.type in _NUMERIC:
+            number = other.literal.value
+            return column.enum[int(number)] if number == int(number) and 0 <= number < len(column.enum) else _NO_VALUE
         text = other.name if isinstance(other, _EnumName) else other.text
-        raise self.error(other.pos, f"{column.text} takes one of {', '.join(column.enum)}", text)
+        raise self.error(other.pos, f"{column.text} takes one of {', '.join(column.enum)} "
+                         f"(or its number, 0 to {len(column.enum) - 1})", text)
 
     def enum_number(self, column: _Val, other: _Val | _EnumName) -> int | float:
         if isinstance(other, _Val) and other.literal is not None and other.type in _NUMERIC:
@@ -730,7 +743,8 @@ class _Compiler:
 
     def predicate(self, node: _Node) -> _Val:
         if isinstance(node, _Logic):
-            parts = [self.boolean(operand, node.op) for operand in node.operands]
+            parts = (self.disjuncts(node.operands) if node.op == "OR"
+                     else [self.boolean(operand, node.op) for operand in node.operands])
             return _Val("(" + f" {node.op} ".join(parts) + ")", BOOL, node.pos, node.op)
         if isinstance(node, _Not):
             inner = self.value(node.operand)
@@ -752,6 +766,74 @@ class _Compiler:
         if val.type != BOOL:
             raise self.error(val.pos, f"the filter must be a boolean expression, not {val.type}", val.text)
         return val
+
+    def disjuncts(self, operands: tuple[_Node, ...]) -> list[str]:
+        """The Cypher of OR'd ``operands``, with the equalities on one column (``id = 1 OR id
+        = 2``, ``state IN (LIVE) OR state = 3``) folded into one ``column IN $list`` where the
+        first of them stood. That is the same test under three-valued logic (SQL defines IN
+        as OR'd equalities; both are unknown for a missing value, and Cypher's IN is too),
+        and one index seek with a list parameter, where an OR of thousands of terms took the
+        planner a minute. Every operand is still compiled, in order, so a filter reports the
+        same error as without folding; a folded term's own parameters are then dropped. A
+        parenthesised OR among the operands is spliced in (OR is associative in three-valued
+        logic too), so its equalities fold with these."""
+        parts: list[str | None] = []
+        folds: dict[str, list[tuple[int, range, list[Any]]]] = {}  # column -> (part, params, values)
+        for operand in _flat_or(operands):
+            equality = self.equality(operand)  # binds its aliases and property keys, as compiling would
+            before = self.next_param
+            parts.append(self.boolean(operand, "OR"))
+            if equality is not None:  # the term's own parameters: its values, nothing shared
+                column, values = equality
+                folds.setdefault(column, []).append((len(parts) - 1, range(before, self.next_param), values))
+        for column, terms in folds.items():
+            if len(terms) < 2:
+                continue
+            for _, params, _ in terms:
+                for i in params:
+                    del self.params[f"f_{i}"]
+            values = [value for _, _, term_values in terms for value in term_values]
+            parts[terms[0][0]] = f"({column} IN {self.param(values)})"
+            for index, _, _ in terms[1:]:
+                parts[index] = None
+        return [part for part in parts if part is not None]
+
+    def equality(self, node: _Node) -> tuple[str, list[Any]] | None:
+        """(the column's Cypher, the values) when ``node`` tests that a column, an attribute or
+        property value of the node or of a neighbour alias, equals one of some literal values:
+        ``column = v``, ``v = column`` or ``column IN (v, ...)``. None for anything else
+        (``!=``, NOT IN, a field compared with a field, a predicate) and for an invalid term,
+        which compiling it then reports. It resolves the names as compiling does (binding
+        aliases and property keys in the same order), so it adds no parameter of its own."""
+        def column(operand: _Val | _EnumName) -> bool:
+            return isinstance(operand, _Val) and operand.literal is None
+
+        try:
+            if isinstance(node, _Compare) and node.op == "=":
+                sides = (node.left, node.right)
+                if not all(isinstance(side, (_Path, _Lit)) for side in sides):
+                    return None
+                left, right = (self.operand(side) for side in sides)
+                if column(right) and not column(left):
+                    left, right = right, left
+                if not isinstance(left, _Val) or not column(left):
+                    return None
+                if left.type == ENUM:
+                    return left.cypher, [self.enum_name(left, right)]
+                if isinstance(right, _Val) and right.literal is not None and right.type != NULL:
+                    return left.cypher, [right.literal.value]
+                return None
+            if isinstance(node, _In) and not node.negated and isinstance(node.operand, _Path):
+                listed = self.operand(node.operand)
+                if not isinstance(listed, _Val):
+                    return None
+                if listed.type == ENUM:
+                    return listed.cypher, [self.enum_name(listed, self.operand(item)) for item in node.items]
+                if all(isinstance(item, _Lit) for item in node.items):
+                    return listed.cypher, [item.value for item in node.items if isinstance(item, _Lit)]
+        except InvalidArgumentError:
+            return None
+        return None
 
     def boolean(self, node: _Node, op: str) -> str:
         val = self.value(node)
@@ -848,6 +930,16 @@ class _Compiler:
         operand_cypher = self.cypher(column)
         test = f"({self.cypher(low)} <= {operand_cypher} AND {operand_cypher} <= {self.cypher(high)})"
         return _Val(f"(NOT {test})" if node.negated else test, BOOL, node.pos, "BETWEEN")
+
+
+def _flat_or(operands: tuple[_Node, ...]) -> Iterator[_Node]:
+    """``operands`` with each parenthesised OR among them replaced by its own operands, in
+    order (``a OR (b OR c)`` is ``a OR b OR c``)."""
+    for operand in operands:
+        if isinstance(operand, _Logic) and operand.op == "OR":
+            yield from _flat_or(operand.operands)
+        else:
+            yield operand
 
 
 def _like_pieces(pattern: str) -> list[tuple[str, bool]] | None:

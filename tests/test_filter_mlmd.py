@@ -33,6 +33,16 @@ ARTIFACT_FILTERS = [
     "state = LIVE", "state != LIVE", "state IN (LIVE, PENDING)", "state NOT IN (LIVE, PENDING)", "state IS NULL",
     "state IS NOT NULL", "NOT state = LIVE", "state > 1", "state <= 2", "state BETWEEN 1 AND 3",
     "state = LIVE OR state = DELETED",
+    # TFX's resolver ops (ops_utils.get_valid_artifact_states_filter_query) write the enum's numbers
+    "state IN (2)", "state IN (2, 3, 4)", "state IN (9)", "state IN (-1)", "state IN (2.0)", "state IN (2.5)",
+    "state IN (+2)", "NOT state IN (2)", "state IN (1) OR state IN (4)",
+    "id IN ({a0}, {a3}) AND (type IN ('Model', 'Nothing') AND state IN (2, 3, 4))",
+    "events_0.type IN (3)", "events_0.type IN (4) AND events_0.execution_id = {e1}",
+    # ORs of equalities fold into one IN
+    "id = {a0} OR id = {a3} OR id = {a4}", "name = 'm1' OR name = 'm2' OR name = 'nothing'",
+    "name = 'm1' OR uri = '/data/eval' OR name = 'm2' OR uri = '/data/test'",
+    "NOT (id = {a0} OR id = {a1} OR name = 'm1')", "properties.p.int_value = 1 OR properties.p.int_value = -4",
+    "contexts_a.name = 'run-2' OR contexts_a.name = 'pipe-b'",
     "create_time_since_epoch > 0", "last_update_time_since_epoch >= create_time_since_epoch",
     "NOT(create_time_since_epoch < 1 OR last_update_time_since_epoch < 1)",
     "properties.p.int_value = 2", "properties.p.int_value > 1", "properties.p.int_value < 2.5",
@@ -72,6 +82,7 @@ ARTIFACT_FILTERS = [
 EXECUTION_FILTERS = [
     "last_known_state = COMPLETE", "last_known_state != COMPLETE", "last_known_state IN (NEW, RUNNING)",
     "last_known_state NOT IN (FAILED)", "last_known_state IS NULL", "last_known_state > 2",
+    "last_known_state IN (3)", "last_known_state IN (1, 2, 3)", "last_known_state IN (7)",
     "id = {e1}", "id != {e1} OR last_known_state = COMPLETE", "type_id = {t_Trainer} AND last_known_state != COMPLETE",
     "name LIKE 'train%'", "name IS NULL", "type = 'Trainer' AND properties.p.int_value >= 2",
     "properties.s.string_value = 'gpu'", "custom_properties.note.string_value = 'bad'",
@@ -103,7 +114,7 @@ CONTEXT_FILTERS = [
 # MLMD answers INVALID_ARGUMENT to each of these; so must graphmd.
 INVALID = [
     ("Artifact", "id = 'abc'"), ("Artifact", "name = 1"), ("Artifact", "id = NULL"), ("Artifact", "name LIKE NULL"),
-    ("Artifact", "NOT NULL"), ("Artifact", "NULL"), ("Artifact", "state = 2"), ("Artifact", "state = live"),
+    ("Artifact", "NOT NULL"), ("Artifact", "NULL"), ("Artifact", "state = live"),
     ("Artifact", "state = 'LIVE'"), ("Artifact", "id IN ()"), ("Artifact", "id IN (name)"),
     ("Artifact", "a = b = c"), ("Artifact", "id = 1 = true"), ("Artifact", "id = 1 AND"), ("Artifact", "(id = 1"),
     ("Artifact", "name = b'a1'"), ("Artifact", "name = 'odd''s'"), ("Artifact", "properties.p.int_value"),
@@ -175,3 +186,47 @@ def test_what_mlmd_rejects_graphmd_rejects(store: MetadataStore, mlmd_world: tup
     with pytest.raises(InvalidArgumentError) as caught:
         getattr(store, _LIST[label][1])(ListOptions(filter_query=query))
     assert caught.value.field == "filter_query"
+
+
+def test_tfx_resolver_state_filters_over_grpc(store: MetadataStore) -> None:
+    """TFX's input-resolution ops filter artifact states by the enum's numbers
+    (``state IN (2)``, ``state IN (2, 3, 4)``) in get_artifacts and in
+    get_lineage_subgraph's starting nodes; through ml_metadata's own client, graphmd answers
+    them as MLMD's own store does."""
+    from _grpc_helpers import client, running_server
+
+    oracle = mlmd_store_module.MetadataStore(metadata_store_pb2.ConnectionConfig(
+        sqlite=metadata_store_pb2.SqliteMetadataSourceConfig()))
+    pb = metadata_store_pb2
+    answers = []
+    with running_server(store) as server:
+        for side in (oracle, client(server.port)):
+            blessing_t = side.put_artifact_type(pb.ArtifactType(name="ModelBlessing"))
+            evaluator_t = side.put_execution_type(pb.ExecutionType(name="Evaluator"))
+            states = [pb.Artifact.LIVE, pb.Artifact.MARKED_FOR_DELETION, pb.Artifact.ABANDONED, pb.Artifact.DELETED]
+            _, ids, _ = side.put_execution(pb.Execution(type_id=evaluator_t, last_known_state=pb.Execution.COMPLETE), [
+                (pb.Artifact(type_id=blessing_t, uri=f"/b/{state}", state=state), pb.Event(type=pb.Event.OUTPUT))
+                for state in states], [])
+            listed = ", ".join(map(str, ids))
+            got = []
+            for query in (f'id IN ({listed}) AND (type IN ("ModelBlessing", "ModelInfraBlessing", "ModelPush") '
+                          'AND state IN (2, 3, 4))',
+                          f'id IN ({listed}) AND (type IN ("ModelBlessing") AND state IN (2))',
+                          f"id IN ({listed}) AND state IN (9)"):
+                got.append(sorted(a.uri for a in side.get_artifacts(list_options=mlmd.ListOptions(filter_query=query))))
+            for start in ids:
+                try:
+                    graph = side.get_lineage_subgraph(pb.LineageSubgraphQueryOptions(
+                        starting_artifacts=pb.LineageSubgraphQueryOptions.StartingNodes(
+                            filter_query=f"id = {start} AND state IN (2)"),
+                        max_num_hops=2, direction=pb.LineageSubgraphQueryOptions.BIDIRECTIONAL), ["artifacts"])
+                    got.append(sorted(a.uri for a in graph.artifacts))
+                except mlmd.errors.NotFoundError:  # not LIVE: no starting node
+                    got.append("NOT_FOUND")
+            executions = side.get_executions(list_options=mlmd.ListOptions(filter_query="last_known_state IN (3)"))
+            got.append(len(executions))
+            answers.append(got)
+    mlmd_answer, graphmd_answer = answers
+    assert graphmd_answer == mlmd_answer
+    assert mlmd_answer[:3] == [["/b/2", "/b/3", "/b/4"], ["/b/2"], []]
+    assert mlmd_answer[3:] == [["/b/2", "/b/3", "/b/4", "/b/5"], *["NOT_FOUND"] * 3, 1]  # from the LIVE one only
