@@ -20,15 +20,23 @@ escapes), so no line separator can hide inside a string.
 Export streams from one read transaction; import writes batches of UNWIND statements, each
 its own transaction, into an empty store, then moves the id counters past the imported ids.
 Neither holds the store in memory.
+
+An export may be gzip-compressed (`graphmd export FILE.gz` writes one): open_export reads a
+file or a binary stream, plain or gzip (told by its first bytes, whatever its name), as the
+lines import_store takes.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import math
 import os
+import shlex
+import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from . import _queries as q
 from ._bulk import advance_id_counters, write_rows
@@ -37,7 +45,8 @@ from ._models import EventType
 from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, ensure_schema
 from ._store import MetadataStore
 
-__all__ = ["EXPORT_FORMAT", "describe_unfinished_import", "export_store", "import_store", "unfinished_import"]
+__all__ = ["EXPORT_FORMAT", "describe_unfinished_import", "export_store", "import_store", "open_export",
+           "unfinished_import"]
 
 EXPORT_FORMAT = 1
 Progress = Callable[[int, int], None]  # (records done, records expected)
@@ -231,7 +240,8 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
                  batch_size: int = 2000) -> dict[str, int]:
     """Restore an export into an empty store: the same ids, times, properties and edges.
 
-    ``lines`` is the export (an open text file works). Records are written in batches of
+    ``lines`` is the export (an open text file works; open_export opens a plain or gzip
+    file, as does gzip.open(path, "rt")). Records are written in batches of
     ``batch_size``, each batch one transaction; afterwards the id counters are moved past
     the imported ids, so new nodes never reuse one. An export of an older schema version
     is migrated after loading, as `MetadataStore` migrates an old database.
@@ -241,11 +251,12 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
     Raises:
         FailedPreconditionError: the store holds data (anything but MLMD's system types),
             or the export comes from a newer graphmd schema.
-        InvalidArgumentError: the input is not a complete graphmd export (no header, a
-            malformed or unknown record, an edge to a node it does not contain, a missing
-            end record or counts that differ from it). Batches already written stay, and
-            the store records that the import did not finish (`graphmd info` says so):
-            empty it (MetadataStore.delete_everything) before importing again.
+        InvalidArgumentError: the input is not a complete graphmd export (not UTF-8 text,
+            a gzip stream cut short, no header, a malformed or unknown record, an edge to a
+            node it does not contain, a missing end record or counts that differ from it).
+            Batches already written stay, and the store records that the import did not
+            finish (`graphmd info` says so): empty it (MetadataStore.delete_everything)
+            before importing again.
     """
     if batch_size <= 0:
         raise InvalidArgumentError("batch_size must be positive", field="batch_size")
@@ -269,7 +280,9 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
                                       + (f" ({unfinished})" if unfinished else "") + "; empty it first (`graphmd "
                                       "reset --yes` with the same connection options, or delete_everything() on "
                                       "this MetadataStore)", field="store")
-    source = str(getattr(lines, "name", "") or "a stream")
+    source = _source_name(lines)
+    if source == "the input":  # an unnamed stream: "an import of a stream did not finish"
+        source = "a stream"
 
     def begin(tx: Any) -> None:
         # MLMD's system types come with the export, under their exported ids.
@@ -350,6 +363,85 @@ def _import_records(store: MetadataStore, records: Iterator[tuple[int, dict[str,
     return importer.seen
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+# Other compressions an export may have been put through, by their first bytes: import reads
+# gzip only, and says how to read these.
+_OTHER_COMPRESSIONS = {b"BZh": ("bzip2", "bzip2 -dc"), b"\xfd7zXZ\x00": ("xz", "xz -dc"),
+                       b"\x28\xb5\x2f\xfd": ("zstd", "zstd -dc")}
+
+
+def _compression(head: bytes) -> str | None:
+    """The compression whose magic bytes ``head`` starts with: "gzip", "bzip2", "xz", "zstd" or None."""
+    if head.startswith(_GZIP_MAGIC):
+        return "gzip"
+    return next((name for magic, (name, _) in _OTHER_COMPRESSIONS.items() if head.startswith(magic)), None)
+
+
+def _head_of(name: object) -> bytes:
+    """The first bytes of the file ``name`` ("" when it is no file that can be read)."""
+    if not isinstance(name, (str, os.PathLike)) or not os.path.isfile(name):
+        return b""
+    try:
+        with open(name, "rb") as fh:
+            return fh.read(8)
+    except OSError:
+        return b""
+
+
+def open_export(source: str | os.PathLike[str] | IO[bytes], name: str | None = None) -> TextIO:
+    """An export to give import_store: the file at path ``source``, or the binary stream
+    ``source`` (stdin's buffer, say), plain or gzip-compressed, told by its first bytes
+    (a file's name need not end in .gz). The text stream returned is named ``name`` (default:
+    the path, or the stream's own name; "<stdin>" reads as stdin), which import_store's
+    messages and the store's record of an unfinished import use. Close it when done.
+
+    Raises:
+        InvalidArgumentError: ``source`` is compressed another way (bzip2, xz, zstd): the
+            message says how to decompress it into `graphmd import -`.
+        OSError: the file cannot be opened.
+    """
+    path = source if isinstance(source, (str, os.PathLike)) else None
+    binary: Any = open(path, "rb") if path is not None else source  # noqa: SIM115 (closed with the stream)
+    if name is None:
+        own = getattr(binary, "name", "")  # a stream opened on a descriptor is named by its number
+        name = str(os.fspath(path)) if path is not None else own if isinstance(own, str) else ""
+    if not hasattr(binary, "peek"):  # peek needs a buffered stream; reading ahead would lose the bytes
+        binary = io.BufferedReader(binary)
+    try:
+        head = binary.peek(8)[:8]
+    except (OSError, ValueError):
+        head = b""
+    kind = _compression(head)
+    if kind not in (None, "gzip"):
+        if path is not None:
+            binary.close()
+        command = dict(_OTHER_COMPRESSIONS.values())[kind]
+        shown = _shown(name)
+        how = f"`{command} {shlex.quote(shown)} | graphmd import -`" if path is not None else f"pipe it through `{command}`"
+        raise InvalidArgumentError(f"{shown} is {kind}-compressed, and import reads a plain or gzip-compressed "
+                                   f"export: {how}", field="file")
+    if kind == "gzip":
+        if path is not None:  # gzip.open closes the file it opens, with the stream
+            binary.close()
+            binary = gzip.open(path, "rb")
+        else:
+            binary = gzip.GzipFile(fileobj=binary, mode="rb")
+    return _NamedText(binary, name)
+
+
+class _NamedText(io.TextIOWrapper):
+    """An export's UTF-8 lines, under the name of where they come from (a stream's buffer may
+    have none, or gzip's)."""
+
+    def __init__(self, binary: Any, name: str) -> None:
+        super().__init__(binary, encoding="utf-8", newline="\n")
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+
 def _starts_like_an_export(first_line: bytes) -> bool:
     """Whether a file's first line is a graphmd export's header."""
     try:
@@ -359,18 +451,39 @@ def _starts_like_an_export(first_line: bytes) -> bool:
     return isinstance(header, dict) and "graphmd_export" in header
 
 
+def _last_line(fh: IO[bytes] | gzip.GzipFile) -> bytes:
+    """The last line that is not blank of a stream read to its end, holding only a tail."""
+    tail = b""
+    while chunk := fh.read(1 << 20):
+        tail = (tail + chunk)[-(1 << 17):]
+    return next((line for line in reversed(tail.splitlines()) if line.strip()), b"")
+
+
 def _check_complete(lines: Iterable[str]) -> None:
-    """When ``lines`` is a file on disk, refuse a truncated export before writing anything."""
+    """When ``lines`` is a file on disk, refuse a truncated export before writing anything:
+    a plain file's tail is read; a gzip file is decompressed once to its end (a gzip stream
+    cut short is refused the same way)."""
     name = getattr(lines, "name", None)
     if not isinstance(name, (str, os.PathLike)) or not os.path.isfile(name):
         return
     with open(name, "rb") as fh:
-        if not _starts_like_an_export(fh.readline(65536)):
-            return  # not an export at all: the header check says so, rather than "truncated"
-        fh.seek(0, os.SEEK_END)
-        fh.seek(max(0, fh.tell() - 65536))
-        tail = fh.read()
-    last = next((line for line in reversed(tail.splitlines()) if line.strip()), b"")
+        if _compression(fh.read(2)) == "gzip":
+            fh.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=fh, mode="rb") as unpacked:
+                    if not _starts_like_an_export(unpacked.readline(65536)):
+                        return
+                    last = _last_line(unpacked)
+            except (EOFError, OSError, zlib.error) as error:
+                raise InvalidArgumentError(f"{name} is not a whole gzip file ({error}): it is truncated or damaged "
+                                           "(nothing was imported)", field="end") from error
+        else:
+            fh.seek(0)
+            if not _starts_like_an_export(fh.readline(65536)):
+                return  # not an export at all: the header check says so, rather than "truncated"
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 65536))
+            last = next((line for line in reversed(fh.read().splitlines()) if line.strip()), b"")
     try:
         complete = "end" in json.loads(last)
     except (ValueError, TypeError):
@@ -380,8 +493,40 @@ def _check_complete(lines: Iterable[str]) -> None:
                                    "(nothing was imported)", field="end")
 
 
+def _source_name(lines: object) -> str:
+    """What to call an input in messages: its path, "stdin" or "the input"."""
+    return _shown(getattr(lines, "name", None))
+
+
+def _shown(name: object) -> str:
+    if name == "<stdin>":
+        return "stdin"
+    if isinstance(name, (str, os.PathLike)) and os.fspath(name):
+        return str(os.fspath(name))
+    return "the input"
+
+
 def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line_no, line in enumerate(lines, 1):
+    """The JSON records of the lines, numbered. Input that is not UTF-8 text, or a gzip
+    stream that is damaged or cut short, is an InvalidArgumentError naming the source."""
+    iterator = iter(lines)
+    line_no = 0
+    while True:
+        try:
+            line = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as error:
+            what = _compression(_head_of(getattr(lines, "name", None)))
+            hint = (f": it is {what}-compressed (open it with gzip.open(path, 'rt'))" if what == "gzip"
+                    else f": it is {what}-compressed" if what else "")
+            where = f" (after line {line_no})" if line_no else ""
+            raise InvalidArgumentError(f"{_source_name(lines)} is not a graphmd export: it is not UTF-8 text"
+                                       f"{where}{hint}", field="file") from error
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise InvalidArgumentError(f"{_source_name(lines)} is not a whole gzip stream after line {line_no} "
+                                       f"({error}): it is truncated or damaged", field="end") from error
+        line_no += 1
         if not line.strip():
             continue
         try:

@@ -26,7 +26,7 @@ from typing import Any
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from ._config import cache_dir, data_dir, read_config, write_config
+from ._config import cache_dir, config_path, data_dir, read_config, write_config
 from ._errors import DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError
 
 __all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION", "find_java", "resolve_jars"]
@@ -449,9 +449,22 @@ class LocalNeo4j:
                 driver.execute_query("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO $new",
                                      new=password, database_="system")
             except neo4j_errors.AuthError as error:
-                raise FailedPreconditionError(
-                    f"the Neo4j in {self.home} has a password other than the one graphmd was given; pass "
-                    "--password or set GRAPHMD_NEO4J_PASSWORD", field="password") from error
+                raise FailedPreconditionError(self._other_password(password), field="password") from error
+
+    def _other_password(self, password: str) -> str:
+        """Why a start with ``password`` was refused, and how to go on: a home keeps the
+        password of its first start (the new database's), whatever is given later."""
+        recorded = read_config() if self.record_in_config else {}
+        home = recorded.get("home")
+        if (recorded.get("password") and recorded["password"] != password and home
+                and Path(str(home)).resolve() == self.home):
+            how = (f"start it without --password (and without GRAPHMD_NEO4J_PASSWORD): {config_path()} records that "
+                   "password")
+        else:
+            how = "start it with that password (--password or GRAPHMD_NEO4J_PASSWORD)"
+        return (f"the Neo4j in {self.home} keeps the password of its first start, and the one given now is another: "
+                f"{how}; or, to start afresh with the new password, delete {self.home / 'data'} (the store's data "
+                "goes with it)")
 
     def stop(self, *, timeout: float = 60.0, say: Callable[[str], None] = lambda _: None) -> bool:
         """Stop the server this home started (never another process) and return once its

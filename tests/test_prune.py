@@ -176,14 +176,15 @@ def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_
     assert not store.get_executions_by_id(planned["deleted_execution_ids"])
     after = store.counts()
     # By name; and the errors a user meets.
-    assert "1 PipelineRun runs chosen" in cli("--name", f"run-{RUNS - 1:04d}")
+    assert "1 PipelineRun run chosen" in cli("--name", f"run-{RUNS - 1:04d}")
     assert "no PipelineRun context named 'run-9999'" in cli("--name", "run-9999", code=1)
     assert "no context type named 'Nope'" in runner.invoke(app, ["prune", "--type", "Nope", "--name", "x"]).output
-    assert "say which runs" in cli(code=1)
-    assert "--format: 'yaml' is not text or json" in cli("--name", "run-0001", "--yes", "--format", "yaml", code=1)
-    assert "--before" in cli("--before", "2999-13-01", "--yes", code=1)
+    # Usage mistakes exit 2, as click's own (tests/test_cli_messages.py has more).
+    assert "say which runs" in cli(code=2)
+    assert "'yaml' is not one of 'text', 'json'" in cli("--name", "run-0001", "--yes", "--format", "yaml", code=2)
+    assert "month must be in 1..12" in cli("--before", "2999-13-01", "--yes", code=2)
     assert store.counts() == after                                          # refused calls change nothing
-    assert "is not an ISO date" in cli("--before", "last week", code=1)
+    assert "is not an ISO date" in cli("--before", "last week", code=2)
 
 
 def test_a_node_another_run_also_holds_stays(store, history):
@@ -318,7 +319,7 @@ def test_reset_command_says_what_it_would_delete_then_deletes_everything(store, 
     after = store.counts()
     assert after["artifacts"] == after["executions"] == after["contexts"] == after["events"] == 0
     assert not store.get_artifact_types() and len(store.get_artifact_types(include_system_types=True)) == 4
-    assert "--format: 'yaml'" in cli("reset", "--format", "yaml", code=1)
+    assert "'yaml' is not one of 'text', 'json'" in cli("reset", "--format", "yaml", code=2)
 
 
 def test_a_dry_run_in_batches_plans_what_the_real_run_then_deletes(store, history, neo4j_server, monkeypatch):

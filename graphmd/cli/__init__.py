@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from .. import __version__
+from .._errors import GraphmdError
 from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
+from ._options import err
 
 # The driver logs a lost connection itself; every command reports its failure as a graphmd
 # error, so without a handler Python's last-resort one printed the driver's line as well, and
@@ -20,7 +26,26 @@ from . import lineage_commands as read
 logging.getLogger("neo4j").addHandler(logging.NullHandler())
 logging.getLogger("neo4j").propagate = False
 
+# What typer's choice check (a pydantic validator) puts before its message.
+_VALIDATOR_PREFIX = "Value error, "
+
+
+class _Group(TyperGroup):
+    """graphmd's command group: says a value that is not one of an option's choices as click
+    does ("'png' is not one of 'tree', 'json', ..."), without the "Value error, " typer's
+    validator puts before it."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as error:
+            if error.message.startswith(_VALIDATOR_PREFIX):
+                error.message = error.message[len(_VALIDATOR_PREFIX):]
+            raise
+
+
 app = typer.Typer(
+    cls=_Group,
     name="graphmd",
     help="ML metadata (MLMD's data model) in Neo4j: run the local server, read and trace the store.",
     no_args_is_help=True,

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import json
 import math
+import os
+import re
+import shlex
+import socket
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TaskID, TextColumn,
+                           TimeElapsedColumn)
 from rich.table import Table
 from rich.text import Text
 
+from .._config import Settings, read_config
 from .._errors import GraphmdError, UnavailableError
+from .._store import MetadataStore
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # messages unbroken: paths stay copyable
@@ -57,30 +66,59 @@ def count_of(n: int, kind: str) -> str:
     return f"{n:,} {words[:-1] if n == 1 and words.endswith('s') else words}"
 
 
+# Columns whose values are short keys (an id, a type, a compared field): never wrapped on a
+# terminal, so a row is found by them at a glance. Every other value wraps at its spaces, and
+# a word too long for its column is cut with an ellipsis, never broken mid-token.
+_KEY_COLUMNS = frozenset({"", "id", "kind", "type", "field", "version", "base type"})
+
+
 class _TextTable(Table):
     """A table of stored values: each cell is text as it is (not Rich markup, where a value
-    such as '[/tmp]' is a closing tag), its line breaks written as \\n so a row stays one line."""
+    such as '[/tmp]' is a closing tag). On a terminal a value of several lines (a FAILED
+    step's traceback) shows its first line and an ellipsis (see _cell); piped or redirected it
+    is written whole, its line breaks as \\n, so a row stays one line."""
 
     def add_row(self, *cells: Any, **options: Any) -> None:
-        super().add_row(*(Text(cell.replace("\n", "\\n")) if isinstance(cell, str) else cell for cell in cells),
-                        **options)
+        super().add_row(*(_cell(cell) if isinstance(cell, str) else cell for cell in cells), **options)
+
+
+def _cell(value: str) -> Text:
+    """A cell's text. On a terminal, a cell with line breaks keeps its first line and what
+    follows its last line break, with " … " for the lines between: a cell that is one value
+    shows that value's first line; one that joins several (an execution's properties, a
+    compared value and the execution it came from) keeps the values after a multi-line one
+    (which ends with its line break, as a traceback does)."""
+    if "\n" not in value and "\r" not in value:
+        return Text(value)
+    if not out.is_terminal:
+        return Text(value.replace("\r", "\\r").replace("\n", "\\n"))
+    lines = value.splitlines()
+    first, last = lines[0].rstrip(), (lines[-1].strip() if len(lines) > 1 else "")
+    return Text(f"{first} …" + (f" {last}" if last else ""))
 
 
 def table(*columns: str) -> Table:
-    """A borderless table with these column headers whose cells fold (never cut) a long value."""
+    """A borderless table with these column headers. On a terminal a key column (id, type,
+    field) is never wrapped, other values wrap at spaces (a word too long is cut with an
+    ellipsis); piped, nothing is cut (see print_table)."""
     made = _TextTable(box=None, pad_edge=False)
     for column in columns:
-        made.add_column(column, overflow="fold")
+        made.add_column(column, overflow="ellipsis", no_wrap=column in _KEY_COLUMNS)
     return made
 
 
 def print_table(made: Table) -> None:
-    """Print a table on stdout: on a terminal, folded to its width; piped or redirected, one
-    line per row however long, so that no value is cut or wrapped."""
+    """Print a table on stdout: on a terminal, fitted to its width; piped or redirected, one
+    line per row however long, so that no value is cut or wrapped, without the padding that
+    would make every row as long as the longest."""
     if out.is_terminal:
         out.print(made)
-    else:  # Console.print(width=) cannot widen past the console's own width
-        Console(highlight=False, width=_UNBOUNDED_WIDTH, emoji=False).print(made)
+        return
+    buffer = io.StringIO()
+    # Console.print(width=) cannot widen past the console's own width.
+    Console(file=buffer, highlight=False, width=_UNBOUNDED_WIDTH, emoji=False, color_system=None).print(made)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+    sys.stdout.flush()
 
 
 Uri = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: $GRAPHMD_NEO4J_URI, the config file, "
@@ -101,35 +139,201 @@ _UNREACHABLE_HINT = ("hint: `graphmd neo4j start` runs a local Neo4j (`graphmd n
                      "GRAPHMD_NEO4J_PASSWORD.")
 
 
+def command_store(uri: str | None, user: str | None, password: str | None, database: str | None, *,
+                  warn_of_unfinished_import: bool = True) -> MetadataStore:
+    """The command's MetadataStore. Unless told not to (commands that report an unfinished
+    import themselves, finish one or empty the store), warn on stderr when the store holds an
+    import that did not finish: what the command reads is then part of an export. One small
+    read on the connection the store opened anyway.
+
+    Raises:
+        GraphmdError: as MetadataStore (no Neo4j, refused credentials...).
+    """
+    from .._export import unfinished_import
+
+    store = MetadataStore(uri, user, password, database)
+    if warn_of_unfinished_import:
+        try:
+            found = unfinished_import(store)
+        except GraphmdError:  # the command meets the same trouble, and says so
+            found = None
+        if found:
+            err.print(f"[yellow]warning[/yellow]: {escape(found)}")
+    return store
+
+
 def fail(error: GraphmdError, *, then: str | None = None) -> NoReturn:
     """Print the error on stderr (with how to reach a Neo4j when none answered, and ``then``,
-    what to do next, when given) and exit 1."""
-    err.print(f"[red]error:[/red] {escape(str(error))}")
-    # An ml-metadata store that cannot be opened (field source/target) is not a Neo4j problem.
-    # Nor is a local server that failed to start (field home): its own log says why.
-    if (isinstance(error, UnavailableError) and not error.commit_unknown
-            and error.field not in ("source", "target", "home")
-            and "graphmd neo4j start" not in error.message):  # MetadataStore's own hint says it
-        err.print(_UNREACHABLE_HINT, markup=False)
+    what to do next, when given) and exit 1. A Neo4j that cannot be reached is said in one
+    line, in plain words (see unreachable)."""
+    plain = unreachable(error)
+    if plain is not None:
+        err.print(f"[red]error:[/red] {escape(plain)}")
+    else:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        # An ml-metadata store that cannot be opened (field source/target) is not a Neo4j problem.
+        # Nor is a local server that failed to start (field home): its own log says why.
+        if (isinstance(error, UnavailableError) and not error.commit_unknown
+                and error.field not in ("source", "target", "home")
+                and "graphmd neo4j start" not in error.message):  # MetadataStore's own hint says it
+            err.print(_UNREACHABLE_HINT, markup=False)
     if then:
         err.print(then)
     raise typer.Exit(1)
 
 
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception it was raised from or while handling, each once."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [current.__context__, current.__cause__]
+
+
+def _settings_of(error: BaseException) -> Settings | None:
+    """The connection settings of the MetadataStore that failed to connect: MetadataStore
+    raises with its settings in hand (``self.settings`` in the frames of its traceback)."""
+    for current in _chain(error):
+        tb = current.__traceback__
+        while tb is not None:
+            found = getattr(tb.tb_frame.f_locals.get("self"), "settings", None)
+            if isinstance(found, Settings):
+                return found
+            tb = tb.tb_next
+    return None
+
+
+_URI_IN_MESSAGE = re.compile(r"\bat ((?:bolt|neo4j)(?:\+ssc|\+s)?://\S+?):?\s")
+
+
+def _why_unreachable(error: BaseException, host: str) -> tuple[str, str] | None:
+    """(kind, plain words) of why no connection to Neo4j could be made: kind "refused",
+    "timeout", "dns", "http" or "network"; None when the chain holds no such cause (the
+    credentials were refused, say)."""
+    for current in _chain(error):
+        if isinstance(current, ConnectionRefusedError):
+            return "refused", "connection refused (no server listens there)"
+        if isinstance(current, (TimeoutError, socket.timeout)) or type(current).__name__ in (
+                "ConnectionAcquisitionTimeoutError", "ConnectionAcquisitionTimeout"):
+            return "timeout", "no answer in time (connection timed out)"
+        if isinstance(current, socket.gaierror):
+            return "dns", f"the host name {host!r} does not resolve (DNS: {current.strerror or current})"
+        if type(current).__name__ == "ServiceUnavailable" and "looks like HTTP" in str(current):
+            return "http", ("the server there speaks HTTP, not Bolt (Neo4j Browser's port? Bolt is on 7687 "
+                            "by default)")
+    for current in _chain(error):
+        if isinstance(current, OSError) and current.errno:
+            return "network", (current.strerror or os.strerror(current.errno)).lower()
+    return None
+
+
+def _where_from(origin: str) -> str:
+    if origin == "arguments":
+        return " (from --uri)"
+    if origin == "defaults":
+        return " (the default: no --uri, GRAPHMD_NEO4J_URI or config file gave one)"
+    return f" (from {origin})"
+
+
+def unreachable(error: GraphmdError) -> str | None:
+    """One line for a Neo4j that could not be reached, in plain words (None for any other
+    error): when the config file records a local server (`graphmd neo4j start`) at that
+    address, that it is not running and how to start it; else the URI, where it came from,
+    and why (connection refused, timed out, a host name that does not resolve)."""
+    if not isinstance(error, UnavailableError) or error.commit_unknown or error.field in ("source", "target", "home"):
+        return None
+    settings = _settings_of(error)
+    found = _URI_IN_MESSAGE.search(error.message)
+    uri = settings.uri if settings is not None else found.group(1) if found else None
+    if uri is None:
+        return None
+    try:
+        host = urllib.parse.urlsplit(uri).hostname or uri
+    except ValueError:
+        host = uri
+    why = _why_unreachable(error, host)
+    if why is None:
+        return None
+    kind, words = why
+    from .._config import _same_server
+
+    config = read_config()
+    home, recorded = config.get("home"), config.get("uri")
+    if home and recorded and kind in ("refused", "timeout") and _same_server(str(recorded), uri):
+        return _local_not_answering(str(home), uri, words)
+    origin = _where_from(settings.sources.get("uri", settings.source)) if settings is not None else ""
+    hint = ""
+    if settings is not None and settings.sources.get("uri", settings.source) == "defaults" and kind == "refused":
+        hint = "; `graphmd neo4j start` runs a local Neo4j, --uri or GRAPHMD_NEO4J_URI names another"
+    return f"cannot reach Neo4j at {uri}{origin}: {words}{hint}"
+
+
+def _local_not_answering(home: str, uri: str, words: str) -> str:
+    """The message for the local server the config file records, which did not answer."""
+    from .._local_neo4j import LocalNeo4j
+
+    start = "graphmd neo4j start"
+    chosen = os.environ.get("GRAPHMD_NEO4J_HOME")
+    if chosen and os.path.realpath(chosen) != os.path.realpath(home):  # a plain start would start that one
+        start += f" --home {shlex.quote(home)}"
+    try:
+        pid = LocalNeo4j(home).pid()
+    except GraphmdError:
+        pid = None
+    if pid is None:
+        return f"the local Neo4j of {home} is not running (nothing answers at {uri}): start it with `{start}`"
+    return (f"the local Neo4j of {home} (pid {pid}) does not answer at {uri}: {words}; it may be starting or "
+            "stopping: `graphmd neo4j status` says whether it runs")
+
+
+class _TimeLeft(ProgressColumn):
+    """The time left at the rate so far ("0:01:23 left"); nothing once done or when there is
+    no total to reach."""
+
+    max_refresh = 0.5  # a steadier estimate than on every frame
+
+    def render(self, task: Any) -> Text:
+        if task.finished or task.total is None:
+            return Text("")
+        left = task.time_remaining
+        if left is None:
+            return Text("-:--:-- left", style="progress.remaining")
+        minutes, seconds = divmod(int(left), 60)
+        hours, minutes = divmod(minutes, 60)
+        return Text(f"{hours}:{minutes:02d}:{seconds:02d} left", style="progress.remaining")
+
+
+def progress_columns(label: ProgressColumn, *more: ProgressColumn) -> list[ProgressColumn]:
+    """The columns of graphmd's progress bars: ``label``, the bar, done/total, ``more``, the
+    time so far and the time left."""
+    return [label, BarColumn(), MofNCompleteColumn(), *more, TimeElapsedColumn(), _TimeLeft()]
+
+
+def bars_shown(quiet: bool) -> bool:
+    """Whether to draw progress bars: not with -q, and only on a terminal (piped or redirected,
+    stderr gets messages only, never a bar's frames)."""
+    return not quiet and err.is_terminal
+
+
 @contextlib.contextmanager
 def progress_bar(what: str, quiet: bool) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A rich progress bar on stderr; yields a (done, total) callback (None when ``quiet``).
-    The bar appears with the first report, so a call refused before any work (a store that
-    is not empty, a file that is not an export) prints its error alone."""
-    if quiet:
+    """A rich progress bar on stderr; yields a (done, total) callback (None when ``quiet`` or
+    when stderr is not a terminal). The bar appears with the first report, so a call refused
+    before any work (a store that is not empty, a file that is not an export) prints its
+    error alone."""
+    if not bars_shown(quiet):
         yield None
         return
     shown: list[tuple[Progress, TaskID]] = []
 
     def report(done: int, total: int | None) -> None:
         if not shown:
-            bar = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                           transient=False)
+            bar = Progress(*progress_columns(TextColumn(what)), console=err, transient=False)
             bar.start()
             shown.append((bar, bar.add_task(what, total=None)))
         bar, task = shown[0]

@@ -1,30 +1,44 @@
-"""`graphmd export` / `graphmd import`: the whole store as JSON lines, and back."""
+"""`graphmd export` / `graphmd import`: the whole store as JSON lines, and back; a file whose
+name ends in .gz is written gzip-compressed, and import reads gzip (a file or stdin) as it is."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
 
 from .._errors import GraphmdError, InvalidArgumentError
-from ._options import Database, Password, Quiet, Uri, User, count_of, err, fail
+from ._options import Database, Password, Quiet, Uri, User, command_store, count_of, err, fail
 from ._options import progress_bar as _progress
 
 
+@contextlib.contextmanager
+def _gzip_writer(path: Path) -> Iterator[TextIO]:
+    """Text written to ``path`` gzip-compressed. The gzip header records no file name and no
+    time, so two exports of the same store are byte-identical, compressed as plain."""
+    with path.open("wb") as raw:
+        packed = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
+        with io.TextIOWrapper(packed, encoding="utf-8", newline="\n") as text:  # closing it writes gzip's trailer
+            yield text
+
+
 def export(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the JSON lines; - for stdout.")] = "-",
+    file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the JSON lines; - for stdout. A name "
+                                                             "ending in .gz is written gzip-compressed.")] = "-",
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Write the whole store (types, nodes, events, links; ids, times, properties) as JSON lines."""
     from .._export import export_store
-    from .._store import MetadataStore
 
     partial = None
     try:
-        with MetadataStore(uri, user, password, database) as store:
+        with command_store(uri, user, password, database) as store:
             if file == "-":
                 with _progress("exporting", quiet) as progress:
                     counts = export_store(store, sys.stdout, progress=progress)
@@ -32,13 +46,15 @@ def export(
             else:
                 path = Path(file)
                 partial = path.with_name(path.name + ".partial")
-                try:
-                    out = partial.open("w", encoding="utf-8", newline="\n")
-                except OSError as error:
-                    partial = None
-                    fail(InvalidArgumentError(f"file: cannot write {file}: {error.strerror}", field="file"))
-                with out, _progress("exporting", quiet) as progress:
-                    counts = export_store(store, out, progress=progress)
+                with contextlib.ExitStack() as stack:
+                    try:
+                        out = stack.enter_context(_gzip_writer(partial) if path.name.lower().endswith(".gz")
+                                                  else partial.open("w", encoding="utf-8", newline="\n"))
+                    except OSError as error:
+                        partial = None
+                        fail(InvalidArgumentError(f"file: cannot write {file}: {error.strerror}", field="file"))
+                    with _progress("exporting", quiet) as progress:
+                        counts = export_store(store, out, progress=progress)
                 partial.replace(path)
                 partial = None
     except GraphmdError as error:
@@ -56,25 +72,26 @@ def export(
 
 
 def import_(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="An export written by `graphmd export`; - for stdin "
-                                             "(e.g. `zcat store.jsonl.gz | graphmd import -`).")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="An export written by `graphmd export`, plain or "
+                                             "gzip-compressed; - for stdin (e.g. `cat store.jsonl.gz | graphmd "
+                                             "import -`).")],
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
     batch_size: Annotated[int, typer.Option(help="Records written per transaction.")] = 2000,
 ) -> None:
-    """Restore an export into an empty store, with the same ids, times, properties and edges."""
-    from .._export import import_store
-    from .._store import MetadataStore
+    """Restore an export into an empty store, with the same ids, times, properties and edges.
+    A gzip-compressed export (a file or stdin) is read as it is."""
+    from .._export import import_store, open_export
 
-    source: contextlib.AbstractContextManager[TextIO]
-    if file == "-":
-        source = contextlib.nullcontext(sys.stdin)
-    else:
-        try:
-            source = Path(file).open(encoding="utf-8", newline="\n")
-        except OSError as error:
-            fail(InvalidArgumentError(f"file: cannot read {file}: {error.strerror}", field="file"))
     try:
-        with source as fh, MetadataStore(uri, user, password, database) as store:
+        source = open_export(sys.stdin.buffer, "<stdin>") if file == "-" else open_export(file)
+    except OSError as error:
+        fail(InvalidArgumentError(f"file: cannot read {file}: {error.strerror}", field="file"))
+    except GraphmdError as error:
+        fail(error)
+    try:
+        # stdin's wrapper is left open: closing it would close stdin itself.
+        with (source if file != "-" else contextlib.nullcontext(source)) as fh, \
+                command_store(uri, user, password, database, warn_of_unfinished_import=False) as store:
             with _progress("importing", quiet) as progress:
                 counts = import_store(store, fh, progress=progress, batch_size=batch_size)
     except GraphmdError as error:

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, ProgressColumn, TextColumn
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from .._errors import AbortedError, GraphmdError, InvalidArgumentError, UnavailableError
-from ._options import Database, Password, Quiet, Uri, User, err, fail, require_mlmd
+from ._options import (Database, Password, Quiet, Uri, User, bars_shown, command_store, err, fail, progress_columns,
+                       require_mlmd)
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
                                                        "(without it: the counts, types and a sample).")]
@@ -33,12 +34,12 @@ class _Rate(ProgressColumn):
 
 @contextlib.contextmanager
 def _phases(quiet: bool) -> Iterator[Any]:
-    """A progress bar per phase on stderr; yields the (phase, done, total) callback."""
-    if quiet:
+    """A progress bar per phase on stderr; yields the (phase, done, total) callback (None with
+    -q, or when stderr is not a terminal)."""
+    if not bars_shown(quiet):
         yield None
         return
-    with Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), _Rate(),
-                  TimeElapsedColumn(), console=err) as bar:
+    with Progress(*progress_columns(TextColumn("{task.description:>10}"), _Rate()), console=err) as bar:
         tasks: dict[str, Any] = {}
 
         def update(phase: str, done: int, total: int | None) -> None:
@@ -106,15 +107,16 @@ def import_mlmd(
     """Copy an ml-metadata store into an empty graphmd store, keeping ids, names, external ids,
     states, properties and times; run it again to resume an interrupted import."""
     require_mlmd("import-mlmd")
-    from .._store import MetadataStore
     from ..mlmd._client import open_store, parse_source
     from ..mlmd._import import import_from_reader
     from ..mlmd._reading import GraphmdReader, MlmdReader
 
+    started = False  # whether the import began writing: only then has a rerun something to resume
     try:
         mlmd_source = parse_source(source, password=mlmd_password)
-        with MetadataStore(uri, user, password, database) as store:
+        with command_store(uri, user, password, database, warn_of_unfinished_import=False) as store:
             reader = MlmdReader(open_store(mlmd_source), mlmd_source.name, page_size=batch_size)
+            started = True
             try:
                 with _phases(quiet) as progress:
                     result = import_from_reader(store, reader, progress=progress)
@@ -125,7 +127,9 @@ def import_mlmd(
             err.print(f"imported {escape(mlmd_source.name)}")
             comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
     except (UnavailableError, AbortedError) as error:
-        if error.field == "source":  # the source could not be opened or read: nothing to resume, maybe
+        # Neo4j or the source could not be reached before the import began, or the source could
+        # not be read: there is nothing to resume.
+        if not started or error.field == "source":
             fail(error)
         # Neo4j went away: what was written stays, and a rerun resumes from it.
         fail(error, then=f"then run `graphmd import-mlmd {escape(source)}` again: the import resumes where it stopped")
@@ -145,13 +149,12 @@ def export_mlmd(
     require_mlmd("export-mlmd")
     if not target.absolute().parent.is_dir():
         fail(InvalidArgumentError(f"target: the directory {target.absolute().parent} does not exist", field="target"))
-    from .._store import MetadataStore
     from ..mlmd._client import open_store, sqlite_source
     from ..mlmd._export import export_mlmd as export
     from ..mlmd._reading import GraphmdReader, MlmdReader
 
     try:
-        with MetadataStore(uri, user, password, database) as store:
+        with command_store(uri, user, password, database) as store:
             with _phases(quiet) as progress:
                 result = export(store, target, batch_size=batch_size, progress=progress)
             err.print(f"exported to {escape(str(target))}")

@@ -4,34 +4,62 @@ of what stays, or everything."""
 from __future__ import annotations
 
 import datetime
+import enum
 import sys
+import threading
 from typing import Annotated, Optional
 
 import typer
 
-from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from .._errors import GraphmdError, NotFoundError
 from .._prune import PruneResult
 from .._store import MetadataStore
-from ._options import Database, Password, Quiet, Uri, User, count_of, err, fail, json_text, out, progress_bar
+from ._options import (Database, Password, Quiet, Uri, User, command_store, count_of, err, fail, json_text, out,
+                       progress_bar)
+
+
+class TextFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+Format = Annotated[TextFormat, typer.Option("--format", help="text or json.")]
 
 
 def _cutoff_ms(before: str) -> int:
-    """Milliseconds since the epoch of an ISO date or date-time (UTC when it names no zone)."""
+    """Milliseconds since the epoch of an ISO date or date-time (UTC when it names no zone).
+
+    Raises:
+        typer.BadParameter: ``before`` is no such date (a usage mistake: exit 2).
+    """
     try:
         when = datetime.datetime.fromisoformat(before)
     except ValueError as error:
-        raise InvalidArgumentError(f"--before: {before!r} is not an ISO date such as 2026-01-31 or "
-                                   "2026-01-31T12:00", field="before") from error
+        why = "" if str(error).startswith("Invalid isoformat") else f" ({error})"  # "month must be in 1..12"
+        raise typer.BadParameter(f"{before!r} is not an ISO date such as 2026-01-31 or 2026-01-31T12:00{why}",
+                                 param_hint="'--before'") from error
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
     return int(when.timestamp() * 1000)
 
 
+def _check_before(before: Optional[str]) -> Optional[str]:
+    if before is not None:
+        _cutoff_ms(before)
+    return before
+
+
+def _runs(n: int) -> str:
+    return count_of(n, "runs")
+
+
 def prune(
+    ctx: typer.Context,
     context_type: Annotated[str, typer.Option("--type", help="The run contexts' type, e.g. PipelineRun, TFX's "
                                               "pipeline_run, KFP's system.PipelineRun.")],
     name: Annotated[Optional[list[str]], typer.Option("--name", help="A run context's name (repeatable).")] = None,
     before: Annotated[Optional[str], typer.Option(
+        callback=_check_before, metavar="<date>",
         help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
     keep_last: Annotated[int, typer.Option(
         help="Never prune the newest N runs of the type, however old, even when --name names one.", min=0)] = 0,
@@ -40,7 +68,7 @@ def prune(
                                         "still exist).")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")] = False,
     batch: Annotated[int, typer.Option(help="Runs per transaction.", min=1)] = 50,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fmt: Format = TextFormat.text,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Delete old pipeline runs, keeping everything a remaining node was made from.
@@ -52,12 +80,10 @@ def prune(
     Prints what it would delete unless given --yes. Newest runs go first, each batch of runs in
     one transaction, so an interrupted prune leaves whole runs and can be run again.
     """
-    if fmt not in ("text", "json"):
-        fail(InvalidArgumentError(f"--format: {fmt!r} is not text or json", field="format"))
     if not name and before is None:
-        fail(InvalidArgumentError("say which runs: --name NAME (repeatable) and/or --before DATE", field="name"))
+        ctx.fail("say which runs: --name NAME (repeatable) and/or --before DATE")
     try:
-        with MetadataStore(uri, user, password, database) as store:
+        with command_store(uri, user, password, database) as store:
             cutoff = _cutoff_ms(before) if before is not None else None
             try:
                 store.get_context_type(context_type)
@@ -88,29 +114,42 @@ def prune(
                 if yes:  # the batches that committed are gone: say which, and how to go on
                     done = _totals(results)
                     err.print(f"interrupted after {len(results)} of {-(-len(chosen) // batch)} batches: deleted "
-                              f"{len(done.deleted_context_ids)} runs, {len(done.deleted_execution_ids)} executions, "
-                              f"{len(done.deleted_artifact_ids)} artifacts; run the same command again to go on",
-                              markup=False)
+                              f"{_runs(len(done.deleted_context_ids))}, "
+                              f"{count_of(len(done.deleted_execution_ids), 'executions')}, "
+                              f"{count_of(len(done.deleted_artifact_ids), 'artifacts')}; run the same command again "
+                              "to go on", markup=False)
                 raise typer.Exit(130) from None
     except GraphmdError as error:
         fail(error)
     summed = _totals(results)
     total = {field: getattr(summed, field) for field in PruneResult._fields if field != "dry_run"}
-    if fmt == "json":
+    if fmt is TextFormat.json:
         sys.stdout.write(json_text({"deleted": yes, "runs": [c.name for c in chosen],
                                     "spared_by_keep_last": [c.name for c in spared], **total}) + "\n")
         return
     verb = "deleted" if yes else "would delete"
-    out.print(f"{len(chosen)} {context_type} runs chosen"
-              + (f" ({len(spared)} more spared: among the newest {keep_last}, --keep-last)" if spared else ""),
+
+    def counted(kind: str) -> str:  # kind: deleted or kept
+        return (f"{_runs(len(total[f'{kind}_context_ids']))}, "
+                f"{count_of(len(total[f'{kind}_execution_ids']), 'executions')}, "
+                f"{count_of(len(total[f'{kind}_artifact_ids']), 'artifacts')}")
+
+    out.print(f"{len(chosen):,} {context_type} {'run' if len(chosen) == 1 else 'runs'} chosen"
+              + (f" ({len(spared):,} more spared: among the newest {keep_last}, --keep-last)" if spared else ""),
               markup=False)
-    out.print(f"{verb}: {len(total['deleted_context_ids'])} runs, {len(total['deleted_execution_ids'])} executions, "
-              f"{len(total['deleted_artifact_ids'])} artifacts (with their events and links)", markup=False)
-    out.print(f"kept: {len(total['kept_context_ids'])} runs, {len(total['kept_execution_ids'])} executions, "
-              f"{len(total['kept_artifact_ids'])} artifacts that remaining nodes were made from"
+    out.print(f"{verb}: {counted('deleted')} (with their events and links)", markup=False)
+    out.print(f"kept: {counted('kept')} that remaining nodes were made from"
               + ("" if delete_live_artifacts else " or whose data may still exist (not DELETED or ABANDONED)"),
               markup=False)
-    if not yes:
+    if yes:
+        return
+    if not chosen:
+        err.print("nothing to delete: " + (f"the {context_type} runs that match are among the newest {keep_last} "
+                                           "(--keep-last)" if spared else f"no {context_type} run matches"),
+                  markup=False)
+    elif not any(total[f"deleted_{node}_ids"] for node in ("context", "execution", "artifact")):
+        err.print("nothing to delete: the chosen runs hold only what is kept", markup=False)
+    else:
         err.print("nothing deleted: add --yes to delete", markup=False)
 
 
@@ -134,8 +173,8 @@ _RESET_KINDS = ("artifacts", "executions", "contexts", "events", "attributions",
 
 def reset(
     yes: Annotated[bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
+    fmt: Format = TextFormat.text,
+    uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Delete everything in the store: every type, node and edge (MLMD's system types come back;
     ids go on from where they were). For a fresh start, or before `graphmd import`; `graphmd
@@ -145,23 +184,51 @@ def reset(
     nodes, so a store of millions fits Neo4j's memory cap; interrupted, it leaves part of the
     store: run it again.
     """
-    if fmt not in ("text", "json"):
-        fail(InvalidArgumentError(f"--format: {fmt!r} is not text or json", field="format"))
     try:
-        with MetadataStore(uri, user, password, database) as store:
+        with command_store(uri, user, password, database, warn_of_unfinished_import=False) as store:
             counts = store.counts()
             user_types = len(store.get_artifact_types()) + len(store.get_execution_types()) + len(
                 store.get_context_types())
             if yes:
-                with err.status(f"deleting everything in {store.settings.uri}..."):
-                    store.delete_everything()
+                _delete_everything(store, counts, quiet)
     except GraphmdError as error:
         fail(error)
     found = {"types": user_types, **{kind: counts.get(kind, 0) for kind in _RESET_KINDS}}
-    if fmt == "json":
+    if fmt is TextFormat.json:
         sys.stdout.write(json_text({"deleted": yes, **found}) + "\n")
         return
     verb = "deleted" if yes else "would delete"
     out.print(f"{verb}: " + ", ".join(count_of(n, kind) for kind, n in found.items()), markup=False)
     if not yes:
-        err.print("nothing deleted: add --yes to delete", markup=False)
+        err.print("nothing to delete: the store holds no types, nodes or edges" if not any(found.values())
+                  else "nothing deleted: add --yes to delete", markup=False)
+
+
+def _delete_everything(store: MetadataStore, counts: dict[str, int], quiet: bool) -> None:
+    """store.delete_everything(), with a bar of the types, nodes and edges deleted so far (read
+    from the store's counts, which cost Neo4j nothing to answer, twice a second)."""
+    total = sum(counts.values())
+    with progress_bar("deleting", quiet) as report:
+        if report is None:
+            store.delete_everything()
+            return
+        report(0, total)
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(0.5):
+                try:
+                    left = sum(store.counts().values())
+                except GraphmdError:
+                    continue  # the deletion meets it too, and says so
+                if not stop.is_set():
+                    report(max(0, total - left), total)
+
+        watcher = threading.Thread(target=watch, name="graphmd-reset-progress", daemon=True)
+        watcher.start()
+        try:
+            store.delete_everything()
+        finally:
+            stop.set()
+            watcher.join()
+        report(total, total)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .._errors import GraphmdError
-from ._options import Database, Password, Uri, User, err, require_mlmd
+from ._options import Database, Password, Uri, User, command_store, err, fail, require_mlmd
 
 if TYPE_CHECKING:  # imported when the command runs: it needs the mlmd extra
     from ..mlmd.server import MlmdServer
@@ -50,7 +50,6 @@ def serve(
     require_mlmd("serve", "grpc_health", "prometheus_client")
     from ..mlmd.server import ServerOptions
     from ..mlmd.server import serve as run
-    from .._store import MetadataStore
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("neo4j").propagate = True  # the driver's lines belong in the server's log
@@ -75,10 +74,9 @@ def serve(
         sys.stdout.flush()
 
     try:
-        store = MetadataStore(uri, user, password, database)
+        store = command_store(uri, user, password, database)
     except GraphmdError as error:
-        err.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from error
+        fail(error)
     try:
         run(store, options, ready=ready)
     except GraphmdError as error:

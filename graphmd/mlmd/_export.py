@@ -123,9 +123,10 @@ class _Export:
 
     def run(self) -> None:
         self._types()
+        counts = self.store.counts()  # how many of each kind the bars go to (not the highest id)
         for kind in NODE_KINDS:
             plural = _PLURAL[kind]
-            total = self.reader.max_id(kind)
+            total = counts[plural]
             for page in self.reader.pages(kind):
                 self._nodes(kind, page)
                 self.progress(plural, self.written[plural], max(total, self.written[plural]))

@@ -25,6 +25,10 @@ revisited (the comparison in graphmd.mlmd._compare shows it).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pathlib
+import sqlite3
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -89,6 +93,26 @@ def import_from_reader(store: MetadataStore, reader: MlmdReader, *, progress: Pr
     return _Import(store, reader, progress).run()
 
 
+def _count(reader: MlmdReader, kind: str) -> int | None:
+    """How many ``kind`` nodes the source holds, for the progress bar (its ids may have gaps,
+    so the highest id is no count); None when it cannot be told cheaply. ml-metadata's API
+    counts nothing, so a SQLite source is asked in SQL, read only; for MySQL the bar shows
+    the nodes copied so far without a total."""
+    config = getattr(reader.client, "_config", None)
+    try:
+        filename = config.sqlite.filename_uri if config is not None and config.HasField("sqlite") else ""
+    except (AttributeError, ValueError):
+        return None
+    if not filename or not os.path.isfile(filename):
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{pathlib.Path(filename).absolute().as_uri()}?mode=ro",
+                                                uri=True)) as sql:
+            return int(sql.execute(f"SELECT count(*) FROM `{kind}`").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
 def _type_key(props: dict[str, Any]) -> tuple[Any, ...]:
     return props["kind"], props["id"], props["name"], props.get("version_key", "")
 
@@ -106,10 +130,11 @@ class _Import:
     def run(self) -> ImportResult:
         self._types()
         for kind in NODE_KINDS:
-            total = self.max_ids[kind]
+            total = _count(self.reader, kind)
             for page in self.reader.pages(kind):
                 self._nodes(kind, page)
-                self.progress(_COUNT[kind], self.read[_COUNT[kind]], max(total, self.read[_COUNT[kind]]))
+                done = self.read[_COUNT[kind]]
+                self.progress(_COUNT[kind], done, None if total is None else max(total, done))
             self.progress(_COUNT[kind], self.read[_COUNT[kind]], self.read[_COUNT[kind]])
         self._parents()
         self.store._write(lambda tx: self._finish(tx))
