@@ -1,10 +1,18 @@
 """A LineageGraph drawn: Graphviz DOT, Mermaid, SVG and a self-contained HTML page.
 
 DOT and Mermaid are text for other tools to lay out. SVG and HTML are laid out here, with no
-dependency and nothing fetched: data flows left to right in layers (each node one layer right
-of the furthest node it was made from), nodes within a layer ordered to keep edges short. The
-HTML page adds pan and zoom, a details panel for the clicked node (every field and property)
-and the graph's contexts, each of which highlights its members.
+dependency and nothing fetched: data flows left to right in layers (each node one layer before
+the nearest node made from it, so a run's data sits beside the step that reads it; a node
+nothing in the graph was made from, one layer after the furthest node it was made from), nodes
+within a layer ordered to keep edges short. The HTML page adds pan and zoom, a details panel
+for the clicked node (every field and property) and the graph's contexts, each of which
+highlights its members.
+
+Every format shows a state other than the default (an artifact not LIVE, an execution not
+COMPLETE) and each edge's event type and path (``INPUT base_model/0``). ``more_upstream`` and
+``more_downstream`` mark nodes whose lineage goes on beyond the graph (a depth limit cut it
+there): "… more upstream" in DOT and Mermaid labels, a dashed stub into (out of) the node in
+SVG and HTML.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from ._models import Artifact, ArtifactState, Execution, ExecutionState, Lineage
 __all__ = ["lineage_dot", "lineage_mermaid", "lineage_svg", "lineage_html"]
 
 NodeKey = tuple[str, int]  # ("a", artifact id) or ("x", execution id)
+# A node as callers name it (tint, more_upstream, more_downstream): ("artifact" or "execution", id).
+NodeName = tuple[str, int]
 
 # Geometry of the drawing, in SVG user units.
 _WIDTH, _HEIGHT = 200, 46
@@ -72,10 +82,34 @@ def _edges(graph: LineageGraph, *, with_paths: bool = False) -> dict[tuple[NodeK
 # --- text for other tools -------------------------------------------------------------------
 
 
-def _label_lines(node: Artifact | Execution, second: str | None, br: str) -> str:
-    """A node's label: its type and id, then its name (an artifact's uri when unnamed) on a
-    second line, which an unnamed execution does without rather than ending in a blank one."""
-    return f"{node.type} #{node.id}{br}{second}" if second else f"{node.type} #{node.id}"
+def _state(node: Artifact | Execution) -> str:
+    """A state other than the default, as drawn: an artifact's when not LIVE, an execution's
+    when not COMPLETE; "" for the default or none."""
+    if isinstance(node, Artifact):
+        return node.state.value if node.state is not None and node.state is not ArtifactState.LIVE else ""
+    state = node.last_known_state
+    return state.value if state is not None and state is not ExecutionState.COMPLETE else ""
+
+
+def _second_line(node: Artifact | Execution) -> str:
+    """A node's second line of text: its name (an unnamed artifact's uri), then its state
+    in brackets when not the default ("run-0060/Trainer [FAILED]")."""
+    text = node.name or (node.uri if isinstance(node, Artifact) else None) or ""
+    state = _state(node)
+    return f"{text} [{state}]".strip() if state else text
+
+
+def _more_text(key: NodeKey, upstream: set[NodeKey], downstream: set[NodeKey]) -> str:
+    """"… more upstream" (or downstream, or both) for a node whose lineage goes on beyond the graph."""
+    ways = [way for way, keys in (("upstream", upstream), ("downstream", downstream)) if key in keys]
+    return "… more " + " and ".join(ways) if ways else ""
+
+
+def _label_lines(node: Artifact | Execution, lines: Sequence[str], br: str) -> str:
+    """A node's label: its type and id, then each of ``lines`` that is not empty (its name or
+    uri, its state, what the graph leaves out), so an unnamed execution's label does without
+    an empty line."""
+    return br.join([f"{node.type} #{node.id}", *(line for line in lines if line)])
 
 
 def _dot_string(text: str) -> str:
@@ -95,19 +129,52 @@ def _dot_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def lineage_dot(graph: LineageGraph) -> str:
-    """The graph in Graphviz DOT: artifacts as ellipses, executions as boxes, edges the way
-    data flows, labelled with their event types."""
+def _node_names(names: Iterable[NodeName], field_name: str) -> set[NodeKey]:
+    """("artifact" or "execution", id) pairs as node keys.
+
+    Raises:
+        InvalidArgumentError: a pair of another form, naming ``field_name``.
+    """
+    kinds = {"artifact": "a", "execution": "x"}
+    keys = set()
+    for name in names:
+        kind, node_id = name if isinstance(name, tuple) and len(name) == 2 else (None, None)
+        if kind not in kinds or not isinstance(node_id, int) or isinstance(node_id, bool):
+            raise InvalidArgumentError(f"{field_name}: {name!r}: name nodes as ('artifact' or 'execution', id)",
+                                       field=field_name)
+        keys.add((kinds[kind], node_id))
+    return keys
+
+
+def lineage_dot(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = (),
+                more_downstream: Iterable[NodeName] = ()) -> str:
+    """The graph in Graphviz DOT: artifacts as ellipses (dashed when not LIVE), executions as
+    boxes (filled with their state's colours when not COMPLETE), the state in the label when
+    not the default, edges the way data flows labelled with their event types and paths
+    (``INPUT base_model/0``). Nodes named in ``more_upstream`` / ``more_downstream``
+    (("artifact" or "execution", id)) get a label line "… more upstream" / "… more downstream".
+
+    Raises:
+        InvalidArgumentError: a node named in another form.
+    """
+    up, down = _node_names(more_upstream, "more_upstream"), _node_names(more_downstream, "more_downstream")
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for a in graph.artifacts:
-        label = _dot_string(_label_lines(a, a.name or a.uri, "\n"))
-        lines.append(f"  {_dom_id(_key(a))} [shape=ellipse, label={label}];")
+        key = _key(a)
+        label = _dot_string(_label_lines(a, [_second_line(a), _more_text(key, up, down)], "\n"))
+        style = ", style=dashed" if _state(a) else ""
+        lines.append(f"  {_dom_id(key)} [shape=ellipse, label={label}{style}];")
     for x in graph.executions:
-        label = _dot_string(_label_lines(x, x.name, "\n"))
-        lines.append(f"  {_dom_id(_key(x))} [shape=box, label={label}];")
-    for (start, end), types in _edges(graph).items():
-        for event_type in types:
-            lines.append(f"  {_dom_id(start)} -> {_dom_id(end)} [label={_dot_string(event_type)}];")
+        key = _key(x)
+        label = _dot_string(_label_lines(x, [_second_line(x), _more_text(key, up, down)], "\n"))
+        style = ""
+        if _state(x):
+            fill, stroke = _colours(x)
+            style = f', style=filled, fillcolor="{fill}", color="{stroke}"'
+        lines.append(f"  {_dom_id(key)} [shape=box, label={label}{style}];")
+    for (start, end), labels in _edges(graph, with_paths=True).items():
+        for text in labels:
+            lines.append(f"  {_dom_id(start)} -> {_dom_id(end)} [label={_dot_string(text)}];")
     lines.append("}")
     return "\n".join(lines)
 
@@ -116,18 +183,49 @@ def _mermaid_label(value: str) -> str:
     return value.replace('"', "#quot;")
 
 
-def lineage_mermaid(graph: LineageGraph) -> str:
-    """The graph as a Mermaid flowchart: artifacts rounded, executions square."""
+# Mermaid 11's defaults (maxEdges, maxTextSize): a larger diagram is refused, not drawn. Both
+# are "secure" settings, which only the page's mermaid.initialize can raise.
+MERMAID_MAX_EDGES = 500
+MERMAID_MAX_TEXT = 50_000
+
+
+def lineage_mermaid(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = (),
+                    more_downstream: Iterable[NodeName] = ()) -> str:
+    """The graph as a Mermaid flowchart: artifacts rounded, executions square, edges labelled
+    with their event types and paths. A state other than the default is in the label and a
+    class: ``notlive`` (artifacts, dashed) or the execution's state in lower case
+    (``failed``, red; ``cached``, ...), each with a classDef. ``more_upstream`` and
+    ``more_downstream`` as for :func:`lineage_dot`. Mermaid 11 refuses a diagram of more
+    than 500 edges or 50,000 characters unless its page raises maxEdges / maxTextSize.
+
+    Raises:
+        InvalidArgumentError: a node named in another form.
+    """
+    up, down = _node_names(more_upstream, "more_upstream"), _node_names(more_downstream, "more_downstream")
     lines = ["flowchart LR"]
+    classes: dict[str, list[str]] = {}
     for a in graph.artifacts:
-        label = _mermaid_label(_label_lines(a, a.name or a.uri, "<br/>"))
-        lines.append(f'  {_dom_id(_key(a))}(["{label}"])')
+        key = _key(a)
+        label = _mermaid_label(_label_lines(a, [_second_line(a), _more_text(key, up, down)], "<br/>"))
+        lines.append(f'  {_dom_id(key)}(["{label}"])')
+        if _state(a):
+            classes.setdefault("notlive", []).append(_dom_id(key))
     for x in graph.executions:
-        label = _mermaid_label(_label_lines(x, x.name, "<br/>"))
-        lines.append(f'  {_dom_id(_key(x))}["{label}"]')
-    for (start, end), types in _edges(graph).items():
-        for event_type in types:
-            lines.append(f"  {_dom_id(start)} -->|{event_type}| {_dom_id(end)}")
+        key = _key(x)
+        label = _mermaid_label(_label_lines(x, [_second_line(x), _more_text(key, up, down)], "<br/>"))
+        lines.append(f'  {_dom_id(key)}["{label}"]')
+        if _state(x):
+            classes.setdefault(_state(x).lower(), []).append(_dom_id(key))
+    for (start, end), labels in _edges(graph, with_paths=True).items():
+        for text in labels:
+            lines.append(f'  {_dom_id(start)} -->|"{_mermaid_label(text)}"| {_dom_id(end)}')
+    for name in sorted(classes):
+        if name == "notlive":
+            lines.append("  classDef notlive stroke-dasharray:5 3")
+        else:
+            fill, stroke = _EXECUTION_COLOURS.get(ExecutionState(name.upper()), _EXECUTION_DEFAULT)
+            lines.append(f"  classDef {name} fill:{fill},stroke:{stroke}")
+        lines.append(f"  class {','.join(classes[name])} {name}")
     return "\n".join(lines)
 
 
@@ -148,12 +246,14 @@ class Layout:
 def layout(nodes: Iterable[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]], *, sweeps: int = 4) -> Layout:
     """Place ``nodes`` in layers so every edge points right, when the edges have no cycle.
 
-    A node's layer is one more than the furthest layer of the nodes with an edge to it
-    (longest path from a source). Edges that close a cycle (an execution that reads and
-    writes one artifact) are left out of the layering and drawn backwards. Within a layer,
-    nodes are ordered by the mean place of their neighbours, sweeping right then left
-    ``sweeps`` times, which keeps most edges short and uncrossed. Cost: linear in nodes and
-    edges per sweep.
+    A node with edges out of it sits one layer before the nearest node it has an edge to (as
+    late as possible: a run's data, read by that run's steps, sits beside them, not in the
+    first layer with every other source); a node without, one layer after the furthest node
+    with an edge to it (the longest path from a source: an evaluation beside the step that
+    wrote it). Edges that close a cycle (an execution that reads and writes one artifact) are
+    left out of the layering and drawn backwards. Within a layer, nodes are ordered by the
+    mean place of their neighbours, sweeping right then left ``sweeps`` times, which keeps
+    most edges short and uncrossed. Cost: linear in nodes and edges per sweep.
     """
     order = sorted(set(nodes))
     out_edges: dict[NodeKey, list[NodeKey]] = {n: [] for n in order}
@@ -170,13 +270,20 @@ def layout(nodes: Iterable[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]], *
             pending[end] += 1
     column = {n: 0 for n in order}
     ready = [n for n in order if pending[n] == 0]
+    topological: list[NodeKey] = []
     while ready:
         node = ready.pop()
+        topological.append(node)
         for end in forward[node]:
             column[end] = max(column[end], column[node] + 1)
             pending[end] -= 1
             if pending[end] == 0:
                 ready.append(end)
+    # Then, the nearest node it leads to first, every node with a forward edge moves to one
+    # layer before that node: never left of where it was, so no layer is negative.
+    for node in reversed(topological):
+        if forward[node]:
+            column[node] = min(column[end] for end in forward[node]) - 1
     result = Layout(column=column)
     if not order:
         return result
@@ -287,18 +394,25 @@ def _tints(tint: Mapping[tuple[str, int], str] | None) -> dict[NodeKey, str]:
 
 
 def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
-                title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None) -> str:
+                title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None,
+                more_upstream: Iterable[NodeName] = (), more_downstream: Iterable[NodeName] = ()) -> str:
     """The graph drawn as one SVG document: artifacts as rounded boxes (blue; dashed when not
-    LIVE), executions as square boxes coloured by state, edges the way data flows. Each node
-    carries a tooltip with its fields and properties. Artifacts whose ids are in
-    ``highlight`` and executions whose ids are in ``highlight_executions`` (the lineage's
-    starting nodes, say) get a heavy border. ``tint`` fills nodes with other colours:
-    {("artifact" or "execution", id): "#rrggbb"} (a comparison's sides, say).
+    LIVE), executions as square boxes coloured by state, a state other than the default
+    (LIVE, COMPLETE) written under the name, edges the way data flows. Each node carries a
+    tooltip with its fields and properties. Artifacts whose ids are in ``highlight`` and
+    executions whose ids are in ``highlight_executions`` (the lineage's starting nodes, say)
+    get a heavy border. ``tint`` fills nodes with other colours: {("artifact" or
+    "execution", id): "#rrggbb"} (a comparison's sides, say). Nodes named in
+    ``more_upstream`` (("artifact" or "execution", id)) get a dashed stub into their left
+    side, "…" and the class ``more-upstream`` (their lineage goes on upstream beyond the
+    graph: a depth limit cut it there); ``more_downstream`` the same out of their right side.
 
     Raises:
-        InvalidArgumentError: a tint key or colour of another form.
+        InvalidArgumentError: a tint key or colour, or a node named, in another form.
     """
     tints = _tints(tint)
+    up = _node_names(more_upstream, "more_upstream")
+    down = _node_names(more_downstream, "more_downstream")
     nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in _lineage_nodes(graph)}
     edges = _edges(graph, with_paths=True)  # titled with paths, which the page's panel shows
     placed = layout(nodes, edges)
@@ -338,15 +452,31 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
                   else "")
         heavy = 3 if key in marked else 1.4
         first, second = _node_lines(node)
+        more = _more_text(key, up, down)
+        classes = "".join(f" more-{way}" for way, keys in (("upstream", up), ("downstream", down)) if key in keys)
+        tooltip = _tooltip(node) + (f"\n{more}: beyond the depth limit, not drawn" if more else "")
+        stubs = "".join(_STUB[way] for way, keys in (("upstream", up), ("downstream", down)) if key in keys)
         parts.append(
-            f'<g class="node {"artifact" if is_artifact else "execution"}" id="{_dom_id(key)}" '
-            f'transform="translate({x:.0f},{y:.0f})"><title>{esc(_tooltip(node))}</title>'
+            f'<g class="node {"artifact" if is_artifact else "execution"}{classes}" id="{_dom_id(key)}" '
+            + (f'data-more="{esc(more)}" ' if more else "")
+            + f'transform="translate({x:.0f},{y:.0f})"><title>{esc(tooltip)}</title>{stubs}'
             f'<rect width="{_WIDTH}" height="{_HEIGHT}" rx="{14 if is_artifact else 3}" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{heavy}"{dashed}/>'
             f'<text x="10" y="19" font-weight="bold">{esc(first)}</text>'
             f'<text x="10" y="36" fill="#3c4043">{esc(second)}</text></g>')
     parts.append("</g></svg>")
     return "\n".join(parts)
+
+
+# The stub of a node with more lineage beyond the drawing: a short dashed line with "…" in the
+# gap between columns, into the node's left side (upstream) or out of its right side
+# (downstream), below the middle where the drawn edges end.
+_STUB = {
+    "upstream": ('<path class="more" d="M-24,38 H0" stroke="#80868b" stroke-width="1.3" stroke-dasharray="4 3" '
+                 'fill="none"/><text x="-22" y="34" fill="#5f6368">…</text>'),
+    "downstream": (f'<path class="more" d="M{_WIDTH},38 h24" stroke="#80868b" stroke-width="1.3" '
+                   f'stroke-dasharray="4 3" fill="none"/><text x="{_WIDTH + 6}" y="34" fill="#5f6368">…</text>'),
+}
 
 
 # --- HTML -----------------------------------------------------------------------------------
@@ -366,17 +496,20 @@ def _script_json(value: object) -> str:
 
 def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
                  title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None,
-                 legend: Sequence[tuple[str, str]] = ()) -> str:
+                 legend: Sequence[tuple[str, str]] = (), more_upstream: Iterable[NodeName] = (),
+                 more_downstream: Iterable[NodeName] = ()) -> str:
     """A self-contained HTML page of the graph (no network access, opens from a file): the
     SVG drawing of :func:`lineage_svg` with pan (drag) and zoom (wheel), a panel showing
     the clicked node's fields, properties, events and contexts, and the graph's contexts,
     each of which highlights its artifacts and executions when clicked. ``highlight``,
-    ``highlight_executions`` and ``tint`` as for :func:`lineage_svg`; ``legend`` adds
+    ``highlight_executions``, ``tint``, ``more_upstream`` and ``more_downstream`` as for
+    :func:`lineage_svg` (the legend then says what the stubs mean); ``legend`` adds
     (label, "#rrggbb") entries to the page's legend (what the tints mean).
 
     Raises:
-        InvalidArgumentError: a tint or legend colour of another form.
+        InvalidArgumentError: a tint or legend colour, or a node named, in another form.
     """
+    more_upstream, more_downstream = list(more_upstream), list(more_downstream)
     for label, colour in legend:
         if not _COLOUR.fullmatch(colour):
             raise InvalidArgumentError(f"legend: {label!r} -> {colour!r}: colours are #rrggbb", field="legend")
@@ -403,9 +536,12 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
                     f'({len(c["members"])})</button></li>' for i, c in enumerate(contexts)) or "<li>none</li>"
     extra = "".join(f'<span style="background:{colour};border-color:#5f6368">{esc(label)}</span>'
                     for label, colour in legend)
+    if more_upstream or more_downstream:
+        extra += '<span style="border-style:dashed;border-color:#80868b">… more beyond depth</span>'
     return _PAGE.format(
         title=esc(title), counts=esc(counts), legend=extra, contexts=items,
-        svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title, tint=tint),
+        svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title, tint=tint,
+                        more_upstream=more_upstream, more_downstream=more_downstream),
         data=_script_json(data))
 
 
@@ -522,6 +658,7 @@ context filters need JavaScript.</p></noscript>
       }});
       if (inputs.length) row(table, "from", inputs.join(", "));
       if (outputs.length) row(table, "to", outputs.join(", "));
+      if (g.dataset.more) row(table, "not drawn", g.dataset.more + ", beyond the depth limit");
       const within = data.contexts.filter(function (c) {{ return c.members.indexOf(g.id) >= 0; }});
       if (within.length) row(table, "contexts", within.map(function (c) {{ return c.type + " " + c.name; }}).join(", "));
       details.replaceChildren(table);

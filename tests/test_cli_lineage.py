@@ -9,8 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from graphmd import (Artifact, ArtifactType, Context, ContextType, Event, EventType, Execution, ExecutionType,
-                     LineageDirection, LineageSubgraphQueryOptions, MetadataStore, NodeSelector)
+from graphmd import (Artifact, ArtifactState, ArtifactType, Context, ContextType, Event, EventType, Execution,
+                     ExecutionState, ExecutionType, LineageDirection, LineageSubgraphQueryOptions, MetadataStore,
+                     NodeSelector)
 from graphmd._tfx_pipeline import History, record_history
 from graphmd.cli import app
 
@@ -26,15 +27,23 @@ def test_lineage_tree_upstream(cli, history):
     assert text.splitlines() == [
         f"Model #{a['run-0003/model']} run-0003/model (/models/taxi/run-0003)",
         f"└── Trainer #{x['run-0003/Trainer']} run-0003/Trainer [COMPLETE]  <OUTPUT model/0>",
-        f"    ├── Model #{a['run-0001/model']} run-0001/model (/models/taxi/run-0001)  <INPUT teacher_model/0>",
-        f"    ├── Model #{a['run-0002/model']} run-0002/model (/models/taxi/run-0002)  <INPUT base_model/0>",
-        f"    ├── Examples #{a['run-0003/examples']} run-0003/examples (/data/taxi/examples/span-3)  <INPUT examples/0>",
-        f"    ├── Schema #{a['run-0003/schema']} run-0003/schema (/data/taxi/schema/run-0003)  <INPUT schema/0>",
+        # Children by event key; --depth cut each input's own lineage: "… more upstream".
+        f"    ├── Model #{a['run-0002/model']} run-0002/model (/models/taxi/run-0002)  <INPUT base_model/0>"
+        "  … more upstream",
+        f"    ├── Examples #{a['run-0003/examples']} run-0003/examples (/data/taxi/examples/span-3)  <INPUT examples/0>"
+        "  … more upstream",
+        f"    ├── Schema #{a['run-0003/schema']} run-0003/schema (/data/taxi/schema/run-0003)  <INPUT schema/0>"
+        "  … more upstream",
+        f"    ├── Model #{a['run-0001/model']} run-0001/model (/models/taxi/run-0001)  <INPUT teacher_model/0>"
+        "  … more upstream",
         f"    └── TransformGraph #{a['run-0003/transform_graph']} run-0003/transform_graph "
-        f"(/data/taxi/transform/run-0003)  <INPUT transform_graph/0>",
+        f"(/data/taxi/transform/run-0003)  <INPUT transform_graph/0>  … more upstream",
     ]
-    # By id it is the same; --execution starts from an execution.
+    # By id it is the same; --execution starts from an execution. At --depth 1 the Trainer
+    # is where the lineage was cut.
     assert cli("lineage", str(a["run-0003/model"]), "--up", "--depth", "2") == text
+    one = cli("lineage", str(a["run-0003/model"]), "--up", "--depth", "1").splitlines()
+    assert one[1].endswith("<OUTPUT model/0>  … more upstream") and "more" not in one[0] and len(one) == 2
     down = cli("lineage", str(x["run-0004/Trainer"]), "--execution", "--down")
     assert down.splitlines()[0] == f"Trainer #{x['run-0004/Trainer']} run-0004/Trainer [COMPLETE]"
     assert f"Model #{a['run-0004/model']}" in down
@@ -64,10 +73,10 @@ def test_lineage_formats(cli, history, store):
     assert dot.startswith("digraph lineage {") and dot.rstrip().endswith("}")
     assert f'a{a["run-0002/model"]} [shape=ellipse, label="Model #{a["run-0002/model"]}\\nrun-0002/model"];' in dot
     trainer = history.executions["run-0002/Trainer"]
-    assert f'x{trainer} -> a{a["run-0002/model"]} [label="OUTPUT"];' in dot
+    assert f'x{trainer} -> a{a["run-0002/model"]} [label="OUTPUT model/0"];' in dot
     mermaid = cli("lineage", "/models/taxi/run-0002", "--up", "--depth", "1", "--format", "mermaid")
     assert mermaid.splitlines()[0] == "flowchart LR"
-    assert f"  x{trainer} -->|OUTPUT| a{a['run-0002/model']}" in mermaid.splitlines()
+    assert f'  x{trainer} -->|"OUTPUT model/0"| a{a["run-0002/model"]}' in mermaid.splitlines()
     assert f'  a{a["run-0002/model"]}(["Model #{a["run-0002/model"]}<br/>run-0002/model"])' in mermaid.splitlines()
 
 
@@ -124,7 +133,8 @@ def test_diff_compares_how_two_models_were_made(cli, history, store):
     page = cli("diff", str(a), str(b), "--depth", "2", "--format", "svg")
     fills = {g.get("id"): g.find("{http://www.w3.org/2000/svg}rect").get("fill")
              for g in ET.fromstring(page).iter("{http://www.w3.org/2000/svg}g") if g.get("id")}
-    assert fills[f"a{history.artifacts['run-0003/examples']}"] == "#ffd8a8"     # only A's lineage
+    # run-0003's examples are upstream of B too, beyond 2 hops (B warm-starts from A): shared.
+    assert fills[f"a{history.artifacts['run-0003/examples']}"] == "#e8f0fe"
     assert fills[f"a{history.artifacts['run-0004/examples']}"] == "#d0bfff"     # only B's
     assert fills[f"a{history.artifacts['run-0002/model']}"] == "#e8f0fe"        # both: as drawn alone
     assert fills[f"a{a}"] == "#e8f0fe"                                          # the compared ones: untinted
@@ -204,8 +214,9 @@ def test_unreachable_neo4j_says_how_to_get_one(monkeypatch):
     monkeypatch.setenv("GRAPHMD_NEO4J_URI", f"bolt://127.0.0.1:{free_port()}")  # nothing listens there
     monkeypatch.setenv("GRAPHMD_NEO4J_PASSWORD", "unused")
     result = CliRunner().invoke(app, ["artifacts"], catch_exceptions=False)
-    assert result.exit_code == 1
-    assert "Neo4j is unavailable" in result.output and "graphmd neo4j start" in result.output
+    assert result.exit_code == 1  # one line: the URI, where it came from, why (tests/test_cli_messages.py)
+    assert result.output.startswith("error: cannot reach Neo4j at bolt://127.0.0.1:") and result.output.endswith(
+        " (from GRAPHMD_NEO4J_URI): connection refused (no server listens there)\n"), result.output
 
 
 def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store):
@@ -228,9 +239,18 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
                                             edges)
         previous = result.artifact_ids[-1]
     text = cli("lineage", str(previous), "--up")
-    tree = [line for line in text.splitlines() if "/chain/" in line or "ChainTrainer" in line]
+    lines = text.splitlines()
+    tree = [line for line in lines if ("/chain/" in line or "ChainTrainer" in line) and not line.startswith("[")]
     assert len(tree) == 2 * runs + 1 and "/chain/0" in tree[-1] and f"/chain/{runs}" in tree[0]
-    assert "note: 2,401 nodes" in text and "--depth N" in text
+    # The chain goes on in blocks of 12 levels, indented from the margin again: no line is wide.
+    blocks = [line for line in lines if line.startswith("[")]
+    assert len(blocks) == (2 * runs) // 12 - 1
+    [cut_at] = store.get_artifacts_by_uri(f"/chain/{runs - 6}")
+    assert blocks[0] == f"[1] 12 hops upstream: ChainModel #{cut_at.id} (/chain/{runs - 6})"
+    assert f"↓ continued below [1]" in lines[12] and lines[14] == blocks[0]
+    assert max(map(len, lines[:-1])) < 120
+    assert ("note: 2,799 lines (2,401 nodes; 199 deep branches continue below, marked [N]), too large to read as one "
+            "tree: --depth N keeps the N hops nearest the start; --format html -o FILE draws it") in text
     assert "note:" not in cli("lineage", str(previous), "--up", "--depth", "4")
 
 
@@ -241,3 +261,120 @@ def test_a_line_break_in_a_name_stays_on_its_tree_line() -> None:
     assert _label(Artifact(id=1, type="Data", name="line1\nline2", uri="/d\r\n")) == r"Data #1 line1\nline2 (/d\r\n)"
     assert _label(Execution(id=2, type="Step", name="a\nb", last_known_state=ExecutionState.COMPLETE)) == (
         r"Step #2 a\nb [COMPLETE]")
+
+
+def _nodes(graph: dict) -> set[tuple[str, int]]:
+    return ({("a", n["id"]) for n in graph.get("artifacts", [])}
+            | {("x", n["id"]) for n in graph.get("executions", [])})
+
+
+def _events(graph: dict) -> set[tuple[int, int, str]]:
+    return {(e["artifact_id"], e["execution_id"], e["type"]) for e in graph.get("events", [])}
+
+
+def test_both_ways_is_upstream_and_downstream_put_together(cli, history, store):
+    """The default (--both) is what --up and --down return put together, each to --depth, in
+    every format: not MLMD's BIDIRECTIONAL, which follows any event at every hop and so
+    reaches, two hops from a model, the other inputs of the steps that read it (the
+    Evaluator's examples, a later Trainer's schema): neither made from the model nor made
+    into it."""
+    a, x = history.artifacts, history.executions
+    model = a["run-0002/model"]
+
+    def library(direction: LineageDirection) -> dict:
+        return json.loads(store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+            starting_artifacts=NodeSelector(ids=[model]), direction=direction, max_num_hops=2)).model_dump_json())
+
+    up, down = library(LineageDirection.UPSTREAM), library(LineageDirection.DOWNSTREAM)
+    bidirectional = library(LineageDirection.BIDIRECTIONAL)
+    expected = _nodes(up) | _nodes(down)
+    assert ("a", a["run-0003/schema"]) in _nodes(bidirectional) - expected
+    both = json.loads(cli("lineage", str(model), "--depth", "2", "--format", "json"))
+    assert _nodes(both) == expected and _events(both) == _events(up) | _events(down)
+    assert json.loads(cli("lineage", str(model), "--both", "--depth", "2", "--format", "json")) == both
+    assert {c["id"] for c in both["contexts"]} == {c["id"] for c in up["contexts"] + down["contexts"]}
+    svg = ET.fromstring(cli("lineage", str(model), "--depth", "2", "--format", "svg"))
+    assert {(g.get("id")[0], int(g.get("id")[1:])) for g in svg.iter("{http://www.w3.org/2000/svg}g")
+            if g.get("id")} == expected
+    dot = cli("lineage", str(model), "--depth", "2", "--format", "dot")
+    assert {(k[0], int(k[1:])) for k in re.findall(r"^  ([ax]\d+) \[", dot, re.M)} == expected
+    assert len(re.findall(r" -> ", dot)) == len(_events(both))
+    # Unlimited, the same: ancestors and descendants, nothing else.
+    whole = json.loads(cli("lineage", str(model), "--format", "json"))
+    assert _nodes(whole) == _nodes(json.loads(cli("lineage", str(model), "--up", "--format", "json"))) | _nodes(
+        json.loads(cli("lineage", str(model), "--down", "--format", "json")))
+    # The tree: under the model, what it was made from and what was made from it.
+    tree = cli("lineage", str(model), "--depth", "1").splitlines()
+    assert tree[:4] == [
+        f"Model #{model} run-0002/model (/models/taxi/run-0002)",
+        "├── upstream: what it was made from",
+        f"│   └── Trainer #{x['run-0002/Trainer']} run-0002/Trainer [COMPLETE]  <OUTPUT model/0>  … more upstream",
+        "└── downstream: what was made from it",
+    ]
+    readers = [line for line in tree[4:] if line.startswith("    ")]
+    assert len(readers) == len(tree) - 4 and readers[-1].startswith("    └── ")
+    assert f"Trainer #{x['run-0003/Trainer']} run-0003/Trainer [COMPLETE]  <INPUT base_model/0>" in readers[0]
+    assert f"Trainer #{x['run-0004/Trainer']} run-0004/Trainer [COMPLETE]  <INPUT teacher_model/0>" in readers[-1]
+    assert cli("lineage", str(model), "--depth", "0").splitlines() == [
+        f"Model #{model} run-0002/model (/models/taxi/run-0002)  … more upstream and downstream",
+        "├── upstream: what it was made from (nothing)",
+        "└── downstream: what was made from it (nothing)",
+    ]
+    first = a["run-0000/examples"]  # made by a step that read nothing
+    assert cli("lineage", str(first), "--depth", "1").splitlines()[:3] == [
+        f"Examples #{first} run-0000/examples (/data/taxi/examples/span-0)",
+        "├── upstream: what it was made from",
+        f"│   └── ExampleGen #{x['run-0000/ExampleGen']} run-0000/ExampleGen [COMPLETE]  <OUTPUT examples/0>",
+    ]
+
+
+def test_depth_cut_offs_are_marked_in_every_drawing(cli, history, tmp_path):
+    """A node where --depth stopped while its lineage goes on is marked; one whose lineage
+    ends there (a step that read nothing) is not."""
+    a, x = history.artifacts, history.executions
+    model, trainer = a["run-0002/model"], x["run-0002/Trainer"]
+    svg = ET.fromstring(cli("lineage", str(model), "--up", "--depth", "1", "--format", "svg"))
+    classes = {g.get("id"): g.get("class") for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("id")}
+    assert classes == {f"a{model}": "node artifact", f"x{trainer}": "node execution more-upstream"}
+    cli("lineage", str(model), "--depth", "1", "--format", "html", "-o", str(tmp_path / "page.html"))
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert 'class="node execution more-upstream"' in page and 'class="node execution more-downstream"' in page
+    assert "… more beyond depth</span>" in page
+    dot = cli("lineage", str(model), "--up", "--depth", "1", "--format", "dot")
+    assert f'x{trainer} [shape=box, label="Trainer #{trainer}\\nrun-0002/Trainer\\n… more upstream"];' in dot
+    mermaid = cli("lineage", str(model), "--down", "--depth", "1", "--format", "mermaid")
+    assert f'  x{x["run-0003/Trainer"]}["Trainer #{x["run-0003/Trainer"]}<br/>run-0003/Trainer<br/>… more downstream"]' \
+        in mermaid.splitlines()
+    # The whole lineage: nothing cut, nothing marked.
+    assert "more" not in cli("lineage", str(model), "--format", "dot")
+    examples = a["run-0000/examples"]
+    assert "more" not in cli("lineage", str(examples), "--up", "--depth", "1")
+
+
+def test_states_other_than_the_default_are_shown_in_tree_dot_and_mermaid(cli, history, store):
+    a, x = history.artifacts, history.executions
+    [model] = store.get_artifacts_by_id([a["run-0001/model"]])
+    [trainer] = store.get_executions_by_id([x["run-0001/Trainer"]])
+    store.put_artifacts([model.model_copy(update={"state": ArtifactState.DELETED})])
+    store.put_executions([trainer.model_copy(update={"last_known_state": ExecutionState.FAILED})])
+    tree = cli("lineage", str(model.id), "--up", "--depth", "1").splitlines()
+    assert tree[0] == f"Model #{model.id} run-0001/model (/models/taxi/run-0001) [DELETED]"
+    assert tree[1].startswith(f"└── Trainer #{trainer.id} run-0001/Trainer [FAILED]  <OUTPUT model/0>")
+    dot = cli("lineage", str(model.id), "--up", "--depth", "1", "--format", "dot")
+    assert f'a{model.id} [shape=ellipse, label="Model #{model.id}\\nrun-0001/model [DELETED]", style=dashed];' in dot
+    assert f'label="Trainer #{trainer.id}\\nrun-0001/Trainer [FAILED]\\n… more upstream", style=filled' in dot
+    mermaid = cli("lineage", str(model.id), "--up", "--depth", "1", "--format", "mermaid").splitlines()
+    assert f"  class x{trainer.id} failed" in mermaid and f"  class a{model.id} notlive" in mermaid
+
+
+def test_mermaid_past_its_default_limits_gets_a_note(cli, store):
+    """Mermaid 11 refuses more than 500 edges (or 50,000 characters) unless the page raises
+    its limits: the CLI says so, with --depth too, and not below the limits."""
+    history = record_history(store, 60)
+    examples = history.artifacts["run-0000/examples"]
+    text = cli("lineage", str(examples), "--down", "--depth", "200", "--format", "mermaid")
+    edges = sum(" -->|" in line for line in text.splitlines())
+    assert edges > 500
+    assert (f"note: {edges:,} edges, " in text and "Mermaid 11 draws at most 500 edges and 50,000 characters unless "
+            "the page raises maxEdges and maxTextSize in mermaid.initialize" in text)
+    assert "note:" not in cli("lineage", str(examples), "--down", "--depth", "4", "--format", "mermaid")

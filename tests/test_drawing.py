@@ -53,9 +53,11 @@ def test_every_edge_points_right_and_no_two_nodes_share_a_place():
     assert all(placed.column[start] < placed.column[end] for start, end in edges)
     places = [(placed.column[k], placed.row[k]) for k in keys]
     assert len(set(places)) == len(keys)
-    # Longest path: model k is 2k + 2 layers right of the first data.
+    # Model k is 2k + 2 layers right of the first data, and each run's data sits one layer
+    # before the step that reads it, not in the first layer with every other source.
     assert [placed.column[("a", 101 + 2 * run)] for run in range(4)] == [2, 4, 6, 8]
-    assert placed.columns == 2 * 30 + 1
+    assert [placed.column[("a", 100 + 2 * run)] for run in (0, 1, 2, 29)] == [0, 2, 4, 58]
+    assert placed.columns == 2 * 30 + 1 and placed.rows == 2
 
 
 def test_a_cycle_is_drawn_without_looping_forever():
@@ -173,9 +175,8 @@ def test_tints_and_legend_are_checked_and_drawn():
 
 
 def test_svg_edges_name_each_event_with_its_path():
-    """The page's panel lists a node's inputs from the edges' titles: with the paths a
-    Trainer's base_model and teacher_model tell apart (the DOT and Mermaid labels stay the
-    event types)."""
+    """The page's panel lists a node's inputs from the edges' titles, DOT and Mermaid label
+    the edges: with the paths a Trainer's base_model and teacher_model tell apart."""
     graph = LineageGraph(
         artifacts=[Artifact(id=1, type="Model", name="m1"), Artifact(id=2, type="Model", name="m2"),
                    Artifact(id=3, type="Model", name="m3")],
@@ -185,7 +186,13 @@ def test_svg_edges_name_each_event_with_its_path():
                 Event(artifact_id=3, execution_id=9, type=EventType.OUTPUT)])
     titles = re.findall(r'<path class="edge"[^>]*><title>([^<]*)</title>', lineage_svg(graph))
     assert sorted(titles) == ["INPUT base_model/0", "INPUT teacher_model/0", "OUTPUT"]
-    assert '[label="INPUT"]' in lineage_dot(graph) and "-->|INPUT|" in lineage_mermaid(graph)
+    dot, mermaid = lineage_dot(graph), lineage_mermaid(graph).splitlines()
+    assert 'a1 -> x9 [label="INPUT base_model/0"];' in dot and 'a2 -> x9 [label="INPUT teacher_model/0"];' in dot
+    assert 'x9 -> a3 [label="OUTPUT"];' in dot
+    assert '  a1 -->|"INPUT base_model/0"| x9' in mermaid and '  x9 -->|"OUTPUT"| a3' in mermaid
+    # A key of any text stays inside the label's quotes.
+    graph.events[0].path = ['say "hi" | a', 0]
+    assert '  a1 -->|"INPUT say #quot;hi#quot; | a/0"| x9' in lineage_mermaid(graph).splitlines()
 
 
 def test_dot_and_mermaid_labels_end_with_the_name_or_the_id():
@@ -204,3 +211,99 @@ def test_dot_and_mermaid_labels_end_with_the_name_or_the_id():
     # and line breaks are escaped as DOT reads them.
     graph.artifacts[1].name = 'modèle "v2" a\\b\nzwei'
     assert 'label="Model #2\\nmodèle \\"v2\\" a\\\\b\\nzwei"' in lineage_dot(graph)
+
+
+def history(runs: int) -> tuple[LineageGraph, dict[str, int]]:
+    """A TFX-like history: each run a source step writing data, a trainer reading it and the
+    previous model, an evaluator reading the model and writing an evaluation nothing reads."""
+    artifacts, executions, events, ids = [], [], [], {}
+    for run in range(runs):
+        data, model, evaluation = 1000 + 3 * run, 1001 + 3 * run, 1002 + 3 * run
+        gen, train, evaluate = 5000 + 3 * run, 5001 + 3 * run, 5002 + 3 * run
+        ids.update({f"data{run}": data, f"model{run}": model, f"evaluation{run}": evaluation, f"gen{run}": gen,
+                    f"train{run}": train, f"evaluate{run}": evaluate})
+        artifacts += [Artifact(id=data, type="Examples"), Artifact(id=model, type="Model"),
+                      Artifact(id=evaluation, type="ModelEvaluation")]
+        executions += [Execution(id=gen, type="ExampleGen"), Execution(id=train, type="Trainer"),
+                       Execution(id=evaluate, type="Evaluator")]
+        events += [Event(artifact_id=data, execution_id=gen, type=EventType.OUTPUT),
+                   Event(artifact_id=data, execution_id=train, type=EventType.INPUT),
+                   Event(artifact_id=model, execution_id=train, type=EventType.OUTPUT),
+                   Event(artifact_id=model, execution_id=evaluate, type=EventType.INPUT),
+                   Event(artifact_id=evaluation, execution_id=evaluate, type=EventType.OUTPUT)]
+        if run:
+            events.append(Event(artifact_id=model - 3, execution_id=train, type=EventType.INPUT))
+    return LineageGraph(artifacts=artifacts, executions=executions, events=events), ids
+
+
+def test_a_long_history_is_drawn_with_each_runs_data_beside_its_step():
+    """Every run's source step used to sit in the first column, a run's data a whole
+    drawing's width left of the step that read it, the drawing as tall as the runs are many.
+    Sources now sit just before their nearest consumer, and what nothing reads just after
+    the step that wrote it."""
+    graph, ids = history(200)
+    keys = [("a", a.id) for a in graph.artifacts] + [("x", x.id) for x in graph.executions]
+    edges = [(("a", e.artifact_id), ("x", e.execution_id)) if e.type is EventType.INPUT
+             else (("x", e.execution_id), ("a", e.artifact_id)) for e in graph.events]
+    placed = layout(keys, edges)
+    assert all(placed.column[start] < placed.column[end] for start, end in edges)
+    assert max(placed.column[end] - placed.column[start] for start, end in edges) == 1
+    for run in (0, 100, 199):
+        train = placed.column[("x", ids[f"train{run}"])]
+        assert placed.column[("a", ids[f"data{run}"])] == train - 1
+        assert placed.column[("x", ids[f"gen{run}"])] == train - 2
+        assert placed.column[("a", ids[f"evaluation{run}"])] == placed.column[("x", ids[f"evaluate{run}"])] + 1
+    assert placed.rows <= 3
+    root = ET.fromstring(lineage_svg(graph))
+    assert int(root.get("height")) < 300 and int(root.get("width")) == placed.columns * 260 - 60 + 60
+
+
+def test_dot_and_mermaid_show_states_other_than_the_default():
+    graph = chain(3)
+    graph.executions[1].last_known_state = ExecutionState.FAILED
+    graph.executions[2].last_known_state = ExecutionState.CACHED
+    graph.artifacts[1].state = ArtifactState.DELETED                   # m0
+    graph.artifacts[3].state = ArtifactState.LIVE                      # m1: the default, not shown
+    dot = lineage_dot(graph).splitlines()
+    assert '  x500 [shape=box, label="Trainer #500"];' in dot           # COMPLETE: as ever
+    assert '  x501 [shape=box, label="Trainer #501\\n[FAILED]", style=filled, fillcolor="#fce8e6", color="#d93025"];' \
+        in dot
+    assert '  x502 [shape=box, label="Trainer #502\\n[CACHED]", style=filled, fillcolor="#eef3ee", color="#5f8f6b"];' \
+        in dot
+    assert '  a101 [shape=ellipse, label="Model #101\\nm0 [DELETED]", style=dashed];' in dot
+    assert '  a103 [shape=ellipse, label="Model #103\\nm1"];' in dot
+    mermaid = lineage_mermaid(graph).splitlines()
+    assert '  x501["Trainer #501<br/>[FAILED]"]' in mermaid and '  a101(["Model #101<br/>m0 [DELETED]"])' in mermaid
+    assert mermaid[-6:] == ["  classDef cached fill:#eef3ee,stroke:#5f8f6b", "  class x502 cached",
+                            "  classDef failed fill:#fce8e6,stroke:#d93025", "  class x501 failed",
+                            "  classDef notlive stroke-dasharray:5 3", "  class a101 notlive"]
+
+
+def test_nodes_with_more_lineage_beyond_the_graph_are_marked_in_every_format():
+    from graphmd import InvalidArgumentError
+
+    graph = chain(2)
+    more = {"more_upstream": [("artifact", 100), ("execution", 501)], "more_downstream": [("artifact", 103)]}
+    dot = lineage_dot(graph, **more)
+    assert 'a100 [shape=ellipse, label="Data #100\\n/data/0\\n… more upstream"];' in dot
+    assert 'x501 [shape=box, label="Trainer #501\\n… more upstream"];' in dot
+    assert 'a103 [shape=ellipse, label="Model #103\\nm1\\n… more downstream"];' in dot
+    assert 'label="Model #101\\nm0"' in dot
+    mermaid = lineage_mermaid(graph, **more).splitlines()
+    assert '  x501["Trainer #501<br/>… more upstream"]' in mermaid
+    root = ET.fromstring(lineage_svg(graph, **more))
+    groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if "node" in (g.get("class") or "").split()}
+    assert groups["a100"].get("class") == "node artifact more-upstream"
+    assert groups["a103"].get("class") == "node artifact more-downstream"
+    assert groups["a101"].get("class") == "node artifact" and groups["a101"].get("data-more") is None
+    assert groups["a100"].get("data-more") == "… more upstream"
+    stubs = {g.get("id"): [p.get("d") for p in g.iter(f"{SVG}path")] for g in groups.values()}
+    assert stubs["a100"] == ["M-24,38 H0"] and stubs["a103"] == ["M200,38 h24"] and stubs["a101"] == []
+    assert "… more upstream: beyond the depth limit, not drawn" in "".join(groups["x501"].find(f"{SVG}title").itertext())
+    page = lineage_html(graph, **more)
+    assert "… more beyond depth</span>" in page and 'data-more="… more upstream"' in page
+    assert "more beyond depth" not in lineage_html(graph)
+    for bad in ([("model", 1)], [("artifact", "1")], ["a1"]):
+        with pytest.raises(InvalidArgumentError) as error:
+            lineage_dot(graph, more_upstream=bad)
+        assert error.value.field == "more_upstream"

@@ -6,6 +6,7 @@ GRAPHMD_NEO4J_* variables, else the config file `graphmd neo4j start` wrote).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import math
@@ -22,16 +23,18 @@ from .. import _codec as codec
 from .. import _queries as q
 from .._cypher_files import (check_names, cypher_dir, description, examples, explain, names, no_rows_reason,
                              parameters, run)
-from .._drawing import counted, lineage_dot, lineage_html, lineage_mermaid, lineage_svg
+from .._drawing import (MERMAID_MAX_EDGES, MERMAID_MAX_TEXT, counted, lineage_dot, lineage_html, lineage_mermaid,
+                        lineage_svg)
 from .. import __version__
 from .._config import resolve_settings
 from .._errors import (FailedPreconditionError, GraphmdError, InvalidArgumentError, NotFoundError,
                        map_driver_errors)
-from .._lineage import NodeKey, step_edges
+from .._lineage import NodeKey, _crossable, step_edges
 from .._models import (
     AnyNode,
     AnyType,
     Artifact,
+    ArtifactState,
     Context,
     Event,
     Execution,
@@ -46,7 +49,7 @@ from .._models import (
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
-from ._options import (Database, Password, Uri, User, count_of, err, fail, json_text, out, print_table,
+from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_table,
                        table)
 
 
@@ -71,22 +74,25 @@ class Kind(str, enum.Enum):
     context = "context"
 
 
-def _store(uri: str | None, user: str | None, password: str | None, database: str | None) -> MetadataStore:
-    return MetadataStore(uri, user, password, database)
+def _store(uri: str | None, user: str | None, password: str | None, database: str | None, *,
+           warn_of_unfinished_import: bool = True) -> MetadataStore:
+    return command_store(uri, user, password, database, warn_of_unfinished_import=warn_of_unfinished_import)
 
 
 # --- lineage ------------------------------------------------------------------------------
 
 
 def _label(node: Artifact | Execution) -> str:
-    """The node on one tree line: a line break in a name or URI is written \\n, as tables do."""
+    """The node on one tree line: an artifact's uri, an execution's state, and an artifact's
+    state when not LIVE; a line break in a name or URI is written \\n, as tables do."""
     if isinstance(node, Artifact):
         where = f" ({node.uri})" if node.uri else ""
-        text = f"{node.type} #{node.id} {node.name or ''}{where}"
+        state = f" [{node.state.value}]" if node.state is not None and node.state is not ArtifactState.LIVE else ""
+        text = f"{node.type} #{node.id} {node.name or ''}{where}{state}"
     else:
         state = f" [{node.last_known_state.value}]" if node.last_known_state else ""
         text = f"{node.type} #{node.id} {node.name or ''}{state}"
-    return text.replace("  ", " ").replace("\r", "\\r").replace("\n", "\\n")
+    return text.replace("  ", " ").rstrip(" ").replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _event_label(event: Event) -> str:
@@ -94,47 +100,243 @@ def _event_label(event: Event) -> str:
     return f"{event.type.value if event.type is not None else ''}{key}"  # a stored event has one
 
 
-def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tuple[list[str], int]:
-    """A lineage as an indented tree, and how many nodes it holds. Each node is drawn in
-    full once, under a node one hop nearer on a shortest path (children in the order they
-    were reached); every other edge the traversal crosses between two drawn nodes (a step's
-    second input, a diamond's other side) is a one-line reference under its other end,
-    marked "(see above)" or "(see below)", so no input or output is missing from the tree."""
-    nodes: dict[NodeKey, Artifact | Execution] = {}
-    children: dict[NodeKey, list[tuple[NodeKey, Event, bool]]] = {}  # (child, event, is a reference)
-    roots: list[NodeKey] = []
+_WAY = {LineageDirection.UPSTREAM: "upstream", LineageDirection.DOWNSTREAM: "downstream"}
+_GROUP = {LineageDirection.UPSTREAM: "upstream: what it was made from",
+          LineageDirection.DOWNSTREAM: "downstream: what was made from it"}
+
+EventKey = tuple[int, int, str]  # (artifact id, execution id, event type): unique, as MLMD's Event table
+
+
+def _event_key(event: Event) -> EventKey:
+    return event.artifact_id or 0, event.execution_id or 0, event.type.value if event.type is not None else ""
+
+
+def _child_order(child: tuple[NodeKey, Event, bool]) -> tuple[Any, ...]:
+    """Children by their event's path (its key: base_model before examples before
+    teacher_model, then the index), then its type, then kind and id."""
+    key, event, _ = child
+    path = tuple((0, step, "") if isinstance(step, int) else (1, 0, str(step)) for step in event.path)
+    return path, event.type.value if event.type is not None else "", key
+
+
+@dataclasses.dataclass
+class _Tree:
+    """One direction's lineage as a tree: each node, its children (node, event, whether the
+    line is a reference), the starting nodes, each node's distance, the events crossed, and
+    the nodes whose lineage goes on beyond --depth (filled in by _beyond_depth)."""
+
+    direction: LineageDirection
+    nodes: dict[NodeKey, Artifact | Execution] = dataclasses.field(default_factory=dict)
+    children: dict[NodeKey, list[tuple[NodeKey, Event, bool]]] = dataclasses.field(default_factory=dict)
+    roots: list[NodeKey] = dataclasses.field(default_factory=list)
+    distance: dict[NodeKey, int] = dataclasses.field(default_factory=dict)
+    crossed: set[EventKey] = dataclasses.field(default_factory=set)
+    more: set[NodeKey] = dataclasses.field(default_factory=set)
+
+
+def _read_tree(steps: Iterable[LineageStep], direction: LineageDirection) -> _Tree:
+    """The tree of ``steps``: each node a child of a node one hop nearer on a shortest path
+    (its full line), every other edge the traversal crosses between two reached nodes a
+    reference under its other end."""
+    tree = _Tree(direction)
     for edges in step_edges(steps, direction):
-        nodes[edges.key] = edges.step.node
+        tree.nodes[edges.key] = edges.step.node
+        tree.distance[edges.key] = edges.step.distance
+        tree.crossed.update(_event_key(event) for event in edges.step.events)
         if edges.parent is None:
-            roots.append(edges.key)
-        parent_event = edges.parent[1] if edges.parent else None
+            tree.roots.append(edges.key)
+        # Of the nodes one hop nearer, the parent is the first by kind and id (then event),
+        # whatever order the server returned the events in.
+        nearer = [(other, event) for other, event in edges.inward if tree.distance[other] == edges.step.distance - 1]
+        parent_event = min(nearer, key=lambda near: (near[0], _child_order((*near, False))),
+                           default=(None, None))[1]
         for other, event in edges.inward:
-            children.setdefault(other, []).append((edges.key, event, event is not parent_event))
+            tree.children.setdefault(other, []).append((edges.key, event, event is not parent_event))
         for other, event in edges.outward:
-            children.setdefault(edges.key, []).append((other, event, True))
-    lines: list[str] = []
-    drawn: set[NodeKey] = set()
-    # Depth first, children in order, with a stack of its own: a chain of warm-started
-    # models is thousands of levels deep, beyond Python's recursion limit.
-    stack: list[tuple[NodeKey, str, bool, Event | None, bool]] = [(key, "", True, None, False) for key in reversed(roots)]
+            tree.children.setdefault(edges.key, []).append((other, event, True))
+    tree.roots.sort()
+    for kids in tree.children.values():
+        kids.sort(key=_child_order)
+    return tree
+
+
+# Tree levels drawn before a deep branch continues in a block of its own below, its
+# indentation starting again: 12 levels are 48 characters of indentation. A branch no more
+# than _TREE_SLACK levels deep is drawn where it is (a run's statistics under its schema),
+# so no line is indented more than 16 levels (64 characters).
+_TREE_LEVELS, _TREE_SLACK = 12, 4
+
+
+def _heights(tree: _Tree) -> dict[NodeKey, int]:
+    """How many levels each node's branch of full lines goes below it (0: none), without
+    recursion: a chain of warm-started models is thousands of levels deep."""
+    height: dict[NodeKey, int] = {}
+    stack = [(root, False) for root in tree.roots]
     while stack:
-        key, prefix, last, via, reference = stack.pop()
-        branch = "" if via is None else prefix + ("└── " if last else "├── ")
-        via_text = "" if via is None else f"  <{_event_label(via)}>"
-        if reference:
-            lines.append(f"{branch}{_label(nodes[key])}{via_text}  ({'see above' if key in drawn else 'see below'})")
-            continue
-        lines.append(f"{branch}{_label(nodes[key])}{via_text}")
-        drawn.add(key)
-        kids = children.get(key, [])
-        inner = prefix if via is None else prefix + ("    " if last else "│   ")
-        stack.extend((child, inner, i == len(kids) - 1, child_via, child_reference)
-                     for i, (child, child_via, child_reference) in reversed(list(enumerate(kids))))
-    return lines, len(nodes)
+        key, children_done = stack.pop()
+        full = [child for child, _, reference in tree.children.get(key, []) if not reference]
+        if children_done:
+            height[key] = max((height.get(child, 0) + 1 for child in full), default=0)
+        elif key not in height:
+            height[key] = 0  # guards against a revisit; set for real when its children are done
+            stack.append((key, True))
+            stack.extend((child, False) for child in full)
+    return height
 
 
-# Beyond this many nodes an unlimited lineage gets a note suggesting --depth.
+def _more_mark(ways: Iterable[str]) -> str:
+    ways = list(ways)
+    return "  … more " + " and ".join(ways) if ways else ""
+
+
+def _render(trees: Sequence[_Tree]) -> tuple[list[str], int]:
+    """The lines of one tree (one direction) or of two (--up and --down: under each starting
+    node an "upstream" and a "downstream" branch), and how many blocks continue below.
+
+    Each node is drawn in full once per tree, under a node one hop nearer; every other edge
+    is a one-line reference marked "(see above)" or "(see below)". Children are in the order
+    of their event's path. A node drawn _TREE_LEVELS levels in whose branch goes more than
+    _TREE_SLACK levels deeper ends with "↓ continued below [N]", and its branch follows
+    later as block [N], which names its distance and starts at the left margin again.
+    "… more upstream" (or downstream) ends the line of a node whose lineage --depth cut."""
+    lines: list[str] = []
+    drawn: list[set[NodeKey]] = [set() for _ in trees]
+    heights = [_heights(tree) for tree in trees]
+    pending: list[tuple[int, int, NodeKey]] = []  # blocks to draw below: (number, tree, node)
+    # A stack entry: (prefix, last, level, tree, node, event from its parent, is a reference,
+    # group title). A group entry stands for one tree's branch under a starting node.
+    Entry = tuple[str, bool, int, int, NodeKey, Optional[Event], bool, Optional[str]]
+
+    def children(prefix: str, level: int, t: int, kids: Sequence[tuple[NodeKey, Event, bool]]) -> list[Entry]:
+        return [(prefix, i == len(kids) - 1, level, t, child, via, reference, None)
+                for i, (child, via, reference) in reversed(list(enumerate(kids)))]
+
+    def draw(stack: list[Entry]) -> None:
+        # Depth first with a stack of its own: a chain of warm-started models is thousands of
+        # levels deep, beyond Python's recursion limit.
+        while stack:
+            prefix, last, level, t, key, via, reference, group = stack.pop()
+            tree = trees[t]
+            branch = prefix + ("└── " if last else "├── ")
+            inner = prefix + ("    " if last else "│   ")
+            if group is not None:
+                kids = tree.children.get(key, [])
+                lines.append(f"{branch}{group}" + ("" if kids else " (nothing)"))
+                stack.extend(children(inner, level + 1, t, kids))
+                continue
+            via_text = f"  <{_event_label(via)}>" if via is not None else ""
+            label = _label(tree.nodes[key])
+            if reference or key in drawn[t]:
+                lines.append(f"{branch}{label}{via_text}  ({'see above' if key in drawn[t] else 'see below'})")
+                continue
+            drawn[t].add(key)
+            line = f"{branch}{label}{via_text}" + _more_mark([_WAY[tree.direction]] if key in tree.more else [])
+            kids = tree.children.get(key, [])
+            if kids and level >= _TREE_LEVELS and heights[t].get(key, 0) > _TREE_SLACK:
+                pending.append((len(pending) + 1, t, key))
+                line += f"  ↓ continued below [{len(pending)}]"
+            else:
+                stack.extend(children(inner, level + 1, t, kids))
+            lines.append(line)
+
+    first = trees[0]
+    for root in first.roots:
+        for t in range(len(trees)):
+            drawn[t].add(root)
+        ways = [_WAY[tree.direction] for tree in trees if root in tree.more]
+        lines.append(_label(first.nodes[root]) + _more_mark(ways))
+        if len(trees) == 1:
+            draw(children("", 1, 0, first.children.get(root, [])))
+        else:
+            draw([("", t == len(trees) - 1, 1, t, root, None, False, _GROUP[trees[t].direction])
+                  for t in reversed(range(len(trees)))])
+    done = 0
+    while done < len(pending):
+        number, t, key = pending[done]
+        done += 1
+        tree = trees[t]
+        hops = tree.distance[key]
+        lines.append("")
+        lines.append(f"[{number}] {hops:,} hop{'' if hops == 1 else 's'} {_WAY[tree.direction]}: "
+                     f"{_label(tree.nodes[key])}" + _more_mark([_WAY[tree.direction]] if key in tree.more else []))
+        draw(children("", 1, t, tree.children.get(key, [])))
+    return lines, len(pending)
+
+
+def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tuple[list[str], int]:
+    """A lineage (--up or --down) as an indented tree (see _render), and how many nodes it holds."""
+    tree = _read_tree(steps, direction)
+    return _render([tree])[0], len(tree.nodes)
+
+
+def _union(graphs: Sequence[LineageGraph]) -> LineageGraph:
+    """The lineage graphs put together: each node, event, context, link and type once, in the
+    order get_lineage_subgraph returns them (by id; events by artifact, execution and type)."""
+    def merged(field: str, key: Callable[[Any], Any]) -> list[Any]:
+        found: dict[Any, Any] = {}
+        for graph in graphs:
+            for item in getattr(graph, field):
+                found.setdefault(key(item), item)
+        return [found[k] for k in sorted(found)]
+
+    by_id: Callable[[Any], Any] = lambda item: item.id or 0  # noqa: E731
+    return LineageGraph(
+        artifact_types=merged("artifact_types", by_id), execution_types=merged("execution_types", by_id),
+        context_types=merged("context_types", by_id), artifacts=merged("artifacts", by_id),
+        executions=merged("executions", by_id), contexts=merged("contexts", by_id),
+        events=merged("events", _event_key),
+        attributions=merged("attributions", lambda a: (a.context_id, a.artifact_id)),
+        associations=merged("associations", lambda a: (a.context_id, a.execution_id)),
+        parent_contexts=merged("parent_contexts", lambda p: (p.child_id, p.parent_id)))
+
+
+def _graph_tree(graph: LineageGraph, starts: Iterable[NodeKey], direction: LineageDirection) -> _Tree:
+    """What _beyond_depth needs of a lineage graph: each node's distance from the nearest
+    starting node over the events returned (they include every shortest path's), and those
+    events."""
+    tree = _Tree(direction)
+    nodes: list[Artifact | Execution] = [*graph.artifacts, *graph.executions]
+    tree.nodes = {(type(n).__name__, n.id or 0): n for n in nodes}
+    tree.crossed = {_event_key(e) for e in graph.events}
+    near: dict[NodeKey, list[tuple[NodeKey, Event]]] = {}
+    for event in graph.events:
+        ends = (("Artifact", event.artifact_id or 0), ("Execution", event.execution_id or 0))
+        for here, there in (ends, ends[::-1]):
+            near.setdefault(here, []).append((there, event))
+    level = [key for key in starts if key in tree.nodes]
+    tree.distance = dict.fromkeys(level, 0)
+    while level:
+        following = []
+        for key in level:
+            for other, event in near.get(key, []):
+                if other not in tree.distance and _crossable(event, key[0], direction):
+                    tree.distance[other] = tree.distance[key] + 1
+                    following.append(other)
+        level = following
+    return tree
+
+
+def _beyond_depth(store: MetadataStore, depth: int | None, trees: Sequence[_Tree]) -> None:
+    """Fill each tree's ``more``: the nodes --depth stopped at (``depth`` hops away) with an
+    event the traversal would cross from them that it did not return. Two reads: the events
+    of those artifacts and of those executions."""
+    if depth is None:
+        return
+    edge = {key for tree in trees for key, hops in tree.distance.items() if hops == depth}
+    events = [*store.get_events_by_artifact_ids(sorted(i for kind, i in edge if kind == "Artifact")),
+              *store.get_events_by_execution_ids(sorted(i for kind, i in edge if kind == "Execution"))]
+    for tree in trees:
+        for event in events:
+            for key in (("Artifact", event.artifact_id or 0), ("Execution", event.execution_id or 0)):
+                if (tree.distance.get(key) == depth and _crossable(event, key[0], tree.direction)
+                        and _event_key(event) not in tree.crossed):
+                    tree.more.add(key)
+
+
+# Beyond this many nodes a drawn lineage gets a note suggesting --depth.
 _LARGE_LINEAGE = 2_000
+# A tree of more lines than this, or a line wider, gets a note suggesting --depth or html.
+_LONG_TREE, _WIDE_TREE = 1_000, 200
 
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.",
                                                 dir_okay=False)]
@@ -159,12 +361,25 @@ def _emit(lines: Iterable[str], output: Path | None, summary: str = "") -> None:
     err.print(f"wrote {output}" + (f" ({summary})" if summary else ""), markup=False, highlight=False)
 
 
+def _note(text: str) -> None:
+    err.print(f"note: {text}", markup=False, highlight=False)
+
+
 def lineage(
     node: Annotated[str, typer.Argument(metavar="NODE", help="The artifact's id or URI (with --execution: an execution id).")],
-    up: Annotated[bool, typer.Option("--up", help="Upstream: what it was made from.")] = False,
-    down: Annotated[bool, typer.Option("--down", help="Downstream: what was made from it.")] = False,
-    both: Annotated[bool, typer.Option("--both", help="Both ways (the default).")] = False,
-    depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops to go (default: no limit).")] = None,
+    up: Annotated[bool, typer.Option("--up", help=(
+        "Upstream: what it was made from. From an artifact to the executions that output it, from "
+        "an execution to the artifacts it read (input events), hop after hop."))] = False,
+    down: Annotated[bool, typer.Option("--down", help=(
+        "Downstream: what was made from it. From an artifact to the executions that read it, from "
+        "an execution to the artifacts it output, hop after hop."))] = False,
+    both: Annotated[bool, typer.Option("--both", help=(
+        "Both (the default): --up and --down put together, each to --depth: ancestors and descendants. "
+        "Not MLMD's BIDIRECTIONAL, which follows any event at every hop and so also reaches nodes that "
+        "are neither (the baseline model a model's Evaluator read, the next run's data)."))] = False,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=0, help=(
+        "Hops to go each way, a hop being one artifact-execution step (default: no limit). A node whose "
+        "lineage goes on beyond it is marked '… more upstream' (or downstream; a dashed stub in html/svg)."))] = None,
     execution: Annotated[bool, typer.Option("--execution", help="NODE is an execution id.")] = False,
     fmt: Annotated[Format, typer.Option(
         "--format", help="tree; html: a page to open in a browser (pan, zoom, click a node for its details); "
@@ -172,11 +387,15 @@ def lineage(
     output: Output = None,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None,
 ) -> None:
-    """Print the lineage of an artifact (or execution): a tree, an HTML page, SVG, DOT, Mermaid or JSON."""
+    """Print the lineage of an artifact (or execution): a tree, an HTML page, SVG, DOT, Mermaid or JSON.
+
+    States other than LIVE (artifacts) and COMPLETE (executions) are shown in every format,
+    and each edge's event type and key (INPUT base_model/0)."""
     if up + down + both > 1:
         raise typer.BadParameter("give one of --up, --down, --both")
-    direction = (LineageDirection.UPSTREAM if up else LineageDirection.DOWNSTREAM if down
-                 else LineageDirection.BIDIRECTIONAL)
+    directions = ([LineageDirection.UPSTREAM] if up else [LineageDirection.DOWNSTREAM] if down
+                  else [LineageDirection.UPSTREAM, LineageDirection.DOWNSTREAM])
+    notes: list[str] = []
     try:
         with _store(uri, user, password, database) as store:
             if execution or node.isdigit():
@@ -188,35 +407,69 @@ def lineage(
                 if not found:
                     raise NotFoundError(f"no artifact has the URI {node!r}", field="node")
                 selector = NodeSelector(ids=[stored_id(a) for a in found])
-            options = LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction,
-                                                  starting_artifacts=None if execution else selector,
-                                                  starting_executions=selector if execution else None)
+
+            def options(direction: LineageDirection) -> LineageSubgraphQueryOptions:
+                return LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction,
+                                                   starting_artifacts=None if execution else selector,
+                                                   starting_executions=selector if execution else None)
+
             with err.status("reading the lineage...") as status:  # shown on a terminal only
                 if fmt is Format.tree:
-                    lines, count = tree_lines(store.stream_lineage(options), direction)
+                    trees = [_read_tree(store.stream_lineage(options(d)), d) for d in directions]
+                    _beyond_depth(store, depth, trees)
+                    lines, continued = _render(trees)
+                    count = len({key for tree in trees for key in tree.nodes})
                     summary = counted(count, "node")
+                    widest = max(map(len, lines), default=0)
+                    if len(lines) > _LONG_TREE or widest > _WIDE_TREE:
+                        size = (f"{len(lines):,} lines" + (f" up to {widest:,} characters wide" if widest > _WIDE_TREE
+                                                           else "") + f" ({summary}"
+                                + (f"; {continued:,} deep branches continue below, marked [N])" if continued else ")"))
+                        notes.append(f"{size}, too large to read as one tree: --depth N keeps the N hops nearest the "
+                                     "start; --format html -o FILE draws it to pan, zoom and search")
                 else:
-                    graph = store.get_lineage_subgraph(options)
+                    graphs = [store.get_lineage_subgraph(options(d)) for d in directions]
+                    graph = graphs[0] if len(graphs) == 1 else _union(graphs)
+                    kind = "Execution" if execution else "Artifact"
+                    trees = [_graph_tree(g, [(kind, i) for i in selector.ids or []], d)
+                             for g, d in zip(graphs, directions, strict=True)]
+                    if fmt is not Format.json:  # which json does not mark
+                        _beyond_depth(store, depth, trees)
                     summary = (f"{counted(len(graph.artifacts), 'artifact')}, "
                                f"{counted(len(graph.executions), 'execution')}")
                     status.update(f"writing {summary} as {fmt.value}...")
                     ids = selector.ids or []
                     highlight, highlight_executions = ([], ids) if execution else (ids, [])
-                    title = f"{direction.value.lower()} lineage of {'execution' if execution else 'artifact'} {node}"
+                    way = " and ".join(_WAY[d] for d in directions)
+                    title = f"{way} lineage of {'execution' if execution else 'artifact'} {node}"
+                    beyond: dict[str, Any] = {
+                        f"more_{_WAY[tree.direction]}": sorted((k[0].lower(), k[1]) for k in tree.more)
+                        for tree in trees}
                     lines = [{
                         Format.json: lambda: _graph_json(graph),
-                        Format.dot: lambda: lineage_dot(graph),
-                        Format.mermaid: lambda: lineage_mermaid(graph),
+                        Format.dot: lambda: lineage_dot(graph, **beyond),
+                        Format.mermaid: lambda: lineage_mermaid(graph, **beyond),
                         Format.svg: lambda: lineage_svg(graph, title=title, highlight=highlight,
-                                                        highlight_executions=highlight_executions),
+                                                        highlight_executions=highlight_executions, **beyond),
                         Format.html: lambda: lineage_html(graph, title=title, highlight=highlight,
-                                                          highlight_executions=highlight_executions),
+                                                          highlight_executions=highlight_executions, **beyond),
                     }[fmt]()]
                     count = len(graph.artifacts) + len(graph.executions)
+                    if fmt is Format.mermaid:
+                        edges = len(re.findall(r"^  [ax]\d+ -->\|", lines[0], flags=re.M))
+                        if edges > MERMAID_MAX_EDGES or len(lines[0]) > MERMAID_MAX_TEXT:
+                            notes.append(
+                                f"{counted(edges, 'edge')}, {len(lines[0]):,} characters: Mermaid 11 draws at most "
+                                f"{MERMAID_MAX_EDGES} edges and {MERMAID_MAX_TEXT:,} characters unless the page "
+                                "raises maxEdges and maxTextSize in mermaid.initialize (a diagram cannot raise "
+                                "them itself): --depth N keeps the N hops nearest the start; --format html draws "
+                                "any size")
+                    elif fmt is not Format.json and count > _LARGE_LINEAGE:
+                        notes.append(f"{count:,} nodes, too many to read as one {fmt.value}: --depth N keeps the N "
+                                     "hops nearest the start")
         _emit(lines, output, summary)
-        if depth is None and count > _LARGE_LINEAGE:
-            err.print(f"note: {count:,} nodes, too many to read as one {fmt.value}: --depth N keeps the N hops "
-                      "nearest the start", markup=False, highlight=False)
+        for text in notes:
+            _note(text)
     except NotFoundError as error:
         if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
@@ -316,7 +569,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
 
     note = unfinished = None
     try:
-        with _store(uri, user, password, database) as store:
+        with _store(uri, user, password, database, warn_of_unfinished_import=False) as store:
             state = read_schema_state(store.driver, store.database)
             counts = store.counts()
             settings = store.settings
@@ -461,7 +714,12 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
         return
     given = dict(_parse_param(p) for p in param or [])
     try:
-        missing = [p for p in parameters(name) if p not in given]
+        wanted = parameters(name)
+        extra = sorted(set(given) - set(wanted))
+        if extra:  # a usage mistake (exit 2), as click says an option it does not know
+            raise typer.BadParameter(f"query {name!r} has no parameter {extra[0]!r} (it takes "
+                                     f"{', '.join(wanted) or 'none'})", param_hint="'--param' / '-p'")
+        missing = [p for p in wanted if p not in given]
         if missing:
             what = explain(name, missing[0])
             raise InvalidArgumentError(
