@@ -44,6 +44,7 @@ from ._models import (
     Page,
     ParentContext,
     PropertyType,
+    PropertyValue,
     ProtoValue,
 )
 from ._store import MetadataStore, PutExecutionResult, PutLineageSubgraphResult
@@ -53,6 +54,7 @@ from ._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
 from ._pipeline import (
     CachedExecution,
     ComparedValue,
+    Inputs,
     LineageComparison,
     RunComparison,
     RunningExecution,
@@ -81,6 +83,7 @@ __all__ = [
     "lineage_mermaid",
     # pipeline helpers
     "record_execution",
+    "Inputs",
     "RunningExecution",
     "find_cached_execution",
     "CachedExecution",
@@ -123,6 +126,7 @@ __all__ = [
     "Page",
     "ParentContext",
     "PropertyType",
+    "PropertyValue",
     "ProtoValue",
     # errors
     "GraphmdError",

@@ -39,9 +39,11 @@ from ._models import (
     ExecutionBaseType,
     ExecutionState,
     ExecutionType,
+    PROTO_MARKER,
     PropertyType,
     PropertyValue,
     ProtoValue,
+    is_proto_form,
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -146,6 +148,8 @@ def check_text(value: str | None, field: str, *, indexed: bool = False) -> None:
     ``indexed``, longer than MAX_INDEXED_BYTES in UTF-8."""
     if value is None:
         return
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{field}: a string, not {type(value).__name__}", field=field)
     try:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError as error:
@@ -157,8 +161,13 @@ def check_text(value: str | None, field: str, *, indexed: bool = False) -> None:
 
 
 def check_int64(value: int | None, field: str) -> None:
-    """Reject ids and times outside MLMD's int64."""
-    if value is not None and not INT64_MIN <= value <= INT64_MAX:
+    """Reject ids and times outside MLMD's int64 (and what is no int: a model built by
+    model_construct is not validated)."""
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgumentError(f"{field}: an integer, not {type(value).__name__}", field=field)
+    if not INT64_MIN <= value <= INT64_MAX:
         raise InvalidArgumentError(f"{field}: {value} does not fit in a 64-bit integer", field=field)
 
 
@@ -195,18 +204,24 @@ def plainly_valid(node: AnyNode) -> bool:
     MAX_INDEXED_BYTES, ASCII property names without NUL, and bool, int64, float or ASCII
     property values. Callers then skip those checks: on a batch of plain nodes, building
     each check's field name cost more than the checks. False says nothing is wrong, only
-    that the checks must run."""
+    that the checks must run (a STRUCT or PROTO value always sends a node to them, as does
+    any value of another type: a list, bytes or None put in by mutating a model's dict, or
+    by model_construct, which pydantic does not validate)."""
     fields = node.__dict__
     for number in (fields["id"], fields["type_id"]):
-        if number is not None and not INT64_MIN <= number <= INT64_MAX:
+        if number is not None and not (type(number) is int and INT64_MIN <= number <= INT64_MAX):
             return False
     for text in (fields["name"], fields["external_id"], fields.get("uri")):
-        if text is not None and not (text.isascii() and len(text) <= MAX_INDEXED_BYTES):
+        if text is not None and not (type(text) is str and text.isascii() and len(text) <= MAX_INDEXED_BYTES):
             return False
     for properties in (fields["properties"], fields["custom_properties"]):
+        if type(properties) is not dict:
+            return False
         for name, value in properties.items():
             if not (type(name) is str and name.isascii() and "\x00" not in name):
                 return False
+            # By exact type: a subclass (an IntEnum, a str subclass) or anything else goes
+            # to check_value.
             kind = type(value)
             if kind is str:
                 if not value.isascii():
@@ -219,24 +234,91 @@ def plainly_valid(node: AnyNode) -> bool:
     return True
 
 
-def check_value(value: PropertyValue, field: str) -> None:
-    """Reject values that cannot round-trip: ints beyond int64, strings that are not valid
-    Unicode, structs that are not JSON (NaN and infinities excepted: google.protobuf.Struct
-    holds them, so ml-metadata does)."""
-    if isinstance(value, bool):
+# How deeply a STRUCT value may nest objects and arrays (the value itself is depth 1). Deeper
+# values are refused: Python's json module recurses per level (a STRUCT 5,000 deep raised
+# RecursionError), and pydantic reads JSON at most 200 levels deep, so a deeper value written
+# would not come back from a model's JSON (a LineageGraph's JSON adds its own levels).
+MAX_STRUCT_DEPTH = 100
+
+_PROPERTY_VALUE_KINDS = "a bool, int, float, str, STRUCT dict or ProtoValue"
+
+
+def check_value(value: object, field: str) -> None:
+    """Reject what is no valid property value, or cannot round-trip: a value of another type
+    (None, a list, a tuple, bytes, a set: models refuse them, but a model's properties dict
+    can be changed in place, and model_construct validates nothing), an int beyond int64, a
+    string that is not valid Unicode, a STRUCT that is not JSON (a non-string key at any
+    level, a value of another type, deeper than MAX_STRUCT_DEPTH, or a PROTO value's dict
+    form), a ProtoValue whose fields are not a string and bytes. A STRUCT may hold NaN and
+    the infinities (google.protobuf.Struct holds them, so ml-metadata does) and tuples (JSON
+    arrays, read back as lists, as protobuf's Struct takes them).
+
+    Raises:
+        InvalidArgumentError: ``field`` names the value, the message where in a STRUCT.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
         return
     if isinstance(value, int):
         check_int64(value, field)
-    if isinstance(value, str):
+    elif isinstance(value, str):
         check_text(value, field)
+    elif isinstance(value, dict):
+        _check_struct(value, field)
+    elif isinstance(value, ProtoValue):
+        if not isinstance(value.type_url, str) or not isinstance(value.value, bytes):
+            raise InvalidArgumentError(f"{field}: a ProtoValue's type_url is a string and its value bytes, not "
+                                       f"{type(value.type_url).__name__} and {type(value.value).__name__}",
+                                       field=field)
+        check_text(value.type_url, f"{field}.type_url")
+    elif value is None:
+        raise InvalidArgumentError(f"{field}: None is no property value (leave the property out); a value is "
+                                   f"{_PROPERTY_VALUE_KINDS}", field=field)
+    else:
+        raise InvalidArgumentError(f"{field}: {type(value).__name__} is no property value; a value is "
+                                   f"{_PROPERTY_VALUE_KINDS}", field=field)
+
+
+def _check_struct(value: dict[Any, Any], field: str) -> None:
+    if is_proto_form(value):
+        raise InvalidArgumentError(f"{field}: a dict of the form {{{PROTO_MARKER!r}: True, 'type_url': ..., "
+                                   "'value': ...} is a PROTO value's, not a STRUCT: pass a ProtoValue", field=field)
+    try:
+        problem = _struct_problem(value, 1, [])
+    except RecursionError:  # only when the caller's stack is itself nearly full
+        problem = f"nested too deeply (at most {MAX_STRUCT_DEPTH} levels)"
+    if problem is not None:
+        raise InvalidArgumentError(f"{field}: not a STRUCT value: {problem}", field=field)
+    # Stored escaped, a lone surrogate (in a key or a string) would come back as one, in a
+    # model that cannot be serialised: refused as in any other string.
+    check_text(json.dumps(value, ensure_ascii=False), field)
+
+
+def _where(path: list[str | int]) -> str:
+    return "at " + "".join(f"[{step!r}]" for step in path) if path else "at the top level"
+
+
+def _struct_problem(value: Any, depth: int, path: list[str | int]) -> str | None:
+    """What makes ``value`` (an object or array of a STRUCT, ``depth`` levels down, at
+    ``path``) no JSON value, or None. Scalars are checked by the caller's loop."""
+    if depth > MAX_STRUCT_DEPTH:
+        return f"nested more than {MAX_STRUCT_DEPTH} levels deep (at most {MAX_STRUCT_DEPTH} are allowed)"
     if isinstance(value, dict):
-        try:
-            text = json.dumps(value, ensure_ascii=False)
-        except (TypeError, ValueError) as error:
-            raise InvalidArgumentError(f"{field}: a STRUCT value must be JSON: {error}", field=field) from error
-        # Stored escaped, a lone surrogate would come back as one, in a model that cannot be
-        # serialised: refused as in any other string.
-        check_text(text, field)
+        items: Any = value.items()
+    else:
+        items = enumerate(value)
+    for key, item in items:
+        if not isinstance(key, str) and isinstance(value, dict):
+            return f"a key is {type(key).__name__} {key!r}, not a string ({_where(path)})"
+        if item is None or isinstance(item, (str, int, float)):  # bool is an int
+            continue
+        if isinstance(item, (dict, list, tuple)):
+            problem = _struct_problem(item, depth + 1, [*path, key])
+            if problem is not None:
+                return problem
+            continue
+        return (f"{type(item).__name__} {_where([*path, key])} (a STRUCT holds null, bools, numbers, strings, "
+                "lists and dicts with string keys)")
+    return None
 
 
 def _encode_value(value: PropertyValue) -> Any:
@@ -563,3 +645,31 @@ def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> 
         "path": _decode_path(path) if path else [],
         "milliseconds_since_epoch": props.get("milliseconds_since_epoch"),
     })
+
+
+# Non-finite floats as protobuf's JSON mapping writes them (MLMD's own JSON): Python's bare
+# NaN and Infinity tokens are not JSON, and jq, JSON.parse and strict parsers reject them.
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` (JSON-like data) with NaN and infinities, at any depth, as the strings
+    "NaN", "Infinity" and "-Infinity", so that strict JSON can hold it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[repr(value)]
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
+def holds_non_finite(value: Any) -> bool:
+    """Whether ``value`` (JSON-like data) holds NaN or an infinity at any depth."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(holds_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(holds_non_finite(v) for v in value)
+    return False

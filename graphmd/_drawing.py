@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._codec import strict_json
 from ._errors import InvalidArgumentError
 from ._models import Artifact, ArtifactState, Execution, ExecutionState, LineageGraph
 
@@ -491,7 +492,8 @@ def _script_json(value: object) -> str:
     """JSON safe inside a <script> element: no "<" at all (it is written \\u003c, as every
     JSON parser reads it), so neither "</script" nor "<!--" in a name can end the element or
     change how the browser parses it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+    return json.dumps(strict_json(value), separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).replace("<", "\\u003c")
 
 
 def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),

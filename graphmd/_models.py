@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from typing import Any, TypeVar, Union
+import operator
+from typing import Annotated, Any, Generic, Union
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr,
-                      ValidationInfo, field_serializer, field_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
+                      SerializationInfo, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr,
+                      ValidationInfo, WithJsonSchema, field_serializer, field_validator)
+from typing_extensions import TypeVar
 
 __all__ = [
     "PropertyType",
@@ -52,10 +55,51 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+    # NaN and the infinities (DOUBLE values MLMD stores, and graphmd with it) are written to
+    # JSON as the bare tokens NaN, Infinity and -Infinity, which model_validate_json and
+    # Python's json module read back as floats. pydantic's default ("null") lost them, so
+    # the JSON failed validation; "strings" would read back as the STRING "NaN".
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False,
+                              ser_json_inf_nan="constants")
 
 
-class PropertyType(str, enum.Enum):
+# ml_metadata's metadata_store.proto numbers for each of graphmd's enums, by member name:
+# MLMD's Python users pass them (ArtifactState(2) is LIVE, EventType(4) OUTPUT). Numbers
+# whose proto name graphmd has no member for (Event.UNKNOWN, the base types' UNSET,
+# ListOperationOptions' FIELD_UNSPECIFIED) are refused as any unknown value is;
+# LineageSubgraphQueryOptions' DIRECTION_UNSPECIFIED (0) is BIDIRECTIONAL, as in MLMD.
+_MLMD_NUMBERS: dict[str, dict[int, str]] = {
+    "PropertyType": {1: "INT", 2: "DOUBLE", 3: "STRING", 4: "STRUCT", 5: "PROTO", 6: "BOOLEAN"},
+    "ArtifactState": {0: "UNKNOWN", 1: "PENDING", 2: "LIVE", 3: "MARKED_FOR_DELETION", 4: "DELETED",
+                      5: "ABANDONED", 6: "REFERENCE"},
+    "ExecutionState": {0: "UNKNOWN", 1: "NEW", 2: "RUNNING", 3: "COMPLETE", 4: "FAILED", 5: "CACHED",
+                       6: "CANCELED"},
+    "ArtifactBaseType": {1: "DATASET", 2: "MODEL", 3: "METRICS", 4: "STATISTICS"},
+    "ExecutionBaseType": {1: "TRAIN", 2: "TRANSFORM", 3: "PROCESS", 4: "EVALUATE", 5: "DEPLOY"},
+    "EventType": {1: "DECLARED_OUTPUT", 2: "DECLARED_INPUT", 3: "INPUT", 4: "OUTPUT", 5: "INTERNAL_INPUT",
+                  6: "INTERNAL_OUTPUT", 7: "PENDING_OUTPUT"},
+    "OrderBy": {1: "CREATE_TIME", 2: "LAST_UPDATE_TIME", 3: "ID"},
+    "LineageDirection": {0: "BIDIRECTIONAL", 1: "UPSTREAM", 2: "DOWNSTREAM", 3: "BIDIRECTIONAL"},
+}
+
+
+class _MlmdEnum(str, enum.Enum):
+    """A str enum whose members are also found by their MLMD proto number (an int, not a
+    bool): ``ArtifactState(2)`` is ``ArtifactState.LIVE``, in a model too (``state=2``)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, bool):
+            return None
+        try:
+            number = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            return None
+        name = _MLMD_NUMBERS.get(cls.__name__, {}).get(number)
+        return None if name is None else cls[name]
+
+
+class PropertyType(_MlmdEnum):
     """The declared kind of a type's property (MLMD's PropertyType)."""
 
     INT = "INT"
@@ -67,7 +111,11 @@ class PropertyType(str, enum.Enum):
 
 
 class ProtoValue(_Model):
-    """A serialized protocol buffer (google.protobuf.Any): its type URL and its bytes."""
+    """A serialized protocol buffer (google.protobuf.Any): its type URL and its bytes.
+
+    As a property value (a PROTO) it is dumped in its dict form, which carries a marker
+    that tells it from a STRUCT: ``{"$proto": true, "type_url": ..., "value": <base64>}``
+    (see PROTO_MARKER and docs/data-model.md)."""
 
     type_url: str
     value: StrictBytes = b""
@@ -89,12 +137,72 @@ class ProtoValue(_Model):
         return value
 
 
-# An int stays an int, a float a float, a bool a bool; a dict is a STRUCT value
-# (a JSON object, as google.protobuf.Struct), a ProtoValue a PROTO value.
-PropertyValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr, ProtoValue, dict[str, Any]]
+# A PROTO property value's dict form, in model_dump and model_dump_json and read back by
+# validation: {"$proto": true, "type_url": ..., "value": ...}, the bytes in base64 in JSON (and
+# in model_dump(mode="json")), as bytes in model_dump(). The marker tells it from a STRUCT,
+# which is any other dict: without it, a STRUCT {"type_url": ..., "value": ...} and a PROTO had
+# the same JSON. A dict of exactly this form (marker true, no other keys) is never a STRUCT.
+PROTO_MARKER = "$proto"
+_PROTO_FORM_KEYS = frozenset((PROTO_MARKER, "type_url", "value"))
 
 
-class ArtifactState(str, enum.Enum):
+def is_proto_form(value: dict[Any, Any]) -> bool:
+    """Whether a dict is a PROTO value's dict form (the marker, true, and no keys but
+    ``type_url`` and ``value``) rather than a STRUCT value."""
+    return value.get(PROTO_MARKER) is True and value.keys() <= _PROTO_FORM_KEYS
+
+
+def _proto_property(value: Any) -> ProtoValue:
+    """A PROTO property value: a ProtoValue as it is, or one from its dict form."""
+    if isinstance(value, ProtoValue):
+        return value
+    if not (isinstance(value, dict) and is_proto_form(value)):
+        raise ValueError("not a ProtoValue, nor a PROTO value's dict form "
+                         '{"$proto": true, "type_url": ..., "value": ...}')
+    data = value.get("value", b"")
+    if isinstance(data, str):  # base64, as JSON (and model_dump(mode="json")) holds the bytes
+        try:
+            data = base64.b64decode(data, validate=True)
+        except binascii.Error as error:
+            raise ValueError(f"PROTO value bytes in JSON are base64: {error}") from None
+    type_url = value.get("type_url")
+    if not isinstance(type_url, str):
+        raise ValueError(f"a PROTO value's type_url is a string, not {type(type_url).__name__}")
+    if not isinstance(data, bytes):
+        raise ValueError(f"a PROTO value's value is bytes (base64 text in JSON), not {type(data).__name__}")
+    return ProtoValue(type_url=type_url, value=data)
+
+
+def _proto_form_of(value: ProtoValue, info: SerializationInfo) -> dict[str, Any]:
+    data: str | bytes = base64.b64encode(value.value).decode("ascii") if info.mode_is_json() else value.value
+    return {PROTO_MARKER: True, "type_url": value.type_url, "value": data}
+
+
+def _struct_property(value: dict[str, Any]) -> dict[str, Any]:
+    if is_proto_form(value):  # _proto_property takes it
+        raise ValueError("a PROTO value's dict form, not a STRUCT")
+    return value
+
+
+_ProtoProperty = Annotated[
+    ProtoValue,
+    PlainValidator(_proto_property),
+    PlainSerializer(_proto_form_of),
+    WithJsonSchema({"type": "object", "properties": {PROTO_MARKER: {"const": True}, "type_url": {"type": "string"},
+                                                      "value": {"type": "string", "contentEncoding": "base64"}},
+                    "required": [PROTO_MARKER, "type_url"], "additionalProperties": False}),
+]
+_StructProperty = Annotated[dict[str, Any], AfterValidator(_struct_property)]
+
+# A property's value. An int stays an int, a float a float (NaN and the infinities included),
+# a bool a bool, a str a str; a dict is a STRUCT value (a JSON object, as
+# google.protobuf.Struct), a ProtoValue a PROTO value, as is its dict form (PROTO_MARKER),
+# which is how model_dump and model_dump_json write one. Nothing else is a value: no None
+# (leave the property out), list, tuple or bytes.
+PropertyValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr, _StructProperty, _ProtoProperty]
+
+
+class ArtifactState(_MlmdEnum):
     """Artifact.State: where an artifact is in its life."""
 
     UNKNOWN = "UNKNOWN"
@@ -106,7 +214,7 @@ class ArtifactState(str, enum.Enum):
     REFERENCE = "REFERENCE"
 
 
-class ExecutionState(str, enum.Enum):
+class ExecutionState(_MlmdEnum):
     """Execution.State: the last known state of a run of a component."""
 
     UNKNOWN = "UNKNOWN"
@@ -118,7 +226,7 @@ class ExecutionState(str, enum.Enum):
     CANCELED = "CANCELED"
 
 
-class ArtifactBaseType(str, enum.Enum):
+class ArtifactBaseType(_MlmdEnum):
     """ArtifactType.SystemDefinedBaseType: the MLMD system type an artifact type extends."""
 
     DATASET = "DATASET"
@@ -127,7 +235,7 @@ class ArtifactBaseType(str, enum.Enum):
     STATISTICS = "STATISTICS"
 
 
-class ExecutionBaseType(str, enum.Enum):
+class ExecutionBaseType(_MlmdEnum):
     """ExecutionType.SystemDefinedBaseType: the MLMD system type an execution type extends."""
 
     TRAIN = "TRAIN"
@@ -167,6 +275,21 @@ class ContextType(_Type):
     """The type of a context (a pipeline, a run, an experiment...)."""
 
 
+def _proto_from_json_form(value: Any) -> Any:
+    """A ProtoValue's dict with its bytes as base64 text, as model_dump(mode="json") writes
+    it, read back in Python too (JSON input is decoded by ProtoValue itself)."""
+    if isinstance(value, dict) and isinstance(value.get("value"), str):
+        try:
+            return {**value, "value": base64.b64decode(value["value"], validate=True)}
+        except binascii.Error as error:
+            raise ValueError(f"PROTO value bytes in a dict are bytes or base64 text: {error}") from None
+    return value
+
+
+# system_metadata, always a PROTO value: a dict given for it is ProtoValue's dict form.
+_SystemMetadata = Annotated[ProtoValue, BeforeValidator(_proto_from_json_form)]
+
+
 class _Node(_Model):
     id: int | None = None
     type_id: int | None = None
@@ -178,7 +301,7 @@ class _Node(_Model):
     custom_properties: dict[str, PropertyValue] = Field(default_factory=dict)
     create_time_since_epoch: int | None = None
     last_update_time_since_epoch: int | None = None
-    system_metadata: ProtoValue | None = None
+    system_metadata: _SystemMetadata | None = None
 
 
 class Artifact(_Node):
@@ -202,6 +325,9 @@ class Context(_Node):
 AnyNode = Union[Artifact, Execution, Context]
 AnyType = Union[ArtifactType, ExecutionType, ContextType]
 NodeT = TypeVar("NodeT", Artifact, Execution, Context)
+# A node class or a choice of them (Artifact, or Artifact | Execution | Context): what a
+# function returning Page[...] of the given class takes.
+AnyNodeT = TypeVar("AnyNodeT", bound=AnyNode)
 TypeT = TypeVar("TypeT", ArtifactType, ExecutionType, ContextType)
 
 
@@ -213,7 +339,7 @@ def stored_id(model: AnyNode | AnyType) -> int:
     return model.id
 
 
-class EventType(str, enum.Enum):
+class EventType(_MlmdEnum):
     """Event.Type: how an execution touched an artifact."""
 
     DECLARED_OUTPUT = "DECLARED_OUTPUT"
@@ -285,7 +411,7 @@ class EventEdge(_Model):
     execution_index: int | None = None
 
 
-class OrderBy(str, enum.Enum):
+class OrderBy(_MlmdEnum):
     """The field a listing is sorted by (ties broken by id)."""
 
     CREATE_TIME = "CREATE_TIME"
@@ -308,10 +434,17 @@ class ListOptions(_Model):
     next_page_token: str | None = None
 
 
-class Page(_Model):
-    """One page of a listing and the token for the next one (None on the last page)."""
+# What a Page holds: Page[Artifact] is a page of artifacts (list_page(Artifact, ...) returns
+# one). A bare Page, unparametrized, is Page[Any] to a type checker, and pydantic leaves its
+# items unvalidated (a page read back from JSON needs its kind: Page[Artifact]).
+PageItemT = TypeVar("PageItemT", bound=AnyNode, default=Any)
 
-    items: list[Any]
+
+class Page(_Model, Generic[PageItemT]):
+    """One page of a listing (``Page[Artifact]``: of artifacts) and the token for the next
+    one (None on the last page)."""
+
+    items: list[PageItemT]
     next_page_token: str | None = None
 
 
@@ -330,7 +463,7 @@ class LineageGraph(_Model):
     parent_contexts: list[ParentContext] = Field(default_factory=list)
 
 
-class LineageDirection(str, enum.Enum):
+class LineageDirection(_MlmdEnum):
     """Which way a lineage traversal follows events (MLMD's LineageSubgraphQueryOptions.Direction;
     MLMD's DIRECTION_UNSPECIFIED means BIDIRECTIONAL).
 

@@ -19,7 +19,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, overload
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
@@ -1238,8 +1238,20 @@ class MetadataStore:
 
     # --- listing ----------------------------------------------------------------------------
 
+    @overload
+    def list_page(self, cls: type[Artifact], list_options: ListOptions | None = None, *, type_name: str | None = None,
+                  type_version: str | None = None, context_id: int | None = None) -> Page[Artifact]: ...
+
+    @overload
+    def list_page(self, cls: type[Execution], list_options: ListOptions | None = None, *, type_name: str | None = None,
+                  type_version: str | None = None, context_id: int | None = None) -> Page[Execution]: ...
+
+    @overload
+    def list_page(self, cls: type[Context], list_options: ListOptions | None = None, *, type_name: str | None = None,
+                  type_version: str | None = None, context_id: int | None = None) -> Page[Context]: ...
+
     def list_page(self, cls: type[AnyNode], list_options: ListOptions | None = None, *, type_name: str | None = None,
-                  type_version: str | None = None, context_id: int | None = None) -> Page:
+                  type_version: str | None = None, context_id: int | None = None) -> Page[Any]:
         """One page of artifacts, executions or contexts (``cls``), optionally only those of
         one type and/or in one context (both given: both hold), with the token for the next
         page.
@@ -1275,7 +1287,7 @@ class MetadataStore:
         options = options or ListOptions()
         return list(self._page(cls, options, scope, params).items)
 
-    def _page(self, cls: type[AnyNode], options: ListOptions, scope: str, params: dict[str, Any]) -> Page:
+    def _page(self, cls: type[AnyNode], options: ListOptions, scope: str, params: dict[str, Any]) -> Page[Any]:
         query, params, fingerprint = _list_query(cls, options, scope, params)
         items = self._read(lambda tx: [codec.decode_node(cls, r["n"]) for r in tx.run(query, **params)])
         field = q.ORDER_FIELDS[options.order_by.value]
@@ -1456,10 +1468,15 @@ def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, 
 def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
                  field_of: Callable[[int], str] | None = None) -> None:
     """Check each node's values; errors name ``plural[i]``, or ``field_of(i)`` when given."""
+    if not isinstance(nodes, Sequence) or isinstance(nodes, (str, bytes)):
+        # put_artifacts(Artifact(...)) would otherwise iterate the model's (field, value) pairs.
+        raise InvalidArgumentError(f"{plural}: a list of {cls.__name__}s is expected, not {type(nodes).__name__}",
+                                   field=plural)
     for i, node in enumerate(nodes):
         at = field_of(i) if field_of else f"{plural}[{i}]"
         if not isinstance(node, cls):
-            raise InvalidArgumentError(f"{at} must be a {cls.__name__}", field=at)
+            article = "an" if cls.__name__[0] in "AEIOU" else "a"
+            raise InvalidArgumentError(f"{at} must be {article} {cls.__name__}, not {type(node).__name__}", field=at)
         if codec.plainly_valid(node):
             continue
         for attr in ("id", "type_id"):
@@ -1467,7 +1484,11 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
         for attr in ("name", "external_id", "uri"):
             codec.check_text(getattr(node, attr, None), f"{at}.{attr}", indexed=True)
         for attr in ("properties", "custom_properties"):
-            for name, value in getattr(node, attr).items():
+            properties = getattr(node, attr)
+            if not isinstance(properties, dict):  # model_construct validates nothing
+                raise InvalidArgumentError(f"{at}.{attr}: a dict of property names to values, not "
+                                           f"{type(properties).__name__}", field=f"{at}.{attr}")
+            for name, value in properties.items():
                 codec.check_property_name(name, f"{at}.{attr}")
                 codec.check_value(value, f"{at}.{attr}[{name!r}]")
 

@@ -145,3 +145,25 @@ def test_serve_refuses_a_port_outside_tcp_s_range(port):
     pytest.importorskip("ml_metadata")
     result = CliRunner().invoke(app, ["serve", "--grpc-port", port])
     assert result.exit_code == 2 and "--grpc-port" in result.output
+
+
+def test_nan_and_infinities_inside_a_struct_stay_strict_json(cli, store: MetadataStore, tmp_path):
+    """`lineage --format json` and the HTML page's embedded data: NaN and infinities at any
+    depth are written as protobuf's JSON writes them ("NaN", "-Infinity"), which strict
+    parsers (jq, the browser's JSON.parse) read."""
+    import json
+
+    def strict(text: str) -> object:
+        def refuse(token: str) -> object:
+            raise ValueError(f"bare {token} is not JSON")
+        return json.loads(text, parse_constant=refuse)
+
+    t = store.put_artifact_type(ArtifactType(name="Metrics"))
+    [a] = store.put_artifacts([Artifact(type_id=t, uri="/m", custom_properties={"m": {"loss": float("-inf"),
+                                                                                       "auc": [float("nan")]}})])
+    data = strict(cli("lineage", str(a), "--format", "json"))
+    assert data["artifacts"][0]["custom_properties"]["m"] == {"loss": "-Infinity", "auc": ["NaN"]}  # type: ignore[index]
+    page = cli("lineage", str(a), "--format", "html")
+    for script in re.findall(r"<script[^>]*type=\"application/json\"[^>]*>(.*?)</script>", page, re.S):
+        strict(script)
+    assert "NaN" not in page.replace('"NaN"', "").replace("isNaN", "")

@@ -3,7 +3,9 @@ pydantic's model_construct builds (its fast construction must not drift from pyd
 
 from __future__ import annotations
 
+import enum
 import json
+from typing import Any
 
 import pytest
 
@@ -94,11 +96,109 @@ def _checks_pass(node: Artifact | Context) -> bool:
     return True
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    """A STRUCT value ``depth`` levels deep ({"a": {"a": ... {}}})."""
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def _nested_list(depth: int) -> list[Any]:
+    """A list ``depth`` levels deep ([[...[]]])."""
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+# What no property value is, though a model's dict changed in place (which pydantic does
+# not see) or model_construct (which validates nothing) can hold it; and what check_value
+# must say about it (the field, and where in a STRUCT).
+_NOT_VALUES: list[tuple[object, str]] = [
+    (None, "None is no property value"),
+    ([1, 2], "list is no property value"),
+    ((1, "x"), "tuple is no property value"),
+    (b"\x00\x01", "bytes is no property value"),
+    ({1}, "set is no property value"),
+    (object(), "object is no property value"),
+    (2**63, "does not fit in a 64-bit integer"),
+    ("\ud800", "not valid Unicode"),
+    ({"a": {1: 2}}, "a key is int 1, not a string (at ['a'])"),
+    ({1: "x"}, "a key is int 1, not a string (at the top level)"),
+    ({"a": [1, {"b": {2}}]}, "set at ['a'][1]['b']"),
+    ({"a": b"x"}, "bytes at ['a']"),
+    ({"a": object()}, "object at ['a']"),
+    ({"a": ["\ud800"]}, "not valid Unicode"),
+    ({"\ud800": 1}, "not valid Unicode"),
+    (_nested(codec.MAX_STRUCT_DEPTH + 1), f"nested more than {codec.MAX_STRUCT_DEPTH} levels deep"),
+    (_nested(5000), f"nested more than {codec.MAX_STRUCT_DEPTH} levels deep"),
+    ({"a": _nested_list(codec.MAX_STRUCT_DEPTH)}, f"nested more than {codec.MAX_STRUCT_DEPTH} levels deep"),
+    ({"$proto": True, "type_url": "t", "value": "AA=="}, "is a PROTO value's, not a STRUCT"),
+    ({"$proto": True, "type_url": "t"}, "is a PROTO value's, not a STRUCT"),
+    (ProtoValue.model_construct(type_url=1, value=b""), "type_url is a string"),
+    (ProtoValue.model_construct(type_url="t", value="AA=="), "its value bytes"),
+    (ProtoValue(type_url="\ud800", value=b""), "not valid Unicode"),
+]
+# Values check_value passes (NaN and the infinities, in a STRUCT too; a tuple in a STRUCT is
+# a JSON array; a dict with the marker that is not exactly the PROTO form is a STRUCT).
+_GOOD_VALUES: list[object] = [
+    0, -(2**63), 2**63 - 1, 1.5, float("nan"), float("inf"), -float("inf"), True, False, "", "é", _Level.HIGH,
+    {}, {"a": [1, None, "x", 2.5, True, {"b": (1, 2)}], "n": float("nan")}, _nested(codec.MAX_STRUCT_DEPTH),
+    {"a": [[[]]]}, {"type_url": "x", "value": "AA=="}, {"$proto": True, "type_url": "t", "other": 1},
+    {"$proto": 1, "type_url": "t"}, ProtoValue(type_url="t", value=b"\xff"),
+]
+
 _TEXTS = ["", "plain", "é", "\ud800", "a\x00b", "x" * codec.MAX_INDEXED_BYTES, "x" * (codec.MAX_INDEXED_BYTES + 1),
           "é" * (codec.MAX_INDEXED_BYTES // 2 + 1)]
 _NUMBERS = [None, 0, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1]
 _VALUES = [*_TEXTS, 1, 2**63, -(2**63) - 1, 1.5, float("nan"), True, {"a": 1}, {"a": object()},
-           ProtoValue(type_url="t", value=b"")]
+           ProtoValue(type_url="t", value=b""), *(value for value, _ in _NOT_VALUES), *_GOOD_VALUES]
+
+
+@pytest.mark.parametrize(("value", "said"), _NOT_VALUES, ids=[str(i) for i in range(len(_NOT_VALUES))])
+def test_check_value_refuses_what_is_no_property_value(value: object, said: str) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        codec.check_value(value, "artifacts[0].custom_properties['x']")
+    assert info.value.field.startswith("artifacts[0].custom_properties['x']")
+    assert said in str(info.value)
+    assert str(info.value).startswith("artifacts[0].custom_properties['x']")
+
+
+@pytest.mark.parametrize("value", _GOOD_VALUES, ids=[str(i) for i in range(len(_GOOD_VALUES))])
+def test_check_value_passes_every_property_value(value: object) -> None:
+    codec.check_value(value, "f")
+
+
+def test_plainly_valid_sends_every_other_kind_of_value_to_the_checks() -> None:
+    # Only bool, int64, float and ASCII str are vouched for (by exact type); anything else,
+    # a subclass included, goes to check_value. So do fields model_construct set to a wrong type.
+    for value, _ in _NOT_VALUES:
+        for where in ("properties", "custom_properties"):
+            fields: dict[str, Any] = {"type_id": 1, "properties": {}, "custom_properties": {}, where: {"x": value}}
+            node = Artifact.model_construct(**fields)
+            assert not codec.plainly_valid(node), value
+    subclassed = Artifact.model_construct(type_id=1, properties={"x": _Level.HIGH}, custom_properties={})
+    assert not codec.plainly_valid(subclassed)
+    odd_fields: list[dict[str, Any]] = [{"id": "7"}, {"id": 1.5}, {"type_id": True}, {"name": 5}, {"uri": b"/x"},
+                                        {"properties": [("x", 1)]}, {"custom_properties": None}]
+    for fields in odd_fields:
+        node = Artifact.model_construct(**{"type_id": 1, "properties": {}, "custom_properties": {}, **fields})
+        assert not codec.plainly_valid(node), fields
+    assert codec.plainly_valid(Artifact(id=1, type_id=2, name="n", uri="/u", properties={"a": 1, "b": 1.5, "c": "x",
+                                                                                         "d": True}))
+
+
+def test_ids_and_texts_of_another_type_are_refused_not_raised_on() -> None:
+    for value in ("7", 1.5, True):
+        with pytest.raises(InvalidArgumentError, match="an integer"):
+            codec.check_int64(value, "artifacts[0].id")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="a string"):
+        codec.check_text(5, "artifacts[0].uri")  # type: ignore[arg-type]
 
 
 def test_plainly_valid_only_vouches_for_nodes_the_checks_pass() -> None:

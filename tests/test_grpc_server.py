@@ -302,7 +302,9 @@ def test_serve_without_neo4j_says_where_it_looked_and_exits_1(tmp_path):
     done = subprocess.run([GRAPHMD, "serve", "--grpc-port", "0", "--uri", f"bolt://127.0.0.1:{unused}",
                            "--password", "x" * 8], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
-    assert f"127.0.0.1:{unused}" in done.stderr and "unavailable" in done.stderr.lower()
+    # One line, as every command says it: where, from which setting, and why.
+    [line] = done.stderr.splitlines()
+    assert f"127.0.0.1:{unused}" in line and "(from --uri)" in line and "connection refused" in line
 
 
 def test_serve_on_a_taken_port_says_so_in_one_line(neo4j_server, store):

@@ -6,7 +6,6 @@ import contextlib
 import importlib
 import io
 import json
-import math
 import os
 import re
 import shlex
@@ -24,6 +23,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.table import Table
 from rich.text import Text
 
+from .._codec import strict_json
 from .._config import Settings, read_config
 from .._errors import GraphmdError, UnavailableError
 from .._store import MetadataStore
@@ -36,27 +36,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # mess
 _UNBOUNDED_WIDTH = 1_000_000
 
 
-# Non-finite floats as protobuf's JSON mapping writes them (MLMD's own JSON): Python's bare
-# NaN and Infinity tokens are not JSON, and jq and strict parsers reject the whole output.
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return _NON_FINITE[repr(value)]
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def json_text(data: Any, default: Callable[[Any], Any] | None = None) -> str:
     """``data`` as indented JSON for a command's output, NaN and infinities as the strings
     "NaN", "Infinity" and "-Infinity"; ``default`` turns what JSON cannot hold into what it
     can, as json.dumps' does."""
-    return json.dumps(_finite(data), indent=2, allow_nan=False,
-                      default=None if default is None else (lambda value: _finite(default(value))))
+    return json.dumps(strict_json(data), indent=2, allow_nan=False,
+                      default=None if default is None else (lambda value: strict_json(default(value))))
 
 
 def count_of(n: int, kind: str) -> str:

@@ -143,7 +143,7 @@ class GraphmdReader:
 
     def max_id(self, kind: str) -> int:
         page = self.store.list_page(_MODEL[kind], ListOptions(max_result_size=1, order_by=OrderBy.ID, is_asc=False))
-        return page.items[0].id if page.items else 0
+        return stored_id(page.items[0]) if page.items else 0
 
     def pages(self, kind: str) -> Iterator[list[Any]]:
         token = None
