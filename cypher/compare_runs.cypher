@@ -2,6 +2,16 @@
 // the metrics artifacts its executions wrote: of a type of base METRICS, TFX's ModelEvaluation
 // or Kubeflow's system.Metrics, system.ClassificationMetrics, system.SlicedClassificationMetrics
 // (neither declares a base type). Each list in id order.
+// Then what decided between the runs' models (a ModelBlessing has no METRICS base type, so the
+// metrics leave it out): blessings, one per Evaluator of the run (an execution of type Evaluator
+// or TFX's tfx.components.evaluator.component.Evaluator, or any that wrote a ModelBlessing) and
+// blessing it wrote: blessed (blessed = 1 or true, a property or, as TFX records it, a custom
+// one; null: the Evaluator wrote no blessing, it FAILED say) and the baseline it compared with
+// (its input 'baseline_model', else the blessing's baseline_model_id; null: none). And pushes,
+// one per Pusher of the run (type Pusher or ...Pusher) and artifact it wrote: pushed (a
+// PushedModel marked pushed = 0, which TFX's Pusher writes for a model it did not push, is no
+// push, nor is a CACHED Pusher's, which reused an earlier push), where (pushed_destination, else
+// the artifact's uri) and when (the pushed artifact's creation, ms since the epoch).
 // No rows: no run of those names is of that type.
 // Parameters: $run_type (the run context type, e.g. 'PipelineRun'), $runs (run names).
 // In Neo4j Browser first run:
@@ -25,4 +35,35 @@ CALL (run) {
   WITH DISTINCT m ORDER BY m.id
   RETURN collect(m) AS metrics
 }
-RETURN run.name AS run, executions, metrics;
+CALL (run) {
+  MATCH (run)-[:ASSOCIATION]->(evaluator:Execution)
+  WHERE evaluator.type = 'Evaluator' OR evaluator.type ENDS WITH '.Evaluator'
+     OR EXISTS { (evaluator)-[:EVENT]->(:Artifact {type: 'ModelBlessing'}) }
+  OPTIONAL MATCH (evaluator)-[:EVENT]->(blessing:Artifact {type: 'ModelBlessing'})
+  CALL (evaluator, blessing) {
+    OPTIONAL MATCH (evaluator)<-[input:EVENT]-(read:Artifact)
+    WHERE input.path STARTS WITH '["baseline_model"'
+    OPTIONAL MATCH (named:Artifact {id: coalesce(blessing.c_baseline_model_id, blessing.p_baseline_model_id)})
+    WITH coalesce(read, named) AS baseline ORDER BY baseline.id
+    RETURN collect(baseline)[0] AS baseline
+  }
+  WITH evaluator, blessing, baseline ORDER BY evaluator.id, blessing.id
+  RETURN collect({evaluator: evaluator, blessing: blessing, baseline: baseline,
+                  blessed: CASE WHEN blessing IS NOT NULL
+                                THEN coalesce(coalesce(blessing.p_blessed, blessing.c_blessed) IN [1, true], false) END})
+         AS blessings
+}
+CALL (run) {
+  MATCH (run)-[:ASSOCIATION]->(pusher:Execution)
+  WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
+  OPTIONAL MATCH (pusher)-[:EVENT]->(pushed_model:Artifact)
+  WITH pusher, pushed_model,
+       pushed_model IS NOT NULL AND coalesce(pusher.last_known_state, '') <> 'CACHED'
+         AND NOT coalesce(pushed_model.c_pushed, pushed_model.p_pushed, 1) IN [0, false] AS pushed
+  ORDER BY pusher.id, pushed_model.id
+  RETURN collect({pusher: pusher, pushed_model: pushed_model, pushed: pushed,
+                  pushed_to: CASE WHEN pushed THEN coalesce(pushed_model.p_pushed_destination,
+                                                            pushed_model.c_pushed_destination, pushed_model.uri) END,
+                  pushed_at_ms: CASE WHEN pushed THEN pushed_model.create_time_since_epoch END}) AS pushes
+}
+RETURN run.name AS run, executions, metrics, blessings, pushes;

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import re
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from . import _codec as codec
 from . import _cypher_files
@@ -37,8 +38,9 @@ from ._models import (
     ProtoValue,
 )
 
-if TYPE_CHECKING:
-    from ._store import MetadataStore
+# Imported at run time, not under TYPE_CHECKING, so that typing.get_type_hints resolves this
+# module's annotations. No cycle: _store imports nothing of this module.
+from ._store import MetadataStore
 
 __all__ = [
     "CachedExecution",
@@ -462,7 +464,7 @@ def _path(path: str | None) -> list[Any]:
 
 
 def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | None = None,
-                    state: ArtifactState = ArtifactState.LIVE) -> Artifact | None:
+                    state: ArtifactState | str = ArtifactState.LIVE) -> Artifact | None:
     """The newest artifact of type ``type_name`` in ``state`` (LIVE by default), within the
     context ``context_id`` when given: TFX's LatestArtifactsResolver, newest by creation
     time then id. None when there is none.
@@ -549,15 +551,16 @@ class ComparedValue:
     type_name: str | None = None  # the field's two parts: a type name may itself hold dots
     property: str | None = None
 
-    def row(self) -> list[str]:
+    def row(self, show: Callable[[Any], str] = str) -> list[str]:
         """For a printed table: '*' when the values differ, the field (marked when custom), the
-        values; several in a column each followed by the node it came from."""
+        values (each as ``show`` writes it); several in a column each followed by the node it
+        came from. A column with no value but a source says ``none (<source>)``."""
         def cell(value: PropertyValue | list[PropertyValue] | None, sources: list[str]) -> str:
             if value is None:
-                return ""
+                return f"none ({sources[0]})" if sources else ""
             if isinstance(value, list):
-                return "; ".join(f"{v} ({source})" for v, source in zip(value, sources, strict=True))
-            return f"{value} ({sources[0]})" if sources else str(value)
+                return "; ".join(f"{show(v)} ({source})" for v, source in zip(value, sources, strict=True))
+            return f"{show(value)} ({sources[0]})" if sources else show(value)
 
         sources = self.sources or [[] for _ in self.values]
         return ["*" if self.differs else "", self.field + (" (custom)" if self.custom else ""),
@@ -585,21 +588,51 @@ def _json_value(value: PropertyValue | None) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class RunComparison:
-    """Runs side by side: execution properties (hyperparameters) then metrics."""
+    """Runs side by side: execution properties (hyperparameters), metrics, then the outcome:
+    what decided between the runs' models, whether each was blessed and pushed.
+
+    ``outcome`` holds up to five rows (those some run has a value in), each a ComparedValue
+    whose ``sources`` name the execution a value came from (``Evaluator #41``, ``Pusher #43
+    FAILED``) and whose ``type`` and ``property`` are None:
+
+    * ``blessed``: True or False per blessing the run's Evaluator wrote; None with the
+      Evaluator as source when it wrote none (it FAILED);
+    * ``baseline``: the model the Evaluator compared with (``Model #40 run-0193/model``), or
+      ``"none"``;
+    * ``pushed``: True or False per Pusher of the run (a CACHED Pusher reused an earlier
+      push: False), with the Pusher as source;
+    * ``pushed to``: where (the PushedModel's pushed_destination, else its uri);
+    * ``pushed at``: when, the PushedModel's creation in ms since the epoch (printed as UTC).
+
+    A run without an Evaluator or Pusher has None there."""
 
     runs: list[str]
     parameters: list[ComparedValue]
     metrics: list[ComparedValue]
+    outcome: list[ComparedValue] = dataclasses.field(default_factory=list)
 
     def table(self) -> list[list[str]]:
-        """Rows for printing: a header, then one row per field, differing ones marked '*'."""
-        return [["", "field", *self.runs], *(item.row() for item in (*self.parameters, *self.metrics))]
+        """Rows for printing: a header, then one row per field, differing ones marked '*'
+        (the outcome's booleans as yes/no, its time as UTC)."""
+        return [["", "field", *self.runs], *(item.row() for item in (*self.parameters, *self.metrics)),
+                *(item.row(_show_outcome) for item in self.outcome)]
 
     def to_dict(self) -> dict[str, Any]:
-        """As JSON types: ``runs``, then ``parameters`` and ``metrics``, each a list of
-        ComparedValue.to_dict()."""
+        """As JSON types: ``runs``, then ``parameters``, ``metrics`` and ``outcome``, each a
+        list of ComparedValue.to_dict()."""
         return {"runs": list(self.runs), "parameters": [p.to_dict() for p in self.parameters],
-                "metrics": [m.to_dict() for m in self.metrics]}
+                "metrics": [m.to_dict() for m in self.metrics], "outcome": [o.to_dict() for o in self.outcome]}
+
+
+def _show_outcome(value: Any) -> str:
+    """An outcome value as printed: yes/no, a time (an int: ms since the epoch) in UTC."""
+    if value is None:  # one of a run's several Evaluators wrote no blessing
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return datetime.datetime.fromtimestamp(value / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
 
 
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:
@@ -607,7 +640,9 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     property of their executions, by component, and of the metrics artifacts they wrote (types
     of base METRICS, TFX's ModelEvaluation, Kubeflow's system.Metrics, ...). A run with
     several executions of a component (a retry, candidate models) or several metrics
-    artifacts of a type has each one's value, with its id (see ComparedValue).
+    artifacts of a type has each one's value, with its id (see ComparedValue). Then the
+    outcome, why one run's model was preferred: whether its Evaluator blessed it and against
+    which baseline, whether its Pusher pushed it, where and when (see RunComparison).
 
     Runs cypher/compare_runs.cypher.
 
@@ -628,7 +663,53 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
         cls: type[Artifact] | type[Execution] = Execution if kind == "executions" else Artifact
         return _side_by_side([[codec.decode_node(cls, node) for node in rows[name][kind]] for name in run_names])
 
-    return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"))
+    return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"),
+                         _outcome([rows[name] for name in run_names]))
+
+
+def _outcome(rows: Sequence[Mapping[str, Any]]) -> list[ComparedValue]:
+    """The outcome rows (see RunComparison) of compare_runs.cypher's rows, one per run: each
+    fact as its execution (the source) gave it, in the file's order; a row no run has a
+    value in is left out."""
+    def source(node: Any) -> str:
+        execution = codec.decode_node(Execution, node)
+        state = execution.last_known_state
+        kind = (execution.type or "Execution").rsplit(".", 1)[-1]  # tfx.components.pusher.component.Pusher
+        return f"{kind} #{execution.id}" + (f" {state.value}" if state not in (None, ExecutionState.COMPLETE) else "")
+
+    def named(node: Any) -> str:
+        if node is None:
+            return "none"
+        artifact = codec.decode_node(Artifact, node)
+        return f"{artifact.type} #{artifact.id}" + (f" {artifact.name}" if artifact.name else "")
+
+    facts: dict[str, list[list[tuple[str, Any]]]] = {
+        field: [[] for _ in rows] for field in ("blessed", "baseline", "pushed", "pushed to", "pushed at")}
+    for column, row in enumerate(rows):
+        for blessing in row["blessings"]:
+            by = source(blessing["evaluator"])
+            facts["blessed"][column].append((by, blessing["blessed"]))
+            if blessing["blessing"] is not None:
+                facts["baseline"][column].append((by, named(blessing["baseline"])))
+        for push in row["pushes"]:
+            by = source(push["pusher"])
+            facts["pushed"][column].append((by, push["pushed"]))
+            if push["pushed"]:
+                facts["pushed to"][column].append((by, push["pushed_to"]))
+                facts["pushed at"][column].append((by, push["pushed_at_ms"]))
+    out = []
+    for field, columns in facts.items():
+        if not any(columns):
+            continue
+        values: list[PropertyValue | list[PropertyValue] | None] = []
+        for found in columns:
+            values.append(None if not found else found[0][1] if len(found) == 1 else [v for _, v in found])
+        # Which Evaluator or Pusher: always on its own rows; on those derived from them, where a
+        # column has several.
+        sources = [[s for s, _ in found] if field in ("blessed", "pushed") or len(found) > 1 else []
+                   for found in columns]
+        out.append(ComparedValue(field, values, _differ(values), sources=sources))
+    return out
 
 
 def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[ComparedValue]:
@@ -685,11 +766,22 @@ def _differ(values: Sequence[PropertyValue | list[PropertyValue] | None]) -> boo
     return any(not (within(first, other) and within(other, first)) for other in map(distinct, values[1:]))
 
 
+# A lineage's node: ("Artifact" or "Execution", its id).
+_NodeKey = tuple[str, int]
+
+
 @dataclasses.dataclass(frozen=True)
 class LineageComparison:
     """How artifacts (models, say) were made, side by side: what their upstream lineages
     share, what only one of them has, and the properties of the nearest execution of each
-    type in each lineage."""
+    type in each lineage.
+
+    ``shared``: the nodes upstream of every compared artifact; ``only[i]``: those upstream of
+    artifact ``i`` and of no other, at any distance (a compared artifact upstream of another,
+    a warm start's base model, is among that one's). With ``max_hops``, both list only nodes
+    within that many hops of some compared artifact (``only[i]``: of artifact ``i``), but
+    whether the others came from a node is decided on their whole lineages: a node 3 hops
+    above A and 6 above B is shared, not only A's, with ``max_hops=4``."""
 
     artifacts: list[Artifact]
     shared: list[Artifact | Execution]
@@ -705,39 +797,49 @@ def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_ho
                     ) -> LineageComparison:
     """Compare how the artifacts ``artifact_ids`` were made: their upstream lineages (to
     ``max_hops``, default all), which nodes they share, which only one has (the data and
-    runs that differ), and the properties and custom properties of the nearest execution of
-    each type upstream of each (hyperparameters), marked where they differ.
+    runs that differ; see LineageComparison), and the properties and custom properties of the
+    nearest execution of each type within ``max_hops`` upstream of each (hyperparameters),
+    marked where they differ. Each lineage is read whole, once (``max_hops`` only narrows
+    what is listed), so "only A" never holds a node B came from further away.
 
     Raises:
-        InvalidArgumentError: fewer than two ids.
+        InvalidArgumentError: fewer than two ids; ``max_hops`` negative.
         NotFoundError: an id that is no artifact.
     """
     ids = list(artifact_ids)
     if len(ids) < 2:
         raise InvalidArgumentError("compare at least two artifacts", field="artifact_ids")
+    if max_hops is not None and max_hops < 0:
+        raise InvalidArgumentError(f"max_hops cannot be negative: {max_hops}", field="max_hops")
     found = {a.id: a for a in store.get_artifacts_by_id(ids)}
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFoundError(f"no artifact with id {missing[0]}", field="artifact_ids")
-    lineages: list[dict[tuple[str, int], tuple[int, Artifact | Execution]]] = []
+    lineages: list[dict[_NodeKey, tuple[int, Artifact | Execution]]] = []
     for artifact_id in ids:
         steps = store.stream_lineage(LineageSubgraphQueryOptions(
-            starting_artifacts=NodeSelector(ids=[artifact_id]), direction=LineageDirection.UPSTREAM,
-            max_num_hops=max_hops))
+            starting_artifacts=NodeSelector(ids=[artifact_id]), direction=LineageDirection.UPSTREAM))
         lineages.append({(type(s.node).__name__, s.node.id or 0): (s.distance, s.node) for s in steps})
-    shared_keys = set.intersection(*(set(lineage) for lineage in lineages)) - {("Artifact", i) for i in ids}
+    # What each artifact came from (itself aside), at any distance; what is listed, within max_hops.
+    upstream = [set(lineage) - {("Artifact", i)} for lineage, i in zip(lineages, ids, strict=True)]
+    near = [{k for k, (distance, _) in lineage.items() if max_hops is None or distance <= max_hops} & up
+            for lineage, up in zip(lineages, upstream, strict=True)]
+    listed: set[_NodeKey] = set().union(*near)
+    shared_keys = listed.intersection(*upstream)
 
-    def ordered(keys: set[tuple[str, int]], lineage: dict[tuple[str, int], tuple[int, Artifact | Execution]]
+    def ordered(keys: set[_NodeKey], lineage: dict[_NodeKey, tuple[int, Artifact | Execution]]
                 ) -> list[Artifact | Execution]:
         return [lineage[k][1] for k in sorted(keys, key=lambda k: (lineage[k][0], k))]
 
-    only = [ordered(set(lineage) - shared_keys - {("Artifact", i)}, lineage) for lineage, i in zip(lineages, ids, strict=True)]
+    only = [ordered({k for k in near[i] if not any(k in up for j, up in enumerate(upstream) if j != i)}, lineages[i])
+            for i in range(len(ids))]
     nearest: list[list[Artifact | Execution]] = []
     for lineage in lineages:
         by_type: dict[str | None, tuple[int, Execution]] = {}
         for distance, node in lineage.values():
+            if max_hops is not None and distance > max_hops:
+                continue
             if isinstance(node, Execution) and (node.type not in by_type or distance < by_type[node.type][0]):
                 by_type[node.type] = (distance, node)
         nearest.append([node for _, node in by_type.values()])
     return LineageComparison([found[i] for i in ids], ordered(shared_keys, lineages[0]), only, _side_by_side(nearest))
-

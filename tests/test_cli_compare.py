@@ -63,12 +63,13 @@ def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, s
     retried = retry.execution.id
     table = cli("compare", "run-0004", "run-0005")
     data = json.loads(cli("compare", "run-0004", "run-0005", "--format", "json"))
-    assert list(data) == ["runs", "parameters", "metrics"] and data["runs"] == ["run-0004", "run-0005"]
+    assert list(data) == ["runs", "parameters", "metrics", "outcome"] and data["runs"] == ["run-0004", "run-0005"]
     fields = {f["field"]: f for f in data["parameters"] + data["metrics"]}
     assert all(list(f) == ["field", "type", "property", "custom", "differs", "values", "sources"]
-               for f in fields.values())
+               for f in [*fields.values(), *data["outcome"]])
     assert all(f["field"] == f"{f['type']}.{f['property']}" for f in fields.values())
-    assert len(fields) == len(table.strip().splitlines()) - 1  # every row of the table, header aside
+    # every row of the table, header aside
+    assert len(fields) + len(data["outcome"]) == len(table.strip().splitlines()) - 1
     plan_4, plan_5 = (history.plans[r].step("Trainer") for r in (4, 5))
     trainer_5 = history.executions["run-0005/Trainer"]
     rate = fields["Trainer.learning_rate"]
@@ -90,7 +91,42 @@ def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, s
     # Nothing to compare is still the same object, with empty lists.
     empty = store.put_contexts([Context(type_id=run_5.type_id, name="empty")])
     assert empty and json.loads(cli("compare", "empty", "--format", "json")) == {
-        "runs": ["empty"], "parameters": [], "metrics": []}
+        "runs": ["empty"], "parameters": [], "metrics": [], "outcome": []}
     # Errors stay on stderr with exit 1, as for the table.
     assert "no PipelineRun context named 'run-9999'" in cli("compare", "run-0004", "run-9999", "--format", "json",
                                                             code=1)
+
+
+def test_compare_says_which_run_s_model_was_blessed_and_pushed(cli, history, store):
+    """The deciding fact between two runs' models: run-0004's was blessed and pushed, run-0003's
+    was not (its accuracy was below the baseline's); by which Evaluator, against which
+    baseline, pushed where and when."""
+    text = cli("compare", "run-0003", "run-0004")
+    evaluators = [history.executions[f"run-000{r}/Evaluator"] for r in (3, 4)]
+    pushers = [history.executions[f"run-000{r}/Pusher"] for r in (3, 4)]
+    assert re.search(rf"^\*\s+blessed\s+no \(Evaluator #{evaluators[0]}\)\s+yes \(Evaluator #{evaluators[1]}\)$",
+                     text, re.MULTILINE), text
+    baseline = f"Model #{history.artifacts['run-0002/model']} run-0002/model"
+    assert re.search(rf"^\s+baseline\s+{baseline}\s+{baseline}$", text, re.MULTILINE), text
+    assert re.search(rf"^\*\s+pushed\s+no \(Pusher #{pushers[0]}\)\s+yes \(Pusher #{pushers[1]}\)$",
+                     text, re.MULTILINE), text
+    assert re.search(r"^\*\s+pushed to\s+/serving/taxi$", text, re.MULTILINE), text
+    assert re.search(r"^\*\s+pushed at\s+20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC$", text, re.MULTILINE), text
+    outcome = {o["field"]: o for o in json.loads(cli("compare", "run-0003", "run-0004", "--format", "json"))["outcome"]}
+    assert outcome["blessed"]["values"] == [False, True] and outcome["pushed"]["values"] == [False, True]
+    [pushed] = store.get_artifacts_by_id([history.artifacts["run-0004/pushed_model"]])
+    assert outcome["pushed at"]["values"] == [None, pushed.create_time_since_epoch]
+
+
+def test_diff_with_depth_lists_as_only_a_nothing_b_came_from(cli, history):
+    """Model 5 was warm-started, through models 4 and 3, from model 2: within 2 hops of model 2
+    is nothing model 5 did not come from too, further away. Neither the text, the JSON nor the
+    drawing's tint says "only A" for any of it."""
+    a, b = history.artifacts["run-0002/model"], history.artifacts["run-0005/model"]
+    data = json.loads(cli("diff", str(a), str(b), "--depth", "2", "--format", "json"))
+    assert data["only"][0] == []
+    assert "run-0002/examples" in {n.get("name") for n in data["shared"]}
+    assert "run-0005/examples" in {n.get("name") for n in data["only"][1]}
+    assert re.search(r"^only A: 0 artifacts, 0 executions$", cli("diff", str(a), str(b), "--depth", "2"), re.MULTILINE)
+    svg = cli("diff", str(a), str(b), "--depth", "2", "--format", "svg")
+    assert "#ffd8a8" not in svg.lower() and "#d0bfff" in svg.lower()  # only A's tint, only B's

@@ -161,6 +161,20 @@ def test_compare_runs_file(session_store, history):
     assert [r["run"] for r in rows] == ["run-0001", "run-0002"]
     assert all(len(r["executions"]) == 7 and [m["name"] for m in r["metrics"]] == [f"{r['run']}/evaluation"]
                for r in rows)
+    # What decided between the models: each run's Evaluator, its blessing and baseline; its Pusher, the push.
+    for row in rows:
+        [blessing] = row["blessings"]
+        assert blessing["evaluator"]["name"] == f"{row['run']}/Evaluator" and blessing["blessed"] is True
+        assert blessing["blessing"]["name"] == f"{row['run']}/blessing"
+        baseline = history.plans[int(row["run"][-4:])].step("Evaluator").inputs["baseline_model"][0]
+        assert blessing["baseline"]["name"] == baseline
+        [push] = row["pushes"]
+        assert push["pusher"]["name"] == f"{row['run']}/Pusher" and push["pushed"] is True
+        assert push["pushed_to"] == "/serving/taxi" and push["pushed_at_ms"] == push["pushed_model"]["create_time_since_epoch"]
+    [unblessed] = files.run(session_store, "compare_runs", run_type="PipelineRun", runs=["run-0003"])
+    assert [b["blessed"] for b in unblessed["blessings"]] == [False]
+    assert [(p["pushed"], p["pushed_model"], p["pushed_to"], p["pushed_at_ms"]) for p in unblessed["pushes"]] == [
+        (False, None, None, None)]
 
 
 @pytest.mark.parametrize("name,direction", [("lineage_upstream", LineageDirection.UPSTREAM),

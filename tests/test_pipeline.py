@@ -425,6 +425,91 @@ def test_compare_runs_marks_differences(store, history):
         compare_runs(store, ["run-0006", "run-9999"])
 
 
+def test_compare_runs_says_which_model_was_blessed_and_pushed(store, history):
+    """Why run-0004's model was preferred over run-0003's: the metrics alone do not say it;
+    run-0004's Evaluator blessed it (against run-0002's model, as run-0003's compared with)
+    and its Pusher pushed it, while run-0003's model was neither."""
+    comparison = compare_runs(store, ["run-0003", "run-0004"])
+    assert [p.step("Evaluator").outputs["blessing"][0].properties["blessed"] for p in history.plans[3:5]] == [0, 1]
+    evaluators = [history.executions[f"run-000{r}/Evaluator"] for r in (3, 4)]
+    pushers = [history.executions[f"run-000{r}/Pusher"] for r in (3, 4)]
+    outcome = {o.field: o for o in comparison.outcome}
+    assert list(outcome) == ["blessed", "baseline", "pushed", "pushed to", "pushed at"]
+    assert outcome["blessed"].values == [False, True] and outcome["blessed"].differs
+    assert outcome["blessed"].sources == [[f"Evaluator #{evaluators[0]}"], [f"Evaluator #{evaluators[1]}"]]
+    baseline = f"Model #{history.artifacts['run-0002/model']} run-0002/model"
+    assert outcome["baseline"].values == [baseline, baseline] and not outcome["baseline"].differs
+    assert outcome["pushed"].values == [False, True] and outcome["pushed"].differs
+    assert outcome["pushed to"].values == [None, "/serving/taxi"]
+    [pushed] = store.get_artifacts_by_id([history.artifacts["run-0004/pushed_model"]])
+    assert outcome["pushed at"].values == [None, pushed.create_time_since_epoch]
+    table = comparison.table()
+    assert ["*", "blessed", f"no (Evaluator #{evaluators[0]})", f"yes (Evaluator #{evaluators[1]})"] in table
+    assert ["", "baseline", baseline, baseline] in table
+    assert ["*", "pushed", f"no (Pusher #{pushers[0]})", f"yes (Pusher #{pushers[1]})"] in table
+    when = next(row for row in table if row[1] == "pushed at")
+    assert when[:3] == ["*", "pushed at", ""] and when[3].endswith(" UTC") and when[3][:2] == "20"
+    assert comparison.to_dict()["outcome"][0] == {
+        "field": "blessed", "type": None, "property": None, "custom": False, "differs": True,
+        "values": [False, True], "sources": [[f"Evaluator #{evaluators[0]}"], [f"Evaluator #{evaluators[1]}"]]}
+    # The first run compared with nothing; a run without Evaluator or Pusher has no outcome.
+    first = {o.field: o for o in compare_runs(store, ["run-0000"]).outcome}
+    assert first["baseline"].values == ["none"] and first["blessed"].values == [True]
+    run_t = history.type_ids["PipelineRun"]
+    store.put_contexts([Context(type_id=run_t, name="bare")])
+    assert compare_runs(store, ["bare"]).outcome == []
+
+
+def test_compare_runs_outcome_as_tfx_records_it(store):
+    """TFX's type names and custom properties: blessed and baseline_model_id on the blessing,
+    pushed = 0 on the PushedModel of a model not pushed; a FAILED Evaluator blessed nothing, a
+    CACHED Pusher pushed nothing new; a run's two Evaluators and two Pushers each say theirs."""
+    from graphmd import ArtifactAndEvent, ArtifactType, ContextType, ExecutionType
+
+    model_t = store.put_artifact_type(ArtifactType(name="Model"))
+    blessing_t = store.put_artifact_type(ArtifactType(name="ModelBlessing"))
+    pushed_t = store.put_artifact_type(ArtifactType(name="PushedModel"))
+    evaluator_t = store.put_execution_type(ExecutionType(name="tfx.components.evaluator.component.Evaluator"))
+    pusher_t = store.put_execution_type(ExecutionType(name="tfx.components.pusher.component.Pusher"))
+    run_t = store.put_context_type(ContextType(name="pipeline_run"))
+    m0, m1, m2 = store.put_artifacts([Artifact(type_id=model_t, name=f"m{i}", uri=f"/m/{i}") for i in range(3)])
+
+    def step(run: str, type_id: int, state: ExecutionState, inputs: dict[str, int], output: Artifact | None) -> int:
+        pairs = [ArtifactAndEvent(event=Event(artifact_id=a, type=EventType.INPUT, path=[key, 0]))
+                 for key, a in inputs.items()]
+        if output is not None:
+            pairs.append(ArtifactAndEvent(artifact=output, event=Event(type=EventType.OUTPUT, path=["out", 0])))
+        return store.put_execution(Execution(type_id=type_id, last_known_state=state), pairs,
+                                   [Context(type_id=run_t, name=run)], reuse_context_if_already_exist=True).execution_id
+
+    done, failed, cached = ExecutionState.COMPLETE, ExecutionState.FAILED, ExecutionState.CACHED
+    e1 = step("r1", evaluator_t, done, {"model": m1, "baseline_model": m0},
+              Artifact(type_id=blessing_t, custom_properties={"blessed": 0, "current_model_id": m1}))
+    p1 = step("r1", pusher_t, done, {"model": m1}, Artifact(type_id=pushed_t, uri="/p/1", custom_properties={"pushed": 0}))
+    e2f = step("r2", evaluator_t, failed, {"model": m2}, None)
+    e2 = step("r2", evaluator_t, done, {"model": m2},
+              Artifact(type_id=blessing_t, custom_properties={"blessed": 1, "baseline_model_id": m0}))
+    p2c = step("r2", pusher_t, cached, {"model": m2}, Artifact(type_id=pushed_t, uri="/p/old",
+                                                                custom_properties={"pushed": 1}))
+    p2 = step("r2", pusher_t, done, {"model": m2}, Artifact(type_id=pushed_t, uri="/p/2", custom_properties={
+        "pushed": 1, "pushed_destination": "gs://serving/m"}))
+    outcome = {o.field: o for o in compare_runs(store, ["r1", "r2"], run_type="pipeline_run").outcome}
+    assert outcome["blessed"].values == [False, [None, True]]
+    assert outcome["blessed"].sources == [[f"Evaluator #{e1}"], [f"Evaluator #{e2f} FAILED", f"Evaluator #{e2}"]]
+    assert outcome["baseline"].values == [f"Model #{m0} m0", f"Model #{m0} m0"]  # read, or named by id
+    assert outcome["pushed"].values == [False, [False, True]]
+    assert outcome["pushed"].sources == [[f"Pusher #{p1}"], [f"Pusher #{p2c} CACHED", f"Pusher #{p2}"]]
+    assert outcome["pushed to"].values == [None, "gs://serving/m"]
+    table = compare_runs(store, ["r1", "r2"], run_type="pipeline_run").table()
+    assert ["*", "blessed", f"no (Evaluator #{e1})", f"none (Evaluator #{e2f} FAILED); yes (Evaluator #{e2})"] in table
+    assert ["*", "pushed", f"no (Pusher #{p1})", f"no (Pusher #{p2c} CACHED); yes (Pusher #{p2})"] in table
+    # A run whose only Evaluator FAILED: no blessing, and it says which.
+    e3 = step("r3", evaluator_t, failed, {"model": m2}, None)
+    alone = compare_runs(store, ["r3"], run_type="pipeline_run")
+    assert [(o.field, o.values) for o in alone.outcome] == [("blessed", [None])]
+    assert alone.table()[-1] == ["", "blessed", f"none (Evaluator #{e3} FAILED)"]
+
+
 def _run_with_a_failed_trainer(store: MetadataStore, types: dict[str, int], name: str, rate: float) -> Context:
     """The run context ``name`` (made if new) with a Trainer at ``rate`` that raised OOM."""
     run = Context(type_id=types["PipelineRun"], name=name)
@@ -487,8 +572,9 @@ def test_compare_lineage_shows_what_differs_in_how_two_models_were_made(store, h
         assert params[f"Trainer.{field}"].values == expected
         assert params[f"Trainer.{field}"].differs == (expected[0] != expected[1])
     only_a, only_b = ({n.name for n in nodes} for nodes in near.only)
-    assert {"run-0010/examples", "run-0010/Trainer"} <= only_a and "run-0011/examples" not in only_a
-    assert {"run-0011/examples", "run-0010/model"} <= only_b                   # 11 warm-started from 10
+    # 11 warm-started from 10: all 10 came from, 11 came from too, further away
+    assert only_a == set() and {"run-0010/examples", "run-0010/Trainer"} <= {n.name for n in near.shared}
+    assert {"run-0011/examples", "run-0010/model"} <= only_b
     assert {n.name for n in near.shared} & {"run-0009/model"}                   # both read model 9
     assert [x.id for x in near.artifacts] == [a, b]
     table = near.table()
@@ -498,6 +584,39 @@ def test_compare_lineage_shows_what_differs_in_how_two_models_were_made(store, h
     assert full.only[0] == [] and len(full.shared) > len(near.shared)
     spans = {c.field: c for c in full.parameters}["ExampleGen.span"]
     assert spans.values == [10, 11] and spans.differs
+
+
+@pytest.mark.parametrize("runs", [(10, 12), (12, 10), (7, 30), (20, 21, 23)])
+def test_compare_lineage_only_is_what_no_other_came_from_at_any_depth(store, history, runs):
+    """"only A" is a node upstream of A that no other compared artifact came from at any
+    distance, whatever max_hops; shared is upstream of all; both within max_hops of one of
+    them. Checked against each artifact's whole upstream lineage from get_lineage_subgraph."""
+    from graphmd import compare_lineage
+
+    ids = [history.artifacts[f"run-{r:04d}/model"] for r in runs]
+
+    def upstream(artifact_id: int, hops: int | None) -> set[tuple[str, int]]:
+        graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+            starting_artifacts=NodeSelector(ids=[artifact_id]), direction=LineageDirection.UPSTREAM,
+            max_num_hops=hops))
+        return ({("Artifact", a.id) for a in graph.artifacts} | {("Execution", x.id) for x in graph.executions}) - {
+            ("Artifact", artifact_id)}
+
+    whole = [upstream(i, None) for i in ids]
+    for hops in (0, 1, 2, 4, 7, None):
+        near = [upstream(i, hops) for i in ids]
+        comparison = compare_lineage(store, ids, max_hops=hops)
+        for i, nodes in enumerate(comparison.only):
+            got = {(type(n).__name__, n.id) for n in nodes}
+            assert got == {k for k in near[i] if not any(k in w for j, w in enumerate(whole) if j != i)}, hops
+        assert {(type(n).__name__, n.id) for n in comparison.shared} == set.intersection(*whole) & set.union(*near)
+    # The reviewer's case: model 10 is 4 runs' warm starts above model 14; with 4 hops its
+    # examples (2 above 10, 10 above 14) were "only A". They are shared.
+    a, b = history.artifacts["run-0010/model"], history.artifacts["run-0014/model"]
+    four = compare_lineage(store, [a, b], max_hops=4)
+    assert four.only[0] == [] and "run-0010/examples" in {n.name for n in four.shared}
+    with pytest.raises(InvalidArgumentError, match="max_hops cannot be negative"):
+        compare_lineage(store, [a, b], max_hops=-1)
 
 
 def test_compare_lineage_errors(store, history):
