@@ -191,7 +191,7 @@ def test_query_and_compare(cli, history):
     assert row["triggered_by"] == "bob"
     rows = json.loads(cli("query", "model_hyperparameters", "--param", f"model_id={history.artifacts['run-0001/model']}"))
     assert {r["hyperparameter"]: r["value"] for r in rows}["num_steps"] == 1500
-    assert "needs parameter 'model_id'" in cli("query", "model_location", code=1)
+    assert "needs parameter 'model_id'" in cli("query", "model_location", code=2)
     table = cli("compare", "run-0001", "run-0002").splitlines()
     assert table[0].split() == ["field", "run-0001", "run-0002"]
     assert any(line.split()[:2] == ["*", "Trainer.learning_rate"] for line in table)

@@ -104,10 +104,10 @@ def test_the_reuse_and_compare_files_print_their_nodes_decoded(cli, history, sto
 
 
 def test_a_missing_parameter_says_how_to_pass_it(cli):
-    text = cli("query", "lineage_upstream", "-p", "artifact_id=1", code=1)
+    text = cli("query", "lineage_upstream", "-p", "artifact_id=1", code=2)  # a usage mistake
     assert "needs parameter 'max_hops' (a hop is one artifact-execution step; null for no limit), " \
            "e.g. -p max_hops=null" in text
-    assert "e.g. -p runs='[\"run-0007\", \"run-0008\"]'" in cli("query", "compare_runs", "-p", "run_type=x", code=1)
+    assert "e.g. -p runs='[\"run-0007\", \"run-0008\"]'" in cli("query", "compare_runs", "-p", "run_type=x", code=2)
 
 
 def test_graph_rows_print_as_graphmd_reads_them(cli, history, store):

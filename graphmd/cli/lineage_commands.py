@@ -718,11 +718,12 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
             raise typer.BadParameter(f"query {name!r} has no parameter {extra[0]!r} (it takes "
                                      f"{', '.join(wanted) or 'none'})", param_hint="'--param' / '-p'")
         missing = [p for p in wanted if p not in given]
-        if missing:
+        if missing:  # a usage mistake too (exit 2)
             what = explain(name, missing[0])
-            raise InvalidArgumentError(
+            raise typer.BadParameter(
                 f"query {name!r} needs parameter {missing[0]!r}" + (f" ({what})" if what else "")
-                + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}", field=missing[0])
+                + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}",
+                param_hint="'--param' / '-p'")
         with _store(uri, user, password, database) as store:
             rows = run(store, name, **given)
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
