@@ -247,7 +247,7 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
     assert len(blocks) == (2 * runs) // 12 - 1
     [cut_at] = store.get_artifacts_by_uri(f"/chain/{runs - 6}")
     assert blocks[0] == f"[1] 12 hops upstream: ChainModel #{cut_at.id} (/chain/{runs - 6})"
-    assert f"↓ continued below [1]" in lines[12] and lines[14] == blocks[0]
+    assert "↓ continued below [1]" in lines[12] and lines[14] == blocks[0]
     assert max(map(len, lines[:-1])) < 120
     assert ("note: 2,799 lines (2,401 nodes; 199 deep branches continue below, marked [N]), too large to read as one "
             "tree: --depth N keeps the N hops nearest the start; --format html -o FILE draws it") in text

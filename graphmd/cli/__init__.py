@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from .. import __version__
-from .._errors import GraphmdError
 from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
-from ._options import err
 
 # The driver logs a lost connection itself; every command reports its failure as a graphmd
 # error, so without a handler Python's last-resort one printed the driver's line as well, and
