@@ -162,3 +162,18 @@ def test_pickling_a_store_says_what_to_do_instead(store: MetadataStore) -> None:
 
     with pytest.raises(TypeError, match="open one in the other process"):
         pickle.dumps(store)
+
+
+def test_nodes_not_given_as_a_list_are_refused_naming_the_argument(store: MetadataStore) -> None:
+    """put_artifacts(Artifact(...)) iterated the model's (field, value) pairs, and a
+    generator was used up by the checks, so nothing was written and nothing said."""
+    t = store.put_artifact_type(ArtifactType(name="Listed"))
+    before = snapshot(store)
+    for given in (Artifact(type_id=t, uri="/a"), (Artifact(type_id=t, uri=f"/{i}") for i in range(2))):
+        with pytest.raises(InvalidArgumentError) as info:
+            store.put_artifacts(given)  # type: ignore[arg-type]
+        assert info.value.field == "artifacts" and "a list of Artifacts is expected" in info.value.message
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifacts([Artifact(type_id=t, uri="/ok"), Execution(type_id=t)])  # type: ignore[list-item]
+    assert info.value.field == "artifacts[1]" and "must be an Artifact, not Execution" in info.value.message
+    assert snapshot(store) == before
