@@ -23,6 +23,7 @@ import dataclasses
 import errno
 import functools
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -752,7 +753,12 @@ def _check_bindable(host: str, port: int, address: str) -> None:
     """Raise UnavailableError when ``port`` on ``host`` cannot be bound (taken by another
     process, or the host is not this machine's): gRPC's own failure also writes a line of
     its C core's log to stderr, which is noise next to graphmd's error. Port 0 (any free
-    port) is left to gRPC."""
+    port) is left to gRPC.
+
+    The probe binds as gRPC does, with SO_REUSEADDR (on POSIX): connections a stopped server
+    closed first wait in TIME_WAIT on its port for a minute, and gRPC binds over them, so a
+    restarted `graphmd serve` (a container restarted in its pod) must not read them as the
+    port being taken. A port another process listens on is still refused."""
     if not port:
         return
     try:
@@ -761,6 +767,8 @@ def _check_bindable(host: str, port: int, address: str) -> None:
         raise _unavailable(address, f"unknown host ({error.strerror})") from error
     family, kind, proto, _, where = found[0]
     with socket.socket(family, kind, proto) as probe:
+        if os.name == "posix":  # elsewhere (Windows) SO_REUSEADDR would let the probe share a taken port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(where)
         except OSError as error:
