@@ -625,13 +625,16 @@ class RunComparison:
 
 
 def _show_outcome(value: Any) -> str:
-    """An outcome value as printed: yes/no, a time (an int: ms since the epoch) in UTC."""
+    """An outcome value as printed: yes/no, a time (an int: ms since the epoch) in UTC to the
+    millisecond, as stored: two pushes in the same second still print apart, as the row's
+    '*' says they differ."""
     if value is None:  # one of a run's several Evaluators wrote no blessing
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return datetime.datetime.fromtimestamp(value / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = datetime.datetime.fromtimestamp(value // 1000, datetime.timezone.utc)
+        return f"{when:%Y-%m-%d %H:%M:%S}.{value % 1000:03d} UTC"
     return str(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
@@ -111,11 +112,15 @@ def test_compare_says_which_run_s_model_was_blessed_and_pushed(cli, history, sto
     assert re.search(rf"^\*\s+pushed\s+no \(Pusher #{pushers[0]}\)\s+yes \(Pusher #{pushers[1]}\)$",
                      text, re.MULTILINE), text
     assert re.search(r"^\*\s+pushed to\s+/serving/taxi$", text, re.MULTILINE), text
-    assert re.search(r"^\*\s+pushed at\s+20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC$", text, re.MULTILINE), text
+    assert re.search(r"^\*\s+pushed at\s+20\d\d-\d\d-\d\d \d\d:\d\d:\d\d\.\d\d\d UTC$", text, re.MULTILINE), text
     outcome = {o["field"]: o for o in json.loads(cli("compare", "run-0003", "run-0004", "--format", "json"))["outcome"]}
     assert outcome["blessed"]["values"] == [False, True] and outcome["pushed"]["values"] == [False, True]
     [pushed] = store.get_artifacts_by_id([history.artifacts["run-0004/pushed_model"]])
     assert outcome["pushed at"]["values"] == [None, pushed.create_time_since_epoch]
+    # To the millisecond, as stored: two pushes within one second print apart, as '*' says.
+    ms = pushed.create_time_since_epoch
+    when = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    assert re.search(rf"^\*\s+pushed at\s+{when}\.{ms % 1000:03d} UTC$", text, re.MULTILINE), text
 
 
 def test_diff_with_depth_lists_as_only_a_nothing_b_came_from(cli, history):
