@@ -16,6 +16,7 @@ types, and three levels of parent contexts.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
@@ -272,6 +273,8 @@ def main() -> None:
     parser.add_argument("file")
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
+    if os.path.exists(args.file) and os.path.getsize(args.file) > 0:
+        parser.error(f"{args.file} exists: give a new file (the history's names would clash with what it holds)")
     config = pb.ConnectionConfig()
     config.sqlite.filename_uri = args.file
     config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
