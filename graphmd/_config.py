@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import tempfile
 import tomllib
 import urllib.parse
 from pathlib import Path
@@ -68,7 +69,8 @@ def _toml_string(value: str) -> str:
 
 
 def write_config(values: dict[str, Any], path: Path | None = None) -> Path:
-    """Merge ``values`` into the [neo4j] table of the config file (mode 0600)."""
+    """Merge ``values`` into the [neo4j] table of the config file (mode 0600), replacing the
+    file whole so a reader never sees half of it."""
     path = path or config_path()
     merged = read_config(path)
     merged.update({k: v for k, v in values.items() if v is not None})
@@ -79,11 +81,16 @@ def write_config(values: dict[str, Any], path: Path | None = None) -> Path:
             str(value) if isinstance(value, (int, float)) else _toml_string(str(value))
         )
         lines.append(f"{key} = {rendered}")
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    # A temporary file of this writer's own (mode 0600): two writers at once (two homes
+    # started together) each replace the file whole, never rename the other's away.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
