@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +70,20 @@ def find_java() -> str:
             f"JAVA_HOME is {java_home}, which has no bin/java; point it at a Java 17 or newer installation, "
             f"or unset it to use the java on PATH, {_DOCKER_HINT}", field="java")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    install = (f"install one (e.g. `apt-get install openjdk-17-jre-headless`) and put it on PATH or point JAVA_HOME "
+               f"at it, {_DOCKER_HINT}")
     if not java:
         raise FailedPreconditionError(
-            f"java is not installed; Neo4j {NEO4J_VERSION} needs Java 17 or newer. Install one "
-            f"(e.g. `apt-get install openjdk-17-jre-headless`) {_DOCKER_HINT}", field="java")
-    major = _java_major(java)
+            f"java is not installed (none on PATH, and JAVA_HOME is unset); Neo4j {NEO4J_VERSION} needs Java 17 or "
+            f"newer: {install}", field="java")
+    major, said = _java_major(java)
+    if major is None:
+        raise FailedPreconditionError(
+            f"{java} does not run as Java ({said}); Neo4j {NEO4J_VERSION} needs Java 17 or newer: {install}",
+            field="java")
     if major < 17:
         raise FailedPreconditionError(
-            f"{java} is Java {major}; Neo4j {NEO4J_VERSION} needs Java 17 or newer {_DOCKER_HINT}", field="java")
+            f"{java} is Java {major}; Neo4j {NEO4J_VERSION} needs Java 17 or newer: {install}", field="java")
     return java
 
 
@@ -96,23 +103,55 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
         raise FailedPreconditionError(
             f"mvn (Apache Maven) is not installed; it fetches {what} once. Install it "
             f"(e.g. `apt-get install maven`) {_DOCKER_HINT}", field="mvn")
-    say(f"resolving {what} from Maven Central (first use only)...")
-    staging = lib.parent / "lib.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
-         f"-DoutputDirectory={staging}"],
-        capture_output=True, text=True)
-    if result.returncode != 0:
-        raise FailedPreconditionError(
-            f"Maven could not resolve the jars of {what} (exit {result.returncode}):\n"
-            f"{(result.stdout + result.stderr)[-2000:]}", field="mvn")
-    shutil.rmtree(lib, ignore_errors=True)
-    staging.rename(lib)
-    marker.write_text(f"{what}\n")
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    # Two first starts at once resolve once: the second waits, then finds the marker.
+    with _locked(lib.parent / "resolve.lock"):
+        if marker.exists():
+            return lib
+        say(f"resolving {what} from Maven Central (first use only)...")
+        staging = lib.parent / "lib.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        try:
+            # Not -q: Maven's warnings are where a download that failed says why.
+            result = subprocess.run(
+                [mvn, "-B", "-ntp", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
+                 "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
+                capture_output=True, text=True)
+            if result.returncode != 0:
+                raise FailedPreconditionError(_maven_failure(what, result.returncode, result.stdout + result.stderr),
+                                              field="mvn")
+            shutil.rmtree(lib, ignore_errors=True)
+            staging.rename(lib)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        marker.write_text(f"{what}\n")
     say(f"cached {len(list(lib.glob('*.jar')))} jars in {lib}")
     return lib
+
+
+# What Maven (its HTTP transport, Java's networking) says when it cannot reach a repository.
+_NETWORK_TROUBLE = re.compile(r"Could not transfer|transfer failed|UnknownHost|Unknown host|Network is unreachable|"
+                              r"Connection refused|Connect to \S+ .*failed|timed out|No route to host", re.IGNORECASE)
+_MAVEN_BOILERPLATE = re.compile(r"^\[ERROR\]\s*$|re-run Maven|Re-run Maven|\[Help \d+\]|please read the following")
+
+
+def _maven_failure(what: str, code: int, output: str) -> str:
+    """Why Maven failed, in a user's terms: a repository it could not reach is said first (a
+    first start without network, or behind a proxy Maven is not told of), then Maven's own
+    errors and warnings."""
+    said = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+            if line.startswith(("[ERROR]", "[WARNING]")) and not _MAVEN_BOILERPLATE.search(line)]
+    said = list(dict.fromkeys(line[:400] for line in said))
+    if _NETWORK_TROUBLE.search(output):
+        text = "\n".join([line for line in said if _NETWORK_TROUBLE.search(line)
+                          and "previous attempt" not in line][-3:])
+        return (f"Maven could not download the jars of {what} (exit {code}): it could not reach its repository "
+                "(Maven Central, https://repo.maven.apache.org/maven2, unless ~/.m2/settings.xml names a mirror). "
+                "Check the network; behind a proxy, give Maven the proxy in ~/.m2/settings.xml (it does not read "
+                "HTTPS_PROXY). Nothing was cached: the next `graphmd neo4j start` tries again. Maven said:\n" + text)
+    text = "\n".join(said[-12:]) or output[-2000:]
+    return f"Maven could not resolve the jars of {what} (exit {code}):\n{text}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,10 +179,71 @@ class ServerStatus:
         ]
 
 
-def _java_major(java: str) -> int:
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-    match = re.search(r'version "(\d+)', out.stderr + out.stdout)
-    return int(match.group(1)) if match else 0
+def _java_major(java: str) -> tuple[int | None, str]:
+    """The major version ``java -version`` reports (None when it does not run or say one),
+    and what it said (or why it did not run), for messages."""
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, str(getattr(error, "strerror", None) or error)
+    said = (out.stderr + out.stdout).strip()
+    match = re.search(r'version "(?:1\.)?(\d+)', said)
+    if match is None:
+        return None, f"`java -version` exited {out.returncode}" + (f" and printed: {said[:200]}" if said else
+                                                                    " printing nothing")
+    return int(match.group(1)), said
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block; another process
+    or thread asking for it waits. The lock goes with the process, however it ends."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _server_args(pid: int) -> list[str] | None:
+    """The command-line arguments of process ``pid`` if it is a Neo4j server (graphmd's or
+    any started with Neo4j's entry point), else None."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    args = raw.decode(errors="replace").split("\0")
+    return args if _ENTRY_POINT in args else None
+
+
+def _servers() -> Iterator[tuple[int, Path]]:
+    """(pid, home) of every Neo4j server started with graphmd's command line on this machine."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        args = _server_args(int(entry.name))
+        homes = [a.removeprefix("--home-dir=") for a in args or [] if a.startswith("--home-dir=")]
+        if homes and not _has_exited(int(entry.name)):
+            yield int(entry.name), Path(homes[0])
+
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def _bytes(size: str) -> int:
+    """A size _size accepted (``512m``, ``4g``, ``1073741824``) in bytes."""
+    unit = size[-1].lower() if size[-1].isalpha() else ""
+    return int(size.rstrip("kKmMgG")) * _UNITS[unit]
+
+
+def _memory() -> tuple[int, int] | None:
+    """(available, total) memory in bytes from /proc/meminfo; None where there is none."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+        return int(fields["MemAvailable"].split()[0]) * 1024, int(fields["MemTotal"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def _port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -228,8 +328,18 @@ class LocalNeo4j:
                           else _last_setting(saved, "bolt_port", 7687))
         self.http_port = (_port(http_port, "http_port") if http_port is not None
                           else _last_setting(saved, "http_port", 7474))
+        # Each home keeps its own password (in its state file): the config file's is another
+        # home's once a second home has been started.
+        recorded_home = config.get("home")
+        config_is_ours = record_in_config and (recorded_home is None or Path(str(recorded_home)).resolve() == self.home)
+        self._password_from = next(
+            (origin for origin, value in (("the --password argument", password),
+                                         ("GRAPHMD_NEO4J_PASSWORD", os.environ.get("GRAPHMD_NEO4J_PASSWORD")),
+                                         (str(config_path()), config.get("password") if config_is_ours else None),
+                                         (str(self._state_file), saved.get("password"))) if value),
+            None)
         self._password = password or os.environ.get("GRAPHMD_NEO4J_PASSWORD") or (
-            config.get("password") if record_in_config else None) or saved.get("password")
+            config.get("password") if config_is_ours else None) or saved.get("password")
         # Sizes, as ports, are those of the last start unless given (1g and 512m at first).
         self.heap = _size(heap, "heap") if heap is not None else _last_setting(saved, "heap", "1g")
         self.pagecache = (_size(pagecache, "pagecache") if pagecache is not None
@@ -281,9 +391,10 @@ class LocalNeo4j:
 
     def _saved(self) -> dict[str, Any]:
         try:
-            return json.loads(self._state_file.read_text())
-        except (FileNotFoundError, ValueError):
+            saved = json.loads(self._state_file.read_text())
+        except (OSError, ValueError):  # none yet, or a home that is no directory (start says so)
             return {}
+        return saved if isinstance(saved, dict) else {}
 
     @staticmethod
     def jars_dir() -> Path:
@@ -338,18 +449,22 @@ class LocalNeo4j:
         return conf_dir
 
     def pid(self) -> int | None:
-        """The pid of the server this home's pid file names, if that process is ours and alive."""
+        """The pid of this home's server if it runs: the one its pid file names when that
+        process is this home's Neo4j, else one found among the machine's processes (its pid
+        file lost, or overwritten by a start that raced it)."""
         try:
-            pid = int(self._pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except FileNotFoundError:
-            return None
-        if _ENTRY_POINT not in cmdline or f"--home-dir={self.home}" not in cmdline:
-            return None  # the pid was reused by an unrelated process
-        return pid
+            pid: int | None = int(self._pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = None
+        if pid is not None and self._is_ours(pid) and not _has_exited(pid):
+            return pid
+        # The pid file's process is gone, or the pid was reused by an unrelated process.
+        return next((found for found, home in _servers() if home == self.home), None)
+
+    def _is_ours(self, pid: int) -> bool:
+        """Whether process ``pid`` is the Neo4j of this home (its exact --home-dir, not a home
+        whose path merely starts with this one's)."""
+        return f"--home-dir={self.home}" in (_server_args(pid) or [])
 
     def status(self) -> ServerStatus:
         """Whether the server runs, and where."""
@@ -358,56 +473,138 @@ class LocalNeo4j:
                             NEO4J_VERSION, self.log_file)
 
     def start(self, *, timeout: float = 120.0, say: Callable[[str], None] = lambda _: None) -> ServerStatus:
-        """Start the server unless it runs; wait until Bolt accepts the password.
+        """Start the server unless it runs; wait until Bolt accepts the password. Starts of one
+        home run one at a time: one that finds the server started meanwhile returns its status.
+        A start that fails or is interrupted stops the server it launched and leaves the
+        config file and the home's recorded settings as they were.
 
         Raises:
-            FailedPreconditionError: java or mvn missing, a port taken by another program.
-            UnavailableError: the server did not answer within ``timeout`` (its log tail is
-                in the message).
+            InvalidArgumentError: a password shorter than Neo4j accepts (field password).
+            FailedPreconditionError: java or mvn missing, a port taken by another program, a
+                heap larger than the memory available, a home that cannot be written.
+            UnavailableError: the server exited during start or did not answer within
+                ``timeout`` (its reason and its log of this start are in the message).
         """
         if self.pid() is not None:
             return self.status()
+        self._check_password()
+        self._check_heap()
         java = find_java()
         lib = self.ensure_jars(say)
-        for port, name in ((self.bolt_port, "Bolt"), (self.http_port, "HTTP")):
-            if _port_open(port):
-                raise FailedPreconditionError(
-                    f"port {port} ({name}) is in use by another program; choose another with "
-                    f"--{name.lower()}-port", field=f"{name.lower()}_port")
-        conf_dir = self._write_conf()
-        if self._password is None:
-            self._password = secrets.token_urlsafe(18)
-        password = self._password
-        self._console_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self._console_file.open("ab")
-        cmd = [
-            java, f"-Xmx{self.heap}", f"-Xms{self.heap}", *_JVM_OPTIONS, "-cp", f"{lib}/*", _ENTRY_POINT,
-            f"--home-dir={self.home}", f"--config-dir={conf_dir}",
-        ]
-        say(f"starting Neo4j {NEO4J_VERSION} on {self.uri} (data in {self.home / 'data'})")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=self.home, start_new_session=True)
-        log.close()
-        self._pid_file.write_text(f"{proc.pid}\n")
-        before = self._state_file.read_text() if self._state_file.exists() else None
-        self._state_file.write_text(json.dumps({"bolt_port": self.bolt_port, "http_port": self.http_port,
-                                                "heap": self.heap, "pagecache": self.pagecache,
-                                                "version": NEO4J_VERSION,
-                                                **({} if self.record_in_config else {"password": self._password})}))
-        os.chmod(self._state_file, 0o600)
-        try:
-            self._wait_ready(proc, timeout, password)
-        except BaseException:
-            self.stop()
-            # A start that failed leaves the settings of the last good one for the next start.
-            if before is None:
-                self._state_file.unlink(missing_ok=True)
-            else:
-                self._state_file.write_text(before)
-            raise
+        self._check_ports()  # before the home is made; again once this start holds the home
+        with self._home_errors():
+            (self.home / "run").mkdir(parents=True, exist_ok=True)
+            lock = _locked(self.home / "run" / "graphmd-start.lock")
+        with lock:
+            if self.pid() is not None:  # started by another start while this one waited
+                return self.status()
+            self._check_ports()
+            with self._home_errors():
+                conf_dir = self._write_conf()
+                self._console_file.parent.mkdir(parents=True, exist_ok=True)
+                log = self._console_file.open("ab")
+            if self._password is None:
+                self._password = secrets.token_urlsafe(18)
+            password = self._password
+            self._log_offsets = {path: _size_of(path) for path in (self._console_file, self.log_file)}
+            cmd = [
+                java, f"-Xmx{self.heap}", f"-Xms{self.heap}", *_JVM_OPTIONS,
+                f"-XX:ErrorFile={self.home / 'logs' / 'hs_err_pid%p.log'}", "-cp", f"{lib}/*", _ENTRY_POINT,
+                f"--home-dir={self.home}", f"--config-dir={conf_dir}",
+            ]
+            say(f"starting Neo4j {NEO4J_VERSION} on {self.uri} (data in {self.home / 'data'})")
+            with log:
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        cwd=self.home, start_new_session=True)
+            before = self._state_file.read_text() if self._state_file.exists() else None
+            try:
+                self._pid_file.write_text(f"{proc.pid}\n")
+                # The password is kept with its home: the config file holds only the last home's.
+                _write_private(self._state_file, json.dumps({
+                    "bolt_port": self.bolt_port, "http_port": self.http_port, "heap": self.heap,
+                    "pagecache": self.pagecache, "version": NEO4J_VERSION, "password": password}))
+                self._wait_ready(proc, timeout, password)
+            except BaseException:
+                if proc.poll() is None:
+                    self._stop_pid(proc.pid, 60.0, say)
+                proc.wait()
+                self._pid_file.unlink(missing_ok=True)
+                # A start that failed leaves the settings of the last good one for the next start.
+                if before is None:
+                    self._state_file.unlink(missing_ok=True)
+                else:
+                    _write_private(self._state_file, before)
+                raise
         if self.record_in_config:
             write_config({"uri": self.uri, "user": "neo4j", "password": self._password, "home": str(self.home)})
         return self.status()
+
+    def _check_password(self) -> None:
+        """Refuse, before anything starts, a password Neo4j would refuse to set.
+
+        Raises:
+            InvalidArgumentError: it is shorter than dbms.security.auth_minimum_password_length
+                (8 unless a setting says otherwise); field password.
+        """
+        try:
+            least = int(self.settings.get("dbms.security.auth_minimum_password_length", "8"))
+        except ValueError:
+            least = 8
+        if self._password is not None and len(self._password) < least:
+            raise InvalidArgumentError(
+                f"password: the one from {self._password_from} has {len(self._password)} characters; Neo4j needs at "
+                f"least {least}: give a longer one, or none to have graphmd generate one", field="password")
+
+    def _check_heap(self) -> None:
+        """Refuse a heap the machine cannot give: the JVM takes (and touches) all of it at start.
+
+        Raises:
+            FailedPreconditionError: the heap is larger than the memory available now (field heap).
+        """
+        memory = _memory()
+        if memory is not None and _bytes(self.heap) > memory[0]:
+            available, total = (round(n / 2**30, 1) for n in memory)
+            raise FailedPreconditionError(
+                f"heap: {self.heap} is more than this machine's available memory ({available} GiB free of "
+                f"{total} GiB), and Neo4j's JVM takes its whole heap at start: give a smaller --heap",
+                field="heap")
+
+    def _check_ports(self) -> None:
+        """Refuse ports that something already listens on, naming a graphmd Neo4j that does.
+
+        Raises:
+            FailedPreconditionError: a port is taken (field bolt_port or http_port).
+        """
+        for port, name in ((self.bolt_port, "Bolt"), (self.http_port, "HTTP")):
+            if not _port_open(port):
+                continue
+            option = f"--{name.lower()}-port"
+            holder = next(((pid, home) for pid, home in _servers()
+                           if home != self.home and port in _ports_of(home)), None)
+            if holder is not None:
+                pid, home = holder
+                raise FailedPreconditionError(
+                    f"port {port} ({name}) is taken by the Neo4j of home {home} (pid {pid}): choose another with "
+                    f"{option}, or stop that one first with `graphmd neo4j stop --home {home}`",
+                    field=f"{name.lower()}_port")
+            raise FailedPreconditionError(
+                f"port {port} ({name}) is in use by another program; choose another with {option}",
+                field=f"{name.lower()}_port")
+
+    @contextlib.contextmanager
+    def _home_errors(self) -> Iterator[None]:
+        """Turn a home that cannot be made or written into an error naming it.
+
+        Raises:
+            FailedPreconditionError: an OSError in the block (field home).
+        """
+        try:
+            yield
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            raise FailedPreconditionError(
+                f"cannot use {self.home} as a Neo4j home: {error.strerror or error}{where}; give --home a "
+                "directory you can write (or a path where one can be made)", field="home") from error
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float, password: str) -> None:
         deadline = time.monotonic() + timeout
@@ -450,19 +647,27 @@ class LocalNeo4j:
                                      new=password, database_="system")
             except neo4j_errors.AuthError as error:
                 raise FailedPreconditionError(self._other_password(password), field="password") from error
+            except neo4j_errors.ClientError as error:  # a password Neo4j's rules refuse
+                raise InvalidArgumentError(f"password: Neo4j refused it: {error.message}", field="password") from None
 
     def _other_password(self, password: str) -> str:
         """Why a start with ``password`` was refused, and how to go on: a home keeps the
         password of its first start (the new database's), whatever is given later."""
-        recorded = read_config() if self.record_in_config else {}
-        home = recorded.get("home")
-        if (recorded.get("password") and recorded["password"] != password and home
-                and Path(str(home)).resolve() == self.home):
-            how = (f"start it without --password (and without GRAPHMD_NEO4J_PASSWORD): {config_path()} records that "
-                   "password")
-        else:
+        config = read_config() if self.record_in_config else {}
+        ours = config.get("home") is not None and Path(str(config["home"])).resolve() == self.home
+        recorded = [(str(where), value) for where, value in ((config_path(), config.get("password") if ours else None),
+                                                             (self._state_file, self._saved().get("password")))
+                    if value and value != password]
+        if recorded and self._password_from in ("the --password argument", "GRAPHMD_NEO4J_PASSWORD"):
+            how = (f"start it without --password (and without GRAPHMD_NEO4J_PASSWORD): {recorded[0][0]} records "
+                   "its password")
+        elif self._password_from in ("the --password argument", "GRAPHMD_NEO4J_PASSWORD"):
             how = "start it with that password (--password or GRAPHMD_NEO4J_PASSWORD)"
-        return (f"the Neo4j in {self.home} keeps the password of its first start, and the one given now is another: "
+        else:
+            tried = (f"the one recorded in {self._password_from}" if self._password_from
+                     else "graphmd generated one (none is recorded for this home)")
+            how = f"{tried}; start it with its own password (--password or GRAPHMD_NEO4J_PASSWORD)"
+        return (f"the Neo4j in {self.home} keeps the password of its first start, and the one tried now is another: "
                 f"{how}; or, to start afresh with the new password, delete {self.home / 'data'} (the store's data "
                 "goes with it)")
 
@@ -473,12 +678,25 @@ class LocalNeo4j:
 
         Raises:
             DeadlineExceededError: the process outlived SIGKILL by 10 seconds (field timeout).
+            FailedPreconditionError: the server is another user's, this one may not signal it.
         """
         pid = self.pid()
         if pid is None:
             self._pid_file.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
+        self._stop_pid(pid, timeout, say)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
+    def _stop_pid(self, pid: int, timeout: float, say: Callable[[str], None]) -> None:
+        """SIGTERM process ``pid``, SIGKILL it ``timeout`` seconds later; return once it has exited."""
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        except PermissionError as error:
+            raise FailedPreconditionError(f"the Neo4j of {self.home} (pid {pid}) is another user's: stop it as that "
+                                          "user", field="home") from error
         if not _wait_exit(pid, timeout):
             say(f"Neo4j (pid {pid}) did not exit within {timeout:g}s of SIGTERM: sending SIGKILL")
             with contextlib.suppress(ProcessLookupError):
@@ -486,38 +704,73 @@ class LocalNeo4j:
             if not _wait_exit(pid, 10.0):
                 raise DeadlineExceededError(f"Neo4j (pid {pid}) still runs {timeout:g}s after SIGTERM and 10s "
                                             "after SIGKILL", field="timeout")
-        self._pid_file.unlink(missing_ok=True)
-        return True
+
+    def _logged(self, path: Path) -> str:
+        """What ``path`` (the console or the server log) got since this start began: the
+        lines of earlier starts are not this one's reasons."""
+        offset = getattr(self, "_log_offsets", {}).get(path, 0)
+        try:
+            with path.open("rb") as handle:
+                if offset > path.stat().st_size:
+                    offset = 0  # the log was rotated meanwhile
+                handle.seek(offset)
+                return handle.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def _start_failure(self) -> str | None:
-        """The first exception or ERROR line a failed start logged (an unknown --setting, a
-        port taken, a store it cannot open), to lead its error with."""
-        for path in (self._console_file, self.log_file):
-            try:
-                text = path.read_text(errors="replace")
-            except FileNotFoundError:
-                continue
+        """Why this start failed, to lead its error with: the JVM's want of memory (with what
+        to do), else the first exception or ERROR line it logged (an unknown --setting, a
+        port taken, a store it cannot open) with the deepest cause Neo4j gave for it."""
+        texts = [self._logged(path) for path in (self._console_file, self.log_file)]
+        if any(_NO_MEMORY.search(text) for text in texts):
+            return (f"the JVM could not get the {self.heap} of memory its heap needs: give a smaller --heap (or "
+                    "free memory)")
+        for text in texts:
             for line in text.splitlines():
                 found = _FAILURE_LINE.search(line)
                 if found:
-                    return found.group(1) or found.group(2)
+                    first = (found.group(1) or found.group(2)).strip()
+                    causes = _ROOT_CAUSE.findall(text)
+                    return f"{first} (cause: {causes[-1].strip()})" if causes and causes[-1] not in first else first
         return None
 
     def _log_tail(self, lines: int = 30) -> str:
         tails = []
         for path in (self._console_file, self.log_file):
-            try:
-                tail = path.read_text(errors="replace").splitlines()[-lines:]
-            except FileNotFoundError:
-                continue
+            tail = self._logged(path).strip("\n").splitlines()[-lines:]
             if tail:
-                tails.append(f"--- {path} ---\n" + "\n".join(tail))
-        return "\n".join(tails) or "(no log)"
+                tails.append(f"--- {path} (this start) ---\n" + "\n".join(tail))
+        return "\n".join(tails) or "(nothing logged)"
 
 
 # `Exception in thread "main" java.lang.IllegalArgumentException: Unrecognized setting ...`, or
 # `2026-12-04 ... ERROR [o.n.s.CommunityBootstrapper] Failed to start Neo4j ...`.
+_ROOT_CAUSE = re.compile(r"^Caused by: [\w.$]+: (.+)$", re.MULTILINE)
+_NO_MEMORY = re.compile(r"insufficient memory for the Java Runtime|Could not reserve enough space|"
+                        r"Cannot allocate memory")
 _FAILURE_LINE = re.compile(r"^(?:Exception in thread \S+ )?[\w.$]+(?:Exception|Error): (.+)$|\bERROR\s+(?:\[[^\]]*\]\s+)?(.+)$")
+
+
+def _ports_of(home: Path) -> tuple[int, int]:
+    """The Bolt and HTTP ports the server of ``home`` was started with."""
+    other = LocalNeo4j(home, record_in_config=False)
+    return other.bolt_port, other.http_port
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only from the first byte on."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def _has_exited(pid: int) -> bool:

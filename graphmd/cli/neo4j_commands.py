@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .._config import config_path, resolve_settings
+from .._config import config_path, read_config, resolve_settings
 from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
 from .._local_neo4j import LocalNeo4j
@@ -55,6 +55,10 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
                    "other options, run `graphmd neo4j stop` first.")
         for line in running.status().lines():
             typer.echo(line)
+        recorded = read_config().get("home")
+        if recorded and Path(str(recorded)).resolve() != running.home:
+            typer.echo(f"note:          MetadataStore() and the graphmd CLI use the server {config_path()} records, "
+                       f"the one last started (home {recorded}), not this one")
         return
     try:
         settings = dict(_setting(text) for text in setting or [])
@@ -64,6 +68,10 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
     except GraphmdError as error:
         fail(error)
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was left running (the Neo4j this start had launched, if any, was stopped) and "
+                  "the config file is as it was", markup=False)
+        raise typer.Exit(130) from None
     for line in st.lines():
         typer.echo(line)
     if server.record_in_config:
