@@ -1,5 +1,8 @@
-// Where is the model stored? The model's URI, and where each Pusher that read it pushed it
-// (an unnamed model shows as its type and id, 'Model #42').
+// Where is the model stored? The model's URI, and where each Pusher that read it pushed it:
+// the pushed artifacts' uris (pushed_to) and the destinations the Pushers recorded on them
+// (destinations: their pushed_destination, a property or, as TFX's Pusher records it, a custom
+// one; TFX serves the model from there and keeps an archive copy at pushed_to), each list in
+// the order of the pushed artifacts' ids. An unnamed model shows as its type and id ('Model #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
 // a CACHED Pusher (a rerun that reused an earlier push) adds none; a destination whose pushed
@@ -16,4 +19,5 @@ WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
   AND NOT coalesce(pushed.state, '') IN ['MARKED_FOR_DELETION', 'DELETED']
 WITH model, pushed ORDER BY pushed.id
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model, model.uri AS uri, model.state AS state,
-       collect(DISTINCT pushed.uri) AS pushed_to;
+       collect(DISTINCT pushed.uri) AS pushed_to,
+       collect(DISTINCT coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination)) AS destinations;

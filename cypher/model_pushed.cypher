@@ -1,6 +1,8 @@
-// When was the model pushed? Each push of the model: the Pusher, the pushed artifact, its
-// destination, time (the pushed artifact's creation) and the pushed artifact's state now
-// (DELETED: no longer there). No rows: never pushed. An unnamed
+// When was the model pushed? Each push of the model: the Pusher, the pushed artifact's uri
+// (pushed_to), its state now (DELETED: no longer there), the time (its creation) and the
+// destination the Pusher recorded on it (its pushed_destination, a property or, as TFX's Pusher
+// records it, a custom one: for TFX the serving path, pushed_to being the archive copy TFX keeps
+// in the pipeline root; null: none recorded), oldest push first. No rows: never pushed. An unnamed
 // model or Pusher shows as its type and id ('Pusher #42').
 // A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
@@ -16,5 +18,6 @@ WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher, pushed.uri AS pushed_to,
        pushed.state AS state, pushed.create_time_since_epoch AS pushed_at_ms,
-       datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at
+       datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at,
+       coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination) AS destination
 ORDER BY pushed_at_ms, pushed.id;

@@ -35,7 +35,8 @@ _KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list:
 # Parameters whose example is null (no limit) but that take a count when given: the header's
 # example cannot say so, and a query compares a text or -1 with the hop count silently.
 _LIMITS = {"max_hops"}
-# The lineage files' walk, which run() bounds by max_hops.
+# The lineage files' breadth-first expansion (taken for no limit or one over 100 hops), which
+# run() bounds by max_hops.
 _UNBOUNDED_WALK = "[:EVENT*0..]"
 # What the files' parameters name in the store: an artifact by id, a context by name, a type
 # by name; with where to look them up.
@@ -125,7 +126,8 @@ def _check_kind(name: str, parameter: str, value: Any) -> None:
 
 def statement(name: str, params: dict[str, Any]) -> str:
     """The text run() sends for cypher/<name>.cypher with ``params``: the file as it is,
-    but for a lineage file's walk bounded by an integer ``max_hops`` (Cypher takes no
+    but for a lineage file's breadth-first expansion bounded by an integer ``max_hops`` (the
+    files walk hop by hop up to 100 hops and expand for longer limits; Cypher takes no
     parameter as a path length's bound: written in, it bounds the walk, not only the answer).
 
     Raises:

@@ -3,6 +3,7 @@ get_lineage_subgraph. The files run exactly as a user pastes them (graphmd._cyph
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -194,25 +195,31 @@ def test_lineage_files_agree_with_the_library(session_store, history, name, dire
     assert files.run(session_store, name, artifact_id=10**9, max_hops=None) == []
 
 
+def db_hits(plan) -> int:
+    """A PROFILEd plan's database accesses, all operators together."""
+    return plan.get("dbHits", 0) + sum(db_hits(child) for child in plan.get("children", []))
+
+
 @pytest.mark.parametrize("name, start", [("lineage_upstream", "run-0049/model"),
                                          ("lineage_downstream", "run-0001/model")])
 def test_max_hops_bounds_the_walk_not_only_the_answer(session_store, history, name, start):
     """With max_hops only in the WHERE, a 2-hop read walked the whole history first (30,000
-    nodes expanded on 3,000 runs): the bound is written into the pattern, the file's own
+    nodes expanded on 3,000 runs), also as pasted into Browser: up to 100 hops the file walks
+    one hop at a time; graphmd query writes a longer bound into the expansion, the file's own
     text unbounded for null."""
     params = {"artifact_id": history.artifacts[start]}  # 49 runs of warm starts away from the other end
     assert "[:EVENT*0..2]" in files.statement(name, {**params, "max_hops": 2})
     assert "[:EVENT*0..]" in files.statement(name, {**params, "max_hops": None})
-    bounded = session_store.driver.execute_query("PROFILE " + files.statement(name, {**params, "max_hops": 2}),
-                                                 {**params, "max_hops": 2}, database_=session_store.database)
-    unbounded = session_store.driver.execute_query("PROFILE " + files.load(name), {**params, "max_hops": 2},
-                                                   database_=session_store.database)
-    assert bounded.records[0]["nodes"] and bounded.records[0].data() == unbounded.records[0].data()
 
-    def hits(plan) -> int:
-        return plan.get("dbHits", 0) + sum(hits(child) for child in plan.get("children", []))
+    def profiled(text: str, max_hops: int | None):
+        return session_store.driver.execute_query("PROFILE " + text, {**params, "max_hops": max_hops},
+                                                  database_=session_store.database)
 
-    assert hits(bounded.summary.profile) * 3 < hits(unbounded.summary.profile)
+    whole = profiled(files.load(name), None)
+    for text in (files.load(name), files.statement(name, {**params, "max_hops": 2})):  # as pasted, as run
+        bounded = profiled(text, 2)
+        assert bounded.records[0]["nodes"] and len(bounded.records[0]["nodes"]) < len(whole.records[0]["nodes"])
+        assert db_hits(bounded.summary.profile) * 20 < db_hits(whole.summary.profile), text
 
 
 def test_the_data_model_doc_s_upstream_query_returns_each_node_once_at_its_distance(session_store, history):
@@ -314,6 +321,51 @@ def test_cypher_shell_finds_graphmd_s_files_by_name_from_any_directory(tmp_path,
         "-f", "mine.cypher",                                   # a file of the user's: as given
         "-f", "nowhere.cypher"]                                # not a query's name: left to cypher-shell
     assert env["NEO4J_PASSWORD"] == "secret-pw" and "secret-pw" not in command
+
+
+# Operators that read every node of a label (or every node, or every relationship of a type),
+# and joins of unrelated rows: each file starts from a seek on an id, a name or a type.
+WHOLE_SCANS = {"AllNodesScan", "NodeByLabelScan", "UnionNodeByLabelsScan", "IntersectionNodeByLabelsScan",
+               "NodeIndexScan", "NodeIndexContainsScan", "NodeIndexEndsWithScan", "CartesianProduct",
+               "DirectedRelationshipTypeScan", "UndirectedRelationshipTypeScan", "DirectedAllRelationshipsScan",
+               "UndirectedAllRelationshipsScan", "DirectedRelationshipIndexScan", "UndirectedRelationshipIndexScan"}
+LEAVES = {"NodeUniqueIndexSeek", "NodeIndexSeek", "Argument", "Unwind"}  # Unwind: of a parameter list
+
+
+def operators(plan) -> list[tuple[str, str, bool]]:
+    """(operator, details, is a leaf) for each operator of a plan."""
+    name = plan["operatorType"].split("@")[0]
+    rows = [(name, plan.get("args", {}).get("Details", ""), not plan.get("children"))]
+    return rows + [row for child in plan.get("children", []) for row in operators(child)]
+
+
+def test_every_file_s_plan_seeks_where_it_starts(session_store, history):
+    """EXPLAIN each file as pasted, with the parameters that answer on the history and the
+    other kinds a user gives (no context, no inputs, a hop limit or none): no operator reads
+    a whole label, index or relationship type, every leaf is an index seek (or the argument
+    of a subquery, or an UNWIND of a parameter list), and a lineage walk is Neo4j's pruning
+    breadth-first expansion, which visits each node once, never one that enumerates paths
+    (they double with every diamond)."""
+    cases = [(name, values) for name, values in sorted(file_parameters(session_store, history).items())]
+    cases += [("latest_blessed_model", {"model_type": "Model", "blessing_type": "ModelBlessing",
+                                        "context_id": history.contexts["run-0003"]}),
+              ("what_can_be_reused", {"type_name": "ExampleGen", "input_ids": [], "properties": {"span": 3}}),
+              ("lineage_upstream", {"artifact_id": history.artifacts["run-0012/model"], "max_hops": 3}),
+              ("lineage_downstream", {"artifact_id": history.artifacts["run-0040/examples"], "max_hops": None})]
+    # Plans as Neo4j makes them for this store: index samples taken now, none cached. With
+    # samples left from an earlier, smaller store (a test's, before delete_everything), the
+    # planner may scan a whole index and hash-join it, until it samples and plans again.
+    run = functools.partial(session_store.driver.execute_query, database_=session_store.database)
+    for index in run("SHOW RANGE INDEXES YIELD name").records:
+        run("CALL db.resampleIndex($name)", name=index["name"])
+    run("CALL db.clearQueryCaches()")
+    for name, values in cases:
+        found = operators(run("EXPLAIN " + files.load(name), values).summary.plan)
+        assert not [op for op in found if op[0] in WHOLE_SCANS], (name, found)
+        assert {op[0] for op in found if op[2]} <= LEAVES, (name, found)
+        walks = [op for op in found if op[0].startswith("VarLengthExpand")]
+        assert all(op[0].startswith("VarLengthExpand(Pruning,BFS") for op in walks), (name, walks)
+        assert bool(walks) == name.startswith("lineage_"), name
 
 
 def test_the_questions_answer_on_a_store_tfx_wrote(store):
@@ -519,8 +571,135 @@ def test_what_can_be_reused_starts_from_the_least_read_input(store):
     assert row["execution"]["id"] == result.execution_ids[7]
     profiled = store.driver.execute_query("PROFILE " + files.load("what_can_be_reused"), params,
                                           database_=store.database).summary.profile
+    assert db_hits(profiled) < readers, db_hits(profiled)
 
-    def hits(plan) -> int:
-        return plan.get("dbHits", 0) + sum(hits(child) for child in plan.get("children", []))
 
-    assert hits(profiled) < readers, hits(profiled)
+def lineage_of(row) -> tuple[list[tuple[str, int]], list[str], dict[tuple[str, int], int]]:
+    """A lineage file's row as (nodes by label and id, event keys, distances)."""
+    return (sorted((list(n.labels)[0], n["id"]) for n in row["nodes"]), sorted(e["event_key"] for e in row["events"]),
+            {(d["kind"], d["id"]): d["hops"] for d in row["distances"]})
+
+
+def test_lineage_files_as_pasted_agree_with_the_library_on_a_deep_diamond_history(store):
+    """130 runs whose Trainers read the two models before them: paths to a node double with
+    every run, and the history is deeper than 100 hops, where the files change how they walk.
+    As pasted (the file's own text, which Browser and cypher-shell run) and as graphmd query
+    runs it, each hop limit gives get_lineage_subgraph's nodes and events, each node at the
+    distance stream_lineage gives it."""
+    history = record_history(store, 130)
+    cases = [("lineage_upstream", LineageDirection.UPSTREAM, "run-0129/model"),
+             ("lineage_upstream", LineageDirection.UPSTREAM, "run-0100/blessing"),
+             ("lineage_downstream", LineageDirection.DOWNSTREAM, "run-0000/examples"),
+             ("lineage_downstream", LineageDirection.DOWNSTREAM, "run-0060/model")]
+    deepest = 0
+    for name, direction, start in cases:
+        for hops in (0, 1, 2, 3, 8, 99, 100, 101, 120, None):
+            params = {"artifact_id": history.artifacts[start], "max_hops": hops}
+            options = LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[history.artifacts[start]]),
+                                                  max_num_hops=hops, direction=direction)
+            graph = store.get_lineage_subgraph(options)
+            expected = (sorted([("Artifact", a.id) for a in graph.artifacts]
+                               + [("Execution", x.id) for x in graph.executions]),
+                        sorted(f"{e.artifact_id}:{e.execution_id}:{e.type.value}" for e in graph.events),
+                        {(type(step.node).__name__, step.node.id): step.distance
+                         for step in store.stream_lineage(options)})
+            [pasted] = store.driver.execute_query(files.load(name), params, database_=store.database).records
+            [run] = files.run(store, name, **params)
+            assert lineage_of(pasted) == expected, (name, start, hops)
+            assert lineage_of(run) == expected, (name, start, hops)
+            deepest = max(deepest, *expected[2].values())
+    assert deepest > 120  # the limits over 100 cut a lineage that goes on
+
+
+def test_lineage_files_as_pasted_walk_no_further_than_max_hops(store):
+    """A hop limit pasted into Browser (:param max_hops => 3) stops the walk, not only the
+    answer: the file as pasted reads about as much of the store for 3 hops from the newest
+    model of 150 runs as for 3 hops from the third model, where it read the whole lineage.
+    Over 100 hops the file expands the whole lineage first, and graphmd query's bound, written
+    into the expansion, stops it."""
+    history = record_history(store, 150)
+
+    def hits(name: str, start: str, max_hops: int | None, text: str | None = None) -> int:
+        params = {"artifact_id": history.artifacts[start], "max_hops": max_hops}
+        result = store.driver.execute_query("PROFILE " + (text or files.load(name)), params,
+                                            database_=store.database)
+        return db_hits(result.summary.profile)
+
+    for name, deep, shallow in (("lineage_upstream", "run-0149/model", "run-0002/model"),
+                                ("lineage_downstream", "run-0000/examples", "run-0147/examples")):
+        near = hits(name, shallow, 3)
+        assert hits(name, deep, 3) < 3 * near < hits(name, deep, None), name
+        far = {"artifact_id": history.artifacts[deep], "max_hops": 110}
+        assert hits(name, deep, 110, files.statement(name, far)) < hits(name, deep, 110), name
+
+
+def test_several_evaluators_and_pushers_cached_and_failed_steps(store):
+    """A run that evaluated its model twice (blessed against one baseline, not against
+    another), pushed it to two destinations (TFX records where as the custom property
+    pushed_destination; its uri is the archive copy) and once not (pushed = 0), with a FAILED
+    Evaluator and a rerun served from cache: why_model_preferred lists model A's Evaluators
+    then B's, in id order, metrics by name; model_location and model_pushed say the
+    destinations; who_triggered_run reads who triggered it from custom properties too."""
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactState, Context, ContextType, Event, EventType,
+                         ExecutionState)
+    from graphmd._pipeline import record_cached_execution
+
+    history = record_history(store, 3)
+    ids, types = history.artifacts, history.type_ids
+    run = [Context(type_id=store.put_context_type(ContextType(name="pipeline_run")), name="multi",
+                   custom_properties={"triggered_by": "dave", "trigger": "backfill"})]
+    done = ExecutionState.COMPLETE
+
+    def put(component: str, name: str, inputs: dict[str, int], outputs: dict[str, Artifact],
+            state: ExecutionState = done) -> list[int]:
+        pairs = [ArtifactAndEvent(event=Event(artifact_id=a, type=EventType.INPUT, path=[k, 0]))
+                 for k, a in inputs.items()]
+        pairs += [ArtifactAndEvent(artifact=a, event=Event(type=EventType.OUTPUT, path=[k, 0]))
+                  for k, a in outputs.items()]
+        return store.put_execution(Execution(type_id=types[component], name=name, last_known_state=state), pairs, run,
+                                   reuse_context_if_already_exist=True).artifact_ids[len(inputs):]
+
+    [model] = put("Trainer", "multi/Trainer", {"base_model": ids["run-0002/model"]},
+                  {"model": Artifact(type_id=types["Model"], name="multi/model", uri="/m", state=ArtifactState.LIVE)})
+
+    def evaluate(name: str, baseline: str, blessed: int, **metrics: float) -> int:
+        return put("Evaluator", name, {"model": model, "baseline_model": ids[baseline]}, {
+            "evaluation": Artifact(type_id=types["ModelEvaluation"], custom_properties=metrics),
+            "blessing": Artifact(type_id=types["ModelBlessing"], properties={"blessed": blessed})})[1]
+
+    blessing = evaluate("multi/Evaluator-a", "run-0002/model", 1, zeta=0.5, recall=0.7, auc=0.9)
+    evaluate("multi/Evaluator-b", "run-0000/model", 0, zeta=0.1, auc=0.2)
+    put("Evaluator", "multi/Evaluator-failed", {"model": model}, {}, ExecutionState.FAILED)
+    record_cached_execution(store, Execution(type_id=types["Evaluator"], name="multi/Evaluator-cached"),
+                            {"model": [model]}, {"blessing": [blessing]}, run)
+
+    def push(name: str, uri: str, **custom: object) -> None:
+        put("Pusher", name, {"model": model, "model_blessing": blessing},
+            {"pushed_model": Artifact(type_id=types["PushedModel"], uri=uri, state=ArtifactState.LIVE,
+                                      custom_properties=custom)})
+
+    push("multi/Pusher-a", "/root/Pusher/pushed_model/1", pushed=1, pushed_destination="/serving/a/1700000000")
+    push("multi/Pusher-b", "/root/Pusher/pushed_model/2", pushed=1, pushed_destination="/serving/b/1700000001")
+    push("multi/Pusher-c", "/root/Pusher/pushed_model/3", pushed=0)
+
+    rows = files.run(store, "why_model_preferred", model_a=model, model_b=ids["run-0002/model"])
+    assert [(r["model"], r["evaluator"], r["blessed"], r["baseline"], r["pushed"]) for r in rows] == [
+        ("multi/model", "multi/Evaluator-a", True, "run-0002/model", True),
+        ("multi/model", "multi/Evaluator-b", False, "run-0000/model", True),
+        ("run-0002/model", "run-0002/Evaluator", True, "run-0001/model", True)]
+    assert [r["metrics"] for r in rows[:2]] == [[["auc", 0.9], ["recall", 0.7], ["zeta", 0.5]],
+                                                [["auc", 0.2], ["zeta", 0.1]]]
+    assert rows[2]["metrics"] == sorted(rows[2]["metrics"])
+    [location] = files.run(store, "model_location", model_id=model)
+    assert location["pushed_to"] == ["/root/Pusher/pushed_model/1", "/root/Pusher/pushed_model/2"]
+    assert location["destinations"] == ["/serving/a/1700000000", "/serving/b/1700000001"]
+    pushes = files.run(store, "model_pushed", model_id=model)
+    assert [(p["pusher"], p["pushed_to"], p["destination"]) for p in pushes] == [
+        ("multi/Pusher-a", "/root/Pusher/pushed_model/1", "/serving/a/1700000000"),
+        ("multi/Pusher-b", "/root/Pusher/pushed_model/2", "/serving/b/1700000001")]
+    [row] = files.run(store, "model_pushed", model_id=ids["run-0002/model"])  # the history's: a declared property
+    assert row["destination"] == "/serving/taxi"
+    [who] = files.run(store, "who_triggered_run", run_name="multi")
+    assert (who["run_type"], who["triggered_by"], who["trigger"]) == ("pipeline_run", "dave", "backfill")
+    assert who["executions"][-4:] == ["multi/Evaluator-cached (CACHED)", "multi/Pusher-a (COMPLETE)",
+                                      "multi/Pusher-b (COMPLETE)", "multi/Pusher-c (COMPLETE)"]
