@@ -3,7 +3,8 @@
 // newest first, with their outputs, none of them deleted or abandoned since: a cache hit for a
 // step about to run with the same inputs and properties. No rows: nothing to reuse (a cache
 // miss). graphmd.find_cached_execution runs this file and also requires each input under the
-// same key (an event path [key, index]) and, when it is given them, custom properties.
+// same key (an event path [key, index]) and, when it is given them, custom properties and an
+// association with each of its contexts (a pipeline's: this file looks across pipelines).
 // Parameters: $type_name (the execution type), $input_ids (artifact ids, [] for none),
 // $properties (a map of execution properties). In Neo4j Browser first run:
 //   :param type_name => 'Trainer'

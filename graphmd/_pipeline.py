@@ -152,6 +152,56 @@ def _input_id(item: Artifact | int, field: str, one: str = "input") -> int:
                                field=field)
 
 
+def _scope(contexts: Sequence[Context | int]) -> list[dict[str, Any]]:
+    """find_cached_execution's ``contexts`` as EXECUTIONS_IN_CONTEXTS takes them: ``{id}``
+    for a stored Context or a context id, ``{type_id, name}`` for a Context not read back.
+
+    Raises:
+        InvalidArgumentError: ``contexts`` is not a list, or an item is neither a Context
+            nor a context id, or a Context has no id and no type_id and name; ``field``
+            names it (``contexts[1]``, ``contexts[0].name``).
+    """
+    if isinstance(contexts, (str, bytes, Context)) or not isinstance(contexts, Sequence):
+        raise InvalidArgumentError(f"contexts must be a list of contexts or context ids, not "
+                                   f"{type(contexts).__name__}", field="contexts")
+    scope: list[dict[str, Any]] = []
+    for i, item in enumerate(contexts):
+        field = f"contexts[{i}]"
+        if isinstance(item, int) and not isinstance(item, bool):
+            codec.check_int64(item, field)
+            scope.append({"id": item})
+        elif isinstance(item, Context) and item.id is not None:
+            codec.check_int64(item.id, f"{field}.id")
+            scope.append({"id": item.id})
+        elif isinstance(item, Context):
+            for name in ("type_id", "name"):
+                if getattr(item, name) is None:
+                    raise InvalidArgumentError(f"{field}.{name}: a context not read back from the store is found by "
+                                               "its type_id and name; it has no " + name, field=f"{field}.{name}")
+            scope.append({"type_id": item.type_id, "name": item.name})
+        else:
+            raise InvalidArgumentError(f"{field}: a context is a Context or a context id, not {type(item).__name__}",
+                                       field=field)
+    return scope
+
+
+def _in_scope(store: MetadataStore, execution_ids: list[int], contexts: list[dict[str, Any]],
+              given: Sequence[Context | int]) -> set[int]:
+    """Which of ``execution_ids`` are associated with every context of ``contexts`` (_scope's).
+
+    Raises:
+        InvalidArgumentError: a context id names no context, ``field`` the item as given.
+    """
+    found = store._read(lambda tx: tx.run(q.EXECUTIONS_IN_CONTEXTS, execution_ids=execution_ids,
+                                          contexts=contexts).single(strict=True))
+    missing = set(found["missing_context_ids"])
+    for i, (item, c) in enumerate(zip(given, contexts, strict=True)):
+        if c.get("id") in missing:
+            field = f"contexts[{i}]" + (".id" if isinstance(item, Context) else "")
+            raise InvalidArgumentError(f"{field}: no context with id {c['id']}", field=field)
+    return set(found["in_scope"])
+
+
 def _stored_inputs(store: MetadataStore, inputs: Inputs, ids: dict[str, list[int]]) -> dict[str, list[Artifact]]:
     """``inputs`` as artifacts: those given as they are, ids as stored (one read).
 
@@ -326,13 +376,19 @@ def _checked_properties(properties: Mapping[str, PropertyValue] | None,
 
 def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
                           properties: Mapping[str, PropertyValue] | None = None, *,
-                          custom_properties: Mapping[str, PropertyValue] | None = None) -> CachedExecution | None:
+                          custom_properties: Mapping[str, PropertyValue] | None = None,
+                          contexts: Sequence[Context | int] = ()) -> CachedExecution | None:
     """The newest COMPLETE execution of type ``type_name`` that read exactly ``inputs``
     (stored artifacts or their ids by input key, as record_execution takes them and event
     paths [key, index] record them), has exactly ``properties`` (its type's declared ones)
     and, for each of ``custom_properties``, the same custom property (others it has, say a
     display name, do not count), with its outputs, none of them since marked for deletion,
-    deleted or abandoned; None when there is none (a cache miss).
+    deleted or abandoned; None when there is none (a cache miss). Given ``contexts``, only
+    an execution associated with every one of them counts: pass the pipeline's context to
+    keep another pipeline's step with the same inputs and properties (an ExampleGen reads
+    none) from being a hit, as TFX scopes its cache to the pipeline. A context is a stored
+    Context, a context id, or a Context not read back (found by its type_id and name; none
+    stored yet is a miss).
 
     Pass what identifies the step's work: hyperparameters kept as custom properties (TFX's
     convention for a component's parameters) count only when given as ``custom_properties``.
@@ -343,9 +399,10 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
         InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
             ``field`` naming it as written (``inputs['base_model'][0]``); ``properties`` or
             ``custom_properties`` is not a mapping of names to property values
-            (``properties['lr']``). On a miss also: an input id that names no artifact, or a
-            property no version of the type declares (so a request that can never hit is
-            not a cache miss forever).
+            (``properties['lr']``); ``contexts`` is not a list of Contexts or context ids, or
+            names a context id that no context has (``contexts[0]``). On a miss also: an
+            input id that names no artifact, or a property no version of the type declares
+            (so a request that can never hit is not a cache miss forever).
         NotFoundError: there is no execution type named ``type_name`` (in any version), for
             the same reason.
     """
@@ -353,11 +410,15 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     wanted = sorted(((key, i), aid) for key, ids in input_ids.items() for i, aid in enumerate(ids))
     given = _checked_properties(properties)
     given_custom = _checked_properties(custom_properties, "custom_properties")
+    scope = _scope(contexts)
     rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
                              input_ids=sorted({aid for _, aid in wanted}),
                              properties={k: codec.encode_properties({k: v}, custom=False).popitem()[1]
                                          for k, v in given.items()})
+    in_scope = _in_scope(store, [row["execution"]["id"] for row in rows], scope, contexts) if scope else None
     for row in rows:
+        if in_scope is not None and row["execution"]["id"] not in in_scope:
+            continue
         execution = codec.decode_node(Execution, row["execution"])
         read = sorted((tuple(_path(i["path"])), i["artifact_id"]) for i in row["inputs"])
         if read != wanted:

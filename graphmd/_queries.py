@@ -731,6 +731,28 @@ RETURN a {.*} AS a
 ORDER BY a.create_time_since_epoch DESC, a.id DESC
 LIMIT 1
 """
+# Of the executions $execution_ids, those associated with every context of $contexts (each
+# {id} or, for a context not read back, {type_id, name}): find_cached_execution's scope, as
+# TFX scopes its cache to the pipeline's contexts. The ids that no context of $contexts with
+# an id names come back apart, so a misspelt id is an error, not a cache miss forever.
+EXECUTIONS_IN_CONTEXTS = """
+CALL () {
+  UNWIND $execution_ids AS xid
+  MATCH (x:Execution {id: xid})
+  WHERE all(c IN $contexts WHERE EXISTS {
+    MATCH (ctx:Context)-[:ASSOCIATION]->(x)
+    WHERE CASE WHEN c.id IS NOT NULL THEN ctx.id = c.id ELSE ctx.type_id = c.type_id AND ctx.name = c.name END
+  })
+  RETURN collect(xid) AS in_scope
+}
+CALL () {
+  UNWIND [c IN $contexts WHERE c.id IS NOT NULL | c.id] AS cid
+  OPTIONAL MATCH (ctx:Context {id: cid})
+  WITH cid WHERE ctx IS NULL
+  RETURN collect(cid) AS missing_context_ids
+}
+RETURN in_scope, missing_context_ids
+"""
 # Which of $names no type of $kind has in any version (nodes record their type by name
 # only), and whether the context $context_id exists (true when null): a helper's None then
 # means "nothing there yet", not a misspelt name.

@@ -9,17 +9,21 @@ import pytest
 from graphmd import (
     Artifact,
     ArtifactState,
+    ArtifactType,
     Context,
+    ContextType,
     Event,
     EventType,
     Execution,
     ExecutionState,
+    ExecutionType,
     InvalidArgumentError,
     LineageDirection,
     LineageSubgraphQueryOptions,
     MetadataStore,
     NodeSelector,
     NotFoundError,
+    PropertyType,
 )
 from graphmd._pipeline import (compare_runs, find_cached_execution, latest_artifact, latest_blessed_model,
                                record_cached_execution, record_execution)
@@ -883,3 +887,38 @@ def test_pipeline_helpers_name_wrong_arguments(store):
     with pytest.raises(InvalidArgumentError) as error:
         latest_artifact(store, "Model", state="ALIVE")  # type: ignore[arg-type]
     assert error.value.field == "state"
+
+
+def test_cache_scoped_to_a_pipeline_s_contexts(store):
+    """Two pipelines whose ExampleGen reads nothing and has the same properties: unscoped, the
+    newest of either is a hit; scoped by the pipeline's context (as TFX scopes its cache), only
+    that pipeline's. A context id no context has is an error naming it, not a miss forever."""
+    gen_t = store.put_execution_type(ExecutionType(name="ExampleGen", properties={"span": PropertyType.INT}))
+    pipeline_t = store.put_context_type(ContextType(name="Pipeline"))
+    examples_t = store.put_artifact_type(ArtifactType(name="Examples"))
+    made = {}
+    for name in ("taxi", "chain"):
+        with record_execution(store, Execution(type_id=gen_t, properties={"span": 7}), {},
+                              [Context(type_id=pipeline_t, name=name)]) as step:
+            step.output("examples", Artifact(type_id=examples_t, uri=f"/{name}/examples/7"))
+        made[name] = step.execution.id
+    [taxi] = store.get_contexts_by_id([store.get_context_by_type_and_name("Pipeline", "taxi").id])
+    chain = store.get_context_by_type_and_name("Pipeline", "chain")
+
+    assert find_cached_execution(store, "ExampleGen", {}, {"span": 7}).execution.id == made["chain"]
+    for scope in ([taxi], [taxi.id], [Context(type_id=pipeline_t, name="taxi")]):
+        hit = find_cached_execution(store, "ExampleGen", {}, {"span": 7}, contexts=scope)
+        assert hit is not None and hit.execution.id == made["taxi"], scope
+        assert [a.uri for a in hit.outputs["examples"]] == ["/taxi/examples/7"]
+    assert find_cached_execution(store, "ExampleGen", {}, {"span": 7}, contexts=[chain.id]).execution.id == made["chain"]
+    # Both pipelines at once: no execution is in both.
+    assert find_cached_execution(store, "ExampleGen", {}, {"span": 7}, contexts=[taxi, chain]) is None
+    # A pipeline not stored yet (its first run) is a miss.
+    assert find_cached_execution(store, "ExampleGen", {}, {"span": 7},
+                                 contexts=[Context(type_id=pipeline_t, name="new")]) is None
+    for bad, field in [([10**9], "contexts[0]"), ([taxi, Context(id=10**9, type_id=pipeline_t, name="x")], "contexts[1].id"),
+                       (["taxi"], "contexts[0]"), ([True], "contexts[0]"), (taxi, "contexts"),
+                       ([Context(type_id=pipeline_t)], "contexts[0].name")]:
+        with pytest.raises(InvalidArgumentError) as error:
+            find_cached_execution(store, "ExampleGen", {}, {"span": 7}, contexts=bad)  # type: ignore[arg-type]
+        assert error.value.field == field, bad
