@@ -31,9 +31,6 @@ from ._models import (
     EventType,
     Execution,
     ExecutionState,
-    LineageDirection,
-    LineageSubgraphQueryOptions,
-    NodeSelector,
     PropertyValue,
     ProtoValue,
 )
@@ -863,8 +860,9 @@ def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_ho
     ``max_hops``, default all), which nodes they share, which only one has (the data and
     runs that differ; see LineageComparison), and the properties and custom properties of the
     nearest execution of each type within ``max_hops`` upstream of each (hyperparameters),
-    marked where they differ. Each lineage is read whole, once (``max_hops`` only narrows
-    what is listed), so "only A" never holds a node B came from further away.
+    marked where they differ. Each lineage is walked whole, in one statement (``max_hops``
+    only narrows what is listed and read in full), so "only A" never holds a node B came from
+    further away; a node upstream of several is read once.
 
     Raises:
         InvalidArgumentError: fewer than two ids; ``max_hops`` negative.
@@ -879,31 +877,41 @@ def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_ho
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFoundError(f"no artifact with id {missing[0]}", field="artifact_ids")
-    lineages: list[dict[_NodeKey, tuple[int, Artifact | Execution]]] = []
-    for artifact_id in ids:
-        steps = store.stream_lineage(LineageSubgraphQueryOptions(
-            starting_artifacts=NodeSelector(ids=[artifact_id]), direction=LineageDirection.UPSTREAM))
-        lineages.append({(type(s.node).__name__, s.node.id or 0): (s.distance, s.node) for s in steps})
-    # What each artifact came from (itself aside), at any distance; what is listed, within max_hops.
-    upstream = [set(lineage) - {("Artifact", i)} for lineage, i in zip(lineages, ids, strict=True)]
-    near = [{k for k, (distance, _) in lineage.items() if max_hops is None or distance <= max_hops} & up
-            for lineage, up in zip(lineages, upstream, strict=True)]
+    # Per compared artifact, the hops to each node upstream of it (itself at 0); the models of
+    # the nodes within max_hops of some compared artifact, the only ones listed.
+    Walked = tuple[list[dict[_NodeKey, int]], dict[_NodeKey, Artifact | Execution]]
+
+    def walk(tx: Any) -> Walked:
+        hops: list[dict[_NodeKey, int]] = [{} for _ in ids]
+        nodes: dict[_NodeKey, Artifact | Execution] = {}
+        for record in tx.run(q.LINEAGE_COMPARISON, ids=ids, max_hops=max_hops):
+            for is_artifact, node_id, reach, props in record["nodes"]:
+                key = ("Artifact" if is_artifact else "Execution", node_id)
+                for i, distance in reach:
+                    hops[i][key] = distance
+                if props is not None:
+                    nodes[key] = (codec.decode_node(Artifact, props) if is_artifact
+                                  else codec.decode_node(Execution, props))
+        return hops, nodes
+
+    hops, nodes = store._read(walk)
+    upstream = [set(h) - {("Artifact", i)} for h, i in zip(hops, ids, strict=True)]
+    near = [{k for k in up if max_hops is None or h[k] <= max_hops} for h, up in zip(hops, upstream, strict=True)]
     listed: set[_NodeKey] = set().union(*near)
     shared_keys = listed.intersection(*upstream)
 
-    def ordered(keys: set[_NodeKey], lineage: dict[_NodeKey, tuple[int, Artifact | Execution]]
-                ) -> list[Artifact | Execution]:
-        return [lineage[k][1] for k in sorted(keys, key=lambda k: (lineage[k][0], k))]
+    def ordered(keys: set[_NodeKey], h: dict[_NodeKey, int]) -> list[Artifact | Execution]:
+        return [nodes[k] for k in sorted(keys, key=lambda k: (h[k], k))]
 
-    only = [ordered({k for k in near[i] if not any(k in up for j, up in enumerate(upstream) if j != i)}, lineages[i])
+    only = [ordered({k for k in near[i] if not any(k in up for j, up in enumerate(upstream) if j != i)}, hops[i])
             for i in range(len(ids))]
     nearest: list[list[Artifact | Execution]] = []
-    for lineage in lineages:
-        by_type: dict[str | None, tuple[int, Execution]] = {}
-        for distance, node in lineage.values():
-            if max_hops is not None and distance > max_hops:
-                continue
-            if isinstance(node, Execution) and (node.type not in by_type or distance < by_type[node.type][0]):
-                by_type[node.type] = (distance, node)
-        nearest.append([node for _, node in by_type.values()])
-    return LineageComparison([found[i] for i in ids], ordered(shared_keys, lineages[0]), only, _side_by_side(nearest))
+    for h in hops:
+        by_type: dict[str | None, Execution] = {}
+        for key in sorted((k for k, d in h.items() if k[0] == "Execution" and (max_hops is None or d <= max_hops)),
+                          key=lambda k: (h[k], k[1])):
+            node = nodes[key]
+            assert isinstance(node, Execution)
+            by_type.setdefault(node.type, node)
+        nearest.append(list(by_type.values()))
+    return LineageComparison([found[i] for i in ids], ordered(shared_keys, hops[0]), only, _side_by_side(nearest))

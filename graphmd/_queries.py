@@ -753,6 +753,25 @@ CALL () {
 }
 RETURN in_scope, missing_context_ids
 """
+# compare_lineage: every node upstream of the artifacts $ids (breadth-first from each, so
+# linear in the nodes reached however many paths lead there), once, with the [index in $ids,
+# hops] of each compared artifact it is upstream of (the artifacts themselves at 0 hops). Its
+# properties come only when the node is within $max_hops of one of them (null: every node),
+# the nodes the comparison lists; the rest are needed only as ids. Records of 2,000 nodes,
+# so the client decodes one while the next arrive and never holds them all undecoded.
+LINEAGE_COMPARISON = """
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (s:Artifact {id: $ids[i]})
+CALL (s) {
+  MATCH p = (s)<-[:EVENT*0..]-(n)
+  RETURN n, min(length(p)) AS d
+}
+WITH n, collect([i, d]) AS reach
+WITH collect([n:Artifact, n.id, reach,
+              CASE WHEN $max_hops IS NULL OR any(r IN reach WHERE r[1] <= $max_hops) THEN n {.*} END]) AS nodes
+UNWIND range(0, size(nodes) - 1, 2000) AS k
+RETURN nodes[k..k + 2000] AS nodes
+"""
 # Which of $names no type of $kind has in any version (nodes record their type by name
 # only), and whether the context $context_id exists (true when null): a helper's None then
 # means "nothing there yet", not a misspelt name.
