@@ -158,12 +158,35 @@ def test_lineage_errors(cli, history):
     assert "give one of --up, --down, --both" in cli("lineage", "1", "--up", "--down", code=2)
 
 
+def test_listings_show_a_page_and_say_when_there_are_more(cli, store, monkeypatch):
+    """A listing shows the first DEFAULT_LIMIT nodes and says on stderr that there are more
+    (and how to see them); --all shows every one, as JSON too; --newest starts from the newest."""
+    from graphmd import Artifact, ArtifactType
+    from graphmd.cli import lineage_commands
+
+    monkeypatch.setattr(lineage_commands, "DEFAULT_LIMIT", 3)
+    t = store.put_artifact_type(ArtifactType(name="Listed"))
+    ids = store.put_artifacts([Artifact(type_id=t, uri=f"/listed/{i}") for i in range(5)])
+    result = CliRunner().invoke(app, ["artifacts", "--type", "Listed"], catch_exceptions=False)
+    assert result.exit_code == 0 and [line.split()[0] for line in result.stdout.splitlines()[1:]] == [str(i) for i in ids[:3]]
+    assert "the first 3 artifacts shown; there are more: --limit N for more, --all" in result.stderr
+    every = CliRunner().invoke(app, ["artifacts", "--type", "Listed", "--all", "--format", "json"])
+    assert [a["id"] for a in json.loads(every.stdout)] == ids and "there are more" not in every.stderr
+    newest = CliRunner().invoke(app, ["artifacts", "--type", "Listed", "--newest"])
+    assert [line.split()[0] for line in newest.stdout.splitlines()[1:]] == [str(i) for i in ids[:1:-1]]
+    given = CliRunner().invoke(app, ["artifacts", "--type", "Listed", "--limit", "4"])  # asked for: no note
+    assert len(given.stdout.splitlines()) == 5 and "there are more" not in given.stderr
+
+
 def test_read_commands(cli, history, store):
     types = cli("types")
     assert "Trainer" in types and "learning_rate:DOUBLE" in types
     models = json.loads(cli("artifacts", "--type", "Model", "--format", "json"))
     assert [m["name"] for m in models] == [f"run-{r:04d}/model" for r in range(5)]
     assert len(cli("artifacts", "--type", "Model", "--limit", "2").splitlines()) == 3
+    newest = json.loads(cli("artifacts", "--type", "Model", "--newest", "--limit", "2", "--format", "json"))
+    assert [m["name"] for m in newest] == ["run-0004/model", "run-0003/model"]
+    assert "give --limit or --all, not both" in cli("artifacts", "--all", "--limit", "2", code=2)
     run = history.contexts["run-0002"]
     assert len(json.loads(cli("executions", "--context", str(run), "--format", "json"))) == 7
     assert "run-0004" in cli("contexts", "--type", "PipelineRun")

@@ -43,13 +43,14 @@ from .._models import (
     LineageSubgraphQueryOptions,
     ListOptions,
     NodeSelector,
+    OrderBy,
     stored_id,
 )
 from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
-from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_table,
-                       table)
+from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_json,
+                       print_table, table)
 
 
 
@@ -496,7 +497,7 @@ def _graph_json(graph: LineageGraph) -> str:
 
 def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
     if fmt is ListFormat.json:
-        out.print(json_text([n.model_dump(mode="json", exclude_none=True) for n in nodes]), markup=False)
+        print_json([n.model_dump(mode="json", exclude_none=True) for n in nodes])
         return
     listing = table("id", "type", "name", "uri/state", "properties")
     for n in nodes:
@@ -508,24 +509,43 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
     print_table(listing)
 
 
-Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many.")]
+# A listing's default size: a terminal's worth, where a store of 70,000 artifacts listed
+# whole took half a minute to print; a note on stderr says when there are more.
+DEFAULT_LIMIT = 100
+Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help=f"At most this many (default {DEFAULT_LIMIT}, with a note on stderr when there are more).")]
+Everything = Annotated[bool, typer.Option("--all", help="Every one, however many (instead of --limit).")]
+Newest = Annotated[bool, typer.Option("--newest", help="Newest first (by creation time, then id), not oldest.")]
 Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query (docs/filter_query.md), e.g. \"name LIKE 'run-0005%'\".")]
 TypeName = Annotated[Optional[str], typer.Option("--type", help="Only this type.")]
 InContext = Annotated[Optional[int], typer.Option("--context", help="Only those in this context (id).")]
 ListFmt = Annotated[ListFormat, typer.Option("--format", help="table or json.")]
 
 
-def _list(cls: type, type_name: str | None, context: int | None, filter_query: str | None, limit: int | None,
-          fmt: ListFormat, uri: str | None, user: str | None, password: str | None, database: str | None) -> None:
+def _list(cls: type[AnyNode], type_name: str | None, context: int | None, filter_query: str | None, limit: int | None,
+          everything: bool, newest: bool, fmt: ListFormat, uri: str | None, user: str | None, password: str | None,
+          database: str | None) -> None:
+    if everything and limit is not None:
+        raise typer.BadParameter("give --limit or --all, not both", param_hint="'--all'")
+    wanted = None if everything else (limit or DEFAULT_LIMIT)
     try:
         with _store(uri, user, password, database) as store:
-            options = ListOptions(filter_query=filter_query, max_result_size=limit)
-            page = store.list_page(cls, options, type_name=type_name, context_id=context)
-            if not page.items:
+            # Under the default limit, one more than wanted says whether there are more
+            # (without counting them all); a limit given is what the caller wants, no note.
+            defaulted = not everything and limit is None
+            options = ListOptions(filter_query=filter_query, max_result_size=DEFAULT_LIMIT + 1 if defaulted else wanted,
+                                  order_by=OrderBy.CREATE_TIME if newest else OrderBy.ID, is_asc=not newest)
+            items = store.list_page(cls, options, type_name=type_name, context_id=context).items
+            if not items:
                 _check_named(store, cls, type_name, context)
-            _print_nodes(page.items, fmt)
     except GraphmdError as error:
         fail(error)
+    more = defaulted and len(items) > DEFAULT_LIMIT
+    _print_nodes(items[:wanted], fmt)
+    if more:
+        kind = {Artifact: "artifacts", Execution: "executions", Context: "contexts"}[cls]
+        err.print(f"the {'newest' if newest else 'first'} {wanted:,} {kind} shown; there are more: "
+                  f"--limit N for more, --all for every one" + ("" if newest else ", --newest for the newest"),
+                  markup=False, highlight=False)
 
 
 def _check_named(store: MetadataStore, cls: type[AnyNode], type_name: str | None, context: int | None) -> None:
@@ -540,24 +560,27 @@ def _check_named(store: MetadataStore, cls: type[AnyNode], type_name: str | None
 
 
 def artifacts(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
+              everything: Everything = False, newest: Newest = False,
               fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
               database: Database = None) -> None:
-    """List artifacts, by id."""
-    _list(Artifact, type_name, context, filter_query, limit, fmt, uri, user, password, database)
+    """List artifacts, oldest first (by id), or newest first."""
+    _list(Artifact, type_name, context, filter_query, limit, everything, newest, fmt, uri, user, password, database)
 
 
 def executions(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
+              everything: Everything = False, newest: Newest = False,
                fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
                database: Database = None) -> None:
-    """List executions, by id."""
-    _list(Execution, type_name, context, filter_query, limit, fmt, uri, user, password, database)
+    """List executions, oldest first (by id), or newest first."""
+    _list(Execution, type_name, context, filter_query, limit, everything, newest, fmt, uri, user, password, database)
 
 
 def contexts(type_name: TypeName = None, filter_query: Filter = None, limit: Limit = None,
+             everything: Everything = False, newest: Newest = False,
              fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
              database: Database = None) -> None:
-    """List contexts, by id."""
-    _list(Context, type_name, None, filter_query, limit, fmt, uri, user, password, database)
+    """List contexts, oldest first (by id), or newest first."""
+    _list(Context, type_name, None, filter_query, limit, everything, newest, fmt, uri, user, password, database)
 
 
 def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
@@ -635,8 +658,7 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
     except GraphmdError as error:
         fail(error)
     if fmt is ListFormat.json:
-        out.print(json_text([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found]),
-                  markup=False)
+        print_json([{"kind": k, **t.model_dump(mode="json", exclude_none=True)} for k, t in found])
         return
     listing = table("kind", "id", "name", "version", "base type", "properties")
     for kind, t in found:
@@ -683,7 +705,7 @@ def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, ex
                                                f"{node_id}` lists them all")
     except GraphmdError as error:
         fail(error)
-    out.print(json_text(data), markup=False)
+    print_json(data)
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -729,7 +751,7 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
     except GraphmdError as error:
         fail(error)
-    out.print(json_text(rows, default=_json_default), markup=False)
+    print_json(rows, default=_json_default)
     if not rows:
         reason = no_rows_reason(name) or "each parameter names something in the store; the query has no answer for it"
         err.print(f"no rows for {', '.join(f'{k}={json.dumps(v)}' for k, v in given.items()) or 'these parameters'}: "
