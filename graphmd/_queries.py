@@ -593,6 +593,16 @@ LINEAGE_ARROWS = {"UPSTREAM": ("<-", "-"), "DOWNSTREAM": ("-", "->"), "BIDIRECTI
 # Whether a traversal may cross `e` leaving node `u`.
 LINEAGE_MAY_LEAVE = {"UPSTREAM": "endNode(e) = {u}", "DOWNSTREAM": "startNode(e) = {u}", "BIDIRECTIONAL": "true"}
 
+# How many nodes the lineage of the {label} nodes $ids holds at each distance (one hop: one
+# event crossed the way of LINEAGE_ARROWS), the whole lineage walked breadth-first with ids
+# only: `graphmd lineage` picks the depth a drawing can hold before reading it in full.
+LINEAGE_LEVELS = """
+MATCH (s:{label}) WHERE s.id IN $ids
+MATCH p = (s){left}[:EVENT*0..]{right}(n)
+WITH n, min(length(p)) AS d
+RETURN d, count(n) AS nodes
+ORDER BY d
+"""
 LINEAGE_START_BRANCH = "MATCH (s:{label})\n{match}WITH * WHERE {where}\nRETURN DISTINCT s"
 LINEAGE_NO_START_BRANCH = "MATCH (s:{label}) WHERE false RETURN s"
 LINEAGE_LISTED_STARTS = (

@@ -244,8 +244,9 @@ def test_unreachable_neo4j_says_how_to_get_one(monkeypatch):
 
 def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store):
     """A model warm-started from the one before, 1,200 times: 2,400 levels of tree (each
-    run a Trainer and its model), beyond Python's recursion limit of 1,000. It prints, with
-    a note that --depth keeps it readable."""
+    run a Trainer and its model), beyond Python's recursion limit of 1,000. With --whole it
+    prints, with a note that --depth keeps it readable; without, it stops at the hops whose
+    1,000 nodes fit, and a note says how large the whole is."""
     from graphmd import Artifact, ArtifactType, Event, EventEdge, EventType, Execution, ExecutionType
     model_t = store.put_artifact_type(ArtifactType(name="ChainModel"))
     trainer_t = store.put_execution_type(ExecutionType(name="ChainTrainer"))
@@ -261,7 +262,7 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
         result = store.put_lineage_subgraph([Execution(type_id=trainer_t) for _ in range(per_batch)], artifacts, [],
                                             edges)
         previous = result.artifact_ids[-1]
-    text = cli("lineage", str(previous), "--up")
+    text = cli("lineage", str(previous), "--up", "--whole")
     lines = text.splitlines()
     tree = [line for line in lines if ("/chain/" in line or "ChainTrainer" in line) and not line.startswith("[")]
     assert len(tree) == 2 * runs + 1 and "/chain/0" in tree[-1] and f"/chain/{runs}" in tree[0]
@@ -275,6 +276,17 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
     assert ("note: 2,799 lines (2,401 nodes; 199 deep branches continue below, marked [N]), too large to read as one "
             "tree: --depth N keeps the N hops nearest the start; --format html -o FILE draws it") in text
     assert "note:" not in cli("lineage", str(previous), "--up", "--depth", "4")
+    # Without --depth: the 999 hops nearest (1,000 nodes), the last marked, and a note.
+    cut = cli("lineage", str(previous), "--up")
+    shown = [line for line in cut.splitlines() if ("/chain/" in line or "ChainTrainer" in line)
+             and not line.startswith("[")]
+    assert len(shown) == 1_000 and "… more upstream" in shown[-1] and f"/chain/{runs}" in shown[0]
+    assert ("note: the whole lineage has 2,401 nodes, 2,400 hops deep: shown to --depth 999 (1,000 nodes); "
+            "--depth N for more or fewer hops, --whole for all of it") in cut
+    assert "too large to read" not in cut
+    page = cli("lineage", str(previous), "--up", "--format", "json")  # json: always the whole
+    assert len(json.loads(page)["artifacts"]) == runs + 1
+    assert "give --depth or --whole, not both" in cli("lineage", str(previous), "--whole", "--depth", "2", code=2)
 
 
 def test_a_line_break_in_a_name_stays_on_its_tree_line() -> None:

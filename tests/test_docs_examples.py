@@ -366,7 +366,7 @@ def test_lineage_numbers_of_a_200_run_history(store: MetadataStore, neo4j_server
         return result
 
     newest = history.artifacts["run-0199/model"]
-    tree = graphmd("lineage", str(newest), "--up").stdout.splitlines()
+    tree = graphmd("lineage", str(newest), "--up", "--whole").stdout.splitlines()
     upstream = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
         starting_artifacts=NodeSelector(ids=[newest]), direction=LineageDirection.UPSTREAM))
     *sizes, width = claim(r"the whole upstream lineage of the newest model of a 200-run history is "
@@ -379,7 +379,7 @@ def test_lineage_numbers_of_a_200_run_history(store: MetadataStore, neo4j_server
     for depth, edges, note in ((draws, edges_drawn, False), (refused, edges_refused, True)):
         mermaid = graphmd("lineage", str(newest), "--up", "--depth", str(depth), "--format", "mermaid")
         assert (mermaid.stdout.count(" -->"), "Mermaid 11 draws at most 500 edges" in mermaid.stderr) == (edges, note)
-    svg = graphmd("lineage", str(newest), "--up", "--format", "svg").stdout
+    svg = graphmd("lineage", str(newest), "--up", "--whole", "--format", "svg").stdout
     assert re.search(r'viewBox="0 0 (\d+) (\d+)"', svg).groups() == tuple(  # type: ignore[union-attr]
         map(str, claim(r"upstream lineage of the newest model of a 200-run history is ([\d,]+) x ([\d,]+) px")))
     model = history.artifacts["run-0100/model"]

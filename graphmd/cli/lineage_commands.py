@@ -337,6 +337,34 @@ def _beyond_depth(store: MetadataStore, depth: int | None, trees: Sequence[_Tree
 _LARGE_LINEAGE = 2_000
 # A tree of more lines than this, or a line wider, gets a note suggesting --depth or html.
 _LONG_TREE, _WIDE_TREE = 1_000, 200
+# Without --depth, a tree shows at most this many nodes (html, svg, dot, mermaid: _LARGE_LINEAGE)
+# unless given --whole: the hops nearest the start that fit.
+_TREE_NODES = 1_000
+
+
+def _fitting_depth(store: MetadataStore, ids: list[int], label: str, directions: Sequence[LineageDirection],
+                   budget: int) -> tuple[int | None, str | None]:
+    """The most hops each way whose lineage holds at most ``budget`` nodes (at least 1 hop),
+    and a note saying so; (None, None) when the whole lineage fits. Counted from the whole
+    lineage's walk, ids only (a second of Neo4j's time for 100,000 nodes)."""
+    levels: dict[int, int] = {}
+    for i, direction in enumerate(directions):
+        left, right = q.LINEAGE_ARROWS[direction.value]
+        query = q.LINEAGE_LEVELS.format(label=label, left=left, right=right)
+        for record in store._read(lambda tx: list(tx.run(query, ids=ids))):
+            if record["d"] > 0 or i == 0:  # the starting nodes once
+                levels[record["d"]] = levels.get(record["d"], 0) + record["nodes"]
+    total, deepest = sum(levels.values()), max(levels, default=0)
+    if total <= budget:
+        return None, None
+    depth, shown, running = 1, 0, 0
+    for d in sorted(levels):
+        running += levels[d]
+        if running > budget and d > 1:
+            break
+        depth, shown = max(d, 1), running
+    return depth, (f"the whole lineage has {total:,} nodes, {deepest:,} hops deep: shown to --depth {depth} "
+                   f"({shown:,} nodes); --depth N for more or fewer hops, --whole for all of it")
 
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of standard output.",
                                                 dir_okay=False)]
@@ -378,8 +406,12 @@ def lineage(
         "Not MLMD's BIDIRECTIONAL, which follows any event at every hop and so also reaches nodes that "
         "are neither (the baseline model a model's Evaluator read, the next run's data)."))] = False,
     depth: Annotated[Optional[int], typer.Option("--depth", min=0, help=(
-        "Hops to go each way, a hop being one artifact-execution step (default: no limit). A node whose "
-        "lineage goes on beyond it is marked '… more upstream' (or downstream; a dashed stub in html/svg)."))] = None,
+        "Hops to go each way, a hop being one artifact-execution step. Default: the whole lineage, unless "
+        f"it has over {_TREE_NODES:,} nodes for a tree ({_LARGE_LINEAGE:,} for a drawing): then the most hops "
+        "that fit, with a note (json: always the whole). A node whose lineage goes on beyond it is marked "
+        "'… more upstream' (or downstream; a dashed stub in html/svg)."))] = None,
+    whole: Annotated[bool, typer.Option("--whole", help=(
+        "The whole lineage however large (a tree of 100,000 nodes takes a minute to print).")) ] = False,
     execution: Annotated[bool, typer.Option("--execution", help="NODE is an execution id.")] = False,
     fmt: Annotated[Format, typer.Option(
         "--format", help="tree; html: a page to open in a browser (pan, zoom, click a node for its details); "
@@ -393,6 +425,8 @@ def lineage(
     and each edge's event type and key (INPUT base_model/0)."""
     if up + down + both > 1:
         raise typer.BadParameter("give one of --up, --down, --both")
+    if whole and depth is not None:
+        raise typer.BadParameter("give --depth or --whole, not both", param_hint="'--whole'")
     directions = ([LineageDirection.UPSTREAM] if up else [LineageDirection.DOWNSTREAM] if down
                   else [LineageDirection.UPSTREAM, LineageDirection.DOWNSTREAM])
     notes: list[str] = []
@@ -414,6 +448,10 @@ def lineage(
                                                    starting_executions=selector if execution else None)
 
             with err.status("reading the lineage...") as status:  # shown on a terminal only
+                if depth is None and not whole and fmt is not Format.json:
+                    depth, note = _fitting_depth(store, selector.ids or [], "Execution" if execution else "Artifact",
+                                                 directions, _TREE_NODES if fmt is Format.tree else _LARGE_LINEAGE)
+                    notes += [note] if note else []
                 if fmt is Format.tree:
                     trees = [_read_tree(store.stream_lineage(options(d)), d) for d in directions]
                     _beyond_depth(store, depth, trees)
@@ -421,7 +459,7 @@ def lineage(
                     count = len({key for tree in trees for key in tree.nodes})
                     summary = counted(count, "node")
                     widest = max(map(len, lines), default=0)
-                    if len(lines) > _LONG_TREE or widest > _WIDE_TREE:
+                    if (len(lines) > _LONG_TREE or widest > _WIDE_TREE) and not notes:  # not after the depth's
                         size = (f"{len(lines):,} lines" + (f" up to {widest:,} characters wide" if widest > _WIDE_TREE
                                                            else "") + f" ({summary}"
                                 + (f"; {continued:,} deep branches continue below, marked [N])" if continued else ")"))
@@ -464,7 +502,7 @@ def lineage(
                                 "raises maxEdges and maxTextSize in mermaid.initialize (a diagram cannot raise "
                                 "them itself): --depth N keeps the N hops nearest the start; --format html draws "
                                 "any size")
-                    elif fmt is not Format.json and count > _LARGE_LINEAGE:
+                    elif fmt is not Format.json and count > _LARGE_LINEAGE and not notes:
                         notes.append(f"{count:,} nodes, too many to read as one {fmt.value}: --depth N keeps the N "
                                      "hops nearest the start")
         _emit(lines, output, summary)
