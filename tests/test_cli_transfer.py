@@ -66,6 +66,10 @@ def test_export_to_a_gz_name_writes_gzip_and_import_reads_it_from_a_file_or_stdi
     again = tmp_path / "again.jsonl.gz"
     run("export", str(again), "-q")
     assert again.read_bytes() == packed.read_bytes()
+    dashed = tmp_path / "dashed.jsonl.gz"  # -o FILE, as `graphmd lineage -o` takes it
+    run("export", "-o", str(dashed), "-q")
+    assert dashed.read_bytes() == packed.read_bytes()
+    assert "give FILE or --output, not both" in run("export", str(plain), "-o", str(dashed), code=2).stderr
     store.delete_everything()
     assert f"from {packed}" in run("import", str(packed), "-q").stderr
     assert store.counts() == before

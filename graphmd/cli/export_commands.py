@@ -9,7 +9,7 @@ import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Optional, TextIO
 
 import typer
 
@@ -31,10 +31,18 @@ def _gzip_writer(path: Path) -> Iterator[TextIO]:
 def export(
     file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the JSON lines; - for stdout. A name "
                                                              "ending in .gz is written gzip-compressed.")] = "-",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
+                                                  help="FILE, as `graphmd lineage -o` takes it.")] = None,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Write the whole store (types, nodes, events, links; ids, times, properties) as JSON lines."""
     from .._export import export_store
+
+    if output is not None:
+        if file != "-":
+            raise typer.BadParameter(f"give FILE or --output, not both ({file!r} and {output!r})",
+                                     param_hint="'--output'")
+        file = output
 
     partial = None
     try:
