@@ -92,8 +92,11 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
     marker beside ``lib`` makes later calls return at once. A failed or interrupted
     resolution leaves no half-filled ``lib``.
 
+    Maven's downloads are reported through ``say`` every few seconds (files and megabytes so
+    far): on a slow network the first resolution takes minutes.
+
     Raises:
-        FailedPreconditionError: mvn is missing (and nothing is cached) or Maven failed.
+        FailedPreconditionError: mvn or java is missing (and nothing is cached), or Maven failed.
     """
     marker = lib.parent / "complete"
     if marker.exists():
@@ -103,6 +106,9 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
         raise FailedPreconditionError(
             f"mvn (Apache Maven) is not installed; it fetches {what} once. Install it "
             f"(e.g. `apt-get install maven`) {_DOCKER_HINT}", field="mvn")
+    # Maven runs on Java: without one it says only "The JAVA_HOME environment variable is not
+    # defined correctly", even where JAVA_HOME was never meant to be set.
+    find_java()
     lib.parent.mkdir(parents=True, exist_ok=True)
     # Two first starts at once resolve once: the second waits, then finds the marker.
     with _locked(lib.parent / "resolve.lock"):
@@ -113,14 +119,13 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
-            # Not -q: Maven's warnings are where a download that failed says why.
-            result = subprocess.run(
-                [mvn, "-B", "-ntp", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
-                 "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
-                capture_output=True, text=True)
-            if result.returncode != 0:
-                raise FailedPreconditionError(_maven_failure(what, result.returncode, result.stdout + result.stderr),
-                                              field="mvn")
+            # Not -q: Maven's warnings are where a download that failed says why. Not -ntp
+            # either: its "Downloaded from" lines are the progress reported.
+            code, output = _run_maven(
+                [mvn, "-B", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
+                 "-DincludeScope=runtime", f"-DoutputDirectory={staging}"], what, say)
+            if code != 0:
+                raise FailedPreconditionError(_maven_failure(what, code, output), field="mvn")
             shutil.rmtree(lib, ignore_errors=True)
             staging.rename(lib)
         finally:
@@ -128,6 +133,39 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
         marker.write_text(f"{what}\n")
     say(f"cached {len(list(lib.glob('*.jar')))} jars in {lib}")
     return lib
+
+
+# Maven's batch-mode line for each file it fetched: "Downloaded from central: URL (56 kB at 1.2 MB/s)".
+_DOWNLOADED = re.compile(r"Downloaded from [^:]+: \S+ \(([0-9.,]+) (B|kB|KB|MB|GB)\b")
+_DOWNLOAD_UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+_PROGRESS_EVERY = 3.0  # seconds between two progress reports
+
+
+def _run_maven(command: list[str], what: str, say: Callable[[str], None]) -> tuple[int, str]:
+    """Run Maven to the end and return its exit code and output, reporting through ``say``,
+    at most every few seconds, how many files (and megabytes) it has downloaded so far. An
+    interruption stops Maven before it propagates."""
+    lines: list[str] = []
+    files, size = 0, 0.0
+    last = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            text=True, errors="replace")
+    try:
+        for line in proc.stdout or ():
+            lines.append(line)
+            found = _DOWNLOADED.search(line)
+            if found is None:
+                continue
+            files += 1
+            size += float(found.group(1).replace(",", "")) * _DOWNLOAD_UNITS[found.group(2)]
+            if time.monotonic() - last >= _PROGRESS_EVERY:
+                last = time.monotonic()
+                say(f"resolving {what} from Maven Central: {files} files ({size / 1e6:.1f} MB) downloaded so far...")
+        return proc.wait(), "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 # What Maven (its HTTP transport, Java's networking) says when it cannot reach a repository.
@@ -400,6 +438,11 @@ class LocalNeo4j:
     def jars_dir() -> Path:
         """Where the server's jars are cached."""
         return cache_dir() / f"neo4j-{NEO4J_VERSION}" / "lib"
+
+    @staticmethod
+    def jars_cached() -> bool:
+        """Whether the server's jars are in the cache already (a start runs no Maven)."""
+        return (LocalNeo4j.jars_dir().parent / "complete").exists()
 
     # --- jars ---------------------------------------------------------------------------
 
