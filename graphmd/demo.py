@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import enum
+import os
+import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,6 +60,31 @@ _T = TypeVar("_T")
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def _graphmd_command() -> str:
+    """How to type the `graphmd` of this Python in the shell that ran the demo: `graphmd` when
+    that is the one on PATH, else its path (relative to the current directory when under it).
+    `make demo` runs .venv/bin/python without activating .venv, so a bare `graphmd` in the
+    commands the demo prints would be "command not found" (or another install's)."""
+    mine = Path(sys.executable).parent / "graphmd"
+    if not mine.exists():
+        return "graphmd"
+    found = shutil.which("graphmd")
+    if found is not None and Path(found).resolve() == mine.resolve():
+        return "graphmd"
+    relative = os.path.relpath(mine, Path.cwd())
+    return relative if not relative.startswith("..") else str(mine)
+
+
+def _activate_hint() -> str | None:
+    """`source .../activate` when the shell that ran the demo has no `graphmd` of this Python
+    on PATH (and this Python is a virtualenv's), else None."""
+    command = _graphmd_command()
+    activate = Path(sys.executable).parent / "activate"
+    if command == "graphmd" or not activate.exists():
+        return None
+    return f"source {command.removesuffix('graphmd')}activate"
 
 
 def _title(text: str) -> None:
@@ -320,14 +347,20 @@ def draw_lineage(store: MetadataStore, model_id: int, page: Path, *, own_server:
     _say(f"  {page}")
     via = ", with the export below" if own_server else ""
     _say(f"  (the same from the command line{via}: graphmd lineage {model_id} --up --format html -o lineage.html)")
+    activate = _activate_hint()
+    if activate is not None and not own_server:
+        _say(f"  (in this shell, `{activate}` first: `graphmd` is not on PATH)")
 
 
 def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int) -> None:
     _title("5. See it in Neo4j Browser")
     if server is not None:
         _say(f"Open {server.http_url}/browser/?dbms={server.uri} and connect as neo4j / {server.password}")
-        _say(f"(stop the server with: graphmd neo4j stop --home {server.home})")
+        _say(f"(stop the server with: {_graphmd_command()} neo4j stop --home {server.home})")
         _say("To read it from Python (MetadataStore()) or the graphmd CLI in this shell:")
+        activate = _activate_hint()
+        if activate is not None:
+            _say(f"  {activate}")
         _say(f"  export GRAPHMD_NEO4J_URI={server.uri} GRAPHMD_NEO4J_PASSWORD={server.password}")
     else:
         _say(f"Open your server's Neo4j Browser (its HTTP port: http://HOST:7474/browser/ by default) and "
@@ -358,6 +391,8 @@ def _connect(args: argparse.Namespace) -> tuple[MetadataStore, LocalNeo4j | None
         server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), record_in_config=False)
     if server.pid() is not None:
         _say(f"Using graphmd's demo Neo4j, already running in {home} (its store is emptied first)")
+    elif LocalNeo4j.jars_cached():
+        _say(f"Starting graphmd's demo Neo4j in {home}...")
     else:
         _say(f"Starting graphmd's demo Neo4j in {home} (the first start resolves its jars with Maven)...")
     server.start(say=lambda m: _say(f"  {m}"))
