@@ -158,11 +158,13 @@ def command_store(uri: str | None, user: str | None, password: str | None, datab
     return store
 
 
-def fail(error: GraphmdError, *, then: str | None = None) -> NoReturn:
+def fail(error: GraphmdError, *, then: str | None = None, settings: Settings | None = None) -> NoReturn:
     """Print the error on stderr (with how to reach a Neo4j when none answered, and ``then``,
-    what to do next, when given) and exit 1. A Neo4j that cannot be reached is said in one
-    line, in plain words (see unreachable)."""
-    plain = unreachable(error)
+    what to do next, when given) and exit 1. A Neo4j that cannot be reached, or that refused
+    a password other than the config file's for it, is said in one line, in plain words (see
+    unreachable and refused_password); ``settings``: the connection that failed, when no
+    MetadataStore made it."""
+    plain = unreachable(error, settings) or refused_password(error, settings)
     if plain is not None:
         err.print(f"[red]error:[/red] {escape(plain)}")
     else:
@@ -236,14 +238,14 @@ def _where_from(origin: str) -> str:
     return f" (from {origin})"
 
 
-def unreachable(error: GraphmdError) -> str | None:
+def unreachable(error: GraphmdError, settings: Settings | None = None) -> str | None:
     """One line for a Neo4j that could not be reached, in plain words (None for any other
     error): when the config file records a local server (`graphmd neo4j start`) at that
     address, that it is not running and how to start it; else the URI, where it came from,
     and why (connection refused, timed out, a host name that does not resolve)."""
     if not isinstance(error, UnavailableError) or error.commit_unknown or error.field in ("source", "target", "home"):
         return None
-    settings = _settings_of(error)
+    settings = settings or _settings_of(error)
     found = _URI_IN_MESSAGE.search(error.message)
     uri = settings.uri if settings is not None else found.group(1) if found else None
     if uri is None:
@@ -267,6 +269,38 @@ def unreachable(error: GraphmdError) -> str | None:
     if settings is not None and settings.sources.get("uri", settings.source) == "defaults" and kind == "refused":
         hint = "; `graphmd neo4j start` runs a local Neo4j, --uri or GRAPHMD_NEO4J_URI names another"
     return f"cannot reach Neo4j at {uri}{origin}: {words}{hint}"
+
+
+def refused_password(error: GraphmdError, settings: Settings | None = None) -> str | None:
+    """One line for credentials Neo4j refused (None for any other error) when the config file
+    records another password for that very server, the local one `graphmd neo4j start` set
+    up: the password tried came from GRAPHMD_NEO4J_PASSWORD (the demo's `export` line sets
+    it) or --password, and would otherwise have been the recorded one; or none was given."""
+    if not isinstance(error, UnavailableError) or error.field != "password":
+        return None
+    settings = settings or _settings_of(error)
+    if settings is None:
+        return None
+    from .._config import _same_server, config_path
+
+    config = read_config()
+    recorded, home = config.get("password"), config.get("home")
+    origin = settings.sources.get("password", settings.source)
+    if settings.password is None:
+        if recorded and config.get("uri") and not _same_server(str(config["uri"]), settings.uri):
+            return (f"Neo4j at {settings.uri} needs a password and none was given: {config_path()} records only "
+                    f"the one of {config['uri']}; pass --password or set GRAPHMD_NEO4J_PASSWORD")
+        return (f"Neo4j at {settings.uri} needs a password and none was given: pass --password or set "
+                "GRAPHMD_NEO4J_PASSWORD (a local Neo4j of your own: `graphmd neo4j start` records its password "
+                "in the config file, where graphmd finds it)")
+    if (not recorded or recorded == settings.password or origin not in ("GRAPHMD_NEO4J_PASSWORD", "arguments")
+            or not config.get("uri") or not _same_server(str(config["uri"]), settings.uri)):
+        return None
+    where = f"the local Neo4j of {home}" if home else "the server it records"
+    drop = "`unset GRAPHMD_NEO4J_PASSWORD`" if origin == "GRAPHMD_NEO4J_PASSWORD" else "leave out --password"
+    left = " (left over from an `export` line such as the demo's?)" if origin == "GRAPHMD_NEO4J_PASSWORD" else ""
+    return (f"Neo4j at {settings.uri} refused the password from {'--password' if origin == 'arguments' else origin}"
+            f"{left}: {config_path()} records another one for this server, {where}; {drop} to use that one")
 
 
 def _local_not_answering(home: str, uri: str, words: str) -> str:

@@ -7,11 +7,13 @@ import subprocess
 from pathlib import Path
 from typing import Annotated, Optional
 
+import neo4j
 import typer
+from neo4j import exceptions as neo4j_errors
 
-from .._config import config_path, read_config, resolve_settings
+from .._config import Settings, config_path, read_config, resolve_settings
 from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
-from .._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError, map_driver_errors
 from .._local_neo4j import LocalNeo4j
 from ._options import Database, Password, Uri, User, err, fail
 
@@ -137,10 +139,33 @@ def cypher_shell(
     cypher-shell's own options: `graphmd cypher-shell -- --help`. Its jars come from Maven
     Central on first use (Java 17+ and Maven needed, as for `graphmd neo4j start`).
     """
+    settings: Settings | None = None
     try:
         settings = resolve_settings(uri, user, password, database)
         with err.status(f"starting cypher-shell {CYPHER_SHELL_VERSION}...") as status:
+            if "--help" not in ctx.args and "--version" not in ctx.args:
+                _check_connection(settings)
             command, env = cypher_shell_command(settings, ctx.args, say=status.update)
     except GraphmdError as error:
-        fail(error)
+        fail(error, settings=settings)
     raise typer.Exit(subprocess.run(command, env=env, check=False).returncode)
+
+
+def _check_connection(settings: Settings) -> None:
+    """Connect as cypher-shell will, so that a Neo4j that is not running or refuses the password
+    is said as the other commands say it (which server, where its settings came from, what to
+    do) rather than in cypher-shell's words ("Unable to connect to 127.0.0.1:7687", "The
+    client is unauthorized due to authentication failure"). Writes nothing.
+
+    Raises:
+        UnavailableError: Neo4j does not answer (field uri) or refused the credentials
+            (field password).
+    """
+    auth = (settings.user, settings.password) if settings.password is not None else None
+    try:
+        with map_driver_errors(settings.uri), neo4j.GraphDatabase.driver(
+                settings.uri, auth=auth, connection_timeout=10.0, connection_acquisition_timeout=10.0) as driver:
+            driver.verify_connectivity()
+    except UnavailableError as error:
+        field = "password" if isinstance(error.__cause__, neo4j_errors.AuthError) else "uri"
+        raise UnavailableError(f"{error.message}; settings used: {settings.described()}", field=field) from error
