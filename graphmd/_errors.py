@@ -199,6 +199,12 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
                 "Neo4j ended the call's transaction and rolled it back: it ran past its timeout (MetadataStore's "
                 "transaction_timeout, or the server's db.transaction.timeout), or an operator or a shutdown "
                 f"terminated it ({error.code})") from error
+        if error.code == "Neo.ClientError.Security.AuthenticationRateLimit":
+            where = f" at {uri}" if uri else ""
+            raise UnavailableError(f"Neo4j{where} refuses to log in for a few seconds after wrong passwords in a row "
+                                   "(its dbms.security.auth_lock_time, 5 s by default), the right one too: wait, "
+                                   f"then retry with the right password ({error.message})",
+                                   field="password") from error
         if error.code == "Neo.ClientError.Database.DatabaseNotFound":
             where = f" at {uri}" if uri else ""
             raise NotFoundError(f"Neo4j{where} has no such database: {error.message} (leave the database unset for "

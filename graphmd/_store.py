@@ -361,11 +361,17 @@ class MetadataStore:
             source = self.settings.described()
             if self.settings.source == "defaults":
                 source += f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any)"
-            hint = (f"; settings used: {source}. A local Neo4j: "
-                    "`graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, user and "
-                    "password, or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and GRAPHMD_NEO4J_PASSWORD")
-            field = "password" if isinstance(error.__cause__, neo4j_errors.AuthError) else "uri"
-            raise UnavailableError(error.message.rstrip(".") + hint, field=field) from None
+            field = ("password" if error.field == "password" or isinstance(error.__cause__, neo4j_errors.AuthError)
+                     else "uri")
+            hint = (f"; settings used: {source}. " + (
+                f"Give user {self.settings.user}'s password (password=, GRAPHMD_NEO4J_PASSWORD, or the config file "
+                "`graphmd neo4j start` writes for its server)" if field == "password" else
+                "A local Neo4j: `graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, "
+                "user and password, or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and GRAPHMD_NEO4J_PASSWORD"))
+            said = error.message.rstrip(".")
+            if field == "password" and self.settings.password is None:  # the driver: "missing key `scheme`"
+                said = f"Neo4j at {self.settings.uri} needs a password and none was given"
+            raise UnavailableError(said + hint, field=field) from None
 
     def close(self) -> None:
         """Close the connection pool (only if this store opened it)."""
