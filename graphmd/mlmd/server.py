@@ -582,15 +582,24 @@ def _address(host: str, port: int) -> str:
 
 def _check_tls_files(options: ServerOptions) -> None:
     """Refuse TLS files gRPC would only reject by failing to bind the port (which reads as a
-    port conflict): a certificate or key that is not PEM, a key of another certificate, a
+    port conflict): a certificate or key that is not PEM, a key of another certificate, an
+    encrypted key (which OpenSSL would otherwise ask a passphrase for on the terminal), a
     client CA that holds no certificate.
 
     Raises:
         InvalidArgumentError: naming the option (tls_cert, tls_key or tls_client_ca).
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+
+    def no_passphrase() -> str:
+        raise _EncryptedKey()
+
     try:
-        context.load_cert_chain(str(options.tls_cert), str(options.tls_key))
+        context.load_cert_chain(str(options.tls_cert), str(options.tls_key), password=no_passphrase)
+    except _EncryptedKey:
+        raise InvalidArgumentError(f"--tls-key {options.tls_key} is encrypted (protected by a passphrase), which gRPC "
+                                   f"cannot use: decrypt it (`openssl pkey -in {options.tls_key} -out server.key`) and "
+                                   "keep that file readable by the server only", field="tls_key") from None
     except ssl.SSLError as error:
         if "MISMATCH" in (error.reason or str(error)).upper():
             raise InvalidArgumentError(f"--tls-key {options.tls_key} is not the key of the certificate in "
@@ -609,6 +618,24 @@ def _check_tls_files(options: ServerOptions) -> None:
                                        f"({error.reason})", field="tls_client_ca") from error
 
 
+class _EncryptedKey(Exception):
+    """OpenSSL asked for the TLS key's passphrase."""
+
+
+def _read_tls_file(options: ServerOptions, field: str) -> bytes:
+    """The bytes of the TLS file option ``field`` names.
+
+    Raises:
+        InvalidArgumentError: it cannot be read, naming the option.
+    """
+    path = Path(getattr(options, field))
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InvalidArgumentError(f"--{field.replace('_', '-')} {path}: cannot read it ({error.strerror or error})",
+                                   field=field) from error
+
+
 def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
     if options.tls_cert is None and options.tls_key is None:
         if options.tls_client_ca is not None:
@@ -617,11 +644,8 @@ def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
     if options.tls_cert is None or options.tls_key is None:
         raise InvalidArgumentError("TLS needs both --tls-cert and --tls-key",
                                    field="tls_cert" if options.tls_cert is None else "tls_key")
-    try:
-        key, cert = Path(options.tls_key).read_bytes(), Path(options.tls_cert).read_bytes()
-        client_ca = Path(options.tls_client_ca).read_bytes() if options.tls_client_ca else None
-    except OSError as error:
-        raise InvalidArgumentError(f"cannot read a TLS file: {error}", field="tls") from error
+    cert, key = _read_tls_file(options, "tls_cert"), _read_tls_file(options, "tls_key")
+    client_ca = _read_tls_file(options, "tls_client_ca") if options.tls_client_ca else None
     _check_tls_files(options)
     return grpc.ssl_server_credentials([(key, cert)], root_certificates=client_ca,
                                        require_client_auth=client_ca is not None)
