@@ -58,6 +58,13 @@ INDEXES += [
 
 READ_SCHEMA_VERSION = "MATCH (m:GraphmdMeta) RETURN m.schema_version AS version"
 PING = "RETURN 1"  # does Neo4j answer? (graphmd serve's readiness)
+# The running transactions whose time_bound tag starts with $tag, terminated (graphmd._store.time_bound).
+TERMINATE_TAGGED_TRANSACTIONS = """
+SHOW TRANSACTIONS YIELD transactionId AS id, metaData
+WHERE metaData.graphmd_bound STARTS WITH $tag
+TERMINATE TRANSACTIONS id YIELD transactionId
+RETURN count(transactionId) AS terminated
+"""
 SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition"
 INDEX_STATES = """
 SHOW INDEXES YIELD name, state

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import functools
 import hashlib
 import json
@@ -30,6 +31,7 @@ from ._prune import PruneResult, apply_prune, plan_prune
 from ._config import Settings, config_path, resolve_settings
 from ._errors import (
     AlreadyExistsError,
+    DeadlineExceededError,
     FailedPreconditionError,
     GraphmdError,
     InvalidArgumentError,
@@ -75,6 +77,37 @@ from ._schema import SIMPLE_TYPES, ensure_schema
 
 # Threads share a driver here (graphmd serve's workers): see graphmd/_driver_guard.py.
 _driver_guard.install()
+
+
+class _Bound(NamedTuple):
+    seconds_left: Callable[[], float | None]  # None: unbounded
+    tag: str | None
+
+
+# What bounds the transactions the current thread starts: see time_bound.
+_BOUND: contextvars.ContextVar[_Bound | None] = contextvars.ContextVar("graphmd_time_bound", default=None)
+
+
+@contextlib.contextmanager
+def time_bound(seconds_left: Callable[[], float | None], tag: str | None = None) -> Iterator[None]:
+    """Within this block, every transaction a store starts in this thread gets Neo4j's
+    timeout of ``seconds_left()`` (or the store's ``transaction_timeout``, if shorter), and
+    the driver's retries stop then too: Neo4j rolls back what runs past it, and the call
+    raises DeadlineExceededError. A transaction that would start with no time left is not
+    sent (DeadlineExceededError). ``seconds_left`` is asked at each start, so the bound may
+    shrink while a call runs. With ``tag``, the transactions carry it as metadata, and
+    ``MetadataStore._terminate_transactions(tag)`` ends those still running at once (Neo4j
+    enforces a timeout only when it next checks, up to ~2 s late).
+
+    Why: `graphmd serve` bounds each call by its client's deadline and, once stopping, by
+    the shutdown grace, so no call works on (or commits) after its client gave up on it.
+    """
+    token = _BOUND.set(_Bound(seconds_left, tag))
+    try:
+        yield
+    finally:
+        _BOUND.reset(token)
+
 
 # Open stores, so a forked child gets its own connections and id blocks (os.fork, and
 # multiprocessing's "fork" start method): see MetadataStore._after_fork_in_child.
@@ -292,7 +325,7 @@ class MetadataStore:
                                         or not seconds > 0 or seconds == float("inf")):
                 raise InvalidArgumentError(f"{name}: {seconds!r} is not a positive number of seconds", field=name)
         self._connect_timeout = float(connect_timeout)
-        self._tx_timeout = transaction_timeout
+        self._transaction_timeout = transaction_timeout
         self._owns_driver = driver is None
         self._closed = False
         with map_driver_errors(self.settings.uri):
@@ -316,6 +349,10 @@ class MetadataStore:
 
     # --- plumbing ---------------------------------------------------------------------------
 
+    @property
+    def _retry_time(self) -> float:
+        return max(self._connect_timeout, 5.0)
+
     def _new_driver(self) -> neo4j.Driver:
         auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
         return neo4j.GraphDatabase.driver(
@@ -325,7 +362,7 @@ class MetadataStore:
             # Bounds opening a connection (TCP and Bolt handshake) as a whole, so a
             # server that accepts but never answers fails in connect_timeout too.
             connection_acquisition_timeout=self._connect_timeout,
-            max_transaction_retry_time=max(self._connect_timeout, 5.0),
+            max_transaction_retry_time=self._retry_time,
             user_agent="graphmd/0.1",
             notifications_min_severity="OFF",
         )
@@ -402,11 +439,53 @@ class MetadataStore:
         """The Neo4j database name (None: the server's default)."""
         return self._database
 
+    @property
+    def _tx_timeout(self) -> float | None:
+        """Neo4j's timeout for a transaction starting now: ``transaction_timeout``, shortened
+        to the time left of the current time_bound.
+
+        Raises:
+            DeadlineExceededError: the time_bound has no time left.
+        """
+        bound = _BOUND.get()
+        left = bound.seconds_left() if bound is not None else None
+        if left is None:
+            return self._transaction_timeout
+        if left <= 0:
+            raise DeadlineExceededError("the call's time ran out (its deadline passed) before this transaction "
+                                        "started: nothing more of the call was sent to Neo4j", field="deadline")
+        return left if self._transaction_timeout is None else min(left, self._transaction_timeout)
+
+    @property
+    def _tx_metadata(self) -> dict[str, str] | None:
+        """Metadata of a transaction starting now: the current time_bound's tag."""
+        bound = _BOUND.get()
+        return {"graphmd_bound": bound.tag} if bound is not None and bound.tag else None
+
     def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database, bookmark_manager=self._bookmarks)
+        bound = _BOUND.get()
+        left = bound.seconds_left() if bound is not None else None
+        if left is None:
+            return self._driver.session(database=self._database, bookmark_manager=self._bookmarks)
+        # The driver retries a failed transaction (Neo4j unreachable, a deadlock) until then, not after.
+        return self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
+                                    max_transaction_retry_time=max(0.0, min(left, self._retry_time)))
 
     def _unit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        return neo4j.unit_of_work(timeout=self._tx_timeout)(fn) if self._tx_timeout else fn
+        return neo4j.unit_of_work(timeout=self._tx_timeout, metadata=self._tx_metadata)(fn)
+
+    def _terminate_transactions(self, tag: str) -> int:
+        """Have Neo4j terminate the running transactions started within a time_bound whose
+        tag starts with ``tag``, in any thread: each rolls back unless it is committing,
+        and its caller gets DeadlineExceededError. Returns how many were terminated.
+        (Neo4j checks a transaction's own timeout only every couple of seconds; this ends
+        it at once.)
+
+        Raises:
+            UnavailableError: Neo4j cannot be reached.
+        """
+        with map_driver_errors(self.settings.uri), self._driver.session(database=self._database) as session:
+            return int(session.run(q.TERMINATE_TAGGED_TRANSACTIONS, tag=tag).single(strict=True)["terminated"])
 
     def _read(self, fn: Callable[[neo4j.ManagedTransaction], ResultT]) -> ResultT:
         with map_driver_errors(self.settings.uri), self._session() as session, _pipelined_begin(session):
@@ -518,7 +597,8 @@ class MetadataStore:
         with map_driver_errors(self.settings.uri):
             try:
                 with self._session() as session:
-                    answer = session.run(neo4j.Query(statement, timeout=self._tx_timeout), planned=planned)
+                    answer = session.run(neo4j.Query(statement, timeout=self._tx_timeout,
+                                                     metadata=self._tx_metadata), planned=planned)
                     record = answer.single(strict=True)
                     answer.consume()  # the commit's success, or its failure
             except (neo4j_errors.ClientError, neo4j_errors.TransientError) as error:

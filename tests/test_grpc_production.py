@@ -5,16 +5,157 @@ back; the status counted is the one the client got."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import threading
+import time
 
+import grpc
 import pytest
 
 pytest.importorskip("ml_metadata")
 
-from graphmd import InvalidArgumentError  # noqa: E402
-from graphmd.mlmd.server import ServerOptions, _credentials  # noqa: E402
+from ml_metadata import errors  # noqa: E402
+from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
+from ml_metadata.proto import metadata_store_service_pb2 as svc  # noqa: E402
+from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc  # noqa: E402
 
-from _grpc_helpers import GRAPHMD  # noqa: E402
+from graphmd import Artifact, ArtifactType, DeadlineExceededError, InvalidArgumentError  # noqa: E402
+from graphmd._store import time_bound  # noqa: E402
+from graphmd.mlmd.server import MlmdServer, ServerOptions, _credentials  # noqa: E402
+
+from _grpc_helpers import GRAPHMD, client, running_server, serve_process  # noqa: E402
+
+
+def _stub(port: int) -> svc_grpc.MetadataStoreServiceStub:
+    return svc_grpc.MetadataStoreServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+
+
+def _artifacts(type_id: int, n: int, prefix: str) -> list[pb.Artifact]:
+    return [pb.Artifact(type_id=type_id, uri=f"{prefix}://{i}", properties={"n": pb.Value(int_value=i)})
+            for i in range(n)]
+
+
+def _wait_idle(server: MlmdServer, seconds: float = 60) -> float:
+    """Wait until the server handles no call; returns how long that took."""
+    start = time.monotonic()
+    while server.calls_in_flight:
+        assert time.monotonic() - start < seconds, "a call is still running"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def _counted(server: MlmdServer, method: str, code: str) -> float:
+    return server.metrics.calls.labels(method, code)._value.get()  # type: ignore[attr-defined]
+
+
+def test_a_write_past_its_clients_deadline_is_rolled_back_not_committed_later(store):
+    with running_server(store, metrics_port=0) as server:
+        mlmd = client(server.port)
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Big", properties={"n": pb.INT}))
+        before = store.counts()["artifacts"]
+        request = svc.PutArtifactsRequest(artifacts=_artifacts(type_id, 60_000, "late"))
+        with pytest.raises(grpc.RpcError) as error:
+            _stub(server.port).PutArtifacts(request, timeout=0.5)
+        assert error.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        # The server stops working on it at the deadline (before: it wrote all 60,000 seconds later).
+        assert _wait_idle(server) < 5
+        assert store.counts()["artifacts"] == before
+        assert _counted(server, "PutArtifacts", "DEADLINE_EXCEEDED") == 1
+        assert _counted(server, "PutArtifacts", "OK") == 0
+        # A deadline the call meets changes nothing.
+        assert len(client(server.port, client_timeout_sec=120).put_artifacts(_artifacts(type_id, 10, "ok"))) == 10
+
+
+def test_a_write_its_client_cancels_is_rolled_back_at_once(store):
+    with running_server(store, metrics_port=0) as server:
+        mlmd = client(server.port)
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Big", properties={"n": pb.INT}))
+        call = _stub(server.port).PutArtifacts.future(
+            svc.PutArtifactsRequest(artifacts=_artifacts(type_id, 60_000, "cancelled")))
+        time.sleep(1.0)  # writing 60,000 artifacts takes longer
+        assert call.cancel()
+        assert _wait_idle(server) < 5  # before: the write went on, and committed
+        assert store.counts()["artifacts"] == 0
+        assert _counted(server, "PutArtifacts", "CANCELLED") == 1
+
+
+def test_time_bound_ends_the_stores_transactions(store):
+    type_id = store.put_artifact_type(ArtifactType(name="T"))
+    with time_bound(lambda: 0.0):  # no time left: nothing is sent
+        with pytest.raises(DeadlineExceededError) as error:
+            store.put_artifacts([Artifact(type_id=type_id)])
+    assert error.value.field == "deadline"
+    # A write running when its bound's transactions are terminated is rolled back and not run again.
+    gone = threading.Event()
+
+    def leave() -> None:
+        gone.set()
+        store._terminate_transactions("test-bound/")
+
+    artifacts = [Artifact(type_id=type_id, uri=f"u{i}") for i in range(100_000)]
+    timer = threading.Timer(0.7, leave)
+    timer.start()
+    with time_bound(lambda: 0.0 if gone.is_set() else None, tag="test-bound/1/"):
+        with pytest.raises(DeadlineExceededError):
+            store.put_artifacts(artifacts)
+    timer.join()
+    assert store.counts()["artifacts"] == 0
+    with time_bound(lambda: None):  # unbounded
+        assert len(store.put_artifacts([Artifact(type_id=type_id)])) == 1
+
+
+def _write_during_shutdown(neo4j_server, store, signals: list[tuple[float, signal.Signals]], grace: str):
+    """Start a 60,000-artifact write through `graphmd serve`, send ``signals`` (seconds after
+    the write started, signal), and return (the client's error, exit code, output, seconds
+    from the first signal to exit)."""
+    with serve_process(neo4j_server, "--shutdown-grace", grace) as (proc, port):
+        mlmd = client(port)
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Big", properties={"n": pb.INT}))
+        outcome: dict[str, object] = {}
+
+        def write() -> None:
+            try:
+                outcome["ids"] = client(port).put_artifacts(_artifacts(type_id, 60_000, "big"))
+            except errors.StatusError as error:  # asserted below
+                outcome["error"] = error
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        started = time.monotonic()
+        for at, sig in signals:
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            proc.send_signal(sig)
+        signalled = started + signals[0][0]
+        writer.join(120)
+        code = proc.wait(60)
+        return outcome, code, proc.stdout.read(), time.monotonic() - signalled
+
+
+def test_a_write_still_running_when_the_shutdown_grace_ends_is_rolled_back_and_said(neo4j_server, store):
+    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(1.0, signal.SIGTERM)], "1")
+    assert "ids" not in outcome, "the write finished within the grace: make it bigger"
+    error = outcome["error"]
+    # Before: UNAVAILABLE "Cancelling all calls" while the write went on and committed.
+    assert isinstance(error, errors.UnavailableError) and "nothing of it was stored" in str(error), error
+    assert store.counts()["artifacts"] == 0
+    assert code == 1
+    assert "cut off" in output and "1 call" in output and "Traceback" not in output, output
+
+
+def test_a_second_signal_cuts_the_calls_in_flight_off_at_once(neo4j_server, store):
+    outcome, code, output, took = _write_during_shutdown(
+        neo4j_server, store, [(1.0, signal.SIGINT), (1.5, signal.SIGINT)], "120")
+    assert "ids" not in outcome and isinstance(outcome["error"], errors.UnavailableError), outcome
+    assert took < 20, took  # not the 120 s grace
+    assert store.counts()["artifacts"] == 0
+    assert code == 1 and "SIGINT again" in output, output
+
+
+def test_a_clean_shutdown_says_every_call_finished(neo4j_server, store):
+    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(1.0, signal.SIGTERM)], "120")
+    assert len(outcome["ids"]) == 60_000  # type: ignore[arg-type]
+    assert code == 0 and "every call in flight finished" in output and "stopped" in output, output
 
 
 def test_an_encrypted_tls_key_is_refused_in_one_line_without_a_prompt(neo4j_server, tmp_path):

@@ -31,7 +31,9 @@ def serve(
     tls_client_ca: Annotated[Optional[Path], typer.Option(
         help="CA (PEM) that client certificates must be signed by; clients must then present one.")] = None,
     shutdown_grace: Annotated[float, typer.Option(
-        help="Seconds in-flight calls get to finish after SIGTERM/SIGINT.")] = 30.0,
+        help="Seconds in-flight calls get to finish after SIGTERM/SIGINT; those still running then are rolled back "
+             "(exit code 1). A second signal cuts them off at once. Keep it below your orchestrator's kill timeout.")
+    ] = 30.0,
     metrics_port: Annotated[Optional[int], typer.Option(
         help="Serve Prometheus metrics at http://HOST:PORT/metrics (calls by method and status code, latency, "
              "calls in flight, Neo4j up, store counts). Default: off.", min=0, max=65535)] = None,
@@ -78,10 +80,15 @@ def serve(
     except GraphmdError as error:
         fail(error)
     try:
-        run(store, options, ready=ready)
+        cut_off = run(store, options, ready=ready)
     except GraphmdError as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error
+    if cut_off:
+        typer.echo(f"graphmd serve: stopped, cutting off {cut_off} call(s) still running at the end of the shutdown "
+                   f"grace (--shutdown-grace {shutdown_grace:g}, or a second signal): rolled back, their clients told "
+                   "UNAVAILABLE", err=True)
+        raise typer.Exit(1)
     typer.echo("graphmd serve: stopped")
 
 

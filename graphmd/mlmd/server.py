@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
+import itertools
 import logging
 import os
 import signal
@@ -41,10 +42,10 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
-from .._errors import (AlreadyExistsError, GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError,
-                       UnimplementedError, map_driver_errors)
+from .._errors import (AlreadyExistsError, DeadlineExceededError, GraphmdError, InvalidArgumentError, NotFoundError,
+                       UnavailableError, UnimplementedError, map_driver_errors)
 from .._queries import PING
-from .._store import MetadataStore
+from .._store import MetadataStore, time_bound
 from . import _convert as cv
 from ._metrics import CallObserver
 
@@ -57,9 +58,18 @@ log = logging.getLogger("graphmd.mlmd.server")
 
 SERVICE_NAME = svc.DESCRIPTOR.services_by_name["MetadataStoreService"].full_name
 
+# gRPC's time_remaining() for a call without a deadline is about the year 2^63 ns away.
+_NO_DEADLINE = 10 * 365 * 24 * 3600.0
+
 
 def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.ServicerContext], Any]:
-    """Run an RPC body; a graphmd error becomes its MLMD status code, anything else INTERNAL."""
+    """Run an RPC body; a graphmd error becomes its MLMD status code, anything else INTERNAL.
+
+    The body's Neo4j transactions end by the client's deadline and, once the server stops,
+    by the end of its shutdown grace (time_bound): Neo4j rolls back what runs past it, so a
+    call whose client gave up (or was cut off) does not commit behind its back. The code
+    counted (metrics, --log-calls) is the one the client got: DEADLINE_EXCEEDED or
+    CANCELLED for an answer no one waited for."""
 
     name = method.__name__
 
@@ -67,20 +77,75 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
     def handler(self: MetadataStoreServicer, request: Any, context: grpc.ServicerContext) -> Any:
         observer, code, start = self.observer, "OK", time.perf_counter()
         observer.started(name)
+        remaining = context.time_remaining()
+        call = _Call(f"{self.tag}/{next(self._call_numbers)}/",
+                     time.monotonic() + remaining if remaining < _NO_DEADLINE else None)
+        deadline = call.deadline
+        self._calls.started()
+        context.add_callback(functools.partial(self._call_ended, call))
         try:
-            return method(self, request)
+            with time_bound(functools.partial(self._seconds_left, call), tag=call.tag):
+                response = method(self, request)
+            return response
         except GraphmdError as error:
             status = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
+            message = error.message
+            if isinstance(error, DeadlineExceededError) and self.cut_off_at is not None \
+                    and time.monotonic() >= self.cut_off_at:
+                status, message = grpc.StatusCode.UNAVAILABLE, (
+                    f"graphmd serve is shutting down, and {name} was still running when its shutdown grace ended: "
+                    "Neo4j rolled the call back, nothing of it was stored; retry it (on another server)")
             code = status.name
-            context.abort(status, error.message)
+            context.abort(status, message)
         except Exception as error:  # a bug: report it, never leak a traceback to the client
             code = "INTERNAL"
             log.exception("%s failed", name)
             context.abort(grpc.StatusCode.INTERNAL, f"graphmd internal error in {name}: {error}")
         finally:
+            call.running = False
+            if call.abandoned:  # what the client got, if anything: not the handler's answer
+                code = "DEADLINE_EXCEEDED" if deadline is not None and time.monotonic() >= deadline else "CANCELLED"
+            self._calls.finished()
             observer.finished(name, code, time.perf_counter() - start)
 
     return handler
+
+
+@dataclasses.dataclass
+class _Call:
+    """One call being handled: the tag of its Neo4j transactions, its client's deadline
+    (time.monotonic(); None: none), whether its handler runs, whether its client left."""
+
+    tag: str
+    deadline: float | None
+    running: bool = True
+    abandoned: bool = False
+
+
+class _InFlight:
+    """How many calls run now; wait_idle() blocks until none does."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def started(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def finished(self) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Whether no call runs, waiting up to ``timeout`` seconds for that."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
 def _version(request: Any) -> str | None:
@@ -128,6 +193,35 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     def __init__(self, store: MetadataStore, observer: CallObserver | None = None) -> None:
         self.store = store
         self.observer = observer or CallObserver()
+        # Tags this servicer's transactions, so a shutdown can terminate those still running.
+        self.tag = f"graphmd-serve-{os.getpid()}-{id(self):x}-{time.monotonic_ns()}"
+        # When stopping: the end of the shutdown grace (time.monotonic()), which bounds every call.
+        self.cut_off_at: float | None = None
+        self._calls = _InFlight()
+        self._call_numbers = itertools.count()
+
+    def _seconds_left(self, call: _Call) -> float | None:
+        """Seconds until the call's deadline or the end of the shutdown grace (None: neither);
+        0 once its client has gone."""
+        if call.abandoned:
+            return 0.0
+        ends = [end for end in (call.deadline, self.cut_off_at) if end is not None]
+        return min(ends) - time.monotonic() if ends else None
+
+    def _call_ended(self, call: _Call) -> None:
+        """gRPC ended the call. If its handler still runs, the client is gone (its deadline
+        passed, it cancelled, or the server cancelled it): end the call's Neo4j work now,
+        rather than when Neo4j next checks the transaction's timeout (or never)."""
+        if not call.running:
+            return
+        call.abandoned = True
+        threading.Thread(target=self._terminate, args=(call.tag,), name="graphmd-cancel", daemon=True).start()
+
+    def _terminate(self, tag: str) -> None:
+        try:
+            self.store._terminate_transactions(tag)
+        except GraphmdError as error:  # Neo4j unreachable: the call fails on its own (no WARNING per call)
+            log.debug("cannot end the Neo4j transactions of a call its client left: %s", error)
 
     # --- listing helper ---------------------------------------------------------------------
 
@@ -576,6 +670,10 @@ class ServerOptions:
     health_interval: float = 5.0
 
 
+# After the shutdown grace: time for cut-off calls to answer before gRPC cancels them.
+_UNWIND = 5.0
+
+
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
@@ -690,11 +788,13 @@ class MlmdServer:
         self.metrics: CallObserver = (self._served_metrics if self._served_metrics is not None
                                       else CallObserver(log_calls=options.log_calls))
         self.metrics_port: int | None = None
-        svc_grpc.add_MetadataStoreServiceServicer_to_server(MetadataStoreServicer(store, self.metrics), self._server)
+        self.servicer = MetadataStoreServicer(store, self.metrics)
+        svc_grpc.add_MetadataStoreServiceServicer_to_server(self.servicer, self._server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         self._store = store
         self._stopping = threading.Event()
+        self.calls_cut_off = 0  # calls still running when a shutdown grace ended
         address = _address(options.host, options.port)
         _check_bindable(options.host, options.port, address)
         try:
@@ -754,15 +854,50 @@ class MlmdServer:
             self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING if up
                             else health_pb2.HealthCheckResponse.NOT_SERVING)
 
+    @property
+    def calls_in_flight(self) -> int:
+        """How many calls run now."""
+        return self.servicer._calls.count
+
     def stop(self, grace: float | None = None) -> threading.Event:
-        """Stop taking calls, let in-flight calls finish within ``grace`` seconds (default:
-        the options' shutdown_grace), then cancel the rest. Returns an event set when done."""
+        """Stop taking calls and let those in flight finish within ``grace`` seconds
+        (default: the options' shutdown_grace); a second stop may shorten it. Returns an
+        event set once the server has terminated.
+
+        No call outlives the grace: every Neo4j transaction a call starts ends by then, and
+        those still running then are terminated (Neo4j rolls them back unless they are
+        committing), so their clients get UNAVAILABLE saying nothing was stored, rather
+        than gRPC's bare cancellation of a call that may commit after it. gRPC cancels
+        whatever still runs _UNWIND seconds later."""
+        grace = self.options.shutdown_grace if grace is None else max(0.0, grace)
         self._stopping.set()
         self.health.enter_graceful_shutdown()
-        done = self._server.stop(self.options.shutdown_grace if grace is None else grace)
+        cut_off_at = time.monotonic() + grace
+        if self.servicer.cut_off_at is None or cut_off_at < self.servicer.cut_off_at:
+            self.servicer.cut_off_at = cut_off_at
+            timer = threading.Timer(grace, self._cut_off, args=(grace,))
+            timer.daemon = True
+            timer.start()
+        done = self._server.stop(grace + _UNWIND)
         if self._served_metrics is not None and self.metrics_port is not None:
             self._served_metrics.stop()
         return done
+
+    def _cut_off(self, grace: float) -> None:
+        """The shutdown grace is over: terminate the Neo4j transactions of the calls that
+        still run (their handlers then answer UNAVAILABLE)."""
+        running = self.calls_in_flight
+        if not running:
+            return
+        self.calls_cut_off = running
+        try:
+            terminated = self._store._terminate_transactions(f"{self.servicer.tag}/")
+        except GraphmdError as error:
+            log.warning("shutdown grace (%g s) over, %d calls still running; could not have Neo4j end their "
+                        "transactions: %s", grace, running, error)
+            return
+        log.warning("shutdown grace (%g s) over: %d calls still running are cut off (%d Neo4j transactions "
+                    "terminated and rolled back); their clients are told UNAVAILABLE", grace, running, terminated)
 
     def wait(self) -> None:
         """Block until the server has terminated."""
@@ -800,27 +935,44 @@ def _check_bindable(host: str, port: int, address: str) -> None:
             raise _unavailable(address, why) from error
 
 
-def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[MlmdServer], None] | None = None) -> None:
+def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[MlmdServer], None] | None = None) -> int:
     """Serve until SIGTERM or SIGINT, then shut down gracefully: stop taking calls, finish
-    in-flight ones (up to ``options.shutdown_grace`` seconds), close the store.
+    in-flight ones (up to ``options.shutdown_grace`` seconds; a second signal cuts them off
+    at once), close the store. Returns how many calls were cut off (see MlmdServer.stop).
 
     Must run in the main thread (it installs the signal handlers). ``ready`` is called once
     the port is bound and serving.
     """
     try:
         server = MlmdServer(store, options).start()
+        signalled: list[str] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
-            log.info("%s: finishing in-flight calls, then stopping", signal.Signals(signum).name)
-            server.stop()
+            name = signal.Signals(signum).name
+            signalled.append(name)
+            if len(signalled) == 1:
+                log.info("%s: taking no new calls; %d in flight get up to %g s to finish, then stopping", name,
+                         server.calls_in_flight, options.shutdown_grace)
+                server.stop()
+            else:
+                log.warning("%s again: cutting off the %d calls in flight now", name, server.calls_in_flight)
+                server.stop(0)
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             if ready is not None:
                 ready(server)
             server.wait()
+            # gRPC has answered every call; let handlers it cancelled return before the store closes.
+            if not server.servicer._calls.wait_idle(_UNWIND):
+                log.warning("%d calls still running at exit", server.calls_in_flight)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        if server.calls_cut_off:
+            log.warning("stopped: %d calls were cut off at the end of the shutdown grace", server.calls_cut_off)
+        else:
+            log.info("stopped: every call in flight finished")
+        return server.calls_cut_off
     finally:
         store.close()
