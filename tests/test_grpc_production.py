@@ -105,6 +105,22 @@ def test_time_bound_ends_the_stores_transactions(store):
         assert len(store.put_artifacts([Artifact(type_id=type_id)])) == 1
 
 
+def test_an_answer_larger_than_the_server_sends_names_the_option_and_is_counted(store):
+    blob = {"blob": pb.Value(string_value="x" * 20_000)}
+    with running_server(store, max_send_message_length=10_000, metrics_port=0) as server:
+        mlmd = client(server.port)
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Blob"))
+        [artifact_id] = mlmd.put_artifacts([pb.Artifact(type_id=type_id, custom_properties=blob)])
+        with pytest.raises(errors.ResourceExhaustedError) as error:
+            mlmd.get_artifacts_by_id([artifact_id])
+        message = str(error.value)
+        assert "--max-send-message-length" in message and "GetArtifactsByID" in message
+        assert "max_result_size" in message  # what to do instead: ask for pages
+        assert _counted(server, "GetArtifactsByID", "RESOURCE_EXHAUSTED") == 1
+        assert _counted(server, "GetArtifactsByID", "OK") == 0
+        assert mlmd.get_artifact_types()  # small answers still pass
+
+
 def _write_during_shutdown(neo4j_server, store, signals: list[tuple[float, signal.Signals]], grace: str):
     """Start a 60,000-artifact write through `graphmd serve`, send ``signals`` (seconds after
     the write started, signal), and return (the client's error, exit code, output, seconds

@@ -67,7 +67,8 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
 
     The body's Neo4j transactions end by the client's deadline and, once the server stops,
     by the end of its shutdown grace (time_bound): Neo4j rolls back what runs past it, so a
-    call whose client gave up (or was cut off) does not commit behind its back. The code
+    call whose client gave up (or was cut off) does not commit behind its back. An answer
+    larger than max_send_message_length is RESOURCE_EXHAUSTED, saying what to do. The code
     counted (metrics, --log-calls) is the one the client got: DEADLINE_EXCEEDED or
     CANCELLED for an answer no one waited for."""
 
@@ -86,6 +87,12 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
         try:
             with time_bound(functools.partial(self._seconds_left, call), tag=call.tag):
                 response = method(self, request)
+            limit = self.max_send_message_length
+            if limit is not None and (size := response.ByteSize()) > limit:
+                raise _AnswerTooLarge(
+                    f"the answer to {name} is {size:,} bytes, more than this server sends (--max-send-message-length "
+                    f"{limit:,}): ask for less (pages: options.max_result_size and next_page_token; fewer ids; a "
+                    "narrower lineage query), or raise --max-send-message-length")
             return response
         except GraphmdError as error:
             status = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
@@ -120,6 +127,12 @@ class _Call:
     deadline: float | None
     running: bool = True
     abandoned: bool = False
+
+
+class _AnswerTooLarge(GraphmdError):
+    """An answer larger than the server's max_send_message_length."""
+
+    code = "RESOURCE_EXHAUSTED"
 
 
 class _InFlight:
@@ -190,9 +203,11 @@ def _found(items: list[Any], request: Any, what: str) -> list[Any]:
 class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     """MetadataStoreService over a graphmd MetadataStore. Thread-safe: the store is."""
 
-    def __init__(self, store: MetadataStore, observer: CallObserver | None = None) -> None:
+    def __init__(self, store: MetadataStore, observer: CallObserver | None = None, *,
+                 max_send_message_length: int | None = None) -> None:
         self.store = store
         self.observer = observer or CallObserver()
+        self.max_send_message_length = max_send_message_length
         # Tags this servicer's transactions, so a shutdown can terminate those still running.
         self.tag = f"graphmd-serve-{os.getpid()}-{id(self):x}-{time.monotonic_ns()}"
         # When stopping: the end of the shutdown grace (time.monotonic()), which bounds every call.
@@ -788,7 +803,8 @@ class MlmdServer:
         self.metrics: CallObserver = (self._served_metrics if self._served_metrics is not None
                                       else CallObserver(log_calls=options.log_calls))
         self.metrics_port: int | None = None
-        self.servicer = MetadataStoreServicer(store, self.metrics)
+        self.servicer = MetadataStoreServicer(store, self.metrics,
+                                              max_send_message_length=options.max_send_message_length)
         svc_grpc.add_MetadataStoreServiceServicer_to_server(self.servicer, self._server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
