@@ -287,6 +287,13 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
     page = cli("lineage", str(previous), "--up", "--format", "json")  # json: always the whole
     assert len(json.loads(page)["artifacts"]) == runs + 1
     assert "give --depth or --whole, not both" in cli("lineage", str(previous), "--whole", "--depth", "2", code=2)
+    # diff draws the same way, hops counted from the nearer model; what the two models' lineages
+    # share is counted once (2,401 nodes, not twice as many).
+    [before] = store.get_artifacts_by_uri(f"/chain/{runs - 1}")
+    drawn = cli("diff", str(before.id), str(previous), "--format", "html")
+    assert ("note: the whole lineage has 2,401 nodes, 2,398 hops deep: drawn to --depth 1997 (2,000 nodes); "
+            "--depth N for more or fewer hops, --whole for all of it") in drawn
+    assert "note:" not in cli("diff", str(before.id), str(previous), "--format", "svg", "--whole")
 
 
 def test_a_line_break_in_a_name_stays_on_its_tree_line() -> None:

@@ -874,7 +874,11 @@ _SIDE_TINTS = ("#ffd8a8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#fff3bf", "#c3fae8")
 
 
 def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help="Two or more artifact ids or URIs (a model each, say).")],
-         depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Hops upstream (default: no limit).")] = None,
+         depth: Annotated[Optional[int], typer.Option("--depth", min=0, help=(
+             "Hops upstream (default: no limit; html/svg draw at most the hops whose "
+             f"{_LARGE_LINEAGE:,} nodes fit, with a note, unless given --whole)."))] = None,
+         whole: Annotated[bool, typer.Option("--whole", help="html/svg: draw the whole lineages however large.")
+                          ] = False,
          fmt: Annotated[DiffFormat, typer.Option(
              "--format", help="table or json; html/svg: both lineages drawn, what only one has tinted.")] = DiffFormat.table,
          output: Output = None,
@@ -883,6 +887,8 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
     and custom properties of each lineage's nearest execution of each type; '*' marks differences."""
     if len(artifacts) < 2:
         raise typer.BadParameter("compare at least two artifacts (ids or URIs)", param_hint="ARTIFACT")
+    if whole and depth is not None:
+        raise typer.BadParameter("give --depth or --whole, not both", param_hint="'--whole'")
     try:
         with _store(uri, user, password, database) as store:
             ids = []
@@ -899,8 +905,11 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
             comparison = compare_lineage(store, ids, max_hops=depth)
             letters = [chr(ord("A") + i) if i < 26 else str(i) for i in range(len(comparison.artifacts))]
             if fmt in (DiffFormat.html, DiffFormat.svg):
+                drawn, note = depth, None
+                if depth is None and not whole:  # as graphmd lineage: a drawing that can be read
+                    drawn, note = _fitting_depth(store, ids, "Artifact", [LineageDirection.UPSTREAM], _LARGE_LINEAGE)
                 graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-                    starting_artifacts=NodeSelector(ids=ids), direction=LineageDirection.UPSTREAM, max_num_hops=depth))
+                    starting_artifacts=NodeSelector(ids=ids), direction=LineageDirection.UPSTREAM, max_num_hops=drawn))
                 tint = {(type(n).__name__.lower(), n.id or 0): _SIDE_TINTS[i % len(_SIDE_TINTS)]
                         for i, nodes in enumerate(comparison.only) for n in nodes
                         if not (isinstance(n, Artifact) and n.id in ids)}  # the compared ones: heavy border
@@ -910,6 +919,8 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
                 text = (lineage_html(graph, highlight=ids, title=title, tint=tint, legend=legend)
                         if fmt is DiffFormat.html else lineage_svg(graph, highlight=ids, title=title, tint=tint))
                 _emit([text], output)
+                if note:
+                    _note(note.replace("shown to", "drawn to"))
                 return
     except GraphmdError as error:
         fail(error)
