@@ -1,0 +1,40 @@
+"""A page of a listing reads on from where the last page ended: Neo4j seeks the order
+field's index from the page token, in order, and stops after the page. Before, every page
+projected and sorted every node in scope (143 ms a page of 100 among 170,000 artifacts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmd import Artifact, ArtifactType, ListOptions, MetadataStore, OrderBy
+from graphmd._store import _list_query
+from graphmd import _queries as q
+
+
+def _operators(plan: dict) -> list[str]:
+    return [plan["operatorType"].split("@")[0], *(op for child in plan.get("children", []) for op in _operators(child))]
+
+
+@pytest.mark.parametrize("order_by", list(OrderBy))
+@pytest.mark.parametrize("is_asc", [True, False])
+def test_a_next_page_seeks_the_order_index_and_stops_after_the_page(store: MetadataStore, order_by: OrderBy,
+                                                                    is_asc: bool) -> None:
+    t = store.put_artifact_type(ArtifactType(name="Paged"))
+    store.put_artifacts([Artifact(type_id=t, uri=f"/paged/{i}") for i in range(300)])
+    first = store.list_page(Artifact, ListOptions(max_result_size=100, order_by=order_by, is_asc=is_asc))
+    assert first.next_page_token is not None
+    options = ListOptions(max_result_size=100, order_by=order_by, is_asc=is_asc, next_page_token=first.next_page_token)
+    query, params, _ = _list_query(Artifact, options, q.LIST_SCOPE_ALL["Artifact"], {})
+    with store._driver.session(database=store.database) as session:
+        operators = _operators(session.run("EXPLAIN " + query, **params).consume().plan)
+    assert any(op.endswith("IndexSeekByRange") for op in operators), operators
+    assert "Top" not in operators and "Sort" not in operators, operators  # PartialTop or Limit: stops early
+    # And the pages, read on to the end, are every artifact once, in order.
+    items, token = list(first.items), first.next_page_token
+    while token:
+        page = store.list_page(Artifact, ListOptions(max_result_size=100, order_by=order_by, is_asc=is_asc,
+                                                     next_page_token=token))
+        items, token = items + page.items, page.next_page_token
+    field = q.ORDER_FIELDS[order_by.value]
+    keys = [(getattr(a, field), a.id) for a in items]
+    assert keys == sorted(keys, reverse=not is_asc) and len(set(keys)) == len(keys) == 300
