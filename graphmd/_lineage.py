@@ -282,7 +282,8 @@ def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[l
         try:
             with store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
                                       bookmark_manager=store._bookmarks) as session:
-                return rows(session.run(neo4j.Query(text, timeout=store._tx_timeout or None), params))
+                return rows(session.run(neo4j.Query(text, timeout=store._tx_timeout or None,
+                                                    metadata=store._tx_metadata), params))
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
             if not error.is_retryable():
                 raise
@@ -339,7 +340,8 @@ def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[l
     with map_driver_errors(store.settings.uri):
         with store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
                                   bookmark_manager=store._bookmarks) as session:
-            with session.begin_transaction(timeout=store._tx_timeout) as tx:
+            # Tagged like every transaction of the store: a time_bound's end terminates it.
+            with session.begin_transaction(timeout=store._tx_timeout, metadata=store._tx_metadata) as tx:
                 for record in tx.run(text, params):
                     yield from record[0]
 

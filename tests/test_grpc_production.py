@@ -105,6 +105,26 @@ def test_time_bound_ends_the_stores_transactions(store):
         assert len(store.put_artifacts([Artifact(type_id=type_id)])) == 1
 
 
+def test_time_bound_ends_a_lineage_read_too(store):
+    """Lineage reads run in their own sessions (one round trip, or streamed): they carry the
+    bound's tag as well, so a client that leaves does not keep Neo4j reading for it."""
+    from graphmd import LineageDirection, LineageSubgraphQueryOptions, NodeSelector
+    from graphmd._tfx_pipeline import record_history
+
+    history = record_history(store, 40)
+    options = LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[history.artifacts["run-0039/model"]]),
+                                          direction=LineageDirection.UPSTREAM)
+    with time_bound(lambda: None, tag="test-bound/read/"):
+        steps = store.stream_lineage(options)
+        next(steps)  # the read's transaction is open, tagged
+        assert store._terminate_transactions("test-bound/read/") == 1
+        with pytest.raises(DeadlineExceededError):
+            list(steps)
+    with time_bound(lambda: None, tag="test-bound/whole/"):
+        store.get_lineage_subgraph(options)  # one round trip: done before anything could end it
+        assert store._terminate_transactions("test-bound/whole/") == 0
+
+
 def test_an_answer_larger_than_the_server_sends_names_the_option_and_is_counted(store):
     blob = {"blob": pb.Value(string_value="x" * 20_000)}
     with running_server(store, max_send_message_length=10_000, metrics_port=0) as server:
