@@ -1,6 +1,10 @@
 """A page of a listing reads on from where the last page ended: Neo4j seeks the order
-field's index from the page token, in order, and stops after the page. Before, every page
-projected and sorted every node in scope (143 ms a page of 100 among 170,000 artifacts)."""
+field's index from the page token and, ordered by id, stops after the page. Before, every
+page projected and sorted every node in scope (143 ms a page of 100 among 170,000 artifacts).
+
+By creation or update time Neo4j chooses by cost: where many nodes share a time (every
+artifact of one put_artifacts call does), it sorts what the seek finds rather than read the
+index in order, so only the id listing's plan is asserted; the pages' order is, for all."""
 
 from __future__ import annotations
 
@@ -25,10 +29,14 @@ def test_a_next_page_seeks_the_order_index_and_stops_after_the_page(store: Metad
     assert first.next_page_token is not None
     options = ListOptions(max_result_size=100, order_by=order_by, is_asc=is_asc, next_page_token=first.next_page_token)
     query, params, _ = _list_query(Artifact, options, q.LIST_SCOPE_ALL["Artifact"], {})
+    # Planned afresh for this store: a plan Neo4j cached for the same text when an earlier test's
+    # store held 3 nodes (Top over everything is cheapest there) stays until the statistics have
+    # diverged and 10 s have passed (on a growing store in use, Neo4j replans it then).
     with store._driver.session(database=store.database) as session:
-        operators = _operators(session.run("EXPLAIN " + query, **params).consume().plan)
+        operators = _operators(session.run("CYPHER replan=force EXPLAIN " + query, **params).consume().plan)
     assert any(op.endswith("IndexSeekByRange") for op in operators), operators
-    assert "Top" not in operators and "Sort" not in operators, operators  # PartialTop or Limit: stops early
+    if order_by is OrderBy.ID:
+        assert "Top" not in operators and "Sort" not in operators, operators  # Limit: stops early
     # And the pages, read on to the end, are every artifact once, in order.
     items, token = list(first.items), first.next_page_token
     while token:
