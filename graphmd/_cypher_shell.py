@@ -15,7 +15,8 @@ from typing import Any
 
 from . import _cypher_files as cypher_files
 from ._config import Settings, cache_dir
-from ._local_neo4j import find_java, resolve_jars
+from ._errors import FailedPreconditionError
+from ._local_neo4j import _DOCKER_HINT, find_java, resolve_jars
 
 __all__ = ["CYPHER_SHELL_VERSION", "ensure_cypher_shell", "cypher_shell_command", "run_cypher_shell"]
 
@@ -43,8 +44,15 @@ def cypher_shell_command(settings: Settings, args: Sequence[str], *,
     Raises:
         FailedPreconditionError: no Java 17+, or cypher-shell's jars cannot be resolved.
     """
-    java = find_java()
-    lib = ensure_cypher_shell(say)
+    try:
+        java = find_java()
+        lib = ensure_cypher_shell(say)
+    except FailedPreconditionError as error:
+        # Their hints are for running Neo4j (a Docker Neo4j brings no cypher-shell here).
+        cause = error.message.split(_DOCKER_HINT)[0].rstrip(" ,;:")
+        raise FailedPreconditionError(
+            f"cypher-shell cannot run here: {cause}. Without it, `graphmd query NAME -p ...` runs graphmd's "
+            "cypher/ files from Python, and Neo4j Browser runs any Cypher", field=error.field) from error
     command = [java, "-cp", f"{lib}/*", _MAIN, "-a", settings.uri, "-u", settings.user]
     if settings.database:
         command += ["-d", settings.database]

@@ -210,3 +210,19 @@ def test_cypher_shell_says_a_stopped_local_server_as_the_other_commands_do(isola
     assert (f"error: the local Neo4j of {isolated / 'neo4j'} is not running (nothing answers at {uri}): start it "
             "with `graphmd neo4j start`") in done.stderr
     assert "Unable to connect" not in done.stderr
+
+
+def test_cypher_shell_without_java_points_at_what_runs_without_it(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """The Java and Maven errors suggest running Neo4j in Docker, which brings no cypher-shell
+    to this machine; for cypher-shell they say what works without it instead."""
+    from graphmd._config import Settings
+    from graphmd._cypher_shell import cypher_shell_command
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java there
+    with pytest.raises(FailedPreconditionError) as info:
+        cypher_shell_command(Settings("bolt://127.0.0.1:7687", "neo4j", "unused", None, "test"), [])
+    said = info.value.message
+    assert info.value.field == "java" and said.startswith("cypher-shell cannot run here: java is not installed")
+    assert "`graphmd query NAME -p ...`" in said and "docker" not in said.lower()
