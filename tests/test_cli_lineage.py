@@ -294,6 +294,8 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
     assert ("note: the whole lineage has 2,401 nodes, 2,398 hops deep: drawn to --depth 1997 (2,000 nodes); "
             "--depth N for more or fewer hops, --whole for all of it") in drawn
     assert "note:" not in cli("diff", str(before.id), str(previous), "--format", "svg", "--whole")
+    assert "give --depth or --whole, not both" in cli("diff", str(before.id), str(previous), "--whole", "--depth",
+                                                      "2", code=2)
 
 
 def test_a_line_break_in_a_name_stays_on_its_tree_line() -> None:

@@ -664,7 +664,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     if unfinished:
         data["unfinished_import"] = unfinished
     if fmt is ListFormat.json:
-        sys.stdout.write(json_text(data) + "\n")
+        print_json(data)
         return
     indexes = (f"{state.indexes} indexes and constraints, all ONLINE" if not state.not_online
                else f"{state.indexes} indexes and constraints; not ONLINE: {', '.join(state.not_online)}")
@@ -842,7 +842,7 @@ def compare(runs: Annotated[list[str], typer.Argument(metavar="RUN", help="Run c
     except GraphmdError as error:
         fail(error)
     if fmt is ListFormat.json:
-        sys.stdout.write(json_text(comparison.to_dict()) + "\n")
+        print_json(comparison.to_dict())
         return
     header, *rows = comparison.table()
     if not rows:
@@ -928,10 +928,10 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
         def dump(nodes: Iterable[Artifact | Execution]) -> list[dict[str, Any]]:
             return [{"kind": type(n).__name__, **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
 
-        sys.stdout.write(json_text({
+        print_json({
             "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
             "only": [dump(nodes) for nodes in comparison.only],
-            "parameters": [p.to_dict() for p in comparison.parameters]}) + "\n")
+            "parameters": [p.to_dict() for p in comparison.parameters]})
         return
     out.print(f"how these were made (upstream lineage, {'all hops' if depth is None else f'{depth} hops'}):",
               markup=False)

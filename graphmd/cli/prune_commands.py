@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import sys
 import threading
 from typing import Annotated, Optional
 
@@ -14,7 +13,7 @@ import typer
 from .._errors import GraphmdError, NotFoundError
 from .._prune import PruneResult
 from .._store import MetadataStore
-from ._options import (Database, Password, Quiet, Uri, User, command_store, count_of, err, fail, json_text, out,
+from ._options import (Database, Password, Quiet, Uri, User, command_store, count_of, err, fail, out, print_json,
                        progress_bar)
 
 
@@ -124,8 +123,8 @@ def prune(
     summed = _totals(results)
     total = {field: getattr(summed, field) for field in PruneResult._fields if field != "dry_run"}
     if fmt is TextFormat.json:
-        sys.stdout.write(json_text({"deleted": yes, "runs": [c.name for c in chosen],
-                                    "spared_by_keep_last": [c.name for c in spared], **total}) + "\n")
+        print_json({"deleted": yes, "runs": [c.name for c in chosen],
+                    "spared_by_keep_last": [c.name for c in spared], **total})
         return
     verb = "deleted" if yes else "would delete"
 
@@ -195,7 +194,7 @@ def reset(
         fail(error)
     found = {"types": user_types, **{kind: counts.get(kind, 0) for kind in _RESET_KINDS}}
     if fmt is TextFormat.json:
-        sys.stdout.write(json_text({"deleted": yes, **found}) + "\n")
+        print_json({"deleted": yes, **found})
         return
     verb = "deleted" if yes else "would delete"
     out.print(f"{verb}: " + ", ".join(count_of(n, kind) for kind, n in found.items()), markup=False)
