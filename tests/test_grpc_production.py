@@ -149,10 +149,11 @@ def _write_during_shutdown(neo4j_server, store, signals: list[tuple[float, signa
         mlmd = client(port)
         type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Big", properties={"n": pb.INT}))
         outcome: dict[str, object] = {}
+        batch = _artifacts(type_id, 60_000, "big")  # built first: the signals are timed from the call
 
         def write() -> None:
             try:
-                outcome["ids"] = client(port).put_artifacts(_artifacts(type_id, 60_000, "big"))
+                outcome["ids"] = client(port).put_artifacts(batch)
             except errors.StatusError as error:  # asserted below
                 outcome["error"] = error
 
@@ -169,7 +170,9 @@ def _write_during_shutdown(neo4j_server, store, signals: list[tuple[float, signa
 
 
 def test_a_write_still_running_when_the_shutdown_grace_ends_is_rolled_back_and_said(neo4j_server, store):
-    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(1.0, signal.SIGTERM)], "1")
+    # The server takes seconds over the 60,000 artifacts; the grace ends 1 s after the call
+    # (a 2 s window was once not enough to keep the write running: a fast moment).
+    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(0.5, signal.SIGTERM)], "0.5")
     assert "ids" not in outcome, "the write finished within the grace: make it bigger"
     error = outcome["error"]
     # Before: UNAVAILABLE "Cancelling all calls" while the write went on and committed.
