@@ -11,6 +11,7 @@ import threading
 import time
 
 import grpc
+import neo4j
 import pytest
 
 pytest.importorskip("ml_metadata")
@@ -159,6 +160,14 @@ def _write_during_shutdown(neo4j_server, store, signals: list[tuple[float, signa
 
         writer = threading.Thread(target=write)
         writer.start()
+        # The signals are timed from when Neo4j runs the write, so the call is surely in flight
+        # (the client alone takes about a second to send 60,000 artifacts).
+        with neo4j.GraphDatabase.driver(neo4j_server.uri, auth=(neo4j_server.user, neo4j_server.password)) as driver:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not driver.execute_query(
+                    "SHOW TRANSACTIONS YIELD currentQuery WHERE NOT currentQuery STARTS WITH 'SHOW' "
+                    "RETURN count(*) AS n").records[0]["n"]:
+                time.sleep(0.02)
         started = time.monotonic()
         for at, sig in signals:
             time.sleep(max(0.0, started + at - time.monotonic()))
@@ -170,9 +179,8 @@ def _write_during_shutdown(neo4j_server, store, signals: list[tuple[float, signa
 
 
 def test_a_write_still_running_when_the_shutdown_grace_ends_is_rolled_back_and_said(neo4j_server, store):
-    # The server takes seconds over the 60,000 artifacts; the grace ends 1 s after the call
-    # (a 2 s window was once not enough to keep the write running: a fast moment).
-    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(0.5, signal.SIGTERM)], "0.5")
+    # Neo4j takes seconds over the 60,000 artifacts; the grace ends 0.5 s after it started.
+    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(0.0, signal.SIGTERM)], "0.5")
     assert "ids" not in outcome, "the write finished within the grace: make it bigger"
     error = outcome["error"]
     # Before: UNAVAILABLE "Cancelling all calls" while the write went on and committed.
@@ -184,7 +192,7 @@ def test_a_write_still_running_when_the_shutdown_grace_ends_is_rolled_back_and_s
 
 def test_a_second_signal_cuts_the_calls_in_flight_off_at_once(neo4j_server, store):
     outcome, code, output, took = _write_during_shutdown(
-        neo4j_server, store, [(1.0, signal.SIGINT), (1.5, signal.SIGINT)], "120")
+        neo4j_server, store, [(0.0, signal.SIGINT), (0.5, signal.SIGINT)], "120")
     assert "ids" not in outcome and isinstance(outcome["error"], errors.UnavailableError), outcome
     assert took < 20, took  # not the 120 s grace
     assert store.counts()["artifacts"] == 0
@@ -192,7 +200,7 @@ def test_a_second_signal_cuts_the_calls_in_flight_off_at_once(neo4j_server, stor
 
 
 def test_a_clean_shutdown_says_every_call_finished(neo4j_server, store):
-    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(1.0, signal.SIGTERM)], "120")
+    outcome, code, output, _ = _write_during_shutdown(neo4j_server, store, [(0.0, signal.SIGTERM)], "120")
     assert len(outcome["ids"]) == 60_000  # type: ignore[arg-type]
     assert code == 0 and "every call in flight finished" in output and "stopped" in output, output
 
