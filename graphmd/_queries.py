@@ -737,20 +737,19 @@ RETURN m.import_source AS import_source, m.mlmd_import_source AS mlmd_import_sou
 
 # --- pipeline helpers (graphmd._pipeline) -------------------------------------------------
 
-# TFX's LatestArtifactsResolver: newest by creation time, then id.
+# TFX's LatestArtifactsResolver: newest by creation time, then id. Ordered and cut before the
+# projection, which would otherwise read every property of every artifact of the type.
 LATEST_ARTIFACT = """
 MATCH (a:Artifact {type: $type_name})
 WHERE a.state = $state AND $context_id IS NULL
+WITH a ORDER BY a.create_time_since_epoch DESC, a.id DESC LIMIT 1
 RETURN a {.*} AS a
-ORDER BY a.create_time_since_epoch DESC, a.id DESC
-LIMIT 1
 """
 LATEST_ARTIFACT_IN_CONTEXT = """
 MATCH (:Context {id: $context_id})-[:ATTRIBUTION]->(a:Artifact {type: $type_name})
 WHERE a.state = $state
+WITH a ORDER BY a.create_time_since_epoch DESC, a.id DESC LIMIT 1
 RETURN a {.*} AS a
-ORDER BY a.create_time_since_epoch DESC, a.id DESC
-LIMIT 1
 """
 # Of the executions $execution_ids, those associated with every context of $contexts (each
 # {id} or, for a context not read back, {type_id, name}): find_cached_execution's scope, as
