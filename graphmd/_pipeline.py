@@ -199,6 +199,26 @@ def _in_scope(store: MetadataStore, execution_ids: list[int], contexts: list[dic
     return set(found["in_scope"])
 
 
+def _contexts_to_link(store: MetadataStore, contexts: Sequence[Context | int]) -> list[Context | Any]:
+    """``contexts`` as put_execution takes them: a context id read as its stored Context (one
+    read, only when ids are given), anything else as it is (put_execution checks it), so a
+    step run in another process can be given its run's id, as find_cached_execution is.
+
+    Raises:
+        InvalidArgumentError: an id is out of int64's range or names no context, ``field``
+            ``contexts[i]``.
+    """
+    items = list(contexts)
+    ids = {i: item for i, item in enumerate(items) if isinstance(item, int) and not isinstance(item, bool)}
+    for i, cid in ids.items():
+        codec.check_int64(cid, f"contexts[{i}]")
+    stored = {c.id: c for c in store.get_contexts_by_id(sorted(set(ids.values())))} if ids else {}
+    for i, cid in ids.items():
+        if cid not in stored:
+            raise InvalidArgumentError(f"contexts[{i}]: no context with id {cid}", field=f"contexts[{i}]")
+    return [stored[ids[i]] if i in ids else item for i, item in enumerate(items)]
+
+
 def _stored_inputs(store: MetadataStore, inputs: Inputs, ids: dict[str, list[int]]) -> dict[str, list[Artifact]]:
     """``inputs`` as artifacts: those given as they are, ids as stored (one read).
 
@@ -236,13 +256,14 @@ def _stored_artifacts(store: MetadataStore, ids_by_field: dict[str, int]) -> dic
 
 @contextlib.contextmanager
 def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs | None = None,
-                     contexts: Sequence[Context] = ()) -> Iterator[RunningExecution]:
+                     contexts: Sequence[Context | int] = ()) -> Iterator[RunningExecution]:
     """Record a pipeline step around a block, in two transactions.
 
     ``inputs`` maps input keys to stored artifacts or their ids (as find_cached_execution
     takes them); one read checks that they exist. On entry one put_execution stores
     ``execution`` as RUNNING with its input events (``path`` [key, index]) and links it and
-    its inputs to ``contexts`` (reused by type and name). When the block ends, one
+    its inputs to ``contexts`` (Contexts, reused by type and name, or ids of stored ones).
+    When the block ends, one
     put_execution stores the declared outputs with their output events and marks the
     execution COMPLETE. When the block raises, or the outputs cannot be written, one
     put_execution marks it FAILED with the error in custom properties ``error``,
@@ -258,7 +279,7 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     Raises:
         InvalidArgumentError: ``execution`` is not an Execution; an input is neither a
             stored Artifact nor the id of one, ``field`` naming it as written
-            (``inputs['base_model'][0]``).
+            (``inputs['base_model'][0]``); a context id names no context (``contexts[0]``).
         InvalidArgumentError, NotFoundError: as put_execution, for the execution or
             contexts on entry (nothing is stored then), or for the outputs at the end (the
             execution is FAILED then).
@@ -268,6 +289,7 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     ids = _input_ids(inputs)
     _one_event_each(ids, "inputs")
     artifacts = _stored_inputs(store, inputs or {}, ids)
+    contexts = _contexts_to_link(store, contexts)
     running = execution.model_copy(update={"last_known_state": ExecutionState.RUNNING})
     pairs = [ArtifactAndEvent(event=Event(artifact_id=aid, type=EventType.INPUT, path=[key, i]))
              for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
@@ -446,11 +468,12 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
 
 
 def record_cached_execution(store: MetadataStore, execution: Execution, inputs: Inputs | None,
-                            outputs: Inputs, contexts: Sequence[Context] = ()) -> Execution:
+                            outputs: Inputs, contexts: Sequence[Context | int] = ()) -> Execution:
     """Record a step that reused an earlier execution's outputs (a cache hit), as TFX and
     MLMD record one: ``execution`` stored CACHED (whatever state it has), with INPUT events
     to ``inputs`` and OUTPUT events to ``outputs`` (paths [key, index]), it and those
-    artifacts linked to ``contexts`` (reused by type and name: this run's). The outputs are
+    artifacts linked to ``contexts`` (reused by type and name: this run's; or ids of stored
+    contexts). The outputs are
     linked as they are stored, not rewritten: no artifact is added or changed. One read checks
     that every input and output exists, then one put_execution writes it all.
 
@@ -463,7 +486,8 @@ def record_cached_execution(store: MetadataStore, execution: Execution, inputs: 
     Raises:
         InvalidArgumentError: ``execution`` is not an Execution; an input or output is neither
             a stored Artifact nor the id of one, ``field`` naming it as written
-            (``outputs['model'][0]``, ``.id`` for an Artifact).
+            (``outputs['model'][0]``, ``.id`` for an Artifact); a context id names no context
+            (``contexts[0]``).
         InvalidArgumentError, NotFoundError, AlreadyExistsError: as put_execution, for the
             execution or contexts. Nothing is stored then.
     """
@@ -474,11 +498,12 @@ def record_cached_execution(store: MetadataStore, execution: Execution, inputs: 
     _one_event_each(output_ids, "outputs")
     _stored_artifacts(store, {**_ids_by_field("inputs", inputs or {}, input_ids),
                               **_ids_by_field("outputs", outputs, output_ids)})
+    contexts = _contexts_to_link(store, contexts)
     cached = execution.model_copy(update={"last_known_state": ExecutionState.CACHED})
     pairs = [ArtifactAndEvent(event=Event(artifact_id=aid, type=event_type, path=[key, i]))
              for ids, event_type in ((input_ids, EventType.INPUT), (output_ids, EventType.OUTPUT))
              for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
-    result = store.put_execution(cached, pairs, list(contexts), reuse_context_if_already_exist=True)
+    result = store.put_execution(cached, pairs, contexts, reuse_context_if_already_exist=True)
     return cached.model_copy(update={"id": result.execution_id})
 
 

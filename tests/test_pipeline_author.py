@@ -1,0 +1,67 @@
+"""A home-grown pipeline's author's view of the step helpers: what a step run in another
+process (a trainer of a sweep) can hand them, and what they say when it is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmd import (
+    Artifact,
+    ArtifactState,
+    Context,
+    ContextType,
+    Execution,
+    ExecutionState,
+    InvalidArgumentError,
+    MetadataStore,
+)
+from graphmd._pipeline import find_cached_execution, record_cached_execution, record_execution
+from graphmd._tfx_pipeline import register_types
+
+
+def _sweep_setup(store: MetadataStore) -> tuple[dict[str, int], Context, Artifact]:
+    """The TFX types, a stored run context (a sweep's worker gets its id) and stored examples."""
+    types = register_types(store)
+    run_t = store.put_context_type(ContextType(name="SweepRun"))
+    [run_id] = store.put_contexts([Context(type_id=run_t, name="night-01")])
+    [run] = store.get_contexts_by_id([run_id])
+    [examples_id] = store.put_artifacts([Artifact(type_id=types["Examples"], uri="/data/0", state=ArtifactState.LIVE)])
+    [examples] = store.get_artifacts_by_id([examples_id])
+    return types, run, examples
+
+
+def test_step_helpers_take_context_ids_as_find_cached_execution_does(store):
+    """A trainer in a worker process knows its run by id: record_execution and
+    record_cached_execution link it to that context, as find_cached_execution scopes by it."""
+    types, run, examples = _sweep_setup(store)
+    inputs = {"examples": [examples]}
+    with record_execution(store, Execution(type_id=types["Trainer"]), inputs, [run.id]) as step:
+        step.output("model", Artifact(type_id=types["Model"], uri="/m/1"))
+    assert [c.id for c in step.contexts] == [run.id]
+    hit = find_cached_execution(store, "Trainer", inputs, contexts=[run.id])
+    assert hit is not None and hit.execution.id == step.execution.id
+    cached = record_cached_execution(store, Execution(type_id=types["Trainer"]), inputs, hit.outputs, [run.id])
+    assert cached.last_known_state == ExecutionState.CACHED
+    assert {x.id for x in store.get_executions_by_context(run.id)} == {step.execution.id, cached.id}
+    # A Context and an id mixed, and the same context both ways, link once.
+    with record_execution(store, Execution(type_id=types["Trainer"]), inputs, [run, run.id]) as both:
+        pass
+    assert [c.id for c in both.contexts] == [run.id]
+    assert store.counts()["contexts"] == 1
+
+
+@pytest.mark.parametrize("helper", ["record_execution", "record_cached_execution"])
+@pytest.mark.parametrize("bad", [987654321, 2**63])
+def test_a_context_id_that_names_no_context_stores_nothing(store, helper, bad):
+    types, run, examples = _sweep_setup(store)
+    before = store.counts()
+    with pytest.raises(InvalidArgumentError) as error:
+        if helper == "record_execution":
+            with record_execution(store, Execution(type_id=types["Trainer"]), {"examples": [examples]}, [run, bad]):
+                pytest.fail("the block ran although a context id names no context")
+        else:
+            record_cached_execution(store, Execution(type_id=types["Trainer"]), {"examples": [examples]},
+                                    {"model": [examples]}, [run.id, bad])
+    assert error.value.field == "contexts[1]"
+    assert ("no context with id" if bad < 2**63 else "64-bit integer") in str(error.value)
+    assert store.counts() == before
