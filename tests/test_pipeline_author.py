@@ -65,3 +65,25 @@ def test_a_context_id_that_names_no_context_stores_nothing(store, helper, bad):
     assert error.value.field == "contexts[1]"
     assert ("no context with id" if bad < 2**63 else "64-bit integer") in str(error.value)
     assert store.counts() == before
+
+
+def test_a_push_is_a_pusher_s_output_of_any_type_and_a_deploy_is_none(store, cli):
+    """docs/lineage.md's naming table: model_pushed finds a push by its step's type name
+    (Pusher), whatever the pushed artifact's type; a step named Deploy is no push."""
+    import json
+
+    from graphmd import ArtifactType, ExecutionType
+
+    types, run, examples = _sweep_setup(store)
+    deployment_t = store.put_artifact_type(ArtifactType(name="Deployment"))
+    deploy_t = store.put_execution_type(ExecutionType(name="Deploy"))
+    [model_id] = store.put_artifacts([Artifact(type_id=types["Model"], uri="/m/1", state=ArtifactState.LIVE)])
+    with record_execution(store, Execution(type_id=deploy_t), {"model": [model_id]}, [run.id]) as step:
+        step.output("deployment", Artifact(type_id=deployment_t, uri="k8s://prod/a"))
+    never = cli("query", "model_pushed", "-p", f"model_id={model_id}")
+    assert never.startswith("[]") and "never pushed" in never
+    with record_execution(store, Execution(type_id=types["Pusher"]), {"model": [model_id]}, [run.id]) as step:
+        step.output("deployment", Artifact(type_id=deployment_t, uri="k8s://prod/b",
+                                           custom_properties={"pushed_destination": "fraud-prod"}))
+    [push] = json.loads(cli("query", "model_pushed", "-p", f"model_id={model_id}"))
+    assert (push["pushed_to"], push["destination"]) == ("k8s://prod/b", "fraud-prod")
