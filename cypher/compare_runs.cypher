@@ -4,11 +4,12 @@
 // (neither declares a base type). Each list in id order.
 // Then what decided between the runs' models (a ModelBlessing has no METRICS base type, so the
 // metrics leave it out): blessings, one per Evaluator of the run (an execution of type Evaluator
-// or TFX's tfx.components.evaluator.component.Evaluator, or any that wrote a ModelBlessing) and
+// or TFX's tfx.components.evaluator.component.Evaluator, of a type of base EVALUATE, or any that
+// wrote a ModelBlessing) and
 // blessing it wrote: blessed (blessed = 1 or true, a property or, as TFX records it, a custom
 // one; null: the Evaluator wrote no blessing, it FAILED say) and the baseline it compared with
 // (its input 'baseline_model', else the blessing's baseline_model_id; null: none). And pushes,
-// one per Pusher of the run (type Pusher or ...Pusher) and artifact it wrote: pushed (a
+// one per Pusher of the run (type Pusher or ...Pusher, or of base DEPLOY) and artifact it wrote: pushed (a
 // PushedModel marked pushed = 0, which TFX's Pusher writes for a model it did not push, is no
 // push, nor is a CACHED Pusher's, which reused an earlier push), where (pushed_destination, else
 // the artifact's uri) and when (the pushed artifact's creation, ms since the epoch).
@@ -38,6 +39,7 @@ CALL (run) {
 CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(evaluator:Execution)
   WHERE evaluator.type = 'Evaluator' OR evaluator.type ENDS WITH '.Evaluator'
+     OR EXISTS { MATCH (t:Type {id: evaluator.type_id}) WHERE t.base_type = 'EVALUATE' }
      OR EXISTS { (evaluator)-[:EVENT]->(:Artifact {type: 'ModelBlessing'}) }
   OPTIONAL MATCH (evaluator)-[:EVENT]->(blessing:Artifact {type: 'ModelBlessing'})
   CALL (evaluator, blessing) {
@@ -56,6 +58,7 @@ CALL (run) {
 CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(pusher:Execution)
   WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
+     OR EXISTS { MATCH (t:Type {id: pusher.type_id}) WHERE t.base_type = 'DEPLOY' }
   OPTIONAL MATCH (pusher)-[:EVENT]->(pushed_model:Artifact)
   WITH pusher, pushed_model,
        pushed_model IS NOT NULL AND coalesce(pusher.last_known_state, '') <> 'CACHED'

@@ -3,7 +3,8 @@
 // (destinations: their pushed_destination, a property or, as TFX's Pusher records it, a custom
 // one; TFX serves the model from there and keeps an archive copy at pushed_to), each list in
 // the order of the pushed artifacts' ids. An unnamed model shows as its type and id ('Model #42').
-// A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
+// A Pusher is an execution of type Pusher, TFX's tfx.components.pusher.component.Pusher, or any
+// type whose base_type is DEPLOY (MLMD's base type for a deployment step: a home-grown Deploy).
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
 // a CACHED Pusher (a rerun that reused an earlier push) adds none; a destination whose pushed
 // artifact is MARKED_FOR_DELETION or DELETED holds the model no longer. Each destination once.
@@ -13,7 +14,8 @@
 //   graphmd cypher-shell -f cypher/model_location.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
-WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
+WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
+       OR EXISTS { MATCH (t:Type {id: pusher.type_id}) WHERE t.base_type = 'DEPLOY' })
   AND coalesce(pusher.last_known_state, '') <> 'CACHED'
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
   AND NOT coalesce(pushed.state, '') IN ['MARKED_FOR_DELETION', 'DELETED']

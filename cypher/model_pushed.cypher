@@ -4,7 +4,8 @@
 // records it, a custom one: for TFX the serving path, pushed_to being the archive copy TFX keeps
 // in the pipeline root; null: none recorded), oldest push first. No rows: never pushed. An unnamed
 // model or Pusher shows as its type and id ('Pusher #42').
-// A Pusher is an execution of type Pusher or TFX's tfx.components.pusher.component.Pusher.
+// A Pusher is an execution of type Pusher, TFX's tfx.components.pusher.component.Pusher, or any
+// type whose base_type is DEPLOY (MLMD's base type for a deployment step: a home-grown Deploy).
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
 // a CACHED Pusher (a rerun that reused an earlier push) is no new push.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
@@ -12,7 +13,8 @@
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
 //   graphmd cypher-shell -f cypher/model_pushed.cypher -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
-WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher')
+WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
+       OR EXISTS { MATCH (t:Type {id: pusher.type_id}) WHERE t.base_type = 'DEPLOY' })
   AND coalesce(pusher.last_known_state, '') <> 'CACHED'
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,

@@ -7,7 +7,10 @@
 // metrics artifact it wrote; a CACHED, FAILED or RUNNING one evaluated nothing new. Model A's
 // rows first, then B's, each model's in the order of its Evaluators' ids; metrics by name.
 // Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
-// Evaluator, ...); metrics and blessings are TFX's ModelEvaluation and ModelBlessing artifacts.
+// Evaluator, ...) and any execution type of base EVALUATE or DEPLOY (MLMD's base types, for a
+// home-grown pipeline's steps); metrics are artifacts of a type of base METRICS, TFX's
+// ModelEvaluation or Kubeflow's system.Metrics, system.ClassificationMetrics,
+// system.SlicedClassificationMetrics (as compare_runs reads them); blessings TFX's ModelBlessing.
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
 // Parameters: $model_a, $model_b (model artifact ids). In Neo4j Browser first run:
 //   :param model_a => 42
@@ -17,10 +20,14 @@
 UNWIND [0, 1] AS side
 MATCH (model:Artifact {id: [$model_a, $model_b][side]})
 OPTIONAL MATCH (model)-[input:EVENT]->(x:Execution)
-WHERE (x.type = 'Evaluator' OR x.type ENDS WITH '.Evaluator') AND input.path STARTS WITH '["model"'
+WHERE (x.type = 'Evaluator' OR x.type ENDS WITH '.Evaluator'
+       OR EXISTS { MATCH (t:Type {id: x.type_id}) WHERE t.base_type = 'EVALUATE' })
+  AND input.path STARTS WITH '["model"'
   AND coalesce(x.last_known_state, 'COMPLETE') = 'COMPLETE'
 OPTIONAL MATCH (x)-[:EVENT]->(evaluation:Artifact)
-WHERE evaluation.type = 'ModelEvaluation'
+WHERE evaluation.type IN ['ModelEvaluation', 'system.Metrics', 'system.ClassificationMetrics',
+                          'system.SlicedClassificationMetrics']
+   OR EXISTS { MATCH (t:Type {id: evaluation.type_id}) WHERE t.base_type = 'METRICS' }
 OPTIONAL MATCH (x)-[:EVENT]->(blessing:Artifact)
 WHERE blessing.type = 'ModelBlessing'
 OPTIONAL MATCH (x)<-[baseline_input:EVENT]-(compared_with:Artifact)
@@ -36,6 +43,8 @@ RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(m
        coalesce(coalesce(blessing.p_blessed, blessing.c_blessed) IN [1, true], false) AS blessed,
        coalesce(compared_with.name, compared_with.type + ' #' + toString(compared_with.id)) AS baseline,
        EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(pm:Artifact)
-               WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher') AND coalesce(p.last_known_state, '') <> 'CACHED'
+               WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher'
+                      OR EXISTS { MATCH (t:Type {id: p.type_id}) WHERE t.base_type = 'DEPLOY' })
+                 AND coalesce(p.last_known_state, '') <> 'CACHED'
                  AND NOT coalesce(pm.c_pushed, pm.p_pushed, 1) IN [0, false] } AS pushed
 ORDER BY side, x.id, evaluation.id, blessing.id, compared_with.id;

@@ -703,3 +703,70 @@ def test_several_evaluators_and_pushers_cached_and_failed_steps(store):
     assert (who["run_type"], who["triggered_by"], who["trigger"]) == ("pipeline_run", "dave", "backfill")
     assert who["executions"][-4:] == ["multi/Evaluator-cached (CACHED)", "multi/Pusher-a (COMPLETE)",
                                       "multi/Pusher-b (COMPLETE)", "multi/Pusher-c (COMPLETE)"]
+
+
+def test_a_home_grown_pipeline_s_steps_are_found_by_mlmd_s_base_types(store, neo4j_server):
+    """A pipeline that names its steps Evaluate and Deploy, and its metrics Scores, declares
+    them with MLMD's base types (EVALUATE, DEPLOY, METRICS): the question files find its
+    evaluation, metrics and pushes as they find TFX's. The same names without a base type are
+    no Evaluator and no Pusher. who_triggered_run lists the run's steps in the order they were
+    recorded, though a second process (its own, later id block) gave the Train step a higher id
+    than the steps after it."""
+    import time
+
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactBaseType, ArtifactType, Context, ContextType, Event,
+                         EventType, Execution, ExecutionBaseType, ExecutionType)
+
+    model_t = store.put_artifact_type(ArtifactType(name="Model", base_type=ArtifactBaseType.MODEL))
+    scores_t = store.put_artifact_type(ArtifactType(name="Scores", base_type=ArtifactBaseType.METRICS))
+    blessing_t = store.put_artifact_type(ArtifactType(name="ModelBlessing"))
+    deployment_t = store.put_artifact_type(ArtifactType(name="Deployment"))
+    train_t = store.put_execution_type(ExecutionType(name="Train", base_type=ExecutionBaseType.TRAIN))
+    evaluate_t = store.put_execution_type(ExecutionType(name="Evaluate", base_type=ExecutionBaseType.EVALUATE))
+    deploy_t = store.put_execution_type(ExecutionType(name="Deploy", base_type=ExecutionBaseType.DEPLOY))
+    plain_evaluate_t = store.put_execution_type(ExecutionType(name="Evaluate", version="no-base"))
+    plain_deploy_t = store.put_execution_type(ExecutionType(name="Deploy", version="no-base"))
+    run = [Context(type_id=store.put_context_type(ContextType(name="PipelineRun")), name="night-01",
+                   custom_properties={"triggered_by": "carol"})]
+
+    def put(on: MetadataStore, type_id: int, name: str, inputs: dict[str, int],
+            outputs: dict[str, Artifact]) -> list[int]:
+        pairs = [ArtifactAndEvent(event=Event(artifact_id=a, type=EventType.INPUT, path=[k, 0]))
+                 for k, a in inputs.items()]
+        pairs += [ArtifactAndEvent(artifact=a, event=Event(type=EventType.OUTPUT, path=[k, 0]))
+                  for k, a in outputs.items()]
+        return on.put_execution(Execution(type_id=type_id, name=name), pairs, run,
+                                reuse_context_if_already_exist=True).artifact_ids[len(inputs):]
+
+    s = neo4j_server
+    put(store, train_t, "warm-up", {}, {})  # holds an id block from here on
+    with MetadataStore(s.uri, s.user, s.password, s.database) as other_process:  # reserves the next block
+        [model] = put(other_process, train_t, "night-01/train", {},
+                      {"model": Artifact(type_id=model_t, name="night-01/model", uri="/m/1")})
+    time.sleep(0.01)
+    put(store, evaluate_t, "night-01/evaluate", {"model": model}, {
+        "scores": Artifact(type_id=scores_t, custom_properties={"auc": 0.91}),
+        "blessing": Artifact(type_id=blessing_t, custom_properties={"blessed": 1})})
+    time.sleep(0.01)
+    put(store, deploy_t, "night-01/deploy", {"model": model},
+        {"deployment": Artifact(type_id=deployment_t, uri="k8s://prod/fraud")})
+    put(store, plain_evaluate_t, "night-01/evaluate-unmarked", {"model": model},
+        {"scores": Artifact(type_id=scores_t, custom_properties={"auc": 0.5})})
+    put(store, plain_deploy_t, "night-01/deploy-unmarked", {"model": model},
+        {"deployment": Artifact(type_id=deployment_t, uri="k8s://staging/fraud")})
+
+    rows = files.run(store, "why_model_preferred", model_a=model, model_b=model)
+    assert [(r["evaluator"], r["metrics"], r["blessed"], r["pushed"]) for r in rows] == [
+        ("night-01/evaluate", [["auc", 0.91]], True, True)] * 2
+    assert [p["pushed_to"] for p in files.run(store, "model_pushed", model_id=model)] == ["k8s://prod/fraud"]
+    [location] = files.run(store, "model_location", model_id=model)
+    assert location["pushed_to"] == ["k8s://prod/fraud"]
+    [compared] = files.run(store, "compare_runs", run_type="PipelineRun", runs=["night-01"])
+    assert [b["evaluator"]["name"] for b in compared["blessings"]] == ["night-01/evaluate"]
+    assert [(p["pusher"]["name"], p["pushed_to"]) for p in compared["pushes"]] == [
+        ("night-01/deploy", "k8s://prod/fraud")]
+    [triggered] = files.run(store, "who_triggered_run", run_name="night-01")
+    assert triggered["triggered_by"] == "carol"
+    assert triggered["executions"] == [f"{n} (UNKNOWN)" for n in (
+        "warm-up", "night-01/train", "night-01/evaluate", "night-01/deploy", "night-01/evaluate-unmarked",
+        "night-01/deploy-unmarked")]
