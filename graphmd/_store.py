@@ -977,25 +977,33 @@ class MetadataStore:
         _check_nodes(Artifact, [pairs[i].artifact for i in given], "artifact_and_events",
                      lambda n: f"artifact_and_events[{given[n]}].artifact")
         _check_nodes(Context, contexts, "contexts")
-        for i, pair in enumerate(pairs):
-            if pair.event is None:
-                continue
-            f = f"artifact_and_events[{i}].event"
-            if pair.event.execution_id is not None and execution.id is not None and pair.event.execution_id != execution.id:
-                raise InvalidArgumentError(f"{f}.execution_id does not match the execution's id", field=f"{f}.execution_id")
-            if pair.event.execution_id is not None and execution.id is None:
-                raise InvalidArgumentError(f"{f}.execution_id is set but the execution is new", field=f"{f}.execution_id")
-            if pair.artifact is not None:
-                if pair.event.artifact_id is not None and pair.event.artifact_id != pair.artifact.id:
-                    raise InvalidArgumentError(f"{f}.artifact_id is not aligned with the artifact", field=f"{f}.artifact_id")
-            elif pair.event.artifact_id is None:
-                raise InvalidArgumentError(f"{f}: an event without an artifact must have an artifact_id",
-                                           field=f"{f}.artifact_id")
-            if pair.event.type is None:
-                raise InvalidArgumentError(f"{f}.type: no event type is specified", field=f"{f}.type")
-            _check_event_numbers(pair.event, f)
+
+        def check_events() -> None:
+            for i, pair in enumerate(pairs):
+                if pair.event is None:
+                    continue
+                f = f"artifact_and_events[{i}].event"
+                if pair.event.execution_id is not None and execution.id is not None \
+                        and pair.event.execution_id != execution.id:
+                    raise InvalidArgumentError(f"{f}.execution_id does not match the execution's id",
+                                               field=f"{f}.execution_id")
+                if pair.event.execution_id is not None and execution.id is None:
+                    raise InvalidArgumentError(f"{f}.execution_id is set but the execution is new",
+                                               field=f"{f}.execution_id")
+                if pair.artifact is not None:
+                    if pair.event.artifact_id is not None and pair.event.artifact_id != pair.artifact.id:
+                        raise InvalidArgumentError(f"{f}.artifact_id is not aligned with the artifact",
+                                                   field=f"{f}.artifact_id")
+                elif pair.event.artifact_id is None:
+                    raise InvalidArgumentError(f"{f}: an event without an artifact must have an artifact_id",
+                                               field=f"{f}.artifact_id")
+                if pair.event.type is None:
+                    raise InvalidArgumentError(f"{f}.type: no event type is specified", field=f"{f}.type")
+                _check_event_numbers(pair.event, f)
 
         def plan(writer: _NodeWriter) -> PutExecutionResult:
+            # MLMD's order, so that a request with several faults fails on the same one: the
+            # artifacts, the execution, then the events, then the contexts.
             with_artifact = [i for i, p in enumerate(pairs) if p.artifact is not None]
             artifact_ids = writer.upsert(
                 Artifact, [p.artifact for p in pairs if p.artifact is not None], "artifact_and_events",
@@ -1004,6 +1012,7 @@ class MetadataStore:
             id_of_pair = dict(zip(with_artifact, artifact_ids))
             (execution_id,) = writer.upsert(Execution, [execution], "execution", force_update_time=force_update_time,
                                             field_of=lambda _: "execution")
+            check_events()
             result_artifact_ids: list[int] = []
             for i, pair in enumerate(pairs):
                 if pair.artifact is not None:
@@ -1041,13 +1050,15 @@ class MetadataStore:
         insert the events between them, in one transaction.
 
         An edge names its ends by index into ``executions``/``artifacts`` or by id in its
-        event (both given: they must agree).
+        event (both given: they must agree). Every node names its type_id, an update too
+        (as in MLMD).
 
         Returns:
             PutLineageSubgraphResult(execution_ids, artifact_ids, context_ids).
         Raises:
             OutOfRangeError: an index outside its list.
-            InvalidArgumentError, NotFoundError, AlreadyExistsError: as the other puts.
+            InvalidArgumentError: a node without type_id; else as the other puts.
+            NotFoundError, AlreadyExistsError: as the other puts.
         """
         _check_nodes(Execution, executions, "executions")
         _check_nodes(Artifact, artifacts, "artifacts")
@@ -1058,11 +1069,14 @@ class MetadataStore:
                 _check_event_edge_fully(edge, i, executions, artifacts)
 
         def plan(writer: _NodeWriter) -> PutLineageSubgraphResult:
+            writer.check_before_writing([(Artifact, artifacts, "artifacts"), (Execution, executions, "executions"),
+                                         (Context, contexts, "contexts")])
             context_ids = writer.upsert(Context, list(contexts), "contexts",
                                         reuse_context=reuse_context_if_already_exist)
             artifact_ids = writer.upsert(Artifact, list(artifacts), "artifacts",
                                          reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
             execution_ids = writer.upsert(Execution, list(executions), "executions")
+            _check_event_edge_types(event_edges)  # MLMD: after the nodes, when it writes the events
             for cid in dict.fromkeys(context_ids):
                 writer.associations.extend((cid, x) for x in dict.fromkeys(execution_ids))
                 writer.attributions.extend((cid, a) for a in dict.fromkeys(artifact_ids))
@@ -1117,11 +1131,16 @@ class MetadataStore:
             return
         rows = [{"child_id": p.child_id, "parent_id": p.parent_id} for p in parent_contexts]
         seen: set[tuple[int, int]] = set()
+        twice: AlreadyExistsError | None = None
         for i, row in enumerate(rows):
             key = (row["child_id"], row["parent_id"])
             if key in seen:
-                raise AlreadyExistsError(f"parent_contexts[{i}]: the link {key} is given twice",
-                                         field=f"parent_contexts[{i}]")
+                # MLMD puts the links in order: those before this one are checked (unknown
+                # contexts, cycles) before it fails on it.
+                twice = AlreadyExistsError(f"parent_contexts[{i}]: the link {key} is given twice",
+                                           field=f"parent_contexts[{i}]")
+                rows = rows[:i]
+                break
             seen.add(key)
 
         def work(tx: neo4j.ManagedTransaction) -> None:
@@ -1140,6 +1159,8 @@ class MetadataStore:
             if cyclic:
                 raise InvalidArgumentError(f"parent_contexts: a cycle through context {cyclic[0]} would be made",
                                            field="parent_contexts")
+            if twice is not None:
+                raise twice  # rolls back the links before it
 
         self._write(work)
 
@@ -1649,12 +1670,11 @@ def _edge_end(given_id: int | None, index: int | None, ids: list[int]) -> int | 
 
 def _check_event_edge_fully(edge: EventEdge, i: int, executions: Sequence[Execution],
                             artifacts: Sequence[Artifact]) -> None:
-    """Raise unless ``edge`` (the i-th) has a type, int64 numbers and ends that exist in the
-    request or are given by id (both given: they must agree)."""
+    """Raise unless ``edge`` (the i-th) has int64 numbers and ends that exist in the request
+    or are given by id (both given: they must agree). Its type is checked once the nodes are
+    planned (_check_event_edge_types), as MLMD does."""
     f = f"event_edges[{i}]"
     event = edge.event
-    if event.type is None:
-        raise InvalidArgumentError(f"{f}.event.type: no event type is specified", field=f"{f}.event.type")
     _check_event_numbers(event, f"{f}.event")
     for end, index, items, id_attr in (("execution", edge.execution_index, executions, "execution_id"),
                                        ("artifact", edge.artifact_index, artifacts, "artifact_id")):
@@ -1672,6 +1692,14 @@ def _check_event_edge_fully(edge: EventEdge, i: int, executions: Sequence[Execut
             if node_id != given_id:
                 raise InvalidArgumentError(f"{f}: {end} id mismatch: {node_id} at {end}_index {index}, "
                                            f"{given_id} in event.{id_attr}", field=f"{f}.event.{id_attr}")
+
+
+def _check_event_edge_types(event_edges: Sequence[EventEdge]) -> None:
+    """Raise for the first edge whose event has no type."""
+    for i, edge in enumerate(event_edges):
+        if edge.event.type is None:
+            f = f"event_edges[{i}].event.type"
+            raise InvalidArgumentError(f"{f}: no event type is specified", field=f)
 
 
 def count_kinds(tx: neo4j.ManagedTransaction) -> dict[str, int]:
@@ -1858,6 +1886,10 @@ class _NodeWriter:
         # event may name its ends by position instead; None: the event's own, as
         # codec.encode_event takes them).
         self.events: list[tuple[Event, int | None, int | None]] = []
+        # The first event given twice in the call (its position, the error) and how many
+        # events the statement creates; see _event_rows.
+        self.duplicate_event: tuple[int, AlreadyExistsError] | None = None
+        self.planned_events = 0
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
         self.required: list[tuple[str, set[int], str]] = []
@@ -1893,6 +1925,24 @@ class _NodeWriter:
             node_type = self.store._types_by_id(self.tx, kind, {type_id}, fresh=True)[type_id]
             _validate_properties(node, node_type, field, mask_names)
         return node_type
+
+    def check_before_writing(self, groups: list[tuple[type[AnyNode], Sequence[AnyNode], str]]) -> None:
+        """Check each group's nodes, group by group, as MLMD's put_lineage_subgraph does before
+        it writes any, so that a request with several faults fails on the one MLMD reports:
+        every node (an update too) names its type, which exists and which its properties
+        fit. ``groups``: (class, nodes, the request's field).
+
+        Raises:
+            InvalidArgumentError: a node without type_id, or a property that does not fit
+                its type.
+            NotFoundError: a node's type does not exist.
+        """
+        for cls, nodes, plural in groups:
+            for i, node in enumerate(nodes):
+                field = _field(plural, i)
+                if node.type_id is None:
+                    raise InvalidArgumentError(f"{field}.type_id: type id is missing", field=f"{field}.type_id")
+                self._validated_type(cls, node, node.type_id, field, None)
 
     def upsert(self, cls: type[NodeT], nodes: list[NodeT], plural: str, *, mask: list[str] | None = None,
                abort_if_changed: bool = False, reuse_by_external_id: bool = False, reuse_context: bool = False,
@@ -1965,9 +2015,10 @@ class _NodeWriter:
             if node.id is None and i not in reuse_ids:
                 if node.type_id is None:
                     raise InvalidArgumentError(f"{field}.type_id: type id is missing", field=f"{field}.type_id")
+                # MLMD's order: the type must exist and the properties fit it, then the name.
+                node_type = self._validated_type(cls, node, node.type_id, field, None)
                 if cls is Context and not node.name:
                     raise InvalidArgumentError(f"{field}.name: context name should not be empty", field=f"{field}.name")
-                node_type = self._validated_type(cls, node, node.type_id, field, None)
                 if node.name is not None:
                     key = (node.type_id, node.name)
                     if key in planned_new:
@@ -2237,7 +2288,12 @@ class _NodeWriter:
                 given = self.required_order[field]
                 at = next(i for i, given_id in enumerate(given) if given_id in missing)
                 named = field.replace("[]", f"[{at}]", 1)
+                if self.duplicate_event is not None and field.startswith("events[]") \
+                        and self.duplicate_event[0] < at:
+                    continue  # MLMD writes events in order: the duplicate comes first
                 raise InvalidArgumentError(f"{named}: no {label.lower()} with id {given[at]}", field=named)
+        if self.duplicate_event is not None:
+            raise self.duplicate_event[1]
         missing_types = {(type_id, kind) for type_id, kind in record.get("missing_types", ())}
         for label, cls in (("Context", Context), ("Artifact", Artifact), ("Execution", Execution)):
             kind = q.TYPE_KIND_OF[label]
@@ -2245,7 +2301,7 @@ class _NodeWriter:
                     or any((row["type_id"], kind) in missing_types for row in self.creates[label])):
                 raise NotFoundError(f"{_PLURAL[cls]}[].type_id: a {kind} was deleted or never existed",
                                     field="type_id")
-        if record.get("created_events", 0) != len(self.events):
+        if record.get("created_events", 0) != self.planned_events:
             raise InvalidArgumentError("events: an event names an artifact or execution that does not exist",
                                        field="events")
         # A context reused by (type, name) kept its stored id: the one planned for it goes
@@ -2296,7 +2352,9 @@ class _NodeWriter:
 
     def _event_rows(self) -> list[tuple[list[Any], int, int]]:
         """The planned events as codec.EVENT_ROW rows with fresh ids, each with the ids of
-        its artifact and execution; the same event twice is an error."""
+        its artifact and execution. The same event twice is an error, raised by check()
+        unless an earlier event names a node that does not exist (MLMD's order): the second
+        one is left out of the statement, and noted in duplicate_event."""
         if not self.events:
             return []
         rows = []
@@ -2311,13 +2369,16 @@ class _NodeWriter:
                 raise InternalError(f"events[{i}]: planned without its artifact or execution")
             row = codec.encode_event_row(event, next(ids), artifact_id, execution_id)
             if row[key_at] in seen:
-                raise AlreadyExistsError(f"events[{i}]: the {row[type_at]} event between artifact "
-                                         f"{artifact_id} and execution {execution_id} is given twice",
-                                         field=f"events[{i}]")
+                if self.duplicate_event is None:
+                    self.duplicate_event = (i, AlreadyExistsError(
+                        f"events[{i}]: the {row[type_at]} event between artifact {artifact_id} and execution "
+                        f"{execution_id} is given twice", field=f"events[{i}]"))
+                continue
             seen.add(row[key_at])
             if row[time_at] is None:
                 row[time_at] = self.now
             rows.append((row, artifact_id, execution_id))
+        self.planned_events = len(rows)
         return rows
 
 

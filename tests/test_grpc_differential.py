@@ -288,3 +288,66 @@ def test_results_come_in_mlmds_order(store):
     mlmd_answer, graphmd_answer = answers
     assert mlmd_answer["types by id"] == ["order-3", "order-1", "order-3", "order-2"]
     assert graphmd_answer == mlmd_answer
+
+
+def test_a_request_with_several_faults_fails_on_the_one_mlmd_reports(store):
+    """ml-metadata checks a request's parts in a fixed order (a node's type before a
+    context's name; events, parent links and edges in the order given; an edge's ends before
+    any node, its type after them; in put_execution the artifacts, the execution, the events,
+    then the contexts; put_lineage_subgraph checks every new node's type before it writes
+    any): a request with two faults gets the error class of the one MLMD meets
+    first. Found by tests/test_grpc_stateful_diff.py."""
+    sq = mlmd.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig()))
+    E = pb.Event  # noqa: N806
+    answers = []
+    with running_server(store) as server:
+        for s in (sq, client(server.port)):
+            at = s.put_artifact_type(pb.ArtifactType(name="A"))
+            et = s.put_execution_type(pb.ExecutionType(name="E", properties={"q": pb.STRING}))
+            ct = s.put_context_type(pb.ContextType(name="C"))
+            [a] = s.put_artifacts([pb.Artifact(type_id=at)])
+            [x] = s.put_executions([pb.Execution(type_id=et)])
+            [c1, c2] = s.put_contexts([pb.Context(type_id=ct, name="c1"), pb.Context(type_id=ct, name="c2")])
+            gone = 10**6
+            calls = {
+                "context without name of an unknown type": lambda: s.put_contexts([pb.Context(type_id=gone)]),
+                "an event to an unknown artifact, twice": lambda: s.put_events(
+                    [E(artifact_id=gone, execution_id=x, type=E.INPUT)] * 2),
+                "an event twice, then one to an unknown artifact": lambda: s.put_events(
+                    [E(artifact_id=a, execution_id=x, type=E.INPUT)] * 2
+                    + [E(artifact_id=gone, execution_id=x, type=E.INPUT)]),
+                "a link between unknown contexts, twice": lambda: s.put_parent_contexts(
+                    [pb.ParentContext(child_id=gone, parent_id=gone + 1)] * 2),
+                "a link twice": lambda: s.put_parent_contexts([pb.ParentContext(child_id=c1, parent_id=c2)] * 2),
+                "after the link twice": lambda: len(s.get_parent_contexts_by_context(c1)),
+                "an edge out of range, of no type": lambda: s.put_lineage_subgraph(
+                    [], [], [], [(0, None, E(type=E.UNKNOWN))]),
+                "an execution of an unknown type, an edge of no type": lambda: s.put_lineage_subgraph(
+                    [pb.Execution(type_id=gone)], [pb.Artifact(type_id=at)], [], [(0, 0, E(type=E.UNKNOWN))]),
+                "an artifact given twice, an execution with a property of the wrong kind": lambda: (
+                    s.put_lineage_subgraph([pb.Execution(type_id=et, properties={"q": pb.Value(int_value=1)})],
+                                           [pb.Artifact(type_id=at, name="twice")] * 2, [], [])),
+                "an unknown execution to update, a context of an unknown type": lambda: s.put_lineage_subgraph(
+                    [pb.Execution(id=gone, type_id=et)], [], [pb.Context(type_id=gone, name="n")], []),
+                "put_lineage_subgraph: an update without type_id": lambda: s.put_lineage_subgraph(
+                    [], [pb.Artifact(id=a, uri="new")], [], []),
+                "put_execution: an execution with a property of the wrong kind, an artifact of an unknown type":
+                    lambda: s.put_execution(pb.Execution(type_id=et, properties={"q": pb.Value(int_value=1)}),
+                                            [(pb.Artifact(type_id=gone), None)], []),
+                "put_execution: an artifact of an unknown type, its event's artifact_id wrong": lambda: s.put_execution(
+                    pb.Execution(type_id=et), [(pb.Artifact(type_id=gone), E(type=E.INPUT, artifact_id=gone))], []),
+                "put_execution: an execution of an unknown type, an event of no type": lambda: s.put_execution(
+                    pb.Execution(type_id=gone), [(pb.Artifact(type_id=at), E())], []),
+                "put_execution: an event of no type, a context of an unknown type": lambda: s.put_execution(
+                    pb.Execution(type_id=et), [(pb.Artifact(type_id=at), E())], [pb.Context(type_id=gone, name="n")]),
+            }
+            answer = {}
+            for label, call in calls.items():
+                try:
+                    answer[label] = norm(call())
+                except Exception as e:  # compared by class
+                    answer[label] = type(e).__name__
+            answers.append(answer)
+    mlmd_answer, graphmd_answer = answers
+    assert mlmd_answer["an event twice, then one to an unknown artifact"] == "AlreadyExistsError"
+    assert graphmd_answer == mlmd_answer
