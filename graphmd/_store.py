@@ -550,7 +550,7 @@ class MetadataStore:
             def work(tx: neo4j.ManagedTransaction) -> ResultT:
                 writer = _NodeWriter(self, tx, _now_ms(), fast=fast)
                 try:
-                    result = plan(writer)
+                    result = writer.planned_by(plan)
                     writer.flush()
                     return writer.result(result)
                 except BaseException:
@@ -583,7 +583,7 @@ class MetadataStore:
         writer = _NodeWriter(self, _NO_TRANSACTION, _now_ms(), fast=True)
         try:
             with map_driver_errors(self.settings.uri):  # reserving ids is a round trip of its own
-                result = plan(writer)
+                result = writer.planned_by(plan)
             planned = writer.planned()
         except BaseException:
             writer.release_ids()  # nothing was sent
@@ -1926,6 +1926,17 @@ class _NodeWriter:
             _validate_properties(node, node_type, field, mask_names)
         return node_type
 
+    def planned_by(self, plan: Callable[[_NodeWriter], ResultT]) -> ResultT:
+        """``plan(self)``. A fault it finds after planning a server-side update (of a node
+        not yet read, that may not exist) is left to the slow path (_SlowPath), which reads
+        the nodes as it goes and so reports the first fault in the request's order, as MLMD."""
+        try:
+            return plan(self)
+        except GraphmdError:
+            if self.fast and any(self.syncs.values()):
+                raise _SlowPath() from None
+            raise
+
     def check_before_writing(self, groups: list[tuple[type[AnyNode], Sequence[AnyNode], str]]) -> None:
         """Check each group's nodes, group by group, as MLMD's put_lineage_subgraph does before
         it writes any, so that a request with several faults fails on the one MLMD reports:
@@ -1939,10 +1950,11 @@ class _NodeWriter:
         """
         for cls, nodes, plural in groups:
             for i, node in enumerate(nodes):
-                field = _field(plural, i)
                 if node.type_id is None:
-                    raise InvalidArgumentError(f"{field}.type_id: type id is missing", field=f"{field}.type_id")
-                self._validated_type(cls, node, node.type_id, field, None)
+                    field = _field(plural, i, "type_id")
+                    raise InvalidArgumentError(f"{field}: type id is missing", field=field)
+            for i, node in enumerate(nodes):
+                self._validated_type(cls, node, node.type_id, _field(plural, i), None)  # type: ignore[arg-type]
 
     def upsert(self, cls: type[NodeT], nodes: list[NodeT], plural: str, *, mask: list[str] | None = None,
                abort_if_changed: bool = False, reuse_by_external_id: bool = False, reuse_context: bool = False,
