@@ -1559,8 +1559,8 @@ def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, 
             f"{field}: type {given.name!r} already exists without properties {sorted(added)} "
             "(pass can_add_fields=True)", field=f"{field}.properties")
     update: dict[str, Any] = {"properties": {**stored.properties, **added}}
-    if given.external_id != stored.external_id:
-        update["external_id"] = given.external_id
+    if given.external_id and given.external_id != stored.external_id:
+        update["external_id"] = given.external_id  # none (or "") given keeps the stored one, as in MLMD
     base = getattr(given, "base_type", None)
     if base is not None:
         stored_base = getattr(stored, "base_type", None)

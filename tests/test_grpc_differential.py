@@ -357,3 +357,20 @@ def test_a_request_with_several_faults_fails_on_the_one_mlmd_reports(store):
     mlmd_answer, graphmd_answer = answers
     assert mlmd_answer["an event twice, then one to an unknown artifact"] == "AlreadyExistsError"
     assert graphmd_answer == mlmd_answer
+
+
+def test_a_type_put_again_without_its_external_id_keeps_it(store):
+    """ml-metadata changes a stored type's external_id only to a non-empty one: put again
+    without one (as a client that does not know it would), the type keeps it."""
+    sq = mlmd.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig()))
+    answers = []
+    with running_server(store) as server:
+        for s in (sq, client(server.port)):
+            answer = []
+            for given in (pb.ArtifactType(name="A", external_id="te"), pb.ArtifactType(name="A"),
+                          pb.ArtifactType(name="A", external_id=""), pb.ArtifactType(name="A", external_id="tf")):
+                s.put_artifact_type(given)
+                answer.append(s.get_artifact_type("A").external_id)
+            answers.append(answer)
+    assert answers[0] == ["te", "te", "te", "tf"]
+    assert answers[1] == answers[0]
