@@ -1940,8 +1940,8 @@ class _NodeWriter:
     def check_before_writing(self, groups: list[tuple[type[AnyNode], Sequence[AnyNode], str]]) -> None:
         """Check each group's nodes, group by group, as MLMD's put_lineage_subgraph does before
         it writes any, so that a request with several faults fails on the one MLMD reports:
-        every node (an update too) names its type, which exists and which its properties
-        fit. ``groups``: (class, nodes, the request's field).
+        every node (an update too) names its type; then every type exists; then each node's
+        properties fit its type. ``groups``: (class, nodes, the request's field).
 
         Raises:
             InvalidArgumentError: a node without type_id, or a property that does not fit
@@ -1953,6 +1953,12 @@ class _NodeWriter:
                 if node.type_id is None:
                     field = _field(plural, i, "type_id")
                     raise InvalidArgumentError(f"{field}: type id is missing", field=field)
+            kind = _KIND[_TYPE_CLASS[cls]]
+            types = self.store._types_by_id(self.tx, kind, {n.type_id for n in nodes})  # type: ignore[misc]
+            for i, node in enumerate(nodes):
+                if node.type_id not in types:
+                    field = _field(plural, i, "type_id")
+                    raise NotFoundError(f"{field}: no {kind} with id {node.type_id}", field=field)
             for i, node in enumerate(nodes):
                 self._validated_type(cls, node, node.type_id, _field(plural, i), None)  # type: ignore[arg-type]
 

@@ -333,6 +333,9 @@ def test_a_request_with_several_faults_fails_on_the_one_mlmd_reports(store):
                     [], [pb.Artifact(id=a, uri="new")], [], []),
                 "put_lineage_subgraph: an artifact of an unknown type, then one without type_id": lambda: (
                     s.put_lineage_subgraph([], [pb.Artifact(type_id=gone), pb.Artifact(id=a)], [], [])),
+                "put_lineage_subgraph: an execution with a property of the wrong kind, then one of an unknown type":
+                    lambda: s.put_lineage_subgraph([pb.Execution(type_id=et, properties={"q": pb.Value(int_value=1)}),
+                                                    pb.Execution(type_id=gone)], [], [], []),
                 "an unknown artifact to update, then one of an unknown type": lambda: s.put_artifacts(
                     [pb.Artifact(id=gone, type_id=at), pb.Artifact(type_id=gone)]),
                 "put_execution: an execution of an unknown type, an unknown artifact to update": lambda: (
