@@ -2196,6 +2196,8 @@ class _NodeWriter:
             c = contexts[i]
             if c.id is None and c.type_id is None:
                 raise InvalidArgumentError(f"contexts[{i}].type_id: context is missing a type_id", field=f"contexts[{i}].type_id")
+            if c.id is None:  # MLMD's order: the type must exist (and the properties fit it), then the name
+                self._validated_type(Context, c, c.type_id, f"contexts[{i}]", None)  # type: ignore[arg-type]
             if c.id is None and not c.name:
                 raise InvalidArgumentError(f"contexts[{i}].name: context is missing a name", field=f"contexts[{i}].name")
         upserted = self.upsert(Context, [contexts[i] for i in rest], "contexts", reuse_context=reuse)

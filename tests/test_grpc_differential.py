@@ -347,6 +347,8 @@ def test_a_request_with_several_faults_fails_on_the_one_mlmd_reports(store):
                     pb.Execution(type_id=et), [(pb.Artifact(type_id=gone), E(type=E.INPUT, artifact_id=gone))], []),
                 "put_execution: an execution of an unknown type, an event of no type": lambda: s.put_execution(
                     pb.Execution(type_id=gone), [(pb.Artifact(type_id=at), E())], []),
+                "put_execution: a context of an unknown type, then one without name": lambda: s.put_execution(
+                    pb.Execution(type_id=et), [], [pb.Context(type_id=gone, name="n"), pb.Context(type_id=ct)]),
                 "put_execution: an event of no type, a context of an unknown type": lambda: s.put_execution(
                     pb.Execution(type_id=et), [(pb.Artifact(type_id=at), E())], [pb.Context(type_id=gone, name="n")]),
             }
