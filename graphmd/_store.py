@@ -589,7 +589,10 @@ class MetadataStore:
             writer.release_ids()  # nothing was sent
             raise
         created = writer.a_created_node()
-        if planned is None or created is None:
+        if planned is None or created is None or writer.duplicate_event is not None:
+            # An event given twice fails the call after the statement (check(), so that an
+            # earlier event's missing node is reported first, as MLMD): only a transaction can
+            # take that statement back.
             writer.release_ids()
             raise _NeedsTransaction()
         statement = q.write_planned(tuple(planned), guarded=True)

@@ -16,12 +16,14 @@ import pytest
 from neo4j import exceptions as neo4j_errors
 
 from graphmd import (
+    AlreadyExistsError,
     Artifact,
     ArtifactAndEvent,
     ArtifactType,
     Context,
     ContextType,
     Event,
+    EventEdge,
     EventType,
     Execution,
     ExecutionType,
@@ -162,6 +164,31 @@ def test_a_failed_check_rolls_the_statement_back_on_the_server(store: MetadataSt
             [Context(type_id=types["run"], name="run-1")], reuse_context_if_already_exist=True)
     assert caught.value.field == "artifact_and_events[0].event.artifact_id"
     assert refused == [q.WRITE_GUARD_FAILED]
+    assert _counts(store) == before
+
+
+@pytest.mark.parametrize("call", ["put_execution", "put_lineage_subgraph"])
+def test_an_event_given_twice_among_new_nodes_stores_nothing(store: MetadataStore, types: dict[str, int],
+                                                             call: str) -> None:
+    """The same event twice fails the call after the statement has run (an earlier event's
+    missing node is reported first, as MLMD does): the call must not go as an auto-commit
+    statement, which nothing could take back. Stored its new nodes and the other events."""
+    _step(store, types, "warm")
+    before = _counts(store)
+    with pytest.raises(AlreadyExistsError) as caught:
+        if call == "put_execution":
+            [data] = store.get_artifacts_by_uri("/data/warm")
+            store.put_execution(
+                Execution(type_id=types["trainer"], name="twice"),
+                [ArtifactAndEvent(artifact=Artifact(type_id=types["model"], uri="/models/twice"),
+                                  event=Event(type=EventType.OUTPUT)),
+                 ArtifactAndEvent(event=Event(type=EventType.INPUT, artifact_id=data.id)),
+                 ArtifactAndEvent(event=Event(type=EventType.INPUT, artifact_id=data.id))], [])
+        else:
+            edge = EventEdge(execution_index=0, artifact_index=0, event=Event(type=EventType.OUTPUT))
+            store.put_lineage_subgraph([Execution(type_id=types["trainer"], name="twice")],
+                                       [Artifact(type_id=types["model"], uri="/models/twice")], [], [edge, edge])
+    assert caught.value.field == ("events[2]" if call == "put_execution" else "events[1]")
     assert _counts(store) == before
 
 
