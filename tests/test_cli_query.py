@@ -87,6 +87,20 @@ def test_latest_blessed_model_names_a_misspelt_type_or_unknown_context(cli, hist
     assert text.startswith("[]\n") and "no LIVE model of that type (in that context) is blessed" in text
 
 
+def test_a_context_left_out_is_every_context(cli, history):
+    """context_id narrows a query to a pipeline or a run: left out, it is null (every push,
+    every model), and a context that holds no push says what no rows means."""
+    [row] = json.loads(cli("query", "deployed_models"))
+    assert (row["target"], row["model"], row["pushes"]) == ("/serving/taxi", "run-0002/model", 3)
+    assert json.loads(cli("query", "deployed_models", "-p", "context_id=null")) == [row]
+    text = cli("query", "deployed_models", "-p", f"context_id={history.contexts['run-0003']}")
+    assert text.startswith("[]\n") and "nothing pushed (by a Pusher associated with that context)" in text
+    [blessed] = json.loads(cli("query", "latest_blessed_model", "-p", "model_type=Model",
+                               "-p", "blessing_type=ModelBlessing"))
+    assert blessed["model"]["name"] == "run-0002/model"
+    assert "needs parameter 'max_hops'" in cli("query", "lineage_upstream", "-p", "artifact_id=1", code=2)
+
+
 def test_the_reuse_and_compare_files_print_their_nodes_decoded(cli, history, store):
     """what_can_be_reused and compare_runs return nodes (Browser draws them), so graphmd query
     prints their properties by name, not the p_/c_ keys they are stored under."""

@@ -773,6 +773,8 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
     given = dict(_parse_param(p) for p in param or [])
     try:
         wanted = parameters(name)
+        # A scope left out is none: every context (`graphmd query deployed_models`).
+        given = {**{p: None for p in _NONE_WHEN_LEFT_OUT if p in wanted}, **given}
         extra = sorted(set(given) - set(wanted))
         if extra:  # a usage mistake (exit 2), as click says an option it does not know
             raise typer.BadParameter(f"query {name!r} has no parameter {extra[0]!r} (it takes "
@@ -794,6 +796,10 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
         reason = no_rows_reason(name) or "each parameter names something in the store; the query has no answer for it"
         err.print(f"no rows for {', '.join(f'{k}={json.dumps(v)}' for k, v in given.items()) or 'these parameters'}: "
                   f"{reason}", markup=False)
+
+
+# Parameters `graphmd query` takes as null when not given: a context a query may be narrowed to.
+_NONE_WHEN_LEFT_OUT = ("context_id",)
 
 
 def _cli_value(example: str) -> str:
