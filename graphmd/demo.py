@@ -310,6 +310,9 @@ def answer_questions(store: MetadataStore, history: History) -> None:
     _show_rows("model_location", _cypher(store, "model_location", model_id=pushed_model_id), model_id=pushed_model_id)
     _show_rows("model_pushed", _cypher(store, "model_pushed", model_id=pushed_model_id), model_id=pushed_model_id)
 
+    _question("What is deployed now, and what would a rollback bring back?")
+    _show_rows("deployed_models", _cypher(store, "deployed_models", context_id=None), context_id=None)
+
     not_pushed = [p for p in history.plans if not p.step("Pusher").outputs["pushed_model"]]
     if not_pushed:
         other_id = history.artifacts[f"{not_pushed[-1].context_name}/model"]

@@ -18,8 +18,10 @@ def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeyp
     assert "run-0003 (by alice): 7 executions COMPLETE, warm start from run-0002/model" in out
     for name in ("lineage_upstream", "lineage_downstream", "compare_runs", "what_can_be_reused", "who_triggered_run",
                  "model_hyperparameters", "model_location", "model_pushed", "training_environment",
-                 "latest_blessed_model"):
+                 "latest_blessed_model", "deployed_models"):
         assert f"cypher/{name}.cypher" in out, name
+    # Runs 0-2 were pushed to the history's one serving directory, run 3 was not.
+    assert "target='/serving/taxi', model='run-0002/model'" in out and "previous_model='run-0001/model'" in out
     assert "cache hit, reuse run-0003/Trainer's outputs" in out
     # Run 3's model is the newest but was not blessed: the baseline and blessed model is run 2's.
     assert "latest_blessed_model('Model', pipeline taxi): run-0002/model" in out
