@@ -135,3 +135,16 @@ def test_diff_with_depth_lists_as_only_a_nothing_b_came_from(cli, history):
     assert re.search(r"^only A: 0 artifacts, 0 executions$", cli("diff", str(a), str(b), "--depth", "2"), re.MULTILINE)
     svg = cli("diff", str(a), str(b), "--depth", "2", "--format", "svg")
     assert "#ffd8a8" not in svg.lower() and "#d0bfff" in svg.lower()  # only A's tint, only B's
+
+
+def test_diff_writes_every_format_to_the_output_file(cli, history, tmp_path):
+    """-o takes the table and JSON too, not only the drawings: the file holds what stdout
+    would, and stdout holds nothing but the note of what was written."""
+    a, b = history.artifacts["run-0004/model"], history.artifacts["run-0005/model"]
+    for fmt, check in (("table", lambda text: "Trainer.accelerator (custom)" in text and "1 hop)" in text),
+                       ("json", lambda text: json.loads(text)["artifacts"][0]["id"] == a)):
+        path = tmp_path / f"diff.{fmt}"
+        said = cli("diff", str(a), str(b), "--depth", "1", "--format", fmt, "-o", str(path))
+        assert check(path.read_text(encoding="utf-8")), fmt
+        assert said.strip() == f"wrote {path}", said
+    assert cli("diff", str(a), str(b), "--depth", "1").strip() == (tmp_path / "diff.table").read_text().strip()

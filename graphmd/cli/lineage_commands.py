@@ -50,7 +50,7 @@ from .._pipeline import compare_lineage, compare_runs
 from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
 from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_json,
-                       print_table, table)
+                       print_table, table, table_lines)
 
 
 
@@ -930,38 +930,42 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
                 return
     except GraphmdError as error:
         fail(error)
-    if fmt is DiffFormat.json:
-        def dump(nodes: Iterable[Artifact | Execution]) -> list[dict[str, Any]]:
-            return [{"kind": type(n).__name__, **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
+    try:
+        if fmt is DiffFormat.json:
+            def dump(nodes: Iterable[Artifact | Execution]) -> list[dict[str, Any]]:
+                return [{"kind": type(n).__name__, **n.model_dump(mode="json", exclude_none=True)} for n in nodes]
 
-        print_json({
-            "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
-            "only": [dump(nodes) for nodes in comparison.only],
-            "parameters": [p.to_dict() for p in comparison.parameters]})
-        return
-    out.print(f"how these were made (upstream lineage, {'all hops' if depth is None else f'{depth} hops'}):",
-              markup=False)
-    for letter, artifact in zip(letters, comparison.artifacts, strict=True):
-        out.print(f"  {letter}  {_node_summary(artifact)}", markup=False)
+            _emit([json_text({
+                "artifacts": dump(comparison.artifacts), "shared": dump(comparison.shared),
+                "only": [dump(nodes) for nodes in comparison.only],
+                "parameters": [p.to_dict() for p in comparison.parameters]})], output)
+            return
+        lines = [f"how these were made (upstream lineage, {'all hops' if depth is None else counted(depth, 'hop')}):"]
+        lines += [f"  {letter}  {_node_summary(artifact)}" for letter, artifact in
+                  zip(letters, comparison.artifacts, strict=True)]
 
-    def kinds(nodes: list[Artifact | Execution]) -> str:
-        artifacts_n = sum(isinstance(n, Artifact) for n in nodes)
-        return f"{counted(artifacts_n, 'artifact')}, {counted(len(nodes) - artifacts_n, 'execution')}"
+        def kinds(nodes: list[Artifact | Execution]) -> str:
+            artifacts_n = sum(isinstance(n, Artifact) for n in nodes)
+            return f"{counted(artifacts_n, 'artifact')}, {counted(len(nodes) - artifacts_n, 'execution')}"
 
-    out.print(f"shared: {kinds(comparison.shared)}", markup=False)
-    # A compared artifact upstream of another (a warm start's base model, say) is named so.
-    letter_of = {a.id: letter for letter, a in zip(letters, comparison.artifacts, strict=True)}
-    for letter, nodes in zip(letters, comparison.only, strict=True):
-        shown = [_node_summary(n) + (f" (= {letter_of[n.id]})" if n.id in letter_of else "")
-                 for n in nodes if isinstance(n, Artifact)][:8]
-        more = "" if len(shown) == sum(isinstance(n, Artifact) for n in nodes) else ", ..."
-        out.print(f"only {letter}: {kinds(nodes)}" + (f"; artifacts: {', '.join(shown)}{more}" if shown else ""),
-                  markup=False)
-    header, *rows = comparison.table()
-    if not rows:
-        out.print("no execution properties upstream to compare", markup=False)
-        return
-    side_by_side = table("", "field", *letters)
-    for row in rows:
-        side_by_side.add_row(*row)
-    print_table(side_by_side)
+        lines.append(f"shared: {kinds(comparison.shared)}")
+        # A compared artifact upstream of another (a warm start's base model, say) is named so.
+        letter_of = {a.id: letter for letter, a in zip(letters, comparison.artifacts, strict=True)}
+        for letter, nodes in zip(letters, comparison.only, strict=True):
+            shown = [_node_summary(n) + (f" (= {letter_of[n.id]})" if n.id in letter_of else "")
+                     for n in nodes if isinstance(n, Artifact)][:8]
+            more = "" if len(shown) == sum(isinstance(n, Artifact) for n in nodes) else ", ..."
+            lines.append(f"only {letter}: {kinds(nodes)}" + (f"; artifacts: {', '.join(shown)}{more}" if shown else ""))
+        header, *rows = comparison.table()
+        side_by_side = table("", "field", *letters)
+        for row in rows:
+            side_by_side.add_row(*row)
+        if not rows:
+            lines.append("no execution properties upstream to compare")
+        elif output is not None or not out.is_terminal:
+            lines += table_lines(side_by_side)
+        _emit(lines, output)
+        if rows and output is None and out.is_terminal:
+            print_table(side_by_side)  # fitted to the terminal
+    except GraphmdError as error:
+        fail(error)
