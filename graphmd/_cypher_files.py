@@ -105,6 +105,11 @@ def explain(name: str, parameter: str) -> str:
     return match.group(1) if match else ""
 
 
+def _shown(value: Any) -> str:
+    """A parameter's value as the message about it shows it: text quoted, true, false."""
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
+
+
 def _check_kind(name: str, parameter: str, value: Any) -> None:
     """Raise InvalidArgumentError when ``value`` is not of the kind of the header's example
     (a text where the query compares an id finds nothing, silently)."""
@@ -112,16 +117,16 @@ def _check_kind(name: str, parameter: str, value: Any) -> None:
     if parameter in _LIMITS:
         if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             return
-        given = f"{_KIND_OF.get(type(value), type(value).__name__)} {value!r}"
+        given = f"{_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"
         raise InvalidArgumentError(f"query {name!r}: {parameter} takes null (no limit) or an integer >= 0, "
                                    f"not the {given}", field=parameter)
     for pattern, kind, fits in _KINDS:
         if example is not None and re.fullmatch(pattern, example) and not fits(value):
-            given = "null" if value is None else f"{_KIND_OF.get(type(value), type(value).__name__)} {value!r}"
+            given = "null" if value is None else f"the {_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"
             what = explain(name, parameter)
             raise InvalidArgumentError(
                 f"query {name!r}: {parameter} takes {kind}" + (f" ({what})" if what else "")
-                + f" such as {example}, not the {given}", field=parameter)
+                + f" such as {example}, not {given}", field=parameter)
 
 
 def statement(name: str, params: dict[str, Any]) -> str:

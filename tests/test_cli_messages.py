@@ -84,6 +84,9 @@ def test_import_mlmd_that_never_reached_neo4j_has_nothing_to_resume(offline, tmp
      "Invalid value for '--param' / '-p': query 'model_pushed' has no parameter 'extra' (it takes model_id)"),
     (["types", "--format", "png"], "Invalid value for '--format': 'png' is not one of 'table', 'json'."),
     (["lineage", "1", "--format", "png"], "Invalid value for '--format': 'png' is not one of 'tree', 'json'"),
+    (["query", "model_pushed", "-p", "model_id=abc"],
+     "Invalid value for '--param' / '-p': query 'model_pushed': model_id takes an integer"),
+    (["serve", "--workers", "0"], "Invalid value for '--workers'"),
 ])
 def test_usage_mistakes_exit_2_as_click_says_them_before_connecting(offline, args, said):
     result = CliRunner().invoke(app, [*args, "--uri", f"bolt://127.0.0.1:{_closed_port()}"])

@@ -114,17 +114,18 @@ def test_start_help_names_the_config_file(neo4j_cli):
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--bolt-port", "99999", "bolt_port: 99999 is not a TCP port (1-65535)"),
-    ("--bolt-port", "0", "bolt_port: 0 is not a TCP port (1-65535)"),
-    ("--http-port", "70000", "http_port: 70000 is not a TCP port (1-65535)"),
-    ("--heap", "lots", "heap: 'lots' is not a memory size such as 512m or 4g"),
-    ("--pagecache", "1.5g", "pagecache: '1.5g' is not a memory size such as 512m or 4g"),
+    ("--bolt-port", "99999", "99999 is not a TCP port (1-65535)"),
+    ("--bolt-port", "0", "0 is not a TCP port (1-65535)"),
+    ("--http-port", "70000", "70000 is not a TCP port (1-65535)"),
+    ("--heap", "lots", "'lots' is not a memory size such as 512m or 4g"),
+    ("--pagecache", "1.5g", "'1.5g' is not a memory size such as 512m or 4g"),
 ])
 def test_start_refuses_a_bad_port_or_size_before_it_records_anything(neo4j_cli, tmp_path, option, value, message):
     """Port 99999 was a traceback, 0 meant 7687, and a bad heap was saved for every later
-    plain start to fail on."""
+    plain start to fail on. Each is a usage mistake (exit 2), said as click says them."""
     home = tmp_path / "home"
-    _, err = neo4j_cli("start", "--home", str(home), option, value, code=1)
+    _, err = neo4j_cli("start", "--home", str(home), option, value, code=2)
+    assert f"Invalid value for '{option}'" in err
     assert message in err and "Traceback" not in err
     assert not home.exists() and not (tmp_path / "config.toml").exists()
 

@@ -18,11 +18,30 @@ def history(store: MetadataStore) -> History:
 
 
 def test_text_where_the_query_compares_an_id_is_an_error(cli, history):
-    text = cli("query", "model_location", "-p", "model_id=run-0001/model", code=1)
+    """A value of another kind than the query compares is a usage mistake (exit 2), said with
+    the value as -p writes it."""
+    text = cli("query", "model_location", "-p", "model_id=run-0001/model", code=2)
     assert ("query 'model_location': model_id takes an integer (the model artifact's id) such as 42, "
-            "not the text 'run-0001/model'") in text
-    assert "runs takes a list" in cli("query", "compare_runs", "-p", "run_type=PipelineRun", "-p", "runs=run-0001",
-                                      code=1)
+            "not the text 'run-0001/model' (on the command line: -p model_id=42)") in text
+    text = cli("query", "compare_runs", "-p", "run_type=PipelineRun", "-p", "runs=run-0001", code=2)
+    assert "runs takes a list (run names) such as ['run-0007', 'run-0008'], not the text 'run-0001' " \
+           "(on the command line: -p runs='[\"run-0007\", \"run-0008\"]')" in text
+    assert "not the boolean true" in cli("query", "model_location", "-p", "model_id=true", code=2)
+
+
+def test_values_as_the_headers_and_python_write_them(cli, history, store):
+    """A list with single-quoted strings, as a file's header and Python write it, is a list;
+    a number given for a parameter the query compares with text is that text (a run named
+    123)."""
+    rows = json.loads(cli("query", "compare_runs", "-p", "run_type=PipelineRun", "-p", "runs=['run-0001', 'run-0002']"))
+    assert [r["run"] for r in rows] == ["run-0001", "run-0002"]
+    from graphmd import Context
+
+    run_t = store.get_context_type("PipelineRun")
+    store.put_contexts([Context(type_id=run_t.id, name="123")])
+    [row] = json.loads(cli("query", "who_triggered_run", "-p", "run_name=123"))
+    assert row["run"] == "123"
+    assert "no context named '124'" in cli("query", "who_triggered_run", "-p", "run_name=124", code=1)
 
 
 def test_the_library_checks_the_kind_too(store):
@@ -36,7 +55,7 @@ def test_max_hops_takes_null_or_a_count(cli, history, given):
     """max_hops's example is null, so its kind cannot come from the header: a text or a
     negative count compared with the hop count would return an empty lineage, exit 0."""
     model = history.artifacts["run-0001/model"]
-    text = cli("query", "lineage_upstream", "-p", f"artifact_id={model}", "-p", f"max_hops={given}", code=1)
+    text = cli("query", "lineage_upstream", "-p", f"artifact_id={model}", "-p", f"max_hops={given}", code=2)
     assert "max_hops takes null (no limit) or an integer >= 0" in text
     assert json.loads(cli("query", "lineage_upstream", "-p", f"artifact_id={model}", "-p", "max_hops=0"))[0]["nodes"]
 
@@ -89,15 +108,17 @@ def test_latest_blessed_model_names_a_misspelt_type_or_unknown_context(cli, hist
 
 def test_a_context_left_out_is_every_context(cli, history):
     """context_id narrows a query to a pipeline or a run: left out, it is null (every push,
-    every model), and a context that holds no push says what no rows means."""
+    every model), and a context that holds no push says what no rows means. The type names
+    of latest_blessed_model default as latest_blessed_model's in Python; max_hops does not."""
     [row] = json.loads(cli("query", "deployed_models"))
     assert (row["target"], row["model"], row["pushes"]) == ("/serving/taxi", "run-0002/model", 3)
     assert json.loads(cli("query", "deployed_models", "-p", "context_id=null")) == [row]
     text = cli("query", "deployed_models", "-p", f"context_id={history.contexts['run-0003']}")
     assert text.startswith("[]\n") and "nothing pushed (by a Pusher associated with that context)" in text
-    [blessed] = json.loads(cli("query", "latest_blessed_model", "-p", "model_type=Model",
-                               "-p", "blessing_type=ModelBlessing"))
+    [blessed] = json.loads(cli("query", "latest_blessed_model"))  # TFX's type names, as the Python helper takes
     assert blessed["model"]["name"] == "run-0002/model"
+    assert "no artifact type named 'SavedModel'" in cli("query", "latest_blessed_model", "-p", "model_type=SavedModel",
+                                                        code=1)
     assert "needs parameter 'max_hops'" in cli("query", "lineage_upstream", "-p", "artifact_id=1", code=2)
 
 

@@ -7,6 +7,7 @@ GRAPHMD_NEO4J_* variables, else the config file `graphmd neo4j start` wrote).
 from __future__ import annotations
 
 import dataclasses
+import ast
 import enum
 import json
 import re
@@ -21,7 +22,7 @@ import typer
 from .. import _codec as codec
 from .. import _queries as q
 from .._cypher_files import (check_names, cypher_dir, description, examples, explain, names, no_rows_reason,
-                             parameters, run)
+                             parameters, run, statement)
 from .._drawing import (MERMAID_MAX_EDGES, MERMAID_MAX_TEXT, counted, lineage_dot, lineage_html, lineage_mermaid,
                         lineage_svg)
 from .. import __version__
@@ -746,14 +747,35 @@ def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, ex
     print_json(data)
 
 
-def _parse_param(text: str) -> tuple[str, Any]:
+def _parse_param(text: str) -> tuple[str, str]:
+    """NAME=VALUE split at its first '='; VALUE as written (see _param_value)."""
     if "=" not in text:
         raise typer.BadParameter(f"{text!r}: write NAME=VALUE")
     name, raw = text.split("=", 1)
+    return name, raw
+
+
+def _param_value(query_name: str, parameter: str, raw: str) -> Any:
+    """A -p VALUE: JSON; else a list or map with single-quoted strings, as the files' headers
+    and Python write them (``['run-1', 'run-2']``); else text. For a parameter the header shows
+    as text (``'run-0007'``) a number or true/false stays the text it is written as: a run
+    named 123."""
+    if re.fullmatch(r"'.*'", examples(query_name).get(parameter, "")):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+        return value if isinstance(value, str) or value is None else raw
     try:
-        return name, json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError:
-        return name, raw
+        pass
+    if raw.startswith(("[", "{")):
+        try:
+            return ast.literal_eval(raw)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            pass
+    return raw
 
 
 def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A query of cypher/ (omit to list them).")] = None,
@@ -770,11 +792,12 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
         err.print(f"files: {cypher_dir()} (NAME.cypher; graphmd.grass styles Neo4j Browser)", markup=False,
                   highlight=False)
         return
-    given = dict(_parse_param(p) for p in param or [])
+    written = dict(_parse_param(p) for p in param or [])
     try:
         wanted = parameters(name)
-        # A scope left out is none: every context (`graphmd query deployed_models`).
-        given = {**{p: None for p in _NONE_WHEN_LEFT_OUT if p in wanted}, **given}
+        given = {p: _param_value(name, p, raw) for p, raw in written.items()}
+        # What the Python helpers default to (a scope left out is none: every context).
+        given = {**{p: v for p, v in _WHEN_LEFT_OUT.items() if p in wanted}, **given}
         extra = sorted(set(given) - set(wanted))
         if extra:  # a usage mistake (exit 2), as click says an option it does not know
             raise typer.BadParameter(f"query {name!r} has no parameter {extra[0]!r} (it takes "
@@ -786,6 +809,13 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                 f"query {name!r} needs parameter {missing[0]!r}" + (f" ({what})" if what else "")
                 + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}",
                 param_hint="'--param' / '-p'")
+        try:
+            statement(name, given)  # each value of the kind the query compares it with
+        except InvalidArgumentError as error:  # a usage mistake (exit 2), said before connecting
+            example = examples(name).get(error.field or "")
+            hint = (f" (on the command line: -p {error.field}={_cli_value(example)})"
+                    if example is not None and example != "null" else "")
+            raise typer.BadParameter(error.message + hint, param_hint="'--param' / '-p'") from error
         with _store(uri, user, password, database) as store:
             rows = run(store, name, **given)
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
@@ -798,8 +828,9 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                   f"{reason}", markup=False)
 
 
-# Parameters `graphmd query` takes as null when not given: a context a query may be narrowed to.
-_NONE_WHEN_LEFT_OUT = ("context_id",)
+# Parameters `graphmd query` takes when not given, as the Python helpers default them
+# (latest_blessed_model): a context a query may be narrowed to, TFX's type names.
+_WHEN_LEFT_OUT: dict[str, Any] = {"context_id": None, "model_type": "Model", "blessing_type": "ModelBlessing"}
 
 
 def _cli_value(example: str) -> str:

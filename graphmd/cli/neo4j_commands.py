@@ -30,6 +30,10 @@ HttpPort = Annotated[Optional[int], typer.Option("--http-port", help="HTTP port 
                                                                   "last started).")]
 
 
+# LocalNeo4j's arguments that are `graphmd neo4j start` options of the same name.
+_OPTION_FIELDS = ("bolt_port", "http_port", "heap", "pagecache")
+
+
 @app.command(short_help="Start the local Neo4j (fetching its jars once); wait for Bolt.")
 def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = None,
           password: Annotated[Optional[str], typer.Option(help="Password of the neo4j user (default: "
@@ -64,8 +68,13 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
         return
     try:
         settings = dict(_setting(text) for text in setting or [])
-        server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
-                            pagecache=pagecache, settings=settings)
+        try:
+            server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
+                                pagecache=pagecache, settings=settings)
+        except InvalidArgumentError as error:
+            if error.field in _OPTION_FIELDS:  # a value the option does not take: a usage mistake (exit 2)
+                raise typer.BadParameter(error.message.removeprefix(f"{error.field}: "), param_hint=f"'--{error.field.replace('_', '-')}'") from error
+            raise
         with err.status("starting Neo4j...") as status:
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
     except GraphmdError as error:

@@ -21,7 +21,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 (or ::) for every interface.")] = "127.0.0.1",
     grpc_port: Annotated[int, typer.Option("--grpc-port", min=0, max=65535,
                                            help="gRPC port (MLMD's default is 8080; 0 picks a free one).")] = 8080,
-    workers: Annotated[int, typer.Option(help="Threads serving calls at once.")] = 16,
+    workers: Annotated[int, typer.Option(help="Threads serving calls at once.", min=1)] = 16,
     max_receive_message_length: Annotated[Optional[int], typer.Option(
         help="Largest request accepted, in bytes (gRPC's grpc.max_receive_message_length; default 4 MiB).")] = None,
     max_send_message_length: Annotated[Optional[int], typer.Option(
