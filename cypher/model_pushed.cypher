@@ -3,7 +3,7 @@
 // destination the Pusher recorded on it (its pushed_destination, a property or, as TFX's Pusher
 // records it, a custom one: for TFX the serving path, pushed_to being the archive copy TFX keeps
 // in the pipeline root; null: none recorded), oldest push first. No rows: never pushed by a
-// Pusher (an execution of type Pusher or of base type DEPLOY, below). An unnamed model or
+// Pusher (an execution of type Pusher or of a type whose base_type is DEPLOY). An unnamed model or
 // Pusher shows as its type and id ('Pusher #42').
 // A Pusher is an execution of type Pusher, TFX's tfx.components.pusher.component.Pusher, or any
 // type whose base_type is DEPLOY (MLMD's base type for a deployment step: a home-grown Deploy).

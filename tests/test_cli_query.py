@@ -81,7 +81,8 @@ def test_no_rows_says_which_parameter_names_nothing_or_what_no_rows_means(cli, h
     never_pushed = next(p for p in history.plans if not p.step("Pusher").outputs["pushed_model"])
     text = cli("query", "model_pushed", "-p", f"model_id={history.artifacts[never_pushed.context_name + '/model']}")
     assert text.startswith("[]\n")  # still JSON on stdout
-    assert f"no rows for model_id={history.artifacts[never_pushed.context_name + '/model']}: never pushed" in text
+    assert (f"no rows for model_id={history.artifacts[never_pushed.context_name + '/model']}: never pushed by a Pusher "
+            "(an execution of type Pusher or of a type whose base_type is DEPLOY)\n") in text
     text = cli("query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", "input_ids=[]", "-p", "properties={}")
     assert "nothing to reuse (a cache miss)" in text
     assert store.counts() == before
