@@ -205,10 +205,14 @@ def _contexts_to_link(store: MetadataStore, contexts: Sequence[Context | int]) -
     step run in another process can be given its run's id, as find_cached_execution is.
 
     Raises:
-        InvalidArgumentError: an id is out of int64's range or names no context, ``field``
-            ``contexts[i]``.
+        InvalidArgumentError: an item is neither a Context nor an int, or an id is out of
+            int64's range or names no context, ``field`` ``contexts[i]``.
     """
     items = list(contexts)
+    for i, item in enumerate(items):
+        if not isinstance(item, (Context, int)) or isinstance(item, bool):
+            raise InvalidArgumentError(f"contexts[{i}] must be a Context or the id of a stored one, not "
+                                       f"{type(item).__name__} {item!r}"[:200], field=f"contexts[{i}]")
     ids = {i: item for i, item in enumerate(items) if isinstance(item, int) and not isinstance(item, bool)}
     for i, cid in ids.items():
         codec.check_int64(cid, f"contexts[{i}]")
@@ -482,7 +486,8 @@ def record_cached_execution(store: MetadataStore, execution: Execution, inputs: 
     find_cached_execution keeps answering the COMPLETE execution that made the outputs.
 
     Returns:
-        ``execution`` with its id and state CACHED.
+        The execution as stored (one read after the write): its id, type name, state CACHED,
+        create and update times, as record_execution's ``running.execution``.
     Raises:
         InvalidArgumentError: ``execution`` is not an Execution; an input or output is neither
             a stored Artifact nor the id of one, ``field`` naming it as written
@@ -504,7 +509,8 @@ def record_cached_execution(store: MetadataStore, execution: Execution, inputs: 
              for ids, event_type in ((input_ids, EventType.INPUT), (output_ids, EventType.OUTPUT))
              for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
     result = store.put_execution(cached, pairs, contexts, reuse_context_if_already_exist=True)
-    return cached.model_copy(update={"id": result.execution_id})
+    [stored] = store.get_executions_by_id([result.execution_id])
+    return stored
 
 
 def _require_names(store: MetadataStore, kind: str, names: Mapping[str, str], *,

@@ -42,6 +42,8 @@ def test_step_helpers_take_context_ids_as_find_cached_execution_does(store):
     assert hit is not None and hit.execution.id == step.execution.id
     cached = record_cached_execution(store, Execution(type_id=types["Trainer"]), inputs, hit.outputs, [run.id])
     assert cached.last_known_state == ExecutionState.CACHED
+    assert cached == store.get_executions_by_id([cached.id])[0] and cached.type == "Trainer"  # as stored
+    assert cached.create_time_since_epoch and cached.last_update_time_since_epoch
     assert {x.id for x in store.get_executions_by_context(run.id)} == {step.execution.id, cached.id}
     # A Context and an id mixed, and the same context both ways, link once.
     with record_execution(store, Execution(type_id=types["Trainer"]), inputs, [run, run.id]) as both:
@@ -51,7 +53,7 @@ def test_step_helpers_take_context_ids_as_find_cached_execution_does(store):
 
 
 @pytest.mark.parametrize("helper", ["record_execution", "record_cached_execution"])
-@pytest.mark.parametrize("bad", [987654321, 2**63])
+@pytest.mark.parametrize("bad", [987654321, 2**63, "night-01", True])
 def test_a_context_id_that_names_no_context_stores_nothing(store, helper, bad):
     types, run, examples = _sweep_setup(store)
     before = store.counts()
@@ -63,7 +65,9 @@ def test_a_context_id_that_names_no_context_stores_nothing(store, helper, bad):
             record_cached_execution(store, Execution(type_id=types["Trainer"]), {"examples": [examples]},
                                     {"model": [examples]}, [run.id, bad])
     assert error.value.field == "contexts[1]"
-    assert ("no context with id" if bad < 2**63 else "64-bit integer") in str(error.value)
+    assert {987654321: "no context with id", 2**63: "64-bit integer",
+            "night-01": "contexts[1] must be a Context or the id of a stored one, not str 'night-01'",
+            True: "contexts[1] must be a Context or the id of a stored one, not bool True"}[bad] in str(error.value)
     assert store.counts() == before
 
 
