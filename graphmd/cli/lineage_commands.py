@@ -410,7 +410,7 @@ def lineage(
         "Hops to go each way, a hop being one artifact-execution step. Default: the whole lineage, unless "
         f"it has over {_TREE_NODES:,} nodes for a tree ({_LARGE_LINEAGE:,} for a drawing): then the most hops "
         "that fit, with a note (json: always the whole). A node whose lineage goes on beyond it is marked "
-        "'… more upstream' (or downstream; a dashed stub in html/svg)."))] = None,
+        "'… more upstream' (or downstream; a dashed stub in html/svg)."), metavar="<int>")] = None,
     whole: Annotated[bool, typer.Option("--whole", help=(
         "The whole lineage however large (a tree of 100,000 nodes takes a minute to print).")) ] = False,
     execution: Annotated[bool, typer.Option("--execution", help="NODE is an execution id.")] = False,
@@ -551,7 +551,7 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
 # A listing's default size: a terminal's worth, where a store of 70,000 artifacts listed
 # whole took half a minute to print; a note on stderr says when there are more.
 DEFAULT_LIMIT = 100
-Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help=f"At most this many (default {DEFAULT_LIMIT}, with a note on stderr when there are more).")]
+Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help=f"At most this many (default {DEFAULT_LIMIT}, with a note on stderr when there are more).", metavar="<int>")]
 Everything = Annotated[bool, typer.Option("--all", help="Every one, however many (instead of --limit).")]
 Newest = Annotated[bool, typer.Option("--newest", help="Newest first (by creation time, then id), not oldest.")]
 Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query (docs/filter_query.md), e.g. \"name LIKE 'run-0005%'\".")]
@@ -913,7 +913,7 @@ _SIDE_TINTS = ("#ffd8a8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#fff3bf", "#c3fae8")
 def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help="Two or more artifact ids or URIs (a model each, say).")],
          depth: Annotated[Optional[int], typer.Option("--depth", min=0, help=(
              "Hops upstream (default: no limit; html/svg draw at most the hops whose "
-             f"{_LARGE_LINEAGE:,} nodes fit, with a note, unless given --whole)."))] = None,
+             f"{_LARGE_LINEAGE:,} nodes fit, with a note, unless given --whole)."), metavar="<int>")] = None,
          whole: Annotated[bool, typer.Option("--whole", help="html/svg: draw the whole lineages however large.")
                           ] = False,
          fmt: Annotated[DiffFormat, typer.Option(

@@ -20,8 +20,8 @@ from ._options import (Database, Password, Quiet, Uri, User, bars_shown, command
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
                                                        "(without it: the counts, types and a sample).")]
 Sample = Annotated[int, typer.Option(min=0, help="Executions whose lineage subgraphs are compared when not --verify; "
-                                                 "any difference found exits with status 1.")]
-BatchSize = Annotated[int, typer.Option(min=1, help="Nodes read per page and written per transaction.")]
+                                                 "any difference found exits with status 1.", metavar="<int>")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Nodes read per page and written per transaction.", metavar="<int>")]
 
 
 class _Rate(ProgressColumn):

@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # imported when the command runs: it needs the mlmd extra
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 (or ::) for every interface.")] = "127.0.0.1",
     grpc_port: Annotated[int, typer.Option("--grpc-port", min=0, max=65535,
-                                           help="gRPC port (MLMD's default is 8080; 0 picks a free one).")] = 8080,
-    workers: Annotated[int, typer.Option(help="Threads serving calls at once.", min=1)] = 16,
+                                           help="gRPC port (MLMD's default is 8080; 0 picks a free one).", metavar="<int>")] = 8080,
+    workers: Annotated[int, typer.Option(help="Threads serving calls at once.", min=1, metavar="<int>")] = 16,
     max_receive_message_length: Annotated[Optional[int], typer.Option(
         help="Largest request accepted, in bytes (gRPC's grpc.max_receive_message_length; default 4 MiB).")] = None,
     max_send_message_length: Annotated[Optional[int], typer.Option(
@@ -36,7 +36,7 @@ def serve(
     ] = 30.0,
     metrics_port: Annotated[Optional[int], typer.Option(
         help="Serve Prometheus metrics at http://HOST:PORT/metrics (calls by method and status code, latency, "
-             "calls in flight, Neo4j up, store counts). Default: off.", min=0, max=65535)] = None,
+             "calls in flight, Neo4j up, store counts). Default: off.", min=0, max=65535, metavar="<int>")] = None,
     log_calls: Annotated[bool, typer.Option(
         "--log-calls", help="Log every call: method, status code, milliseconds.")] = False,
     uri: Uri = None,
