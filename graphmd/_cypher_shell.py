@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _cypher_files as cypher_files
 from ._config import Settings, cache_dir
-from ._errors import FailedPreconditionError
+from ._errors import FailedPreconditionError, NotFoundError
 from ._local_neo4j import _DOCKER_HINT, find_java, resolve_jars
 
 __all__ = ["CYPHER_SHELL_VERSION", "ensure_cypher_shell", "cypher_shell_command", "run_cypher_shell"]
@@ -42,8 +42,10 @@ def cypher_shell_command(settings: Settings, args: Sequence[str], *,
     environment (NEO4J_PASSWORD), never on the command line where `ps` shows it.
 
     Raises:
+        NotFoundError: a -f/--file names no file and no query (see _packaged_files).
         FailedPreconditionError: no Java 17+, or cypher-shell's jars cannot be resolved.
     """
+    files = _packaged_files(args)
     try:
         java = find_java()
         lib = ensure_cypher_shell(say)
@@ -57,18 +59,28 @@ def cypher_shell_command(settings: Settings, args: Sequence[str], *,
     if settings.database:
         command += ["-d", settings.database]
     env = {**os.environ, "NEO4J_PASSWORD": settings.password or ""}
-    return [*command, *_packaged_files(args)], env
+    return [*command, *files], env
 
 
 def _packaged_files(args: Sequence[str]) -> list[str]:
     """``args`` with each -f/--file that names no file but one of graphmd's queries (by name,
-    or as cypher/<name>.cypher) pointed at the installed copy, so the files run from anywhere."""
+    or as cypher/<name>.cypher) pointed at the installed copy, so the files run from anywhere.
+
+    Raises:
+        NotFoundError: a bare name (no directory, no suffix) that is neither a file nor a
+            query (a misspelt query name), ``field`` ``file``.
+    """
     result = list(args)
     for i, arg in enumerate(result):
         if i and result[i - 1] in ("-f", "--file"):
             path = Path(arg)
-            if not path.exists() and path.suffix in ("", ".cypher") and path.stem in cypher_files.names():
+            if path.exists() or path.suffix not in ("", ".cypher"):
+                continue
+            if path.stem in cypher_files.names():
                 result[i] = str(cypher_files.cypher_dir() / f"{path.stem}.cypher")
+            elif path.suffix == "" and path.name == arg:
+                raise NotFoundError(f"{arg!r} is no file and no graphmd query (the queries: "
+                                    f"{', '.join(cypher_files.names())})", field="file")
     return result
 
 

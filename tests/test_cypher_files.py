@@ -336,6 +336,10 @@ def test_cypher_shell_finds_graphmd_s_files_by_name_from_any_directory(tmp_path,
         "-f", "mine.cypher",                                   # a file of the user's: as given
         "-f", "nowhere.cypher"]                                # not a query's name: left to cypher-shell
     assert env["NEO4J_PASSWORD"] == "secret-pw" and "secret-pw" not in command
+    with pytest.raises(NotFoundError) as error:  # a misspelt query name: said before cypher-shell starts
+        cypher_shell_command(settings, ["-f", "model_pushd"])
+    assert error.value.field == "file" and "'model_pushd' is no file and no graphmd query" in str(error.value)
+    assert "model_pushed" in str(error.value)
 
 
 # Operators that read every node of a label (or every node, or every relationship of a type),
