@@ -248,8 +248,11 @@ def answer_questions(store: MetadataStore, history: History) -> None:
     runs = [p.context_name for p in history.plans[-3:]]
     _question(f"Compare runs {', '.join(runs)} ('*' marks what differs)")
     comparison = compare_runs(store, runs)
-    for cells in comparison.table():
-        _say("   Python  " + f"{cells[0]:1} {cells[1]:28} " + " ".join(f"{c:>14}" for c in cells[2:]))
+    table = comparison.table()
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]  # each column as its widest cell
+    for cells in table:
+        _say("   Python  " + f"{cells[0]:{widths[0]}} {cells[1]:{widths[1]}}  "
+             + "  ".join(f"{c:>{w}}" for c, w in zip(cells[2:], widths[2:], strict=True)).rstrip())
     rows = _cypher(store, "compare_runs", run_type="PipelineRun", runs=runs)
     _say(f"   Cypher  cypher/compare_runs.cypher: {[(r['run'], len(r['executions']), len(r['metrics'])) for r in rows]} "
          "(run, executions, metrics artifacts)")

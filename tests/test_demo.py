@@ -22,6 +22,10 @@ def test_demo_answers_every_question(store: MetadataStore, neo4j_server, monkeyp
         assert f"cypher/{name}.cypher" in out, name
     # Runs 0-2 were pushed to the history's one serving directory, run 3 was not.
     assert "target='/serving/taxi', model='run-0002/model'" in out and "previous_model='run-0001/model'" in out
+    compared = out.split("## Compare runs")[1].split("Cypher  cypher/compare_runs")[0].splitlines()[1:-1]
+    assert len(compared) > 10 and "blessed" in out
+    assert len({len(line) for line in compared if " pushed to " not in line and " pushed at " not in line}) == 1, \
+        compared  # the columns line up, values wider than a run name included
     assert "cache hit, reuse run-0003/Trainer's outputs" in out
     # Run 3's model is the newest but was not blessed: the baseline and blessed model is run 2's.
     assert "latest_blessed_model('Model', pipeline taxi): run-0002/model" in out
