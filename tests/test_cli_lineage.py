@@ -189,6 +189,12 @@ def test_read_commands(cli, history, store):
     assert "give --limit or --all, not both" in cli("artifacts", "--all", "--limit", "2", code=2)
     run = history.contexts["run-0002"]
     assert len(json.loads(cli("executions", "--context", str(run), "--format", "json"))) == 7
+    assert cli("executions", "--context", "run-0002") == cli("executions", "--context", str(run))  # by name too
+    assert "no context named 'run-9'" in cli("executions", "--context", "run-9", code=1)
+    other = store.put_context_type(ContextType(name="Experiment"))
+    [twin] = store.put_contexts([Context(type_id=other, name="run-0002")])
+    assert (f"2 contexts are named 'run-0002': give one of their ids (PipelineRun {run}, Experiment {twin})"
+            in cli("executions", "--context", "run-0002", code=1))
     assert "run-0004" in cli("contexts", "--type", "PipelineRun")
     # A --type or --context that does not exist is an error, not an empty table.
     assert "no ArtifactType named 'Nope'" in cli("artifacts", "--type", "Nope", code=1)

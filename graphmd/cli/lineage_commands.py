@@ -556,11 +556,12 @@ Everything = Annotated[bool, typer.Option("--all", help="Every one, however many
 Newest = Annotated[bool, typer.Option("--newest", help="Newest first (by creation time, then id), not oldest.")]
 Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query (docs/filter_query.md), e.g. \"name LIKE 'run-0005%'\".")]
 TypeName = Annotated[Optional[str], typer.Option("--type", help="Only this type.")]
-InContext = Annotated[Optional[int], typer.Option("--context", help="Only those in this context (id).")]
+InContext = Annotated[Optional[str], typer.Option("--context", help=(
+    "Only those in this context: its id, or its name (a run's, say) when one context has it."))]
 ListFmt = Annotated[ListFormat, typer.Option("--format", help="table or json.")]
 
 
-def _list(cls: type[AnyNode], type_name: str | None, context: int | None, filter_query: str | None, limit: int | None,
+def _list(cls: type[AnyNode], type_name: str | None, context: str | None, filter_query: str | None, limit: int | None,
           everything: bool, newest: bool, fmt: ListFormat, uri: str | None, user: str | None, password: str | None,
           database: str | None) -> None:
     if everything and limit is not None:
@@ -568,14 +569,15 @@ def _list(cls: type[AnyNode], type_name: str | None, context: int | None, filter
     wanted = None if everything else (limit or DEFAULT_LIMIT)
     try:
         with _store(uri, user, password, database) as store:
+            context_id = None if context is None else _context_id(store, context)
             # Under the default limit, one more than wanted says whether there are more
             # (without counting them all); a limit given is what the caller wants, no note.
             defaulted = not everything and limit is None
             options = ListOptions(filter_query=filter_query, max_result_size=DEFAULT_LIMIT + 1 if defaulted else wanted,
                                   order_by=OrderBy.CREATE_TIME if newest else OrderBy.ID, is_asc=not newest)
-            items = store.list_page(cls, options, type_name=type_name, context_id=context).items
+            items = store.list_page(cls, options, type_name=type_name, context_id=context_id).items
             if not items:
-                _check_named(store, cls, type_name, context)
+                _check_named(store, cls, type_name, context_id)
     except GraphmdError as error:
         fail(error)
     more = defaulted and len(items) > DEFAULT_LIMIT
@@ -585,6 +587,24 @@ def _list(cls: type[AnyNode], type_name: str | None, context: int | None, filter
         err.print(f"the {'newest' if newest else 'first'} {wanted:,} {kind} shown; there are more: "
                   f"--limit N for more, --all for every one" + ("" if newest else ", --newest for the newest"),
                   markup=False, highlight=False)
+
+
+def _context_id(store: MetadataStore, given: str) -> int:
+    """--context as an id: digits are one; else the id of the one context so named.
+
+    Raises:
+        NotFoundError: no context has the name.
+        InvalidArgumentError: contexts of several types have it (each named with its id).
+    """
+    if given.isdigit():
+        return int(given)
+    named = store.get_contexts(ListOptions(filter_query=f"name = {json.dumps(given)}", max_result_size=20))
+    if not named:
+        raise NotFoundError(f"no context named {given!r} (graphmd contexts lists them)", field="context")
+    if len(named) > 1:
+        raise InvalidArgumentError(f"{len(named)} contexts are named {given!r}: give one of their ids ("
+                                   + ", ".join(f"{c.type} {c.id}" for c in named) + ")", field="context")
+    return named[0].id or 0
 
 
 def _check_named(store: MetadataStore, cls: type[AnyNode], type_name: str | None, context: int | None) -> None:
