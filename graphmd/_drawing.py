@@ -4,7 +4,10 @@ DOT and Mermaid are text for other tools to lay out. SVG and HTML are laid out h
 dependency and nothing fetched: data flows left to right in layers (each node one layer before
 the nearest node made from it, so a run's data sits beside the step that reads it; a node
 nothing in the graph was made from, one layer after the furthest node it was made from), nodes
-within a layer ordered to keep edges short. The HTML page adds pan and zoom, a details panel
+within a layer ordered to keep edges short. An edge that skips layers takes a lane through each
+layer between its ends, ordered with the nodes (the dummy nodes of layered graph drawing), so it
+passes between nodes, never behind one; the edges pointing right out of one node share theirs,
+drawn once as the node's trunk. The HTML page adds pan and zoom, a details panel
 for the clicked node (every field and property) and the graph's contexts, each of which
 highlights its members.
 
@@ -39,6 +42,13 @@ _WIDTH, _HEIGHT = 200, 46
 _COLUMN, _ROW = 260, 66
 _MARGIN = 30
 _TEXT_CHARS = 30
+# An edge that crosses a column runs level through it in a lane, at least _LANE_GAP from the
+# nodes and lanes above and below. Curves between columns leave and enter level over _BEND. An
+# edge drawn backwards (closing a cycle) leaves and enters its nodes _BACK below their tops,
+# apart from the edges drawn forwards at their middles.
+_LANE_GAP = 12
+_BEND = 40
+_BACK = 12
 
 _EXECUTION_COLOURS = {  # fill, stroke
     ExecutionState.COMPLETE: ("#e6f4ea", "#1e8e3e"),
@@ -233,15 +243,36 @@ def lineage_mermaid(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = 
 # --- layout ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Lane:
+    """A place in a column held for the edges that cross it: the edges pointing right out of
+    ``start`` share theirs (a dataset read by steps several columns on is one line that
+    branches); an edge closing a cycle, ``end`` given, has its own."""
+
+    start: NodeKey
+    column: int
+    end: NodeKey | None = None
+
+
+_Item = NodeKey | _Lane  # what a layer holds
+
+
 @dataclass
 class Layout:
-    """Where each node sits: its layer (column) and its place in the layer (row), plus the
-    drawing's size in columns and rows."""
+    """Where each node sits: its layer (column) and its place down the layer (row: the top of
+    its box, in rows of one node and the gap under it), the drawing's size in columns and rows,
+    and the lanes of edges that cross columns between their ends, as the rows of their lines (a
+    lane takes less than a row). ``lanes``: for each node with such edges pointing right out of
+    it, the lanes they share (its trunk), in the columns after it, left to right; an edge into
+    a node k columns on takes the first k - 1. ``back_lanes``: for each such edge closing a
+    cycle, its own lanes, right to left."""
 
     column: dict[NodeKey, int] = field(default_factory=dict)
     row: dict[NodeKey, float] = field(default_factory=dict)
     columns: int = 0
-    rows: int = 0
+    rows: float = 0
+    lanes: dict[NodeKey, list[float]] = field(default_factory=dict)
+    back_lanes: dict[tuple[NodeKey, NodeKey], list[float]] = field(default_factory=dict)
 
 
 def layout(nodes: Iterable[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]], *, sweeps: int = 4) -> Layout:
@@ -252,18 +283,71 @@ def layout(nodes: Iterable[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]], *
     first layer with every other source); a node without, one layer after the furthest node
     with an edge to it (the longest path from a source: an evaluation beside the step that
     wrote it). Edges that close a cycle (an execution that reads and writes one artifact) are
-    left out of the layering and drawn backwards. Within a layer, nodes are ordered by the
-    mean place of their neighbours, sweeping right then left ``sweeps`` times, which keeps
-    most edges short and uncrossed. Cost: linear in nodes and edges per sweep.
+    left out of the layering and drawn backwards. An edge that crosses layers between its ends
+    gets a lane in each (the dummy nodes of layered drawing), ordered with the nodes, so its
+    line passes between nodes, never behind one. Within a layer, nodes and lanes are ordered
+    by the mean place of their neighbours, sweeping right then left ``sweeps`` times, which
+    keeps most edges short and uncrossed, then stacked and centred on the tallest layer. Cost:
+    linear in nodes, edges and lanes per sweep.
     """
     order = sorted(set(nodes))
     out_edges: dict[NodeKey, list[NodeKey]] = {n: [] for n in order}
-    in_edges: dict[NodeKey, list[NodeKey]] = {n: [] for n in order}
     for start, end in sorted(set(edges)):
         if start in out_edges and end in out_edges and start != end:
             out_edges[start].append(end)
-            in_edges[end].append(start)
     forward = _acyclic(order, out_edges)
+    column = _columns(order, forward)
+    result = Layout(column=column)
+    if not order:
+        return result
+    result.columns = max(column.values()) + 1
+    layers: list[list[_Item]] = [[] for _ in range(result.columns)]
+    for n in order:
+        layers[column[n]].append(n)
+    trunks, backs = _lanes(out_edges, forward, column)
+    # Each item's neighbours in the layers before and after it, along the edges' ways (an edge
+    # closing a cycle read from its end).
+    before: dict[_Item, dict[_Item, None]] = {n: {} for n in order}
+    after: dict[_Item, dict[_Item, None]] = {n: {} for n in order}
+    for lane in [*(lane for lanes in trunks.values() for lane in lanes),
+                 *(lane for lanes in backs.values() for lane in lanes)]:
+        before[lane], after[lane] = {}, {}
+        layers[lane.column].append(lane)
+    ways: list[list[_Item]] = [[start, *lanes] for start, lanes in trunks.items()]
+    ways += [[end, *reversed(lanes), start] for (start, end), lanes in backs.items()]
+    for start, ends in out_edges.items():
+        for end in ends:
+            span = column[end] - column[start]
+            if span > 0:
+                ways.append([start if span == 1 else trunks[start][span - 2], end])
+    for way in ways:
+        for left, right in zip(way, way[1:]):
+            after[left][right] = None
+            before[right][left] = None
+    place = {n: float(i) for layer in layers for i, n in enumerate(layer)}
+
+    def mean_place(n: _Item, neighbours: dict[_Item, dict[_Item, None]]) -> tuple[float, float]:
+        near = [place[m] for m in neighbours[n]]
+        return (sum(near) / len(near) if near else place[n]), place[n]
+
+    for sweep in range(sweeps):
+        rightwards = sweep % 2 == 0
+        neighbours = before if rightwards else after
+        for layer in (layers[1:] if rightwards else reversed(layers[:-1])):
+            keys = {item: mean_place(item, neighbours) for item in layer}
+            layer.sort(key=keys.__getitem__)
+            for i, item in enumerate(layer):
+                place[item] = float(i)
+    top, tallest = _stack(layers)
+    result.rows = (tallest + _ROW - _HEIGHT) / _ROW
+    result.row = {n: top[n] / _ROW for n in order}
+    result.lanes = {start: [top[lane] / _ROW for lane in lanes] for start, lanes in trunks.items()}
+    result.back_lanes = {edge: [top[lane] / _ROW for lane in lanes] for edge, lanes in backs.items() if lanes}
+    return result
+
+
+def _columns(order: list[NodeKey], forward: dict[NodeKey, list[NodeKey]]) -> dict[NodeKey, int]:
+    """Each node's layer, as :func:`layout` says, the ``forward`` edges having no cycle."""
     # Longest path from a source, in a topological order of the forward edges.
     pending = {n: 0 for n in order}
     for ends in forward.values():
@@ -285,34 +369,49 @@ def layout(nodes: Iterable[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]], *
     for node in reversed(topological):
         if forward[node]:
             column[node] = min(column[end] for end in forward[node]) - 1
-    result = Layout(column=column)
-    if not order:
-        return result
-    result.columns = max(column.values()) + 1
-    layers: list[list[NodeKey]] = [[] for _ in range(result.columns)]
-    for n in order:
-        layers[column[n]].append(n)
-    place = {n: float(i) for layer in layers for i, n in enumerate(layer)}
+    return column
 
-    def mean_place(n: NodeKey, neighbours: dict[NodeKey, list[NodeKey]]) -> tuple[float, float]:
-        near = [place[m] for m in neighbours[n]]
-        return (sum(near) / len(near) if near else place[n]), place[n]
 
-    for sweep in range(sweeps):
-        rightwards = sweep % 2 == 0
-        neighbours = in_edges if rightwards else out_edges
-        for layer in (layers[1:] if rightwards else reversed(layers[:-1])):
-            keys = {n: mean_place(n, neighbours) for n in layer}
-            layer.sort(key=keys.__getitem__)
-            for i, n in enumerate(layer):
-                place[n] = float(i)
-    result.rows = max(len(layer) for layer in layers)
-    # Centre each layer on the tallest one.
+def _lanes(out_edges: dict[NodeKey, list[NodeKey]], forward: dict[NodeKey, list[NodeKey]], column: dict[NodeKey, int]
+           ) -> tuple[dict[NodeKey, list[_Lane]], dict[tuple[NodeKey, NodeKey], list[_Lane]]]:
+    """The lanes edges take through the layers between their ends: for each node with edges
+    pointing right that cross layers, its trunk, which they share (left to right, as far as the
+    furthest goes); for each edge closing a cycle, its own lanes (right to left, none when its
+    ends are in neighbouring layers)."""
+    trunks: dict[NodeKey, list[_Lane]] = {}
+    backs: dict[tuple[NodeKey, NodeKey], list[_Lane]] = {}
+    for start, ends in out_edges.items():
+        first = column[start]
+        furthest = max((column[end] for end in forward[start]), default=first)
+        if furthest > first + 1:
+            trunks[start] = [_Lane(start, c) for c in range(first + 1, furthest)]
+        ahead = set(forward[start])
+        for end in ends:
+            if end not in ahead:
+                backs[(start, end)] = [_Lane(start, c, end) for c in range(first - 1, column[end], -1)]
+    return trunks, backs
+
+
+def _stack(layers: list[list[_Item]]) -> tuple[dict[_Item, float], float]:
+    """Each node's top and each lane's line, in drawing units, the layers stacked top down
+    (nodes _ROW apart, lanes _LANE_GAP from what is next to them) and each centred on the
+    tallest; and the tallest's height."""
+    top: dict[_Item, float] = {}
+    heights = []
     for layer in layers:
-        offset = (result.rows - len(layer)) / 2
-        for i, n in enumerate(layer):
-            result.row[n] = i + offset
-    return result
+        y = 0.0
+        for i, item in enumerate(layer):
+            is_lane = isinstance(item, _Lane)
+            if i:
+                y += _LANE_GAP if is_lane or isinstance(layer[i - 1], _Lane) else _ROW - _HEIGHT
+            top[item] = y
+            y += 0 if is_lane else _HEIGHT
+        heights.append(y)
+    tallest = max(heights)
+    for layer, height in zip(layers, heights):
+        for item in layer:
+            top[item] += (tallest - height) / 2
+    return top, tallest
 
 
 def _acyclic(order: list[NodeKey], out_edges: dict[NodeKey, list[NodeKey]]) -> dict[NodeKey, list[NodeKey]]:
@@ -419,10 +518,10 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     placed = layout(nodes, edges)
     marked = {("a", i) for i in highlight} | {("x", i) for i in highlight_executions}
     width = max(placed.columns, 1) * _COLUMN - (_COLUMN - _WIDTH) + 2 * _MARGIN
-    height = max(placed.rows, 1) * _ROW - (_ROW - _HEIGHT) + 2 * _MARGIN
+    height = round(max(placed.rows, 1) * _ROW - (_ROW - _HEIGHT) + 2 * _MARGIN)
 
     def corner(key: NodeKey) -> tuple[float, float]:
-        return _MARGIN + placed.column[key] * _COLUMN, _MARGIN + placed.row[key] * _ROW
+        return _left(placed.column[key]), _y(placed.row[key])
 
     esc = html.escape
     parts = [
@@ -433,14 +532,22 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#80868b"/></marker></defs>',
         '<g class="edges" fill="none" stroke="#9aa0a6" stroke-width="1.3">',
     ]
+    # The edges out of a node that point right across columns share their lanes: drawn once,
+    # as the node's trunk (class "lane"), so an artifact read in every later run costs one line,
+    # not a line a reader; each such edge is drawn from the lane it leaves the trunk by.
+    trunks: dict[NodeKey, list[NodeKey]] = {}
+    for start, end in sorted(edges):
+        if placed.column[end] > placed.column[start] + 1:
+            trunks.setdefault(start, []).append(end)
+    for start, ends in trunks.items():
+        title = "; ".join(f"{_node_lines(nodes[end])[0]}: {', '.join(edges[(start, end)])}" for end in ends)
+        parts.append(
+            f'<path class="lane" data-from="{_dom_id(start)}" data-to="{" ".join(_dom_id(end) for end in ends)}" '
+            f'd="{_edge_path(_trunk_runs(placed, start))}"><title>{esc(title)}</title></path>')
     for (start, end), types in sorted(edges.items()):
-        (x1, y1), (x2, y2) = corner(start), corner(end)
-        x1, y1, y2 = x1 + _WIDTH, y1 + _HEIGHT / 2, y2 + _HEIGHT / 2
-        bend = max(abs(x2 - x1) / 2, 40)
         parts.append(
             f'<path class="edge" data-from="{_dom_id(start)}" data-to="{_dom_id(end)}" marker-end="url(#arrow)" '
-            f'd="M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}">'
-            f"<title>{esc(', '.join(types))}</title></path>")
+            f'd="{_edge_path(_edge_runs(placed, start, end))}"><title>{esc(", ".join(types))}</title></path>')
     parts.append("</g>")
     parts.append('<g class="nodes">')
     for key in sorted(nodes):
@@ -467,6 +574,60 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
             f'<text x="10" y="36" fill="#3c4043">{esc(second)}</text></g>')
     parts.append("</g></svg>")
     return "\n".join(parts)
+
+
+_Run = tuple[float, float, float]  # a level stretch of an edge's line: from x, to x, at y
+
+
+def _left(column: int) -> float:
+    """The x of a column's left side."""
+    return _MARGIN + column * _COLUMN
+
+
+def _y(row: float) -> float:
+    """The y of a row (a node's top, a lane's line)."""
+    return _MARGIN + row * _ROW
+
+
+def _edge_runs(placed: Layout, start: NodeKey, end: NodeKey) -> list[_Run]:
+    """The level stretches of an edge's own line, in order. An edge pointing right enters its
+    end's left side at the middle, from its start's right side at the middle or, when it
+    crosses columns, from the end of its lane in the column before its end (the rest of its
+    way is its start's trunk, :func:`_trunk_runs`). An edge closing a cycle leaves its start's
+    left side and enters its end's right side, _BACK below their tops, through lanes of its own."""
+    first, last = placed.column[start], placed.column[end]
+    if last > first:
+        out = _left(last - 1) + _WIDTH
+        y = _y(placed.row[start]) + _HEIGHT / 2 if last == first + 1 else _y(placed.lanes[start][last - first - 2])
+        return [(out, out, y), (_left(last), _left(last), _y(placed.row[end]) + _HEIGHT / 2)]
+    lanes = placed.back_lanes.get((start, end), [])
+    across = [(_left(c) + _WIDTH, _left(c), _y(row)) for c, row in zip(range(first - 1, last, -1), lanes)]
+    out, into = _left(first), _left(last) + _WIDTH
+    return [(out, out, _y(placed.row[start]) + _BACK), *across, (into, into, _y(placed.row[end]) + _BACK)]
+
+
+def _trunk_runs(placed: Layout, start: NodeKey) -> list[_Run]:
+    """The level stretches of ``start``'s trunk: out of its right side at the middle, then
+    through each of its lanes (:attr:`Layout.lanes`)."""
+    first = placed.column[start]
+    out = _left(first) + _WIDTH
+    return [(out, out, _y(placed.row[start]) + _HEIGHT / 2),
+            *((_left(c), _left(c) + _WIDTH, _y(row)) for c, row in enumerate(placed.lanes[start], first + 1))]
+
+
+def _edge_path(runs: Sequence[_Run]) -> str:
+    """An SVG path through ``runs`` (:func:`_edge_runs`, :func:`_trunk_runs`): each a level
+    line, joined by curves that leave and enter level, within the gap between two columns."""
+    x, _, y = runs[0]
+    d = [f"M{x:.0f},{y:.0f}"]
+    for i, (x1, x2, y2) in enumerate(runs):
+        if i:
+            bend = max(abs(x1 - x) / 2, _BEND) * (1 if x1 > x else -1)
+            d.append(f"C{x + bend:.0f},{y:.0f} {x1 - bend:.0f},{y2:.0f} {x1:.0f},{y2:.0f}")
+        if x2 != x1:
+            d.append(f"H{x2:.0f}")
+        x, y = x2, y2
+    return " ".join(d)
 
 
 # The stub of a node with more lineage beyond the drawing: a short dashed line with "…" in the
@@ -569,7 +730,8 @@ aside h2 {{ font-size: 13px; margin: 12px 0 4px; }}
 g.node {{ cursor: pointer; }}
 g.node:focus {{ outline: none; }}
 g.node:focus rect {{ stroke: #1a73e8; stroke-width: 3; }}
-svg.filtered g.node:not(.member), svg.filtered path.edge:not(.member) {{ opacity: 0.15; }}
+svg.filtered g.node:not(.member), svg.filtered path.edge:not(.member),
+svg.filtered path.lane:not(.member) {{ opacity: 0.15; }}
 g.node.selected rect {{ stroke: #202124; stroke-width: 3; }}
 button {{ font: inherit; }}
 </style></head>
@@ -707,6 +869,11 @@ context filters need JavaScript.</p></noscript>
       ids.forEach(function (id) {{ const g = document.getElementById(id); if (g) g.classList.add("member"); }});
       svg.querySelectorAll("path.edge").forEach(function (p) {{
         if (ids.has(p.dataset.from) && ids.has(p.dataset.to)) p.classList.add("member");
+      }});
+      // A trunk (the lanes edges out of one node share) is a member's when one of its edges is.
+      svg.querySelectorAll("path.lane").forEach(function (p) {{
+        if (ids.has(p.dataset.from) && p.dataset.to.split(" ").some(function (id) {{ return ids.has(id); }}))
+          p.classList.add("member");
       }});
     }};
   }});

@@ -307,3 +307,183 @@ def test_nodes_with_more_lineage_beyond_the_graph_are_marked_in_every_format():
         with pytest.raises(InvalidArgumentError) as error:
             lineage_dot(graph, more_upstream=bad)
         assert error.value.field == "more_upstream"
+
+
+def reread_by_later_steps() -> LineageGraph:
+    """A dataset read by the step beside it and by steps two and four columns on (each also
+    reading the previous model), as in the report: data -> train -> model -> train -> ..."""
+    artifacts = [Artifact(id=10, type="Dataset"), Artifact(id=11, type="Model"), Artifact(id=15, type="Model"),
+                 Artifact(id=20, type="Model")]
+    executions = [Execution(id=10, type="Train"), Execution(id=14, type="Train"), Execution(id=18, type="Train")]
+    flows = [(10, 10, EventType.INPUT), (11, 10, EventType.OUTPUT), (10, 14, EventType.INPUT),
+             (11, 14, EventType.INPUT), (15, 14, EventType.OUTPUT), (10, 18, EventType.INPUT),
+             (15, 18, EventType.INPUT), (20, 18, EventType.OUTPUT)]
+    events = [Event(artifact_id=a, execution_id=x, type=kind) for a, x, kind in flows]
+    return LineageGraph(artifacts=artifacts, executions=executions, events=events)
+
+
+def readme_example() -> LineageGraph:
+    """README's lineage: a dataset read by a trainer and by the two trainers after the model it made."""
+    artifacts = [Artifact(id=1, type="DataSet"), Artifact(id=2, type="SavedModel"), Artifact(id=3, type="SavedModel")]
+    executions = [Execution(id=i, type="Trainer") for i in (1, 2, 3)]
+    flows = [(1, 1, EventType.INPUT), (2, 1, EventType.OUTPUT), (1, 2, EventType.INPUT), (2, 2, EventType.INPUT),
+             (1, 3, EventType.INPUT), (2, 3, EventType.INPUT), (3, 2, EventType.OUTPUT), (3, 3, EventType.OUTPUT)]
+    events = [Event(artifact_id=a, execution_id=x, type=kind) for a, x, kind in flows]
+    return LineageGraph(artifacts=artifacts, executions=executions, events=events)
+
+
+def random_lineage(seed: int) -> LineageGraph:
+    """Steps reading any earlier artifacts (so edges skip columns) and writing new ones, some
+    reading what they wrote (a cycle)."""
+    import random
+
+    rng = random.Random(seed)
+    artifacts = [Artifact(id=i, type="Data") for i in range(3)]
+    executions, events = [], []
+    for step in range(12):
+        executions.append(Execution(id=100 + step, type="Step"))
+        for a in rng.sample([a.id for a in artifacts], k=min(len(artifacts), rng.randint(1, 3))):
+            events.append(Event(artifact_id=a, execution_id=100 + step, type=EventType.INPUT))
+        for _ in range(rng.randint(1, 2)):
+            artifacts.append(Artifact(id=len(artifacts), type="Data"))
+            events.append(Event(artifact_id=artifacts[-1].id, execution_id=100 + step, type=EventType.OUTPUT))
+        if rng.random() < 0.2:
+            events.append(Event(artifact_id=artifacts[-1].id, execution_id=100 + step, type=EventType.INPUT))
+    return LineageGraph(artifacts=artifacts, executions=executions, events=events)
+
+
+def path_points(d: str, steps: int = 24) -> list[tuple[float, float]]:
+    """Points along an SVG path of M, C and H commands (all that edges use), ``steps`` a curve."""
+    points: list[tuple[float, float]] = []
+    tokens = re.findall(r"[MCH]|-?[\d.]+", d)
+    at = 0
+
+    def number() -> float:
+        nonlocal at
+        at += 1
+        return float(tokens[at - 1])
+
+    while at < len(tokens):
+        command = tokens[at]
+        at += 1
+        if command == "M":
+            points.append((number(), number()))
+        elif command == "H":
+            (x0, y0), x1 = points[-1], number()
+            points += [(x0 + (x1 - x0) * i / steps, y0) for i in range(1, steps + 1)]
+        else:
+            p0, p1, p2, p3 = points[-1], (number(), number()), (number(), number()), (number(), number())
+            for i in range(1, steps + 1):
+                t = i / steps
+                w = ((1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3)
+                points.append((sum(k * p[0] for k, p in zip(w, (p0, p1, p2, p3))),
+                               sum(k * p[1] for k, p in zip(w, (p0, p1, p2, p3)))))
+    return points
+
+
+def hidden_edges(svg: str) -> list[tuple[str, ...]]:
+    """(edge's start, end, node) for every node box a drawn edge passes through, or within 2
+    units of (its own ends: through their insides); (trunk's start, node) the same for the
+    trunks edges out of one node share."""
+    root = ET.fromstring(svg)
+    boxes = {}
+    for g in root.iter(f"{SVG}g"):
+        if "node" in (g.get("class") or "").split():
+            x, y = map(float, re.fullmatch(r"translate\(([-\d.]+),([-\d.]+)\)", g.get("transform")).groups())
+            rect = g.find(f"{SVG}rect")
+            boxes[g.get("id")] = (x, y, x + float(rect.get("width")), y + float(rect.get("height")))
+    hidden = []
+    for p in root.iter(f"{SVG}path"):
+        if p.get("class") not in ("edge", "lane"):
+            continue
+        ends = (p.get("data-from"), p.get("data-to")) if p.get("class") == "edge" else (p.get("data-from"),)
+        points = path_points(p.get("d"))
+        for node, (left, top, right, bottom) in boxes.items():
+            margin = -1 if node in ends else 2
+            if any(left - margin < x < right + margin and top - margin < y < bottom + margin for x, y in points):
+                hidden.append((*ends, node))
+    return hidden
+
+
+@pytest.mark.parametrize("graph", [reread_by_later_steps(), readme_example()], ids=["report", "readme"])
+def test_an_edge_that_skips_columns_passes_between_nodes_not_behind_them(graph):
+    """Such an edge was one straight curve behind the nodes of the columns it crossed: the
+    dataset read by later steps looked like a plain chain."""
+    svg = lineage_svg(graph)
+    assert hidden_edges(svg) == []
+    root = ET.fromstring(svg)
+    paths = {(p.get("data-from"), p.get("data-to")): p.get("d") for p in root.iter(f"{SVG}path")
+             if p.get("class") == "edge"}
+    assert len(paths) == len(graph.events)
+    # Each edge still joins its nodes: out of its start's right side (itself or through its
+    # start's trunk, which it leaves at the end of a lane), into its end's left.
+    groups = {g.get("id"): g.get("transform") for g in root.iter(f"{SVG}g") if g.get("id")}
+    trunks = {p.get("data-from"): p for p in root.iter(f"{SVG}path") if p.get("class") == "lane"}
+    for (start, end), d in paths.items():
+        (x1, y1), (x2, y2) = path_points(d)[0], path_points(d)[-1]
+        assert groups[end] == f"translate({x2:.0f},{y2 - 23:.0f})"
+        if groups[start] != f"translate({x1 - 200:.0f},{y1 - 23:.0f})":
+            trunk = trunks[start]
+            assert end in trunk.get("data-to").split() and (x1, y1) in path_points(trunk.get("d"))
+            x0, y0 = path_points(trunk.get("d"))[0]
+            assert groups[start] == f"translate({x0 - 200:.0f},{y0 - 23:.0f})"
+
+
+def test_edges_out_of_one_node_share_their_lanes():
+    """The dataset read two and four columns on is one line through the columns between,
+    branching off to each reader, not one line a reader stacked above another."""
+    graph = reread_by_later_steps()
+    keys = [("a", a.id) for a in graph.artifacts] + [("x", x.id) for x in graph.executions]
+    edges = [(("a", e.artifact_id), ("x", e.execution_id)) if e.type is EventType.INPUT
+             else (("x", e.execution_id), ("a", e.artifact_id)) for e in graph.events]
+    placed = layout(keys, edges)
+    assert placed.column[("x", 18)] - placed.column[("a", 10)] == 5
+    assert list(placed.lanes) == [("a", 10)] and len(placed.lanes[("a", 10)]) == 4 and placed.back_lanes == {}
+    root = ET.fromstring(lineage_svg(graph))
+    trunks = [(p.get("data-from"), p.get("data-to")) for p in root.iter(f"{SVG}path") if p.get("class") == "lane"]
+    assert trunks == [("a10", "x14 x18")]
+    # The lanes sit beside the chain, not on a node's row: the drawing is no more than a
+    # row and a lane taller than the chain alone.
+    assert 1 < placed.rows < 2
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_edge_passes_behind_a_node(seed):
+    graph = random_lineage(seed)
+    svg = lineage_svg(graph)
+    assert hidden_edges(svg) == []
+    ET.fromstring(lineage_html(graph).split('<div id="view">')[1].split("</div>")[0])
+
+
+def test_an_edge_closing_a_cycle_runs_back_apart_from_the_edge_forward():
+    """A step that reads and writes one artifact: the edge back into the artifact used to be
+    drawn from the step's right side to the artifact's left, straight through both."""
+    graph = LineageGraph(artifacts=[Artifact(id=1, type="T")], executions=[Execution(id=2, type="E")],
+                         events=[Event(artifact_id=1, execution_id=2, type=EventType.INPUT),
+                                 Event(artifact_id=1, execution_id=2, type=EventType.OUTPUT)])
+    svg = lineage_svg(graph)
+    assert hidden_edges(svg) == []
+    paths = dict(re.findall(r'data-from="(\w+)" data-to="\w+" marker-end="url\(#arrow\)" d="([^"]*)"', svg))
+    # Forward: a1's right to x2's left at their middles; back: x2's left to a1's right, above.
+    assert paths == {"a1": "M230,53 C270,53 250,53 290,53", "x2": "M290,42 C250,42 270,42 230,42"}
+    # A longer cycle: the edge back crosses columns leftwards, through lanes of its own.
+    graph.artifacts.append(Artifact(id=3, type="T"))
+    graph.executions.append(Execution(id=4, type="E"))
+    graph.events[1:] = [Event(artifact_id=3, execution_id=2, type=EventType.OUTPUT),
+                        Event(artifact_id=3, execution_id=4, type=EventType.INPUT),
+                        Event(artifact_id=1, execution_id=4, type=EventType.OUTPUT)]
+    svg = lineage_svg(graph)
+    assert hidden_edges(svg) == [] and "lane" not in svg
+    back = re.search(r'data-from="x4" data-to="a1" marker-end="url\(#arrow\)" d="([^"]*)"', svg).group(1)
+    assert re.fullmatch(r"M810,\d+ C\S+ \S+ 750,(\d+) H550 C\S+ \S+ 490,\1 H290 C\S+ \S+ 230,\d+", back)
+
+
+def test_a_plain_chain_is_drawn_as_before():
+    """Edges between neighbouring columns: one curve each, no lanes, no taller drawing."""
+    graph, _ = history(20)
+    svg = lineage_svg(graph)
+    ds = re.findall(r'<path class="edge"[^>]*d="([^"]*)"', svg)
+    assert len(ds) == len(graph.events) and all(re.fullmatch(r"M\S+ C\S+ \S+ \S+", d) for d in ds)
+    assert re.findall(r'<path class="edge" data-from="a1000" data-to="x5001"[^>]*d="([^"]*)"', svg) == [
+        "M490,119 C530,119 510,86 550,86"]
+    assert 'viewBox="0 0 11440 238"' in svg

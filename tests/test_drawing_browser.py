@@ -1,6 +1,7 @@
 """The lineage page's script in a real browser (headless Chromium; Debian's is installed when
 the machine lacks one and allows it): select by click or keyboard, a pan that starts on a node
-does not select it, context filters, and the details panel of a node the depth limit cut."""
+does not select it, context filters, the details panel of a node the depth limit cut, and edges
+that skip columns drawn clear of the nodes between, as the browser renders them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from graphmd import lineage_html
 from graphmd._models import Association, Attribution, Context
 
 from _debian import ensure_packages
-from test_drawing import chain
+from test_drawing import chain, reread_by_later_steps
 
 
 
@@ -96,3 +97,65 @@ window.addEventListener("load", function () {
 def test_the_panel_says_what_the_depth_limit_left_out(tmp_path):
     seen = probed(lineage_html(chain(2), more_upstream=[("execution", 501)]), DEPTH_PROBE, tmp_path)
     assert seen.split("|") == ["x501=not drawn… more upstream, beyond the depth limit", "x500=none"]
+
+
+# Samples every edge as the browser renders it and names each node box one passes through (its
+# own ends: through their insides), then selects a node, filters a context, zooms and pans, and
+# looks again: the page draws the edges the SVG gives and never moves them.
+EDGE_PROBE = """<script>
+window.addEventListener("load", function () {
+  const svg = document.querySelector("#view svg"), seen = [];
+  const edges = function () {
+    return Array.from(svg.querySelectorAll("path.edge")).map(function (p) { return p.getAttribute("d"); }).join("|");
+  };
+  const hidden = function () {
+    const boxes = {}, found = new Set();
+    svg.querySelectorAll("g.node").forEach(function (g) {
+      const m = g.transform.baseVal.consolidate().matrix, r = g.querySelector("rect");
+      boxes[g.id] = [m.e, m.f, m.e + r.width.baseVal.value, m.f + r.height.baseVal.value];
+    });
+    svg.querySelectorAll("path.edge").forEach(function (p) {
+      const length = p.getTotalLength();
+      for (let i = 0; i <= 400; i++) {
+        const at = p.getPointAtLength(length * i / 400);
+        for (const id of Object.keys(boxes)) {
+          const b = boxes[id], margin = id === p.dataset.from || id === p.dataset.to ? -1 : 2;
+          if (at.x > b[0] - margin && at.x < b[2] + margin && at.y > b[1] - margin && at.y < b[3] + margin)
+            found.add(p.dataset.from + ">" + p.dataset.to + "@" + id);
+        }
+      }
+    });
+    return Array.from(found).sort().join(",") || "none";
+  };
+  const drawn = edges();
+  seen.push("hidden=" + hidden());
+  document.getElementById("x18").dispatchEvent(new MouseEvent("click", {bubbles: true}));
+  const from = Array.from(document.querySelectorAll("#details tr")).filter(function (tr) {
+    return tr.firstChild.textContent === "from"; })[0];
+  seen.push("from=" + (from ? from.lastChild.textContent : "none"));
+  document.querySelector("#contexts button").click();
+  seen.push("trunk=" + svg.querySelector("path.lane").classList.contains("member") + "/"
+            + svg.querySelectorAll("path.edge.member").length);
+  const view = document.getElementById("view");
+  view.dispatchEvent(new WheelEvent("wheel", {deltaY: -100, clientX: 300, clientY: 200, bubbles: true, cancelable: true}));
+  view.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, clientX: 300, clientY: 200}));
+  window.dispatchEvent(new MouseEvent("mousemove", {clientX: 340, clientY: 260}));
+  window.dispatchEvent(new MouseEvent("mouseup", {}));
+  seen.push("moved=" + (edges() !== drawn), "hidden=" + hidden());
+  document.body.setAttribute("data-probe", seen.join("|"));
+});
+</script>"""
+
+
+def test_edges_that_skip_columns_are_drawn_clear_of_the_nodes_between(tmp_path):
+    """The report's lineage: a dataset read by steps two and four columns on. Its edges were
+    drawn behind the nodes between, and the page read as a plain chain."""
+    graph = reread_by_later_steps()
+    graph.contexts = [Context(id=7, type="Run", name="run-1")]
+    graph.attributions = [Attribution(context_id=7, artifact_id=10)]
+    graph.associations = [Association(context_id=7, execution_id=18)]
+    seen = probed(lineage_html(graph), EDGE_PROBE, tmp_path).split("|")
+    # The context holds Dataset #10 and Train #18: the edge between them is highlighted, and
+    # with it the trunk it leaves.
+    assert seen == ["hidden=none", "from=Dataset #10 (INPUT), Model #15 (INPUT)", "trunk=true/1", "moved=false",
+                    "hidden=none"]
