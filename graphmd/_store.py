@@ -400,7 +400,8 @@ class MetadataStore:
                 source += f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any)"
             field = ("password" if error.field == "password" or isinstance(error.__cause__, neo4j_errors.AuthError)
                      else "uri")
-            hint = (f"; settings used: {source}. " + (
+            locked = getattr(error.__cause__, "code", None) == "Neo.ClientError.Security.AuthenticationRateLimit"
+            hint = f"; settings used: {source}" + ("" if locked else ". " + (  # locked: the right password fails too
                 f"Give user {self.settings.user}'s password (password=, GRAPHMD_NEO4J_PASSWORD, or the config file "
                 "`graphmd neo4j start` writes for its server)" if field == "password" else
                 "A local Neo4j: `graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, "

@@ -36,6 +36,7 @@ def test_a_locked_out_user_is_told_to_wait_not_an_internal_error(neo4j_server: S
         MetadataStore(uri=neo4j_server.uri, user=name, password=password)
     assert raised.value.field == "password"
     assert "refuses to log in for a few seconds after wrong passwords in a row" in str(raised.value)
+    assert "Give user" not in str(raised.value)  # the password given was right: waiting is the fix
 
 
 def test_a_missing_or_wrong_password_is_said_without_the_local_server_hint(neo4j_server: Settings, own_user,
