@@ -168,10 +168,12 @@ def _unknown_field(name: str, label: str) -> str:
             f".string_value or .bool_value, custom_properties.{name}.* likewise; a string is quoted: '{name}')")
 
 
-def _error(source: str, pos: int, message: str, token: str | None = None) -> InvalidArgumentError:
-    """InvalidArgumentError naming the line:column of ``pos`` and the offending token."""
+def _error(source: str, pos: int, message: str, token: str | None = None, hint: str = "") -> InvalidArgumentError:
+    """InvalidArgumentError naming the line:column of ``pos`` and the offending token, then
+    ``hint`` (what to write instead) when given."""
     near = f", near {token!r}" if token else ""
-    return InvalidArgumentError(f"filter_query: {message} (at {_where(source, pos)}{near})", field=_FIELD)
+    return InvalidArgumentError(f"filter_query: {message} (at {_where(source, pos)}{near})"
+                                + (f": {hint}" if hint else ""), field=_FIELD)
 
 
 def _tokenize(source: str) -> list[_Token]:
@@ -255,7 +257,15 @@ def _tokenize(source: str) -> list[_Token]:
                 i += len(op)
                 break
         else:
-            raise _error(source, i, "unexpected character", ch)
+            compared = False  # in the value of a comparison: an unquoted text (uri = /a/b, name = run-1/m)
+            for token in reversed(tokens):
+                if token.kind == "kw" and token.value in ("AND", "OR") or token.value == "(":
+                    break
+                if token.kind == "op" and token.value in _COMPARISONS or token.kind == "kw" and token.value == "LIKE":
+                    compared = True
+                    break
+            raise _error(source, i, "unexpected character", ch,
+                         "a text value is quoted, as in uri LIKE '/models/%'" if compared else "")
 
 
 def _string_start(source: str, i: int) -> tuple[bool, str] | None:

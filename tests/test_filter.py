@@ -263,6 +263,8 @@ ERRORS = [
     ("Artifact", "id = 1 = 1", ["do not chain", "1:8", "'='"]),
     ("Artifact", "id IS NULL IS NULL", ["do not chain", "1:12"]),
     ("Artifact", "name ! 'a'", ["unexpected character", "1:6", "'!'"]),
+    ("Artifact", "uri LIKE /models/%", ["unexpected character", "1:10", "'/'", "a text value is quoted"]),
+    ("Artifact", "name = 'a' AND name = run-1/m", ["1:28", "'/'", "a text value is quoted"]),
     ("Artifact", "name = 'abc", ["unterminated string", "1:8"]),
     ("Artifact", "name = 'a\\qb'", ["unknown escape", "1:10", "'\\\\q'"]),
     ("Artifact", "name = 'a\\x4'", ["malformed escape", "1:10"]),
