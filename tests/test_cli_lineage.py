@@ -200,6 +200,8 @@ def test_read_commands(cli, history, store):
     assert "no ArtifactType named 'Nope'" in cli("artifacts", "--type", "Nope", code=1)
     assert "no context with id 999999999" in cli("executions", "--context", "999999999", code=1)
     assert cli("artifacts", "--type", "Model", "--filter", "name = 'none'").splitlines()[1:] == []  # none match: empty
+    trainer = str(history.executions["run-0001/Trainer"])
+    assert cli("show", "Execution", trainer) == cli("show", "execution", trainer)  # as the type is spelt too
     shown = json.loads(cli("show", "execution", str(history.executions["run-0001/Trainer"])))
     assert shown["properties"]["learning_rate"] == 0.03 and sorted(shown["contexts"]) == ["run-0001", "taxi"]
     assert "no artifact with id" in cli("show", "artifact", "999999999", code=1)

@@ -730,7 +730,8 @@ def types(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, p
 _SHOWN_MEMBERS = 100  # a context's artifacts and executions `show` lists
 
 
-def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, execution or context")],
+def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, execution or context",
+                                              case_sensitive=False)],
          node_id: Annotated[int, typer.Argument(metavar="ID", help="Its id.")],
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Show one node in full (JSON) with its events and contexts; a context with its parents,
