@@ -832,21 +832,26 @@ SET c.`_prune_lock` = true REMOVE c.`_prune_lock`
 WITH c WHERE c.id IS NOT NULL
 RETURN c.id AS id
 """
+# The pruned contexts' executions, by context (a context stays while one of them stays).
 PRUNE_EXECUTIONS = """
 MATCH (c:Context)-[:ASSOCIATION]->(x:Execution) WHERE c.id IN $ids AND NOT x.id IN $gone_executions
-RETURN DISTINCT x.id AS id
+RETURN c.id AS context_id, x.id AS id
 """
-# The artifacts the candidate executions wrote, and those of the contexts that nothing wrote.
+# The artifacts the candidate executions output (made, or reused by a cache hit), and those of
+# the contexts that no execution output, each with the executions that output it as
+# [id, CACHED?] (graphmd._prune works out which of them made it).
 PRUNE_ARTIFACTS = """
 CALL () {
-  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN a, true AS written
+  MATCH (x:Execution)-[:EVENT]->(a:Artifact) WHERE x.id IN $execution_ids RETURN a
   UNION
   MATCH (c:Context)-[:ATTRIBUTION]->(a:Artifact)
   WHERE c.id IN $ids AND NOT EXISTS { MATCH (w:Execution)-[:EVENT]->(a) WHERE NOT w.id IN $gone_executions }
-  RETURN a, false AS written
+  RETURN a
 }
-WITH a, written WHERE NOT a.id IN $gone_artifacts
-RETURN a.id AS id, a.state AS state, written
+WITH a WHERE NOT a.id IN $gone_artifacts
+RETURN a.id AS id, a.state AS state,
+       [(w:Execution)-[:EVENT]->(a) WHERE NOT w.id IN $gone_executions
+        | [w.id, coalesce(w.last_known_state, '') = 'CACHED']] AS writers
 """
 # Locks the candidates; returns those still there (another prune may have deleted some while
 # this one waited).
@@ -863,6 +868,8 @@ RETURN kind, n.id AS id
 # Data flow at the candidates: out of them (input events artifact -> execution, outputs
 # execution -> artifact), and into a candidate artifact from an execution that is not one (a
 # later cache hit that output the model, say): that artifact must stay with its writer.
+# graphmd._prune reads an output of an execution that did not make the artifact (a cache
+# hit's) as data flowing the other way, as into a step that read it.
 PRUNE_FLOW = """
 CALL () {
   MATCH (a:Artifact)-[:EVENT]->(x:Execution) WHERE a.id IN $artifact_ids AND NOT x.id IN $gone_executions
@@ -876,10 +883,6 @@ CALL () {
   RETURN 'x' AS from_kind, x.id AS from_id, 'a' AS to_kind, a.id AS to_id
 }
 RETURN from_kind, from_id, to_kind, to_id
-"""
-PRUNE_MEMBERS = """
-MATCH (c:Context)-[l:ATTRIBUTION|ASSOCIATION]->(n) WHERE c.id IN $ids
-RETURN c.id AS context_id, CASE type(l) WHEN 'ATTRIBUTION' THEN 'a' ELSE 'x' END AS kind, n.id AS id
 """
 # Members the pruned contexts share with a context of the same type that stays (an execution
 # two runs both hold): they stay with it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import NamedTuple
 
 import pytest
 
@@ -429,3 +430,216 @@ def test_a_run_that_read_a_dataset_registered_by_hand_can_be_pruned(store: Metad
     # The run that stays still reads it.
     [kept_step] = store.get_executions_by_context(contexts["old-2"])
     assert dataset in [e.artifact_id for e in store.get_events_by_execution_ids([kept_step.id]) if e.type.is_input]
+
+
+# --- cache hits (record_cached_execution): a CACHED execution made nothing ----------------------
+
+
+class Hits(NamedTuple):
+    """README's "In a pipeline step": run-1 trains /models/1 from /data/1, run-2 trains
+    /models/2 warm-starting from it, run-3 is a cache hit of run-2's Trainer (/models/2 reused)."""
+
+    runs: dict[str, int]        # run name -> context id
+    models: dict[str, int]      # uri -> artifact id
+    trainers: dict[str, int]    # run name -> its Trainer execution id
+    data: int
+    types: dict[str, int]
+
+
+def record_hits(store: MetadataStore) -> Hits:
+    from graphmd import find_cached_execution, record_cached_execution, record_execution
+
+    types = {"data": store.put_artifact_type(ArtifactType(name="Examples")),
+             "model": store.put_artifact_type(ArtifactType(name="SavedModel")),
+             "trainer": store.put_execution_type(ExecutionType(name="Trainer")),
+             "run": store.put_context_type(ContextType(name="PipelineRun"))}
+    [data] = store.put_artifacts([Artifact(type_id=types["data"], uri="/data/1", state=ArtifactState.LIVE)])
+    models, trainers = {}, {}
+
+    def train(run: str, inputs: dict[str, list[int]], uri: str) -> None:
+        context = [Context(type_id=types["run"], name=run)]
+        hit = find_cached_execution(store, "Trainer", inputs)
+        if hit is None:
+            with record_execution(store, Execution(type_id=types["trainer"]), inputs, context) as step:
+                step.output("model", Artifact(type_id=types["model"], uri=uri, state=ArtifactState.LIVE))
+            models[uri] = step.outputs["model"][0].id
+            trainers[run] = step.execution.id
+        else:
+            trainers[run] = record_cached_execution(store, Execution(type_id=types["trainer"]), inputs,
+                                                    hit.outputs, context).id
+
+    train("run-1", {"examples": [data]}, "/models/1")
+    train("run-2", {"examples": [data], "base_model": [models["/models/1"]]}, "/models/2")
+    train("run-3", {"examples": [data], "base_model": [models["/models/1"]]}, "/models/2")   # a hit
+    runs = {c.name: c.id for c in store.get_contexts_by_type("PipelineRun")}
+    return Hits(runs, models, trainers, data, types)
+
+
+def without(lineage: tuple[list[int], list[int], list[tuple]], execution_id: int) -> tuple:
+    """An upstream lineage with one execution and its events taken out."""
+    artifacts, executions, events = lineage
+    return artifacts, [x for x in executions if x != execution_id], [e for e in events if e[1] != execution_id]
+
+
+@pytest.mark.parametrize("delete_live_artifacts", [False, True])
+def test_a_run_whose_step_was_a_cache_hit_can_be_pruned(store, delete_live_artifacts):
+    """The CACHED Trainer of run-3 made nothing: /models/2's maker is run-2's Trainer, which
+    stays. Pruning run-3 deletes the run and the hit (with its events and links); it used to
+    keep both, and report them kept, as long as /models/2 lived."""
+    hits = record_hits(store)
+    model, hit = hits.models["/models/2"], hits.trainers["run-3"]
+    before = {a.id: upstream(store, a.id) for a in store.get_artifacts()}
+    planned = store.prune_contexts([hits.runs["run-3"]], delete_live_artifacts=delete_live_artifacts, dry_run=True)
+    done = store.prune_contexts([hits.runs["run-3"]], delete_live_artifacts=delete_live_artifacts)
+    assert done._replace(dry_run=True) == planned
+    assert (done.deleted_context_ids, done.deleted_execution_ids, done.deleted_artifact_ids) == (
+        [hits.runs["run-3"]], [hit], [])
+    # Only the data it read (registered by hand, attributed to it) is kept: it stays without
+    # its link to the run, as it did before the hit.
+    assert (done.kept_context_ids, done.kept_execution_ids, done.kept_artifact_ids) == ([], [], [hits.data])
+    assert not store.get_contexts_by_id([hits.runs["run-3"]]) and not store.get_executions_by_id([hit])
+    # Every artifact stays, with its lineage less the hit: /models/2 keeps its maker.
+    after = {a.id: upstream(store, a.id) for a in store.get_artifacts()}
+    assert after == {i: without(lineage, hit) for i, lineage in before.items()}
+    assert hits.trainers["run-2"] in after[model][1]
+    assert [c.name for c in store.get_contexts_by_artifact(model)] == ["run-2"]
+
+
+def test_a_hit_pruned_with_the_run_that_made_its_output_never_takes_the_output_s_maker(store):
+    """run-2 (the maker of /models/2) and run-3 (its hit) in one call: /models/2, LIVE, stays
+    with its maker and run-2; the hit and run-3 go. With --delete-live-artifacts (nothing
+    read /models/2) everything of both goes."""
+    hits = record_hits(store)
+    both = [hits.runs["run-2"], hits.runs["run-3"]]
+    model = hits.models["/models/2"]
+    before = upstream(store, model)
+    kept = store.prune_contexts(both, dry_run=True)
+    assert kept.kept_artifact_ids == sorted([hits.data, model]) and kept.kept_execution_ids == [hits.trainers["run-2"]]
+    assert kept.kept_context_ids == [hits.runs["run-2"]]
+    assert kept.deleted_context_ids == [hits.runs["run-3"]] and kept.deleted_execution_ids == [hits.trainers["run-3"]]
+    assert store.prune_contexts(both)._replace(dry_run=True) == kept
+    assert upstream(store, model) == without(before, hits.trainers["run-3"])
+    gone = store.prune_contexts([hits.runs["run-2"]], delete_live_artifacts=True)
+    assert gone.deleted_artifact_ids == [model] and gone.deleted_context_ids == [hits.runs["run-2"]]
+    assert (gone.kept_context_ids, gone.kept_execution_ids, gone.kept_artifact_ids) == ([], [], [hits.data])
+
+
+def test_the_run_that_made_a_hit_s_output_stays_while_the_hit_does(store):
+    """The other way round: pruning run-2 while run-3's hit of it stays keeps /models/2, its
+    maker and run-2, whatever the model's state (the hit still outputs it)."""
+    hits = record_hits(store)
+    mark(store, store.get_artifacts_by_id([hits.models["/models/2"]]), ArtifactState.DELETED)
+    result = store.prune_contexts([hits.runs["run-2"]], delete_live_artifacts=True)
+    assert result.kept_artifact_ids == sorted([hits.data, hits.models["/models/2"]])
+    assert result.kept_execution_ids == [hits.trainers["run-2"]] and result.kept_context_ids == [hits.runs["run-2"]]
+    assert result.deleted_context_ids == [] and result.deleted_execution_ids == []
+
+
+def test_a_hit_s_inputs_made_in_its_run_go_with_it(store):
+    """A run whose Transform made new examples that its CACHED Trainer read (and reused
+    /models/2 made elsewhere): nothing that stays was made from the examples, so with
+    --delete-live-artifacts the run goes whole; by default the LIVE examples and their
+    Transform keep the run, but not the hit."""
+    from graphmd import record_cached_execution, record_execution
+
+    hits = record_hits(store)
+    transform_t = store.put_execution_type(ExecutionType(name="Transform"))
+    context = [Context(type_id=hits.types["run"], name="run-4")]
+    with record_execution(store, Execution(type_id=transform_t), {"examples": [hits.data]}, context) as step:
+        step.output("transformed", Artifact(type_id=hits.types["data"], uri="/data/4", state=ArtifactState.LIVE))
+    transform, examples = step.execution.id, step.outputs["transformed"][0].id
+    hit = record_cached_execution(store, Execution(type_id=hits.types["trainer"]), {"examples": [examples]},
+                                  {"model": [hits.models["/models/2"]]}, context).id
+    run = store.get_context_by_type_and_name("PipelineRun", "run-4").id
+    live = store.prune_contexts([run], dry_run=True)
+    assert live.deleted_execution_ids == [hit] and live.kept_execution_ids == [transform]
+    assert live.kept_artifact_ids == sorted([hits.data, examples]) and live.kept_context_ids == [run]
+    done = store.prune_contexts([run], delete_live_artifacts=True)
+    assert done.deleted_context_ids == [run] and done.deleted_execution_ids == sorted([transform, hit])
+    assert done.deleted_artifact_ids == [examples] and done.kept_artifact_ids == [hits.data]
+    assert store.get_artifacts_by_id([hits.models["/models/2"]])
+
+
+def test_a_hit_is_the_maker_of_an_output_nothing_else_made(store):
+    """Data registered by hand (no execution made it) that a cache hit output: the hit is the
+    only record of where it came from, so it stands as its maker (the first such hit, when
+    several output it): the data stays with it, and a later hit of it does not pin its run."""
+    from graphmd import record_cached_execution
+
+    hits = record_hits(store)
+    [imported] = store.put_artifacts([Artifact(type_id=hits.types["model"], uri="/models/imported")])
+    runs, cached = {}, {}
+    for name in ("run-5", "run-6"):
+        cached[name] = record_cached_execution(store, Execution(type_id=hits.types["trainer"]),
+                                               {"examples": [hits.data]}, {"model": [imported]},
+                                               [Context(type_id=hits.types["run"], name=name)]).id
+        runs[name] = store.get_context_by_type_and_name("PipelineRun", name).id
+    # The later hit reused what the first one stands as the maker of: it goes alone.
+    later = store.prune_contexts([runs["run-6"]], delete_live_artifacts=True, dry_run=True)
+    assert (later.deleted_context_ids, later.deleted_execution_ids, later.deleted_artifact_ids) == (
+        [runs["run-6"]], [cached["run-6"]], [])
+    assert (later.kept_context_ids, later.kept_execution_ids, later.kept_artifact_ids) == ([], [], [hits.data])
+    # The first hit stays with its output while the later hit (another run) outputs it too.
+    first = store.prune_contexts([runs["run-5"]], delete_live_artifacts=True, dry_run=True)
+    assert first.kept_artifact_ids == sorted([hits.data, imported]) and first.kept_execution_ids == [cached["run-5"]]
+    assert first.kept_context_ids == [runs["run-5"]] and first.deleted_execution_ids == []
+    # Both at once, with --delete-live-artifacts: the output goes with its maker.
+    both = store.prune_contexts([runs["run-5"], runs["run-6"]], delete_live_artifacts=True)
+    assert both.deleted_artifact_ids == [imported] and both.kept_context_ids == []
+    assert both.kept_execution_ids == [] and both.kept_artifact_ids == [hits.data]
+    assert both.deleted_execution_ids == sorted(cached.values())
+
+
+def test_prune_text_names_what_it_kept(store, cli):
+    """The text summary names the kept runs and ids (a few of each) and says where to see
+    them all, so a user can tell what pinned a run."""
+    hits = record_hits(store)
+    text = cli("prune", "--type", "PipelineRun", "-q", "--name", "run-1")
+    assert "kept: 1 run, 1 execution, 2 artifacts" in text
+    data_and_model = ", ".join(map(str, sorted([hits.data, hits.models["/models/1"]])))
+    assert (f"\n  kept ids: run {hits.runs['run-1']} (run-1); execution {hits.trainers['run-1']}; "
+            f"artifacts {data_and_model} (--format json lists them all)\n") in text
+    # run-3's hit goes; the data it read stays (without its link to the run).
+    assert f"\n  kept ids: artifact {hits.data} (--format json" in cli("prune", "--type", "PipelineRun", "-q",
+                                                                        "--name", "run-3")
+    store.put_execution(Execution(type_id=hits.types["trainer"]), [], [Context(type_id=hits.types["run"], name="empty")])
+    assert "kept ids" not in cli("prune", "--type", "PipelineRun", "-q", "--name", "empty")  # nothing kept
+
+
+def test_prune_text_names_a_few_kept_ids_of_each_kind(store, history, cli):
+    text = " ".join(cli("prune", "--type", "PipelineRun", "-q", "--name", "run-0001").split())
+    kept = store.prune_contexts([run_context(store, 1)], dry_run=True).kept_execution_ids
+    assert len(kept) == 7
+    assert f"executions {', '.join(map(str, kept[:5]))} and 2 more;" in text
+
+
+def test_hits_pruned_in_batches_plan_what_the_real_prune_deletes(store, cli):
+    """run-3's hit in one batch, run-2 (the maker of what it reused) in the next: the dry run
+    says what --yes then deletes."""
+    import json
+
+    hits = record_hits(store)
+    args = ("prune", "--type", "PipelineRun", "-q", "--name", "run-2", "--name", "run-3", "--batch", "1",
+            "--delete-live-artifacts", "--format", "json")
+    planned = json.loads(cli(*args))
+    done = json.loads(cli(*args, "--yes"))
+    assert {k: v for k, v in done.items() if k != "deleted"} == {k: v for k, v in planned.items() if k != "deleted"}
+    assert planned["deleted_context_ids"] == sorted([hits.runs["run-2"], hits.runs["run-3"]])
+    assert planned["deleted_execution_ids"] == sorted([hits.trainers["run-2"], hits.trainers["run-3"]])
+    assert planned["deleted_artifact_ids"] == [hits.models["/models/2"]] and planned["kept_context_ids"] == []
+
+
+def test_a_run_that_only_holds_another_pruned_run_s_kept_model_goes(store):
+    """run-2 and run-3's hit read run-1's model (so it is attributed to them as well, as MLMD
+    links inputs); pruned together by default, run-1's LIVE model stays with run-1's Trainer
+    and run-1, while run-2, whose own model was ABANDONED, goes with run-3: the model they
+    read does not keep them (it used to, with nothing of them left but that link)."""
+    hits = record_hits(store)
+    mark(store, store.get_artifacts_by_id([hits.models["/models/2"]]), ArtifactState.ABANDONED)
+    result = store.prune_contexts(sorted(hits.runs.values()))
+    assert result.kept_context_ids == [hits.runs["run-1"]]
+    assert result.deleted_context_ids == sorted([hits.runs["run-2"], hits.runs["run-3"]])
+    assert result.kept_execution_ids == [hits.trainers["run-1"]]
+    assert result.deleted_execution_ids == sorted([hits.trainers["run-2"], hits.trainers["run-3"]])
+    assert result.deleted_artifact_ids == [hits.models["/models/2"]]
+    assert [c.name for c in store.get_contexts_by_artifact(hits.models["/models/1"])] == ["run-1"]

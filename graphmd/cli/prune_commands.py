@@ -72,9 +72,10 @@ def prune(
 ) -> None:
     """Delete old pipeline runs, keeping everything a remaining node was made from.
 
-    A run (context) goes with its executions and the artifacts they wrote, except what a
+    A run (context) goes with its executions and the artifacts they made, except what a
     remaining node was made from (a model a later run warm-started from stays, with its whole
-    lineage). By default only artifacts marked DELETED or ABANDONED go.
+    lineage). A cache hit made nothing: what it reused stays with its maker. By default only
+    artifacts marked DELETED or ABANDONED go.
 
     Prints what it would delete unless given --yes. Newest runs go first, each batch of runs in
     one transaction, so an interrupted prune leaves whole runs and can be run again.
@@ -140,6 +141,9 @@ def prune(
     out.print(f"kept: {counted('kept')} that remaining nodes were made from"
               + ("" if delete_live_artifacts else " or whose data may still exist (not DELETED or ABANDONED)"),
               markup=False)
+    if any(total[f"kept_{node}_ids"] for node in ("context", "execution", "artifact")):  # what pinned a run
+        names = {c.id: c.name for c in chosen if c.id is not None and c.name}
+        out.print(f"  kept ids: {_kept_ids(summed, names)} (--format json lists them all)", markup=False)
     if yes:
         return
     if not chosen:
@@ -150,6 +154,21 @@ def prune(
         err.print("nothing to delete: the chosen runs hold only what is kept", markup=False)
     else:
         err.print("nothing deleted: add --yes to delete", markup=False)
+
+
+_NAMED = 5  # kept ids of each kind the text summary names
+
+
+def _kept_ids(result: PruneResult, run_names: dict[int, str]) -> str:
+    """The first few kept ids of each kind, runs with their names: "run 14 (churn-3);
+    execution 17; artifacts 3, 5, 8, 9, 12 and 4 more"."""
+    kinds: list[tuple[str, list[str]]] = [
+        ("run", [f"{i} ({run_names[i]})" if i in run_names else str(i) for i in result.kept_context_ids]),
+        ("execution", [str(i) for i in result.kept_execution_ids]),
+        ("artifact", [str(i) for i in result.kept_artifact_ids])]
+    return "; ".join(f"{kind if len(ids) == 1 else kind + 's'} {', '.join(ids[:_NAMED])}"
+                     + (f" and {len(ids) - _NAMED:,} more" if len(ids) > _NAMED else "")
+                     for kind, ids in kinds if ids)
 
 
 def _totals(results: list[PruneResult]) -> PruneResult:
