@@ -1427,8 +1427,11 @@ class MetadataStore:
           ``delete_live_artifacts``;
         - a node something outside the prune was made from, or that an execution outside it
           also wrote (a cache hit's output), stays, and so does everything it was made from;
-        - a context goes once none of its executions, nor an artifact they wrote, stays and no
-          child context of it stays (data no execution wrote that stays loses its link to it).
+        - a cache hit (a CACHED execution) made nothing: the outputs it reused stay with the
+          execution that made them, and the hit goes with its run;
+        - a context goes once none of its executions stays and no child context of it stays
+          (an artifact it holds that stays, data no execution wrote or a reused output, loses
+          its link to it).
 
         With ``dry_run`` nothing is deleted: the result says what would be. Unknown ids are
         skipped. ``after`` (dry runs only): the dry run of earlier batches, whose deletions

@@ -61,12 +61,13 @@ def prune(
         callback=_check_before, metavar="<date>",
         help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
     keep_last: Annotated[int, typer.Option(
-        help="Never prune the newest N runs of the type, however old, even when --name names one.", min=0)] = 0,
+        help="Never prune the newest N runs of the type, however old, even when --name names one.", min=0,
+        metavar="<int>")] = 0,
     delete_live_artifacts: Annotated[bool, typer.Option(
         "--delete-live-artifacts", help="Also delete artifacts that are not DELETED or ABANDONED (their data may "
                                         "still exist).")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Delete. Without it, only print what would be deleted.")] = False,
-    batch: Annotated[int, typer.Option(help="Runs per transaction.", min=1)] = 50,
+    batch: Annotated[int, typer.Option(help="Runs per transaction.", min=1, metavar="<int>")] = 50,
     fmt: Format = TextFormat.text,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
