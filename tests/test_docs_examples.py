@@ -319,7 +319,7 @@ def test_lineage_commands(demo: MetadataStore, shell, tmp_path: Path) -> None:
             assert re.search(r"^context\s+\d+\s+PipelineRun\s+trigger:STRING triggered_by:STRING$", out, flags=re.M)
         elif command == "graphmd contexts":
             assert re.findall(r"PipelineRun\s+(run-\d+)", out) == [f"run-000{i}" for i in range(6)]
-        elif command == f"graphmd executions --context {run.id}":
+        elif command in (f"graphmd executions --context {run.id}", "graphmd executions --context run-0005"):
             assert re.findall(r"run-0005/(\w+)\s+COMPLETE", out) == [
                 "ExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator", "Pusher"]
         elif command == f"graphmd show artifact {model}":
