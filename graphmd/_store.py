@@ -872,7 +872,8 @@ class MetadataStore:
     # --- nodes: writes ----------------------------------------------------------------------
 
     def put_artifacts(self, artifacts: Sequence[Artifact], *, update_mask: Sequence[str] | None = None,
-                      abort_if_latest_updated_time_changed: bool = False) -> list[int]:
+                      abort_if_latest_updated_time_changed: bool = False,
+                      field_mask_paths: Sequence[str] | None = None) -> list[int]:
         """Insert artifacts without an id; update those with one.
 
         An update replaces the artifact's uri, state, external_id and properties (its name
@@ -881,30 +882,35 @@ class MetadataStore:
         in MLMD) only the named fields change. ``last_update_time_since_epoch`` changes only
         when the given artifact differs from the stored one; as in ml-metadata 1.17.1, a
         field outside the mask that differs counts, though it is not written.
+        ``field_mask_paths`` is the same mask under ml-metadata's Python name for it.
 
         Returns:
             The artifacts' ids, in order.
         Raises:
             InvalidArgumentError: no type_id on a new artifact, a property unknown to the type
                 or of the wrong kind, an id that does not exist, a type_id that differs from
-                the stored one, ``update_mask`` given as one string.
+                the stored one, ``update_mask`` given as one string, or with
+                ``field_mask_paths`` too.
             NotFoundError: the type does not exist.
             AlreadyExistsError: the (type, name) or external_id is taken.
             FailedPreconditionError: ``abort_if_latest_updated_time_changed`` and the stored
                 artifact's last_update_time_since_epoch differs from the given one.
         """
-        return self._put_nodes(Artifact, artifacts, update_mask, abort_if_changed=abort_if_latest_updated_time_changed)
+        return self._put_nodes(Artifact, artifacts, _mask(update_mask, field_mask_paths),
+                               abort_if_changed=abort_if_latest_updated_time_changed)
 
-    def put_executions(self, executions: Sequence[Execution], *, update_mask: Sequence[str] | None = None) -> list[int]:
+    def put_executions(self, executions: Sequence[Execution], *, update_mask: Sequence[str] | None = None,
+                       field_mask_paths: Sequence[str] | None = None) -> list[int]:
         """Insert executions without an id; update those with one; see put_artifacts."""
-        return self._put_nodes(Execution, executions, update_mask)
+        return self._put_nodes(Execution, executions, _mask(update_mask, field_mask_paths))
 
-    def put_contexts(self, contexts: Sequence[Context], *, update_mask: Sequence[str] | None = None) -> list[int]:
+    def put_contexts(self, contexts: Sequence[Context], *, update_mask: Sequence[str] | None = None,
+                     field_mask_paths: Sequence[str] | None = None) -> list[int]:
         """Insert contexts without an id; update those with one; see put_artifacts.
 
         Raises also InvalidArgumentError for an empty name (contexts need one).
         """
-        return self._put_nodes(Context, contexts, update_mask)
+        return self._put_nodes(Context, contexts, _mask(update_mask, field_mask_paths))
 
     def _put_nodes(self, cls: type[NodeT], nodes: Sequence[NodeT], update_mask: Sequence[str] | None,
                    *, abort_if_changed: bool = False) -> list[int]:
@@ -1605,6 +1611,21 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
             for name, value in properties.items():
                 codec.check_property_name(name, f"{at}.{attr}")
                 codec.check_value(value, f"{at}.{attr}[{name!r}]")
+
+
+def _mask(update_mask: Sequence[str] | None, field_mask_paths: Sequence[str] | None) -> Sequence[str] | None:
+    """The update mask a put call was given, as ``update_mask`` (the request's name) or
+    ``field_mask_paths`` (ml-metadata's Python client's).
+
+    Raises:
+        InvalidArgumentError: both are given.
+    """
+    if field_mask_paths is None:
+        return update_mask
+    if update_mask is not None:
+        raise InvalidArgumentError("give update_mask or field_mask_paths (ml-metadata's name for it), not both",
+                                   field="field_mask_paths")
+    return field_mask_paths
 
 
 def _parse_mask(cls: type[AnyNode], update_mask: Sequence[str] | None) -> list[str] | None:

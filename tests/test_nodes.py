@@ -148,6 +148,17 @@ def test_masked_update(store: MetadataStore, types: dict[str, int]) -> None:
     assert got.custom_properties == {"x": 1}  # y masked and absent from the given node: removed
     store.put_artifacts([Artifact(id=aid, uri="/3")], update_mask=["uri"])
     assert store.get_artifacts_by_id([aid])[0].uri == "/3"
+    # ml-metadata's Python client names the mask field_mask_paths: code written for it works.
+    store.put_artifacts([Artifact(id=aid, uri="/4", properties={"day": 9})], field_mask_paths=["uri"])
+    assert (store.get_artifacts_by_id([aid])[0].uri, store.get_artifacts_by_id([aid])[0].properties["day"]) == ("/4", 5)
+    [xid] = store.put_executions([Execution(type_id=types["trainer"], name="a")])
+    store.put_executions([Execution(id=xid, name="b", last_known_state=ExecutionState.COMPLETE)],
+                         field_mask_paths=["last_known_state"])
+    assert store.get_executions_by_id([xid])[0].last_known_state == ExecutionState.COMPLETE
+    before = store.get_artifacts_by_id([aid])
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifacts([Artifact(id=aid, uri="/5")], update_mask=["uri"], field_mask_paths=["uri"])
+    assert info.value.field == "field_mask_paths" and store.get_artifacts_by_id([aid]) == before
 
 
 def test_abort_if_latest_updated_time_changed(store: MetadataStore, types: dict[str, int]) -> None:
