@@ -976,7 +976,8 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
                 title = "how " + " and ".join(f"{a.type} #{a.id}" for a in comparison.artifacts) + " were made"
                 text = (lineage_html(graph, highlight=ids, title=title, tint=tint, legend=legend)
                         if fmt is DiffFormat.html else lineage_svg(graph, highlight=ids, title=title, tint=tint))
-                _emit([text], output)
+                _emit([text], output, f"{counted(len(graph.artifacts), 'artifact')}, "
+                                      f"{counted(len(graph.executions), 'execution')}")
                 if note:
                     _note(note.replace("shown to", "drawn to"))
                 return
