@@ -17,9 +17,11 @@ JSON cannot hold (NaN, +-Infinity) are written as {"$float": "nan" | "inf" | "-i
 property is never a map, so the form is unambiguous. Lines are ASCII (other characters as JSON
 escapes), so no line separator can hide inside a string.
 
-Export streams from one read transaction; import writes batches of UNWIND statements, each
-its own transaction, into an empty store, then moves the id counters past the imported ids.
-Neither holds the store in memory.
+Export streams from one read transaction and leaves out what refers to anything it did not
+write (nodes and edges written during it, whose types or ends it had passed), so an export
+always imports; import writes batches of UNWIND statements, each its own transaction, into an
+empty store, then moves the id counters past the imported ids. Neither holds the store's
+records in memory (export keeps the ids it wrote, 8 bytes each).
 
 An export may be gzip-compressed (`graphmd export FILE.gz` writes one): open_export reads a
 file or a binary stream, plain or gzip (told by its first bytes, whatever its name), as the
@@ -28,6 +30,8 @@ lines import_store takes.
 
 from __future__ import annotations
 
+import array
+import bisect
 import gzip
 import io
 import json
@@ -94,12 +98,16 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
 
 
-def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None = None) -> dict[str, int]:
+def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None = None,
+                 left_out: dict[str, int] | None = None) -> dict[str, int]:
     """Write every type, node and edge of the store to ``out`` as JSON lines (see the
     module docstring), streaming from one read transaction.
 
-    Run it while no one writes for an exact copy: Neo4j reads are read-committed, so a
-    write committed during the export may show in part.
+    Neo4j reads are read-committed, not a snapshot: a write committed during the export may
+    show in part. What an export holds always imports: a node whose type, or an edge whose
+    end, the export had already passed when it was written (a pipeline step recorded during
+    the export) is left out, and counted in ``left_out`` (by kind, as the return value) when
+    given. For an exact copy, export while no one writes.
 
     Returns:
         How many records of each kind were written (keys as MetadataStore.counts()).
@@ -109,7 +117,7 @@ def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None
         OSError: writing to ``out`` failed (a full disk, a closed pipe), as ``out`` raised it.
     """
     try:
-        return _export(store, out, progress)
+        return _export(store, out, progress, left_out if left_out is not None else {})
     except _OutputError as failed:
         raise failed.error from None
 
@@ -123,10 +131,36 @@ class _OutputError(Exception):
         self.error = error
 
 
-def _export(store: MetadataStore, out: TextIO, progress: Progress | None) -> dict[str, int]:
+class _Exported:
+    """The ids an export has written, by kind, to leave out what refers to anything else.
+    Each kind is read in id order, so its ids are appended sorted: 8 bytes an id, looked up
+    by bisection."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, array.array[int]] = {}
+
+    def add(self, kind: str, node_id: int) -> None:
+        self.ids.setdefault(kind, array.array("q")).append(node_id)
+
+    def has(self, kind: str, node_id: Any) -> bool:
+        ids = self.ids.get(kind)
+        if ids is None or not isinstance(node_id, int):
+            return False
+        at = bisect.bisect_left(ids, node_id)
+        return at < len(ids) and ids[at] == node_id
+
+
+# A link record's two ends, as the kinds _Exported keeps.
+_LINK_ENDS = {"attribution": ("Context", "Artifact"), "association": ("Context", "Execution"),
+              "parent_context": ("Context", "Context")}
+
+
+def _export(store: MetadataStore, out: TextIO, progress: Progress | None, left_out: dict[str, int]) -> dict[str, int]:
     expected = store.counts()
     total = sum(expected.values())
     written = dict.fromkeys(expected, 0)
+    left_out.update(dict.fromkeys(expected, 0))
+    exported = _Exported()
     done = 0
 
     def write(record: dict[str, Any]) -> None:
@@ -143,18 +177,34 @@ def _export(store: MetadataStore, out: TextIO, progress: Progress | None) -> dic
         if progress is not None and done % 1000 == 0:
             progress(done, total)
 
+    def skip(kind: str) -> None:
+        left_out[_COUNT_OF[kind]] += 1
+
     write({"graphmd_export": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "counts": expected})
     with map_driver_errors(store.settings.uri), store._session() as session, session.begin_transaction() as tx:
         for record in tx.run(q.EXPORT_TYPES):
             emit({"type": _props(record["n"])}, "type")
+            exported.add("type", record["n"]["id"])
         for label in ("Context", "Artifact", "Execution"):
             for record in tx.run(q.EXPORT_NODES[label]):
+                if not exported.has("type", record["n"].get("type_id")):
+                    skip(label)  # of a type created after the types were read
+                    continue
                 emit({"node": label, "props": _props(record["n"])}, label)
+                exported.add(label, record["n"]["id"])
         for record in tx.run(q.EXPORT_EVENTS):
+            if not (exported.has("Artifact", record["artifact_id"])
+                    and exported.has("Execution", record["execution_id"])):
+                skip("event")  # of a node written after its kind was read
+                continue
             emit({"event": _props(record["e"]), "artifact_id": record["artifact_id"],
                   "execution_id": record["execution_id"]}, "event")
         for name, *_ in q.EXPORT_LINK_KINDS:
+            source_kind, target_kind = _LINK_ENDS[name]
             for record in tx.run(q.EXPORT_LINKS[name]):
+                if not (exported.has(source_kind, record["source"]) and exported.has(target_kind, record["target"])):
+                    skip(name)
+                    continue
                 emit({name: [record["source"], record["target"]]}, name)
     write({"end": {"counts": written}})
     if progress is not None:

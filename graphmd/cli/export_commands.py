@@ -45,11 +45,12 @@ def export(
         file = output
 
     partial = None
+    left_out: dict[str, int] = {}
     try:
         with command_store(uri, user, password, database) as store:
             if file == "-":
                 with _progress("exporting", quiet) as progress:
-                    counts = export_store(store, sys.stdout, progress=progress)
+                    counts = export_store(store, sys.stdout, progress=progress, left_out=left_out)
                 sys.stdout.flush()
             else:
                 path = Path(file)
@@ -62,7 +63,7 @@ def export(
                         partial = None
                         fail(InvalidArgumentError(f"file: cannot write {file}: {error.strerror}", field="file"))
                     with _progress("exporting", quiet) as progress:
-                        counts = export_store(store, out, progress=progress)
+                        counts = export_store(store, out, progress=progress, left_out=left_out)
                 partial.replace(path)
                 partial = None
     except GraphmdError as error:
@@ -77,6 +78,11 @@ def export(
             partial.unlink(missing_ok=True)
     summary = ", ".join(count_of(n, kind) for kind, n in counts.items())
     err.print(f"exported {summary}" + ("" if file == "-" else f" to {file}"))
+    if any(left_out.values()):
+        err.print("note: the store was written during the export; left out, as written after the export had passed "
+                  "what they refer to: " + ", ".join(count_of(n, kind) for kind, n in left_out.items() if n)
+                  + ". The export imports whole; for an exact copy, export while no pipeline writes",
+                  markup=False, highlight=False)
 
 
 def import_(
