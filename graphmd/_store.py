@@ -1730,7 +1730,7 @@ def _check_event_edge_types(event_edges: Sequence[EventEdge]) -> None:
             raise InvalidArgumentError(f"{f}: no event type is specified", field=f)
 
 
-def count_kinds(tx: neo4j.ManagedTransaction) -> dict[str, int]:
+def count_kinds(tx: neo4j.ManagedTransaction | neo4j.Transaction) -> dict[str, int]:
     """How many types, nodes and edges of each kind the database holds (MetadataStore.counts;
     `graphmd info` reads it also where MetadataStore refuses a newer schema)."""
     found = {r["kind"]: r["count"] for r in tx.run(q.COUNT_BY_LABEL)}

@@ -65,6 +65,37 @@ def test_metrics_say_when_neo4j_is_down(store, neo4j_server):
     assert not any(key.startswith("graphmd_store_objects") for key in samples)
 
 
+def test_a_scrape_while_neo4j_does_not_answer_ends_inside_prometheus_s_timeout(store, neo4j_server, caplog):
+    """An operator's scrape took 16 s while Neo4j was down (the driver retried the count
+    query), past Prometheus's default scrape_timeout of 10 s: the scrape failed and
+    graphmd_neo4j_up 0 was never recorded. The count query is bounded; the outage is logged
+    once, not at every scrape."""
+    import time
+
+    import neo4j
+
+    from graphmd import MetadataStore
+    from graphmd.mlmd._metrics import SCRAPE_SECONDS
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nothing listens once closed
+    broken = MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password)
+    with running_server(broken, metrics_port=0) as server:
+        broken._driver.close()
+        broken._driver = neo4j.GraphDatabase.driver(  # as unreachable Neo4j, retried for up to 30 s
+            f"bolt://127.0.0.1:{closed}", auth=("neo4j", "x"), max_transaction_retry_time=30.0)
+        took = []
+        for _ in range(2):
+            started = time.monotonic()
+            samples = scrape(server.metrics_port)
+            took.append(time.monotonic() - started)
+            assert samples["graphmd_neo4j_up"] == 0
+    assert max(took) < SCRAPE_SECONDS + 2, took
+    said = [r.getMessage() for r in caplog.records if "cannot read the store's counts" in r.getMessage()]
+    assert len(said) == 1 and "\n" not in said[0], said
+
+
 def test_a_taken_metrics_port_is_a_typed_error(store):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

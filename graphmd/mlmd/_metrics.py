@@ -17,8 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .._errors import GraphmdError
-from .._store import MetadataStore
+from .._errors import GraphmdError, map_driver_errors
+from .._store import MetadataStore, count_kinds
 
 __all__ = ["CallObserver", "ServerMetrics"]
 
@@ -44,23 +44,38 @@ class CallObserver:
             log.info("%s %s %.1f ms", method, code, seconds * 1000)
 
 
+# How long a scrape's count query may run: well inside Prometheus's default scrape_timeout
+# (10 s). It is tried once, not retried (the driver's retries took ~16 s against a Neo4j that
+# was down, so the scrape failed rather than saying graphmd_neo4j_up 0).
+SCRAPE_SECONDS = 3.0
+
+
 class _StoreCollector(Collector):
     """graphmd_neo4j_up and graphmd_store_objects{kind}, read at each scrape."""
 
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
+        self._up = True  # as last scraped: a change is logged once, not at every scrape
 
     def collect(self) -> Iterator[Any]:
         up = GaugeMetricFamily("graphmd_neo4j_up", "1 if Neo4j answered the last scrape's count query, else 0")
         objects = GaugeMetricFamily("graphmd_store_objects", "Types, nodes and edges in the store, by kind",
                                     labels=["kind"])
         try:
-            counts = self.store.counts()
+            with map_driver_errors(self.store.settings.uri), self.store._session() as session, \
+                    session.begin_transaction(timeout=SCRAPE_SECONDS) as tx:
+                counts = count_kinds(tx)
         except GraphmdError as error:
-            log.warning("metrics: cannot read the store's counts: %s", error)
+            if self._up:
+                log.warning("metrics: cannot read the store's counts (graphmd_neo4j_up 0 until it can): %s",
+                            str(error).splitlines()[0] if str(error) else type(error).__name__)
+            self._up = False
             up.add_metric([], 0)
             yield up
             return
+        if not self._up:
+            log.warning("metrics: the store's counts read again (graphmd_neo4j_up 1)")
+        self._up = True
         up.add_metric([], 1)
         for kind, count in counts.items():
             objects.add_metric([kind], count)
