@@ -87,6 +87,9 @@ def test_import_mlmd_that_never_reached_neo4j_has_nothing_to_resume(offline, tmp
     (["query", "model_pushed", "-p", "model_id=abc"],
      "Invalid value for '--param' / '-p': query 'model_pushed': model_id takes an integer"),
     (["serve", "--workers", "0"], "Invalid value for '--workers'"),
+    (["serve", "--max-receive-message-length", "0"],
+     "Invalid value for '--max-receive-message-length': 0 is no message size: give bytes (>= 1), or -1 for no limit"),
+    (["serve", "--max-send-message-length", "-5"], "Invalid value for '--max-send-message-length': -5 is no message"),
 ])
 def test_usage_mistakes_exit_2_as_click_says_them_before_connecting(offline, args, said):
     result = CliRunner().invoke(app, [*args, "--uri", f"bolt://127.0.0.1:{_closed_port()}"])

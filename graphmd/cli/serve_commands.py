@@ -17,23 +17,34 @@ if TYPE_CHECKING:  # imported when the command runs: it needs the mlmd extra
     from ..mlmd.server import MlmdServer
 
 
+def _message_length(value: int | None) -> int | None:
+    """A message size limit: bytes >= 1, or -1 for none (gRPC's own spelling). 0 would refuse
+    every request, and gRPC reads other negative values as no limit, silently."""
+    if value is not None and value != -1 and value < 1:
+        raise typer.BadParameter(f"{value} is no message size: give bytes (>= 1), or -1 for no limit")
+    return value
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 (or ::) for every interface.")] = "127.0.0.1",
     grpc_port: Annotated[int, typer.Option("--grpc-port", min=0, max=65535,
                                            help="gRPC port (MLMD's default is 8080; 0 picks a free one).", metavar="<int>")] = 8080,
     workers: Annotated[int, typer.Option(help="Threads serving calls at once.", min=1, metavar="<int>")] = 16,
     max_receive_message_length: Annotated[Optional[int], typer.Option(
-        help="Largest request accepted, in bytes (gRPC's grpc.max_receive_message_length; default 4 MiB).")] = None,
+        help="Largest request accepted, in bytes (gRPC's grpc.max_receive_message_length; default 4 MiB; "
+             "-1: no limit).", callback=_message_length, metavar="<int>")] = None,
     max_send_message_length: Annotated[Optional[int], typer.Option(
-        help="Largest response sent, in bytes (gRPC's grpc.max_send_message_length; default unlimited).")] = None,
+        help="Largest response sent, in bytes (gRPC's grpc.max_send_message_length; default unlimited).",
+        callback=_message_length, metavar="<int>")] = None,
     tls_cert: Annotated[Optional[Path], typer.Option(help="Server certificate chain (PEM); with --tls-key, serve TLS.")] = None,
     tls_key: Annotated[Optional[Path], typer.Option(help="Server private key (PEM).")] = None,
     tls_client_ca: Annotated[Optional[Path], typer.Option(
         help="CA (PEM) that client certificates must be signed by; clients must then present one.")] = None,
     shutdown_grace: Annotated[float, typer.Option(
         help="Seconds in-flight calls get to finish after SIGTERM/SIGINT; those still running then are rolled back "
-             "(exit code 1). A second signal cuts them off at once. Keep it below your orchestrator's kill timeout.")
-    ] = 30.0,
+             "(exit code 1). A second signal cuts them off at once. Keep it below your orchestrator's kill timeout "
+             "(the default is below Kubernetes' 30 s terminationGracePeriodSeconds).")
+    ] = 25.0,
     metrics_port: Annotated[Optional[int], typer.Option(
         help="Serve Prometheus metrics at http://HOST:PORT/metrics (calls by method and status code, latency, "
              "calls in flight, Neo4j up, store counts). Default: off.", min=0, max=65535, metavar="<int>")] = None,

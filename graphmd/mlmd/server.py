@@ -679,7 +679,7 @@ class ServerOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
-    shutdown_grace: float = 30.0
+    shutdown_grace: float = 25.0  # below Kubernetes' default terminationGracePeriodSeconds (30 s)
     metrics_port: int | None = None
     log_calls: bool = False
     health_interval: float = 5.0
@@ -986,7 +986,8 @@ def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[Mlmd
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if server.calls_cut_off:
-            log.warning("stopped: %d calls were cut off at the end of the shutdown grace", server.calls_cut_off)
+            log.warning("stopped: %s cut off at the end of the shutdown grace",
+                        "1 call was" if server.calls_cut_off == 1 else f"{server.calls_cut_off} calls were")
         else:
             log.info("stopped: every call in flight finished")
         return server.calls_cut_off
