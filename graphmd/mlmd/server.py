@@ -44,6 +44,7 @@ from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 from .. import _models as m
 from .._errors import (AlreadyExistsError, DeadlineExceededError, GraphmdError, InvalidArgumentError, NotFoundError,
                        UnavailableError, UnimplementedError, map_driver_errors)
+from .._drawing import counted
 from .._queries import PING
 from .._store import MetadataStore, time_bound
 from . import _convert as cv
@@ -909,11 +910,13 @@ class MlmdServer:
         try:
             terminated = self._store._terminate_transactions(f"{self.servicer.tag}/")
         except GraphmdError as error:
-            log.warning("shutdown grace (%g s) over, %d calls still running; could not have Neo4j end their "
-                        "transactions: %s", grace, running, error)
+            log.warning("shutdown grace (%g s) over, %s still running; could not have Neo4j end their "
+                        "transactions: %s", grace, counted(running, "call"), error)
             return
-        log.warning("shutdown grace (%g s) over: %d calls still running are cut off (%d Neo4j transactions "
-                    "terminated and rolled back); their clients are told UNAVAILABLE", grace, running, terminated)
+        log.warning("shutdown grace (%g s) over: %s cut off (%s terminated and rolled back); their clients are "
+                    "told UNAVAILABLE", grace, counted(running, "call") + (" still running is" if running == 1 else
+                                                                           " still running are"),
+                    counted(terminated, "Neo4j transaction"))
 
     def wait(self) -> None:
         """Block until the server has terminated."""
@@ -987,7 +990,7 @@ def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[Mlmd
                 signal.signal(sig, handler)
         if server.calls_cut_off:
             log.warning("stopped: %s cut off at the end of the shutdown grace",
-                        "1 call was" if server.calls_cut_off == 1 else f"{server.calls_cut_off} calls were")
+                        counted(server.calls_cut_off, "call") + (" was" if server.calls_cut_off == 1 else " were"))
         else:
             log.info("stopped: every call in flight finished")
         return server.calls_cut_off
