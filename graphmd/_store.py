@@ -750,7 +750,11 @@ class MetadataStore:
                     try:
                         tx.run(q.CREATE_TYPES[kind], rows=[codec.encode_type(new)]).consume()
                     except neo4j_errors.ConstraintError as error:
-                        if "`name`" not in (error.message or ""):
+                        message = error.message or ""
+                        if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
+                            self._ids.forget()  # a block reserved before a reset and import: see _constraint_error
+                            raise _Conflict(unique_clash(error)) from error
+                        if "`name`" not in message:
                             raise  # an external_id taken by another type: the caller's error
                         # A concurrent writer created the type first: rerun to check against it.
                         raise _Conflict(AlreadyExistsError(f"{field}.name: {kind} {given.name!r} was created "
@@ -2376,7 +2380,11 @@ class _NodeWriter:
             clash = unique_clash(error)
             return AlreadyExistsError(f"events: {clash.message}", field="events")
         if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
-            return error  # an id collision is a bug or a wiped database, not a user error
+            # A new node's id is this process's: taken already, its block was reserved before
+            # the database was emptied and restored (`graphmd reset` and `import` by another
+            # process). Rerun with blocks reserved now, past what the restore wrote.
+            self.store._ids.forget()
+            return _Conflict(unique_clash(error))
         domain = unique_clash(error)
         field = self._clashing_field(error)
         if field is not None and domain.field:

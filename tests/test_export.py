@@ -324,3 +324,30 @@ def test_an_export_taken_while_pipelines_write_imports_whole(store: MetadataStor
     import_store(store, io.StringIO(out.getvalue()))
     assert store.counts() == written
     assert [x.name for x in store.get_executions_by_type("LateStep")] == ["late-step"]
+
+
+def test_a_process_running_through_a_reset_and_import_writes_on_with_fresh_ids(store: MetadataStore,
+                                                                               neo4j_server: Settings) -> None:
+    """An operator reset and re-imported the store while `graphmd serve` ran: serve's id
+    blocks were reserved before the reset, the import wrote nodes with ids inside them, and
+    every later write failed on the same taken id. A taken id of a new node or type now
+    drops the blocks and reruns the call with blocks reserved after the import."""
+    s = neo4j_server
+    with MetadataStore(s.uri, s.user, s.password, s.database) as serve:  # the long-lived process
+        data_t = serve.put_artifact_type(ArtifactType(name="Data"))
+        serve.put_artifacts([Artifact(type_id=data_t, uri="/0")])
+        next_type, next_artifact = serve._ids._blocks["Type"][0], serve._ids._blocks["Artifact"][0]
+        # An export holding a type and an artifact with the ids serve would hand out next.
+        exported = [json.loads(line) for line in export_text(store).splitlines()]
+        for record in exported:
+            if record.get("type", {}).get("name") == "Data":
+                record["type"]["id"] = next_type
+            if record.get("node") == "Artifact":
+                record["props"].update(id=next_artifact, type_id=next_type)
+        store.delete_everything()
+        import_store(store, io.StringIO("".join(json.dumps(r) + "\n" for r in exported)))
+        [moved] = serve.put_artifacts([Artifact(type_id=next_type, uri="/1")])
+        assert moved != next_artifact and moved > next_artifact
+        other_t = serve.put_artifact_type(ArtifactType(name="Other"))
+        assert other_t != next_type
+        assert {a.uri for a in store.get_artifacts()} == {"/0", "/1"}
