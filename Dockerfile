@@ -17,4 +17,4 @@ EXPOSE 9464
 # Neo4j connection: GRAPHMD_NEO4J_URI / _USER / _PASSWORD / _DATABASE (or --uri ... flags).
 # SIGTERM (docker stop) lets in-flight calls finish before the server exits.
 ENTRYPOINT ["graphmd", "serve", "--host", "0.0.0.0"]
-CMD ["--grpc-port", "8080"]
+CMD ["--grpc-port", "8080", "--wait-for-neo4j", "120"]

@@ -3,6 +3,7 @@ size limits, TLS, concurrent calls, loopback binding and graceful shutdown on SI
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -305,6 +306,80 @@ def test_serve_without_neo4j_says_where_it_looked_and_exits_1(tmp_path):
     # One line, as every command says it: where, from which setting, and why.
     [line] = done.stderr.splitlines()
     assert f"127.0.0.1:{unused}" in line and "(from --uri)" in line and "connection refused" in line
+
+
+def _forward_later(listen_port: int, target: tuple[str, int], after: float) -> threading.Event:
+    """After ``after`` seconds, accept TCP connections on ``listen_port`` and pipe each to
+    ``target``: a Neo4j that comes up after the server that needs it. Set the event to stop."""
+    stop = threading.Event()
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def accept() -> None:
+        if stop.wait(after):
+            return
+        with socket.socket() as listener:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", listen_port))
+            listener.listen()
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    client_side, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                server_side = socket.create_connection(target)
+                for a, b in ((client_side, server_side), (server_side, client_side)):
+                    threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return stop
+
+
+def test_serve_waits_for_a_neo4j_that_comes_up_after_it(neo4j_server, store, tmp_path):
+    """An operator's container exited at once when its Neo4j was not up yet (Kubernetes then
+    restarts it with a growing backoff). With --wait-for-neo4j it keeps trying, says so once,
+    and serves as soon as Neo4j answers; past the wait it fails as without it."""
+    from urllib.parse import urlsplit
+
+    from graphmd._local_neo4j import free_port
+
+    later = free_port()
+    real = urlsplit(neo4j_server.uri)
+    stop = _forward_later(later, (real.hostname or "127.0.0.1", real.port or 7687), after=3.0)
+    try:
+        settings = dataclasses.replace(neo4j_server, uri=f"bolt://127.0.0.1:{later}")
+        started = time.monotonic()
+        with serve_process(settings, "--wait-for-neo4j", "30") as (proc, port):
+            waited = time.monotonic() - started
+            assert isinstance(client(port).get_artifact_types(), list)
+            proc.send_signal(signal.SIGTERM)
+            output, _ = proc.communicate(timeout=30)
+        assert waited >= 2.5, waited
+        assert output.count("trying again every 2 s for up to 30 s (--wait-for-neo4j)") == 1, output
+        assert f"127.0.0.1:{later}" in output and "connection refused" in output
+    finally:
+        stop.set()
+    unused = free_port()
+    env = {**os.environ, "GRAPHMD_CONFIG": str(tmp_path / "none.toml")}
+    started = time.monotonic()
+    done = subprocess.run([GRAPHMD, "serve", "--grpc-port", "0", "--uri", f"bolt://127.0.0.1:{unused}",
+                           "--password", "x" * 8, "--wait-for-neo4j", "3"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and time.monotonic() - started >= 2, done.stderr
+    waiting, failed = done.stderr.splitlines()
+    assert "trying again" in waiting and "connection refused" in failed and "(from --uri)" in failed
 
 
 def test_serve_on_a_taken_port_says_so_in_one_line(neo4j_server, store):

@@ -5,16 +5,43 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .._errors import GraphmdError
-from ._options import Database, Password, Uri, User, command_store, err, fail, require_mlmd
+from .._errors import GraphmdError, UnavailableError
+from ._options import Database, Password, Uri, User, command_store, err, fail, require_mlmd, unreachable
 
 if TYPE_CHECKING:  # imported when the command runs: it needs the mlmd extra
+    from .._store import MetadataStore
     from ..mlmd.server import MlmdServer
+
+
+def _reach_neo4j(uri: str | None, user: str | None, password: str | None, database: str | None,
+                 wait: float) -> MetadataStore:
+    """The store, once Neo4j answers: tried every 2 s for up to ``wait`` seconds while it is
+    unreachable (said once on stderr); a refused password, or anything else, fails at once."""
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            return command_store(uri, user, password, database)
+        except UnavailableError as error:
+            if error.field == "password" or time.monotonic() + _RETRY_EVERY > deadline:
+                fail(error)
+            if not said:
+                said_as = unreachable(error) or str(error).splitlines()[0]
+                typer.echo(f"graphmd serve: {said_as}; trying again every {_RETRY_EVERY:g} s for up to {wait:g} s "
+                           "(--wait-for-neo4j)", err=True)
+                said = True
+            time.sleep(_RETRY_EVERY)
+        except GraphmdError as error:
+            fail(error)
+
+
+_RETRY_EVERY = 2.0
 
 
 def _message_length(value: int | None) -> int | None:
@@ -48,6 +75,10 @@ def serve(
     metrics_port: Annotated[Optional[int], typer.Option(
         help="Serve Prometheus metrics at http://HOST:PORT/metrics (calls by method and status code, latency, "
              "calls in flight, Neo4j up, store counts). Default: off.", min=0, max=65535, metavar="<int>")] = None,
+    wait_for_neo4j: Annotated[float, typer.Option(
+        help="At start, keep trying a Neo4j that does not answer for up to this many seconds (every 2 s) before "
+             "giving up: a container started beside its Neo4j waits for it instead of exiting. Default: no wait.",
+        min=0, metavar="<seconds>")] = 0.0,
     log_calls: Annotated[bool, typer.Option(
         "--log-calls", help="Log every call: method, status code, milliseconds.")] = False,
     uri: Uri = None,
@@ -86,10 +117,7 @@ def serve(
                        "(docs/operations.md)", err=True)
         sys.stdout.flush()
 
-    try:
-        store = command_store(uri, user, password, database)
-    except GraphmdError as error:
-        fail(error)
+    store = _reach_neo4j(uri, user, password, database, wait_for_neo4j)
     try:
         cut_off = run(store, options, ready=ready)
     except GraphmdError as error:
