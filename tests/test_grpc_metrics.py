@@ -51,6 +51,11 @@ def test_metrics_count_calls_by_method_and_code_and_read_the_store(store):
     assert samples["graphmd_grpc_requests_in_flight"] == 0
     assert samples["graphmd_neo4j_up"] == 1
     assert samples['graphmd_store_objects{kind="artifacts"}'] == 3
+    # The process and what runs, for alerts on memory and files; no *_created series.
+    assert samples["process_resident_memory_bytes"] > 0 and "process_open_fds" in samples
+    from graphmd import __version__
+    assert samples[f'graphmd_build_info{{schema="{store.schema_version}",version="{__version__}"}}'] == 1
+    assert not any("_created" in key for key in samples)
     assert samples['graphmd_store_objects{kind="events"}'] == 0
 
 

@@ -13,10 +13,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, Info, PlatformCollector, ProcessCollector,
+                               disable_created_metrics, start_http_server)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .. import __version__
 from .._errors import GraphmdError, map_driver_errors
 from .._store import MetadataStore, count_kinds
 
@@ -83,6 +85,11 @@ class _StoreCollector(Collector):
         yield objects
 
 
+# No `*_created` series beside each counter and histogram: they double the series and say only
+# when a label was first seen.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
 class ServerMetrics(CallObserver):
     """Prometheus metrics of one server, served over HTTP at /metrics once :meth:`serve`
     is called."""
@@ -97,6 +104,11 @@ class ServerMetrics(CallObserver):
         self.in_flight = Gauge("graphmd_grpc_requests_in_flight", "MLMD gRPC calls being handled now",
                                registry=self.registry)
         self.registry.register(_StoreCollector(store))
+        # The process (memory, CPU, open files) and what runs, for alerts and dashboards.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        Info("graphmd_build", "graphmd's version and the store's schema version", registry=self.registry).info(
+            {"version": __version__, "schema": str(store.schema_version)})
         self._http: Any = None
         self._lock = threading.Lock()
 
