@@ -459,8 +459,10 @@ class LocalNeo4j:
 
     def _write_conf(self) -> Path:
         conf_dir = self.home / "conf"
+        if not self.home.exists():  # a home of its own: the store and its logs are the user's alone
+            self.home.mkdir(parents=True, mode=0o700)
         for sub in ("conf", "data", "logs", "run", "import", "plugins"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
+            (self.home / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
         settings = {
             "server.default_listen_address": "127.0.0.1",
             "server.bolt.listen_address": f"127.0.0.1:{self.bolt_port}",

@@ -68,6 +68,22 @@ def test_the_local_server_config_keeps_auth_on_and_binds_loopback(tmp_path: Path
     assert listen and all(v.startswith("127.0.0.1") for v in listen.values()), listen
 
 
+def test_a_new_local_server_home_is_readable_by_its_user_only(tmp_path: Path) -> None:
+    """An operator found the store's files world-readable (home 0755, files 0644): a home
+    graphmd creates is 0700, as are the directories it makes in it; a home the user made
+    keeps its mode."""
+    import stat
+
+    home = tmp_path / "new-home"
+    LocalNeo4j(home, bolt_port=1, http_port=2, password="x" * 12, record_in_config=False)._write_conf()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE((home / sub).stat().st_mode) == 0o700 for sub in ("data", "logs", "conf"))
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o750)
+    LocalNeo4j(mine, bolt_port=1, http_port=2, password="x" * 12, record_in_config=False)._write_conf()
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o750
+
+
 def _outward_address() -> str | None:
     """This machine's address on its default route (no packet is sent), if not loopback."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
