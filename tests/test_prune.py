@@ -606,6 +606,20 @@ def test_prune_text_names_what_it_kept(store, cli):
     assert "kept ids" not in cli("prune", "--type", "PipelineRun", "-q", "--name", "empty")  # nothing kept
 
 
+def test_prune_text_says_how_many_kept_artifacts_may_still_hold_data(store, cli):
+    """An operator could not tell whether --delete-live-artifacts would free anything: the
+    summary counts the kept artifacts that are LIVE (or of no state), which it would delete."""
+    hits = record_hits(store)
+    text = " ".join(cli("prune", "--type", "PipelineRun", "-q", "--name", "run-1").split())
+    [data, model] = store.get_artifacts_by_id(sorted([hits.data, hits.models["/models/1"]]))
+    live = sum(a.state not in (ArtifactState.DELETED, ArtifactState.ABANDONED) for a in (data, model))
+    assert live >= 1
+    assert (f"{live} artifact{'s' if live > 1 else ''} of them may still hold data (LIVE, or no state): mark them "
+            "DELETED once their files are gone, or add --delete-live-artifacts") in text
+    with_live = cli("prune", "--type", "PipelineRun", "-q", "--name", "run-1", "--delete-live-artifacts")
+    assert "may still hold data" not in with_live
+
+
 def test_prune_text_names_a_few_kept_ids_of_each_kind(store, history, cli):
     text = " ".join(cli("prune", "--type", "PipelineRun", "-q", "--name", "run-0001").split())
     kept = store.prune_contexts([run_context(store, 1)], dry_run=True).kept_execution_ids

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .._errors import GraphmdError, NotFoundError
+from .._models import ArtifactState
 from .._prune import PruneResult
 from .._store import MetadataStore
 from ._options import (Database, Password, Quiet, Uri, User, command_store, count_of, err, fail, out, print_json,
@@ -120,9 +121,15 @@ def prune(
                               f"{count_of(len(done.deleted_artifact_ids), 'artifacts')}; run the same command again "
                               "to go on", markup=False)
                 raise typer.Exit(130) from None
+            summed = _totals(results)
+            # Which kept artifacts may still hold data: --delete-live-artifacts would delete them
+            # (and what only they kept), where marking them DELETED says their files are gone.
+            live = 0 if delete_live_artifacts or fmt is TextFormat.json else sum(
+                a.state not in (ArtifactState.DELETED, ArtifactState.ABANDONED)
+                for start in range(0, len(summed.kept_artifact_ids), 1000)
+                for a in store.get_artifacts_by_id(summed.kept_artifact_ids[start:start + 1000]))
     except GraphmdError as error:
         fail(error)
-    summed = _totals(results)
     total = {field: getattr(summed, field) for field in PruneResult._fields if field != "dry_run"}
     if fmt is TextFormat.json:
         print_json({"deleted": yes, "runs": [c.name for c in chosen],
@@ -142,6 +149,10 @@ def prune(
     out.print(f"kept: {counted('kept')} that remaining nodes were made from"
               + ("" if delete_live_artifacts else " or whose data may still exist (not DELETED or ABANDONED)"),
               markup=False)
+    if live:
+        out.print(f"  {count_of(live, 'artifacts')} of them may still hold data (LIVE, or no state): mark them DELETED "
+                  "once their files are gone, or add --delete-live-artifacts, to delete them and what only they "
+                  "kept", markup=False)
     if any(total[f"kept_{node}_ids"] for node in ("context", "execution", "artifact")):  # what pinned a run
         names = {c.id: c.name for c in chosen if c.id is not None and c.name}
         out.print(f"  kept ids: {_kept_ids(summed, names)} (--format json lists them all)", markup=False)
