@@ -394,3 +394,29 @@ def test_serve_on_a_taken_port_says_so_in_one_line(neo4j_server, store):
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: the port is taken" in done.stderr
     assert "add_port" not in done.stderr and "Traceback" not in done.stderr  # no gRPC core log line
+
+
+def test_serve_writes_the_driver_s_multi_line_messages_on_one_line():
+    """During an outage the driver logs each retry with its cause over several lines; serve's
+    log keeps one line a record, so it greps and ships as the rest of it does."""
+    import io
+    import logging
+
+    from graphmd.cli.serve_commands import OneLine
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(OneLine())
+    driver, ours = logging.getLogger("neo4j.pool"), logging.getLogger("graphmd.mlmd.server")
+    driver.addHandler(handler)
+    ours.addHandler(handler)
+    try:
+        driver.warning("Transaction failed and will be retried in %.1fs (%s)", 0.9,
+                       "Couldn't connect to 127.0.0.1:7687:\nFailed to establish connection\n  (reason refused)")
+        ours.warning("kept\nas written")
+    finally:
+        driver.removeHandler(handler)
+        ours.removeHandler(handler)
+    assert out.getvalue().splitlines() == [
+        "Transaction failed and will be retried in 0.9s (Couldn't connect to 127.0.0.1:7687: | "
+        "Failed to establish connection | (reason refused))", "kept", "as written"]

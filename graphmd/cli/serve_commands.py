@@ -19,6 +19,19 @@ if TYPE_CHECKING:  # imported when the command runs: it needs the mlmd extra
     from ..mlmd.server import MlmdServer
 
 
+class OneLine(logging.Filter):
+    """Writes the driver's multi-line messages (a retry's cause, with the connection error
+    nested in it) on one line, as every line of serve's log is one record: an outage logged
+    ~20 of them in 80 s, each over several lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("neo4j"):
+            text = record.getMessage()
+            if "\n" in text:
+                record.msg, record.args = " | ".join(line.strip() for line in text.splitlines() if line.strip()), ()
+        return True
+
+
 def _reach_neo4j(uri: str | None, user: str | None, password: str | None, database: str | None,
                  wait: float) -> MetadataStore:
     """The store, once Neo4j answers: tried every 2 s for up to ``wait`` seconds while it is
@@ -97,6 +110,8 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("neo4j").propagate = True  # the driver's lines belong in the server's log
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OneLine())
     options = ServerOptions(host=host, port=grpc_port, workers=workers,
                             max_receive_message_length=max_receive_message_length,
                             max_send_message_length=max_send_message_length, tls_cert=tls_cert, tls_key=tls_key,
