@@ -191,6 +191,8 @@ def test_read_commands(cli, history, store):
     assert len(json.loads(cli("executions", "--context", str(run), "--format", "json"))) == 7
     assert cli("executions", "--context", "run-0002") == cli("executions", "--context", str(run))  # by name too
     assert "no context named 'run-9'" in cli("executions", "--context", "run-9", code=1)
+    [odd] = store.put_contexts([Context(type_id=store.get_context_type("PipelineRun").id, name='läuf "7" 😀\\')])
+    assert cli("executions", "--context", 'läuf "7" 😀\\') == cli("executions", "--context", str(odd))
     other = store.put_context_type(ContextType(name="Experiment"))
     [twin] = store.put_contexts([Context(type_id=other, name="run-0002")])
     assert (f"2 contexts are named 'run-0002': give one of their ids (PipelineRun {run}, Experiment {twin})"

@@ -598,7 +598,8 @@ def _context_id(store: MetadataStore, given: str) -> int:
     """
     if given.isdigit():
         return int(given)
-    named = store.get_contexts(ListOptions(filter_query=f"name = {json.dumps(given)}", max_result_size=20))
+    named = store.get_contexts(ListOptions(filter_query=f"name = {json.dumps(given, ensure_ascii=False)}",
+                                           max_result_size=20))  # not ASCII-escaped: no surrogate pairs
     if not named:
         raise NotFoundError(f"no context named {given!r} (graphmd contexts lists them)", field="context")
     if len(named) > 1:
