@@ -750,11 +750,10 @@ class MetadataStore:
                     try:
                         tx.run(q.CREATE_TYPES[kind], rows=[codec.encode_type(new)]).consume()
                     except neo4j_errors.ConstraintError as error:
-                        message = error.message or ""
-                        if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
+                        if _taken_id(error):
                             self._ids.forget()  # a block reserved before a reset and import: see _constraint_error
                             raise _Conflict(unique_clash(error)) from error
-                        if "`name`" not in message:
+                        if "`name`" not in (error.message or ""):
                             raise  # an external_id taken by another type: the caller's error
                         # A concurrent writer created the type first: rerun to check against it.
                         raise _Conflict(AlreadyExistsError(f"{field}.name: {kind} {given.name!r} was created "
@@ -1617,6 +1616,13 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
                 codec.check_value(value, f"{at}.{attr}[{name!r}]")
 
 
+def _taken_id(error: neo4j_errors.ConstraintError) -> bool:
+    """Whether Neo4j refused a node or type for its id alone (no name or external id): an id
+    graphmd reserved, so the reservation is stale."""
+    message = error.message or ""
+    return "`id`" in message and "`name`" not in message and "`external_id`" not in message
+
+
 def _mask(update_mask: Sequence[str] | None, field_mask_paths: Sequence[str] | None) -> Sequence[str] | None:
     """The update mask a put call was given, as ``update_mask`` (the request's name) or
     ``field_mask_paths`` (ml-metadata's Python client's).
@@ -2379,7 +2385,7 @@ class _NodeWriter:
         if "`event_key`" in message:
             clash = unique_clash(error)
             return AlreadyExistsError(f"events: {clash.message}", field="events")
-        if "`id`" in message and "`name`" not in message and "`external_id`" not in message:
+        if _taken_id(error):
             # A new node's id is this process's: taken already, its block was reserved before
             # the database was emptied and restored (`graphmd reset` and `import` by another
             # process). Rerun with blocks reserved now, past what the restore wrote.

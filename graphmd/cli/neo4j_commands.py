@@ -73,7 +73,8 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
                                 pagecache=pagecache, settings=settings)
         except InvalidArgumentError as error:
             if error.field in _OPTION_FIELDS:  # a value the option does not take: a usage mistake (exit 2)
-                raise typer.BadParameter(error.message.removeprefix(f"{error.field}: "), param_hint=f"'--{error.field.replace('_', '-')}'") from error
+                raise typer.BadParameter(error.message.removeprefix(f"{error.field}: "),
+                                         param_hint=f"'--{error.field.replace('_', '-')}'") from error
             raise
         with err.status("starting Neo4j...") as status:
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
