@@ -267,6 +267,11 @@ class _Importer:
                 raise InvalidArgumentError(f"line {line_no}: node label {label!r} is not one of {q.NODE_LABELS}",
                                            field="node")
             props = {k: _decode(v) for k, v in record["props"].items()}
+            for time_field in ("create_time_since_epoch", "last_update_time_since_epoch"):
+                # Every stored node has both: a listing's first page reads their indexes.
+                if not isinstance(props.get(time_field), int) or isinstance(props.get(time_field), bool):
+                    raise InvalidArgumentError(f"line {line_no}: the {label} record has no integer {time_field}",
+                                               field=time_field)
             return label, props, props.get("id")
         if "event" in record:
             props = {k: _decode(v) for k, v in record["event"].items()}

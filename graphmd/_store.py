@@ -1851,6 +1851,13 @@ def _list_query(cls: type[AnyNode], options: ListOptions, scope: str, params: di
             # last page ended, in order; "a > v OR (a = v AND id > i)" read every node.
             wheres.append(f"n.{field} {cmp}= $page_value AND (n.{field} {cmp} $page_value OR n.id {cmp} $page_id)")
         params.update(page_value=last_value, page_id=last_id)
+    elif scope == q.LIST_SCOPE_ALL[_LABEL[cls]] and not options.filter_query:
+        # The first page of a whole listing: every node has the field, and saying so lets
+        # Neo4j read its index in order and stop after the page, where it scanned the label
+        # and sorted every node (38 ms for 20 among 70,000 artifacts; 2 ms). Within a type,
+        # a context or a filter it is left out: there Neo4j may pick the order index and
+        # read past a whole store for a type of few nodes.
+        wheres.append(f"n.{field} IS NOT NULL")
     query = "\n".join(clauses)
     if wheres:
         query += "\nWITH * WHERE " + " AND ".join(f"({w})" for w in wheres)

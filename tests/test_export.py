@@ -118,6 +118,11 @@ def test_import_refuses_a_store_with_data_and_leaves_it_unchanged(store: Metadat
      FailedPreconditionError, "schema_version"),
     (lambda lines: [*lines[:-1], '{"node": "Evil`) DETACH DELETE n //", "props": {"id": 1}}\n', lines[-1]],
      InvalidArgumentError, "node"),
+    # Every node has its times (a listing's first page reads their indexes): a hand-made
+    # record without one is refused, not stored where listings would skip it.
+    (lambda lines: [*lines[:-1], '{"node": "Artifact", "props": {"id": 90, "type_id": 1, '
+                    '"last_update_time_since_epoch": 5}}\n', lines[-1]],
+     InvalidArgumentError, "create_time_since_epoch"),
 ])
 def test_import_rejects_what_is_not_an_export_before_writing(store: MetadataStore, mutate, error, field) -> None:
     populate(store, n=1)
