@@ -241,12 +241,12 @@ def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str],
     starts = "\n  UNION\n".join("  " + b.replace("\n", "\n  ") for b in branches)
     fields = ("ending_artifacts", "ending_executions")
     ea, ee = options.ending_artifacts, options.ending_executions
-    stop = _kinds_condition(st, "x", ea, ee, fields)
-    stop_s = stop.replace("x.", "s.").replace("(x:", "(s:") if stop != "false" else "false"
-    ending_z = _kinds_condition(st, "z", ea, ee, fields, only_included=True)
-    ending_s = ending_z.replace("z.", "s.").replace("(z:", "(s:") if ending_z != "false" else "false"
+    # Each condition compiled for each variable it is read on: a compiled filter names its
+    # variable in forms no text replacement could find all of (x.name, x[$key], patterns).
+    stop = {var: _kinds_condition(st, var, ea, ee, fields) for var in ("x", "s")}
+    ending = {var: _kinds_condition(st, var, ea, ee, fields, only_included=True) for var in ("z", "s")}
     text = _statement(st, starts=starts, direction=options.direction, max_hops=options.max_num_hops,
-                      stop_s=stop_s, pass_x=f"NOT ({stop})", ending_z=ending_z, ending_s=ending_s,
+                      stop_s=stop["s"], pass_x=f"NOT ({stop['x']})", ending_z=ending["z"], ending_s=ending["s"],
                       outputs=_outputs(mask), finish=finish)
     return text, st.params
 
