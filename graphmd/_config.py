@@ -148,6 +148,17 @@ def check_uri(uri: str, origin: str) -> None:
         f"(or their +s and +ssc forms for TLS), e.g. {DEFAULT_URI}.{hint}", field="uri")
 
 
+def _string(key: str, value: Any, origin: str) -> str:
+    """``value`` when it is a string; else InvalidArgumentError naming ``key`` and where the
+    value came from (a password's value is never shown)."""
+    if isinstance(value, str):
+        return value
+    shown = "" if key == "password" else f" {value!r}"
+    where = "" if origin == "arguments" else " (quote it in the config file)"
+    raise InvalidArgumentError(f"{key}{shown} (from {origin}) must be a string, not {type(value).__name__}{where}",
+                               field=key)
+
+
 def resolve_settings(
     uri: str | None = None,
     user: str | None = None,
@@ -160,8 +171,9 @@ def resolve_settings(
     with its URI (or when it records none), never sent to a server named elsewhere.
 
     Raises:
-        InvalidArgumentError: the URI is not a Bolt address (field ``uri``), or the
-            database is Neo4j's ``system`` database (field ``database``).
+        InvalidArgumentError: a value is not a string (field ``uri``, ``user``,
+            ``password`` or ``database``), the URI is not a Bolt address (field ``uri``),
+            or the database is Neo4j's ``system`` database (field ``database``).
     """
     env = os.environ
     config = read_config()
@@ -171,13 +183,13 @@ def resolve_settings(
     def pick(key: str, arg: Any, env_key: str, default: Any, *, use_config: bool = True) -> Any:
         if arg is not None:
             sources[key] = "arguments"
-            return arg
+            return _string(key, arg, "arguments")
         if env.get(env_key):
             sources[key] = env_key
             return env[env_key]
         if use_config and config.get(key) is not None:
             sources[key] = config_name
-            return config[key]
+            return _string(key, config[key], config_name)
         sources[key] = "defaults"
         return default
 
