@@ -19,7 +19,7 @@ from typing import Any
 from ._errors import InvalidArgumentError
 
 __all__ = ["Settings", "URI_SCHEMES", "check_uri", "resolve_settings", "config_path", "data_dir", "cache_dir",
-           "write_config"]
+           "write_config", "same_server"]
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
@@ -194,10 +194,10 @@ def resolve_settings(
         return default
 
     resolved_uri = pick("uri", uri, "GRAPHMD_NEO4J_URI", DEFAULT_URI)
-    same_server = config.get("uri") is None or _same_server(str(config["uri"]), resolved_uri)
-    resolved_user = pick("user", user, "GRAPHMD_NEO4J_USER", DEFAULT_USER, use_config=same_server)
-    resolved_password = pick("password", password, "GRAPHMD_NEO4J_PASSWORD", None, use_config=same_server)
-    resolved_db = pick("database", database, "GRAPHMD_NEO4J_DATABASE", None, use_config=same_server)
+    config_s_server = config.get("uri") is None or same_server(str(config["uri"]), resolved_uri)
+    resolved_user = pick("user", user, "GRAPHMD_NEO4J_USER", DEFAULT_USER, use_config=config_s_server)
+    resolved_password = pick("password", password, "GRAPHMD_NEO4J_PASSWORD", None, use_config=config_s_server)
+    resolved_db = pick("database", database, "GRAPHMD_NEO4J_DATABASE", None, use_config=config_s_server)
     check_uri(resolved_uri, sources["uri"])
     if isinstance(resolved_db, str) and resolved_db.lower() == "system":
         raise InvalidArgumentError(
@@ -207,7 +207,7 @@ def resolve_settings(
     kinds = {"arguments" if v == "arguments" else "environment" if v.startswith("GRAPHMD_") else v
              for v in sources.values() if v != "defaults"}
     order = [k for k in ("arguments", "environment", config_name) if k in kinds]
-    skipped = not same_server and any(config.get(k) is not None for k in ("user", "password", "database"))
+    skipped = not config_s_server and any(config.get(k) is not None for k in ("user", "password", "database"))
     return Settings(resolved_uri, resolved_user, resolved_password, resolved_db, ", ".join(order) or "defaults",
                     sources, str(config["uri"]) if skipped else None)
 
@@ -215,7 +215,7 @@ def resolve_settings(
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
-def _same_server(a: str, b: str) -> bool:
+def same_server(a: str, b: str) -> bool:
     """Whether two Bolt URIs name one server: the same host (any loopback name for another)
     and port (7687 when none is given), whatever the scheme."""
     def where(uri: str) -> tuple[str, int | None]:

@@ -262,11 +262,11 @@ def unreachable(error: GraphmdError, settings: Settings | None = None) -> str | 
     if why is None:
         return None
     kind, words = why
-    from .._config import _same_server
+    from .._config import same_server
 
     config = read_config()
     home, recorded = config.get("home"), config.get("uri")
-    if home and recorded and kind in ("refused", "timeout") and _same_server(str(recorded), uri):
+    if home and recorded and kind in ("refused", "timeout") and same_server(str(recorded), uri):
         return _local_not_answering(str(home), uri, words)
     origin = _where_from(settings.sources.get("uri", settings.source)) if settings is not None else ""
     hint = ""
@@ -285,20 +285,20 @@ def refused_password(error: GraphmdError, settings: Settings | None = None) -> s
     settings = settings or _settings_of(error)
     if settings is None:
         return None
-    from .._config import _same_server, config_path
+    from .._config import config_path, same_server
 
     config = read_config()
     recorded, home = config.get("password"), config.get("home")
     origin = settings.sources.get("password", settings.source)
     if settings.password is None:
-        if recorded and config.get("uri") and not _same_server(str(config["uri"]), settings.uri):
+        if recorded and config.get("uri") and not same_server(str(config["uri"]), settings.uri):
             return (f"Neo4j at {settings.uri} needs a password and none was given: {config_path()} records only "
                     f"the one of {config['uri']}; pass --password or set GRAPHMD_NEO4J_PASSWORD")
         return (f"Neo4j at {settings.uri} needs a password and none was given: pass --password or set "
                 "GRAPHMD_NEO4J_PASSWORD (a local Neo4j of your own: `graphmd neo4j start` records its password "
                 "in the config file, where graphmd finds it)")
     if (not recorded or recorded == settings.password or origin not in ("GRAPHMD_NEO4J_PASSWORD", "arguments")
-            or not config.get("uri") or not _same_server(str(config["uri"]), settings.uri)):
+            or not config.get("uri") or not same_server(str(config["uri"]), settings.uri)):
         return None
     where = f"the local Neo4j of {home}" if home else "the server it records"
     drop = "`unset GRAPHMD_NEO4J_PASSWORD`" if origin == "GRAPHMD_NEO4J_PASSWORD" else "leave out --password"
