@@ -16,10 +16,13 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from ._errors import InvalidArgumentError
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from ._errors import InvalidArgumentError, UnavailableError
 
 __all__ = ["Settings", "URI_SCHEMES", "check_uri", "resolve_settings", "config_path", "data_dir", "cache_dir",
-           "write_config", "same_server"]
+           "write_config", "same_server", "open_driver", "refused_field"]
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
@@ -227,3 +230,34 @@ def same_server(a: str, b: str) -> bool:
         return ("loopback" if host in _LOOPBACK else host), port
 
     return where(a) == where(b)
+
+
+def open_driver(settings: Settings, *, connect_timeout: float = 10.0, retry_time: float | None = None) -> neo4j.Driver:
+    """A driver for ``settings``' Neo4j, the one way graphmd opens one. It sends no
+    credentials when no password was given (so Neo4j says one is needed), never an empty
+    password. Opening a connection (TCP and the Bolt handshake, as a whole) fails after
+    ``connect_timeout`` seconds, so a server that accepts but never answers cannot hang the
+    caller; transaction functions retry transient errors for ``retry_time`` seconds
+    (default: ``connect_timeout``, at least 5). Nothing is sent until the driver is used.
+
+    Raises:
+        neo4j.exceptions.ConfigurationError: the driver refuses the URI (callers map it
+            with graphmd._errors.map_driver_errors).
+    """
+    auth = (settings.user, settings.password) if settings.password is not None else None
+    return neo4j.GraphDatabase.driver(
+        settings.uri,
+        auth=auth,
+        connection_timeout=connect_timeout,
+        connection_acquisition_timeout=connect_timeout,
+        max_transaction_retry_time=max(connect_timeout, 5.0) if retry_time is None else retry_time,
+        user_agent="graphmd/0.1",
+        notifications_min_severity="OFF",
+    )
+
+
+def refused_field(error: UnavailableError) -> str:
+    """Which setting a failed connection points at: ``password`` when Neo4j refused the
+    credentials (or locks the user out after wrong ones), else ``uri`` (nothing answered)."""
+    refused = error.field == "password" or isinstance(error.__cause__, neo4j_errors.AuthError)
+    return "password" if refused else "uri"

@@ -1,13 +1,18 @@
-"""Connection settings given the wrong way are said as such."""
+"""Connection settings given the wrong way are said as such, and graphmd opens its drivers one way."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from graphmd import InvalidArgumentError, MetadataStore
-from graphmd._config import resolve_settings
+from graphmd import InvalidArgumentError, MetadataStore, UnavailableError
+from graphmd._config import Settings, open_driver, refused_field, resolve_settings
+from graphmd._errors import map_driver_errors
 
 
 @pytest.fixture
@@ -38,3 +43,52 @@ def test_a_config_file_value_that_is_no_string_names_the_file(isolated: Path) ->
     assert raised.value.field == "password"
     assert str(isolated / "config.toml") in raised.value.message and "quote it" in raised.value.message
     assert "12345678" not in raised.value.message
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A Bolt URI whose server accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"bolt://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+def test_a_server_that_never_answers_fails_in_the_connect_timeout(silent_server: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(UnavailableError) as raised:
+        with map_driver_errors(silent_server), open_driver(Settings(silent_server, "neo4j", "pw"),
+                                                           connect_timeout=1.0) as driver:
+            driver.verify_connectivity()
+    assert time.monotonic() - started < 10
+    assert refused_field(raised.value) == "uri"
+
+
+def test_no_password_sends_no_credentials_and_points_at_the_password(neo4j_server: Settings) -> None:
+    settings = Settings(neo4j_server.uri, neo4j_server.user, None, neo4j_server.database)
+    with pytest.raises(UnavailableError) as raised:
+        with map_driver_errors(settings.uri), open_driver(settings) as driver:
+            driver.verify_connectivity()
+    assert refused_field(raised.value) == "password"
+    with map_driver_errors(neo4j_server.uri), open_driver(neo4j_server) as driver:
+        driver.verify_connectivity()

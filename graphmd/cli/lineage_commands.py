@@ -26,7 +26,7 @@ from .._cypher_files import (check_names, cypher_dir, description, examples, exp
 from .._drawing import (MERMAID_MAX_EDGES, MERMAID_MAX_TEXT, counted, lineage_dot, lineage_html, lineage_mermaid,
                         lineage_svg)
 from .. import __version__
-from .._config import resolve_settings
+from .._config import open_driver, resolve_settings
 from .._errors import (FailedPreconditionError, GraphmdError, InvalidArgumentError, NotFoundError,
                        map_driver_errors)
 from .._lineage import NodeKey, _crossable, step_edges
@@ -663,8 +663,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         note = error.message
         settings = resolve_settings(uri, user, password, database)
         try:
-            with map_driver_errors(settings.uri), neo4j.GraphDatabase.driver(
-                    settings.uri, auth=(settings.user, settings.password or "")) as driver:
+            with map_driver_errors(settings.uri), open_driver(settings) as driver:
                 state = read_schema_state(driver, settings.database)
                 with driver.session(database=settings.database) as session:
                     counts = session.execute_read(count_kinds)

@@ -7,11 +7,9 @@ import subprocess
 from pathlib import Path
 from typing import Annotated, Optional
 
-import neo4j
 import typer
-from neo4j import exceptions as neo4j_errors
 
-from .._config import Settings, config_path, read_config, resolve_settings
+from .._config import Settings, config_path, open_driver, read_config, refused_field, resolve_settings
 from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
 from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError, map_driver_errors
 from .._local_neo4j import LocalNeo4j
@@ -171,11 +169,9 @@ def _check_connection(settings: Settings) -> None:
         UnavailableError: Neo4j does not answer (field uri) or refused the credentials
             (field password).
     """
-    auth = (settings.user, settings.password) if settings.password is not None else None
     try:
-        with map_driver_errors(settings.uri), neo4j.GraphDatabase.driver(
-                settings.uri, auth=auth, connection_timeout=10.0, connection_acquisition_timeout=10.0) as driver:
+        with map_driver_errors(settings.uri), open_driver(settings) as driver:
             driver.verify_connectivity()
     except UnavailableError as error:
-        field = "password" if isinstance(error.__cause__, neo4j_errors.AuthError) else "uri"
-        raise UnavailableError(f"{error.message}; settings used: {settings.described()}", field=field) from error
+        raise UnavailableError(f"{error.message}; settings used: {settings.described()}",
+                               field=refused_field(error)) from error
