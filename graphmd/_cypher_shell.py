@@ -8,17 +8,15 @@ local server's do; it needs Java 17+ and, the first time, Maven.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from . import _cypher_files as cypher_files
 from ._config import Settings, cache_dir
 from ._errors import FailedPreconditionError, NotFoundError
 from ._local_neo4j import _DOCKER_HINT, find_java, resolve_jars
 
-__all__ = ["CYPHER_SHELL_VERSION", "ensure_cypher_shell", "cypher_shell_command", "run_cypher_shell"]
+__all__ = ["CYPHER_SHELL_VERSION", "ensure_cypher_shell", "cypher_shell_command"]
 
 CYPHER_SHELL_VERSION = "5.26.30"
 _POM = Path(__file__).with_name("neo4j_server") / "cypher-shell.xml"
@@ -83,14 +81,3 @@ def _packaged_files(args: Sequence[str]) -> list[str]:
                                     f"{', '.join(cypher_files.names())})", field="file")
     return result
 
-
-def run_cypher_shell(settings: Settings, args: Sequence[str], *, say: Callable[[str], None] = lambda _: None,
-                     **run: Any) -> subprocess.CompletedProcess[Any]:
-    """Run cypher-shell (see :func:`cypher_shell_command`) to completion; ``run`` goes to
-    subprocess.run (e.g. capture_output=True, input=...).
-
-    Raises:
-        FailedPreconditionError: no Java 17+, or cypher-shell's jars cannot be resolved.
-    """
-    command, env = cypher_shell_command(settings, args, say=say)
-    return subprocess.run(command, env=env, check=False, **run)

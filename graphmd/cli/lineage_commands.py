@@ -264,12 +264,6 @@ def _render(trees: Sequence[_Tree]) -> tuple[list[str], int]:
     return lines, len(pending)
 
 
-def tree_lines(steps: Iterable[LineageStep], direction: LineageDirection) -> tuple[list[str], int]:
-    """A lineage (--up or --down) as an indented tree (see _render), and how many nodes it holds."""
-    tree = _read_tree(steps, direction)
-    return _render([tree])[0], len(tree.nodes)
-
-
 def _union(graphs: Sequence[LineageGraph]) -> LineageGraph:
     """The lineage graphs put together: each node, event, context, link and type once, in the
     order get_lineage_subgraph returns them (by id; events by artifact, execution and type)."""
