@@ -28,7 +28,8 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from ._config import cache_dir, config_path, data_dir, read_config, write_config
-from ._errors import DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, UnavailableError
+from ._errors import (AbortedError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError,
+                      UnavailableError, map_driver_errors)
 
 __all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION", "find_java", "resolve_jars"]
 
@@ -528,7 +529,8 @@ class LocalNeo4j:
             FailedPreconditionError: java or mvn missing, a port taken by another program, a
                 heap larger than the memory available, a home that cannot be written.
             UnavailableError: the server exited during start or did not answer within
-                ``timeout`` (its reason and its log of this start are in the message).
+                ``timeout`` (its reason and its log of this start are in the message), or
+                it refuses logins for a few seconds after wrong passwords (field password).
         """
         if self.pid() is not None:
             return self.status()
@@ -654,13 +656,15 @@ class LocalNeo4j:
     def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float, password: str) -> None:
         deadline = time.monotonic() + timeout
         self._wait_port(proc, self.bolt_port, self.uri, deadline, timeout)
-        last_error: Exception | None = None
+        last_error: BaseException | None = None
         while time.monotonic() < deadline:
             try:
                 self._authenticate(password)
                 break
-            except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError) as error:
-                last_error = error
+            except (UnavailableError, AbortedError) as error:  # not ready yet: Bolt, or the system database
+                if error.field == "password":  # locked out after wrong passwords: not for waiting out here
+                    raise
+                last_error = error.__cause__ or error
                 time.sleep(0.5)
         else:
             raise UnavailableError(f"Neo4j at {self.uri} did not accept connections: {last_error}")
@@ -679,21 +683,34 @@ class LocalNeo4j:
             time.sleep(0.25)
 
     def _authenticate(self, password: str) -> None:
-        """Check the password works; on a new database, set it from neo4j's default."""
-        with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", password)) as driver:
-            try:
-                driver.verify_connectivity()
-                return
-            except neo4j_errors.AuthError:
-                pass
-        with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", "neo4j")) as driver:
-            try:
-                driver.execute_query("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO $new",
-                                     new=password, database_="system")
-            except neo4j_errors.AuthError as error:
-                raise FailedPreconditionError(self._other_password(password), field="password") from error
-            except neo4j_errors.ClientError as error:  # a password Neo4j's rules refuse
-                raise InvalidArgumentError(f"password: Neo4j refused it: {error.message}", field="password") from None
+        """Check the password works; on a new database, set it from neo4j's default.
+
+        Raises:
+            FailedPreconditionError: the home's database has another password (field password).
+            InvalidArgumentError: Neo4j's rules refuse the password (field password).
+            UnavailableError: Neo4j does not answer yet, or its system database is not
+                available yet (_wait_ready tries again), or it refuses logins for a few
+                seconds after wrong passwords (field password); map_driver_errors' other
+                errors for whatever else the driver raises.
+        """
+        with map_driver_errors(self.uri):
+            with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", password)) as driver:
+                try:
+                    driver.verify_connectivity()
+                    return
+                except neo4j_errors.AuthError:
+                    pass
+            with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", "neo4j")) as driver:
+                try:
+                    driver.execute_query("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO $new",
+                                         new=password, database_="system")
+                except neo4j_errors.AuthError as error:
+                    raise FailedPreconditionError(self._other_password(password), field="password") from error
+                except neo4j_errors.ClientError as error:
+                    if error.code != "Neo.ClientError.Statement.ArgumentError":  # not the password's rules
+                        raise
+                    raise InvalidArgumentError(f"password: Neo4j refused it: {error.message}",
+                                               field="password") from None
 
     def _other_password(self, password: str) -> str:
         """Why a start with ``password`` was refused, and how to go on: a home keeps the
