@@ -392,12 +392,9 @@ def require_mlmd(command: str, *also: str) -> None:
         try:
             importlib.import_module(module)
         except ImportError as error:
-            # graphmd is installed from its clone, not from PyPI (where the name is not ours).
-            hint = "pip install '/path/to/graphmd-clone[mlmd]'"
-            if module == "ml_metadata" and sys.version_info >= (3, 12):
-                hint = (f"ml-metadata 1.17.1 ships wheels for Python 3.9-3.11 only (this is "
-                        f"{sys.version_info.major}.{sys.version_info.minor}): run it from a Python 3.11 environment "
-                        f"with {hint}, or use graphmd's Docker image")
+            from ..mlmd import install_hint
+
+            hint = install_hint()
             err.print(f"[red]error:[/red] `graphmd {command}` needs {_MLMD_EXTRA[module]}, of the mlmd extra: "
                       f"{escape(hint)} ({escape(str(error))})")
             raise typer.Exit(1) from error

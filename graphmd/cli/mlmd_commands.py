@@ -76,7 +76,7 @@ def _report(comparison: Any, written: dict[str, int], written_label: str, full: 
 
 def _compare(mlmd_side: Any, graphmd_side: Any, mlmd_counts: dict[str, int], verify: bool, sample: int,
              as_stored: bool = False) -> Any:
-    from ..mlmd._compare import compare_all, compare_sample
+    from ..mlmd import compare_all, compare_sample
 
     graphmd_counts = graphmd_side.store.counts()
     if verify:
@@ -107,9 +107,8 @@ def import_mlmd(
     """Copy an ml-metadata store into an empty graphmd store, keeping ids, names, external ids,
     states, properties and times; run it again to resume an interrupted import."""
     require_mlmd("import-mlmd")
-    from ..mlmd._client import open_store, parse_source
+    from ..mlmd import GraphmdReader, MlmdReader, open_store, parse_source
     from ..mlmd._import import import_from_reader
-    from ..mlmd._reading import GraphmdReader, MlmdReader
 
     started = False  # whether the import began writing: only then has a rerun something to resume
     try:
@@ -149,9 +148,8 @@ def export_mlmd(
     require_mlmd("export-mlmd")
     if not target.absolute().parent.is_dir():
         fail(InvalidArgumentError(f"target: the directory {target.absolute().parent} does not exist", field="target"))
-    from ..mlmd._client import open_store, sqlite_source
-    from ..mlmd._export import export_mlmd as export
-    from ..mlmd._reading import GraphmdReader, MlmdReader
+    from ..mlmd import GraphmdReader, MlmdReader, open_store, sqlite_source
+    from ..mlmd import export_mlmd as export
 
     try:
         with command_store(uri, user, password, database) as store:
