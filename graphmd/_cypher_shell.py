@@ -14,7 +14,7 @@ from pathlib import Path
 from . import _cypher_files as cypher_files
 from ._config import Settings, cache_dir
 from ._errors import FailedPreconditionError, NotFoundError
-from ._local_neo4j import _DOCKER_HINT, find_java, resolve_jars
+from ._local_neo4j import DOCKER_HINT, find_java, resolve_jars
 
 __all__ = ["CYPHER_SHELL_VERSION", "ensure_cypher_shell", "cypher_shell_command"]
 
@@ -49,7 +49,7 @@ def cypher_shell_command(settings: Settings, args: Sequence[str], *,
         lib = ensure_cypher_shell(say)
     except FailedPreconditionError as error:
         # Their hints are for running Neo4j (a Docker Neo4j brings no cypher-shell here).
-        cause = error.message.split(_DOCKER_HINT)[0].rstrip(" ,;:")
+        cause = error.message.split(DOCKER_HINT)[0].rstrip(" ,;:")
         raise FailedPreconditionError(
             f"cypher-shell cannot run here: {cause}. Without it, `graphmd query NAME -p ...` runs graphmd's "
             "cypher/ files from Python, and Neo4j Browser runs any Cypher", field=error.field) from error

@@ -31,7 +31,7 @@ from ._config import cache_dir, config_path, data_dir, read_config, write_config
 from ._errors import (AbortedError, DeadlineExceededError, FailedPreconditionError, InvalidArgumentError,
                       UnavailableError, map_driver_errors)
 
-__all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION", "find_java", "resolve_jars"]
+__all__ = ["LocalNeo4j", "ServerStatus", "NEO4J_VERSION", "BROWSER_VERSION", "DOCKER_HINT", "find_java", "resolve_jars"]
 
 NEO4J_VERSION = "5.26.31"
 BROWSER_VERSION = "5.24.0"
@@ -54,9 +54,9 @@ _JVM_OPTIONS = [
     "-Dlog4j2.disable.jmx=true", "-Dfile.encoding=UTF-8",
 ]
 # Works wherever graphmd is installed (docker-compose.yml is only in a clone of the repository).
-_DOCKER_HINT = ("or run Neo4j in Docker instead: `docker run -d -p 127.0.0.1:7687:7687 -p 127.0.0.1:7474:7474 "
-                "-e NEO4J_AUTH=neo4j/PASSWORD neo4j:5.26-community` (PASSWORD: 8+ characters), then "
-                "`export GRAPHMD_NEO4J_URI=bolt://127.0.0.1:7687 GRAPHMD_NEO4J_PASSWORD=PASSWORD`")
+DOCKER_HINT = ("or run Neo4j in Docker instead: `docker run -d -p 127.0.0.1:7687:7687 -p 127.0.0.1:7474:7474 "
+               "-e NEO4J_AUTH=neo4j/PASSWORD neo4j:5.26-community` (PASSWORD: 8+ characters), then "
+               "`export GRAPHMD_NEO4J_URI=bolt://127.0.0.1:7687 GRAPHMD_NEO4J_PASSWORD=PASSWORD`")
 
 
 def find_java() -> str:
@@ -69,10 +69,10 @@ def find_java() -> str:
     if java_home and not (Path(java_home) / "bin" / "java").exists():
         raise FailedPreconditionError(
             f"JAVA_HOME is {java_home}, which has no bin/java; point it at a Java 17 or newer installation, "
-            f"or unset it to use the java on PATH, {_DOCKER_HINT}", field="java")
+            f"or unset it to use the java on PATH, {DOCKER_HINT}", field="java")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     install = (f"install one (e.g. `apt-get install openjdk-17-jre-headless`) and put it on PATH or point JAVA_HOME "
-               f"at it, {_DOCKER_HINT}")
+               f"at it, {DOCKER_HINT}")
     if not java:
         raise FailedPreconditionError(
             f"java is not installed (none on PATH, and JAVA_HOME is unset); Neo4j {NEO4J_VERSION} needs Java 17 or "
@@ -106,7 +106,7 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
     if mvn is None:
         raise FailedPreconditionError(
             f"mvn (Apache Maven) is not installed; it fetches {what} once. Install it "
-            f"(e.g. `apt-get install maven`) {_DOCKER_HINT}", field="mvn")
+            f"(e.g. `apt-get install maven`) {DOCKER_HINT}", field="mvn")
     # Maven runs on Java: without one it says only "The JAVA_HOME environment variable is not
     # defined correctly", even where JAVA_HOME was never meant to be set.
     find_java()
