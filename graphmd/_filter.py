@@ -53,21 +53,29 @@ class CompiledFilter:
     params: dict[str, Any]
 
 
-def compile_filter(expression: str, label: str, var: str = "n") -> CompiledFilter:
+def compile_filter(expression: str, label: str, var: str = "n", *, field: str = _FIELD) -> CompiledFilter:
     """Compile a filter_query for nodes of ``label`` ("Artifact", "Execution" or "Context")
     bound to the Cypher variable ``var``.
 
     Raises:
         InvalidArgumentError: the expression is malformed, names a field the node kind does
             not have, compares values of incompatible types or is not boolean; the message
-            gives the line:column and the offending token, ``field`` is "filter_query".
+            starts with ``field`` (the argument that held the expression, "filter_query" unless
+            given, e.g. "ending_artifacts.filter_query"), then gives the line:column and the
+            offending token; the error's ``field`` is ``field``.
 
     The result depends on the arguments only, so the last compiled filters are kept and
     shared: treat it as read-only.
     """
     if label not in _NODE_ATTRIBUTES:
         raise ValueError(f"unknown node label {label!r}")
-    return _compile(expression, label, var)
+    try:
+        return _compile(expression, label, var)
+    except InvalidArgumentError as error:
+        if field == _FIELD:
+            raise
+        # Every message of _compile starts with _FIELD (_error, codec.check_text): named once.
+        raise InvalidArgumentError(field + error.message.removeprefix(_FIELD), field=field) from None
 
 
 @functools.lru_cache(maxsize=256)
@@ -172,7 +180,7 @@ def _error(source: str, pos: int, message: str, token: str | None = None, hint: 
     """InvalidArgumentError naming the line:column of ``pos`` and the offending token, then
     ``hint`` (what to write instead) when given."""
     near = f", near {token!r}" if token else ""
-    return InvalidArgumentError(f"filter_query: {message} (at {_where(source, pos)}{near})"
+    return InvalidArgumentError(f"{_FIELD}: {message} (at {_where(source, pos)}{near})"
                                 + (f": {hint}" if hint else ""), field=_FIELD)
 
 

@@ -37,7 +37,7 @@ import neo4j
 
 from . import _codec as codec
 from . import _queries as q
-from ._errors import GraphmdError, InvalidArgumentError, NotFoundError, map_driver_errors
+from ._errors import InvalidArgumentError, NotFoundError, map_driver_errors
 from ._filter import compile_filter
 from ._models import (
     Artifact,
@@ -98,10 +98,7 @@ class _Statement:
     def filter(self, expression: str, label: str, var: str, field: str) -> tuple[str, str]:
         """``expression`` compiled for ``var``: (match clauses, where), parameters renamed
         so several filters can share the statement."""
-        try:
-            compiled = compile_filter(expression, label, var)
-        except GraphmdError as error:
-            raise type(error)(f"{field}: {error.message}", field=field) from error
+        compiled = compile_filter(expression, label, var, field=field)
         self.counter += 1
         prefix = f"f{self.counter}_"
         renames = {name: prefix + name for name in compiled.params}
@@ -117,10 +114,11 @@ class _Statement:
         match = "".join(rename(clause) + "\n" for clause in compiled.match_clauses)
         return match, rename(compiled.where)
 
-    def node_condition(self, selector: NodeSelector, label: str, var: str, field: str) -> str:
-        """A predicate on ``var`` (already known to carry ``label``) for a selector. A
-        filter that needs other nodes (contexts_a.name, ...) is evaluated once over the
-        label into an id set; a filter on the node's own fields is inlined."""
+    def node_condition(self, selector: NodeSelector, label: str, var: str, filter_field: str) -> str:
+        """A predicate on ``var`` (already known to carry ``label``) for a selector, whose
+        filter_query errors name ``filter_field``. A filter that needs other nodes
+        (contexts_a.name, ...) is evaluated once over the label into an id set; a filter on
+        the node's own fields is inlined."""
         parts: list[str] = []
         if selector.ids is not None:
             parts.append(f"{var}.id IN {self.param(list(selector.ids))}")
@@ -131,12 +129,12 @@ class _Statement:
         elif selector.filter_query:
             key = (label, selector.filter_query)
             if key not in self.id_set_names:
-                match, where = self.filter(selector.filter_query, label, var, f"{field}.filter_query")
+                match, where = self.filter(selector.filter_query, label, var, filter_field)
                 if not match:
                     parts.append(f"({where})")
                     return " AND ".join(parts)
                 set_name = f"ids{self.counter}"
-                match_n, where_n = self.filter(selector.filter_query, label, "n", f"{field}.filter_query")
+                match_n, where_n = self.filter(selector.filter_query, label, "n", filter_field)
                 self.id_sets.append(q.LINEAGE_ID_SET.format(label=label, match=match_n, where=where_n, name=set_name))
                 self.id_set_names[key] = set_name
             parts.append(f"{var}.id IN {self.id_set_names[key]}")
@@ -168,7 +166,8 @@ def _kinds_condition(st: _Statement, var: str, artifacts: NodeSelector | None, e
             continue
         if only_included and not (isinstance(selector, EndingNodes) and selector.include_ending_nodes):
             continue
-        parts.append(f"({var}:{label} AND {st.node_condition(selector, label, var, field)})")
+        condition = st.node_condition(selector, label, var, f"{field}.filter_query")
+        parts.append(f"({var}:{label} AND {condition})")
     return " OR ".join(parts) if parts else "false"
 
 

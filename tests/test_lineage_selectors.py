@@ -2,7 +2,7 @@
 properties and contexts, against ml-metadata 1.17.1's own in-process store holding the same
 graph: the same query through the ml_metadata client (MLMD's SQLite store and `graphmd serve`),
 through the Python API and through stream_lineage / lineage_paths must return the same nodes
-and events.
+and events. Also the message of a bad selector filter, which names its field once.
 
 The graph (properties in brackets, contexts r1 and r2):
 
@@ -26,11 +26,15 @@ from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 from _grpc_helpers import client, running_server  # noqa: E402
 from graphmd import (  # noqa: E402
     Artifact,
+    BoundaryConstraint,
     EndingNodes,
     Event,
     Execution,
+    InvalidArgumentError,
     LineageDirection,
+    LineageGraphQueryOptions,
     LineageSubgraphQueryOptions,
+    ListOptions,
     MetadataStore,
     NodeSelector,
 )
@@ -154,3 +158,28 @@ def test_ending_selectors_match_mlmd_everywhere(session_store, stores, case):
     assert _answer(names, [s.node for s in steps], [e for s in steps for e in s.events]) == expected
     assert [p.nodes[-1] for p in session_store.lineage_paths(options)] == [s.node for s in steps]
 
+
+@pytest.mark.parametrize("field", ["ending_artifacts", "ending_executions", "starting_artifacts"])
+def test_a_bad_selector_filter_names_its_field_once(session_store, stores, field):
+    _, _, _, ids = stores
+    selector = EndingNodes if field.startswith("ending") else NodeSelector
+    selectors = {"starting_artifacts": NodeSelector(ids=[ids["a0"]]), field: selector(filter_query="properties.box = 1")}
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(**selectors))
+    assert error.value.field == f"{field}.filter_query"
+    assert error.value.message.startswith(f"{field}.filter_query: a property is read as "), error.value.message
+    assert str(error.value).count("filter_query") == 1, str(error.value)
+
+
+@pytest.mark.parametrize("field,options", [
+    ("artifacts_options.filter_query",
+     LineageGraphQueryOptions(artifacts_options=ListOptions(filter_query="properties.box = 1"))),
+    ("stop_conditions.boundary_artifacts",
+     LineageGraphQueryOptions(artifacts_options=ListOptions(filter_query="name = 'a0'"),
+                              stop_conditions=BoundaryConstraint(boundary_artifacts="properties.box = 1"))),
+])
+def test_a_bad_lineage_graph_filter_names_its_field_once(session_store, stores, field, options):
+    with pytest.raises(InvalidArgumentError) as error:
+        session_store.get_lineage_graph(options)
+    assert error.value.field == field
+    assert error.value.message.startswith(f"{field}: a property is read as "), error.value.message
