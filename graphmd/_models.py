@@ -11,6 +11,7 @@ import base64
 import binascii
 import enum
 import operator
+import sys
 from typing import Annotated, Any, Generic, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
@@ -194,12 +195,42 @@ _ProtoProperty = Annotated[
 ]
 _StructProperty = Annotated[dict[str, Any], AfterValidator(_struct_property)]
 
+_VALUE_KINDS = "a bool, int, float, str, STRUCT dict or ProtoValue"
+
+
+def plain_value(value: Any) -> Any:
+    """A property value before its kinds are tried: numpy's bool_, integer and floating
+    scalars (what pandas and scikit-learn hand back: np.int64(20), np.float32(0.5),
+    np.bool_(True)) as the bool, int or float they hold, where pydantic's float took them
+    (np.int64(20) became 20.0, np.complex128(1+2j) 1.0); anything else as it is. numpy is no
+    dependency, and a numpy scalar exists only once numpy is imported: it is looked up,
+    never imported.
+
+    Raises:
+        ValueError: ``value`` is None, or a numpy scalar of another kind (complex,
+            datetime64, timedelta64, bytes_): one error, not one per kind tried.
+    """
+    if value is None:
+        raise ValueError(f"None is no property value (leave the property out); a value is {_VALUE_KINDS}")
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not isinstance(value, numpy.generic) or isinstance(value, str):  # np.str_ is a str
+        return value
+    if isinstance(value, numpy.bool_):
+        return bool(value)
+    if isinstance(value, numpy.integer) and not isinstance(value, numpy.timedelta64):
+        return int(value)  # beyond int64 (np.uint64) too: the store refuses it, naming the property
+    if isinstance(value, numpy.floating):
+        return float(value)
+    raise ValueError(f"numpy {type(value).__name__} is no property value; a value is {_VALUE_KINDS}")
+
+
 # A property's value. An int stays an int, a float a float (NaN and the infinities included),
-# a bool a bool, a str a str; a dict is a STRUCT value (a JSON object, as
-# google.protobuf.Struct), a ProtoValue a PROTO value, as is its dict form (PROTO_MARKER),
-# which is how model_dump and model_dump_json write one. Nothing else is a value: no None
-# (leave the property out), list, tuple or bytes.
-PropertyValue = Union[StrictBool, StrictInt, StrictFloat, StrictStr, _StructProperty, _ProtoProperty]
+# a bool a bool, a str a str, as do numpy's scalars (plain_value); a dict is a STRUCT value
+# (a JSON object, as google.protobuf.Struct), a ProtoValue a PROTO value, as is its dict form
+# (PROTO_MARKER), which is how model_dump and model_dump_json write one. Nothing else is a
+# value: no None (leave the property out), list, tuple or bytes.
+PropertyValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, _StructProperty, _ProtoProperty],
+                          BeforeValidator(plain_value)]
 
 
 class ArtifactState(_MlmdEnum):

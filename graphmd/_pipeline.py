@@ -33,6 +33,7 @@ from ._models import (
     ExecutionState,
     PropertyValue,
     ProtoValue,
+    plain_value,
 )
 
 # Imported at run time, not under TYPE_CHECKING, so that typing.get_type_hints resolves this
@@ -376,7 +377,8 @@ class CachedExecution:
 def _checked_properties(properties: Mapping[str, PropertyValue] | None,
                         what: str = "properties") -> dict[str, PropertyValue]:
     """``properties`` (the argument named ``what``) as a dict, each value one an execution
-    can hold (a value no execution can hold would only ever be a cache miss).
+    can hold (a value no execution can hold would only ever be a cache miss); a numpy
+    scalar as the bool, int or float it holds, as a model takes it.
 
     Raises:
         InvalidArgumentError: not a mapping, a name that is not text, or a value that is not
@@ -386,15 +388,21 @@ def _checked_properties(properties: Mapping[str, PropertyValue] | None,
     if not isinstance(properties, Mapping):
         raise InvalidArgumentError(f"{what}: a mapping of names to values, not {type(properties).__name__}",
                                    field=what)
+    checked: dict[str, PropertyValue] = {}
     for name, value in properties.items():
         field = f"{what}[{name!r}]"
         if not isinstance(name, str):
             raise InvalidArgumentError(f"{field}: property names are text", field=what)
+        try:
+            value = plain_value(value)
+        except ValueError as error:
+            raise InvalidArgumentError(f"{field}: {error}", field=field) from None
         if not isinstance(value, (int, float, str, dict, ProtoValue)):
             raise InvalidArgumentError(f"{field}: an int, float, str, bool, STRUCT dict or ProtoValue, not "
                                        f"{type(value).__name__}", field=field)
         codec.check_value(value, field)
-    return dict(properties)
+        checked[name] = value
+    return checked
 
 
 def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
