@@ -20,7 +20,9 @@ SVG and HTML.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -60,6 +62,8 @@ _EXECUTION_COLOURS = {  # fill, stroke
 _EXECUTION_DEFAULT = ("#f1f3f4", "#5f6368")
 _ARTIFACT_COLOURS = ("#e8f0fe", "#1a73e8")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# What lineage_svg's id_prefix may be: it starts ids and url(#...) references as it is.
+_ID_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)?")
 
 
 def _key(node: Artifact | Execution) -> NodeKey:
@@ -495,7 +499,8 @@ def _tints(tint: Mapping[tuple[str, int], str] | None) -> dict[NodeKey, str]:
 
 def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
                 title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None,
-                more_upstream: Iterable[NodeName] = (), more_downstream: Iterable[NodeName] = ()) -> str:
+                more_upstream: Iterable[NodeName] = (), more_downstream: Iterable[NodeName] = (),
+                id_prefix: str = "") -> str:
     """The graph drawn as one SVG document: artifacts as rounded boxes (blue; dashed when not
     LIVE), executions as square boxes coloured by state, a state other than the default
     (LIVE, COMPLETE) written under the name, edges the way data flows. Each node carries a
@@ -507,9 +512,20 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     side, "…" and the class ``more-upstream`` (their lineage goes on upstream beyond the
     graph: a depth limit cut it there); ``more_downstream`` the same out of their right side.
 
+    Element ids are the nodes' (``a12`` an artifact's, ``x7`` an execution's) and the arrow
+    marker's (``arrow``), each after ``id_prefix``: several drawings in one HTML page (a
+    notebook's outputs) need a prefix each, or they share ids and one drawing's arrows go
+    when another is hidden (a LineageGraph shown in a notebook gives its drawing its own:
+    :func:`notebook_html`). ``data-from`` and
+    ``data-to`` name nodes without the prefix.
+
     Raises:
-        InvalidArgumentError: a tint key or colour, or a node named, in another form.
+        InvalidArgumentError: a tint key or colour, or a node named, in another form;
+            ``id_prefix`` is not a letter or "_" followed by letters, digits, "_" and "-".
     """
+    if not isinstance(id_prefix, str) or not _ID_PREFIX.fullmatch(id_prefix):
+        raise InvalidArgumentError(f"id_prefix: {id_prefix!r} is not a letter or '_' followed by letters, digits, "
+                                   "'_' and '-'", field="id_prefix")
     tints = _tints(tint)
     up = _node_names(more_upstream, "more_upstream")
     down = _node_names(more_downstream, "more_downstream")
@@ -528,8 +544,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
         f"<title>{esc(title)}</title>",
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#80868b"/></marker></defs>',
+        f'<defs><marker id="{id_prefix}arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#80868b"/></marker></defs>',
         '<g class="edges" fill="none" stroke="#9aa0a6" stroke-width="1.3">',
     ]
     # The edges out of a node that point right across columns share their lanes: drawn once,
@@ -546,7 +562,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
             f'd="{_edge_path(_trunk_runs(placed, start))}"><title>{esc(title)}</title></path>')
     for (start, end), types in sorted(edges.items()):
         parts.append(
-            f'<path class="edge" data-from="{_dom_id(start)}" data-to="{_dom_id(end)}" marker-end="url(#arrow)" '
+            f'<path class="edge" data-from="{_dom_id(start)}" data-to="{_dom_id(end)}" '
+            f'marker-end="url(#{id_prefix}arrow)" '
             f'd="{_edge_path(_edge_runs(placed, start, end))}"><title>{esc(", ".join(types))}</title></path>')
     parts.append("</g>")
     parts.append('<g class="nodes">')
@@ -565,7 +582,7 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
         tooltip = _tooltip(node) + (f"\n{more}: beyond the depth limit, not drawn" if more else "")
         stubs = "".join(_STUB[way] for way, keys in (("upstream", up), ("downstream", down)) if key in keys)
         parts.append(
-            f'<g class="node {"artifact" if is_artifact else "execution"}{classes}" id="{_dom_id(key)}" '
+            f'<g class="node {"artifact" if is_artifact else "execution"}{classes}" id="{id_prefix}{_dom_id(key)}" '
             + (f'data-more="{esc(more)}" ' if more else "")
             + f'transform="translate({x:.0f},{y:.0f})"><title>{esc(tooltip)}</title>{stubs}'
             f'<rect width="{_WIDTH}" height="{_HEIGHT}" rx="{14 if is_artifact else 3}" fill="{fill}" '
@@ -669,6 +686,12 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     :func:`lineage_svg` (the legend then says what the stubs mean); ``legend`` adds
     (label, "#rrggbb") entries to the page's legend (what the tints mean).
 
+    The page is a whole document, not a fragment to put into another: its style sets the
+    body's and its script finds its parts by fixed ids. In a notebook, show it in a frame
+    (write it to a file and ``IPython.display.IFrame("lineage.html", width="100%",
+    height=600)``), or show the drawing alone inline: :func:`lineage_svg`, or the graph
+    itself (a LineageGraph's display draws it).
+
     Raises:
         InvalidArgumentError: a tint or legend colour, or a node named, in another form.
     """
@@ -706,6 +729,34 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
         svg=lineage_svg(graph, highlight=highlight, highlight_executions=highlight_executions, title=title, tint=tint,
                         more_upstream=more_upstream, more_downstream=more_downstream),
         data=_script_json(data))
+
+
+# The most artifacts and executions a notebook draws inline (a LineageGraph's display): a larger
+# drawing is too wide to read at a notebook's width and slow for the notebook to hold.
+NOTEBOOK_MAX_NODES = 300
+# Numbers each inline drawing of the process, whose ids then differ from every other's.
+_drawings = itertools.count(1)
+
+
+def notebook_html(graph: LineageGraph) -> str:
+    """A LineageGraph as a notebook shows it (its ``_repr_html_``): its counts (its repr)
+    and, up to NOTEBOOK_MAX_NODES artifacts and executions, its drawing (:func:`lineage_svg`)
+    with ids of its own, ``lineage-<hash of its node ids>-<n>-``, so that drawings in one
+    notebook do not share them; above that, how to draw it (a page, to a file)."""
+    summary = f"<p><code>{html.escape(repr(graph))}</code></p>"
+    nodes = sorted(_key(node) for node in _lineage_nodes(graph))
+    if not nodes:
+        return summary
+    if len(nodes) > NOTEBOOK_MAX_NODES:
+        return summary + (
+            f"<p>{len(nodes):,} artifacts and executions: too many to draw here (at most "
+            f"{NOTEBOOK_MAX_NODES}). Draw it as a page: <code>pathlib.Path(\"lineage.html\").write_text("
+            "graphmd.lineage_html(graph))</code>, then open the file or show it with "
+            "<code>IPython.display.IFrame(\"lineage.html\", width=\"100%\", height=600)</code>; or read "
+            "fewer hops (<code>max_num_hops</code>).</p>")
+    digest = hashlib.blake2s(" ".join(_dom_id(key) for key in nodes).encode(), digest_size=4).hexdigest()
+    svg = lineage_svg(graph, id_prefix=f"lineage-{digest}-{next(_drawings)}-")
+    return summary + f'<div style="overflow:auto; max-height:640px">{svg}</div>'
 
 
 _PAGE = """<!DOCTYPE html>

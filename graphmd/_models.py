@@ -12,6 +12,7 @@ import binascii
 import enum
 import operator
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any, Generic, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
@@ -480,7 +481,11 @@ class Page(_Model, Generic[PageItemT]):
 
 
 class LineageGraph(_Model):
-    """A subgraph of the store: nodes, their types and the edges between them."""
+    """A subgraph of the store: nodes, their types and the edges between them.
+
+    Its repr (and str) counts each list: ``LineageGraph(artifacts=12, executions=7, ...)``
+    (a lineage's every field would be megabytes). In a notebook it shows those counts and,
+    up to a few hundred artifacts and executions, its drawing (graphmd.lineage_svg)."""
 
     artifact_types: list[ArtifactType] = Field(default_factory=list)
     execution_types: list[ExecutionType] = Field(default_factory=list)
@@ -492,6 +497,19 @@ class LineageGraph(_Model):
     attributions: list[Attribution] = Field(default_factory=list)
     associations: list[Association] = Field(default_factory=list)
     parent_contexts: list[ParentContext] = Field(default_factory=list)
+
+    def __repr_args__(self) -> Iterator[tuple[str, int]]:
+        for name in _COUNTED:
+            yield name, len(getattr(self, name))
+
+    def _repr_html_(self) -> str:
+        from ._drawing import notebook_html  # here, not at the top: the drawing module imports the models
+        return notebook_html(self)
+
+
+# The lists a LineageGraph's repr counts, in order: nodes, edges, types.
+_COUNTED = ("artifacts", "executions", "contexts", "events", "attributions", "associations", "parent_contexts",
+            "artifact_types", "execution_types", "context_types")
 
 
 class LineageDirection(_MlmdEnum):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import html
 import json
 import re
 import traceback
@@ -720,6 +721,15 @@ class RunComparison:
         return {"runs": list(self.runs), "parameters": [p.to_dict() for p in self.parameters],
                 "metrics": [m.to_dict() for m in self.metrics], "outcome": [o.to_dict() for o in self.outcome]}
 
+    def __repr__(self) -> str:
+        """The runs and how many fields of each kind: ``RunComparison(runs=['run-1', 'run-2'],
+        parameters=12, metrics=5, outcome=3)``; the fields are in table() and to_dict()."""
+        return (f"RunComparison(runs={self.runs!r}, parameters={len(self.parameters)}, metrics={len(self.metrics)}, "
+                f"outcome={len(self.outcome)})")
+
+    def _repr_html_(self) -> str:
+        return _table_html(repr(self), self.table())
+
 
 def _show_outcome(value: Any) -> str:
     """An outcome value as printed: yes/no, a time (an int: ms since the epoch) in UTC to the
@@ -891,6 +901,28 @@ class LineageComparison:
     def table(self) -> list[list[str]]:
         """Rows for printing: a header, then one row per execution property, differing ones marked '*'."""
         return [["", "field", *(f"{a.type} #{a.id}" for a in self.artifacts)], *(item.row() for item in self.parameters)]
+
+    def __repr__(self) -> str:
+        """The compared artifacts and how many nodes and fields the rest hold:
+        ``LineageComparison(artifacts=['Model #12', 'Model #15'], shared=30, only=[4, 2],
+        parameters=8)``."""
+        return (f"LineageComparison(artifacts={[f'{a.type} #{a.id}' for a in self.artifacts]!r}, "
+                f"shared={len(self.shared)}, only={[len(nodes) for nodes in self.only]!r}, "
+                f"parameters={len(self.parameters)})")
+
+    def _repr_html_(self) -> str:
+        return _table_html(repr(self), self.table())
+
+
+def _table_html(summary: str, rows: list[list[str]]) -> str:
+    """A comparison as a notebook shows it: its summary (its repr), then its table() as an
+    HTML table whose first row is the header."""
+    def cells(tag: str, row: list[str]) -> str:
+        return "".join(f'<{tag} style="text-align:left">{html.escape(cell)}</{tag}>' for cell in row)
+
+    head, *body = rows
+    return (f"<p><code>{html.escape(summary)}</code></p><table><thead><tr>{cells('th', head)}</tr></thead><tbody>"
+            + "".join(f"<tr>{cells('td', row)}</tr>" for row in body) + "</tbody></table>")
 
 
 def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_hops: int | None = None
