@@ -21,13 +21,26 @@ The server rolled the transaction back when the statement failed, and the pool's
 reset the connection, so the guard makes the driver's rollback of such a transaction only
 mark it closed. It is installed once, when graphmd is imported, and leaves the driver
 unchanged if its internals are not the ones it knows.
+
+And a guard against interrupts (Ctrl-C, a notebook's Stop): a session left by a
+KeyboardInterrupt is closed as usual by the driver, which syncs its connection (in the
+middle of a message) and pools it; that fails with a driver error (BufferError, a
+protocol state error) which replaces the interrupt. ``closed_on_exit`` drops such a
+connection instead, as the driver does for a cancelled asyncio task.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["install"]
+import neo4j
+
+__all__ = ["install", "closed_on_exit"]
+
+_log = logging.getLogger("graphmd")
 
 _RELEASED = "_graphmd_connection_released"
 
@@ -60,3 +73,36 @@ def install() -> bool:
     setattr(TransactionBase, "_rollback", _rollback)
     setattr(TransactionBase, "_graphmd_guarded", True)
     return True
+
+
+@contextlib.contextmanager
+def closed_on_exit(session: neo4j.Session) -> Iterator[neo4j.Session]:
+    """``session``, closed on the way out; left by an interrupt (any BaseException that is
+    no Exception), closed by dropping its connection, so the interrupt is what the
+    caller sees. Neo4j rolls back a transaction whose connection is gone (an auto-commit
+    statement already running goes on until it ends: see MetadataStore._write_autocommit)."""
+    try:
+        yield session
+    except Exception:
+        session.close()
+        raise
+    except BaseException:
+        _drop_connection(session)
+        raise
+    else:
+        session.close()
+
+
+def _drop_connection(session: neo4j.Session) -> None:
+    """Close an interrupted session with the driver's own cancellation clean-up, which
+    kills the connection instead of syncing and pooling it. A driver without that hook
+    is closed as usual, any failure of it swallowed: the interrupt goes on either way."""
+    cleanup = getattr(session, "_handle_cancellation", None)
+    try:
+        if cleanup is not None:
+            cleanup(message="graphmd interrupt")
+            session._closed = True
+        else:
+            session.close()
+    except Exception as error:  # noqa: BLE001 - the interrupt is what the caller must see
+        _log.debug("closing an interrupted session: %s", error)

@@ -19,6 +19,7 @@ import threading
 
 import neo4j
 
+from ._driver_guard import closed_on_exit
 from ._queries import RESERVE_IDS
 
 __all__ = ["IdAllocator"]
@@ -93,7 +94,7 @@ class IdAllocator:
     def _reserve(self, sizes: dict[str, int]) -> dict[str, int]:
         """Reserve a block of ``sizes[kind]`` ids per kind in one transaction; the first id of each."""
         blocks = [{"kind": kind, "size": size} for kind, size in sorted(sizes.items())]
-        with self._driver.session(database=self._database) as session:
+        with closed_on_exit(self._driver.session(database=self._database)) as session:
             records = session.execute_write(lambda tx: list(tx.run(RESERVE_IDS, blocks=blocks)))
         return {record["kind"]: int(record["first"]) for record in records}
 

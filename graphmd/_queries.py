@@ -65,6 +65,17 @@ WHERE metaData.graphmd_bound STARTS WITH $tag
 TERMINATE TRANSACTIONS id YIELD transactionId
 RETURN count(transactionId) AS terminated
 """
+# An interrupted auto-commit write (Ctrl-C in a notebook): stop it before it commits, then
+# wait until it has ended (rolled back, or committed if it was already committing).
+TERMINATE_CALL = """
+SHOW TRANSACTIONS YIELD transactionId AS id, metaData
+WHERE metaData.graphmd_call = $call
+TERMINATE TRANSACTIONS id YIELD transactionId
+RETURN count(transactionId) AS terminated
+"""
+CALL_RUNNING = """
+SHOW TRANSACTIONS YIELD metaData WHERE metaData.graphmd_call = $call RETURN count(*) AS running
+"""
 SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition"
 INDEX_STATES = """
 SHOW INDEXES YIELD name, state

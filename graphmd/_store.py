@@ -463,14 +463,22 @@ class MetadataStore:
         bound = _BOUND.get()
         return {"graphmd_bound": bound.tag} if bound is not None and bound.tag else None
 
-    def _session(self) -> neo4j.Session:
+    @contextlib.contextmanager
+    def _session(self, *, access_mode: str = neo4j.WRITE_ACCESS) -> Iterator[neo4j.Session]:
+        """A session on the store's database, closed on the way out; interrupted (Ctrl-C),
+        by dropping its connection (_driver_guard.closed_on_exit)."""
         bound = _BOUND.get()
         left = bound.seconds_left() if bound is not None else None
-        if left is None:
-            return self._driver.session(database=self._database, bookmark_manager=self._bookmarks)
         # The driver retries a failed transaction (Neo4j unreachable, a deadlock) until then, not after.
-        return self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
-                                    max_transaction_retry_time=max(0.0, min(left, self._retry_time)))
+        if left is None:
+            session = self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
+                                           default_access_mode=access_mode)
+        else:
+            session = self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
+                                           default_access_mode=access_mode,
+                                           max_transaction_retry_time=max(0.0, min(left, self._retry_time)))
+        with _driver_guard.closed_on_exit(session):
+            yield session
 
     def _unit(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         return neo4j.unit_of_work(timeout=self._tx_timeout, metadata=self._tx_metadata)(fn)
@@ -498,7 +506,9 @@ class MetadataStore:
 
         Neo4j losing the connection, or going down, once ``fn`` has run makes the outcome
         unknown: the commit may have happened (a stopping server can commit and still
-        answer with an error). That UnavailableError says so with ``commit_unknown``."""
+        answer with an error). That UnavailableError says so with ``commit_unknown``.
+        An interrupt (Ctrl-C) goes on as raised, with a note saying whether the write
+        was rolled back or was committing."""
         for attempt in range(_MAX_CONFLICT_RETRIES):
             committing = False
 
@@ -529,6 +539,12 @@ class MetadataStore:
                     raise conflict.error from None
                 _log.debug("rerunning a write after a unique-key race: %s", conflict.error)
                 time.sleep(0.005 * (attempt + 1))
+            except BaseException as interrupt:  # Ctrl-C: its connection dropped (_session)
+                if not isinstance(interrupt, Exception):
+                    interrupt.add_note("graphmd: the write was interrupted while committing: it took effect whole or "
+                                       "not at all; read back before running it again" if committing else
+                                       "graphmd: the interrupted write was rolled back; nothing of it was stored")
+                raise
         raise AssertionError("unreachable")
 
     def _write_nodes(self, plan: Callable[[_NodeWriter], ResultT]) -> ResultT:
@@ -597,12 +613,14 @@ class MetadataStore:
             writer.release_ids()
             raise _NeedsTransaction()
         statement = q.write_planned(tuple(planned), guarded=True)
+        call = os.urandom(8).hex()  # names the statement on the server, should it need stopping
         record: neo4j.Record | None
         with map_driver_errors(self.settings.uri):
             try:
                 with self._session() as session:
                     answer = session.run(neo4j.Query(statement, timeout=self._tx_timeout,
-                                                     metadata=self._tx_metadata), planned=planned)
+                                                     metadata={**(self._tx_metadata or {}), "graphmd_call": call}),
+                                         planned=planned)
                     record = answer.single(strict=True)
                     answer.consume()  # the commit's success, or its failure
             except (neo4j_errors.ClientError, neo4j_errors.TransientError) as error:
@@ -620,9 +638,34 @@ class MetadataStore:
                     writer.release_ids()
                     raise _NeedsTransaction() from error
                 record = self._settle_lost_write(writer, statement, planned, created, error)
+            except BaseException as interrupt:  # Ctrl-C; Exceptions are all handled above
+                if not isinstance(interrupt, Exception):
+                    self._stop_interrupted_write(call, created, interrupt)
+                raise
         if record is not None:
             writer.check(record)
         return writer.result(result)
+
+    def _stop_interrupted_write(self, call: str, created: tuple[str, int], interrupt: BaseException) -> None:
+        """An auto-commit write was interrupted (Ctrl-C) once sent: Neo4j would go on and
+        commit it. Stop it, wait until it has ended, and add a note to ``interrupt`` saying
+        whether it was stored (whole: it was already committing) or not at all."""
+        label, node_id = created
+        try:
+            with _driver_guard.closed_on_exit(self._driver.session(database=self._database)) as session:
+                session.run(q.TERMINATE_CALL, call=call).consume()
+                deadline = time.monotonic() + 10
+                while (session.run(q.CALL_RUNNING, call=call).single(strict=True)["running"]
+                       and time.monotonic() < deadline):
+                    time.sleep(0.05)
+                stored = session.run(q.EXISTING_IDS[label], ids=[node_id]).single(strict=True)["ids"]
+        except Exception as error:  # noqa: BLE001 - the interrupt goes on either way
+            interrupt.add_note(f"graphmd: Neo4j could not be asked whether the interrupted write was stored "
+                               f"({error}): it took effect whole or not at all; read back before running it again")
+            return
+        interrupt.add_note("graphmd: the interrupted write had already been stored, whole: read it back rather "
+                           "than running it again" if stored else "graphmd: the interrupted write was stopped; "
+                           "nothing of it was stored")
 
     def _settle_lost_write(self, writer: _NodeWriter, statement: str, planned: dict[str, Any],
                            created: tuple[str, int], lost: Exception) -> neo4j.Record | None:

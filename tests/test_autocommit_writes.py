@@ -73,18 +73,19 @@ def _step(store: MetadataStore, types: dict[str, int], name: str, run: str = "ru
 
 
 class _Session:
-    """The driver's session, with ``run`` replaced (auto-commit statements) and optionally
+    """The store's session (``store._session()``, a context manager giving the driver's
+    session), with ``run`` replaced (auto-commit statements) and optionally
     ``execute_write`` (managed transactions)."""
 
-    def __init__(self, real: neo4j.Session, run: Callable[..., Any], execute_write: Callable[..., Any] | None) -> None:
-        self._real, self._run, self._execute_write = real, run, execute_write
+    def __init__(self, opened: Any, run: Callable[..., Any], execute_write: Callable[..., Any] | None) -> None:
+        self._opened, self._run, self._execute_write = opened, run, execute_write
 
     def __enter__(self) -> _Session:
-        self._real.__enter__()
+        self._real: neo4j.Session = self._opened.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self._real.__exit__(*exc)
+    def __exit__(self, *exc: Any) -> Any:
+        return self._opened.__exit__(*exc)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -101,7 +102,7 @@ class _Session:
 def _wrap_sessions(store: MetadataStore, monkeypatch: pytest.MonkeyPatch, run: Callable[..., Any],
                    execute_write: Callable[..., Any] | None = None) -> None:
     real_session = store._session
-    monkeypatch.setattr(store, "_session", lambda: _Session(real_session(), run, execute_write))
+    monkeypatch.setattr(store, "_session", lambda **options: _Session(real_session(**options), run, execute_write))
 
 
 def _is_write(query: Any) -> bool:

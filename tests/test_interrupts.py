@@ -1,0 +1,87 @@
+"""Ctrl-C in the middle of a store call (a notebook's Stop button): the caller sees the
+KeyboardInterrupt itself, not a driver error raised while cleaning up; a write that was
+stopped stored nothing, and the note on the interrupt says what happened; the store
+goes on working.
+
+Before, an auto-commit write interrupted while Neo4j ran it was committed anyway (the
+cell said KeyboardInterrupt; 60,000 artifacts were stored), and an interrupted call could
+surface as InternalError or BufferError."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from graphmd import Artifact, ArtifactType, MetadataStore
+
+# A transaction of graphmd's writes, seen from another session.
+RUNNING = ("SHOW TRANSACTIONS YIELD currentQuery WHERE currentQuery CONTAINS $text "
+           "AND NOT currentQuery CONTAINS 'IdCounter' RETURN count(*) AS n")
+
+
+def _interrupt_when_running(store: MetadataStore, text: str) -> threading.Thread:
+    """A thread that sends SIGINT to the main thread once Neo4j runs a statement
+    containing ``text`` (so the interrupt lands while the call waits for Neo4j)."""
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        with store.driver.session(database=store.database) as session:
+            while time.monotonic() < deadline:
+                if session.run(RUNNING, text=text).single(strict=True)["n"]:
+                    signal.pthread_kill(main, signal.SIGINT)
+                    return
+                time.sleep(0.01)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_an_interrupted_bulk_write_stores_nothing_and_says_so(store: MetadataStore, sigint_raises: None) -> None:
+    t = store.put_artifact_type(ArtifactType(name="Shard", properties={"n": "INT"}))
+    store.put_artifacts([Artifact(type_id=t, uri="/shard/first")])  # the type read and cached: one statement
+    before = store.counts()["artifacts"]
+    batch = [Artifact(type_id=t, uri=f"/shard/{i}", properties={"n": i}) for i in range(20_000)]
+    watcher = _interrupt_when_running(store, "UNWIND")
+    with pytest.raises(KeyboardInterrupt) as info:
+        store.put_artifacts(batch)
+        time.sleep(5)  # the write ended before the watcher saw it: fail below, not hang
+    watcher.join(10)
+    notes = getattr(info.value, "__notes__", [])
+    assert notes == ["graphmd: the interrupted write was stopped; nothing of it was stored"], notes
+    assert store.counts()["artifacts"] == before
+    # The store goes on: the same write, uninterrupted, is stored whole.
+    assert len(store.put_artifacts(batch[:100])) == 100
+    assert store.counts()["artifacts"] == before + 100
+
+
+def test_an_interrupted_transaction_rolls_back_and_says_so(store: MetadataStore, sigint_raises: None) -> None:
+    t = store.put_artifact_type(ArtifactType(name="Shard", properties={"n": "INT"}))
+    ids = store.put_artifacts([Artifact(type_id=t, uri=f"/shard/{i}", properties={"n": i}) for i in range(10_000)])
+    stored = store.get_artifacts_by_id(ids)
+    # Updates only: no node is created, so this is a managed transaction.
+    changed = [a.model_copy(update={"properties": {"n": a.properties["n"] + 1}}) for a in stored]
+    watcher = _interrupt_when_running(store, "UNWIND")
+    with pytest.raises(KeyboardInterrupt) as info:
+        store.put_artifacts(changed)
+        time.sleep(5)
+    watcher.join(10)
+    notes = getattr(info.value, "__notes__", [])
+    assert len(notes) == 1 and notes[0].startswith("graphmd: the interrupted write was rolled back"), notes
+    assert [a.properties["n"] for a in store.get_artifacts_by_id(ids[:50])] == list(range(50))
+    assert store.put_artifacts(changed[:10]) == ids[:10]
