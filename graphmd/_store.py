@@ -28,7 +28,7 @@ from neo4j import exceptions as neo4j_errors
 from . import _codec as codec
 from . import _queries as q
 from ._prune import PruneResult, apply_prune, plan_prune
-from ._config import Settings, config_path, resolve_settings
+from ._config import Settings, config_path, open_driver, refused_field, resolve_settings
 from ._errors import (
     AlreadyExistsError,
     DeadlineExceededError,
@@ -301,9 +301,11 @@ class MetadataStore:
 
     Raises:
         InvalidArgumentError: ``connect_timeout`` or ``transaction_timeout`` is not a
-            positive number of seconds, or the URI is not a Neo4j URI.
+            positive number of seconds, the URI is not a Neo4j URI, uri / user /
+            password / database is not a string, or the database is Neo4j's ``system``.
         UnavailableError: Neo4j did not answer within ``connect_timeout`` seconds, or
             rejected the credentials; the message names the URI.
+        NotFoundError: the Neo4j server has no database named ``database``.
         FailedPreconditionError: the database holds a newer graphmd schema.
     """
 
@@ -354,18 +356,7 @@ class MetadataStore:
         return max(self._connect_timeout, 5.0)
 
     def _new_driver(self) -> neo4j.Driver:
-        auth = (self.settings.user, self.settings.password) if self.settings.password is not None else None
-        return neo4j.GraphDatabase.driver(
-            self.settings.uri,
-            auth=auth,
-            connection_timeout=self._connect_timeout,
-            # Bounds opening a connection (TCP and Bolt handshake) as a whole, so a
-            # server that accepts but never answers fails in connect_timeout too.
-            connection_acquisition_timeout=self._connect_timeout,
-            max_transaction_retry_time=self._retry_time,
-            user_agent="graphmd/0.1",
-            notifications_min_severity="OFF",
-        )
+        return open_driver(self.settings, connect_timeout=self._connect_timeout, retry_time=self._retry_time)
 
     def _after_fork_in_child(self) -> None:
         """Make this store usable in a forked child: its own connections and id blocks.
@@ -398,8 +389,7 @@ class MetadataStore:
             source = self.settings.described()
             if self.settings.source == "defaults":
                 source += f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any)"
-            field = ("password" if error.field == "password" or isinstance(error.__cause__, neo4j_errors.AuthError)
-                     else "uri")
+            field = refused_field(error)
             locked = getattr(error.__cause__, "code", None) == "Neo.ClientError.Security.AuthenticationRateLimit"
             hint = f"; settings used: {source}" + ("" if locked else ". " + (  # locked: the right password fails too
                 f"Give user {self.settings.user}'s password (password=, GRAPHMD_NEO4J_PASSWORD, or the config file "
