@@ -71,8 +71,8 @@ HANDLED: dict[str, dict[str, str]] = {
     "browser.md": {},
     "migrating.md": {
         "graphmd import-mlmd path/to/metadata.sqlite": "test_migrating",
-        "from graphmd import MetadataStore\nfrom graphmd.mlmd._client import parse_source": "test_migrating",
-        "from graphmd import MetadataStore\nfrom graphmd.mlmd._client import open_store": "test_migrating",
+        "from graphmd import MetadataStore\nfrom graphmd.mlmd import import_mlmd, parse_source": "test_migrating",
+        "from graphmd import MetadataStore\nfrom graphmd.mlmd import GraphmdReader": "test_migrating",
         "artifact 2: uri: ml-metadata": "test_migrating",
         "graphmd export-mlmd /tmp/metadata.sqlite": "test_migrating",
     },
@@ -548,11 +548,11 @@ def test_migrating(store: MetadataStore, neo4j_server: Settings, shell, tmp_path
     os.chdir(tmp_path)
     try:
         with environment(neo4j_server):
-            run_python(block("migrating.md", "from graphmd import MetadataStore\nfrom graphmd.mlmd._client import parse_source"),
+            run_python(block("migrating.md", "from graphmd import MetadataStore\nfrom graphmd.mlmd import import_mlmd, parse_source"),
                        namespace, "migrating.md[python 1]")
             result = namespace["result"]
             assert result.read == result.written == store.counts()  # type: ignore[attr-defined]
-            printed = run_python(block("migrating.md", "from graphmd import MetadataStore\nfrom graphmd.mlmd._client import open_store"),
+            printed = run_python(block("migrating.md", "from graphmd import MetadataStore\nfrom graphmd.mlmd import GraphmdReader"),
                                  {}, "migrating.md[python 2]")
             assert printed == "True 0 []\n"
             # The differences it names, field by field, as the doc prints them: artifact 2's uri
@@ -560,7 +560,7 @@ def test_migrating(store: MetadataStore, neo4j_server: Settings, shell, tmp_path
             store.driver.execute_query("MATCH (a:Artifact {id: 2}) SET a.uri = '/changed'", database_=store.database)
             store.driver.execute_query("MATCH (:Artifact {id: 1})-[e:EVENT {type: 'OUTPUT'}]-(:Execution {id: 1}) DELETE e",
                                        database_=store.database)
-            printed = run_python(block("migrating.md", "from graphmd import MetadataStore\nfrom graphmd.mlmd._client import open_store"),
+            printed = run_python(block("migrating.md", "from graphmd import MetadataStore\nfrom graphmd.mlmd import GraphmdReader"),
                                  {}, "migrating.md[python 2]")
     finally:
         os.chdir(cwd)
