@@ -268,16 +268,6 @@ def _check_mask(field_mask_paths: Sequence[str] | None) -> set[str]:
     return mask
 
 
-def _read_session(store: MetadataStore) -> neo4j.Session:
-    """A session of the store's database and bookmarks in read mode (a cluster routes it to
-    a reader), for a statement the store's own transaction functions cannot run: an
-    auto-commit query or an explicit transaction. The driver retries neither, so the
-    time_bound's cap on retries (MetadataStore._session) has nothing to cap here; the
-    bound reaches them through the transaction timeout and metadata they are given."""
-    return store.driver.session(database=store.database, default_access_mode=neo4j.READ_ACCESS,
-                                bookmark_manager=store._bookmarks)
-
-
 def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[list[Any]]:
     """The statement's rows [k, d, item, owner, a, b, tag], read in one auto-commit read
     transaction: one network round trip, where a transaction function takes two (its COMMIT
@@ -289,7 +279,7 @@ def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[l
 
     with map_driver_errors(store.settings.uri):
         try:
-            with _read_session(store) as session:
+            with store._session(access_mode=neo4j.READ_ACCESS) as session:
                 return rows(session.run(neo4j.Query(text, timeout=store._tx_timeout, metadata=store._tx_metadata),
                                         params))
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
@@ -346,7 +336,7 @@ def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[l
     """The statement's rows [k, d, item, owner, a, b, tag], streamed from one read
     transaction (open while the iterator is) as its records arrive."""
     with map_driver_errors(store.settings.uri):
-        with _read_session(store) as session:
+        with store._session(access_mode=neo4j.READ_ACCESS) as session:
             # Tagged like every transaction of the store: a time_bound's end terminates it.
             with session.begin_transaction(timeout=store._tx_timeout, metadata=store._tx_metadata) as tx:
                 for record in tx.run(text, params):

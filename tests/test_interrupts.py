@@ -12,11 +12,14 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 
 import pytest
 
-from graphmd import Artifact, ArtifactType, MetadataStore
+from graphmd import (Artifact, ArtifactType, LineageDirection, LineageSubgraphQueryOptions, MetadataStore,
+                     NodeSelector)
+from graphmd._tfx_pipeline import record_history
 
 # A transaction of graphmd's writes, seen from another session.
 RUNNING = ("SHOW TRANSACTIONS YIELD currentQuery WHERE currentQuery CONTAINS $text "
@@ -85,3 +88,29 @@ def test_an_interrupted_transaction_rolls_back_and_says_so(store: MetadataStore,
     assert len(notes) == 1 and notes[0].startswith("graphmd: the interrupted write was rolled back"), notes
     assert [a.properties["n"] for a in store.get_artifacts_by_id(ids[:50])] == list(range(50))
     assert store.put_artifacts(changed[:10]) == ids[:10]
+
+
+def test_an_interrupted_lineage_read_raises_the_interrupt_itself(store: MetadataStore, sigint_raises: None) -> None:
+    """The notebook case: an interrupted get_lineage_subgraph surfaced as BufferError, raised
+    by the driver while closing the session in the middle of the answer."""
+    history = record_history(store, 300, batch_runs=100)
+    options = LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[history.artifacts["run-0150/model"]]),
+                                          max_num_hops=None, direction=LineageDirection.BIDIRECTIONAL)
+    expected = store.get_lineage_subgraph(options)
+    interrupted = 0
+    for _ in range(3):  # the read may end before the watcher sees it: then try again
+        watcher = _interrupt_when_running(store, "ending_reached")
+        try:
+            store.get_lineage_subgraph(options)
+            time.sleep(2)
+        except KeyboardInterrupt as interrupt:
+            # Raised while graphmd waited for Neo4j, not while the test slept.
+            frames = traceback.extract_tb(interrupt.__traceback__)
+            interrupted += any("/graphmd/" in frame.filename or "/neo4j/" in frame.filename for frame in frames[1:])
+        watcher.join(10)
+        if interrupted:
+            break
+    assert interrupted, "the watcher never caught the read running"
+    again = store.get_lineage_subgraph(options)
+    assert ({a.id for a in again.artifacts}, len(again.events)) == ({a.id for a in expected.artifacts},
+                                                                     len(expected.events))
