@@ -1,9 +1,12 @@
 """MetadataStore: MLMD's operations, with MLMD's semantics, on a Neo4j graph.
 
-Every public method is one Neo4j transaction: a read transaction for reads (so reads
-route to secondaries on a cluster) and a managed write transaction for writes, which the
-driver retries on transient errors (deadlocks, leader switches). A write either commits
-whole or leaves the store as it was.
+Every write is one Neo4j transaction: one auto-commit statement, or a managed write
+transaction, which the driver retries on transient errors (deadlocks, leader switches). It
+either commits whole or leaves the store as it was. Reads are read transactions (so they
+route to secondaries on a cluster), one per call, except where a call first looks up a
+type by name or id (``get_*_by_type``, ``list_page`` by type name,
+``get_artifacts_and_types_by_artifact_ids``): that lookup is a read of its own, whose
+answer cannot change in between, as types are never deleted (short of a reset).
 """
 
 from __future__ import annotations
@@ -756,10 +759,7 @@ class MetadataStore:
     def _put_types(self, types: list[AnyType], can_add_fields: bool, can_omit_fields: bool,
                    fields: list[str]) -> list[int]:
         """Insert or check ``types``, each named ``fields[i]`` in errors (as the caller passed it)."""
-        for t, field in zip(types, fields, strict=True):
-            if not isinstance(t, (ArtifactType, ExecutionType, ContextType)):
-                raise InvalidArgumentError(f"{field} must be an ArtifactType, ExecutionType or ContextType",
-                                           field=field)
+        for t, field in zip(types, fields, strict=True):  # each checked by _check_type_class
             if not t.name:
                 raise InvalidArgumentError(f"{field}.name: no type name is specified", field=f"{field}.name")
             for attr in ("name", "version", "external_id"):
@@ -1194,8 +1194,13 @@ class MetadataStore:
             # first's links: of calls putting one link, one succeeds and the rest raise
             # AlreadyExistsError; a cycle closed by two calls is found by the second.
             tx.run(q.LOCK_PARENT_LINKS).consume()
-            _require_ids(tx, "Context", [r["child_id"] for r in rows] + [r["parent_id"] for r in rows],
-                         "parent_contexts[].child_id/parent_id")
+            wanted = list({r[end] for r in rows for end in ("child_id", "parent_id")})
+            found = set(tx.run(q.EXISTING_IDS["Context"], ids=wanted).single(strict=True)["ids"])
+            for i, row in enumerate(rows):
+                for end in ("child_id", "parent_id"):
+                    if row[end] not in found:
+                        field = f"parent_contexts[{i}].{end}"
+                        raise InvalidArgumentError(f"{field}: no context with id {row[end]}", field=field)
             existing = tx.run(q.EXISTING_PARENT_LINKS, rows=rows).data()
             if existing:
                 raise AlreadyExistsError(f"parent_contexts: the link {existing[0]} already exists",
@@ -1481,14 +1486,10 @@ class MetadataStore:
         after another does.
 
         Raises:
-            InvalidArgumentError: a context id that is not an int, or ``after`` without
-                ``dry_run``.
+            InvalidArgumentError: ``context_ids`` is not a list of 64-bit ints (numpy's
+                integers will do), or ``after`` without ``dry_run``.
         """
-        ids = list(context_ids)
-        for i, context_id in enumerate(ids):
-            if not isinstance(context_id, int) or isinstance(context_id, bool):
-                raise InvalidArgumentError(f"context_ids[{i}] must be an int, got {context_id!r}",
-                                           field=f"context_ids[{i}]")
+        ids = _id_list(context_ids, "context_ids")
         if after is not None and not dry_run:
             raise InvalidArgumentError("after: only a dry run takes earlier batches as done", field="after")
         if dry_run:
@@ -1818,16 +1819,6 @@ def _check_str(value: object, field: str, *, optional: bool = False) -> None:
         raise InvalidArgumentError(f"{field}: a string is expected, not {value!r}", field=field)
 
 
-def _require_ids(tx: neo4j.ManagedTransaction, label: str, ids: Iterable[int | None], field: str) -> None:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return
-    found = set(tx.run(q.EXISTING_IDS[label], ids=list(wanted)).single(strict=True)["ids"])
-    missing = sorted(wanted - found)
-    if missing:
-        raise InvalidArgumentError(f"{field}: no {label.lower()} with id {missing[0]}", field=field)
-
-
 def _validate_properties(node: AnyNode, node_type: AnyType, field: str, mask_names: set[str] | None) -> None:
     """MLMD's ValidatePropertiesWithType: each property is declared and of its declared kind."""
     declared_types = node_type.properties
@@ -1999,9 +1990,12 @@ class _NodeWriter:
                 raise NotFoundError(f"{field}.type_id: no {kind} with id {type_id}", field=f"{field}.type_id")
         try:
             _validate_properties(node, node_type, field, mask_names)
+            return node_type
         except InvalidArgumentError:
-            node_type = self.store._types_by_id(self.tx, kind, {type_id}, fresh=True)[type_id]
-            _validate_properties(node, node_type, field, mask_names)
+            pass  # perhaps against a cached type another process has since changed
+        # Outside the handler, so a second failure is raised alone, not chained to the first.
+        node_type = self.store._types_by_id(self.tx, kind, {type_id}, fresh=True)[type_id]
+        _validate_properties(node, node_type, field, mask_names)
         return node_type
 
     def planned_by(self, plan: Callable[[_NodeWriter], ResultT]) -> ResultT:

@@ -21,6 +21,7 @@ from graphmd import (
     ExecutionType,
     InvalidArgumentError,
     MetadataStore,
+    PropertyType,
 )
 from graphmd._config import Settings
 
@@ -177,3 +178,15 @@ def test_nodes_not_given_as_a_list_are_refused_naming_the_argument(store: Metada
         store.put_artifacts([Artifact(type_id=t, uri="/ok"), Execution(type_id=t)])  # type: ignore[list-item]
     assert info.value.field == "artifacts[1]" and "must be an Artifact, not Execution" in info.value.message
     assert snapshot(store) == before
+
+
+def test_a_property_of_the_wrong_kind_is_one_error_in_the_traceback(store: MetadataStore) -> None:
+    """The write re-checks against a fresh read of the type before refusing (the cached one
+    may be stale); the second failure used to be chained to the first, so a notebook showed
+    the same error twice with 'During handling of the above exception ...' between."""
+    t = store.put_artifact_type(ArtifactType(name="Scored", properties={"accuracy": PropertyType.DOUBLE}))
+    store.put_artifacts([Artifact(type_id=t, properties={"accuracy": 0.5})])  # the type cached
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifacts([Artifact(type_id=t, properties={"accuracy": "high"})])
+    assert info.value.field == "artifacts[0].properties['accuracy']"
+    assert info.value.__context__ is None and info.value.__cause__ is None

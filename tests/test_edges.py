@@ -210,6 +210,10 @@ def test_parent_contexts(store: MetadataStore, t: dict[str, int]) -> None:
     assert "cycle" in str(info.value)
     with pytest.raises(InvalidArgumentError):
         store.put_parent_contexts([ParentContext(child_id=a, parent_id=a)])
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(InvalidArgumentError) as info:
         store.put_parent_contexts([ParentContext(child_id=a, parent_id=10**9)])
+    assert info.value.field == "parent_contexts[0].parent_id"
+    with pytest.raises(InvalidArgumentError) as info:  # the field names the item, as other writes do
+        store.put_parent_contexts([ParentContext(child_id=c, parent_id=a), ParentContext(child_id=10**9, parent_id=a)])
+    assert info.value.field == "parent_contexts[1].child_id" and str(10**9) in info.value.message
     assert snapshot(store) == before

@@ -133,6 +133,16 @@ def test_bad_ids_are_refused_and_unknown_ones_skipped(store, history):
     with pytest.raises(InvalidArgumentError) as error:
         store.prune_contexts([run_context(store, 1), "run-0002"])  # type: ignore[list-item]
     assert error.value.field == "context_ids[1]"
+    # An id past 64 bits used to reach Neo4j and come back without the field; a bare string
+    # was read as its characters.
+    with pytest.raises(InvalidArgumentError) as error:
+        store.prune_contexts([2**63])
+    assert error.value.field == "context_ids[0]"
+    with pytest.raises(InvalidArgumentError) as error:
+        store.prune_contexts("12")  # type: ignore[arg-type]
+    assert error.value.field == "context_ids"
+    numpy = pytest.importorskip("numpy")
+    assert store.prune_contexts(numpy.array([999_999_999]), dry_run=True).deleted_context_ids == []
     assert store.prune_contexts([999_999_999]) == store.prune_contexts([], dry_run=True)._replace(dry_run=False)
     assert store.counts() == before
 
