@@ -53,10 +53,8 @@ NodeModelT = TypeVar("NodeModelT", bound=AnyNode)
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-# Neo4j labels per node kind and per type kind.
-NODE_LABEL = {Artifact: "Artifact", Execution: "Execution", Context: "Context"}
+# The Neo4j label of each type kind.
 TYPE_LABEL = {ArtifactType: "ArtifactType", ExecutionType: "ExecutionType", ContextType: "ContextType"}
-TYPE_OF_NODE = {Artifact: ArtifactType, Execution: ExecutionType, Context: ContextType}
 
 _PREFIXES = {
     # (is_custom, kind) -> prefix

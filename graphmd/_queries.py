@@ -1,8 +1,10 @@
 """Every Cypher statement the store runs, in one place.
 
-Values are always parameters. The only text ever put into a statement is a node label
-or type kind, and those come from the fixed tables below, never from a caller. The
-user-facing lineage and question queries live as files in the repository's cypher/
+Values are always parameters. Text put into a statement never comes from a caller as
+written: node labels and type kinds come from the fixed tables below; order fields and
+directions from enums (ORDER_FIELDS); hop limits are checked integers; filters are
+compiled by graphmd._filter, which puts every literal and property name in a parameter.
+The user-facing lineage and question queries live as files in the repository's cypher/
 folder and are loaded by graphmd._cypher_files.
 """
 
@@ -236,7 +238,7 @@ CREATE_NODES = {label: f"UNWIND $rows AS row {_CREATE_NODE[label]} RETURN count(
 EXISTING_IDS = {label: f"MATCH (n:{label}) WHERE n.id IN $ids RETURN collect(n.id) AS ids" for label in NODE_LABELS}
 
 # --- listing ------------------------------------------------------------------------------
-# The list query is assembled by MetadataStore._list from these parts: a scope that binds
+# The list query is assembled by graphmd._store._list_query from these parts: a scope that binds
 # `n`, optional filter match/where text from graphmd._filter, and the page condition.
 
 LIST_SCOPE_ALL = {label: f"MATCH (n:{label})" for label in NODE_LABELS}
@@ -803,15 +805,15 @@ WITH collect([n:Artifact, n.id, reach,
 UNWIND range(0, size(nodes) - 1, 2000) AS k
 RETURN nodes[k..k + 2000] AS nodes
 """
-# Which of $names no type of $kind has in any version (nodes record their type by name
-# only), and whether the context $context_id exists (true when null): a helper's None then
-# means "nothing there yet", not a misspelt name.
 # The [kind, name] pairs of $wanted that name no type (lineage selectors' type names).
 MISSING_TYPE_NAMES = """
 UNWIND $wanted AS w
 WITH w WHERE NOT EXISTS { MATCH (:Type {kind: w[0], name: w[1]}) }
 RETURN collect(w) AS missing
 """
+# Which of $names no type of $kind has in any version (nodes record their type by name
+# only), and whether the context $context_id exists (true when null): a helper's None then
+# means "nothing there yet", not a misspelt name.
 TYPES_AND_CONTEXT_EXIST = """
 RETURN [n IN $names WHERE NOT EXISTS { MATCH (:Type {kind: $kind, name: n}) }] AS missing_types,
        $context_id IS NULL OR EXISTS { MATCH (:Context {id: $context_id}) } AS context_found
