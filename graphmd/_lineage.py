@@ -521,7 +521,7 @@ def lineage_paths(store: MetadataStore, query_options: LineageSubgraphQueryOptio
     return _paths(stream_lineage(store, query_options), query_options.direction)
 
 
-def _crossable(event: Event, from_kind: str, direction: LineageDirection) -> bool:
+def crossable(event: Event, from_kind: str, direction: LineageDirection) -> bool:
     """Whether a traversal in ``direction`` may cross ``event`` from its end of ``from_kind``.
     Data flows artifact -> execution over an input event, execution -> artifact otherwise;
     downstream follows the flow, upstream goes against it."""
@@ -563,11 +563,11 @@ def step_edges(steps: Iterable[LineageStep], direction: LineageDirection) -> Ite
             other = ("Execution", event.execution_id or 0) if key[0] == "Artifact" else ("Artifact", event.artifact_id or 0)
             if other not in distance:
                 continue
-            if _crossable(event, other[0], direction):
+            if crossable(event, other[0], direction):
                 inward.append((other, event))
                 if parent is None and distance[other] == step.distance - 1:
                     parent = (other, event)
-            elif _crossable(event, key[0], direction):
+            elif crossable(event, key[0], direction):
                 outward.append((other, event))
         distance[key] = step.distance
         yield StepEdges(step, key, parent, inward, outward)

@@ -29,7 +29,7 @@ from .. import __version__
 from .._config import open_driver, resolve_settings
 from .._errors import (FailedPreconditionError, GraphmdError, InvalidArgumentError, NotFoundError,
                        map_driver_errors)
-from .._lineage import NodeKey, _crossable, step_edges
+from .._lineage import NodeKey, crossable, step_edges
 from .._models import (
     AnyNode,
     AnyType,
@@ -304,7 +304,7 @@ def _graph_tree(graph: LineageGraph, starts: Iterable[NodeKey], direction: Linea
         following = []
         for key in level:
             for other, event in near.get(key, []):
-                if other not in tree.distance and _crossable(event, key[0], direction):
+                if other not in tree.distance and crossable(event, key[0], direction):
                     tree.distance[other] = tree.distance[key] + 1
                     following.append(other)
         level = following
@@ -323,7 +323,7 @@ def _beyond_depth(store: MetadataStore, depth: int | None, trees: Sequence[_Tree
     for tree in trees:
         for event in events:
             for key in (("Artifact", event.artifact_id or 0), ("Execution", event.execution_id or 0)):
-                if (tree.distance.get(key) == depth and _crossable(event, key[0], tree.direction)
+                if (tree.distance.get(key) == depth and crossable(event, key[0], tree.direction)
                         and _event_key(event) not in tree.crossed):
                     tree.more.add(key)
 
