@@ -51,6 +51,7 @@ from ._store import MetadataStore, PutExecutionResult, PutLineageSubgraphResult
 from ._prune import PruneResult
 from ._export import export_store, import_store
 from ._drawing import lineage_dot, lineage_html, lineage_mermaid, lineage_svg
+from ._records import node_records
 from ._pipeline import (
     CachedExecution,
     ComparedValue,
@@ -81,6 +82,8 @@ __all__ = [
     "lineage_svg",
     "lineage_dot",
     "lineage_mermaid",
+    # nodes as table rows (pandas.DataFrame(node_records(nodes)))
+    "node_records",
     # pipeline helpers
     "record_execution",
     "Inputs",

@@ -23,6 +23,7 @@ from . import _codec as codec
 from . import _cypher_files
 from . import _queries as q
 from ._errors import GraphmdError, InvalidArgumentError, NotFoundError
+from ._records import utc_time
 from ._models import (
     Artifact,
     ArtifactAndEvent,
@@ -720,6 +721,23 @@ class RunComparison:
         list of ComparedValue.to_dict()."""
         return {"runs": list(self.runs), "parameters": [p.to_dict() for p in self.parameters],
                 "metrics": [m.to_dict() for m in self.metrics], "outcome": [o.to_dict() for o in self.outcome]}
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per run, for a table with a row per run (``pandas.DataFrame(
+        comparison.records()).set_index("run")``): ``run``, then each parameter, metric and
+        outcome field (``Trainer.learning_rate``, ``ModelEvaluation.accuracy``, ``blessed``,
+        ``pushed at``) with the run's value as stored, so numbers stay numbers: None where the
+        run has none, a list where it has several nodes of the field's type (as in
+        ``values``); ``pushed at`` as an aware UTC datetime."""
+        rows: list[dict[str, Any]] = [{"run": run} for run in self.runs]
+        for item in (*self.parameters, *self.metrics):
+            for row, value in zip(rows, item.values, strict=True):
+                row[item.field] = value
+        for item in self.outcome:
+            for row, value in zip(rows, item.values, strict=True):
+                # The push's time is the outcome's only int.
+                row[item.field] = utc_time(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return rows
 
     def __repr__(self) -> str:
         """The runs and how many fields of each kind: ``RunComparison(runs=['run-1', 'run-2'],
