@@ -410,6 +410,13 @@ class MetadataStore:
         if self._owns_driver:
             self._driver.close()
 
+    def __del__(self) -> None:
+        # Dropped unclosed (a notebook re-running `store = MetadataStore()`): close the pool
+        # now, quietly, rather than leave it to the driver, which warns of an unclosed driver.
+        if not getattr(self, "_closed", True) and getattr(self, "_owns_driver", False):
+            with contextlib.suppress(Exception):
+                self._driver.close()
+
     def __enter__(self) -> MetadataStore:
         return self
 

@@ -190,3 +190,21 @@ def test_a_property_of_the_wrong_kind_is_one_error_in_the_traceback(store: Metad
         store.put_artifacts([Artifact(type_id=t, properties={"accuracy": "high"})])
     assert info.value.field == "artifacts[0].properties['accuracy']"
     assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_a_store_dropped_unclosed_closes_its_connections_without_a_warning(neo4j_server: Settings) -> None:
+    """A notebook re-running `store = MetadataStore()` drops the previous store unclosed; the
+    driver then warned 'unclosed driver' (a ResourceWarning: shown by pytest and by
+    notebooks with warnings on) and kept its connections until it was collected."""
+    import gc
+    import warnings
+
+    store = MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password)
+    store.counts()  # a connection in the pool
+    driver = store.driver
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del store
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+    assert driver._closed  # closed, not only collected
