@@ -78,7 +78,9 @@ RETURN count(transactionId) AS terminated
 CALL_RUNNING = """
 SHOW TRANSACTIONS YIELD metaData WHERE metaData.graphmd_call = $call RETURN count(*) AS running
 """
-SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS version, edition"
+# The server's version (Neo4j 2025.x also lists "Cypher" with the language versions it speaks).
+SERVER_COMPONENTS = ("CALL dbms.components() YIELD name, versions, edition WHERE name = 'Neo4j Kernel' "
+                     "RETURN name, versions[0] AS version, edition")
 INDEX_STATES = """
 SHOW INDEXES YIELD name, state
 RETURN count(*) AS total, [n IN collect(CASE WHEN state <> 'ONLINE' THEN name + ' ' + state END) WHERE n IS NOT NULL]
