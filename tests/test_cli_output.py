@@ -31,6 +31,16 @@ def test_piped_listings_never_cut_or_wrap_a_value(cli, store: MetadataStore):
     assert all(f"infer_feature_shape_{i}:BOOLEAN" in schema_gen for i in range(6)), types
 
 
+def test_listings_show_custom_properties_apart(cli, store: MetadataStore):
+    """A custom property may share a declared property's name; the listing printed one dict
+    of both, so the custom value hid the declared one, and nothing said which was custom."""
+    type_id = store.put_artifact_type(ArtifactType(name="Tuned", properties={"lr": PropertyType.DOUBLE}))
+    store.put_artifacts([Artifact(type_id=type_id, uri="/tuned/1", properties={"lr": 0.1},
+                                  custom_properties={"lr": "auto", "image": "trainer:1"})])
+    [row] = cli("artifacts", "--type", "Tuned").splitlines()[1:]
+    assert row.rstrip().endswith("lr=0.1 custom: image=trainer:1 lr=auto"), row
+
+
 def test_piped_tables_print_stored_text_as_it_is_one_line_per_row(cli, store: MetadataStore):
     """A value is text, not Rich markup ('[/tmp]' crashed the listing, '[bold]' vanished),
     and its line breaks (a FAILED step's traceback) print as \\n, so a row stays one line."""

@@ -536,7 +536,10 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
     for n in nodes:
         where = getattr(n, "uri", None) or ""
         state = getattr(n, "state", None) or getattr(n, "last_known_state", None)
-        extra = " ".join(f"{k}={_value(v)}" for k, v in {**n.properties, **n.custom_properties}.items())
+        # Custom properties after the word "custom:": one may share a declared property's name.
+        extra = " ".join([*(f"{k}={_value(v)}" for k, v in n.properties.items()),
+                          *(["custom:"] if n.custom_properties else []),
+                          *(f"{k}={_value(v)}" for k, v in n.custom_properties.items())])
         listing.add_row(str(n.id), n.type or "", n.name or "",
                         " ".join(filter(None, [where, state.value if state else ""])), extra)
     print_table(listing)
