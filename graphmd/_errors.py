@@ -175,7 +175,7 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except GraphmdError:
         raise
     except neo4j_errors.ConstraintError as error:
-        raise unique_clash(error) from error
+        raise unique_clash(error) from None  # says all the driver's error does, by field
     except neo4j_errors.IncompleteCommit as error:
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"the connection to Neo4j{where} was lost while committing: the call took effect "

@@ -541,9 +541,9 @@ class MetadataStore:
                 time.sleep(0.005 * (attempt + 1))
             except BaseException as interrupt:  # Ctrl-C: its connection dropped (_session)
                 if not isinstance(interrupt, Exception):
-                    interrupt.add_note("graphmd: the write was interrupted while committing: it took effect whole or "
-                                       "not at all; read back before running it again" if committing else
-                                       "graphmd: the interrupted write was rolled back; nothing of it was stored")
+                    interrupt.add_note("graphmd: the interrupted call was committing its write: it took effect whole "
+                                       "or not at all; read back before running it again" if committing else
+                                       "graphmd: the interrupted call's write was stopped; nothing of it was stored")
                 raise
         raise AssertionError("unreachable")
 
@@ -660,12 +660,13 @@ class MetadataStore:
                     time.sleep(0.05)
                 stored = session.run(q.EXISTING_IDS[label], ids=[node_id]).single(strict=True)["ids"]
         except Exception as error:  # noqa: BLE001 - the interrupt goes on either way
-            interrupt.add_note(f"graphmd: Neo4j could not be asked whether the interrupted write was stored "
-                               f"({error}): it took effect whole or not at all; read back before running it again")
+            interrupt.add_note(f"graphmd: Neo4j could not be asked whether the interrupted call's write was "
+                               f"stored ({error}): it took effect whole or not at all; read back before running it "
+                               "again")
             return
-        interrupt.add_note("graphmd: the interrupted write had already been stored, whole: read it back rather "
-                           "than running it again" if stored else "graphmd: the interrupted write was stopped; "
-                           "nothing of it was stored")
+        interrupt.add_note("graphmd: the interrupted call's write had already been stored, whole: read it back "
+                           "rather than running it again" if stored else "graphmd: the interrupted call's write was "
+                           "stopped; nothing of it was stored")
 
     def _settle_lost_write(self, writer: _NodeWriter, statement: str, planned: dict[str, Any],
                            created: tuple[str, int], lost: Exception) -> neo4j.Record | None:
@@ -2306,7 +2307,8 @@ class _NodeWriter:
         except neo4j_errors.ConstraintError as error:
             if any(self.syncs.values()) or self.merges:
                 raise _SlowPath() from error  # the slow path names the error as it always did
-            raise self._constraint_error(error) from error
+            # from None: the error names the clash by field; the driver's adds a second traceback.
+            raise self._constraint_error(error) from None
         self.check(record)
 
     def planned(self) -> _Unlogged | None:

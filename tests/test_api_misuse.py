@@ -10,6 +10,7 @@ import pytest
 
 from _snapshot import snapshot
 from graphmd import (
+    AlreadyExistsError,
     Artifact,
     ArtifactType,
     Context,
@@ -208,3 +209,14 @@ def test_a_store_dropped_unclosed_closes_its_connections_without_a_warning(neo4j
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
     assert driver._closed  # closed, not only collected
+
+
+def test_a_unique_key_clash_is_one_error_in_the_traceback(store: MetadataStore) -> None:
+    """The driver's ConstraintError was chained as the 'direct cause': a second traceback in
+    front of an AlreadyExistsError that already names the clash."""
+    t = store.put_context_type(ContextType(name="Run"))
+    store.put_contexts([Context(type_id=t, name="run-1")])
+    with pytest.raises(AlreadyExistsError) as info:
+        store.put_contexts([Context(type_id=t, name="run-1")])
+    assert info.value.field == "contexts[0].name"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
