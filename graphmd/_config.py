@@ -197,10 +197,10 @@ def resolve_settings(
         return default
 
     resolved_uri = pick("uri", uri, "GRAPHMD_NEO4J_URI", DEFAULT_URI)
-    config_s_server = config.get("uri") is None or same_server(str(config["uri"]), resolved_uri)
-    resolved_user = pick("user", user, "GRAPHMD_NEO4J_USER", DEFAULT_USER, use_config=config_s_server)
-    resolved_password = pick("password", password, "GRAPHMD_NEO4J_PASSWORD", None, use_config=config_s_server)
-    resolved_db = pick("database", database, "GRAPHMD_NEO4J_DATABASE", None, use_config=config_s_server)
+    config_applies = config.get("uri") is None or same_server(str(config["uri"]), resolved_uri)
+    resolved_user = pick("user", user, "GRAPHMD_NEO4J_USER", DEFAULT_USER, use_config=config_applies)
+    resolved_password = pick("password", password, "GRAPHMD_NEO4J_PASSWORD", None, use_config=config_applies)
+    resolved_db = pick("database", database, "GRAPHMD_NEO4J_DATABASE", None, use_config=config_applies)
     check_uri(resolved_uri, sources["uri"])
     if isinstance(resolved_db, str) and resolved_db.lower() == "system":
         raise InvalidArgumentError(
@@ -210,7 +210,7 @@ def resolve_settings(
     kinds = {"arguments" if v == "arguments" else "environment" if v.startswith("GRAPHMD_") else v
              for v in sources.values() if v != "defaults"}
     order = [k for k in ("arguments", "environment", config_name) if k in kinds]
-    skipped = not config_s_server and any(config.get(k) is not None for k in ("user", "password", "database"))
+    skipped = not config_applies and any(config.get(k) is not None for k in ("user", "password", "database"))
     return Settings(resolved_uri, resolved_user, resolved_password, resolved_db, ", ".join(order) or "defaults",
                     sources, str(config["uri"]) if skipped else None)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import html
 import json
 import re
@@ -758,8 +757,7 @@ def _show_outcome(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        when = datetime.datetime.fromtimestamp(value // 1000, datetime.timezone.utc)
-        return f"{when:%Y-%m-%d %H:%M:%S}.{value % 1000:03d} UTC"
+        return f"{utc_time(value):%Y-%m-%d %H:%M:%S.%f}"[:-3] + " UTC"
     return str(value)
 
 

@@ -652,7 +652,7 @@ class MetadataStore:
         whether it was stored (whole: it was already committing) or not at all."""
         label, node_id = created
         try:
-            with _driver_guard.closed_on_exit(self._driver.session(database=self._database)) as session:
+            with self._session() as session:
                 session.run(q.TERMINATE_CALL, call=call).consume()
                 deadline = time.monotonic() + 10
                 while (session.run(q.CALL_RUNNING, call=call).single(strict=True)["running"]
