@@ -4,7 +4,8 @@ Like tests/test_readme.py for the README: a guide's reader copies these blocks f
 must not drift from the code. Each fenced block of the guides below is either run by a test
 here (HANDLED, with the claims its text makes) or left out with its reason (SKIPPED); a new
 block is neither until someone decides, and test_every_block_is_run_or_skipped says so.
-docs/performance.md is measurements (bench/ reproduces them), not examples to paste.
+docs/performance.md and docs/performance-log.md are measurements (bench/ reproduces them), not
+examples to paste.
 
 Shell lines run as printed through bash, with the `graphmd` of this environment, in a
 temporary directory; what stands in for a value the reader fills in (`ID`) or a directory of
