@@ -74,6 +74,7 @@ from ._models import (
     NodeT,
     ParentContext,
     TypeT,
+    plain_value,
     stored_id,
 )
 from ._schema import SIMPLE_TYPES, ensure_schema
@@ -1632,7 +1633,11 @@ def _merge_type(stored: AnyType, given: AnyType, can_add: bool, can_omit: bool, 
 
 def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
                  field_of: Callable[[int], str] | None = None) -> None:
-    """Check each node's values; errors name ``plural[i]``, or ``field_of(i)`` when given."""
+    """Check each node's values; errors name ``plural[i]``, or ``field_of(i)`` when given.
+
+    A numpy scalar put into a node's properties dict after the model was made (where pydantic
+    does not see it: ``model.custom_properties["n"] = np.int64(3)``) is replaced there by the
+    bool, int or float it holds, as validation would have made it."""
     if not isinstance(nodes, Sequence) or isinstance(nodes, (str, bytes)):
         # put_artifacts(Artifact(...)) would otherwise iterate the model's (field, value) pairs.
         raise InvalidArgumentError(f"{plural}: a list of {cls.__name__}s is expected, not {type(nodes).__name__}",
@@ -1654,8 +1659,16 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
                 raise InvalidArgumentError(f"{at}.{attr}: a dict of property names to values, not "
                                            f"{type(properties).__name__}", field=f"{at}.{attr}")
             for name, value in properties.items():
+                field = f"{at}.{attr}[{name!r}]"
                 codec.check_property_name(name, f"{at}.{attr}")
-                codec.check_value(value, f"{at}.{attr}[{name!r}]")
+                if value is not None:
+                    try:
+                        plain = plain_value(value)
+                    except ValueError as error:
+                        raise InvalidArgumentError(f"{field}: {error}", field=field) from None
+                    if plain is not value:
+                        properties[name] = value = plain  # an existing key: the dict's size stays
+                codec.check_value(value, field)
 
 
 def _taken_id(error: neo4j_errors.ConstraintError) -> bool:

@@ -83,17 +83,36 @@ def test_numpy_values_are_stored_as_their_kind(store: MetadataStore, np: Any) ->
     assert [a.id for a in store.get_artifacts()] == [aid]
 
 
-def test_numpy_values_set_in_place_are_refused_at_write(store: MetadataStore, np: Any) -> None:
-    """A dict changed in place is not validated again: the write's own check refuses a numpy
-    integer or bool there, naming it, and writes nothing (it does not convert it)."""
+def test_numpy_values_set_in_place_are_stored_as_their_kind(store: MetadataStore, np: Any) -> None:
+    """A dict changed in place is not validated again (``model.custom_properties["n"] =
+    np.int64(3)``, the notebook's way): the write takes a numpy scalar as the value it holds,
+    as validation would have, and refuses any other numpy value, naming it, writing nothing."""
     data = store.put_artifact_type(ArtifactType(name="Data"))
-    for value in (np.int64(3), np.bool_(True)):
-        artifact = Artifact(type_id=data)
-        artifact.custom_properties["n"] = value
-        with pytest.raises(InvalidArgumentError) as caught:
-            store.put_artifacts([artifact])
-        assert caught.value.field == "artifacts[0].custom_properties['n']"
-    assert store.get_artifacts() == []
+    trainer = store.put_execution_type(ExecutionType(name="Trainer", properties={"epochs": PropertyType.INT}))
+    artifact = Artifact(type_id=data)
+    values = {"n": np.int64(3), "ok": np.bool_(True), "loss": np.float32(0.5), "acc": np.float64(0.25)}
+    artifact.custom_properties.update(values)
+    # Before: refused as "int64 is no property value" (np.float64, a float subclass, passed).
+    [aid] = store.put_artifacts([artifact])
+    [stored] = store.get_artifacts_by_id([aid])
+    assert {k: (type(v), v) for k, v in stored.custom_properties.items()} == {
+        "n": (int, 3), "ok": (bool, True), "loss": (float, 0.5), "acc": (float, 0.25)}
+    assert {k: type(v) for k, v in artifact.custom_properties.items()} == {"n": int, "ok": bool, "loss": float,
+                                                                          "acc": float}
+    # A declared INT property set in place from numpy, through put_execution.
+    execution = Execution(type_id=trainer)
+    execution.properties["epochs"] = np.int64(20)
+    xid, _, _ = store.put_execution(execution, [], [])
+    [recorded] = store.get_executions_by_id([xid])
+    assert (type(recorded.properties["epochs"]), recorded.properties["epochs"]) == (int, 20)
+    # Another numpy kind set in place: one error naming it, nothing written.
+    artifact = Artifact(type_id=data)
+    artifact.custom_properties["z"] = np.complex128(1 + 2j)
+    with pytest.raises(InvalidArgumentError) as caught:
+        store.put_artifacts([artifact])
+    assert caught.value.field == "artifacts[0].custom_properties['z']"
+    assert "numpy complex128 is no property value" in str(caught.value)
+    assert [a.id for a in store.get_artifacts()] == [aid]
 
 
 def test_a_cache_lookup_takes_numpy_values_as_the_step_recorded_them(store: MetadataStore, np: Any) -> None:
