@@ -1,5 +1,5 @@
 # graphmd's everyday commands. Each installs what it needs first (scripts/bootstrap).
-.PHONY: bootstrap demo lint test conformance bench neo4j-start neo4j-stop clean
+.PHONY: bootstrap demo lint test conformance conformance-clients bench neo4j-start neo4j-stop clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,6 +17,12 @@ test: bootstrap
 # Google's ml-metadata test suite, unmodified, against `graphmd serve` (fresh Neo4j + server).
 conformance: bootstrap
 	scripts/conformance $(CONFORMANCE_ARGS)
+
+# The suites of older ml-metadata clients (still pinned by TFX and KFP releases), each installed
+# once into its own venv in the cache directory, against a fresh `graphmd serve`.
+MLMD_CLIENTS ?= 1.15.0 1.16.0
+conformance-clients: bootstrap
+	for version in $(MLMD_CLIENTS); do scripts/conformance --client-version $$version || exit 1; done
 
 # graphmd against ml-metadata on the same workloads, one table (bench/; sizes: BENCH_ARGS=--help).
 bench: bootstrap
