@@ -23,9 +23,10 @@ CALL () {
   UNWIND $input_ids AS input_id
   MATCH (a:Artifact {id: input_id})
   WITH a ORDER BY COUNT { (a)-[:EVENT]->() } LIMIT 1
-  MATCH (a)-[:EVENT]->(x)
-  // Filtered after the expansion: a filter in the MATCH lets the planner seek every execution
-  // of the type and join it to the input, when its statistics say the type is rare.
+  // Expanded from that input in a subquery, then filtered: a filter on x next to the MATCH
+  // (even after a WITH) lets the planner scan every execution of the type and join each to
+  // the input, when its statistics say the type is rare.
+  CALL (a) { MATCH (a)-[:EVENT]->(x) RETURN x }
   WITH x WHERE x:Execution AND x.type = $type_name
   RETURN x
 }
