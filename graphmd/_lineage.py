@@ -30,6 +30,7 @@ import dataclasses
 import gc
 import operator
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -300,7 +301,17 @@ def _collector_paused() -> Iterator[None]:
     on their way up (0.72 s on a 300,000-node read of ~9 s). Young objects of the rest of
     the process move with them, so cyclic garbage among those waits for the next full
     collection. Skipped when the process has frozen objects of its own (unfreezing would
-    release them)."""
+    release them).
+
+    Only on the main thread (a script, a notebook, a pipeline step): the collector is the
+    process's, and in a server answering calls on worker threads (`graphmd serve`) reads
+    overlap, so it stayed off most of the time and each resume moved every other call's
+    cyclic garbage (the driver's sessions and results) into the oldest generation, which
+    Python collects only as that generation grows by a quarter: under 3 clients the server's
+    memory grew ~45 MB a minute and was never given back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:
