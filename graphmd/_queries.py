@@ -760,9 +760,13 @@ WHERE a.state = $state AND $context_id IS NULL
 WITH a ORDER BY a.create_time_since_epoch DESC, a.id DESC LIMIT 1
 RETURN a {.*} AS a
 """
+# From the context, expanded in a subquery and filtered after: with the type's filter in the
+# MATCH, statistics sampled while the store was small had the planner seek every artifact of
+# the type and test each for the context (7,409 db hits against 58 on a 400-run history).
 LATEST_ARTIFACT_IN_CONTEXT = """
-MATCH (:Context {id: $context_id})-[:ATTRIBUTION]->(a:Artifact {type: $type_name})
-WHERE a.state = $state
+MATCH (c:Context {id: $context_id})
+CALL (c) { MATCH (c)-[:ATTRIBUTION]->(a) RETURN a }
+WITH a WHERE a:Artifact AND a.type = $type_name AND a.state = $state
 WITH a ORDER BY a.create_time_since_epoch DESC, a.id DESC LIMIT 1
 RETURN a {.*} AS a
 """
