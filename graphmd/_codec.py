@@ -44,6 +44,7 @@ from ._models import (
     PropertyValue,
     ProtoValue,
     is_proto_form,
+    plain_value,
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -239,6 +240,21 @@ def plainly_valid(node: AnyNode) -> bool:
 MAX_STRUCT_DEPTH = 100
 
 _PROPERTY_VALUE_KINDS = "a bool, int, float, str, STRUCT dict or ProtoValue"
+
+
+def plain_property_value(value: object, field: str) -> Any:
+    """``value`` as a model would take it (models.plain_value: a numpy scalar as the bool,
+    int or float it holds), for values no model validated: a dict changed in place, a
+    mapping given to a call.
+
+    Raises:
+        InvalidArgumentError: ``value`` is None or a numpy scalar of another kind; ``field``
+            names it.
+    """
+    try:
+        return plain_value(value)
+    except ValueError as error:
+        raise InvalidArgumentError(f"{field}: {error}", field=field) from None
 
 
 def check_value(value: object, field: str) -> None:

@@ -34,7 +34,6 @@ from ._models import (
     ExecutionState,
     PropertyValue,
     ProtoValue,
-    plain_value,
 )
 
 # Imported at run time, not under TYPE_CHECKING, so that typing.get_type_hints resolves this
@@ -394,10 +393,7 @@ def _checked_properties(properties: Mapping[str, PropertyValue] | None,
         field = f"{what}[{name!r}]"
         if not isinstance(name, str):
             raise InvalidArgumentError(f"{field}: property names are text", field=what)
-        try:
-            value = plain_value(value)
-        except ValueError as error:
-            raise InvalidArgumentError(f"{field}: {error}", field=field) from None
+        value = codec.plain_property_value(value, field)
         if not isinstance(value, (int, float, str, dict, ProtoValue)):
             raise InvalidArgumentError(f"{field}: an int, float, str, bool, STRUCT dict or ProtoValue, not "
                                        f"{type(value).__name__}", field=field)

@@ -74,7 +74,6 @@ from ._models import (
     NodeT,
     ParentContext,
     TypeT,
-    plain_value,
     stored_id,
 )
 from ._schema import SIMPLE_TYPES, ensure_schema
@@ -1661,14 +1660,10 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
             for name, value in properties.items():
                 field = f"{at}.{attr}[{name!r}]"
                 codec.check_property_name(name, f"{at}.{attr}")
-                if value is not None:
-                    try:
-                        plain = plain_value(value)
-                    except ValueError as error:
-                        raise InvalidArgumentError(f"{field}: {error}", field=field) from None
-                    if plain is not value:
-                        properties[name] = value = plain  # an existing key: the dict's size stays
-                codec.check_value(value, field)
+                plain = codec.plain_property_value(value, field)
+                if plain is not value:
+                    properties[name] = plain  # an existing key: the dict's size stays
+                codec.check_value(plain, field)
 
 
 def _taken_id(error: neo4j_errors.ConstraintError) -> bool:
