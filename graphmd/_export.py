@@ -2,7 +2,7 @@
 
 An export is one JSON object per line, in an order an import can replay:
 
-    {"graphmd_export": 1, "schema_version": 2, "counts": {...}}     header (counts: expected)
+    {"graphmd_export": 1, "schema_version": 3, "counts": {...}}     header (counts: expected)
     {"type": {...}}                                                  every type, by id
     {"node": "Context" | "Artifact" | "Execution", "props": {...}}   every node, by label then id
     {"event": {...}, "artifact_id": 1, "execution_id": 2}            every event

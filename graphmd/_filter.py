@@ -51,6 +51,9 @@ class CompiledFilter:
     match_clauses: list[str]
     where: str
     params: dict[str, Any]
+    # The columns (``n.type``, ``f_n0.name``...) a top-level conjunct holds equal to one
+    # literal value: the filter selects only nodes where that column has that value.
+    fixed: frozenset[str] = frozenset()
 
 
 def compile_filter(expression: str, label: str, var: str = "n", *, field: str = _FIELD) -> CompiledFilter:
@@ -622,13 +625,17 @@ class _Compiler:
         self.required: list[str] = []  # presence of every mentioned property
 
     def compile(self, tree: _Node) -> CompiledFilter:
-        if isinstance(tree, _Logic) and tree.op == "AND":
-            parts = [self.boolean(operand, "AND") for operand in tree.operands]
-        else:
-            parts = [self.cypher(self.predicate(tree))]
+        fixed: set[str] = set()
+        parts = []
+        conjuncts = tree.operands if isinstance(tree, _Logic) and tree.op == "AND" else (tree,)
+        for operand in conjuncts:
+            equality = self.equality(operand)  # binds as compiling would: adds no parameter
+            if equality is not None and len(set(map(repr, equality[1]))) == 1:
+                fixed.add(equality[0])
+            parts.append(self.boolean(operand, "AND") if len(conjuncts) > 1 else self.cypher(self.predicate(operand)))
         # Top-level conjuncts stay separate so the planner sees each (and its index).
         return CompiledFilter(match_clauses=self.matches, where=" AND ".join(self.required + parts),
-                              params=self.params)
+                              params=self.params, fixed=frozenset(fixed))
 
     def error(self, pos: int, message: str, token: str | None) -> InvalidArgumentError:
         return _error(self.source, pos, message, token)

@@ -38,6 +38,7 @@ __all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "Migration", "SchemaS
 
 logger = logging.getLogger("graphmd.schema")
 
+# Version 3: version 2 with the indexes that list a type's nodes in order (_queries.TYPE_ORDER_INDEXES).
 # Version 2: the layout described in graphmd/_codec.py and docs/data-model.md.
 # Version 1: the same, but STRUCT values may hold their keys in any order (the first graphmd
 # releases wrote them so) and the GraphmdMeta uniqueness constraint may be missing.
@@ -46,7 +47,7 @@ logger = logging.getLogger("graphmd.schema")
 # A change to what graphmd stores, or a new constraint or index, takes a new version and a
 # migration: a store at the current version skips CONSTRAINTS and INDEXES when it opens, and
 # an older graphmd refuses a newer version instead of writing the old layout into it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # MLMD's system types (ml_metadata/simple_types), which base_type refers to.
 SIMPLE_TYPES = {
@@ -104,6 +105,7 @@ def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int
 MIGRATIONS: dict[int, Migration] = {
     1: Migration("graphmd's derived keys: type kinds and version keys, node type names, event keys", MIGRATE_TO_1),
     2: Migration("STRUCT values re-encoded with their keys sorted", [_sort_struct_keys]),
+    3: Migration("indexes listing each type's nodes by id and by create time", []),
 }
 MIGRATION_BATCH = 10_000
 

@@ -553,7 +553,7 @@ def _plan(store: MetadataStore, label: str, filter_query: str, scope: str | None
 
 SEEKS = [
     ("Artifact", "uri = '/x'", "artifact(uri)"), ("Artifact", "name = 'x'", "(name)"),
-    ("Artifact", "type = 'Model'", "(type)"), ("Artifact", "type_id = 5", "(type_id)"),
+    ("Artifact", "type = 'Model'", "artifact(type"), ("Artifact", "type_id = 5", "(type_id)"),
     ("Artifact", "id = 5", "(id)"), ("Artifact", "id IN (5, 6, 7)", "(id)"),
     ("Artifact", "id = 5 OR id = 6 OR 7 = id", "(id)"), ("Artifact", "state IN (2, 3, 4)", "(state)"),
     ("Artifact", "type = 'Model' AND (state = 2 OR state = 4)", "("),

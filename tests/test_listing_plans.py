@@ -73,3 +73,46 @@ def test_a_first_page_of_a_whole_listing_reads_the_order_index(store: MetadataSt
     field = q.ORDER_FIELDS[order_by.value]
     expected = sorted(everything, key=lambda a: (getattr(a, field), a.id), reverse=not is_asc)[:20]
     assert [a.id for a in page.items] == [a.id for a in expected] and page.next_page_token
+
+
+def _db_hits(plan: dict) -> int:
+    return plan.get("dbHits", 0) + sum(_db_hits(child) for child in plan.get("children", []))
+
+
+@pytest.mark.parametrize("order_by", [o for o in OrderBy if q.ORDER_FIELDS[o.value] in q.TYPE_ORDER_INDEXES])
+@pytest.mark.parametrize("is_asc", [True, False])
+@pytest.mark.parametrize("how", ["type scope", "type filter"])
+def test_a_page_of_one_type_reads_the_page_not_the_type(store: MetadataStore, order_by: OrderBy, is_asc: bool,
+                                                        how: str) -> None:
+    """The newest models, a type's first page: before, Neo4j read every node of the type from
+    its index and sorted them all (108 ms for 10 of 200,000 artifacts; now 2-5 ms), and a
+    later page by time read the type twice over (350 ms a page of 100). (By update time, which
+    has no such index, a type is still read whole.)"""
+    many, other = (store.put_artifact_type(ArtifactType(name=name)) for name in ("Many", "Other"))
+    for chunk in range(60):  # 20 a call: few nodes share a creation time
+        store.put_artifacts([Artifact(type_id=t, uri=f"/{t}/{chunk}/{i}") for t in (many, other) for i in range(20)])
+    if how == "type scope":
+        scope, params, filter_query = q.LIST_SCOPE_TYPE["Artifact"], {"scope_type_id": many,
+                                                                     "scope_type_name": "Many"}, None
+    else:
+        scope, params, filter_query = q.LIST_SCOPE_ALL["Artifact"], {}, "type = 'Many'"
+
+    def page(token: str | None) -> tuple[list[Artifact], str | None, int]:
+        options = ListOptions(max_result_size=10, order_by=order_by, is_asc=is_asc, filter_query=filter_query,
+                              next_page_token=token)
+        query, query_params, _ = _list_query(Artifact, options, scope, params)
+        with store._driver.session(database=store.database) as session:
+            hits = _db_hits(session.run("CYPHER replan=force PROFILE " + query, **query_params).consume().profile)
+        listed = (store.list_page(Artifact, options, type_name="Many") if how == "type scope"
+                  else store.list_page(Artifact, options))
+        return list(listed.items), listed.next_page_token, hits
+
+    items, token, first_hits = page(None)
+    second, _, second_hits = page(token)
+    # 1,200 nodes of the type: reading them all is ~2,400 db hits and more; a page, ~10
+    # index entries (a few more where nodes share a time) and its nodes' properties.
+    assert first_hits < 600 and second_hits < 600, (first_hits, second_hits)
+    field = q.ORDER_FIELDS[order_by.value]
+    everything = sorted(store.get_artifacts_by_type("Many"), key=lambda a: (getattr(a, field), a.id),
+                        reverse=not is_asc)
+    assert [a.id for a in items + second] == [a.id for a in everything[:20]]

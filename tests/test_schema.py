@@ -18,6 +18,7 @@ from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextT
                      ExecutionState, ExecutionType, FailedPreconditionError, MetadataStore, PropertyType,
                      UnavailableError, find_cached_execution)
 from graphmd._config import Settings
+from graphmd import _queries as q
 from graphmd._queries import CONSTRAINTS
 from graphmd._schema import MIGRATIONS, SCHEMA_VERSION, read_schema_version
 
@@ -152,10 +153,10 @@ def test_struct_values_the_first_releases_wrote_are_migrated(store: MetadataStor
         [execution] = migrated.get_executions_by_id([hit.execution.id])
         migrated.put_executions([execution])
         assert snapshot(store) == current  # an unchanged update changes nothing
-        assert migrated.schema_version == SCHEMA_VERSION == 2
-    assert "migrating the store's schema from version 1 to 2" in caplog.text
+        assert migrated.schema_version == SCHEMA_VERSION == 3
+    assert "migrating the store's schema from version 1 to 3" in caplog.text
     assert "STRUCT values re-encoded with their keys sorted" in caplog.text
-    assert "schema is now version 2" in caplog.text
+    assert "schema is now version 3" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server):
         assert snapshot(store) == current
@@ -222,3 +223,25 @@ def test_info_still_reports_a_newer_schemas_store(store: MetadataStore, cli, res
     assert "upgrade graphmd" in data["note"]
     assert f"note:     the store's schema version is {SCHEMA_VERSION + 1}" in cli("info")
     assert snapshot(store) == before
+
+
+TYPE_ORDER_INDEXES = "SHOW INDEXES YIELD name WHERE name CONTAINS '_type_by_' RETURN name ORDER BY name"
+
+
+def test_a_version_2_store_gets_the_indexes_that_list_a_type_in_order(store: MetadataStore, neo4j_server: Settings,
+                                                                      restore_version: None,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Version 3 adds indexes only: a version-2 store keeps its data and gains them when opened
+    (a store at the current version skips creating indexes)."""
+    populate(store, n=2)
+    current = snapshot(store)
+    names = [row["name"] for row in run(store, TYPE_ORDER_INDEXES)]
+    assert len(names) == 3 * len(q.TYPE_ORDER_INDEXES)  # artifacts, executions, contexts
+    for name in names:
+        run(store, f"DROP INDEX {name}")
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = 2")
+    with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server) as migrated:
+        assert migrated.schema_version == SCHEMA_VERSION == 3
+        assert [row["name"] for row in run(store, TYPE_ORDER_INDEXES)] == names
+        assert snapshot(store) == current
+    assert f"from version 2 to 3 (3: {MIGRATIONS[3].what})" in caplog.text
