@@ -116,6 +116,18 @@ def test_latest_artifact_in_a_context_expands_from_the_context(store):
     assert db_hits(profiled) < 150, db_hits(profiled)
 
 
+def test_latest_artifact_reads_the_newest_not_the_whole_type(store, history):
+    """Before, every model was read and sorted for the newest (800,010 db hits among 200,000
+    artifacts of a type); now it reads the (type, create time) index from its newest end."""
+    newest = history.artifacts["run-0049/model"]
+    params = {"type_name": "Model", "state": "LIVE", "context_id": None}
+    profiled = store.driver.execute_query("CYPHER replan=force PROFILE " + q.LATEST_ARTIFACT, params,
+                                          database_=store.database)
+    assert [row["a"]["id"] for row in profiled.records] == [newest]
+    # 50 models, written 25 runs a call (so 25 share the newest time): 849 db hits before, 89.
+    assert db_hits(profiled.summary.profile) < 250, db_hits(profiled.summary.profile)
+
+
 def test_latest_artifact_within_and_across_contexts(store, history):
     assert latest_artifact(store, "Model").id == history.artifacts["run-0049/model"]
     assert latest_artifact(store, "Model", context_id=history.contexts["run-0020"]).id == \
