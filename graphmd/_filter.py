@@ -54,6 +54,8 @@ class CompiledFilter:
     # The columns (``n.type``, ``f_n0.name``...) a top-level conjunct holds equal to one
     # literal value: the filter selects only nodes where that column has that value.
     fixed: frozenset[str] = frozenset()
+    # How many top-level conjuncts ``where`` has (a mentioned property's presence among them).
+    conjuncts: int = 1
 
 
 def compile_filter(expression: str, label: str, var: str = "n", *, field: str = _FIELD) -> CompiledFilter:
@@ -635,7 +637,7 @@ class _Compiler:
             parts.append(self.boolean(operand, "AND") if len(conjuncts) > 1 else self.cypher(self.predicate(operand)))
         # Top-level conjuncts stay separate so the planner sees each (and its index).
         return CompiledFilter(match_clauses=self.matches, where=" AND ".join(self.required + parts),
-                              params=self.params, fixed=frozenset(fixed))
+                              params=self.params, fixed=frozenset(fixed), conjuncts=len(self.required + parts))
 
     def error(self, pos: int, message: str, token: str | None) -> InvalidArgumentError:
         return _error(self.source, pos, message, token)

@@ -768,7 +768,7 @@ RETURN m.import_source AS import_source, m.mlmd_import_source AS mlmd_import_sou
 # sorting the whole type read 800,010 db hits for the newest of 200,000 artifacts; 3,013.
 LATEST_ARTIFACT = """
 MATCH (a:Artifact {type: $type_name})
-USING INDEX a:Artifact(type, create_time_since_epoch)
+USING INDEX SEEK a:Artifact(type, create_time_since_epoch)
 WHERE a.create_time_since_epoch IS NOT NULL AND a.state = $state AND $context_id IS NULL
 WITH a ORDER BY a.type DESC, a.create_time_since_epoch DESC, a.id DESC LIMIT 1
 RETURN a {.*} AS a

@@ -1877,19 +1877,27 @@ def _list_query(cls: type[AnyNode], options: ListOptions, scope: str, params: di
     params = dict(params)
     clauses = [scope]
     wheres: list[str] = []
-    # One type's nodes (a type scope, or a filter's top-level `type = 'T'`): Neo4j can read
-    # them in order from the index on (type, field), when the query orders by the type too
-    # (one value: the same order) and says every node has the field. The newest page of a
-    # type then reads the page, where the type's index read and sorted every node of the type
-    # (108 ms for 10 of 200,000 artifacts; 2 ms).
-    one_type = scope == q.LIST_SCOPE_TYPE[_LABEL[cls]]
+    # A page of one type and nothing else (a type scope without a filter, or a filter that is
+    # just `type = 'T'`) is read in order from the index on (type, field), told so (USING INDEX
+    # SEEK: costing chose the type_id index and sorted the whole type, or scanned the composite
+    # index across every type, as the statistics of the moment had it), with the type first in
+    # the order (one value: the same order) and the field said to be there. The newest page of
+    # a type then reads the page, where it read and sorted every node of the type (108 ms for
+    # 10 of 200,000 artifacts; ~5 ms). With any other condition it is left to cost: told to
+    # read the type in order, Neo4j reads it until the page is full, whatever another index
+    # would find at once (a name, a uri) or however a context's nodes lie in it (W4's filter,
+    # a context's files among 1,000,000 artifacts, offered the type in order read 125,248 index
+    # entries for a page of 20, 150 ms; from the context, 1,002 and 10 ms).
+    one_type = scope == q.LIST_SCOPE_TYPE[_LABEL[cls]] and not options.filter_query
     if options.filter_query:
         compiled = compile_filter(options.filter_query, _LABEL[cls], "n")
         clauses.extend(compiled.match_clauses)
         wheres.append(compiled.where)
         params.update(compiled.params)
-        one_type = one_type or "n.type" in compiled.fixed
-    one_type = one_type and field in q.TYPE_ORDER_INDEXES
+        one_type = (scope == q.LIST_SCOPE_ALL[_LABEL[cls]] and compiled.conjuncts == 1 and "n.type" in compiled.fixed
+                    and not compiled.match_clauses)
+    # Only for a page: a listing without a limit reads the whole result anyway.
+    one_type = one_type and field in q.TYPE_ORDER_INDEXES and options.max_result_size is not None
     fingerprint = _fingerprint(options, scope, params)
     if options.next_page_token:
         last_value, last_id = _decode_token(options.next_page_token, fingerprint)
@@ -1913,11 +1921,8 @@ def _list_query(cls: type[AnyNode], options: ListOptions, scope: str, params: di
         # the order index and read past a whole store for the few nodes it wants.
         wheres.append(f"n.{field} IS NOT NULL")
     query = "\n".join(clauses)
-    if one_type and scope == q.LIST_SCOPE_TYPE[_LABEL[cls]] and not options.filter_query:
-        # Told, not left to cost: on statistics that miss the type's growth Neo4j seeks the
-        # type_id index and sorts the whole type (3,678 db hits for the first 10 of 1,200 in a
-        # test; 102-143).
-        query += f" USING INDEX n:{_LABEL[cls]}(type, {field})\nWHERE " + " AND ".join(f"({w})" for w in wheres)
+    if one_type:
+        query += f" USING INDEX SEEK n:{_LABEL[cls]}(type, {field})\nWHERE " + " AND ".join(f"({w})" for w in wheres)
     elif wheres:
         query += "\nWITH * WHERE " + " AND ".join(f"({w})" for w in wheres)
     # Sorted and cut before the properties are read: projected first, every page read and
