@@ -2,7 +2,8 @@
 
 An export is one JSON object per line, in an order an import can replay:
 
-    {"graphmd_export": 1, "schema_version": 3, "counts": {...}}     header (counts: expected)
+    {"graphmd_export": 1, "schema_version": 3, "compatible_from": 2, "counts": {...}}
+                                                                     header (counts: expected)
     {"type": {...}}                                                  every type, by id
     {"node": "Context" | "Artifact" | "Execution", "props": {...}}   every node, by label then id
     {"event": {...}, "artifact_id": 1, "execution_id": 2}            every event
@@ -46,7 +47,7 @@ from . import _queries as q
 from ._bulk import advance_id_counters, write_rows
 from ._errors import FailedPreconditionError, GraphmdError, InvalidArgumentError, map_driver_errors
 from ._models import EventType
-from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, ensure_schema
+from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, compatible_from, ensure_schema, usable_newer_version
 from ._store import MetadataStore
 
 __all__ = ["EXPORT_FORMAT", "describe_unfinished_import", "export_store", "import_store", "open_export",
@@ -180,7 +181,8 @@ def _export(store: MetadataStore, out: TextIO, progress: Progress | None, left_o
     def skip(kind: str) -> None:
         left_out[_COUNT_OF[kind]] += 1
 
-    write({"graphmd_export": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION, "counts": expected})
+    write({"graphmd_export": EXPORT_FORMAT, "schema_version": SCHEMA_VERSION,
+           "compatible_from": compatible_from(SCHEMA_VERSION), "counts": expected})
     with map_driver_errors(store.settings.uri), store._session() as session, session.begin_transaction() as tx:
         for record in tx.run(q.EXPORT_TYPES):
             emit({"type": _props(record["n"])}, "type")
@@ -326,9 +328,12 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
         raise InvalidArgumentError("the first line is not the header of a graphmd export (format "
                                    f"{EXPORT_FORMAT} or older)", field="header")
     version = header.get("schema_version")
+    if isinstance(version, int) and usable_newer_version(version, header.get("compatible_from")):
+        version = SCHEMA_VERSION  # a newer version's data as this one writes it: only indexes were added since
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise FailedPreconditionError(f"the export has schema version {version!r}; this graphmd reads versions up "
-                                      f"to {SCHEMA_VERSION}: upgrade graphmd to import it", field="schema_version")
+                                      f"to {SCHEMA_VERSION} and newer ones that say it can: upgrade graphmd to "
+                                      "import it", field="schema_version")
     if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single(strict=True)["has_data"]):
         unfinished = unfinished_import(store)
         raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes"
@@ -404,7 +409,8 @@ def _import_records(store: MetadataStore, records: Iterator[tuple[int, dict[str,
     importer.flush()
     _advance_counters(store, importer.max_id)
     if version < SCHEMA_VERSION:
-        store._write(lambda tx: tx.run(q.WRITE_SCHEMA_VERSION, version=version).consume())
+        store._write(lambda tx: tx.run(q.WRITE_SCHEMA_VERSION, version=version,
+                                       compatible_from=compatible_from(version)).consume())
     with map_driver_errors(store.settings.uri):
         ensure_schema(store.driver, store.database, store._ids.allocate)
     if progress is not None:

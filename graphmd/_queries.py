@@ -67,7 +67,8 @@ INDEXES += [
 ]
 
 
-READ_SCHEMA_VERSION = "MATCH (m:GraphmdMeta) RETURN m.schema_version AS version"
+READ_SCHEMA_VERSION = ("MATCH (m:GraphmdMeta) RETURN m.schema_version AS version, "
+                       "m.compatible_from AS compatible_from")
 PING = "RETURN 1"  # does Neo4j answer? (graphmd serve's readiness)
 # The running transactions whose time_bound tag starts with $tag, terminated (graphmd._store.time_bound).
 TERMINATE_TAGGED_TRANSACTIONS = """
@@ -95,7 +96,8 @@ SHOW INDEXES YIELD name, state
 RETURN count(*) AS total, [n IN collect(CASE WHEN state <> 'ONLINE' THEN name + ' ' + state END) WHERE n IS NOT NULL]
        AS not_online
 """
-WRITE_SCHEMA_VERSION = "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $version"
+WRITE_SCHEMA_VERSION = ("MERGE (m:GraphmdMeta {singleton: true}) "
+                        "SET m.schema_version = $version, m.compatible_from = $compatible_from")
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 HAS_DATA = "RETURN EXISTS { MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context } AS has_data"
 

@@ -33,8 +33,8 @@ from ._queries import (
     WRITE_SCHEMA_VERSION,
 )
 
-__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "SIMPLE_TYPES", "Migration", "SchemaState", "ensure_schema",
-           "read_schema_state", "read_schema_version"]
+__all__ = ["SCHEMA_VERSION", "MIGRATIONS", "READS_COMPATIBLE_FROM", "SIMPLE_TYPES", "Migration", "SchemaState",
+           "compatible_from", "ensure_schema", "read_schema_state", "read_schema_version", "usable_newer_version"]
 
 logger = logging.getLogger("graphmd.schema")
 
@@ -46,7 +46,8 @@ logger = logging.getLogger("graphmd.schema")
 # holding graphmd's nodes but no GraphmdMeta node is taken to be version 0.
 # A change to what graphmd stores, or a new constraint or index, takes a new version and a
 # migration: a store at the current version skips CONSTRAINTS and INDEXES when it opens, and
-# an older graphmd refuses a newer version instead of writing the old layout into it.
+# an older graphmd refuses a newer version instead of writing the old layout into it, unless
+# the store says that graphmd can use it (its `compatible_from`, below).
 SCHEMA_VERSION = 3
 
 # MLMD's system types (ml_metadata/simple_types), which base_type refers to.
@@ -64,10 +65,17 @@ MigrationStep = str | Callable[[neo4j.Session, int], None]
 
 @dataclasses.dataclass(frozen=True)
 class Migration:
-    """What the migration to a version does (for its announcement), and its steps."""
+    """What the migration to a version does (for its announcement), and its steps.
+
+    ``additive``: the migration only adds indexes, so a graphmd of the version before reads
+    and writes the migrated store correctly (its writes are what this version writes, and it
+    reads nothing the migration took away). A store records the oldest version that can use
+    it (`compatible_from`), and graphmd of that version or newer opens it.
+    """
 
     what: str
     steps: Sequence[MigrationStep]
+    additive: bool = False
 
 
 def _sort_struct_keys(session: neo4j.Session, batch: int) -> None:
@@ -105,8 +113,24 @@ def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int
 MIGRATIONS: dict[int, Migration] = {
     1: Migration("graphmd's derived keys: type kinds and version keys, node type names, event keys", MIGRATE_TO_1),
     2: Migration("STRUCT values re-encoded with their keys sorted", [_sort_struct_keys]),
-    3: Migration("indexes listing each type's nodes by id and by create time", []),
+    3: Migration("indexes listing each type's nodes by id and by create time", [], additive=True),
 }
+
+
+# The first schema version whose graphmd reads a store's `compatible_from` (since 2026-12-07):
+# graphmd of an earlier version refuses every newer store, whatever the store says.
+READS_COMPATIBLE_FROM = 3
+
+
+def compatible_from(version: int) -> int:
+    """The oldest schema version whose graphmd can use a store at ``version``: the version
+    before a run of additive migrations up to it (``version`` itself when its own is not)."""
+    oldest = version
+    while oldest > 0 and oldest in MIGRATIONS and MIGRATIONS[oldest].additive:
+        oldest -= 1
+    return oldest
+
+
 MIGRATION_BATCH = 10_000
 
 
@@ -133,20 +157,35 @@ def _run_all(session: neo4j.Session, statements: list[str]) -> None:
 
 def read_schema_version(driver: neo4j.Driver, database: str | None) -> int | None:
     """The version the database's GraphmdMeta node records (None: there is none)."""
+    return _read_meta(driver, database)[0]
+
+
+def _read_meta(driver: neo4j.Driver, database: str | None) -> tuple[int | None, int | None]:
+    """The recorded schema version and the oldest version that can use the store (None: not
+    recorded; graphmd before 2026-12-07 recorded only the version)."""
     with driver.session(database=database) as session:
         found = session.execute_read(lambda tx: tx.run(READ_SCHEMA_VERSION).single())
-    return found["version"] if found else None
+    return (found["version"], found["compatible_from"]) if found else (None, None)
+
+
+def usable_newer_version(version: object, oldest: object) -> bool:
+    """Whether this graphmd can use a store (or an export) at a newer ``version`` that says
+    graphmd of version ``oldest`` and later can."""
+    return (isinstance(version, int) and isinstance(oldest, int) and version > SCHEMA_VERSION
+            and oldest <= SCHEMA_VERSION)
 
 
 @dataclasses.dataclass(frozen=True)
 class SchemaState:
     """What `graphmd info` reports of the database: the server's version and edition, the
-    schema version graphmd recorded, and its indexes (constraints included) not ONLINE."""
+    schema version graphmd recorded and the oldest that can use the store, and its indexes
+    (constraints included) not ONLINE."""
 
     server: str
     schema_version: int | None
     indexes: int
     not_online: list[str]
+    compatible_from: int | None = None
 
 
 def read_schema_state(driver: neo4j.Driver, database: str | None) -> SchemaState:
@@ -156,7 +195,7 @@ def read_schema_state(driver: neo4j.Driver, database: str | None) -> SchemaState
         version = tx.run(READ_SCHEMA_VERSION).single()
         indexes = tx.run(INDEX_STATES).single(strict=True)
         return SchemaState(", ".join(components), version["version"] if version else None, indexes["total"],
-                           list(indexes["not_online"]))
+                           list(indexes["not_online"]), version["compatible_from"] if version else None)
 
     with driver.session(database=database) as session:
         return session.execute_read(work)
@@ -164,15 +203,23 @@ def read_schema_state(driver: neo4j.Driver, database: str | None) -> SchemaState
 
 def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Callable[[str, int], list[int]]) -> int:
     """Create constraints, indexes, MLMD's system types and the schema version if missing;
-    migrate an older schema step by step. Returns the schema version.
+    migrate an older schema step by step. Returns the store's schema version: this graphmd's,
+    or a newer one whose store says this graphmd can use it (its migrations since only added
+    indexes), which is opened as it is, nothing written.
 
     Raises FailedPreconditionError when the database holds a newer schema than this graphmd
-    understands: an older graphmd must not write into it.
+    can use: an older graphmd must not write its layout into it.
     """
-    version = read_schema_version(driver, database)
+    version, oldest = _read_meta(driver, database)
+    if usable_newer_version(version, oldest):
+        logger.info("graphmd: the store's schema version is %s, newer than this graphmd's (%d); the store says "
+                    "graphmd of version %s and later can use it, so this one does, without what is newer",
+                    version, SCHEMA_VERSION, oldest)
+        return version  # type: ignore[return-value]  # not None: usable_newer_version
     if version is not None and version > SCHEMA_VERSION:
         raise FailedPreconditionError(
-            f"the store's schema version is {version}, newer than this graphmd's ({SCHEMA_VERSION}); "
+            f"the store's schema version is {version}, newer than this graphmd's ({SCHEMA_VERSION}), "
+            f"and it needs graphmd of schema version {oldest if oldest is not None else version} or later; "
             "upgrade graphmd to use this database",
             field="schema_version",
         )
@@ -184,19 +231,23 @@ def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Call
         if start is None:
             start = 0 if session.execute_read(lambda tx: tx.run(HAS_DATA).single(strict=True)["has_data"]) else SCHEMA_VERSION
         if start < SCHEMA_VERSION:
+            oldest_user = max(compatible_from(SCHEMA_VERSION), READS_COMPATIBLE_FROM)
             logger.warning("graphmd: migrating the store's schema from version %d to %d (%s). An interrupted "
-                           "migration resumes when the store is next opened; a graphmd older than this one "
-                           "refuses the migrated store.", start, SCHEMA_VERSION,
-                           "; ".join(f"{v}: {MIGRATIONS[v].what}" for v in range(start + 1, SCHEMA_VERSION + 1)))
+                           "migration resumes when the store is next opened; %s.", start, SCHEMA_VERSION,
+                           "; ".join(f"{v}: {MIGRATIONS[v].what}" for v in range(start + 1, SCHEMA_VERSION + 1)),
+                           "a graphmd older than this one refuses the migrated store" if oldest_user >= SCHEMA_VERSION
+                           else f"graphmd of schema version {oldest_user} can still use it; an older one refuses it")
         for target in range(start + 1, SCHEMA_VERSION + 1):
             for step in MIGRATIONS[target].steps:
                 _run_step(session, step)
-            session.execute_write(_consume, WRITE_SCHEMA_VERSION, version=target)
+            session.execute_write(_consume, WRITE_SCHEMA_VERSION, version=target,
+                                  compatible_from=compatible_from(target))
         if start < SCHEMA_VERSION:
             logger.warning("graphmd: the store's schema is now version %d", SCHEMA_VERSION)
         _ensure_simple_types(session, allocate_ids)
-        if version != SCHEMA_VERSION:
-            session.execute_write(lambda tx: tx.run(WRITE_SCHEMA_VERSION, version=SCHEMA_VERSION).consume())
+        if version != SCHEMA_VERSION or oldest != compatible_from(SCHEMA_VERSION):
+            session.execute_write(_consume, WRITE_SCHEMA_VERSION, version=SCHEMA_VERSION,
+                                  compatible_from=compatible_from(SCHEMA_VERSION))
     return SCHEMA_VERSION
 
 

@@ -17,6 +17,7 @@ from graphmd import (Artifact, ArtifactType, FailedPreconditionError, InvalidArg
                      export_store, import_store)
 from graphmd._config import Settings
 from graphmd._export import unfinished_import
+import graphmd._schema
 from graphmd._schema import SCHEMA_VERSION
 
 
@@ -100,6 +101,21 @@ def test_an_export_of_schema_version_1_is_migrated_on_import(store: MetadataStor
     assert back.properties["config"] == {"a": [2], "b": 1}
 
 
+def test_an_export_of_a_newer_version_that_says_this_graphmd_can_use_it_is_imported(store: MetadataStore) -> None:
+    """A newer graphmd whose migrations since this version only added indexes marks its
+    exports so: this graphmd imports them as its own version (an older graphmd's way back)."""
+    populate(store, n=1)
+    before = snapshot(store)
+    lines = export_text(store).splitlines(keepends=True)
+    header = json.loads(lines[0])
+    assert header["compatible_from"] == graphmd._schema.compatible_from(SCHEMA_VERSION) <= SCHEMA_VERSION
+    newer = {**header, "schema_version": SCHEMA_VERSION + 1, "compatible_from": SCHEMA_VERSION}
+    store.delete_everything()
+    import_store(store, io.StringIO(json.dumps(newer) + "\n" + "".join(lines[1:])))
+    assert snapshot(store) == before
+    assert graphmd._schema.read_schema_version(store.driver, store.database) == SCHEMA_VERSION
+
+
 def test_import_refuses_a_store_with_data_and_leaves_it_unchanged(store: MetadataStore) -> None:
     populate(store, n=1)
     text = export_text(store)
@@ -114,7 +130,11 @@ def test_import_refuses_a_store_with_data_and_leaves_it_unchanged(store: Metadat
     (lambda lines: [], InvalidArgumentError, "header"),
     (lambda lines: ["not json\n", *lines], InvalidArgumentError, "line"),
     (lambda lines: lines[1:], InvalidArgumentError, "header"),
-    (lambda lines: [lines[0].replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":99'), *lines[1:]],
+    (lambda lines: [lines[0].replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":99')
+                    .replace('"compatible_from":', '"compatible_from":99,"was":'), *lines[1:]],
+     FailedPreconditionError, "schema_version"),
+    (lambda lines: [lines[0].replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":99')
+                    .replace('"compatible_from":', '"was":'), *lines[1:]],  # a newer export saying nothing
      FailedPreconditionError, "schema_version"),
     (lambda lines: [*lines[:-1], '{"node": "Evil`) DETACH DELETE n //", "props": {"id": 1}}\n', lines[-1]],
      InvalidArgumentError, "node"),

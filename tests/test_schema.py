@@ -20,7 +20,7 @@ from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Context, ContextT
 from graphmd._config import Settings
 from graphmd import _queries as q
 from graphmd._queries import CONSTRAINTS
-from graphmd._schema import MIGRATIONS, SCHEMA_VERSION, read_schema_version
+from graphmd._schema import MIGRATIONS, SCHEMA_VERSION, compatible_from, read_schema_version
 
 # What a version-0 database lacks: graphmd's derived keys (see graphmd._queries.MIGRATE_TO_1).
 DOWNGRADE_TO_0 = [
@@ -55,13 +55,52 @@ def restore_version(store: MetadataStore) -> Iterator[None]:
     yield
     run(store, "MATCH (m:GraphmdMeta) DETACH DELETE m")
     run(store, GRAPHMD_META_CONSTRAINT)
-    run(store, "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $v", v=SCHEMA_VERSION)
+    run(store, "MERGE (m:GraphmdMeta {singleton: true}) SET m.schema_version = $v, m.compatible_from = $c",
+        v=SCHEMA_VERSION, c=compatible_from(SCHEMA_VERSION))
 
 
 def test_the_store_records_its_schema_version(store: MetadataStore) -> None:
     assert store.schema_version == SCHEMA_VERSION
     assert read_schema_version(store.driver, store.database) == SCHEMA_VERSION
-    assert run(store, "MATCH (m:GraphmdMeta) RETURN count(m) AS n") == [{"n": 1}]
+    assert run(store, "MATCH (m:GraphmdMeta) RETURN count(m) AS n, m.compatible_from AS oldest") == [
+        {"n": 1, "oldest": compatible_from(SCHEMA_VERSION)}]
+
+
+def test_the_oldest_version_that_can_use_a_store_follows_additive_migrations() -> None:
+    """Version 3 only added indexes, so a store at 3 is one graphmd of version 2 writes
+    correctly; version 2 re-encoded values, so nothing older can use it."""
+    assert MIGRATIONS[3].additive and not MIGRATIONS[2].additive and not MIGRATIONS[1].additive
+    assert [compatible_from(v) for v in (1, 2, 3)] == [1, 2, 2]
+
+
+def test_a_newer_schema_that_says_this_graphmd_can_use_it_is_opened_as_it_is(
+        store: MetadataStore, neo4j_server: Settings, restore_version: None, cli,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A newer graphmd whose migrations since this version only added indexes leaves a store
+    this graphmd still reads and writes: a rolling upgrade does not stop the older processes.
+    This graphmd opens it without migrating or stamping anything."""
+    populate(store, n=1)
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v, m.compatible_from = $c",
+        v=SCHEMA_VERSION + 1, c=SCHEMA_VERSION)
+    with caplog.at_level(logging.INFO, logger="graphmd.schema"), open_store(neo4j_server) as older:
+        assert older.schema_version == SCHEMA_VERSION + 1
+        data_t = older.get_artifact_type("Data", "v2")
+        [new] = older.put_artifacts([Artifact(type_id=data_t.id, uri="/written-by-the-older-graphmd")])
+        assert older.get_artifacts_by_id([new])[0].uri == "/written-by-the-older-graphmd"
+    assert f"newer than this graphmd's ({SCHEMA_VERSION})" in caplog.text
+    assert run(store, "MATCH (m:GraphmdMeta) RETURN m.schema_version AS v, m.compatible_from AS c") == [
+        {"v": SCHEMA_VERSION + 1, "c": SCHEMA_VERSION}]
+    assert (f"schema:   version {SCHEMA_VERSION + 1}, usable by graphmd of version {SCHEMA_VERSION} and later "
+            f"(this graphmd writes {SCHEMA_VERSION})") in cli("info")
+
+
+def test_a_store_stamped_before_graphmd_recorded_who_can_use_it_gets_that_recorded(
+        store: MetadataStore, neo4j_server: Settings, restore_version: None) -> None:
+    run(store, "MATCH (m:GraphmdMeta) REMOVE m.compatible_from")
+    with open_store(neo4j_server):
+        pass
+    assert run(store, "MATCH (m:GraphmdMeta) RETURN m.schema_version AS v, m.compatible_from AS c") == [
+        {"v": SCHEMA_VERSION, "c": compatible_from(SCHEMA_VERSION)}]
 
 
 @pytest.mark.parametrize("recorded", [None, 0], ids=["no-meta-node", "version-0"])
@@ -202,13 +241,17 @@ def test_an_empty_database_is_stamped_without_migrating(store: MetadataStore, ne
 def test_a_newer_schema_is_refused_with_a_clear_message(store: MetadataStore, neo4j_server: Settings,
                                                         restore_version: None) -> None:
     populate(store, n=1)
-    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v", v=SCHEMA_VERSION + 1)
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v, m.compatible_from = $v", v=SCHEMA_VERSION + 1)
     before = snapshot(store)
     with pytest.raises(FailedPreconditionError) as info:
         open_store(neo4j_server)
     assert info.value.field == "schema_version"
     assert f"schema version is {SCHEMA_VERSION + 1}" in info.value.message and "upgrade graphmd" in info.value.message
+    assert f"needs graphmd of schema version {SCHEMA_VERSION + 1} or later" in info.value.message
     assert snapshot(store) == before
+    run(store, "MATCH (m:GraphmdMeta) REMOVE m.compatible_from")  # as graphmd wrote before recording it
+    with pytest.raises(FailedPreconditionError):
+        open_store(neo4j_server)
 
 
 def test_info_still_reports_a_newer_schemas_store(store: MetadataStore, cli, restore_version: None) -> None:
@@ -216,7 +259,7 @@ def test_info_still_reports_a_newer_schemas_store(store: MetadataStore, cli, res
     wrote (with a note) instead of refusing, and writes nothing."""
     populate(store, n=1)
     counts = store.counts()
-    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v", v=SCHEMA_VERSION + 1)
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v, m.compatible_from = $v", v=SCHEMA_VERSION + 1)
     before = snapshot(store)
     data = json.loads(cli("info", "--format", "json"))
     assert data["schema_version"] == SCHEMA_VERSION + 1 and data["counts"] == counts

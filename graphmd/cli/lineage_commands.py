@@ -48,7 +48,7 @@ from .._models import (
     stored_id,
 )
 from .._pipeline import compare_lineage, compare_runs
-from .._schema import SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
+from .._schema import READS_COMPATIBLE_FROM, SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
 from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_json,
                        print_table, table, table_lines)
@@ -673,7 +673,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     data = {
         "graphmd": __version__, "uri": settings.uri, "user": settings.user, "database": settings.database,
         "settings_from": settings.source, "sources": settings.sources, "server": state.server,
-        "schema_version": state.schema_version,
+        "schema_version": state.schema_version, "schema_compatible_from": state.compatible_from,
         "schema_version_written": SCHEMA_VERSION, "indexes": state.indexes, "indexes_not_online": state.not_online,
         "counts": counts,
     }
@@ -684,6 +684,9 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
     if fmt is ListFormat.json:
         print_json(data)
         return
+    oldest_user = None if state.compatible_from is None else max(state.compatible_from, READS_COMPATIBLE_FROM)
+    compatible = ("" if oldest_user is None or state.schema_version is None or oldest_user >= state.schema_version
+                  else f", usable by graphmd of version {oldest_user} and later")
     indexes = (f"{state.indexes} indexes and constraints, all ONLINE" if not state.not_online
                else f"{state.indexes} indexes and constraints; not ONLINE: {', '.join(state.not_online)}")
     lines = [
@@ -691,7 +694,7 @@ def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, pa
         f"Neo4j:    {settings.uri} as {settings.user}, database {settings.database or '(server default)'} "
         f"({settings.described()})",
         f"server:   {state.server}",
-        f"schema:   version {state.schema_version} (this graphmd writes {SCHEMA_VERSION}); {indexes}",
+        f"schema:   version {state.schema_version}{compatible} (this graphmd writes {SCHEMA_VERSION}); {indexes}",
         "store:    " + ", ".join(count_of(n, kind) for kind, n in counts.items()),
         f"          (the types include MLMD's {sum(map(len, SIMPLE_TYPES.values()))} system types, mlmd.Dataset "
         "and the like, which `graphmd types` leaves out)",
