@@ -18,6 +18,8 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import neo4j
+
 from . import _codec as codec
 from . import _cypher_files
 from . import _queries as q
@@ -557,6 +559,11 @@ def _path(path: str | None) -> list[Any]:
 # --- warm start ---------------------------------------------------------------------------
 
 
+# How many of a type's newest artifacts a search within a context reads before it reads the
+# context instead: a few milliseconds' worth, so a small or old context costs little more.
+_NEWEST_BUDGET = 256
+
+
 def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | None = None,
                     state: ArtifactState | str = ArtifactState.LIVE) -> Artifact | None:
     """The newest artifact of type ``type_name`` in ``state`` (LIVE by default), within the
@@ -575,9 +582,15 @@ def latest_artifact(store: MetadataStore, type_name: str, *, context_id: int | N
     except ValueError:
         raise InvalidArgumentError(f"state: {state!r} is no artifact state; one of "
                                    f"{', '.join(s.value for s in ArtifactState)}", field="state") from None
-    query = q.LATEST_ARTIFACT_IN_CONTEXT if context_id is not None else q.LATEST_ARTIFACT
-    record = store._read(lambda tx: tx.run(query, type_name=type_name, state=state.value,
-                                           context_id=context_id).single())
+    params = {"type_name": type_name, "state": state.value, "context_id": context_id}
+
+    def newest(tx: neo4j.ManagedTransaction) -> neo4j.Record | None:
+        if context_id is None:
+            return tx.run(q.LATEST_ARTIFACT, params).single()
+        return (tx.run(q.LATEST_ARTIFACT_AMONG_NEWEST, params, budget=_NEWEST_BUDGET).single()
+                or tx.run(q.LATEST_ARTIFACT_IN_CONTEXT, params).single())
+
+    record = store._read(newest)
     if record:
         return codec.decode_node(Artifact, record["a"])
     _require_names(store, "ArtifactType", {"type_name": type_name}, context_id=context_id)

@@ -29,6 +29,7 @@ from graphmd._pipeline import (compare_runs, find_cached_execution, latest_artif
                                record_cached_execution, record_execution)
 from graphmd._tfx_pipeline import History, plan_runs, record_history, record_run
 from graphmd import _queries as q
+from graphmd import _pipeline
 from tests.test_cypher_files import db_hits
 
 
@@ -126,6 +127,28 @@ def test_latest_artifact_reads_the_newest_not_the_whole_type(store, history):
     assert [row["a"]["id"] for row in profiled.records] == [newest]
     # 50 models, written 25 runs a call (so 25 share the newest time): 849 db hits before, 89.
     assert db_hits(profiled.summary.profile) < 250, db_hits(profiled.summary.profile)
+
+
+def test_latest_artifact_in_a_pipelines_context_reads_the_types_newest_not_the_context(store):
+    """A pipeline's context holds every run, so reading it whole to sort it grew with the
+    pipeline (47 ms on 10,000 runs); the type's newest are read first, newest first, and the
+    context only when none of them is in it (an old run's context)."""
+    history = record_history(store, 300, batch_runs=50)  # 300 models: more than the newest read
+    assert _pipeline._NEWEST_BUDGET < 300
+    pipeline = history.contexts["taxi"]
+    for context, model in ((pipeline, "run-0299/model"), (history.contexts["run-0290"], "run-0290/model"),
+                           (history.contexts["run-0000"], "run-0000/model")):  # past the newest 256: the context
+        assert latest_artifact(store, "Model", context_id=context).id == history.artifacts[model]
+    params = {"type_name": "Model", "state": "LIVE", "context_id": pipeline}
+    newest = store.driver.execute_query("PROFILE " + q.LATEST_ARTIFACT_AMONG_NEWEST, params,
+                                        budget=_pipeline._NEWEST_BUDGET, database_=store.database)
+    whole = store.driver.execute_query("PROFILE " + q.LATEST_ARTIFACT_IN_CONTEXT, params, database_=store.database)
+    assert [r["a"]["id"] for r in newest.records] == [r["a"]["id"] for r in whole.records]
+    assert db_hits(newest.summary.profile) < 500 < 2_000 < db_hits(whole.summary.profile), (
+        db_hits(newest.summary.profile), db_hits(whole.summary.profile))
+    # An old run's context: none of the type's newest is in it, so nothing is found there.
+    assert store.driver.execute_query(q.LATEST_ARTIFACT_AMONG_NEWEST, {**params, "context_id": history.contexts[
+        "run-0000"]}, budget=_pipeline._NEWEST_BUDGET, database_=store.database).records == []
 
 
 def test_latest_artifact_within_and_across_contexts(store, history):
