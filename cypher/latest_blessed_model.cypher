@@ -8,6 +8,9 @@
 // read under input key 'model' (not 'baseline_model'). A blessing of 0 blesses nothing, nor does
 // it take back an earlier blessing of the same model.
 // No rows: no LIVE model of that type (in that context) is blessed.
+// This reads every blessing of the store. graphmd's latest_blessed_model() first asks the newest
+// models of the type for theirs (graphmd/_queries.py, LATEST_BLESSED_MODEL_AMONG_NEWEST: the
+// same answer, in time that does not grow with the runs) and runs this when none is blessed.
 // Parameters: $model_type (the model artifact type, e.g. 'Model'), $blessing_type (the blessing
 // artifact type, e.g. 'ModelBlessing'), $context_id (a context's id; null for every model).
 // In Neo4j Browser first run:

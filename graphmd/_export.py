@@ -2,7 +2,7 @@
 
 An export is one JSON object per line, in an order an import can replay:
 
-    {"graphmd_export": 1, "schema_version": 3, "compatible_from": 2, "counts": {...}}
+    {"graphmd_export": 1, "schema_version": 4, "compatible_from": 2, "counts": {...}}
                                                                      header (counts: expected)
     {"type": {...}}                                                  every type, by id
     {"node": "Context" | "Artifact" | "Execution", "props": {...}}   every node, by label then id

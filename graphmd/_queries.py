@@ -64,6 +64,11 @@ INDEXES += [
     "CREATE INDEX execution_state IF NOT EXISTS FOR (n:Execution) ON (n.last_known_state)",
     "CREATE INDEX type_name IF NOT EXISTS FOR (t:Type) ON (t.name)",
     "CREATE INDEX event_type IF NOT EXISTS FOR ()-[e:EVENT]-() ON (e.type)",
+    # A model's blessings by the model they name (TFX's Evaluator records current_model_id on
+    # its blessing, a custom property): latest_blessed_model asks each of the newest models
+    # whether it is blessed. Only blessings hold the key, so other writes do not touch them.
+    "CREATE INDEX artifact_current_model_id IF NOT EXISTS FOR (n:Artifact) ON (n.p_current_model_id)",
+    "CREATE INDEX artifact_custom_current_model_id IF NOT EXISTS FOR (n:Artifact) ON (n.c_current_model_id)",
 ]
 
 
@@ -786,6 +791,40 @@ WHERE a.create_time_since_epoch IS NOT NULL
 WITH a ORDER BY a.type DESC, a.create_time_since_epoch DESC, a.id DESC LIMIT $budget
 WITH a WHERE a.state = $state AND EXISTS { MATCH (:Context {id: $context_id})-[:ATTRIBUTION]->(a) }
 RETURN a {.*} AS a LIMIT 1
+"""
+# latest_blessed_model among the model type's newest $budget, newest first: the first with a
+# blessing is the answer. What counts as a blessing is cypher/latest_blessed_model.cypher's
+# (which reads every blessing: the answer when none of these is blessed); keep the two alike.
+# A blessing names its model (p_, then c_current_model_id: the indexes above) or, naming none,
+# blesses what its execution read under input key 'model'.
+LATEST_BLESSED_MODEL_AMONG_NEWEST = """
+MATCH (model:Artifact {type: $model_type})
+USING INDEX SEEK model:Artifact(type, create_time_since_epoch)
+WHERE model.create_time_since_epoch IS NOT NULL
+WITH model ORDER BY model.type DESC, model.create_time_since_epoch DESC, model.id DESC LIMIT $budget
+WITH model WHERE model.state = 'LIVE'
+  AND ($context_id IS NULL OR EXISTS { MATCH (:Context {id: $context_id})-[:ATTRIBUTION]->(model) })
+CALL (model) {
+  CALL (model) {
+    MATCH (blessing:Artifact) WHERE blessing.p_current_model_id = model.id
+    RETURN blessing
+    UNION
+    MATCH (blessing:Artifact) WHERE blessing.c_current_model_id = model.id AND blessing.p_current_model_id IS NULL
+    RETURN blessing
+    UNION
+    MATCH (model)-[input:EVENT]->(:Execution)-[:EVENT]->(blessing:Artifact)
+    WHERE input.path STARTS WITH '["model"'
+      AND blessing.p_current_model_id IS NULL AND blessing.c_current_model_id IS NULL
+    RETURN blessing
+  }
+  WITH blessing WHERE blessing.type = $blessing_type
+    AND coalesce(blessing.p_blessed, blessing.c_blessed) IN [1, true]
+    AND coalesce(blessing.state, 'UNKNOWN') IN ['LIVE', 'UNKNOWN']
+  RETURN blessing ORDER BY blessing.create_time_since_epoch DESC, blessing.id DESC LIMIT 1
+}
+RETURN model, blessing
+ORDER BY model.type DESC, model.create_time_since_epoch DESC, model.id DESC
+LIMIT 1
 """
 # From the context, expanded in a subquery and filtered after: with the type's filter in the
 # MATCH, statistics sampled while the store was small had the planner seek every artifact of

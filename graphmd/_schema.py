@@ -38,6 +38,7 @@ __all__ = ["SCHEMA_VERSION", "MIGRATIONS", "READS_COMPATIBLE_FROM", "SIMPLE_TYPE
 
 logger = logging.getLogger("graphmd.schema")
 
+# Version 4: version 3 with the indexes of blessings by the model they name (current_model_id).
 # Version 3: version 2 with the indexes that list a type's nodes in order (_queries.TYPE_ORDER_INDEXES).
 # Version 2: the layout described in graphmd/_codec.py and docs/data-model.md.
 # Version 1: the same, but STRUCT values may hold their keys in any order (the first graphmd
@@ -48,7 +49,7 @@ logger = logging.getLogger("graphmd.schema")
 # migration: a store at the current version skips CONSTRAINTS and INDEXES when it opens, and
 # an older graphmd refuses a newer version instead of writing the old layout into it, unless
 # the store says that graphmd can use it (its `compatible_from`, below).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # MLMD's system types (ml_metadata/simple_types), which base_type refers to.
 SIMPLE_TYPES = {
@@ -114,12 +115,14 @@ MIGRATIONS: dict[int, Migration] = {
     1: Migration("graphmd's derived keys: type kinds and version keys, node type names, event keys", MIGRATE_TO_1),
     2: Migration("STRUCT values re-encoded with their keys sorted", [_sort_struct_keys]),
     3: Migration("indexes listing each type's nodes by id and by create time", [], additive=True),
+    4: Migration("indexes of blessings by the model they name (current_model_id)", [], additive=True),
 }
 
 
-# The first schema version whose graphmd reads a store's `compatible_from` (since 2026-12-07):
-# graphmd of an earlier version refuses every newer store, whatever the store says.
-READS_COMPATIBLE_FROM = 3
+# The first schema version whose every graphmd reads a store's `compatible_from` (graphmd of
+# version 3 does from commit d92b0be on): graphmd of an earlier version refuses every newer
+# store, whatever the store says.
+READS_COMPATIBLE_FROM = 4
 
 
 def compatible_from(version: int) -> int:
@@ -162,7 +165,7 @@ def read_schema_version(driver: neo4j.Driver, database: str | None) -> int | Non
 
 def _read_meta(driver: neo4j.Driver, database: str | None) -> tuple[int | None, int | None]:
     """The recorded schema version and the oldest version that can use the store (None: not
-    recorded; graphmd before 2026-12-07 recorded only the version)."""
+    recorded; graphmd before commit d92b0be recorded only the version)."""
     with driver.session(database=database) as session:
         found = session.execute_read(lambda tx: tx.run(READ_SCHEMA_VERSION).single())
     return (found["version"], found["compatible_from"]) if found else (None, None)

@@ -111,10 +111,10 @@ def test_info_says_where_it_connects_and_what_it_finds(cli, history, store, neo4
     assert f"Neo4j:    {neo4j_server.uri} as {neo4j_server.user}" in text and "(the URI from GRAPHMD_NEO4J_URI" in text
     # The server's version alone (5.26, or a 2025.x, which also lists its Cypher versions).
     assert re.search(r"^server:   Neo4j Kernel (5\.26\.\d+|20\d\d\.\d+\.\d+) community$", text, re.MULTILINE), text
-    assert "schema:   version 3 (this graphmd writes 3);" in text and "all ONLINE" in text
+    assert "schema:   version 4 (this graphmd writes 4);" in text and "all ONLINE" in text
     assert f"{counts['executions']:,} executions" in text and f"{counts['events']:,} events" in text
     data = json.loads(cli("info", "--format", "json"))
-    assert data["counts"] == counts and data["schema_version"] == 3 and data["indexes_not_online"] == []
+    assert data["counts"] == counts and data["schema_version"] == 4 and data["indexes_not_online"] == []
     assert data["indexes"] >= 30 and data["uri"] == neo4j_server.uri
     assert data["settings_from"] == "environment" and data["sources"]["uri"] == "GRAPHMD_NEO4J_URI"
 

@@ -316,7 +316,7 @@ def test_lineage_commands(demo: MetadataStore, shell, tmp_path: Path) -> None:
             assert out.startswith("how these were made (upstream lineage, 4 hops):") and "\nshared: " in out
             assert re.search(r"^\*\s+Trainer\.learning_rate\s+0\.03\s+0\.01$", out, flags=re.M), out
         elif command == "graphmd info":
-            assert "schema:   version 3 (this graphmd writes 3)" in out and "49 artifacts, 43 executions" in out
+            assert "schema:   version 4 (this graphmd writes 4)" in out and "49 artifacts, 43 executions" in out
         elif command == "graphmd types":
             assert re.search(r"^context\s+\d+\s+PipelineRun\s+trigger:STRING triggered_by:STRING$", out, flags=re.M)
         elif command == "graphmd contexts":

@@ -192,10 +192,10 @@ def test_struct_values_the_first_releases_wrote_are_migrated(store: MetadataStor
         [execution] = migrated.get_executions_by_id([hit.execution.id])
         migrated.put_executions([execution])
         assert snapshot(store) == current  # an unchanged update changes nothing
-        assert migrated.schema_version == SCHEMA_VERSION == 3
-    assert "migrating the store's schema from version 1 to 3" in caplog.text
+        assert migrated.schema_version == SCHEMA_VERSION == 4
+    assert "migrating the store's schema from version 1 to 4" in caplog.text
     assert "STRUCT values re-encoded with their keys sorted" in caplog.text
-    assert "schema is now version 3" in caplog.text
+    assert "schema is now version 4" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server):
         assert snapshot(store) == current
@@ -268,23 +268,30 @@ def test_info_still_reports_a_newer_schemas_store(store: MetadataStore, cli, res
     assert snapshot(store) == before
 
 
-TYPE_ORDER_INDEXES = "SHOW INDEXES YIELD name WHERE name CONTAINS '_type_by_' RETURN name ORDER BY name"
+# The indexes each index-only migration adds, by the version it migrates to.
+ADDED_INDEXES = {3: ("_type_by_", 3 * len(q.TYPE_ORDER_INDEXES)),  # artifacts, executions, contexts
+                 4: ("current_model_id", 2)}  # the property and the custom property
 
 
-def test_a_version_2_store_gets_the_indexes_that_list_a_type_in_order(store: MetadataStore, neo4j_server: Settings,
-                                                                      restore_version: None,
+@pytest.mark.parametrize("version", sorted(ADDED_INDEXES))
+def test_an_index_only_migration_adds_its_indexes_and_leaves_the_data(store: MetadataStore, neo4j_server: Settings,
+                                                                      restore_version: None, version: int,
                                                                       caplog: pytest.LogCaptureFixture) -> None:
-    """Version 3 adds indexes only: a version-2 store keeps its data and gains them when opened
-    (a store at the current version skips creating indexes)."""
+    """Versions 3 (a type's nodes in order) and 4 (blessings by model) add indexes only: a
+    store of the version before keeps its data and gains them when opened (a store at the
+    current version skips creating indexes), and graphmd of that version can still use it."""
     populate(store, n=2)
     current = snapshot(store)
-    names = [row["name"] for row in run(store, TYPE_ORDER_INDEXES)]
-    assert len(names) == 3 * len(q.TYPE_ORDER_INDEXES)  # artifacts, executions, contexts
+    part, count = ADDED_INDEXES[version]
+    listed = "SHOW INDEXES YIELD name WHERE name CONTAINS $part RETURN name ORDER BY name"
+    names = [row["name"] for row in run(store, listed, part=part)]
+    assert len(names) == count
     for name in names:
         run(store, f"DROP INDEX {name}")
-    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = 2")
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = $v", v=version - 1)
     with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server) as migrated:
-        assert migrated.schema_version == SCHEMA_VERSION == 3
-        assert [row["name"] for row in run(store, TYPE_ORDER_INDEXES)] == names
+        assert migrated.schema_version == SCHEMA_VERSION
+        assert [row["name"] for row in run(store, listed, part=part)] == names
         assert snapshot(store) == current
-    assert f"from version 2 to 3 (3: {MIGRATIONS[3].what})" in caplog.text
+    assert f"from version {version - 1} to {SCHEMA_VERSION} ({version}: {MIGRATIONS[version].what}" in caplog.text
+    assert MIGRATIONS[version].additive and compatible_from(SCHEMA_VERSION) <= version - 1
