@@ -126,3 +126,60 @@ def test_ml_metadata_pages_past_its_hop_cap_to_the_same_lineage_as_graphmd(
         if hops is not None and hops > MLMD_HOP_CAP:
             assert want.nodes > sides["graphmd"].upstream_call(newest["graphmd"], MLMD_HOP_CAP)().nodes
     assert want.nodes == 150 * 10 and mlmd.paged_queries > 2  # the whole history, over more than one round
+
+
+def _java_pids_under(path: Path) -> dict[int, str]:
+    """The running java processes whose command lines name ``path`` (a Neo4j home's)."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(path) in cmdline and "java" in cmdline:
+            found[int(proc.name)] = cmdline
+    return found
+
+
+def _java_processes_under(path: Path) -> list[str]:
+    return list(_java_pids_under(path).values())
+
+
+@needs_mlmd
+def test_a_terminated_run_stops_its_neo4j_and_removes_its_files(tmp_path: Path) -> None:
+    """`timeout`, `kill` or a cancelled CI job sends SIGTERM: the run's own Neo4j (GBs of
+    memory) must not outlive it, nor its temporary home."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    for name in ("GRAPHMD_NEO4J_URI", "GRAPHMD_NEO4J_USER", "GRAPHMD_NEO4J_PASSWORD", "GRAPHMD_CONFIG"):
+        env.pop(name, None)
+    run = subprocess.Popen([sys.executable, "-m", "bench", "--heap", "512m", "--pagecache", "128m", "--only", "W2",
+                            "--runs", "3000"], cwd=Path(__file__).parent.parent, env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # the first line comes once its Neo4j answers
+            if line.startswith("graphmd on Neo4j"):
+                break
+        else:
+            pytest.fail(f"the bench ended before starting its Neo4j (exit {run.wait()})")
+        homes = list(tmp_path.glob("graphmd-bench-neo4j-*"))
+        assert len(homes) == 1 and _java_processes_under(homes[0])
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        if run.poll() is None:
+            run.kill()
+    deadline = time.monotonic() + 30
+    while _java_processes_under(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _java_processes_under(tmp_path)
+    for pid in _java_pids_under(tmp_path):  # a failing run must not leak the server either
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert list(tmp_path.glob("graphmd-bench-*")) == []
