@@ -31,8 +31,8 @@ import gc
 import operator
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import neo4j
 
@@ -76,6 +76,7 @@ LINEAGE_GRAPH_FIELDS = (
 )
 
 _NODE_CLASS: dict[str, type[Artifact] | type[Execution]] = {"Artifact": Artifact, "Execution": Execution}
+T = TypeVar("T")
 # Sort keys of _assemble's keyed rows: the leading fields, never the model.
 _SORT_KEY2 = operator.itemgetter(0, 1)
 _SORT_KEY3 = operator.itemgetter(0, 1, 2)
@@ -269,24 +270,27 @@ def _check_mask(field_mask_paths: Sequence[str] | None) -> set[str]:
     return mask
 
 
-def _all_rows(store: MetadataStore, text: str, params: dict[str, Any]) -> list[list[Any]]:
-    """The statement's rows [k, d, item, owner, a, b, tag], read in one auto-commit read
-    transaction: one network round trip, where a transaction function takes two (its COMMIT
-    waits for the rows). The statement only reads, so a failure the driver calls retryable
-    (a lost connection, a transient error) reruns it as a transaction function, which
-    retries like every other read."""
-    def rows(records: Iterable[neo4j.Record]) -> list[list[Any]]:
-        return [row for record in records for row in record[0]]
+def _read_rows(store: MetadataStore, text: str, params: dict[str, Any], consume: Callable[[Iterable[list[Any]]], T]) -> T:
+    """``consume`` of the statement's rows [k, d, item, owner, a, b, tag], given as their
+    records arrive (the server sends them in lists of up to 1,000, so the client decodes
+    while the server still writes), read in one auto-commit read transaction: one network
+    round trip, where a transaction function takes two (its COMMIT waits for the rows). The
+    statement only reads, so a failure the driver calls retryable (a lost connection, a
+    transient error) reruns it, and ``consume`` from the start, as a transaction function,
+    which retries like every other read."""
+    def rows(records: Iterable[neo4j.Record]) -> Iterator[list[Any]]:
+        for record in records:
+            yield from record[0]
 
     with map_driver_errors(store.settings.uri):
         try:
             with store._session(access_mode=neo4j.READ_ACCESS) as session:
-                return rows(session.run(neo4j.Query(text, timeout=store._tx_timeout, metadata=store._tx_metadata),
-                                        params))
+                return consume(rows(session.run(neo4j.Query(text, timeout=store._tx_timeout,
+                                                            metadata=store._tx_metadata), params)))
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
             if not error.is_retryable():
                 raise
-    return store._read(lambda tx: rows(tx.run(text, params)))
+    return store._read(lambda tx: consume(rows(tx.run(text, params))))
 
 
 @contextlib.contextmanager
@@ -324,11 +328,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _start_count(rows: list[list[Any]]) -> int:
-    """How many starting nodes the statement found (its k 5 row)."""
-    return next(row[3] for row in rows if row[0] == 5)
-
-
 def _read_graph(store: MetadataStore, text: str, params: dict[str, Any], mask: set[str], not_found: str,
                 field: str) -> LineageGraph:
     """The LineageGraph of the statement's rows.
@@ -336,10 +335,9 @@ def _read_graph(store: MetadataStore, text: str, params: dict[str, Any], mask: s
     Raises:
         NotFoundError: no starting node matched (``not_found``, naming ``field``)."""
     with _collector_paused():
-        rows = _all_rows(store, text, params)
-        if _start_count(rows) == 0:
-            raise NotFoundError(not_found, field=field)
-        graph = _assemble(rows, mask)
+        graph, starts = _read_rows(store, text, params, lambda rows: _assemble(rows, mask))
+    if starts == 0:
+        raise NotFoundError(not_found, field=field)
     return graph
 
 
@@ -354,12 +352,12 @@ def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[l
                     yield from record[0]
 
 
-def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
-    """The LineageGraph of the statement's rows, which it empties: each row is dropped once
-    decoded, so the models reuse the rows' memory and the peak stays near the rows' size.
-    Holding all rows to the end, a 30,000-node read peaked at 135 MB instead of ~86 MB
-    and took ~10,000 more fresh pages from the OS per call (in the benchmark's process,
-    100-200 ms of page faults)."""
+def _assemble(rows: Iterable[list[Any]], mask: set[str]) -> tuple[LineageGraph, int]:
+    """The LineageGraph of the statement's rows, and how many starting nodes it found (its
+    k 5 row). Each row is decoded as it arrives and its list of rows dropped after, so the
+    models reuse the rows' memory: holding all rows to the end, a 30,000-node read peaked at
+    135 MB instead of ~86 MB and took ~10,000 more fresh pages from the OS per call (in the
+    benchmark's process, 100-200 ms of page faults)."""
     # Nodes by kind and id; events, attributions and associations keyed by the fields they
     # are sorted on (an event's type as stored is its EventType's value).
     nodes: dict[str, dict[int, Artifact | Execution]] = {"Artifact": {}, "Execution": {}}
@@ -369,9 +367,8 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
     associations: list[tuple[int, int, Association]] = []
     types: dict[int, Any] = {}
     decode_node, decode_event, constructed = codec.decode_node, codec.decode_event, codec.constructed
-    pop = rows.pop
-    while rows:
-        k, _, item, _, a, b, tag = pop()
+    starts = 0
+    for k, _, item, owner, a, b, tag in rows:
         if k == 1:
             events.append((item.get("id") or 0, a, b, decode_event(item, a, b)))
         elif k == 0:
@@ -385,6 +382,8 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
             contexts[item["id"]] = decode_node(Context, item)
         elif k == 4:
             types[item["id"]] = codec.decode_type(item)
+        elif k == 5:
+            starts = owner
     artifacts = [nodes["Artifact"][i] for i in sorted(nodes["Artifact"])]
     executions = [nodes["Execution"][i] for i in sorted(nodes["Execution"])]
     fields: dict[str, list[Any]] = dict.fromkeys(LineageGraph.model_fields, [])
@@ -414,7 +413,7 @@ def _assemble(rows: list[list[Any]], mask: set[str]) -> LineageGraph:
     if "context_types" in mask:
         fields["context_types"] = by_kind["ContextType"]
     # Each unset field gets a list of its own (models are mutable).
-    return codec.constructed(LineageGraph, {k: v if v else [] for k, v in fields.items()})
+    return codec.constructed(LineageGraph, {k: v if v else [] for k, v in fields.items()}), starts
 
 
 def _check_type_names(store: MetadataStore, options: LineageSubgraphQueryOptions) -> None:

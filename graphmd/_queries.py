@@ -704,14 +704,21 @@ LINEAGE_LINKS = """CALL (returned) {
 }"""
 LINEAGE_NO_LINKS = "WITH *, [] AS links"
 # How the rows (k, d, item, owner, a, b, tag) come back. The driver spends more on a record
-# than on a row inside a record's list, so rows travel in lists: all in one record, or for a
-# streamed read one record per distance level, nearest first (the k 5 row at d -1 first).
-LINEAGE_FINISH_ALL = "RETURN collect([k, d, item, owner, a, b, tag]) AS rows"
+# than on a row inside a record's list, so rows travel in lists of up to 1,000: the whole
+# read's in order, or for a streamed read each distance level's, nearest first (the k 5 row at
+# d -1 first). One list for a whole read cost the client more per row the longer it was, and
+# the client read nothing until the server had written all of it: the 990,012 rows of a
+# 300,000-node read took 4.0 s of client CPU and 10.8 s in all as one list, 1.3 s and 6.1 s
+# in lists of 1,000 (dev server, 2-core Intel Xeon VM); a read of 1,643 rows is unchanged.
+LINEAGE_FINISH_ALL = """WITH collect([k, d, item, owner, a, b, tag]) AS rows
+UNWIND range(0, size(rows) - 1, 1000) AS i
+RETURN rows[i..i + 1000] AS rows"""
 LINEAGE_FINISH_LEVELS = """WITH k, d, item, owner, a, b, tag
 ORDER BY d, k
 WITH d, collect([k, d, item, owner, a, b, tag]) AS rows
 ORDER BY d
-RETURN rows"""
+UNWIND range(0, size(rows) - 1, 1000) AS i
+RETURN rows[i..i + 1000] AS rows"""
 # The outputs: rows (k, d, item, owner, a, b, tag) of each kind the read mask asks for,
 # after one row (k 5) holding the number of starting nodes found.
 LINEAGE_OUT_NODES = """  UNWIND returned AS r
