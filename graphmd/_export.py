@@ -328,7 +328,7 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
         raise InvalidArgumentError("the first line is not the header of a graphmd export (format "
                                    f"{EXPORT_FORMAT} or older)", field="header")
     version = header.get("schema_version")
-    if isinstance(version, int) and usable_newer_version(version, header.get("compatible_from")):
+    if usable_newer_version(version, header.get("compatible_from")):
         version = SCHEMA_VERSION  # a newer version's data as this one writes it: only indexes were added since
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise FailedPreconditionError(f"the export has schema version {version!r}; this graphmd reads versions up "

@@ -76,7 +76,7 @@ LINEAGE_GRAPH_FIELDS = (
 )
 
 _NODE_CLASS: dict[str, type[Artifact] | type[Execution]] = {"Artifact": Artifact, "Execution": Execution}
-T = TypeVar("T")
+T = TypeVar("T")  # what a consumer of a statement's rows makes of them (_read_rows)
 # Sort keys of _assemble's keyed rows: the leading fields, never the model.
 _SORT_KEY2 = operator.itemgetter(0, 1)
 _SORT_KEY3 = operator.itemgetter(0, 1, 2)
