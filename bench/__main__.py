@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from ._report import floor_table, machine, markdown_table, memory_table
+from . import _suite
 from ._suite import WORKLOADS, Sizes, Suite, bench_neo4j, given_neo4j
 
 
@@ -73,10 +75,19 @@ def _say(started: float, message: str) -> None:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM (`timeout`, `kill`, a CI job cancelled) ends the run as Ctrl-C does: the
-    cleanup below runs, so the run's Neo4j (4 GB of heap and as much page cache) is stopped
-    and its temporary home removed instead of left running."""
-    raise SystemExit(128 + signum)
+    """SIGTERM (`timeout`, `kill`, a CI job cancelled) ends the run: its Neo4j (4 GB of heap
+    and as much page cache) is stopped and its temporary files removed, then the process
+    exits with 128 + the signal. Done here, not by raising into the run, whose exception
+    would be lost if it landed in a finaliser."""
+    for undo in reversed(_suite.ON_TERMINATE):
+        undo()
+    for path in _WORKDIRS:
+        shutil.rmtree(path, ignore_errors=True)
+    sys.stdout.flush()
+    os._exit(128 + signum)
+
+
+_WORKDIRS: list[Path] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                   warm_up_max_bulk_runs=args.warm_up_max_bulk_runs, writer_rounds=args.writer_rounds,
                   warm_up_max_rounds=args.warm_up_max_rounds)
     workdir = Path(tempfile.mkdtemp(prefix="graphmd-bench-"))
+    _WORKDIRS.append(workdir)
     started = time.monotonic()
     try:
         server_for_run = (given_neo4j(args.neo4j_uri, args.neo4j_user, args.neo4j_password) if args.neo4j_uri

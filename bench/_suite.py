@@ -13,7 +13,7 @@ import dataclasses
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from graphmd import MetadataStore
@@ -78,19 +78,31 @@ class Sizes:
     warm_up_max_rounds: int = 12
 
 
+# What a terminated run must still undo (bench.__main__'s SIGTERM handler runs these, newest
+# first, before it exits): an exception raised from a signal handler is lost when it lands in
+# a finaliser, so the handler cannot count on the `finally` blocks below.
+ON_TERMINATE: list[Callable[[], None]] = []
+
+
 @contextlib.contextmanager
 def bench_neo4j(heap: str, pagecache: str) -> Iterator[tuple[GraphmdConfig, str]]:
     """A fresh local Neo4j for this run in a temporary home, removed afterwards."""
     home = Path(tempfile.mkdtemp(prefix="graphmd-bench-neo4j-"))
     server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), password=secrets.token_urlsafe(18),
                         heap=heap, pagecache=pagecache, record_in_config=False)
+
+    def remove() -> None:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
     server.start()
+    ON_TERMINATE.append(remove)
     try:
         yield (GraphmdConfig(server.uri, "neo4j", server.password),
                f"Neo4j Community {NEO4J_VERSION} (local, heap {heap}, page cache {pagecache})")
     finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        ON_TERMINATE.remove(remove)
+        remove()
 
 
 @contextlib.contextmanager
