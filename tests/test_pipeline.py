@@ -141,12 +141,18 @@ def test_latest_artifact_in_a_pipelines_context_reads_the_types_newest_not_the_c
                            (history.contexts["run-0000"], "run-0000/model")):  # past the newest 256: the context
         assert latest_artifact(store, "Model", context_id=context).id == history.artifacts[model]
     params = {"type_name": "Model", "state": "LIVE", "context_id": pipeline}
-    newest = store.driver.execute_query("PROFILE " + q.LATEST_ARTIFACT_AMONG_NEWEST, params,
-                                        budget=_pipeline._NEWEST_BUDGET, database_=store.database)
-    whole = store.driver.execute_query("PROFILE " + q.LATEST_ARTIFACT_IN_CONTEXT, params, database_=store.database)
-    assert [r["a"]["id"] for r in newest.records] == [r["a"]["id"] for r in whole.records]
-    assert db_hits(newest.summary.profile) < 500 < 2_000 < db_hits(whole.summary.profile), (
-        db_hits(newest.summary.profile), db_hits(whole.summary.profile))
+    def profiled() -> tuple[int, int]:
+        newest = store.driver.execute_query("PROFILE " + q.LATEST_ARTIFACT_AMONG_NEWEST, params,
+                                            budget=_pipeline._NEWEST_BUDGET, database_=store.database)
+        whole = store.driver.execute_query("PROFILE " + q.LATEST_ARTIFACT_IN_CONTEXT, params, database_=store.database)
+        assert [r["a"]["id"] for r in newest.records] == [r["a"]["id"] for r in whole.records]
+        return db_hits(newest.summary.profile), db_hits(whole.summary.profile)
+    # The pipeline doubles: reading its context grows with it, reading the type's newest does not.
+    newest_hits, whole_hits = profiled()
+    record_history(store, 300, batch_runs=50, history=history)
+    grown_newest_hits, grown_whole_hits = profiled()
+    assert grown_newest_hits < 500 and grown_newest_hits <= newest_hits * 1.1, (newest_hits, grown_newest_hits)
+    assert grown_whole_hits >= whole_hits * 1.5, (whole_hits, grown_whole_hits)
     # An old run's context: none of the type's newest is in it, so nothing is found there.
     assert store.driver.execute_query(q.LATEST_ARTIFACT_AMONG_NEWEST, {**params, "context_id": history.contexts[
         "run-0000"]}, budget=_pipeline._NEWEST_BUDGET, database_=store.database).records == []
@@ -402,10 +408,21 @@ def test_latest_blessed_model_asks_the_newest_models_not_every_blessing(store):
     def profiled(query: str, **extra: object) -> tuple[list[int], int]:
         result = store.driver.execute_query("PROFILE " + query, params, database_=store.database, **extra)
         return [r["model"]["id"] for r in result.records], db_hits(result.summary.profile)
-    first, first_hits = profiled(q.LATEST_BLESSED_MODEL_AMONG_NEWEST, budget=_pipeline._NEWEST_BUDGET)
-    every, every_hits = profiled(_cypher_files.load("latest_blessed_model"))
-    assert first == every == [newest]
-    assert first_hits < 600 < 3_000 < every_hits, (first_hits, every_hits)
+    def both() -> tuple[int, int, int]:
+        """db hits of each read, and how many of the newest models the first one asks."""
+        first, first_hits = profiled(q.LATEST_BLESSED_MODEL_AMONG_NEWEST, budget=_pipeline._NEWEST_BUDGET)
+        every, every_hits = profiled(_cypher_files.load("latest_blessed_model"))
+        last_blessed = [p for p in history.plans if p.step("Pusher").outputs["pushed_model"]][-1]
+        assert first == every == [history.artifacts[f"{last_blessed.context_name}/model"]]
+        return first_hits, every_hits, len(history.plans) - last_blessed.number
+    # The pipeline doubles: reading every blessing grows with it; asking the newest models costs
+    # the same per model asked (they are asked until one is blessed).
+    first_hits, every_hits, asked = both()
+    record_history(store, 300, batch_runs=50, history=history)
+    grown_first_hits, grown_every_hits, grown_asked = both()
+    assert grown_first_hits / grown_asked <= first_hits / asked * 1.25 and grown_first_hits < 1_000, (
+        first_hits, asked, grown_first_hits, grown_asked)
+    assert grown_every_hits >= every_hits * 1.5, (every_hits, grown_every_hits)
     # Blessings that name their model, as TFX's Evaluator does, are found by the name.
     types = history.type_ids
     [named] = store.put_artifacts([Artifact(type_id=types["Model"], uri="/m/named", state=ArtifactState.LIVE)])
