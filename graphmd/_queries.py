@@ -40,9 +40,10 @@ for _label in NODE_LABELS:
     ]
 
 # The listing orders a type's nodes are indexed in (by the field, ties by id): the default
-# (id) and the newest first (create time). By update time a type is read and sorted: these
-# indexes cost bulk writes, these two ~6% of put_lineage_subgraph's rate, with update time
-# ~15% (2-core Intel VM, docs/performance-log.md).
+# (id) and the newest first (create time). By update time a page of a type is looked for among
+# the label's nodes nearest its start first (graphmd._store._listing): these indexes cost bulk
+# writes, these two ~6% of put_lineage_subgraph's rate, with update time ~15% (2-core Intel VM,
+# docs/performance-log.md).
 TYPE_ORDER_INDEXES = {"id": "id", "create_time_since_epoch": "create_time"}
 INDEXES = []
 for _label in NODE_LABELS:
