@@ -161,8 +161,9 @@ def test_lineage_errors(cli, history):
 
 def test_listings_show_a_page_and_say_when_there_are_more(cli, store, monkeypatch):
     """A listing shows the first DEFAULT_LIMIT nodes and says on stderr that there are more
-    (and how to see them); --all shows every one, as JSON too; --newest starts from the newest."""
-    from graphmd import Artifact, ArtifactType
+    (and how to see them); --all shows every one, as JSON too; --newest starts from the newest,
+    --changed from the most recently changed."""
+    from graphmd import Artifact, ArtifactState, ArtifactType
     from graphmd.cli import lineage_commands
 
     monkeypatch.setattr(lineage_commands, "DEFAULT_LIMIT", 3)
@@ -177,6 +178,15 @@ def test_listings_show_a_page_and_say_when_there_are_more(cli, store, monkeypatc
     assert [line.split()[0] for line in newest.stdout.splitlines()[1:]] == [str(i) for i in ids[:1:-1]]
     given = CliRunner().invoke(app, ["artifacts", "--type", "Listed", "--limit", "4"])  # asked for: no note
     assert len(given.stdout.splitlines()) == 5 and "there are more" not in given.stderr
+    # --changed: the most recently changed first (ids[1] was marked, then ids[3]).
+    for changed in (ids[1], ids[3]):
+        [node] = store.get_artifacts_by_id([changed])
+        store.put_artifacts([node.model_copy(update={"state": ArtifactState.MARKED_FOR_DELETION})])
+    recent = CliRunner().invoke(app, ["artifacts", "--type", "Listed", "--changed"])
+    assert [line.split()[0] for line in recent.stdout.splitlines()[1:]] == [str(i) for i in (ids[3], ids[1], ids[4])]
+    assert "the most recently changed 3 artifacts shown; there are more" in recent.stderr
+    both = CliRunner().invoke(app, ["artifacts", "--newest", "--changed"])
+    assert both.exit_code == 2 and "give --newest or --changed, not both" in both.output
 
 
 def test_read_commands(cli, history, store):

@@ -551,6 +551,8 @@ DEFAULT_LIMIT = 100
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help=f"At most this many (default {DEFAULT_LIMIT}, with a note on stderr when there are more).", metavar="<int>")]
 Everything = Annotated[bool, typer.Option("--all", help="Every one, however many (instead of --limit).")]
 Newest = Annotated[bool, typer.Option("--newest", help="Newest first (by creation time, then id), not oldest.")]
+Changed = Annotated[bool, typer.Option("--changed", help=(
+    "Most recently changed first (by last update time, then id): a state set, a property updated."))]
 Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query (docs/filter_query.md), e.g. \"name LIKE 'run-0005%'\".")]
 TypeName = Annotated[Optional[str], typer.Option("--type", help="Only this type.")]
 InContext = Annotated[Optional[str], typer.Option("--context", help=(
@@ -559,10 +561,13 @@ ListFmt = Annotated[ListFormat, typer.Option("--format", help="table or json.")]
 
 
 def _list(cls: type[AnyNode], type_name: str | None, context: str | None, filter_query: str | None, limit: int | None,
-          everything: bool, newest: bool, fmt: ListFormat, uri: str | None, user: str | None, password: str | None,
-          database: str | None) -> None:
+          everything: bool, newest: bool, changed: bool, fmt: ListFormat, uri: str | None, user: str | None,
+          password: str | None, database: str | None) -> None:
     if everything and limit is not None:
         raise typer.BadParameter("give --limit or --all, not both", param_hint="'--all'")
+    if newest and changed:
+        raise typer.BadParameter("give --newest or --changed, not both", param_hint="'--changed'")
+    order_by = OrderBy.LAST_UPDATE_TIME if changed else OrderBy.CREATE_TIME if newest else OrderBy.ID
     wanted = None if everything else (limit or DEFAULT_LIMIT)
     try:
         with _store(uri, user, password, database) as store:
@@ -571,7 +576,7 @@ def _list(cls: type[AnyNode], type_name: str | None, context: str | None, filter
             # (without counting them all); a limit given is what the caller wants, no note.
             defaulted = not everything and limit is None
             options = ListOptions(filter_query=filter_query, max_result_size=DEFAULT_LIMIT + 1 if defaulted else wanted,
-                                  order_by=OrderBy.CREATE_TIME if newest else OrderBy.ID, is_asc=not newest)
+                                  order_by=order_by, is_asc=order_by is OrderBy.ID)
             items = store.list_page(cls, options, type_name=type_name, context_id=context_id).items
             if not items:
                 _check_named(store, cls, type_name, context_id)
@@ -581,8 +586,9 @@ def _list(cls: type[AnyNode], type_name: str | None, context: str | None, filter
     _print_nodes(items[:wanted], fmt)
     if more:
         kind = {Artifact: "artifacts", Execution: "executions", Context: "contexts"}[cls]
-        err.print(f"the {'newest' if newest else 'first'} {wanted:,} {kind} shown; there are more: "
-                  f"--limit N for more, --all for every one" + ("" if newest else ", --newest for the newest"),
+        which = {OrderBy.ID: "first", OrderBy.CREATE_TIME: "newest", OrderBy.LAST_UPDATE_TIME: "most recently changed"}
+        err.print(f"the {which[order_by]} {wanted:,} {kind} shown; there are more: --limit N for more, --all for "
+                  "every one" + (", --newest for the newest" if order_by is OrderBy.ID else ""),
                   markup=False, highlight=False)
 
 
@@ -617,27 +623,30 @@ def _check_named(store: MetadataStore, cls: type[AnyNode], type_name: str | None
 
 
 def artifacts(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
-              everything: Everything = False, newest: Newest = False,
+              everything: Everything = False, newest: Newest = False, changed: Changed = False,
               fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
               database: Database = None) -> None:
-    """List artifacts, oldest first (by id), or newest first."""
-    _list(Artifact, type_name, context, filter_query, limit, everything, newest, fmt, uri, user, password, database)
+    """List artifacts, oldest first (by id), newest first, or most recently changed first."""
+    _list(Artifact, type_name, context, filter_query, limit, everything, newest, changed, fmt, uri, user, password,
+          database)
 
 
 def executions(type_name: TypeName = None, context: InContext = None, filter_query: Filter = None, limit: Limit = None,
-              everything: Everything = False, newest: Newest = False,
+               everything: Everything = False, newest: Newest = False, changed: Changed = False,
                fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
                database: Database = None) -> None:
-    """List executions, oldest first (by id), or newest first."""
-    _list(Execution, type_name, context, filter_query, limit, everything, newest, fmt, uri, user, password, database)
+    """List executions, oldest first (by id), newest first, or most recently changed first."""
+    _list(Execution, type_name, context, filter_query, limit, everything, newest, changed, fmt, uri, user, password,
+          database)
 
 
 def contexts(type_name: TypeName = None, filter_query: Filter = None, limit: Limit = None,
-             everything: Everything = False, newest: Newest = False,
+             everything: Everything = False, newest: Newest = False, changed: Changed = False,
              fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
              database: Database = None) -> None:
-    """List contexts, oldest first (by id), or newest first."""
-    _list(Context, type_name, None, filter_query, limit, everything, newest, fmt, uri, user, password, database)
+    """List contexts, oldest first (by id), newest first, or most recently changed first."""
+    _list(Context, type_name, None, filter_query, limit, everything, newest, changed, fmt, uri, user, password,
+          database)
 
 
 def info(fmt: ListFmt = ListFormat.table, uri: Uri = None, user: User = None, password: Password = None,
