@@ -1988,7 +1988,7 @@ def _listing(cls: type[AnyNode], options: ListOptions, scope: str, params: dict[
     # would cost bulk writes ~9%) is first looked for among the label's nodes nearest the page's
     # start, read in order from the field's index and cut at $scan_budget (ties by id, as the
     # page). A type among the recently changed fills its page there (a page of 20 among
-    # 300,000 artifacts: 216 ms reading and sorting the type, 5 ms so); a type that does not
+    # 300,000 artifacts: 216 ms reading and sorting the type, 6-9 ms so); a type that does not
     # costs that read more before the type is read whole as above.
     nearest_first = None
     if type_only is not None and not one_type and limit is not None and 4 * (limit + 1) <= LIST_SCAN_BUDGET:
