@@ -278,19 +278,21 @@ def _read_rows(store: MetadataStore, text: str, params: dict[str, Any], consume:
     statement only reads, so a failure the driver calls retryable (a lost connection, a
     transient error) reruns it, and ``consume`` from the start, as a transaction function,
     which retries like every other read."""
-    def rows(records: Iterable[neo4j.Record]) -> Iterator[list[Any]]:
-        for record in records:
-            yield from record[0]
-
     with map_driver_errors(store.settings.uri):
         try:
             with store._session(access_mode=neo4j.READ_ACCESS) as session:
-                return consume(rows(session.run(neo4j.Query(text, timeout=store._tx_timeout,
-                                                            metadata=store._tx_metadata), params)))
+                return consume(_unpacked(session.run(neo4j.Query(text, timeout=store._tx_timeout,
+                                                                 metadata=store._tx_metadata), params)))
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
             if not error.is_retryable():
                 raise
-    return store._read(lambda tx: consume(rows(tx.run(text, params))))
+    return store._read(lambda tx: consume(_unpacked(tx.run(text, params))))
+
+
+def _unpacked(records: Iterable[neo4j.Record]) -> Iterator[list[Any]]:
+    """The rows of the statement's records, each of which holds a list of them."""
+    for record in records:
+        yield from record[0]
 
 
 @contextlib.contextmanager
@@ -348,8 +350,7 @@ def _rows(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[l
         with store._session(access_mode=neo4j.READ_ACCESS) as session:
             # Tagged like every transaction of the store: a time_bound's end terminates it.
             with session.begin_transaction(timeout=store._tx_timeout, metadata=store._tx_metadata) as tx:
-                for record in tx.run(text, params):
-                    yield from record[0]
+                yield from _unpacked(tx.run(text, params))
 
 
 def _assemble(rows: Iterable[list[Any]], mask: set[str]) -> tuple[LineageGraph, int]:
