@@ -14,6 +14,7 @@ import dataclasses
 import html
 import json
 import re
+import logging
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,8 @@ from ._models import (
 # Imported at run time, not under TYPE_CHECKING, so that typing.get_type_hints resolves this
 # module's annotations. No cycle: _store imports nothing of this module.
 from ._store import MetadataStore
+
+_log = logging.getLogger("graphmd")
 
 __all__ = [
     "CachedExecution",
@@ -276,6 +279,9 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     put_execution marks it FAILED with the error in custom properties ``error``,
     ``error_type`` and ``error_traceback`` (no output is written) and the error propagates;
     an output the error is about is named as declared (``outputs['model'][0].type_id``).
+    If FAILED cannot be stored (Neo4j is unreachable, say), the block's error still
+    propagates as raised, with a note (``__notes__``) and a ``graphmd`` log warning that the
+    execution stays RUNNING.
     Fewer transactions cannot work: the RUNNING record must be visible while the step runs,
     and the outcome is known only at the end.
 
@@ -335,15 +341,28 @@ def _record_failure(store: MetadataStore, execution: Execution, contexts: Sequen
     """Store ``execution`` FAILED, with ``error`` in its custom properties ``error``,
     ``error_type`` and ``error_traceback`` (its last 4000 characters), in one put_execution.
 
-    Raises:
-        GraphmdError: as put_execution (the store is unavailable, say).
+    Never raises ``Exception``: the caller is about to re-raise ``error``, which must reach
+    the step's code as raised. When the FAILED record cannot be written (the store is
+    unavailable, say), ``error`` gets a note saying so (the execution stays RUNNING) and the
+    ``graphmd`` logger a warning. Text that is not valid Unicode (lone surrogates, from file
+    names decoded with ``os.fsdecode``) is stored with those characters escaped.
     """
     failed = execution.model_copy(update={
         "last_known_state": ExecutionState.FAILED,
-        "custom_properties": {**execution.custom_properties, "error": str(error) or repr(error),
+        "custom_properties": {**execution.custom_properties, "error": _storable(str(error) or repr(error)),
                               "error_type": type(error).__name__,
-                              "error_traceback": "".join(traceback.format_exception(error))[-4000:]}})
-    store.put_execution(failed, (), contexts, force_reuse_context=True)
+                              "error_traceback": _storable("".join(traceback.format_exception(error))[-4000:])}})
+    try:
+        store.put_execution(failed, (), contexts, force_reuse_context=True)
+    except Exception as unrecorded:
+        what = f"execution {execution.id} could not be marked FAILED, so it stays RUNNING: {unrecorded}"
+        _log.warning("record_execution: %s", what)
+        error.add_note(f"graphmd: {what}")
+
+
+def _storable(text: str) -> str:
+    """``text`` with what is not valid Unicode (lone surrogates) escaped as ``\\udce9``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # put_execution names the artifact of its i-th pair "artifact_and_events[i].artifact"; the

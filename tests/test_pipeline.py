@@ -509,6 +509,41 @@ def test_context_manager_records_failure_and_reraises(store):
     assert [c.name for c in store.get_contexts_by_execution(failed.id)] == ["r2"]
 
 
+def test_a_failure_with_text_that_is_not_unicode_is_recorded_and_reraised(store):
+    """A file name decoded with os.fsdecode holds lone surrogates, which no store takes as
+    text: the step is still FAILED, the text escaped, and the block's own error propagates."""
+    import os
+
+    from graphmd._tfx_pipeline import register_types
+
+    types = register_types(store)
+    name = os.fsdecode(b"/data/caf\xe9.csv")
+    with pytest.raises(FileNotFoundError, match="cannot read"):
+        with record_execution(store, Execution(type_id=types["Trainer"], name="t")) as run:
+            raise FileNotFoundError(f"cannot read {name}")
+    failed = store.get_executions_by_id([run.execution.id])[0]
+    assert failed.last_known_state == ExecutionState.FAILED
+    assert failed.custom_properties["error"] == "cannot read /data/caf\\udce9.csv"
+    assert "caf\\udce9" in failed.custom_properties["error_traceback"]
+
+
+def test_a_failure_that_cannot_be_recorded_still_reaches_the_step_as_raised(store, neo4j_server):
+    """When the FAILED record cannot be written, the step's own error is what propagates
+    (an ``except`` for it must still fire), with a note that the execution stays RUNNING."""
+    from graphmd._tfx_pipeline import register_types
+
+    types = register_types(store)
+    own = MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database)
+    with pytest.raises(ZeroDivisionError) as error:
+        with record_execution(own, Execution(type_id=types["Trainer"], name="t")) as run:
+            own.close()  # the store is gone by the time the block fails
+            raise ZeroDivisionError("loss diverged")
+    [note] = error.value.__notes__
+    assert note.startswith(f"graphmd: execution {run.execution.id} could not be marked FAILED, so it stays "
+                           "RUNNING: this MetadataStore is closed")
+    assert store.get_executions_by_id([run.execution.id])[0].last_known_state == ExecutionState.RUNNING
+
+
 def test_context_manager_rejects_bad_input_and_stores_nothing(store):
     from graphmd._tfx_pipeline import register_types
 
