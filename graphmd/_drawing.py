@@ -161,6 +161,13 @@ def _node_names(names: Iterable[NodeName], field_name: str) -> set[NodeKey]:
     return keys
 
 
+def _check_graph(graph: object) -> None:
+    """Raises InvalidArgumentError (``field`` ``graph``) unless ``graph`` is a LineageGraph."""
+    if not isinstance(graph, LineageGraph):
+        raise InvalidArgumentError(f"graph: a LineageGraph is expected (as get_lineage_subgraph answers), not "
+                                   f"{type(graph).__name__}", field="graph")
+
+
 def lineage_dot(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = (),
                 more_downstream: Iterable[NodeName] = ()) -> str:
     """The graph in Graphviz DOT: artifacts as ellipses (dashed when not LIVE), executions as
@@ -170,8 +177,9 @@ def lineage_dot(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = (),
     (("artifact" or "execution", id)) get a label line "… more upstream" / "… more downstream".
 
     Raises:
-        InvalidArgumentError: a node named in another form.
+        InvalidArgumentError: ``graph`` is no LineageGraph; a node named in another form.
     """
+    _check_graph(graph)
     up, down = _node_names(more_upstream, "more_upstream"), _node_names(more_downstream, "more_downstream")
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for a in graph.artifacts:
@@ -214,8 +222,9 @@ def lineage_mermaid(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = 
     than 500 edges or 50,000 characters unless its page raises maxEdges / maxTextSize.
 
     Raises:
-        InvalidArgumentError: a node named in another form.
+        InvalidArgumentError: ``graph`` is no LineageGraph; a node named in another form.
     """
+    _check_graph(graph)
     up, down = _node_names(more_upstream, "more_upstream"), _node_names(more_downstream, "more_downstream")
     lines = ["flowchart LR"]
     classes: dict[str, list[str]] = {}
@@ -520,9 +529,11 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     ``data-to`` name nodes without the prefix.
 
     Raises:
-        InvalidArgumentError: a tint key or colour, or a node named, in another form;
+        InvalidArgumentError: ``graph`` is no LineageGraph; a tint key or colour, or a node named,
+            in another form;
             ``id_prefix`` is not a letter or "_" followed by letters, digits, "_" and "-".
     """
+    _check_graph(graph)
     if not isinstance(id_prefix, str) or not _ID_PREFIX.fullmatch(id_prefix):
         raise InvalidArgumentError(f"id_prefix: {id_prefix!r} is not a letter or '_' followed by letters, digits, "
                                    "'_' and '-'", field="id_prefix")
@@ -693,8 +704,10 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     itself (a LineageGraph's display draws it).
 
     Raises:
-        InvalidArgumentError: a tint or legend colour, or a node named, in another form.
+        InvalidArgumentError: ``graph`` is no LineageGraph; a tint or legend colour, or a node
+            named, in another form.
     """
+    _check_graph(graph)
     more_upstream, more_downstream = list(more_upstream), list(more_downstream)
     for label, colour in legend:
         if not _COLOUR.fullmatch(colour):

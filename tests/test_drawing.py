@@ -19,6 +19,7 @@ from graphmd import (
     EventType,
     Execution,
     ExecutionState,
+    InvalidArgumentError,
     LineageGraph,
     lineage_dot,
     lineage_html,
@@ -487,3 +488,12 @@ def test_a_plain_chain_is_drawn_as_before():
     assert re.findall(r'<path class="edge" data-from="a1000" data-to="x5001"[^>]*d="([^"]*)"', svg) == [
         "M490,119 C530,119 510,86 550,86"]
     assert 'viewBox="0 0 11440 238"' in svg
+
+
+@pytest.mark.parametrize("draw", [lineage_dot, lineage_mermaid, lineage_svg, lineage_html])
+@pytest.mark.parametrize("given", [None, {"artifacts": []}, []])
+def test_drawing_something_else_than_a_lineage_graph_names_the_argument(draw, given):
+    with pytest.raises(InvalidArgumentError) as error:
+        draw(given)
+    assert error.value.field == "graph"
+    assert f"a LineageGraph is expected (as get_lineage_subgraph answers), not {type(given).__name__}" in str(error.value)
