@@ -186,6 +186,23 @@ def _struct_property(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _without_numpy(value: Any, numpy: Any) -> Any:
+    """A STRUCT's contents with numpy's values as the Python values they hold, at any
+    depth: a scalar as plain_value takes it, an array as its ``tolist()`` (a metrics dict
+    from scikit-learn holds both). ``value`` itself when it holds none."""
+    if isinstance(value, dict):
+        items = {k: _without_numpy(v, numpy) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if isinstance(value, list | tuple):
+        listed = [_without_numpy(v, numpy) for v in value]
+        return value if all(a is b for a, b in zip(listed, value)) else listed
+    if isinstance(value, numpy.ndarray):
+        return _without_numpy(value.tolist(), numpy)
+    if isinstance(value, numpy.generic) and not isinstance(value, str):
+        return plain_value(value)
+    return value
+
+
 _ProtoProperty = Annotated[
     ProtoValue,
     PlainValidator(_proto_property),
@@ -202,19 +219,31 @@ _VALUE_KINDS = "a bool, int, float, str, STRUCT dict or ProtoValue"
 def plain_value(value: Any) -> Any:
     """A property value before its kinds are tried: numpy's bool_, integer and floating
     scalars (what pandas and scikit-learn hand back: np.int64(20), np.float32(0.5),
-    np.bool_(True)) as the bool, int or float they hold, where pydantic's float took them
-    (np.int64(20) became 20.0, np.complex128(1+2j) 1.0); anything else as it is. numpy is no
+    np.bool_(True)) and 0-d arrays (np.array(3)) as the bool, int or float they hold, where
+    pydantic's float took them (np.int64(20) became 20.0, np.complex128(1+2j) 1.0); numpy's
+    values inside a STRUCT dict the same way, arrays there as their ``tolist()``; anything
+    else as it is. numpy is no
     dependency, and a numpy scalar exists only once numpy is imported: it is looked up,
     never imported.
 
     Raises:
-        ValueError: ``value`` is None, or a numpy scalar of another kind (complex,
-            datetime64, timedelta64, bytes_): one error, not one per kind tried.
+        ValueError: ``value`` is None, a numpy array of one or more dimensions, or a numpy
+            scalar of another kind (complex, datetime64, timedelta64, bytes_): one error, not
+            one per kind tried.
     """
     if value is None:
         raise ValueError(f"None is no property value (leave the property out); a value is {_VALUE_KINDS}")
     numpy = sys.modules.get("numpy")
-    if numpy is None or not isinstance(value, numpy.generic) or isinstance(value, str):  # np.str_ is a str
+    if numpy is None or isinstance(value, str):  # np.str_ is a str
+        return value
+    if isinstance(value, dict):  # a STRUCT
+        return _without_numpy(value, numpy)
+    if isinstance(value, numpy.ndarray):
+        if value.ndim:
+            raise ValueError(f"a numpy array is no property value; a value is {_VALUE_KINDS} (a STRUCT holds "
+                             "lists: {'values': array.tolist()})")
+        value = value[()]  # a 0-d array: the scalar it holds
+    if not isinstance(value, numpy.generic) or isinstance(value, str):
         return value
     if isinstance(value, numpy.bool_):
         return bool(value)

@@ -115,6 +115,35 @@ def test_numpy_values_set_in_place_are_stored_as_their_kind(store: MetadataStore
     assert [a.id for a in store.get_artifacts()] == [aid]
 
 
+def test_numpy_arrays_and_numpy_inside_a_struct_are_taken_as_python_values(store: MetadataStore, np: Any) -> None:
+    """A 0-d array is the scalar it holds (not a float: np.array(3) was stored as 3.0); an
+    array of more dimensions is refused at the top (MLMD has no list value) and taken as its
+    tolist() in a STRUCT, where numpy scalars too are their Python values, whether the model
+    saw them or they were set in place."""
+    data = store.put_artifact_type(ArtifactType(name="Data"))
+    assert Artifact(custom_properties={"n": np.array(3)}).custom_properties == {"n": 3}
+    with pytest.raises(ValidationError) as caught:
+        Artifact(custom_properties={"m": np.array([1, 2])})
+    assert "a numpy array is no property value" in caught.value.errors()[0]["msg"]
+    metrics = {"epochs": np.int64(3), "auc": np.float32(0.5), "ok": np.bool_(True),
+               "confusion": np.array([[5, 1], [2, 7]]), "per_class": [np.float64(0.25), {"n": np.int8(-1)}]}
+    plain = {"epochs": 3, "auc": 0.5, "ok": True, "confusion": [[5, 1], [2, 7]], "per_class": [0.25, {"n": -1}]}
+    modelled = Artifact(type_id=data, custom_properties={"metrics": metrics})
+    in_place = Artifact(type_id=data)
+    in_place.custom_properties["metrics"] = metrics
+    # Before: the write refused both, "not a STRUCT value: int64 at ['epochs']".
+    ids = store.put_artifacts([modelled, in_place])
+    for stored in store.get_artifacts_by_id(ids):
+        assert stored.custom_properties["metrics"] == plain
+        assert type(stored.custom_properties["metrics"]["epochs"]) is int
+    in_place = Artifact(type_id=data)
+    in_place.custom_properties["metrics"] = {"z": np.complex128(1 + 2j)}
+    with pytest.raises(InvalidArgumentError) as refused:
+        store.put_artifacts([in_place])
+    assert refused.value.field == "artifacts[0].custom_properties['metrics']"
+    assert sorted(a.id for a in store.get_artifacts()) == sorted(ids)
+
+
 def test_a_cache_lookup_takes_numpy_values_as_the_step_recorded_them(store: MetadataStore, np: Any) -> None:
     trainer = store.put_execution_type(ExecutionType(name="Trainer", properties={"epochs": PropertyType.INT}))
     with record_execution(store, Execution(type_id=trainer, properties={"epochs": np.int64(20)},
