@@ -174,17 +174,24 @@ def _where(source: str, pos: int) -> str:
     return f"{line}:{column}"
 
 
+def _clipped(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters and "…": a message echoes what it is about once
+    in full at most, and then as much as names it (gRPC carries at most a few KB of it)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _unknown_field(name: str, label: str) -> str:
     """The message for a name that is no field of ``label``, with how a property and a
     string are written (the two things such a name usually meant)."""
-    return (f"unknown field {name!r} on {label} (a property is properties.{name}.int_value, .double_value, "
-            f".string_value or .bool_value, custom_properties.{name}.* likewise; a string is quoted: '{name}')")
+    short = _clipped(name)
+    return (f"unknown field {short!r} on {label} (a property is properties.{short}.int_value, .double_value, "
+            f".string_value or .bool_value, custom_properties.{short}.* likewise; a string is quoted: '{short}')")
 
 
 def _error(source: str, pos: int, message: str, token: str | None = None, hint: str = "") -> InvalidArgumentError:
     """InvalidArgumentError naming the line:column of ``pos`` and the offending token, then
     ``hint`` (what to write instead) when given."""
-    near = f", near {token!r}" if token else ""
+    near = f", near {_clipped(token)!r}" if token else ""
     return InvalidArgumentError(f"{_FIELD}: {message} (at {_where(source, pos)}{near})"
                                 + (f": {hint}" if hint else ""), field=_FIELD)
 

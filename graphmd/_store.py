@@ -1372,15 +1372,25 @@ class MetadataStore:
         return self.get_children_contexts_by_contexts([context_id]).get(context_id, [])
 
     def get_parent_contexts_by_contexts(self, context_ids: Iterable[int]) -> dict[int, list[Context]]:
-        """Parents of each context that has any, by context id."""
+        """Parents of each context that has any, by context id.
+
+        Raises:
+            InvalidArgumentError: no id is given (as ml-metadata), or one is no int64.
+        """
         return self._linked_contexts(q.PARENT_CONTEXTS_BY_CONTEXTS, context_ids)
 
     def get_children_contexts_by_contexts(self, context_ids: Iterable[int]) -> dict[int, list[Context]]:
-        """Children of each context that has any, by context id."""
+        """Children of each context that has any, by context id.
+
+        Raises:
+            InvalidArgumentError: no id is given (as ml-metadata), or one is no int64.
+        """
         return self._linked_contexts(q.CHILD_CONTEXTS_BY_CONTEXTS, context_ids)
 
     def _linked_contexts(self, query: str, context_ids: Iterable[int]) -> dict[int, list[Context]]:
         ids = _id_list(context_ids, "context_ids")
+        if not ids:
+            raise InvalidArgumentError("context_ids: no context id given", field="context_ids")
 
         def work(tx: neo4j.ManagedTransaction) -> dict[int, list[Context]]:
             out: dict[int, list[Context]] = {}

@@ -202,6 +202,10 @@ def test_parent_contexts(store: MetadataStore, t: dict[str, int]) -> None:
     assert [x.id for x in store.get_children_contexts_by_context(b)] == [c]
     assert store.get_parent_contexts_by_contexts([b, c]) == {b: store.get_contexts_by_id([a]),
                                                              c: store.get_contexts_by_id([b])}
+    for no_ids in (store.get_parent_contexts_by_contexts, store.get_children_contexts_by_contexts):
+        with pytest.raises(InvalidArgumentError) as info:  # as ml-metadata: "Given context_ids is empty."
+            no_ids([])
+        assert info.value.field == "context_ids"
     before = snapshot(store)
     with pytest.raises(AlreadyExistsError):
         store.put_parent_contexts([ParentContext(child_id=b, parent_id=a)])

@@ -91,6 +91,36 @@ def test_status_codes_on_the_raw_wire(server):
         assert "parent_id" in error.value.details()
 
 
+def test_errors_echoing_huge_inputs_keep_their_code(server):
+    """A status message travels in a trailer the client refuses past 16 KiB: an error
+    echoing a 50 KB name (NOT_FOUND), or a filter naming a 20 KB field (INVALID_ARGUMENT),
+    reached the client as RESOURCE_EXHAUSTED."""
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = svc_grpc.MetadataStoreServiceStub(channel)
+        for name in ("t" * 50_000, "é" * 20_000):
+            with pytest.raises(grpc.RpcError) as error:
+                stub.GetContextType(svc.GetContextTypeRequest(type_name=name))
+            assert error.value.code() is grpc.StatusCode.NOT_FOUND
+            assert error.value.details().endswith(" more characters]")
+        request = svc.GetArtifactsRequest()
+        request.options.filter_query = "x" * 20_000 + " = 1"
+        with pytest.raises(grpc.RpcError) as error:
+            stub.GetArtifacts(request)
+        assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert error.value.details().startswith("filter_query: unknown field 'xxx")
+
+
+def test_linked_contexts_of_no_context_is_invalid_as_in_ml_metadata(server):
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = svc_grpc.MetadataStoreServiceStub(channel)
+        for call, request in [(stub.GetParentContextsByContexts, svc.GetParentContextsByContextsRequest()),
+                              (stub.GetChildrenContextsByContexts, svc.GetChildrenContextsByContextsRequest())]:
+            with pytest.raises(grpc.RpcError) as error:
+                call(request)
+            assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert "context_ids" in error.value.details()
+
+
 def test_a_failed_call_leaves_the_store_unchanged(mlmd_client, store):
     type_id = mlmd_client.put_artifact_type(_artifact_type())
     before = store.counts()

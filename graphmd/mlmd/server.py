@@ -62,6 +62,28 @@ SERVICE_NAME = svc.DESCRIPTOR.services_by_name["MetadataStoreService"].full_name
 # gRPC's time_remaining() for a call without a deadline is about the year 2^63 ns away.
 _NO_DEADLINE = 10 * 365 * 24 * 3600.0
 
+# What gRPC carries of a status message: the client refuses trailers over 16 KiB (and warns
+# over 8), and the message goes percent-encoded, 3 bytes for each byte outside printable ASCII.
+_STATUS_DETAILS_BYTES = 4096
+
+
+def _status_details(message: str) -> str:
+    """``message`` as a status's details: whole when its encoding fits _STATUS_DETAILS_BYTES,
+    else its start and how much was cut, so an error that echoes a huge input (a 50 KB type
+    name) still reaches the client as its own code, not as RESOURCE_EXHAUSTED."""
+    def cost(char: str) -> int:
+        return 1 if " " <= char <= "~" and char != "%" else 3 * len(char.encode("utf-8", "surrogatepass"))
+
+    if len(message) * 9 <= _STATUS_DETAILS_BYTES or sum(map(cost, message)) <= _STATUS_DETAILS_BYTES:
+        return message
+    budget, kept = _STATUS_DETAILS_BYTES - 64, 0
+    for char in message:
+        budget -= cost(char)
+        if budget < 0:
+            break
+        kept += 1
+    return f"{message[:kept]}… [{len(message) - kept:,} more characters]"
+
 
 def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.ServicerContext], Any]:
     """Run an RPC body; a graphmd error becomes its MLMD status code, anything else INTERNAL.
@@ -104,11 +126,11 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
                     f"graphmd serve is shutting down, and {name} was still running when its shutdown grace ended: "
                     "Neo4j rolled the call back, nothing of it was stored; retry it (on another server)")
             code = status.name
-            context.abort(status, message)
+            context.abort(status, _status_details(message))
         except Exception as error:  # a bug: report it, never leak a traceback to the client
             code = "INTERNAL"
             log.exception("%s failed", name)
-            context.abort(grpc.StatusCode.INTERNAL, f"graphmd internal error in {name}: {error}")
+            context.abort(grpc.StatusCode.INTERNAL, _status_details(f"graphmd internal error in {name}: {error}"))
         finally:
             call.running = False
             if call.abandoned:  # what the client got, if anything: not the handler's answer
