@@ -212,6 +212,28 @@ def test_an_event_to_an_artifact_the_source_lacks_is_named_and_the_import_resume
     assert result.read["events"] == store.counts()["events"] > 0
 
 
+@pytest.mark.parametrize("size", [5_012, 9_000])
+def test_a_uri_longer_than_graphmd_indexes_is_named_and_the_import_resumes_once_it_is_short(
+        store: MetadataStore, history: Path, tmp_path: Path, size: int) -> None:
+    # ml-metadata keeps a uri of any length. Before: 5,012 bytes imported, and every later
+    # put_artifacts of that artifact was refused; 9,000 stopped on Neo4j's own index error.
+    source = Path(shutil.copy(history, tmp_path / "long.sqlite"))
+    with sqlite3.connect(source) as db:
+        artifact_id = db.execute("SELECT MAX(id) FROM Artifact").fetchone()[0]
+        db.execute("UPDATE Artifact SET uri = ? WHERE id = ?", ("/" + "u" * (size - 1), artifact_id))
+    with pytest.raises(InvalidArgumentError) as info:
+        import_mlmd(store, sqlite_source(source))
+    assert info.value.field == f"artifacts[id={artifact_id}].uri"
+    assert info.value.message.startswith(f"artifacts[id={artifact_id}].uri: {size} bytes of UTF-8; at most 4000")
+    assert "run the same import again" in info.value.message
+    with sqlite3.connect(source) as db:
+        db.execute("UPDATE Artifact SET uri = '/short' WHERE id = ?", (artifact_id,))
+    result = import_mlmd(store, sqlite_source(source))
+    assert result.read["artifacts"] == store.counts()["artifacts"]
+    [artifact] = store.get_artifacts_by_id([artifact_id])
+    store.put_artifacts([artifact.model_copy(update={"state": ArtifactState.DELETED})])  # updatable
+
+
 def test_round_trip_mlmd_graphmd_mlmd_graphmd_unchanged(store: MetadataStore, history: Path, tmp_path: Path) -> None:
     import_mlmd(store, sqlite_source(history))
     first = graph(store)

@@ -145,6 +145,8 @@ class _Import:
 
     def _types(self) -> None:
         types = [cv.from_proto(t) for t in self.reader.types()]
+        for t in types:
+            self._check_indexed(t, f"{type(t).__name__}[id={t.id}]")
         rows = [codec.encode_type(t) for t in types]
         for row in rows:
             self.type_names[(row["kind"], row["id"])] = row["name"]
@@ -185,6 +187,7 @@ class _Import:
         rows = []
         for message in page:
             node = _FROM_PROTO[kind](message, f"{plural}[id={message.id}]")
+            self._check_indexed(node, f"{plural}[id={message.id}]")
             name = None if node.type_id is None else self.type_names.get((_TYPE_OF[kind], node.type_id))
             if name is None:
                 raise InvalidArgumentError(f"{plural}[id={node.id}].type_id: {node.type_id} is no "
@@ -219,6 +222,19 @@ class _Import:
         for edge, edge_rows in edges.items():
             self.read[_EDGE_COUNT[edge]] += len(edge_rows)
             self.written[_EDGE_COUNT[edge]] += written[edge]
+
+    def _check_indexed(self, item: Any, at: str) -> None:
+        """Raise InvalidArgumentError naming ``item``'s name, external id or uri when it is
+        longer than graphmd indexes (ml-metadata keeps any length): writing it would fail in
+        Neo4j's index, or, a little shorter, store what graphmd's own writes then refuse."""
+        for attr in ("name", "external_id", "uri"):
+            try:
+                codec.check_text(getattr(item, attr, None), f"{at}.{attr}", indexed=True)
+            except InvalidArgumentError as error:
+                raise InvalidArgumentError(
+                    f"{error.message}: {self.reader.name} cannot be imported as it is. Back the source up, shorten "
+                    "that value in it, and run the same import again: it resumes where it stopped",
+                    field=error.field) from None
 
     def _name_dangling_event(self, events: list[dict[str, Any]]) -> None:
         """Raise an error naming an event of ``events`` whose artifact the source does not hold
