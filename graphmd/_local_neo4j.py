@@ -367,6 +367,9 @@ class LocalNeo4j:
                           else _last_setting(saved, "bolt_port", 7687))
         self.http_port = (_port(http_port, "http_port") if http_port is not None
                           else _last_setting(saved, "http_port", 7474))
+        if self.bolt_port == self.http_port:
+            raise InvalidArgumentError(f"http_port: {self.http_port} is the Bolt port too; Neo4j listens on two ports, "
+                                       "give two", field="http_port")
         # Each home keeps its own password (in its state file): the config file's is another
         # home's once a second home has been started.
         recorded_home = config.get("home")
@@ -540,7 +543,9 @@ class LocalNeo4j:
         lib = self.ensure_jars(say)
         self._check_ports()  # before the home is made; again once this start holds the home
         with self._home_errors():
-            (self.home / "run").mkdir(parents=True, exist_ok=True)
+            if not self.home.exists():  # a home of its own: the store and its logs are the user's alone
+                self.home.mkdir(parents=True, mode=0o700)
+            (self.home / "run").mkdir(exist_ok=True, mode=0o700)
             lock = _locked(self.home / "run" / "graphmd-start.lock")
         with lock:
             if self.pid() is not None:  # started by another start while this one waited

@@ -129,6 +129,12 @@ def test_bad_settings_are_refused_before_anything_starts(isolated: Path) -> None
     assert not (isolated / "home").exists()
     with pytest.raises(InvalidArgumentError, match="settings"):
         LocalNeo4j(isolated / "home", settings={"a": "1\nserver.bolt.enabled=false"}, record_in_config=False)
+    # One port for both: Neo4j failed to bind 15 s later, and the error blamed the connection.
+    same = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(isolated / "home"), "--bolt-port", "23999",
+                           "--http-port", "23999"], env=env, capture_output=True, text=True, timeout=60)
+    assert same.returncode == 2, same.stderr
+    assert "Invalid value for '--http-port': 23999 is the Bolt port too" in same.stderr
+    assert not (isolated / "home").exists()
 
 
 
@@ -159,6 +165,7 @@ def test_cli_start_status_stop(isolated: Path) -> None:
     home = isolated / "home"
     env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
     ports = ["--bolt-port", str(free_port()), "--http-port", str(free_port())]
+    write_config({"home": str(isolated / "older")})  # the server started before: the CLI used it until now
     started = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(home), *ports, "--heap", "768m",
                               "--setting", "db.memory.transaction.max=256m"], env=env,
                              capture_output=True, text=True, timeout=300)
@@ -166,6 +173,11 @@ def test_cli_start_status_stop(isolated: Path) -> None:
         assert started.returncode == 0, started.stderr
         assert "running (pid" in started.stdout and str(home / "data") in started.stdout
         assert f"password in {isolated / 'config.toml'} (mode 0600)" in started.stdout  # where, not what
+        assert ("note:          MetadataStore() and the graphmd CLI now use this server, no longer the one of home "
+                f"{isolated / 'older'}") in started.stdout
+        # A home it creates is the user's alone (README); before, the lock's mkdir made it 0755.
+        assert {p.name: oct(p.stat().st_mode & 0o777) for p in [home, *home.iterdir()] if p.is_dir()} == {
+            name: "0o700" for name in ("home", "conf", "data", "logs", "run", "import", "plugins")}
         # status and stop find the home `start` recorded in the config file, without --home.
         status = subprocess.run([*GRAPHMD, "neo4j", "status"], env=env, capture_output=True, text=True)
         assert status.returncode == 0 and "running" in status.stdout and "5.26" in status.stdout

@@ -74,6 +74,7 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
                 raise typer.BadParameter(error.message.removeprefix(f"{error.field}: "),
                                          param_hint=f"'--{error.field.replace('_', '-')}'") from error
             raise
+        previous = read_config().get("home")
         with err.status("starting Neo4j...") as status:
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
     except GraphmdError as error:
@@ -87,6 +88,9 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
     if server.record_in_config:
         typer.echo(f"credentials:   user neo4j, password in {config_path()} (mode 0600); MetadataStore() and "
                    "the graphmd CLI read them from there")
+        if previous and Path(str(previous)).resolve() != server.home:
+            typer.echo(f"note:          MetadataStore() and the graphmd CLI now use this server, no longer the one of "
+                       f"home {previous} (`graphmd neo4j start --home {previous}` points them back)")
 
 
 def _setting(text: str) -> tuple[str, str]:
