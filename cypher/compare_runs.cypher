@@ -18,8 +18,9 @@
 // In Neo4j Browser first run:
 //   :param run_type => 'PipelineRun'
 //   :param runs => ['run-0007', 'run-0008']
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/compare_runs.cypher -P "{run_type: 'PipelineRun', runs: ['run-0007', 'run-0008']}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/compare_runs.cypher in a clone):
+//   graphmd cypher-shell -f compare_runs -P "{run_type: 'PipelineRun', runs: ['run-0007', 'run-0008']}"
 UNWIND $runs AS run_name
 MATCH (run:Context {name: run_name})
 WHERE run.type = $run_type

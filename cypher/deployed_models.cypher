@@ -18,8 +18,9 @@
 // Parameters: $context_id (a pipeline's or run's context id: only pushes by Pushers associated
 // with it; null for every push). In Neo4j Browser first run:
 //   :param context_id => null
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/deployed_models.cypher -P "{context_id: null}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/deployed_models.cypher in a clone):
+//   graphmd cypher-shell -f deployed_models -P "{context_id: null}"
 MATCH (t:ExecutionType)
 WHERE t.name = 'Pusher' OR t.name ENDS WITH '.Pusher' OR t.base_type = 'DEPLOY'
 MATCH (pusher:Execution {type_id: t.id})

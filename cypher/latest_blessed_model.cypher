@@ -17,8 +17,9 @@
 //   :param model_type => 'Model'
 //   :param blessing_type => 'ModelBlessing'
 //   :param context_id => null
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/latest_blessed_model.cypher -P "{model_type: 'Model', blessing_type: 'ModelBlessing', context_id: null}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/latest_blessed_model.cypher in a clone):
+//   graphmd cypher-shell -f latest_blessed_model -P "{model_type: 'Model', blessing_type: 'ModelBlessing', context_id: null}"
 MATCH (blessing:Artifact {type: $blessing_type})
 WHERE coalesce(blessing.p_blessed, blessing.c_blessed) IN [1, true]
   AND coalesce(blessing.state, 'UNKNOWN') IN ['LIVE', 'UNKNOWN']

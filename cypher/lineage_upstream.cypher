@@ -3,8 +3,9 @@
 // step; null for no limit). In Neo4j Browser first run:
 //   :param artifact_id => 42
 //   :param max_hops => null
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/lineage_upstream.cypher -P "{artifact_id: 42, max_hops: null}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/lineage_upstream.cypher in a clone):
+//   graphmd cypher-shell -f lineage_upstream -P "{artifact_id: 42, max_hops: null}"
 // Returns the nodes, their distances in hops and the events the traversal crossed (no row: no
 // artifact has that id, or $max_hops is negative); Browser draws nodes and events as a graph.
 // graphmd's get_lineage_subgraph with direction UPSTREAM returns the same nodes and events.

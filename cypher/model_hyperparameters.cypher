@@ -8,8 +8,9 @@
 // INTERNAL_OUTPUT (TFX's Importer and Resolver). No rows: no execution wrote the model.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/model_hyperparameters.cypher -P "{model_id: 42}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/model_hyperparameters.cypher in a clone):
+//   graphmd cypher-shell -f model_hyperparameters -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})<-[out:EVENT]-(trainer:Execution)
 WHERE coalesce(trainer.last_known_state, '') <> 'CACHED' AND out.type <> 'INTERNAL_OUTPUT'
 CALL (trainer) {

@@ -10,8 +10,9 @@
 // artifact is MARKED_FOR_DELETION or DELETED holds the model no longer. Each destination once.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/model_location.cypher -P "{model_id: 42}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/model_location.cypher in a clone):
+//   graphmd cypher-shell -f model_location -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})
 OPTIONAL MATCH (model)-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'

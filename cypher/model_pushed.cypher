@@ -11,8 +11,9 @@
 // a CACHED Pusher (a rerun that reused an earlier push) is no new push.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/model_pushed.cypher -P "{model_id: 42}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/model_pushed.cypher in a clone):
+//   graphmd cypher-shell -f model_pushed -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})-[:EVENT]->(pusher:Execution)-[:EVENT]->(pushed:Artifact)
 WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
        OR EXISTS { MATCH (t:Type {id: pusher.type_id}) WHERE t.base_type = 'DEPLOY' })

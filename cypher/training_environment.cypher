@@ -6,8 +6,9 @@
 // No rows: no execution wrote the model, or it recorded neither.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/training_environment.cypher -P "{model_id: 42}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/training_environment.cypher in a clone):
+//   graphmd cypher-shell -f training_environment -P "{model_id: 42}"
 MATCH (model:Artifact {id: $model_id})<-[out:EVENT]-(trainer:Execution)
 WHERE coalesce(trainer.last_known_state, '') <> 'CACHED' AND out.type <> 'INTERNAL_OUTPUT'
 UNWIND [k IN keys(trainer) WHERE k =~ 'c[sp]?_.*' OR k = 'p_module_file'] AS key

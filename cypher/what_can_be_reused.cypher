@@ -10,8 +10,9 @@
 //   :param type_name => 'Trainer'
 //   :param input_ids => [1, 2, 3]
 //   :param properties => {learning_rate: 0.01, num_steps: 1000}
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/what_can_be_reused.cypher -P "{type_name: 'Trainer', input_ids: [1, 2, 3], properties: {learning_rate: 0.01, num_steps: 1000}}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/what_can_be_reused.cypher in a clone):
+//   graphmd cypher-shell -f what_can_be_reused -P "{type_name: 'Trainer', input_ids: [1, 2, 3], properties: {learning_rate: 0.01, num_steps: 1000}}"
 CALL () {
   // Without inputs, every execution of the type.
   UNWIND CASE WHEN size($input_ids) = 0 THEN [true] ELSE [] END AS no_inputs

@@ -8,8 +8,9 @@
 // No rows: the context of that name is no run (of none of those types).
 // Parameters: $run_name (the run context's name). In Neo4j Browser first run:
 //   :param run_name => 'run-0007'
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/who_triggered_run.cypher -P "{run_name: 'run-0007'}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/who_triggered_run.cypher in a clone):
+//   graphmd cypher-shell -f who_triggered_run -P "{run_name: 'run-0007'}"
 MATCH (run:Context {name: $run_name})
 WHERE run.type IN ['PipelineRun', 'pipeline_run', 'system.PipelineRun']
 OPTIONAL MATCH (run)-[:ASSOCIATION]->(x:Execution)

@@ -15,8 +15,9 @@
 // Parameters: $model_a, $model_b (model artifact ids). In Neo4j Browser first run:
 //   :param model_a => 42
 //   :param model_b => 43
-// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j):
-//   graphmd cypher-shell -f cypher/why_model_preferred.cypher -P "{model_a: 42, model_b: 43}"
+// In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
+// name from any directory, or this file's path, cypher/why_model_preferred.cypher in a clone):
+//   graphmd cypher-shell -f why_model_preferred -P "{model_a: 42, model_b: 43}"
 UNWIND [0, 1] AS side
 MATCH (model:Artifact {id: [$model_a, $model_b][side]})
 OPTIONAL MATCH (model)-[input:EVENT]->(x:Execution)

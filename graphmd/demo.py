@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import _cypher_files as files
-from ._config import data_dir
+from ._config import data_dir, read_config, same_server
 from ._drawing import lineage_html
 from ._errors import GraphmdError, NotFoundError
 from ._local_neo4j import LocalNeo4j, free_port
@@ -358,6 +358,18 @@ def draw_lineage(store: MetadataStore, model_id: int, page: Path, *, own_server:
         _say(f"  (in this shell, `{activate}` first: `graphmd` is not on PATH)")
 
 
+def _recorded_server(uri: str) -> LocalNeo4j | None:
+    """The local server the config file records (`graphmd neo4j start`), if ``uri`` is its
+    address: its HTTP port is known then, whatever it is."""
+    config = read_config()
+    if not config.get("home") or not config.get("uri") or not same_server(str(config["uri"]), uri):
+        return None
+    try:
+        return LocalNeo4j(str(config["home"]))
+    except GraphmdError:
+        return None
+
+
 def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int) -> None:
     _title("5. See it in Neo4j Browser")
     if server is not None:
@@ -368,6 +380,9 @@ def browser_hint(server: LocalNeo4j | None, store: MetadataStore, model_id: int)
         if activate is not None:
             _say(f"  {activate}")
         _say(f"  export GRAPHMD_NEO4J_URI={server.uri} GRAPHMD_NEO4J_PASSWORD={server.password}")
+    elif (local := _recorded_server(store.settings.uri)) is not None:
+        _say(f"Open {local.http_url}/browser/?dbms={store.settings.uri} (the local Neo4j of {local.home}) and "
+             "connect as neo4j")
     else:
         _say(f"Open your server's Neo4j Browser (its HTTP port: http://HOST:7474/browser/ by default) and "
              f"connect to {store.settings.uri}")

@@ -156,7 +156,7 @@ def test_lineage_errors(cli, history):
     assert "no artifact has the URI" in cli("lineage", "/nowhere", code=1)
     assert "no artifact with id 999999999" in cli("lineage", "999999999", code=1)
     assert "no execution with id 999999999" in cli("lineage", "999999999", "--execution", code=1)
-    assert "give one of --up, --down, --both" in cli("lineage", "1", "--up", "--down", code=2)
+    assert "give only one of --up, --down, --both" in cli("lineage", "1", "--up", "--down", code=2)
 
 
 def test_listings_show_a_page_and_say_when_there_are_more(cli, store, monkeypatch):

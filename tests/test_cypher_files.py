@@ -39,7 +39,7 @@ def test_every_file_is_described_and_parameterised():
         assert files.description(name), name
         for parameter in files.parameters(name):  # the header shows how to set each in Browser
             assert f":param {parameter} =>" in text, (name, parameter)
-        assert f"graphmd cypher-shell -f cypher/{name}.cypher -P" in text, name  # and how to run it in the shell
+        assert f"graphmd cypher-shell -f {name} -P" in text, name  # and how to run it in the shell, from anywhere
 
 
 def test_unknown_file_and_parameters_are_refused(session_store):

@@ -187,6 +187,11 @@ def test_cli_start_status_stop(isolated: Path) -> None:
         http_port = ports[ports.index("--http-port") + 1]
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/browser/", timeout=10) as page:
             assert page.status == 200
+        # The demo, pointed at this server, names its Browser's port (it said 7474 "by default").
+        from graphmd.demo import _recorded_server
+
+        recorded = _recorded_server(resolve_settings().uri)
+        assert recorded is not None and recorded.http_url == f"http://127.0.0.1:{http_port}"
         password = resolve_settings().password
         assert password and password not in started.stdout + started.stderr + status.stdout
         conf = (home / "conf" / "neo4j.conf").read_text()

@@ -32,7 +32,7 @@ def export(
     file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write the JSON lines; - for stdout. A name "
                                                              "ending in .gz is written gzip-compressed.")] = "-",
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
-                                                  help="FILE, as `graphmd lineage -o` takes it.")] = None,
+                                                  help="Where to write (as the FILE argument: - for stdout, .gz compressed); the same as giving FILE.")] = None,
     uri: Uri = None, user: User = None, password: Password = None, database: Database = None, quiet: Quiet = False,
 ) -> None:
     """Write the whole store (types, nodes, events, links; ids, times, properties) as JSON lines."""

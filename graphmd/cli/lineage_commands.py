@@ -419,7 +419,7 @@ def lineage(
     States other than LIVE (artifacts) and COMPLETE (executions) are shown in every format,
     and each edge's event type and key (INPUT base_model/0)."""
     if up + down + both > 1:
-        raise typer.BadParameter("give one of --up, --down, --both")
+        raise typer.BadParameter("give only one of --up, --down, --both", param_hint="'--up' / '--down' / '--both'")
     if whole and depth is not None:
         raise typer.BadParameter("give --depth or --whole, not both", param_hint="'--whole'")
     directions = ([LineageDirection.UPSTREAM] if up else [LineageDirection.DOWNSTREAM] if down
@@ -548,7 +548,7 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
 # A listing's default size: a terminal's worth, where a store of 70,000 artifacts listed
 # whole took half a minute to print; a note on stderr says when there are more.
 DEFAULT_LIMIT = 100
-Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help=f"At most this many (default {DEFAULT_LIMIT}, with a note on stderr when there are more).", metavar="<int>")]
+Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help=f"At most this many (default {DEFAULT_LIMIT}; under the default, a note on stderr when there are more).", metavar="<int>")]
 Everything = Annotated[bool, typer.Option("--all", help="Every one, however many (instead of --limit).")]
 Newest = Annotated[bool, typer.Option("--newest", help="Newest first (by creation time, then id), not oldest.")]
 Changed = Annotated[bool, typer.Option("--changed", help=(
@@ -810,7 +810,7 @@ def _param_value(query_name: str, parameter: str, raw: str) -> Any:
 
 def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A query of cypher/ (omit to list them).")] = None,
           param: Annotated[Optional[list[str]], typer.Option("--param", "-p", metavar="NAME=VALUE",
-                                                          help="A parameter, repeatable; VALUE is JSON, else text.")] = None,
+                                                          help="A parameter, repeatable; VALUE is JSON, else a Python literal list or map (runs=['run-1', 'run-2']), else text.")] = None,
           uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Run one of graphmd's Cypher queries (lineage and the TFX questions) and print its rows."""
     if name is None:
