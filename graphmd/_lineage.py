@@ -446,7 +446,12 @@ def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQue
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
     _check_type_names(store, query_options)
     return _read_graph(store, text, params, mask, "cannot find qualified nodes to start the traversal",
-                       "starting_nodes")
+                       _start_field(query_options))
+
+
+def _start_field(options: LineageSubgraphQueryOptions) -> str:
+    """The option that names the starting nodes, for an error saying none matched."""
+    return "starting_artifacts" if options.starting_artifacts is not None else "starting_executions"
 
 
 def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
@@ -500,16 +505,16 @@ def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOpti
     """See MetadataStore.stream_lineage. Validates the options before returning."""
     text, params = _subgraph_statement(query_options, {"artifacts", "events"}, q.LINEAGE_FINISH_LEVELS)
     _check_type_names(store, query_options)
-    return _steps(store, text, params)
+    return _steps(store, text, params, _start_field(query_options))
 
 
-def _steps(store: MetadataStore, text: str, params: dict[str, Any]) -> Iterator[LineageStep]:
+def _steps(store: MetadataStore, text: str, params: dict[str, Any], start_field: str) -> Iterator[LineageStep]:
     level: list[LineageStep] = []
     by_id: dict[tuple[str, int], LineageStep] = {}
     distance = None
     rows = _rows(store, text, params)
     if next(rows)[3] == 0:  # the k 5 row comes first (d -1)
-        raise NotFoundError("cannot find qualified nodes to start the traversal", field="starting_nodes")
+        raise NotFoundError("cannot find qualified nodes to start the traversal", field=start_field)
     for k, d, item, owner_id, a, b, tag in rows:
         if d != distance:
             yield from level

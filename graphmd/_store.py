@@ -1162,8 +1162,8 @@ class MetadataStore:
 
         def work(tx: neo4j.ManagedTransaction) -> None:
             writer = _NodeWriter(self, tx, _now_ms())
-            writer.require("Context", [a.context_id for a in attributions] + [a.context_id for a in associations],
-                           "context_id")
+            writer.require("Context", [a.context_id for a in attributions], "attributions[].context_id")
+            writer.require("Context", [a.context_id for a in associations], "associations[].context_id")
             writer.require("Artifact", [a.artifact_id for a in attributions], "attributions[].artifact_id")
             writer.require("Execution", [a.execution_id for a in associations], "associations[].execution_id")
             writer.attributions.extend((a.context_id, a.artifact_id) for a in attributions)
@@ -1211,13 +1211,14 @@ class MetadataStore:
                         raise InvalidArgumentError(f"{field}: no context with id {row[end]}", field=field)
             existing = tx.run(q.EXISTING_PARENT_LINKS, rows=rows).data()
             if existing:
-                raise AlreadyExistsError(f"parent_contexts: the link {existing[0]} already exists",
-                                         field="parent_contexts")
+                field = f"parent_contexts[{rows.index(existing[0])}]"
+                raise AlreadyExistsError(f"{field}: the link {existing[0]} already exists", field=field)
             tx.run(q.CREATE_PARENT_LINKS, rows=rows).consume()
             cyclic = tx.run(q.CONTEXTS_IN_CYCLES, ids=[r["child_id"] for r in rows]).single(strict=True)["ids"]
             if cyclic:
-                raise InvalidArgumentError(f"parent_contexts: a cycle through context {cyclic[0]} would be made",
-                                           field="parent_contexts")
+                at = next((i for i, r in enumerate(rows) if cyclic[0] in (r["child_id"], r["parent_id"])), None)
+                field = "parent_contexts" if at is None else f"parent_contexts[{at}]"
+                raise InvalidArgumentError(f"{field}: a cycle through context {cyclic[0]} would be made", field=field)
             if twice is not None:
                 raise twice  # rolls back the links before it
 
@@ -2527,7 +2528,13 @@ class _NodeWriter:
         message = error.message or ""
         if "`event_key`" in message:
             clash = unique_clash(error)
-            return AlreadyExistsError(f"events: {clash.message}", field="events")
+            key = clash_key(error)[1].get("event_key", "").strip("'\"").split(":", 2)  # artifact:execution:type
+            at = next((i for i, (event, artifact_id, execution_id) in enumerate(self.events)
+                       if [str(event.artifact_id if artifact_id is None else artifact_id),
+                           str(event.execution_id if execution_id is None else execution_id),
+                           event.type.value if event.type is not None else None] == key), None)
+            named = "events" if at is None else f"events[{at}]"
+            return AlreadyExistsError(f"{named}: {clash.message}", field=named)
         if _taken_id(error):
             # A new node's id is this process's: taken already, its block was reserved before
             # the database was emptied and restored (`graphmd reset` and `import` by another

@@ -64,7 +64,7 @@ def test_events_follow_the_data_flow(store: MetadataStore, t: dict[str, int]) ->
     (Event(artifact_id=1, execution_id=1), InvalidArgumentError, "events[0].type"),
     (Event(artifact_id=10**9, execution_id=0, type=EventType.INPUT), InvalidArgumentError, "events[0].artifact_id"),
     (Event(artifact_id=0, execution_id=10**9, type=EventType.INPUT), InvalidArgumentError, "events[0].execution_id"),
-    (Event(artifact_id=0, execution_id=0, type=EventType.INPUT), AlreadyExistsError, "events"),
+    (Event(artifact_id=0, execution_id=0, type=EventType.INPUT), AlreadyExistsError, "events[0]"),
 ])
 def test_bad_events(store: MetadataStore, t: dict[str, int], event: Event, error: type, field: str) -> None:
     [a] = store.put_artifacts([Artifact(type_id=t["data"])])
@@ -190,9 +190,20 @@ def test_attributions_and_associations(store: MetadataStore, t: dict[str, int]) 
     with pytest.raises(InvalidArgumentError) as info:
         store.put_attributions_and_associations([Attribution(context_id=c, artifact_id=10**9)])
     assert "artifact_id" in info.value.field
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(InvalidArgumentError) as info:
         store.put_attributions_and_associations([], [Association(context_id=10**9, execution_id=x)])
+    assert info.value.field == "associations[0].context_id"
+    with pytest.raises(InvalidArgumentError) as info:  # the item, not a bare context_id
+        store.put_attributions_and_associations([Attribution(context_id=c, artifact_id=a),
+                                                 Attribution(context_id=10**9, artifact_id=a)])
+    assert info.value.field == "attributions[1].context_id"
     assert snapshot(store) == before
+    # An event stored already, second of a call: its item is named.
+    store.put_events([Event(artifact_id=a, execution_id=x, type=EventType.INPUT)])
+    with pytest.raises(AlreadyExistsError) as clash:
+        store.put_events([Event(artifact_id=a, execution_id=x, type=EventType.OUTPUT),
+                          Event(artifact_id=a, execution_id=x, type=EventType.INPUT)])
+    assert clash.value.field == "events[1]" and "already exists" in str(clash.value)
 
 
 def test_parent_contexts(store: MetadataStore, t: dict[str, int]) -> None:
@@ -207,11 +218,12 @@ def test_parent_contexts(store: MetadataStore, t: dict[str, int]) -> None:
             no_ids([])
         assert info.value.field == "context_ids"
     before = snapshot(store)
-    with pytest.raises(AlreadyExistsError):
-        store.put_parent_contexts([ParentContext(child_id=b, parent_id=a)])
+    with pytest.raises(AlreadyExistsError) as exists:
+        store.put_parent_contexts([ParentContext(child_id=c, parent_id=a), ParentContext(child_id=b, parent_id=a)])
+    assert exists.value.field == "parent_contexts[1]"
     with pytest.raises(InvalidArgumentError) as info:  # a -> c would close a cycle a <- b <- c
         store.put_parent_contexts([ParentContext(child_id=a, parent_id=c)])
-    assert "cycle" in str(info.value)
+    assert "cycle" in str(info.value) and info.value.field == "parent_contexts[0]"
     with pytest.raises(InvalidArgumentError):
         store.put_parent_contexts([ParentContext(child_id=a, parent_id=a)])
     with pytest.raises(InvalidArgumentError) as info:

@@ -210,7 +210,10 @@ def test_errors(session_store, history):
     assert error.value.field == "max_num_hops"
     with pytest.raises(NotFoundError) as missing:
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[-5])))
-    assert missing.value.field == "starting_nodes"
+    assert missing.value.field == "starting_artifacts"  # the option naming them (was MLMD's oneof's name)
+    with pytest.raises(NotFoundError) as missing:
+        session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_executions=NodeSelector(ids=[-5])))
+    assert missing.value.field == "starting_executions"
 
 
 def test_streamed_steps_and_paths(session_store, history):

@@ -504,7 +504,7 @@ def lineage(
         for text in notes:
             _note(text)
     except NotFoundError as error:
-        if error.field == "starting_nodes" and node.isdigit():  # the id names no node of that kind
+        if error.field in ("starting_artifacts", "starting_executions") and node.isdigit():  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
         fail(error)
     except GraphmdError as error:
