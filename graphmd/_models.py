@@ -186,18 +186,26 @@ def _struct_property(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _without_numpy(value: Any, numpy: Any) -> Any:
+# Deeper than codec.MAX_STRUCT_DEPTH (100) is refused when written; numpy is looked for
+# only that far, so a 5,000-level dict does not exhaust the stack first.
+_STRUCT_DEPTH_LIMIT = 101
+
+
+def _without_numpy(value: Any, numpy: Any, depth: int = 0) -> Any:
     """A STRUCT's contents with numpy's values as the Python values they hold, at any
-    depth: a scalar as plain_value takes it, an array as its ``tolist()`` (a metrics dict
-    from scikit-learn holds both). ``value`` itself when it holds none."""
+    depth a STRUCT may have: a scalar as plain_value takes it, an array as its ``tolist()``
+    (a metrics dict from scikit-learn holds both). ``value`` itself when it holds none, or
+    when it is nested deeper than a STRUCT may be (the write refuses it, saying so)."""
+    if depth > _STRUCT_DEPTH_LIMIT:
+        return value
     if isinstance(value, dict):
-        items = {k: _without_numpy(v, numpy) for k, v in value.items()}
+        items = {k: _without_numpy(v, numpy, depth + 1) for k, v in value.items()}
         return value if all(items[k] is v for k, v in value.items()) else items
     if isinstance(value, list | tuple):
-        listed = [_without_numpy(v, numpy) for v in value]
+        listed = [_without_numpy(v, numpy, depth + 1) for v in value]
         return value if all(a is b for a, b in zip(listed, value)) else listed
     if isinstance(value, numpy.ndarray):
-        return _without_numpy(value.tolist(), numpy)
+        return _without_numpy(value.tolist(), numpy, depth)
     if isinstance(value, numpy.generic) and not isinstance(value, str):
         return plain_value(value)
     return value
@@ -263,6 +271,18 @@ PropertyValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, _
                           BeforeValidator(plain_value)]
 
 
+def _not_a_bool(value: Any) -> Any:
+    """An id as pydantic takes an int (numpy's integers too), but not a bool: True is an int
+    to Python, and ``type_id=True`` would name type 1."""
+    if isinstance(value, bool):
+        raise ValueError("an id is an integer, not a bool")
+    return value
+
+
+# An id of a type, node or link end.
+_Id = Annotated[int, BeforeValidator(_not_a_bool)]
+
+
 class ArtifactState(_MlmdEnum):
     """Artifact.State: where an artifact is in its life."""
 
@@ -307,7 +327,7 @@ class ExecutionBaseType(_MlmdEnum):
 
 
 class _Type(_Model):
-    id: int | None = None
+    id: _Id | None = None
     name: str
     version: str | None = None
     description: str | None = None
@@ -352,8 +372,8 @@ _SystemMetadata = Annotated[ProtoValue, BeforeValidator(_proto_from_json_form)]
 
 
 class _Node(_Model):
-    id: int | None = None
-    type_id: int | None = None
+    id: _Id | None = None
+    type_id: _Id | None = None
     # The type's name; filled on read, ignored on write.
     type: str | None = None
     name: str | None = None
@@ -424,8 +444,8 @@ PathStep = Union[StrictInt, StrictStr]
 class Event(_Model):
     """An execution reading (input) or writing (output) an artifact."""
 
-    artifact_id: int | None = None
-    execution_id: int | None = None
+    artifact_id: _Id | None = None
+    execution_id: _Id | None = None
     type: EventType | None = None
     path: list[PathStep] = Field(default_factory=list)
     milliseconds_since_epoch: int | None = None
@@ -434,22 +454,22 @@ class Event(_Model):
 class Attribution(_Model):
     """An artifact belongs to a context."""
 
-    context_id: int
-    artifact_id: int
+    context_id: _Id
+    artifact_id: _Id
 
 
 class Association(_Model):
     """An execution belongs to a context."""
 
-    context_id: int
-    execution_id: int
+    context_id: _Id
+    execution_id: _Id
 
 
 class ParentContext(_Model):
     """A context (child) is part of another context (parent)."""
 
-    child_id: int
-    parent_id: int
+    child_id: _Id
+    parent_id: _Id
 
 
 class ArtifactAndEvent(_Model):
@@ -559,7 +579,7 @@ class NodeSelector(_Model):
     and graphmd's ``ids`` and ``types`` (type names). At least one must be given."""
 
     filter_query: str | None = None
-    ids: list[int] | None = None
+    ids: list[_Id] | None = None
     types: list[str] | None = None
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from _snapshot import snapshot
 from graphmd import (
     AlreadyExistsError,
     Artifact,
     ArtifactType,
+    Attribution,
     Context,
     ContextType,
     DeadlineExceededError,
@@ -22,6 +24,7 @@ from graphmd import (
     ExecutionType,
     InvalidArgumentError,
     MetadataStore,
+    NodeSelector,
     PropertyType,
 )
 from graphmd._config import Settings
@@ -220,3 +223,13 @@ def test_a_unique_key_clash_is_one_error_in_the_traceback(store: MetadataStore) 
         store.put_contexts([Context(type_id=t, name="run-1")])
     assert info.value.field == "contexts[0].name"
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("build", [lambda: Artifact(type_id=True), lambda: Execution(id=False),
+                                   lambda: Event(artifact_id=True), lambda: Attribution(context_id=1, artifact_id=True),
+                                   lambda: NodeSelector(ids=[1, True])])
+def test_a_bool_is_no_id(build: Any) -> None:
+    """Python's True is an int: Artifact(type_id=True) named type 1, and the write then said
+    "no ArtifactType with id 1"; an id given as a bool is refused when the model is built."""
+    with pytest.raises(ValidationError, match="an id is an integer, not a bool"):
+        build()
