@@ -174,6 +174,10 @@ def _where(source: str, pos: int) -> str:
     return f"{line}:{column}"
 
 
+# How ml-metadata's SQL tables hold a STRUCT value: in the string column, after this prefix.
+_STRUCT_TEXT_PREFIX = "mlmd-struct::"
+
+
 def _clipped(text: str, limit: int = 60) -> str:
     """``text`` cut to ``limit`` characters and "…": a message echoes what it is about once
     in full at most, and then as much as names it (gRPC carries at most a few KB of it)."""
@@ -630,7 +634,8 @@ class _Compiler:
         self.next_param = 0  # parameters are $f_0, $f_1...; a folded OR drops some (see disjuncts)
         self.aliases: dict[str, str] = {}  # alias -> Cypher variable of the neighbour
         self.matches: list[str] = []
-        self.properties: dict[tuple[str, bool, str], str] = {}  # (var, custom, name) -> key param
+        # (var, custom, name) -> the key params of its native, STRUCT and PROTO values
+        self.properties: dict[tuple[str, bool, str], list[str]] = {}
         self.required: list[str] = []  # presence of every mentioned property
 
     def compile(self, tree: _Node) -> CompiledFilter:
@@ -707,11 +712,15 @@ class _Compiler:
         value_type, neo4j_type = _VALUE_FIELDS[rest[1].lower()]
         if (var, custom, name) not in self.properties:
             keys = [self.param(codec.property_key(name, custom=custom, kind=k)) for k in ("native", "struct", "proto")]
-            self.properties[(var, custom, name)] = keys[0]
+            self.properties[(var, custom, name)] = keys
             # MLMD joins the property's row: a node without the property never matches.
             self.required.append("(" + " OR ".join(f"{var}[{k}] IS NOT NULL" for k in keys) + ")")
-        value = f"{var}[{self.properties[(var, custom, name)]}]"
-        return _Val(f"(CASE WHEN {value} IS :: {neo4j_type} NOT NULL THEN {value} END)", value_type,
+        native, struct, _ = (f"{var}[{k}]" for k in self.properties[(var, custom, name)])
+        # MLMD keeps a STRUCT in the string column as "mlmd-struct::" and its serialized
+        # proto, so its string_value is a text starting so (IS NOT NULL, LIKE 'mlmd-struct%').
+        as_struct = (f" WHEN {struct} IS NOT NULL THEN {self.param(_STRUCT_TEXT_PREFIX)} + {struct}"
+                     if value_type == STRING else "")
+        return _Val(f"(CASE WHEN {native} IS :: {neo4j_type} NOT NULL THEN {native}{as_struct} END)", value_type,
                     path.pos, path.text)
 
     # --- operands ---------------------------------------------------------------------------

@@ -49,7 +49,8 @@ ARTIFACTS: dict[str, tuple[str, dict[str, Any]]] = {
     # MLMD stores an unset uri as '' (graphmd keeps it unset): a4 sets '' so both agree.
     "a4": ("Model", dict(uri="", name="m2", state=DELETED, custom_properties={"flag": True})),
     "a5": ("Model", dict(uri="/models/m_3", name="m_3", state=MARKED, properties={"p": -4})),
-    "a6": ("Dataset", dict(uri='/data/ne"w', name="odd's", properties={"d": 2.0, "b": False})),
+    "a6": ("Dataset", dict(uri='/data/ne"w', name="odd's", properties={"d": 2.0, "b": False},
+                           custom_properties={"cfg": {"k": 1.0, "tags": ["x"]}})),
 }
 EXECUTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "e0": ("Trainer", dict(name="train-1", last_known_state=ExecutionState.COMPLETE, properties={"p": 1, "s": "gpu"})),

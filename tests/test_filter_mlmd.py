@@ -58,6 +58,11 @@ ARTIFACT_FILTERS = [
     "custom_properties.flag.bool_value = true", "properties.`p`.int_value = 1",
     "properties.p.int_value = 1 OR custom_properties.note.int_value = 7",
     "name = 'train' OR properties.p.int_value = 3", "name = 'm2' OR properties.nothing.int_value IS NULL",
+    # A STRUCT is text to MLMD's SQL ("mlmd-struct::" and its serialized proto), not to its other fields
+    "custom_properties.cfg.string_value IS NULL", "custom_properties.cfg.string_value IS NOT NULL",
+    "custom_properties.cfg.string_value LIKE 'mlmd-struct%'", "custom_properties.cfg.string_value != ''",
+    "custom_properties.cfg.string_value = 'x'", "custom_properties.cfg.int_value IS NULL",
+    "custom_properties.cfg.double_value IS NOT NULL",
     "name = 'm1' OR name = 'm2' AND state = LIVE", "(name = 'm1' OR name = 'm2') AND state = LIVE",
     "NOT name = 'm1' AND uri IS NOT NULL", "NOT (name = 'm1' OR name = 'm2')", "NOT NOT name = 'm1'",
     "name = 'train' -- a comment", "TRUE", "FALSE OR name = 'eval'", "(id = {a0}) = TRUE",

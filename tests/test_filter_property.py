@@ -15,6 +15,7 @@ enums order by their proto number; LIKE's ``%`` / ``_`` wildcards, backslash esc
 from __future__ import annotations
 
 import itertools
+import json
 import operator
 import re
 from typing import Any
@@ -402,6 +403,8 @@ def value(ref: tuple[Any, ...], env: dict[Any, dict[str, Any]]) -> Any:
     _, _, custom, name, value_field = ref
     v = obj["custom_properties" if custom else "properties"].get(name)
     wanted = {"int_value": int, "double_value": float, "string_value": str, "bool_value": bool}[value_field]
+    if isinstance(v, dict) and value_field == "string_value":  # MLMD's SQL keeps a STRUCT as text so
+        return "mlmd-struct::" + json.dumps(v, sort_keys=True)
     return v if type(v) is wanted else None
 
 
