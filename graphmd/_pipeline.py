@@ -980,9 +980,10 @@ def _table_html(summary: str, rows: list[list[str]]) -> str:
             + "".join(f"<tr>{cells('td', row)}</tr>" for row in body) + "</tbody></table>")
 
 
-def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_hops: int | None = None
+def compare_lineage(store: MetadataStore, artifact_ids: Sequence[Artifact | int], *, max_hops: int | None = None
                     ) -> LineageComparison:
-    """Compare how the artifacts ``artifact_ids`` were made: their upstream lineages (to
+    """Compare how the artifacts ``artifact_ids`` (stored Artifacts or their ids) were made:
+    their upstream lineages (to
     ``max_hops``, default all), which nodes they share, which only one has (the data and
     runs that differ; see LineageComparison), and the properties and custom properties of the
     nearest execution of each type within ``max_hops`` upstream of each (hyperparameters),
@@ -991,10 +992,11 @@ def compare_lineage(store: MetadataStore, artifact_ids: Sequence[int], *, max_ho
     further away; a node upstream of several is read once.
 
     Raises:
-        InvalidArgumentError: fewer than two ids; ``max_hops`` negative.
+        InvalidArgumentError: fewer than two ids; an item neither a stored Artifact nor an
+            id (``field`` ``artifact_ids[1]``); ``max_hops`` negative.
         NotFoundError: an id that is no artifact.
     """
-    ids = list(artifact_ids)
+    ids = [_input_id(item, f"artifact_ids[{i}]", "artifact") for i, item in enumerate(artifact_ids)]
     if len(ids) < 2:
         raise InvalidArgumentError("compare at least two artifacts", field="artifact_ids")
     if max_hops is not None and max_hops < 0:

@@ -779,6 +779,12 @@ def test_compare_lineage_errors(store, history):
     assert error.value.field == "artifact_ids"
     with pytest.raises(NotFoundError, match="no artifact with id 999999999"):
         compare_lineage(store, [history.artifacts["run-0010/model"], 999_999_999])
+    with pytest.raises(InvalidArgumentError) as error:
+        compare_lineage(store, [history.artifacts["run-0010/model"], "run-0011/model"])
+    assert error.value.field == "artifact_ids[1]"
+    # Stored Artifacts, as the other helpers take them (it said "an id is an integer, not Artifact(...)").
+    a, b = store.get_artifacts_by_id([history.artifacts["run-0010/model"], history.artifacts["run-0011/model"]])
+    assert compare_lineage(store, [a, b], max_hops=4) == compare_lineage(store, [a.id, b.id], max_hops=4)
 
 
 def _trainer_setup(store: MetadataStore) -> tuple[dict[str, int], list[Artifact]]:
