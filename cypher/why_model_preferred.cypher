@@ -3,6 +3,8 @@
 // whether it was blessed (blessed = 1 or true, a property or, as TFX records it, a custom one) and
 // against which baseline, and whether it was pushed. An unnamed model or baseline shows as
 // its type and id ('Model #42'); baseline null: none; blessed false: no blessing recorded.
+// blessed is what the Evaluator recorded; blessing_state is the blessing's state now: one no
+// longer LIVE (marked DELETED, say) no longer counts for latest_blessed_model.
 // One row per COMPLETE Evaluator that read the model (named in the evaluator column) and
 // metrics artifact it wrote; a CACHED, FAILED or RUNNING one evaluated nothing new. Model A's
 // rows first, then B's, each model's in the order of its Evaluators' ids; metrics by name.
@@ -42,6 +44,7 @@ RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(m
          RETURN [name, evaluation[k]] ORDER BY name, k DESC
        } END AS metrics,
        coalesce(coalesce(blessing.p_blessed, blessing.c_blessed) IN [1, true], false) AS blessed,
+       blessing.state AS blessing_state,
        coalesce(compared_with.name, compared_with.type + ' #' + toString(compared_with.id)) AS baseline,
        EXISTS { (model)-[:EVENT]->(p:Execution)-[:EVENT]->(pm:Artifact)
                WHERE (p.type = 'Pusher' OR p.type ENDS WITH '.Pusher'

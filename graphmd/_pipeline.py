@@ -741,6 +741,10 @@ class RunComparison:
     * ``pushed to``: where (the PushedModel's pushed_destination, else its uri);
     * ``pushed at``: when, the PushedModel's creation in ms since the epoch (printed as UTC).
 
+    These are what the run recorded. A blessing or push whose artifact has since left LIVE
+    (marked DELETED, say: latest_blessed_model and deployed_models no longer count it) keeps
+    its value, and its source says so: ``Evaluator #41, blessing DELETED``.
+
     A run without an Evaluator or Pusher has None there."""
 
     runs: list[str]
@@ -848,17 +852,25 @@ def _outcome(rows: Sequence[Mapping[str, Any]]) -> list[ComparedValue]:
         artifact = codec.decode_node(Artifact, node)
         return f"{artifact.type} #{artifact.id}" + (f" {artifact.name}" if artifact.name else "")
 
+    def withdrawn(node: Any, noun: str) -> str:
+        """", blessing DELETED": what a recorded blessing or push (``noun``) has become since,
+        when its artifact is no longer LIVE (latest_blessed_model and deployed_models leave
+        it out)."""
+        state = None if node is None else codec.decode_node(Artifact, node).state
+        return "" if state in (None, ArtifactState.LIVE, ArtifactState.UNKNOWN) else f", {noun} {state.value}"
+
     facts: dict[str, list[list[tuple[str, Any]]]] = {
         field: [[] for _ in rows] for field in ("blessed", "baseline", "pushed", "pushed to", "pushed at")}
     for column, row in enumerate(rows):
         for blessing in row["blessings"]:
             by = source(blessing["evaluator"])
-            facts["blessed"][column].append((by, blessing["blessed"]))
+            facts["blessed"][column].append((by + withdrawn(blessing["blessing"], "blessing"), blessing["blessed"]))
             if blessing["blessing"] is not None:
                 facts["baseline"][column].append((by, named(blessing["baseline"])))
         for push in row["pushes"]:
             by = source(push["pusher"])
-            facts["pushed"][column].append((by, push["pushed"]))
+            facts["pushed"][column].append((by + (withdrawn(push["pushed_model"], "push") if push["pushed"] else ""),
+                                            push["pushed"]))
             if push["pushed"]:
                 facts["pushed to"][column].append((by, push["pushed_to"]))
                 facts["pushed at"][column].append((by, push["pushed_at_ms"]))

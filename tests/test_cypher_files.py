@@ -479,6 +479,12 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     put(component("Evaluator"), [(true_model, "model")],
         [(Artifact(type_id=blessing_t, uri="/b/3", custom_properties={"blessed": True}), "blessing")])
     assert files.run(store, "why_model_preferred", model_a=true_model_id, model_b=true_model_id)[0]["blessed"] is True
+    # A blessing marked DELETED since: still what the Evaluator recorded, but said so, and
+    # latest_blessed_model no longer counts it (before, nothing in these rows told them apart).
+    [true_blessing] = [a for a in store.get_artifacts_by_type("ModelBlessing") if a.uri == "/b/3"]
+    store.put_artifacts([true_blessing.model_copy(update={"state": ArtifactState.DELETED})])
+    why_deleted = files.run(store, "why_model_preferred", model_a=true_model_id, model_b=true_model_id)[0]
+    assert (why_deleted["blessed"], why_deleted["blessing_state"]) == (True, "DELETED")
     # A later step that reused the model (a cache hit, CACHED, linked to it by an OUTPUT event
     # as TFX records one) trained nothing: the files name the Trainer that did.
     put(trainer_t, [(examples, "examples")], [(model, "model")], train_steps=999, module_file="other.py")

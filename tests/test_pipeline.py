@@ -610,6 +610,14 @@ def test_compare_runs_says_which_model_was_blessed_and_pushed(store, history):
     run_t = history.type_ids["PipelineRun"]
     store.put_contexts([Context(type_id=run_t, name="bare")])
     assert compare_runs(store, ["bare"]).outcome == []
+    # A blessing and a push since marked DELETED keep what the run recorded, and say so.
+    for key in ("run-0004/blessing", "run-0004/pushed_model"):
+        [gone] = store.get_artifacts_by_id([history.artifacts[key]])
+        store.put_artifacts([gone.model_copy(update={"state": ArtifactState.DELETED})])
+    later = {o.field: o for o in compare_runs(store, ["run-0003", "run-0004"]).outcome}
+    assert later["blessed"].values == [False, True] and later["pushed"].values == [False, True]
+    assert later["blessed"].sources[1] == [f"Evaluator #{evaluators[1]}, blessing DELETED"]
+    assert later["pushed"].sources[1] == [f"Pusher #{pushers[1]}, push DELETED"]
 
 
 def test_compare_runs_outcome_as_tfx_records_it(store):
