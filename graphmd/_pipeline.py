@@ -35,6 +35,7 @@ from ._models import (
     EventType,
     Execution,
     ExecutionState,
+    PropertyType,
     PropertyValue,
     ProtoValue,
 )
@@ -450,8 +451,9 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             ``custom_properties`` is not a mapping of names to property values
             (``properties['lr']``); ``contexts`` is not a list of Contexts or context ids, or
             names a context id that no context has (``contexts[0]``). On a miss also: an
-            input id that names no artifact, or a property no version of the type declares
-            (so a request that can never hit is not a cache miss forever).
+            input id that names no artifact, or a property no version of the type declares,
+            or declares of the value's kind (an int for a DOUBLE): a request that can never
+            hit is not a cache miss forever.
         NotFoundError: there is no execution type named ``type_name`` (in any version), for
             the same reason.
     """
@@ -487,13 +489,23 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     _require_names(store, "ExecutionType", {"type_name": type_name})
     if wanted:
         _stored_artifacts(store, _ids_by_field("inputs", inputs, input_ids))
-    declared = {name for t in store.get_execution_types() if t.name == type_name for name in t.properties}
-    for name in given:
+    declared: dict[str, set[PropertyType]] = {}
+    for t in store.get_execution_types():
+        if t.name == type_name:
+            for name, kind in t.properties.items():
+                declared.setdefault(name, set()).add(kind)
+    for name, value in given.items():
+        field = f"properties[{name!r}]"
         if name not in declared:
             raise InvalidArgumentError(
-                f"properties[{name!r}]: no version of ExecutionType {type_name!r} declares {name!r}, so no "
-                "execution of it has that property (a custom property? pass it in custom_properties)",
-                field=f"properties[{name!r}]")
+                f"{field}: no version of ExecutionType {type_name!r} declares {name!r}, so no "
+                "execution of it has that property (a custom property? pass it in custom_properties)", field=field)
+        kind = codec.property_type_of(value)
+        if kind not in declared[name]:
+            kinds = " or ".join(sorted(k.value for k in declared[name]))
+            raise InvalidArgumentError(
+                f"{field}: ExecutionType {type_name!r} declares {name!r} {kinds}, so no execution of it holds "
+                f"{value!r} ({kind.value}; 1 is not 1.0)", field=field)
     return None
 
 

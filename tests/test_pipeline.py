@@ -53,7 +53,7 @@ def test_cache_hits_and_misses(store, history):
     hit = find_cached_execution(store, "Trainer", inputs, trainer.properties)
     assert hit is not None and hit.execution.id == trainer.id
     assert [a.id for a in hit.outputs["model"]] == [history.artifacts["run-0030/model"]]
-    # Anything different is a miss: a property value, its kind, a missing or extra property,
+    # Anything different is a miss: a property value, a missing property,
     # another input, an input under another key, one input fewer, another component.
     assert find_cached_execution(store, "Trainer", inputs, {**trainer.properties, "num_steps": 1}) is None
     # Properties no execution can hold are errors naming them, not cache misses forever.
@@ -62,8 +62,11 @@ def test_cache_hits_and_misses(store, history):
         with pytest.raises(InvalidArgumentError) as error:
             find_cached_execution(store, "Trainer", inputs, bad)  # type: ignore[arg-type]
         assert error.value.field == field, bad
-    assert find_cached_execution(store, "Trainer", inputs, {
-        **trainer.properties, "num_steps": float(trainer.properties["num_steps"])}) is None
+    # Of a kind the type does not declare (a float for an INT): no execution can hold it.
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "Trainer", inputs, {
+            **trainer.properties, "num_steps": float(trainer.properties["num_steps"])})
+    assert error.value.field == "properties['num_steps']"
     assert find_cached_execution(store, "Trainer", inputs,
                                  {k: v for k, v in trainer.properties.items() if k != "batch_size"}) is None
     # A property the type does not declare, or an input id that names no artifact, can never
@@ -884,6 +887,23 @@ def test_a_misspelt_type_name_is_not_found_rather_than_a_miss(store):
     with pytest.raises(NotFoundError) as error:
         compare_runs(store, ["run-1"])
     assert error.value.field == "run_names"
+
+
+def test_a_property_of_a_kind_no_version_declares_is_an_error_rather_than_a_miss(store):
+    """An int for a DOUBLE property: record_execution refuses it, so no execution holds it,
+    and a pipeline asking with lr=1 would miss, and retrain, forever."""
+    from graphmd import ExecutionType, PropertyType
+
+    store.put_execution_type(ExecutionType(name="KTrainer", properties={"lr": PropertyType.DOUBLE,
+                                                                       "steps": PropertyType.INT}))
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "KTrainer", {}, {"lr": 1, "steps": 10})
+    assert error.value.field == "properties['lr']"
+    assert "declares 'lr' DOUBLE, so no execution of it holds 1 (INT; 1 is not 1.0)" in str(error.value)
+    assert find_cached_execution(store, "KTrainer", {}, {"lr": 1.0, "steps": 10}) is None  # a miss
+    # A kind one version declares is a miss, not an error.
+    store.put_execution_type(ExecutionType(name="KTrainer", version="2", properties={"lr": PropertyType.INT}))
+    assert find_cached_execution(store, "KTrainer", {}, {"lr": 1, "steps": 10}) is None
 
 
 def test_outputs_that_cannot_be_written_fail_the_execution(store):
