@@ -1,7 +1,7 @@
 // What is deployed now? For each target models are pushed to, the model its newest push put there:
 // the target, the model (its name, id and uri), when and by which Pusher, the push's destination
-// and version, how many pushes the target has had, and the model deployed there before it
-// (previous_model: the newest earlier push of another model, what a rollback would bring back;
+// and version, how many of its pushes stand (not since marked DELETED), and the model deployed
+// there before it (previous_model: the newest earlier push of another model, what a rollback would bring back;
 // null when there was none). One row per target, in target order.
 // A push's target is where it serves from: its pushed_destination (a property or, as TFX's Pusher
 // records it, a custom one) without the pushed_version at its end (TFX pushes each version into a
