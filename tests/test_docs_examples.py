@@ -477,7 +477,7 @@ def test_filter_query_python(demo: MetadataStore, neo4j_server: Settings) -> Non
 
 def test_filter_query_cypher() -> None:
     text = (DOCS / "filter_query.md").read_text(encoding="utf-8")
-    [expression] = re.findall(r'filter_query="([^"]*)",\n\s*order_by="CREATE_TIME", is_asc=False, max_result_size=20', text)
+    [expression] = re.findall(r'filter_query="([^"]*)",\n\s*order_by=OrderBy.CREATE_TIME, is_asc=False, max_result_size=20', text)
     query, params, _ = _list_query(Artifact, ListOptions(filter_query=expression, order_by="CREATE_TIME", is_asc=False,
                                                          max_result_size=20), "MATCH (n:Artifact)", {})
     # The doc wraps the WHERE over lines; the words and their order are the query's.
