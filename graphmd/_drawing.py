@@ -127,6 +127,18 @@ def _label_lines(node: Artifact | Execution, lines: Sequence[str], br: str) -> s
     return br.join([f"{node.type} #{node.id}", *(line for line in lines if line)])
 
 
+# Characters XML 1.0 does not allow (controls but tab, line feed and carriage return; U+FFFE,
+# U+FFFF): one in a name, an error text or a tooltip (ANSI colour codes, a NUL) made the whole
+# SVG unreadable. They are drawn as spaces, as in DOT.
+_NOT_XML = {**{c: " " for c in range(32) if c not in (9, 10, 13)}, 0xFFFE: " ", 0xFFFF: " "}
+
+
+def _xml_escape(text: str) -> str:
+    """``text`` as SVG and HTML text or attribute value: escaped, and what XML 1.0 does not
+    allow as a space."""
+    return html.escape(text.translate(_NOT_XML))
+
+
 def _dot_string(text: str) -> str:
     """``text`` as a DOT double-quoted string: quotes and backslashes escaped, a line break
     as DOT's \\n, other control characters as spaces, and everything else as it is (DOT
@@ -202,8 +214,24 @@ def lineage_dot(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = (),
     return "\n".join(lines)
 
 
+# Mermaid reads "#name;" and "#123;" in a label as an entity: a "#" that would start one is
+# written as its own entity.
+_MERMAID_ENTITY_START = re.compile(r"#(?=\w+;)")
+_MERMAID_TEXT = {ord('"'): "#quot;", ord("<"): "#lt;", ord(">"): "#gt;",
+                 **{c: " " for c in (*range(32), 127)}}
+
+
 def _mermaid_label(value: str) -> str:
-    return value.replace('"', "#quot;")
+    """``value`` as text inside a quoted Mermaid label: quotes and angle brackets as Mermaid's
+    entities (labels are HTML to Mermaid: ``<b>`` would be markup), control characters as
+    spaces (a line break is ``<br/>``, which the callers put between lines)."""
+    return _MERMAID_ENTITY_START.sub("#35;", value).translate(_MERMAID_TEXT)
+
+
+def _mermaid_lines(text: str) -> str:
+    """A label of several lines (``\n`` between them) for Mermaid: each escaped, ``<br/>``
+    between them."""
+    return "<br/>".join(_mermaid_label(line) for line in text.split("\n"))
 
 
 # Mermaid 11's defaults (maxEdges, maxTextSize): a larger diagram is refused, not drawn. Both
@@ -230,13 +258,13 @@ def lineage_mermaid(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = 
     classes: dict[str, list[str]] = {}
     for a in graph.artifacts:
         key = _key(a)
-        label = _mermaid_label(_label_lines(a, [_second_line(a), _more_text(key, up, down)], "<br/>"))
+        label = _mermaid_lines(_label_lines(a, [_second_line(a), _more_text(key, up, down)], "\n"))
         lines.append(f'  {_dom_id(key)}(["{label}"])')
         if _state(a):
             classes.setdefault("notlive", []).append(_dom_id(key))
     for x in graph.executions:
         key = _key(x)
-        label = _mermaid_label(_label_lines(x, [_second_line(x), _more_text(key, up, down)], "<br/>"))
+        label = _mermaid_lines(_label_lines(x, [_second_line(x), _more_text(key, up, down)], "\n"))
         lines.append(f'  {_dom_id(key)}["{label}"]')
         if _state(x):
             classes.setdefault(_state(x).lower(), []).append(_dom_id(key))
@@ -462,16 +490,22 @@ def _short(text: str, limit: int = _TEXT_CHARS, *, keep_end: bool = False) -> st
 
 
 def _node_lines(node: Artifact | Execution) -> tuple[str, str]:
+    """The box's two lines: type and id; name (an artifact's uri, its end, when unnamed) and
+    the state when not the default, which a long name is cut to leave room for."""
     first = f"{node.type or 'untyped'} #{node.id}"
+    keep_end = False
     if isinstance(node, Artifact):
-        second = node.name or (_short(node.uri, keep_end=True) if node.uri else "")
-        if node.state and node.state is not ArtifactState.LIVE:
-            second = f"{second} [{node.state.value}]".strip()
+        name, keep_end = (node.name, False) if node.name else (node.uri or "", True)
+        state = node.state.value if node.state and node.state is not ArtifactState.LIVE else None
     else:
-        second = node.name or ""
-        if node.last_known_state and node.last_known_state is not ExecutionState.COMPLETE:
-            second = f"{second} [{node.last_known_state.value}]".strip()
-    return _short(first), _short(second)
+        name = node.name or ""
+        state = (node.last_known_state.value
+                 if node.last_known_state and node.last_known_state is not ExecutionState.COMPLETE else None)
+    if state is None:
+        return _short(first), _short(name, keep_end=keep_end)
+    suffix = f"[{state}]"
+    room = max(_TEXT_CHARS - len(suffix) - 1, 4)
+    return _short(first), (f"{_short(name, room, keep_end=keep_end)} {suffix}" if name else suffix)
 
 
 def _tooltip(node: Artifact | Execution) -> str:
@@ -550,7 +584,7 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     def corner(key: NodeKey) -> tuple[float, float]:
         return _left(placed.column[key]), _y(placed.row[key])
 
-    esc = html.escape
+    esc = _xml_escape
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
@@ -728,7 +762,7 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     counts = ", ".join(counted(len(items), noun) for items, noun in (
         (graph.artifacts, "artifact"), (graph.executions, "execution"), (graph.events, "event"),
         (graph.contexts, "context")))
-    esc = html.escape
+    esc = _xml_escape
     # The list is in the page itself, so it reads without scripts; the script makes each entry
     # a filter (buttons: reachable by keyboard).
     items = "".join(f'<li><button type="button" data-context="{i}">{esc(str(c["type"]))}: {esc(str(c["name"]))} '
@@ -803,7 +837,9 @@ button {{ font: inherit; }}
 <div id="main">
 <header><h1>{title}</h1><span>{counts}</span>
 <span class="legend"><span style="background:#e8f0fe;border-color:#1a73e8;border-radius:9px">artifact</span><span
+style="background:#e8f0fe;border-color:#1a73e8;border-radius:9px;border-style:dashed">not LIVE</span><span
 style="background:#e6f4ea;border-color:#1e8e3e">complete</span><span
+style="background:#eef3ee;border-color:#5f8f6b">cached</span><span
 style="background:#fef7e0;border-color:#e37400">running</span><span
 style="background:#fce8e6;border-color:#d93025">failed</span><span
 style="background:#f1f3f4;border-color:#5f6368">other</span>{legend}</span>

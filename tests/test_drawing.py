@@ -497,3 +497,30 @@ def test_drawing_something_else_than_a_lineage_graph_names_the_argument(draw, gi
         draw(given)
     assert error.value.field == "graph"
     assert f"a LineageGraph is expected (as get_lineage_subgraph answers), not {type(given).__name__}" in str(error.value)
+
+
+def test_text_xml_does_not_allow_is_drawn_as_spaces_and_the_state_survives_a_long_name():
+    """An ANSI colour code in a step's name (or its error text, in the tooltip) made the SVG
+    unreadable ("not well-formed (invalid token)"); a long name cut the state off the box."""
+    graph = LineageGraph(
+        artifacts=[Artifact(id=1, type="Log", name="log\x1b[0m", custom_properties={"nul": "a\x00b"})],
+        executions=[Execution(id=2, type="Trainer", name="taxi_pipeline/2024-01-01T00:00:00/Trainer",
+                              last_known_state=ExecutionState.FAILED,
+                              custom_properties={"error": "\x1b[31mdiverged\x1b[0m\x07"})],
+        events=[Event(artifact_id=1, execution_id=2, type=EventType.OUTPUT, path=["\x01"])])
+    root = ET.fromstring(lineage_svg(graph))
+    texts = [t.text or "" for t in root.iter(f"{SVG}text")]
+    assert "log [0m" in texts
+    assert any(t.endswith(" [FAILED]") and t.startswith("taxi_pipeline") for t in texts), texts
+    page = lineage_html(graph)
+    ET.fromstring(page[page.index("<svg"):page.index("</svg>") + len("</svg>")])
+
+
+def test_mermaid_labels_escape_what_mermaid_reads_as_markup_or_entities():
+    """Mermaid labels are HTML to Mermaid: only '"' was escaped, so a name holding <b> was
+    markup, '#9829;' became a heart, and a line break or an escape code went in raw."""
+    graph = LineageGraph(artifacts=[Artifact(id=1, type="Data<T>", name='<b>x</b> #9829; "q"\nnext\x1b')],
+                         executions=[Execution(id=2, type="Trainer")],
+                         events=[Event(artifact_id=1, execution_id=2, type=EventType.INPUT)])
+    [label] = [line for line in lineage_mermaid(graph).splitlines() if line.startswith("  a1(")]
+    assert label == '  a1(["Data#lt;T#gt; #1<br/>#lt;b#gt;x#lt;/b#gt; #35;9829; #quot;q#quot;<br/>next "])'
