@@ -352,7 +352,10 @@ def draw_lineage(store: MetadataStore, model_id: int, page: Path, *, own_server:
     _say("The model's upstream lineage as a page to open in a browser (drag to pan, wheel to zoom, click a node):")
     _say(f"  {page}")
     via = ", with the export below" if own_server else ""
-    _say(f"  (the same from the command line{via}: graphmd lineage {model_id} --up --format html -o lineage.html)")
+    # The command draws at most 2,000 nodes unless given --whole (the page above has them all).
+    whole = " --whole" if len(graph.artifacts) + len(graph.executions) > 2_000 else ""
+    _say(f"  (the same from the command line{via}: graphmd lineage {model_id} --up --format html{whole} -o "
+         "lineage.html)")
     activate = _activate_hint()
     if activate is not None and not own_server:
         _say(f"  (in this shell, `{activate}` first: `graphmd` is not on PATH)")
