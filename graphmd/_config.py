@@ -73,8 +73,12 @@ def _toml_string(value: str) -> str:
 
 def write_config(values: dict[str, Any], path: Path | None = None) -> Path:
     """Merge ``values`` into the [neo4j] table of the config file (mode 0600), replacing the
-    file whole so a reader never sees half of it."""
+    file whole so a reader never sees half of it. A config path that is no regular file
+    (``GRAPHMD_CONFIG=/dev/null``: no config file) is left as it is and nothing is written:
+    replacing it would turn the machine's /dev/null into a file."""
     path = path or config_path()
+    if path.exists() and not path.is_file():
+        return path
     merged = read_config(path)
     merged.update({k: v for k, v in values.items() if v is not None})
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from graphmd import FailedPreconditionError, InvalidArgumentError, MetadataStore, UnavailableError
-from graphmd._config import resolve_settings, write_config
+from graphmd._config import read_config, resolve_settings, write_config
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
 GRAPHMD = [sys.executable, "-m", "graphmd.cli"]
@@ -39,6 +40,17 @@ def test_settings_precedence(isolated: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert resolve_settings(uri="bolt://arg:3").uri == "bolt://arg:3"
     assert "cfg-secret" not in repr(resolve_settings())
 
+
+
+def test_a_config_path_that_is_no_regular_file_is_never_replaced(tmp_path: Path) -> None:
+    """GRAPHMD_CONFIG=/dev/null means "no config file": a start recording its credentials
+    there replaced the device with a regular file, and every `> /dev/null` on the machine
+    then wrote into it (the tests' config reads failed on what they found there)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert write_config({"uri": "bolt://127.0.0.1:1"}, fifo) == fifo
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the pipe (and nothing read from it, or this would hang)
+    assert read_config(Path(os.devnull)) == {}
 
 
 def test_the_config_file_s_credentials_go_only_to_its_own_server(isolated: Path,

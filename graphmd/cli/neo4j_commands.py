@@ -85,7 +85,11 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
         raise typer.Exit(130) from None
     for line in st.lines():
         typer.echo(line)
-    if server.record_in_config:
+    if server.record_in_config and not config_path().is_file():  # GRAPHMD_CONFIG=/dev/null, say
+        typer.echo(f"credentials:   user neo4j, password in {server.home / 'graphmd-server.json'} (mode 0600); not "
+                   f"recorded in {config_path()}, no regular file: give GRAPHMD_NEO4J_URI and GRAPHMD_NEO4J_PASSWORD "
+                   "to reach it")
+    elif server.record_in_config:
         typer.echo(f"credentials:   user neo4j, password in {config_path()} (mode 0600); MetadataStore() and "
                    "the graphmd CLI read them from there")
         if previous and Path(str(previous)).resolve() != server.home:
