@@ -521,7 +521,8 @@ def decode_node(cls: type[NodeModelT], props: dict[str, Any]) -> NodeModelT:
 
 def _decode_proto(text: str) -> ProtoValue:
     data = json.loads(text)
-    return ProtoValue(type_url=data["type_url"], value=base64.b64decode(data["value"]))
+    # Not validated: a value stored before type_urls were required still reads.
+    return ProtoValue.model_construct(type_url=data["type_url"], value=base64.b64decode(data["value"]))
 
 
 def encode_type(t: AnyType) -> dict[str, Any]:
@@ -664,6 +665,19 @@ def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> 
 # Non-finite floats as protobuf's JSON mapping writes them (MLMD's own JSON): Python's bare
 # NaN and Infinity tokens are not JSON, and jq, JSON.parse and strict parsers reject them.
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def stored_value_as_json(value_type: str | None, value: Any) -> Any:
+    """A property value a Cypher file returns as stored (a STRUCT or PROTO as its JSON text,
+    told by ``value_type``) in the JSON form `graphmd show` prints it: a STRUCT as its object,
+    a PROTO as ``{"$proto": true, "type_url": ..., "value": <base64>}``; others as they are."""
+    if not isinstance(value, str) or value_type not in ("STRUCT", "PROTO"):
+        return value
+    try:
+        data = json.loads(value)
+    except ValueError:  # not graphmd's own text: shown as stored
+        return value
+    return {PROTO_MARKER: True, **data} if value_type == "PROTO" and isinstance(data, dict) else data
 
 
 def strict_json(value: Any) -> Any:

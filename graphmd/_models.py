@@ -11,6 +11,7 @@ import base64
 import binascii
 import enum
 import operator
+import re
 import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, Generic, Union
@@ -122,6 +123,15 @@ class ProtoValue(_Model):
     type_url: str
     value: StrictBytes = b""
 
+    @field_validator("type_url")
+    @classmethod
+    def _type_url_given(cls, type_url: str) -> str:
+        # ml-metadata stores an Any without one, then fails every read of the node.
+        if not type_url:
+            raise ValueError("a PROTO value needs its type_url (the packed message's type, e.g. "
+                             "'type.googleapis.com/ml_metadata.Artifact'): ml-metadata cannot read one without it")
+        return type_url
+
     # JSON holds the bytes in base64, as graphmd stores them: serialized protos are rarely
     # UTF-8, which pydantic's default JSON form of bytes requires.
     @field_serializer("value", when_used="json")
@@ -154,7 +164,7 @@ def is_proto_form(value: dict[Any, Any]) -> bool:
     return value.get(PROTO_MARKER) is True and value.keys() <= _PROTO_FORM_KEYS
 
 
-def _proto_property(value: Any) -> ProtoValue:
+def proto_property(value: Any) -> ProtoValue:
     """A PROTO property value: a ProtoValue as it is, or one from its dict form."""
     if isinstance(value, ProtoValue):
         return value
@@ -181,7 +191,7 @@ def _proto_form_of(value: ProtoValue, info: SerializationInfo) -> dict[str, Any]
 
 
 def _struct_property(value: dict[str, Any]) -> dict[str, Any]:
-    if is_proto_form(value):  # _proto_property takes it
+    if is_proto_form(value):  # proto_property takes it
         raise ValueError("a PROTO value's dict form, not a STRUCT")
     return value
 
@@ -213,7 +223,7 @@ def _without_numpy(value: Any, numpy: Any, depth: int = 0) -> Any:
 
 _ProtoProperty = Annotated[
     ProtoValue,
-    PlainValidator(_proto_property),
+    PlainValidator(proto_property),
     PlainSerializer(_proto_form_of),
     WithJsonSchema({"type": "object", "properties": {PROTO_MARKER: {"const": True}, "type_url": {"type": "string"},
                                                       "value": {"type": "string", "contentEncoding": "base64"}},
@@ -341,15 +351,120 @@ class ArtifactType(_Type):
     base_type: ArtifactBaseType | None = None
 
 
+# MLMD's ArtifactStructType (metadata_store.proto) in protobuf's JSON form: each message's
+# fields by their JSON name, and by their proto name as protobuf's parser also takes them.
+_ONE = "one"  # a field holding one message of the kind named with it
+_STRUCT_TYPE_FIELDS: dict[str, dict[str, tuple[str, str]]] = {
+    "ArtifactStructType": {"simple": (_ONE, "ArtifactType"), "unionType": (_ONE, "UnionArtifactStructType"),
+                           "intersection": (_ONE, "IntersectionArtifactStructType"),
+                           "list": (_ONE, "ListArtifactStructType"), "none": (_ONE, "Empty"),
+                           "any": (_ONE, "Empty"), "tuple": (_ONE, "TupleArtifactStructType"),
+                           "dict": (_ONE, "DictArtifactStructType")},
+    "UnionArtifactStructType": {"candidates": ("list", "ArtifactStructType")},
+    "IntersectionArtifactStructType": {"constraints": ("list", "ArtifactStructType")},
+    "ListArtifactStructType": {"element": (_ONE, "ArtifactStructType")},
+    "TupleArtifactStructType": {"elements": ("list", "ArtifactStructType")},
+    "DictArtifactStructType": {"properties": ("map", "ArtifactStructType"), "noneTypeNotRequired": ("bool", ""),
+                               "extraPropertiesType": (_ONE, "ArtifactStructType")},
+    "Empty": {},
+    "ArtifactType": {"id": ("int64", ""), "name": ("str", ""), "version": ("str", ""), "description": ("str", ""),
+                     "externalId": ("str", ""), "properties": ("enum_map", "PropertyType"),
+                     "baseType": ("enum", "SystemDefinedBaseType")},
+}
+_STRUCT_TYPE_ENUMS = {
+    "PropertyType": {"UNKNOWN": 0, "INT": 1, "DOUBLE": 2, "STRING": 3, "STRUCT": 4, "PROTO": 5, "BOOLEAN": 6},
+    "SystemDefinedBaseType": {"UNSET": 0, "DATASET": 1, "MODEL": 2, "METRICS": 3, "STATISTICS": 4},
+}
+_STRUCT_TYPE_DEPTH = 100
+
+
+def _proto_name(json_name: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), json_name)
+
+
+def _struct_type_problem(value: Any, message: str, where: str, depth: int) -> str | None:
+    """Why ``value`` is not ``message`` (see _STRUCT_TYPE_FIELDS) in protobuf's JSON form, or None."""
+    if depth > _STRUCT_TYPE_DEPTH:
+        return f"{where}: nested deeper than {_STRUCT_TYPE_DEPTH} levels"
+    if not isinstance(value, dict):
+        return f"{where}: a {message} is a JSON object, not {type(value).__name__}"
+    fields = _STRUCT_TYPE_FIELDS[message]
+    names = {**{_proto_name(f): f for f in fields}, **{f: f for f in fields}}
+    seen: dict[str, str] = {}
+    for key, item in value.items():
+        field = names.get(key) if isinstance(key, str) else None
+        if field is None:
+            return f"{where}: {message} has no field {key!r} (it has {', '.join(fields) or 'none'})"
+        if field in seen:
+            return f"{where}: {message} field {field!r} is given twice ({seen[field]!r} and {key!r})"
+        seen[field] = key
+        at = f"{where}.{field}"
+        kind, of = fields[field]
+        if kind == _ONE:
+            problem = _struct_type_problem(item, of, at, depth + 1)
+        elif kind == "list":
+            problem = (f"{at}: a list, not {type(item).__name__}" if not isinstance(item, list) else
+                       next((p for i, x in enumerate(item)
+                             if (p := _struct_type_problem(x, of, f"{at}[{i}]", depth + 1))), None))
+        elif kind in ("map", "enum_map"):
+            if not isinstance(item, dict):
+                problem = f"{at}: a JSON object, not {type(item).__name__}"
+            else:
+                problem = next((p for k, x in item.items() if (p := (
+                    f"{at}: keys are text, not {type(k).__name__}" if not isinstance(k, str) else
+                    _struct_type_problem(x, of, f"{at}[{k!r}]", depth + 1) if kind == "map" else
+                    _enum_problem(x, of, f"{at}[{k!r}]")))), None)
+        elif kind == "enum":
+            problem = _enum_problem(item, of, at)
+        elif kind == "bool":
+            problem = None if isinstance(item, bool) else f"{at}: true or false, not {item!r}"
+        elif kind == "str":
+            problem = None if isinstance(item, str) else f"{at}: text, not {type(item).__name__}"
+        else:  # int64: a number, or its decimal text as protobuf's JSON writes it
+            number = item if isinstance(item, int) and not isinstance(item, bool) else (
+                int(item) if isinstance(item, str) and re.fullmatch(r"-?\d{1,19}", item) else None)
+            problem = (None if number is not None and -(2**63) <= number < 2**63
+                       else f"{at}: an int64 (a number or its decimal text), not {item!r}")
+        if problem:
+            return problem
+    if message == "ArtifactStructType" and len(seen) > 1:
+        return f"{where}: an ArtifactStructType is one kind, not {len(seen)} ({', '.join(seen)})"
+    return None
+
+
+def _enum_problem(value: Any, enum_name: str, where: str) -> str | None:
+    members = _STRUCT_TYPE_ENUMS[enum_name]
+    if (isinstance(value, str) and value in members) or (
+            isinstance(value, int) and not isinstance(value, bool) and value in members.values()):
+        return None
+    return f"{where}: {value!r} is not a {enum_name} (one of {', '.join(members)})"
+
+
+def artifact_struct_type_problem(value: Any) -> str | None:
+    """Why ``value`` is not MLMD's ArtifactStructType in protobuf's JSON form (an
+    ExecutionType's input_type or output_type), or None when it is."""
+    problem = _struct_type_problem(value, "ArtifactStructType", "", 0)
+    return None if problem is None else f"not an ArtifactStructType in protobuf's JSON form: {problem.lstrip('.: ')}"
+
+
+def _artifact_struct_type(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and (problem := artifact_struct_type_problem(value)):
+        raise ValueError(problem)
+    return value
+
+
 class ExecutionType(_Type):
     """The type of an execution (a component), with its property schema.
 
-    ``input_type`` / ``output_type`` hold MLMD's ArtifactStructType in protobuf's JSON form.
+    ``input_type`` / ``output_type`` hold MLMD's ArtifactStructType in protobuf's JSON form
+    (as ``json_format.MessageToDict`` writes it, e.g. ``{"simple": {"name": "Model"}}`` or
+    ``{"dict": {"properties": {"examples": {"simple": {"name": "Examples"}}}}}``); anything
+    else is refused when the model is made.
     """
 
     base_type: ExecutionBaseType | None = None
-    input_type: dict[str, Any] | None = None
-    output_type: dict[str, Any] | None = None
+    input_type: Annotated[dict[str, Any] | None, AfterValidator(_artifact_struct_type)] = None
+    output_type: Annotated[dict[str, Any] | None, AfterValidator(_artifact_struct_type)] = None
 
 
 class ContextType(_Type):

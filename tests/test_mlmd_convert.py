@@ -7,11 +7,12 @@ import math
 
 import pytest
 from hypothesis import given
+from pydantic import ValidationError
 from hypothesis import strategies as st
 
 pytest.importorskip("ml_metadata")
 
-from google.protobuf import any_pb2, struct_pb2  # noqa: E402
+from google.protobuf import any_pb2, json_format, struct_pb2  # noqa: E402
 from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 
 from graphmd import (  # noqa: E402
@@ -35,7 +36,7 @@ JSON = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=
                                                        st.dictionaries(st.text(), inner, max_size=3)), max_leaves=8)
 PROPERTY_VALUES = st.one_of(
     st.booleans(), INT64, st.floats(allow_nan=False), st.text(),
-    st.builds(ProtoValue, type_url=st.text(), value=st.binary()),
+    st.builds(ProtoValue, type_url=st.text(min_size=1), value=st.binary()),
     st.dictionaries(st.text(), JSON, max_size=4),
 )
 
@@ -138,8 +139,57 @@ def test_type_errors():
         cv.artifact_type_from_proto(pb.ArtifactType(name="t", base_type=pb.ArtifactType.UNSET))
     with pytest.raises(UnimplementedError):
         cv.context_type_from_proto(pb.ContextType(name="t", base_type=pb.ContextType.UNSET))
-    with pytest.raises(InvalidArgumentError):
-        cv.execution_type_to_proto(ExecutionType(name="t", input_type={"nonsense": 1}))
+    with pytest.raises(ValidationError):  # refused when the model is made, before any store sees it
+        ExecutionType(name="t", input_type={"nonsense": 1})
+
+
+STRUCT_TYPES_PARSED = [
+    {}, {"simple": {"name": "Model"}}, {"any": {}}, {"none": {}},
+    {"dict": {"properties": {"examples": {"simple": {"name": "Examples", "properties": {"span": "INT"},
+                                                     "baseType": "DATASET", "id": "12"}}},
+              "noneTypeNotRequired": True, "extraPropertiesType": {"any": {}}}},
+    {"unionType": {"candidates": [{"none": {}}, {"simple": {"id": 3, "external_id": "x"}}]}},
+    {"union_type": {"candidates": []}}, {"intersection": {"constraints": [{"any": {}}]}},
+    {"list": {"element": {"tuple": {"elements": [{"simple": {"properties": {"p": 5}}}]}}}},
+]
+STRUCT_TYPES_REFUSED = [
+    {"artifact_type": {"name": "Model"}}, {"simple": {"name": "Model"}, "any": {}}, {"simple": {"name": 3}},
+    {"dict": {"properties": {"a": {"simple": {"properties": {"x": "FLOAT"}}}}}}, {"simple": {"id": True}},
+    {"simple": {"id": "12a"}}, {"unionType": {"candidates": {"none": {}}}},
+    {"dict": {"noneTypeNotRequired": "yes"}}, {"simple": {"baseType": "TRAIN"}}, {"none": {"x": 1}},
+    {"simple": {"properties": {"p": 7}}},
+]
+
+
+@pytest.mark.parametrize("value", STRUCT_TYPES_PARSED)
+def test_an_input_or_output_type_protobuf_parses_is_taken(value):
+    json_format.ParseDict(value, pb.ArtifactStructType())  # the reference: protobuf's own parser
+    assert ExecutionType(name="t", input_type=value, output_type=value).input_type == value
+
+
+@pytest.mark.parametrize("value", STRUCT_TYPES_REFUSED)
+def test_an_input_or_output_type_protobuf_refuses_is_refused_when_the_model_is_made(value):
+    """One such type, written by the library, made every GetExecutionTypes and export-mlmd
+    fail for the whole store."""
+    with pytest.raises(json_format.ParseError):
+        json_format.ParseDict(value, pb.ArtifactStructType())
+    with pytest.raises(ValidationError) as info:
+        ExecutionType(name="t", output_type=value)
+    assert info.value.errors()[0]["loc"] == ("output_type",)
+    assert "not an ArtifactStructType" in str(info.value)
+
+
+def test_a_proto_value_needs_a_type_url():
+    """ml-metadata stores an Any without one and then fails every read of its node."""
+    with pytest.raises(InvalidArgumentError) as info:
+        cv.value_from_proto(pb.Value(proto_value=any_pb2.Any(value=b"\x01")), "artifacts[0].custom_properties['p']")
+    assert info.value.field == "artifacts[0].custom_properties['p'].proto_value"
+    with pytest.raises(ValidationError):
+        ProtoValue(type_url="", value=b"\x01")
+    # An empty system_metadata is none (ml-metadata does not store it at all).
+    message = pb.Artifact(type_id=1)
+    message.system_metadata.SetInParent()
+    assert cv.artifact_from_proto(message).system_metadata is None
 
 
 def test_events_round_trip_with_paths():

@@ -141,8 +141,16 @@ def struct_to_proto(data: dict[str, Any], field: str = "struct_value") -> struct
     return struct
 
 
-def proto_value_from_any(message: any_pb2.Any) -> ProtoValue:
-    """A google.protobuf.Any as a ProtoValue (type URL and serialized bytes, untouched)."""
+def proto_value_from_any(message: any_pb2.Any, field: str = "proto_value") -> ProtoValue:
+    """A google.protobuf.Any as a ProtoValue (type URL and serialized bytes, untouched).
+
+    Raises:
+        InvalidArgumentError: the Any has no type_url (ml-metadata stores such a value, then
+            fails every read of its node).
+    """
+    if not message.type_url:
+        raise InvalidArgumentError(f"{field}: a PROTO value needs its type_url (the packed message's type): "
+                                   "ml-metadata cannot read one without it", field=field)
     return ProtoValue(type_url=message.type_url, value=message.value)
 
 
@@ -170,7 +178,7 @@ def value_from_proto(value: pb.Value, field: str = "value", *, name: str | None 
     if kind == "struct_value":
         return struct_from_proto(value.struct_value)
     if kind == "proto_value":
-        return proto_value_from_any(value.proto_value)
+        return proto_value_from_any(value.proto_value, f"{field}.proto_value")
     raise InvalidArgumentError(f"{field}: Found unmatched property type: {name or field} (the Value sets none "
                                "of its fields)", field=field)
 
@@ -332,8 +340,9 @@ def _node_fields(message: Any, field: str) -> dict[str, Any]:
     fields = {attr: _optional(message, attr) for attr in _NODE_ATTRIBUTES}
     fields["properties"] = _properties_from_proto(message.properties, f"{field}.properties")
     fields["custom_properties"] = _properties_from_proto(message.custom_properties, f"{field}.custom_properties")
-    if message.HasField("system_metadata"):
-        fields["system_metadata"] = proto_value_from_any(message.system_metadata)
+    # An empty Any there is no system_metadata (ml-metadata does not store it at all).
+    if message.HasField("system_metadata") and message.system_metadata.ByteSize():
+        fields["system_metadata"] = proto_value_from_any(message.system_metadata, f"{field}.system_metadata")
     return fields
 
 
