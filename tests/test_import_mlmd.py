@@ -4,6 +4,7 @@ lossless both ways, verifiable, resumable. (The MySQL source: test_import_mlmd_m
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -311,6 +312,78 @@ def test_export_counts_the_doubles_mlmd_rounds_and_verifies_them_as_stored(store
     strict = compare_all(mlmd_side, graphmd_side, store.counts())
     assert strict.difference_count == 1 and "0.30000000000000004" in strict.differences[0]
     assert compare_all(mlmd_side, graphmd_side, store.counts(), as_stored=True).equal
+
+
+def test_stored_double_is_what_mlmd_gives_back() -> None:
+    """Six decimals on the way in, 15 significant digits on the way out of SQLite (with its
+    own rounding of ties), and the largest doubles become infinite: the prediction is
+    ml-metadata's own round trip on values that tell the rules apart."""
+    from graphmd.mlmd._reading import mlmd_doubles, sqlite_doubles, stored_double
+
+    values = [0.1 + 0.2, 1e-7, 123456789012.12346, 871397999939106.5, -859629964234342.5, 49381082298784.75,
+              4693375328629315.0, -8.399515404794745e255, 1.2345678901234567e250, 1.7976931348623157e308,
+              -1.7976931348623157e308, 2.0**53 + 2, 1e22 / 7, 5e-324, 0.5, -2.5e-6, 12345.6789]
+    mlmd_side = mlmd_doubles()
+    for value in values:
+        assert stored_double(value) == mlmd_side(value), value
+        assert sqlite_doubles()(value) == mlmd_side(value), value  # this machine's sqlite3 agrees
+    assert stored_double(123456789012.12346) == 123456789012.123
+    assert stored_double(1.7976931348623157e308) == math.inf
+    assert math.isnan(stored_double(math.nan))  # refused before it is stored; left as it is
+
+
+def test_export_refuses_a_double_mlmd_would_make_infinite_and_counts_the_ones_it_rounds(
+        store: MetadataStore, tmp_path: Path) -> None:
+    native_store(store)
+    type_id = store.get_artifact_type("Data", "v2").id
+    [big] = store.put_artifacts([Artifact(type_id=type_id, custom_properties={"m": 1.7976931348623157e308})])
+    target = tmp_path / "big.sqlite"
+    with pytest.raises(InvalidArgumentError) as info:
+        export_mlmd(store, target)
+    assert info.value.field == f"artifacts[id={big}].custom_properties['m'].double_value"
+    assert "as inf" in info.value.message
+    assert list(tmp_path.iterdir()) == []
+    store.put_artifacts([Artifact(id=big, type_id=type_id, custom_properties={"m": 123456789012.12346,
+                                                                              "tie": 871397999939106.5})])
+    result = export_mlmd(store, target)
+    assert result.rounded == 2  # 15 significant digits: not six decimals' business
+    [stored] = mlmd_client(target).get_artifacts_by_id([big])
+    assert stored.custom_properties["m"].double_value == 123456789012.123
+    mlmd_side, graphmd_side = readers(store, target)
+    assert compare_all(mlmd_side, graphmd_side, store.counts(), as_stored=True).equal
+
+
+def test_export_refuses_a_proto_value_without_type_url(store: MetadataStore, tmp_path: Path) -> None:
+    """One stored before type_urls were required: ml-metadata would store it, then fail
+    every read of the artifact."""
+    native_store(store)
+    type_id = store.get_artifact_type("Data", "v2").id
+    [odd] = store.put_artifacts([Artifact(type_id=type_id, custom_properties={
+        "p": ProtoValue(type_url="type.googleapis.com/x.Y", value=b"\x01")})])
+    store._write(lambda tx: tx.run("MATCH (a:Artifact {id: $id}) SET a.cp_p = $text", id=odd,
+                                   text='{"type_url": "", "value": "AQ=="}').consume())
+    assert store.get_artifacts_by_id([odd])[0].custom_properties["p"].type_url == ""  # still reads
+    with pytest.raises(InvalidArgumentError) as info:
+        export_mlmd(store, tmp_path / "p.sqlite")
+    assert info.value.field == f"artifacts[id={odd}].custom_properties['p'].proto_value"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_nan_inside_a_struct_compares_equal(store: MetadataStore, tmp_path: Path) -> None:
+    """ml-metadata keeps it; NaN is unequal to itself, and the comparison reported a blank
+    difference, failing `--verify` of a faithful copy."""
+    native_store(store)
+    type_id = store.get_artifact_type("Data", "v2").id
+    store.put_artifacts([Artifact(type_id=type_id, custom_properties={"s": {"n": math.nan, "x": [1.5]}})])
+    target = tmp_path / "nan.sqlite"
+    export_mlmd(store, target)
+    mlmd_side, graphmd_side = readers(store, target)
+    comparison = compare_all(mlmd_side, graphmd_side, store.counts(), as_stored=True)
+    assert comparison.equal, comparison.differences
+    store.delete_everything()
+    import_mlmd(store, sqlite_source(target))
+    mlmd_side, graphmd_side = readers(store, target)
+    assert compare_all(mlmd_side, graphmd_side, store.counts()).equal
 
 
 def test_export_refuses_what_mlmd_cannot_hold_and_writes_nothing(store: MetadataStore, tmp_path: Path) -> None:

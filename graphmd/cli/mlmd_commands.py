@@ -157,7 +157,7 @@ def export_mlmd(
                 result = export(store, target, batch_size=batch_size, progress=progress)
             err.print(f"exported to {escape(str(target))}")
             if result.rounded:
-                err.print(f"[yellow]note[/yellow]: ml-metadata stores a DOUBLE with six decimals; {result.rounded:,} "
+                err.print(f"[yellow]note[/yellow]: ml-metadata keeps a DOUBLE to six decimals and 15 significant digits; {result.rounded:,} "
                           f"values were rounded, e.g. {escape(', '.join(result.rounded_examples))}", highlight=False)
             written = sqlite_source(target)
             comparison = _compare(MlmdReader(open_store(written), written.name, page_size=batch_size),

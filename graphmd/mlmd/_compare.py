@@ -12,8 +12,8 @@ graphmd through MetadataStore), so a difference is what an MLMD client would see
   each page of executions their events and associations, with each context its parents.
 
 After an export into ml-metadata, compare with ``as_stored=True``: graphmd's DOUBLE values
-are then compared as ml-metadata stores them (six decimals, graphmd.mlmd._reading.stored_double),
-the one change ml-metadata makes to what it is given.
+are then compared as ml-metadata stores them (six decimals, 15 significant digits:
+graphmd.mlmd._reading.stored_double), the one change ml-metadata makes to what it is given.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Comparison:
             elif key not in valued:
                 if within is not None:
                     valued.add(key)
-                if left != right:
+                if left != right and not _same(left, right):
                     self.differ(f"{what} {_key(key)}: {_describe(left, right)}")
 
     def check_counts(self) -> None:
@@ -96,6 +96,12 @@ class Comparison:
 
 def _key(key: Any) -> str:
     return "(" + ", ".join(map(str, key)) + ")" if isinstance(key, tuple) else str(key)
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Whether two protos unequal to ``!=`` hold the same: a NaN (in a STRUCT, where
+    ml-metadata keeps it) is unequal to itself, but not a difference."""
+    return hasattr(left, "ListFields") and hasattr(right, "ListFields") and _fields(left) == _fields(right)
 
 
 def _describe(left: Any, right: Any) -> str:

@@ -17,8 +17,11 @@ ml-metadata cannot hold everything graphmd can: NaN and infinite doubles (its SQ
 them), strings with NUL characters (it cuts them short), and system_metadata (it does not
 store it). A store holding any of these is refused with an error naming the node and field.
 One change ml-metadata makes to everything it stores is kept, and counted in the result:
-it writes a DOUBLE property into SQL with six decimals, so 0.1 + 0.2 is stored as 0.3
-(graphmd.mlmd._reading.stored_double; compare with ``as_stored=True`` afterwards).
+it writes a DOUBLE property into SQL with six decimals and reads it back with 15 significant
+digits, so 0.1 + 0.2 is stored as 0.3 and 123456789012.12346 as 123456789012.123
+(graphmd.mlmd._reading.stored_double; compare with ``as_stored=True`` afterwards). A double
+that this rounds past the largest one (1.7976931348623157e308 becomes infinite) is refused
+like an infinite one.
 
 The store is written to ``<target>.partial`` and renamed to ``target`` once complete, so a
 failed or interrupted export leaves no half store behind.
@@ -54,7 +57,7 @@ _OPAQUE = ("google.protobuf.Struct", "google.protobuf.Any")
 
 class ExportResult(NamedTuple):
     """What was written, per kind (the keys of graphmd.mlmd._import.COUNT_KINDS), and how many
-    DOUBLE values ml-metadata rounded to six decimals (the first few named)."""
+    DOUBLE values ml-metadata rounded (six decimals, 15 significant digits; the first few named)."""
 
     written: dict[str, int]
     rounded: int
@@ -269,6 +272,9 @@ def _check_storable(message: Any, field: str) -> Iterator[str]:
         if descriptor.name == "system_metadata":
             raise InvalidArgumentError(f"{name}: ml-metadata does not store system_metadata", field=name)
         if descriptor.message_type is not None and descriptor.message_type.full_name in _OPAQUE:
+            if descriptor.message_type.full_name == "google.protobuf.Any" and not value.type_url:
+                raise InvalidArgumentError(f"{name}: a PROTO value without a type_url, which ml-metadata stores "
+                                           "but then cannot read back", field=name)
             continue
         if descriptor.message_type is not None and descriptor.message_type.GetOptions().map_entry:
             items = [(f"{name}[{key!r}]", item) for key, item in value.items()]
@@ -295,4 +301,7 @@ def _check_scalar(value: Any, field: str) -> bool:
     if not math.isfinite(value):
         raise InvalidArgumentError(f"{field}: ml-metadata cannot store {value} (NaN or infinite)", field=field)
     stored = stored_double(value)
+    if not math.isfinite(stored):
+        raise InvalidArgumentError(f"{field}: ml-metadata would store {value!r} as {stored} (it keeps 15 "
+                                   "significant digits, which round it past the largest double)", field=field)
     return stored != value or math.copysign(1, stored) != math.copysign(1, value)
