@@ -5,7 +5,9 @@
 // parameters as custom properties unless its type declares them). A Trainer without
 // properties gives one row, its hyperparameter null. A CACHED execution (a later step that
 // reused the model) trained nothing and is left out, as is one that wrote it as an
-// INTERNAL_OUTPUT (TFX's Importer and Resolver). No rows: no execution wrote the model.
+// INTERNAL_OUTPUT (TFX's Importer and Resolver). Each value comes with its value_type (INT,
+// DOUBLE, STRING, BOOLEAN, STRUCT or PROTO): a STRUCT or PROTO value is the JSON text graphmd
+// stores, which `graphmd query` prints decoded. No rows: no execution wrote the model.
 // Parameters: $model_id (the model artifact's id). In Neo4j Browser first run:
 //   :param model_id => 42
 // In cypher-shell (graphmd cypher-shell connects it to the store's Neo4j; -f takes the query's
@@ -31,4 +33,8 @@ WITH model, trainer, trained_on, warm_started_from, key, key STARTS WITH 'c' AS 
 ORDER BY trainer.id, custom, name
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
        coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer,
-       name AS hyperparameter, trainer[key] AS value, custom, warm_started_from, trained_on;
+       name AS hyperparameter, trainer[key] AS value,
+       CASE WHEN key =~ '[pc]s_.*' THEN 'STRUCT' WHEN key =~ '[pc]p_.*' THEN 'PROTO'
+            WHEN trainer[key] IS :: BOOLEAN THEN 'BOOLEAN' WHEN trainer[key] IS :: INTEGER THEN 'INT'
+            WHEN trainer[key] IS :: FLOAT THEN 'DOUBLE' WHEN trainer[key] IS :: STRING THEN 'STRING' END AS value_type,
+       custom, warm_started_from, trained_on;

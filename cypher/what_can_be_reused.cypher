@@ -6,7 +6,9 @@
 // same key (an event path [key, index]) and, when it is given them, custom properties and an
 // association with each of its contexts (a pipeline's: this file looks across pipelines).
 // Parameters: $type_name (the execution type), $input_ids (artifact ids, [] for none),
-// $properties (a map of execution properties). In Neo4j Browser first run:
+// $properties (a map of execution properties; here a STRUCT or PROTO value is given as the
+// JSON text graphmd stores, which `graphmd query` and the library make from a map). In Neo4j
+// Browser first run:
 //   :param type_name => 'Trainer'
 //   :param input_ids => [1, 2, 3]
 //   :param properties => {learning_rate: 0.01, num_steps: 1000}
@@ -49,6 +51,6 @@ CALL (x) {
   RETURN collect({artifact: a, path: e.path}) AS outputs
 }
 WITH x, inputs, outputs
-WHERE none(o IN outputs WHERE o.artifact.state IN ['MARKED_FOR_DELETION', 'DELETED', 'ABANDONED'])
+WHERE none(o IN outputs WHERE coalesce(o.artifact.state, '') IN ['MARKED_FOR_DELETION', 'DELETED', 'ABANDONED'])
 RETURN x AS execution, inputs, outputs
 ORDER BY x.create_time_since_epoch DESC, x.id DESC;

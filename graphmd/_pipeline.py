@@ -38,6 +38,8 @@ from ._models import (
     PropertyType,
     PropertyValue,
     ProtoValue,
+    is_proto_form,
+    proto_property,
 )
 
 # Imported at run time, not under TYPE_CHECKING, so that typing.get_type_hints resolves this
@@ -395,6 +397,17 @@ class CachedExecution:
     outputs: dict[str, list[Artifact]]
 
 
+def stored_properties(properties: Mapping[str, PropertyValue] | None) -> dict[str, Any]:
+    """``properties`` as cypher/what_can_be_reused.cypher compares them with what executions
+    hold: each value as stored (a STRUCT as its JSON text, a PROTO as its JSON form's text;
+    a dict in a PROTO's dict form, ``{"$proto": true, ...}``, is a PROTO).
+
+    Raises:
+        InvalidArgumentError: as find_cached_execution's ``properties``.
+    """
+    return {k: codec.encode_properties({k: v}, custom=False).popitem()[1]
+            for k, v in _checked_properties(properties).items()}
+
 
 def _checked_properties(properties: Mapping[str, PropertyValue] | None,
                         what: str = "properties") -> dict[str, PropertyValue]:
@@ -416,6 +429,11 @@ def _checked_properties(properties: Mapping[str, PropertyValue] | None,
         if not isinstance(name, str):
             raise InvalidArgumentError(f"{field}: property names are text", field=what)
         value = codec.plain_property_value(value, field)
+        if isinstance(value, dict) and is_proto_form(value):  # a PROTO's dict form, as models take it
+            try:
+                value = proto_property(value)
+            except ValueError as error:
+                raise InvalidArgumentError(f"{field}: {error}", field=field) from None
         if not isinstance(value, (int, float, str, dict, ProtoValue)):
             raise InvalidArgumentError(f"{field}: an int, float, str, bool, STRUCT dict or ProtoValue, not "
                                        f"{type(value).__name__}", field=field)
@@ -463,9 +481,7 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     given_custom = _checked_properties(custom_properties, "custom_properties")
     scope = _scope(contexts)
     rows = _cypher_files.run(store, "what_can_be_reused", type_name=type_name,
-                             input_ids=sorted({aid for _, aid in wanted}),
-                             properties={k: codec.encode_properties({k: v}, custom=False).popitem()[1]
-                                         for k, v in given.items()})
+                             input_ids=sorted({aid for _, aid in wanted}), properties=stored_properties(given))
     in_scope = _in_scope(store, [row["execution"]["id"] for row in rows], scope, contexts) if scope else None
     for row in rows:
         if in_scope is not None and row["execution"]["id"] not in in_scope:

@@ -170,3 +170,64 @@ def test_the_list_says_where_the_files_are(cli):
     assert "who_triggered_run(run_name): Who triggered this run?" in listed
     assert f"files: {cypher_dir()} (NAME.cypher; graphmd.grass styles Neo4j Browser)" in listed
     assert (cypher_dir() / "graphmd.grass").is_file()
+
+
+def _trainer_with_struct_and_proto(store: MetadataStore):
+    """A COMPLETE Trainer that read one artifact and wrote a model, with a STRUCT and a PROTO
+    among its properties and custom properties."""
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactType, Event, EventType, Execution, ExecutionState,
+                         ExecutionType, PropertyType, ProtoValue)
+
+    data_t = store.put_artifact_type(ArtifactType(name="StructData"))
+    model_t = store.put_artifact_type(ArtifactType(name="StructModel"))
+    trainer_t = store.put_execution_type(ExecutionType(name="StructTrainer", properties={
+        "cfg": PropertyType.STRUCT, "blob": PropertyType.PROTO, "lr": PropertyType.DOUBLE}))
+    [data] = store.put_artifacts([Artifact(type_id=data_t, uri="/d")])
+    blob = ProtoValue(type_url="type.googleapis.com/x.Cfg", value=b"\x08\x01")
+    properties = {"cfg": {"layers": [1, 2.5], "name": "net"}, "blob": blob, "lr": 0.5}
+    result = store.put_execution(
+        Execution(type_id=trainer_t, last_known_state=ExecutionState.COMPLETE, properties=properties,
+                  custom_properties={"env": {"image": "tf:2"}, "seed": 7}),
+        [ArtifactAndEvent(artifact=Artifact(id=data), event=Event(type=EventType.INPUT, path=["examples", 0])),
+         ArtifactAndEvent(artifact=Artifact(type_id=model_t, uri="/m"), event=Event(type=EventType.OUTPUT))])
+    return result, data, properties
+
+
+def test_reuse_takes_struct_and_proto_values_as_show_prints_them(cli, store):
+    """`-p properties=` with a STRUCT as its object and a PROTO in its dict form finds the
+    execution the library finds; they used to be compared with the stored text and missed."""
+    from graphmd import find_cached_execution
+
+    result, data, properties = _trainer_with_struct_and_proto(store)
+    # Its model has no state (MLMD's default): that is no reason to miss (it was, a null
+    # state making the file's "none of the outputs deleted" check null).
+    hit = find_cached_execution(store, "StructTrainer", {"examples": [data]}, properties)
+    assert hit is not None and hit.execution.id == result.execution_id
+    given = json.dumps({"cfg": {"name": "net", "layers": [1, 2.5]},
+                        "blob": {"$proto": True, "type_url": "type.googleapis.com/x.Cfg", "value": "CAE="},
+                        "lr": 0.5})
+    rows = json.loads(cli("query", "what_can_be_reused", "-p", "type_name=StructTrainer",
+                          "-p", f"input_ids=[{data}]", "-p", f"properties={given}"))
+    assert [r["execution"]["id"] for r in rows] == [result.execution_id]
+    other = json.dumps({"cfg": {"name": "net", "layers": [1, 2.6]}, "blob": {"$proto": True,
+                        "type_url": "type.googleapis.com/x.Cfg", "value": "CAE="}, "lr": 0.5})
+    missed = cli("query", "what_can_be_reused", "-p", "type_name=StructTrainer",
+                 "-p", f"input_ids=[{data}]", "-p", f"properties={other}")
+    assert missed.startswith("[]") and "a cache miss" in missed
+
+
+def test_hyperparameters_and_environment_print_struct_and_proto_values_decoded(cli, store):
+    result, _, _ = _trainer_with_struct_and_proto(store)
+    model = result.artifact_ids[1]
+    rows = json.loads(cli("query", "model_hyperparameters", "-p", f"model_id={model}"))
+    by_name = {r["hyperparameter"]: (r["value"], r["value_type"]) for r in rows}
+    assert by_name == {
+        "blob": ({"$proto": True, "type_url": "type.googleapis.com/x.Cfg", "value": "CAE="}, "PROTO"),
+        "cfg": ({"layers": [1, 2.5], "name": "net"}, "STRUCT"), "lr": (0.5, "DOUBLE"),
+        "env": ({"image": "tf:2"}, "STRUCT"), "seed": (7, "INT")}
+    rows = json.loads(cli("query", "training_environment", "-p", f"model_id={model}"))
+    assert {r["setting"]: (r["value"], r["value_type"]) for r in rows} == {
+        "env": ({"image": "tf:2"}, "STRUCT"), "seed": (7, "INT")}
+    # Browser and cypher-shell get the stored text, with its type to tell it from a STRING.
+    [cfg] = [r for r in run(store, "model_hyperparameters", model_id=model) if r["hyperparameter"] == "cfg"]
+    assert cfg["value_type"] == "STRUCT" and json.loads(cfg["value"]) == {"layers": [1, 2.5], "name": "net"}

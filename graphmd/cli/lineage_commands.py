@@ -47,7 +47,7 @@ from .._models import (
     OrderBy,
     stored_id,
 )
-from .._pipeline import compare_lineage, compare_runs
+from .._pipeline import compare_lineage, compare_runs, stored_properties
 from .._schema import READS_COMPATIBLE_FROM, SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
 from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_json,
@@ -839,18 +839,24 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                 f"query {name!r} needs parameter {missing[0]!r}" + (f" ({what})" if what else "")
                 + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}",
                 param_hint="'--param' / '-p'")
+        sent = given
         try:
             statement(name, given)  # each value of the kind the query compares it with
+            if isinstance(given.get("properties"), dict):  # compared as executions hold them
+                sent = {**given, "properties": stored_properties(given["properties"])}
         except InvalidArgumentError as error:  # a usage mistake (exit 2), said before connecting
             example = examples(name).get(error.field or "")
             hint = (f" (on the command line: -p {error.field}={_cli_value(example)})"
                     if example is not None and example != "null" else "")
             raise typer.BadParameter(error.message + hint, param_hint="'--param' / '-p'") from error
         with _store(uri, user, password, database) as store:
-            rows = run(store, name, **given)
+            rows = run(store, name, **sent)
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
     except GraphmdError as error:
         fail(error)
+    for row in rows:  # a STRUCT or PROTO value as `graphmd show` prints it, not its stored text
+        if "value_type" in row and "value" in row:
+            row["value"] = codec.stored_value_as_json(row["value_type"], row["value"])
     print_json(rows, default=_json_default)
     if not rows:
         reason = no_rows_reason(name) or "each parameter names something in the store; the query has no answer for it"
