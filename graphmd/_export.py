@@ -46,7 +46,8 @@ from typing import IO, Any, TextIO
 from . import _queries as q
 from ._bulk import advance_id_counters, write_rows
 from ._errors import FailedPreconditionError, GraphmdError, InvalidArgumentError, map_driver_errors
-from ._models import EventType
+from ._codec import sorted_struct_text
+from ._models import EventType, artifact_struct_type_problem
 from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, compatible_from, ensure_schema, usable_newer_version
 from ._store import MetadataStore
 
@@ -225,6 +226,7 @@ class _Importer:
         self.max_id: dict[str, int] = {}
         self.seen = dict.fromkeys(_COUNT_OF.values(), 0)
         self.written = 0  # records committed so far
+        self.declared: dict[Any, dict[str, str]] = {}  # type id -> property name -> PropertyType value
 
     def add(self, kind: str, row: dict[str, Any], record_id: int | None, line_no: int) -> None:
         if kind != self.kind or len(self.rows) >= self.batch_size:
@@ -262,6 +264,7 @@ class _Importer:
             if props.get("kind") not in q.TYPE_KINDS:
                 raise InvalidArgumentError(f"line {line_no}: a type's kind must be one of {q.TYPE_KINDS}",
                                            field="kind")
+            self.declared[props.get("id")] = _checked_type(props, line_no)
             return "type", props, props.get("id")
         if "node" in record:
             label = record["node"]
@@ -274,6 +277,9 @@ class _Importer:
                 if not isinstance(props.get(time_field), int) or isinstance(props.get(time_field), bool):
                     raise InvalidArgumentError(f"line {line_no}: the {label} record has no integer {time_field}",
                                                field=time_field)
+            declared = self.declared.get(props.get("type_id"))
+            if declared is not None:
+                _check_node_properties(props, declared, f"line {line_no}: {label} {props.get('id')}")
             return label, props, props.get("id")
         if "event" in record:
             props = {k: _decode(v) for k, v in record["event"].items()}
@@ -291,6 +297,68 @@ class _Importer:
                 source, target = record[name]
                 return name, {source_key: source, target_key: target}, None
         raise InvalidArgumentError(f"line {line_no}: unknown record {sorted(record)}", field="record")
+
+
+# What a declared property's value is stored as, by its PropertyType: the key's prefix and
+# the Python kind of the value (STRUCT and PROTO values are JSON text).
+_STORED_AS = {"INT": ("p_", int), "DOUBLE": ("p_", float), "STRING": ("p_", str), "BOOLEAN": ("p_", bool),
+              "STRUCT": ("ps_", str), "PROTO": ("pp_", str)}
+
+
+def _checked_type(props: dict[str, Any], line_no: int) -> dict[str, str]:
+    """A type record's declared properties (name -> PropertyType value), checked as a type
+    written by graphmd is: one kind per name, input and output types MLMD's ArtifactStructType.
+
+    Raises:
+        InvalidArgumentError: naming the line and the field.
+    """
+    names, kinds = props.get("property_names", []), props.get("property_types", [])
+    if (not isinstance(names, list) or not isinstance(kinds, list) or len(names) != len(kinds)
+            or not all(isinstance(n, str) for n in names) or any(k not in _STORED_AS for k in kinds)):
+        raise InvalidArgumentError(f"line {line_no}: type {props.get('id')}: property_names and property_types are "
+                                   f"lists of one name and one of {', '.join(_STORED_AS)} each", field="property_types")
+    for key in ("input_type", "output_type"):
+        if props.get(key) is not None:
+            try:
+                problem = artifact_struct_type_problem(json.loads(props[key]))
+            except (TypeError, ValueError):
+                problem = "not JSON text"
+            if problem:
+                raise InvalidArgumentError(f"line {line_no}: type {props.get('id')}: {key}: {problem}", field=key)
+    return dict(zip(names, kinds))
+
+
+def _check_node_properties(props: dict[str, Any], declared: dict[str, str], where: str) -> None:
+    """Check a node record's properties against its type's declarations, as a write through
+    the library does, and store them as it would: -0.0 as 0.0, a STRUCT's keys sorted. An
+    export never holds anything else; a file written or edited by hand may.
+
+    Raises:
+        InvalidArgumentError: a property its type does not declare, or one of another kind
+            than declared (``field`` the record's key, ``props.p_lr``).
+    """
+    for key, value in list(props.items()):
+        head, _, name = key.partition("_")
+        if head not in ("p", "ps", "pp", "c", "cs", "cp"):
+            continue
+        if head.startswith("p"):
+            kind = declared.get(name)
+            if kind is None:
+                raise InvalidArgumentError(f"{where}: property {name!r} is not declared by its type (a custom "
+                                           f"property's key is c_{name})", field=f"props.{key}")
+            prefix, python_kind = _STORED_AS[kind]
+            if prefix != f"{head}_" or type(value) is not python_kind:
+                raise InvalidArgumentError(f"{where}: property {name!r} is declared {kind}, stored as {prefix}{name} "
+                                           f"holding a {python_kind.__name__}; the file has {key} = {value!r}",
+                                           field=f"props.{key}")
+        if isinstance(value, float) and value == 0.0:
+            props[key] = 0.0  # -0.0, as every write stores it
+        elif head in ("ps", "cs"):
+            try:
+                props[key] = sorted_struct_text(value)
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(f"{where}: {key} holds a STRUCT value: JSON text, not {value!r}",
+                                           field=f"props.{key}") from None
 
 
 def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progress | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -13,8 +14,8 @@ import pytest
 
 from _sample import populate
 from _snapshot import snapshot
-from graphmd import (Artifact, ArtifactType, FailedPreconditionError, InvalidArgumentError, MetadataStore, PropertyType,
-                     export_store, import_store)
+from graphmd import (Artifact, ArtifactType, FailedPreconditionError, InvalidArgumentError, ListOptions, MetadataStore,
+                     PropertyType, export_store, import_store)
 from graphmd._config import Settings
 from graphmd._export import unfinished_import
 import graphmd._schema
@@ -154,6 +155,56 @@ def test_import_rejects_what_is_not_an_export_before_writing(store: MetadataStor
     assert info.value.field == field
     if before is not None:
         assert snapshot(store) == before
+
+
+def _hand_written(type_record: dict, node_props: dict) -> str:
+    """A minimal export, as a user might write one: one type and one artifact of it."""
+    header = {"graphmd_export": 1, "schema_version": SCHEMA_VERSION, "compatible_from": 2,
+              "counts": {"types": 1, "artifacts": 1}}
+    node = {"id": 1, "type_id": 500, "type": "Hand", "create_time_since_epoch": 1, "last_update_time_since_epoch": 1,
+            **node_props}
+    counts = {"types": 1, "artifacts": 1, "executions": 0, "contexts": 0, "events": 0, "attributions": 0,
+              "associations": 0, "parent_contexts": 0}
+    records = [header, {"type": {"id": 500, "kind": "ArtifactType", "name": "Hand", "version_key": "",
+                                 **type_record}},
+               {"node": "Artifact", "props": node}, {"end": {"counts": counts}}]
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+@pytest.mark.parametrize(("node_props", "field", "said"), [
+    ({"p_x": 1}, "props.p_x", "declared DOUBLE"),              # an INT where the type declares DOUBLE
+    ({"p_y": 1.5}, "props.p_y", "not declared by its type"),   # a property its type lacks
+    ({"p_s": '{"a": 1}'}, "props.p_s", "declared STRUCT"),     # a STRUCT under the native prefix
+    ({"cs_z": "not json"}, "props.cs_z", "STRUCT value"),
+])
+def test_import_holds_a_hand_written_file_to_what_writes_are_held_to(store: MetadataStore, node_props, field,
+                                                                      said) -> None:
+    """A file edited by hand gave a DOUBLE property an INT value (read back as an int, missed
+    by `double_value` filters) that no write could have stored."""
+    store.delete_everything()
+    text = _hand_written({"property_names": ["x", "s"], "property_types": ["DOUBLE", "STRUCT"]}, node_props)
+    with pytest.raises(InvalidArgumentError) as info:
+        import_store(store, io.StringIO(text))
+    assert info.value.field == field and said in info.value.message, info.value.message
+
+
+def test_import_stores_hand_written_values_as_writes_would(store: MetadataStore) -> None:
+    """-0.0 as 0.0 and a STRUCT's keys sorted, as every write stores them (filters and the
+    reuse check compare the stored text); and an ExecutionType's input_type is checked."""
+    store.delete_everything()
+    text = _hand_written({"property_names": ["x", "s"], "property_types": ["DOUBLE", "STRUCT"]},
+                         {"p_x": -0.0, "ps_s": '{"b": 1, "a": [2]}', "c_z": -0.0})
+    import_store(store, io.StringIO(text))
+    [artifact] = store.get_artifacts_by_id([1])
+    assert math.copysign(1, artifact.properties["x"]) == 1 and math.copysign(1, artifact.custom_properties["z"]) == 1
+    assert list(artifact.properties["s"]) == ["a", "b"]
+    assert store.get_artifacts(ListOptions(filter_query="custom_properties.z.double_value < 0")) == []
+    store.delete_everything()
+    bad = _hand_written({"property_names": [], "property_types": []}, {}).replace(
+        '"kind": "ArtifactType"', '"kind": "ExecutionType", "output_type": "{\\"artifact_type\\": {}}"')
+    with pytest.raises(InvalidArgumentError) as info:
+        import_store(store, io.StringIO(bad))
+    assert info.value.field == "output_type" and "not an ArtifactStructType" in info.value.message
 
 
 def test_a_truncated_file_is_refused_before_anything_is_written(store: MetadataStore, tmp_path: Path) -> None:
