@@ -62,6 +62,23 @@ def test_piped_tables_print_stored_text_as_it_is_one_line_per_row(cli, store: Me
     assert "[/run-a]\\nboom" in row and "[/run-b]\\nboom" in row
 
 
+def test_piped_tables_write_control_characters_as_escapes(cli, store: MetadataStore):
+    """A tab made a row two fields for `cut -f`, a NUL made `grep` call the listing binary,
+    and an ESC is a terminal's escape sequence: each prints as its escape."""
+    from graphmd import Context, ContextType
+
+    type_id = store.put_artifact_type(ArtifactType(name="Ctl"))
+    store.put_artifacts([Artifact(type_id=type_id, uri="/ctl/1", custom_properties={
+        "s": "tab\there", "z": "nul\x00here", "e": "\x1b[31mred\x7f"})])
+    text = cli("artifacts", "--type", "Ctl")
+    [row] = text.splitlines()[1:]
+    assert "s=tab\\there" in row and "z=nul\\x00here" in row and "e=\\x1b[31mred\\x7f" in row, text
+    assert not any(ch in text for ch in "\t\x00\x1b\x7f")
+    ctx_t = store.put_context_type(ContextType(name="CtlCtx"))
+    store.put_contexts([Context(type_id=ctx_t, name="leaf ctx\twith tab")])
+    assert "leaf ctx\\twith tab" in cli("contexts", "--type", "CtlCtx")
+
+
 @pytest.mark.parametrize("command, option", [("serve", "--max-receive-message-length"),
                                              ("serve", "--max-send-message-length"),
                                              ("prune", "--delete-live-artifacts")])

@@ -65,10 +65,19 @@ class _TextTable(Table):
     """A table of stored values: each cell is text as it is (not Rich markup, where a value
     such as '[/tmp]' is a closing tag). On a terminal a value of several lines (a FAILED
     step's traceback) shows its first line and an ellipsis (see _cell); piped or redirected it
-    is written whole, its line breaks as \\n, so a row stays one line."""
+    is written whole, its line breaks as \\n, so a row stays one line. Control characters
+    (a tab, a NUL, an ESC) are written as escapes (\\t, \\x00, \\x1b) either way."""
 
     def add_row(self, *cells: Any, **options: Any) -> None:
         super().add_row(*(_cell(cell) if isinstance(cell, str) else cell for cell in cells), **options)
+
+
+# Control characters in a stored value, written as escapes: a tab or a NUL printed raw made a
+# piped row two fields for `cut` or binary for `grep`, and an ESC on a terminal is the start of
+# an escape sequence. Piped, line breaks are escapes too (a row is one line); on a terminal
+# they split the value (see _cell).
+_SHOWN_ESCAPES = {**{c: f"\\x{c:02x}" for c in range(0x20) if c not in (0x0A, 0x0D)}, 0x09: "\\t", 0x7F: "\\x7f"}
+_PIPED_ESCAPES = {**_SHOWN_ESCAPES, 0x0A: "\\n", 0x0D: "\\r"}
 
 
 def _cell(value: str) -> Text:
@@ -77,10 +86,11 @@ def _cell(value: str) -> Text:
     shows that value's first line; one that joins several (an execution's properties, a
     compared value and the execution it came from) keeps the values after a multi-line one
     (which ends with its line break, as a traceback does)."""
-    if "\n" not in value and "\r" not in value:
-        return Text(value)
     if not out.is_terminal:
-        return Text(value.replace("\r", "\\r").replace("\n", "\\n"))
+        return Text(value.translate(_PIPED_ESCAPES))
+    if "\n" not in value and "\r" not in value:
+        return Text(value.translate(_SHOWN_ESCAPES))
+    value = value.translate(_SHOWN_ESCAPES)
     lines = value.splitlines()
     first, last = lines[0].rstrip(), (lines[-1].strip() if len(lines) > 1 else "")
     return Text(f"{first} …" + (f" {last}" if last else ""))
