@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import tempfile
 import tomllib
 import urllib.parse
@@ -55,16 +54,33 @@ def cache_dir() -> Path:
 
 
 def read_config(path: Path | None = None) -> dict[str, Any]:
-    """The [neo4j] table of the config file, or {} when there is none."""
+    """The [neo4j] table of the config file, or {} when there is none.
+
+    Raises:
+        InvalidArgumentError: the config path is a directory or unreadable, or the file is
+            not TOML in UTF-8 with a [neo4j] table (``field`` "config"). Read past, it would
+            leave graphmd on the default URI without a password: another server, perhaps.
+    """
     path = path or config_path()
+    fix = "fix or remove it, or set GRAPHMD_CONFIG to another file"
     try:
         with path.open("rb") as fh:
-            return dict(tomllib.load(fh).get("neo4j", {}))
+            data = tomllib.load(fh)
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as error:
-        print(f"graphmd: ignoring unreadable config {path}: {error}", file=sys.stderr)
-        return {}
+    except IsADirectoryError:
+        raise InvalidArgumentError(f"the config file {path} is a directory: {fix}", field="config") from None
+    except OSError as error:
+        raise InvalidArgumentError(f"the config file {path} cannot be read ({error.strerror or error}): {fix}",
+                                   field="config") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InvalidArgumentError(f"the config file {path} is not valid TOML ({error}): {fix}",
+                                   field="config") from None
+    table = data.get("neo4j", {})
+    if not isinstance(table, dict):
+        raise InvalidArgumentError(f"the config file {path}: `neo4j` is a table ([neo4j]), not a "
+                                   f"{type(table).__name__}: {fix}", field="config")
+    return dict(table)
 
 
 def _toml_string(value: str) -> str:

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,12 +97,20 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
     Maven's downloads are reported through ``say`` every few seconds (files and megabytes so
     far): on a slow network the first resolution takes minutes.
 
+    The marker lists each jar with its size: a cache found damaged (a jar missing, emptied or
+    cut short, say by a full disk or a hand) is said through ``say`` and resolved again.
+
     Raises:
-        FailedPreconditionError: mvn or java is missing (and nothing is cached), or Maven failed.
+        FailedPreconditionError: mvn or java is missing (and nothing usable is cached), or
+            Maven failed.
     """
     marker = lib.parent / "complete"
     if marker.exists():
-        return lib
+        damage = _cache_damage(marker, lib)
+        if damage is None:
+            return lib
+        say(f"the cache of {what} in {lib} is damaged ({damage}); resolving it again")
+        marker.unlink(missing_ok=True)
     mvn = shutil.which("mvn")
     if mvn is None:
         raise FailedPreconditionError(
@@ -131,9 +140,37 @@ def resolve_jars(pom: Path, lib: Path, what: str, *, say: Callable[[str], None] 
             staging.rename(lib)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        marker.write_text(f"{what}\n")
+        jars = sorted(lib.glob("*.jar"))
+        marker.write_text(f"{what}\n" + "".join(f"{jar.name}\t{jar.stat().st_size}\n" for jar in jars))
     say(f"cached {len(list(lib.glob('*.jar')))} jars in {lib}")
     return lib
+
+
+def _cache_damage(marker: Path, lib: Path) -> str | None:
+    """What is wrong with a cache ``marker`` says is complete, or None: a jar it lists missing
+    or of another size; for a marker from before it listed them, a jar that is no zip."""
+    try:
+        listed = [line.split("\t") for line in marker.read_text(encoding="utf-8").splitlines()[1:] if line]
+        if not listed:
+            jars = list(lib.glob("*.jar"))
+            if not jars:
+                return "no jars"
+            bad = next((jar for jar in jars if not zipfile.is_zipfile(jar)), None)
+            if bad is not None:
+                return f"{bad.name} is not a jar"
+            with contextlib.suppress(OSError):  # list them, so later checks are a stat each
+                marker.write_text(marker.read_text(encoding="utf-8").rstrip("\n") + "\n"
+                                  + "".join(f"{jar.name}\t{jar.stat().st_size}\n" for jar in sorted(jars)))
+            return None
+        for name, size in listed:
+            jar = lib / name
+            if not jar.is_file():
+                return f"{name} is missing"
+            if jar.stat().st_size != int(size):
+                return f"{name} has {jar.stat().st_size:,} bytes, not {int(size):,}"
+    except (OSError, ValueError) as error:
+        return f"its list of jars is unreadable: {error}"
+    return None
 
 
 # Maven's batch-mode line for each file it fetched: "Downloaded from central: URL (56 kB at 1.2 MB/s)".
@@ -673,6 +710,18 @@ class LocalNeo4j:
                 time.sleep(0.5)
         else:
             raise UnavailableError(f"Neo4j at {self.uri} did not accept connections: {last_error}")
+        # The default database comes online after Bolt and the system database (seconds later on
+        # a big store): calls made in between failed, so "running" waits for it too.
+        while True:
+            try:
+                with map_driver_errors(self.uri), neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", password)) as driver:
+                    driver.execute_query("RETURN 1")
+                break
+            except (UnavailableError, AbortedError) as error:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise UnavailableError(f"Neo4j at {self.uri} started, but its database did not come online "
+                                           f"within {timeout:.0f}s: {error.message}\n{self._log_tail()}") from error
+                time.sleep(0.25)
         # HTTP (Neo4j Browser) opens a few seconds after Bolt: "running" means both answer.
         self._wait_port(proc, self.http_port, self.http_url, deadline, timeout)
 

@@ -53,6 +53,25 @@ def test_a_config_path_that_is_no_regular_file_is_never_replaced(tmp_path: Path)
     assert read_config(Path(os.devnull)) == {}
 
 
+@pytest.mark.parametrize("content", [None, b"neo4j = 5\n", b"[neo4j\nuri = ", b"\xff\xfe[neo4j]\n"])
+def test_an_unusable_config_file_is_a_typed_error_naming_it(isolated: Path, content: bytes | None) -> None:
+    """A directory, a `neo4j` that is no table, broken TOML, or bytes that are not UTF-8: each
+    a traceback (IsADirectoryError, TypeError, UnicodeDecodeError), or a warning after which
+    graphmd went to the default URI with no password; now one error naming the file."""
+    path = isolated / "config.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(InvalidArgumentError) as info:
+        MetadataStore()
+    assert info.value.field == "config" and str(path) in info.value.message
+    for command in (["info"], ["neo4j", "status"], ["neo4j", "stop"]):
+        result = subprocess.run([*GRAPHMD, *command], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1, (command, result.stderr)
+        assert result.stderr.startswith(f"error: the config file {path}") and "Traceback" not in result.stderr
+
+
 def test_the_config_file_s_credentials_go_only_to_its_own_server(isolated: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     write_config({"uri": "bolt://127.0.0.1:7687", "password": "local-secret", "database": "neo4j"})
@@ -118,6 +137,39 @@ def test_missing_maven_names_what_to_install(isolated: Path, monkeypatch: pytest
     assert "mvn" in str(info.value) and "docker run" in str(info.value)
 
 
+def test_a_damaged_jar_cache_is_said_and_resolved_again(isolated: Path) -> None:
+    """A jar emptied or deleted in the cache made Java fail with a NoClassDefFoundError (or
+    Neo4j Browser answer 404) with no word of the cache; now it is found and fetched again
+    (Maven takes it from its local repository, where the first resolution left it)."""
+    from graphmd._cypher_shell import _POM as shell_pom
+    from graphmd._local_neo4j import resolve_jars
+
+    lib = isolated / "cache" / "lib"
+    said: list[str] = []
+    resolve_jars(shell_pom, lib, "cypher-shell", say=said.append)
+    jars = sorted(lib.glob("*.jar"))
+    sizes = {jar.name: jar.stat().st_size for jar in jars}
+    assert jars and all(line.split("\t")[0] in sizes for line in (lib.parent / "complete").read_text().splitlines()[1:])
+    said.clear()
+    resolve_jars(shell_pom, lib, "cypher-shell", say=said.append)
+    assert said == []  # whole: nothing to say, Maven not run
+    jars[0].write_bytes(b"")
+    jars[-1].unlink()
+    resolve_jars(shell_pom, lib, "cypher-shell", say=said.append)
+    assert f"the cache of cypher-shell in {lib} is damaged ({jars[0].name} has 0 bytes, not " in said[0]
+    assert {jar.name: jar.stat().st_size for jar in lib.glob("*.jar")} == sizes
+    # A marker from before it listed the jars: checked as zips, then listed.
+    (lib.parent / "complete").write_text("cypher-shell\n")
+    jars[0].write_bytes(b"not a zip")
+    said.clear()
+    resolve_jars(shell_pom, lib, "cypher-shell", say=said.append)
+    assert f"({jars[0].name} is not a jar)" in said[0]
+    (lib.parent / "complete").write_text("cypher-shell\n")
+    said.clear()
+    resolve_jars(shell_pom, lib, "cypher-shell", say=said.append)
+    assert said == [] and len((lib.parent / "complete").read_text().splitlines()) == len(sizes) + 1
+
+
 def test_stop_never_touches_another_process(isolated: Path) -> None:
     home = isolated / "home"
     other = subprocess.Popen(["sleep", "60"])
@@ -137,7 +189,8 @@ def test_bad_settings_are_refused_before_anything_starts(isolated: Path) -> None
     env = {**os.environ, "GRAPHMD_CONFIG": str(isolated / "config.toml")}
     bad = subprocess.run([*GRAPHMD, "neo4j", "start", "--home", str(isolated / "home"), "--setting", "heap"],
                          env=env, capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 1 and "--setting: 'heap' is not KEY=VALUE" in bad.stderr
+    # A usage mistake, exit 2 as for --heap lots (it was 1).
+    assert bad.returncode == 2 and "Invalid value for '--setting': 'heap' is not KEY=VALUE" in bad.stderr
     assert not (isolated / "home").exists()
     with pytest.raises(InvalidArgumentError, match="settings"):
         LocalNeo4j(isolated / "home", settings={"a": "1\nserver.bolt.enabled=false"}, record_in_config=False)

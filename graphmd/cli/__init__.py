@@ -11,8 +11,10 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from .._errors import GraphmdError
 from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
+from ._options import fail
 
 # The driver logs a lost connection itself; every command reports its failure as a graphmd
 # error, so without a handler Python's last-resort one printed the driver's line as well, and
@@ -33,6 +35,8 @@ class _Group(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except GraphmdError as error:  # one a command did not report itself (an unusable config file, say)
+            fail(error)
         except typer.BadParameter as error:
             if error.message.startswith(_VALIDATOR_PREFIX):
                 error.message = error.message[len(_VALIDATOR_PREFIX):]

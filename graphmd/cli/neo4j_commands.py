@@ -99,8 +99,9 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
 
 def _setting(text: str) -> tuple[str, str]:
     key, equals, value = text.partition("=")
-    if not equals or not key.strip():
-        raise InvalidArgumentError(f"--setting: {text!r} is not KEY=VALUE", field="setting")
+    if not equals or not key.strip():  # a usage mistake (exit 2), as --heap lots is
+        raise typer.BadParameter(f"{text!r} is not KEY=VALUE (e.g. db.memory.transaction.max=256m)",
+                                 param_hint="'--setting'")
     return key.strip(), value.strip()
 
 
