@@ -125,6 +125,18 @@ MIGRATIONS: dict[int, Migration] = {
 READS_COMPATIBLE_FROM = 4
 
 
+def _who_can_still_use(version: int) -> str:
+    """Which older graphmd opens a store migrated to ``version``, as the migration says it."""
+    oldest = compatible_from(version)
+    if oldest >= version:
+        return "a graphmd older than this one refuses the migrated store"
+    if oldest >= READS_COMPATIBLE_FROM:
+        return f"graphmd of schema version {oldest} and later can still use it; an older one refuses it"
+    first = max(oldest, READS_COMPATIBLE_FROM - 1)
+    return (f"graphmd of schema version {first} from commit d92b0be on can still use it (the first to read the "
+            f"store's compatible_from), and of version {READS_COMPATIBLE_FROM} and later; an older one refuses it")
+
+
 def compatible_from(version: int) -> int:
     """The oldest schema version whose graphmd can use a store at ``version``: the version
     before a run of additive migrations up to it (``version`` itself when its own is not)."""
@@ -234,12 +246,10 @@ def ensure_schema(driver: neo4j.Driver, database: str | None, allocate_ids: Call
         if start is None:
             start = 0 if session.execute_read(lambda tx: tx.run(HAS_DATA).single(strict=True)["has_data"]) else SCHEMA_VERSION
         if start < SCHEMA_VERSION:
-            oldest_user = max(compatible_from(SCHEMA_VERSION), READS_COMPATIBLE_FROM)
             logger.warning("graphmd: migrating the store's schema from version %d to %d (%s). An interrupted "
                            "migration resumes when the store is next opened; %s.", start, SCHEMA_VERSION,
                            "; ".join(f"{v}: {MIGRATIONS[v].what}" for v in range(start + 1, SCHEMA_VERSION + 1)),
-                           "a graphmd older than this one refuses the migrated store" if oldest_user >= SCHEMA_VERSION
-                           else f"graphmd of schema version {oldest_user} can still use it; an older one refuses it")
+                           _who_can_still_use(SCHEMA_VERSION))
         for target in range(start + 1, SCHEMA_VERSION + 1):
             for step in MIGRATIONS[target].steps:
                 _run_step(session, step)

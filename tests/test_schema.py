@@ -196,6 +196,9 @@ def test_struct_values_the_first_releases_wrote_are_migrated(store: MetadataStor
     assert "migrating the store's schema from version 1 to 4" in caplog.text
     assert "STRUCT values re-encoded with their keys sorted" in caplog.text
     assert "schema is now version 4" in caplog.text
+    # As docs/operations.md says: version 4's migration is additive over 3 (compatible_from 2),
+    # and graphmd of version 3 from d92b0be on reads that (it said "older ... refuses").
+    assert "graphmd of schema version 3 from commit d92b0be on can still use it" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server):
         assert snapshot(store) == current
