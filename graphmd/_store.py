@@ -395,7 +395,8 @@ class MetadataStore:
             field = refused_field(error)
             locked = getattr(error.__cause__, "code", None) == "Neo.ClientError.Security.AuthenticationRateLimit"
             hint = f"; settings used: {source}" + ("" if locked else ". " + (  # locked: the right password fails too
-                f"Give user {self.settings.user}'s password (password=, GRAPHMD_NEO4J_PASSWORD, or the config file "
+                f"Give user {self.settings.user}'s password (password= in Python, --password on the command line, "
+                f"GRAPHMD_NEO4J_PASSWORD, or the config file "
                 "`graphmd neo4j start` writes for its server)" if field == "password" else
                 "A local Neo4j: `graphmd neo4j start` (MetadataStore() then finds it); another server: pass uri, "
                 "user and password, or set GRAPHMD_NEO4J_URI, GRAPHMD_NEO4J_USER and GRAPHMD_NEO4J_PASSWORD"))
@@ -474,9 +475,13 @@ class MetadataStore:
             session = self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
                                            default_access_mode=access_mode)
         else:
+            # The driver checks its retry time before each pause, not after, and its pauses grow
+            # from 1 s by 2x: a 3 s bound held the caller ~7 s (pausing 1, 1.8, then 4.75 s).
+            # Retrying for half the time left, pausing from an eighth of it by 1.5x, ends within it.
+            retry = max(0.0, min(left, self._retry_time))
             session = self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
-                                           default_access_mode=access_mode,
-                                           max_transaction_retry_time=max(0.0, min(left, self._retry_time)))
+                                           default_access_mode=access_mode, max_transaction_retry_time=retry / 2,
+                                           initial_retry_delay=min(1.0, retry / 8), retry_delay_multiplier=1.5)
         with _driver_guard.closed_on_exit(session):
             yield session
 

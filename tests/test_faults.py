@@ -24,6 +24,7 @@ from _workers import big_call, open_store, register_types, step_request
 from graphmd import Artifact, InvalidArgumentError, MetadataStore, NotFoundError, UnavailableError
 from graphmd._config import Settings
 from graphmd._local_neo4j import LocalNeo4j, free_port
+from graphmd._store import time_bound
 
 pytestmark = pytest.mark.slow
 
@@ -244,7 +245,9 @@ def test_serve_readiness_follows_neo4j(own_server: LocalNeo4j) -> None:
     pytest.importorskip("ml_metadata")
     from grpc_health.v1 import health_pb2
 
-    from _grpc_helpers import health_status, running_server
+    import ml_metadata.errors as mlmd_errors
+
+    from _grpc_helpers import client, health_status, running_server
     from graphmd.mlmd.server import SERVICE_NAME
 
     serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
@@ -255,9 +258,25 @@ def test_serve_readiness_follows_neo4j(own_server: LocalNeo4j) -> None:
         try:
             wait_until(lambda: health_status(server.port, SERVICE_NAME) == not_serving, 60, "NOT_SERVING")
             assert health_status(server.port) == serving
+            # A call bounded by its client's deadline gives up within it: the driver's retry
+            # pauses (1, 1.8, 4.75 s) held a 3 s call ~7 s, and its worker with it.
+            deadline = time.monotonic() + 3.0
+            with pytest.raises(UnavailableError), time_bound(lambda: deadline - time.monotonic()):
+                store.get_artifacts_by_id([1])
+            assert time.monotonic() < deadline + 1.0
+            # Once its checks have failed twice, calls fail at once rather than each holding a
+            # worker ~15 s through the driver's retries (enough of them starved even the
+            # health service of workers, failing liveness probes).
+            wait_until(lambda: server.servicer.neo4j_down_since is not None, 30, "calls to fail fast")
+            began = time.monotonic()
+            with pytest.raises(mlmd_errors.UnavailableError, match="does not answer"):
+                client(server.port).get_artifact_types()
+            assert time.monotonic() - began < 2.0
         finally:
             own_server.start()
         wait_until(lambda: health_status(server.port, SERVICE_NAME) == serving, 120, "SERVING again")
+        wait_until(lambda: server.servicer.neo4j_down_since is None, 30, "calls taken again")
+        assert client(server.port).get_artifact_types() is not None
 
 
 # --- opening a store when Neo4j cannot be reached ----------------------------------------

@@ -187,7 +187,8 @@ def test_a_write_still_running_when_the_shutdown_grace_ends_is_rolled_back_and_s
     assert isinstance(error, errors.UnavailableError) and "nothing of it was stored" in str(error), error
     assert store.counts()["artifacts"] == 0
     assert code == 1
-    assert "1 call was cut off" in output and "1 calls" not in output and "Traceback" not in output, output
+    assert ("1 call was still running at the end of the shutdown grace: 1 rolled back, the client told "
+            "UNAVAILABLE") in output and "1 calls" not in output and "Traceback" not in output, output
 
 
 def test_a_second_signal_cuts_the_calls_in_flight_off_at_once(neo4j_server, store):
@@ -226,3 +227,40 @@ def test_an_encrypted_tls_key_is_refused_in_one_line_without_a_prompt(neo4j_serv
         _credentials(ServerOptions(tls_cert=tmp_path, tls_key=tmp_path / "plain.key"))
     assert missing.value.field == "tls_cert" and "--tls-cert" in missing.value.message
 
+
+
+def test_tls_options_given_without_their_partner_are_a_usage_mistake(tmp_path):
+    """Exit 2 as for any option value click refuses (it was 1, after reaching Neo4j)."""
+    env = {"GRAPHMD_CONFIG": "/dev/null", "PATH": "/usr/bin:/bin"}
+    for args, said in ((["--tls-cert", str(tmp_path / "c.pem")], "--tls-key is missing"),
+                       (["--tls-key", str(tmp_path / "k.pem")], "--tls-cert is missing"),
+                       (["--tls-client-ca", str(tmp_path / "ca.pem")], "--tls-client-ca needs --tls-cert")):
+        done = subprocess.run([GRAPHMD, "serve", "--grpc-port", "0", *args], env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+
+
+def test_a_call_cut_off_that_commits_anyway_is_said_as_its_client_got_it(neo4j_server, store):
+    """A call still running when the grace ends may be committing, which nothing stops: the
+    server said "rolled back, their clients told UNAVAILABLE" (and exited 1) for a write its
+    client got OK for. What is said now is what each client got."""
+    from _grpc_helpers import running_server
+
+    from graphmd.mlmd.server import describe_cut_off
+
+    with running_server(store) as server:
+        mlmd = client(server.port)
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Big", properties={"n": pb.INT}))
+        batch = _artifacts(type_id, 20_000, "big")
+        outcome: dict[str, object] = {}
+        writer = threading.Thread(target=lambda: outcome.setdefault("ids", client(server.port).put_artifacts(batch)))
+        writer.start()
+        deadline = time.monotonic() + 60
+        while not server.servicer.cut_off() and time.monotonic() < deadline:  # marks it once it runs
+            time.sleep(0.005)
+        writer.join(120)
+    assert len(outcome["ids"]) == 20_000  # type: ignore[arg-type]
+    assert server.servicer.cut_off_outcomes == {"OK": 1}
+    assert describe_cut_off(server.servicer.cut_off_outcomes) == (
+        "1 call was still running at the end of the shutdown grace: 1 finished anyway, the client answered OK "
+        "(its commit had started, which nothing stops)")

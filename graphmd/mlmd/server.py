@@ -19,6 +19,7 @@ and the few places where MLMD's server differs from graphmd's Python API:
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import errno
 import functools
@@ -101,11 +102,20 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
     def handler(self: MetadataStoreServicer, request: Any, context: grpc.ServicerContext) -> Any:
         observer, code, start = self.observer, "OK", time.perf_counter()
         observer.started(name)
+        down_since = self.neo4j_down_since
+        if down_since is not None:  # fail fast: each call would hold a worker while the driver retries
+            observer.finished(name, "UNAVAILABLE", time.perf_counter() - start)
+            context.abort(grpc.StatusCode.UNAVAILABLE, _status_details(
+                f"Neo4j at {self.store.settings.uri} does not answer (since "
+                f"{time.strftime('%H:%M:%S', time.localtime(down_since))}); nothing of {name} was sent to it. "
+                "graphmd serve checks it every second and takes calls again once it answers: retry then"))
         remaining = context.time_remaining()
         call = _Call(f"{self.tag}/{next(self._call_numbers)}/",
                      time.monotonic() + remaining if remaining < _NO_DEADLINE else None)
         deadline = call.deadline
         self._calls.started()
+        with self._lock:
+            self._running.add(call)
         context.add_callback(functools.partial(self._call_ended, call))
         try:
             with time_bound(functools.partial(self._seconds_left, call), tag=call.tag):
@@ -135,13 +145,17 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
             call.running = False
             if call.abandoned:  # what the client got, if anything: not the handler's answer
                 code = "DEADLINE_EXCEEDED" if deadline is not None and time.monotonic() >= deadline else "CANCELLED"
+            with self._lock:
+                self._running.discard(call)
+                if call.cut_off:
+                    self.cut_off_outcomes[code] += 1
             self._calls.finished()
             observer.finished(name, code, time.perf_counter() - start)
 
     return handler
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class _Call:
     """One call being handled: the tag of its Neo4j transactions, its client's deadline
     (time.monotonic(); None: none), whether its handler runs, whether its client left."""
@@ -150,6 +164,7 @@ class _Call:
     deadline: float | None
     running: bool = True
     abandoned: bool = False
+    cut_off: bool = False  # still running when the shutdown grace ended
 
 
 class _AnswerTooLarge(GraphmdError):
@@ -235,8 +250,24 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
         self.tag = f"graphmd-serve-{os.getpid()}-{id(self):x}-{time.monotonic_ns()}"
         # When stopping: the end of the shutdown grace (time.monotonic()), which bounds every call.
         self.cut_off_at: float | None = None
+        # Since when (time.time()) Neo4j has failed the server's checks twice in a row, or None:
+        # calls then fail at once with UNAVAILABLE (MlmdServer._watch_neo4j sets it).
+        self.neo4j_down_since: float | None = None
         self._calls = _InFlight()
         self._call_numbers = itertools.count()
+        self._lock = threading.Lock()
+        self._running: set[_Call] = set()
+        # What the clients of the calls a shutdown grace cut off got, by status code: a call
+        # whose commit had started commits (OK) however it is cut off.
+        self.cut_off_outcomes: collections.Counter[str] = collections.Counter()
+
+    def cut_off(self) -> int:
+        """Mark the calls running now as cut off by the end of the shutdown grace (their
+        outcomes are counted in cut_off_outcomes as they end); returns how many."""
+        with self._lock:
+            for call in self._running:
+                call.cut_off = True
+            return len(self._running)
 
     def _seconds_left(self, call: _Call) -> float | None:
         """Seconds until the call's deadline or the end of the shutdown grace (None: neither);
@@ -833,7 +864,6 @@ class MlmdServer:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         self._store = store
         self._stopping = threading.Event()
-        self.calls_cut_off = 0  # calls still running when a shutdown grace ended
         address = _address(options.host, options.port)
         _check_bindable(options.host, options.port, address)
         try:
@@ -879,11 +909,24 @@ class MlmdServer:
     def _watch_neo4j(self) -> None:
         """Until stop(): every health_interval seconds, report the MLMD service SERVING while
         Neo4j answers and NOT_SERVING while it does not (a readiness probe then takes this
-        server out of rotation instead of sending it calls that fail UNAVAILABLE)."""
-        up = True
-        while not self._stopping.wait(self.options.health_interval):
+        server out of rotation instead of sending it calls that fail UNAVAILABLE). While it
+        does not, every second at most, so the server is back in rotation soon after Neo4j;
+        and from its second failed check on, calls fail at once (MetadataStoreServicer's
+        neo4j_down_since) rather than each holding a worker through the driver's retries."""
+        up, failed = True, 0
+        while not self._stopping.wait(self.options.health_interval if up else min(1.0, self.options.health_interval)):
             now = self._neo4j_answers()
-            if now == up or self._stopping.is_set():
+            if self._stopping.is_set():
+                continue
+            # Down twice in a row (one check can fail by chance): calls fail fast until it answers,
+            # so the workers stay free for the calls, and the health checks, that come after.
+            failed = 0 if now else failed + 1
+            if failed == 2:
+                self.servicer.neo4j_down_since = time.time()
+                log.warning("Neo4j still does not answer: calls get UNAVAILABLE at once until it does")
+            elif now and self.servicer.neo4j_down_since is not None:
+                self.servicer.neo4j_down_since = None
+            if now == up:
                 continue
             up = now
             if up:
@@ -925,20 +968,18 @@ class MlmdServer:
     def _cut_off(self, grace: float) -> None:
         """The shutdown grace is over: terminate the Neo4j transactions of the calls that
         still run (their handlers then answer UNAVAILABLE)."""
-        running = self.calls_in_flight
+        running = self.servicer.cut_off()
         if not running:
             return
-        self.calls_cut_off = running
         try:
             terminated = self._store._terminate_transactions(f"{self.servicer.tag}/")
         except GraphmdError as error:
             log.warning("shutdown grace (%g s) over, %s still running; could not have Neo4j end their "
                         "transactions: %s", grace, counted(running, "call"), error)
             return
-        log.warning("shutdown grace (%g s) over: %s cut off (%s terminated and rolled back); their clients are "
-                    "told UNAVAILABLE", grace, counted(running, "call") + (" still running is" if running == 1 else
-                                                                           " still running are"),
-                    counted(terminated, "Neo4j transaction"))
+        log.warning("shutdown grace (%g s) over: %s still running; %s terminated (rolled back, unless "
+                    "already committing); what each client got is said once the calls end", grace,
+                    counted(running, "call"), counted(terminated, "Neo4j transaction"))
 
     def wait(self) -> None:
         """Block until the server has terminated."""
@@ -976,10 +1017,29 @@ def _check_bindable(host: str, port: int, address: str) -> None:
             raise _unavailable(address, why) from error
 
 
-def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[MlmdServer], None] | None = None) -> int:
+# What the client of a call the shutdown grace cut off got, said by its status code.
+_CUT_OFF_OUTCOMES = {
+    "UNAVAILABLE": "rolled back, the client told UNAVAILABLE (nothing stored: retry)",
+    "OK": "finished anyway, the client answered OK (its commit had started, which nothing stops)",
+    "DEADLINE_EXCEEDED": "ended by its client's deadline (a write's outcome unknown: read back)",
+    "CANCELLED": "cancelled by gRPC (a write's outcome unknown: read back)",
+}
+
+
+def describe_cut_off(outcomes: collections.Counter[str]) -> str:
+    """The calls a shutdown grace cut off, by what their clients got, in a line."""
+    total = sum(outcomes.values())
+    parts = [f"{n:,} {_CUT_OFF_OUTCOMES.get(code, f'answered {code}')}" for code, n in sorted(outcomes.items())]
+    return (f"{counted(total, 'call')} {'was' if total == 1 else 'were'} still running at the end of the shutdown "
+            f"grace: " + "; ".join(parts))
+
+
+def serve(store: MetadataStore, options: ServerOptions, *,
+          ready: Callable[[MlmdServer], None] | None = None) -> collections.Counter[str]:
     """Serve until SIGTERM or SIGINT, then shut down gracefully: stop taking calls, finish
     in-flight ones (up to ``options.shutdown_grace`` seconds; a second signal cuts them off
-    at once), close the store. Returns how many calls were cut off (see MlmdServer.stop).
+    at once), close the store. Returns what the clients of the calls cut off got, by status
+    code (empty: every call finished; see MlmdServer.stop).
 
     Must run in the main thread (it installs the signal handlers). ``ready`` is called once
     the port is bound and serving.
@@ -1010,11 +1070,11 @@ def serve(store: MetadataStore, options: ServerOptions, *, ready: Callable[[Mlmd
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        if server.calls_cut_off:
-            log.warning("stopped: %s cut off at the end of the shutdown grace",
-                        counted(server.calls_cut_off, "call") + (" was" if server.calls_cut_off == 1 else " were"))
+        outcomes = server.servicer.cut_off_outcomes
+        if outcomes:
+            log.warning("stopped: %s", describe_cut_off(outcomes))
         else:
             log.info("stopped: every call in flight finished")
-        return server.calls_cut_off
+        return outcomes
     finally:
         store.close()
