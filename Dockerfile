@@ -1,6 +1,8 @@
 # graphmd's MLMD-compatible gRPC server: `docker compose up` (see docker-compose.yml) runs it next
 # to Neo4j; any MLMD client (TFX, Kubeflow Pipelines, ml_metadata) connects to port 8080.
-FROM python:3.11-slim
+# ml-metadata ships x86_64 Linux wheels only: the image is linux/amd64 on any host (on Apple
+# silicon, Docker runs it emulated).
+FROM --platform=linux/amd64 python:3.11-slim
 
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
