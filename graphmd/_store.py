@@ -2006,12 +2006,22 @@ def _listing(cls: type[AnyNode], options: ListOptions, scope: str, params: dict[
     # page). A type among the recently changed fills its page there (a page of 20 among
     # 300,000 artifacts: 216 ms reading and sorting the type, 6-9 ms so); a type that does not
     # costs that read more before the type is read whole as above.
+    # A page of a context's nodes is looked for the same way: read from the context, every
+    # page expanded all of its links and sorted them (a pipeline context of 70,926 artifacts:
+    # 73 ms a page, 52 s to page through it; a page among the label's nearest: a few ms). A
+    # context that does not fill its page there (a run among many) is read from it as before.
+    scan_condition = type_only if not one_type else None
+    if label in q.LIST_SCOPE_CONTEXT and not options.filter_query and scope in (
+            q.LIST_SCOPE_CONTEXT[label], q.LIST_SCOPE_CONTEXT_AND_TYPE[label]):
+        link = "ATTRIBUTION" if label == "Artifact" else "ASSOCIATION"
+        scan_condition = f"EXISTS {{ MATCH (:Context {{id: $scope_context_id}})-[:{link}]->(n) }}" + (
+            " AND n.type_id = $scope_type_id" if scope == q.LIST_SCOPE_CONTEXT_AND_TYPE[label] else "")
     nearest_first = None
-    if type_only is not None and not one_type and limit is not None and 4 * (limit + 1) <= LIST_SCAN_BUDGET:
+    if scan_condition is not None and limit is not None and 4 * (limit + 1) <= LIST_SCAN_BUDGET:
         order_by = ", ".join(order)
         nearest_first = (f"MATCH (n:{label}) USING INDEX n:{label}({field})\nWHERE {start}\n"
                          f"WITH n ORDER BY {order_by} LIMIT $scan_budget\n"
-                         f"WITH n WHERE {type_only}\n"
+                         f"WITH n WHERE {scan_condition}\n"
                          f"WITH n ORDER BY {order_by} LIMIT $page_limit\nRETURN n {{.*}} AS n")
     return _Listing(query, params, fingerprint, nearest_first)
 
