@@ -209,7 +209,8 @@ def _subgraph(side: Any, execution_id: int) -> dict[str, dict[Any, Any]]:
         "event": {event_key(e): e for e in events},
         "attribution": dict.fromkeys(attributions, True),
         "association": dict.fromkeys(associations, True),
-        "parent_context": {(c, parent): True for c in context_ids for parent in side.parent_ids(c)},
+        "parent_context": {(c, parent): True for c, parents in side.parent_ids(sorted(context_ids)).items()
+                           for parent in parents},
     }
 
 
@@ -229,11 +230,12 @@ def compare_all(mlmd_side: Any, graphmd_side: Any, graphmd_counts: dict[str, int
             comparison.check(kind.lower(), left, right)
             ids = sorted(left.keys() | right.keys())
             if kind == "Context":
+                mlmd_parents, graphmd_parents = mlmd_side.parent_ids(ids), graphmd_side.parent_ids(ids)
                 for context_id in ids:
-                    links = {(context_id, i): True for i in mlmd_side.parent_ids(context_id)}
+                    links = {(context_id, i): True for i in mlmd_parents[context_id]}
                     counts["parent_contexts"] += len(links)
                     comparison.check("parent_context", links,
-                                     {(context_id, i): True for i in graphmd_side.parent_ids(context_id)})
+                                     {(context_id, i): True for i in graphmd_parents[context_id]})
                 continue
             if kind == "Execution":
                 events = {event_key(e): e for e in mlmd_side.events_by_executions(ids)}

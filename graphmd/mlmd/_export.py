@@ -242,8 +242,8 @@ class _Export:
     def _parents(self) -> None:
         total, done = self.written["contexts"], 0
         for page in self.reader.pages("Context"):
-            parents = [pb.ParentContext(child_id=context.id, parent_id=parent)
-                       for context in page for parent in self.reader.parent_ids(context.id)]
+            parents = [pb.ParentContext(child_id=context, parent_id=parent)
+                       for context, found in self.reader.parent_ids([c.id for c in page]).items() for parent in found]
             self._call("put_parent_contexts", parents)
             self.written["parent_contexts"] += len(parents)
             done += len(page)

@@ -257,8 +257,8 @@ class _Import:
     def _parents(self) -> None:
         total, done = self.read["contexts"], 0
         for page in self.reader.pages("Context"):
-            rows = [{"child_id": context.id, "parent_id": parent}
-                    for context in page for parent in self.reader.parent_ids(context.id)]
+            rows = [{"child_id": context, "parent_id": parent}
+                    for context, found in self.reader.parent_ids([c.id for c in page]).items() for parent in found]
             written = self.store._write(lambda tx: write_rows(tx, "parent_context", rows, skip_existing=True))
             self.read["parent_contexts"] += len(rows)
             self.written["parent_contexts"] += written
