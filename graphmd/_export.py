@@ -404,10 +404,14 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
                                       "import it", field="schema_version")
     if store._read(lambda tx: tx.run(q.HAS_USER_DATA, system_types=_SYSTEM_TYPES).single(strict=True)["has_data"]):
         unfinished = unfinished_import(store)
+        how = ("`graphmd reset --yes` with the same connection options, or delete_everything() on this "
+               "MetadataStore")
+        if unfinished and "(`graphmd reset --yes`)" in unfinished:  # it says how to empty it: said once
+            said = unfinished.replace("(`graphmd reset --yes`)", f"({how})")
+            raise FailedPreconditionError(f"import needs an empty store, and {said}", field="store")
         raise FailedPreconditionError("import needs an empty store, and this one holds types or nodes"
-                                      + (f" ({unfinished})" if unfinished else "") + "; empty it first (`graphmd "
-                                      "reset --yes` with the same connection options, or delete_everything() on "
-                                      "this MetadataStore)", field="store")
+                                      + (f" ({unfinished})" if unfinished else "") + f"; empty it first ({how})",
+                                      field="store")
     source = _source_name(lines)
     if source == "the input":  # an unnamed stream: "an import of a stream did not finish"
         source = "a stream"

@@ -272,6 +272,12 @@ LIST_SCOPE_CONTEXT_AND_TYPE = {
 }
 ORDER_FIELDS = {"ID": "id", "CREATE_TIME": "create_time_since_epoch", "LAST_UPDATE_TIME": "last_update_time_since_epoch"}
 
+# How many artifacts and executions a context holds (`graphmd show context`).
+CONTEXT_MEMBER_COUNTS = """
+MATCH (c:Context {id: $id})
+RETURN COUNT { (c)-[:ATTRIBUTION]->(:Artifact) } AS artifacts, COUNT { (c)-[:ASSOCIATION]->(:Execution) } AS executions
+"""
+
 CONTEXTS_BY_ARTIFACT = """
 MATCH (n:Context)-[:ATTRIBUTION]->(:Artifact {id: $id})
 RETURN n {.*} AS n ORDER BY n.id

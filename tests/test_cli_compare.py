@@ -148,3 +148,14 @@ def test_diff_writes_every_format_to_the_output_file(cli, history, tmp_path):
         assert check(path.read_text(encoding="utf-8")), fmt
         assert said.strip() == f"wrote {path}", said
     assert cli("diff", str(a), str(b), "--depth", "1").strip() == (tmp_path / "diff.table").read_text().strip()
+
+
+def test_compare_writes_to_a_file_as_lineage_and_diff_do(cli, history, tmp_path):
+    """`-o FILE` was "No such option" for compare alone; the file holds what stdout would."""
+    table_file, json_file = tmp_path / "runs.txt", tmp_path / "runs.json"
+    said = cli("compare", "run-0004", "run-0005", "-o", str(table_file))
+    assert f"wrote {table_file} (2 runs)" in said
+    assert table_file.read_text(encoding="utf-8") == cli("compare", "run-0004", "run-0005")
+    cli("compare", "run-0004", "run-0005", "--format", "json", "--output", str(json_file))
+    assert json.loads(json_file.read_text(encoding="utf-8")) == json.loads(
+        cli("compare", "run-0004", "run-0005", "--format", "json"))

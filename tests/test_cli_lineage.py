@@ -222,6 +222,13 @@ def test_read_commands(cli, history, store):
     shown = json.loads(cli("show", "context", str(run)))
     assert len(shown["executions"]) == 7 and {"id", "type", "name"} <= set(shown["executions"][0])
     assert "run-0002/model" in [a.get("name") for a in shown["artifacts"]] and "more_artifacts" not in shown
+    assert shown["executions_count"] == 7 and shown["artifacts_count"] == len(shown["artifacts"])
+    # By name too, as --context takes it (it said "Input should be a valid integer"); an
+    # artifact or execution is shown by id, a usage mistake otherwise.
+    by_name = json.loads(cli("show", "context", "taxi"))
+    assert by_name["name"] == "taxi" and by_name["executions_count"] == len(store.get_executions_by_context(
+        by_name["id"])) == 35
+    assert "'run-0001/model' is not an id" in cli("show", "artifact", "run-0001/model", code=2)
     models = json.loads(cli("artifacts", "--context", str(run), "--type", "Model", "--format", "json"))
     in_run = [a.name for a in store.get_artifacts_by_context(run) if a.type == "Model"]  # inputs too: warm starts
     assert [m["name"] for m in models] == in_run and "run-0004/model" not in in_run

@@ -249,6 +249,7 @@ def test_a_half_done_import_is_recorded_and_its_ids_stay_taken(store: MetadataSt
     with pytest.raises(FailedPreconditionError) as info:
         import_store(store, io.StringIO(text))
     assert "did not finish" in info.value.message
+    assert info.value.message.count("reset --yes") == 1, info.value.message  # how to empty it, said once
     env = cli_env(neo4j_server, tmp_path)
     shown = subprocess.run([sys.executable, "-m", "graphmd.cli", "info"], env=env, capture_output=True, text=True,
                            timeout=120)

@@ -80,6 +80,11 @@ _SHOWN_ESCAPES = {**{c: f"\\x{c:02x}" for c in range(0x20) if c not in (0x0A, 0x
 _PIPED_ESCAPES = {**_SHOWN_ESCAPES, 0x0A: "\\n", 0x0D: "\\r"}
 
 
+def as_piped(value: str) -> str:
+    """A table cell's text as piped output writes it: one line, control characters escaped."""
+    return value.translate(_PIPED_ESCAPES)
+
+
 def _cell(value: str) -> Text:
     """A cell's text. On a terminal, a cell with line breaks keeps its first line and what
     follows its last line break, with " … " for the lines between: a cell that is one value
@@ -87,7 +92,7 @@ def _cell(value: str) -> Text:
     compared value and the execution it came from) keeps the values after a multi-line one
     (which ends with its line break, as a traceback does)."""
     if not out.is_terminal:
-        return Text(value.translate(_PIPED_ESCAPES))
+        return Text(as_piped(value))
     if "\n" not in value and "\r" not in value:
         return Text(value.translate(_SHOWN_ESCAPES))
     value = value.translate(_SHOWN_ESCAPES)

@@ -50,8 +50,8 @@ from .._models import (
 from .._pipeline import compare_lineage, compare_runs, stored_properties
 from .._schema import READS_COMPATIBLE_FROM, SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
-from ._options import (Database, Password, Uri, User, command_store, count_of, err, fail, json_text, out, print_json,
-                       print_table, table, table_lines)
+from ._options import (Database, Password, Uri, User, as_piped, command_store, count_of, err, fail, json_text, out,
+                       print_json, print_table, table, table_lines)
 
 
 
@@ -741,12 +741,17 @@ _SHOWN_MEMBERS = 100  # a context's artifacts and executions `show` lists
 
 def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, execution or context",
                                               case_sensitive=False)],
-         node_id: Annotated[int, typer.Argument(metavar="ID", help="Its id.")],
+         given_id: Annotated[str, typer.Argument(metavar="ID", help="Its id; a context's may be its name, when one "
+                                                 "context has it (run-0005).")],
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Show one node in full (JSON) with its events and contexts; a context with its parents,
-    children, and first 100 artifacts and executions."""
+    children, and first 100 artifacts and executions (and how many it holds)."""
+    if kind is not Kind.context and not re.fullmatch(r"\d+", given_id.strip()):  # a usage mistake (exit 2)
+        raise typer.BadParameter(f"{given_id!r} is not an id: {kind.value}s are shown by id (an integer)",
+                                 param_hint="'ID'")
     try:
         with _store(uri, user, password, database) as store:
+            node_id = _context_id(store, given_id.strip()) if kind is Kind.context else int(given_id)
             get: dict[Kind, Callable[[Iterable[int]], Sequence[AnyNode]]] = {
                 Kind.artifact: store.get_artifacts_by_id, Kind.execution: store.get_executions_by_id,
                 Kind.context: store.get_contexts_by_id}
@@ -764,14 +769,16 @@ def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, ex
                 data["parents"] = [c.name for c in store.get_parent_contexts_by_context(node_id)]
                 data["children"] = [c.name for c in store.get_children_contexts_by_context(node_id)]
                 first = ListOptions(max_result_size=_SHOWN_MEMBERS)
+                held = store._read(lambda tx: tx.run(q.CONTEXT_MEMBER_COUNTS, id=node_id).single(strict=True))
                 for key, page in (("artifacts", store.list_page(Artifact, first, context_id=node_id)),
                                   ("executions", store.list_page(Execution, first, context_id=node_id))):
                     data[key] = [{k: v for k, v in (("id", n.id), ("type", n.type), ("name", n.name),
                                                     ("uri", getattr(n, "uri", None))) if v is not None}
                                  for n in page.items]
+                    data[f"{key}_count"] = held[key]
                     if page.next_page_token:
-                        data[f"more_{key}"] = (f"the first {_SHOWN_MEMBERS} are shown: `graphmd {key} --context "
-                                               f"{node_id}` lists them all")
+                        data[f"more_{key}"] = (f"the first {_SHOWN_MEMBERS:,} of {held[key]:,} are shown: `graphmd "
+                                               f"{key} --context {node_id} --all` lists them all")
     except GraphmdError as error:
         fail(error)
     print_json(data)
@@ -906,26 +913,34 @@ def _json_default(value: Any) -> Any:
 def compare(runs: Annotated[list[str], typer.Argument(metavar="RUN", help="Run context names.")],
             run_type: Annotated[str, typer.Option("--run-type", help="The runs' context type.")] = "PipelineRun",
             fmt: ListFmt = ListFormat.table,
+            output: Output = None,
             uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Compare runs side by side: execution properties and custom properties, and metrics;
     '*' marks differences."""
     try:
         with _store(uri, user, password, database) as store:
             comparison = compare_runs(store, runs, run_type=run_type)
+        summary = counted(len(runs), "run")
+        if fmt is ListFormat.json:
+            if output is None:
+                print_json(comparison.to_dict())
+            else:
+                _emit([json_text(comparison.to_dict())], output, summary)
+            return
+        header, *rows = comparison.table()
+        if not rows:
+            out.print(f"no properties to compare: the executions of {', '.join(runs)} have none (nor custom ones), "
+                      "and no METRICS artifact has any", markup=False)
+            return
+        side_by_side = table(*header)
+        for row in rows:  # to a file as piped: one line per row, nothing cut
+            side_by_side.add_row(*(row if output is None else [as_piped(cell) for cell in row]))
+        if output is None:
+            print_table(side_by_side)
+        else:
+            _emit(table_lines(side_by_side), output, summary)
     except GraphmdError as error:
         fail(error)
-    if fmt is ListFormat.json:
-        print_json(comparison.to_dict())
-        return
-    header, *rows = comparison.table()
-    if not rows:
-        out.print(f"no properties to compare: the executions of {', '.join(runs)} have none (nor custom ones), "
-                  "and no METRICS artifact has any", markup=False)
-        return
-    side_by_side = table(*header)
-    for row in rows:
-        side_by_side.add_row(*row)
-    print_table(side_by_side)
 
 
 
