@@ -677,9 +677,9 @@ CALL () {{
 }}
 WITH collect(s) AS starts
 {id_sets}
-WITH *
+WITH *{frontier}
 CALL (*) {{
-  UNWIND starts AS s
+  UNWIND {expanded_starts} AS s
   WITH * WHERE NOT ({stop_s})
   MATCH p = (s){left}[:EVENT*0..{max_hops}]{right}(n)
   WHERE all(x IN nodes(p) WHERE {pass_x})
@@ -689,11 +689,41 @@ CALL (*) {{
   RETURN collect({{n: n, id: id, a: n:Artifact, d: d, x: {expanded}}}){limit} AS reached
 }}
 {ending_reached}
-WITH size(starts) AS start_count,
+WITH size(starts) AS start_count, {listed_starts} AS listed_starts,
      reached + ending_reached + [s IN starts WHERE {ending_s} | {{n: s, id: s.id, a: s:Artifact, d: 0, x: false}}] AS returned
-{links}
-CALL (returned, start_count, links) {{
+{tail}"""
+# Many starting nodes whose lineages overlap (a BIDIRECTIONAL query from the 10,000 outputs of
+# one execution) cost the traversal above the sum of every start's lineage: each start is
+# walked on its own (10,000 starts 2 hops apart: 53 s). With more than a few starts and no
+# ending nodes, the statement walks none and lists them instead (k 6 rows: id, is an
+# Artifact); graphmd._lineage then walks them all at once, a hop a statement
+# (LINEAGE_FRONTIER_HOP), and reads the outputs of what it reached (LINEAGE_REACHED).
+LINEAGE_FRONTIER_GATE = ", size(starts) > {over} AS frontier"
+# The node a map {a (is an Artifact), id} names, as `{node}`, sought by its label's id index.
+_NODE_NAMED = """CALL ({key}) {{{{
+  MATCH ({node}:Artifact {{{{id: {key}.id}}}}) WHERE {key}.a RETURN {node}
+  UNION
+  MATCH ({node}:Execution {{{{id: {key}.id}}}}) WHERE NOT {key}.a RETURN {node}
+}}}}"""
+LINEAGE_FRONTIER_HOP = f"""
+UNWIND $frontier AS f
+{_NODE_NAMED.format(key="f", node="x")}
+MATCH (x){{left}}[:EVENT]{{right}}(y)
+RETURN DISTINCT y.id AS id, y:Artifact AS a
+"""
+LINEAGE_REACHED = f"""
+UNWIND $reached AS r
+{_NODE_NAMED.format(key="r", node="n")}
+WITH collect({{{{n: n, id: r.id, a: r.a, d: r.d, x: r.x}}}}) AS returned
+WITH $start_count AS start_count, [] AS listed_starts, returned
+{{tail}}"""
+# What both traversals end with: the context links, then the rows of each output.
+LINEAGE_TAIL = """{links}
+CALL (returned, start_count, links, listed_starts) {{
   RETURN 5 AS k, -1 AS d, null AS item, start_count AS owner, null AS a, null AS b, null AS tag
+  UNION ALL
+  UNWIND listed_starts AS s
+  RETURN 6 AS k, 0 AS d, null AS item, s.id AS owner, s:Artifact AS a, null AS b, null AS tag
   UNION ALL
 {outputs}
 }}

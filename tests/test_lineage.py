@@ -197,6 +197,37 @@ def test_starting_nodes_by_type_and_both_kinds(session_store, history, reference
     assert "run-0004/Trainer" in one.executions and "run-0007/model" in other.artifacts
 
 
+@pytest.mark.parametrize("direction", ["UPSTREAM", "DOWNSTREAM", "BIDIRECTIONAL"])
+@pytest.mark.parametrize("start_type, kind", [("Model", "A"), ("Examples", "A"), ("Trainer", "X")])
+def test_many_starting_nodes_are_walked_together_with_the_same_answer(session_store, history, mlmd, Q, monkeypatch,
+                                                                      direction, start_type, kind):
+    """More than FRONTIER_STARTS starts (here 50, one a run) are walked breadth-first all at
+    once: each start walked on its own cost the sum of their lineages (10,000 outputs of one
+    execution, BIDIRECTIONAL, 2 hops: 53 s; 0.45 s so). The answer is ml-metadata's, and the
+    distances streamed are those the walk from each start gives."""
+    from graphmd import _lineage
+
+    assert len(history.plans) > _lineage.FRONTIER_STARTS
+    field = "starting_artifacts" if kind == "A" else "starting_executions"
+    for hops in (0, 1, 2, 5, 100):
+        options = LineageSubgraphQueryOptions(max_num_hops=hops, direction=LineageDirection(direction),
+                                              **{field: NodeSelector(filter_query=f"type = '{start_type}'")})
+        q = Q(max_num_hops=hops, direction=getattr(Q, direction))
+        (q.starting_artifacts if kind == "A" else q.starting_executions).filter_query = f"type = '{start_type}'"
+        expected = mlmd_result(mlmd.get_lineage_subgraph(q))
+        graph = session_store.get_lineage_subgraph(options)
+        assert names(history, graph) == expected[:3], hops
+        assert {c.name for c in graph.contexts} == expected[3], hops
+        together = [(s.distance, s.node.id, type(s.node).__name__, sorted(e.model_dump_json() for e in s.events))
+                    for s in session_store.stream_lineage(options)]
+        with monkeypatch.context() as patched:
+            patched.setattr(_lineage, "FRONTIER_STARTS", 10**9)  # each start on its own, as before
+            one_by_one = [(s.distance, s.node.id, type(s.node).__name__, sorted(e.model_dump_json() for e in s.events))
+                          for s in session_store.stream_lineage(options)]
+            assert session_store.get_lineage_subgraph(options) == graph, hops
+        assert sorted(together) == sorted(one_by_one), hops
+
+
 def test_errors(session_store, history):
     with pytest.raises(InvalidArgumentError) as error:
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions())
@@ -358,3 +389,4 @@ def test_lineage_events_come_in_the_order_recorded(store: MetadataStore) -> None
         starting_artifacts=NodeSelector(filter_query=f"id IN ({low}, {high})"), max_num_hops=1))
     assert [(e.artifact_id, e.execution_id) for e in graph.events] == [(high, first.execution_id),
                                                                        (low, second.execution_id)]
+

@@ -100,7 +100,7 @@ def test_a_whole_graph_read_arrives_in_lists_of_rows_the_client_decodes_as_they_
             yield row
 
     with _lineage._collector_paused():
-        graph, starts = _lineage._read_rows(session_store, text, params,
+        graph, starts, _ = _lineage._read_rows(session_store, text, params,
                                             lambda rows: _lineage._assemble(consume(rows), set(_lineage.LINEAGE_GRAPH_FIELDS)))
     assert starts == 1 and len(decoded) == sum(sizes)
     assert graph == session_store.get_lineage_subgraph(options)
