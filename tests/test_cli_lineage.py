@@ -450,3 +450,8 @@ def test_mermaid_past_its_default_limits_gets_a_note(cli, store):
     assert (f"note: {edges:,} edges, " in text and "Mermaid 11 draws at most 500 edges and 50,000 characters unless "
             "the page raises maxEdges and maxTextSize in mermaid.initialize" in text)
     assert "note:" not in cli("lineage", str(examples), "--down", "--depth", "4", "--format", "mermaid")
+    # Without --depth it is cut to what Mermaid draws (it was cut at html's 2,000 nodes: 2,781
+    # edges and 223 KB from a 10,000-run history, which Mermaid refuses).
+    text = cli("lineage", str(examples), "--down", "--format", "mermaid")
+    edges = sum(" -->|" in line for line in text.splitlines())
+    assert 0 < edges <= 500 and len(text) < 50_000 and "note: the whole lineage has " in text, edges

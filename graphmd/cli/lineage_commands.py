@@ -332,9 +332,11 @@ def _beyond_depth(store: MetadataStore, depth: int | None, trees: Sequence[_Tree
 _LARGE_LINEAGE = 2_000
 # A tree of more lines than this, or a line wider, gets a note suggesting --depth or html.
 _LONG_TREE, _WIDE_TREE = 1_000, 200
-# Without --depth, a tree shows at most this many nodes (html, svg, dot, mermaid: _LARGE_LINEAGE)
-# unless given --whole: the hops nearest the start that fit.
+# Without --depth, a tree shows at most this many nodes (html, svg, dot: _LARGE_LINEAGE; mermaid:
+# _MERMAID_NODES, whose events stay within the 500 edges Mermaid draws) unless given --whole:
+# the hops nearest the start that fit.
 _TREE_NODES = 1_000
+_MERMAID_NODES = 300
 
 
 def _fitting_depth(store: MetadataStore, ids: list[int], label: str, directions: Sequence[LineageDirection],
@@ -402,7 +404,8 @@ def lineage(
         "are neither (the baseline model a model's Evaluator read, the next run's data)."))] = False,
     depth: Annotated[Optional[int], typer.Option("--depth", min=0, help=(
         "Hops to go each way, a hop being one artifact-execution step. Default: the whole lineage, unless "
-        f"it has over {_TREE_NODES:,} nodes for a tree ({_LARGE_LINEAGE:,} for a drawing): then the most hops "
+        f"it has over {_TREE_NODES:,} nodes for a tree ({_LARGE_LINEAGE:,} for a drawing, {_MERMAID_NODES} for "
+        "Mermaid, which draws at most 500 edges): then the most hops "
         "that fit, with a note (json: always the whole). A node whose lineage goes on beyond it is marked "
         "'… more upstream' (or downstream; a dashed stub in html/svg)."), metavar="<int>")] = None,
     whole: Annotated[bool, typer.Option("--whole", help=(
@@ -445,7 +448,8 @@ def lineage(
             with err.status("reading the lineage...") as status:  # shown on a terminal only
                 if depth is None and not whole and fmt is not Format.json:
                     depth, note = _fitting_depth(store, selector.ids or [], "Execution" if execution else "Artifact",
-                                                 directions, _TREE_NODES if fmt is Format.tree else _LARGE_LINEAGE)
+                                                 directions, {Format.tree: _TREE_NODES, Format.mermaid: _MERMAID_NODES}
+                                                 .get(fmt, _LARGE_LINEAGE))
                     notes += [note] if note else []
                 if fmt is Format.tree:
                     trees = [_read_tree(store.stream_lineage(options(d)), d) for d in directions]
