@@ -99,6 +99,7 @@ def test_a_scrape_while_neo4j_does_not_answer_ends_inside_prometheus_s_timeout(s
     assert max(took) < SCRAPE_SECONDS + 2, took
     said = [r.getMessage() for r in caplog.records if "cannot read the store's counts" in r.getMessage()]
     assert len(said) == 1 and "\n" not in said[0], said
+    assert "refused" in said[0].lower(), said  # the driver's reason, past its first line, is kept
 
 
 def test_a_taken_metrics_port_is_a_typed_error(store):

@@ -127,7 +127,7 @@ def serve(
                             metrics_port=metrics_port, log_calls=log_calls)
 
     def ready(server: MlmdServer) -> None:
-        scheme = "TLS" if tls_cert else "plaintext"
+        scheme = ("TLS, client certificates required" if tls_client_ca else "TLS") if tls_cert else "plaintext"
         typer.echo(f"graphmd serve: MLMD gRPC on {server.address} ({scheme}, {workers} workers), "
                    f"Neo4j at {store.settings.uri}")
         if server.metrics_port is not None:

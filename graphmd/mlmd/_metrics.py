@@ -69,8 +69,10 @@ class _StoreCollector(Collector):
                 counts = count_kinds(tx)
         except GraphmdError as error:
             if self._up:
+                # On one line, its lines joined: cut at the first, the driver's reason was lost.
                 log.warning("metrics: cannot read the store's counts (graphmd_neo4j_up 0 until it can): %s",
-                            str(error).splitlines()[0] if str(error) else type(error).__name__)
+                            " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
+                            or type(error).__name__)
             self._up = False
             up.add_metric([], 0)
             yield up
