@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import ast
 import enum
+import itertools
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -536,6 +538,32 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
     if fmt is ListFormat.json:
         print_json([n.model_dump(mode="json", exclude_none=True) for n in nodes])
         return
+    print_table(_node_table(nodes))
+
+
+def _print_pages(pages: Iterator[list[Any]], fmt: ListFormat) -> None:
+    """A listing read page by page, written as each page comes (not on a terminal, where a
+    table is laid out whole): JSON as print_json writes the whole list; a table a header,
+    then each page's rows with its columns as wide as that page's widest cells. Held whole,
+    a listing of 70,926 artifacts took 354 MB (466 MB as JSON) and printed nothing for 10 s."""
+    write = sys.stdout.write
+    first = True
+    for page in pages:
+        if fmt is ListFormat.json:
+            for n in page:
+                write(("[\n" if first else ",\n") + textwrap.indent(json_text(n.model_dump(mode="json", exclude_none=True)), "  "))
+                first = False
+        else:
+            lines = table_lines(_node_table(page))
+            write("\n".join(lines if first else lines[1:]) + "\n")
+            first = False
+        sys.stdout.flush()
+    if fmt is ListFormat.json:
+        write("[]\n" if first else "\n]\n")
+        sys.stdout.flush()
+
+
+def _node_table(nodes: list[Any]) -> Any:
     listing = table("id", "type", "name", "uri/state", "properties")
     for n in nodes:
         where = getattr(n, "uri", None) or ""
@@ -546,7 +574,7 @@ def _print_nodes(nodes: list[Any], fmt: ListFormat) -> None:
                           *(f"{k}={_value(v)}" for k, v in n.custom_properties.items())])
         listing.add_row(str(n.id), n.type or "", n.name or "",
                         " ".join(filter(None, [where, state.value if state else ""])), extra)
-    print_table(listing)
+    return listing
 
 
 # A listing's default size: a terminal's worth, where a store of 70,000 artifacts listed
@@ -579,6 +607,15 @@ def _list(cls: type[AnyNode], type_name: str | None, context: str | None, filter
             # Under the default limit, one more than wanted says whether there are more
             # (without counting them all); a limit given is what the caller wants, no note.
             defaulted = not everything and limit is None
+            if (wanted is None or wanted > _STREAMED_PAGE) and (fmt is ListFormat.json or not out.is_terminal):
+                pages = _pages(store, cls, ListOptions(filter_query=filter_query, max_result_size=_STREAMED_PAGE,
+                                                       order_by=order_by, is_asc=order_by is OrderBy.ID),
+                               type_name, context_id, wanted)
+                first = next(pages)
+                if not first:
+                    _check_named(store, cls, type_name, context_id)
+                _print_pages(itertools.chain([first], pages), fmt)
+                return
             options = ListOptions(filter_query=filter_query, max_result_size=DEFAULT_LIMIT + 1 if defaulted else wanted,
                                   order_by=order_by, is_asc=order_by is OrderBy.ID)
             items = store.list_page(cls, options, type_name=type_name, context_id=context_id).items
@@ -594,6 +631,25 @@ def _list(cls: type[AnyNode], type_name: str | None, context: str | None, filter
         err.print(f"the {which[order_by]} {wanted:,} {kind} shown; there are more: --limit N for more, --all for "
                   "every one" + (", --newest for the newest" if order_by is OrderBy.ID else ""),
                   markup=False, highlight=False)
+
+
+# --all (or a --limit above it) is read and written this many nodes at a time.
+_STREAMED_PAGE = 1_000
+
+
+def _pages(store: MetadataStore, cls: type[AnyNode], options: ListOptions, type_name: str | None,
+           context_id: int | None, wanted: int | None) -> Iterator[list[Any]]:
+    """The listing's pages, the first one even when empty, up to ``wanted`` nodes (None: all)."""
+    left = wanted
+    while True:
+        page = store.list_page(cls, options, type_name=type_name, context_id=context_id)
+        items = page.items if left is None else page.items[:left]
+        yield items
+        if left is not None:
+            left -= len(items)
+        if not page.next_page_token or left == 0:
+            return
+        options = options.model_copy(update={"next_page_token": page.next_page_token})
 
 
 def _context_id(store: MetadataStore, given: str) -> int:
