@@ -264,3 +264,32 @@ def test_a_call_cut_off_that_commits_anyway_is_said_as_its_client_got_it(neo4j_s
     assert describe_cut_off(server.servicer.cut_off_outcomes) == (
         "1 call was still running at the end of the shutdown grace: 1 finished anyway, the client answered OK "
         "(its commit had started, which nothing stops)")
+
+
+def test_a_failed_tls_handshake_is_not_a_line_on_stderr(neo4j_server, tmp_path):
+    """gRPC's core wrote "I... Handshake failed with error SSL_ERROR_SSL ..." on stderr for each
+    plaintext client (a probe, a port scan) of a TLS server: noise in serve's log."""
+    import os
+
+    from graphmd._local_neo4j import free_port
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "c.pem",
+                    "-days", "2", "-subj", "/CN=localhost"], cwd=tmp_path, check=True, capture_output=True)
+    port = free_port()
+    env = {**os.environ, "GRAPHMD_CONFIG": "/dev/null", "GRAPHMD_NEO4J_URI": neo4j_server.uri,
+           "GRAPHMD_NEO4J_USER": neo4j_server.user, "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or ""}
+    env.pop("GRPC_VERBOSITY", None)
+    proc = subprocess.Popen([GRAPHMD, "serve", "--grpc-port", str(port), "--tls-cert", str(tmp_path / "c.pem"),
+                             "--tls-key", str(tmp_path / "k.pem")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "MLMD gRPC on" in proc.stdout.readline()
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.RpcError):
+                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=3)
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=60)[0]
+    assert "Handshake failed" not in output and "stopped" in output, output

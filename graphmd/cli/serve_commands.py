@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -111,6 +112,9 @@ def serve(
                                  param_hint=f"'{given}'")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("--tls-client-ca needs --tls-cert and --tls-key", param_hint="'--tls-client-ca'")
+    # gRPC's core logs each failed TLS handshake (a plaintext client, an unknown certificate)
+    # on stderr at INFO; errors it still says. Set GRPC_VERBOSITY to see more.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     require_mlmd("serve", "grpc_health", "prometheus_client")
     from ..mlmd.server import ServerOptions
     from ..mlmd.server import describe_cut_off
