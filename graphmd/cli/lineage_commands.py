@@ -585,7 +585,7 @@ Everything = Annotated[bool, typer.Option("--all", help="Every one, however many
 Newest = Annotated[bool, typer.Option("--newest", help="Newest first (by creation time, then id), not oldest.")]
 Changed = Annotated[bool, typer.Option("--changed", help=(
     "Most recently changed first (by last update time, then id): a state set, a property updated."))]
-Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query (docs/filter_query.md), e.g. \"name LIKE 'run-0005%'\".")]
+Filter = Annotated[Optional[str], typer.Option("--filter", help="MLMD filter_query, e.g. \"name LIKE 'run-0005%'\" or \"properties.span.int_value > 3\" (its syntax: docs/filter_query.md in graphmd's repository).")]
 TypeName = Annotated[Optional[str], typer.Option("--type", help="Only this type.")]
 InContext = Annotated[Optional[str], typer.Option("--context", help=(
     "Only those in this context: its id, or its name (a run's, say) when one context has it."))]
@@ -1050,7 +1050,9 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
                            InvalidArgumentError(f"{len(found)} artifacts have the URI {given!r}: give one of their ids "
                                                 f"({', '.join(str(a.id) for a in found)})", field="artifacts"))
                 ids.append(found[0].id or 0)
-            comparison = compare_lineage(store, ids, max_hops=depth)
+            # Whole lineages by default (seconds on a big history): said while it works, on a terminal.
+            with err.status(f"comparing the lineages of {counted(len(ids), 'artifact')}..."):
+                comparison = compare_lineage(store, ids, max_hops=depth)
             letters = [chr(ord("A") + i) if i < 26 else str(i) for i in range(len(comparison.artifacts))]
             if fmt in (DiffFormat.html, DiffFormat.svg):
                 drawn, note = depth, None
