@@ -1005,6 +1005,7 @@ class MetadataStore:
         reuse_artifact_if_already_exist_by_external_id: bool = False,
         force_reuse_context: bool = False,
         force_update_time: bool = False,
+        contexts_need_type_id: bool = False,
     ) -> PutExecutionResult:
         """Record one step atomically: upsert the execution, its artifacts, the events between
         them, its contexts, and link everything to every context.
@@ -1021,6 +1022,10 @@ class MetadataStore:
                 that artifact (as MLMD, which upserts them one by one).
             force_reuse_context: a context with an id is linked as it is stored, not updated.
             force_update_time: bump the execution's last_update_time even if unchanged.
+            contexts_need_type_id: MLMD's rule that every context names its type_id, one
+                given by id too (InvalidArgumentError otherwise, in its turn among the
+                contexts); without it an existing context may be given by id alone.
+                `graphmd serve` sets it.
 
         Returns:
             PutExecutionResult(execution_id, artifact_ids, context_ids).
@@ -1085,6 +1090,13 @@ class MetadataStore:
                     writer.events.append((pair.event, aid, execution_id))
             needs_check = [p.event.artifact_id if p.artifact is None and p.event is not None else None for p in pairs]
             writer.require("Artifact", needs_check, "artifact_and_events[].event.artifact_id")
+            typeless = next((i for i, c in enumerate(contexts) if c.type_id is None), None) \
+                if contexts_need_type_id else None
+            if typeless is not None:  # MLMD upserts the contexts one by one: those before it fail first
+                writer.upsert_contexts_for_linking(list(contexts[:typeless]), reuse_context_if_already_exist,
+                                                   force_reuse_context)
+                raise InvalidArgumentError(f"contexts[{typeless}]: Context is missing a type_id",
+                                           field=f"contexts[{typeless}].type_id")
             context_ids = writer.upsert_contexts_for_linking(list(contexts), reuse_context_if_already_exist,
                                                              force_reuse_context)
             linked_artifacts = sorted({a for a in result_artifact_ids if a != -1})

@@ -351,6 +351,15 @@ def test_a_request_with_several_faults_fails_on_the_one_mlmd_reports(store):
                     pb.Execution(type_id=et), [], [pb.Context(type_id=gone, name="n"), pb.Context(type_id=ct)]),
                 "put_execution: an event of no type, a context of an unknown type": lambda: s.put_execution(
                     pb.Execution(type_id=et), [(pb.Artifact(type_id=at), E())], [pb.Context(type_id=gone, name="n")]),
+                # ml-metadata needs every context's type_id in put_execution, one given by id too.
+                "put_execution: a stored context by id alone": lambda: s.put_execution(
+                    pb.Execution(type_id=et), [], [pb.Context(id=c1, name="c1")]),
+                "put_execution: an unknown context by id alone, then one of an unknown type": lambda: s.put_execution(
+                    pb.Execution(type_id=et), [], [pb.Context(id=gone, name="n"), pb.Context(type_id=gone + 1, name="m")]),
+                "put_execution: a context of an unknown type, then one by id alone": lambda: s.put_execution(
+                    pb.Execution(type_id=et), [], [pb.Context(type_id=gone, name="n"), pb.Context(id=c1, name="c1")]),
+                "put_execution: an execution of an unknown type, a context by id alone": lambda: s.put_execution(
+                    pb.Execution(type_id=gone), [], [pb.Context(id=c1, name="c1")]),
             }
             answer = {}
             for label, call in calls.items():

@@ -484,7 +484,8 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
             reuse_context_if_already_exist=options.reuse_context_if_already_exist,
             reuse_artifact_if_already_exist_by_external_id=options.reuse_artifact_if_already_exist_by_external_id,
             force_reuse_context=options.force_reuse_context,
-            force_update_time=options.force_update_time)
+            force_update_time=options.force_update_time,
+            contexts_need_type_id=True)
         return svc.PutExecutionResponse(execution_id=result.execution_id, artifact_ids=result.artifact_ids,
                                         context_ids=result.context_ids)
 
