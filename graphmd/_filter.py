@@ -1018,6 +1018,24 @@ def _case_variants(text: str, letters: int) -> list[str]:
 def _like_regex(pieces: list[tuple[str, bool]]) -> str:
     """A Java regex matching what the LIKE pattern matches: DOTALL (wildcards match line
     breaks too), ASCII letters in either case (as MLMD's LIKE), each literal character as a
-    code-point escape."""
-    wildcard = {"%": ".*", "_": "."}
-    return "(?si)" + "".join(wildcard[ch] if wild else f"\\x{{{ord(ch):x}}}" for ch, wild in pieces)
+    code-point escape.
+
+    Its time is linear in the value's length: the pieces between two %s are each found at
+    their leftmost place and kept there (an atomic group), which is where a match, if any,
+    can put them (each is of fixed length). Written as nested `.*`, `%a%a%b` backtracked
+    without end over a 4,000-character uri, a thread of Neo4j's busy for minutes, past the
+    transaction's timeout (a regex does not check it)."""
+    def segment(chunk: list[tuple[str, bool]]) -> str:
+        return "".join("." if wild else f"\\x{{{ord(ch):x}}}" for ch, wild in chunk)
+
+    segments: list[list[tuple[str, bool]]] = [[]]
+    for ch, wild in pieces:
+        if wild and ch == "%":
+            segments.append([])
+        else:
+            segments[-1].append((ch, wild))
+    if len(segments) == 1:
+        return "(?si)" + segment(segments[0])
+    first, *middle, last = segments
+    return ("(?si)" + segment(first) + "".join(f"(?>.*?{segment(chunk)})" for chunk in middle if chunk)
+            + ".*" + segment(last))
