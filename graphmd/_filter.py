@@ -41,6 +41,16 @@ __all__ = ["CompiledFilter", "compile_filter"]
 _FIELD = "filter_query"
 # Parentheses and NOTs nest at most this deep (the parser and compiler recurse on them).
 MAX_NESTING = 100
+# A filter's Cypher compares at most this many values, and names at most this many neighbour
+# aliases (contexts_a, events_0...). Neo4j plans a statement before it checks its timeout:
+# 20,000 ANDed comparisons (220 KB, under gRPC's 4 MiB) kept a core planning for over ten
+# minutes, 100 aliases 35 s on an empty store; each alias also joins rows with every other's.
+# TFX and Kubeflow filters have a few of each. An OR of equalities on one column is folded
+# into one IN list (docs/filter_query.md) and counts once; the syntax tree itself is held to
+# MAX_TREE_COMPARISONS (a 5,000-term OR of ids folds, and is taken).
+MAX_COMPARISONS = 256
+MAX_TREE_COMPARISONS = 10_000
+MAX_ALIASES = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +97,33 @@ def compile_filter(expression: str, label: str, var: str = "n", *, field: str = 
 def _compile(expression: str, label: str, var: str) -> CompiledFilter:
     codec.check_text(expression, _FIELD)  # a lone surrogate could not travel to Neo4j
     tree = _Parser(expression).parse()
-    return _Compiler(expression, label, var).compile(tree)
+    comparisons = _comparisons(tree)
+    if comparisons > MAX_TREE_COMPARISONS:
+        raise InvalidArgumentError(f"{_FIELD}: {comparisons:,} comparisons; a filter makes at most "
+                                   f"{MAX_TREE_COMPARISONS:,} (a list of values is one: id IN (1, 2, 3))", field=_FIELD)
+    compiled = _Compiler(expression, label, var).compile(tree)
+    if len(compiled.params) > MAX_COMPARISONS:
+        raise InvalidArgumentError(f"{_FIELD}: {len(compiled.params):,} values compared one by one; a filter compares "
+                                   f"at most {MAX_COMPARISONS} (a list is one: id IN (1, 2, 3); an OR of equalities "
+                                   "on one field becomes one)", field=_FIELD)
+    if len(compiled.match_clauses) > MAX_ALIASES:
+        raise InvalidArgumentError(f"{_FIELD}: {len(compiled.match_clauses)} neighbour aliases (contexts_a, "
+                                   f"events_0...); a filter names at most {MAX_ALIASES}", field=_FIELD)
+    return compiled
+
+
+def _comparisons(tree: _Node) -> int:
+    """How many comparisons (=, LIKE, IN, IS, BETWEEN...) the syntax tree makes."""
+    count, stack = 0, [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _Logic):
+            stack.extend(node.operands)
+        elif isinstance(node, _Not):
+            stack.append(node.operand)
+        elif not isinstance(node, (_Lit, _Path)):
+            count += 1
+    return count
 
 
 # --- the language's vocabulary --------------------------------------------------------------
