@@ -159,7 +159,12 @@ def check_uri(uri: str, origin: str) -> None:
         parts = urllib.parse.urlsplit(uri)
         scheme, host = parts.scheme.lower(), parts.hostname
     except ValueError:  # e.g. an unbalanced IPv6 bracket
-        scheme, host = "", None
+        scheme, host, parts = "", None, None
+    if parts is not None and parts.password is not None:  # the driver refuses it too, echoing the password
+        shown = urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+        raise InvalidArgumentError(
+            f"uri {shown!r} (from {origin}) holds a password: the driver takes none in the URI; give it as "
+            "--password, password=, or GRAPHMD_NEO4J_PASSWORD (and the user likewise)", field="uri")
     if scheme in URI_SCHEMES and host:
         return
     hint = ""

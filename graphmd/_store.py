@@ -2053,8 +2053,12 @@ def _encode_token(value: Any, node_id: int, fingerprint: str) -> str:
 def _decode_token(token: str, fingerprint: str) -> tuple[Any, int]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        value, node_id, fp = data["v"], int(data["i"]), data["f"]
-    except (ValueError, KeyError, TypeError, UnicodeError) as error:
+        value, node_id, fp = data["v"], data["i"], data["f"]
+        # Both are int64s as this store hands them out (an id, a time): an edited token's
+        # Infinity, huge number or other value is refused, not sent to Neo4j.
+        if not all(type(x) is int and -(2**63) <= x < 2**63 for x in (value, node_id)):
+            raise ValueError("not int64s")
+    except (ValueError, KeyError, TypeError, UnicodeError, OverflowError) as error:
         raise InvalidArgumentError(f"next_page_token {token[:40]!r} is not a token this store handed out (pass "
                                    "back the next_page_token of the previous page as it came)",
                                    field="next_page_token") from error

@@ -455,3 +455,27 @@ def test_mermaid_past_its_default_limits_gets_a_note(cli, store):
     text = cli("lineage", str(examples), "--down", "--format", "mermaid")
     edges = sum(" -->|" in line for line in text.splitlines())
     assert 0 < edges <= 500 and len(text) < 50_000 and "note: the whole lineage has " in text, edges
+
+
+def test_control_characters_in_names_and_keys_are_escaped_in_trees_and_diffs(cli, store):
+    """A tree escaped only line breaks in names and nothing in event keys: an ESC reached the
+    terminal, and a line break in a key forged tree lines; diff printed both raw. A name of
+    non-ASCII digits is a name, not an id ('²' crashed int(), '٣' read as id 3)."""
+    from graphmd import Artifact, ArtifactAndEvent, ArtifactType, Event, EventType, Execution, ExecutionType
+
+    data_t = store.put_artifact_type(ArtifactType(name="D\x1b[31m"))
+    step_t = store.put_execution_type(ExecutionType(name="S"))
+    result = store.put_execution(Execution(type_id=step_t, name="x\x1b]0;title\x07"), [
+        ArtifactAndEvent(artifact=Artifact(type_id=data_t, name="in\x1b[2J", uri="/in"),
+                         event=Event(type=EventType.INPUT, path=["key\nFAKE LINE", 0])),
+        ArtifactAndEvent(artifact=Artifact(type_id=data_t, name="out", uri="٣"), event=Event(type=EventType.OUTPUT))])
+    out_id = result.artifact_ids[1]
+    tree = cli("lineage", str(out_id), "--up")
+    assert "\x1b" not in tree and "\x07" not in tree and "FAKE LINE" in tree
+    assert not any(line.startswith("FAKE LINE") for line in tree.splitlines())
+    assert "key\\nFAKE LINE" in tree and "\\x1b[2J" in tree
+    diff = cli("diff", str(out_id), str(result.artifact_ids[0]))
+    assert "\x1b" not in diff and "\\x1b[31m" in diff
+    assert f"#{out_id}" in cli("lineage", "٣", "--up")  # the uri, not id 3
+    assert "no artifact has the URI '²'" in cli("lineage", "²", code=1)
+    assert "no context named '²'" in cli("artifacts", "--context", "²", code=1)

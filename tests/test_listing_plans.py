@@ -273,3 +273,25 @@ def test_a_page_of_a_big_context_reads_the_nearest_not_the_whole_context(store: 
         by_type = store.list_page(Artifact, ListOptions(max_result_size=20, order_by=order_by, is_asc=is_asc),
                                   type_name="InContext", context_id=context)
         assert [a.id for a in by_type.items] == [a.id for a in expected[:20]]
+
+
+@pytest.mark.parametrize("edit", [{"i": float("inf")}, {"i": 2**70}, {"v": 2**70}, {"v": {"x": 1}}, {"v": "1"},
+                                  {"v": None}, {"i": True}, {"v": [1]}, {"v": float("nan")}])
+def test_an_edited_page_token_is_refused_naming_it(store: MetadataStore, edit: dict) -> None:
+    """A token is base64 JSON: edited, its Infinity raised OverflowError (INTERNAL through
+    gRPC), a number past int64 an error naming no field, other values were taken silently
+    (an empty page)."""
+    import base64
+    import json
+
+    from graphmd import InvalidArgumentError
+
+    t = store.put_artifact_type(ArtifactType(name="Tokened"))
+    store.put_artifacts([Artifact(type_id=t, uri=f"/t/{i}") for i in range(3)])
+    for order_by in (OrderBy.ID, OrderBy.CREATE_TIME):
+        token = store.list_page(Artifact, ListOptions(max_result_size=1, order_by=order_by)).next_page_token
+        data = {**json.loads(base64.urlsafe_b64decode(token)), **edit}
+        forged = base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+        with pytest.raises(InvalidArgumentError) as info:
+            store.list_page(Artifact, ListOptions(max_result_size=1, order_by=order_by, next_page_token=forged))
+        assert info.value.field == "next_page_token"

@@ -169,3 +169,18 @@ def test_graphmd_serve_listens_on_loopback_unless_told_otherwise() -> None:
     from graphmd.cli.serve_commands import serve
 
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
+
+
+def test_a_password_written_into_the_uri_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    """The driver refuses user info in a URI, and its message repeated the URI whole, the
+    password with it, on the terminal and in logs."""
+    from graphmd import InvalidArgumentError
+
+    secret = "S3CRET-in-uri"
+    with pytest.raises(InvalidArgumentError) as info:
+        MetadataStore(f"bolt://neo4j:{secret}@127.0.0.1:7687", "neo4j", "x")
+    assert info.value.field == "uri" and secret not in info.value.message and "***@127.0.0.1:7687" in info.value.message
+    env = {**os.environ, "GRAPHMD_CONFIG": str(tmp_path / "none.toml"), "GRAPHMD_NEO4J_URI": f"neo4j://u:{secret}@h:1"}
+    done = subprocess.run([sys.executable, "-m", "graphmd.cli", "info"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and secret not in done.stdout + done.stderr and "holds a password" in done.stderr

@@ -85,9 +85,16 @@ def _store(uri: str | None, user: str | None, password: str | None, database: st
 # --- lineage ------------------------------------------------------------------------------
 
 
+def _is_id(text: str) -> bool:
+    """Whether a command-line value is an id: ASCII digits only (str.isdigit also takes '²',
+    which int() refuses, and '٣', which it reads as 3: a name or uri so written is a name)."""
+    return text.isascii() and text.isdigit()
+
+
 def _label(node: Artifact | Execution) -> str:
     """The node on one tree line: an artifact's uri, an execution's state, and an artifact's
-    state when not LIVE; a line break in a name or URI is written \\n, as tables do."""
+    state when not LIVE; a line break or another control character in a name or URI is
+    written as its escape (\\n, \\x1b), as tables do."""
     if isinstance(node, Artifact):
         where = f" ({node.uri})" if node.uri else ""
         state = f" [{node.state.value}]" if node.state is not None and node.state is not ArtifactState.LIVE else ""
@@ -95,12 +102,14 @@ def _label(node: Artifact | Execution) -> str:
     else:
         state = f" [{node.last_known_state.value}]" if node.last_known_state else ""
         text = f"{node.type} #{node.id} {node.name or ''}{state}"
-    return text.replace("  ", " ").rstrip(" ").replace("\r", "\\r").replace("\n", "\\n")
+    return as_piped(text.replace("  ", " ").rstrip(" "))
 
 
 def _event_label(event: Event) -> str:
+    """An event on a tree line: its type and path; control characters in a key escaped, as
+    a node's (a line break in a key forged tree lines, an ESC reached the terminal)."""
     key = f" {'/'.join(str(s) for s in event.path)}" if event.path else ""
-    return f"{event.type.value if event.type is not None else ''}{key}"  # a stored event has one
+    return as_piped(f"{event.type.value if event.type is not None else ''}{key}")  # a stored event has one
 
 
 _WAY = {LineageDirection.UPSTREAM: "upstream", LineageDirection.DOWNSTREAM: "downstream"}
@@ -432,8 +441,8 @@ def lineage(
     notes: list[str] = []
     try:
         with _store(uri, user, password, database) as store:
-            if execution or node.isdigit():
-                if not node.isdigit():
+            if execution or _is_id(node):
+                if not _is_id(node):
                     raise InvalidArgumentError(f"{node!r} is not an execution id", field="node")
                 selector = NodeSelector(ids=[int(node)])
             else:
@@ -510,7 +519,7 @@ def lineage(
         for text in notes:
             _note(text)
     except NotFoundError as error:
-        if error.field in ("starting_artifacts", "starting_executions") and node.isdigit():  # the id names no node of that kind
+        if error.field in ("starting_artifacts", "starting_executions") and _is_id(node):  # the id names no node of that kind
             fail(NotFoundError(f"no {'execution' if execution else 'artifact'} with id {node}", field="node"))
         fail(error)
     except GraphmdError as error:
@@ -659,7 +668,7 @@ def _context_id(store: MetadataStore, given: str) -> int:
         NotFoundError: no context has the name.
         InvalidArgumentError: contexts of several types have it (each named with its id).
     """
-    if given.isdigit():
+    if _is_id(given):
         return int(given)
     named = store.get_contexts(ListOptions(filter_query=f"name = {json.dumps(given, ensure_ascii=False)}",
                                            max_result_size=20))  # not ASCII-escaped: no surrogate pairs
@@ -806,7 +815,7 @@ def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, ex
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Show one node in full (JSON) with its events and contexts; a context with its parents,
     children, and first 100 artifacts and executions (and how many it holds)."""
-    if kind is not Kind.context and not re.fullmatch(r"\d+", given_id.strip()):  # a usage mistake (exit 2)
+    if kind is not Kind.context and not _is_id(given_id.strip()):  # a usage mistake (exit 2)
         raise typer.BadParameter(f"{given_id!r} is not an id: {kind.value}s are shown by id (an integer)",
                                  param_hint="'ID'")
     try:
@@ -1005,9 +1014,10 @@ def compare(runs: Annotated[list[str], typer.Argument(metavar="RUN", help="Run c
 
 
 def _node_summary(node: Artifact | Execution) -> str:
+    """A node named in a line of text: control characters escaped, as in tables."""
     name = f" {node.name}" if node.name else ""
     where = f" ({node.uri})" if isinstance(node, Artifact) and node.uri and not node.name else ""
-    return f"{node.type} #{node.id}{name}{where}"
+    return as_piped(f"{node.type} #{node.id}{name}{where}")
 
 
 class DiffFormat(str, enum.Enum):
@@ -1041,7 +1051,7 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
         with _store(uri, user, password, database) as store:
             ids = []
             for given in artifacts:
-                if given.isdigit():
+                if _is_id(given):
                     ids.append(int(given))
                     continue
                 found = store.get_artifacts_by_uri(given)
