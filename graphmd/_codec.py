@@ -235,9 +235,11 @@ def plainly_valid(node: AnyNode) -> bool:
 
 # How deeply a STRUCT value may nest objects and arrays (the value itself is depth 1). Deeper
 # values are refused: Python's json module recurses per level (a STRUCT 5,000 deep raised
-# RecursionError), and pydantic reads JSON at most 200 levels deep, so a deeper value written
-# would not come back from a model's JSON (a LineageGraph's JSON adds its own levels).
-MAX_STRUCT_DEPTH = 100
+# RecursionError), pydantic reads JSON at most 200 levels deep, and protobuf parses at most
+# 100 nested messages, three per object level (Struct, map entry, Value): a value of 34 object
+# levels, stored, made every gRPC listing that held its node fail INTERNAL for every client
+# (TFX's, Kubeflow's), so no value deeper than MLMD can carry is stored.
+MAX_STRUCT_DEPTH = 32
 
 _PROPERTY_VALUE_KINDS = "a bool, int, float, str, STRUCT dict or ProtoValue"
 

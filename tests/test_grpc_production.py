@@ -293,3 +293,26 @@ def test_a_failed_tls_handshake_is_not_a_line_on_stderr(neo4j_server, tmp_path):
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=60)[0]
     assert "Handshake failed" not in output and "stopped" in output, output
+
+
+def test_the_deepest_struct_the_library_stores_is_read_through_grpc(store):
+    """The library took STRUCTs 100 levels deep; past 33 object levels protobuf cannot carry
+    them, so one such value made every GetArtifacts page holding it fail INTERNAL."""
+    from graphmd import ArtifactType
+    from graphmd._codec import MAX_STRUCT_DEPTH
+
+    def nested(levels: int, make) -> dict:
+        value = 1
+        for _ in range(levels - 1):
+            value = make(value)
+        return {"k": value}  # the outer object is a level too
+
+    type_id = store.put_artifact_type(ArtifactType(name="Deep"))
+    values = [nested(MAX_STRUCT_DEPTH, lambda v: {"k": v}), nested(MAX_STRUCT_DEPTH, lambda v: [v])]
+    ids = store.put_artifacts([Artifact(type_id=type_id, custom_properties={"s": v}) for v in values])
+    with running_server(store) as server:
+        got = client(server.port).get_artifacts_by_id(ids)
+    assert [a.custom_properties["s"].HasField("struct_value") for a in got] == [True, True]
+    with pytest.raises(InvalidArgumentError):
+        store.put_artifacts([Artifact(type_id=type_id, custom_properties={"s": nested(MAX_STRUCT_DEPTH + 1,
+                                                                                      lambda v: {"k": v})})])
