@@ -115,11 +115,11 @@ def _check_kind(name: str, parameter: str, value: Any) -> None:
     (a text where the query compares an id finds nothing, silently)."""
     example = examples(name).get(parameter)
     if parameter in _LIMITS:
-        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63):
             return
         given = f"{_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"
-        raise InvalidArgumentError(f"query {name!r}: {parameter} takes null (no limit) or an integer >= 0, "
-                                   f"not the {given}", field=parameter)
+        raise InvalidArgumentError(f"query {name!r}: {parameter} takes null (no limit) or an integer >= 0 "
+                                   f"(a 64-bit one), not the {given}", field=parameter)
     for pattern, kind, fits in _KINDS:
         if example is not None and re.fullmatch(pattern, example) and not fits(value):
             given = "null" if value is None else f"the {_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"
