@@ -286,6 +286,9 @@ def check_value(value: object, field: str) -> None:
                                        f"{type(value.type_url).__name__} and {type(value.value).__name__}",
                                        field=field)
         check_text(value.type_url, f"{field}.type_url")
+        if not value.type_url:  # as ProtoValue validates: ml-metadata cannot read one back
+            raise InvalidArgumentError(f"{field}.type_url: a PROTO value needs its type_url (the packed message's "
+                                       "type): ml-metadata cannot read one without it", field=f"{field}.type_url")
     elif value is None:
         raise InvalidArgumentError(f"{field}: None is no property value (leave the property out); a value is "
                                    f"{_PROPERTY_VALUE_KINDS}", field=field)

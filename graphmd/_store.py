@@ -74,6 +74,7 @@ from ._models import (
     NodeT,
     ParentContext,
     TypeT,
+    artifact_struct_type_problem,
     stored_id,
 )
 from ._schema import SIMPLE_TYPES, ensure_schema
@@ -780,6 +781,11 @@ class MetadataStore:
             codec.check_text(t.description, f"{field}.description")
             for name in t.properties:
                 codec.check_property_name(name, f"{field}.properties")
+            if isinstance(t, ExecutionType):  # as the model checks them: model_copy skips that
+                for attr in ("input_type", "output_type"):
+                    value = getattr(t, attr)
+                    if value is not None and (problem := artifact_struct_type_problem(value)):
+                        raise InvalidArgumentError(f"{field}.{attr}: {problem}", field=f"{field}.{attr}")
         if not types:
             return []
 

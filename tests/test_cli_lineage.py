@@ -211,7 +211,12 @@ def test_read_commands(cli, history, store):
     assert "run-0004" in cli("contexts", "--type", "PipelineRun")
     # A --type or --context that does not exist is an error, not an empty table.
     assert "no ArtifactType named 'Nope'" in cli("artifacts", "--type", "Nope", code=1)
-    assert "no context with id 999999999" in cli("executions", "--context", "999999999", code=1)
+    assert "no context with id or name '999999999'" in cli("executions", "--context", "999999999", code=1)
+    # Digits are an id when a context has it, else a name (a run named by its date).
+    [dated] = store.put_contexts([Context(type_id=store.get_context_type("PipelineRun").id, name="99999999")])
+    assert json.loads(cli("show", "context", "99999999"))["id"] == dated
+    assert cli("executions", "--context", "99999999") == cli("executions", "--context", str(dated))
+    assert "no context named ' run-0002'" in cli("show", "context", " run-0002", code=1)  # as given
     assert cli("artifacts", "--type", "Model", "--filter", "name = 'none'").splitlines()[1:] == []  # none match: empty
     trainer = str(history.executions["run-0001/Trainer"])
     assert cli("show", "Execution", trainer) == cli("show", "execution", trainer)  # as the type is spelt too

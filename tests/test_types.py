@@ -134,3 +134,24 @@ def test_property_name_with_nul_is_invalid(store: MetadataStore) -> None:
     with pytest.raises(InvalidArgumentError) as info:
         store.put_artifact_type(ArtifactType(name="T", properties={"a\x00b": INT}))
     assert "NUL" in str(info.value)
+
+
+def test_a_type_or_value_made_without_validation_is_checked_on_write(store: MetadataStore) -> None:
+    """model_copy(update=...) and model_construct validate nothing: an input_type that is no
+    ArtifactStructType was stored that way (breaking GetExecutionTypes and export-mlmd for
+    the whole store), and so was a PROTO value without type_url."""
+    from graphmd import Artifact, ArtifactType, ProtoValue
+
+    bad = ExecutionType(name="CopyT").model_copy(update={"input_type": {"foo": 1}})
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_execution_type(bad)
+    assert info.value.field == "execution_type.input_type" and "not an ArtifactStructType" in info.value.message
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_types(execution_types=[ExecutionType(name="Ok"), bad])
+    assert info.value.field == "execution_types[1].input_type"
+    t = store.put_artifact_type(ArtifactType(name="P"))
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_artifacts([Artifact(type_id=t, custom_properties={"p": ProtoValue.model_construct(type_url="",
+                                                                                                  value=b"x")})])
+    assert info.value.field.endswith(".type_url")
+    assert store.get_execution_types() == [] or all(x.name != "CopyT" for x in store.get_execution_types())

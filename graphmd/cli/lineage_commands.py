@@ -662,18 +662,20 @@ def _pages(store: MetadataStore, cls: type[AnyNode], options: ListOptions, type_
 
 
 def _context_id(store: MetadataStore, given: str) -> int:
-    """--context as an id: digits are one; else the id of the one context so named.
+    """--context as an id: digits are one when a context has that id; else the id of the one
+    context so named (a run named 20261204 is found by its name).
 
     Raises:
-        NotFoundError: no context has the name.
+        NotFoundError: no context has the id or name.
         InvalidArgumentError: contexts of several types have it (each named with its id).
     """
-    if _is_id(given):
+    if _is_id(given) and (int(given) >= 2**63 or store.get_contexts_by_id([int(given)])):
         return int(given)
     named = store.get_contexts(ListOptions(filter_query=f"name = {json.dumps(given, ensure_ascii=False)}",
                                            max_result_size=20))  # not ASCII-escaped: no surrogate pairs
     if not named:
-        raise NotFoundError(f"no context named {given!r} (graphmd contexts lists them)", field="context")
+        what = f"with id or name {given!r}" if _is_id(given) else f"named {given!r}"
+        raise NotFoundError(f"no context {what} (graphmd contexts lists them)", field="context")
     if len(named) > 1:
         raise InvalidArgumentError(f"{len(named)} contexts are named {given!r}: give one of their ids ("
                                    + ", ".join(f"{c.type} {c.id}" for c in named) + ")", field="context")
@@ -815,12 +817,12 @@ def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, ex
          uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
     """Show one node in full (JSON) with its events and contexts; a context with its parents,
     children, and first 100 artifacts and executions (and how many it holds)."""
-    if kind is not Kind.context and not _is_id(given_id.strip()):  # a usage mistake (exit 2)
+    if kind is not Kind.context and not _is_id(given_id):  # a usage mistake (exit 2)
         raise typer.BadParameter(f"{given_id!r} is not an id: {kind.value}s are shown by id (an integer)",
                                  param_hint="'ID'")
     try:
         with _store(uri, user, password, database) as store:
-            node_id = _context_id(store, given_id.strip()) if kind is Kind.context else int(given_id)
+            node_id = _context_id(store, given_id) if kind is Kind.context else int(given_id)
             get: dict[Kind, Callable[[Iterable[int]], Sequence[AnyNode]]] = {
                 Kind.artifact: store.get_artifacts_by_id, Kind.execution: store.get_executions_by_id,
                 Kind.context: store.get_contexts_by_id}
