@@ -196,7 +196,7 @@ def _struct_property(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-# Deeper than codec.MAX_STRUCT_DEPTH (100) is refused when written; numpy is looked for
+# Deeper than codec.MAX_STRUCT_DEPTH (32) is refused when written; numpy is looked for
 # only that far, so a 5,000-level dict does not exhaust the stack first.
 _STRUCT_DEPTH_LIMIT = 101
 

@@ -26,6 +26,7 @@ from graphmd import (
     PropertyType,
     ProtoValue,
 )
+from graphmd import _codec as codec
 
 P = PropertyType
 
@@ -256,7 +257,7 @@ def _deep_struct(depth: int) -> dict[str, object]:
     ({1}, "set is no property value"),
     (object(), "object is no property value"),
     ({"a": {1: 2}}, "a key is int 1, not a string"),
-    (_deep_struct(5000), "nested more than 100 levels deep"),
+    (_deep_struct(5000), f"nested more than {codec.MAX_STRUCT_DEPTH} levels deep"),
     ({"$proto": True, "type_url": "t", "value": "AA=="}, "is a PROTO value's, not a STRUCT"),
 ], ids=["list", "None", "tuple", "bytes", "set", "object", "int-key", "deep", "proto-form"])
 @pytest.mark.parametrize("how", ["mutated", "model_construct", "execution", "declared"])
