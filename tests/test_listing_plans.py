@@ -81,6 +81,16 @@ def _db_hits(plan: dict) -> int:
     return plan.get("dbHits", 0) + sum(_db_hits(child) for child in plan.get("children", []))
 
 
+def _nearest_and_whole_hits(store: MetadataStore, listing) -> tuple[int, int]:
+    """Db hits of a listing's nearest-first read (which must find the page) and of its whole read."""
+    with store._driver.session(database=store.database) as session:
+        nearest = session.run("CYPHER replan=force PROFILE " + listing.nearest_first, **listing.params,
+                              scan_budget=_store.LIST_SCAN_BUDGET)
+        assert len(list(nearest)) == listing.params["page_limit"]  # the page was found there
+        whole = session.run("CYPHER replan=force PROFILE " + listing.query, **listing.params).consume()
+        return _db_hits(nearest.consume().profile), _db_hits(whole.profile)
+
+
 @pytest.mark.parametrize("order_by", [o for o in OrderBy if q.ORDER_FIELDS[o.value] in q.TYPE_ORDER_INDEXES])
 @pytest.mark.parametrize("is_asc", [True, False])
 @pytest.mark.parametrize("how", ["type scope", "type filter"])
@@ -201,18 +211,10 @@ def test_a_page_of_a_busy_type_by_update_time_reads_the_nearest_not_the_type(sto
                        {"scope_type_id": types["Many"], "scope_type_name": "Many"})
     assert listing.nearest_first is not None
 
-    def hits() -> tuple[int, int]:
-        with store._driver.session(database=store.database) as session:
-            nearest = session.run("CYPHER replan=force PROFILE " + listing.nearest_first, **listing.params,
-                                  scan_budget=_store.LIST_SCAN_BUDGET)
-            assert len(list(nearest)) == listing.params["page_limit"]  # the page was found there
-            whole = session.run("CYPHER replan=force PROFILE " + listing.query, **listing.params).consume()
-            return _db_hits(nearest.consume().profile), _db_hits(whole.profile)
-
-    nearest_hits, whole_hits = hits()
+    nearest_hits, whole_hits = _nearest_and_whole_hits(store, listing)
     for chunk in range(20, 40):  # the type doubles, written between what the ascending page reads and the rest
         store.put_artifacts([Artifact(type_id=types["Many"], uri=f"/Many/{chunk}/{i}") for i in range(30)])
-    grown_nearest_hits, grown_whole_hits = hits()
+    grown_nearest_hits, grown_whole_hits = _nearest_and_whole_hits(store, listing)
     assert grown_nearest_hits <= nearest_hits * 1.1 and grown_whole_hits >= whole_hits * 1.5, (
         nearest_hits, grown_nearest_hits, whole_hits, grown_whole_hits)
     page = store.list_page(Artifact, options, type_name="Many")
@@ -244,17 +246,9 @@ def test_a_page_of_a_big_context_reads_the_nearest_not_the_whole_context(store: 
     listing = _listing(Artifact, options, q.LIST_SCOPE_CONTEXT["Artifact"], {"scope_context_id": big})
     assert listing.nearest_first is not None
 
-    def hits() -> tuple[int, int]:
-        with store._driver.session(database=store.database) as session:
-            nearest = session.run("CYPHER replan=force PROFILE " + listing.nearest_first, **listing.params,
-                                  scan_budget=_store.LIST_SCAN_BUDGET)
-            assert len(list(nearest)) == listing.params["page_limit"]  # the page was found there
-            whole = session.run("CYPHER replan=force PROFILE " + listing.query, **listing.params).consume()
-            return _db_hits(nearest.consume().profile), _db_hits(whole.profile)
-
-    nearest_hits, whole_hits = hits()
+    nearest_hits, whole_hits = _nearest_and_whole_hits(store, listing)
     ids += grow(1500, 1500)
-    grown_nearest_hits, grown_whole_hits = hits()
+    grown_nearest_hits, grown_whole_hits = _nearest_and_whole_hits(store, listing)
     assert grown_nearest_hits <= nearest_hits * 1.1 and grown_whole_hits >= whole_hits * 1.5, (
         nearest_hits, grown_nearest_hits, whole_hits, grown_whole_hits)
     field = q.ORDER_FIELDS[order_by.value]
