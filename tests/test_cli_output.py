@@ -70,11 +70,13 @@ def test_piped_tables_write_control_characters_as_escapes(cli, store: MetadataSt
 
     type_id = store.put_artifact_type(ArtifactType(name="Ctl"))
     store.put_artifacts([Artifact(type_id=type_id, uri="/ctl/1", custom_properties={
-        "s": "tab\there", "z": "nul\x00here", "e": "\x1b[31mred\x7f"})])
+        "s": "tab\there", "z": "nul\x00here", "e": "\x1b[31mred\x7f",
+        "c1": "csi\x9b2Jnel\x85", "u": "ls\u2028ps\u2029rlo\u202eabc\u2069"})])
     text = cli("artifacts", "--type", "Ctl")
     [row] = text.splitlines()[1:]
     assert "s=tab\\there" in row and "z=nul\\x00here" in row and "e=\\x1b[31mred\\x7f" in row, text
-    assert not any(ch in text for ch in "\t\x00\x1b\x7f")
+    assert "c1=csi\\x9b2Jnel\\x85" in row and "u=ls\\u2028ps\\u2029rlo\\u202eabc\\u2069" in row, text
+    assert not any(ch in text for ch in "\t\x00\x1b\x7f\x9b\x85\u2028\u2029\u202e\u2069")
     ctx_t = store.put_context_type(ContextType(name="CtlCtx"))
     store.put_contexts([Context(type_id=ctx_t, name="leaf ctx\twith tab")])
     assert "leaf ctx\\twith tab" in cli("contexts", "--type", "CtlCtx")

@@ -75,8 +75,13 @@ class _TextTable(Table):
 # Control characters in a stored value, written as escapes: a tab or a NUL printed raw made a
 # piped row two fields for `cut` or binary for `grep`, and an ESC on a terminal is the start of
 # an escape sequence. Piped, line breaks are escapes too (a row is one line); on a terminal
-# they split the value (see _cell).
-_SHOWN_ESCAPES = {**{c: f"\\x{c:02x}" for c in range(0x20) if c not in (0x0A, 0x0D)}, 0x09: "\\t", 0x7F: "\\x7f"}
+# they split the value (see _cell). Escaped too: C1 controls (0x9B starts an escape sequence
+# on some terminals, 0x85 is a line break to some readers), the line and paragraph separators,
+# and the bidirectional overrides and isolates (they show a cell's text in another order than
+# it reads, and can carry that over the cells after it).
+_SHOWN_ESCAPES = {**{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (0x0A, 0x0D)},
+                  **{c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+                  0x09: "\\t"}
 _PIPED_ESCAPES = {**_SHOWN_ESCAPES, 0x0A: "\\n", 0x0D: "\\r"}
 
 

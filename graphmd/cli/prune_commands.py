@@ -57,7 +57,7 @@ def prune(
     ctx: typer.Context,
     context_type: Annotated[str, typer.Option("--type", help="The run contexts' type, e.g. PipelineRun, TFX's "
                                               "pipeline_run, KFP's system.PipelineRun.")],
-    name: Annotated[Optional[list[str]], typer.Option("--name", help="A run context's name (repeatable).")] = None,
+    name: Annotated[Optional[list[str]], typer.Option("--name", metavar="<str>", help="A run context's name (repeatable).")] = None,
     before: Annotated[Optional[str], typer.Option(
         callback=_check_before, metavar="<date>",
         help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
