@@ -242,6 +242,16 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
                 found.append([sorted(a.uri for a in graph.artifacts), len(graph.executions), len(graph.events)])
             return found
         both("ending nodes with an empty filter", ending_everywhere)
+
+        def unknown_mask_paths(s):  # ml-metadata ignores a path that names no LineageGraph field
+            r = s.put_execution(pb.Execution(type_id=T(s)[1]), [
+                (pb.Artifact(type_id=T(s)[0], uri="/mask-in"), pb.Event(type=pb.Event.INPUT))], [])
+            options = pb.LineageSubgraphQueryOptions(max_num_hops=2)
+            options.starting_artifacts.filter_query = f"id = {r[1][0]}"
+            graphs = [s.get_lineage_subgraph(options, mask) for mask in (["artifacts", "bogus"], ["bogus"],
+                                                                           ["events", "artifacts.uri", "no.such"])]
+            return [[[a.uri for a in g.artifacts], len(g.executions), [e.type for e in g.events]] for g in graphs]
+        both("lineage read mask with unknown paths", unknown_mask_paths)
         both("types list", lambda s: [t.name for t in s.get_artifact_types() if t.name.startswith("mlmd")])
         both("exec types list", lambda s: [t.name for t in s.get_execution_types() if t.name.startswith("mlmd")])
         both("base type unset", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"B{U}", base_type=pb.ArtifactType.UNSET)))

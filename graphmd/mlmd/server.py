@@ -46,6 +46,7 @@ from .. import _models as m
 from .._errors import (AlreadyExistsError, DeadlineExceededError, GraphmdError, InvalidArgumentError, NotFoundError,
                        UnavailableError, UnimplementedError, map_driver_errors)
 from .._drawing import counted
+from .._lineage import LINEAGE_GRAPH_FIELDS
 from .._queries import PING
 from .._store import MetadataStore, time_bound
 from . import _convert as cv
@@ -206,6 +207,16 @@ def _version(request: Any) -> str | None:
 
 def _mask(request: Any, name: str = "update_mask") -> list[str] | None:
     return list(getattr(request, name).paths) or None
+
+
+def _lineage_mask(request: svc.GetLineageSubgraphRequest) -> list[str] | None:
+    """read_mask's paths of LineageGraph fields. ml-metadata ignores any other path (a field
+    a newer client knows, a typo), so a mask of only such paths asks for nothing: it reads
+    as the one field MLMD never fills, parent_contexts. The library refuses them instead."""
+    paths = list(request.read_mask.paths)
+    if not paths:
+        return None
+    return [p for p in paths if p.split(".", 1)[0] in LINEAGE_GRAPH_FIELDS] or ["parent_contexts"]
 
 
 def _options(request: Any) -> m.ListOptions | None:
@@ -702,7 +713,7 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     def GetLineageSubgraph(self, request: svc.GetLineageSubgraphRequest) -> svc.GetLineageSubgraphResponse:
         graph = self.store.get_lineage_subgraph(
             cv.lineage_subgraph_query_options_from_proto(request.lineage_subgraph_query_options),
-            _mask(request, "read_mask"))
+            _lineage_mask(request))
         response = svc.GetLineageSubgraphResponse()
         cv.lineage_graph_to_proto(graph, response.lineage_subgraph)
         return response
