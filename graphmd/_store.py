@@ -2371,8 +2371,6 @@ class _NodeWriter:
         current = codec.decode_node(cls, old)
         if mask is None:
             attrs = {a: getattr(node, a) for a in _UPDATABLE[cls]}
-            if cls is Artifact and attrs["uri"] is None:
-                attrs["uri"] = ""  # MLMD writes the uri column whole: unset becomes ""
             properties = dict(node.properties)
             custom = dict(node.custom_properties)
         else:
@@ -2380,6 +2378,8 @@ class _NodeWriter:
             properties = _masked(current.properties, node.properties, _mask_property_names(mask, "properties"))
             custom = _masked(current.custom_properties, node.custom_properties,
                              _mask_property_names(mask, "custom_properties"))
+        if attrs.get("uri", "") is None:
+            attrs["uri"] = ""  # MLMD writes the uri column whole, also through a mask: unset becomes ""
         if cls is Context and "name" in attrs and not attrs["name"]:
             raise InvalidArgumentError(f"{field}.name: context name should not be empty", field=f"{field}.name")
         updated = current.model_copy(update={**attrs, "properties": properties, "custom_properties": custom})

@@ -252,6 +252,13 @@ def test_same_answers_and_errors_as_mlmds_own_store(store):
                                                                            ["events", "artifacts.uri", "no.such"])]
             return [[[a.uri for a in g.artifacts], len(g.executions), [e.type for e in g.events]] for g in graphs]
         both("lineage read mask with unknown paths", unknown_mask_paths)
+
+        def uri_cleared_through_a_mask(s):  # as without a mask, an unset uri is stored as ""
+            [a] = s.put_artifacts([pb.Artifact(type_id=T(s)[0], uri="/to-clear")])
+            s.put_artifacts([pb.Artifact(id=a, type_id=T(s)[0])], field_mask_paths=["uri"])
+            [got] = s.get_artifacts_by_id([a])
+            return [got.HasField("uri"), got.uri]
+        both("uri cleared through a mask", uri_cleared_through_a_mask)
         both("types list", lambda s: [t.name for t in s.get_artifact_types() if t.name.startswith("mlmd")])
         both("exec types list", lambda s: [t.name for t in s.get_execution_types() if t.name.startswith("mlmd")])
         both("base type unset", lambda s: s.put_artifact_type(pb.ArtifactType(name=f"B{U}", base_type=pb.ArtifactType.UNSET)))
