@@ -405,3 +405,45 @@ def test_a_type_put_again_without_its_external_id_keeps_it(store):
             answers.append(answer)
     assert answers[0] == ["te", "te", "te", "tf"]
     assert answers[1] == answers[0]
+
+
+def test_a_raw_lineage_subgraph_request_lists_every_type_the_mask_asks_for(store):
+    """ml-metadata's server answers GetLineageSubgraph with every type of each kind its read_mask
+    names (its Python client asks for none and reads the nodes' types itself); graphmd serve
+    answered only the returned nodes' types, so a Go client mapping type ids to names from the
+    answer (as the generated stubs allow) found types missing."""
+    import grpc
+    from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+
+    sq = mlmd.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig()))
+    masks = [[], ["artifact_types"], ["artifacts", "execution_types"], ["context_types", "events"]]
+    answers = []
+    with running_server(store) as server, grpc.insecure_channel(f"localhost:{server.port}") as channel:
+        stub = svc_grpc.MetadataStoreServiceStub(channel)
+
+        def raw_in_process(request):
+            response = svc.GetLineageSubgraphResponse()
+            sq._call("GetLineageSubgraph", request, response)  # the C++ call ml-metadata's server makes
+            return response
+
+        for s, call in ((sq, raw_in_process), (client(server.port), stub.GetLineageSubgraph)):
+            used = s.put_artifact_type(pb.ArtifactType(name="Used"))
+            s.put_artifact_type(pb.ArtifactType(name="Unused"))
+            step = s.put_execution_type(pb.ExecutionType(name="Step"))
+            s.put_execution_type(pb.ExecutionType(name="Idle"))
+            s.put_context_type(pb.ContextType(name="Run"))
+            s.put_execution(pb.Execution(type_id=step), [
+                (pb.Artifact(type_id=used, uri="/raw-in"), pb.Event(type=pb.Event.INPUT))], [])
+            answer = []
+            for mask in masks:
+                request = svc.GetLineageSubgraphRequest()
+                request.lineage_subgraph_query_options.starting_artifacts.filter_query = "uri = '/raw-in'"
+                request.lineage_subgraph_query_options.max_num_hops = 2
+                request.read_mask.paths.extend(mask)
+                graph = call(request).lineage_subgraph
+                answer.append([sorted(t.name for t in graph.artifact_types), sorted(t.name for t in graph.execution_types),
+                               sorted(t.name for t in graph.context_types), len(graph.artifacts),
+                               len(graph.executions), len(graph.events)])
+            answers.append(answer)
+    assert "Unused" in answers[0][0][0] and "Idle" in answers[0][0][1], answers[0]
+    assert answers[1] == answers[0]

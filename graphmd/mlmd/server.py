@@ -15,6 +15,8 @@ and the few places where MLMD's server differs from graphmd's Python API:
 - Get*ByExternalIds answer NOT_FOUND when nothing matches and INVALID_ARGUMENT for an empty
   external id; GetContextsByArtifact / GetContextsByExecution answer NOT_FOUND when the node is
   in no context. The Python API returns empty lists.
+- GetLineageSubgraph answers every type of a kind its read_mask asks for (system types too),
+  not only the returned nodes' types, and ignores mask paths that name no LineageGraph field.
 """
 
 from __future__ import annotations
@@ -711,9 +713,16 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
 
     @_rpc
     def GetLineageSubgraph(self, request: svc.GetLineageSubgraphRequest) -> svc.GetLineageSubgraphResponse:
+        mask = _lineage_mask(request)
         graph = self.store.get_lineage_subgraph(
-            cv.lineage_subgraph_query_options_from_proto(request.lineage_subgraph_query_options),
-            _lineage_mask(request))
+            cv.lineage_subgraph_query_options_from_proto(request.lineage_subgraph_query_options), mask)
+        # ml-metadata's server lists every type of a kind asked for (its Python client asks
+        # for none: it reads the returned nodes' types itself, as graphmd's library answers).
+        every = {"artifact_types": lambda: self.store.get_artifact_types(include_system_types=True),
+                 "execution_types": lambda: self.store.get_execution_types(include_system_types=True),
+                 "context_types": self.store.get_context_types}
+        asked = set(LINEAGE_GRAPH_FIELDS if mask is None else mask)
+        graph = graph.model_copy(update={field: read() for field, read in every.items() if field in asked})
         response = svc.GetLineageSubgraphResponse()
         cv.lineage_graph_to_proto(graph, response.lineage_subgraph)
         return response
