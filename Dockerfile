@@ -18,5 +18,7 @@ EXPOSE 8080
 EXPOSE 9464
 # Neo4j connection: GRAPHMD_NEO4J_URI / _USER / _PASSWORD / _DATABASE (or --uri ... flags).
 # SIGTERM (docker stop) lets in-flight calls finish before the server exits.
+# Requests up to 100 MB, as Kubeflow Pipelines' manifest starts Google's server (its client
+# sends that much; gRPC's default is 4 MiB): the image stands in for metadata-grpc-deployment.
 ENTRYPOINT ["graphmd", "serve", "--host", "0.0.0.0"]
-CMD ["--grpc-port", "8080", "--wait-for-neo4j", "120"]
+CMD ["--grpc-port", "8080", "--wait-for-neo4j", "120", "--max-receive-message-length", "104857600"]

@@ -130,3 +130,25 @@ def test_the_files_the_dockerfile_copies_build_the_same_wheel(dist: Path, tmp_pa
                 shutil.copy(ROOT / source, target)
     _build(context, tmp_path / "out", "--wheel")
     assert set(_wheel(tmp_path / "out").namelist()) == set(_wheel(dist).namelist())
+
+
+def test_the_image_and_compose_start_serve_with_options_it_takes() -> None:
+    """The arguments the image's ENTRYPOINT and CMD, and docker-compose's command, give
+    `graphmd serve` parse as its options: a misspelt one would stop the container at start,
+    where no test here could see it (no Docker engine)."""
+    import json
+
+    import typer.main
+
+    from graphmd.cli import app
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [entrypoint] = re.findall(r"^ENTRYPOINT (\[.*\])$", dockerfile, flags=re.M)
+    [cmd] = re.findall(r"^CMD (\[.*\])$", dockerfile, flags=re.M)
+    assert json.loads(entrypoint)[:2] == ["graphmd", "serve"]
+    compose = re.search(r"^    command: (\[.*?\])$", (ROOT / "docker-compose.yml").read_text(), flags=re.M | re.S)
+    assert compose
+    serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    for args in (json.loads(entrypoint)[2:] + json.loads(cmd), json.loads(entrypoint)[2:] + json.loads(compose[1])):
+        context = serve.make_context("serve", list(args))
+        assert context.params["max_receive_message_length"] == 104857600, args
