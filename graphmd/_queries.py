@@ -160,6 +160,7 @@ STRUCT_VALUES_AFTER = {
     """
     for label in NODE_LABELS
 }
+STRUCT_NODES_COUNT = {label: f"MATCH (n:{label}) RETURN count(n) AS count" for label in NODE_LABELS}
 REWRITE_STRUCT_VALUES = {
     label: f"""
     UNWIND $rows AS row

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from ._queries import (
     READ_SCHEMA_VERSION,
     REWRITE_STRUCT_VALUES,
     SERVER_COMPONENTS,
+    STRUCT_NODES_COUNT,
     STRUCT_VALUES_AFTER,
     WRITE_SCHEMA_VERSION,
 )
@@ -79,13 +81,36 @@ class Migration:
     additive: bool = False
 
 
+# A migration step that runs longer says how far it has got, this often (seconds).
+PROGRESS_EVERY = 10.0
+
+
+class _Progress:
+    """Logs a long migration step's progress at most every PROGRESS_EVERY seconds: on a large
+    store a step takes minutes, and an operator should see it move (and, if it is stopped,
+    how far it got: it resumes from there on the next open)."""
+
+    def __init__(self) -> None:
+        self._next = time.monotonic() + PROGRESS_EVERY
+
+    def say(self, describe: Callable[[], str]) -> None:
+        if time.monotonic() >= self._next:
+            logger.warning("graphmd: migrating: %s", describe())
+            self._next = time.monotonic() + PROGRESS_EVERY
+
+
 def _sort_struct_keys(session: neo4j.Session, batch: int) -> None:
     """Re-encode STRUCT values with their keys sorted (_queries.STRUCT_VALUES_AFTER), ``batch``
     nodes of a label per transaction, in id order."""
+    progress = _Progress()
     for label in NODE_LABELS:
+        total = session.execute_read(lambda tx: tx.run(STRUCT_NODES_COUNT[label]).single(strict=True)["count"])
         after: int | None = codec.INT64_MIN
+        read = 0
         while after is not None:
             after = session.execute_write(_sort_struct_keys_after, label, after, batch)
+            read += batch
+            progress.say(lambda: f"STRUCT values of {min(read, total):,} of {total:,} {label} nodes re-encoded")
 
 
 def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int, batch: int) -> int | None:
@@ -268,8 +293,10 @@ def _run_step(session: neo4j.Session, step: MigrationStep) -> None:
     if callable(step):
         step(session, MIGRATION_BATCH)
         return
-    while session.execute_write(lambda tx: tx.run(step, batch=MIGRATION_BATCH).single(strict=True)["changed"]):
-        pass
+    progress, done = _Progress(), 0
+    while changed := session.execute_write(lambda tx: tx.run(step, batch=MIGRATION_BATCH).single(strict=True)["changed"]):
+        done += changed
+        progress.say(lambda: f"{done:,} items of this step fixed so far")
 
 
 def _ensure_simple_types(session: neo4j.Session, allocate_ids: Callable[[str, int], list[int]]) -> None:

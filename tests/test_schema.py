@@ -122,7 +122,8 @@ def test_an_older_schema_is_migrated_idempotently(store: MetadataStore, neo4j_se
 
 
 def test_an_interrupted_migration_completes_on_the_next_open(store: MetadataStore, neo4j_server: Settings,
-                                                            restore_version: None) -> None:
+                                                            restore_version: None, monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
     populate(store, n=3)
     current = snapshot(store)
     run(store, *DOWNGRADE_TO_0)
@@ -130,8 +131,11 @@ def test_an_interrupted_migration_completes_on_the_next_open(store: MetadataStor
     first = MIGRATIONS[1].steps[0]
     assert run(store, first, batch=1) == [{"changed": 1}]
     assert read_schema_version(store.driver, store.database) is None
-    with open_store(neo4j_server):
+    # A long step says how far it has got (every 10 s; here after every batch).
+    monkeypatch.setattr(graphmd._schema, "PROGRESS_EVERY", 0.0)
+    with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server):
         assert snapshot(store) == current
+    assert "graphmd: migrating: " in caplog.text and " items of this step fixed so far" in caplog.text
 
 
 def _reversed_keys(value: Any) -> Any:
@@ -207,7 +211,8 @@ def test_struct_values_the_first_releases_wrote_are_migrated(store: MetadataStor
 
 def test_an_interrupted_struct_migration_completes_on_the_next_open(store: MetadataStore, neo4j_server: Settings,
                                                                    restore_version: None,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     record_runs_with_structs(store, n=3)
     current = snapshot(store)
     downgrade_to_1(store)
@@ -227,9 +232,14 @@ def test_an_interrupted_struct_migration_completes_on_the_next_open(store: Metad
     assert read_schema_version(store.driver, store.database) == 1
     assert snapshot(store) != current
     monkeypatch.undo()
-    with open_store(neo4j_server) as migrated:
+    monkeypatch.setattr(graphmd._schema, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(graphmd._schema, "MIGRATION_BATCH", 2)
+    with caplog.at_level(logging.WARNING, logger="graphmd.schema"), open_store(neo4j_server) as migrated:
         assert migrated.schema_version == SCHEMA_VERSION
         assert snapshot(store) == current
+    # How far it has got, a line a batch here (every 10 s by default): 3 executions, 2 a batch.
+    assert "graphmd: migrating: STRUCT values of 2 of 3 Execution nodes re-encoded" in caplog.text
+    assert "graphmd: migrating: STRUCT values of 3 of 3 Execution nodes re-encoded" in caplog.text
 
 
 def test_an_empty_database_is_stamped_without_migrating(store: MetadataStore, neo4j_server: Settings,
