@@ -260,6 +260,30 @@ def _artifact_and_event(pair: object, field: str) -> ArtifactAndEvent:
     return ArtifactAndEvent(artifact=pair[0], event=pair[1])
 
 
+def _event_edge(edge: object, field: str) -> EventEdge:
+    """``edge`` as an EventEdge: one, or ml-metadata's (execution index or None, artifact
+    index or None, event) triple.
+
+    Raises:
+        InvalidArgumentError: anything else (``field``, or its part).
+    """
+    if isinstance(edge, EventEdge):
+        return edge
+    if not isinstance(edge, tuple) or len(edge) != 3:
+        raise InvalidArgumentError(f"{field}: an EventEdge or an (execution_index, artifact_index, event) triple is "
+                                   f"expected, not {type(edge).__name__}"
+                                   f"{'' if not isinstance(edge, tuple) else f' of {len(edge)}'}", field=field)
+    execution_index, artifact_index, event = edge
+    for part, name in ((execution_index, "execution_index"), (artifact_index, "artifact_index")):
+        if part is not None and (not isinstance(part, int) or isinstance(part, bool)):
+            raise InvalidArgumentError(f"{field}.{name}: an int or None is expected, not {type(part).__name__}",
+                                       field=f"{field}.{name}")
+    if not isinstance(event, Event):
+        raise InvalidArgumentError(f"{field}.event: an Event is expected, not {type(event).__name__}",
+                                   field=f"{field}.event")
+    return EventEdge(event=event, execution_index=execution_index, artifact_index=artifact_index)
+
+
 def _check_type_class(given: object, cls: type[AnyType], field: str) -> None:
     """Raise InvalidArgumentError (``field``) unless ``given`` is a ``cls``: an
     ExecutionType given to put_artifact_type would otherwise be stored as what it is."""
@@ -1118,7 +1142,7 @@ class MetadataStore:
         executions: Sequence[Execution] = (),
         artifacts: Sequence[Artifact] = (),
         contexts: Sequence[Context] = (),
-        event_edges: Sequence[EventEdge] = (),
+        event_edges: Sequence[EventEdge | tuple[int | None, int | None, Event]] = (),
         *,
         reuse_context_if_already_exist: bool = False,
         reuse_artifact_if_already_exist_by_external_id: bool = False,
@@ -1126,7 +1150,8 @@ class MetadataStore:
         """Upsert executions, artifacts and contexts, link every node to every context, and
         insert the events between them, in one transaction.
 
-        An edge names its ends by index into ``executions``/``artifacts`` or by id in its
+        An edge (an EventEdge, or ml-metadata's (execution_index, artifact_index, event)
+        triple) names its ends by index into ``executions``/``artifacts`` or by id in its
         event (both given: they must agree). Every node names its type_id, an update too
         (as in MLMD).
 
@@ -1141,7 +1166,8 @@ class MetadataStore:
         _check_nodes(Artifact, artifacts, "artifacts")
         _check_nodes(Context, contexts, "contexts")
         n_executions, n_artifacts = len(executions), len(artifacts)
-        for i, edge in enumerate(event_edges):
+        edges = [_event_edge(e, f"event_edges[{i}]") for i, e in enumerate(event_edges)]
+        for i, edge in enumerate(edges):
             if not _plain_event_edge(edge, n_executions, n_artifacts):
                 _check_event_edge_fully(edge, i, executions, artifacts)
 
@@ -1153,11 +1179,11 @@ class MetadataStore:
             artifact_ids = writer.upsert(Artifact, list(artifacts), "artifacts",
                                          reuse_by_external_id=reuse_artifact_if_already_exist_by_external_id)
             execution_ids = writer.upsert(Execution, list(executions), "executions")
-            _check_event_edge_types(event_edges)  # MLMD: after the nodes, when it writes the events
+            _check_event_edge_types(edges)  # MLMD: after the nodes, when it writes the events
             for cid in dict.fromkeys(context_ids):
                 writer.associations.extend((cid, x) for x in dict.fromkeys(execution_ids))
                 writer.attributions.extend((cid, a) for a in dict.fromkeys(artifact_ids))
-            for edge in event_edges:
+            for edge in edges:
                 event = edge.event
                 writer.events.append((event, _edge_end(event.artifact_id, edge.artifact_index, artifact_ids),
                                       _edge_end(event.execution_id, edge.execution_index, execution_ids)))

@@ -69,6 +69,41 @@ def test_a_malformed_artifact_and_event_pair_is_refused_naming_it(store: Metadat
     assert snapshot(store) == before
 
 
+def test_put_lineage_subgraph_takes_mlmds_edge_triples(store: MetadataStore) -> None:
+    """ml-metadata's put_lineage_subgraph takes (execution index, artifact index, event)
+    triples: given one, graphmd failed with AttributeError ('tuple' object has no attribute
+    'event') instead of storing the edge."""
+    from graphmd import EventEdge
+
+    a = store.put_artifact_type(ArtifactType(name="Data"))
+    x = store.put_execution_type(ExecutionType(name="Step"))
+    [existing] = store.put_artifacts([Artifact(type_id=a, uri="/old")])
+    result = store.put_lineage_subgraph(
+        [Execution(type_id=x)], [Artifact(type_id=a, uri="/new"), Artifact(type_id=a, uri="/new2")], [], [
+            (0, 0, Event(type=EventType.OUTPUT)), (0, None, Event(type=EventType.INPUT, artifact_id=existing)),
+            EventEdge(execution_index=0, artifact_index=1, event=Event(type=EventType.OUTPUT))])
+    events = store.get_events_by_execution_ids(result.execution_ids)
+    assert sorted((e.artifact_id, e.type.value) for e in events) == sorted(
+        [(result.artifact_ids[0], "OUTPUT"), (existing, "INPUT"), (result.artifact_ids[1], "OUTPUT")])
+
+
+@pytest.mark.parametrize("edge,field", [
+    ((0, 0), "event_edges[0]"),
+    ("edge", "event_edges[0]"),
+    (("0", 0, Event(type=EventType.INPUT)), "event_edges[0].execution_index"),
+    ((0, True, Event(type=EventType.INPUT)), "event_edges[0].artifact_index"),
+    ((0, 0, "INPUT"), "event_edges[0].event"),
+])
+def test_a_malformed_event_edge_is_refused_naming_it(store: MetadataStore, edge: Any, field: str) -> None:
+    a = store.put_artifact_type(ArtifactType(name="Data"))
+    x = store.put_execution_type(ExecutionType(name="Step"))
+    before = snapshot(store)
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_lineage_subgraph([Execution(type_id=x)], [Artifact(type_id=a, uri="/new")], [], [edge])
+    assert info.value.field == field
+    assert snapshot(store) == before
+
+
 @pytest.mark.parametrize("size", [0, -5, True, 2.5])
 def test_delete_everything_refuses_a_batch_size_that_is_not_positive(store: MetadataStore, size: Any) -> None:
     t = store.put_artifact_type(ArtifactType(name="Kept"))
