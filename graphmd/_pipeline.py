@@ -505,6 +505,20 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     _require_names(store, "ExecutionType", {"type_name": type_name})
     if wanted:
         _stored_artifacts(store, _ids_by_field("inputs", inputs, input_ids))
+    check_lookup_properties(store, type_name, given)
+    return None
+
+
+def check_lookup_properties(store: MetadataStore, type_name: str, properties: Mapping[str, PropertyValue]) -> None:
+    """Check that executions of ``type_name`` can hold ``properties`` (as find_cached_execution
+    takes them): a cache lookup with a property no version of the type declares, or of
+    another kind than declared, can never hit, and must not read as a miss forever.
+
+    Raises:
+        InvalidArgumentError: the first such property (``properties['lr']``), or one that is
+            no property value.
+    """
+    given = _checked_properties(properties)
     declared: dict[str, set[PropertyType]] = {}
     for t in store.get_execution_types():
         if t.name == type_name:
@@ -522,7 +536,6 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             raise InvalidArgumentError(
                 f"{field}: ExecutionType {type_name!r} declares {name!r} {kinds}, so no execution of it holds "
                 f"{value!r} ({kind.value}; 1 is not 1.0)", field=field)
-    return None
 
 
 def record_cached_execution(store: MetadataStore, execution: Execution, inputs: Inputs | None,

@@ -85,6 +85,18 @@ def test_no_rows_says_which_parameter_names_nothing_or_what_no_rows_means(cli, h
             "(an execution of type Pusher or of a type whose base_type is DEPLOY)\n") in text
     text = cli("query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", "input_ids=[]", "-p", "properties={}")
     assert "nothing to reuse (a cache miss)" in text
+    # A lookup that can never hit is an error, as find_cached_execution raises: a misspelt
+    # property, or a value of another kind than the type declares. It was "a cache miss".
+    trainer = next(t for t in store.get_execution_types() if t.name == "Trainer")
+    declared = next(iter(trainer.properties))
+    other = {"INT": "'x'", "DOUBLE": "'x'", "STRING": "1", "STRUCT": "1", "PROTO": "1", "BOOLEAN": "1"}[
+        trainer.properties[declared].value]
+    assert "no version of ExecutionType 'Trainer' declares 'lrr'" in cli(
+        "query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", "input_ids=[]", "-p", "properties={'lrr': 0.01}",
+        code=1)
+    assert f"ExecutionType 'Trainer' declares '{declared}' {trainer.properties[declared].value}" in cli(
+        "query", "what_can_be_reused", "-p", "type_name=Trainer", "-p", "input_ids=[]",
+        "-p", f"properties={{'{declared}': {other}}}", code=1)
     assert store.counts() == before
     rows = cli("query", "model_location", "-p", f"model_id={history.artifacts['run-0001/model']}")
     assert json.loads(rows)[0]["model"] == "run-0001/model" and "no rows" not in rows

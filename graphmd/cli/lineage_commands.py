@@ -49,7 +49,7 @@ from .._models import (
     OrderBy,
     stored_id,
 )
-from .._pipeline import compare_lineage, compare_runs, stored_properties
+from .._pipeline import check_lookup_properties, compare_lineage, compare_runs, stored_properties
 from .._schema import READS_COMPATIBLE_FROM, SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
 from ._options import (Database, Password, Uri, User, as_piped, command_store, count_of, err, fail, json_text, out,
@@ -930,6 +930,8 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
         with _store(uri, user, password, database) as store:
             rows = run(store, name, **sent)
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
+            if not rows and name == "what_can_be_reused":  # a lookup that can never hit is no cache miss
+                check_lookup_properties(store, given["type_name"], given["properties"])
     except GraphmdError as error:
         fail(error)
     for row in rows:  # a STRUCT or PROTO value as `graphmd show` prints it, not its stored text
