@@ -811,11 +811,14 @@ class RunComparison:
         outcome field (``Trainer.learning_rate``, ``ModelEvaluation.accuracy``, ``blessed``,
         ``pushed at``) with the run's value as stored, so numbers stay numbers: None where the
         run has none, a list where it has several nodes of the field's type (as in
-        ``values``); ``pushed at`` as an aware UTC datetime."""
+        ``values``); ``pushed at`` as an aware UTC datetime. A custom property named as a
+        property its type declares is ``Trainer.learning_rate (custom)``, as table() marks it."""
         rows: list[dict[str, Any]] = [{"run": run} for run in self.runs]
+        declared = {item.field for item in (*self.parameters, *self.metrics) if not item.custom}
         for item in (*self.parameters, *self.metrics):
+            key = f"{item.field} (custom)" if item.custom and item.field in declared else item.field
             for row, value in zip(rows, item.values, strict=True):
-                row[item.field] = value
+                row[key] = value
         for item in self.outcome:
             for row, value in zip(rows, item.values, strict=True):
                 # The push's time is the outcome's only int.

@@ -63,3 +63,18 @@ def test_a_run_comparison_is_one_row_per_run_with_values_as_stored(store: Metada
     assert any(isinstance(v, int) for v in pushed.values), pushed  # the history pushes some runs
     assert [r["pushed at"] for r in rows] == [
         None if v is None else datetime.datetime.fromtimestamp(v / 1000, datetime.timezone.utc) for v in pushed.values]
+
+
+def test_a_custom_property_named_as_a_declared_one_keeps_both_columns(store: MetadataStore) -> None:
+    """records() keyed both by ``Trainer.learning_rate``: the custom property's values
+    replaced the declared one's (the table and JSON kept both, the custom one marked)."""
+    trainer_t = store.put_execution_type(ExecutionType(name="Trainer", properties={"learning_rate": PropertyType.DOUBLE}))
+    run_t = store.put_context_type(ContextType(name="PipelineRun"))
+    for i, (rate, note) in enumerate([(0.2, "x"), (0.3, None)]):
+        store.put_execution(Execution(type_id=trainer_t, last_known_state=ExecutionState.COMPLETE,
+                                      properties={"learning_rate": rate},
+                                      custom_properties={"learning_rate": note} if note else {}),
+                            [], [Context(type_id=run_t, name=f"run-{i}")])
+    rows = compare_runs(store, ["run-0", "run-1"]).records()
+    assert [r["Trainer.learning_rate"] for r in rows] == [0.2, 0.3]
+    assert [r["Trainer.learning_rate (custom)"] for r in rows] == ["x", None]
