@@ -941,11 +941,16 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
     several: list[set[str | None]] = []
     type_of: dict[tuple[bool, str], str | None] = {}
     property_of: dict[tuple[bool, str], str] = {}
+    unfinished: set[str] = set()  # the sources of executions not COMPLETE
     for nodes in columns:
         fields: dict[tuple[bool, str], list[tuple[str, PropertyValue]]] = {}
         for node in sorted(nodes, key=lambda n: n.id or 0):
             state = getattr(node, "last_known_state", None)
-            source = f"#{node.id}" + (f" {state.value}" if state not in (None, ExecutionState.COMPLETE) else "")
+            # An execution's id, or a metric's artifact's, said so: the two kinds' ids overlap.
+            source = (f"artifact #{node.id}" if isinstance(node, Artifact) else f"#{node.id}") + (
+                f" {state.value}" if state not in (None, ExecutionState.COMPLETE) else "")
+            if state not in (None, ExecutionState.COMPLETE):
+                unfinished.add(source)
             for custom, properties in ((False, node.properties), (True, node.custom_properties)):
                 for prop, value in properties.items():
                     key = (custom, f"{node.type}.{prop}")
@@ -967,7 +972,7 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
             else:
                 values.append(found[0][1] if found else None)
                 # A lone execution not COMPLETE (a run whose only Trainer FAILED) says so too.
-                sources.append([found[0][0]] if found and " " in found[0][0] else [])
+                sources.append([found[0][0]] if found and found[0][0] in unfinished else [])
         out.append(ComparedValue(key[1], values, _differ(values), custom=key[0],
                                  sources=sources if any(sources) else [], type_name=type_of[key],
                                  property=property_of[key]))

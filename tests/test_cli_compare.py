@@ -159,3 +159,27 @@ def test_compare_writes_to_a_file_as_lineage_and_diff_do(cli, history, tmp_path)
     cli("compare", "run-0004", "run-0005", "--format", "json", "--output", str(json_file))
     assert json.loads(json_file.read_text(encoding="utf-8")) == json.loads(
         cli("compare", "run-0004", "run-0005", "--format", "json"))
+
+
+def test_a_runs_several_metrics_name_their_artifacts_not_as_executions(cli, store):
+    """Two candidates' metrics in one run were each shown with '#<artifact id>', the form
+    an execution's value has: artifact #7 and execution #7 are different nodes."""
+    from graphmd import (Artifact, ArtifactAndEvent, ArtifactBaseType, ArtifactType, Context, ContextType, Event,
+                         EventType, Execution, ExecutionType, PropertyType)
+
+    scores_t = store.put_artifact_type(ArtifactType(name="Scores", base_type=ArtifactBaseType.METRICS,
+                                                    properties={"accuracy": PropertyType.DOUBLE}))
+    evaluate_t = store.put_execution_type(ExecutionType(name="Evaluate"))
+    run_t = store.put_context_type(ContextType(name="PipelineRun"))
+    ids = []
+    for accuracy in (0.91, 0.88):
+        result = store.put_execution(Execution(type_id=evaluate_t), [ArtifactAndEvent(
+            artifact=Artifact(type_id=scores_t, uri=f"/scores/{accuracy}", properties={"accuracy": accuracy}),
+            event=Event(type=EventType.OUTPUT))], [Context(type_id=run_t, name="cand-run")],
+            reuse_context_if_already_exist=True)
+        ids.append(result.artifact_ids[0])
+    data = json.loads(cli("compare", "cand-run", "--format", "json"))
+    [accuracy] = [f for f in data["metrics"] if f["field"] == "Scores.accuracy"]
+    assert accuracy["values"] == [[0.91, 0.88]]
+    assert accuracy["sources"] == [[f"artifact #{ids[0]}", f"artifact #{ids[1]}"]]
+    assert f"0.91 (artifact #{ids[0]}); 0.88 (artifact #{ids[1]})" in cli("compare", "cand-run")
