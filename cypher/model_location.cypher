@@ -1,8 +1,9 @@
-// Where is the model stored? The model's URI, and where each Pusher that read it pushed it:
-// the pushed artifacts' uris (pushed_to) and the destinations the Pushers recorded on them
-// (destinations: their pushed_destination, a property or, as TFX's Pusher records it, a custom
-// one; TFX serves the model from there and keeps an archive copy at pushed_to), each list in
-// the order of the pushed artifacts' ids. An unnamed model shows as its type and id ('Model #42').
+// Where is the model stored? The model's URI, and where each Pusher that read it pushed it
+// (pushed_to: the destination the Pusher recorded on its pushed artifact, else that artifact's
+// uri, as everywhere in these files), then the two apart: the destinations (pushed_destination,
+// a property or, as TFX's Pusher records it, a custom one: TFX serves the model from there) and
+// the pushed artifacts' uris (pushed_uris: TFX keeps an archive copy there), each list in the
+// order of the pushed artifacts' ids. An unnamed model shows as its type and id ('Model #42').
 // A Pusher is an execution of type Pusher, TFX's tfx.components.pusher.component.Pusher, or any
 // type whose base_type is DEPLOY (MLMD's base type for a deployment step: a home-grown Deploy).
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
@@ -22,5 +23,6 @@ WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
   AND NOT coalesce(pushed.state, '') IN ['MARKED_FOR_DELETION', 'DELETED']
 WITH model, pushed ORDER BY pushed.id
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model, model.uri AS uri, model.state AS state,
-       collect(DISTINCT pushed.uri) AS pushed_to,
-       collect(DISTINCT coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination)) AS destinations;
+       collect(DISTINCT coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination, pushed.uri)) AS pushed_to,
+       collect(DISTINCT coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination)) AS destinations,
+       collect(DISTINCT pushed.uri) AS pushed_uris;

@@ -1,8 +1,10 @@
-// When was the model pushed? Each push of the model: the Pusher, the pushed artifact's uri
-// (pushed_to), its state now (DELETED: no longer there), the time (its creation) and the
-// destination the Pusher recorded on it (its pushed_destination, a property or, as TFX's Pusher
-// records it, a custom one: for TFX the serving path, pushed_to being the archive copy TFX keeps
-// in the pipeline root; null: none recorded), oldest push first. No rows: never pushed by a
+// When was the model pushed? Each push of the model: the Pusher, where it pushed it (pushed_to:
+// the destination recorded on the pushed artifact, else that artifact's uri, as everywhere in
+// these files), the pushed artifact's state now (DELETED: no longer there), the time (its
+// creation), then the destination and the uri apart: the destination (its pushed_destination,
+// a property or, as TFX's Pusher records it, a custom one: for TFX the serving path; null: none
+// recorded) and the pushed artifact's uri (pushed_uri: for TFX the archive copy it keeps in the
+// pipeline root), oldest push first. No rows: never pushed by a
 // Pusher (an execution of type Pusher or of a type whose base_type is DEPLOY). An unnamed model or
 // Pusher shows as its type and id ('Pusher #42').
 // A Pusher is an execution of type Pusher, TFX's tfx.components.pusher.component.Pusher, or any
@@ -20,8 +22,9 @@ WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
   AND coalesce(pusher.last_known_state, '') <> 'CACHED'
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
-       coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher, pushed.uri AS pushed_to,
+       coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher,
+       coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination, pushed.uri) AS pushed_to,
        pushed.state AS state, pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at,
-       coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination) AS destination
+       coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination) AS destination, pushed.uri AS pushed_uri
 ORDER BY pushed_at_ms, pushed.id;

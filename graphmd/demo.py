@@ -308,7 +308,8 @@ def answer_questions(store: MetadataStore, history: History) -> None:
         starting_artifacts=NodeSelector(ids=[pushed_model_id]), direction=LineageDirection.DOWNSTREAM, max_num_hops=2,
         ending_executions=EndingNodes(types=["Trainer", "Evaluator"])))
     pushes = [a for a in down.artifacts if a.type == "PushedModel"]
-    _say(f"   Python  uri {pushed_model.uri}; pushed to {[p.uri for p in pushes]} at "
+    _say(f"   Python  uri {pushed_model.uri}; pushed to "
+         f"{[p.properties.get('pushed_destination', p.custom_properties.get('pushed_destination', p.uri)) for p in pushes]} at "
          f"{[_when(p.create_time_since_epoch) for p in pushes]}")
     _show_rows("model_location", _cypher(store, "model_location", model_id=pushed_model_id), model_id=pushed_model_id)
     _show_rows("model_pushed", _cypher(store, "model_pushed", model_id=pushed_model_id), model_id=pushed_model_id)

@@ -96,12 +96,15 @@ def test_model_location_and_push(session_store, history):
     pushed, not_pushed = blessed_runs(history)[-1], next(
         r for r in range(50) if r not in blessed_runs(history))
     [row] = files.run(session_store, "model_location", model_id=history.artifacts[f"run-{pushed:04d}/model"])
-    assert (row["uri"], row["pushed_to"]) == (f"/models/taxi/run-{pushed:04d}", [f"/serving/taxi/{pushed}"])
+    # pushed_to: the destination the Pusher recorded, as compare_runs says it; the uri apart.
+    assert (row["uri"], row["pushed_to"], row["destinations"], row["pushed_uris"]) == (
+        f"/models/taxi/run-{pushed:04d}", ["/serving/taxi"], ["/serving/taxi"], [f"/serving/taxi/{pushed}"])
     [row] = files.run(session_store, "model_location", model_id=history.artifacts[f"run-{not_pushed:04d}/model"])
     assert row["pushed_to"] == []
     [push] = files.run(session_store, "model_pushed", model_id=history.artifacts[f"run-{pushed:04d}/model"])
     artifact = session_store.get_artifacts_by_id([history.artifacts[f"run-{pushed:04d}/pushed_model"]])[0]
-    assert (push["pushed_to"], push["pushed_at_ms"]) == (artifact.uri, artifact.create_time_since_epoch)
+    assert (push["pushed_to"], push["pushed_uri"], push["pushed_at_ms"]) == (
+        "/serving/taxi", artifact.uri, artifact.create_time_since_epoch)
     assert push["pushed_at"].to_native().timestamp() * 1000 == pytest.approx(artifact.create_time_since_epoch)
     assert files.run(session_store, "model_pushed", model_id=history.artifacts[f"run-{not_pushed:04d}/model"]) == []
 
@@ -728,12 +731,15 @@ def test_several_evaluators_and_pushers_cached_and_failed_steps(store):
                                                 [["auc", 0.2], ["zeta", 0.1]]]
     assert rows[2]["metrics"] == sorted(rows[2]["metrics"])
     [location] = files.run(store, "model_location", model_id=model)
-    assert location["pushed_to"] == ["/root/Pusher/pushed_model/1", "/root/Pusher/pushed_model/2"]
-    assert location["destinations"] == ["/serving/a/1700000000", "/serving/b/1700000001"]
+    assert location["pushed_uris"] == ["/root/Pusher/pushed_model/1", "/root/Pusher/pushed_model/2"]
+    assert location["pushed_to"] == location["destinations"] == ["/serving/a/1700000000", "/serving/b/1700000001"]
     pushes = files.run(store, "model_pushed", model_id=model)
-    assert [(p["pusher"], p["pushed_to"], p["destination"]) for p in pushes] == [
-        ("multi/Pusher-a", "/root/Pusher/pushed_model/1", "/serving/a/1700000000"),
-        ("multi/Pusher-b", "/root/Pusher/pushed_model/2", "/serving/b/1700000001")]
+    assert [(p["pusher"], p["pushed_to"], p["pushed_uri"], p["destination"]) for p in pushes] == [
+        ("multi/Pusher-a", "/serving/a/1700000000", "/root/Pusher/pushed_model/1", "/serving/a/1700000000"),
+        ("multi/Pusher-b", "/serving/b/1700000001", "/root/Pusher/pushed_model/2", "/serving/b/1700000001")]
+    # compare_runs' pushes mean the same by pushed_to.
+    [compared] = files.run(store, "compare_runs", run_type="pipeline_run", runs=["multi"])
+    assert sorted(p["pushed_to"] for p in compared["pushes"] if p["pushed"]) == location["pushed_to"]
     [row] = files.run(store, "model_pushed", model_id=ids["run-0002/model"])  # the history's: a declared property
     assert row["destination"] == "/serving/taxi"
     [who] = files.run(store, "who_triggered_run", run_name="multi")

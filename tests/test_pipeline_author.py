@@ -90,4 +90,4 @@ def test_a_push_is_a_pusher_s_output_of_any_type_and_a_deploy_is_none(store, cli
         step.output("deployment", Artifact(type_id=deployment_t, uri="k8s://prod/b",
                                            custom_properties={"pushed_destination": "fraud-prod"}))
     [push] = json.loads(cli("query", "model_pushed", "-p", f"model_id={model_id}"))
-    assert (push["pushed_to"], push["destination"]) == ("k8s://prod/b", "fraud-prod")
+    assert (push["pushed_to"], push["destination"], push["pushed_uri"]) == ("fraud-prod", "fraud-prod", "k8s://prod/b")
