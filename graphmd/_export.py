@@ -431,11 +431,13 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
         if not importer.written:
             raise
         # Whatever stopped it (bad input, Neo4j gone), the batches written stay: say so first.
-        raise type(error)(
+        stopped = type(error)(
             f"the import stopped with {importer.written} records written, so the store holds part of the export: "
             "empty it (`graphmd reset --yes` with the same connection options as the import, or "
             f"delete_everything() on this MetadataStore) and import again. What stopped it: {error.message}",
-            field=error.field) from error
+            field=error.field)
+        stopped.records_written = importer.written  # type: ignore[attr-defined]  # for `graphmd import`'s words
+        raise stopped from error
     store._write(lambda tx: tx.run(q.FORGET_IMPORT).consume())
     return counts
 

@@ -250,3 +250,28 @@ def test_the_ml_metadata_copies_count_nodes_not_ids(store: MetadataStore, tmp_pa
     totals = {phase: {total for p, _, total in calls if p == phase} for phase, _, _ in calls}
     assert totals["contexts"] == {5} and totals["artifacts"] == {5} and totals["executions"] == {5}, calls
     assert [done for phase, done, _ in calls if phase == "artifacts"] == [2, 4, 5, 5]
+
+
+def test_an_import_cut_off_by_neo4j_says_what_it_left_in_the_store(cli, store, tmp_path, monkeypatch):
+    """Neo4j gone half way through `graphmd import`: the command said only that Neo4j was not
+    reachable (the words an unreachable server gets replaced the import's own), and not that
+    the store now held part of the export; the next command said that."""
+    from graphmd import UnavailableError
+    from graphmd._export import _Importer
+
+    _fill(store, runs=10)
+    path = tmp_path / "store.jsonl"
+    cli("export", str(path), "-q")
+    store.delete_everything()
+    flush = _Importer.flush
+
+    def neo4j_goes_away_after_one_batch(self):
+        if self.written:
+            raise UnavailableError(f"Neo4j at {store.settings.uri} is unavailable") from ConnectionRefusedError()
+        flush(self)
+
+    monkeypatch.setattr(_Importer, "flush", neo4j_goes_away_after_one_batch)
+    said = cli("import", str(path), "-q", "--batch-size", "10", code=1)
+    assert said.startswith("error: ") and "connection refused" in said, said  # the plain words of the outage
+    assert ("the import stopped with 10 records written, so the store holds part of the export: empty it "
+            "(`graphmd reset --yes` with the same connection options) and import again") in said

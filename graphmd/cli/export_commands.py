@@ -109,6 +109,12 @@ def import_(
             with _progress("importing", quiet) as progress:
                 counts = import_store(store, fh, progress=progress, batch_size=batch_size)
     except GraphmdError as error:
+        written = getattr(error, "records_written", None)
+        if written and isinstance(error.__cause__, GraphmdError):
+            # What stopped it first, in the words a Neo4j gone away gets, then what it left.
+            fail(error.__cause__, then=f"the import stopped with {written} records written, so the store holds part "
+                                       "of the export: empty it (`graphmd reset --yes` with the same connection "
+                                       "options) and import again")
         fail(error)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/yellow]: the store may hold part of the export; empty it (`graphmd reset "
