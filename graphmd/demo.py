@@ -8,7 +8,8 @@
 4. Where to look at it in Neo4j Browser.
 
 Without GRAPHMD_NEO4J_URI the demo starts its own local Neo4j (in <user data dir>/demo-neo4j,
-or --home) and leaves it running for Browser; it owns that database and resets it. With
+or --home) and leaves it running for Browser; it owns that database and resets it, so it does
+not use the server the config file names (`graphmd neo4j start`'s), and says so. With
 GRAPHMD_NEO4J_URI it uses that Neo4j, which must hold no artifacts yet (or pass --reset to
 delete everything in it first).
 """
@@ -411,6 +412,10 @@ def _connect(args: argparse.Namespace) -> tuple[MetadataStore, LocalNeo4j | None
             store.delete_everything()
         return store, None
     home = Path(args.home) if args.home else data_dir() / "demo-neo4j"
+    configured = read_config().get("uri")
+    if configured:  # the user's own store: the demo empties its database, so it keeps apart
+        _say(f"The demo keeps apart from the store your config file names ({configured}): it empties its database. "
+             "To run it there, set GRAPHMD_NEO4J_URI (and pass --reset if it holds artifacts).")
     server = LocalNeo4j(home, record_in_config=False)
     if server.pid() is None and not (home / "conf").exists():
         server = LocalNeo4j(home, bolt_port=free_port(), http_port=free_port(), record_in_config=False)
