@@ -243,3 +243,16 @@ def test_hyperparameters_and_environment_print_struct_and_proto_values_decoded(c
     # Browser and cypher-shell get the stored text, with its type to tell it from a STRING.
     [cfg] = [r for r in run(store, "model_hyperparameters", model_id=model) if r["hyperparameter"] == "cfg"]
     assert cfg["value_type"] == "STRUCT" and json.loads(cfg["value"]) == {"layers": [1, 2.5], "name": "net"}
+
+
+def test_a_model_query_given_an_artifact_that_is_no_model_says_so(cli, history):
+    """model_hyperparameters given an Examples' id answered its producer's settings as if it
+    were a model's, without a word: a note says what the artifact is."""
+    examples = history.artifacts["run-0001/examples"]
+    model = history.artifacts["run-0001/model"]
+    said = cli("query", "model_hyperparameters", "-p", f"model_id={examples}")
+    assert (f"note: model_id={examples} is an artifact of type Examples, not a model (its type is not named Model nor has "
+            "base_type MODEL)") in said
+    assert "note:" not in cli("query", "model_hyperparameters", "-p", f"model_id={model}")
+    both = cli("query", "why_model_preferred", "-p", f"model_a={model}", "-p", f"model_b={examples}")
+    assert f"model_b={examples} is an artifact of type Examples" in both and "model_a=" not in both

@@ -36,6 +36,7 @@ from .._models import (
     AnyNode,
     AnyType,
     Artifact,
+    ArtifactBaseType,
     ArtifactState,
     Context,
     Event,
@@ -932,16 +933,39 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
             if not rows and name == "what_can_be_reused":  # a lookup that can never hit is no cache miss
                 check_lookup_properties(store, given["type_name"], given["properties"])
+            not_models = _not_models(store, {p: given[p] for p in ("model_id", "model_a", "model_b") if p in given})
     except GraphmdError as error:
         fail(error)
     for row in rows:  # a STRUCT or PROTO value as `graphmd show` prints it, not its stored text
         if "value_type" in row and "value" in row:
             row["value"] = codec.stored_value_as_json(row["value_type"], row["value"])
     print_json(rows, default=_json_default)
+    for text in not_models:
+        _note(text)
     if not rows:
         reason = no_rows_reason(name) or "each parameter names something in the store; the query has no answer for it"
         err.print(f"no rows for {', '.join(f'{k}={json.dumps(v)}' for k, v in given.items()) or 'these parameters'}: "
                   f"{reason}", markup=False)
+
+
+def _not_models(store: MetadataStore, given: dict[str, Any]) -> list[str]:
+    """Notes for the artifacts ``given`` as models (model_id=292) that are not: their type
+    neither has base_type MODEL nor is named Model (TFX's, KFP's system.Model). The queries
+    answer for any artifact (an Examples' "hyperparameters" are its producer's settings), which
+    reads as an answer about a model."""
+    ids = [v for v in given.values() if isinstance(v, int)]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id(ids)} if ids else {}
+    types = {t.id: t for t in store.get_artifact_types_by_id({a.type_id for a in artifacts.values()
+                                                               if a.type_id is not None})}
+    notes = []
+    for parameter, value in given.items():
+        artifact = artifacts.get(value)
+        kind = types.get(artifact.type_id) if artifact is not None and artifact.type_id is not None else None
+        if kind is None or kind.base_type is ArtifactBaseType.MODEL or kind.name.split(".")[-1].endswith("Model"):
+            continue
+        notes.append(f"{parameter}={value} is an artifact of type {kind.name}, not a model (its type is not named Model nor has "
+                     "base_type MODEL): the answer is about that artifact")
+    return notes
 
 
 # Parameters `graphmd query` takes when not given, as the Python helpers default them
