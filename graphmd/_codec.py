@@ -655,6 +655,17 @@ def _decode_path(text: str) -> list[int | str]:
     return list(steps)
 
 
+def stored_path_as_json(text: Any) -> Any:
+    """An event path a query returned as stored (its JSON text) as the list of steps `graphmd
+    show` prints; anything else as it is."""
+    if isinstance(text, str) and text.startswith("["):
+        try:
+            return _decode_path(text)
+        except ValueError:
+            return text
+    return text
+
+
 def decode_event(props: dict[str, Any], artifact_id: int, execution_id: int) -> Event:
     """An Event from an EVENT relationship's properties and its two ends."""
     path = props.get("path")

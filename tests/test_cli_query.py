@@ -146,6 +146,10 @@ def test_the_reuse_and_compare_files_print_their_nodes_decoded(cli, history, sto
     assert row["execution"]["custom_properties"] == trainer.custom_properties
     [output] = row["outputs"]
     assert output["artifact"]["kind"] == "Artifact" and output["artifact"]["name"] == "run-0001/model"
+    # Event paths as show prints them (lists of steps), not their stored JSON text.
+    assert output["path"] == ["model", 0]
+    assert sorted(i["path"][0] for i in row["inputs"]) == sorted(e.path[0] for e in store.get_events_by_execution_ids(
+        [trainer.id]) if e.type.is_input)
     rows = json.loads(cli("query", "compare_runs", "-p", "run_type=PipelineRun", "-p", 'runs=["run-0001"]'))
     assert {x["type"]: x["properties"] for x in rows[0]["executions"]}["Trainer"] == trainer.properties
     assert not any(key.startswith(("p_", "c_")) for x in rows[0]["executions"] for key in x)

@@ -939,6 +939,10 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
     for row in rows:  # a STRUCT or PROTO value as `graphmd show` prints it, not its stored text
         if "value_type" in row and "value" in row:
             row["value"] = codec.stored_value_as_json(row["value_type"], row["value"])
+        for value in row.values():  # event paths (what_can_be_reused's inputs) as lists, as show prints them
+            for item in value if isinstance(value, list) else []:
+                if isinstance(item, dict) and "path" in item:
+                    item["path"] = codec.stored_path_as_json(item["path"])
     print_json(rows, default=_json_default)
     for text in not_models:
         _note(text)
