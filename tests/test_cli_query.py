@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -260,3 +261,12 @@ def test_a_model_query_given_an_artifact_that_is_no_model_says_so(cli, history):
     assert "note:" not in cli("query", "model_hyperparameters", "-p", f"model_id={model}")
     both = cli("query", "why_model_preferred", "-p", f"model_a={model}", "-p", f"model_b={examples}")
     assert f"model_b={examples} is an artifact of type Examples" in both and "model_a=" not in both
+
+
+def test_times_print_as_cypher_shell_prints_them(cli, history, store):
+    """pushed_at printed as the driver's str (nanoseconds, +00:00), where cypher-shell and
+    Browser print 2026-12-07T09:37:26.720Z."""
+    pushed = next(p for p in history.plans if p.step("Pusher").outputs["pushed_model"])
+    [push] = json.loads(cli("query", "model_pushed", "-p", f"model_id={history.artifacts[pushed.context_name + '/model']}"))
+    when = datetime.datetime.fromtimestamp(push["pushed_at_ms"] / 1000, datetime.timezone.utc)
+    assert push["pushed_at"] == when.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ast
+import datetime
 import enum
 import itertools
 import json
@@ -1008,6 +1009,9 @@ def _json_default(value: Any) -> Any:
             return {"kind": "Event", **event.model_dump(mode="json", exclude_none=True)}
         ends = [node.get("id") if node is not None else None for node in value.nodes]
         return {"kind": value.type, "from_id": ends[0], "to_id": ends[1], **props}
+    if isinstance(value, neo4j.time.DateTime) and value.utcoffset() == datetime.timedelta(0):
+        # A time from MLMD's milliseconds, as cypher-shell and Browser print it (2026-12-07T09:37:26.720Z).
+        return value.to_native().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return str(value)
 
 
