@@ -483,4 +483,9 @@ def test_control_characters_in_names_and_keys_are_escaped_in_trees_and_diffs(cli
     assert "\x1b" not in diff and "\\x1b[31m" in diff
     assert f"#{out_id}" in cli("lineage", "٣", "--up")  # the uri, not id 3
     assert "no artifact has the URI '²'" in cli("lineage", "²", code=1)
+    # Digits that are no artifact's id are its URI, when one has it ('12' was "no artifact with id 12").
+    [digits] = store.put_artifacts([Artifact(type_id=data_t, uri="424242424242")])
+    store.put_execution(Execution(type_id=step_t), [ArtifactAndEvent(event=Event(artifact_id=digits, type=EventType.INPUT))])
+    assert f"#{digits}" in cli("lineage", "424242424242", "--down")
+    assert f"#{digits}" in cli("diff", "424242424242", str(out_id))
     assert "no context named '²'" in cli("artifacts", "--context", "²", code=1)

@@ -399,6 +399,22 @@ def _emit(lines: Iterable[str], output: Path | None, summary: str = "") -> None:
     err.print(f"wrote {output}" + (f" ({summary})" if summary else ""), markup=False, highlight=False)
 
 
+def _artifacts_named(store: MetadataStore, given: str, field: str) -> list[int]:
+    """The ids of the artifacts ``given`` (an argument) names: its own when it is an id an
+    artifact has, else those whose URI it is (a URI may be digits too: '12').
+
+    Raises:
+        NotFoundError: none (``field``).
+    """
+    if _is_id(given) and store.get_artifacts_by_id([int(given)]):
+        return [int(given)]
+    found = [stored_id(a) for a in store.get_artifacts_by_uri(given)]
+    if not found:
+        raise NotFoundError(f"no artifact with id {given} (nor with that URI)" if _is_id(given)
+                            else f"no artifact has the URI {given!r}", field=field)
+    return found
+
+
 def _note(text: str) -> None:
     err.print(f"note: {text}", markup=False, highlight=False)
 
@@ -443,15 +459,12 @@ def lineage(
     notes: list[str] = []
     try:
         with _store(uri, user, password, database) as store:
-            if execution or _is_id(node):
+            if execution:
                 if not _is_id(node):
                     raise InvalidArgumentError(f"{node!r} is not an execution id", field="node")
                 selector = NodeSelector(ids=[int(node)])
             else:
-                found = store.get_artifacts_by_uri(node)
-                if not found:
-                    raise NotFoundError(f"no artifact has the URI {node!r}", field="node")
-                selector = NodeSelector(ids=[stored_id(a) for a in found])
+                selector = NodeSelector(ids=_artifacts_named(store, node, "node"))
 
             def options(direction: LineageDirection) -> LineageSubgraphQueryOptions:
                 return LineageSubgraphQueryOptions(max_num_hops=depth, direction=direction,
@@ -1087,15 +1100,11 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
         with _store(uri, user, password, database) as store:
             ids = []
             for given in artifacts:
-                if _is_id(given):
-                    ids.append(int(given))
-                    continue
-                found = store.get_artifacts_by_uri(given)
+                found = _artifacts_named(store, given, "artifacts")
                 if len(found) != 1:
-                    raise (NotFoundError(f"no artifact has the URI {given!r}", field="artifacts") if not found else
-                           InvalidArgumentError(f"{len(found)} artifacts have the URI {given!r}: give one of their ids "
-                                                f"({', '.join(str(a.id) for a in found)})", field="artifacts"))
-                ids.append(found[0].id or 0)
+                    raise InvalidArgumentError(f"{len(found)} artifacts have the URI {given!r}: give one of their ids "
+                                               f"({', '.join(map(str, found))})", field="artifacts")
+                ids.append(found[0])
             # Whole lineages by default (seconds on a big history): said while it works, on a terminal.
             with err.status(f"comparing the lineages of {counted(len(ids), 'artifact')}..."):
                 comparison = compare_lineage(store, ids, max_hops=depth)
