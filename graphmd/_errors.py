@@ -231,3 +231,14 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
         raise InvalidArgumentError(f"a string argument is not valid Unicode (a lone surrogate): {error}") from error
     except OverflowError as error:
         raise InvalidArgumentError(f"a number argument does not fit in a 64-bit integer: {error}") from error
+
+
+def kind_of(given: object) -> str:
+    """What ``given`` is, for an error message: its class's name, qualified by its module when
+    that is ml-metadata's (metadata_store_pb2.Artifact where a graphmd model was expected, as
+    code ported from ml-metadata passes), with how to convert it."""
+    cls = type(given)
+    if cls.__module__.startswith("ml_metadata."):
+        return (f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__} (ml-metadata's: graphmd.mlmd.from_proto "
+                "converts its messages)")
+    return cls.__name__

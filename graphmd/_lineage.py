@@ -38,7 +38,7 @@ import neo4j
 
 from . import _codec as codec
 from . import _queries as q
-from ._errors import InvalidArgumentError, NotFoundError, map_driver_errors
+from ._errors import InvalidArgumentError, NotFoundError, kind_of, map_driver_errors
 from ._filter import compile_filter
 from ._models import (
     Artifact,
@@ -225,7 +225,8 @@ def _outputs(mask: set[str]) -> list[str]:
 def _subgraph_statement(options: LineageSubgraphQueryOptions, mask: set[str],
                         finish: str = q.LINEAGE_FINISH_ALL) -> tuple[str, dict[str, Any]]:
     if not isinstance(options, LineageSubgraphQueryOptions):
-        raise InvalidArgumentError("query_options must be a LineageSubgraphQueryOptions", field="query_options")
+        raise InvalidArgumentError(f"query_options must be a LineageSubgraphQueryOptions, not {kind_of(options)}",
+                                   field="query_options")
     if options.starting_artifacts is None and options.starting_executions is None:
         raise InvalidArgumentError("query_options: missing starting_artifacts or starting_executions to start from",
                                    field="starting_artifacts")
@@ -523,7 +524,8 @@ def _start_field(options: LineageSubgraphQueryOptions) -> str:
 
 def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
     if not isinstance(options, LineageGraphQueryOptions):
-        raise InvalidArgumentError("query_options must be a LineageGraphQueryOptions", field="query_options")
+        raise InvalidArgumentError(f"query_options must be a LineageGraphQueryOptions, not {kind_of(options)}",
+                                   field="query_options")
     listing = options.artifacts_options
     if listing is None:
         raise InvalidArgumentError("query_options.artifacts_options: missing query_nodes conditions",

@@ -14,11 +14,11 @@ import operator
 import re
 import sys
 from collections.abc import Iterator
-from typing import Annotated, Any, Generic, Union
+from typing import Annotated, Any, ClassVar, Generic, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
                       SerializationInfo, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr,
-                      ValidationInfo, WithJsonSchema, field_serializer, field_validator)
+                      ValidationInfo, WithJsonSchema, field_serializer, field_validator, model_validator)
 from typing_extensions import TypeVar
 
 __all__ = [
@@ -92,6 +92,8 @@ class _MlmdEnum(str, enum.Enum):
 
     @classmethod
     def _missing_(cls, value: object) -> Any:
+        if isinstance(value, enum.Enum) and not isinstance(value, _MlmdEnum):
+            value = value.value  # ml-metadata's Python enums (OrderByField.ID) hold the proto number
         if isinstance(value, bool):
             return None
         try:
@@ -612,13 +614,14 @@ class OrderBy(_MlmdEnum):
 
     CREATE_TIME = "CREATE_TIME"
     LAST_UPDATE_TIME = "LAST_UPDATE_TIME"
+    UPDATE_TIME = "LAST_UPDATE_TIME"  # ml-metadata's Python name (OrderByField.UPDATE_TIME): the same member
     ID = "ID"
 
 
 class ListOptions(_Model):
     """How to list nodes: MLMD's ListOperationOptions.
 
-    ``max_result_size`` None means no limit (MLMD's default page is 20 on the gRPC API;
+    ``max_result_size`` (``limit``, ml-metadata's Python name, is taken too) None means no limit (MLMD's default page is 20 on the gRPC API;
     the Python API lists everything unless asked). ``filter_query`` is MLMD's filter
     language. ``next_page_token`` continues a listing where the previous page ended.
     """
@@ -628,6 +631,23 @@ class ListOptions(_Model):
     is_asc: bool = True
     filter_query: str | None = None
     next_page_token: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limit(cls, data: Any) -> Any:
+        """ml-metadata's Python ListOptions calls max_result_size ``limit``."""
+        if isinstance(data, dict) and "limit" in data:
+            data = dict(data)
+            limit = data.pop("limit")
+            if "max_result_size" in data:
+                raise ValueError("give max_result_size or limit (ml-metadata's name for it), not both")
+            data["max_result_size"] = limit
+        return data
+
+    @field_validator("order_by", mode="before")
+    @classmethod
+    def _default_order(cls, value: object) -> object:
+        return OrderBy.ID if value is None else value  # ml-metadata's ListOptions leaves it None: by id
 
 
 # What a Page holds: Page[Artifact] is a page of artifacts (list_page(Artifact, ...) returns
@@ -716,6 +736,9 @@ class LineageSubgraphQueryOptions(_Model):
     limit (MLMD caps an unset or larger value at 100, graphmd has no cap).
     ``ending_artifacts`` / ``ending_executions``: where it stops early.
     """
+
+    # ml-metadata's Python name for NodeSelector (LineageSubgraphQueryOptions.StartingNodes).
+    StartingNodes: ClassVar[type[NodeSelector]] = NodeSelector
 
     starting_artifacts: NodeSelector | None = None
     starting_executions: NodeSelector | None = None

@@ -44,6 +44,7 @@ from ._errors import (
     UnavailableError,
     UnimplementedError,
     clash_key,
+    kind_of,
     map_driver_errors,
     unique_clash,
 )
@@ -70,6 +71,7 @@ from ._models import (
     LineageStep,
     LineageSubgraphQueryOptions,
     ListOptions,
+    OrderBy,
     Page,
     NodeT,
     ParentContext,
@@ -249,15 +251,18 @@ def _artifact_and_event(pair: object, field: str) -> ArtifactAndEvent:
     """
     if isinstance(pair, ArtifactAndEvent):
         return pair
-    if not isinstance(pair, tuple) or len(pair) != 2:
+    if not isinstance(pair, (tuple, list)) or len(pair) > 2:
         raise InvalidArgumentError(f"{field}: an ArtifactAndEvent or an (artifact, event) pair is expected, not "
-                                   f"{type(pair).__name__}{'' if not isinstance(pair, tuple) else f' of {len(pair)}'}",
+                                   f"{kind_of(pair)}{f' of {len(pair)}' if isinstance(pair, (tuple, list)) else ''}",
                                    field=field)
-    for part, cls, name in ((pair[0], Artifact, "artifact"), (pair[1], Event, "event")):
+    # As ml-metadata's client: [artifact] or (artifact,) has no event, and [] neither part.
+    artifact, event = (*pair, None, None)[:2]
+    for part, cls, name in ((artifact, Artifact, "artifact"), (event, Event, "event")):
         if part is not None and not isinstance(part, cls):
             raise InvalidArgumentError(f"{field}.{name}: an {cls.__name__} or None is expected, not "
-                                       f"{type(part).__name__}", field=f"{field}.{name}")
-    return ArtifactAndEvent(artifact=pair[0], event=pair[1])
+                                       f"{kind_of(part)}", field=f"{field}.{name}")
+    return ArtifactAndEvent(artifact=artifact, event=event)
+
 
 
 def _event_edge(edge: object, field: str) -> EventEdge:
@@ -269,17 +274,17 @@ def _event_edge(edge: object, field: str) -> EventEdge:
     """
     if isinstance(edge, EventEdge):
         return edge
-    if not isinstance(edge, tuple) or len(edge) != 3:
+    if not isinstance(edge, (tuple, list)) or len(edge) != 3:
         raise InvalidArgumentError(f"{field}: an EventEdge or an (execution_index, artifact_index, event) triple is "
-                                   f"expected, not {type(edge).__name__}"
-                                   f"{'' if not isinstance(edge, tuple) else f' of {len(edge)}'}", field=field)
+                                   f"expected, not {kind_of(edge)}"
+                                   f"{f' of {len(edge)}' if isinstance(edge, (tuple, list)) else ''}", field=field)
     execution_index, artifact_index, event = edge
     for part, name in ((execution_index, "execution_index"), (artifact_index, "artifact_index")):
         if part is not None and (not isinstance(part, int) or isinstance(part, bool)):
             raise InvalidArgumentError(f"{field}.{name}: an int or None is expected, not {type(part).__name__}",
                                        field=f"{field}.{name}")
     if not isinstance(event, Event):
-        raise InvalidArgumentError(f"{field}.event: an Event is expected, not {type(event).__name__}",
+        raise InvalidArgumentError(f"{field}.event: an Event is expected, not {kind_of(event)}",
                                    field=f"{field}.event")
     return EventEdge(event=event, execution_index=execution_index, artifact_index=artifact_index)
 
@@ -288,7 +293,8 @@ def _check_type_class(given: object, cls: type[AnyType], field: str) -> None:
     """Raise InvalidArgumentError (``field``) unless ``given`` is a ``cls``: an
     ExecutionType given to put_artifact_type would otherwise be stored as what it is."""
     if not isinstance(given, cls):
-        raise InvalidArgumentError(f"{field} must be a {cls.__name__}, not {type(given).__name__}", field=field)
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
+        raise InvalidArgumentError(f"{field} must be {article} {cls.__name__}, not {kind_of(given)}", field=field)
 
 
 def _field(prefix: str, index: int | None, name: str | None = None) -> str:
@@ -742,7 +748,7 @@ class MetadataStore:
 
     # --- types ------------------------------------------------------------------------------
 
-    def put_artifact_type(self, artifact_type: ArtifactType, *, can_add_fields: bool = False,
+    def put_artifact_type(self, artifact_type: ArtifactType, can_add_fields: bool = False,
                           can_omit_fields: bool = False) -> int:
         """Insert an artifact type, or check it against the stored type of the same
         (name, version) and add new properties when ``can_add_fields``.
@@ -758,13 +764,13 @@ class MetadataStore:
         _check_type_class(artifact_type, ArtifactType, "artifact_type")
         return self._put_types([artifact_type], can_add_fields, can_omit_fields, ["artifact_type"])[0]
 
-    def put_execution_type(self, execution_type: ExecutionType, *, can_add_fields: bool = False,
+    def put_execution_type(self, execution_type: ExecutionType, can_add_fields: bool = False,
                            can_omit_fields: bool = False) -> int:
         """Insert or check an execution type; see put_artifact_type."""
         _check_type_class(execution_type, ExecutionType, "execution_type")
         return self._put_types([execution_type], can_add_fields, can_omit_fields, ["execution_type"])[0]
 
-    def put_context_type(self, context_type: ContextType, *, can_add_fields: bool = False,
+    def put_context_type(self, context_type: ContextType, can_add_fields: bool = False,
                          can_omit_fields: bool = False) -> int:
         """Insert or check a context type; see put_artifact_type."""
         _check_type_class(context_type, ContextType, "context_type")
@@ -950,9 +956,9 @@ class MetadataStore:
 
     # --- nodes: writes ----------------------------------------------------------------------
 
-    def put_artifacts(self, artifacts: Sequence[Artifact], *, update_mask: Sequence[str] | None = None,
-                      abort_if_latest_updated_time_changed: bool = False,
-                      field_mask_paths: Sequence[str] | None = None) -> list[int]:
+    def put_artifacts(self, artifacts: Sequence[Artifact], field_mask_paths: Sequence[str] | None = None, *,
+                      update_mask: Sequence[str] | None = None,
+                      abort_if_latest_updated_time_changed: bool = False) -> list[int]:
         """Insert artifacts without an id; update those with one.
 
         An update replaces the artifact's uri, state, external_id and properties (its name
@@ -978,13 +984,13 @@ class MetadataStore:
         return self._put_nodes(Artifact, artifacts, _mask(update_mask, field_mask_paths),
                                abort_if_changed=abort_if_latest_updated_time_changed)
 
-    def put_executions(self, executions: Sequence[Execution], *, update_mask: Sequence[str] | None = None,
-                       field_mask_paths: Sequence[str] | None = None) -> list[int]:
+    def put_executions(self, executions: Sequence[Execution], field_mask_paths: Sequence[str] | None = None, *,
+                       update_mask: Sequence[str] | None = None) -> list[int]:
         """Insert executions without an id; update those with one; see put_artifacts."""
         return self._put_nodes(Execution, executions, _mask(update_mask, field_mask_paths))
 
-    def put_contexts(self, contexts: Sequence[Context], *, update_mask: Sequence[str] | None = None,
-                     field_mask_paths: Sequence[str] | None = None) -> list[int]:
+    def put_contexts(self, contexts: Sequence[Context], field_mask_paths: Sequence[str] | None = None, *,
+                     update_mask: Sequence[str] | None = None) -> list[int]:
         """Insert contexts without an id; update those with one; see put_artifacts.
 
         Raises also InvalidArgumentError for an empty name (contexts need one).
@@ -1029,12 +1035,12 @@ class MetadataStore:
         self,
         execution: Execution,
         artifact_and_events: Sequence[ArtifactAndEvent | tuple[Artifact | None, Event | None]] = (),
-        contexts: Sequence[Context] = (),
-        *,
+        contexts: Sequence[Context] | None = (),
         reuse_context_if_already_exist: bool = False,
         reuse_artifact_if_already_exist_by_external_id: bool = False,
         force_reuse_context: bool = False,
         force_update_time: bool = False,
+        *,
         contexts_need_type_id: bool = False,
     ) -> PutExecutionResult:
         """Record one step atomically: upsert the execution, its artifacts, the events between
@@ -1064,7 +1070,9 @@ class MetadataStore:
                 put_events, for any part of the request; nothing is stored then.
         """
         if not isinstance(execution, Execution):
-            raise InvalidArgumentError("execution: no execution is given", field="execution")
+            raise InvalidArgumentError(f"execution: an Execution is expected, not {kind_of(execution)}",
+                                       field="execution")
+        contexts = () if contexts is None else contexts  # as ml-metadata's client takes it: none
         pairs = [_artifact_and_event(p, f"artifact_and_events[{i}]") for i, p in enumerate(artifact_and_events)]
         _check_nodes(Execution, [execution], "execution", lambda _: "execution")
         given = [i for i, p in enumerate(pairs) if p.artifact is not None]
@@ -1143,7 +1151,6 @@ class MetadataStore:
         artifacts: Sequence[Artifact] = (),
         contexts: Sequence[Context] = (),
         event_edges: Sequence[EventEdge | tuple[int | None, int | None, Event]] = (),
-        *,
         reuse_context_if_already_exist: bool = False,
         reuse_artifact_if_already_exist_by_external_id: bool = False,
     ) -> PutLineageSubgraphResult:
@@ -1516,6 +1523,7 @@ class MetadataStore:
         return list(self._page(cls, options, scope, params).items)
 
     def _page(self, cls: type[AnyNode], options: ListOptions, scope: str, params: dict[str, Any]) -> Page[Any]:
+        options = _list_options(options)
         listing = _listing(cls, options, scope, params)
         query, params, fingerprint = listing.query, listing.params, listing.fingerprint
 
@@ -1716,7 +1724,7 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
         at = field_of(i) if field_of else f"{plural}[{i}]"
         if not isinstance(node, cls):
             article = "an" if cls.__name__[0] in "AEIOU" else "a"
-            raise InvalidArgumentError(f"{at} must be {article} {cls.__name__}, not {type(node).__name__}", field=at)
+            raise InvalidArgumentError(f"{at} must be {article} {cls.__name__}, not {kind_of(node)}", field=at)
         if codec.plainly_valid(node):
             continue
         for attr in ("id", "type_id"):
@@ -1947,6 +1955,26 @@ class _Listing(NamedTuple):
     params: dict[str, Any]
     fingerprint: str
     nearest_first: str | None = None
+
+
+def _list_options(options: object) -> ListOptions:
+    """``options`` as a ListOptions: one, or ml-metadata's Python ListOptions (limit,
+    order_by an OrderByField or None, is_asc, filter_query), as a ported call passes it.
+
+    Raises:
+        InvalidArgumentError: anything else (field list_options).
+    """
+    if isinstance(options, ListOptions):
+        return options
+    if type(options).__name__ == "ListOptions" and type(options).__module__.startswith("ml_metadata."):
+        order_by = getattr(options, "order_by", None)
+        try:
+            return ListOptions(max_result_size=getattr(options, "limit", None),
+                               order_by=OrderBy.ID if order_by is None else order_by,
+                               is_asc=getattr(options, "is_asc", True), filter_query=getattr(options, "filter_query", None))
+        except ValueError as error:  # pydantic's, naming the option
+            raise InvalidArgumentError(f"list_options: {error}", field="list_options") from None
+    raise InvalidArgumentError(f"list_options: a ListOptions is expected, not {kind_of(options)}", field="list_options")
 
 
 def _list_query(cls: type[AnyNode], options: ListOptions, scope: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], str]:

@@ -11,6 +11,9 @@ that use raises ModuleNotFoundError saying what to install.
 
     with MetadataStore() as store:
         result = import_mlmd(store, parse_source("metadata.sqlite"))
+
+``from_proto`` and ``to_proto`` turn ml-metadata's messages (metadata_store_pb2.Artifact, ...)
+into graphmd's models and back, for code moving from ml-metadata's Python API.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._client import MlmdSource, open_store, parse_source, sqlite_source
     from ._compare import Comparison, compare_all, compare_sample
+    from ._convert import from_proto, to_proto
     from ._export import ExportResult, export_mlmd
     from ._import import ImportResult, import_mlmd
     from ._reading import GraphmdReader, MlmdReader
@@ -33,11 +37,12 @@ _HOME = {
     "ExportResult": "_export", "export_mlmd": "_export",
     "Comparison": "_compare", "compare_all": "_compare", "compare_sample": "_compare",
     "GraphmdReader": "_reading", "MlmdReader": "_reading",
+    "from_proto": "_convert", "to_proto": "_convert",
 }
 
 __all__ = ["MlmdSource", "open_store", "parse_source", "sqlite_source", "ImportResult", "import_mlmd",
            "ExportResult", "export_mlmd", "Comparison", "compare_all", "compare_sample", "GraphmdReader",
-           "MlmdReader", "install_hint"]
+           "MlmdReader", "from_proto", "to_proto", "install_hint"]
 
 # Top-level modules the mlmd extra brings (google: protobuf, which ml-metadata brings).
 _EXTRA_MODULES = frozenset({"ml_metadata", "grpc", "grpc_health", "prometheus_client", "google"})

@@ -633,6 +633,8 @@ _FROM_PROTO: dict[type, Callable[[Any], Any]] = {
     pb.ParentContext: parent_context_from_proto,
     pb.LineageGraph: lineage_graph_from_proto,
     pb.Value: value_from_proto,
+    # As ml-metadata's server reads it: an unset max_num_hops is its 100.
+    pb.LineageSubgraphQueryOptions: lineage_subgraph_query_options_from_proto,
 }
 _TO_PROTO: dict[type, Callable[[Any], Any]] = {
     ArtifactType: artifact_type_to_proto,
