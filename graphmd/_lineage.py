@@ -513,13 +513,28 @@ def get_lineage_subgraph(store: MetadataStore, query_options: LineageSubgraphQue
     # Nodes are always read: they tell whether any starting node matched.
     text, params = _subgraph_statement(query_options, mask | {"artifacts"})
     _check_type_names(store, query_options)
-    return _read_graph(store, text, params, mask, "cannot find qualified nodes to start the traversal",
+    return _read_graph(store, text, params, mask, _no_start(query_options),
                        _start_field(query_options), walk=(query_options.direction, query_options.max_num_hops))
 
 
 def _start_field(options: LineageSubgraphQueryOptions) -> str:
     """The option that names the starting nodes, for an error saying none matched."""
     return "starting_artifacts" if options.starting_artifacts is not None else "starting_executions"
+
+
+def _no_start(options: LineageSubgraphQueryOptions) -> str:
+    """ml-metadata's words for no starting node found, and what was asked: ``no artifact
+    matches starting_artifacts (ids [7])``."""
+    said = []
+    for field, kind, selector in (("starting_artifacts", "artifact", options.starting_artifacts),
+                                  ("starting_executions", "execution", options.starting_executions)):
+        if selector is None:
+            continue
+        asked = [f"{name} {value!r}" if isinstance(value, str) else f"{name} {list(value)}"
+                 for name, value in (("ids", selector.ids), ("types", selector.types),
+                                     ("filter_query", selector.filter_query)) if value is not None]
+        said.append(f"no {kind} matches {field}" + (f" ({', '.join(asked)})" if asked else ""))
+    return "cannot find qualified nodes to start the traversal: " + "; ".join(said)
 
 
 def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, Any]]:
@@ -574,19 +589,19 @@ def stream_lineage(store: MetadataStore, query_options: LineageSubgraphQueryOpti
     """See MetadataStore.stream_lineage. Validates the options before returning."""
     text, params = _subgraph_statement(query_options, {"artifacts", "events"}, q.LINEAGE_FINISH_LEVELS)
     _check_type_names(store, query_options)
-    return _steps(store, text, params, _start_field(query_options), query_options.direction,
+    return _steps(store, text, params, _no_start(query_options), _start_field(query_options), query_options.direction,
                   query_options.max_num_hops)
 
 
-def _steps(store: MetadataStore, text: str, params: dict[str, Any], start_field: str, direction: LineageDirection,
-           max_hops: int | None) -> Iterator[LineageStep]:
+def _steps(store: MetadataStore, text: str, params: dict[str, Any], not_found: str, start_field: str,
+           direction: LineageDirection, max_hops: int | None) -> Iterator[LineageStep]:
     level: list[LineageStep] = []
     by_id: dict[tuple[str, int], LineageStep] = {}
     distance = None
     rows = _rows(store, text, params, _reached_statement(direction, {"artifacts", "events"}, q.LINEAGE_FINISH_LEVELS),
                  direction, max_hops)
     if next(rows)[3] == 0:  # the k 5 row comes first (d -1)
-        raise NotFoundError("cannot find qualified nodes to start the traversal", field=start_field)
+        raise NotFoundError(not_found, field=start_field)
     for k, d, item, owner_id, a, b, tag in rows:
         if d != distance:
             yield from level

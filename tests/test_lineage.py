@@ -242,9 +242,17 @@ def test_errors(session_store, history):
     with pytest.raises(NotFoundError) as missing:
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_artifacts=NodeSelector(ids=[-5])))
     assert missing.value.field == "starting_artifacts"  # the option naming them (was MLMD's oneof's name)
+    # ml-metadata's words, and what was asked (they said nothing of it).
+    assert missing.value.message == ("cannot find qualified nodes to start the traversal: no artifact matches "
+                                     "starting_artifacts (ids [-5])")
     with pytest.raises(NotFoundError) as missing:
         session_store.get_lineage_subgraph(LineageSubgraphQueryOptions(starting_executions=NodeSelector(ids=[-5])))
     assert missing.value.field == "starting_executions"
+    with pytest.raises(NotFoundError) as missing:
+        list(session_store.stream_lineage(LineageSubgraphQueryOptions(starting_executions=NodeSelector(
+            types=["Trainer"], filter_query="name = 'nothing'"))))
+    assert missing.value.message.endswith("no execution matches starting_executions (types ['Trainer'], "
+                                          "filter_query \"name = 'nothing'\")")
 
 
 def test_streamed_steps_and_paths(session_store, history):
