@@ -79,7 +79,7 @@ def test_import_mlmd_that_never_reached_neo4j_has_nothing_to_resume(offline, tmp
     (["reset", "--format", "yaml"], "Invalid value for '--format': 'yaml' is not one of 'text', 'json'."),
     (["prune", "--type", "PipelineRun", "--before", "notadate"],
      "Invalid value for '--before': 'notadate' is not an ISO date such as 2026-01-31 or 2026-01-31T12:00"),
-    (["prune", "--type", "PipelineRun"], "say which runs: --name NAME (repeatable) and/or --before DATE"),
+    (["prune", "--type", "PipelineRun"], "say which runs: --name NAME (repeatable), --before DATE, or --keep-last N"),
     (["query", "model_pushed", "-p", "model_id=1907", "-p", "extra=1"],
      "Invalid value for '--param' / '-p': query 'model_pushed' has no parameter 'extra' (it takes model_id)"),
     (["types", "--format", "png"], "Invalid value for '--format': 'png' is not one of 'table', 'json'."),

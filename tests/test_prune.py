@@ -170,6 +170,9 @@ def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_
                              "--format", "json"))
     assert planned["deleted"] is False and len(planned["runs"]) == RUNS - 1
     assert planned["spared_by_keep_last"] == [f"run-{RUNS - 1:04d}"]
+    # --keep-last alone: every run but the newest N (it needed a --before far in the future).
+    alone = json.loads(cli("--keep-last", "1", "--delete-live-artifacts", "--format", "json"))
+    assert alone == planned
     assert "(1 more spared: among the newest 1, --keep-last)" in cli("--before", "2999-01-01", "--keep-last", "1")
     # Only the runs the selection matched count as spared: none is older than 1970.
     assert "spared" not in cli("--before", "1970-01-02", "--keep-last", "2")

@@ -62,7 +62,8 @@ def prune(
         callback=_check_before, metavar="<date>",
         help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
     keep_last: Annotated[int, typer.Option(
-        help="Never prune the newest N runs of the type, however old, even when --name names one.", min=0,
+        help="Never prune the newest N runs of the type, however old, even when --name names one; given "
+             "alone, choose every other run of the type.", min=0,
         metavar="<int>")] = 0,
     delete_live_artifacts: Annotated[bool, typer.Option(
         "--delete-live-artifacts", help="Also delete artifacts that are not DELETED or ABANDONED (their data may "
@@ -82,8 +83,10 @@ def prune(
     Prints what it would delete unless given --yes. Newest runs go first, each batch of runs in
     one transaction, so an interrupted prune leaves whole runs and can be run again.
     """
-    if not name and before is None:
-        ctx.fail("say which runs: --name NAME (repeatable) and/or --before DATE")
+    if not name and before is None and not keep_last:
+        ctx.fail("say which runs: --name NAME (repeatable), --before DATE, or --keep-last N (alone: every run but "
+                 "the newest N)")
+    every = not name and before is None  # --keep-last N alone: every run of the type but the newest N
     try:
         with command_store(uri, user, password, database) as store:
             cutoff = _cutoff_ms(before) if before is not None else None
@@ -94,7 +97,7 @@ def prune(
             contexts = store.get_contexts_by_type(context_type)
             newest_first = sorted(contexts, key=lambda c: (c.create_time_since_epoch or 0, c.id or 0), reverse=True)
             protected = {c.id for c in newest_first[:keep_last]}
-            matching = [c for c in newest_first if (name and c.name in name)
+            matching = [c for c in newest_first if every or (name and c.name in name)
                         or (cutoff is not None and (c.create_time_since_epoch or 0) < cutoff)]
             chosen = [c for c in matching if c.id not in protected]
             spared = [c for c in matching if c.id in protected]
