@@ -290,8 +290,10 @@ def test_lineage_commands(demo: MetadataStore, shell, tmp_path: Path) -> None:
         elif command == "graphmd artifacts --type Model":
             assert re.findall(r"run-\d+/model", out) == [f"run-000{i}/model" for i in range(6)]
         elif command.startswith("graphmd cypher-shell"):
-            assert '"run-0005/model", "run-0005/Pusher", "/serving/taxi/5", "LIVE"' in out or (
-                '| "run-0005/model" | "run-0005/Pusher" | "/serving/taxi/5" | "LIVE"' in out), out
+            # pushed_to: the destination the Pusher recorded; the pushed artifact's uri last.
+            assert '"run-0005/model", "run-0005/Pusher", "/serving/taxi", "LIVE"' in out or (
+                '| "run-0005/model" | "run-0005/Pusher" | "/serving/taxi" | "LIVE"' in out), out
+            assert '"/serving/taxi/5"' in out, out
         elif command == "graphmd query who_triggered_run -p run_name=run-0005":
             [row] = json.loads(out)
             assert (row["triggered_by"], row["trigger"], len(row["executions"])) == ("carol", "schedule", 7)
@@ -434,7 +436,7 @@ def test_operations_prune(demo: MetadataStore, shell) -> None:
     [step] = demo.put_executions([Execution(type_id=step_type)])
     demo.put_attributions_and_associations([], [Association(context_id=tfx_run, execution_id=step)])
     lines = commands("operations.md", "graphmd prune --type PipelineRun")
-    assert len(lines) == 3
+    assert len(lines) == 4
     planned = shell(lines[0])
     assert "\nwould delete: 0 runs" in planned.out and "nothing to delete" in planned.err  # prints what would go
     assert "\ndeleted:" in "\n" + shell(lines[1]).out
@@ -442,6 +444,8 @@ def test_operations_prune(demo: MetadataStore, shell) -> None:
     assert len(demo.get_contexts_by_type("PipelineRun")) == 6
     assert shell(lines[2]).out.startswith("1 pipeline_run run chosen")
     assert demo.get_contexts_by_id([tfx_run]) == [] and demo.get_executions_by_id([step]) == []
+    kept = shell(lines[3])  # every run but the newest 100: the demo's 6 are all among them
+    assert "\nwould delete: 0 runs" in kept.out and "among the newest 100" in kept.err, kept
 
 
 def test_operations_export_import(demo: MetadataStore, shell, tmp_path: Path) -> None:
