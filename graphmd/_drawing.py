@@ -624,6 +624,7 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
         first, second = _node_lines(node)
         more = _more_text(key, up, down)
         classes = "".join(f" more-{way}" for way, keys in (("upstream", up), ("downstream", down)) if key in keys)
+        classes += " start" if key in marked else ""
         tooltip = _tooltip(node) + (f"\n{more}: beyond the depth limit, not drawn" if more else "")
         stubs = "".join(_STUB[way] for way, keys in (("upstream", up), ("downstream", down)) if key in keys)
         parts.append(
@@ -929,6 +930,21 @@ context filters need JavaScript.</p></noscript>
     }}
     g.select = select;
   }});
+  // A drawing far larger than the pane (a long chain of runs: 27,000 x 170 px) fitted whole is
+  // a thin line in an empty pane: open it at readable size on its starting node (or its left
+  // end) instead; "fit" shows it whole.
+  const pane = view.getBoundingClientRect();
+  if (pane.width > 0 && pane.height > 0 && Math.min(pane.width / home.w, pane.height / home.h) < 0.25) {{
+    // Fitted, a node would be under a quarter of its size: show it at 60% instead.
+    const w = Math.min(home.w, pane.width / 0.6), h = w * pane.height / pane.width;
+    const start = svg.querySelector("g.node.start");
+    const t = start && /translate\(([-\d.]+),([-\d.]+)\)/.exec(start.getAttribute("transform"));
+    const x = t ? Number(t[1]) + 100 - w / 2 : home.x;
+    const y = t && h < home.h ? Math.max(home.y, Math.min(Number(t[2]) + 23 - h / 2, home.y + home.h - h))
+                              : home.y + home.h / 2 - h / 2;
+    box = {{x: Math.max(home.x, Math.min(x, home.x + home.w - w)), y: y, w: w, h: h}};
+    show();
+  }}
   const find = document.getElementById("find"), found = document.getElementById("found");
   let matches = [], at = -1;
   find.addEventListener("input", function () {{ matches = []; at = -1; found.textContent = ""; }});

@@ -159,3 +159,28 @@ def test_edges_that_skip_columns_are_drawn_clear_of_the_nodes_between(tmp_path):
     # with it the trunk it leaves.
     assert seen == ["hidden=none", "from=Dataset #10 (INPUT), Model #15 (INPUT)", "trunk=true/1", "moved=false",
                     "hidden=none"]
+
+
+# What the pane shows when the page opens, then after "fit": each viewBox, and whether the
+# starting node is inside the first.
+OPENING_PROBE = """<script>
+window.addEventListener("load", function () {
+  const svg = document.querySelector("#view svg"), box = function () { return svg.getAttribute("viewBox"); };
+  const opened = box(), v = opened.split(" ").map(Number);
+  const start = document.querySelector("g.node.start");
+  const x = Number(/translate\\(([-\\d.]+)/.exec(start.getAttribute("transform"))[1]);
+  document.getElementById("fit").click();
+  document.body.setAttribute("data-probe", [opened, box(), v[0] <= x && x + 200 <= v[0] + v[2]].join("|"));
+});
+</script>"""
+
+
+def test_a_long_chain_opens_at_its_starting_node_not_fitted_to_a_thin_line(tmp_path):
+    """A 105-hop lineage drew 27,560 x 172 px and opened fitted: a line across an empty pane.
+    It opens at readable size on the starting node; "fit" still shows it whole. A drawing
+    that fits opens whole."""
+    long = probed(lineage_html(chain(60), highlight=[101 + 2 * 59]), OPENING_PROBE, tmp_path).split("|")
+    opened, fitted, start_shown = long[0].split(), long[1].split(), long[2]
+    assert float(opened[2]) < float(fitted[2]) / 4 and start_shown == "true", long
+    short = probed(lineage_html(chain(2), highlight=[103]), OPENING_PROBE, tmp_path).split("|")
+    assert short[0] == short[1] and short[2] == "true", short
