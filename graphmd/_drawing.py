@@ -938,7 +938,7 @@ context filters need JavaScript.</p></noscript>
     // Fitted, a node would be under a quarter of its size: show it at 60% instead.
     const w = Math.min(home.w, pane.width / 0.6), h = w * pane.height / pane.width;
     const start = svg.querySelector("g.node.start");
-    const t = start && /translate\(([-\d.]+),([-\d.]+)\)/.exec(start.getAttribute("transform"));
+    const t = start && /translate\\(([-\\d.]+),([-\\d.]+)\\)/.exec(start.getAttribute("transform"));
     const x = t ? Number(t[1]) + 100 - w / 2 : home.x;
     const y = t && h < home.h ? Math.max(home.y, Math.min(Number(t[2]) + 23 - h / 2, home.y + home.h - h))
                               : home.y + home.h / 2 - h / 2;

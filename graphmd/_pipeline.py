@@ -310,8 +310,12 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
     pairs = [ArtifactAndEvent(event=Event(artifact_id=aid, type=EventType.INPUT, path=[key, i]))
              for key, key_ids in ids.items() for i, aid in enumerate(key_ids)]
     result = store.put_execution(running, pairs, list(contexts), reuse_context_if_already_exist=True)
-    stored_contexts = store.get_contexts_by_id(result.context_ids)
-    [stored_execution] = store.get_executions_by_id([result.execution_id])
+    try:  # RUNNING is stored: from here, whatever stops the step (Ctrl-C too) marks it FAILED
+        stored_contexts = store.get_contexts_by_id(result.context_ids)
+        [stored_execution] = store.get_executions_by_id([result.execution_id])
+    except BaseException as error:
+        _record_failure(store, running.model_copy(update={"id": result.execution_id}), (), error)
+        raise
     state = RunningExecution(stored_execution, artifacts, stored_contexts)
     try:
         yield state
@@ -325,9 +329,12 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
              for key, artifacts in outputs.items() for i, artifact in enumerate(artifacts)]
     try:
         done = store.put_execution(complete, pairs, stored_contexts, force_reuse_context=True)
-    except Exception as error:
-        if getattr(error, "commit_unknown", False):
-            raise  # COMPLETE may have been stored: FAILED could be false
+    except BaseException as error:
+        # COMPLETE may have been stored (the answer was lost, or a Ctrl-C came while it was
+        # committing): FAILED could be false. A Ctrl-C graphmd knows stopped the write is a failure.
+        if getattr(error, "commit_unknown", False) or (
+                not isinstance(error, Exception) and getattr(error, "graphmd_stored", None) is not False):
+            raise
         if isinstance(error, GraphmdError):
             _name_outputs_as_declared(error, [f"outputs[{key!r}][{i}]" for key, artifacts in outputs.items()
                                               for i in range(len(artifacts))])

@@ -289,6 +289,17 @@ def _event_edge(edge: object, field: str) -> EventEdge:
     return EventEdge(event=event, execution_index=execution_index, artifact_index=artifact_index)
 
 
+_NOTHING_STORED = "graphmd: the interrupted call's write was stopped; nothing of it was stored"
+
+
+def _note_interrupt(interrupt: BaseException, stored: bool | None, note: str) -> None:
+    """Say on an interrupted write's interrupt (Ctrl-C) what became of the write: ``note``
+    for the reader, and ``graphmd_stored`` for code (graphmd._pipeline's record_execution):
+    True (stored, whole), False (nothing stored), None (unknown)."""
+    interrupt.add_note(note)
+    interrupt.graphmd_stored = stored  # type: ignore[attr-defined]
+
+
 def _check_type_class(given: object, cls: type[AnyType], field: str) -> None:
     """Raise InvalidArgumentError (``field``) unless ``given`` is a ``cls``: an
     ExecutionType given to put_artifact_type would otherwise be stored as what it is."""
@@ -577,9 +588,11 @@ class MetadataStore:
                 time.sleep(0.005 * (attempt + 1))
             except BaseException as interrupt:  # Ctrl-C: its connection dropped (_session)
                 if not isinstance(interrupt, Exception):
-                    interrupt.add_note("graphmd: the interrupted call was committing its write: it took effect whole "
-                                       "or not at all; read back before running it again" if committing else
-                                       "graphmd: the interrupted call's write was stopped; nothing of it was stored")
+                    if committing:
+                        _note_interrupt(interrupt, None, "graphmd: the interrupted call was committing its write: it "
+                                        "took effect whole or not at all; read back before running it again")
+                    else:
+                        _note_interrupt(interrupt, False, _NOTHING_STORED)
                 raise
         raise AssertionError("unreachable")
 
@@ -638,8 +651,10 @@ class MetadataStore:
             with map_driver_errors(self.settings.uri):  # reserving ids is a round trip of its own
                 result = writer.planned_by(plan)
             planned = writer.planned()
-        except BaseException:
+        except BaseException as interrupt:
             writer.release_ids()  # nothing was sent
+            if not isinstance(interrupt, Exception):
+                _note_interrupt(interrupt, False, _NOTHING_STORED)
             raise
         created = writer.a_created_node()
         if planned is None or created is None or writer.duplicate_event is not None:
@@ -696,13 +711,15 @@ class MetadataStore:
                     time.sleep(0.05)
                 stored = session.run(q.EXISTING_IDS[label], ids=[node_id]).single(strict=True)["ids"]
         except Exception as error:  # noqa: BLE001 - the interrupt goes on either way
-            interrupt.add_note(f"graphmd: Neo4j could not be asked whether the interrupted call's write was "
-                               f"stored ({error}): it took effect whole or not at all; read back before running it "
-                               "again")
+            _note_interrupt(interrupt, None, f"graphmd: Neo4j could not be asked whether the interrupted call's write "
+                                             f"was stored ({error}): it took effect whole or not at all; read back "
+                                             "before running it again")
             return
-        interrupt.add_note("graphmd: the interrupted call's write had already been stored, whole: read it back "
-                           "rather than running it again" if stored else "graphmd: the interrupted call's write was "
-                           "stopped; nothing of it was stored")
+        if stored:
+            _note_interrupt(interrupt, True, "graphmd: the interrupted call's write had already been stored, whole: "
+                                             "read it back rather than running it again")
+        else:
+            _note_interrupt(interrupt, False, _NOTHING_STORED)
 
     def _settle_lost_write(self, writer: _NodeWriter, statement: str, planned: dict[str, Any],
                            created: tuple[str, int], lost: Exception) -> neo4j.Record | None:

@@ -67,6 +67,7 @@ def test_an_interrupted_bulk_write_stores_nothing_and_says_so(store: MetadataSto
     watcher.join(10)
     notes = getattr(info.value, "__notes__", [])
     assert notes == ["graphmd: the interrupted call's write was stopped; nothing of it was stored"], notes
+    assert info.value.graphmd_stored is False  # type: ignore[attr-defined]  # for code: record_execution
     assert store.counts()["artifacts"] == before
     # The store goes on: the same write, uninterrupted, is stored whole.
     assert len(store.put_artifacts(batch[:100])) == 100
@@ -86,6 +87,7 @@ def test_an_interrupted_transaction_rolls_back_and_says_so(store: MetadataStore,
     watcher.join(10)
     notes = getattr(info.value, "__notes__", [])
     assert notes == ["graphmd: the interrupted call's write was stopped; nothing of it was stored"], notes
+    assert info.value.graphmd_stored is False  # type: ignore[attr-defined]
     assert [a.properties["n"] for a in store.get_artifacts_by_id(ids[:50])] == list(range(50))
     assert store.put_artifacts(changed[:10]) == ids[:10]
 
@@ -114,3 +116,48 @@ def test_an_interrupted_lineage_read_raises_the_interrupt_itself(store: Metadata
     again = store.get_lineage_subgraph(options)
     assert ({a.id for a in again.artifacts}, len(again.events)) == ({a.id for a in expected.artifacts},
                                                                      len(expected.events))
+
+
+def test_ctrl_c_while_a_step_records_its_outputs_marks_it_failed(store: MetadataStore, sigint_raises: None) -> None:
+    """Ctrl-C while record_execution wrote COMPLETE and the outputs (a KeyboardInterrupt, which
+    `except Exception` let through) left the execution RUNNING, as if the process had died."""
+    from graphmd import Execution, ExecutionState, ExecutionType
+    from graphmd._pipeline import record_execution
+
+    data_t = store.put_artifact_type(ArtifactType(name="Shard"))
+    step_t = store.put_execution_type(ExecutionType(name="Split"))
+    store.put_artifacts([Artifact(type_id=data_t, uri="/shard/first")])
+    before = store.counts()["artifacts"]
+    with pytest.raises(KeyboardInterrupt):
+        with record_execution(store, Execution(type_id=step_t, name="split-1")) as step:
+            for i in range(20_000):
+                step.output("shards", Artifact(type_id=data_t, uri=f"/shard/{i}"))
+            watcher = _interrupt_when_running(store, "UNWIND")  # the COMPLETE write, from here on
+        time.sleep(5)
+    watcher.join(10)
+    [split] = store.get_executions_by_type("Split")
+    assert split.last_known_state == ExecutionState.FAILED, split
+    assert split.custom_properties["error_type"] == "KeyboardInterrupt"
+    assert store.counts()["artifacts"] == before  # no output stored
+
+
+def test_ctrl_c_right_after_running_is_stored_marks_the_step_failed(store: MetadataStore,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between storing RUNNING and entering the block, record_execution read the execution
+    back outside its try: an interrupt there left it RUNNING."""
+    from graphmd import Execution, ExecutionState, ExecutionType
+    from graphmd._pipeline import record_execution
+
+    step_t = store.put_execution_type(ExecutionType(name="Split"))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "get_contexts_by_id", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with record_execution(store, Execution(type_id=step_t, name="split-2")):
+            pass
+    monkeypatch.undo()
+    [split] = store.get_executions_by_type("Split")
+    assert (split.last_known_state, split.custom_properties["error_type"]) == (ExecutionState.FAILED,
+                                                                               "KeyboardInterrupt")
