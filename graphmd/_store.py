@@ -544,8 +544,22 @@ class MetadataStore:
             return int(session.run(q.TERMINATE_TAGGED_TRANSACTIONS, tag=tag).single(strict=True)["terminated"])
 
     def _read(self, fn: Callable[[neo4j.ManagedTransaction], ResultT]) -> ResultT:
-        with map_driver_errors(self.settings.uri), self._session() as session, _pipelined_begin(session):
-            return session.execute_read(self._unit(fn))
+        """Run ``fn`` in one read transaction. A read's commit that loses its connection
+        (one a Ctrl-C left half-used, say) is run again, once: a read changes nothing, so
+        "took effect or not, unknown which" is no answer for it."""
+        for attempt in range(2):
+            try:
+                with map_driver_errors(self.settings.uri), self._session() as session, _pipelined_begin(session):
+                    return session.execute_read(self._unit(fn))
+            except UnavailableError as error:
+                if not error.commit_unknown:
+                    raise
+                if attempt:
+                    raise UnavailableError(f"the connection to Neo4j at {self.settings.uri} was lost at the end of a "
+                                           f"read, twice; a read changes nothing, so it can be run again "
+                                           f"({error.__cause__})") from error.__cause__
+                _log.debug("rerunning a read whose commit lost its connection: %s", error)
+        raise AssertionError("unreachable")
 
     def _write(self, fn: Callable[[neo4j.ManagedTransaction], ResultT]) -> ResultT:
         """Run ``fn`` in one write transaction. A unique-key race with a concurrent writer

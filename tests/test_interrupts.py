@@ -161,3 +161,31 @@ def test_ctrl_c_right_after_running_is_stored_marks_the_step_failed(store: Metad
     [split] = store.get_executions_by_type("Split")
     assert (split.last_known_state, split.custom_properties["error_type"]) == (ExecutionState.FAILED,
                                                                                "KeyboardInterrupt")
+
+
+def test_a_read_whose_commit_loses_its_connection_is_run_again(store: MetadataStore,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a Ctrl-C, a read on a connection it left half-used failed with "lost while
+    committing: the call took effect whole or not at all, unknown which" (words for a write)."""
+    import neo4j
+
+    from graphmd import UnavailableError
+
+    t = store.put_artifact_type(ArtifactType(name="Shard"))
+    [a] = store.put_artifacts([Artifact(type_id=t, uri="/shard/1")])
+    unit, failures = store._unit, [1]
+
+    def loses_its_commit_once(fn):  # type: ignore[no-untyped-def]
+        def run(tx):  # type: ignore[no-untyped-def]
+            if failures:
+                failures.pop()
+                raise neo4j.exceptions.IncompleteCommit("connection lost")
+            return unit(fn)(tx)
+        return run
+
+    monkeypatch.setattr(store, "_unit", loses_its_commit_once)
+    assert [x.uri for x in store.get_artifacts_by_id([a])] == ["/shard/1"]
+    failures[:] = [1, 1]
+    with pytest.raises(UnavailableError) as info:
+        store.get_artifacts_by_id([a])
+    assert not info.value.commit_unknown and "lost at the end of a read, twice" in info.value.message
