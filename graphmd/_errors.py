@@ -184,6 +184,11 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
     except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as error:
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"Neo4j is unavailable{where}: {error}") from error
+    except BufferError as error:  # the driver's, on a pooled connection an interrupt (Ctrl-C) left mid-message
+        where = f" to Neo4j at {uri}" if uri else " to Neo4j"
+        raise UnavailableError(f"a connection{where} was left unusable (by an interrupted call?) and failed: the "
+                               f"call took effect whole or not at all, unknown which; read back before retrying "
+                               f"({error})", commit_unknown=True) from error
     except neo4j_errors.AuthError as error:
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"Neo4j rejected the credentials{where}: {error.message}") from error

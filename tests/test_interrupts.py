@@ -189,3 +189,30 @@ def test_a_read_whose_commit_loses_its_connection_is_run_again(store: MetadataSt
     with pytest.raises(UnavailableError) as info:
         store.get_artifacts_by_id([a])
     assert not info.value.commit_unknown and "lost at the end of a read, twice" in info.value.message
+
+
+def test_a_connection_an_interrupt_left_mid_message_is_no_raw_driver_error(store: MetadataStore,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A BufferError from the driver (a pooled connection an interrupt left mid-message)
+    reached the caller raw, where every other driver failure is a graphmd error; a read
+    meeting it is run again."""
+    from graphmd import UnavailableError
+
+    t = store.put_artifact_type(ArtifactType(name="Shard"))
+    [a] = store.put_artifacts([Artifact(type_id=t, uri="/shard/1")])
+    unit, failures = store._unit, [1]
+
+    def resized_once(fn):  # type: ignore[no-untyped-def]
+        def run(tx):  # type: ignore[no-untyped-def]
+            if failures:
+                failures.pop()
+                raise BufferError("Existing exports of data: object cannot be re-sized")
+            return unit(fn)(tx)
+        return run
+
+    monkeypatch.setattr(store, "_unit", resized_once)
+    assert [x.uri for x in store.get_artifacts_by_id([a])] == ["/shard/1"]
+    failures[:] = [1]
+    with pytest.raises(UnavailableError) as info:
+        store.put_artifacts([Artifact(id=a, type_id=t, uri="/shard/2")])  # an update: a managed transaction
+    assert info.value.commit_unknown and "left unusable" in info.value.message
