@@ -13,7 +13,8 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -163,6 +164,24 @@ def test_ctrl_c_right_after_running_is_stored_marks_the_step_failed(store: Metad
                                                                                "KeyboardInterrupt")
 
 
+def _failing_transactions(store: MetadataStore, monkeypatch: pytest.MonkeyPatch,
+                          error: Callable[[], BaseException]) -> list[int]:
+    """Make the store's next transactions raise ``error()``, one for each item of the list
+    returned (one to begin with; the test sets how many more)."""
+    unit, failures = store._unit, [1]
+
+    def failing(fn: Any) -> Any:
+        def run(tx: Any) -> Any:
+            if failures:
+                failures.pop()
+                raise error()
+            return unit(fn)(tx)
+        return run
+
+    monkeypatch.setattr(store, "_unit", failing)
+    return failures
+
+
 def test_a_read_whose_commit_loses_its_connection_is_run_again(store: MetadataStore,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """After a Ctrl-C, a read on a connection it left half-used failed with "lost while
@@ -173,17 +192,7 @@ def test_a_read_whose_commit_loses_its_connection_is_run_again(store: MetadataSt
 
     t = store.put_artifact_type(ArtifactType(name="Shard"))
     [a] = store.put_artifacts([Artifact(type_id=t, uri="/shard/1")])
-    unit, failures = store._unit, [1]
-
-    def loses_its_commit_once(fn):  # type: ignore[no-untyped-def]
-        def run(tx):  # type: ignore[no-untyped-def]
-            if failures:
-                failures.pop()
-                raise neo4j.exceptions.IncompleteCommit("connection lost")
-            return unit(fn)(tx)
-        return run
-
-    monkeypatch.setattr(store, "_unit", loses_its_commit_once)
+    failures = _failing_transactions(store, monkeypatch, lambda: neo4j.exceptions.IncompleteCommit("connection lost"))
     assert [x.uri for x in store.get_artifacts_by_id([a])] == ["/shard/1"]
     failures[:] = [1, 1]
     with pytest.raises(UnavailableError) as info:
@@ -200,17 +209,8 @@ def test_a_connection_an_interrupt_left_mid_message_is_no_raw_driver_error(store
 
     t = store.put_artifact_type(ArtifactType(name="Shard"))
     [a] = store.put_artifacts([Artifact(type_id=t, uri="/shard/1")])
-    unit, failures = store._unit, [1]
-
-    def resized_once(fn):  # type: ignore[no-untyped-def]
-        def run(tx):  # type: ignore[no-untyped-def]
-            if failures:
-                failures.pop()
-                raise BufferError("Existing exports of data: object cannot be re-sized")
-            return unit(fn)(tx)
-        return run
-
-    monkeypatch.setattr(store, "_unit", resized_once)
+    failures = _failing_transactions(store, monkeypatch,
+                                     lambda: BufferError("Existing exports of data: object cannot be re-sized"))
     assert [x.uri for x in store.get_artifacts_by_id([a])] == ["/shard/1"]
     failures[:] = [1]
     with pytest.raises(UnavailableError) as info:
