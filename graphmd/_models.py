@@ -247,12 +247,19 @@ def plain_value(value: Any) -> Any:
     never imported.
 
     Raises:
-        ValueError: ``value`` is None, a numpy array of one or more dimensions, or a numpy
+        ValueError: ``value`` is None, a list (tuple, set), a dict with a key that is not
+            text, a numpy array of one or more dimensions, or a numpy
             scalar of another kind (complex, datetime64, timedelta64, bytes_): one error, not
             one per kind tried.
     """
     if value is None:
         raise ValueError(f"None is no property value (leave the property out); a value is {_VALUE_KINDS}")
+    if isinstance(value, (list, tuple, set, frozenset)):  # MLMD has no list value: one error, not six
+        raise ValueError(f"a {type(value).__name__} is no property value; a value is {_VALUE_KINDS} (a STRUCT "
+                         "holds lists: {'values': [...]})")
+    if isinstance(value, dict) and any(not isinstance(k, str) for k in value):
+        key = next(k for k in value if not isinstance(k, str))
+        raise ValueError(f"a STRUCT's keys are text, not {type(key).__name__} ({key!r})")
     numpy = sys.modules.get("numpy")
     if numpy is None or isinstance(value, str):  # np.str_ is a str
         return value

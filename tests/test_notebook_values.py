@@ -51,6 +51,16 @@ def test_numpy_scalars_are_the_python_values_they_hold(np: Any) -> None:
     assert type(execution.properties["epochs"]) is int
 
 
+@pytest.mark.parametrize("value, said", [([1, 2], "a list is no property value"), ((1,), "a tuple is no property value"),
+                                         ({1: 2}, "a STRUCT's keys are text, not int (1)")])
+def test_a_list_or_a_struct_with_other_keys_is_refused_in_one_error(value: Any, said: str) -> None:
+    """A list got six errors, one per value kind pydantic tried (bool_type, int_type, ...)."""
+    with pytest.raises(ValidationError) as caught:
+        Artifact(custom_properties={"x": value})
+    [error] = caught.value.errors()
+    assert error["loc"] == ("custom_properties", "x") and said in error["msg"], error
+
+
 @pytest.mark.parametrize("make", [lambda np: np.complex128(1 + 2j), lambda np: np.datetime64("2020-01-01"),
                                   lambda np: np.timedelta64(5, "s"), lambda np: np.bytes_(b"x")],
                          ids=["complex", "datetime64", "timedelta64", "bytes_"])
