@@ -862,7 +862,8 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     several executions of a component (a retry, candidate models) or several metrics
     artifacts of a type has each one's value, with its id (see ComparedValue). Then the
     outcome, why one run's model was preferred: whether its Evaluator blessed it and against
-    which baseline, whether its Pusher pushed it, where and when (see RunComparison).
+    which baseline, whether its Pusher pushed it, where and when (see RunComparison). A
+    FAILED step's ``error`` and ``error_type`` are compared; its ``error_traceback`` is not.
 
     Runs cypher/compare_runs.cypher.
 
@@ -881,7 +882,10 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
 
     def side_by_side(kind: str) -> list[ComparedValue]:
         cls: type[Artifact] | type[Execution] = Execution if kind == "executions" else Artifact
-        return _side_by_side([[codec.decode_node(cls, node) for node in rows[name][kind]] for name in run_names])
+        compared = _side_by_side([[codec.decode_node(cls, node) for node in rows[name][kind]] for name in run_names])
+        # A FAILED step's traceback (kilobytes, record_execution's) swamps a comparison; its
+        # error and error_type stay, and `graphmd show` has the traceback.
+        return [c for c in compared if not (c.custom and c.property == "error_traceback")]
 
     return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"),
                          _outcome([rows[name] for name in run_names]))

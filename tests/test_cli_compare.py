@@ -88,6 +88,7 @@ def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, s
     assert fields["Trainer.config"]["values"] == [None, [{"type_url": "type.googleapis.com/x.Config",
                                                           "value": "/wAB"}]]
     assert fields["Trainer.error_type"]["values"] == [None, ["RuntimeError"]]
+    assert "Trainer.error_traceback" not in fields  # kilobytes a FAILED step's: `graphmd show` has it
     assert re.search(r"^\*\s+Trainer\.config \(custom\)", table, re.MULTILINE), table
     # Nothing to compare is still the same object, with empty lists.
     empty = store.put_contexts([Context(type_id=run_5.type_id, name="empty")])
