@@ -63,6 +63,30 @@ def test_piped_tables_print_stored_text_as_it_is_one_line_per_row(cli, store: Me
     assert "[/run-a]\\nboom" in row and "[/run-b]\\nboom" in row
 
 
+def test_a_header_from_a_stored_value_is_text_not_markup(cli, store: MetadataStore):
+    """compare's headers are run names: '[/x]' in one crashed it on a terminal (Rich read it as
+    a closing tag), and control characters in one reached the terminal raw, piped or not."""
+    import io
+
+    from rich.console import Console
+
+    from graphmd import Context, ContextType, Execution, ExecutionType
+    from graphmd.cli._options import table
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=120)
+    made = table("", "field", "r[/x]", "r[red]y")
+    made.add_row("", "Step.n", "1", "2")
+    terminal.print(made)
+    assert "r[/x]" in terminal.file.getvalue() and "r[red]y" in terminal.file.getvalue()
+    step_t = store.put_execution_type(ExecutionType(name="Step", properties={"n": "INT"}))
+    run_t = store.put_context_type(ContextType(name="PipelineRun"))
+    names = ["r[/x]", "tab\there\u202e\x9b"]
+    for i, name in enumerate(names):
+        store.put_execution(Execution(type_id=step_t, properties={"n": i}), [], [Context(type_id=run_t, name=name)])
+    [header, *_] = cli("compare", *names).splitlines()
+    assert "r[/x]" in header and "tab\\there\\u202e\\x9b" in header and "\t" not in header, header
+
+
 def test_piped_tables_write_control_characters_as_escapes(cli, store: MetadataStore):
     """A tab made a row two fields for `cut -f`, a NUL made `grep` call the listing binary,
     and an ESC is a terminal's escape sequence: each prints as its escape."""

@@ -617,6 +617,11 @@ def test_prune_text_names_what_it_kept(store, cli):
                                                                         "--name", "run-3")
     store.put_execution(Execution(type_id=hits.types["trainer"]), [], [Context(type_id=hits.types["run"], name="empty")])
     assert "kept ids" not in cli("prune", "--type", "PipelineRun", "-q", "--name", "empty")  # nothing kept
+    # A run's name is a stored value: its control characters are escapes, as in every table.
+    [run_1] = store.get_contexts_by_id([hits.runs["run-1"]])
+    store.put_contexts([run_1.model_copy(update={"name": "run-1\x1b[2J\u202e"})])
+    text = cli("prune", "--type", "PipelineRun", "-q", "--name", "run-1\x1b[2J\u202e")
+    assert f"kept ids: run {hits.runs['run-1']} (run-1\\x1b[2J\\u202e)" in text and "\x1b" not in text, text
 
 
 def test_prune_text_says_how_many_kept_artifacts_may_still_hold_data(store, cli):

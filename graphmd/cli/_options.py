@@ -77,10 +77,11 @@ class _TextTable(Table):
 # an escape sequence. Piped, line breaks are escapes too (a row is one line); on a terminal
 # they split the value (see _cell). Escaped too: C1 controls (0x9B starts an escape sequence
 # on some terminals, 0x85 is a line break to some readers), the line and paragraph separators,
-# and the bidirectional overrides and isolates (they show a cell's text in another order than
-# it reads, and can carry that over the cells after it).
+# and the bidirectional marks, overrides and isolates (they show a cell's text in another
+# order than it reads, and can carry that over the cells after it).
 _SHOWN_ESCAPES = {**{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (0x0A, 0x0D)},
-                  **{c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+                  **{c: f"\\u{c:04x}" for c in [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                                 *range(0x2066, 0x206A)]},
                   0x09: "\\t"}
 _PIPED_ESCAPES = {**_SHOWN_ESCAPES, 0x0A: "\\n", 0x0D: "\\r"}
 
@@ -112,7 +113,8 @@ def table(*columns: str) -> Table:
     ellipsis); piped, nothing is cut (see print_table)."""
     made = _TextTable(box=None, pad_edge=False)
     for column in columns:
-        made.add_column(column, overflow="ellipsis", no_wrap=column in _KEY_COLUMNS)
+        # A header may be a stored value (compare's run names): text as a cell's, not Rich markup.
+        made.add_column(_cell(column), overflow="ellipsis", no_wrap=column in _KEY_COLUMNS)
     return made
 
 
@@ -134,7 +136,7 @@ def table_lines(made: Table) -> list[str]:
     """A table as print_table prints it piped: one line per row, each column as wide as its
     widest cell, two spaces between columns, no trailing spaces (cells are single lines here:
     _cell). Laid out here rather than by Rich, whose layout of a 70,000-row listing took 29 s."""
-    columns = [[column.header, *column.cells] for column in made.columns]
+    columns = [[column.header, *column.cells] for column in made.columns]  # a header is a cell too (table)
     texts = [[cell.plain if isinstance(cell, Text) else str(cell) for cell in cells] for cells in columns]
     widths = [max(map(cell_len, cells)) for cells in texts]
     return ["  ".join(text + " " * (width - cell_len(text)) for text, width in zip(row, widths, strict=True)).rstrip()

@@ -14,8 +14,8 @@ from .._errors import GraphmdError, NotFoundError
 from .._models import ArtifactState
 from .._prune import PruneResult
 from .._store import MetadataStore
-from ._options import (Database, Password, Quiet, Uri, User, command_store, count_of, err, fail, out, print_json,
-                       progress_bar)
+from ._options import (Database, Password, Quiet, Uri, User, as_piped, command_store, count_of, err, fail, out,
+                       print_json, progress_bar)
 
 
 class TextFormat(str, enum.Enum):
@@ -178,7 +178,7 @@ def _kept_ids(result: PruneResult, run_names: dict[int, str]) -> str:
     """The first few kept ids of each kind, runs with their names: "run 14 (churn-3);
     execution 17; artifacts 3, 5, 8, 9, 12 and 4 more"."""
     kinds: list[tuple[str, list[str]]] = [
-        ("run", [f"{i} ({run_names[i]})" if i in run_names else str(i) for i in result.kept_context_ids]),
+        ("run", [f"{i} ({as_piped(run_names[i])})" if i in run_names else str(i) for i in result.kept_context_ids]),
         ("execution", [str(i) for i in result.kept_execution_ids]),
         ("artifact", [str(i) for i in result.kept_artifact_ids])]
     return "; ".join(f"{kind if len(ids) == 1 else kind + 's'} {', '.join(ids[:_NAMED])}"
