@@ -303,6 +303,12 @@ def _note_interrupt(interrupt: BaseException, stored: bool | None, note: str) ->
 def _check_type_class(given: object, cls: type[AnyType], field: str) -> None:
     """Raise InvalidArgumentError (``field``) unless ``given`` is a ``cls``: an
     ExecutionType given to put_artifact_type would otherwise be stored as what it is."""
+    _require_instance(given, cls, field)
+
+
+def _require_instance(given: object, cls: type, field: str) -> None:
+    """Raise InvalidArgumentError (``field``: "must be an Artifact, not ...") unless ``given``
+    is a ``cls``; a proto from ml-metadata is named as one (kind_of)."""
     if not isinstance(given, cls):
         article = "an" if cls.__name__[0] in "AEIOU" else "a"
         raise InvalidArgumentError(f"{field} must be {article} {cls.__name__}, not {kind_of(given)}", field=field)
@@ -1242,8 +1248,8 @@ class MetadataStore:
         Raises:
             InvalidArgumentError: a context, artifact or execution id that does not exist.
         """
-        _check_link_ids("attributions", attributions)
-        _check_link_ids("associations", associations)
+        _check_link_ids("attributions", attributions, Attribution)
+        _check_link_ids("associations", associations, Association)
         if not attributions and not associations:
             return
 
@@ -1267,7 +1273,7 @@ class MetadataStore:
                 make a cycle (a context its own ancestor).
             AlreadyExistsError: the link exists already (or is given twice).
         """
-        _check_link_ids("parent_contexts", parent_contexts)
+        _check_link_ids("parent_contexts", parent_contexts, ParentContext)
         if not parent_contexts:
             return
         rows = [{"child_id": p.child_id, "parent_id": p.parent_id} for p in parent_contexts]
@@ -1753,9 +1759,7 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
                                    field=plural)
     for i, node in enumerate(nodes):
         at = field_of(i) if field_of else f"{plural}[{i}]"
-        if not isinstance(node, cls):
-            article = "an" if cls.__name__[0] in "AEIOU" else "a"
-            raise InvalidArgumentError(f"{at} must be {article} {cls.__name__}, not {kind_of(node)}", field=at)
+        _require_instance(node, cls, at)
         if codec.plainly_valid(node):
             continue
         for attr in ("id", "type_id"):
@@ -1811,6 +1815,7 @@ def _parse_mask(cls: type[AnyNode], update_mask: Sequence[str] | None) -> list[s
 
 
 def _check_event(event: Event, field: str) -> None:
+    _require_instance(event, Event, field)
     if event.artifact_id is None:
         raise InvalidArgumentError(f"{field}.artifact_id: no artifact id is specified", field=f"{field}.artifact_id")
     if event.execution_id is None:
@@ -1820,8 +1825,10 @@ def _check_event(event: Event, field: str) -> None:
     _check_event_numbers(event, field)
 
 
-def _check_link_ids(plural: str, links: Sequence[Attribution | Association | ParentContext]) -> None:
+def _check_link_ids(plural: str, links: Sequence[Attribution | Association | ParentContext],
+                    cls: type[Attribution | Association | ParentContext]) -> None:
     for i, link in enumerate(links):
+        _require_instance(link, cls, f"{plural}[{i}]")
         for attr, value in link:
             codec.check_int64(value, f"{plural}[{i}].{attr}")
 

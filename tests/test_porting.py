@@ -93,7 +93,12 @@ def test_a_proto_where_a_model_belongs_says_how_to_convert_it(store: MetadataSto
     for call, field in ((lambda: store.put_artifacts([message]), "artifacts[0]"),
                         (lambda: store.put_artifact_type(pb.ArtifactType(name="X")), "artifact_type"),
                         (lambda: store.put_execution(pb.Execution(type_id=1)), "execution"),
-                        (lambda: store.get_lineage_subgraph(pb.LineageSubgraphQueryOptions()), "query_options")):
+                        (lambda: store.get_lineage_subgraph(pb.LineageSubgraphQueryOptions()), "query_options"),
+                        (lambda: store.put_events([pb.Event(artifact_id=1, execution_id=1)]), "events[0]"),
+                        (lambda: store.put_parent_contexts([pb.ParentContext(child_id=1, parent_id=2)]),
+                         "parent_contexts[0]"),
+                        (lambda: store.put_attributions_and_associations([pb.Attribution(artifact_id=1, context_id=2)]),
+                         "attributions[0]")):
         with pytest.raises(InvalidArgumentError) as info:
             call()
         assert info.value.field == field and "graphmd.mlmd.from_proto converts" in info.value.message, info.value
