@@ -226,6 +226,7 @@ class _Importer:
         self.max_id: dict[str, int] = {}
         self.seen = dict.fromkeys(_COUNT_OF.values(), 0)
         self.written = 0  # records committed so far
+        self.in_flight = 0  # records of the batch being committed
         self.declared: dict[Any, dict[str, str]] = {}  # type id -> property name -> PropertyType value
 
     def add(self, kind: str, row: dict[str, Any], record_id: int | None, line_no: int) -> None:
@@ -254,7 +255,9 @@ class _Importer:
             write_rows(tx, kind, rows)
             advance_id_counters(tx, passed)
 
+        self.in_flight = len(rows)  # its commit's outcome is unknown should Neo4j go away now
         self.store._write(work)
+        self.in_flight = 0
         self.written += len(rows)
 
     def row(self, record: dict[str, Any], line_no: int) -> tuple[str, dict[str, Any], int | None]:
@@ -431,15 +434,25 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
         if not importer.written:
             raise
         # Whatever stopped it (bad input, Neo4j gone), the batches written stay: say so first.
+        in_doubt = importer.in_flight if getattr(error, "commit_unknown", False) else 0
         stopped = type(error)(
-            f"the import stopped with {importer.written} records written, so the store holds part of the export: "
+            f"{import_stopped(importer.written, in_doubt)}, so the store holds part of the export: "
             "empty it (`graphmd reset --yes` with the same connection options as the import, or "
             f"delete_everything() on this MetadataStore) and import again. What stopped it: {error.message}",
             field=error.field)
-        stopped.records_written = importer.written  # type: ignore[attr-defined]  # for `graphmd import`'s words
+        # For `graphmd import`'s words, which put the outage first.
+        stopped.records_written = importer.written  # type: ignore[attr-defined]
+        stopped.records_in_doubt = in_doubt  # type: ignore[attr-defined]
         raise stopped from error
     store._write(lambda tx: tx.run(q.FORGET_IMPORT).consume())
     return counts
+
+
+def import_stopped(written: int, in_doubt: int = 0) -> str:
+    """How far an import that stopped got: the records it committed, and those of the batch
+    whose commit Neo4j may or may not have made when it went away."""
+    return f"the import stopped with {written:,} records written" + (
+        f" (and perhaps the {in_doubt:,} of the batch it was committing)" if in_doubt else "")
 
 
 def unfinished_import(store: MetadataStore) -> str | None:

@@ -516,10 +516,13 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
     return None
 
 
-def check_lookup_properties(store: MetadataStore, type_name: str, properties: Mapping[str, PropertyValue]) -> None:
+def check_lookup_properties(store: MetadataStore, type_name: str, properties: Mapping[str, PropertyValue], *,
+                            custom_hint: str = "a custom property? pass it in custom_properties") -> None:
     """Check that executions of ``type_name`` can hold ``properties`` (as find_cached_execution
     takes them): a cache lookup with a property no version of the type declares, or of
     another kind than declared, can never hit, and must not read as a miss forever.
+
+    ``custom_hint`` is what the message says about custom properties (where the caller takes them).
 
     Raises:
         InvalidArgumentError: the first such property (``properties['lr']``), or one that is
@@ -536,7 +539,7 @@ def check_lookup_properties(store: MetadataStore, type_name: str, properties: Ma
         if name not in declared:
             raise InvalidArgumentError(
                 f"{field}: no version of ExecutionType {type_name!r} declares {name!r}, so no "
-                "execution of it has that property (a custom property? pass it in custom_properties)", field=field)
+                f"execution of it has that property ({custom_hint})", field=field)
         kind = codec.property_type_of(value)
         if kind not in declared[name]:
             kinds = " or ".join(sorted(k.value for k in declared[name]))

@@ -88,7 +88,7 @@ PROGRESS_EVERY = 10.0
 class _Progress:
     """Logs a long migration step's progress at most every PROGRESS_EVERY seconds: on a large
     store a step takes minutes, and an operator should see it move (and, if it is stopped,
-    how far it got: it resumes from there on the next open)."""
+    how far it got; the next open runs the step again, skipping what is already done)."""
 
     def __init__(self) -> None:
         self._next = time.monotonic() + PROGRESS_EVERY

@@ -94,7 +94,7 @@ def import_(
 ) -> None:
     """Restore an export into an empty store, with the same ids, times, properties and edges.
     A gzip-compressed export (a file or stdin) is read as it is."""
-    from .._export import import_store, open_export
+    from .._export import import_stopped, import_store, open_export
 
     try:
         source = open_export(sys.stdin.buffer, "<stdin>") if file == "-" else open_export(file)
@@ -112,9 +112,9 @@ def import_(
         written = getattr(error, "records_written", None)
         if written and isinstance(error.__cause__, GraphmdError):
             # What stopped it first, in the words a Neo4j gone away gets, then what it left.
-            fail(error.__cause__, then=f"the import stopped with {written} records written, so the store holds part "
-                                       "of the export: empty it (`graphmd reset --yes` with the same connection "
-                                       "options) and import again")
+            fail(error.__cause__, then=f"{import_stopped(written, getattr(error, 'records_in_doubt', 0))}, so the "
+                                       "store holds part of the export: empty it (`graphmd reset --yes` with the same "
+                                       "connection options) and import again")
         fail(error)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/yellow]: the store may hold part of the export; empty it (`graphmd reset "

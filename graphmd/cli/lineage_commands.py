@@ -946,7 +946,9 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
             rows = run(store, name, **sent)
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
             if not rows and name == "what_can_be_reused":  # a lookup that can never hit is no cache miss
-                check_lookup_properties(store, given["type_name"], given["properties"])
+                check_lookup_properties(store, given["type_name"], given["properties"], custom_hint=(
+                    "a custom property? the file compares declared properties only; find_cached_execution "
+                    "also takes custom_properties"))
             not_models = _not_models(store, {p: given[p] for p in ("model_id", "model_a", "model_b") if p in given})
     except GraphmdError as error:
         fail(error)

@@ -63,7 +63,7 @@ def prune(
         help="Every run context of the type created before this ISO date or date-time (UTC unless it says).")] = None,
     keep_last: Annotated[int, typer.Option(
         help="Never prune the newest N runs of the type, however old, even when --name names one; given "
-             "alone, choose every other run of the type.", min=0,
+             "alone (N >= 1), choose all the type's runs but those N.", min=0,
         metavar="<int>")] = 0,
     delete_live_artifacts: Annotated[bool, typer.Option(
         "--delete-live-artifacts", help="Also delete artifacts that are not DELETED or ABANDONED (their data may "
@@ -84,8 +84,8 @@ def prune(
     one transaction, so an interrupted prune leaves whole runs and can be run again.
     """
     if not name and before is None and not keep_last:
-        ctx.fail("say which runs: --name NAME (repeatable), --before DATE, or --keep-last N (alone: every run but "
-                 "the newest N)")
+        ctx.fail("say which runs: --name NAME (repeatable), --before DATE, or --keep-last N (N >= 1; alone: every "
+                 "run but the newest N)")
     every = not name and before is None  # --keep-last N alone: every run of the type but the newest N
     try:
         with command_store(uri, user, password, database) as store:
