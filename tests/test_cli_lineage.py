@@ -412,7 +412,7 @@ def test_depth_cut_offs_are_marked_in_every_drawing(cli, history, tmp_path):
     model, trainer = a["run-0002/model"], x["run-0002/Trainer"]
     svg = ET.fromstring(cli("lineage", str(model), "--up", "--depth", "1", "--format", "svg"))
     classes = {g.get("id"): g.get("class") for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("id")}
-    assert classes == {f"a{model}": "node artifact", f"x{trainer}": "node execution more-upstream"}
+    assert classes == {f"a{model}": "node artifact start", f"x{trainer}": "node execution more-upstream"}
     cli("lineage", str(model), "--depth", "1", "--format", "html", "-o", str(tmp_path / "page.html"))
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
     assert 'class="node execution more-upstream"' in page and 'class="node execution more-downstream"' in page
