@@ -264,7 +264,6 @@ def _artifact_and_event(pair: object, field: str) -> ArtifactAndEvent:
     return ArtifactAndEvent(artifact=artifact, event=event)
 
 
-
 def _event_edge(edge: object, field: str) -> EventEdge:
     """``edge`` as an EventEdge: one, or ml-metadata's (execution index or None, artifact
     index or None, event) triple.
@@ -283,9 +282,7 @@ def _event_edge(edge: object, field: str) -> EventEdge:
         if part is not None and (not isinstance(part, int) or isinstance(part, bool)):
             raise InvalidArgumentError(f"{field}.{name}: an int or None is expected, not {type(part).__name__}",
                                        field=f"{field}.{name}")
-    if not isinstance(event, Event):
-        raise InvalidArgumentError(f"{field}.event: an Event is expected, not {kind_of(event)}",
-                                   field=f"{field}.event")
+    _require_instance(event, Event, f"{field}.event")
     return EventEdge(event=event, execution_index=execution_index, artifact_index=artifact_index)
 
 
@@ -1106,9 +1103,7 @@ class MetadataStore:
             InvalidArgumentError, NotFoundError, AlreadyExistsError: as put_artifacts and
                 put_events, for any part of the request; nothing is stored then.
         """
-        if not isinstance(execution, Execution):
-            raise InvalidArgumentError(f"execution: an Execution is expected, not {kind_of(execution)}",
-                                       field="execution")
+        _require_instance(execution, Execution, "execution")
         contexts = () if contexts is None else contexts  # as ml-metadata's client takes it: none
         pairs = [_artifact_and_event(p, f"artifact_and_events[{i}]") for i, p in enumerate(artifact_and_events)]
         _check_nodes(Execution, [execution], "execution", lambda _: "execution")
@@ -1210,7 +1205,8 @@ class MetadataStore:
         _check_nodes(Artifact, artifacts, "artifacts")
         _check_nodes(Context, contexts, "contexts")
         n_executions, n_artifacts = len(executions), len(artifacts)
-        edges = [_event_edge(e, f"event_edges[{i}]") for i, e in enumerate(event_edges)]
+        # A batch has thousands of edges: a field name is built only for one that is no EventEdge.
+        edges = [e if isinstance(e, EventEdge) else _event_edge(e, f"event_edges[{i}]") for i, e in enumerate(event_edges)]
         for i, edge in enumerate(edges):
             if not _plain_event_edge(edge, n_executions, n_artifacts):
                 _check_event_edge_fully(edge, i, executions, artifacts)
