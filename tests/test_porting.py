@@ -18,6 +18,8 @@ mlmd = pytest.importorskip("ml_metadata")
 from ml_metadata.metadata_store import metadata_store as mlmd_store  # noqa: E402
 from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 
+from _snapshot import snapshot  # noqa: E402
+
 
 def test_positional_options_and_masks_as_ml_metadata_takes_them(store: MetadataStore) -> None:
     data_t = store.put_artifact_type(ArtifactType(name="Data", properties={"day": PropertyType.INT}))
@@ -90,6 +92,7 @@ def test_a_proto_where_a_model_belongs_says_how_to_convert_it(store: MetadataSto
     data_t = store.put_artifact_type(ArtifactType(name="Data"))
     message = pb.Artifact(type_id=data_t, uri="/p", state=pb.Artifact.LIVE)
     message.custom_properties["n"].int_value = 3
+    before = snapshot(store)
     for call, field in ((lambda: store.put_artifacts([message]), "artifacts[0]"),
                         (lambda: store.put_artifact_type(pb.ArtifactType(name="X")), "artifact_type"),
                         (lambda: store.put_execution(pb.Execution(type_id=1)), "execution"),
@@ -102,6 +105,7 @@ def test_a_proto_where_a_model_belongs_says_how_to_convert_it(store: MetadataSto
         with pytest.raises(InvalidArgumentError) as info:
             call()
         assert info.value.field == field and "graphmd.mlmd.from_proto converts" in info.value.message, info.value
+    assert snapshot(store) == before  # each refused before anything was written
     [a] = store.put_artifacts([from_proto(message)])
     [got] = store.get_artifacts_by_id([a])
     assert (got.uri, got.state, got.custom_properties) == ("/p", ArtifactState.LIVE, {"n": 3})
