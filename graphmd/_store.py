@@ -27,6 +27,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
+from pydantic import BaseModel
 
 from . import _codec as codec
 from . import _queries as q
@@ -821,9 +822,7 @@ class MetadataStore:
         for name, given, cls in (("artifact_types", artifact_types, ArtifactType),
                                  ("execution_types", execution_types, ExecutionType),
                                  ("context_types", context_types, ContextType)):
-            if not isinstance(given, Sequence) or isinstance(given, str):
-                raise InvalidArgumentError(f"{name}: a list of {cls.__name__} is expected, not "
-                                           f"{type(given).__name__}", field=name)
+            _require_list(given, name, cls.__name__)
             for i, t in enumerate(given):
                 _check_type_class(t, cls, f"{name}[{i}]")
         fields = [f"{name}[{i}]" for name, given in (("artifact_types", artifact_types),
@@ -1046,11 +1045,13 @@ class MetadataStore:
         """Insert events.
 
         Raises:
-            InvalidArgumentError: an event without artifact_id, execution_id or type, or
-                naming an artifact or execution that does not exist.
+            InvalidArgumentError: ``events`` not a list (a generator is refused); an event
+                without artifact_id, execution_id or type, or naming an artifact or execution
+                that does not exist.
             AlreadyExistsError: an event of that type already links that artifact and
                 execution.
         """
+        _require_list(events, "events", "Events")
         for i, event in enumerate(events):
             _check_event(event, f"events[{i}]")
         if not events:
@@ -1068,7 +1069,7 @@ class MetadataStore:
     def put_execution(
         self,
         execution: Execution,
-        artifact_and_events: Sequence[ArtifactAndEvent | tuple[Artifact | None, Event | None]] = (),
+        artifact_and_events: Sequence[ArtifactAndEvent | tuple[Artifact | None, Event | None]] | None = (),
         contexts: Sequence[Context] | None = (),
         reuse_context_if_already_exist: bool = False,
         reuse_artifact_if_already_exist_by_external_id: bool = False,
@@ -1104,7 +1105,12 @@ class MetadataStore:
                 put_events, for any part of the request; nothing is stored then.
         """
         _require_instance(execution, Execution, "execution")
-        contexts = () if contexts is None else contexts  # as ml-metadata's client takes it: none
+        # None for either is none, as ml-metadata's client takes contexts=None.
+        contexts = () if contexts is None else contexts
+        artifact_and_events = () if artifact_and_events is None else artifact_and_events
+        if not isinstance(artifact_and_events, Iterable) or isinstance(artifact_and_events, (str, bytes, BaseModel)):
+            raise InvalidArgumentError("artifact_and_events: a list of ArtifactAndEvents or (artifact, event) pairs is "
+                                       f"expected, not {type(artifact_and_events).__name__}", field="artifact_and_events")
         pairs = [_artifact_and_event(p, f"artifact_and_events[{i}]") for i, p in enumerate(artifact_and_events)]
         _check_nodes(Execution, [execution], "execution", lambda _: "execution")
         given = [i for i, p in enumerate(pairs) if p.artifact is not None]
@@ -1242,7 +1248,8 @@ class MetadataStore:
         Links that already exist are left as they are.
 
         Raises:
-            InvalidArgumentError: a context, artifact or execution id that does not exist.
+            InvalidArgumentError: either argument not a list (a generator is refused); a
+                context, artifact or execution id that does not exist.
         """
         _check_link_ids("attributions", attributions, Attribution)
         _check_link_ids("associations", associations, Association)
@@ -1265,8 +1272,9 @@ class MetadataStore:
         """Make contexts children of other contexts.
 
         Raises:
-            InvalidArgumentError: a context id that does not exist, or a link that would
-                make a cycle (a context its own ancestor).
+            InvalidArgumentError: ``parent_contexts`` not a list (a generator is refused); a
+                context id that does not exist, or a link that would make a cycle (a context
+                its own ancestor).
             AlreadyExistsError: the link exists already (or is given twice).
         """
         _check_link_ids("parent_contexts", parent_contexts, ParentContext)
@@ -1749,10 +1757,7 @@ def _check_nodes(cls: type[AnyNode], nodes: Sequence[Any], plural: str,
     A numpy scalar put into a node's properties dict after the model was made (where pydantic
     does not see it: ``model.custom_properties["n"] = np.int64(3)``) is replaced there by the
     bool, int or float it holds, as validation would have made it."""
-    if not isinstance(nodes, Sequence) or isinstance(nodes, (str, bytes)):
-        # put_artifacts(Artifact(...)) would otherwise iterate the model's (field, value) pairs.
-        raise InvalidArgumentError(f"{plural}: a list of {cls.__name__}s is expected, not {type(nodes).__name__}",
-                                   field=plural)
+    _require_list(nodes, plural, f"{cls.__name__}s")
     for i, node in enumerate(nodes):
         at = field_of(i) if field_of else f"{plural}[{i}]"
         _require_instance(node, cls, at)
@@ -1821,8 +1826,17 @@ def _check_event(event: Event, field: str) -> None:
     _check_event_numbers(event, field)
 
 
+def _require_list(given: object, field: str, what: str) -> None:
+    """Raise InvalidArgumentError (``field``) unless ``given`` is a list-like sequence: a
+    generator would be used up by the checks before the write (which then stored nothing),
+    and a model or a string would be iterated as its parts."""
+    if not isinstance(given, Sequence) or isinstance(given, (str, bytes)):
+        raise InvalidArgumentError(f"{field}: a list of {what} is expected, not {type(given).__name__}", field=field)
+
+
 def _check_link_ids(plural: str, links: Sequence[Attribution | Association | ParentContext],
                     cls: type[Attribution | Association | ParentContext]) -> None:
+    _require_list(links, plural, f"{cls.__name__}s")
     for i, link in enumerate(links):
         _require_instance(link, cls, f"{plural}[{i}]")
         for attr, value in link:

@@ -14,6 +14,7 @@ from graphmd import (
     AlreadyExistsError,
     Artifact,
     ArtifactType,
+    Association,
     Attribution,
     Context,
     ContextType,
@@ -25,6 +26,7 @@ from graphmd import (
     InvalidArgumentError,
     MetadataStore,
     NodeSelector,
+    ParentContext,
     PropertyType,
 )
 from graphmd._config import Settings
@@ -217,6 +219,39 @@ def test_nodes_not_given_as_a_list_are_refused_naming_the_argument(store: Metada
         store.put_artifacts([Artifact(type_id=t, uri="/ok"), Execution(type_id=t)])  # type: ignore[list-item]
     assert info.value.field == "artifacts[1]" and "must be an Artifact, not Execution" in info.value.message
     assert snapshot(store) == before
+
+
+def test_links_and_events_given_as_a_generator_are_refused_not_dropped(store: MetadataStore) -> None:
+    """put_events, put_attributions_and_associations and put_parent_contexts checked a
+    generator's items, which used it up: the write then found nothing, stored nothing and
+    returned as if it had."""
+    at = store.put_artifact_type(ArtifactType(name="Linked"))
+    et = store.put_execution_type(ExecutionType(name="Linker"))
+    ct = store.put_context_type(ContextType(name="LinkRun"))
+    [a] = store.put_artifacts([Artifact(type_id=at)])
+    [e] = store.put_executions([Execution(type_id=et)])
+    c1, c2 = store.put_contexts([Context(type_id=ct, name="c1"), Context(type_id=ct, name="c2")])
+    before = snapshot(store)
+    calls: list[tuple[str, Any]] = [
+        ("events", lambda: store.put_events(Event(artifact_id=a, execution_id=e, type=EventType.INPUT)
+                                            for _ in range(1))),
+        ("attributions", lambda: store.put_attributions_and_associations(
+            iter([Attribution(context_id=c1, artifact_id=a)]))),
+        ("associations", lambda: store.put_attributions_and_associations(
+            [], (Association(context_id=c1, execution_id=e) for _ in range(1)))),
+        ("parent_contexts", lambda: store.put_parent_contexts(ParentContext(child_id=c2, parent_id=c1)
+                                                              for _ in range(1))),
+    ]
+    for field, call in calls:
+        with pytest.raises(InvalidArgumentError) as info:
+            call()
+        assert info.value.field == field and "a list of" in info.value.message, info.value
+    assert snapshot(store) == before
+    # None for put_execution's pairs is none, as for its contexts; a number is refused, not a TypeError
+    assert store.put_execution(Execution(type_id=et), None, None).artifact_ids == []
+    with pytest.raises(InvalidArgumentError) as info:
+        store.put_execution(Execution(type_id=et), 3)  # type: ignore[arg-type]
+    assert info.value.field == "artifact_and_events"
 
 
 def test_a_property_of_the_wrong_kind_is_one_error_in_the_traceback(store: MetadataStore) -> None:
