@@ -1095,8 +1095,10 @@ class MetadataStore:
             force_update_time: bump the execution's last_update_time even if unchanged.
             contexts_need_type_id: MLMD's rule that every context names its type_id, one
                 given by id too (InvalidArgumentError otherwise, in its turn among the
-                contexts); without it an existing context may be given by id alone.
-                `graphmd serve` sets it.
+                contexts); without it a context given by id may leave type_id out (its
+                stored type is kept), though it still needs its name unless
+                force_reuse_context is set, which links it by id alone. `graphmd serve`
+                sets it.
 
         Returns:
             PutExecutionResult(execution_id, artifact_ids, context_ids).
@@ -1154,6 +1156,8 @@ class MetadataStore:
                                             field_of=lambda _: "execution")
             check_events()
             result_artifact_ids: list[int] = []
+            with_event = [i for i, pair in enumerate(pairs) if pair.event is not None]
+            writer.event_field = lambda n: f"artifact_and_events[{with_event[n]}].event"
             for i, pair in enumerate(pairs):
                 if pair.artifact is not None:
                     aid = id_of_pair[i]
@@ -1229,6 +1233,7 @@ class MetadataStore:
             for cid in dict.fromkeys(context_ids):
                 writer.associations.extend((cid, x) for x in dict.fromkeys(execution_ids))
                 writer.attributions.extend((cid, a) for a in dict.fromkeys(artifact_ids))
+            writer.event_field = lambda n: f"event_edges[{n}].event"
             for edge in edges:
                 event = edge.event
                 writer.events.append((event, _edge_end(event.artifact_id, edge.artifact_index, artifact_ids),
@@ -2207,6 +2212,9 @@ class _NodeWriter:
         # events the statement creates; see _event_rows.
         self.duplicate_event: tuple[int, AlreadyExistsError] | None = None
         self.planned_events = 0
+        # The request's field of the n-th planned event, for errors (put_execution's pairs,
+        # put_lineage_subgraph's edges).
+        self.event_field: Callable[[int], str] = lambda n: f"events[{n}]"
         self.attributions: list[tuple[int, int]] = []
         self.associations: list[tuple[int, int]] = []
         self.required: list[tuple[str, set[int], str]] = []
@@ -2672,7 +2680,7 @@ class _NodeWriter:
                        if [str(event.artifact_id if artifact_id is None else artifact_id),
                            str(event.execution_id if execution_id is None else execution_id),
                            event.type.value if event.type is not None else None] == key), None)
-            named = "events" if at is None else f"events[{at}]"
+            named = "events" if at is None else self.event_field(at)
             return AlreadyExistsError(f"{named}: {clash.message}", field=named)
         if _taken_id(error):
             # A new node's id is this process's: taken already, its block was reserved before
@@ -2721,9 +2729,10 @@ class _NodeWriter:
             row = codec.encode_event_row(event, next(ids), artifact_id, execution_id)
             if row[key_at] in seen:
                 if self.duplicate_event is None:
+                    field = self.event_field(i)
                     self.duplicate_event = (i, AlreadyExistsError(
-                        f"events[{i}]: the {row[type_at]} event between artifact {artifact_id} and execution "
-                        f"{execution_id} is given twice", field=f"events[{i}]"))
+                        f"{field}: the {row[type_at]} event between artifact {artifact_id} and execution "
+                        f"{execution_id} is given twice", field=field))
                 continue
             seen.add(row[key_at])
             if row[time_at] is None:

@@ -189,7 +189,25 @@ def test_an_event_given_twice_among_new_nodes_stores_nothing(store: MetadataStor
             edge = EventEdge(execution_index=0, artifact_index=0, event=Event(type=EventType.OUTPUT))
             store.put_lineage_subgraph([Execution(type_id=types["trainer"], name="twice")],
                                        [Artifact(type_id=types["model"], uri="/models/twice")], [], [edge, edge])
-    assert caught.value.field == ("events[2]" if call == "put_execution" else "events[1]")
+    # Named as the call takes it (it said events[2], an argument neither call has).
+    assert caught.value.field == ("artifact_and_events[2].event" if call == "put_execution"
+                                  else "event_edges[1].event")
+    assert _counts(store) == before
+
+
+def test_an_event_stored_already_is_named_as_the_call_gives_it(store: MetadataStore, types: dict[str, int]) -> None:
+    """put_execution named a clash with a stored event ``events[i]``, an argument it does not
+    have, counting only the pairs with events."""
+    _step(store, types, "again")
+    [data] = store.get_artifacts_by_uri("/data/again")
+    ran = store.put_execution(Execution(type_id=types["trainer"]),
+                              [ArtifactAndEvent(event=Event(type=EventType.INPUT, artifact_id=data.id))], [])
+    [stored] = store.get_executions_by_id([ran.execution_id])
+    before = _counts(store)
+    with pytest.raises(AlreadyExistsError) as caught:
+        store.put_execution(stored, [ArtifactAndEvent(artifact=Artifact(type_id=types["model"], uri="/m/again")),
+                                     ArtifactAndEvent(event=Event(type=EventType.INPUT, artifact_id=data.id))], [])
+    assert caught.value.field == "artifact_and_events[1].event", caught.value
     assert _counts(store) == before
 
 
