@@ -869,7 +869,7 @@ class MetadataStore:
                             self._ids.forget()  # a block reserved before a reset and import: see _constraint_error
                             raise _Conflict(unique_clash(error)) from error
                         if "`name`" not in (error.message or ""):
-                            raise  # an external_id taken by another type: the caller's error
+                            raise _type_clash(error, field) from error  # an external_id taken by another type
                         # A concurrent writer created the type first: rerun to check against it.
                         raise _Conflict(AlreadyExistsError(f"{field}.name: {kind} {given.name!r} was created "
                                                            "concurrently", field=f"{field}.name")) from error
@@ -882,7 +882,10 @@ class MetadataStore:
                     stored = codec.decode_type(tx.run(q.LOCK_TYPE, id=stored.id).single(strict=True)["t"])
                     merged = _merge_type(stored, given, can_add_fields, can_omit_fields, field)
                 if merged != stored:
-                    tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
+                    try:
+                        tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
+                    except neo4j_errors.ConstraintError as error:
+                        raise _type_clash(error, field) from error
                     created[key] = merged
                 ids.append(stored_id(stored))
             return ids
@@ -1374,6 +1377,8 @@ class MetadataStore:
 
     def get_artifacts_by_uri(self, uri: str | Iterable[str]) -> list[Artifact]:
         """The artifacts stored at this uri (or any of these uris), by id."""
+        if isinstance(uri, str):
+            _check_str(uri, "uri")
         uris = [uri] if isinstance(uri, str) else _text_list(uri, "uri")
         return self._nodes(Artifact, q.ARTIFACTS_BY_URI, uris=uris)
 
@@ -1831,6 +1836,15 @@ def _check_event(event: Event, field: str) -> None:
     _check_event_numbers(event, field)
 
 
+def _type_clash(error: neo4j_errors.ConstraintError, field: str) -> AlreadyExistsError:
+    """The error for a type whose unique key (its external_id) another type holds, naming the
+    type as the call gave it (``artifact_types[1].external_id``)."""
+    domain = unique_clash(error)
+    if not domain.field:
+        return domain
+    return AlreadyExistsError(f"{field}.{domain.field}: {domain.message}", field=f"{field}.{domain.field}")
+
+
 def _require_list(given: object, field: str, what: str) -> None:
     """Raise InvalidArgumentError (``field``) unless ``given`` is a list-like sequence: a
     generator would be used up by the checks before the write (which then stored nothing),
@@ -1965,6 +1979,8 @@ def _check_str(value: object, field: str, *, optional: bool = False) -> None:
     ``optional``): a name given as a number would match nothing."""
     if not isinstance(value, str) and not (optional and value is None):
         raise InvalidArgumentError(f"{field}: a string is expected, not {value!r}", field=field)
+    if value is not None and not value.isascii():
+        codec.check_text(value, field)  # a lone surrogate could not be sent to Neo4j
 
 
 def _validate_properties(node: AnyNode, node_type: AnyType, field: str, mask_names: set[str] | None) -> None:

@@ -108,9 +108,18 @@ def test_external_id_update_and_uniqueness(store: MetadataStore) -> None:
     tid = store.put_artifact_type(ArtifactType(name="A", external_id="ext-a"))
     store.put_artifact_type(ArtifactType(name="A", external_id="ext-a2"))
     assert store.get_artifact_types_by_external_ids(["ext-a2"])[0].id == tid
+    store.put_artifact_type(ArtifactType(name="C"))
+    before = snapshot(store)
     with pytest.raises(AlreadyExistsError) as info:
         store.put_artifact_type(ArtifactType(name="B", external_id="ext-a2"))
-    assert info.value.field == "external_id"
+    assert info.value.field == "artifact_type.external_id"
+    # The type as the call holds it, as put_artifacts names artifacts[i].external_id; a new
+    # type or an update of a stored one.
+    for clashing in (ArtifactType(name="C", external_id="ext-a2"), ArtifactType(name="B2", external_id="ext-a2")):
+        with pytest.raises(AlreadyExistsError) as info:
+            store.put_types([ArtifactType(name="B"), clashing])
+        assert info.value.field == "artifact_types[1].external_id" and "already exists" in info.value.message
+    assert snapshot(store) == before
 
 
 def test_put_types_is_one_transaction(store: MetadataStore) -> None:
