@@ -177,12 +177,22 @@ def as_id(value: Any, field: str) -> int:
     Raises:
         InvalidArgumentError: ``value`` is not an integer, or does not fit in 64 bits.
     """
+    return as_int(value, field, "an id")
+
+
+def as_int(value: Any, field: str, what: str = "a count") -> int:
+    """``value`` as an int64 argument (``what`` names it in the error): an int or numpy
+    integer, not a bool, a float or text.
+
+    Raises:
+        InvalidArgumentError: ``value`` is not an integer, or does not fit in 64 bits.
+    """
     try:
         if isinstance(value, bool):
             raise TypeError
         number = operator.index(value)
     except TypeError:
-        raise InvalidArgumentError(f"{field}: an id is an integer, not {value!r}", field=field) from None
+        raise InvalidArgumentError(f"{field}: {what} is an integer, not {value!r}", field=field) from None
     check_int64(number, field)
     return number
 

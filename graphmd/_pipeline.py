@@ -16,7 +16,7 @@ import json
 import re
 import logging
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import neo4j
@@ -871,13 +871,23 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     Runs cypher/compare_runs.cypher.
 
     Raises:
-        InvalidArgumentError: ``run_names`` is a string, not a list of names.
+        InvalidArgumentError: ``run_names`` is a string or empty, not a list of names, or
+            holds something other than a string (``run_names[1]``).
         NotFoundError: there is no context type ``run_type`` (field ``run_type``), or a run
             does not exist (``run_names``).
     """
     if isinstance(run_names, str):
         raise InvalidArgumentError(f"run_names: a list of run names, not the string {run_names!r}", field="run_names")
-    rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=list(run_names))}
+    if not isinstance(run_names, Iterable):
+        raise InvalidArgumentError(f"run_names: a list of run names, not {run_names!r}", field="run_names")
+    run_names = list(run_names)  # a generator, used once below, would leave nothing to compare
+    if not run_names:
+        raise InvalidArgumentError("run_names: name at least one run", field="run_names")
+    for i, name in enumerate(run_names):
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"run_names[{i}]: a run name is a string, not {name!r}", field=f"run_names[{i}]")
+        codec.check_text(name, f"run_names[{i}]")
+    rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=run_names)}
     missing = [name for name in run_names if name not in rows]
     if missing:
         _require_names(store, "ContextType", {"run_type": run_type})
@@ -1067,15 +1077,22 @@ def compare_lineage(store: MetadataStore, artifact_ids: Sequence[Artifact | int]
     further away; a node upstream of several is read once.
 
     Raises:
-        InvalidArgumentError: fewer than two ids; an item neither a stored Artifact nor an
-            id (``field`` ``artifact_ids[1]``); ``max_hops`` negative.
+        InvalidArgumentError: fewer than two ids, or one given twice; an item neither a
+            stored Artifact nor an id (``field`` ``artifact_ids[1]``); ``max_hops`` not a
+            whole number or negative.
         NotFoundError: an id that is no artifact.
     """
     ids = [_input_id(item, f"artifact_ids[{i}]", "artifact") for i, item in enumerate(artifact_ids)]
     if len(ids) < 2:
         raise InvalidArgumentError("compare at least two artifacts", field="artifact_ids")
-    if max_hops is not None and max_hops < 0:
-        raise InvalidArgumentError(f"max_hops cannot be negative: {max_hops}", field="max_hops")
+    twice = next((i for i, artifact_id in enumerate(ids) if artifact_id in ids[:i]), None)
+    if twice is not None:
+        raise InvalidArgumentError(f"artifact_ids[{twice}]: artifact {ids[twice]} is given twice",
+                                   field=f"artifact_ids[{twice}]")
+    if max_hops is not None:
+        max_hops = codec.as_int(max_hops, "max_hops", "a number of hops")
+        if max_hops < 0:
+            raise InvalidArgumentError(f"max_hops cannot be negative: {max_hops}", field="max_hops")
     found = {a.id: a for a in store.get_artifacts_by_id(ids)}
     missing = [i for i in ids if i not in found]
     if missing:

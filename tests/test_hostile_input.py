@@ -39,6 +39,7 @@ from graphmd import (
     ParentContext,
     PropertyType,
     ProtoValue,
+    compare_lineage,
     compare_runs,
     export_store,
     lineage_svg,
@@ -75,8 +76,8 @@ def ids(store: MetadataStore) -> dict[str, int]:
     data = store.get_artifact_type("Data", "v2")
     step = store.get_execution_type("Step")
     run = store.get_context_type("Run")
-    artifact = store.get_artifacts_by_type("Data", "v2")[0]
-    return {"data": data.id, "step": step.id, "run": run.id, "artifact": artifact.id,
+    artifact, artifact2 = store.get_artifacts_by_type("Data", "v2")[:2]
+    return {"data": data.id, "step": step.id, "run": run.id, "artifact": artifact.id, "artifact2": artifact2.id,
             "execution": store.get_executions()[0].id, "context": store.get_contexts()[0].id,
             "context2": store.get_contexts()[1].id}
 
@@ -225,6 +226,17 @@ CASES: list[Case] = [
     ("a string for a list of ids", lambda s, i: s.get_executions_by_id("12"), InvalidArgumentError, "execution_ids"),
     ("list_page of something else", lambda s, i: s.list_page(int), InvalidArgumentError, "cls"),
     ("compare_runs given one name", lambda s, i: compare_runs(s, "root"), InvalidArgumentError, "run_names"),
+    ("compare_runs given None", lambda s, i: compare_runs(s, None), InvalidArgumentError, "run_names"),
+    ("compare_runs given no run", lambda s, i: compare_runs(s, []), InvalidArgumentError, "run_names"),
+    ("compare_runs given a number", lambda s, i: compare_runs(s, ["run-0", 1]), InvalidArgumentError, "run_names[1]"),
+    ("compare_lineage given an artifact twice", lambda s, i: compare_lineage(s, [i["artifact"], i["artifact"]]),
+     InvalidArgumentError, "artifact_ids[1]"),
+    ("compare_lineage max_hops True", lambda s, i: compare_lineage(s, [i["artifact"], i["artifact2"]], max_hops=True),
+     InvalidArgumentError, "max_hops"),
+    ("compare_lineage max_hops as text", lambda s, i: compare_lineage(s, [i["artifact"], i["artifact2"]], max_hops="2"),
+     InvalidArgumentError, "max_hops"),
+    ("compare_lineage max_hops 1.5", lambda s, i: compare_lineage(s, [i["artifact"], i["artifact2"]], max_hops=1.5),
+     InvalidArgumentError, "max_hops"),
     ("a tint keyed by id alone", lambda s, i: lineage_svg(LineageGraph(), tint={1: "#ffffff"}), InvalidArgumentError,
      "tint"),
 ]

@@ -578,6 +578,8 @@ def test_compare_runs_marks_differences(store, history):
     assert ["*", "Trainer.learning_rate", "0.1", "0.03", "0.1"] in table
     with pytest.raises(NotFoundError):
         compare_runs(store, ["run-0006", "run-9999"])
+    # Names from a generator: it was used up by the read, and the comparison came back empty.
+    assert compare_runs(store, (f"run-000{i}" for i in (6, 7, 9))) == comparison
 
 
 def test_compare_runs_says_which_model_was_blessed_and_pushed(store, history):
