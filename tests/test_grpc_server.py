@@ -338,9 +338,10 @@ def test_serve_without_neo4j_says_where_it_looked_and_exits_1(tmp_path):
     assert f"127.0.0.1:{unused}" in line and "(from --uri)" in line and "connection refused" in line
 
 
-def _forward_later(listen_port: int, target: tuple[str, int], after: float) -> threading.Event:
-    """After ``after`` seconds, accept TCP connections on ``listen_port`` and pipe each to
-    ``target``: a Neo4j that comes up after the server that needs it. Set the event to stop."""
+def _forward_later(listen_port: int, target: tuple[str, int], start: threading.Event) -> threading.Event:
+    """Once ``start`` is set, accept TCP connections on ``listen_port`` and pipe each to
+    ``target``: a Neo4j that comes up after the server that needs it. Set the event
+    returned to stop."""
     stop = threading.Event()
 
     def pipe(a: socket.socket, b: socket.socket) -> None:
@@ -357,8 +358,9 @@ def _forward_later(listen_port: int, target: tuple[str, int], after: float) -> t
                     pass
 
     def accept() -> None:
-        if stop.wait(after):
-            return
+        while not start.wait(0.1):
+            if stop.is_set():
+                return
         with socket.socket() as listener:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind(("127.0.0.1", listen_port))
@@ -387,20 +389,50 @@ def test_serve_waits_for_a_neo4j_that_comes_up_after_it(neo4j_server, store, tmp
 
     later = free_port()
     real = urlsplit(neo4j_server.uri)
-    stop = _forward_later(later, (real.hostname or "127.0.0.1", real.port or 7687), after=3.0)
+    # Neo4j comes up once serve has said it is waiting (a fixed delay raced serve's own
+    # start on a loaded machine, which then found it up at once).
+    waiting = threading.Event()
+    stop = _forward_later(later, (real.hostname or "127.0.0.1", real.port or 7687), waiting)
+    port = free_port()
+    env = {**os.environ, "GRAPHMD_CONFIG": os.devnull, "GRAPHMD_NEO4J_URI": f"bolt://127.0.0.1:{later}",
+           "GRAPHMD_NEO4J_USER": neo4j_server.user, "GRAPHMD_NEO4J_PASSWORD": neo4j_server.password or ""}
+    proc = subprocess.Popen([GRAPHMD, "serve", "--grpc-port", str(port), "--wait-for-neo4j", "30"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "trying again" in line:
+                waiting.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        settings = dataclasses.replace(neo4j_server, uri=f"bolt://127.0.0.1:{later}")
-        started = time.monotonic()
-        with serve_process(settings, "--wait-for-neo4j", "30") as (proc, port):
-            waited = time.monotonic() - started
-            assert isinstance(client(port).get_artifact_types(), list)
-            proc.send_signal(signal.SIGTERM)
-            output, _ = proc.communicate(timeout=30)
-        assert waited >= 2.5, waited
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "".join(lines)
+            try:
+                if health_status(port) == health_pb2.HealthCheckResponse.SERVING:
+                    break
+            except grpc.RpcError:
+                pass
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        assert waiting.is_set(), "".join(lines)  # it served only after saying it was waiting
+        assert isinstance(client(port).get_artifact_types(), list)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(10)
+        output = "".join(lines)
         assert output.count("trying again every 2 s for up to 30 s (--wait-for-neo4j)") == 1, output
         assert f"127.0.0.1:{later}" in output and "connection refused" in output
     finally:
         stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
     unused = free_port()
     env = {**os.environ, "GRAPHMD_CONFIG": str(tmp_path / "none.toml")}
     started = time.monotonic()
