@@ -2439,8 +2439,6 @@ class _NodeWriter:
         assert created.type_id is not None  # a created node's type was checked
         node_type = self._validated_type(cls, node, created.type_id, field, None)
         attrs = {a: getattr(node, a) for a in _UPDATABLE[cls]}
-        if cls is Artifact and attrs["uri"] is None:
-            attrs["uri"] = ""  # as _updated_row: MLMD writes the uri column whole
         updated = created.model_copy(update={**attrs, "properties": dict(node.properties),
                                              "custom_properties": dict(node.custom_properties)})
         rows = self.creates[_LABEL[cls]]
@@ -2480,8 +2478,6 @@ class _NodeWriter:
         except GraphmdError:
             raise _SlowPath() from None
         attrs: dict[str, Any] = {a: getattr(node, a) for a in _UPDATABLE[cls]}
-        if cls is Artifact and attrs["uri"] is None:
-            attrs["uri"] = ""  # MLMD writes the uri column whole: unset becomes ""
         kept = dict.fromkeys(("create_time_since_epoch", "last_update_time_since_epoch",
                               *q.SYNC_KEPT[_LABEL[cls]]))
         fixed = codec.encode_node(node.model_copy(update={**attrs, **kept}), type_name=node_type.name)
@@ -2504,8 +2500,6 @@ class _NodeWriter:
             properties = _masked(current.properties, node.properties, _mask_property_names(mask, "properties"))
             custom = _masked(current.custom_properties, node.custom_properties,
                              _mask_property_names(mask, "custom_properties"))
-        if attrs.get("uri", "") is None:
-            attrs["uri"] = ""  # MLMD writes the uri column whole, also through a mask: unset becomes ""
         if cls is Context and "name" in attrs and not attrs["name"]:
             raise InvalidArgumentError(f"{field}.name: context name should not be empty", field=f"{field}.name")
         updated = current.model_copy(update={**attrs, "properties": properties, "custom_properties": custom})

@@ -73,6 +73,15 @@ def test_unset_and_empty_are_different(store: MetadataStore, types: dict[str, in
     got = {x.id: x for x in store.get_artifacts_by_id([a, b])}
     assert got[a].uri is None and got[a].name is None
     assert got[b].uri == "" and got[b].name == ""
+    # An update without a uri leaves it unset, as an insert does (it stored "", ml-metadata's
+    # form, which `graphmd serve` keeps); through a mask naming uri too.
+    [c] = store.put_artifacts([Artifact(type_id=types["model"], uri="/to-clear")])
+    store.put_artifacts([Artifact(id=a, type_id=types["model"], custom_properties={"k": 1}),
+                         Artifact(id=c, type_id=types["model"])])
+    [d] = store.put_artifacts([Artifact(type_id=types["model"], uri="/to-clear-masked")])
+    store.put_artifacts([Artifact(id=d, type_id=types["model"])], field_mask_paths=["uri"])
+    assert [x.uri for x in store.get_artifacts_by_id([a, c, d])] == [None, None, None]
+    assert [x.id for x in store.get_artifacts(ListOptions(filter_query="uri = ''"))] == [b]
 
 
 def test_reads(store: MetadataStore, types: dict[str, int]) -> None:

@@ -10,8 +10,8 @@ and the few places where MLMD's server differs from graphmd's Python API:
 
 - GetArtifactTypes / GetExecutionTypes leave out MLMD's system types (mlmd.Dataset, ...), which
   MLMD keeps "invisible to users"; the Python API lists them.
-- A new artifact without a uri is stored with uri "" (MLMD writes the column whole); the Python
-  API keeps it unset.
+- An artifact put without a uri, new or updated (through a mask naming uri too), is stored
+  with uri "" (MLMD writes the column whole); the Python API keeps it unset (None).
 - Get*ByExternalIds answer NOT_FOUND when nothing matches and INVALID_ARGUMENT for an empty
   external id; GetContextsByArtifact / GetContextsByExecution answer NOT_FOUND when the node is
   in no context. The Python API returns empty lists.
@@ -226,12 +226,12 @@ def _options(request: Any) -> m.ListOptions | None:
 
 
 def _artifacts_from_proto(messages: Any, field: str) -> list[m.Artifact]:
-    """Artifacts of a put request; a new one without a uri gets uri "", as MLMD stores it."""
-    return [_new_artifact_uri(cv.artifact_from_proto(message, f"{field}[{i}]")) for i, message in enumerate(messages)]
+    """Artifacts of a put request; one without a uri gets uri "", as MLMD stores it."""
+    return [_mlmd_uri(cv.artifact_from_proto(message, f"{field}[{i}]")) for i, message in enumerate(messages)]
 
 
-def _new_artifact_uri(artifact: m.Artifact) -> m.Artifact:
-    if artifact.id is None and artifact.uri is None:
+def _mlmd_uri(artifact: m.Artifact) -> m.Artifact:
+    if artifact.uri is None:
         artifact.uri = ""
     return artifact
 
@@ -486,7 +486,7 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
         for i, pair in enumerate(request.artifact_event_pairs):
             field = f"artifact_event_pairs[{i}]"
             pairs.append(m.ArtifactAndEvent(
-                artifact=(_new_artifact_uri(cv.artifact_from_proto(pair.artifact, f"{field}.artifact"))
+                artifact=(_mlmd_uri(cv.artifact_from_proto(pair.artifact, f"{field}.artifact"))
                           if pair.HasField("artifact") else None),
                 event=cv.event_from_proto(pair.event, f"{field}.event") if pair.HasField("event") else None))
         options = request.options
