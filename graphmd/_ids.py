@@ -6,8 +6,14 @@ locally, so concurrent writers touch the counter once per block, not once per no
 Blocks start small and double with use, up to ``max_block`` or, for a caller asking for
 more ids at once, eight of its requests: a light user sees small, nearly consecutive ids, and
 a heavy writer (bulk loads of thousands of nodes a call) rarely touches the counter.
-Ids are unique and increase within a process; across processes they interleave, and a
-block left unused when a process exits leaves a gap (as an aborted SQL insert does). A write
+Ids are unique and increase within a process. Across processes they follow creation order
+to within a second, as MLMD's auto-increment ids do to within a transaction: clients such as
+TFX's latest-artifact resolvers take the largest id for the newest. A block is used for at
+most ``max_age`` seconds (1) after it was reserved or last found to be the counter's newest;
+then, on the next request, it is checked again in the round trip that would reserve one: kept
+while no other process has reserved since, else dropped for a new block past theirs (its
+unused ids are a gap). A block left unused when a process exits leaves a gap too (as an
+aborted SQL insert does). A write
 planned twice (first for one auto-commit statement, then in a transaction) gives the first
 plan's ids back (IdAllocator.release) and uses one set; a transaction the driver retries
 after a lost connection plans again with new ids, and those of the failed attempts are gaps
@@ -18,6 +24,7 @@ Neo4j's internal element ids never leave the store.
 from __future__ import annotations
 
 import threading
+import time
 
 import neo4j
 
@@ -30,12 +37,15 @@ __all__ = ["IdAllocator"]
 class IdAllocator:
     """Hands out ids per kind from blocks reserved in Neo4j; thread-safe."""
 
-    def __init__(self, driver: neo4j.Driver, database: str | None, max_block: int = 1024) -> None:
+    def __init__(self, driver: neo4j.Driver, database: str | None, max_block: int = 1024,
+                 max_age: float = 1.0) -> None:
         self._driver = driver
         self._database = database
         self._max_block = max_block
+        self._max_age = max_age
         self._lock = threading.Lock()
         self._blocks: dict[str, tuple[int, int]] = {}  # kind -> [next, end)
+        self._checked: dict[str, float] = {}  # kind -> when its block was last the counter's newest
         self._sizes: dict[str, int] = {}  # kind -> size of the next block
         self._wanted: dict[str, int] = {}  # kind -> how many ids its latest request took
 
@@ -50,14 +60,22 @@ class IdAllocator:
             return []
         with self._lock:
             self._wanted[kind] = count
+            now = time.monotonic()
             next_id, end = self._blocks.get(kind, (0, 0))
-            if end - next_id < count:
-                sizes = {kind: self._next_size(kind, count)}
-                if kind in _NODE_KINDS:
-                    sizes |= {k: self._next_size(k, self._wanted.get(k, 1)) for k in _NODE_KINDS
-                              if k != kind and self._left(k) < self._wanted.get(k, 1)}
-                for reserved, first in self._reserve(sizes).items():
-                    self._blocks[reserved] = (first, first + sizes[reserved])
+            if end - next_id < count or self._stale(kind, now):
+                kinds = [kind] + ([k for k in _NODE_KINDS if k != kind] if kind in _NODE_KINDS else [])
+                # kind -> (size of a new block, end of the block to keep if still newest)
+                requests: dict[str, tuple[int, int | None]] = {}
+                for k in kinds:
+                    wanted = count if k == kind else self._wanted.get(k, 1)
+                    if self._left(k) < wanted:
+                        requests[k] = (self._next_size(k, wanted), None)
+                    elif self._stale(k, now):
+                        requests[k] = (self._next_size(k, wanted), self._blocks[k][1])
+                for reserved, (first, kept) in self._reserve(requests).items():
+                    if not kept:
+                        self._blocks[reserved] = (first, first + requests[reserved][0])
+                    self._checked[reserved] = now
                 next_id, end = self._blocks[kind]
             ids = list(range(next_id, next_id + count))
             self._blocks[kind] = (next_id + count, end)
@@ -79,12 +97,17 @@ class IdAllocator:
         """Drop reserved blocks (after the database was wiped or restored)."""
         with self._lock:
             self._blocks.clear()
+            self._checked.clear()
             self._sizes.clear()
             self._wanted.clear()
 
     def _left(self, kind: str) -> int:
         next_id, end = self._blocks.get(kind, (0, 0))
         return end - next_id
+
+    def _stale(self, kind: str, now: float) -> bool:
+        """Whether kind's block (with ids left) was last found newest over max_age ago."""
+        return self._left(kind) > 0 and now - self._checked.get(kind, now) > self._max_age
 
     def _next_size(self, kind: str, count: int) -> int:
         """The size of kind's next block (at least ``count``); the one after doubles, up to
@@ -93,12 +116,14 @@ class IdAllocator:
         self._sizes[kind] = min(size * 2, max(self._max_block, 8 * count))
         return size
 
-    def _reserve(self, sizes: dict[str, int]) -> dict[str, int]:
-        """Reserve a block of ``sizes[kind]`` ids per kind in one transaction; the first id of each."""
-        blocks = [{"kind": kind, "size": size} for kind, size in sorted(sizes.items())]
+    def _reserve(self, requests: dict[str, tuple[int, int | None]]) -> dict[str, tuple[int, bool]]:
+        """In one transaction, per kind: keep the block ending at ``requests[kind][1]`` if it
+        still ends where the counter stands (no one reserved since), else reserve a block of
+        ``requests[kind][0]`` ids. Per kind, (the new block's first id, whether it was kept)."""
+        blocks = [{"kind": kind, "size": size, "end": end} for kind, (size, end) in sorted(requests.items())]
         with closed_on_exit(self._driver.session(database=self._database)) as session:
             records = session.execute_write(lambda tx: list(tx.run(RESERVE_IDS, blocks=blocks)))
-        return {record["kind"]: int(record["first"]) for record in records}
+        return {record["kind"]: (int(record["first"]), bool(record["kept"])) for record in records}
 
 
 # The kinds of nodes one write call creates together (types are written apart from them).

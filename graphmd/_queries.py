@@ -188,12 +188,15 @@ CREATE_SIMPLE_TYPES = {
 
 # Blocks for several kinds at once, rows in kind order: every writer locks the counters in
 # the same order, so two reserving at once cannot deadlock.
+# Per kind: a block given with its end is kept when the counter still stands there (no
+# process reserved since), else a block of its size is reserved (graphmd._ids).
 RESERVE_IDS = """
 UNWIND $blocks AS block
 MERGE (c:IdCounter {kind: block.kind})
 ON CREATE SET c.next = 1
-SET c.next = c.next + block.size
-RETURN block.kind AS kind, c.next - block.size AS first
+WITH block, c, coalesce(c.next = block.end, false) AS kept
+SET c.next = CASE WHEN kept THEN c.next ELSE c.next + block.size END
+RETURN block.kind AS kind, kept, c.next - block.size AS first
 """
 
 # --- types --------------------------------------------------------------------------------

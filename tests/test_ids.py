@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -30,9 +31,9 @@ def test_a_first_write_reserves_every_node_kind_in_one_round_trip(store: Metadat
         reservations: list[dict[str, int]] = []
         reserve = fresh._ids._reserve
 
-        def counted(sizes: dict[str, int]) -> dict[str, int]:
-            reservations.append(dict(sizes))
-            return reserve(sizes)
+        def counted(requests: dict[str, tuple[int, int | None]]) -> dict[str, tuple[int, bool]]:
+            reservations.append({kind: size for kind, (size, _) in requests.items()})
+            return reserve(requests)
 
         fresh._ids._reserve = counted  # type: ignore[method-assign]
         result = fresh.put_execution(Execution(type_id=xt),
@@ -84,9 +85,9 @@ def test_a_bulk_writer_reserves_blocks_that_grow_with_its_requests(store: Metada
     reservations: list[dict[str, int]] = []
     reserve = allocator._reserve
 
-    def counted(sizes: dict[str, int]) -> dict[str, int]:
-        reservations.append(dict(sizes))
-        return reserve(sizes)
+    def counted(requests: dict[str, tuple[int, int | None]]) -> dict[str, tuple[int, bool]]:
+        reservations.append({kind: size for kind, (size, _) in requests.items()})
+        return reserve(requests)
 
     allocator._reserve = counted  # type: ignore[method-assign]
     got: dict[str, list[int]] = {k: [] for k in _KINDS}
@@ -160,3 +161,37 @@ def test_released_ids_come_back_only_if_nothing_was_handed_out_since(store: Meta
     allocator.release("Artifact", a)  # b came after: a stays a gap
     assert allocator.allocate("Artifact", 1) == [b[0] + 1]
     allocator.release("Artifact", [])
+
+
+def test_ids_follow_creation_order_across_processes(store: MetadataStore) -> None:
+    """TFX's latest-artifact resolvers take the largest id for the newest. Two writers took
+    turns (two `graphmd serve` replicas, or serve and a pipeline's own process): each kept
+    handing out ids from its block, so a newer model got a smaller id than an older one and
+    TFX warm-started from the older. A block older than max_age is checked again before use:
+    kept while it is the counter's newest, else replaced by one past the other writer's."""
+    first = IdAllocator(store.driver, store.database, max_age=0.2)
+    second = IdAllocator(store.driver, store.database, max_age=0.2)
+    handed: list[int] = []
+    for allocator in (first, second, first, first, second, second, first):
+        time.sleep(0.25)
+        handed += allocator.allocate("Artifact", 1)
+    assert handed == sorted(handed), handed
+    # A lone writer keeps its block when it is still the newest: no gaps for a slow user.
+    lone = IdAllocator(store.driver, store.database, max_age=0.2)
+    ids = lone.allocate("Artifact", 1)
+    time.sleep(0.25)
+    ids += lone.allocate("Artifact", 1)
+    assert ids[1] == ids[0] + 1
+    # Within max_age a block is used without a round trip, whoever reserved since.
+    reservations: list[int] = []
+    reserve = lone._reserve
+
+    def counted(requests: dict[str, tuple[int, int | None]]) -> dict[str, tuple[int, bool]]:
+        reservations.append(len(requests))
+        return reserve(requests)
+
+    lone._reserve = counted  # type: ignore[method-assign]
+    lone._max_age = 60.0
+    ids = lone.allocate("Artifact", 1)
+    second.allocate("Artifact", 1)
+    assert lone.allocate("Artifact", 1) == [ids[0] + 1] and reservations == []
