@@ -1,7 +1,9 @@
 // Compare runs: for each run, the properties of its executions (hyperparameters) and of
 // the metrics artifacts its executions wrote: of a type of base METRICS, TFX's ModelEvaluation
 // or Kubeflow's system.Metrics, system.ClassificationMetrics, system.SlicedClassificationMetrics
-// (neither declares a base type). Each list in id order.
+// (neither declares a base type). Each list in id order. An INTERNAL_OUTPUT is no output of the
+// run's: TFX's Resolver and Importer record what they resolved (an earlier run's blessing or
+// evaluation) so.
 // Then what decided between the runs' models (a ModelBlessing has no METRICS base type, so the
 // metrics leave it out): blessings, one per Evaluator of the run (an execution of type Evaluator
 // or TFX's tfx.components.evaluator.component.Evaluator, of a type of base EVALUATE, or any that
@@ -30,7 +32,8 @@ CALL (run) {
   RETURN collect(x) AS executions
 }
 CALL (run) {
-  MATCH (run)-[:ASSOCIATION]->(:Execution)-[:EVENT]->(m:Artifact)
+  MATCH (run)-[:ASSOCIATION]->(:Execution)-[out:EVENT]->(m:Artifact)
+  WHERE out.type <> 'INTERNAL_OUTPUT'
   MATCH (t:Type {id: m.type_id})
   WHERE t.base_type = 'METRICS' OR t.name IN ['ModelEvaluation', 'system.Metrics', 'system.ClassificationMetrics',
                                              'system.SlicedClassificationMetrics']
@@ -41,8 +44,9 @@ CALL (run) {
   MATCH (run)-[:ASSOCIATION]->(evaluator:Execution)
   WHERE evaluator.type = 'Evaluator' OR evaluator.type ENDS WITH '.Evaluator'
      OR EXISTS { MATCH (t:Type {id: evaluator.type_id}) WHERE t.base_type = 'EVALUATE' }
-     OR EXISTS { (evaluator)-[:EVENT]->(:Artifact {type: 'ModelBlessing'}) }
-  OPTIONAL MATCH (evaluator)-[:EVENT]->(blessing:Artifact {type: 'ModelBlessing'})
+     OR EXISTS { (evaluator)-[out:EVENT]->(:Artifact {type: 'ModelBlessing'}) WHERE out.type <> 'INTERNAL_OUTPUT' }
+  OPTIONAL MATCH (evaluator)-[wrote:EVENT]->(blessing:Artifact {type: 'ModelBlessing'})
+  WHERE wrote.type <> 'INTERNAL_OUTPUT'
   CALL (evaluator, blessing) {
     OPTIONAL MATCH (evaluator)<-[input:EVENT]-(read:Artifact)
     WHERE input.path STARTS WITH '["baseline_model"'

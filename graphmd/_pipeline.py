@@ -858,15 +858,19 @@ def _show_outcome(value: Any) -> str:
     return str(value)
 
 
-def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str = "PipelineRun") -> RunComparison:
-    """Compare runs (contexts of type ``run_type`` by name): every property and custom
+def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str | None = None) -> RunComparison:
+    """Compare runs (contexts of type ``run_type`` by name; by default PipelineRun, else TFX's
+    pipeline_run, else Kubeflow's system.PipelineRun, the first the store has): every property and custom
     property of their executions, by component, and of the metrics artifacts they wrote (types
     of base METRICS, TFX's ModelEvaluation, Kubeflow's system.Metrics, ...). A run with
     several executions of a component (a retry, candidate models) or several metrics
     artifacts of a type has each one's value, with its id (see ComparedValue). Then the
     outcome, why one run's model was preferred: whether its Evaluator blessed it and against
     which baseline, whether its Pusher pushed it, where and when (see RunComparison). A
-    FAILED step's ``error`` and ``error_type`` are compared; its ``error_traceback`` is not.
+    FAILED step's ``error`` and ``error_type`` are compared; its ``error_traceback`` (TFX's
+    ``__execution_result__``) is not, nor TFX's ``is_external`` and ``tfx_version`` of a
+    metrics artifact. What a TFX Resolver or Importer recorded as its INTERNAL_OUTPUT (an
+    earlier run's blessing) is none of the run's metrics or blessings.
 
     Runs cypher/compare_runs.cypher.
 
@@ -887,6 +891,12 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
         if not isinstance(name, str):
             raise InvalidArgumentError(f"run_names[{i}]: a run name is a string, not {name!r}", field=f"run_names[{i}]")
         codec.check_text(name, f"run_names[{i}]")
+    if run_type is None:
+        stored = {t.name for t in store.get_context_types()}
+        run_type = next((name for name in RUN_TYPES if name in stored), None)
+        if run_type is None:
+            raise NotFoundError(f"no run context type: none of {', '.join(RUN_TYPES)} is in the store; "
+                                "name your runs' type with run_type", field="run_type")
     rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=run_names)}
     missing = [name for name in run_names if name not in rows]
     if missing:
@@ -896,12 +906,23 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     def side_by_side(kind: str) -> list[ComparedValue]:
         cls: type[Artifact] | type[Execution] = Execution if kind == "executions" else Artifact
         compared = _side_by_side([[codec.decode_node(cls, node) for node in rows[name][kind]] for name in run_names])
-        # A FAILED step's traceback (kilobytes, record_execution's) swamps a comparison; its
-        # error and error_type stay, and `graphmd show` has the traceback.
-        return [c for c in compared if not (c.custom and c.property == "error_traceback")]
+        left_out = _NOT_COMPARED[kind]
+        return [c for c in compared if not (c.custom and c.property in left_out)]
 
     return RunComparison(list(run_names), side_by_side("executions"), side_by_side("metrics"),
                          _outcome([rows[name] for name in run_names]))
+
+
+# The context types of pipeline runs compare_runs looks for, in order: graphmd's examples',
+# TFX's and Kubeflow Pipelines'.
+RUN_TYPES = ("PipelineRun", "pipeline_run", "system.PipelineRun")
+
+# Custom properties compare_runs leaves out. Of executions, a FAILED step's traceback
+# (kilobytes: record_execution's error_traceback, TFX's __execution_result__), which swamps a
+# comparison: its error and error_type stay, and `graphmd show` has the whole of either. Of
+# metrics, TFX's bookkeeping on every artifact it records, no metric.
+_NOT_COMPARED = {"executions": frozenset({"error_traceback", "__execution_result__"}),
+                 "metrics": frozenset({"is_external", "tfx_version"})}
 
 
 def _outcome(rows: Sequence[Mapping[str, Any]]) -> list[ComparedValue]:

@@ -1106,3 +1106,41 @@ def test_cache_scoped_to_a_pipeline_s_contexts(store):
         with pytest.raises(InvalidArgumentError) as error:
             find_cached_execution(store, "ExampleGen", {}, {"span": 7}, contexts=bad)  # type: ignore[arg-type]
         assert error.value.field == field, bad
+
+
+def test_compare_runs_reads_a_tfx_store_as_tfx_records_it(store):
+    """On a store TFX wrote: its runs' type is pipeline_run (compare said "no ContextType
+    named 'PipelineRun'"); a Resolver records the earlier blessing and evaluation it resolved as
+    INTERNAL_OUTPUT (compare credited the Resolver with blessing the model, in a run whose own
+    Evaluator failed); TFX's bookkeeping on every artifact (is_external, tfx_version) was listed
+    as metrics; a failed step's __execution_result__ (its traceback) as a parameter."""
+    run_t = store.put_context_type(ContextType(name="pipeline_run"))
+    evaluator_t = store.put_execution_type(ExecutionType(name="MyEvaluator"))
+    resolver_t = store.put_execution_type(ExecutionType(name="tfx.dsl.components.common.resolver.Resolver"))
+    blessing_t = store.put_artifact_type(ArtifactType(name="ModelBlessing"))
+    evaluation_t = store.put_artifact_type(ArtifactType(name="ModelEvaluation"))
+    tfx = {"is_external": 0, "tfx_version": "1.21.0"}
+    first = store.put_execution(
+        Execution(type_id=evaluator_t, last_known_state=ExecutionState.COMPLETE),
+        [(Artifact(type_id=blessing_t, uri="/b1", custom_properties={"blessed": 1, **tfx}), Event(type=EventType.OUTPUT)),
+         (Artifact(type_id=evaluation_t, uri="/e1", custom_properties={"accuracy": 0.9, **tfx}),
+          Event(type=EventType.OUTPUT))],
+        [Context(type_id=run_t, name="run-1")])
+    blessing, evaluation = first.artifact_ids
+    second_run = Context(type_id=run_t, name="run-2")
+    store.put_execution(Execution(type_id=resolver_t, last_known_state=ExecutionState.COMPLETE),
+                        [(None, Event(type=EventType.INTERNAL_OUTPUT, artifact_id=blessing)),
+                         (None, Event(type=EventType.INTERNAL_OUTPUT, artifact_id=evaluation))], [second_run])
+    [run_2] = store.get_contexts_by_type("pipeline_run")[1:]
+    store.put_execution(Execution(type_id=evaluator_t, last_known_state=ExecutionState.FAILED,
+                                  custom_properties={"__execution_result__": '{"code": 2, "resultMessage": "..."}'}),
+                        [], [run_2])
+    comparison = compare_runs(store, ["run-1", "run-2"])
+    outcome = {o.field: o for o in comparison.outcome}
+    assert outcome["blessed"].values == [True, None], outcome["blessed"]
+    assert [m.field for m in comparison.metrics] == ["ModelEvaluation.accuracy"]
+    assert comparison.metrics[0].values == [0.9, None]
+    assert not [p.field for p in comparison.parameters if "__execution_result__" in p.field]
+    with pytest.raises(NotFoundError) as info:
+        compare_runs(store, ["run-1"], run_type="PipelineRun")
+    assert info.value.field == "run_type"

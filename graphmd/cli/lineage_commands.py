@@ -1031,7 +1031,9 @@ def _json_default(value: Any) -> Any:
 
 
 def compare(runs: Annotated[list[str], typer.Argument(metavar="RUN", help="Run context names.")],
-            run_type: Annotated[str, typer.Option("--run-type", help="The runs' context type.")] = "PipelineRun",
+            run_type: Annotated[Optional[str], typer.Option(
+                "--run-type", help="The runs' context type (default: PipelineRun, else TFX's pipeline_run, else "
+                                   "Kubeflow's system.PipelineRun, the first the store has).")] = None,
             fmt: ListFmt = ListFormat.table,
             output: Output = None,
             uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
