@@ -7,7 +7,9 @@
 // association with each of its contexts (a pipeline's: this file looks across pipelines).
 // Parameters: $type_name (the execution type), $input_ids (artifact ids, [] for none),
 // $properties (a map of execution properties; here a STRUCT or PROTO value is given as the
-// JSON text graphmd stores, which `graphmd query` and the library make from a map). In Neo4j
+// JSON text graphmd stores, which `graphmd query` and the library make from a map: keys
+// sorted, ", " and ": " between items, non-ASCII escaped, as Python's json.dumps(value,
+// sort_keys=True) writes it; compact JSON is other text and finds nothing). In Neo4j
 // Browser first run:
 //   :param type_name => 'Trainer'
 //   :param input_ids => [1, 2, 3]
