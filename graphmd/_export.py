@@ -46,7 +46,7 @@ from typing import IO, Any, TextIO
 from . import _queries as q
 from ._bulk import advance_id_counters, write_rows
 from ._errors import FailedPreconditionError, GraphmdError, InvalidArgumentError, map_driver_errors
-from ._codec import sorted_struct_text
+from ._codec import as_int, sorted_struct_text
 from ._models import EventType, artifact_struct_type_problem
 from ._schema import SCHEMA_VERSION, SIMPLE_TYPES, compatible_from, ensure_schema, usable_newer_version
 from ._store import MetadataStore
@@ -117,7 +117,11 @@ def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None
         UnavailableError: Neo4j went away during the export (``out`` then holds no end
             record, and an import of it refuses to finish).
         OSError: writing to ``out`` failed (a full disk, a closed pipe), as ``out`` raised it.
+        InvalidArgumentError: ``out`` is no stream (a path, say).
     """
+    if not callable(getattr(out, "write", None)):
+        raise InvalidArgumentError(f"out: a text stream to write to (open(path, 'w'), sys.stdout) is expected, not "
+                                   f"{type(out).__name__}", field="out")
     try:
         return _export(store, out, progress, left_out if left_out is not None else {})
     except _OutputError as failed:
@@ -386,6 +390,7 @@ def import_store(store: MetadataStore, lines: Iterable[str], *, progress: Progre
             finish (`graphmd info` says so): empty it (MetadataStore.delete_everything)
             before importing again.
     """
+    batch_size = as_int(batch_size, "batch_size", "a batch size")
     if batch_size <= 0:
         raise InvalidArgumentError("batch_size must be positive", field="batch_size")
     _check_complete(lines)

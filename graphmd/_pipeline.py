@@ -296,9 +296,10 @@ def record_execution(store: MetadataStore, execution: Execution, inputs: Inputs 
         InvalidArgumentError: ``execution`` is not an Execution; an input is neither a
             stored Artifact nor the id of one, ``field`` naming it as written
             (``inputs['base_model'][0]``); a context id names no context (``contexts[0]``).
-        InvalidArgumentError, NotFoundError: as put_execution, for the execution or
-            contexts on entry (nothing is stored then), or for the outputs at the end (the
-            execution is FAILED then).
+        InvalidArgumentError, NotFoundError, AlreadyExistsError: as put_execution, for the
+            execution or contexts on entry (nothing is stored then), or for the outputs at
+            the end (an output whose name or external_id is taken, say; the execution is
+            FAILED then).
     """
     if not isinstance(execution, Execution):
         raise InvalidArgumentError(f"execution must be an Execution, not {type(execution).__name__}", field="execution")

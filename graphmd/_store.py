@@ -434,6 +434,11 @@ class MetadataStore:
         try:
             with map_driver_errors(self.settings.uri):
                 self._driver.verify_connectivity()
+        except FailedPreconditionError:
+            if self._owns_driver:
+                raise
+            raise FailedPreconditionError("the driver given is closed: pass an open neo4j.Driver, or none (the "
+                                          "store then opens its own)", field="driver") from None
         except UnavailableError as error:
             source = self.settings.described()
             if self.settings.source == "defaults":
@@ -452,7 +457,9 @@ class MetadataStore:
             raise UnavailableError(said + hint, field=field) from None
 
     def close(self) -> None:
-        """Close the connection pool (only if this store opened it)."""
+        """Close the store: its calls then raise FailedPreconditionError. Its connection pool
+        is closed only if the store opened it (a driver given to the constructor is the
+        caller's, and stays open)."""
         self._closed = True
         if self._owns_driver:
             self._driver.close()
@@ -514,6 +521,9 @@ class MetadataStore:
     def _session(self, *, access_mode: str = neo4j.WRITE_ACCESS) -> Iterator[neo4j.Session]:
         """A session on the store's database, closed on the way out; interrupted (Ctrl-C),
         by dropping its connection (_driver_guard.closed_on_exit)."""
+        if self._closed:  # a driver given to the constructor stays open: the store is closed all the same
+            raise FailedPreconditionError("this MetadataStore is closed (close() was called, or its `with` block "
+                                          "ended): open a new MetadataStore")
         bound = _BOUND.get()
         left = bound.seconds_left() if bound is not None else None
         # The driver retries a failed transaction (Neo4j unreachable, a deadlock) until then, not after.
@@ -1546,7 +1556,8 @@ class MetadataStore:
 
         Raises:
             InvalidArgumentError: a malformed filter_query or next_page_token, a token from
-                a listing with other options, or ``context_id`` with ``cls`` Context.
+                a listing with other options, ``context_id`` with ``cls`` Context, or
+                ``type_version`` without ``type_name``.
         """
         if cls not in _LABEL:
             raise InvalidArgumentError(f"cls: Artifact, Execution or Context, not {cls!r}", field="cls")
@@ -1557,6 +1568,9 @@ class MetadataStore:
                                        "get_children_contexts_by_context)", field="context_id")
         if context_id is not None:
             context_id = codec.as_id(context_id, "context_id")
+        if type_version is not None and type_name is None:
+            raise InvalidArgumentError("type_version: a version of which type? give type_name too",
+                                       field="type_version")
         if type_name is not None:
             type_id = self._scope_type(cls, type_name, type_version)
             if type_id is None:
@@ -1630,6 +1644,8 @@ class MetadataStore:
         ids = _id_list(context_ids, "context_ids")
         if after is not None and not dry_run:
             raise InvalidArgumentError("after: only a dry run takes earlier batches as done", field="after")
+        if after is not None:
+            _require_instance(after, PruneResult, "after")
         if dry_run:
             return self._read(lambda tx: plan_prune(tx, ids, delete_live_artifacts=delete_live_artifacts, lock=False,
                                                     gone=after))
@@ -1722,6 +1738,8 @@ class MetadataStore:
 
         Raises:
             InvalidArgumentError: as get_lineage_subgraph.
+            NotFoundError: as stream_lineage: a selector's type name names no type; no
+                starting node matched (when iterated).
         """
         return _lineage.lineage_paths(self, query_options)
 

@@ -42,8 +42,10 @@ from graphmd import (
     compare_lineage,
     compare_runs,
     export_store,
+    import_store,
     lineage_svg,
 )
+from graphmd.mlmd import to_proto
 
 P = PropertyType
 MISSING = 9_000_000_000  # an id no node has
@@ -225,6 +227,14 @@ CASES: list[Case] = [
      "artifact_ids[1]"),
     ("a string for a list of ids", lambda s, i: s.get_executions_by_id("12"), InvalidArgumentError, "execution_ids"),
     ("list_page of something else", lambda s, i: s.list_page(int), InvalidArgumentError, "cls"),
+    ("prune after something else", lambda s, i: s.prune_contexts([i["context"]], dry_run=True, after={"x": 1}),
+     InvalidArgumentError, "after"),
+    ("export to a path", lambda s, i: export_store(s, "/tmp/x.jsonl"), InvalidArgumentError, "out"),
+    ("import in batches of text", lambda s, i: import_store(s, [], batch_size="x"), InvalidArgumentError, "batch_size"),
+    ("a proto of an int beyond int64", lambda s, i: to_proto(Artifact(type_id=i["data"], properties={"a": 2**70})),
+     InvalidArgumentError, "artifact.properties['a']"),
+    ("list_page of a version of no type", lambda s, i: s.list_page(Artifact, type_version="v2"), InvalidArgumentError,
+     "type_version"),
     ("compare_runs given one name", lambda s, i: compare_runs(s, "root"), InvalidArgumentError, "run_names"),
     ("compare_runs given None", lambda s, i: compare_runs(s, None), InvalidArgumentError, "run_names"),
     ("compare_runs given no run", lambda s, i: compare_runs(s, []), InvalidArgumentError, "run_names"),

@@ -29,6 +29,7 @@ from typing import Any
 from google.protobuf import any_pb2, json_format, struct_pb2
 from ml_metadata.proto import metadata_store_pb2 as pb
 
+from .._codec import check_int64
 from .._errors import InvalidArgumentError, UnimplementedError
 from .._models import (
     Artifact,
@@ -189,6 +190,7 @@ def value_to_proto(value: PropertyValue, out: pb.Value | None = None, field: str
     if isinstance(value, bool):
         out.bool_value = value
     elif isinstance(value, int):
+        check_int64(value, field)  # an int64 field: protobuf's ValueError named nothing
         out.int_value = value
     elif isinstance(value, float):
         out.double_value = value
@@ -667,7 +669,8 @@ def to_proto(model: Any) -> Any:
     """The MLMD message of any graphmd model this module converts.
 
     Raises:
-        InvalidArgumentError: a model kind MLMD has no message for.
+        InvalidArgumentError: a model kind MLMD has no message for, or a value its message
+            cannot hold (an int property beyond int64, which the model takes), naming it.
     """
     convert = _TO_PROTO.get(type(model))
     if convert is None:

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
+from .._codec import as_int
 from .._errors import FailedPreconditionError, InternalError, InvalidArgumentError
 from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
@@ -75,6 +76,7 @@ def export_mlmd(store: MetadataStore, target: str | os.PathLike[str], *, batch_s
         InvalidArgumentError: the store holds what ml-metadata cannot (the error names the
             node and field), or ``batch_size`` is not positive. ``target`` is left as it was.
     """
+    batch_size = as_int(batch_size, "batch_size", "a batch size")
     if batch_size <= 0:
         raise InvalidArgumentError("batch_size must be positive", field="batch_size")
     path = Path(target).absolute()

@@ -82,6 +82,7 @@ def import_mlmd(store: MetadataStore, source: MlmdSource, *, batch_size: int = 1
             cannot (the error names the node and field). Pages written before stay; rerun
             after fixing the cause to finish.
     """
+    batch_size = codec.as_int(batch_size, "batch_size", "a batch size")
     if batch_size <= 0:
         raise InvalidArgumentError("batch_size must be positive", field="batch_size")
     reader = MlmdReader(open_store(source), source.name, page_size=batch_size)
