@@ -13,7 +13,7 @@ import enum
 import operator
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, ClassVar, Generic, Union
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator,
@@ -290,16 +290,20 @@ PropertyValue = Annotated[Union[StrictBool, StrictInt, StrictFloat, StrictStr, _
                           BeforeValidator(plain_value)]
 
 
-def _not_a_bool(value: Any) -> Any:
-    """An id as pydantic takes an int (numpy's integers too), but not a bool: True is an int
-    to Python, and ``type_id=True`` would name type 1."""
-    if isinstance(value, bool):
-        raise ValueError("an id is an integer, not a bool")
-    return value
+def _an_integer(what: str) -> Callable[[Any], Any]:
+    """A check that a value is an integer as pydantic takes one (numpy's integers too), but
+    not a bool (True is an int to Python: ``type_id=True`` would name type 1) nor text or a
+    float that pydantic would convert ("5", 2.0)."""
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+            raise ValueError(f"{what}, not {type(value).__name__} {value!r}")
+        return value
+    return check
 
 
-# An id of a type, node or link end.
-_Id = Annotated[int, BeforeValidator(_not_a_bool)]
+# An id of a type, node or link end; a whole-number field (a position, a count, a time).
+_Id = Annotated[int, BeforeValidator(_an_integer("an id is an integer"))]
+_Int = Annotated[int, BeforeValidator(_an_integer("an integer is expected"))]
 
 
 class ArtifactState(_MlmdEnum):
@@ -504,8 +508,8 @@ class _Node(_Model):
     external_id: str | None = None
     properties: dict[str, PropertyValue] = Field(default_factory=dict)
     custom_properties: dict[str, PropertyValue] = Field(default_factory=dict)
-    create_time_since_epoch: int | None = None
-    last_update_time_since_epoch: int | None = None
+    create_time_since_epoch: _Int | None = None
+    last_update_time_since_epoch: _Int | None = None
     system_metadata: _SystemMetadata | None = None
 
 
@@ -572,7 +576,7 @@ class Event(_Model):
     execution_id: _Id | None = None
     type: EventType | None = None
     path: list[PathStep] = Field(default_factory=list)
-    milliseconds_since_epoch: int | None = None
+    milliseconds_since_epoch: _Int | None = None
 
 
 class Attribution(_Model):
@@ -612,8 +616,8 @@ class EventEdge(_Model):
     (``artifact_index`` / ``execution_index``) or by id in ``event``."""
 
     event: Event
-    artifact_index: int | None = None
-    execution_index: int | None = None
+    artifact_index: _Int | None = None
+    execution_index: _Int | None = None
 
 
 class OrderBy(_MlmdEnum):
@@ -633,7 +637,7 @@ class ListOptions(_Model):
     language. ``next_page_token`` continues a listing where the previous page ended.
     """
 
-    max_result_size: int | None = None
+    max_result_size: _Int | None = None
     order_by: OrderBy = OrderBy.ID
     is_asc: bool = True
     filter_query: str | None = None
@@ -749,7 +753,7 @@ class LineageSubgraphQueryOptions(_Model):
 
     starting_artifacts: NodeSelector | None = None
     starting_executions: NodeSelector | None = None
-    max_num_hops: int | None = None
+    max_num_hops: _Int | None = None
     direction: LineageDirection = LineageDirection.BIDIRECTIONAL
     ending_artifacts: EndingNodes | None = None
     ending_executions: EndingNodes | None = None
@@ -759,7 +763,7 @@ class BoundaryConstraint(_Model):
     """LineageGraphQueryOptions.BoundaryConstraint: the hop limit (None: no limit) and
     filters that nodes must satisfy to be visited (the rest prune the traversal)."""
 
-    max_num_hops: int | None = None
+    max_num_hops: _Int | None = None
     boundary_artifacts: str | None = None
     boundary_executions: str | None = None
 

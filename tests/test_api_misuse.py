@@ -20,10 +20,13 @@ from graphmd import (
     ContextType,
     DeadlineExceededError,
     Event,
+    EventEdge,
     EventType,
     Execution,
     ExecutionType,
     InvalidArgumentError,
+    LineageSubgraphQueryOptions,
+    ListOptions,
     MetadataStore,
     NodeSelector,
     ParentContext,
@@ -301,5 +304,21 @@ def test_a_unique_key_clash_is_one_error_in_the_traceback(store: MetadataStore) 
 def test_a_bool_is_no_id(build: Any) -> None:
     """Python's True is an int: Artifact(type_id=True) named type 1, and the write then said
     "no ArtifactType with id 1"; an id given as a bool is refused when the model is built."""
-    with pytest.raises(ValidationError, match="an id is an integer, not a bool"):
+    with pytest.raises(ValidationError, match="an id is an integer, not bool"):
         build()
+
+
+@pytest.mark.parametrize("build", [lambda: Artifact(type_id="5"), lambda: Artifact(type_id=5.0),
+                                   lambda: EventEdge(execution_index=True, event=Event(type=EventType.INPUT)),
+                                   lambda: ListOptions(max_result_size=True), lambda: ListOptions(limit="10"),
+                                   lambda: Event(milliseconds_since_epoch="1700000000000"),
+                                   lambda: LineageSubgraphQueryOptions(max_num_hops=2.0)])
+def test_text_floats_and_bools_are_no_whole_numbers(build: Any) -> None:
+    """pydantic converts "5" and 5.0 to 5 and takes True as 1: Artifact(type_id="5") named
+    type 5, EventEdge(execution_index=True) the second execution, ListOptions(max_result_size=
+    True) a page of one. They are refused when the model is built; numpy's integers are not."""
+    with pytest.raises(ValidationError, match="is an integer|integer is expected"):
+        build()
+    import numpy as np
+
+    assert Artifact(type_id=np.int64(5)).type_id == 5 and ListOptions(max_result_size=np.int32(3)).max_result_size == 3
