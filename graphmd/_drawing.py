@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._codec import strict_json
+from ._codec import as_id, strict_json
 from ._errors import InvalidArgumentError
 from ._models import Artifact, ArtifactState, Execution, ExecutionState, LineageGraph
 
@@ -540,6 +540,19 @@ def _tints(tint: Mapping[tuple[str, int], str] | None) -> dict[NodeKey, str]:
     return out
 
 
+def _ids(given: Iterable[int], field: str) -> list[int]:
+    """The node ids ``given`` to highlight; raises InvalidArgumentError (``field``) for one
+    that is no integer ("42" would match nothing, silently) or for a string of them."""
+    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+        raise InvalidArgumentError(f"{field}: a list of ids is expected, not {given!r}", field=field)
+    return [as_id(value, f"{field}[{i}]") for i, value in enumerate(given)]
+
+
+def _check_title(title: object) -> None:
+    if not isinstance(title, str):
+        raise InvalidArgumentError(f"title: a string is expected, not {title!r}", field="title")
+
+
 def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),
                 title: str = "lineage", tint: Mapping[tuple[str, int], str] | None = None,
                 more_upstream: Iterable[NodeName] = (), more_downstream: Iterable[NodeName] = (),
@@ -563,11 +576,12 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     ``data-to`` name nodes without the prefix.
 
     Raises:
-        InvalidArgumentError: ``graph`` is no LineageGraph; a tint key or colour, or a node named,
-            in another form;
+        InvalidArgumentError: ``graph`` is no LineageGraph; a tint key or colour, a node named,
+            a highlighted id or the title in another form;
             ``id_prefix`` is not a letter or "_" followed by letters, digits, "_" and "-".
     """
     _check_graph(graph)
+    _check_title(title)
     if not isinstance(id_prefix, str) or not _ID_PREFIX.fullmatch(id_prefix):
         raise InvalidArgumentError(f"id_prefix: {id_prefix!r} is not a letter or '_' followed by letters, digits, "
                                    "'_' and '-'", field="id_prefix")
@@ -577,7 +591,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in _lineage_nodes(graph)}
     edges = _edges(graph, with_paths=True)  # titled with paths, which the page's panel shows
     placed = layout(nodes, edges)
-    marked = {("a", i) for i in highlight} | {("x", i) for i in highlight_executions}
+    marked = {("a", i) for i in _ids(highlight, "highlight")} | {("x", i) for i in _ids(highlight_executions,
+                                                                                        "highlight_executions")}
     width = max(placed.columns, 1) * _COLUMN - (_COLUMN - _WIDTH) + 2 * _MARGIN
     height = round(max(placed.rows, 1) * _ROW - (_ROW - _HEIGHT) + 2 * _MARGIN)
 
@@ -739,11 +754,20 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     itself (a LineageGraph's display draws it).
 
     Raises:
-        InvalidArgumentError: ``graph`` is no LineageGraph; a tint or legend colour, or a node
-            named, in another form.
+        InvalidArgumentError: ``graph`` is no LineageGraph; a tint or legend entry, a node
+            named, a highlighted id or the title in another form.
     """
     _check_graph(graph)
+    _check_title(title)
+    highlight, highlight_executions = _ids(highlight, "highlight"), _ids(highlight_executions, "highlight_executions")
     more_upstream, more_downstream = list(more_upstream), list(more_downstream)
+    if isinstance(legend, (str, bytes)) or not isinstance(legend, Iterable):
+        raise InvalidArgumentError(f"legend: a list of (label, '#rrggbb') pairs is expected, not {legend!r}",
+                                   field="legend")
+    for i, entry in enumerate(legend):
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
+            raise InvalidArgumentError(f"legend[{i}]: a (label, '#rrggbb') pair of strings is expected, not {entry!r}",
+                                       field=f"legend[{i}]")
     for label, colour in legend:
         if not _COLOUR.fullmatch(colour):
             raise InvalidArgumentError(f"legend: {label!r} -> {colour!r}: colours are #rrggbb", field="legend")

@@ -43,6 +43,7 @@ from graphmd import (
     compare_runs,
     export_store,
     import_store,
+    lineage_html,
     lineage_svg,
 )
 from graphmd.mlmd import to_proto
@@ -249,6 +250,13 @@ CASES: list[Case] = [
      InvalidArgumentError, "max_hops"),
     ("a tint keyed by id alone", lambda s, i: lineage_svg(LineageGraph(), tint={1: "#ffffff"}), InvalidArgumentError,
      "tint"),
+    ("an id to highlight as text", lambda s, i: lineage_svg(LineageGraph(), highlight=["42"]), InvalidArgumentError,
+     "highlight[0]"),
+    ("ids to highlight as one string", lambda s, i: lineage_html(LineageGraph(), highlight_executions="42"),
+     InvalidArgumentError, "highlight_executions"),
+    ("a title that is a number", lambda s, i: lineage_svg(LineageGraph(), title=5), InvalidArgumentError, "title"),
+    ("a legend entry that is no pair", lambda s, i: lineage_html(LineageGraph(), legend=[("ok", "#ffffff"), "x"]),
+     InvalidArgumentError, "legend[1]"),
 ]
 
 
