@@ -837,7 +837,9 @@ _PAGE = """<!DOCTYPE html>
 <style>
 body {{ margin: 0; font: 13px Helvetica, Arial, sans-serif; color: #202124; display: flex; height: 100vh; }}
 #main {{ flex: 1; display: flex; flex-direction: column; min-width: 0; }}
-header {{ padding: 8px 12px; border-bottom: 1px solid #dadce0; display: flex; gap: 16px; align-items: center; }}
+header {{ padding: 8px 12px; border-bottom: 1px solid #dadce0; display: flex; flex-wrap: wrap; gap: 8px 16px;
+         align-items: center; }}
+#find {{ max-width: 100%; min-width: 0; }}
 header h1 {{ font-size: 15px; margin: 0; }}
 .legend span {{ display: inline-block; padding: 1px 7px; margin-right: 4px; border: 1px solid; border-radius: 3px; }}
 #view {{ flex: 1; overflow: hidden; cursor: grab; background: #fafafa; }}
@@ -848,7 +850,8 @@ aside h2 {{ font-size: 13px; margin: 12px 0 4px; }}
 #details td {{ border-top: 1px solid #eee; padding: 2px 4px; vertical-align: top; word-break: break-all; }}
 #details td:first-child {{ color: #5f6368; white-space: nowrap; word-break: normal; }}
 #contexts {{ padding-left: 16px; }}
-#contexts button {{ border: 0; background: none; padding: 2px 0; cursor: pointer; text-align: left; color: inherit; }}
+#contexts button {{ border: 0; background: none; padding: 2px 0; cursor: pointer; text-align: left; color: inherit;
+                   overflow-wrap: anywhere; vertical-align: top; }}
 #contexts button.on {{ font-weight: bold; }}
 g.node {{ cursor: pointer; }}
 g.node:focus {{ outline: none; }}
