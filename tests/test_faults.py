@@ -279,6 +279,43 @@ def test_serve_readiness_follows_neo4j(own_server: LocalNeo4j) -> None:
         assert client(server.port).get_artifact_types() is not None
 
 
+def test_serve_sees_a_frozen_neo4j(own_server: LocalNeo4j) -> None:
+    """A Neo4j that stops answering without dropping its connections (a stopped process, a
+    long pause, a network that drops packets) held the health watcher's check forever:
+    readiness stayed SERVING, calls never failed fast, and each /metrics scrape waited ~10 s,
+    past Prometheus's timeout. Both checks now give up after 3 s."""
+    pytest.importorskip("ml_metadata")
+    import os
+    import signal
+
+    from grpc_health.v1 import health_pb2
+
+    from _grpc_helpers import health_status, running_server
+    from graphmd.mlmd._metrics import _StoreCollector
+    from graphmd.mlmd.server import SERVICE_NAME
+
+    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    pid = own_server.pid()
+    assert pid is not None
+    with MetadataStore(own_server.uri, "neo4j", own_server.password, connect_timeout=2.0) as store, \
+            running_server(store, health_interval=0.5) as server:
+        collector = _StoreCollector(store)
+        assert health_status(server.port, SERVICE_NAME) == serving
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: health_status(server.port, SERVICE_NAME) == not_serving, 20, "NOT_SERVING")
+            wait_until(lambda: server.servicer.neo4j_down_since is not None, 20, "calls to fail fast")
+            began = time.monotonic()
+            [up] = [family for family in collector.collect() if family.name == "graphmd_neo4j_up"]
+            assert up.samples[0].value == 0 and time.monotonic() - began < 5.0
+            assert health_status(server.port) == serving  # liveness: the server itself answers
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: health_status(server.port, SERVICE_NAME) == serving, 60, "SERVING again")
+        [up] = [family for family in collector.collect() if family.name == "graphmd_neo4j_up"]
+        assert up.samples[0].value == 1
+
+
 # --- opening a store when Neo4j cannot be reached ----------------------------------------
 
 

@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from .. import __version__
 from .._errors import GraphmdError, map_driver_errors
+from ._bounded import BoundedCall
 from .._store import MetadataStore, count_kinds
 
 __all__ = ["CallObserver", "ServerMetrics"]
@@ -58,16 +59,22 @@ class _StoreCollector(Collector):
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
         self._up = True  # as last scraped: a change is logged once, not at every scrape
+        self._count = BoundedCall("graphmd-metrics-count")
 
     def collect(self) -> Iterator[Any]:
         up = GaugeMetricFamily("graphmd_neo4j_up", "1 if Neo4j answered the last scrape's count query, else 0")
         objects = GaugeMetricFamily("graphmd_store_objects", "Types, nodes and edges in the store, by kind",
                                     labels=["kind"])
-        try:
+        def read_counts() -> dict[str, int]:
             with map_driver_errors(self.store.settings.uri), self.store._session() as session, \
                     session.begin_transaction(timeout=SCRAPE_SECONDS) as tx:
-                counts = count_kinds(tx)
-        except GraphmdError as error:
+                return count_kinds(tx)
+
+        try:
+            # Neo4j enforces the transaction's timeout; a frozen Neo4j would hold the scrape
+            # past Prometheus's, so the scrape also waits for the count at most as long.
+            counts = self._count(read_counts, SCRAPE_SECONDS)
+        except (GraphmdError, TimeoutError) as error:
             if self._up:
                 # On one line, its lines joined: cut at the first, the driver's reason was lost.
                 log.warning("metrics: cannot read the store's counts (graphmd_neo4j_up 0 until it can): %s",

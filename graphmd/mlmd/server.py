@@ -52,6 +52,7 @@ from .._lineage import LINEAGE_GRAPH_FIELDS
 from .._queries import PING
 from .._store import MetadataStore, time_bound
 from . import _convert as cv
+from ._bounded import BoundedCall
 from ._metrics import CallObserver
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ _NO_DEADLINE = 10 * 365 * 24 * 3600.0
 # What gRPC carries of a status message: the client refuses trailers over 16 KiB (and warns
 # over 8), and the message goes percent-encoded, 3 bytes for each byte outside printable ASCII.
 _STATUS_DETAILS_BYTES = 4096
+
+# How long the health watcher waits for Neo4j to answer its check: a frozen Neo4j (a stopped
+# process, a network that drops packets) never answers, and the watcher must go on.
+PING_SECONDS = 3.0
 
 
 def _status_details(message: str) -> str:
@@ -884,6 +889,7 @@ class MlmdServer:
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         self._store = store
+        self._ping = BoundedCall("graphmd-neo4j-ping")
         self._stopping = threading.Event()
         address = _address(options.host, options.port)
         _check_bindable(options.host, options.port, address)
@@ -918,12 +924,16 @@ class MlmdServer:
         return self
 
     def _neo4j_answers(self) -> bool:
-        """Whether Neo4j runs a trivial statement now (one auto-commit try: a managed read
-        would retry for up to 30 s before saying no)."""
-        try:
+        """Whether Neo4j runs a trivial statement now, within PING_SECONDS (one auto-commit
+        try: a managed read would retry for up to 30 s before saying no; a frozen Neo4j
+        would hold it as long as it is frozen)."""
+        def ping() -> None:
             with map_driver_errors(self._store.settings.uri), self._store._session() as session:
                 session.run(PING).consume()
-        except GraphmdError:
+
+        try:
+            self._ping(ping, PING_SECONDS)
+        except (GraphmdError, TimeoutError):
             return False
         return True
 
