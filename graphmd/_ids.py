@@ -70,10 +70,12 @@ class IdAllocator:
                     wanted = count if k == kind else self._wanted.get(k, 1)
                     if self._left(k) < wanted:
                         requests[k] = (self._next_size(k, wanted), None)
-                    elif self._stale(k, now):
-                        requests[k] = (self._next_size(k, wanted), self._blocks[k][1])
+                    elif self._stale(k, now):  # its size grows only if a new block is taken
+                        requests[k] = (max(self._sizes.get(k, 8), wanted), self._blocks[k][1])
                 for reserved, (first, kept) in self._reserve(requests).items():
                     if not kept:
+                        if requests[reserved][1] is not None:
+                            self._next_size(reserved, requests[reserved][0])
                         self._blocks[reserved] = (first, first + requests[reserved][0])
                     self._checked[reserved] = now
                 next_id, end = self._blocks[kind]
