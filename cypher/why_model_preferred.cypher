@@ -1,5 +1,6 @@
 // Why was model A preferred over model B? For each model: the metrics its Evaluator wrote
-// (properties and custom properties; TFX keeps its metrics in files, not in the store),
+// (properties and custom properties, but not TFX's bookkeeping on every artifact, is_external
+// and tfx_version; TFX keeps its metrics in files, not in the store),
 // whether it was blessed (blessed = 1 or true, a property or, as TFX records it, a custom one) and
 // against which baseline, and whether it was pushed. An unnamed model or baseline shows as
 // its type and id ('Model #42'); baseline null: none; blessed false: no blessing recorded.
@@ -10,7 +11,8 @@
 // rows first, then B's, each model's in the order of its Evaluators' ids; metrics by name.
 // Evaluator and Pusher match graphmd's type names and TFX's (tfx.components.evaluator.component.
 // Evaluator, ...) and any execution type of base EVALUATE or DEPLOY (MLMD's base types, for a
-// home-grown pipeline's steps); metrics are artifacts of a type of base METRICS, TFX's
+// home-grown pipeline's steps); an Evaluator is also any step that wrote a ModelBlessing (a
+// custom TFX component), as compare_runs reads them; metrics are artifacts of a type of base METRICS, TFX's
 // ModelEvaluation or Kubeflow's system.Metrics, system.ClassificationMetrics,
 // system.SlicedClassificationMetrics (as compare_runs reads them); blessings TFX's ModelBlessing.
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push.
@@ -24,7 +26,8 @@ UNWIND [0, 1] AS side
 MATCH (model:Artifact {id: [$model_a, $model_b][side]})
 OPTIONAL MATCH (model)-[input:EVENT]->(x:Execution)
 WHERE (x.type = 'Evaluator' OR x.type ENDS WITH '.Evaluator'
-       OR EXISTS { MATCH (t:Type {id: x.type_id}) WHERE t.base_type = 'EVALUATE' })
+       OR EXISTS { MATCH (t:Type {id: x.type_id}) WHERE t.base_type = 'EVALUATE' }
+       OR EXISTS { (x)-[out:EVENT]->(:Artifact {type: 'ModelBlessing'}) WHERE out.type <> 'INTERNAL_OUTPUT' })
   AND input.path STARTS WITH '["model"'
   AND coalesce(x.last_known_state, 'COMPLETE') = 'COMPLETE'
 OPTIONAL MATCH (x)-[:EVENT]->(evaluation:Artifact)
@@ -39,7 +42,7 @@ RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(m
        coalesce(x.name, x.type + ' #' + toString(x.id)) AS evaluator,
        CASE WHEN evaluation IS NOT NULL THEN COLLECT {
          UNWIND keys(evaluation) AS k
-         WITH k WHERE k =~ '[pc][sp]?_.*'
+         WITH k WHERE k =~ '[pc][sp]?_.*' AND NOT k IN ['c_is_external', 'c_tfx_version']
          WITH k, CASE WHEN k =~ '[pc]_.*' THEN substring(k, 2) ELSE substring(k, 3) END AS name
          RETURN [name, evaluation[k]] ORDER BY name, k DESC
        } END AS metrics,

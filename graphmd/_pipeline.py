@@ -860,8 +860,8 @@ def _show_outcome(value: Any) -> str:
 
 
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str | None = None) -> RunComparison:
-    """Compare runs (contexts of type ``run_type`` by name; by default PipelineRun, else TFX's
-    pipeline_run, else Kubeflow's system.PipelineRun, the first the store has): every property and custom
+    """Compare runs (contexts of type ``run_type`` by name; by default the first of PipelineRun,
+    TFX's pipeline_run and Kubeflow's system.PipelineRun that the first run is of): every property and custom
     property of their executions, by component, and of the metrics artifacts they wrote (types
     of base METRICS, TFX's ModelEvaluation, Kubeflow's system.Metrics, ...). A run with
     several executions of a component (a retry, candidate models) or several metrics
@@ -894,10 +894,13 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
         codec.check_text(name, f"run_names[{i}]")
     if run_type is None:
         stored = {t.name for t in store.get_context_types()}
-        run_type = next((name for name in RUN_TYPES if name in stored), None)
-        if run_type is None:
+        candidates = [name for name in RUN_TYPES if name in stored]
+        if not candidates:
             raise NotFoundError(f"no run context type: none of {', '.join(RUN_TYPES)} is in the store; "
                                 "name your runs' type with run_type", field="run_type")
+        # The one the first run is of, in a store holding several (TFX's runs beside graphmd's).
+        run_type = next((name for name in candidates
+                         if store.get_context_by_type_and_name(name, run_names[0]) is not None), candidates[0])
     rows = {r["run"]: r for r in _cypher_files.run(store, "compare_runs", run_type=run_type, runs=run_names)}
     missing = [name for name in run_names if name not in rows]
     if missing:

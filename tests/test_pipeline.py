@@ -1114,8 +1114,10 @@ def test_compare_runs_reads_a_tfx_store_as_tfx_records_it(store):
     INTERNAL_OUTPUT (compare credited the Resolver with blessing the model, in a run whose own
     Evaluator failed); TFX's bookkeeping on every artifact (is_external, tfx_version) was listed
     as metrics; a failed step's __execution_result__ (its traceback) as a parameter."""
+    store.put_context_type(ContextType(name="PipelineRun"))  # graphmd's own runs beside TFX's
     run_t = store.put_context_type(ContextType(name="pipeline_run"))
     evaluator_t = store.put_execution_type(ExecutionType(name="MyEvaluator"))
+    [model] = store.put_artifacts([Artifact(type_id=store.put_artifact_type(ArtifactType(name="Model")), uri="/m")])
     resolver_t = store.put_execution_type(ExecutionType(name="tfx.dsl.components.common.resolver.Resolver"))
     blessing_t = store.put_artifact_type(ArtifactType(name="ModelBlessing"))
     evaluation_t = store.put_artifact_type(ArtifactType(name="ModelEvaluation"))
@@ -1124,9 +1126,10 @@ def test_compare_runs_reads_a_tfx_store_as_tfx_records_it(store):
         Execution(type_id=evaluator_t, last_known_state=ExecutionState.COMPLETE),
         [(Artifact(type_id=blessing_t, uri="/b1", custom_properties={"blessed": 1, **tfx}), Event(type=EventType.OUTPUT)),
          (Artifact(type_id=evaluation_t, uri="/e1", custom_properties={"accuracy": 0.9, **tfx}),
-          Event(type=EventType.OUTPUT))],
+          Event(type=EventType.OUTPUT)),
+         (None, Event(type=EventType.INPUT, artifact_id=model, path=["model", 0]))],
         [Context(type_id=run_t, name="run-1")])
-    blessing, evaluation = first.artifact_ids
+    blessing, evaluation = first.artifact_ids[:2]
     second_run = Context(type_id=run_t, name="run-2")
     store.put_execution(Execution(type_id=resolver_t, last_known_state=ExecutionState.COMPLETE),
                         [(None, Event(type=EventType.INTERNAL_OUTPUT, artifact_id=blessing)),
@@ -1141,6 +1144,9 @@ def test_compare_runs_reads_a_tfx_store_as_tfx_records_it(store):
     assert [m.field for m in comparison.metrics] == ["ModelEvaluation.accuracy"]
     assert comparison.metrics[0].values == [0.9, None]
     assert not [p.field for p in comparison.parameters if "__execution_result__" in p.field]
+    # why_model_preferred leaves TFX's bookkeeping out of the metrics too.
+    [why] = _cypher_files.run(store, "why_model_preferred", model_a=model, model_b=model)[:1]
+    assert why["metrics"] == [["accuracy", 0.9]], why
     with pytest.raises(NotFoundError) as info:
         compare_runs(store, ["run-1"], run_type="PipelineRun")
-    assert info.value.field == "run_type"
+    assert info.value.field == "run_names"

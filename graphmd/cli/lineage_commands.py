@@ -1032,8 +1032,8 @@ def _json_default(value: Any) -> Any:
 
 def compare(runs: Annotated[list[str], typer.Argument(metavar="RUN", help="Run context names.")],
             run_type: Annotated[Optional[str], typer.Option(
-                "--run-type", help="The runs' context type (default: PipelineRun, else TFX's pipeline_run, else "
-                                   "Kubeflow's system.PipelineRun, the first the store has).")] = None,
+                "--run-type", help="The runs' context type (default: the first of PipelineRun, TFX's pipeline_run and "
+                                   "Kubeflow's system.PipelineRun that the first run is of).")] = None,
             fmt: ListFmt = ListFormat.table,
             output: Output = None,
             uri: Uri = None, user: User = None, password: Password = None, database: Database = None) -> None:
