@@ -19,6 +19,7 @@ import base64
 import json
 import math
 import operator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -178,6 +179,19 @@ def as_id(value: Any, field: str) -> int:
         InvalidArgumentError: ``value`` is not an integer, or does not fit in 64 bits.
     """
     return as_int(value, field, "an id")
+
+
+def id_list(ids: Iterable[int], field: str) -> list[int]:
+    """``ids`` as a list of ints (numpy's integers too); anything else, "7" say, would match
+    nothing and read as an unknown id.
+
+    Raises:
+        InvalidArgumentError: ``ids`` is a string or not a collection, or holds something
+            that is not an integer.
+    """
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise InvalidArgumentError(f"{field}: a list of ids is expected, not {ids!r}", field=field)
+    return [as_id(value, f"{field}[{i}]") for i, value in enumerate(ids)]
 
 
 def as_int(value: Any, field: str, what: str = "a count") -> int:

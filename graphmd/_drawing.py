@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._codec import as_id, strict_json
+from ._codec import id_list, strict_json
 from ._errors import InvalidArgumentError
 from ._models import Artifact, ArtifactState, Execution, ExecutionState, LineageGraph
 
@@ -540,14 +540,6 @@ def _tints(tint: Mapping[tuple[str, int], str] | None) -> dict[NodeKey, str]:
     return out
 
 
-def _ids(given: Iterable[int], field: str) -> list[int]:
-    """The node ids ``given`` to highlight; raises InvalidArgumentError (``field``) for one
-    that is no integer ("42" would match nothing, silently) or for a string of them."""
-    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
-        raise InvalidArgumentError(f"{field}: a list of ids is expected, not {given!r}", field=field)
-    return [as_id(value, f"{field}[{i}]") for i, value in enumerate(given)]
-
-
 def _check_title(title: object) -> None:
     if not isinstance(title, str):
         raise InvalidArgumentError(f"title: a string is expected, not {title!r}", field="title")
@@ -591,8 +583,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
     nodes: dict[NodeKey, Artifact | Execution] = {_key(n): n for n in _lineage_nodes(graph)}
     edges = _edges(graph, with_paths=True)  # titled with paths, which the page's panel shows
     placed = layout(nodes, edges)
-    marked = {("a", i) for i in _ids(highlight, "highlight")} | {("x", i) for i in _ids(highlight_executions,
-                                                                                        "highlight_executions")}
+    marked = ({("a", i) for i in id_list(highlight, "highlight")}
+              | {("x", i) for i in id_list(highlight_executions, "highlight_executions")})
     width = max(placed.columns, 1) * _COLUMN - (_COLUMN - _WIDTH) + 2 * _MARGIN
     height = round(max(placed.rows, 1) * _ROW - (_ROW - _HEIGHT) + 2 * _MARGIN)
 
@@ -759,7 +751,7 @@ def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highligh
     """
     _check_graph(graph)
     _check_title(title)
-    highlight, highlight_executions = _ids(highlight, "highlight"), _ids(highlight_executions, "highlight_executions")
+    highlight, highlight_executions = id_list(highlight, "highlight"), id_list(highlight_executions, "highlight_executions")
     more_upstream, more_downstream = list(more_upstream), list(more_downstream)
     if isinstance(legend, (str, bytes)) or not isinstance(legend, Iterable):
         raise InvalidArgumentError(f"legend: a list of (label, '#rrggbb') pairs is expected, not {legend!r}",

@@ -879,7 +879,7 @@ class MetadataStore:
                             self._ids.forget()  # a block reserved before a reset and import: see _constraint_error
                             raise _Conflict(unique_clash(error)) from error
                         if "`name`" not in (error.message or ""):
-                            raise _type_clash(error, field) from error  # an external_id taken by another type
+                            raise _clash_at(error, field) from error  # an external_id taken by another type
                         # A concurrent writer created the type first: rerun to check against it.
                         raise _Conflict(AlreadyExistsError(f"{field}.name: {kind} {given.name!r} was created "
                                                            "concurrently", field=f"{field}.name")) from error
@@ -895,7 +895,7 @@ class MetadataStore:
                     try:
                         tx.run(q.UPDATE_TYPES, rows=[codec.encode_type(merged)]).consume()
                     except neo4j_errors.ConstraintError as error:
-                        raise _type_clash(error, field) from error
+                        raise _clash_at(error, field) from error
                     created[key] = merged
                 ids.append(stored_id(stored))
             return ids
@@ -974,7 +974,7 @@ class MetadataStore:
         return self._types_in_order("ContextType", type_ids)
 
     def _types_in_order(self, kind: str, type_ids: Iterable[int]) -> list[Any]:
-        ids = _id_list(type_ids, "type_ids")
+        ids = codec.id_list(type_ids, "type_ids")
         found = {t.id: t for t in self._types(kind, q.TYPES_BY_ID, ids=list(dict.fromkeys(ids)))}
         return [found[i] for i in ids if i in found]
 
@@ -1350,7 +1350,7 @@ class MetadataStore:
         Raises:
             InvalidArgumentError: an id that is not an integer (naming its position).
         """
-        return self._nodes(Artifact, q.NODES_BY_ID["Artifact"], ids=_id_list(artifact_ids, "artifact_ids"))
+        return self._nodes(Artifact, q.NODES_BY_ID["Artifact"], ids=codec.id_list(artifact_ids, "artifact_ids"))
 
     def get_executions_by_id(self, execution_ids: Iterable[int]) -> list[Execution]:
         """The executions with these ids, by id; unknown ids are skipped.
@@ -1358,7 +1358,7 @@ class MetadataStore:
         Raises:
             InvalidArgumentError: an id that is not an integer (naming its position).
         """
-        return self._nodes(Execution, q.NODES_BY_ID["Execution"], ids=_id_list(execution_ids, "execution_ids"))
+        return self._nodes(Execution, q.NODES_BY_ID["Execution"], ids=codec.id_list(execution_ids, "execution_ids"))
 
     def get_contexts_by_id(self, context_ids: Iterable[int]) -> list[Context]:
         """The contexts with these ids, by id; unknown ids are skipped.
@@ -1366,7 +1366,7 @@ class MetadataStore:
         Raises:
             InvalidArgumentError: an id that is not an integer (naming its position).
         """
-        return self._nodes(Context, q.NODES_BY_ID["Context"], ids=_id_list(context_ids, "context_ids"))
+        return self._nodes(Context, q.NODES_BY_ID["Context"], ids=codec.id_list(context_ids, "context_ids"))
 
     def get_artifacts_and_types_by_artifact_ids(self, artifact_ids: Iterable[int]) -> tuple[list[Artifact], list[ArtifactType]]:
         """The artifacts with these ids and their (distinct) types."""
@@ -1389,7 +1389,9 @@ class MetadataStore:
         """The artifacts stored at this uri (or any of these uris), by id."""
         if isinstance(uri, str):
             _check_str(uri, "uri")
-        uris = [uri] if isinstance(uri, str) else _text_list(uri, "uri")
+            uris = [uri]
+        else:
+            uris = _text_list(uri, "uri")
         return self._nodes(Artifact, q.ARTIFACTS_BY_URI, uris=uris)
 
     def _by_type_and_name(self, cls: type[NodeT], type_name: str, name: str, type_version: str | None) -> NodeT | None:
@@ -1506,7 +1508,7 @@ class MetadataStore:
         return self._linked_contexts(q.CHILD_CONTEXTS_BY_CONTEXTS, context_ids)
 
     def _linked_contexts(self, query: str, context_ids: Iterable[int]) -> dict[int, list[Context]]:
-        ids = _id_list(context_ids, "context_ids")
+        ids = codec.id_list(context_ids, "context_ids")
         if not ids:
             raise InvalidArgumentError("context_ids: no context id given", field="context_ids")
 
@@ -1521,11 +1523,11 @@ class MetadataStore:
     def get_events_by_artifact_ids(self, artifact_ids: Iterable[int]) -> list[Event]:
         """Events touching these artifacts, as ml-metadata orders them: by artifact id, then
         execution id, then event type (DECLARED_OUTPUT first, as the enum numbers them)."""
-        return self._events(q.EVENTS_BY_ARTIFACT_IDS, _id_list(artifact_ids, "artifact_ids"))
+        return self._events(q.EVENTS_BY_ARTIFACT_IDS, codec.id_list(artifact_ids, "artifact_ids"))
 
     def get_events_by_execution_ids(self, execution_ids: Iterable[int]) -> list[Event]:
         """Events of these executions, by execution id, then in the order recorded."""
-        return self._events(q.EVENTS_BY_EXECUTION_IDS, _id_list(execution_ids, "execution_ids"))
+        return self._events(q.EVENTS_BY_EXECUTION_IDS, codec.id_list(execution_ids, "execution_ids"))
 
     def _events(self, query: str, ids: list[int]) -> list[Event]:
         return self._read(lambda tx: [codec.decode_event(r["e"], r["artifact_id"], r["execution_id"])
@@ -1641,7 +1643,7 @@ class MetadataStore:
             InvalidArgumentError: ``context_ids`` is not a list of 64-bit ints (numpy's
                 integers will do), or ``after`` without ``dry_run``.
         """
-        ids = _id_list(context_ids, "context_ids")
+        ids = codec.id_list(context_ids, "context_ids")
         if after is not None and not dry_run:
             raise InvalidArgumentError("after: only a dry run takes earlier batches as done", field="after")
         if after is not None:
@@ -1854,11 +1856,11 @@ def _check_event(event: Event, field: str) -> None:
     _check_event_numbers(event, field)
 
 
-def _type_clash(error: neo4j_errors.ConstraintError, field: str) -> AlreadyExistsError:
-    """The error for a type whose unique key (its external_id) another type holds, naming the
-    type as the call gave it (``artifact_types[1].external_id``)."""
+def _clash_at(error: neo4j_errors.ConstraintError, field: str | None) -> AlreadyExistsError:
+    """The error for a unique key (an external_id, a name) another node or type holds,
+    naming the item as the call gave it (``artifact_types[1].external_id``) when known."""
     domain = unique_clash(error)
-    if not domain.field:
+    if field is None or not domain.field:
         return domain
     return AlreadyExistsError(f"{field}.{domain.field}: {domain.message}", field=f"{field}.{domain.field}")
 
@@ -1961,19 +1963,6 @@ def count_kinds(tx: neo4j.ManagedTransaction | neo4j.Transaction) -> dict[str, i
     kinds = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations",
              "parent_contexts")
     return {kind: found.get(kind, 0) for kind in kinds}
-
-
-def _id_list(ids: Iterable[int], field: str) -> list[int]:
-    """``ids`` as a list of ints (numpy's integers too); anything else, "7" say, would match
-    nothing and read as an unknown id.
-
-    Raises:
-        InvalidArgumentError: ``ids`` is a string or not a collection, or holds something
-            that is not an integer.
-    """
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-        raise InvalidArgumentError(f"{field}: a list of ids is expected, not {ids!r}", field=field)
-    return [codec.as_id(value, f"{field}[{i}]") for i, value in enumerate(ids)]
 
 
 def _text_list(values: Iterable[str], field: str) -> list[str]:
@@ -2716,10 +2705,7 @@ class _NodeWriter:
             # process). Rerun with blocks reserved now, past what the restore wrote.
             self.store._ids.forget()
             return _Conflict(unique_clash(error))
-        domain = unique_clash(error)
-        field = self._clashing_field(error)
-        if field is not None and domain.field:
-            domain = AlreadyExistsError(f"{field}.{domain.field}: {domain.message}", field=f"{field}.{domain.field}")
+        domain = _clash_at(error, self._clashing_field(error))
         return _Conflict(domain) if self.retry_conflicts else domain
 
     def _clashing_field(self, error: neo4j_errors.ConstraintError) -> str | None:
