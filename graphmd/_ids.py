@@ -23,8 +23,10 @@ Neo4j's internal element ids never leave the store.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 
 import neo4j
 
@@ -38,9 +40,13 @@ class IdAllocator:
     """Hands out ids per kind from blocks reserved in Neo4j; thread-safe."""
 
     def __init__(self, driver: neo4j.Driver, database: str | None, max_block: int = 1024,
-                 max_age: float = 1.0) -> None:
+                 max_age: float = 1.0,
+                 session: Callable[[], contextlib.AbstractContextManager[neo4j.Session]] | None = None) -> None:
+        """``session``: where reservations run (default: a plain session of ``driver`` on
+        ``database``); a store passes its own, so a reservation keeps to a call's time bound."""
         self._driver = driver
         self._database = database
+        self._session = session or (lambda: closed_on_exit(self._driver.session(database=self._database)))
         self._max_block = max_block
         self._max_age = max_age
         self._lock = threading.Lock()
@@ -123,7 +129,7 @@ class IdAllocator:
         still ends where the counter stands (no one reserved since), else reserve a block of
         ``requests[kind][0]`` ids. Per kind, (the new block's first id, whether it was kept)."""
         blocks = [{"kind": kind, "size": size, "end": end} for kind, (size, end) in sorted(requests.items())]
-        with closed_on_exit(self._driver.session(database=self._database)) as session:
+        with self._session() as session:
             records = session.execute_write(lambda tx: list(tx.run(RESERVE_IDS, blocks=blocks)))
         return {record["kind"]: (int(record["first"]), bool(record["kept"])) for record in records}
 

@@ -388,7 +388,7 @@ class MetadataStore:
                     self._driver.close()
                 raise
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
-        self._ids = IdAllocator(self._driver, self._database)
+        self._ids = IdAllocator(self._driver, self._database, session=self._session)
         self._type_cache: dict[int, AnyType] = {}
         _OPEN_STORES.add(self)
         try:
@@ -421,7 +421,7 @@ class MetadataStore:
             _abandon_connections(self._driver)
             self._driver = self._new_driver()
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
-        self._ids = IdAllocator(self._driver, self._database)
+        self._ids = IdAllocator(self._driver, self._database, session=self._session)
 
     def _connect(self) -> None:
         """Check that Neo4j answers at the resolved URI.
@@ -534,10 +534,13 @@ class MetadataStore:
             # The driver checks its retry time before each pause, not after, and its pauses grow
             # from 1 s by 2x: a 3 s bound held the caller ~7 s (pausing 1, 1.8, then 4.75 s).
             # Retrying for half the time left, pausing from an eighth of it by 1.5x, ends within it.
+            # Opening a connection (a pool of dead ones after a Neo4j restart) waits no longer
+            # than the time left either, not the store's whole connect_timeout.
             retry = max(0.0, min(left, self._retry_time))
             session = self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
                                            default_access_mode=access_mode, max_transaction_retry_time=retry / 2,
-                                           initial_retry_delay=min(1.0, retry / 8), retry_delay_multiplier=1.5)
+                                           initial_retry_delay=min(1.0, retry / 8), retry_delay_multiplier=1.5,
+                                           connection_acquisition_timeout=max(left, 0.001))
         with _driver_guard.closed_on_exit(session):
             yield session
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from _net import pipe
 from _workers import big_call, open_store, register_types, step_request
 from graphmd import Artifact, InvalidArgumentError, MetadataStore, NotFoundError, UnavailableError
 from graphmd._config import Settings
@@ -418,3 +419,86 @@ def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_refused_naming_it
     with pytest.raises(InvalidArgumentError) as info:
         MetadataStore("bolt://127.0.0.1:1", "neo4j", "unused", **{field: value})  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+# --- a call bounded by a deadline, on a Neo4j that stops answering new connections -------
+
+
+class _Relay:
+    """A TCP relay to Neo4j that can fall silent: ``silence()`` drops every relayed
+    connection and accepts new ones without ever answering (a server restarting on a loaded
+    machine, a network that drops packets)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._target = target
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.2)
+        self._open: list[socket.socket] = []
+        self._silent = threading.Event()
+        self._stop = threading.Event()
+        self.uri = f"bolt://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client_side, _ = self._listener.accept()
+            except OSError:
+                continue
+            self._open.append(client_side)
+            if self._silent.is_set():
+                continue
+            server_side = socket.create_connection(self._target)
+            self._open.append(server_side)
+            for a, b in ((client_side, server_side), (server_side, client_side)):
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    def silence(self) -> None:
+        self._silent.set()
+        for connection in list(self._open):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self.silence()
+        self._listener.close()
+
+
+@pytest.mark.parametrize("call", ["read", "write"])
+def test_a_bounded_call_gives_up_at_its_deadline_on_a_silent_neo4j(neo4j_server: Settings, store: MetadataStore,
+                                                                   call: str) -> None:
+    """After a Neo4j restart, calls of `graphmd serve` ran seconds past their client's
+    deadline: the pool's connections were dead, and opening new ones waited out the store's
+    connect_timeout (10 s) rather than the call's time left. Opening a connection within a
+    time_bound now waits no longer than the bound, the id reservation's too."""
+    from urllib.parse import urlsplit
+
+    from graphmd import ArtifactType
+
+    real = urlsplit(neo4j_server.uri)
+    relay = _Relay((real.hostname or "127.0.0.1", real.port or 7687))
+    try:
+        with MetadataStore(relay.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database,
+                           connect_timeout=10.0) as relayed:
+            type_id = relayed.put_artifact_type(ArtifactType(name="Bounded"))
+            relayed.put_artifacts([Artifact(type_id=type_id, uri="/warm")])
+            relayed._ids.forget()  # the write below reserves ids first: that round trip is bounded too
+            relay.silence()
+            began = time.monotonic()
+            deadline = began + 1.0
+            with pytest.raises(UnavailableError) as raised, \
+                    time_bound(lambda: deadline - time.monotonic()):
+                if call == "read":
+                    relayed.get_artifacts_by_id([1])
+                else:
+                    relayed.put_artifacts([Artifact(type_id=type_id, uri="/late")])
+            assert time.monotonic() - began < 2.5, f"gave up after {time.monotonic() - began:.1f} s"
+            assert relay.uri in raised.value.message
+    finally:
+        relay.close()
+    assert [a.uri for a in store.get_artifacts()] == ["/warm"]

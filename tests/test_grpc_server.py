@@ -342,20 +342,9 @@ def _forward_later(listen_port: int, target: tuple[str, int], start: threading.E
     """Once ``start`` is set, accept TCP connections on ``listen_port`` and pipe each to
     ``target``: a Neo4j that comes up after the server that needs it. Set the event
     returned to stop."""
-    stop = threading.Event()
+    from _net import pipe
 
-    def pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    stop = threading.Event()
 
     def accept() -> None:
         while not start.wait(0.1):
