@@ -1,6 +1,6 @@
 // What is deployed now? For each target models are pushed to, the model its newest push put there:
-// the target, the model (its name, id and uri), when and by which Pusher, the push's destination
-// and version, how many of its pushes stand (not since marked DELETED), and the model deployed
+// the target, the model (its name, id and uri), when and by which Pusher (its name, else, as for one
+// named by a UUID as TFX names each, its type and id), the push's destination and version, how many of its pushes stand (not since marked DELETED), and the model deployed
 // there before it (previous_model: the newest earlier push of another model, what a rollback would bring back;
 // null when there was none). One row per target, in target order.
 // A push's target is where it serves from: its pushed_destination (a property or, as TFX's Pusher
@@ -57,7 +57,8 @@ RETURN target,
        CASE WHEN now.model IS NULL THEN null
             ELSE coalesce(now.model.name, now.model.type + ' #' + toString(now.model.id)) END AS model,
        now.model.id AS model_id, now.model.uri AS model_uri,
-       coalesce(now.pusher.name, now.pusher.type + ' #' + toString(now.pusher.id)) AS pusher,
+       CASE WHEN now.pusher.name IS NULL OR now.pusher.name =~ '(?i)[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+         THEN now.pusher.type + ' #' + toString(now.pusher.id) ELSE now.pusher.name END AS pusher,
        now.pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: now.pushed.create_time_since_epoch}) AS pushed_at,
        now.destination AS destination, now.version AS version, size(pushes) AS pushes,

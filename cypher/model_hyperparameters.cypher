@@ -1,5 +1,6 @@
 // Which data and hyperparameters trained this model? The execution that wrote the model (its
-// Trainer; an unnamed one as its type and id, e.g. 'Trainer #42'), the artifacts it read with
+// Trainer; an unnamed one, or one named by a UUID as TFX names each, as its type and id, e.g.
+// 'Trainer #42'), the artifacts it read with
 // their input keys (trained_on), the model it warm-started from, and its properties, one row
 // each: declared ones first, then custom ones (custom: true; TFX records a component's
 // parameters as custom properties unless its type declares them). A Trainer without
@@ -32,7 +33,8 @@ WITH model, trainer, trained_on, warm_started_from, key, key STARTS WITH 'c' AS 
      CASE WHEN key STARTS WITH 'p_' OR key STARTS WITH 'c_' THEN substring(key, 2) ELSE substring(key, 3) END AS name
 ORDER BY trainer.id, custom, name
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
-       coalesce(trainer.name, trainer.type + ' #' + toString(trainer.id)) AS trainer,
+       CASE WHEN trainer.name IS NULL OR trainer.name =~ '(?i)[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+         THEN trainer.type + ' #' + toString(trainer.id) ELSE trainer.name END AS trainer,
        name AS hyperparameter, trainer[key] AS value,
        CASE WHEN key =~ '[pc]s_.*' THEN 'STRUCT' WHEN key =~ '[pc]p_.*' THEN 'PROTO'
             WHEN trainer[key] IS :: BOOLEAN THEN 'BOOLEAN' WHEN trainer[key] IS :: INTEGER THEN 'INT'

@@ -6,7 +6,7 @@
 // recorded) and the pushed artifact's uri (pushed_uri: for TFX the archive copy it keeps in the
 // pipeline root), oldest push first. No rows: never pushed by a
 // Pusher (an execution of type Pusher or of a type whose base_type is DEPLOY). An unnamed model or
-// Pusher shows as its type and id ('Pusher #42').
+// Pusher (or one named by a UUID, as TFX names each execution) shows as its type and id ('Pusher #42').
 // A Pusher is an execution of type Pusher, TFX's tfx.components.pusher.component.Pusher, or any
 // type whose base_type is DEPLOY (MLMD's base type for a deployment step: a home-grown Deploy).
 // A PushedModel marked pushed = 0 (TFX's Pusher writes one for a model it did not push) is no push;
@@ -22,7 +22,8 @@ WHERE (pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
   AND coalesce(pusher.last_known_state, '') <> 'CACHED'
   AND NOT coalesce(pushed.c_pushed, pushed.p_pushed, 1) IN [0, false]
 RETURN coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
-       coalesce(pusher.name, pusher.type + ' #' + toString(pusher.id)) AS pusher,
+       CASE WHEN pusher.name IS NULL OR pusher.name =~ '(?i)[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+         THEN pusher.type + ' #' + toString(pusher.id) ELSE pusher.name END AS pusher,
        coalesce(pushed.p_pushed_destination, pushed.c_pushed_destination, pushed.uri) AS pushed_to,
        pushed.state AS state, pushed.create_time_since_epoch AS pushed_at_ms,
        datetime({epochMillis: pushed.create_time_since_epoch}) AS pushed_at,

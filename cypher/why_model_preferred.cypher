@@ -3,7 +3,8 @@
 // and tfx_version; TFX keeps its metrics in files, not in the store),
 // whether it was blessed (blessed = 1 or true, a property or, as TFX records it, a custom one) and
 // against which baseline, and whether it was pushed. An unnamed model or baseline shows as
-// its type and id ('Model #42'); baseline null: none; blessed false: no blessing recorded.
+// its type and id ('Model #42'), as does an Evaluator named by a UUID (TFX names each execution
+// so); baseline null: none; blessed false: no blessing recorded.
 // blessed is what the Evaluator recorded; blessing_state is the blessing's state now: one no
 // longer LIVE (marked DELETED, say) no longer counts for latest_blessed_model.
 // One row per COMPLETE Evaluator that read the model (named in the evaluator column) and
@@ -39,7 +40,8 @@ WHERE blessing.type = 'ModelBlessing'
 OPTIONAL MATCH (x)<-[baseline_input:EVENT]-(compared_with:Artifact)
 WHERE baseline_input.path STARTS WITH '["baseline_model"'
 RETURN model.id AS model_id, coalesce(model.name, model.type + ' #' + toString(model.id)) AS model,
-       coalesce(x.name, x.type + ' #' + toString(x.id)) AS evaluator,
+       CASE WHEN x.name IS NULL OR x.name =~ '(?i)[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}'
+         THEN x.type + ' #' + toString(x.id) ELSE x.name END AS evaluator,
        CASE WHEN evaluation IS NOT NULL THEN COLLECT {
          UNWIND keys(evaluation) AS k
          WITH k WHERE k =~ '[pc][sp]?_.*' AND NOT k IN ['c_is_external', 'c_tfx_version']

@@ -395,8 +395,11 @@ def test_every_file_s_plan_seeks_where_it_starts(session_store, history):
 
 def test_the_questions_answer_on_a_store_tfx_wrote(store):
     """TFX names its types after the component classes and its run contexts pipeline_run,
-    leaves executions unnamed and records a component's parameters as custom properties;
-    the questions find them as they find graphmd's own names, and name nodes by type and id."""
+    names each execution by a fresh UUID and records a component's parameters as custom
+    properties; the questions find them as they find graphmd's own names, and name those
+    executions by type and id (a UUID says nothing to a reader)."""
+    import uuid
+
     from graphmd import (Artifact, ArtifactAndEvent, ArtifactState, ArtifactType, Context, ContextType, Event,
                          EventType, Execution, ExecutionState, ExecutionType, PropertyType)
 
@@ -415,7 +418,8 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
             **custom: object) -> list[int]:
         pairs = [ArtifactAndEvent(artifact=a, event=Event(type=EventType.INPUT, path=[key, 0])) for a, key in inputs]
         pairs += [ArtifactAndEvent(artifact=a, event=Event(type=EventType.OUTPUT, path=[key, 0])) for a, key in outputs]
-        return store.put_execution(Execution(type_id=kind, last_known_state=done, custom_properties=custom), pairs, run,
+        return store.put_execution(Execution(type_id=kind, name=str(uuid.uuid4()), last_known_state=done,
+                                             custom_properties=custom), pairs, run,
                                    reuse_context_if_already_exist=True).artifact_ids
 
     examples_t = store.put_artifact_type(ArtifactType(name="Examples"))
@@ -454,6 +458,11 @@ def test_the_questions_answer_on_a_store_tfx_wrote(store):
     assert why["model"] == f"Model #{model_id}"
     [who] = files.run(store, "who_triggered_run", run_name="20261204-101500")
     assert len(who["executions"]) == 4
+    assert all(re.fullmatch(r"tfx\.components\.\w+\.component\.\w+ #\d+ \(COMPLETE\)", x) for x in who["executions"]), who
+    [evaluated] = files.run(store, "why_model_preferred", model_a=model_id, model_b=model_id)[:1]
+    assert re.fullmatch(r"tfx\.components\.evaluator\.component\.Evaluator #\d+", evaluated["evaluator"]), evaluated
+    [deployed] = files.run(store, "deployed_models", context_id=None)
+    assert re.fullmatch(r"tfx\.components\.pusher\.component\.Pusher #\d+", deployed["pusher"]), deployed
     # TFX's Pusher writes a PushedModel for a model it did not push too, marked pushed = 0: no push.
     [unpushed_id] = put(trainer_t, [], [(Artifact(type_id=model_t, uri="/m/2"), "model")])
     unpushed = store.get_artifacts_by_id([unpushed_id])[0]
