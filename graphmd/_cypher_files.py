@@ -35,6 +35,9 @@ _KIND_OF = {str: "text", int: "integer", float: "number", bool: "boolean", list:
 # Parameters whose example is null (no limit) but that take a count when given: the header's
 # example cannot say so, and a query compares a text or -1 with the hop count silently.
 _LIMITS = {"max_hops"}
+# Parameters whose example is null (every context) but that take an id when given: a text
+# or a number of another kind matches no id, and the query would answer for no context.
+_OPTIONAL_IDS = {"context_id"}
 # The lineage files' breadth-first expansion (taken for no limit or one over 100 hops), which
 # run() bounds by max_hops.
 _UNBOUNDED_WALK = "[:EVENT*0..]"
@@ -120,6 +123,12 @@ def _check_kind(name: str, parameter: str, value: Any) -> None:
         given = f"{_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"
         raise InvalidArgumentError(f"query {name!r}: {parameter} takes null (no limit) or an integer >= 0 "
                                    f"(a 64-bit one), not the {given}", field=parameter)
+    if parameter in _OPTIONAL_IDS:
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return
+        given = f"{_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"
+        raise InvalidArgumentError(f"query {name!r}: {parameter} takes null (every context) or a context's id "
+                                   f"(an integer), not the {given}", field=parameter)
     for pattern, kind, fits in _KINDS:
         if example is not None and re.fullmatch(pattern, example) and not fits(value):
             given = "null" if value is None else f"the {_KIND_OF.get(type(value), type(value).__name__)} {_shown(value)}"

@@ -136,6 +136,25 @@ def test_a_context_left_out_is_every_context(cli, history):
     assert "needs parameter 'max_hops'" in cli("query", "lineage_upstream", "-p", "artifact_id=1", code=2)
 
 
+def test_context_id_is_an_id_or_on_the_command_line_a_context_s_name(cli, history, store):
+    """context_id's example is null, so its kind cannot come from the header: a text reached
+    the query and was answered as "no context with id abc". The library refuses anything but
+    null or an integer; on the command line a text is a context's name, as --context takes
+    one, and a number of another kind is a usage mistake."""
+    with pytest.raises(InvalidArgumentError) as info:
+        run(store, "deployed_models", context_id="run-0003")
+    assert info.value.field == "context_id" and "context's id (an integer)" in info.value.message
+    by_id = cli("query", "deployed_models", "-p", f"context_id={history.contexts['run-0003']}")
+    assert cli("query", "deployed_models", "-p", "context_id=run-0003") == by_id
+    [row] = json.loads(cli("query", "latest_blessed_model", "-p", "context_id=run-0002"))
+    assert row["model"]["name"] == "run-0002/model"
+    assert "context_id: no context named 'run-9999'" in cli("query", "deployed_models", "-p", "context_id=run-9999",
+                                                          code=1)
+    for other, shown in (("1.5", "the number 1.5"), ("true", "the boolean true"), ("[1]", "the list [1]")):
+        assert f"context_id takes null (every context) or a context's id (an integer), not {shown}" in cli(
+            "query", "deployed_models", "-p", f"context_id={other}", code=2)
+
+
 def test_the_reuse_and_compare_files_print_their_nodes_decoded(cli, history, store):
     """what_can_be_reused and compare_runs return nodes (Browser draws them), so graphmd query
     prints their properties by name, not the p_/c_ keys they are stored under."""

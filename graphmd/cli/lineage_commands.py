@@ -932,9 +932,12 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                 f"query {name!r} needs parameter {missing[0]!r}" + (f" ({what})" if what else "")
                 + f", e.g. -p {missing[0]}={_cli_value(examples(name).get(missing[0], 'VALUE'))}",
                 param_hint="'--param' / '-p'")
+        # A context by name, as --context takes one elsewhere: its id once connected.
+        context_name = given.get("context_id") if isinstance(given.get("context_id"), str) else None
         sent = given
         try:
-            statement(name, given)  # each value of the kind the query compares it with
+            # Each value of the kind the query compares it with.
+            statement(name, {**given, "context_id": 0} if context_name is not None else given)
             if isinstance(given.get("properties"), dict):  # compared as executions hold them
                 sent = {**given, "properties": stored_properties(given["properties"])}
         except InvalidArgumentError as error:  # a usage mistake (exit 2), said before connecting
@@ -943,6 +946,12 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                     if example is not None and example != "null" else "")
             raise typer.BadParameter(error.message + hint, param_hint="'--param' / '-p'") from error
         with _store(uri, user, password, database) as store:
+            if context_name is not None:
+                try:
+                    found = _context_id(store, context_name)
+                except (NotFoundError, InvalidArgumentError) as error:  # none, or several of that name: said as check_names says it
+                    raise type(error)(f"query {name!r}: context_id: {error.message}", field="context_id") from None
+                given, sent = {**given, "context_id": found}, {**sent, "context_id": found}
             rows = run(store, name, **sent)
             check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
             if not rows and name == "what_can_be_reused":  # a lookup that can never hit is no cache miss
