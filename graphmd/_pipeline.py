@@ -473,7 +473,8 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
 
     Raises:
         InvalidArgumentError: an input is neither a stored Artifact nor an artifact id,
-            ``field`` naming it as written (``inputs['base_model'][0]``); ``properties`` or
+            ``field`` naming it as written (``inputs['base_model'][0]``), or is given twice
+            (no step records one artifact as two inputs); ``properties`` or
             ``custom_properties`` is not a mapping of names to property values
             (``properties['lr']``); ``contexts`` is not a list of Contexts or context ids, or
             names a context id that no context has (``contexts[0]``). On a miss also: an
@@ -484,6 +485,7 @@ def find_cached_execution(store: MetadataStore, type_name: str, inputs: Inputs,
             the same reason.
     """
     input_ids = _input_ids(inputs)
+    _one_event_each(input_ids, "inputs")  # no step could have read one artifact under two keys: never a hit
     wanted = sorted(((key, i), aid) for key, ids in input_ids.items() for i, aid in enumerate(ids))
     given = _checked_properties(properties)
     given_custom = _checked_properties(custom_properties, "custom_properties")

@@ -77,6 +77,11 @@ def test_cache_hits_and_misses(store, history):
     with pytest.raises(InvalidArgumentError) as error:
         find_cached_execution(store, "Trainer", dict(inputs, examples=[10**9]), trainer.properties)
     assert error.value.field == "inputs['examples'][0]" and "no artifact with id 1000000000" in error.value.message
+    # One artifact under two keys: record_execution refuses it (MLMD records one INPUT event
+    # per artifact and execution), so no step can have read it so; the lookup says so too.
+    with pytest.raises(InvalidArgumentError) as error:
+        find_cached_execution(store, "Trainer", dict(inputs, eval_examples=inputs["examples"]), trainer.properties)
+    assert error.value.field == "inputs['eval_examples'][0]" and "already one of the inputs" in error.value.message
     other = dict(inputs, examples=[history.artifacts["run-0031/examples"]])
     assert find_cached_execution(store, "Trainer", other, trainer.properties) is None
     swapped = dict(inputs, examples=inputs["schema"], schema=inputs["examples"])
