@@ -367,7 +367,11 @@ def test_both_ways_is_upstream_and_downstream_put_together(cli, history, store):
     expected = _nodes(up) | _nodes(down)
     assert ("a", a["run-0003/schema"]) in _nodes(bidirectional) - expected
     both = json.loads(cli("lineage", str(model), "--depth", "2", "--format", "json"))
-    assert _nodes(both) == expected and _events(both) == _events(up) | _events(down)
+    assert _nodes(both) == expected and _events(both) >= _events(up) | _events(down)
+    # And the edges between those nodes past the depth (a blessing two hops down, read by the
+    # Pusher one hop down), which the tree draws as references.
+    extra = _events(both) - (_events(up) | _events(down))
+    assert extra and all(("a", aid) in expected and ("x", xid) in expected for aid, xid, _ in extra)
     assert json.loads(cli("lineage", str(model), "--both", "--depth", "2", "--format", "json")) == both
     assert {c["id"] for c in both["contexts"]} == {c["id"] for c in up["contexts"] + down["contexts"]}
     svg = ET.fromstring(cli("lineage", str(model), "--depth", "2", "--format", "svg"))
@@ -426,6 +430,29 @@ def test_depth_cut_offs_are_marked_in_every_drawing(cli, history, tmp_path):
     assert "more" not in cli("lineage", str(model), "--format", "dot")
     examples = a["run-0000/examples"]
     assert "more" not in cli("lineage", str(examples), "--up", "--depth", "1")
+
+
+def test_an_edge_between_drawn_nodes_past_the_depth_is_drawn_not_marked_as_more(cli, store):
+    """An evaluation step one hop downstream of the data also read the model two hops away:
+    with --depth 2 both were drawn, but the model's edge to it (a third hop from the data)
+    was left out of every format and the model marked "… more downstream", though nothing
+    more was there. It is drawn as the tree draws any other edge between drawn nodes."""
+    at = store.put_artifact_type(ArtifactType(name="DepthT"))
+    et = store.put_execution_type(ExecutionType(name="DepthStep"))
+    data, model = store.put_artifacts([Artifact(type_id=at, uri="/depth/data"), Artifact(type_id=at, uri="/depth/model")])
+    train, ev = store.put_executions([Execution(type_id=et, name="depth-train"), Execution(type_id=et, name="depth-eval")])
+    store.put_events([Event(artifact_id=data, execution_id=train, type=EventType.INPUT, path=["examples", 0]),
+                      Event(artifact_id=model, execution_id=train, type=EventType.OUTPUT, path=["model", 0]),
+                      Event(artifact_id=data, execution_id=ev, type=EventType.INPUT, path=["examples", 0]),
+                      Event(artifact_id=model, execution_id=ev, type=EventType.INPUT, path=["model", 0])])
+    tree = cli("lineage", "/depth/data", "--down", "--depth", "2")
+    assert f"DepthT #{model} (/depth/model)  <OUTPUT model/0>\n" in tree
+    assert f"DepthStep #{ev} depth-eval  <INPUT model/0>  (see below)" in tree and "more" not in tree
+    assert f"a{model} -> x{ev}" in cli("lineage", "/depth/data", "--down", "--depth", "2", "--format", "dot")
+    graph = json.loads(cli("lineage", "/depth/data", "--down", "--depth", "2", "--format", "json"))
+    assert (model, ev, "INPUT") in _events(graph)
+    # One hop fewer: the model is not drawn, so the step's edge to it is more, not an edge.
+    assert "more downstream" in cli("lineage", "/depth/data", "--down", "--depth", "1")
 
 
 def test_states_other_than_the_default_are_shown_in_tree_dot_and_mermaid(cli, history, store):

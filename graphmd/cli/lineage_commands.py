@@ -324,21 +324,36 @@ def _graph_tree(graph: LineageGraph, starts: Iterable[NodeKey], direction: Linea
     return tree
 
 
-def _beyond_depth(store: MetadataStore, depth: int | None, trees: Sequence[_Tree]) -> None:
-    """Fill each tree's ``more``: the nodes --depth stopped at (``depth`` hops away) with an
-    event the traversal would cross from them that it did not return. Two reads: the events
-    of those artifacts and of those executions."""
+def _beyond_depth(store: MetadataStore, depth: int | None, trees: Sequence[_Tree]) -> list[Event]:
+    """Look past the nodes --depth stopped at (``depth`` hops away) at the events the
+    traversal would cross from them that it did not return. One to a node the tree holds
+    (an evaluation step one hop from the data that also read the model two hops away) is an
+    edge between drawn nodes: added to the tree as a reference, and returned, so the graph
+    formats draw it too (ML Metadata's lineage, and graphmd's, leaves it out). One to a
+    node beyond puts the node in its tree's ``more``. Two reads: the events of those
+    artifacts and of those executions."""
     if depth is None:
-        return
+        return []
     edge = {key for tree in trees for key, hops in tree.distance.items() if hops == depth}
     events = [*store.get_events_by_artifact_ids(sorted(i for kind, i in edge if kind == "Artifact")),
               *store.get_events_by_execution_ids(sorted(i for kind, i in edge if kind == "Execution"))]
+    between: dict[EventKey, Event] = {}
     for tree in trees:
         for event in events:
-            for key in (("Artifact", event.artifact_id or 0), ("Execution", event.execution_id or 0)):
-                if (tree.distance.get(key) == depth and crossable(event, key[0], tree.direction)
-                        and _event_key(event) not in tree.crossed):
+            if _event_key(event) in tree.crossed:
+                continue
+            ends = (("Artifact", event.artifact_id or 0), ("Execution", event.execution_id or 0))
+            for key, other in (ends, ends[::-1]):
+                if tree.distance.get(key) != depth or not crossable(event, key[0], tree.direction):
+                    continue
+                if other in tree.nodes:
+                    tree.children.setdefault(key, []).append((other, event, True))
+                    tree.children[key].sort(key=_child_order)
+                    tree.crossed.add(_event_key(event))
+                    between[_event_key(event)] = event
+                else:
                     tree.more.add(key)
+    return list(between.values())
 
 
 # Beyond this many nodes a drawn lineage gets a note suggesting --depth.
@@ -479,7 +494,7 @@ def lineage(
                     notes += [note] if note else []
                 if fmt is Format.tree:
                     trees = [_read_tree(store.stream_lineage(options(d)), d) for d in directions]
-                    _beyond_depth(store, depth, trees)
+                    _beyond_depth(store, depth, trees)  # edges between drawn nodes become references
                     lines, continued = _render(trees)
                     count = len({key for tree in trees for key in tree.nodes})
                     summary = counted(count, "node")
@@ -496,8 +511,10 @@ def lineage(
                     kind = "Execution" if execution else "Artifact"
                     trees = [_graph_tree(g, [(kind, i) for i in selector.ids or []], d)
                              for g, d in zip(graphs, directions, strict=True)]
-                    if fmt is not Format.json:  # which json does not mark
-                        _beyond_depth(store, depth, trees)
+                    between = _beyond_depth(store, depth, trees)
+                    if between:  # edges between drawn nodes, as the tree draws them
+                        events = {_event_key(e): e for e in [*graph.events, *between]}
+                        graph = graph.model_copy(update={"events": [events[k] for k in sorted(events)]})
                     summary = (f"{counted(len(graph.artifacts), 'artifact')}, "
                                f"{counted(len(graph.executions), 'execution')}")
                     status.update(f"writing {summary} as {fmt.value}...")
