@@ -624,9 +624,18 @@ class LocalNeo4j:
                 else:
                     _write_private(self._state_file, before)
                 raise
-        if self.record_in_config:
-            write_config({"uri": self.uri, "user": "neo4j", "password": self._password, "home": str(self.home)})
+        self.record()
         return self.status()
+
+    def record(self) -> bool:
+        """Point the config file at this server, as its start does: its URI, its home and the
+        password it was started with (kept in the home). False, writing nothing, when this
+        LocalNeo4j does not record in the config file or no start has succeeded here."""
+        password = self._saved().get("password")
+        if not self.record_in_config or not isinstance(password, str) or not password:
+            return False
+        write_config({"uri": self.uri, "user": "neo4j", "password": password, "home": str(self.home)})
+        return True
 
     def _check_password(self) -> None:
         """Refuse, before anything starts, a password Neo4j would refuse to set.

@@ -82,6 +82,33 @@ def test_start_on_a_running_home_says_it_already_runs_and_where(neo4j_cli, tmp_p
         fake.wait()
 
 
+def test_start_on_a_running_home_points_the_config_back_at_it(neo4j_cli, tmp_path):
+    """Starting a second home says `graphmd neo4j start --home FIRST` points MetadataStore()
+    and the CLI back at the first; with the first still running, that said "already running"
+    and left the config file on the second (stop the second, and every command failed)."""
+    import json
+
+    from graphmd._config import read_config, write_config
+
+    first = (tmp_path / "first").resolve()
+    fake = _fake_server(first)
+    (first / "graphmd-server.json").write_text(json.dumps({"bolt_port": 23687, "http_port": 23474,
+                                                           "password": "first-home-password"}))
+    write_config({"uri": "bolt://127.0.0.1:24687", "user": "neo4j", "password": "second-home-pw",
+                  "home": str(tmp_path / "second")})
+    try:
+        out, _ = neo4j_cli("start", "--home", str(first))
+        assert "nothing started" in out and f"now use this server ({tmp_path / 'config.toml'} records it)" in out
+        config = read_config()
+        assert (config["uri"], config["password"], config["home"]) == (
+            "bolt://127.0.0.1:23687", "first-home-password", str(first))
+        out, _ = neo4j_cli("start", "--home", str(first))  # already the one recorded: no note
+        assert "note" not in out
+    finally:
+        fake.kill()
+        fake.wait()
+
+
 def test_stop_returns_once_the_process_has_exited(neo4j_cli, tmp_path):
     home = (tmp_path / "home").resolve()
     fake = _fake_server(home)

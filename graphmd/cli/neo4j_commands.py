@@ -60,9 +60,13 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
         for line in running.status().lines():
             typer.echo(line)
         recorded = read_config().get("home")
-        if recorded and Path(str(recorded)).resolve() != running.home:
-            typer.echo(f"note:          MetadataStore() and the graphmd CLI use the server {config_path()} records, "
-                       f"the one last started (home {recorded}), not this one")
+        if not recorded or Path(str(recorded)).resolve() != running.home:
+            if running.record():  # as a start would: this home is the one asked for
+                typer.echo(f"note:          MetadataStore() and the graphmd CLI now use this server ({config_path()} "
+                           "records it)" + (f", no longer the one of home {recorded}" if recorded else ""))
+            elif recorded:
+                typer.echo(f"note:          MetadataStore() and the graphmd CLI use the server {config_path()} records "
+                           f"(home {recorded}), not this one: its password is not kept in its home")
         return
     try:
         settings = dict(_setting(text) for text in setting or [])
