@@ -727,12 +727,14 @@ class ComparedValue:
     ``ModelEvaluation.accuracy``), its value in each column (None: absent), whether they
     differ, and whether it is a custom property (one the node's type does not declare).
 
-    A column (a run) that holds several nodes of the field's type (a retried Trainer, two
-    candidate models' evaluations) has a list there: the values of those that have the field,
-    in id order, with ``sources`` naming each one (``#42``, ``#41 FAILED``: an execution in
-    another state than COMPLETE says which). A column's single value from an execution in
-    another state than COMPLETE is named too (``["#41 FAILED"]``); ``sources`` is empty when
-    no column has either. The values differ when one column has a value another has not."""
+    A column (a run) where several nodes of the field's type have the field (a retried
+    Trainer, two candidate models' evaluations) has a list there: their values in id order,
+    with ``sources`` naming each one (``#42``, ``#41 FAILED``: an execution in another state
+    than COMPLETE says which). Where only one of several has it (a retry that failed before
+    recording it) the column has that one's value, named too (``["#42"]``), as is a lone
+    value from an execution in another state than COMPLETE (``["#41 FAILED"]``); ``sources``
+    is empty when no column has either. The values differ when one column has a value
+    another has not."""
 
     field: str
     values: list[PropertyValue | list[PropertyValue] | None]
@@ -759,10 +761,11 @@ class ComparedValue:
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON types, the same keys whatever the values: ``field``, its ``type`` and
-        ``property`` (a type name may hold dots), ``custom``, ``differs``, ``values`` (one per column: the value as stored, a list where the column
-        has several nodes of the type, None where absent; a STRUCT value an object, a PROTO
+        ``property`` (a type name may hold dots), ``custom``, ``differs``, ``values`` (one per column: the value as stored, a list where several of
+        the column's nodes have it, None where absent; a STRUCT value an object, a PROTO
         value ``{"type_url": ..., "value": <base64>}``) and ``sources`` (one list per column,
-        empty unless it has several, or one from an execution not COMPLETE)."""
+        empty unless the column has several nodes of the type, or a value from an execution
+        not COMPLETE)."""
         return {"field": self.field, "type": self.type_name, "property": self.property, "custom": self.custom,
                 "differs": self.differs,
                 "values": [[_json_value(v) for v in value] if isinstance(value, list) else _json_value(value)
@@ -1017,9 +1020,12 @@ def _side_by_side(columns: Sequence[Sequence[Artifact | Execution]]) -> list[Com
         sources: list[list[str]] = []
         for fields, repeated in zip(per_column, several, strict=True):
             found = fields.get(key, [])
-            if type_of[key] in repeated:
-                values.append([v for _, v in found] if found else None)
+            if type_of[key] in repeated and len(found) > 1:
+                values.append([v for _, v in found])
                 sources.append([s for s, _ in found])
+            elif type_of[key] in repeated:  # one of them has it (a retry that failed first has none): that one's
+                values.append(found[0][1] if found else None)
+                sources.append([found[0][0]] if found else [])
             else:
                 values.append(found[0][1] if found else None)
                 # A lone execution not COMPLETE (a run whose only Trainer FAILED) says so too.

@@ -80,14 +80,15 @@ def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, s
                     "sources": [[], [f"#{trainer_5}", f"#{retried} FAILED"]]}
     steps = fields["Trainer.num_steps"]
     assert steps["values"][0] == plan_4.properties["num_steps"] and type(steps["values"][0]) is int
-    assert steps["values"][1] == [plan_5.properties["num_steps"]]  # the FAILED retry has none
+    assert steps["values"][1] == plan_5.properties["num_steps"]  # the FAILED retry has none: a value, named
+    assert steps["sources"][1] == [f"#{trainer_5}"]
     accuracy = fields["ModelEvaluation.accuracy"]
     assert type(accuracy["values"][0]) is float and accuracy["custom"] is False and accuracy["sources"] == [[], []]
     assert fields["Trainer.accelerator"]["custom"] is True
-    assert fields["Trainer.flags"]["values"] == [None, [{"mixed_precision": True, "layers": [1, 2]}]]
-    assert fields["Trainer.config"]["values"] == [None, [{"type_url": "type.googleapis.com/x.Config",
-                                                          "value": "/wAB"}]]
-    assert fields["Trainer.error_type"]["values"] == [None, ["RuntimeError"]]
+    assert fields["Trainer.flags"]["values"] == [None, {"mixed_precision": True, "layers": [1, 2]}]
+    assert fields["Trainer.config"]["values"] == [None, {"type_url": "type.googleapis.com/x.Config",
+                                                         "value": "/wAB"}]
+    assert fields["Trainer.error_type"]["values"] == [None, "RuntimeError"]
     assert "Trainer.error_traceback" not in fields  # kilobytes a FAILED step's: `graphmd show` has it
     assert re.search(r"^\*\s+Trainer\.config \(custom\)", table, re.MULTILINE), table
     # Nothing to compare is still the same object, with empty lists.

@@ -707,7 +707,7 @@ def test_compare_runs_shows_every_execution_of_a_component_in_a_run(store):
     comparison = compare_runs(store, ["run-0000", "run-0001"])
     params = {c.field: c for c in comparison.parameters}
     assert params["Trainer.learning_rate"].values == [0.1, [0.03, 0.5, 0.2]] and params["Trainer.learning_rate"].differs
-    assert params["Trainer.error"].values == [None, ["OOM"]]
+    assert params["Trainer.error"].values == [None, "OOM"]  # one of the three has it: a value, named
     metrics = {c.field: c for c in comparison.metrics}
     assert metrics["ModelEvaluation.accuracy"].values == [accuracy[0], [accuracy[1], 0.5]]
     table = comparison.table()
@@ -715,7 +715,8 @@ def test_compare_runs_shows_every_execution_of_a_component_in_a_run(store):
             f"0.03 (#{first}); 0.5 (#{failed} FAILED); 0.2 (#{second.execution.id})"] in table
     assert ["*", "Trainer.error (custom)", "", f"OOM (#{failed} FAILED)"] in table
     module = params["Trainer.module_file"]  # one Trainer had it in each run, and the same: no '*'
-    assert module.values == ["taxi_utils.py", ["taxi_utils.py"]] and not module.differs
+    assert module.values == ["taxi_utils.py", "taxi_utils.py"] and not module.differs
+    assert module.sources == [[], [f"#{first}"]]
     same = {c.field: c for c in compare_runs(store, ["run-0001", "run-0001"]).parameters}
     assert not same["Trainer.learning_rate"].differs
 
