@@ -91,8 +91,19 @@ _WORKDIRS: list[Path] = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; SIGTERM ends it cleanly while it runs (the handler before it is
+    put back on return, for a caller in the same process: a forked child of a test
+    process that kept it ran the bench's cleanup on SIGTERM, and a multiprocessing pool's
+    terminate hung on it)."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _run(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _run(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     unknown = set(args.only) - set(WORKLOADS)
     if unknown:
         print(f"unknown workloads: {', '.join(sorted(unknown))}", file=sys.stderr)

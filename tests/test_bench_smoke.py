@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ needs_mlmd = pytest.mark.skipif(importlib.util.find_spec("ml_metadata") is None,
 @needs_mlmd
 def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: MetadataStore, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
+    before = signal.getsignal(signal.SIGTERM)
     code = main([
         "--neo4j-uri", neo4j_server.uri, "--neo4j-user", neo4j_server.user,
         "--neo4j-password", neo4j_server.password or "",
@@ -33,6 +35,8 @@ def test_bench_runs_each_workload_on_both_stores(neo4j_server: Settings, store: 
         "--warm-up-max-bulk-runs", "4", "--writer-rounds", "2", "--warm-up-max-rounds", "1", "--json", str(out),
     ])
     assert code == 0
+    # Its SIGTERM handler is the run's: a test process that kept it hung in a fork pool's terminate.
+    assert signal.getsignal(signal.SIGTERM) is before
     data = json.loads(out.read_text())
     rows = data["rows"]
     assert {r["workload"].split()[0] for r in rows} == {"W1", "W2", "W3", "W3d", "W4"}
@@ -150,7 +154,6 @@ def test_a_terminated_run_stops_its_neo4j_and_removes_its_files(tmp_path: Path) 
     """`timeout`, `kill` or a cancelled CI job sends SIGTERM: the run's own Neo4j (GBs of
     memory) must not outlive it, nor its temporary home."""
     import os
-    import signal
     import subprocess
     import sys
     import time
