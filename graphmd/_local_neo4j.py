@@ -242,10 +242,13 @@ class ServerStatus:
     data_dir: Path
     version: str
     log: Path
+    started_before: bool = True  # a start has succeeded in this home (it keeps that start's ports)
 
     def lines(self) -> list[str]:
         """Human-readable lines, one fact each."""
-        state = f"running (pid {self.pid})" if self.running else "stopped"
+        state = (f"running (pid {self.pid})" if self.running else "stopped" if self.started_before
+                 else "stopped; no start has succeeded in this home yet, so the ports below are the ones a start "
+                      "without --bolt-port and --http-port would take")
         return [
             f"Neo4j {self.version}: {state}",
             f"Bolt URI:      {self.uri}",
@@ -556,7 +559,7 @@ class LocalNeo4j:
         """Whether the server runs, and where."""
         pid = self.pid()
         return ServerStatus(pid is not None, pid, self.uri, self.http_url, self.home, self.home / "data",
-                            NEO4J_VERSION, self.log_file)
+                            NEO4J_VERSION, self.log_file, started_before=bool(self._saved()))
 
     def start(self, *, timeout: float = 120.0, say: Callable[[str], None] = lambda _: None) -> ServerStatus:
         """Start the server unless it runs; wait until Bolt accepts the password. Starts of one

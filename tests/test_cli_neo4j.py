@@ -70,6 +70,21 @@ def test_status_and_stop_of_a_home_that_is_not_there_say_so(neo4j_cli, tmp_path)
     assert not typo.exists()
 
 
+def test_status_of_a_home_where_no_start_succeeded_says_whose_ports_it_shows(neo4j_cli, tmp_path):
+    """A first start that failed (a bad --setting) leaves the home's neo4j.conf with the
+    ports it was given, and status showed 7687 and 7474 as if they were the home's."""
+    import json
+
+    home = (tmp_path / "home").resolve()
+    (home / "conf").mkdir(parents=True)
+    (home / "conf" / "neo4j.conf").write_text("server.bolt.listen_address=127.0.0.1:23690\n")
+    out, _ = neo4j_cli("status", "--home", str(home), code=3)
+    assert "stopped; no start has succeeded in this home yet" in out and "bolt://127.0.0.1:7687" in out
+    (home / "graphmd-server.json").write_text(json.dumps({"bolt_port": 23690, "http_port": 23491, "password": "x" * 8}))
+    out, _ = neo4j_cli("status", "--home", str(home), code=3)
+    assert "Neo4j 5.26" in out and ": stopped\n" in out and "bolt://127.0.0.1:23690" in out
+
+
 def test_start_on_a_running_home_says_it_already_runs_and_where(neo4j_cli, tmp_path):
     home = (tmp_path / "home").resolve()
     fake = _fake_server(home)
