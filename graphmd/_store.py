@@ -540,7 +540,7 @@ class MetadataStore:
             session = self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
                                            default_access_mode=access_mode, max_transaction_retry_time=retry / 2,
                                            initial_retry_delay=min(1.0, retry / 8), retry_delay_multiplier=1.5,
-                                           connection_acquisition_timeout=max(left, 0.001))
+                                           connection_acquisition_timeout=max(min(left, self._connect_timeout), 0.001))
         with _driver_guard.closed_on_exit(session):
             yield session
 
