@@ -428,3 +428,30 @@ def test_a_process_running_through_a_reset_and_import_writes_on_with_fresh_ids(s
         other_t = serve.put_artifact_type(ArtifactType(name="Other"))
         assert other_t != next_type
         assert {a.uri for a in store.get_artifacts()} == {"/0", "/1"}
+
+
+@pytest.mark.parametrize("signum", [15, 1], ids=["SIGTERM", "SIGHUP"])
+def test_an_export_ended_by_sigterm_or_sighup_leaves_no_partial_file(store: MetadataStore, neo4j_server: Settings,
+                                                                     tmp_path: Path, signum: int) -> None:
+    """`timeout`, `kill`, a stopped Kubernetes Job (SIGTERM) or a closed terminal (SIGHUP)
+    left the export's .partial file behind, where operations.md says an interrupted export
+    removes it: only Ctrl-C did. Both now end it as Ctrl-C does, exiting 128 + the signal."""
+    import signal
+    import time
+
+    type_id = store.put_artifact_type(ArtifactType(name="Bulk"))
+    for batch in range(4):
+        store.put_artifacts([Artifact(type_id=type_id, uri=f"/bulk/{batch}/{i}", name=f"b{batch}-{i}")
+                             for i in range(5000)])
+    path = tmp_path / "store.jsonl.gz"
+    partial = tmp_path / "store.jsonl.gz.partial"
+    run = subprocess.Popen([sys.executable, "-m", "graphmd.cli", "export", str(path), "-q"],
+                           env=cli_env(neo4j_server, tmp_path), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not partial.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert run.poll() is None, "the export finished before it could be ended: make the store larger"
+    run.send_signal(signum)
+    _, said = run.communicate(timeout=60)
+    assert run.returncode == 128 + signal.Signals(signum), said
+    assert not partial.exists() and not path.exists() and "Traceback" not in said

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -103,27 +104,56 @@ _COMMANDS: list[tuple[str, Callable[..., Any]]] = [
 for _name, _command in _COMMANDS:
     app.command(_name, short_help=_SUMMARIES[_name])(_command)
 
-def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``error`` is, or was raised while handling or because of, a ``kind``."""
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _cause(error: BaseException, kind: type[_E]) -> _E | None:
+    """``error`` if it is a ``kind``, else the ``kind`` it was raised while handling or because of."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         if isinstance(current, kind):
-            return True
+            return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+    return None
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (`timeout`, `kill`, a Kubernetes Job stopped, a closed terminal),
+    raised where Ctrl-C's KeyboardInterrupt would be, so a command cleans up as it does
+    for Ctrl-C: an export removes its .partial file, an import records that it stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+    raise _Terminated(signum)
 
 
 def main() -> None:
     """Entry point of the `graphmd` script. Ctrl-C exits 130 quietly (typer's rule), also when
     the interruption surfaced as another error inside the driver (a BufferError from its
-    socket buffer, say). (A closed output, `graphmd export - | head`, exits 1 quietly: click's rule.)"""
+    socket buffer, say); SIGTERM and SIGHUP are handled as Ctrl-C is (unless ignored, as
+    nohup does) and exit 128 + the signal. (A closed output, `graphmd export - | head`,
+    exits 1 quietly: click's rule.) `graphmd serve` handles SIGTERM itself while it serves."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _terminate)
     try:
         app()
-    except (SystemExit, GeneratorExit):
+    except SystemExit as error:
+        terminated = _cause(error, _Terminated)  # typer makes any KeyboardInterrupt exit 130
+        if terminated is not None and error.code == 130:
+            sys.exit(128 + terminated.signum)
+        raise
+    except GeneratorExit:
         raise
     except BaseException as error:
-        if _caused_by(error, KeyboardInterrupt):
-            sys.exit(130)
+        interrupt = _cause(error, KeyboardInterrupt)
+        if interrupt is not None:
+            sys.exit(128 + interrupt.signum if isinstance(interrupt, _Terminated) else 130)
         raise
