@@ -461,15 +461,18 @@ def import_stopped(written: int, in_doubt: int = 0) -> str:
 
 
 def unfinished_import(store: MetadataStore) -> str | None:
-    """What an import that started on this store and did not finish left recorded (a
-    `graphmd import` stopped half way, or an `import-mlmd` not yet rerun to its end), as
-    words for a message; None when there is none."""
+    """What an import (or a reset) that started on this store and did not finish left
+    recorded (a `graphmd import` stopped half way, an `import-mlmd` not yet rerun to its end,
+    a reset interrupted), as words for a message; None when there is none."""
     found = store._read(lambda tx: tx.run(q.IMPORT_STATES).single())
     return describe_unfinished_import(found.data() if found else {})
 
 
 def describe_unfinished_import(state: dict[str, Any]) -> str | None:
     """unfinished_import's words for q.IMPORT_STATES' row (for readers without a MetadataStore)."""
+    if state.get("reset_started"):  # before an import's: a reset stopped half way left part of everything
+        return ("a reset of the store did not finish (`graphmd reset --yes` or delete_everything() stopped half "
+                "way): the store holds part of what it had, edges first deleted; empty it (`graphmd reset --yes`)")
     if state.get("import_source"):
         return (f"an import of {state['import_source']} did not finish: the store holds part of it; empty it "
                 "(`graphmd reset --yes`) and import again")

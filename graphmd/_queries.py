@@ -803,15 +803,19 @@ RECORD_MLMD_IMPORT = """
 MERGE (m:GraphmdMeta {singleton: true})
 SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
 """
-# delete_everything forgets both kinds of import (import-mlmd's and graphmd import's).
-FORGET_IMPORTS = "MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state, m.import_source"
+# delete_everything records that it runs (it deletes in many transactions), and at its end
+# forgets it and both kinds of import (import-mlmd's and graphmd import's).
+RECORD_RESET = "MERGE (m:GraphmdMeta {singleton: true}) SET m.reset_started = $started"
+FORGET_IMPORTS = """
+MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state, m.import_source, m.reset_started
+"""
 # `graphmd import` records the export it is loading until it finishes (unfinished_import).
 RECORD_IMPORT = "MERGE (m:GraphmdMeta {singleton: true}) SET m.import_source = $source"
 FORGET_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.import_source"
 IMPORT_STATES = """
 MATCH (m:GraphmdMeta)
 RETURN m.import_source AS import_source, m.mlmd_import_source AS mlmd_import_source,
-       m.mlmd_import_state AS mlmd_import_state
+       m.mlmd_import_state AS mlmd_import_state, m.reset_started AS reset_started
 """
 
 # --- pipeline helpers (graphmd._pipeline) -------------------------------------------------

@@ -1672,7 +1672,8 @@ class MetadataStore:
         Works in transactions of ``batch_size`` edges, then nodes, so a context with
         millions of attributions stays inside Neo4j's per-transaction memory cap (about
         1.6 KiB per edge: 10,000 edges need ~16 MiB). Unlike every other write it is not
-        one transaction: interrupted, it leaves part of the store; run it again.
+        one transaction: interrupted, it leaves part of the store, and says so in the store
+        until it is run again to its end (the CLI's commands then warn of it).
 
         Raises:
             InvalidArgumentError: ``batch_size`` is not a positive integer.
@@ -1680,6 +1681,7 @@ class MetadataStore:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidArgumentError(f"batch_size: {batch_size!r} is not a positive integer", field="batch_size")
         with map_driver_errors(self.settings.uri), self._session() as session:
+            session.execute_write(lambda tx: tx.run(q.RECORD_RESET, started=_now_ms()).consume())
             for statement in (q.DELETE_ALL_EDGES_BATCH, q.DELETE_ALL_BATCH):
                 while session.execute_write(_delete_batch, statement, batch_size):
                     pass

@@ -336,6 +336,38 @@ def test_reset_command_says_what_it_would_delete_then_deletes_everything(store, 
     assert "'yaml' is not one of 'text', 'json'" in cli("reset", "--format", "yaml", code=2)
 
 
+def test_an_interrupted_reset_is_said_and_recorded_until_a_reset_finishes(store, history, cli, monkeypatch):
+    """A reset deletes in many transactions. Ctrl-C (or SIGTERM) half way exited 130 without
+    a word and left a store without its attributions and associations, part of its events,
+    all of its nodes, which every command then read as if nothing had happened."""
+    import graphmd._store
+    from graphmd._export import unfinished_import
+
+    batches = 0
+    delete_batch = graphmd._store._delete_batch
+
+    def interrupted_after_one(tx, statement, batch_size):
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            raise KeyboardInterrupt
+        return delete_batch(tx, statement, batch_size)
+
+    before = store.counts()
+    monkeypatch.setattr(graphmd._store, "_delete_batch", interrupted_after_one)
+    said = cli("reset", "--yes", "-q", code=130)
+    assert "interrupted: the store holds part of what it had" in said and "graphmd reset --yes" in said
+    monkeypatch.setattr(graphmd._store, "_delete_batch", delete_batch)
+    left = store.counts()
+    assert left["artifacts"] == before["artifacts"] and left["events"] < before["events"]
+    assert "a reset of the store did not finish" in (unfinished_import(store) or "")
+    assert "warning: a reset of the store did not finish" in cli("artifacts")
+    assert "a reset of the store did not finish" in cli("info")
+    cli("reset", "--yes", "-q")
+    assert unfinished_import(store) is None and store.counts()["artifacts"] == 0
+    assert "warning" not in cli("artifacts")
+
+
 def test_a_dry_run_in_batches_plans_what_the_real_run_then_deletes(store, history, neo4j_server, monkeypatch):
     """Newest first, each batch its own transaction: a batch's models that a newer run read go
     once that run's batch went. The dry run takes each earlier batch's deletions as done, so

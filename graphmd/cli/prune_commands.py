@@ -223,7 +223,13 @@ def reset(
             user_types = len(store.get_artifact_types()) + len(store.get_execution_types()) + len(
                 store.get_context_types())
             if yes:
-                _delete_everything(store, counts, quiet)
+                try:
+                    _delete_everything(store, counts, quiet)
+                except KeyboardInterrupt:  # its batches that committed are gone, and the store says so
+                    err.print("interrupted: the store holds part of what it had (edges are deleted first); "
+                              "run `graphmd reset --yes` again to empty it (until then commands warn of it)",
+                              markup=False)
+                    raise
     except GraphmdError as error:
         fail(error)
     found = {"types": user_types, **{kind: counts.get(kind, 0) for kind in _RESET_KINDS}}
