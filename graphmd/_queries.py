@@ -799,9 +799,12 @@ LINEAGE_OUT_CONTEXT_TYPES = """  UNWIND links AS l
 # Which ml-metadata store was (or is being) copied into this database, and whether the copy
 # finished: a rerun of the same import resumes; any other import needs an empty store.
 MLMD_IMPORT_STATE = "MATCH (m:GraphmdMeta) RETURN m.mlmd_import_source AS source, m.mlmd_import_state AS state"
+# An import starts on an empty store (or resumes its own), so a reset that stopped after its
+# last deletion is done with: its record goes.
 RECORD_MLMD_IMPORT = """
 MERGE (m:GraphmdMeta {singleton: true})
 SET m.mlmd_import_source = $source, m.mlmd_import_state = $state
+REMOVE m.reset_started
 """
 # delete_everything records that it runs (it deletes in many transactions), and at its end
 # forgets it and both kinds of import (import-mlmd's and graphmd import's).
@@ -810,7 +813,7 @@ FORGET_IMPORTS = """
 MATCH (m:GraphmdMeta) REMOVE m.mlmd_import_source, m.mlmd_import_state, m.import_source, m.reset_started
 """
 # `graphmd import` records the export it is loading until it finishes (unfinished_import).
-RECORD_IMPORT = "MERGE (m:GraphmdMeta {singleton: true}) SET m.import_source = $source"
+RECORD_IMPORT = "MERGE (m:GraphmdMeta {singleton: true}) SET m.import_source = $source REMOVE m.reset_started"
 FORGET_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.import_source"
 IMPORT_STATES = """
 MATCH (m:GraphmdMeta)

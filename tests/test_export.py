@@ -455,3 +455,18 @@ def test_an_export_ended_by_sigterm_or_sighup_leaves_no_partial_file(store: Meta
     _, said = run.communicate(timeout=60)
     assert run.returncode == 128 + signal.Signals(signum), said
     assert not partial.exists() and not path.exists() and "Traceback" not in said
+
+
+def test_an_import_into_a_store_a_reset_emptied_before_it_stopped_forgets_the_reset(store: MetadataStore) -> None:
+    """A reset interrupted after its last deletion leaves an empty store that still records
+    the reset; an import (which needs an empty store) ends that record, or every command
+    would warn of a half-emptied store that the import has since filled."""
+    import graphmd._queries as q
+
+    store.put_artifact_type(ArtifactType(name="Kept"))
+    text = export_text(store)
+    store.delete_everything()
+    store._write(lambda tx: tx.run(q.RECORD_RESET, started=1).consume())
+    assert "a reset of the store did not finish" in (unfinished_import(store) or "")
+    import_store(store, io.StringIO(text))
+    assert unfinished_import(store) is None and store.get_artifact_type("Kept") is not None
