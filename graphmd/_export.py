@@ -117,11 +117,15 @@ def export_store(store: MetadataStore, out: TextIO, *, progress: Progress | None
         UnavailableError: Neo4j went away during the export (``out`` then holds no end
             record, and an import of it refuses to finish).
         OSError: writing to ``out`` failed (a full disk, a closed pipe), as ``out`` raised it.
-        InvalidArgumentError: ``out`` is no stream (a path, say).
+        InvalidArgumentError: ``out`` is no text stream (a path, say, or a binary stream).
     """
     if not callable(getattr(out, "write", None)):
         raise InvalidArgumentError(f"out: a text stream to write to (open(path, 'w'), sys.stdout) is expected, not "
                                    f"{type(out).__name__}", field="out")
+    if isinstance(out, (io.RawIOBase, io.BufferedIOBase)) or "b" in str(getattr(out, "mode", "")):
+        raise InvalidArgumentError(f"out: a text stream to write to is expected, not the binary {type(out).__name__} "
+                                   "(open the file with 'w', or wrap it: io.TextIOWrapper(out, encoding='utf-8'))",
+                                   field="out")
     try:
         return _export(store, out, progress, left_out if left_out is not None else {})
     except _OutputError as failed:

@@ -470,3 +470,17 @@ def test_an_import_into_a_store_a_reset_emptied_before_it_stopped_forgets_the_re
     assert "a reset of the store did not finish" in (unfinished_import(store) or "")
     import_store(store, io.StringIO(text))
     assert unfinished_import(store) is None and store.get_artifact_type("Kept") is not None
+
+
+def test_export_store_refuses_what_is_no_text_stream_naming_out(store: MetadataStore, tmp_path: Path) -> None:
+    """A path, and a binary stream (BytesIO, a file opened 'wb', a GzipFile): the latter
+    raised a bare TypeError from the first write, where the docstring promises an
+    InvalidArgumentError."""
+    import gzip
+
+    with open(tmp_path / "b.bin", "wb") as binary:
+        for out in (str(tmp_path / "x.jsonl"), io.BytesIO(), binary, gzip.GzipFile(fileobj=io.BytesIO(), mode="wb")):
+            with pytest.raises(InvalidArgumentError) as raised:
+                export_store(store, out)  # type: ignore[arg-type]
+            assert raised.value.field == "out", out
+    assert (tmp_path / "b.bin").read_bytes() == b""
