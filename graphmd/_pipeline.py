@@ -902,7 +902,7 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
         candidates = [name for name in RUN_TYPES if name in stored]
         if not candidates:
             raise NotFoundError(f"no run context type: none of {', '.join(RUN_TYPES)} is in the store; "
-                                "name your runs' type with run_type", field="run_type")
+                                "name your runs' type (run_type=..., on the command line --run-type)", field="run_type")
         # The one the first run is of, in a store holding several (TFX's runs beside graphmd's).
         run_type = next((name for name in candidates
                          if store.get_context_by_type_and_name(name, run_names[0]) is not None), candidates[0])

@@ -185,3 +185,10 @@ def test_a_runs_several_metrics_name_their_artifacts_not_as_executions(cli, stor
     assert accuracy["values"] == [[0.91, 0.88]]
     assert accuracy["sources"] == [[f"artifact #{ids[0]}", f"artifact #{ids[1]}"]]
     assert f"0.91 (artifact #{ids[0]}); 0.88 (artifact #{ids[1]})" in cli("compare", "cand-run")
+
+
+def test_a_store_without_run_types_points_at_the_flag(cli, store):
+    """The library's message named its parameter, run_type, which the command line has as
+    --run-type."""
+    said = cli("compare", "x", "y", code=1)
+    assert "no run context type" in said and "--run-type" in said
