@@ -635,7 +635,11 @@ def test_a_filter_too_large_to_plan_is_refused_naming_the_field() -> None:
     compile_filter(" OR ".join(f"id = {i}" for i in range(5_000)), "Artifact")  # folded into one IN
     with pytest.raises(InvalidArgumentError) as info:
         compile_filter(" AND ".join(["id = 1"] * (MAX_COMPARISONS + 1)), "Artifact")
-    assert info.value.field == "filter_query" and f"{MAX_COMPARISONS + 1} values compared" in info.value.message
+    assert info.value.field == "filter_query" and f"its {MAX_COMPARISONS + 1} comparisons compare" in info.value.message
+    # Said in the comparisons written: 2,000 property comparisons were "8,000 values".
+    with pytest.raises(InvalidArgumentError) as info:
+        compile_filter(" AND ".join(f"properties.p{i}.int_value = 1" for i in range(2000)), "Artifact")
+    assert "its 2,000 comparisons compare" in info.value.message
     with pytest.raises(InvalidArgumentError) as info:
         compile_filter(" AND ".join(["name IS NULL"] * (MAX_TREE_COMPARISONS + 1)), "Artifact")
     assert info.value.field == "filter_query" and "10,001 comparisons" in info.value.message
