@@ -633,7 +633,7 @@ class ListOptions(_Model):
     """How to list nodes: MLMD's ListOperationOptions.
 
     ``max_result_size`` (``limit``, ml-metadata's Python name, is taken too) None means no limit (MLMD's default page is 20 on the gRPC API;
-    the Python API lists everything unless asked). ``filter_query`` is MLMD's filter
+    the Python API lists everything unless asked; as there, ``limit=0`` is no limit too). ``filter_query`` is MLMD's filter
     language. ``next_page_token`` continues a listing where the previous page ended.
     """
 
@@ -652,7 +652,9 @@ class ListOptions(_Model):
             limit = data.pop("limit")
             if "max_result_size" in data:
                 raise ValueError("give max_result_size or limit (ml-metadata's name for it), not both")
-            data["max_result_size"] = limit
+            # ml-metadata's Python store reads a limit of 0 (falsy) as none: ported code passing it lists all.
+            no_limit = isinstance(limit, int) and not isinstance(limit, bool) and limit == 0
+            data["max_result_size"] = None if no_limit else limit
         return data
 
     @field_validator("order_by", mode="before")

@@ -2050,9 +2050,9 @@ def _list_options(options: object) -> ListOptions:
     if type(options).__name__ == "ListOptions" and type(options).__module__.startswith("ml_metadata."):
         order_by = getattr(options, "order_by", None)
         try:
-            return ListOptions(max_result_size=getattr(options, "limit", None),
-                               order_by=OrderBy.ID if order_by is None else order_by,
-                               is_asc=getattr(options, "is_asc", True), filter_query=getattr(options, "filter_query", None))
+            return ListOptions.model_validate({  # by its name, limit: 0 is no limit there
+                "limit": getattr(options, "limit", None), "order_by": OrderBy.ID if order_by is None else order_by,
+                "is_asc": getattr(options, "is_asc", True), "filter_query": getattr(options, "filter_query", None)})
         except ValueError as error:  # pydantic's, naming the option
             raise InvalidArgumentError(f"list_options: {error}", field="list_options") from None
     raise InvalidArgumentError(f"list_options: a ListOptions is expected, not {kind_of(options)}", field="list_options")

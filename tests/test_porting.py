@@ -73,6 +73,11 @@ def test_list_options_as_ml_metadata_writes_them(store: MetadataStore) -> None:
     theirs = mlmd_store.ListOptions(limit=1, order_by=mlmd_store.OrderByField.UPDATE_TIME, is_asc=False)
     assert [a.id for a in store.get_artifacts(list_options=theirs)] == newest_change
     assert [a.id for a in store.get_artifacts(mlmd_store.ListOptions(filter_query="uri = '/2'"))] == [ids[2]]
+    # ml-metadata's Python store reads limit=0 (falsy) as no limit; so do both forms here.
+    assert [a.id for a in store.get_artifacts(ListOptions(limit=0))] == ids
+    assert [a.id for a in store.get_artifacts(mlmd_store.ListOptions(limit=0))] == ids
+    with pytest.raises(InvalidArgumentError):  # graphmd's own name keeps its meaning: a page of none is a mistake
+        store.get_artifacts(ListOptions(max_result_size=0))
     with pytest.raises(InvalidArgumentError) as info:
         store.get_artifacts(list_options={"limit": 1})  # type: ignore[arg-type]
     assert info.value.field == "list_options"
