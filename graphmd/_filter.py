@@ -103,10 +103,10 @@ def _compile(expression: str, label: str, var: str) -> CompiledFilter:
                                    f"{MAX_TREE_COMPARISONS:,} (a list of values is one: id IN (1, 2, 3))", field=_FIELD)
     compiled = _Compiler(expression, label, var).compile(tree)
     if len(compiled.params) > MAX_COMPARISONS:
-        raise InvalidArgumentError(f"{_FIELD}: its {comparisons:,} comparisons compare {len(compiled.params):,} values "
-                                   f"one by one (a property's compares several: its name and value, as declared or "
-                                   f"custom); a filter compares at most {MAX_COMPARISONS} (a list is one: id IN (1, 2, 3); "
-                                   "an OR of equalities on one field becomes one)", field=_FIELD)
+        raise InvalidArgumentError(f"{_FIELD}: its {comparisons:,} comparisons compare {len(compiled.params):,} "
+                                   "values one by one (a property's compares several: its name and value, as "
+                                   f"declared or custom); a filter compares at most {MAX_COMPARISONS} (a list is one: "
+                                   "id IN (1, 2, 3); an OR of equalities on one field becomes one)", field=_FIELD)
     if len(compiled.match_clauses) > MAX_ALIASES:
         raise InvalidArgumentError(f"{_FIELD}: {len(compiled.match_clauses)} neighbour aliases (contexts_a, "
                                    f"events_0...); a filter names at most {MAX_ALIASES}", field=_FIELD)

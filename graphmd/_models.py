@@ -632,8 +632,9 @@ class OrderBy(_MlmdEnum):
 class ListOptions(_Model):
     """How to list nodes: MLMD's ListOperationOptions.
 
-    ``max_result_size`` (``limit``, ml-metadata's Python name, is taken too) None means no limit (MLMD's default page is 20 on the gRPC API;
-    the Python API lists everything unless asked; as there, ``limit=0`` is no limit too). ``filter_query`` is MLMD's filter
+    ``max_result_size`` (``limit``, ml-metadata's Python name, is taken too) None means no
+    limit (MLMD's default page is 20 on the gRPC API; the Python API lists everything unless
+    asked; as there, ``limit=0`` is no limit too). ``filter_query`` is MLMD's filter
     language. ``next_page_token`` continues a listing where the previous page ended.
     """
 

@@ -761,11 +761,11 @@ class ComparedValue:
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON types, the same keys whatever the values: ``field``, its ``type`` and
-        ``property`` (a type name may hold dots), ``custom``, ``differs``, ``values`` (one per column: the value as stored, a list where several of
-        the column's nodes have it, None where absent; a STRUCT value an object, a PROTO
-        value ``{"type_url": ..., "value": <base64>}``) and ``sources`` (one list per column,
-        empty unless the column has several nodes of the type, or a value from an execution
-        not COMPLETE)."""
+        ``property`` (a type name may hold dots), ``custom``, ``differs``, ``values`` (one per
+        column: the value as stored, a list where several of the column's nodes have it, None
+        where absent; a STRUCT value an object, a PROTO value ``{"type_url": ...,
+        "value": <base64>}``) and ``sources`` (one list per column, empty unless the column
+        has several nodes of the type, or a value from an execution not COMPLETE)."""
         return {"field": self.field, "type": self.type_name, "property": self.property, "custom": self.custom,
                 "differs": self.differs,
                 "values": [[_json_value(v) for v in value] if isinstance(value, list) else _json_value(value)

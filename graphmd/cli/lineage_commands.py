@@ -966,7 +966,7 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
             if context_name is not None:
                 try:
                     found = _context_id(store, context_name)
-                except (NotFoundError, InvalidArgumentError) as error:  # none, or several of that name: said as check_names says it
+                except (NotFoundError, InvalidArgumentError) as error:  # none, or several: said as check_names says
                     raise type(error)(f"query {name!r}: context_id: {error.message}", field="context_id") from None
                 given, sent = {**given, "context_id": found}, {**sent, "context_id": found}
             rows = run(store, name, **sent)
