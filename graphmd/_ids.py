@@ -4,7 +4,7 @@ Each kind (Type, Artifact, Execution, Context, Event) has one IdCounter node. A 
 reserves a block of ids from it in a short transaction of its own and hands them out
 locally, so concurrent writers touch the counter once per block, not once per node.
 Blocks start small and double with use, up to ``max_block`` or, for a caller asking for
-more ids at once, eight of its requests: a light user sees small, nearly consecutive ids, and
+more ids at once, eight of its requests: a light user sees small, consecutive ids, and
 a heavy writer (bulk loads of thousands of nodes a call) rarely touches the counter.
 Ids are unique and increase within a process. Across processes they follow creation order
 to within a second, as MLMD's auto-increment ids do to within a transaction: clients such as
@@ -12,9 +12,9 @@ TFX's latest-artifact resolvers take the largest id for the newest. A block is u
 most ``max_age`` seconds (1) after it was reserved or last found to be the counter's newest;
 then, on the next request, it is checked again in the round trip that would reserve one: kept
 while no other process has reserved since, else dropped for a new block past theirs (its
-unused ids are a gap). A block left unused when a process exits leaves a gap too (as an
-aborted SQL insert does). A write
-planned twice (first for one auto-commit statement, then in a transaction) gives the first
+unused ids are a gap). A new block that starts where the one in hand ends (no one reserved
+between) continues it, so a lone writer leaves no gap. A block left unused when a process
+exits leaves a gap (as an aborted SQL insert does). A write planned twice (first for one auto-commit statement, then in a transaction) gives the first
 plan's ids back (IdAllocator.release) and uses one set; a transaction the driver retries
 after a lost connection plans again with new ids, and those of the failed attempts are gaps
 (a 40,000-node batch retried four times while Neo4j restarted moved the counter by 160,000).
@@ -82,7 +82,11 @@ class IdAllocator:
                     if not kept:
                         if requests[reserved][1] is not None:
                             self._next_size(reserved, requests[reserved][0])
-                        self._blocks[reserved] = (first, first + requests[reserved][0])
+                        # A block right after the one in hand (no one reserved since) continues it:
+                        # a lone writer's ids stay consecutive, as MLMD's, with no gap left behind.
+                        left_from, left_to = self._blocks.get(reserved, (0, 0))
+                        start = left_from if first == left_to and left_from < left_to else first
+                        self._blocks[reserved] = (start, first + requests[reserved][0])
                     self._checked[reserved] = now
                 next_id, end = self._blocks[kind]
             ids = list(range(next_id, next_id + count))

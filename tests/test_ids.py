@@ -163,6 +163,27 @@ def test_released_ids_come_back_only_if_nothing_was_handed_out_since(store: Meta
     allocator.release("Artifact", [])
 
 
+def test_a_lone_writer_s_ids_are_consecutive_across_its_blocks(store: MetadataStore) -> None:
+    """A request larger than what was left of a block took a new one and left the rest
+    unused: one artifact, then 30, gave 171 and 179-208 (ml-metadata: 172-201), so ported
+    code comparing ids with an ml-metadata run was off from there on. A block that follows
+    the one in hand (no one reserved between) continues it; another writer's reservation
+    between still leaves a gap, so ids follow creation order."""
+    type_id = store.put_artifact_type(ArtifactType(name="Consecutive"))
+    [one] = store.put_artifacts([Artifact(type_id=type_id)])
+    more = store.put_artifacts([Artifact(type_id=type_id) for _ in range(30)])
+    assert more == list(range(one + 1, one + 31)), (one, more)
+    lone = IdAllocator(store.driver, store.database)
+    other = IdAllocator(store.driver, store.database)
+    first = lone.allocate("Artifact", 1)
+    second = lone.allocate("Artifact", 40)
+    assert second == list(range(first[0] + 1, first[0] + 41))
+    left = lone._left("Artifact")
+    [between] = other.allocate("Artifact", 1)
+    after = lone.allocate("Artifact", left + 1)  # more than it has left: a new block, past the other's
+    assert after[0] > between > second[-1] and after == sorted(after)
+
+
 def test_ids_follow_creation_order_across_processes(store: MetadataStore) -> None:
     """TFX's latest-artifact resolvers take the largest id for the newest. Two writers took
     turns (two `graphmd serve` replicas, or serve and a pipeline's own process): each kept
