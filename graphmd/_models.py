@@ -301,6 +301,30 @@ def _an_integer(what: str) -> Callable[[Any], Any]:
     return check
 
 
+def _not_a_proto(value: Any) -> Any:
+    """Refuse an ml-metadata protobuf message (code ported from ml-metadata nests them:
+    ``starting_artifacts=StartingNodes(...)``, ``event.path``) with how to convert it,
+    where pydantic would only say it wants a dictionary."""
+    cls = type(value)
+    if hasattr(cls, "DESCRIPTOR") and hasattr(value, "SerializeToString"):
+        how = {"StartingNodes": "graphmd's LineageSubgraphQueryOptions.StartingNodes(filter_query=...), a NodeSelector",
+               "EndingNodes": "graphmd's EndingNodes(filter_query=...)"}.get(
+            cls.__name__, f"graphmd.mlmd.from_proto(it), which makes graphmd's {cls.__name__} of it")
+        raise ValueError(f"an ml-metadata {cls.__name__} message where graphmd's model is expected: write {how} "
+                         "(docs/migrating.md)")
+    return value
+
+
+def _event_path(value: Any) -> Any:
+    """An event's path as graphmd writes it, a list of steps; ml-metadata's form (its
+    Event.Path message, or that message's {"steps": [...]} as a dict) refused saying so."""
+    if (isinstance(value, dict) and "steps" in value) or hasattr(type(value), "DESCRIPTOR"):
+        raise ValueError("an event path is a list of its steps, keys and indexes: path=['examples', 0], not "
+                         "ml-metadata's Event.Path ({'steps': [{'key': ...}, {'index': ...}]}); "
+                         "graphmd.mlmd.from_proto converts a whole ml-metadata Event")
+    return value
+
+
 # An id of a type, node or link end; a whole-number field (a position, a count, a time).
 _Id = Annotated[int, BeforeValidator(_an_integer("an id is an integer"))]
 _Int = Annotated[int, BeforeValidator(_an_integer("an integer is expected"))]
@@ -575,7 +599,7 @@ class Event(_Model):
     artifact_id: _Id | None = None
     execution_id: _Id | None = None
     type: EventType | None = None
-    path: list[PathStep] = Field(default_factory=list)
+    path: Annotated[list[PathStep], BeforeValidator(_event_path)] = Field(default_factory=list)
     milliseconds_since_epoch: _Int | None = None
 
 
@@ -607,15 +631,15 @@ class ArtifactAndEvent(_Model):
     an artifact must name ``event.artifact_id``.
     """
 
-    artifact: Artifact | None = None
-    event: Event | None = None
+    artifact: Annotated[Artifact | None, BeforeValidator(_not_a_proto)] = None
+    event: Annotated[Event | None, BeforeValidator(_not_a_proto)] = None
 
 
 class EventEdge(_Model):
     """An event of put_lineage_subgraph, naming its ends by position in the request's lists
     (``artifact_index`` / ``execution_index``) or by id in ``event``."""
 
-    event: Event
+    event: Annotated[Event, BeforeValidator(_not_a_proto)]
     artifact_index: _Int | None = None
     execution_index: _Int | None = None
 
@@ -754,12 +778,12 @@ class LineageSubgraphQueryOptions(_Model):
     # ml-metadata's Python name for NodeSelector (LineageSubgraphQueryOptions.StartingNodes).
     StartingNodes: ClassVar[type[NodeSelector]] = NodeSelector
 
-    starting_artifacts: NodeSelector | None = None
-    starting_executions: NodeSelector | None = None
+    starting_artifacts: Annotated[NodeSelector | None, BeforeValidator(_not_a_proto)] = None
+    starting_executions: Annotated[NodeSelector | None, BeforeValidator(_not_a_proto)] = None
     max_num_hops: _Int | None = None
     direction: LineageDirection = LineageDirection.BIDIRECTIONAL
-    ending_artifacts: EndingNodes | None = None
-    ending_executions: EndingNodes | None = None
+    ending_artifacts: Annotated[EndingNodes | None, BeforeValidator(_not_a_proto)] = None
+    ending_executions: Annotated[EndingNodes | None, BeforeValidator(_not_a_proto)] = None
 
 
 class BoundaryConstraint(_Model):

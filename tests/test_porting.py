@@ -116,3 +116,27 @@ def test_a_proto_where_a_model_belongs_says_how_to_convert_it(store: MetadataSto
     assert (got.uri, got.state, got.custom_properties) == ("/p", ArtifactState.LIVE, {"n": 3})
     back = to_proto(got)
     assert (back.uri, back.state, back.custom_properties["n"].int_value) == ("/p", pb.Artifact.LIVE, 3)
+
+
+def test_a_proto_inside_a_model_says_what_to_write_instead() -> None:
+    """Nested in graphmd's models, ml-metadata's messages got pydantic's "Input should be a
+    valid dictionary or instance of NodeSelector", and ml-metadata's event path form "Input
+    should be a valid list": neither said what graphmd takes."""
+    import pydantic
+
+    from graphmd import ArtifactAndEvent, EventEdge, LineageSubgraphQueryOptions
+
+    cases = [
+        (lambda: LineageSubgraphQueryOptions(
+            starting_artifacts=pb.LineageSubgraphQueryOptions.StartingNodes(filter_query="id = 1")),
+         "LineageSubgraphQueryOptions.StartingNodes(filter_query=...)"),
+        (lambda: ArtifactAndEvent(artifact=pb.Artifact(uri="/a")), "graphmd.mlmd.from_proto(it)"),
+        (lambda: EventEdge(event=pb.Event(type=pb.Event.INPUT)), "graphmd.mlmd.from_proto(it)"),
+        (lambda: Event(type=EventType.INPUT, path=pb.Event.Path()), "path=['examples', 0]"),
+        (lambda: Event(type=EventType.INPUT, path={"steps": [{"key": "examples"}]}), "path=['examples', 0]"),
+    ]
+    for make, hint in cases:
+        with pytest.raises(pydantic.ValidationError) as info:
+            make()
+        assert hint in str(info.value), str(info.value)
+    assert Event(type=EventType.INPUT, path=["examples", 0]).path == ["examples", 0]
