@@ -206,6 +206,8 @@ UNWIND $keys AS k
 MATCH (t:Type {kind: $kind, name: k.name, version_key: k.version_key})
 RETURN t {.*} AS t
 """
+# The versions a type name has, for a lookup of a version it has not ("" is the unversioned one).
+TYPE_VERSIONS = "MATCH (t:Type {kind: $kind, name: $name}) RETURN t.version_key AS version ORDER BY version"
 TYPES_BY_ID = "MATCH (t:Type) WHERE t.id IN $ids AND t.kind = $kind RETURN t {.*} AS t ORDER BY t.id"
 # A stored type about to be changed, read again under its write lock: concurrent changes of
 # one type (each adding a property) take turns, each merging into the other's result.

@@ -919,8 +919,13 @@ class MetadataStore:
         kind = _KIND[cls]
         found = self._read(lambda tx: self._find_type(tx, kind, name, version))
         if not isinstance(found, cls):  # None: the query reads types of this kind only
-            suffix = f" and version {version!r}" if version else ""
-            raise NotFoundError(f"no {kind} named {name!r}{suffix}", field="type_name")
+            suffix = f" and version {version!r}" if version else " without a version"
+            versions = self._read(lambda tx: [r["version"] for r in tx.run(q.TYPE_VERSIONS, kind=kind, name=name)])
+            if not versions:
+                raise NotFoundError(f"no {kind} named {name!r}", field="type_name")
+            has = ", ".join(repr(v) if v else "unversioned" for v in versions)
+            raise NotFoundError(f"no {kind} named {name!r}{suffix}; that name has {has} (type_version names one)",
+                                field="type_version")
         return found
 
     def get_artifact_type(self, type_name: str, type_version: str | None = None) -> ArtifactType:

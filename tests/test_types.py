@@ -85,8 +85,14 @@ def test_versions_are_distinct_types(store: MetadataStore) -> None:
     assert store.get_artifact_type("M").properties == {"a": INT}
     assert store.get_artifact_type("M", "v1").properties == {"b": STRING}
     assert store.get_artifact_type("M", "v1").version == "v1"
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as info:
         store.get_artifact_type("M", "v2")
+    # The name is there, in other versions: said, so a missing version does not read as a missing type.
+    assert info.value.field == "type_version" and "that name has unversioned, 'v1'" in info.value.message
+    store.put_artifact_type(ArtifactType(name="OnlyVersioned", version="v1"))
+    with pytest.raises(NotFoundError) as info:
+        store.get_artifact_type("OnlyVersioned")
+    assert "named 'OnlyVersioned' without a version; that name has 'v1'" in info.value.message
 
 
 def test_unknown_type(store: MetadataStore) -> None:
