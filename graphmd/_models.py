@@ -305,6 +305,8 @@ def _not_a_proto(value: Any) -> Any:
     """Refuse an ml-metadata protobuf message (code ported from ml-metadata nests them:
     ``starting_artifacts=StartingNodes(...)``, ``event.path``) with how to convert it,
     where pydantic would only say it wants a dictionary."""
+    if value is None or isinstance(value, (BaseModel, dict)):  # the usual forms, passed on at once
+        return value
     cls = type(value)
     if hasattr(cls, "DESCRIPTOR") and hasattr(value, "SerializeToString"):
         how = {"StartingNodes": "graphmd's LineageSubgraphQueryOptions.StartingNodes(filter_query=...), a NodeSelector",
@@ -318,6 +320,8 @@ def _not_a_proto(value: Any) -> Any:
 def _event_path(value: Any) -> Any:
     """An event's path as graphmd writes it, a list of steps; ml-metadata's form (its
     Event.Path message, or that message's {"steps": [...]} as a dict) refused saying so."""
+    if type(value) is list:  # the usual form, passed on at once
+        return value
     if (isinstance(value, dict) and "steps" in value) or hasattr(type(value), "DESCRIPTOR"):
         raise ValueError("an event path is a list of its steps, keys and indexes: path=['examples', 0], not "
                          "ml-metadata's Event.Path ({'steps': [{'key': ...}, {'index': ...}]}); "
