@@ -10,6 +10,7 @@ from ._errors import (
     InvalidArgumentError,
     NotFoundError,
     OutOfRangeError,
+    UnauthenticatedError,
     UnavailableError,
     UnimplementedError,
 )
@@ -141,6 +142,7 @@ __all__ = [
     "OutOfRangeError",
     "UnimplementedError",
     "UnavailableError",
+    "UnauthenticatedError",
     "DeadlineExceededError",
     "InternalError",
 ]

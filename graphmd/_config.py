@@ -18,7 +18,7 @@ from typing import Any
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from ._errors import InvalidArgumentError, UnavailableError
+from ._errors import InvalidArgumentError, UnauthenticatedError, UnavailableError
 
 __all__ = ["Settings", "URI_SCHEMES", "check_uri", "resolve_settings", "config_path", "data_dir", "cache_dir",
            "write_config", "same_server", "open_driver", "refused_field"]
@@ -281,8 +281,8 @@ def open_driver(settings: Settings, *, connect_timeout: float = 10.0, retry_time
     )
 
 
-def refused_field(error: UnavailableError) -> str:
+def refused_field(error: UnavailableError | UnauthenticatedError) -> str:
     """Which setting a failed connection points at: ``password`` when Neo4j refused the
     credentials (or locks the user out after wrong ones), else ``uri`` (nothing answered)."""
-    refused = error.field == "password" or isinstance(error.__cause__, neo4j_errors.AuthError)
+    refused = isinstance(error, UnauthenticatedError) or isinstance(error.__cause__, neo4j_errors.AuthError)
     return "password" if refused else "uri"

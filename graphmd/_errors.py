@@ -22,6 +22,7 @@ __all__ = [
     "OutOfRangeError",
     "UnimplementedError",
     "UnavailableError",
+    "UnauthenticatedError",
     "DeadlineExceededError",
     "InternalError",
     "map_driver_errors",
@@ -98,6 +99,14 @@ class UnavailableError(GraphmdError):
     def __init__(self, message: str, *, field: str | None = None, commit_unknown: bool = False) -> None:
         super().__init__(message, field=field)
         self.commit_unknown = commit_unknown
+
+
+class UnauthenticatedError(GraphmdError):
+    """Neo4j refused the login (field ``password``): a wrong or missing password, or a user
+    locked out for a few seconds after wrong ones. Unlike UnavailableError, retrying with
+    the same credentials does not help; the message says which settings were used."""
+
+    code = "UNAUTHENTICATED"
 
 
 class DeadlineExceededError(GraphmdError):
@@ -191,7 +200,8 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
                                f"({error})", commit_unknown=True) from error
     except neo4j_errors.AuthError as error:
         where = f" at {uri}" if uri else ""
-        raise UnavailableError(f"Neo4j rejected the credentials{where}: {error.message}") from error
+        raise UnauthenticatedError(f"Neo4j rejected the credentials{where}: {error.message}",
+                                   field="password") from error
     except neo4j_errors.DatabaseUnavailable as error:  # a TransientError: starting or stopping
         where = f" at {uri}" if uri else ""
         raise UnavailableError(f"the Neo4j database{where} is not available (starting or stopping): "
@@ -206,7 +216,7 @@ def map_driver_errors(uri: str | None = None) -> Iterator[None]:
                 f"terminated it ({error.code})") from error
         if error.code == "Neo.ClientError.Security.AuthenticationRateLimit":
             where = f" at {uri}" if uri else ""
-            raise UnavailableError(f"Neo4j{where} refuses to log in for a few seconds after wrong passwords in a row "
+            raise UnauthenticatedError(f"Neo4j{where} refuses to log in for a few seconds after wrong passwords in a row "
                                    "(its dbms.security.auth_lock_time, 5 s by default), the right one too: wait, "
                                    f"then retry with the right password ({error.message})",
                                    field="password") from error

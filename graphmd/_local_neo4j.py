@@ -716,8 +716,6 @@ class LocalNeo4j:
                 self._authenticate(password)
                 break
             except (UnavailableError, AbortedError) as error:  # not ready yet: Bolt, or the system database
-                if error.field == "password":  # locked out after wrong passwords: not for waiting out here
-                    raise
                 last_error = error.__cause__ or error
                 time.sleep(0.5)
         else:
@@ -755,9 +753,10 @@ class LocalNeo4j:
             FailedPreconditionError: the home's database has another password (field password).
             InvalidArgumentError: Neo4j's rules refuse the password (field password).
             UnavailableError: Neo4j does not answer yet, or its system database is not
-                available yet (_wait_ready tries again), or it refuses logins for a few
-                seconds after wrong passwords (field password); map_driver_errors' other
-                errors for whatever else the driver raises.
+                available yet (_wait_ready tries again).
+            UnauthenticatedError: it refuses logins for a few seconds after wrong passwords
+                (field password); map_driver_errors' other errors for whatever else the
+                driver raises.
         """
         with map_driver_errors(self.uri):
             with neo4j.GraphDatabase.driver(self.uri, auth=("neo4j", password)) as driver:

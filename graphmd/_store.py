@@ -42,6 +42,7 @@ from ._errors import (
     InternalError,
     NotFoundError,
     OutOfRangeError,
+    UnauthenticatedError,
     UnavailableError,
     UnimplementedError,
     clash_key,
@@ -352,8 +353,9 @@ class MetadataStore:
         InvalidArgumentError: ``connect_timeout`` or ``transaction_timeout`` is not a
             positive number of seconds, the URI is not a Neo4j URI, uri / user /
             password / database is not a string, or the database is Neo4j's ``system``.
-        UnavailableError: Neo4j did not answer within ``connect_timeout`` seconds, or
-            rejected the credentials; the message names the URI.
+        UnavailableError: Neo4j did not answer within ``connect_timeout`` seconds; the
+            message names the URI.
+        UnauthenticatedError: Neo4j rejected the credentials (field ``password``).
         NotFoundError: the Neo4j server has no database named ``database``.
         FailedPreconditionError: the database holds a newer graphmd schema.
     """
@@ -427,9 +429,10 @@ class MetadataStore:
         """Check that Neo4j answers at the resolved URI.
 
         Raises:
-            UnavailableError: it does not (field ``uri``) or refused the credentials (field
-                ``password``); the message says where the settings came from and how to get
-                a server, without the driver's traceback.
+            UnavailableError: it does not (field ``uri``); the message says where the
+                settings came from and how to get a server, without the driver's traceback.
+            UnauthenticatedError: it refused the credentials (field ``password``), said the
+                same way.
         """
         try:
             with map_driver_errors(self.settings.uri):
@@ -439,7 +442,7 @@ class MetadataStore:
                 raise
             raise FailedPreconditionError("the driver given is closed: pass an open neo4j.Driver, or none (the "
                                           "store then opens its own)", field="driver") from None
-        except UnavailableError as error:
+        except (UnavailableError, UnauthenticatedError) as error:
             source = self.settings.described()
             if self.settings.source == "defaults":
                 source += f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any)"
@@ -454,7 +457,7 @@ class MetadataStore:
             said = error.message.rstrip(".")
             if field == "password" and self.settings.password is None:  # the driver: "missing key `scheme`"
                 said = f"Neo4j at {self.settings.uri} needs a password and none was given"
-            raise UnavailableError(said + hint, field=field) from None
+            raise type(error)(said + hint, field=field) from None
 
     def close(self) -> None:
         """Close the store: its calls then raise FailedPreconditionError. Its connection pool

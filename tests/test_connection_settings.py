@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graphmd import InvalidArgumentError, MetadataStore, UnavailableError
+from graphmd import InvalidArgumentError, MetadataStore, UnauthenticatedError, UnavailableError
 from graphmd._config import Settings, open_driver, refused_field, resolve_settings
 from graphmd._errors import map_driver_errors
 
@@ -86,7 +86,7 @@ def test_a_server_that_never_answers_fails_in_the_connect_timeout(silent_server:
 
 def test_no_password_sends_no_credentials_and_points_at_the_password(neo4j_server: Settings) -> None:
     settings = Settings(neo4j_server.uri, neo4j_server.user, None, neo4j_server.database)
-    with pytest.raises(UnavailableError) as raised:
+    with pytest.raises(UnauthenticatedError) as raised:
         with map_driver_errors(settings.uri), open_driver(settings) as driver:
             driver.verify_connectivity()
     assert refused_field(raised.value) == "password"

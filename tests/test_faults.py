@@ -22,7 +22,7 @@ import pytest
 
 from _net import pipe
 from _workers import big_call, open_store, register_types, step_request
-from graphmd import Artifact, InvalidArgumentError, MetadataStore, NotFoundError, UnavailableError
+from graphmd import Artifact, InvalidArgumentError, MetadataStore, NotFoundError, UnauthenticatedError, UnavailableError
 from graphmd._config import Settings
 from graphmd._local_neo4j import LocalNeo4j, free_port
 from graphmd._store import time_bound
@@ -375,7 +375,7 @@ def test_processes_opening_a_new_database_at_once_all_succeed(own_server: LocalN
 
 def test_refused_credentials_name_the_password(neo4j_server: Settings) -> None:
     # An unknown user (a wrong password for `neo4j` would lock it for the other tests).
-    with pytest.raises(UnavailableError) as info:
+    with pytest.raises(UnauthenticatedError) as info:
         MetadataStore(neo4j_server.uri, "nobody-" + secrets.token_hex(4), "not-the-password")
     assert info.value.field == "password" and "rejected the credentials" in info.value.message
     assert "not-the-password" not in info.value.message

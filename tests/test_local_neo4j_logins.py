@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graphmd import FailedPreconditionError, UnavailableError
+from graphmd import FailedPreconditionError, UnauthenticatedError
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
 
@@ -33,7 +33,7 @@ def test_a_start_locked_out_after_wrong_passwords_is_told_to_wait(tmp_path: Path
             later._authenticate(wrong)
         assert first.value.field == "password" and "keeps the password of its first start" in first.value.message
         for _ in range(2):  # the 4th login is refused while setting the password, the 5th at once
-            with pytest.raises(UnavailableError) as raised:
+            with pytest.raises(UnauthenticatedError) as raised:
                 later._authenticate(wrong)
             assert raised.value.field == "password"
             assert "refuses to log in for a few seconds after wrong passwords in a row" in raised.value.message

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from .._codec import strict_json
 from .._config import Settings, read_config
-from .._errors import GraphmdError, UnavailableError
+from .._errors import GraphmdError, UnauthenticatedError, UnavailableError
 from .._store import MetadataStore
 
 out = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -302,7 +302,7 @@ def refused_password(error: GraphmdError, settings: Settings | None = None) -> s
     records another password for that very server, the local one `graphmd neo4j start` set
     up: the password tried came from GRAPHMD_NEO4J_PASSWORD (the demo's `export` line sets
     it) or --password, and would otherwise have been the recorded one; or none was given."""
-    if not isinstance(error, UnavailableError) or error.field != "password":
+    if not isinstance(error, UnauthenticatedError):
         return None
     settings = settings or _settings_of(error)
     if settings is None:

@@ -11,7 +11,8 @@ import typer
 
 from .._config import Settings, config_path, open_driver, read_config, refused_field, resolve_settings
 from .._cypher_shell import CYPHER_SHELL_VERSION, cypher_shell_command
-from .._errors import GraphmdError, InvalidArgumentError, NotFoundError, UnavailableError, map_driver_errors
+from .._errors import (GraphmdError, InvalidArgumentError, NotFoundError, UnauthenticatedError, UnavailableError,
+                       map_driver_errors)
 from .._local_neo4j import LocalNeo4j
 from ._options import Database, Password, Uri, User, err, fail
 
@@ -179,12 +180,12 @@ def _check_connection(settings: Settings) -> None:
     client is unauthorized due to authentication failure"). Writes nothing.
 
     Raises:
-        UnavailableError: Neo4j does not answer (field uri) or refused the credentials
-            (field password).
+        UnavailableError: Neo4j does not answer (field uri).
+        UnauthenticatedError: it refused the credentials (field password).
     """
     try:
         with map_driver_errors(settings.uri), open_driver(settings) as driver:
             driver.verify_connectivity()
-    except UnavailableError as error:
-        raise UnavailableError(f"{error.message}; settings used: {settings.described()}",
-                               field=refused_field(error)) from error
+    except (UnavailableError, UnauthenticatedError) as error:
+        raise type(error)(f"{error.message}; settings used: {settings.described()}",
+                          field=refused_field(error)) from error

@@ -43,7 +43,7 @@ def _reach_neo4j(uri: str | None, user: str | None, password: str | None, databa
         try:
             return command_store(uri, user, password, database)
         except UnavailableError as error:
-            if error.field == "password" or time.monotonic() + _RETRY_EVERY > deadline:
+            if time.monotonic() + _RETRY_EVERY > deadline:
                 fail(error)
             if not said:
                 said_as = unreachable(error) or str(error).splitlines()[0]

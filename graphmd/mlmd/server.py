@@ -46,7 +46,7 @@ from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
 from .._errors import (AlreadyExistsError, DeadlineExceededError, GraphmdError, InvalidArgumentError, NotFoundError,
-                       UnavailableError, UnimplementedError, map_driver_errors)
+                       UnauthenticatedError, UnavailableError, UnimplementedError, map_driver_errors)
 from .._drawing import counted
 from .._lineage import LINEAGE_GRAPH_FIELDS
 from .._queries import PING
@@ -143,6 +143,10 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
                 status, message = grpc.StatusCode.UNAVAILABLE, (
                     f"graphmd serve is shutting down, and {name} was still running when its shutdown grace ended: "
                     "Neo4j rolled the call back, nothing of it was stored; retry it (on another server)")
+            elif isinstance(error, UnauthenticatedError):  # serve's login to Neo4j, not the client's
+                status, message = grpc.StatusCode.UNAVAILABLE, (
+                    f"graphmd serve cannot log in to its Neo4j: {message}. Nothing of {name} was stored; the "
+                    "server's operator must give it the right credentials")
             code = status.name
             context.abort(status, _status_details(message))
         except Exception as error:  # a bug: report it, never leak a traceback to the client
