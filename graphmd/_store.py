@@ -2234,6 +2234,9 @@ class _NodeWriter:
         self.fast = fast
         self.creates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
         self.updates: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
+        # (label, id) -> the position of the node's planned update in updates[label]: a node
+        # updated twice in a call is written once, the second update applied to the first.
+        self.update_at: dict[tuple[str, int], int] = {}
         self.syncs: dict[str, list[dict[str, Any]]] = {"Artifact": [], "Execution": [], "Context": []}
         # Contexts to create or reuse by (type_id, name) (_merge_row), and after flush the
         # ids they were planned with mapped to the ids they have.
@@ -2422,6 +2425,9 @@ class _NodeWriter:
                 continue
             node_id = node.id if node.id is not None else reuse_ids[i]
             old = stored.get(node_id)
+            earlier = self.update_at.get((label, node_id))
+            if old is not None and earlier is not None:  # updated earlier in the call: as MLMD, this applies to that
+                old = self.updates[label][earlier]
             if old is None:
                 raise InvalidArgumentError(f"{field}.id: cannot find the given id {node_id}", field=f"{field}.id")
             if node.type_id is not None and node.type_id != old["type_id"]:
@@ -2438,7 +2444,11 @@ class _NodeWriter:
             node_type = self._validated_type(cls, node, old["type_id"], field, _mask_property_names(mask, "properties"))
             updated = self._updated_row(cls, node, old, node_type, mask, force_update_time, field)
             if updated is not None:
-                self.updates[label].append(updated)
+                if earlier is None:
+                    self.update_at[label, node_id] = len(self.updates[label])
+                    self.updates[label].append(updated)
+                else:
+                    self.updates[label][earlier] = updated
                 self.fields[label, node_id] = field
             ids.append(node_id)
         return ids
@@ -2598,8 +2608,8 @@ class _NodeWriter:
                 or self.merges):
             return None
         for label, synced in self.syncs.items():
-            # One node updated twice in a call: each update is judged against the node as
-            # stored before the call, which only the slow path does.
+            # One node updated twice in a call: the server would judge each update against
+            # the node as stored before the call; the slow path applies the second to the first.
             ids = [r["id"] for r in synced] + [r["id"] for r in self.updates[label]]
             if len(set(ids)) != len(ids):
                 raise _SlowPath()

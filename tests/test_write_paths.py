@@ -378,3 +378,36 @@ def test_a_new_node_given_twice_for_reuse_is_created_once(store: MetadataStore, 
         store.put_lineage_subgraph([], [Artifact(type_id=types["data"], external_id="e3")] * 2, [], [],
                                    reuse_artifact_if_already_exist_by_external_id=True)
     assert store.counts() == before
+
+
+@pytest.mark.parametrize("writer", [_store._NodeWriter, _SlowWriter], ids=["fast", "slow"])
+def test_a_stored_node_updated_twice_in_one_call_takes_the_updates_in_order(
+        store: MetadataStore, types: dict[str, int], monkeypatch: pytest.MonkeyPatch, writer: type) -> None:
+    """As ml-metadata: each update applies to the node as the one before left it, so the last
+    wins, even one that puts back the stored value (judged against the node as stored before
+    the call, it would change nothing and the first update would stay)."""
+    [a] = store.put_artifacts([Artifact(type_id=types["data"], uri="/0", properties={"n": 1})])
+    [x] = store.put_executions([Execution(type_id=types["trainer"], properties={"lr": 0.1})])
+    [c] = store.put_contexts([Context(type_id=types["run"], name="twice", properties={"note": "a"})])
+    monkeypatch.setattr(_store, "_NodeWriter", writer)
+    artifact = lambda uri, **kw: Artifact(id=a, type_id=types["data"], uri=uri, **kw)  # noqa: E731
+    assert store.put_artifacts([artifact("/1"), artifact("/2", custom_properties={"c": 2})]) == [a, a]
+    [stored] = store.get_artifacts_by_id([a])
+    assert (stored.uri, stored.properties, stored.custom_properties) == ("/2", {}, {"c": 2})
+    assert store.put_artifacts([artifact("/3"), artifact("/2", custom_properties={"c": 2})]) == [a, a]
+    assert store.get_artifacts_by_id([a])[0].uri == "/2"
+    # The same artifact read and written by one execution, in put_execution and put_lineage_subgraph.
+    result = store.put_execution(Execution(id=x, type_id=types["trainer"], properties={"lr": 0.2}),
+                                 [(artifact("/in"), Event(type=EventType.INPUT)),
+                                  (artifact("/out"), Event(type=EventType.OUTPUT))],
+                                 [Context(id=c, type_id=types["run"], name="twice", properties={"note": "b"}),
+                                  Context(id=c, type_id=types["run"], name="twice", properties={"note": "a"})])
+    assert (result.artifact_ids, result.context_ids) == ([a, a], [c, c])
+    assert store.get_artifacts_by_id([a])[0].uri == "/out"
+    assert store.get_contexts_by_id([c])[0].properties == {"note": "a"}
+    assert sorted(e.type for e in store.get_events_by_execution_ids([x])) == [EventType.INPUT, EventType.OUTPUT]
+    store.put_lineage_subgraph([], [artifact("/s1"), artifact("/s2")], [], [])
+    assert store.get_artifacts_by_id([a])[0].uri == "/s2"
+    store.put_artifacts([artifact("/m1", properties={"n": 5}), artifact("/m2")], update_mask=["uri"])
+    [stored] = store.get_artifacts_by_id([a])
+    assert (stored.uri, stored.properties) == ("/m2", {})
