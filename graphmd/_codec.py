@@ -217,8 +217,8 @@ def check_property_name(name: str, field: str) -> None:
     if not isinstance(name, str):
         raise InvalidArgumentError(f"{field}: property names must be strings", field=field)
     if "\x00" in name:
-        raise InvalidArgumentError(f"{field}[{name!r}]: property names cannot contain NUL", field=field)
-    check_text(name, field)
+        raise InvalidArgumentError(f"{field}[{name!r}]: property names cannot contain NUL", field=f"{field}[{name!r}]")
+    check_text(name, f"{field}[{name!r}]")
 
 
 def plainly_valid(node: AnyNode) -> bool:
@@ -604,14 +604,40 @@ def decode_type(props: dict[str, Any]) -> AnyType:
     return constructed(cls, fields)
 
 
+class PathStepError(ValueError):
+    """A step of an event path that cannot be stored: an index beyond int64 (MLMD's) or a
+    key that is not valid Unicode. ``step`` is its position in the path."""
+
+    def __init__(self, step: int, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+def _check_path(path: list[int | str]) -> None:
+    for step, value in enumerate(path):
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise PathStepError(step, f"{value} does not fit in a 64-bit integer")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise PathStepError(step, f"not valid Unicode (a lone surrogate at position {error.start})") from None
+
+
 def encode_path(path: list[int | str]) -> str:
-    """An event path as stored: JSON text of its steps (ints are indexes, strings keys)."""
+    """An event path as stored: JSON text of its steps (ints are indexes, strings keys).
+
+    Raises:
+        PathStepError: a step cannot be stored (checked once per distinct path).
+    """
     key = (*path, *map(type, path))  # 1 and True are equal keys but different JSON
     try:
         text = _PATH_TEXTS.get(key)
     except TypeError:  # an unhashable step (a path changed after validation): not memoized
+        _check_path(path)
         return json.dumps(path)
     if text is None:
+        _check_path(path)
         text = json.dumps(path)
         if len(_PATH_TEXTS) < _MEMO_LIMIT:
             _PATH_TEXTS[key] = text
@@ -645,6 +671,7 @@ def encode_event_row(event: Event, event_id: int, artifact_id: int | None, execu
 
     Raises:
         ValueError: the event's type is no EventType.
+        PathStepError: a step of its path cannot be stored.
     """
     known = _EVENT_TYPE_ROW.get(event.type)
     if known is None:

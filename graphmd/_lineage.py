@@ -157,6 +157,7 @@ def _check_starting(selector: NodeSelector | None, field: str) -> None:
 def _check_hops(max_num_hops: int | None, field: str) -> None:
     if max_num_hops is not None and max_num_hops < 0:
         raise InvalidArgumentError(f"{field} cannot be negative: {max_num_hops}", field=field)
+    codec.check_int64(max_num_hops, field)
 
 
 def _kinds_condition(st: _Statement, var: str, artifacts: NodeSelector | None, executions: NodeSelector | None,

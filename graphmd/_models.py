@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import json
 import operator
 import re
 import sys
@@ -485,7 +486,13 @@ def artifact_struct_type_problem(value: Any) -> str | None:
     """Why ``value`` is not MLMD's ArtifactStructType in protobuf's JSON form (an
     ExecutionType's input_type or output_type), or None when it is."""
     problem = _struct_type_problem(value, "ArtifactStructType", "", 0)
-    return None if problem is None else f"not an ArtifactStructType in protobuf's JSON form: {problem.lstrip('.: ')}"
+    if problem is None:
+        try:  # a lone surrogate in a name or key: stored, it would fail every read of the type
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"not valid Unicode (a lone surrogate {error.object[error.start:error.end]!r} in a name or key)"
+        return None
+    return f"not an ArtifactStructType in protobuf's JSON form: {problem.lstrip('.: ')}"
 
 
 def _artifact_struct_type(value: dict[str, Any] | None) -> dict[str, Any] | None:

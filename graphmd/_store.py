@@ -2154,9 +2154,9 @@ def _listing(cls: type[AnyNode], options: ListOptions, scope: str, params: dict[
     limit = options.max_result_size
     if limit is not None:
         if limit <= 0:
-            raise InvalidArgumentError("list_options.max_result_size must be positive", field="max_result_size")
+            raise InvalidArgumentError("max_result_size must be positive", field="max_result_size")
         if limit >= codec.INT64_MAX:  # one more row is read, to know whether a page follows
-            raise InvalidArgumentError(f"list_options.max_result_size: {limit} is too large (at most "
+            raise InvalidArgumentError(f"max_result_size: {limit} is too large (at most "
                                        f"{codec.INT64_MAX - 1})", field="max_result_size")
         query += "\nLIMIT $page_limit"
         params["page_limit"] = limit + 1
@@ -2763,7 +2763,11 @@ class _NodeWriter:
             execution_id = event.execution_id if given_execution is None else given_execution
             if artifact_id is None or execution_id is None:
                 raise InternalError(f"events[{i}]: planned without its artifact or execution")
-            row = codec.encode_event_row(event, next(ids), artifact_id, execution_id)
+            try:
+                row = codec.encode_event_row(event, next(ids), artifact_id, execution_id)
+            except codec.PathStepError as error:
+                field = f"{self.event_field(i)}.path[{error.step}]"
+                raise InvalidArgumentError(f"{field}: {error}", field=field) from None
             if row[key_at] in seen:
                 if self.duplicate_event is None:
                     field = self.event_field(i)

@@ -193,7 +193,7 @@ CASES: list[Case] = [
      InvalidArgumentError, "artifact_type.name"),
     # Unicode and NUL.
     ("NUL in a property name", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], custom_properties={"a\x00": 1})]),
-     InvalidArgumentError, "artifacts[0].custom_properties"),
+     InvalidArgumentError, "artifacts[0].custom_properties['a\\x00']"),
     ("NUL in a type's property name", lambda s, i: s.put_artifact_type(ArtifactType(name="T", properties={"\x00": P.INT})),
      InvalidArgumentError, "artifact_type.properties"),
     ("lone surrogate in a name", lambda s, i: s.put_artifacts([Artifact(type_id=i["data"], name="a\ud800")]),
@@ -212,6 +212,19 @@ CASES: list[Case] = [
      InvalidArgumentError, "execution.custom_properties"),
     ("lone surrogate in a type name", lambda s, i: s.put_execution_type(ExecutionType(name="\ud800")),
      InvalidArgumentError, "execution_type.name"),
+    ("event path index beyond int64", lambda s, i: s.put_execution(
+        Execution(type_id=i["step"]), [(Artifact(type_id=i["data"]), Event(type=EventType.OUTPUT, path=["k", 2**63]))]),
+     InvalidArgumentError, "artifact_and_events[0].event.path[1]"),
+    ("lone surrogate in an event path key", lambda s, i: s.put_events([Event(
+        artifact_id=i["artifact2"], execution_id=i["execution"], type=EventType.DECLARED_INPUT, path=["\udc80"])]),
+     InvalidArgumentError, "events[0].path[0]"),
+    ("lineage edge path index beyond int64", lambda s, i: s.put_lineage_subgraph(
+        [Execution(type_id=i["step"])], [Artifact(type_id=i["data"])], [],
+        [EventEdge(event=Event(type=EventType.INPUT, path=[-(2**63) - 1]), execution_index=0, artifact_index=0)]),
+     InvalidArgumentError, "event_edges[0].event.path[0]"),
+    ("lone surrogate in an execution type's input_type", lambda s, i: s.put_execution_type(
+        ExecutionType(name="Odd").model_copy(update={"input_type": {"simple": {"name": "\udce9"}}})),
+     InvalidArgumentError, "execution_type.input_type"),
     ("lone surrogate in a read", lambda s, i: s.get_artifacts_by_uri("\ud800"), InvalidArgumentError, "uri"),
     ("lone surrogate in a listed read", lambda s, i: s.get_artifacts_by_external_ids(["ok", "\ud800"]),
      InvalidArgumentError, "external_ids[1]"),
@@ -223,6 +236,9 @@ CASES: list[Case] = [
      InvalidArgumentError, "max_result_size"),
     ("lineage start id beyond int64", lambda s, i: s.get_lineage_subgraph(LineageSubgraphQueryOptions(
         starting_artifacts=NodeSelector(ids=[1, 2**70]))), InvalidArgumentError, "starting_artifacts.ids[1]"),
+    ("lineage hops beyond int64", lambda s, i: s.get_lineage_subgraph(LineageSubgraphQueryOptions(
+        starting_artifacts=NodeSelector(filter_query="uri = 'x'"), max_num_hops=2**64)),
+     InvalidArgumentError, "max_num_hops"),
     # Arguments of the wrong shape, which would otherwise read as "nothing found".
     ("an id as text in a read", lambda s, i: s.get_artifacts_by_id([i["artifact"], "7"]), InvalidArgumentError,
      "artifact_ids[1]"),

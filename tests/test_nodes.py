@@ -206,7 +206,7 @@ def test_executions_and_contexts(store: MetadataStore, types: dict[str, int]) ->
     ("wrong-kind", InvalidArgumentError, "artifacts[1].properties['day']"),
     ("int-as-double", InvalidArgumentError, "artifacts[1].properties['ratio']"),
     ("huge-int", InvalidArgumentError, "artifacts[1].custom_properties['n']"),
-    ("nul-in-name", InvalidArgumentError, "artifacts[1].custom_properties"),
+    ("nul-in-name", InvalidArgumentError, "artifacts[1].custom_properties['a\\x00']"),
     ("dup-name", AlreadyExistsError, "artifacts[1].name"),
     ("dup-external-id", AlreadyExistsError, "artifacts[1].external_id"),
     ("changed-type", InvalidArgumentError, "artifacts[1].type_id"),
