@@ -212,7 +212,7 @@ def _where(source: str, pos: int) -> str:
 
 
 # How ml-metadata's SQL tables hold a STRUCT value: in the string column, after this prefix.
-_STRUCT_TEXT_PREFIX = "mlmd-struct::"
+STRUCT_TEXT_PREFIX = "mlmd-struct::"
 
 
 def _clipped(text: str, limit: int = 60) -> str:
@@ -755,7 +755,7 @@ class _Compiler:
         native, struct, _ = (f"{var}[{k}]" for k in self.properties[(var, custom, name)])
         # MLMD keeps a STRUCT in the string column as "mlmd-struct::" and its serialized
         # proto, so its string_value is a text starting so (IS NOT NULL, LIKE 'mlmd-struct%').
-        as_struct = (f" WHEN {struct} IS NOT NULL THEN {self.param(_STRUCT_TEXT_PREFIX)} + {struct}"
+        as_struct = (f" WHEN {struct} IS NOT NULL THEN {self.param(STRUCT_TEXT_PREFIX)} + {struct}"
                      if value_type == STRING else "")
         return _Val(f"(CASE WHEN {native} IS :: {neo4j_type} NOT NULL THEN {native}{as_struct} END)", value_type,
                     path.pos, path.text)

@@ -369,6 +369,21 @@ def test_export_refuses_a_proto_value_without_type_url(store: MetadataStore, tmp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_export_refuses_a_string_mlmd_would_read_as_a_struct(store: MetadataStore, tmp_path: Path) -> None:
+    """ml-metadata keeps a STRUCT as a string starting "mlmd-struct::", and reads any such
+    string back as one: exported, the STRING would change kind, or fail every read."""
+    native_store(store)
+    type_id = store.get_artifact_type("Data", "v2").id
+    [odd] = store.put_artifacts([Artifact(type_id=type_id, custom_properties={"s": "mlmd-struct::"})])
+    with pytest.raises(InvalidArgumentError) as info:
+        export_mlmd(store, tmp_path / "s.sqlite")
+    assert info.value.field == f"artifacts[id={odd}].custom_properties['s'].string_value"
+    assert "as a STRUCT" in info.value.message
+    assert list(tmp_path.iterdir()) == []
+    store.put_artifacts([Artifact(id=odd, type_id=type_id, custom_properties={"s": "a mlmd-struct:: inside"})])
+    export_mlmd(store, tmp_path / "s.sqlite")  # only a leading prefix is read so
+
+
 def test_a_nan_inside_a_struct_compares_equal(store: MetadataStore, tmp_path: Path) -> None:
     """ml-metadata keeps it; NaN is unequal to itself, and the comparison reported a blank
     difference, failing `--verify` of a faithful copy."""

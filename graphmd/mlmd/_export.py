@@ -14,8 +14,9 @@ are moved to the ids they have in graphmd the same way. Event ids are ml-metadat
 API does not show them).
 
 ml-metadata cannot hold everything graphmd can: NaN and infinite doubles (its SQL refuses
-them), strings with NUL characters (it cuts them short), and system_metadata (it does not
-store it). A store holding any of these is refused with an error naming the node and field.
+them), strings with NUL characters (it cuts them short), STRING values starting
+"mlmd-struct::" (it reads them as STRUCTs) and system_metadata (it does not store it). A
+store holding any of these is refused with an error naming the node and field.
 One change ml-metadata makes to everything it stores is kept, and counted in the result:
 it writes a DOUBLE property into SQL with six decimals and reads it back with 15 significant
 digits, so 0.1 + 0.2 is stored as 0.3 and 123456789012.12346 as 123456789012.123
@@ -40,6 +41,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from .._codec import as_int
 from .._errors import FailedPreconditionError, InternalError, InvalidArgumentError
+from .._filter import STRUCT_TEXT_PREFIX
 from .._schema import SIMPLE_TYPES
 from .._store import MetadataStore
 from ._client import open_store, sqlite_source, translate_errors
@@ -298,6 +300,9 @@ def _check_scalar(value: Any, field: str) -> bool:
     the double."""
     if isinstance(value, str) and "\x00" in value:
         raise InvalidArgumentError(f"{field}: ml-metadata cuts strings at a NUL character", field=field)
+    if isinstance(value, str) and field.endswith(".string_value") and value.startswith(STRUCT_TEXT_PREFIX):
+        raise InvalidArgumentError(f"{field}: ml-metadata would read this STRING as a STRUCT (it keeps STRUCTs as "
+                                   f"strings starting {STRUCT_TEXT_PREFIX!r})", field=field)
     if not isinstance(value, float):
         return False
     if not math.isfinite(value):
