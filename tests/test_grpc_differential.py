@@ -413,6 +413,17 @@ def test_a_type_put_again_without_its_external_id_keeps_it(store):
     assert answers[1] == answers[0]
 
 
+def _one_step_among_unused_types(s, uri: str) -> None:
+    """An execution of type Step reading an artifact of type Used at ``uri``, beside types
+    no node has (Unused, Idle, the context type Run)."""
+    used = s.put_artifact_type(pb.ArtifactType(name="Used"))
+    s.put_artifact_type(pb.ArtifactType(name="Unused"))
+    step = s.put_execution_type(pb.ExecutionType(name="Step"))
+    s.put_execution_type(pb.ExecutionType(name="Idle"))
+    s.put_context_type(pb.ContextType(name="Run"))
+    s.put_execution(pb.Execution(type_id=step), [(pb.Artifact(type_id=used, uri=uri), pb.Event(type=pb.Event.INPUT))], [])
+
+
 def test_a_raw_lineage_subgraph_request_lists_every_type_the_mask_asks_for(store):
     """ml-metadata's server answers GetLineageSubgraph with every type of each kind its read_mask
     names (its Python client asks for none and reads the nodes' types itself); graphmd serve
@@ -433,13 +444,7 @@ def test_a_raw_lineage_subgraph_request_lists_every_type_the_mask_asks_for(store
             return response
 
         for s, call in ((sq, raw_in_process), (client(server.port), stub.GetLineageSubgraph)):
-            used = s.put_artifact_type(pb.ArtifactType(name="Used"))
-            s.put_artifact_type(pb.ArtifactType(name="Unused"))
-            step = s.put_execution_type(pb.ExecutionType(name="Step"))
-            s.put_execution_type(pb.ExecutionType(name="Idle"))
-            s.put_context_type(pb.ContextType(name="Run"))
-            s.put_execution(pb.Execution(type_id=step), [
-                (pb.Artifact(type_id=used, uri="/raw-in"), pb.Event(type=pb.Event.INPUT))], [])
+            _one_step_among_unused_types(s, "/raw-in")
             answer = []
             for mask in masks:
                 request = svc.GetLineageSubgraphRequest()
@@ -453,3 +458,21 @@ def test_a_raw_lineage_subgraph_request_lists_every_type_the_mask_asks_for(store
             answers.append(answer)
     assert "Unused" in answers[0][0][0] and "Idle" in answers[0][0][1], answers[0]
     assert answers[1] == answers[0]
+
+
+def test_get_lineage_graph_lists_every_type_but_the_system_ones(store):
+    """As the ml-metadata releases that served GetLineageGraph (1.17 answers UNIMPLEMENTED, so
+    this checks their code's answer: every artifact and execution type but the system ones,
+    every context type): graphmd serve listed only the returned nodes' types."""
+    import grpc
+    from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
+
+    with running_server(store) as server, grpc.insecure_channel(f"localhost:{server.port}") as channel:
+        _one_step_among_unused_types(client(server.port), "/graph-in")
+        request = svc.GetLineageGraphRequest()
+        request.options.artifacts_options.filter_query = "uri = '/graph-in'"
+        graph = svc_grpc.MetadataStoreServiceStub(channel).GetLineageGraph(request).subgraph
+    assert (len(graph.artifacts), len(graph.executions), len(graph.events)) == (1, 1, 1)
+    assert sorted(t.name for t in graph.artifact_types) == ["Unused", "Used"]
+    assert sorted(t.name for t in graph.execution_types) == ["Idle", "Step"]
+    assert [t.name for t in graph.context_types] == ["Run"]

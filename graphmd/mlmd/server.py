@@ -17,6 +17,8 @@ and the few places where MLMD's server differs from graphmd's Python API:
   in no context. The Python API returns empty lists.
 - GetLineageSubgraph answers every type of a kind its read_mask asks for (system types too),
   not only the returned nodes' types, and ignores mask paths that name no LineageGraph field.
+- GetLineageGraph (which ml-metadata 1.17 no longer serves) answers every type but the system
+  ones, as the releases that served it did; unlike them it does not cap max_num_hops at 20.
 """
 
 from __future__ import annotations
@@ -716,6 +718,11 @@ class MetadataStoreServicer(svc_grpc.MetadataStoreServiceServicer):
     @_rpc
     def GetLineageGraph(self, request: svc.GetLineageGraphRequest) -> svc.GetLineageGraphResponse:
         graph = self.store.get_lineage_graph(cv.lineage_graph_query_options_from_proto(request.options))
+        # As the ml-metadata releases that served it: every type but the system ones (the
+        # library answers the nodes' own types).
+        graph = graph.model_copy(update={"artifact_types": self.store.get_artifact_types(),
+                                         "execution_types": self.store.get_execution_types(),
+                                         "context_types": self.store.get_context_types()})
         response = svc.GetLineageGraphResponse()
         cv.lineage_graph_to_proto(graph, response.subgraph)
         return response
