@@ -92,6 +92,10 @@ def test_start_on_a_running_home_says_it_already_runs_and_where(neo4j_cli, tmp_p
         out, _ = neo4j_cli("start", "--home", str(home), "--bolt-port", "1")
         assert f"Neo4j is already running in {home} (pid {fake.pid}); nothing started" in out
         assert "bolt://127.0.0.1:1" not in out  # the ports it runs on, not the ones given now
+        # A value the option does not take is a usage mistake there too: said before "already
+        # running" sends the user to stop the server, to meet it only then.
+        _, err = neo4j_cli("start", "--home", str(home), "--heap", "lots", code=2)
+        assert "Invalid value for '--heap'" in err and "already running" not in err
     finally:
         fake.kill()
         fake.wait()

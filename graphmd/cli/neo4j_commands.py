@@ -53,6 +53,19 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
     $XDG_CONFIG_HOME/graphmd/config.toml, by default ~/.config/graphmd/config.toml), where
     MetadataStore(), the other commands and `graphmd neo4j status|stop` find them.
     """
+    # The options are checked first: a bad one is a usage mistake also when the home runs.
+    try:
+        settings = dict(_setting(text) for text in setting or [])
+        try:
+            server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
+                                pagecache=pagecache, settings=settings)
+        except InvalidArgumentError as error:
+            if error.field in _OPTION_FIELDS:  # a value the option does not take: a usage mistake (exit 2)
+                raise typer.BadParameter(error.message.removeprefix(f"{error.field}: "),
+                                         param_hint=f"'--{error.field.replace('_', '-')}'") from error
+            raise
+    except GraphmdError as error:
+        fail(error)
     running = LocalNeo4j(home)  # with the ports it was started with, not the ones given now
     pid = running.pid()
     if pid is not None:
@@ -70,15 +83,6 @@ def start(home: Home = None, bolt_port: BoltPort = None, http_port: HttpPort = N
                            f"(home {recorded}), not this one: its password is not kept in its home")
         return
     try:
-        settings = dict(_setting(text) for text in setting or [])
-        try:
-            server = LocalNeo4j(home, bolt_port=bolt_port, http_port=http_port, password=password, heap=heap,
-                                pagecache=pagecache, settings=settings)
-        except InvalidArgumentError as error:
-            if error.field in _OPTION_FIELDS:  # a value the option does not take: a usage mistake (exit 2)
-                raise typer.BadParameter(error.message.removeprefix(f"{error.field}: "),
-                                         param_hint=f"'--{error.field.replace('_', '-')}'") from error
-            raise
         previous = read_config().get("home")
         with err.status("starting Neo4j...") as status:
             st = server.start(timeout=timeout, say=lambda m: status.update(m))
