@@ -4,8 +4,9 @@
 bootstrap:
 	@scripts/bootstrap
 
+# DEMO_ARGS: the demo's options (`python -m graphmd.demo --help`), e.g. DEMO_ARGS=--reset.
 demo: bootstrap
-	.venv/bin/python -m graphmd.demo
+	.venv/bin/python -m graphmd.demo $(DEMO_ARGS)
 
 # Type-check the package (mypy, configured in pyproject.toml): it ships py.typed.
 lint: bootstrap

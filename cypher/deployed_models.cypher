@@ -1,6 +1,6 @@
 // What is deployed now? For each target models are pushed to, the model its newest push put there:
 // the target, the model (its name, id and uri), when and by which Pusher (its name, else, as for one
-// named by a UUID as TFX names each, its type and id), the push's destination and version, how many of its pushes stand (not since marked DELETED), and the model deployed
+// named by a UUID as TFX names each, its type and id), the push's destination and version, how many of its pushes stand (not since marked MARKED_FOR_DELETION or DELETED), and the model deployed
 // there before it (previous_model: the newest earlier push of another model, what a rollback would bring back;
 // null when there was none). One row per target, in target order.
 // A push's target is where it serves from: its pushed_destination (a property or, as TFX's Pusher
@@ -14,7 +14,7 @@
 // marked pushed = 0 is no push, nor is a CACHED Pusher. A pushed artifact MARKED_FOR_DELETION or
 // DELETED holds the model no longer: marking the newest push so is a rollback to the push before
 // it (so is a new push of the older model).
-// No rows: nothing pushed (by a Pusher associated with that context).
+// No rows: nothing pushed (with $context_id given, by a Pusher associated with that context).
 // Parameters: $context_id (a pipeline's or run's context id: only pushes by Pushers associated
 // with it; null for every push). In Neo4j Browser first run:
 //   :param context_id => null

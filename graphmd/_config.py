@@ -78,9 +78,13 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
                                    field="config") from None
     table = data.get("neo4j", {})
     if not isinstance(table, dict):
-        raise InvalidArgumentError(f"the config file {path}: `neo4j` is a table ([neo4j]), not a "
-                                   f"{type(table).__name__}: {fix}", field="config")
+        raise InvalidArgumentError(f"the config file {path}: `neo4j` is a table ([neo4j]), not "
+                                   f"{_TOML_KINDS.get(type(table), type(table).__name__)}: {fix}", field="config")
     return dict(table)
+
+
+# What a TOML value that is not a table is, in words.
+_TOML_KINDS = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "an array"}
 
 
 def _toml_string(value: str) -> str:

@@ -406,8 +406,8 @@ def _connect(args: argparse.Namespace) -> tuple[MetadataStore, LocalNeo4j | None
         if store.counts()["artifacts"] and not args.reset:
             store.close()
             raise SystemExit(f"the Neo4j at {store.settings.uri} already holds artifacts; point GRAPHMD_NEO4J_URI at "
-                             "an empty database, pass --reset to delete everything in it, or unset it so the demo "
-                             "starts its own")
+                             "an empty database, pass --reset to delete everything in it (`make demo DEMO_ARGS=--reset`), "
+                             "or unset it so the demo starts its own")
         if args.reset:
             store.delete_everything()
         return store, None

@@ -128,7 +128,7 @@ def test_a_context_left_out_is_every_context(cli, history):
     assert (row["target"], row["model"], row["pushes"]) == ("/serving/taxi", "run-0002/model", 3)
     assert json.loads(cli("query", "deployed_models", "-p", "context_id=null")) == [row]
     text = cli("query", "deployed_models", "-p", f"context_id={history.contexts['run-0003']}")
-    assert text.startswith("[]\n") and "nothing pushed (by a Pusher associated with that context)" in text
+    assert text.startswith("[]\n") and "nothing pushed (with $context_id given, by a Pusher associated with that context)" in text
     [blessed] = json.loads(cli("query", "latest_blessed_model"))  # TFX's type names, as the Python helper takes
     assert blessed["model"]["name"] == "run-0002/model"
     assert "no artifact type named 'SavedModel'" in cli("query", "latest_blessed_model", "-p", "model_type=SavedModel",

@@ -66,6 +66,8 @@ def test_an_unusable_config_file_is_a_typed_error_naming_it(isolated: Path, cont
     with pytest.raises(InvalidArgumentError) as info:
         MetadataStore()
     assert info.value.field == "config" and str(path) in info.value.message
+    if content == b"neo4j = 5\n":
+        assert "`neo4j` is a table ([neo4j]), not an integer" in info.value.message
     for command in (["info"], ["neo4j", "status"], ["neo4j", "stop"]):
         result = subprocess.run([*GRAPHMD, *command], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1, (command, result.stderr)

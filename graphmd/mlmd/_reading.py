@@ -65,8 +65,8 @@ class MlmdReader:
     def types(self) -> list[Any]:
         """Every type: MLMD's system types (which its listings leave out) and the user's.
 
-        Each is read by id: ml-metadata 1.17's type listing leaves out external_id, and its
-        lookup by name leaves out base_type; only get_*_types_by_id answers whole types.
+        Each is read by id: ml-metadata 1.17's type listing leaves out external_id, and
+        get_*_types_by_id answers whole types.
         """
         found: list[Any] = []
         for kind in TYPE_KINDS:
