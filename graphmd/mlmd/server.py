@@ -30,6 +30,7 @@ import functools
 import itertools
 import logging
 import os
+import queue
 import signal
 import socket
 import ssl
@@ -1088,19 +1089,28 @@ def serve(store: MetadataStore, options: ServerOptions, *,
     """
     try:
         server = MlmdServer(store, options).start()
-        signalled: list[str] = []
+        # The handler only queues the signal (SimpleQueue.put may run inside a signal handler):
+        # a second signal can arrive while the first one's handler runs, in the same thread,
+        # and stopping takes locks that thread may already hold (Event.set: serve hung so).
+        signalled: queue.SimpleQueue[str | None] = queue.SimpleQueue()
 
         def on_signal(signum: int, _frame: Any) -> None:
-            name = signal.Signals(signum).name
-            signalled.append(name)
-            if len(signalled) == 1:
-                log.info("%s: taking no new calls; %d in flight get up to %g s to finish, then stopping", name,
-                         server.calls_in_flight, options.shutdown_grace)
-                server.stop()
-            else:
-                log.warning("%s again: cutting off the %d calls in flight now", name, server.calls_in_flight)
-                server.stop(0)
+            signalled.put(signal.Signals(signum).name)
 
+        def stop_on_signals() -> None:
+            first = True
+            while (name := signalled.get()) is not None:
+                if first:
+                    log.info("%s: taking no new calls; %d in flight get up to %g s to finish, then stopping", name,
+                             server.calls_in_flight, options.shutdown_grace)
+                    server.stop()
+                    first = False
+                else:
+                    log.warning("%s again: cutting off the %d calls in flight now", name, server.calls_in_flight)
+                    server.stop(0)
+
+        stopper = threading.Thread(target=stop_on_signals, name="graphmd-serve-signals", daemon=True)
+        stopper.start()
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             if ready is not None:
@@ -1112,6 +1122,8 @@ def serve(store: MetadataStore, options: ServerOptions, *,
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            signalled.put(None)
+            stopper.join(5)
         outcomes = server.servicer.cut_off_outcomes
         if outcomes:
             log.warning("stopped: %s", describe_cut_off(outcomes))
