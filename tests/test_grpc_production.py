@@ -68,6 +68,34 @@ def test_a_write_past_its_clients_deadline_is_rolled_back_not_committed_later(st
         assert len(client(server.port, client_timeout_sec=120).put_artifacts(_artifacts(type_id, 10, "ok"))) == 10
 
 
+def test_a_write_that_commits_after_its_client_gave_up_is_logged(store, monkeypatch, caplog):
+    """A write can commit after its client's deadline, when the commit was under way (a Neo4j
+    frozen while committing, then thawed): the client was told DEADLINE_EXCEEDED and the log
+    said only that, so an operator asking "did the failed step write?" had no answer."""
+    import logging
+
+    original = store.put_artifacts
+
+    def committed_then_late(*args, **kwargs):
+        ids = original(*args, **kwargs)
+        time.sleep(1.5)  # past the client's deadline, after the commit
+        return ids
+
+    with running_server(store) as server:
+        mlmd = client(server.port)
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Late"))
+        monkeypatch.setattr(store, "put_artifacts", committed_then_late)
+        with caplog.at_level(logging.WARNING, logger="graphmd.mlmd.server"):
+            with pytest.raises(grpc.RpcError) as error:
+                _stub(server.port).PutArtifacts(svc.PutArtifactsRequest(artifacts=_artifacts(type_id, 1, "late")),
+                                                timeout=0.5)
+            assert error.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+            _wait_idle(server)
+    assert store.counts()["artifacts"] == 1
+    assert "PutArtifacts finished after its client had given up (DEADLINE_EXCEEDED): what it wrote is stored" \
+        in caplog.text, caplog.text
+
+
 def test_a_write_its_client_cancels_is_rolled_back_at_once(store):
     with running_server(store, metrics_port=0) as server:
         mlmd = client(server.port)

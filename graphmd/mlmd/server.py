@@ -128,6 +128,7 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
         with self._lock:
             self._running.add(call)
         context.add_callback(functools.partial(self._call_ended, call))
+        answered = False
         try:
             with time_bound(functools.partial(self._seconds_left, call), tag=call.tag):
                 response = method(self, request)
@@ -137,6 +138,7 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
                     f"the answer to {name} is {size:,} bytes, more than this server sends (--max-send-message-length "
                     f"{limit:,}): ask for less (pages: options.max_result_size and next_page_token; fewer ids; a "
                     "narrower lineage query), or raise --max-send-message-length")
+            answered = True
             return response
         except GraphmdError as error:
             status = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
@@ -160,6 +162,9 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
             call.running = False
             if call.abandoned:  # what the client got, if anything: not the handler's answer
                 code = "DEADLINE_EXCEEDED" if deadline is not None and time.monotonic() >= deadline else "CANCELLED"
+                if answered and name.startswith("Put") and not call.cut_off:  # the shutdown says its own
+                    log.warning("%s finished after its client had given up (%s): what it wrote is stored, though the "
+                                "client was told otherwise", name, code)
             with self._lock:
                 self._running.discard(call)
                 if call.cut_off:
