@@ -8,6 +8,7 @@ comes from an argument, GRAPHMD_NEO4J_PASSWORD, or the config file.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tempfile
 import tomllib
@@ -21,7 +22,7 @@ from neo4j import exceptions as neo4j_errors
 from ._errors import InvalidArgumentError, UnauthenticatedError, UnavailableError
 
 __all__ = ["Settings", "URI_SCHEMES", "check_uri", "resolve_settings", "config_path", "data_dir", "cache_dir",
-           "write_config", "same_server", "open_driver", "refused_field"]
+           "write_config", "same_server", "open_driver", "refused_field", "missing_config", "CONFIG_KEYS"]
 
 DEFAULT_URI = "bolt://127.0.0.1:7687"
 DEFAULT_USER = "neo4j"
@@ -38,6 +39,16 @@ def config_path() -> Path:
     if explicit:
         return Path(explicit)
     return _xdg("XDG_CONFIG_HOME", ".config") / "graphmd" / "config.toml"
+
+
+def missing_config() -> str:
+    """Words for a config file GRAPHMD_CONFIG names and that does not exist ("" when it
+    names none, or one that exists): read as no config file, it leaves graphmd on the
+    defaults, which a message about them should explain."""
+    explicit = os.environ.get("GRAPHMD_CONFIG")
+    if explicit and not os.path.lexists(explicit):
+        return f"GRAPHMD_CONFIG names {explicit}, which does not exist"
+    return ""
 
 
 def data_dir() -> Path:
@@ -80,7 +91,22 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise InvalidArgumentError(f"the config file {path}: `neo4j` is a table ([neo4j]), not "
                                    f"{_TOML_KINDS.get(type(table), type(table).__name__)}: {fix}", field="config")
+    # A misspelt key or table would be read past as if absent: graphmd would go to the default
+    # URI, or the server's default database, and send the recorded password there.
+    for where, found, known in (("", data, ("neo4j",)), ("[neo4j] ", table, CONFIG_KEYS)):
+        for key in found:
+            if key not in known:
+                close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise InvalidArgumentError(
+                    f"the config file {path}: {where}has no setting {key!r}{hint}; it takes "
+                    f"{', '.join(known) if where else '[neo4j] with ' + ', '.join(CONFIG_KEYS)}: {fix}",
+                    field="config")
     return dict(table)
+
+
+# The settings of the config file's [neo4j] table.
+CONFIG_KEYS = ("uri", "user", "password", "database", "home")
 
 
 # What a TOML value that is not a table is, in words.

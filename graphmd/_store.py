@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from . import _codec as codec
 from . import _queries as q
 from ._prune import PruneResult, apply_prune, plan_prune
-from ._config import Settings, config_path, open_driver, refused_field, resolve_settings
+from ._config import Settings, config_path, missing_config, open_driver, refused_field, resolve_settings
 from ._errors import (
     AlreadyExistsError,
     DeadlineExceededError,
@@ -445,7 +445,9 @@ class MetadataStore:
         except (UnavailableError, UnauthenticatedError) as error:
             source = self.settings.described()
             if self.settings.source == "defaults":
-                source += f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any)"
+                missing = missing_config()
+                source += (f" (no argument, GRAPHMD_NEO4J_* variable or config file {config_path()} gave any"
+                           + (f"; {missing})" if missing else ")"))
             field = refused_field(error)
             locked = getattr(error.__cause__, "code", None) == "Neo.ClientError.Security.AuthenticationRateLimit"
             hint = f"; settings used: {source}" + ("" if locked else ". " + (  # locked: the right password fails too

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from graphmd import FailedPreconditionError, InvalidArgumentError, MetadataStore, UnavailableError
+from graphmd import FailedPreconditionError, InvalidArgumentError, MetadataStore, UnauthenticatedError, UnavailableError
 from graphmd._config import read_config, resolve_settings, write_config
 from graphmd._local_neo4j import LocalNeo4j, free_port
 
@@ -53,7 +53,9 @@ def test_a_config_path_that_is_no_regular_file_is_never_replaced(tmp_path: Path)
     assert read_config(Path(os.devnull)) == {}
 
 
-@pytest.mark.parametrize("content", [None, b"neo4j = 5\n", b"[neo4j\nuri = ", b"\xff\xfe[neo4j]\n"])
+@pytest.mark.parametrize("content", [None, b"neo4j = 5\n", b"[neo4j\nuri = ", b"\xff\xfe[neo4j]\n",
+                                     b"[neo4j]\npassword = 'pw'\ndatabse = 'prod'\n",
+                                     b"[Neo4j]\nuri = 'bolt://127.0.0.1:1'\n"])
 def test_an_unusable_config_file_is_a_typed_error_naming_it(isolated: Path, content: bytes | None) -> None:
     """A directory, a `neo4j` that is no table, broken TOML, or bytes that are not UTF-8: each
     a traceback (IsADirectoryError, TypeError, UnicodeDecodeError), or a warning after which
@@ -68,10 +70,24 @@ def test_an_unusable_config_file_is_a_typed_error_naming_it(isolated: Path, cont
     assert info.value.field == "config" and str(path) in info.value.message
     if content == b"neo4j = 5\n":
         assert "`neo4j` is a table ([neo4j]), not an integer" in info.value.message
+    if content and b"databse" in content:  # read past, writes went to the default database
+        assert "[neo4j] has no setting 'databse' (did you mean 'database'?)" in info.value.message
+    if content and b"[Neo4j]" in content:  # read past, the default URI, without a password
+        assert "has no setting 'Neo4j' (did you mean 'neo4j'?)" in info.value.message
     for command in (["info"], ["neo4j", "status"], ["neo4j", "stop"]):
         result = subprocess.run([*GRAPHMD, *command], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1, (command, result.stderr)
         assert result.stderr.startswith(f"error: the config file {path}") and "Traceback" not in result.stderr
+
+
+def test_a_config_file_graphmd_config_names_and_that_is_missing_is_said(isolated: Path) -> None:
+    """Read as no config file (`graphmd neo4j start` creates it), it left graphmd on the
+    default URI, and the error said no config file gave one, as if none were named."""
+    with pytest.raises((UnavailableError, UnauthenticatedError)) as info:  # the default URI, 7687
+        MetadataStore(connect_timeout=2)
+    assert f"GRAPHMD_CONFIG names {isolated / 'config.toml'}, which does not exist" in info.value.message
+    result = subprocess.run([*GRAPHMD, "info"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "which does not exist" in result.stderr, result.stderr
 
 
 def test_the_config_file_s_credentials_go_only_to_its_own_server(isolated: Path,

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._codec import strict_json
-from .._config import Settings, read_config
+from .._config import Settings, missing_config, read_config
 from .._errors import GraphmdError, UnauthenticatedError, UnavailableError
 from .._store import MetadataStore
 
@@ -260,7 +260,9 @@ def _where_from(origin: str) -> str:
     if origin == "arguments":
         return " (from --uri)"
     if origin == "defaults":
-        return " (the default: no --uri, GRAPHMD_NEO4J_URI or config file gave one)"
+        missing = missing_config()
+        return " (the default: no --uri, GRAPHMD_NEO4J_URI or config file gave one" + (
+            f"; {missing})" if missing else ")")
     return f" (from {origin})"
 
 
