@@ -369,6 +369,39 @@ def test_export_refuses_a_proto_value_without_type_url(store: MetadataStore, tmp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_export_of_a_store_written_meanwhile_leaves_out_what_refers_past_it(store: MetadataStore,
+                                                                              tmp_path: Path) -> None:
+    """Written to while export-mlmd ran, a store failed its export after a minute with
+    ml-metadata's "Context id not found" (an artifact attributed to a context newer than the
+    contexts written). What refers past the file is left out and counted, as `graphmd export`
+    does, and the file opens as a whole ml-metadata store."""
+    from graphmd import Attribution
+
+    native_store(store)
+    data = store.get_artifact_type("Data", "v2").id
+    run = store.get_context_types()[0].id
+    [old] = store.put_artifacts([Artifact(type_id=data, uri="/old")])
+    wrote: list[int] = []
+
+    def write_meanwhile(phase: str, done: int, total: int) -> None:
+        if phase == "contexts" and done == total and not wrote:  # the contexts are in the file
+            [context] = store.put_contexts([Context(type_id=run, name="late")])
+            [new] = store.put_artifacts([Artifact(type_id=data, uri="/new")])
+            store.put_attributions_and_associations([Attribution(context_id=context, artifact_id=new),
+                                                     Attribution(context_id=context, artifact_id=old)])
+            late_type = store.put_artifact_type(ArtifactType(name="Late"))
+            wrote.extend(store.put_artifacts([Artifact(type_id=late_type, uri="/late-type")]))
+
+    target = tmp_path / "live.sqlite"
+    result = export_mlmd(store, target, progress=write_meanwhile)
+    assert wrote
+    assert (result.left_out["attributions"], result.left_out["artifacts"]) == (2, 1), result.left_out
+    exported = open_store(sqlite_source(target))
+    uris = {a.uri for a in exported.get_artifacts()}
+    assert "/new" in uris and "/old" in uris and "/late-type" not in uris
+    assert "late" not in {c.name for c in exported.get_contexts()}
+
+
 def test_export_refuses_a_string_mlmd_would_read_as_a_struct(store: MetadataStore, tmp_path: Path) -> None:
     """ml-metadata keeps a STRUCT as a string starting "mlmd-struct::", and reads any such
     string back as one: exported, the STRING would change kind, or fail every read."""

@@ -33,9 +33,9 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
@@ -57,14 +57,20 @@ _SYSTEM_TYPES = {(kind, name) for kind, names in SIMPLE_TYPES.items() for name i
 # Proto messages whose inside ml-metadata stores as opaque bytes, so any content is fine.
 _OPAQUE = ("google.protobuf.Struct", "google.protobuf.Any")
 
+T = TypeVar("T")
+
 
 class ExportResult(NamedTuple):
-    """What was written, per kind (the keys of graphmd.mlmd._import.COUNT_KINDS), and how many
-    DOUBLE values ml-metadata rounded (six decimals, 15 significant digits; the first few named)."""
+    """What was written, per kind (the keys of graphmd.mlmd._import.COUNT_KINDS), how many
+    DOUBLE values ml-metadata rounded (six decimals, 15 significant digits; the first few
+    named), and what was left out, per kind, as written during the export after it had
+    passed what it refers to (a node of a type created after the types were written, a link
+    or event to a node created after its kind's nodes were): all 0 when nothing wrote."""
 
     written: dict[str, int]
     rounded: int
     rounded_examples: list[str]
+    left_out: dict[str, int]
 
 
 def export_mlmd(store: MetadataStore, target: str | os.PathLike[str], *, batch_size: int = 1000,
@@ -92,7 +98,7 @@ def export_mlmd(store: MetadataStore, target: str | os.PathLike[str], *, batch_s
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    return ExportResult(export.written, export.rounded, export.rounded_examples)
+    return ExportResult(export.written, export.rounded, export.rounded_examples, export.left_out)
 
 
 def _require_empty(path: Path) -> None:
@@ -111,6 +117,12 @@ class _Export:
         self.partial = partial
         self.progress = progress or (lambda phase, done, total: None)
         self.written = dict.fromkeys(COUNT_KINDS, 0)
+        self.left_out = dict.fromkeys(COUNT_KINDS, 0)
+        # What the file holds, so that nothing written during the export refers past it
+        # (ml-metadata refuses a link to a context it lacks, and stores an event to a missing
+        # artifact): ids, not the highest one, since writers' id blocks interleave.
+        self.exported: dict[str, set[int]] = {kind: set() for kind in NODE_KINDS}
+        self.type_ids: set[int] = set()
         self.rounded = 0
         self.rounded_examples: list[str] = []
         self.name = str(partial)
@@ -175,6 +187,7 @@ class _Export:
         for type_id in system.values():
             self._move_type(type_id, -type_id)
         types = sorted(self.reader.types(), key=lambda t: t.id)
+        self.type_ids = {t.id for t in types}
         for t in types:
             kind = type(t).__name__
             field = f"types[id={t.id}]"
@@ -200,6 +213,9 @@ class _Export:
 
     def _nodes(self, kind: str, page: list[Any]) -> None:
         plural = _PLURAL[kind]
+        kept = [node for node in page if node.type_id in self.type_ids]
+        self.left_out[plural] += len(page) - len(kept)
+        page = kept
         for node in page:
             self._check(node, f"{plural}[id={node.id}]")
         for run in _consecutive(page):
@@ -220,20 +236,33 @@ class _Export:
                                      [(n.id,) for n in page if not n.HasField("uri")])
         self.written[plural] += len(page)
         ids = [n.id for n in page]
+        self.exported[kind].update(ids)
+        contexts, artifacts = self.exported["Context"], self.exported["Artifact"]
         if kind == "Artifact":
-            attributions = [pb.Attribution(context_id=c, artifact_id=a) for c, a in sorted(self.reader.links_of(kind, ids))]
+            attributions = [pb.Attribution(context_id=c, artifact_id=a)
+                            for c, a in sorted(self._kept("attributions", self.reader.links_of(kind, ids),
+                                                          lambda link: link[0] in contexts))]
             self._call("put_attributions_and_associations", attributions, [])
             self.written["attributions"] += len(attributions)
         elif kind == "Execution":
-            events = self.reader.events_by_executions(ids)
+            events = self._kept("events", self.reader.events_by_executions(ids),
+                                lambda event: event.artifact_id in artifacts)
             for event in events:
                 self._check(event, f"events[execution_id={event.execution_id}, artifact_id={event.artifact_id}]")
             self._call("put_events", events)
             self.written["events"] += len(events)
             associations = [pb.Association(context_id=c, execution_id=x)
-                            for c, x in sorted(self.reader.links_of(kind, ids))]
+                            for c, x in sorted(self._kept("associations", self.reader.links_of(kind, ids),
+                                                          lambda link: link[0] in contexts))]
             self._call("put_attributions_and_associations", [], associations)
             self.written["associations"] += len(associations)
+
+    def _kept(self, plural: str, items: Iterable[T], keep: Callable[[T], bool]) -> list[T]:
+        """``items`` that ``keep`` (whose other end the file holds), the others counted as left out."""
+        given = list(items)
+        kept = [item for item in given if keep(item)]
+        self.left_out[plural] += len(given) - len(kept)
+        return kept
 
     @staticmethod
     def _expect(field: str, got: list[int], wanted: list[int]) -> None:
@@ -246,8 +275,11 @@ class _Export:
     def _parents(self) -> None:
         total, done = self.written["contexts"], 0
         for page in self.reader.pages("Context"):
-            parents = [pb.ParentContext(child_id=context, parent_id=parent)
-                       for context, found in self.reader.parent_ids([c.id for c in page]).items() for parent in found]
+            contexts = self.exported["Context"]
+            links = [(context, parent) for context, found in self.reader.parent_ids([c.id for c in page]).items()
+                     for parent in found]
+            parents = [pb.ParentContext(child_id=context, parent_id=parent) for context, parent in self._kept(
+                "parent_contexts", links, lambda link: link[0] in contexts and link[1] in contexts)]
             self._call("put_parent_contexts", parents)
             self.written["parent_contexts"] += len(parents)
             done += len(page)
