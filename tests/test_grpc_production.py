@@ -83,7 +83,7 @@ def test_a_write_that_commits_after_its_client_gave_up_is_logged(store, monkeypa
 
     with running_server(store) as server:
         mlmd = client(server.port)
-        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Late"))
+        type_id = mlmd.put_artifact_type(pb.ArtifactType(name="Late", properties={"n": pb.INT}))
         monkeypatch.setattr(store, "put_artifacts", committed_then_late)
         with caplog.at_level(logging.WARNING, logger="graphmd.mlmd.server"):
             with pytest.raises(grpc.RpcError) as error:
