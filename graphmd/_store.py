@@ -1483,7 +1483,10 @@ class MetadataStore:
         return self._list_all(Artifact, list_options, q.LIST_SCOPE_CONTEXT["Artifact"], {"scope_context_id": codec.as_id(context_id, "context_id")})
 
     def get_executions_by_context(self, context_id: int, list_options: ListOptions | None = None) -> list[Execution]:
-        """Executions associated with the context."""
+        """Executions associated with the context; without ``list_options``, newest first
+        (by create time, then id), as ml-metadata's Python client orders them."""
+        if list_options is None:
+            list_options = ListOptions(order_by=OrderBy.CREATE_TIME, is_asc=False)
         return self._list_all(Execution, list_options, q.LIST_SCOPE_CONTEXT["Execution"], {"scope_context_id": codec.as_id(context_id, "context_id")})
 
     def get_contexts_by_artifact(self, artifact_id: int) -> list[Context]:

@@ -140,3 +140,27 @@ def test_a_proto_inside_a_model_says_what_to_write_instead() -> None:
             make()
         assert hint in str(info.value), str(info.value)
     assert Event(type=EventType.INPUT, path=["examples", 0]).path == ["examples", 0]
+
+
+def test_executions_by_context_come_newest_first_as_ml_metadata_lists_them(store: MetadataStore) -> None:
+    """ml-metadata's Python client lists a context's executions by create time, newest first,
+    when no list options are given; graphmd listed them by id, oldest first, so ported code
+    taking [0] as the run's latest step got its first."""
+    reference = mlmd_store.MetadataStore(pb.ConnectionConfig(fake_database=pb.FakeDatabaseConfig()))
+    step_t = reference.put_execution_type(pb.ExecutionType(name="Step"))
+    [run] = reference.put_contexts([pb.Context(type_id=reference.put_context_type(pb.ContextType(name="Run")),
+                                               name="r")])
+    for i in range(3):
+        reference.put_execution(pb.Execution(type_id=step_t, name=f"step{i}"), [],
+                                [reference.get_contexts_by_id([run])[0]])
+    expected = [x.name for x in reference.get_executions_by_context(run)]
+    assert expected == ["step2", "step1", "step0"]
+    run_context = Context(type_id=store.put_context_type(ContextType(name="Run")), name="r")
+    step_t = store.put_execution_type(ExecutionType(name="Step"))
+    for i in range(3):
+        result = store.put_execution(Execution(type_id=step_t, name=f"step{i}"), [], [run_context],
+                                     reuse_context_if_already_exist=True)
+    [run] = result.context_ids
+    assert [x.name for x in store.get_executions_by_context(run)] == expected
+    # Options given are the caller's, as before (and as ml-metadata takes them).
+    assert [x.name for x in store.get_executions_by_context(run, ListOptions())] == ["step0", "step1", "step2"]
