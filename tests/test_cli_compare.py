@@ -137,6 +137,13 @@ def test_diff_with_depth_lists_as_only_a_nothing_b_came_from(cli, history):
     assert re.search(r"^only A: 0 artifacts, 0 executions$", cli("diff", str(a), str(b), "--depth", "2"), re.MULTILINE)
     svg = cli("diff", str(a), str(b), "--depth", "2", "--format", "svg")
     assert "#ffd8a8" not in svg.lower() and "#d0bfff" in svg.lower()  # only A's tint, only B's
+    # Cut 2 hops up, both lineages go on (the data, model 1): the drawing marks where, as
+    # `graphmd lineage` does; it drew the cut nodes as if the lineage began there.
+    assert "more-upstream" in svg
+    page = cli("diff", str(a), str(b), "--depth", "2", "--format", "html")
+    assert "more-upstream" in page
+    whole = cli("diff", str(a), str(b), "--whole", "--format", "svg")
+    assert "more-upstream" not in whole
 
 
 def test_diff_writes_every_format_to_the_output_file(cli, history, tmp_path):

@@ -298,6 +298,21 @@ def _union(graphs: Sequence[LineageGraph]) -> LineageGraph:
         parent_contexts=merged("parent_contexts", lambda p: (p.child_id, p.parent_id)))
 
 
+def _as_drawn(store: MetadataStore, graphs: Sequence[LineageGraph], directions: Sequence[LineageDirection],
+              starts: list[NodeKey], depth: int | None) -> tuple[LineageGraph, dict[str, Any]]:
+    """The lineage graphs (one per direction, from ``starts``, ``depth`` hops) as one graph to
+    draw, with the events between drawn nodes that the depth left out (_beyond_depth), and
+    the drawing functions' more_upstream / more_downstream: the nodes the depth cut."""
+    graph = graphs[0] if len(graphs) == 1 else _union(graphs)
+    trees = [_graph_tree(g, starts, d) for g, d in zip(graphs, directions, strict=True)]
+    between = _beyond_depth(store, depth, trees)
+    if between:  # edges between drawn nodes, as the tree draws them
+        events = {_event_key(e): e for e in [*graph.events, *between]}
+        graph = graph.model_copy(update={"events": [events[k] for k in sorted(events)]})
+    beyond = {f"more_{_WAY[tree.direction]}": sorted((k[0].lower(), k[1]) for k in tree.more) for tree in trees}
+    return graph, beyond
+
+
 def _graph_tree(graph: LineageGraph, starts: Iterable[NodeKey], direction: LineageDirection) -> _Tree:
     """What _beyond_depth needs of a lineage graph: each node's distance from the nearest
     starting node over the events returned (they include every shortest path's), and those
@@ -507,14 +522,8 @@ def lineage(
                                      "start; --format html -o FILE draws it to pan, zoom and search")
                 else:
                     graphs = [store.get_lineage_subgraph(options(d)) for d in directions]
-                    graph = graphs[0] if len(graphs) == 1 else _union(graphs)
                     kind = "Execution" if execution else "Artifact"
-                    trees = [_graph_tree(g, [(kind, i) for i in selector.ids or []], d)
-                             for g, d in zip(graphs, directions, strict=True)]
-                    between = _beyond_depth(store, depth, trees)
-                    if between:  # edges between drawn nodes, as the tree draws them
-                        events = {_event_key(e): e for e in [*graph.events, *between]}
-                        graph = graph.model_copy(update={"events": [events[k] for k in sorted(events)]})
+                    graph, beyond = _as_drawn(store, graphs, directions, [(kind, i) for i in selector.ids or []], depth)
                     summary = (f"{counted(len(graph.artifacts), 'artifact')}, "
                                f"{counted(len(graph.executions), 'execution')}")
                     status.update(f"writing {summary} as {fmt.value}...")
@@ -522,9 +531,6 @@ def lineage(
                     highlight, highlight_executions = ([], ids) if execution else (ids, [])
                     way = " and ".join(_WAY[d] for d in directions)
                     title = f"{way} lineage of {'execution' if execution else 'artifact'} {node}"
-                    beyond: dict[str, Any] = {
-                        f"more_{_WAY[tree.direction]}": sorted((k[0].lower(), k[1]) for k in tree.more)
-                        for tree in trees}
                     lines = [{
                         Format.json: lambda: _graph_json(graph),
                         Format.dot: lambda: lineage_dot(graph, **beyond),
@@ -1143,16 +1149,18 @@ def diff(artifacts: Annotated[list[str], typer.Argument(metavar="ARTIFACT", help
                 drawn, note = depth, None
                 if depth is None and not whole:  # as graphmd lineage: a drawing that can be read
                     drawn, note = _fitting_depth(store, ids, "Artifact", [LineageDirection.UPSTREAM], _LARGE_LINEAGE)
-                graph = store.get_lineage_subgraph(LineageSubgraphQueryOptions(
-                    starting_artifacts=NodeSelector(ids=ids), direction=LineageDirection.UPSTREAM, max_num_hops=drawn))
+                graph, beyond = _as_drawn(store, [store.get_lineage_subgraph(LineageSubgraphQueryOptions(
+                    starting_artifacts=NodeSelector(ids=ids), direction=LineageDirection.UPSTREAM,
+                    max_num_hops=drawn))], [LineageDirection.UPSTREAM], [("Artifact", i) for i in ids], drawn)
                 tint = {(type(n).__name__.lower(), n.id or 0): _SIDE_TINTS[i % len(_SIDE_TINTS)]
                         for i, nodes in enumerate(comparison.only) for n in nodes
                         if not (isinstance(n, Artifact) and n.id in ids)}  # the compared ones: heavy border
                 legend = [(f"only {letter}: {a.type} #{a.id}", _SIDE_TINTS[i % len(_SIDE_TINTS)])
                           for i, (letter, a) in enumerate(zip(letters, comparison.artifacts, strict=True))]
                 title = "how " + " and ".join(f"{a.type} #{a.id}" for a in comparison.artifacts) + " were made"
-                text = (lineage_html(graph, highlight=ids, title=title, tint=tint, legend=legend)
-                        if fmt is DiffFormat.html else lineage_svg(graph, highlight=ids, title=title, tint=tint))
+                text = (lineage_html(graph, highlight=ids, title=title, tint=tint, legend=legend, **beyond)
+                        if fmt is DiffFormat.html else lineage_svg(graph, highlight=ids, title=title, tint=tint,
+                                                                   **beyond))
                 _emit([text], output, f"{counted(len(graph.artifacts), 'artifact')}, "
                                       f"{counted(len(graph.executions), 'execution')}")
                 if note:
