@@ -67,6 +67,7 @@ from ._pipeline import (
     latest_blessed_model,
     record_cached_execution,
     record_execution,
+    run_query,
 )
 
 __version__ = "0.1.0"
@@ -96,6 +97,7 @@ __all__ = [
     "latest_blessed_model",
     "compare_runs",
     "compare_lineage",
+    "run_query",
     "LineageComparison",
     "RunComparison",
     "ComparedValue",

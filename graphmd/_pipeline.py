@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import html
 import json
 import re
@@ -61,6 +62,7 @@ __all__ = [
     "compare_runs",
     "LineageComparison",
     "compare_lineage",
+    "run_query",
 ]
 
 
@@ -1168,3 +1170,69 @@ def compare_lineage(store: MetadataStore, artifact_ids: Sequence[Artifact | int]
             by_type.setdefault(node.type, node)
         nearest.append(list(by_type.values()))
     return LineageComparison([found[i] for i in ids], ordered(shared_keys, hops[0]), only, _side_by_side(nearest))
+
+
+# --- the cypher/ queries from Python ----------------------------------------------------------
+
+
+_NODE_MODELS: dict[str, type[Artifact] | type[Execution] | type[Context]] = {
+    "Artifact": Artifact, "Execution": Execution, "Context": Context}
+
+
+def run_query(store: MetadataStore, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run one of graphmd's Cypher queries, ``cypher/<name>.cypher`` (``graphmd query``
+    lists them, each file's header says what it answers and takes), with ``params``, in one
+    read. Returns its rows as ``graphmd query`` prints them: plain values, nodes and events
+    as dicts (with their ``kind``), STRUCT and PROTO values and event paths decoded, times
+    as UTC datetimes. ``what_can_be_reused``'s ``properties`` are given as an execution's.
+
+    Raises:
+        NotFoundError: there is no such query; or a parameter that names something in the
+            store (an artifact id, a run name, a type name) names nothing (``field`` the
+            parameter): a misspelt name would otherwise read as a question with no answer.
+        InvalidArgumentError: a parameter the query uses is not given, one it does not use
+            is, or one is not of the kind its example in the header is.
+    """
+    sent = params
+    if isinstance(params.get("properties"), dict):  # compared as executions hold them
+        sent = {**params, "properties": stored_properties(params["properties"])}
+    rows = _cypher_files.run(store, name, **sent)
+    _cypher_files.check_names(store, name, params)
+    for row in rows:
+        if "value_type" in row and "value" in row:  # a STRUCT or PROTO value, not its stored text
+            row["value"] = codec.stored_value_as_json(row["value_type"], row["value"])
+        for key, value in row.items():
+            row[key] = _plain(value)
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    """A value a query returned, as plain Python: nodes decoded (``properties`` and
+    ``custom_properties`` by name, not their storage keys) with their ``kind``, events with
+    the ids of their two ends, other links by the ids they join, times as datetimes, event
+    paths as lists of steps."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        plain = {key: _plain(item) for key, item in value.items()}
+        if "path" in plain:  # an event (what_can_be_reused's inputs): its path as steps
+            plain["path"] = codec.stored_path_as_json(plain["path"])
+        return plain
+    if isinstance(value, neo4j.graph.Node):
+        kind = next((label for label in value.labels if label in _NODE_MODELS), None)
+        if kind is None:  # a type, or graphmd's own bookkeeping
+            return {"labels": sorted(value.labels), **dict(value.items())}
+        node = codec.decode_node(_NODE_MODELS[kind], dict(value.items()))
+        return {"kind": kind, **node.model_dump(mode="json", exclude_none=True)}
+    if isinstance(value, neo4j.graph.Relationship):
+        props = dict(value.items())
+        if value.type == "EVENT" and isinstance(props.get("event_key"), str):
+            artifact_id, execution_id, _ = props["event_key"].split(":", 2)  # see graphmd._codec.event_key
+            event = codec.decode_event(props, int(artifact_id), int(execution_id))
+            return {"kind": "Event", **event.model_dump(mode="json", exclude_none=True)}
+        ends = [node.get("id") if node is not None else None for node in value.nodes]
+        return {"kind": value.type, "from_id": ends[0], "to_id": ends[1], **props}
+    if isinstance(value, neo4j.time.DateTime):
+        native: datetime.datetime = value.to_native()
+        return native
+    return value

@@ -289,3 +289,25 @@ def test_times_print_as_cypher_shell_prints_them(cli, history, store):
     [push] = json.loads(cli("query", "model_pushed", "-p", f"model_id={history.artifacts[pushed.context_name + '/model']}"))
     when = datetime.datetime.fromtimestamp(push["pushed_at_ms"] / 1000, datetime.timezone.utc)
     assert push["pushed_at"] == when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_run_query_answers_from_python_as_graphmd_query_prints(cli, history, store):
+    """Where a model is stored, when it was pushed, what is deployed: the files answer them,
+    and Python users walked the graph themselves, re-applying each file's rules (a rolled-back
+    push still counted). run_query gives the CLI's rows, plain values, from Python."""
+    from graphmd import NotFoundError, run_query
+
+    model = history.artifacts["run-0002/model"]
+    for name, params in (("model_location", {"model_id": model}), ("deployed_models", {"context_id": None}),
+                         ("model_pushed", {"model_id": model})):
+        rows = run_query(store, name, **params)
+        assert rows, name
+        printed = json.loads(cli("query", name, *[f"-p{k}={json.dumps(v)}" for k, v in params.items()]))
+        as_json = json.loads(json.dumps(rows, default=lambda v: v.isoformat(timespec="milliseconds")
+                                        .replace("+00:00", "Z")))
+        assert as_json == printed, name
+    with pytest.raises(NotFoundError) as missing:
+        run_query(store, "model_location", model_id=999_999)
+    assert missing.value.field == "model_id"
+    with pytest.raises(NotFoundError):
+        run_query(store, "no_such_query")

@@ -19,13 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import neo4j
 import typer
 
 from .. import _codec as codec
 from .. import _queries as q
-from .._cypher_files import (check_names, cypher_dir, description, examples, explain, names, no_rows_reason,
-                             parameters, run, statement)
+from .._cypher_files import (cypher_dir, description, examples, explain, names, no_rows_reason, parameters,
+                             statement)
 from .._drawing import (MERMAID_MAX_EDGES, MERMAID_MAX_TEXT, counted, lineage_dot, lineage_html, lineage_mermaid,
                         lineage_svg)
 from .. import __version__
@@ -51,7 +50,7 @@ from .._models import (
     OrderBy,
     stored_id,
 )
-from .._pipeline import check_lookup_properties, compare_lineage, compare_runs, stored_properties
+from .._pipeline import check_lookup_properties, compare_lineage, compare_runs, run_query
 from .._schema import READS_COMPATIBLE_FROM, SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
 from ._options import (Database, Password, Uri, User, as_piped, command_store, count_of, err, fail, json_text, out,
@@ -957,12 +956,9 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                 param_hint="'--param' / '-p'")
         # A context by name, as --context takes one elsewhere: its id once connected.
         context_name = given.get("context_id") if isinstance(given.get("context_id"), str) else None
-        sent = given
         try:
             # Each value of the kind the query compares it with.
             statement(name, {**given, "context_id": 0} if context_name is not None else given)
-            if isinstance(given.get("properties"), dict):  # compared as executions hold them
-                sent = {**given, "properties": stored_properties(given["properties"])}
         except InvalidArgumentError as error:  # a usage mistake (exit 2), said before connecting
             example = examples(name).get(error.field or "")
             hint = (f" (on the command line: -p {error.field}={_cli_value(example)})"
@@ -974,9 +970,8 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
                     found = _context_id(store, context_name)
                 except (NotFoundError, InvalidArgumentError) as error:  # none, or several: said as check_names says
                     raise type(error)(f"query {name!r}: context_id: {error.message}", field="context_id") from None
-                given, sent = {**given, "context_id": found}, {**sent, "context_id": found}
-            rows = run(store, name, **sent)
-            check_names(store, name, given)  # a misspelt name or a wrong id finds nothing (or less): say which
+                given = {**given, "context_id": found}
+            rows = run_query(store, name, **given)  # a misspelt name or a wrong id is said, not a row less
             if not rows and name == "what_can_be_reused":  # a lookup that can never hit is no cache miss
                 check_lookup_properties(store, given["type_name"], given["properties"], custom_hint=(
                     "a custom property? the file compares declared properties only; find_cached_execution "
@@ -984,13 +979,6 @@ def query(name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="A 
             not_models = _not_models(store, {p: given[p] for p in ("model_id", "model_a", "model_b") if p in given})
     except GraphmdError as error:
         fail(error)
-    for row in rows:  # a STRUCT or PROTO value as `graphmd show` prints it, not its stored text
-        if "value_type" in row and "value" in row:
-            row["value"] = codec.stored_value_as_json(row["value_type"], row["value"])
-        for value in row.values():  # event paths (what_can_be_reused's inputs) as lists, as show prints them
-            for item in value if isinstance(value, list) else []:
-                if isinstance(item, dict) and "path" in item:
-                    item["path"] = codec.stored_path_as_json(item["path"])
     print_json(rows, default=_json_default)
     for text in not_models:
         _note(text)
@@ -1035,30 +1023,11 @@ def _cli_value(example: str) -> str:
     return example
 
 
-_NODE_MODELS: dict[str, type[AnyNode]] = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
-
-
 def _json_default(value: Any) -> Any:
-    """Nodes and relationships a query returns, as `graphmd show` prints them: nodes decoded
-    (``properties`` and ``custom_properties`` by name, not their storage keys) with their
-    ``kind``, events with the ids of their two ends, other links by the ids they join."""
-    if isinstance(value, neo4j.graph.Node):
-        kind = next((label for label in value.labels if label in _NODE_MODELS), None)
-        if kind is None:  # a type, or graphmd's own bookkeeping
-            return {"labels": sorted(value.labels), **dict(value.items())}
-        node = codec.decode_node(_NODE_MODELS[kind], dict(value.items()))
-        return {"kind": kind, **node.model_dump(mode="json", exclude_none=True)}
-    if isinstance(value, neo4j.graph.Relationship):
-        props = dict(value.items())
-        if value.type == "EVENT" and isinstance(props.get("event_key"), str):
-            artifact_id, execution_id, _ = props["event_key"].split(":", 2)  # see graphmd._codec.event_key
-            event = codec.decode_event(props, int(artifact_id), int(execution_id))
-            return {"kind": "Event", **event.model_dump(mode="json", exclude_none=True)}
-        ends = [node.get("id") if node is not None else None for node in value.nodes]
-        return {"kind": value.type, "from_id": ends[0], "to_id": ends[1], **props}
-    if isinstance(value, neo4j.time.DateTime) and value.utcoffset() == datetime.timedelta(0):
-        # A time from MLMD's milliseconds, as cypher-shell and Browser print it (2026-12-07T09:37:26.720Z).
-        return value.to_native().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """What run_query's rows hold beyond JSON: a UTC time as cypher-shell and Browser print
+    it (2026-12-07T09:37:26.720Z)."""
+    if isinstance(value, datetime.datetime) and value.utcoffset() == datetime.timedelta(0):
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return str(value)
 
 
