@@ -12,7 +12,8 @@ TFX's latest-artifact resolvers take the largest id for the newest. A block is u
 most ``max_age`` seconds (1) after it was reserved or last found to be the counter's newest;
 then, on the next request, it is checked again in the round trip that would reserve one: kept
 while no other process has reserved since, else dropped for a new block past theirs (its
-unused ids are a gap). A new block that starts where the one in hand ends (no one reserved
+unused ids are a gap), sized by what the process used of the dropped one (twice that), not by
+doubling: writers that take turns would otherwise double their blocks at every turn. A new block that starts where the one in hand ends (no one reserved
 between) continues it, so a lone writer leaves no gap. A block left unused when a process
 exits leaves a gap (as an aborted SQL insert does). A write planned twice (first for one auto-commit statement, then in a transaction) gives the first
 plan's ids back (IdAllocator.release) and uses one set; a transaction the driver retries
@@ -53,6 +54,7 @@ class IdAllocator:
         self._blocks: dict[str, tuple[int, int]] = {}  # kind -> [next, end)
         self._checked: dict[str, float] = {}  # kind -> when its block was last the counter's newest
         self._sizes: dict[str, int] = {}  # kind -> size of the next block
+        self._held: dict[str, int] = {}  # kind -> size of the block in hand (ids used: it less those left)
         self._wanted: dict[str, int] = {}  # kind -> how many ids its latest request took
 
     def allocate(self, kind: str, count: int) -> list[int]:
@@ -69,24 +71,30 @@ class IdAllocator:
             now = time.monotonic()
             next_id, end = self._blocks.get(kind, (0, 0))
             if end - next_id < count or self._stale(kind, now):
-                kinds = [kind] + ([k for k in _NODE_KINDS if k != kind] if kind in _NODE_KINDS else [])
+                # The other node kinds: all on a writer's first reservation (one round trip for
+                # its first call), later only those it has asked for (a kind it never writes
+                # is not renewed, so its counter does not move with this writer's).
+                others = [k for k in _NODE_KINDS if k != kind and (not self._blocks or k in self._wanted)]
+                kinds = [kind] + (others if kind in _NODE_KINDS else [])
                 # kind -> (size of a new block, end of the block to keep if still newest)
                 requests: dict[str, tuple[int, int | None]] = {}
                 for k in kinds:
                     wanted = count if k == kind else self._wanted.get(k, 1)
                     if self._left(k) < wanted:
                         requests[k] = (self._next_size(k, wanted), None)
-                    elif self._stale(k, now):  # its size grows only if a new block is taken
-                        requests[k] = (max(self._sizes.get(k, 8), wanted), self._blocks[k][1])
+                    elif self._stale(k, now):
+                        requests[k] = (self._renewal_size(k, wanted), self._blocks[k][1])
                 for reserved, (first, kept) in self._reserve(requests).items():
                     if not kept:
-                        if requests[reserved][1] is not None:
-                            self._next_size(reserved, requests[reserved][0])
+                        size = requests[reserved][0]
+                        if requests[reserved][1] is not None:  # replaces a stale block: grows from its size
+                            self._sizes[reserved] = min(size * 2, self._cap(self._wanted.get(reserved, 1)))
                         # A block right after the one in hand (no one reserved since) continues it:
                         # a lone writer's ids stay consecutive, as MLMD's, with no gap left behind.
                         left_from, left_to = self._blocks.get(reserved, (0, 0))
                         start = left_from if first == left_to and left_from < left_to else first
-                        self._blocks[reserved] = (start, first + requests[reserved][0])
+                        self._blocks[reserved] = (start, first + size)
+                        self._held[reserved] = first + size - start
                     self._checked[reserved] = now
                 next_id, end = self._blocks[kind]
             ids = list(range(next_id, next_id + count))
@@ -112,6 +120,7 @@ class IdAllocator:
             self._checked.clear()
             self._sizes.clear()
             self._wanted.clear()
+            self._held.clear()
 
     def _left(self, kind: str) -> int:
         next_id, end = self._blocks.get(kind, (0, 0))
@@ -125,8 +134,20 @@ class IdAllocator:
         """The size of kind's next block (at least ``count``); the one after doubles, up to
         max_block or eight requests of ``count``, whichever is larger."""
         size = max(self._sizes.get(kind, 8), count)
-        self._sizes[kind] = min(size * 2, max(self._max_block, 8 * count))
+        self._sizes[kind] = min(size * 2, self._cap(count))
         return size
+
+    def _cap(self, count: int) -> int:
+        return max(self._max_block, 8 * count)
+
+    def _renewal_size(self, kind: str, count: int) -> int:
+        """The size of a block to replace kind's stale one (another writer reserved since):
+        twice what this writer used of it in its time, at least 8 and ``count``, at most the
+        cap. Its pace, not its history: a writer others take turns with would otherwise
+        double its block at each turn and leave ever larger gaps (past int64 within
+        minutes)."""
+        used = self._held.get(kind, 0) - self._left(kind)
+        return max(8, count, min(2 * used, self._cap(count)))
 
     def _reserve(self, requests: dict[str, tuple[int, int | None]]) -> dict[str, tuple[int, bool]]:
         """In one transaction, per kind: keep the block ending at ``requests[kind][1]`` if it

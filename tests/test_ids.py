@@ -219,3 +219,28 @@ def test_ids_follow_creation_order_across_processes(store: MetadataStore) -> Non
     ids = lone.allocate("Artifact", 1)
     second.allocate("Artifact", 1)
     assert lone.allocate("Artifact", 1) == [ids[0] + 1] and reservations == []
+
+
+def test_writers_taking_turns_keep_their_blocks_small_and_leave_other_kinds_alone(store: MetadataStore) -> None:
+    """Two writers taking turns (two serve replicas, or serve and a pipeline's own store),
+    each write after the other's block went stale: each dropped its block for a new one
+    twice the size, without cap, so the gaps doubled with every write (8, 16, ..., 32,768
+    after 26 writes) and int64 overflowed within minutes (Neo4j: "long overflow"); and every
+    reservation moved the counters of the kinds neither wrote too. A block replacing a stale
+    one is sized by what the writer used of it, and only kinds a writer uses are renewed."""
+    first = IdAllocator(store.driver, store.database, max_age=0.02)
+    second = IdAllocator(store.driver, store.database, max_age=0.02)
+    got = []
+    for turn in range(40):
+        got.append((first if turn % 2 == 0 else second).allocate("Execution", 1)[0])
+        time.sleep(0.03)  # the other writer's block is stale by its next turn
+    gaps = [b - a for a, b in zip(got, got[1:])]
+    assert all(gap > 0 for gap in gaps)
+    assert max(gaps[4:]) <= 16, gaps  # not 8, 16, 32, ... 2**20
+    before = _counters(store)
+    for turn in range(10):
+        (first if turn % 2 == 0 else second).allocate("Execution", 1)
+        time.sleep(0.03)
+    after = _counters(store)
+    assert {kind: after[kind] - before[kind] for kind in ("Artifact", "Context", "Event")} == dict.fromkeys(
+        ("Artifact", "Context", "Event"), 0)
