@@ -96,6 +96,26 @@ def test_a_write_that_commits_after_its_client_gave_up_is_logged(store, monkeypa
         in caplog.text, caplog.text
 
 
+def test_an_internal_error_answered_is_logged_with_its_traceback(store, monkeypatch, caplog):
+    """operations.md: INTERNAL is a graphmd bug, and the log has its traceback. One raised as
+    graphmd's own InternalError (Neo4j refusing a graphmd query: "long overflow") reached the
+    client and left no line in the log."""
+    import logging
+
+    from graphmd import InternalError
+
+    def refused(*args, **kwargs):
+        raise InternalError("Neo4j rejected a graphmd query: long overflow")
+
+    with running_server(store) as server:
+        monkeypatch.setattr(store, "put_artifacts", refused)
+        with caplog.at_level(logging.WARNING, logger="graphmd.mlmd.server"):
+            with pytest.raises(errors.InternalError):
+                client(server.port).put_artifacts([pb.Artifact(type_id=1)])
+    assert "PutArtifacts failed: Neo4j rejected a graphmd query: long overflow" in caplog.text
+    assert "Traceback" in caplog.text and "in refused" in caplog.text
+
+
 def test_a_write_its_client_cancels_is_rolled_back_at_once(store):
     with running_server(store, metrics_port=0) as server:
         mlmd = client(server.port)

@@ -48,8 +48,8 @@ from ml_metadata.proto import metadata_store_service_pb2 as svc
 from ml_metadata.proto import metadata_store_service_pb2_grpc as svc_grpc
 
 from .. import _models as m
-from .._errors import (AlreadyExistsError, DeadlineExceededError, GraphmdError, InvalidArgumentError, NotFoundError,
-                       UnauthenticatedError, UnavailableError, UnimplementedError, map_driver_errors)
+from .._errors import (AlreadyExistsError, DeadlineExceededError, GraphmdError, InternalError, InvalidArgumentError,
+                       NotFoundError, UnauthenticatedError, UnavailableError, UnimplementedError, map_driver_errors)
 from .._drawing import counted
 from .._lineage import LINEAGE_GRAPH_FIELDS
 from .._queries import PING
@@ -143,6 +143,8 @@ def _rpc(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any, grpc.Servicer
         except GraphmdError as error:
             status = getattr(grpc.StatusCode, error.code, grpc.StatusCode.UNKNOWN)
             message = error.message
+            if isinstance(error, InternalError):  # a graphmd bug, or Neo4j refusing its query: the log says
+                log.error("%s failed: %s", name, message, exc_info=error)
             if isinstance(error, DeadlineExceededError) and self.cut_off_at is not None \
                     and time.monotonic() >= self.cut_off_at:
                 status, message = grpc.StatusCode.UNAVAILABLE, (
