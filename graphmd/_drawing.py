@@ -483,6 +483,20 @@ def _acyclic(order: list[NodeKey], out_edges: dict[NodeKey, list[NodeKey]]) -> d
 # --- SVG ------------------------------------------------------------------------------------
 
 
+# The widest a 12-unit character runs in the fonts a viewer may lack Helvetica for (DejaVu
+# Sans: bold ~8 units, regular ~7), and the room a box's text has.
+_BOLD_CHAR, _CHAR = 8.0, 7.0
+_TEXT_ROOM = _WIDTH - 20
+
+
+def _fitted(text: str, char_width: float) -> str:
+    """A textLength attribute squeezing ``text`` into the box when it may run past it in a
+    wide font (TFX's `ExampleStatistics #12345` in bold DejaVu), else nothing."""
+    if len(text) * char_width <= _TEXT_ROOM:
+        return ""
+    return f' textLength="{_TEXT_ROOM}" lengthAdjust="spacingAndGlyphs"'
+
+
 def _short(text: str, limit: int = _TEXT_CHARS, *, keep_end: bool = False) -> str:
     if len(text) <= limit:
         return text
@@ -640,8 +654,8 @@ def lineage_svg(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight
             + f'transform="translate({x:.0f},{y:.0f})"><title>{esc(tooltip)}</title>{stubs}'
             f'<rect width="{_WIDTH}" height="{_HEIGHT}" rx="{14 if is_artifact else 3}" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{heavy}"{dashed}/>'
-            f'<text x="10" y="19" font-weight="bold">{esc(first)}</text>'
-            f'<text x="10" y="36" fill="#3c4043">{esc(second)}</text></g>')
+            f'<text x="10" y="19" font-weight="bold"{_fitted(first, _BOLD_CHAR)}>{esc(first)}</text>'
+            f'<text x="10" y="36" fill="#3c4043"{_fitted(second, _CHAR)}>{esc(second)}</text></g>')
     parts.append("</g></svg>")
     return "\n".join(parts)
 

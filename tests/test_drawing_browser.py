@@ -184,3 +184,30 @@ def test_a_long_chain_opens_at_its_starting_node_not_fitted_to_a_thin_line(tmp_p
     assert float(opened[2]) < float(fitted[2]) / 4 and start_shown == "true", long
     short = probed(lineage_html(chain(2), highlight=[103]), OPENING_PROBE, tmp_path).split("|")
     assert short[0] == short[1] and short[2] == "true", short
+
+
+# The widest text of any node box as the browser lays it out, against the box's width.
+TEXT_PROBE = """<script>
+window.addEventListener("load", function () {
+  let widest = 0;
+  document.querySelectorAll("g.node text").forEach(function (t) { widest = Math.max(widest, t.getBBox().width); });
+  const box = Number(document.querySelector("g.node rect").getAttribute("width"));
+  document.body.setAttribute("data-probe", [Math.round(widest), box].join("|"));
+});
+</script>"""
+
+
+def test_long_type_names_stay_inside_their_boxes(tmp_path):
+    """TFX's names (`TransformedExamples #3297`, `ExampleStatistics #12345`) in bold ran past
+    the right edge of their 200-unit boxes where Helvetica and Arial are missing (DejaVu Sans
+    is wider), though cut at 30 characters."""
+    from graphmd import Artifact, Event, EventType, Execution, LineageGraph
+
+    graph = LineageGraph(
+        artifacts=[Artifact(id=3297, type="TransformedExamples", uri="/pipelines/taxi/Transform/transformed_examples/81"),
+                   Artifact(id=12345, type="ExampleStatisticsWithAVeryLongName", name="statistics-of-every-split-x")],
+        executions=[Execution(id=81, type="tfx.components.transform.component.Transform", name="Transform")],
+        events=[Event(artifact_id=3297, execution_id=81, type=EventType.OUTPUT),
+                Event(artifact_id=12345, execution_id=81, type=EventType.INPUT)])
+    widest, box = map(int, probed(lineage_html(graph), TEXT_PROBE, tmp_path).split("|"))
+    assert widest <= box - 10, (widest, box)
