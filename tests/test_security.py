@@ -19,7 +19,7 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from graphmd import MetadataStore, UnavailableError
+from graphmd import MetadataStore, UnauthenticatedError
 from graphmd._config import Settings, resolve_settings
 from graphmd._local_neo4j import LocalNeo4j
 
@@ -51,7 +51,7 @@ def test_compose_requires_a_password_and_publishes_on_loopback_only() -> None:
 
 
 def test_the_live_server_refuses_missing_and_wrong_credentials(neo4j_server: Settings) -> None:
-    with pytest.raises(UnavailableError) as info:
+    with pytest.raises(UnauthenticatedError) as info:
         MetadataStore(neo4j_server.uri, neo4j_server.user, "wrong-" + (neo4j_server.password or ""),
                       neo4j_server.database, connect_timeout=5)
     assert "credentials" in info.value.message and neo4j_server.uri in info.value.message
@@ -139,7 +139,7 @@ def test_reprs_errors_and_logs_never_show_the_password(neo4j_server: Settings, c
     with MetadataStore(neo4j_server.uri, neo4j_server.user, secret, neo4j_server.database) as store:
         store.counts()
         assert secret not in repr(store) and secret not in repr(store.settings)
-    with pytest.raises(UnavailableError) as info:
+    with pytest.raises(UnauthenticatedError) as info:
         MetadataStore(neo4j_server.uri, neo4j_server.user, secret + "-wrong", neo4j_server.database)
     assert secret not in str(info.value)
     assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
