@@ -161,7 +161,24 @@ STRUCT_VALUES_AFTER = {
     for label in NODE_LABELS
 }
 STRUCT_NODES_COUNT = {label: f"MATCH (n:{label}) RETURN count(n) AS count" for label in NODE_LABELS}
-REWRITE_STRUCT_VALUES = {
+# Part of the migration to version 3: doubles stored as -0.0 (graphmd before 2026-12-05 wrote
+# them so; Neo4j finds a stored -0.0 both equal to 0 and below it, so filters answered
+# `< 0` and `>= 0` unlike ml-metadata and unlike what graphmd writes now), read as
+# STRUCT_VALUES_AFTER reads STRUCT texts; graphmd._schema rewrites them as 0.0.
+NEGATIVE_ZEROS_AFTER = {
+    label: f"""
+    MATCH (n:{label}) WHERE n.id > $after
+    WITH n ORDER BY n.id LIMIT $batch
+    WITH collect(n) AS nodes
+    RETURN nodes[-1].id AS last,
+           [n IN nodes WHERE any(k IN keys(n) WHERE n[k] = 0.0 AND toString(n[k]) = '-0.0')
+            | {{id: n.id, keys: [k IN keys(n) WHERE n[k] = 0.0 AND toString(n[k]) = '-0.0']}}] AS rows
+    """
+    for label in NODE_LABELS
+}
+# Writes back the values a migration step changed (STRUCT texts re-encoded, -0.0 as 0.0),
+# each only while the node still holds the value read.
+REWRITE_VALUES = {
     label: f"""
     UNWIND $rows AS row
     MATCH (n:{label} {{id: row.id}}) WHERE all(k IN keys(row.old) WHERE n[k] = row.old[k])

@@ -26,9 +26,10 @@ from ._queries import (
     INDEX_STATES,
     MIGRATE_TO_1,
     MISSING_SIMPLE_TYPES,
+    NEGATIVE_ZEROS_AFTER,
     NODE_LABELS,
     READ_SCHEMA_VERSION,
-    REWRITE_STRUCT_VALUES,
+    REWRITE_VALUES,
     SERVER_COMPONENTS,
     STRUCT_NODES_COUNT,
     STRUCT_VALUES_AFTER,
@@ -131,7 +132,31 @@ def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int
         if new:
             rows.append({"id": node["id"], "old": old, "new": new})
     if rows:
-        tx.run(REWRITE_STRUCT_VALUES[label], rows=rows).consume()
+        tx.run(REWRITE_VALUES[label], rows=rows).consume()
+    return found["last"]
+
+
+def _positive_zeros(session: neo4j.Session, batch: int) -> None:
+    """Rewrite doubles stored as -0.0 as 0.0 (graphmd stores -0.0 so since 2026-12-05, as
+    ml-metadata does), ``batch`` nodes of a label per transaction, in id order."""
+    progress = _Progress()
+    for label in NODE_LABELS:
+        after: int | None = codec.INT64_MIN
+        read = 0
+        while after is not None:
+            after = session.execute_write(_positive_zeros_after, label, after, batch)
+            read += batch
+            progress.say(lambda: f"-0.0 doubles of {read:,} {label} nodes looked at")
+
+
+def _positive_zeros_after(tx: neo4j.ManagedTransaction, label: str, after: int, batch: int) -> int | None:
+    """Rewrite the -0.0 doubles of the ``batch`` ``label`` nodes after id ``after`` as 0.0;
+    the last id read (None: none was left)."""
+    found = tx.run(NEGATIVE_ZEROS_AFTER[label], after=after, batch=batch).single(strict=True)
+    rows = [{"id": node["id"], "old": dict.fromkeys(node["keys"], -0.0), "new": dict.fromkeys(node["keys"], 0.0)}
+            for node in found["rows"]]
+    if rows:
+        tx.run(REWRITE_VALUES[label], rows=rows).consume()
     return found["last"]
 
 
@@ -139,7 +164,10 @@ def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int
 MIGRATIONS: dict[int, Migration] = {
     1: Migration("graphmd's derived keys: type kinds and version keys, node type names, event keys", MIGRATE_TO_1),
     2: Migration("STRUCT values re-encoded with their keys sorted", [_sort_struct_keys]),
-    3: Migration("indexes listing each type's nodes by id and by create time", [], additive=True),
+    # Stores of version 2 and before may hold -0.0 doubles (graphmd wrote them until 2026-12-05,
+    # after version 2 had begun): rewritten as 0.0, which graphmd of version 2 reads as well.
+    3: Migration("indexes listing each type's nodes by id and by create time; doubles stored as -0.0 "
+                 "rewritten as 0.0", [_positive_zeros], additive=True),
     4: Migration("indexes of blessings by the model they name (current_model_id)", [], additive=True),
 }
 

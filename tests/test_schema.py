@@ -308,3 +308,30 @@ def test_an_index_only_migration_adds_its_indexes_and_leaves_the_data(store: Met
         assert snapshot(store) == current
     assert f"from version {version - 1} to {SCHEMA_VERSION} ({version}: {MIGRATIONS[version].what}" in caplog.text
     assert MIGRATIONS[version].additive and compatible_from(SCHEMA_VERSION) <= version - 1
+
+
+def test_doubles_older_releases_stored_as_negative_zero_are_migrated(store: MetadataStore, neo4j_server: Settings,
+                                                                     restore_version: None) -> None:
+    """graphmd stored a double -0.0 as given until 2026-12-05, after version 2 had begun, and
+    Neo4j finds a stored -0.0 both equal to 0 and below it: on an upgraded store
+    `properties.score.double_value < 0` found it and `>= 0` did not (ml-metadata: the other way
+    round), though a store written now, or imported, holds 0.0."""
+    from graphmd import ListOptions, PropertyType
+
+    model = store.put_artifact_type(ArtifactType(name="Scored", properties={"score": PropertyType.DOUBLE}))
+    store.put_artifacts([Artifact(type_id=model, uri=uri, properties={"score": score},
+                                  custom_properties={"other": score})
+                         for uri, score in (("/zero", 0.0), ("/below", -0.5), ("/negative-zero", 0.0))])
+    # As the older releases wrote it.
+    run(store, "MATCH (a:Artifact {uri: '/negative-zero'}) SET a.p_score = -0.0, a.c_other = -0.0")
+    run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = 2, m.compatible_from = 2")
+
+    def below_zero(opened: MetadataStore) -> list[str]:
+        return sorted(a.uri or "" for a in opened.get_artifacts(ListOptions(
+            filter_query="properties.score.double_value < 0 OR custom_properties.other.double_value < 0")))
+
+    assert below_zero(store) == ["/below", "/negative-zero"]  # what an upgraded store answered
+    with open_store(neo4j_server) as migrated:
+        assert below_zero(migrated) == ["/below"]
+        assert run(store, "MATCH (a:Artifact {uri: '/negative-zero'}) RETURN toString(a.p_score) AS p, "
+                          "toString(a.c_other) AS c") == [{"p": "0.0", "c": "0.0"}]
