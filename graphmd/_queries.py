@@ -164,7 +164,9 @@ STRUCT_NODES_COUNT = {label: f"MATCH (n:{label}) RETURN count(n) AS count" for l
 # Part of the migration to version 3: doubles stored as -0.0 (graphmd before 2026-12-05 wrote
 # them so; Neo4j finds a stored -0.0 both equal to 0 and below it, so filters answered
 # `< 0` and `>= 0` unlike ml-metadata and unlike what graphmd writes now), read as
-# STRUCT_VALUES_AFTER reads STRUCT texts; graphmd._schema rewrites them as 0.0.
+# STRUCT_VALUES_AFTER reads STRUCT texts; graphmd._schema rewrites them as 0.0 with
+# REWRITE_NEGATIVE_ZEROS: each removed, then set (Neo4j skips setting a value equal to the
+# one held, and -0.0 = 0.0), while the node still holds a zero there.
 NEGATIVE_ZEROS_AFTER = {
     label: f"""
     MATCH (n:{label}) WHERE n.id > $after
@@ -176,9 +178,16 @@ NEGATIVE_ZEROS_AFTER = {
     """
     for label in NODE_LABELS
 }
-# Writes back the values a migration step changed (STRUCT texts re-encoded, -0.0 as 0.0),
-# each only while the node still holds the value read.
-REWRITE_VALUES = {
+REWRITE_NEGATIVE_ZEROS = {
+    label: f"""
+    UNWIND $rows AS row
+    MATCH (n:{label} {{id: row.id}}) WHERE all(k IN keys(row.zeros) WHERE n[k] = 0.0)
+    SET n += row.removed
+    SET n += row.zeros
+    """
+    for label in NODE_LABELS
+}
+REWRITE_STRUCT_VALUES = {
     label: f"""
     UNWIND $rows AS row
     MATCH (n:{label} {{id: row.id}}) WHERE all(k IN keys(row.old) WHERE n[k] = row.old[k])

@@ -29,7 +29,8 @@ from ._queries import (
     NEGATIVE_ZEROS_AFTER,
     NODE_LABELS,
     READ_SCHEMA_VERSION,
-    REWRITE_VALUES,
+    REWRITE_NEGATIVE_ZEROS,
+    REWRITE_STRUCT_VALUES,
     SERVER_COMPONENTS,
     STRUCT_NODES_COUNT,
     STRUCT_VALUES_AFTER,
@@ -132,7 +133,7 @@ def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int
         if new:
             rows.append({"id": node["id"], "old": old, "new": new})
     if rows:
-        tx.run(REWRITE_VALUES[label], rows=rows).consume()
+        tx.run(REWRITE_STRUCT_VALUES[label], rows=rows).consume()
     return found["last"]
 
 
@@ -153,10 +154,10 @@ def _positive_zeros_after(tx: neo4j.ManagedTransaction, label: str, after: int, 
     """Rewrite the -0.0 doubles of the ``batch`` ``label`` nodes after id ``after`` as 0.0;
     the last id read (None: none was left)."""
     found = tx.run(NEGATIVE_ZEROS_AFTER[label], after=after, batch=batch).single(strict=True)
-    rows = [{"id": node["id"], "old": dict.fromkeys(node["keys"], -0.0), "new": dict.fromkeys(node["keys"], 0.0)}
+    rows = [{"id": node["id"], "removed": dict.fromkeys(node["keys"]), "zeros": dict.fromkeys(node["keys"], 0.0)}
             for node in found["rows"]]
     if rows:
-        tx.run(REWRITE_VALUES[label], rows=rows).consume()
+        tx.run(REWRITE_NEGATIVE_ZEROS[label], rows=rows).consume()
     return found["last"]
 
 

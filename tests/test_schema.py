@@ -321,9 +321,9 @@ def test_doubles_older_releases_stored_as_negative_zero_are_migrated(store: Meta
     model = store.put_artifact_type(ArtifactType(name="Scored", properties={"score": PropertyType.DOUBLE}))
     store.put_artifacts([Artifact(type_id=model, uri=uri, properties={"score": score},
                                   custom_properties={"other": score})
-                         for uri, score in (("/zero", 0.0), ("/below", -0.5), ("/negative-zero", 0.0))])
-    # As the older releases wrote it.
-    run(store, "MATCH (a:Artifact {uri: '/negative-zero'}) SET a.p_score = -0.0, a.c_other = -0.0")
+                         for uri, score in (("/zero", 0.0), ("/below", -0.5), ("/negative-zero", 1.0))])
+    # As the older releases wrote it (from 1.0: Neo4j skips setting a value equal to the one held).
+    run(store, "MATCH (a:Artifact {uri: '/negative-zero'}) SET a.p_score = $z, a.c_other = $z", z=-0.0)
     run(store, "MATCH (m:GraphmdMeta) SET m.schema_version = 2, m.compatible_from = 2")
 
     def below_zero(opened: MetadataStore) -> list[str]:
