@@ -490,7 +490,10 @@ WRITE_BLOCKS = {
     "WITH t, x WHERE x IS NULL RETURN collect([t.id, t.kind]) AS missing_types",
     # Contexts reused by (type_id, name) when they exist, else created: [planned id, id].
     "merge_Context": "UNWIND $planned.merge_Context AS row MATCH (t:Type {id: row.type_id}) "
-    "WHERE t.kind = 'ContextType' MERGE (n:Context {type_id: row.type_id, name: row.name}) ON CREATE SET n = row "
+    "WHERE t.kind = 'ContextType' MERGE (n:Context {type_id: row.type_id, name: row.name}) "
+    # A row under a known id (the context found before) creates nothing that stands: its node
+    # is left without an id, which the checks refuse (the slow path creates it with a new one).
+    "ON CREATE SET n = row, n.known = null, n.id = CASE WHEN row.known THEN null ELSE row.id END "
     "RETURN collect([row.id, n.id]) AS merged_Context, collect(n) AS merge_Context_nodes",
     **{
         f"create_{label}": f"UNWIND $planned.create_{label} AS row CREATE (n:{label}) SET n = row "
@@ -550,7 +553,8 @@ _WRITE_HOLDS = {
     "missing_types": "size(missing_types) = 0",
     **{f"created_{label}": f"created_{label} = size($planned.create_{label})" for label in NODE_LABELS},
     **{f"synced_{label}": f"synced_{label} = size($planned.sync_{label})" for label in NODE_LABELS},
-    "merged_Context": "size(merged_Context) = size($planned.merge_Context)",
+    "merged_Context": "size(merged_Context) = size($planned.merge_Context) "
+                      "AND none(pair IN merged_Context WHERE pair[1] IS NULL)",
     "created_events": "created_events = size($planned.events)",
 }
 # A statement sent as its own (auto-commit) transaction cannot be rolled back by the client

@@ -392,6 +392,10 @@ class MetadataStore:
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._ids = IdAllocator(self._driver, self._database, session=self._session)
         self._type_cache: dict[int, AnyType] = {}
+        # Contexts this store has found or created by (type_id, name), with their ids: reused by
+        # name again (TFX's pipeline and run contexts, at every step), they are MERGEd under
+        # that id instead of a fresh one, which a concurrent call's allocation would strand.
+        self._known_contexts: dict[tuple[int, str], int] = {}
         _OPEN_STORES.add(self)
         try:
             with map_driver_errors(self.settings.uri):
@@ -797,6 +801,7 @@ class MetadataStore:
     def _reset_caches(self) -> None:
         """Forget cached types and reserved ids (after the database was wiped or restored)."""
         self._type_cache.clear()
+        self._known_contexts.clear()
         self._ids.forget()
 
     # --- types ------------------------------------------------------------------------------
@@ -1930,6 +1935,8 @@ def _plain_event_edge(edge: EventEdge, executions: int, artifacts: int) -> bool:
 
 
 _INT64_MIN, _INT64_MAX = codec.INT64_MIN, codec.INT64_MAX
+# At most this many contexts are remembered by (type, name) (MetadataStore._known_contexts).
+_KNOWN_CONTEXTS = 10_000
 
 
 def _edge_end(given_id: int | None, index: int | None, ids: list[int]) -> int | None:
@@ -2248,6 +2255,7 @@ class _NodeWriter:
         self.merges: list[dict[str, Any]] = []
         self.fields: dict[tuple[str, int], str] = {}  # (label, id) -> the request's field of a planned row
         self.merged_ids: dict[int, int] = {}
+        self.known_merges: set[int] = set()  # planned ids of merge rows under a known id
         # Events to create, each with the ids of its artifact and execution (a request's
         # event may name its ends by position instead; None: the event's own, as
         # codec.encode_event takes them).
@@ -2386,7 +2394,16 @@ class _NodeWriter:
                     same_as[i] = first.setdefault(key, i)
             same_as = {i: j for i, j in same_as.items() if i != j}
         new_positions = [i for i, n in enumerate(nodes) if n.id is None and i not in reuse_ids and i not in same_as]
-        new_ids = iter(self._allocate(label, len(new_positions)))
+        # Contexts to merge that this store has met by (type, name): planned under their known
+        # id, no fresh one (the statement checks they still exist; if not, the slow path runs).
+        known: dict[int, int] = {}
+        if merged:
+            given = {n.id for n in nodes if n.id is not None}  # one also named by id: planned as before
+            for i in new_positions:
+                known_id = self.store._known_contexts.get((nodes[i].type_id or 0, nodes[i].name or ""))
+                if known_id is not None and known_id not in given:
+                    known[i] = known_id
+        new_ids = iter(self._allocate(label, len(new_positions) - len(known)))
         ids: list[int] = []
         planned_new: set[tuple[int | None, str]] = set()
         for i, node in enumerate(nodes):
@@ -2400,7 +2417,8 @@ class _NodeWriter:
                 ids.append(ids[same_as[i]])  # a context is reused as first given
                 continue
             if node.id is None and merged and isinstance(node, Context):
-                ids.append(self._merge_row(node, field, next(new_ids)))
+                ids.append(self._merge_row(node, field, known[i], known=True) if i in known
+                           else self._merge_row(node, field, next(new_ids)))
                 continue
             if node.id is None and i not in reuse_ids:
                 if node.type_id is None:
@@ -2482,11 +2500,14 @@ class _NodeWriter:
         row.update(id=node_id, create_time_since_epoch=self.now, last_update_time_since_epoch=self.now)
         rows[at] = row
 
-    def _merge_row(self, context: Context, field: str, new_id: int) -> int:
+    def _merge_row(self, context: Context, field: str, new_id: int, *, known: bool = False) -> int:
         """Plan a context that is reused if its (type_id, name) exists, else created with
         ``new_id``: the write statement MERGEs it on that key, so a concurrent creator of
         the same context is found, not raced. Anything the creation could reject raises
-        _SlowPath (the slow path reuses a stored context without judging the given one)."""
+        _SlowPath (the slow path reuses a stored context without judging the given one).
+        ``known``: ``new_id`` is the id the store found the context under before, not a
+        fresh one; the statement creates no context for such a row (one gone since is
+        created by the slow path, with a fresh id: ids are never reused)."""
         if context.type_id is None or not context.name:
             raise _SlowPath()
         try:
@@ -2497,6 +2518,9 @@ class _NodeWriter:
             raise _SlowPath()  # given twice: reused twice, or "given twice" when new
         row = codec.encode_node(context, type_name=node_type.name)
         row.update(id=new_id, create_time_since_epoch=self.now, last_update_time_since_epoch=self.now)
+        if known:
+            row["known"] = True
+            self.known_merges.add(new_id)
         self.merges.append(row)
         self.fields["Context", new_id] = field
         return new_id
@@ -2676,6 +2700,12 @@ class _NodeWriter:
         self.merged_ids = {planned_id: context_id for planned_id, context_id in record.get("merged_Context", ())}
         if len(self.merged_ids) != len(self.merges):
             raise _SlowPath()  # a context type that does not exist: the slow path says which
+        gone = [planned_id for planned_id, context_id in self.merged_ids.items() if context_id is None]
+        if gone:  # a known context deleted since: the slow path creates it, with a fresh id
+            for row in self.merges:
+                if row["id"] in gone:
+                    self.store._known_contexts.pop((row["type_id"], row["name"]), None)
+            raise _SlowPath()
         for label, ids, field in self.required:
             missing = set(ids.intersection(record.get(f"missing_{label}", ())))
             if missing:
@@ -2700,8 +2730,14 @@ class _NodeWriter:
                                        field="events")
         # A context reused by (type, name) kept its stored id: the one planned for it goes
         # back, so the next new context gets it, as in ml-metadata.
-        for planned_id in sorted((p for p, stored in self.merged_ids.items() if p != stored), reverse=True):
+        for planned_id in sorted((p for p, stored in self.merged_ids.items()
+                                  if p != stored and p not in self.known_merges), reverse=True):
             self.store._ids.release("Context", [planned_id])
+        known = self.store._known_contexts
+        if len(known) + len(self.merges) > _KNOWN_CONTEXTS:
+            known.clear()
+        for row in self.merges:
+            known[row["type_id"], row["name"]] = self.merged_ids[row["id"]]
 
     def result(self, planned_result: Any) -> Any:
         """The plan's result with its context ids as stored: contexts planned with new ids
