@@ -148,16 +148,20 @@ MIGRATE_TO_1 = [
 # JSON, so graphmd._schema re-encodes the texts: it reads each label's nodes in id order,
 # $batch after $after at a time, and writes back the texts that change, each only while the
 # node still holds the text read.
-STRUCT_VALUES_AFTER = {
-    label: f"""
+def _nodes_after(label: str, key: str, row: str) -> str:
+    """A migration's page: the $batch ``label`` nodes after id $after, the last id read, and
+    ``row`` for each node with a key (``k``) where ``key`` holds."""
+    return f"""
     MATCH (n:{label}) WHERE n.id > $after
     WITH n ORDER BY n.id LIMIT $batch
     WITH collect(n) AS nodes
-    RETURN nodes[-1].id AS last,
-           [n IN nodes WHERE any(k IN keys(n) WHERE k STARTS WITH 'ps_' OR k STARTS WITH 'cs_')
-            | {{id: n.id, structs: [k IN keys(n) WHERE k STARTS WITH 'ps_' OR k STARTS WITH 'cs_' | [k, n[k]]]}}]
-           AS rows
+    RETURN nodes[-1].id AS last, [n IN nodes WHERE any(k IN keys(n) WHERE {key}) | {row}] AS rows
     """
+
+
+STRUCT_VALUES_AFTER = {
+    label: _nodes_after(label, "k STARTS WITH 'ps_' OR k STARTS WITH 'cs_'",
+                        "{id: n.id, structs: [k IN keys(n) WHERE k STARTS WITH 'ps_' OR k STARTS WITH 'cs_' | [k, n[k]]]}")
     for label in NODE_LABELS
 }
 STRUCT_NODES_COUNT = {label: f"MATCH (n:{label}) RETURN count(n) AS count" for label in NODE_LABELS}
@@ -168,14 +172,8 @@ STRUCT_NODES_COUNT = {label: f"MATCH (n:{label}) RETURN count(n) AS count" for l
 # REWRITE_NEGATIVE_ZEROS: each removed, then set (Neo4j skips setting a value equal to the
 # one held, and -0.0 = 0.0), while the node still holds a zero there.
 NEGATIVE_ZEROS_AFTER = {
-    label: f"""
-    MATCH (n:{label}) WHERE n.id > $after
-    WITH n ORDER BY n.id LIMIT $batch
-    WITH collect(n) AS nodes
-    RETURN nodes[-1].id AS last,
-           [n IN nodes WHERE any(k IN keys(n) WHERE n[k] = 0.0 AND toString(n[k]) = '-0.0')
-            | {{id: n.id, keys: [k IN keys(n) WHERE n[k] = 0.0 AND toString(n[k]) = '-0.0']}}] AS rows
-    """
+    label: _nodes_after(label, "n[k] = 0.0 AND toString(n[k]) = '-0.0'",
+                        "{id: n.id, keys: [k IN keys(n) WHERE n[k] = 0.0 AND toString(n[k]) = '-0.0']}")
     for label in NODE_LABELS
 }
 REWRITE_NEGATIVE_ZEROS = {

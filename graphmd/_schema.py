@@ -101,18 +101,33 @@ class _Progress:
             self._next = time.monotonic() + PROGRESS_EVERY
 
 
-def _sort_struct_keys(session: neo4j.Session, batch: int) -> None:
-    """Re-encode STRUCT values with their keys sorted (_queries.STRUCT_VALUES_AFTER), ``batch``
-    nodes of a label per transaction, in id order."""
+def _by_pages(session: neo4j.Session, batch: int, fix_after: Callable[..., int | None],
+              describe: Callable[[int, str], str]) -> None:
+    """Run ``fix_after(tx, label, after, batch)`` (which fixes the ``batch`` nodes after id
+    ``after`` and returns the last id read, None when none was left) over every node label,
+    one write transaction a page, in id order, saying how far it got now and then."""
     progress = _Progress()
     for label in NODE_LABELS:
-        total = session.execute_read(lambda tx: tx.run(STRUCT_NODES_COUNT[label]).single(strict=True)["count"])
         after: int | None = codec.INT64_MIN
         read = 0
         while after is not None:
-            after = session.execute_write(_sort_struct_keys_after, label, after, batch)
+            after = session.execute_write(fix_after, label, after, batch)
             read += batch
-            progress.say(lambda: f"STRUCT values of {min(read, total):,} of {total:,} {label} nodes re-encoded")
+            progress.say(lambda: describe(read, label))
+
+
+def _count(tx: neo4j.ManagedTransaction, statement: str) -> int:
+    return int(tx.run(statement).single(strict=True)["count"])
+
+
+def _sort_struct_keys(session: neo4j.Session, batch: int) -> None:
+    """Re-encode STRUCT values with their keys sorted (_queries.STRUCT_VALUES_AFTER), ``batch``
+    nodes of a label per transaction, in id order."""
+    totals: dict[str, int] = {}
+    for label in NODE_LABELS:
+        totals[label] = session.execute_read(_count, STRUCT_NODES_COUNT[label])
+    _by_pages(session, batch, _sort_struct_keys_after, lambda read, label: (
+        f"STRUCT values of {min(read, totals[label]):,} of {totals[label]:,} {label} nodes re-encoded"))
 
 
 def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int, batch: int) -> int | None:
@@ -140,14 +155,8 @@ def _sort_struct_keys_after(tx: neo4j.ManagedTransaction, label: str, after: int
 def _positive_zeros(session: neo4j.Session, batch: int) -> None:
     """Rewrite doubles stored as -0.0 as 0.0 (graphmd stores -0.0 so since 2026-12-05, as
     ml-metadata does), ``batch`` nodes of a label per transaction, in id order."""
-    progress = _Progress()
-    for label in NODE_LABELS:
-        after: int | None = codec.INT64_MIN
-        read = 0
-        while after is not None:
-            after = session.execute_write(_positive_zeros_after, label, after, batch)
-            read += batch
-            progress.say(lambda: f"-0.0 doubles of {read:,} {label} nodes looked at")
+    _by_pages(session, batch, _positive_zeros_after,
+              lambda read, label: f"-0.0 doubles of {read:,} {label} nodes looked at")
 
 
 def _positive_zeros_after(tx: neo4j.ManagedTransaction, label: str, after: int, batch: int) -> int | None:
