@@ -46,7 +46,8 @@ TYPE_KINDS = ("ArtifactType", "ExecutionType", "ContextType")
 _MODEL: dict[str, type[AnyNode]] = {"Artifact": Artifact, "Execution": Execution, "Context": Context}
 _PLURAL = {"Artifact": "artifacts", "Execution": "executions", "Context": "contexts"}
 _LINKS = {"Artifact": "attributions", "Execution": "associations"}
-# ml-metadata's get_lineage_subgraph starts from at most this many nodes.
+# ml-metadata's get_lineage_subgraph starts from at most 101 nodes (it keeps those of lowest id
+# and drops the rest): starting pages of this many stay under that.
 _LINEAGE_START_LIMIT = 100
 
 
