@@ -170,7 +170,10 @@ def _kinds_condition(st: _Statement, var: str, artifacts: NodeSelector | None, e
         if only_included and not (isinstance(selector, EndingNodes) and selector.include_ending_nodes):
             continue
         condition = st.node_condition(selector, label, var, f"{field}.filter_query")
-        parts.append(f"({var}:{label} AND {condition})")
+        # A filter reading a field the node leaves unset (name = 'm') is null there: the node
+        # does not match (MLMD selects the ids its query returns), and negating the null would
+        # drop it from the walk.
+        parts.append(f"({var}:{label} AND coalesce({condition}, false))")
     return " OR ".join(parts) if parts else "false"
 
 
@@ -568,7 +571,7 @@ def _graph_statement(options: LineageGraphQueryOptions) -> tuple[str, dict[str, 
                                      ("Execution", stop.boundary_executions, "stop_conditions.boundary_executions")):
         if expression:
             condition = st.node_condition(NodeSelector(filter_query=expression), label, "x", field)
-            boundary.append(f"(x:{label} AND NOT ({condition}))")
+            boundary.append(f"(x:{label} AND NOT coalesce({condition}, false))")
     pass_x = "x = s OR NOT (" + " OR ".join(boundary) + ")" if boundary else "true"
     node_limit = ""
     if options.max_node_size is not None and options.max_node_size > 0:
