@@ -867,6 +867,10 @@ class MetadataStore:
             codec.check_text(t.description, f"{field}.description")
             for name in t.properties:
                 codec.check_property_name(name, f"{field}.properties")
+            base = getattr(t, "base_type", None)
+            if base is not None and not t.version and t.name == f"mlmd.{base.value.title()}":
+                raise InvalidArgumentError(f"{field}.base_type: {t.name!r} is the system type {base.value} names; a "
+                                           "type cannot be its own base type (MLMD: a cycle)", field=f"{field}.base_type")
             if isinstance(t, ExecutionType):  # as the model checks them: model_copy skips that
                 for attr in ("input_type", "output_type"):
                     value = getattr(t, attr)

@@ -110,6 +110,20 @@ def test_base_types(store: MetadataStore) -> None:
         store.put_artifact_type(ArtifactType(name="MyModel", base_type=ArtifactBaseType.DATASET))
 
 
+def test_a_system_type_cannot_be_its_own_base_type(store: MetadataStore) -> None:
+    # As ml-metadata 1.17.1 ("There is a cycle detected"): the store stays unchanged.
+    before = snapshot(store)
+    for given, field in ((ArtifactType(name="mlmd.Dataset", base_type=ArtifactBaseType.DATASET), "artifact_type"),
+                         (ExecutionType(name="mlmd.Train", base_type=ExecutionBaseType.TRAIN), "execution_type")):
+        put = store.put_artifact_type if isinstance(given, ArtifactType) else store.put_execution_type
+        with pytest.raises(InvalidArgumentError) as info:
+            put(given)  # type: ignore[arg-type]
+        assert info.value.field == f"{field}.base_type" and "own base type" in info.value.message
+    assert snapshot(store) == before
+    # Another system type as its base, or a versioned type of the same name, is no cycle.
+    store.put_artifact_type(ArtifactType(name="mlmd.Dataset", version="v1", base_type=ArtifactBaseType.DATASET))
+
+
 def test_external_id_update_and_uniqueness(store: MetadataStore) -> None:
     tid = store.put_artifact_type(ArtifactType(name="A", external_id="ext-a"))
     store.put_artifact_type(ArtifactType(name="A", external_id="ext-a2"))
