@@ -338,6 +338,11 @@ def test_a_line_break_in_a_name_stays_on_its_tree_line() -> None:
     assert _label(Artifact(id=1, type="Data", name="line1\nline2", uri="/d\r\n")) == r"Data #1 line1\nline2 (/d\r\n)"
     assert _label(Execution(id=2, type="Step", name="a\nb", last_known_state=ExecutionState.COMPLETE)) == (
         r"Step #2 a\nb [COMPLETE]")
+    # A name and uri as stored: spaces doubled or trailing are kept (the uri is what a user
+    # copies back into `graphmd lineage`), and an unnamed node has no gap where its name is.
+    assert _label(Artifact(id=3, type="Data", name="a  b ", uri="/with  two/ f.csv")) == "Data #3 a  b  (/with  two/ f.csv)"
+    assert _label(Artifact(id=4, type="Data", uri="/u")) == "Data #4 (/u)"
+    assert _label(Execution(id=5, type="Step")) == "Step #5"
 
 
 def _nodes(graph: dict) -> set[tuple[str, int]]:

@@ -96,14 +96,15 @@ def _label(node: Artifact | Execution) -> str:
     """The node on one tree line: an artifact's uri, an execution's state, and an artifact's
     state when not LIVE; a line break or another control character in a name or URI is
     written as its escape (\\n, \\x1b), as tables do."""
+    name = f" {node.name}" if node.name else ""  # the name and uri as stored, spaces and all
     if isinstance(node, Artifact):
         where = f" ({node.uri})" if node.uri else ""
         state = f" [{node.state.value}]" if node.state is not None and node.state is not ArtifactState.LIVE else ""
-        text = f"{node.type} #{node.id} {node.name or ''}{where}{state}"
+        text = f"{node.type} #{node.id}{name}{where}{state}"
     else:
         state = f" [{node.last_known_state.value}]" if node.last_known_state else ""
-        text = f"{node.type} #{node.id} {node.name or ''}{state}"
-    return as_piped(text.replace("  ", " ").rstrip(" "))
+        text = f"{node.type} #{node.id}{name}{state}"
+    return as_piped(text)
 
 
 def _event_label(event: Event) -> str:
