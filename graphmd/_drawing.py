@@ -127,15 +127,21 @@ def _label_lines(node: Artifact | Execution, lines: Sequence[str], br: str) -> s
     return br.join([f"{node.type} #{node.id}", *(line for line in lines if line)])
 
 
+# The line and paragraph separators and the bidirectional marks, overrides and isolates: in a
+# name or uri they show the text in another order than it reads ("gnp.exe" as "exe.png") and
+# carry that over what follows. Drawings and the CLI's tables write them as their escapes.
+SHOWN_UNICODE_CONTROLS = {c: f"\\u{c:04x}" for c in [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                                      *range(0x2066, 0x206A)]}
+
 # Characters XML 1.0 does not allow (controls but tab, line feed and carriage return; U+FFFE,
 # U+FFFF): one in a name, an error text or a tooltip (ANSI colour codes, a NUL) made the whole
 # SVG unreadable. They are drawn as spaces, as in DOT.
-_NOT_XML = {**{c: " " for c in range(32) if c not in (9, 10, 13)}, 0xFFFE: " ", 0xFFFF: " "}
+_NOT_XML = {**{c: " " for c in range(32) if c not in (9, 10, 13)}, 0xFFFE: " ", 0xFFFF: " ", **SHOWN_UNICODE_CONTROLS}
 
 
 def _xml_escape(text: str) -> str:
-    """``text`` as SVG and HTML text or attribute value: escaped, and what XML 1.0 does not
-    allow as a space."""
+    """``text`` as SVG and HTML text or attribute value: escaped, what XML 1.0 does not allow
+    as a space, and bidirectional controls as their escapes."""
     return html.escape(text.translate(_NOT_XML))
 
 
@@ -151,6 +157,8 @@ def _dot_string(text: str) -> str:
             out.append("\\n")
         elif ord(ch) < 32 or ord(ch) == 127:
             out.append(" ")
+        elif ord(ch) in SHOWN_UNICODE_CONTROLS:
+            out.append("\\" + SHOWN_UNICODE_CONTROLS[ord(ch)])  # its escape, the backslash escaped for DOT
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
@@ -217,14 +225,16 @@ def lineage_dot(graph: LineageGraph, *, more_upstream: Iterable[NodeName] = (),
 # Mermaid reads "#name;" and "#123;" in a label as an entity: a "#" that would start one is
 # written as its own entity.
 _MERMAID_ENTITY_START = re.compile(r"#(?=\w+;)")
-_MERMAID_TEXT = {ord('"'): "#quot;", ord("<"): "#lt;", ord(">"): "#gt;",
-                 **{c: " " for c in (*range(32), 127)}}
+_MERMAID_TEXT = {ord('"'): "#quot;", ord("<"): "#lt;", ord(">"): "#gt;", ord("%"): "#37;",
+                 **{c: " " for c in (*range(32), 127)}, **SHOWN_UNICODE_CONTROLS}
 
 
 def _mermaid_label(value: str) -> str:
     """``value`` as text inside a quoted Mermaid label: quotes and angle brackets as Mermaid's
-    entities (labels are HTML to Mermaid: ``<b>`` would be markup), control characters as
-    spaces (a line break is ``<br/>``, which the callers put between lines)."""
+    entities (labels are HTML to Mermaid: ``<b>`` would be markup), ``%`` too (Mermaid reads
+    ``%%{...}%%`` anywhere in a diagram as a directive that sets its options), control
+    characters as spaces (a line break is ``<br/>``, which the callers put between lines),
+    bidirectional controls as their escapes."""
     return _MERMAID_ENTITY_START.sub("#35;", value).translate(_MERMAID_TEXT)
 
 
@@ -733,12 +743,17 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+# In the page's data a bidirectional control is its escape's text (the JSON string holds a
+# backslash), so the page shows "\\u202e" where the CLI's tables do.
+_SCRIPT_SHOWN = {c: "\\" + text for c, text in SHOWN_UNICODE_CONTROLS.items()}
+
+
 def _script_json(value: object) -> str:
     """JSON safe inside a <script> element: no "<" at all (it is written \\u003c, as every
     JSON parser reads it), so neither "</script" nor "<!--" in a name can end the element or
     change how the browser parses it."""
     return json.dumps(strict_json(value), separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).replace("<", "\\u003c")
+                      allow_nan=False).replace("<", "\\u003c").translate(_SCRIPT_SHOWN)
 
 
 def lineage_html(graph: LineageGraph, *, highlight: Iterable[int] = (), highlight_executions: Iterable[int] = (),

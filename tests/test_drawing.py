@@ -524,3 +524,25 @@ def test_mermaid_labels_escape_what_mermaid_reads_as_markup_or_entities():
                          events=[Event(artifact_id=1, execution_id=2, type=EventType.INPUT)])
     [label] = [line for line in lineage_mermaid(graph).splitlines() if line.startswith("  a1(")]
     assert label == '  a1(["Data#lt;T#gt; #1<br/>#lt;b#gt;x#lt;/b#gt; #35;9829; #quot;q#quot;<br/>next "])'
+
+
+def test_bidirectional_controls_and_mermaid_directives_are_drawn_as_text():
+    """A uri '/u/\\u202egnp.exe' read as '/u/exe.png' in every drawing (the override went in
+    raw), and '%%{init: ...}%%' in a label is a directive Mermaid reads anywhere in a diagram."""
+    uri = "/u/\u202egnp.exe"
+    graph = LineageGraph(artifacts=[Artifact(id=1, type="Data", uri=uri, name='%%{init: {"theme":"forest"}}%%')],
+                         executions=[Execution(id=2, type="Trainer", name="x\u2066y")],
+                         events=[Event(artifact_id=1, execution_id=2, type=EventType.INPUT)])
+    drawings = {"svg": lineage_svg(graph), "html": lineage_html(graph), "dot": lineage_dot(graph),
+                "mermaid": lineage_mermaid(graph)}
+    for name, drawn in drawings.items():
+        assert "\u202e" not in drawn and "\u2066" not in drawn, name
+    texts = [t.text or "" for t in ET.fromstring(drawings["svg"]).iter(f"{SVG}text")]
+    assert "x\\u2066y" in texts, texts
+    assert '\\nx\\\\u2066y"' in drawings["dot"]  # DOT's string: the escape's backslash escaped
+    # The page's data: JSON strings holding the escape's backslash.
+    data = drawings["html"].split('<script type="application/json" id="lineage-data">')[1].split("</script>")[0]
+    assert "x\\\\u2066y" in data and "/u/\\\\u202egnp.exe" in data, data
+    [label] = [line for line in drawings["mermaid"].splitlines() if line.startswith("  a1(")]
+    assert "%" not in label and "#37;#37;{init: {#quot;theme#quot;:#quot;forest#quot;}}#37;#37;" in label, label
+    assert "x\\u2066y" in drawings["mermaid"]

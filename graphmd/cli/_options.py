@@ -25,6 +25,7 @@ from rich.text import Text
 
 from .._codec import strict_json
 from .._config import Settings, missing_config, read_config
+from .._drawing import SHOWN_UNICODE_CONTROLS
 from .._errors import GraphmdError, UnauthenticatedError, UnavailableError
 from .._store import MetadataStore
 
@@ -80,8 +81,7 @@ class _TextTable(Table):
 # and the bidirectional marks, overrides and isolates (they show a cell's text in another
 # order than it reads, and can carry that over the cells after it).
 _SHOWN_ESCAPES = {**{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (0x0A, 0x0D)},
-                  **{c: f"\\u{c:04x}" for c in [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
-                                                 *range(0x2066, 0x206A)]},
+                  **SHOWN_UNICODE_CONTROLS,
                   0x09: "\\t"}
 _PIPED_ESCAPES = {**_SHOWN_ESCAPES, 0x0A: "\\n", 0x0D: "\\r"}
 
