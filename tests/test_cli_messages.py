@@ -213,3 +213,22 @@ def test_a_second_password_for_a_home_says_the_first_start_s_is_kept(tmp_path, m
     assert f"delete {home.resolve() / 'data'}" in said and "pass --password" not in said
     elsewhere = LocalNeo4j(tmp_path / "other-home", password="other", record_in_config=False)._other_password("other")
     assert "start it with that password (--password or GRAPHMD_NEO4J_PASSWORD)" in elsewhere
+
+
+def test_a_terminal_table_cuts_a_huge_value_with_a_note(monkeypatch):
+    """A STRUCT of 10,000 keys in one artifact's properties made `graphmd artifacts` on a terminal
+    ~5,000 lines for that row; piped, the value stays whole (grep finds every key)."""
+    from graphmd.cli._options import CELL_MAX, print_table, table, table_lines
+
+    screen = _terminal(monkeypatch, width=120)
+    huge = "s=" + ", ".join(f"key{i}: {i}" for i in range(10_000))
+    made = table("id", "properties")
+    made.add_row("7", huge)
+    print_table(made)
+    shown = screen.getvalue()
+    assert len(shown.splitlines()) < 2 + CELL_MAX // 50, shown
+    assert f"({len(huge) - CELL_MAX:,} more characters: --format json or piped has them)" in shown.replace("\n", "")
+    monkeypatch.undo()
+    piped = table("id", "properties")
+    piped.add_row("7", huge)
+    assert "key9999: 9999" in "".join(table_lines(piped))

@@ -100,11 +100,23 @@ def _cell(value: str) -> Text:
     if not out.is_terminal:
         return Text(as_piped(value))
     if "\n" not in value and "\r" not in value:
-        return Text(value.translate(_SHOWN_ESCAPES))
+        return Text(_at_most(value.translate(_SHOWN_ESCAPES)))
     value = value.translate(_SHOWN_ESCAPES)
     lines = value.splitlines()
     first, last = lines[0].rstrip(), (lines[-1].strip() if len(lines) > 1 else "")
-    return Text(f"{first} …" + (f" {last}" if last else ""))
+    return Text(_at_most(f"{first} …" + (f" {last}" if last else "")))
+
+
+# The most characters of one cell a terminal table shows: a STRUCT of 10,000 keys wrapped over
+# thousands of lines, a screenful a row.
+CELL_MAX = 500
+
+
+def _at_most(text: str) -> str:
+    """A terminal cell's text, cut after CELL_MAX characters with a note of how many more."""
+    if len(text) <= CELL_MAX:
+        return text
+    return f"{text[:CELL_MAX]} … ({len(text) - CELL_MAX:,} more characters: --format json or piped has them)"
 
 
 def table(*columns: str) -> Table:
