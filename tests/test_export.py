@@ -445,8 +445,11 @@ def test_an_export_ended_by_sigterm_or_sighup_leaves_no_partial_file(store: Meta
                              for i in range(5000)])
     path = tmp_path / "store.jsonl.gz"
     partial = tmp_path / "store.jsonl.gz.partial"
+    # The signal's default action in the child, as in a shell: a suite run under nohup would
+    # hand it SIGHUP ignored, which graphmd leaves ignored (as nohup asks).
     run = subprocess.Popen([sys.executable, "-m", "graphmd.cli", "export", str(path), "-q"],
-                           env=cli_env(neo4j_server, tmp_path), stderr=subprocess.PIPE, text=True)
+                           env=cli_env(neo4j_server, tmp_path), stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not partial.exists() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
