@@ -866,6 +866,15 @@ def _show_outcome(value: Any) -> str:
     return str(value)
 
 
+def _numbered(store: MetadataStore, name: str) -> str:
+    """A hint for a run given by a context's id where its name goes: "" or "; runs are
+    compared by name: context 108 is PipelineRun 'run-0029'"."""
+    if not (name.isascii() and name.isdigit() and len(name) <= 18):
+        return ""
+    found = store.get_contexts_by_id([int(name)])
+    return f"; runs are compared by name: context {name} is {found[0].type} {found[0].name!r}" if found else ""
+
+
 def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: str | None = None) -> RunComparison:
     """Compare runs (contexts of type ``run_type`` by name; by default the first of PipelineRun,
     TFX's pipeline_run and Kubeflow's system.PipelineRun that the first run is of): every property and custom
@@ -912,7 +921,8 @@ def compare_runs(store: MetadataStore, run_names: Sequence[str], *, run_type: st
     missing = [name for name in run_names if name not in rows]
     if missing:
         _require_names(store, "ContextType", {"run_type": run_type})
-        raise NotFoundError(f"no {run_type} context named {missing[0]!r}", field="run_names")
+        raise NotFoundError(f"no {run_type} context named {missing[0]!r}{_numbered(store, missing[0])}",
+                            field="run_names")
 
     def side_by_side(kind: str) -> list[ComparedValue]:
         cls: type[Artifact] | type[Execution] = Execution if kind == "executions" else Artifact

@@ -98,6 +98,10 @@ def test_compare_json_has_stable_keys_and_values_typed_as_stored(cli, history, s
     # Errors stay on stderr with exit 1, as for the table.
     assert "no PipelineRun context named 'run-9999'" in cli("compare", "run-0004", "run-9999", "--format", "json",
                                                             code=1)
+    # A run given by its context's id gets the name to use.
+    said = cli("compare", "run-0004", str(run_5.id), code=1)
+    assert (f"no PipelineRun context named '{run_5.id}'; runs are compared by name: "
+            f"context {run_5.id} is PipelineRun 'run-0005'") in said, said
 
 
 def test_compare_says_which_run_s_model_was_blessed_and_pushed(cli, history, store):
