@@ -309,6 +309,10 @@ def test_a_chain_deeper_than_pythons_recursion_limit_prints_as_a_tree(cli, store
     assert ("note: 2,799 lines (2,401 nodes; 199 deep branches continue below, marked [N]), too large to read as one "
             "tree: --depth N keeps the N hops nearest the start; --format html -o FILE draws it") in text
     assert "note:" not in cli("lineage", str(previous), "--up", "--depth", "4")
+    # Wide only because of one long uri: fewer hops would not narrow it, so no --depth advice.
+    [wide] = store.put_artifacts([Artifact(type_id=model_t, uri="/wide/" + "x" * 300)])
+    said = cli("lineage", str(wide))
+    assert "characters wide" in said and "--depth N" not in said, said
     # Without --depth: the 999 hops nearest (1,000 nodes), the last marked, and a note.
     cut = cli("lineage", str(previous), "--up")
     shown = [line for line in cut.splitlines() if ("/chain/" in line or "ChainTrainer" in line)

@@ -518,8 +518,10 @@ def lineage(
                         size = (f"{len(lines):,} lines" + (f" up to {widest:,} characters wide" if widest > _WIDE_TREE
                                                            else "") + f" ({summary}"
                                 + (f"; {continued:,} deep branches continue below, marked [N])" if continued else ")"))
-                        notes.append(f"{size}, too large to read as one tree: --depth N keeps the N hops nearest the "
-                                     "start; --format html -o FILE draws it to pan, zoom and search")
+                        # Wide but not long: a long name or uri, which fewer hops would not narrow.
+                        fewer = "--depth N keeps the N hops nearest the start; " if len(lines) > _LONG_TREE else ""
+                        notes.append(f"{size}, too large to read as one tree: {fewer}--format html -o FILE draws it "
+                                     "to pan, zoom and search")
                 else:
                     graphs = [store.get_lineage_subgraph(options(d)) for d in directions]
                     kind = "Execution" if execution else "Artifact"
