@@ -192,6 +192,11 @@ def test_prune_command_plans_unless_told_yes_then_deletes(store, history, neo4j_
     # By name; and the errors a user meets.
     assert "1 PipelineRun run chosen" in cli("--name", f"run-{RUNS - 1:04d}")
     assert "no PipelineRun context named 'run-9999'" in cli("--name", "run-9999", code=1)
+    # Run again after an interruption, a prune by names finds some of them gone: it warns and
+    # prunes the rest (a misspelt name among them is warned of the same way).
+    again = cli("--name", "run-9999", "--name", f"run-{RUNS - 1:04d}")
+    assert "warning: no PipelineRun context named 'run-9999' (pruned already, or misspelt)" in again
+    assert "1 PipelineRun run chosen" in again
     assert "no context type named 'Nope'" in runner.invoke(app, ["prune", "--type", "Nope", "--name", "x"]).output
     # Usage mistakes exit 2, as click's own (tests/test_cli_messages.py has more).
     assert "say which runs" in cli(code=2)

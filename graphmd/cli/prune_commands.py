@@ -9,6 +9,7 @@ import threading
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from .._errors import GraphmdError, NotFoundError
 from .._models import ArtifactState
@@ -103,7 +104,13 @@ def prune(
             spared = [c for c in matching if c.id in protected]
             missing = sorted(set(name or ()) - {c.name for c in contexts})
             if missing:
-                raise NotFoundError(f"no {context_type} context named {', '.join(map(repr, missing))}", field="name")
+                said = f"no {context_type} context named {', '.join(map(repr, missing))}"
+                if not matching:  # a misspelt name, most likely: nothing to prune
+                    raise NotFoundError(said, field="name")
+                # The rest of a prune run again after an interruption: the named runs it deleted
+                # are gone, the others still to prune.
+                err.print(f"[yellow]warning[/yellow]: {escape(said)} (pruned already, or misspelt): going on with "
+                          "the runs that are there", highlight=False)
             results: list[PruneResult] = []
             try:
                 with progress_bar("pruning" if yes else "planning", quiet or not chosen) as advance:
