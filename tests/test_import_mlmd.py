@@ -213,6 +213,40 @@ def test_an_event_to_an_artifact_the_source_lacks_is_named_and_the_import_resume
     assert result.read["events"] == store.counts()["events"] > 0
 
 
+@pytest.mark.parametrize("late", ["attribution", "event"])
+def test_a_source_written_during_the_import_is_said_to_have_changed_and_the_import_resumes(
+        store: MetadataStore, history: Path, tmp_path: Path, late: str) -> None:
+    """A pipeline writing to the source while it is imported: a link to a context, or an event
+    to an artifact, newer than those copied stopped the import with "32 attribution rows name a
+    node that is not in the store", or called a live artifact one the source lacks."""
+    source = Path(shutil.copy(history, tmp_path / "live.sqlite"))
+    writer = mlmd_client(source, create=True)
+    [old] = writer.get_artifacts(list_options=mlmd.ListOptions(limit=1))
+    [step] = writer.get_executions(list_options=mlmd.ListOptions(limit=1))
+    wrote: list[int] = []
+
+    def write_meanwhile(phase: str, done: int, total: int | None) -> None:
+        if phase == ("contexts" if late == "attribution" else "artifacts") and done == total and not wrote:
+            if late == "attribution":
+                [context] = writer.put_contexts([pb.Context(type_id=writer.get_context_types()[0].id, name="late")])
+                writer.put_attributions_and_associations([pb.Attribution(context_id=context, artifact_id=old.id)], [])
+                wrote.append(context)
+            else:
+                [new] = writer.put_artifacts([pb.Artifact(type_id=old.type_id, uri="/late")])
+                writer.put_events([pb.Event(artifact_id=new, execution_id=step.id, type=pb.Event.OUTPUT)])
+                wrote.append(new)
+
+    with pytest.raises(FailedPreconditionError) as info:
+        import_mlmd(store, sqlite_source(source), progress=write_meanwhile)
+    assert wrote and info.value.field == "source"
+    assert "changed during the import" in info.value.message and "run the same import again" in info.value.message
+    assert (f"artifact {wrote[0]}, newer than the artifacts it had copied" if late == "event"
+            else "1 attribution rows name a context newer than those it had copied") in info.value.message, info.value.message
+    result = import_mlmd(store, sqlite_source(source))  # the writer done: it resumes and finishes
+    assert_same(mlmd_everything(mlmd_client(source)), graphmd_everything(store))
+    assert result.read == store.counts()
+
+
 @pytest.mark.parametrize("size", [5_012, 9_000])
 def test_a_uri_longer_than_graphmd_indexes_is_named_and_the_import_resumes_once_it_is_short(
         store: MetadataStore, history: Path, tmp_path: Path, size: int) -> None:

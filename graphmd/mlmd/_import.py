@@ -218,6 +218,9 @@ class _Import:
         except InvalidArgumentError as error:
             if error.field == "event":
                 self._name_dangling_event(edges["event"])
+            if error.field in ("attribution", "association"):  # contexts were all copied first
+                count = error.message.split(" ", 1)[0]  # "<n> attribution rows name a node ..."
+                raise self._changed(f"{count} {error.field} rows name a context newer than those it had copied") from None
             raise
         self.written[plural] += nodes
         for edge, edge_rows in edges.items():
@@ -237,6 +240,14 @@ class _Import:
                     "that value in it, and run the same import again: it resumes where it stopped",
                     field=error.field) from None
 
+    def _changed(self, what: str) -> FailedPreconditionError:
+        """The error of a source written to while it is imported: rows naming nodes newer than
+        those the import copied (a pipeline ran meanwhile)."""
+        return FailedPreconditionError(
+            f"{self.reader.name} changed during the import: {what} (a writer added it after the import read that "
+            "kind). Import a store no one is writing to: stop its writers (or copy the file) and run the same "
+            "import again: it resumes where it stopped", field="source")
+
     def _name_dangling_event(self, events: list[dict[str, Any]]) -> None:
         """Raise an error naming an event of ``events`` whose artifact the source does not hold
         (ml-metadata's SQLite backend stores such events; a graphmd event is an edge and
@@ -244,6 +255,10 @@ class _Import:
         wanted = sorted({e["artifact_id"] for e in events})
         found = set(self.store._read(lambda tx: tx.run(q.EXISTING_IDS["Artifact"], ids=wanted).single(strict=True)["ids"]))
         for e in events:
+            if (e["artifact_id"] not in found and e["artifact_id"] > self.max_ids.get("Artifact", 0)
+                    and self.reader.holds("Artifact", e["artifact_id"])):
+                raise self._changed(f"execution {e['execution_id']} has an event to artifact {e['artifact_id']}, "
+                                    "newer than the artifacts it had copied")
             if e["artifact_id"] not in found:
                 field = f"events[execution_id={e['execution_id']}].artifact_id"
                 raise InvalidArgumentError(

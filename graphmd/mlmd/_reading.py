@@ -80,6 +80,10 @@ class MlmdReader:
             found += sorted(self._call(f"get_{_snake(kind)}s_by_id", sorted(ids)), key=lambda t: t.id)
         return found
 
+    def holds(self, kind: str, node_id: int) -> bool:
+        """Whether the store holds the ``kind`` node ``node_id`` now."""
+        return bool(self._call(f"get_{_PLURAL[kind]}_by_id", [node_id]))
+
     def max_id(self, kind: str) -> int:
         """The highest id of ``kind`` nodes (0: none): how far a copy has to go."""
         options = mlmd.ListOptions(limit=1, order_by=mlmd.OrderByField.ID, is_asc=False)
