@@ -247,6 +247,22 @@ def test_a_source_written_during_the_import_is_said_to_have_changed_and_the_impo
     assert result.read == store.counts()
 
 
+def test_a_source_ml_metadata_cannot_read_itself_is_named_not_a_traceback(store: MetadataStore,
+                                                                          tmp_path: Path) -> None:
+    # ml-metadata stores a STRING starting "mlmd-struct::" as written and reads it back as a
+    # STRUCT: its own client then fails with a UnicodeDecodeError.
+    path = tmp_path / "odd.sqlite"
+    writer = mlmd_client(path, create=True)
+    type_id = writer.put_artifact_type(pb.ArtifactType(name="T"))
+    odd = pb.Artifact(type_id=type_id)
+    odd.custom_properties["f"].string_value = "mlmd-struct::abc"
+    writer.put_artifacts([odd])
+    with pytest.raises(FailedPreconditionError) as info:
+        import_mlmd(store, sqlite_source(path))
+    assert info.value.field == "source" and "cannot read what its store holds" in info.value.message
+    assert "mlmd-struct::" in info.value.message
+
+
 @pytest.mark.parametrize("size", [5_012, 9_000])
 def test_a_uri_longer_than_graphmd_indexes_is_named_and_the_import_resumes_once_it_is_short(
         store: MetadataStore, history: Path, tmp_path: Path, size: int) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import ml_metadata as mlmd
 from ml_metadata import errors as mlmd_errors
+from google.protobuf.message import DecodeError
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from .. import _errors
@@ -93,12 +94,18 @@ def parse_source(source: str, *, password: str | None = None) -> MlmdSource:
 
 @contextlib.contextmanager
 def translate_errors(source: MlmdSource | str) -> Iterator[None]:
-    """Re-raise ml-metadata's errors as the graphmd error of the same code, naming the source."""
+    """Re-raise ml-metadata's errors as the graphmd error of the same code, naming the source;
+    its client failing to decode what its store answers as FailedPreconditionError."""
     try:
         yield
     except mlmd_errors.StatusError as error:
         cls = _GRAPHMD_ERRORS.get(_CODE_NAMES.get(error.error_code, ""), _errors.InternalError)
         raise cls(f"ml-metadata at {source}: {error}", field="source") from error
+    except (UnicodeDecodeError, DecodeError) as error:
+        raise _errors.FailedPreconditionError(
+            f"ml-metadata at {source} cannot read what its store holds ({type(error).__name__}: {error}); its own "
+            "client fails the same way. One cause: a STRING property starting 'mlmd-struct::', which ml-metadata "
+            "stores as written and reads back as a STRUCT", field="source") from error
 
 
 _CODE_NAMES = {value: name for name, value in vars(mlmd_errors).items() if name.isupper() and isinstance(value, int)}
