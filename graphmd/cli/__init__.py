@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -129,8 +131,17 @@ class _Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+# Seconds a command has to clean up after SIGTERM or SIGHUP before it is ended regardless: an
+# exception raised inside the driver can leave it waiting on a connection it broke.
+_CLEAN_UP_SECONDS = 10.0
+
+
 def _terminate(signum: int, frame: object) -> None:
     signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+    # A supervisor that sent SIGTERM waits for an exit: give it one even if clean-up hangs.
+    watchdog = threading.Timer(_CLEAN_UP_SECONDS, os._exit, args=(128 + signum,))
+    watchdog.daemon = True  # a command that ends in time does not wait for it
+    watchdog.start()
     raise _Terminated(signum)
 
 

@@ -201,7 +201,12 @@ def fail(error: GraphmdError, *, then: str | None = None, settings: Settings | N
     what to do next, when given) and exit 1. A Neo4j that cannot be reached, or that refused
     a password other than the config file's for it, is said in one line, in plain words (see
     unreachable and refused_password); ``settings``: the connection that failed, when no
-    MetadataStore made it."""
+    MetadataStore made it. An error an interruption caused (Ctrl-C, SIGTERM or SIGHUP raised
+    inside the driver, which then failed on its half-read answer) is that interruption again:
+    the command ends as interrupted (130, or 128 + the signal), not with the driver's error."""
+    interrupt = next((e for e in _chain(error) if isinstance(e, KeyboardInterrupt)), None)
+    if interrupt is not None:
+        raise interrupt
     plain = unreachable(error, settings) or refused_password(error, settings)
     if plain is not None:
         err.print(f"[red]error:[/red] {escape(plain)}")
