@@ -257,9 +257,11 @@ def test_a_source_ml_metadata_cannot_read_itself_is_named_not_a_traceback(store:
     odd = pb.Artifact(type_id=type_id)
     odd.custom_properties["f"].string_value = "mlmd-struct::abc"
     writer.put_artifacts([odd])
+    before = snapshot(store)
     with pytest.raises(FailedPreconditionError) as info:
         import_mlmd(store, sqlite_source(path))
     assert info.value.field == "source" and "cannot read what its store holds" in info.value.message
+    assert snapshot(store) == before  # nothing written, no import recorded as begun
     assert "mlmd-struct::" in info.value.message
 
 
