@@ -30,6 +30,14 @@ _LINKS = {
 }
 
 
+class UnlinkedRowsError(InvalidArgumentError):
+    """Rows of a batch that name a type or node not in the store; ``count`` says how many."""
+
+    def __init__(self, count: int, message: str, *, field: str) -> None:
+        super().__init__(f"{count} {message}", field=field)
+        self.count = count
+
+
 def write_rows(tx: neo4j.ManagedTransaction, kind: str, rows: list[dict[str, Any]], *,
                skip_existing: bool = False) -> int:
     """Write ``rows`` of one ``kind`` (see ROW_KINDS) as they are; returns how many were written.
@@ -41,9 +49,10 @@ def write_rows(tx: neo4j.ManagedTransaction, kind: str, rows: list[dict[str, Any
     after an interruption without duplicates.
 
     Raises:
-        InvalidArgumentError: a node names a type_id that is no type of its kind, an event
+        UnlinkedRowsError: a node names a type_id that is no type of its kind, or an event
             or link names a node that is not in the store (field ``type_id``, ``event`` or
-            the link kind), or ``kind`` is unknown. The caller's transaction then rolls back.
+            the link kind; ``count`` rows in all). The caller's transaction then rolls back.
+        InvalidArgumentError: ``kind`` is unknown.
     """
     if kind not in ROW_KINDS:
         raise InvalidArgumentError(f"rows of kind {kind!r} cannot be written; kinds are {ROW_KINDS}", field="kind")
@@ -62,20 +71,19 @@ def write_rows(tx: neo4j.ManagedTransaction, kind: str, rows: list[dict[str, Any
     if kind in q.NODE_LABELS:
         created = tx.run(q.CREATE_NODES[kind], rows=rows).single(strict=True)["created"]
         if created != len(rows):
-            raise InvalidArgumentError(f"{len(rows) - created} {kind} rows name a type_id that is not a "
-                                       f"{q.TYPE_KIND_OF[kind]} in the store", field="type_id")
+            raise UnlinkedRowsError(len(rows) - created, f"{kind} rows name a type_id that is not a "
+                                    f"{q.TYPE_KIND_OF[kind]} in the store", field="type_id")
         return created
     if kind == "event":
         created = tx.run(q.CREATE_EVENTS, rows=rows).single(strict=True)["created"]
         if created != len(rows):
-            raise InvalidArgumentError(f"{len(rows) - created} events name an artifact or execution that is not "
-                                       "in the store", field="event")
+            raise UnlinkedRowsError(len(rows) - created, "events name an artifact or execution that is not "
+                                    "in the store", field="event")
         return created
     query = _LINKS[kind][0]
     linked = tx.run(query, rows=rows).single(strict=True)["linked"]
     if linked != len(rows):
-        raise InvalidArgumentError(f"{len(rows) - linked} {kind} rows name a node that is not in the store",
-                                   field=kind)
+        raise UnlinkedRowsError(len(rows) - linked, f"{kind} rows name a node that is not in the store", field=kind)
     return linked
 
 

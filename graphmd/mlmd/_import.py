@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 from .. import _codec as codec
 from .. import _queries as q
-from .._bulk import advance_id_counters, write_rows
+from .._bulk import UnlinkedRowsError, advance_id_counters, write_rows
 from .._errors import FailedPreconditionError, InvalidArgumentError, map_driver_errors
 from .._models import AnyNode
 from .._schema import SIMPLE_TYPES, ensure_schema
@@ -215,12 +215,12 @@ class _Import:
 
         try:
             nodes, written = self.store._write(work)
-        except InvalidArgumentError as error:
+        except UnlinkedRowsError as error:
             if error.field == "event":
                 self._name_dangling_event(edges["event"])
             if error.field in ("attribution", "association"):  # contexts were all copied first
-                count = error.message.split(" ", 1)[0]  # "<n> attribution rows name a node ..."
-                raise self._changed(f"{count} {error.field} rows name a context newer than those it had copied") from None
+                raise self._changed(f"{error.count} {error.field} rows name a context newer than those it had "
+                                    "copied") from None
             raise
         self.written[plural] += nodes
         for edge, edge_rows in edges.items():
