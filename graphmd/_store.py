@@ -162,10 +162,11 @@ _MAX_CONFLICT_RETRIES = 5
 
 def _compared(cls: type[AnyNode], node: AnyNode) -> list[str]:
     """The attributes of ``node`` an update compares with the stored node: _COMPARED, less
-    the type name when the node carries none (one built by hand) and an artifact's or
-    execution's name, which an update never changes."""
+    the type name when the node carries none (one built by hand), and an artifact's or
+    execution's name when it carries none (an update never changes that name, but one given
+    that differs moves the update time, as in ml-metadata)."""
     return [a for a in _COMPARED if hasattr(node, a) and not (a == "type" and node.type is None)
-            and not (a == "name" and cls is not Context)]
+            and not (a == "name" and cls is not Context and node.name is None)]
 _log = logging.getLogger("graphmd")
 
 

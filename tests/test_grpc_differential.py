@@ -476,3 +476,43 @@ def test_get_lineage_graph_lists_every_type_but_the_system_ones(store):
     assert sorted(t.name for t in graph.artifact_types) == ["Unused", "Used"]
     assert sorted(t.name for t in graph.execution_types) == ["Idle", "Step"]
     assert [t.name for t in graph.context_types] == ["Run"]
+
+
+def _update_time_moves(s, kind: str, type_name: str, stored_name: str, update) -> bool:
+    """Whether updating a stored artifact or execution of a new type ``type_name``, named
+    ``stored_name``, with the node ``update(message, id, type_id)`` moves its
+    last_update_time_since_epoch."""
+    import time
+
+    put_type, put, get, message = {
+        "artifact": (s.put_artifact_type, s.put_artifacts, s.get_artifacts_by_id, pb.Artifact),
+        "execution": (s.put_execution_type, s.put_executions, s.get_executions_by_id, pb.Execution),
+    }[kind]
+    type_id = put_type({"artifact": pb.ArtifactType, "execution": pb.ExecutionType}[kind](name=type_name))
+    [node_id] = put([message(type_id=type_id, name=stored_name)])
+    before = get([node_id])[0].last_update_time_since_epoch
+    time.sleep(0.005)  # times are in milliseconds
+    put([update(message, node_id, type_id)])
+    after = get([node_id])[0]
+    assert after.name == stored_name  # an update never renames an artifact or execution
+    return after.last_update_time_since_epoch != before
+
+
+@pytest.mark.parametrize("kind", ["artifact", "execution"])
+def test_an_update_naming_another_name_moves_the_update_time_as_in_mlmd(store, kind):
+    """ml-metadata keeps an artifact's or execution's name, but an update that gives a
+    different one still counts as a change; the same name given again does not. (An artifact
+    created without a uri has uri "" in ml-metadata, so the update gives that.)"""
+    stored = {"uri": ""} if kind == "artifact" else {}
+    cases = {
+        "other name": lambda m, i, t: m(id=i, type_id=t, type="Other", name="renamed", **stored),
+        "same name": lambda m, i, t: m(id=i, type_id=t, type="Same", name="n", **stored),
+    }
+    sq = mlmd.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig()))
+    answers = {}
+    with running_server(store) as server:
+        for case, update in cases.items():
+            type_name = case.split()[0].title()
+            answers[case] = (_update_time_moves(sq, kind, type_name, "n", update),
+                             _update_time_moves(client(server.port), kind, type_name, "n", update))
+    assert answers == {"other name": (True, True), "same name": (False, False)}
