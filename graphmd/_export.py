@@ -477,6 +477,9 @@ def describe_unfinished_import(state: dict[str, Any]) -> str | None:
     if state.get("reset_started"):  # before an import's: a reset stopped half way left part of everything
         return ("a reset of the store did not finish (`graphmd reset --yes` or delete_everything() stopped half "
                 "way): the store holds part of what it had, edges first deleted; empty it (`graphmd reset --yes`)")
+    if state.get("import_source") and state.get("holds_records") is False:  # it stopped before its first batch
+        return (f"an import of {state['import_source']} stopped before it wrote anything: the store is empty; "
+                "import again")
     if state.get("import_source"):
         return (f"an import of {state['import_source']} did not finish: the store holds part of it; empty it "
                 "(`graphmd reset --yes`) and import again")

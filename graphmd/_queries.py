@@ -848,7 +848,8 @@ FORGET_IMPORT = "MATCH (m:GraphmdMeta) REMOVE m.import_source"
 IMPORT_STATES = """
 MATCH (m:GraphmdMeta)
 RETURN m.import_source AS import_source, m.mlmd_import_source AS mlmd_import_source,
-       m.mlmd_import_state AS mlmd_import_state, m.reset_started AS reset_started
+       m.mlmd_import_state AS mlmd_import_state, m.reset_started AS reset_started,
+       EXISTS { MATCH (n) WHERE n:Type OR n:Artifact OR n:Execution OR n:Context } AS holds_records
 """
 
 # --- pipeline helpers (graphmd._pipeline) -------------------------------------------------

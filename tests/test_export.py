@@ -263,6 +263,23 @@ def test_a_half_done_import_is_recorded_and_its_ids_stay_taken(store: MetadataSt
     assert unfinished_import(store) is None and export_text(store) == text
 
 
+def test_an_import_stopped_before_its_first_batch_says_the_store_is_empty(store: MetadataStore) -> None:
+    """An import that stops before it writes a record (its first line after the header is bad,
+    or Neo4j went away) has cleared MLMD's system types for the export's: the warning must not
+    say the store holds part of it, and importing again needs no reset."""
+    populate(store, n=1)
+    text = export_text(store)
+    header, rest = text.split("\n", 1)
+    store.delete_everything()
+    with pytest.raises(InvalidArgumentError):
+        import_store(store, io.StringIO(header + "\n{not json\n"))
+    said = unfinished_import(store) or ""
+    assert "stopped before it wrote anything: the store is empty; import again" in said, said
+    assert "holds part" not in said
+    import_store(store, io.StringIO(text))
+    assert unfinished_import(store) is None and export_text(store) == text
+
+
 def test_cli_export_and_import_round_trip(store: MetadataStore, neo4j_server: Settings, tmp_path: Path) -> None:
     populate(store, n=2)
     before = snapshot(store)
