@@ -402,9 +402,16 @@ RETURN count(*) AS linked
 # can close through links two calls add at once whose contexts do not overlap (A->B and C->D
 # stored; B->C and D->A put together), which neither call's cycle check could see.
 LOCK_PARENT_LINKS = "MATCH (m:GraphmdMeta) SET m._lock = true REMOVE m._lock RETURN count(m) AS locked"
+# After the call's links are created: the children whose new link closes a cycle (the
+# parent reaches the child again, or is the child). Distinct ancestors make it a
+# breadth-first walk, linear in the ancestors: enumerating paths instead doubles with each
+# level of a hierarchy where contexts have two parents (2^23 paths at 24 levels).
 CONTEXTS_IN_CYCLES = """
-MATCH (c:Context) WHERE c.id IN $ids AND EXISTS { (c)-[:PARENT_CONTEXT*1..]->(c) }
-RETURN collect(c.id) AS ids
+UNWIND $rows AS row
+MATCH (c:Context {id: row.child_id}), (p:Context {id: row.parent_id})
+MATCH (p)-[:PARENT_CONTEXT*0..]->(a:Context)
+WITH DISTINCT c, a WHERE a = c
+RETURN collect(DISTINCT c.id) AS ids
 """
 PARENT_CONTEXTS_BY_CONTEXTS = """
 MATCH (c:Context)-[:PARENT_CONTEXT]->(n:Context)

@@ -1352,7 +1352,7 @@ class MetadataStore:
                 field = f"parent_contexts[{rows.index(existing[0])}]"
                 raise AlreadyExistsError(f"{field}: the link {existing[0]} already exists", field=field)
             tx.run(q.CREATE_PARENT_LINKS, rows=rows).consume()
-            cyclic = tx.run(q.CONTEXTS_IN_CYCLES, ids=[r["child_id"] for r in rows]).single(strict=True)["ids"]
+            cyclic = tx.run(q.CONTEXTS_IN_CYCLES, rows=rows).single(strict=True)["ids"]
             if cyclic:
                 at = next((i for i, r in enumerate(rows) if cyclic[0] in (r["child_id"], r["parent_id"])), None)
                 field = "parent_contexts" if at is None else f"parent_contexts[{at}]"

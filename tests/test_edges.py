@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from _snapshot import snapshot
+from graphmd._config import Settings
 from graphmd import (
     AlreadyExistsError,
     Artifact,
@@ -204,6 +205,29 @@ def test_attributions_and_associations(store: MetadataStore, t: dict[str, int]) 
         store.put_events([Event(artifact_id=a, execution_id=x, type=EventType.OUTPUT),
                           Event(artifact_id=a, execution_id=x, type=EventType.INPUT)])
     assert clash.value.field == "events[1]" and "already exists" in str(clash.value)
+
+
+def test_a_deep_hierarchy_with_two_parents_a_level_is_linked_and_checked_for_cycles(
+        store: MetadataStore, t: dict[str, int], neo4j_server: Settings) -> None:
+    """40 levels of two contexts, each a child of both contexts of the level above: 2^39
+    paths lead from the bottom to the top. The cycle check must walk the 80 contexts, not
+    the paths (it did, and a link under such a hierarchy never finished, holding the lock
+    every parent link takes). The transaction timeout turns a regression into a failure."""
+    ids = store.put_contexts([Context(type_id=t["run"], name=f"level-{i}") for i in range(81)])
+    levels = [ids[2 * i:2 * i + 2] for i in range(40)]  # levels[0] at the bottom, levels[-1] at the top
+    with MetadataStore(neo4j_server.uri, neo4j_server.user, neo4j_server.password, neo4j_server.database,
+                       transaction_timeout=60.0) as bounded:
+        bounded.put_parent_contexts([ParentContext(child_id=c, parent_id=p)
+                                     for upper, lower in zip(levels, levels[1:]) for c in upper for p in lower])
+        bounded.put_parent_contexts([ParentContext(child_id=ids[-1], parent_id=levels[0][0])])  # under the bottom
+        before = snapshot(store)
+        with pytest.raises(InvalidArgumentError) as info:  # a sound link, then the top under the last: a cycle
+            bounded.put_parent_contexts([ParentContext(child_id=levels[0][1], parent_id=ids[0]),
+                                         ParentContext(child_id=levels[-1][1], parent_id=ids[-1])])
+        assert info.value.field == "parent_contexts[1]" and "cycle" in info.value.message
+        assert snapshot(store) == before
+    assert len(store.get_parent_contexts_by_context(levels[-1][0])) == 0
+    assert {c.id for c in store.get_children_contexts_by_context(levels[-1][0])} == set(levels[-2])
 
 
 def test_parent_contexts(store: MetadataStore, t: dict[str, int]) -> None:
