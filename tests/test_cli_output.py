@@ -256,3 +256,30 @@ def test_all_writes_each_page_before_reading_the_next(cli, store: MetadataStore,
     monkeypatch.setattr(MetadataStore, "list_page", list_page)
     assert cli("artifacts", "--type", "Paged", "--all", "--format", "json").count("/paged/") == 2_500
     assert written_before == [0, 1_000, 2_000], written_before
+
+
+@pytest.mark.parametrize("args", [
+    ("lineage", "{id}", "--format", "json"), ("lineage", "{id}", "--format", "html"),
+    ("show", "artifact", "{id}"), ("artifacts", "--format", "json"), ("artifacts",),
+    ("query", "lineage_upstream", "-p", "artifact_id={id}", "-p", "max_hops=null"),
+])
+def test_an_output_cut_off_by_its_reader_exits_1(store: MetadataStore, neo4j_server, tmp_path, args):
+    """`graphmd ... | head` exits 1 as docs/cli.md says, also when the output is one string
+    larger than the pipe holds: written whole, the closed pipe cut it short without an error
+    and the command exited 0 (lineage --format json, dot, svg, html, diff, query, prune)."""
+    import subprocess
+    import sys
+
+    from test_export import cli_env
+
+    type_id = store.put_artifact_type(ArtifactType(name="Big"))
+    [artifact_id] = store.put_artifacts([Artifact(type_id=type_id, uri="/big",
+                                                  custom_properties={"blob": "x" * 600_000})])
+    command = [sys.executable, "-m", "graphmd.cli", *(a.format(id=artifact_id) for a in args)]
+    with subprocess.Popen(command, env=cli_env(neo4j_server, tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        assert len(reader.stdout.read(50)) == 50
+        reader.stdout.close()
+        code = reader.wait(timeout=120)
+        assert code == 1, (code, reader.stderr.read())

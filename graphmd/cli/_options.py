@@ -29,7 +29,18 @@ from .._drawing import SHOWN_UNICODE_CONTROLS
 from .._errors import GraphmdError, UnauthenticatedError, UnavailableError
 from .._store import MetadataStore
 
-out = Console(highlight=False, soft_wrap=True, emoji=False)
+class _Stdout:
+    """sys.stdout as it is when written to (tests swap it), written in pieces: write_stdout."""
+
+    def write(self, text: str) -> int:
+        write_stdout(text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdout, name)
+
+
+out = Console(file=_Stdout(), highlight=False, soft_wrap=True, emoji=False)  # type: ignore[arg-type]
 err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # messages unbroken: paths stay copyable
 
 
@@ -41,11 +52,22 @@ def json_text(data: Any, default: Callable[[Any], Any] | None = None) -> str:
                       default=None if default is None else (lambda value: strict_json(default(value))))
 
 
+_STDOUT_PIECE = 65536
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` on stdout in pieces of 64 KiB. Raises BrokenPipeError when the reader
+    stops early (`| head`; the CLI then exits 1): one write of a larger string is cut short
+    by the closed pipe without an error, so a cut-off output would exit 0."""
+    for start in range(0, len(text), _STDOUT_PIECE):
+        sys.stdout.write(text[start:start + _STDOUT_PIECE])
+
+
 def print_json(data: Any, default: Callable[[Any], Any] | None = None) -> None:
     """Write ``data`` as a command's JSON output (json_text) on stdout, straight to the
     stream: a listing of 100,000 nodes is tens of megabytes, which Rich would lay out as text
     first (14 s and 1 GB for 70,000 artifacts)."""
-    sys.stdout.write(json_text(data, default) + "\n")
+    write_stdout(json_text(data, default) + "\n")
     sys.stdout.flush()
 
 
@@ -138,9 +160,8 @@ def print_table(made: Table) -> None:
     if out.is_terminal:
         out.print(made)
         return
-    write = sys.stdout.write
     for line in table_lines(made):
-        write(line + "\n")
+        write_stdout(line + "\n")
     sys.stdout.flush()
 
 

@@ -54,7 +54,7 @@ from .._pipeline import check_lookup_properties, compare_lineage, compare_runs, 
 from .._schema import READS_COMPATIBLE_FROM, SCHEMA_VERSION, SIMPLE_TYPES, read_schema_state
 from .._store import MetadataStore, count_kinds
 from ._options import (Database, Password, Uri, User, as_piped, command_store, count_of, err, fail, json_text, out,
-                       print_json, print_table, table, table_lines)
+                       print_json, print_table, table, table_lines, write_stdout)
 
 
 
@@ -415,7 +415,7 @@ def _emit(lines: Iterable[str], output: Path | None, summary: str = "") -> None:
     stderr with ``summary``) or standard output."""
     if output is None:  # as is: no rich markup, emoji codes or wrapping in machine formats
         for line in lines:
-            sys.stdout.write(line + "\n")
+            write_stdout(line + "\n")
         sys.stdout.flush()
         return
     text = "".join(line + "\n" for line in lines)
@@ -595,7 +595,7 @@ def _print_pages(pages: Iterator[list[Any]], fmt: ListFormat) -> None:
     table is laid out whole): JSON as print_json writes the whole list; a table a header,
     then each page's rows with its columns as wide as that page's widest cells. Held whole,
     a listing of 70,926 artifacts took 354 MB (466 MB as JSON) and printed nothing for 10 s."""
-    write = sys.stdout.write
+    write = write_stdout
     first = True
     for page in pages:
         if fmt is ListFormat.json:
