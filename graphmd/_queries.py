@@ -428,7 +428,8 @@ RETURN c.id AS of, n {.*} AS n ORDER BY n.id
 # lock, instead of reading it first (a round trip). Each row holds `fixed` (the new node's
 # properties the request decides), `given` (the request's values of the attributes MLMD's
 # differencer compares), `type_id` (must equal the stored one), `force` and `now`. The node
-# is rewritten, with a new last_update_time_since_epoch, only when something differs; the
+# is rewritten, with a new last_update_time_since_epoch, only when something differs (a NaN
+# is the same as a NaN: a value unequal to itself is one); the
 # attributes in SYNC_KEPT[label] stay as stored. A row whose node is missing or has another
 # type is not counted: the store then redoes the call the slow way for the exact error.
 SYNC_KEPT = {
@@ -449,7 +450,8 @@ WITH row, n, new, [k IN keys(new) WHERE new[k] IS NOT NULL] AS new_keys
 WITH row, n, new, row.force
   OR any(a IN keys(row.given) WHERE NOT coalesce(row.given[a] = n[a], row.given[a] IS NULL AND n[a] IS NULL))
   OR size(new_keys) <> size([k IN keys(n) WHERE NOT k STARTS WITH '_'])
-  OR any(k IN new_keys WHERE NOT coalesce(valueType(new[k]) = valueType(n[k]) AND new[k] = n[k], false)) AS write
+  OR any(k IN new_keys WHERE NOT coalesce(valueType(new[k]) = valueType(n[k])
+                                          AND (new[k] = n[k] OR (new[k] <> new[k] AND n[k] <> n[k])), false)) AS write
 FOREACH (_ IN CASE WHEN write THEN [1] ELSE [] END |
   SET n = new {{.*, last_update_time_since_epoch:
     CASE WHEN coalesce(n.last_update_time_since_epoch, 0) + 1 > row.now

@@ -2570,8 +2570,10 @@ class _NodeWriter:
         new_row = codec.encode_node(updated, type_name=node_type.name)
         stored = {k: v for k, v in old.items() if not k.startswith("_")}
         # Kinds count (1, 1.0 and True are different values), as on the server's sync path.
+        # A NaN is the same as a NaN (a value unequal to itself is one).
         changed = new_row.keys() != stored.keys() or any(
-            type(v) is not type(stored[k]) or v != stored[k] for k, v in new_row.items())
+            type(v) is not type(stored[k]) or (v != stored[k] and not (v != v and stored[k] != stored[k]))
+            for k, v in new_row.items())
         # A field outside the mask that differs from the stored one still moves the update
         # time, though it is not written: ml-metadata 1.17.1 does the same.
         differs = any(getattr(node, a, None) != getattr(current, a, None) for a in _compared(cls, node))
