@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import difflib
 import functools
 import hashlib
 import json
@@ -937,7 +938,10 @@ class MetadataStore:
             suffix = f" and version {version!r}" if version else " without a version"
             versions = self._read(lambda tx: [r["version"] for r in tx.run(q.TYPE_VERSIONS, kind=kind, name=name)])
             if not versions:
-                raise NotFoundError(f"no {kind} named {name!r}", field="type_name")
+                names = {t.name for t in self._types(kind, q.TYPES_ALL)}
+                close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+                hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+                raise NotFoundError(f"no {kind} named {name!r}{hint}", field="type_name")
             has = ", ".join(repr(v) if v else "unversioned" for v in versions)
             raise NotFoundError(f"no {kind} named {name!r}{suffix}; that name has {has} (type_version names one)",
                                 field="type_version")

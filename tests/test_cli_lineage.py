@@ -525,3 +525,18 @@ def test_control_characters_in_names_and_keys_are_escaped_in_trees_and_diffs(cli
     assert f"#{digits}" in cli("lineage", "424242424242", "--down")
     assert f"#{digits}" in cli("diff", "424242424242", str(out_id))
     assert "no context named '²'" in cli("artifacts", "--context", "²", code=1)
+
+
+def test_a_name_given_for_an_id_or_uri_is_told_where_it_points(cli, history, store):
+    """The names a history prints everywhere (run-0003/model) are what a first-day user types:
+    lineage and diff name the artifact that has it and its URI, show says how to find it, and
+    a misspelt type gets the close names."""
+    model = history.artifacts["run-0003/model"]
+    said = cli("lineage", "run-0003/model", "--up", code=1)
+    assert (f"no artifact has the URI 'run-0003/model'; artifact {model} (Model) is named so, its URI "
+            "'/models/taxi/run-0003': pass the id or the URI") in said, said
+    assert f"artifact {model} (Model) is named so" in cli("diff", "run-0003/model", "/models/taxi/run-0002", code=1)
+    assert "is named so" not in cli("lineage", "run-0003/modl", "--up", code=1)
+    assert ("`graphmd artifacts --filter \"name = 'run-0003/model'\"` finds one by name"
+            in cli("show", "artifact", "run-0003/model", code=2))
+    assert "no ArtifactType named 'Modle' (did you mean 'Model'?)" in cli("artifacts", "--type", "Modle", code=1)

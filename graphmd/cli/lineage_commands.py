@@ -440,9 +440,24 @@ def _artifacts_named(store: MetadataStore, given: str, field: str) -> list[int]:
         return [int(given)]
     found = [stored_id(a) for a in store.get_artifacts_by_uri(given)]
     if not found:
-        raise NotFoundError(f"no artifact with id {given} (nor with that URI)" if _is_id(given)
-                            else f"no artifact has the URI {given!r}", field=field)
+        raise NotFoundError((f"no artifact with id {given} (nor with that URI)" if _is_id(given)
+                             else f"no artifact has the URI {given!r}") + _named_so(store, given), field=field)
     return found
+
+
+def _filter_text(text: str) -> str:
+    """``text`` as a filter_query string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _named_so(store: MetadataStore, given: str) -> str:
+    """For an error: the artifacts whose name is ``given`` (a name is what a user sees most,
+    and is no URI), with their ids and URIs; "" when none is."""
+    named = store.get_artifacts(ListOptions(filter_query=f"name = {_filter_text(given)}", max_result_size=4))
+    if not named:
+        return ""
+    shown = "; ".join(f"artifact {a.id} ({a.type}) is named so, its URI {a.uri!r}" for a in named[:3])
+    return f"; {shown}{'; ...' if len(named) > 3 else ''}: pass the id or the URI"
 
 
 def _note(text: str) -> None:
@@ -858,8 +873,9 @@ def show(kind: Annotated[Kind, typer.Argument(metavar="KIND", help="artifact, ex
     """Show one node in full (JSON) with its events and contexts; a context with its parents,
     children, and first 100 artifacts and executions (and how many it holds)."""
     if kind is not Kind.context and not _is_id(given_id):  # a usage mistake (exit 2)
-        raise typer.BadParameter(f"{given_id!r} is not an id: {kind.value}s are shown by id (an integer)",
-                                 param_hint="'ID'")
+        raise typer.BadParameter(f"{given_id!r} is not an id: {kind.value}s are shown by id (an integer); "
+                                 f"`graphmd {kind.value}s --filter \"name = {_filter_text(given_id)}\"` finds one "
+                                 "by name", param_hint="'ID'")
     try:
         with _store(uri, user, password, database) as store:
             node_id = _context_id(store, given_id) if kind is Kind.context else int(given_id)
