@@ -540,3 +540,16 @@ def test_a_name_given_for_an_id_or_uri_is_told_where_it_points(cli, history, sto
     assert ("`graphmd artifacts --filter \"name = 'run-0003/model'\"` finds one by name"
             in cli("show", "artifact", "run-0003/model", code=2))
     assert "no ArtifactType named 'Modle' (did you mean 'Model'?)" in cli("artifacts", "--type", "Modle", code=1)
+
+
+def test_a_branch_cut_at_depth_0_is_not_called_empty(cli, history):
+    """--depth 0 draws the starting node alone: its branches are beyond the depth, and said so
+    ("(nothing)" read as "no lineage", under a header saying there is more each way)."""
+    assert cli("lineage", "/models/taxi/run-0002", "--depth", "0").splitlines() == [
+        f"Model #{history.artifacts['run-0002/model']} run-0002/model (/models/taxi/run-0002)  … more upstream and downstream",
+        "├── upstream: what it was made from (beyond --depth)",
+        "└── downstream: what was made from it (beyond --depth)",
+    ]
+    pushed = cli("lineage", "/serving/taxi/4", "--depth", "0").splitlines()
+    assert pushed[1:] == ["├── upstream: what it was made from (beyond --depth)",
+                          "└── downstream: what was made from it (nothing)"], pushed

@@ -235,7 +235,8 @@ def _render(trees: Sequence[_Tree]) -> tuple[list[str], int]:
             inner = prefix + ("    " if last else "│   ")
             if group is not None:
                 kids = tree.children.get(key, [])
-                lines.append(f"{branch}{group}" + ("" if kids else " (nothing)"))
+                empty = " (beyond --depth)" if key in tree.more else " (nothing)"
+                lines.append(f"{branch}{group}" + ("" if kids else empty))
                 stack.extend(children(inner, level + 1, t, kids))
                 continue
             via_text = f"  <{_event_label(via)}>" if via is not None else ""
