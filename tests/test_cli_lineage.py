@@ -407,8 +407,8 @@ def test_both_ways_is_upstream_and_downstream_put_together(cli, history, store):
     assert f"Trainer #{x['run-0004/Trainer']} run-0004/Trainer [COMPLETE]  <INPUT teacher_model/0>" in readers[-1]
     assert cli("lineage", str(model), "--depth", "0").splitlines() == [
         f"Model #{model} run-0002/model (/models/taxi/run-0002)  … more upstream and downstream",
-        "├── upstream: what it was made from (nothing)",
-        "└── downstream: what was made from it (nothing)",
+        "├── upstream: what it was made from (beyond --depth)",
+        "└── downstream: what was made from it (beyond --depth)",
     ]
     first = a["run-0000/examples"]  # made by a step that read nothing
     assert cli("lineage", str(first), "--depth", "1").splitlines()[:3] == [
