@@ -625,3 +625,23 @@ def test_sample_0_says_only_counts_and_types_were_compared(store: MetadataStore,
     assert done.returncode == 0, done.stderr
     assert "types compared with the counts (--sample 0: no lineage subgraph compared)" in done.stderr
     assert "nodes and edges" not in done.stderr
+
+
+def test_ctrl_c_while_comparing_says_the_copy_is_complete(store: MetadataStore, history: Path, cli,
+                                                          monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Ctrl-C after the copy, while import-mlmd or export-mlmd compares it with its source,
+    exited 130 saying nothing of what was skipped; the copy itself is whole."""
+    from graphmd.cli import mlmd_commands
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mlmd_commands, "_compare", interrupted)
+    said = cli("import-mlmd", str(history), code=130)
+    assert ("interrupted while comparing: the import is complete; the counts and the sample comparison were "
+            "skipped") in " ".join(said.split()), said
+    assert_same(mlmd_everything(mlmd_client(history)), graphmd_everything(store))
+    target = tmp_path / "back.sqlite"
+    said = cli("export-mlmd", str(target), code=130)
+    assert "is complete; the counts and the sample comparison were skipped" in " ".join(said.split()), said
+    assert_same(mlmd_everything(mlmd_client(target)), graphmd_everything(store))

@@ -124,7 +124,8 @@ def import_mlmd(
                           "again to finish the import")
                 raise typer.Exit(130) from None
             err.print(f"imported {escape(mlmd_source.name)}")
-            comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
+            with _compare_interrupted("the import is complete"):
+                comparison = _compare(reader, GraphmdReader(store, page_size=batch_size), result.read, verify, sample)
     except (UnavailableError, AbortedError) as error:
         # Neo4j or the source could not be reached before the import began, or the source could
         # not be read: there is nothing to resume.
@@ -136,6 +137,18 @@ def import_mlmd(
         fail(error)
     _report(comparison, result.written, "written now", verify, sample)
     _finish(comparison, verify)
+
+
+@contextlib.contextmanager
+def _compare_interrupted(done: str) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) while the copy is compared with its source: exit 130 saying that
+    the copy itself finished and only the counts and sample comparison were skipped."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted[/yellow] while comparing: {done}; the counts and the sample comparison "
+                  "were skipped (`graphmd info` counts the store)")
+        raise typer.Exit(130) from None
 
 
 def export_mlmd(
@@ -173,9 +186,10 @@ def export_mlmd(
                     raise typer.Exit(1)
                 return
             written = sqlite_source(target)
-            comparison = _compare(MlmdReader(open_store(written), written.name, page_size=batch_size),
-                                  GraphmdReader(store, page_size=batch_size), result.written, verify, sample,
-                                  as_stored=True)
+            with _compare_interrupted(f"{escape(str(target))} is complete"):
+                comparison = _compare(MlmdReader(open_store(written), written.name, page_size=batch_size),
+                                      GraphmdReader(store, page_size=batch_size), result.written, verify, sample,
+                                      as_stored=True)
     except GraphmdError as error:
         fail(error)
     _report(comparison, result.written, "written", verify, sample)
