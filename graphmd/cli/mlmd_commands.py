@@ -15,7 +15,7 @@ from rich.text import Text
 
 from .._errors import AbortedError, GraphmdError, InvalidArgumentError, UnavailableError
 from ._options import (Database, Password, Quiet, Uri, User, bars_shown, command_store, count_of, err, fail, progress_columns,
-                       require_mlmd)
+                       require_mlmd, table_lines)
 
 Verify = Annotated[bool, typer.Option("--verify", help="Compare both stores node by node and edge by edge "
                                                        "(without it: the counts, types and a sample).")]
@@ -58,7 +58,11 @@ def _report(comparison: Any, written: dict[str, int], written_label: str, full: 
         other = comparison.graphmd_counts.get(kind, 0)
         style = "" if count == other else "red"
         table.add_row(kind, f"{count:,}", f"{other:,}", f"{written.get(kind, 0):,}", style=style)
-    err.print(table)
+    if err.is_terminal:
+        err.print(table)
+    else:  # as piped tables are: a line a row, no borders or padding to grep through
+        for line in ["counts", *table_lines(table)]:
+            err.print(line, markup=False, highlight=False)
     how = "node by node and edge by edge" if full else "in a sample of lineage subgraphs"
     if not full and sample == 0:
         how = "with the counts (--sample 0: no lineage subgraph compared)"
