@@ -14,7 +14,10 @@
 // one per Pusher of the run (type Pusher or ...Pusher, or of base DEPLOY) and artifact it wrote: pushed (a
 // PushedModel marked pushed = 0, which TFX's Pusher writes for a model it did not push, is no
 // push, nor is a CACHED Pusher's, which reused an earlier push), where (pushed_destination, else
-// the artifact's uri) and when (the pushed artifact's creation, ms since the epoch).
+// the artifact's uri) and when (the pushed artifact's creation, ms since the epoch), and the
+// model it read when executions of other runs wrote that model and none of this run's did (a
+// rollback re-deploying an older model; null: the run's own model, one no execution wrote, or
+// none read).
 // No rows: no run of those names is of that type.
 // Parameters: $run_type (the run context type, e.g. 'PipelineRun'), $runs (run names).
 // In Neo4j Browser first run:
@@ -65,11 +68,20 @@ CALL (run) {
   WHERE pusher.type = 'Pusher' OR pusher.type ENDS WITH '.Pusher'
      OR EXISTS { MATCH (t:Type {id: pusher.type_id}) WHERE t.base_type = 'DEPLOY' }
   OPTIONAL MATCH (pusher)-[:EVENT]->(pushed_model:Artifact)
-  WITH pusher, pushed_model,
+  CALL (run, pusher) {
+    OPTIONAL MATCH (pusher)<-[input:EVENT]-(read:Artifact)
+    WHERE input.type IN ['INPUT', 'DECLARED_INPUT']
+      AND (input.path STARTS WITH '["model"' OR EXISTS { MATCH (t:Type {id: read.type_id}) WHERE t.base_type = 'MODEL' })
+      AND EXISTS { (:Execution)-[made:EVENT]->(read) WHERE made.type = 'OUTPUT' }
+      AND NOT EXISTS { (run)-[:ASSOCIATION]->(:Execution)-[made:EVENT]->(read) WHERE made.type = 'OUTPUT' }
+    WITH read ORDER BY read.id
+    RETURN collect(read)[0] AS other_runs_model
+  }
+  WITH pusher, pushed_model, other_runs_model,
        pushed_model IS NOT NULL AND coalesce(pusher.last_known_state, '') <> 'CACHED'
          AND NOT coalesce(pushed_model.c_pushed, pushed_model.p_pushed, 1) IN [0, false] AS pushed
   ORDER BY pusher.id, pushed_model.id
-  RETURN collect({pusher: pusher, pushed_model: pushed_model, pushed: pushed,
+  RETURN collect({pusher: pusher, pushed_model: pushed_model, pushed: pushed, other_runs_model: other_runs_model,
                   pushed_to: CASE WHEN pushed THEN coalesce(pushed_model.p_pushed_destination,
                                                             pushed_model.c_pushed_destination, pushed_model.uri) END,
                   pushed_at_ms: CASE WHEN pushed THEN pushed_model.create_time_since_epoch END}) AS pushes

@@ -796,7 +796,8 @@ class RunComparison:
     * ``baseline``: the model the Evaluator compared with (``Model #40 run-0193/model``), or
       ``"none"``;
     * ``pushed``: True or False per Pusher of the run (a CACHED Pusher reused an earlier
-      push: False), with the Pusher as source;
+      push: False), with the Pusher as source, which names the model it read when that is
+      an earlier run's (``Deploy #115: Model #56 run-16/model, not this run's``: a rollback);
     * ``pushed to``: where (the PushedModel's pushed_destination, else its uri);
     * ``pushed at``: when, the PushedModel's creation in ms since the epoch (printed as UTC).
 
@@ -979,7 +980,9 @@ def _outcome(rows: Sequence[Mapping[str, Any]]) -> list[ComparedValue]:
                 facts["baseline"][column].append((by, named(blessing["baseline"])))
         for push in row["pushes"]:
             by = source(push["pusher"])
-            facts["pushed"][column].append((by + (withdrawn(push["pushed_model"], "push") if push["pushed"] else ""),
+            other = push["other_runs_model"]  # a rollback: the run pushed an earlier run's model, not its own
+            facts["pushed"][column].append((by + (withdrawn(push["pushed_model"], "push") if push["pushed"] else "")
+                                            + (f": {named(other)}, not this run's" if other is not None else ""),
                                             push["pushed"]))
             if push["pushed"]:
                 facts["pushed to"][column].append((by, push["pushed_to"]))

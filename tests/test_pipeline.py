@@ -630,6 +630,21 @@ def test_compare_runs_says_which_model_was_blessed_and_pushed(store, history):
     assert later["pushed"].sources[1] == [f"Pusher #{pushers[1]}, push DELETED"]
 
 
+def test_compare_runs_names_an_earlier_run_s_model_a_run_pushed(store, history):
+    """A rollback run re-deploys an older model (docs/lineage.md): compare said only "pushed:
+    yes", read as this run's model pushed, though its own was not. It names the model."""
+    older = history.artifacts["run-0002/model"]
+    with record_execution(store, Execution(type_id=history.type_ids["Pusher"]), {"model": [older]},
+                          [Context(type_id=history.type_ids["PipelineRun"], name="rollback")]) as push:
+        push.output("pushed_model", Artifact(type_id=history.type_ids["PushedModel"], uri="/serving/taxi/back",
+                                             properties={"pushed_destination": "/serving/taxi"}))
+    outcome = {o.field: o for o in compare_runs(store, ["run-0004", "rollback"]).outcome}
+    assert outcome["pushed"].values == [True, True]
+    pusher = history.executions["run-0004/Pusher"]
+    assert outcome["pushed"].sources == [[f"Pusher #{pusher}"],
+                                         [f"Pusher #{push.execution.id}: Model #{older} run-0002/model, not this run's"]]
+
+
 def test_compare_runs_outcome_as_tfx_records_it(store):
     """TFX's type names and custom properties: blessed and baseline_model_id on the blessing,
     pushed = 0 on the PushedModel of a model not pushed; a FAILED Evaluator blessed nothing, a
