@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -17,7 +17,7 @@ from .. import __version__
 from .._errors import GraphmdError
 from . import export_commands, mlmd_commands, neo4j_commands, prune_commands, serve_commands
 from . import lineage_commands as read
-from ._options import fail
+from ._options import cause_of, fail
 
 # The driver logs a lost connection itself; every command reports its failure as a graphmd
 # error, so without a handler Python's last-resort one printed the driver's line as well, and
@@ -106,21 +106,6 @@ _COMMANDS: list[tuple[str, Callable[..., Any]]] = [
 for _name, _command in _COMMANDS:
     app.command(_name, short_help=_SUMMARIES[_name])(_command)
 
-_E = TypeVar("_E", bound=BaseException)
-
-
-def _cause(error: BaseException, kind: type[_E]) -> _E | None:
-    """``error`` if it is a ``kind``, else the ``kind`` it was raised while handling or because of."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
 class _Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP (`timeout`, `kill`, a Kubernetes Job stopped, a closed terminal),
     raised where Ctrl-C's KeyboardInterrupt would be, so a command cleans up as it does
@@ -157,14 +142,14 @@ def main() -> None:
     try:
         app()
     except SystemExit as error:
-        terminated = _cause(error, _Terminated)  # typer makes any KeyboardInterrupt exit 130
+        terminated = cause_of(error, _Terminated)  # typer makes any KeyboardInterrupt exit 130
         if terminated is not None and error.code == 130:
             sys.exit(128 + terminated.signum)
         raise
     except GeneratorExit:
         raise
     except BaseException as error:
-        interrupt = _cause(error, KeyboardInterrupt)
+        interrupt = cause_of(error, KeyboardInterrupt)
         if interrupt is not None:
             sys.exit(128 + interrupt.signum if isinstance(interrupt, _Terminated) else 130)
         raise

@@ -12,7 +12,7 @@ import socket
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
 import typer
 from rich.cells import cell_len
@@ -225,7 +225,7 @@ def fail(error: GraphmdError, *, then: str | None = None, settings: Settings | N
     MetadataStore made it. An error an interruption caused (Ctrl-C, SIGTERM or SIGHUP raised
     inside the driver, which then failed on its half-read answer) is that interruption again:
     the command ends as interrupted (130, or 128 + the signal), not with the driver's error."""
-    interrupt = next((e for e in _chain(error) if isinstance(e, KeyboardInterrupt)), None)
+    interrupt = cause_of(error, KeyboardInterrupt)
     if interrupt is not None:
         raise interrupt
     plain = unreachable(error, settings) or refused_password(error, settings)
@@ -255,6 +255,14 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         seen.add(id(current))
         yield current
         pending += [current.__context__, current.__cause__]
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def cause_of(error: BaseException, kind: type[_E]) -> _E | None:
+    """``error`` if it is a ``kind``, else the first ``kind`` it was raised from or while handling."""
+    return next((e for e in _chain(error) if isinstance(e, kind)), None)
 
 
 def _settings_of(error: BaseException) -> Settings | None:
