@@ -540,6 +540,11 @@ def test_a_name_given_for_an_id_or_uri_is_told_where_it_points(cli, history, sto
     assert ("`graphmd artifacts --filter \"name = 'run-0003/model'\"` finds one by name"
             in cli("show", "artifact", "run-0003/model", code=2))
     assert "no ArtifactType named 'Modle' (did you mean 'Model'?)" in cli("artifacts", "--type", "Modle", code=1)
+    # A name with a quote, a backslash and a line break is looked up as it is (it made a filter
+    # syntax error replace the error it was to explain).
+    odd = "odd\n'model\\"
+    [odd_id] = store.put_artifacts([Artifact(type_id=store.get_artifact_type("Model").id, name=odd, uri="/odd")])
+    assert f"artifact {odd_id} (Model) is named so, its URI '/odd'" in cli("lineage", odd, "--up", code=1)
 
 
 def test_a_branch_cut_at_depth_0_is_not_called_empty(cli, history):

@@ -29,6 +29,7 @@ from .._drawing import SHOWN_UNICODE_CONTROLS
 from .._errors import GraphmdError, UnauthenticatedError, UnavailableError
 from .._store import MetadataStore
 
+
 class _Stdout:
     """sys.stdout as it is when written to (tests swap it), written in pieces: write_stdout."""
 

@@ -448,13 +448,17 @@ def _artifacts_named(store: MetadataStore, given: str, field: str) -> list[int]:
 
 def _filter_text(text: str) -> str:
     """``text`` as a filter_query string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return f"'{escaped}'"
 
 
 def _named_so(store: MetadataStore, given: str) -> str:
     """For an error: the artifacts whose name is ``given`` (a name is what a user sees most,
     and is no URI), with their ids and URIs; "" when none is."""
-    named = store.get_artifacts(ListOptions(filter_query=f"name = {_filter_text(given)}", max_result_size=4))
+    try:
+        named = store.get_artifacts(ListOptions(filter_query=f"name = {_filter_text(given)}", max_result_size=4))
+    except InvalidArgumentError:  # text no filter literal holds: no hint, the error stays as it is
+        return ""
     if not named:
         return ""
     shown = "; ".join(f"artifact {a.id} ({a.type}) is named so, its URI {a.uri!r}" for a in named[:3])
